@@ -1,0 +1,265 @@
+#include "engine/hl7v2/ack.h"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+#include "engine/hl7v2/escaping.h"
+#include "engine/hl7v2/version.h"
+
+namespace cpis::hl7v2 {
+namespace {
+
+// What an ACK needs from the message it answers, as raw field text in that message's encoding.
+struct AckHeader {
+  Delimiters delimiters;
+  std::string_view encodingCharacters = "^~\\&";
+  Charset charset = Charset::Ascii;
+  std::string_view sendingApplication, sendingFacility, receivingApplication, receivingFacility;
+  std::string_view triggerEvent, controlId, processingId, version, charsetField;
+};
+
+AckHeader headerOf(const Message& m) {
+  AckHeader h;
+  h.delimiters = m.delimiters();
+  h.encodingCharacters = m.fieldRaw(0, 2);
+  h.charset = m.charset();
+  h.sendingApplication = m.fieldRaw(0, 3);
+  h.sendingFacility = m.fieldRaw(0, 4);
+  h.receivingApplication = m.fieldRaw(0, 5);
+  h.receivingFacility = m.fieldRaw(0, 6);
+  h.triggerEvent = m.raw(Path{"MSH", 1, 9, 1, 2, 0});
+  h.controlId = m.fieldRaw(0, 10);
+  h.processingId = m.fieldRaw(0, 11);
+  h.version = m.fieldRaw(0, 12);
+  h.charsetField = m.fieldRaw(0, 18);
+  return h;
+}
+
+// Only printable ASCII without the delimiters' structure breaking: anything else is dropped
+// rather than echoed, since it came from a message we could not read.
+bool trustworthy(std::string_view field) {
+  for (const char c : field) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7F) return false;
+  }
+  return true;
+}
+
+AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>& fields) {
+  AckHeader h;
+  std::size_t start = 0;
+  while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n' || bytes[start] == ' '))
+    ++start;
+  bytes.remove_prefix(start);
+  if (bytes.substr(0, 3) != "MSH") return h;
+  const std::string_view line = bytes.substr(0, bytes.find_first_of("\r\n"));
+  auto delimiters = readDelimiters(line);
+  if (!delimiters) return h;
+  h.delimiters = delimiters.value();
+  // fields[n] = MSH-n for n >= 2
+  std::size_t pos = 4;
+  for (std::size_t n = 2; n < fields.size() && pos <= line.size(); ++n) {
+    const std::size_t end = std::min(line.find(h.delimiters.field, pos), line.size());
+    fields[n] = line.substr(pos, end - pos);
+    pos = end + 1;
+  }
+  h.encodingCharacters = fields[2];
+  const auto pick = [&](std::size_t n) { return trustworthy(fields[n]) ? fields[n] : std::string_view{}; };
+  h.sendingApplication = pick(3);
+  h.sendingFacility = pick(4);
+  h.receivingApplication = pick(5);
+  h.receivingFacility = pick(6);
+  const std::string_view type = pick(9);
+  const std::size_t comp = type.find(h.delimiters.component);
+  if (comp != std::string_view::npos) {
+    h.triggerEvent = type.substr(comp + 1, type.find(h.delimiters.component, comp + 1) - comp - 1);
+  }
+  h.controlId = pick(10);
+  h.processingId = pick(11);
+  h.version = Version::parse(pick(12).substr(0, pick(12).find(h.delimiters.component))) ? pick(12)
+                                                                                        : std::string_view{};
+  // The reply is written in ASCII: MSH-18 is not echoed since the bytes could not be trusted.
+  return h;
+}
+
+std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::Issue> issues,
+                       const AckOptions& options) {
+  const Delimiters& d = h.delimiters;
+  const std::string_view versionText =
+      h.version.empty() ? std::string_view(options.defaultVersion) : h.version;
+  const Version version =
+      Version::parse(versionText.substr(0, versionText.find(d.component))).value_or(Version{});
+  const auto esc = [&](std::string_view text) { return escapeText(text, d, h.charset); };
+  const char f = d.field;
+
+  std::string out;
+  out.reserve(256 + issues.size() * 96);
+  // MSH
+  out.append("MSH").push_back(f);
+  out.append(h.encodingCharacters).push_back(f);
+  out.append(h.receivingApplication).push_back(f);
+  out.append(h.receivingFacility).push_back(f);
+  out.append(h.sendingApplication).push_back(f);
+  out.append(h.sendingFacility).push_back(f);
+  out.append(esc(options.timestamp)).push_back(f);
+  out.push_back(f);  // MSH-8 security
+  out.append("ACK");
+  if (version.atLeast(2, 3)) {
+    out.push_back(d.component);
+    out.append(h.triggerEvent);
+    if (version.atLeast(2, 3, 1)) out.append({d.component, 'A', 'C', 'K'});
+  }
+  out.push_back(f);
+  out.append(esc(options.controlId)).push_back(f);
+  out.append(h.processingId).push_back(f);
+  out.append(versionText);
+  std::size_t lastField = 12;
+  const auto putField = [&](std::size_t n, std::string_view value) {
+    if (value.empty()) return;
+    out.append(n - lastField, f);
+    out.append(value);
+    lastField = n;
+  };
+  putField(18, h.charsetField);
+  if (!options.profile.empty()) putField(21, esc(options.profile));
+  out.push_back('\r');
+
+  // MSA
+  std::string_view text = options.textMessage;
+  if (text.empty() && !issues.empty()) text = issues.front().text;
+  out.append("MSA").push_back(f);
+  out.append(toString(code)).push_back(f);
+  out.append(h.controlId);
+  const bool legacyErr = !version.atLeast(2, 5);
+  if (!text.empty() || (legacyErr && !issues.empty())) {
+    out.push_back(f);
+    out.append(esc(text));
+  }
+  if (legacyErr && !issues.empty()) {  // MSA-6 error condition (CE) for the first issue
+    const auto& first = issues.front();
+    out.append(3, f);
+    out.append(std::to_string(static_cast<unsigned>(first.code))).push_back(d.component);
+    out.append(esc(describe(first.code))).push_back(d.component);
+    out.append("HL70357");
+  }
+  out.push_back('\r');
+
+  // ERR
+  const auto number = [](std::uint32_t n) { return n == 0 ? std::string() : std::to_string(n); };
+  if (legacyErr) {
+    if (!issues.empty()) {
+      out.append("ERR").push_back(f);
+      bool firstIssue = true;
+      for (const auto& issue : issues) {
+        if (!firstIssue) out.push_back(d.repetition);
+        firstIssue = false;
+        const auto& l = issue.location;
+        out.append(l.segmentId).push_back(d.component);
+        out.append(number(l.segmentSequence)).push_back(d.component);
+        out.append(number(l.field)).push_back(d.component);
+        const char sub = d.subComponent != '\0' ? d.subComponent : d.component;
+        out.append(std::to_string(static_cast<unsigned>(issue.code))).push_back(sub);
+        out.append(esc(describe(issue.code))).push_back(sub);
+        out.append("HL70357");
+      }
+      out.push_back('\r');
+    }
+  } else {
+    for (const auto& issue : issues) {
+      const auto& l = issue.location;
+      out.append("ERR").push_back(f);
+      out.push_back(f);  // ERR-1 is kept for versions before 2.5
+      if (!l.segmentId.empty()) {
+        out.append(l.segmentId).push_back(d.component);
+        out.append(number(l.segmentSequence)).push_back(d.component);
+        out.append(number(l.field)).push_back(d.component);
+        out.append(number(l.fieldRepetition)).push_back(d.component);
+        out.append(number(l.component)).push_back(d.component);
+        out.append(number(l.subComponent));
+      }
+      out.push_back(f);
+      out.append(std::to_string(static_cast<unsigned>(issue.code))).push_back(d.component);
+      out.append(esc(describe(issue.code))).push_back(d.component);
+      out.append("HL70357").push_back(f);
+      out.append(toString(issue.severity));
+      out.append(4, f);  // ERR-5 application error code .. ERR-8 user message
+      out.append(esc(issue.text));
+      out.push_back('\r');
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+AckMode ackModeOf(const Message& message) {
+  return message.fieldRaw(0, 15).empty() && message.fieldRaw(0, 16).empty() ? AckMode::Original
+                                                                            : AckMode::Enhanced;
+}
+
+AckCode ackCodeFor(Outcome outcome, AckMode mode) {
+  const bool enhanced = mode == AckMode::Enhanced;
+  switch (outcome) {
+    case Outcome::Accept: return enhanced ? AckCode::CA : AckCode::AA;
+    case Outcome::Error: return enhanced ? AckCode::CE : AckCode::AE;
+    case Outcome::Reject: return enhanced ? AckCode::CR : AckCode::AR;
+  }
+  return AckCode::AR;
+}
+
+AckCode inMode(AckCode code, AckMode mode) {
+  switch (code) {
+    case AckCode::AA:
+    case AckCode::CA: return ackCodeFor(Outcome::Accept, mode);
+    case AckCode::AE:
+    case AckCode::CE: return ackCodeFor(Outcome::Error, mode);
+    case AckCode::AR:
+    case AckCode::CR: return ackCodeFor(Outcome::Reject, mode);
+  }
+  return code;
+}
+
+std::string_view toString(AckCode code) {
+  switch (code) {
+    case AckCode::AA: return "AA";
+    case AckCode::AE: return "AE";
+    case AckCode::AR: return "AR";
+    case AckCode::CA: return "CA";
+    case AckCode::CE: return "CE";
+    case AckCode::CR: return "CR";
+  }
+  return "AR";
+}
+
+std::optional<AckCode> ackCodeFromString(std::string_view text) {
+  for (const AckCode c : {AckCode::AA, AckCode::AE, AckCode::AR, AckCode::CA, AckCode::CE, AckCode::CR}) {
+    if (toString(c) == text) return c;
+  }
+  return std::nullopt;
+}
+
+std::string buildAck(const Message& inbound, AckCode code, std::span<const core::Issue> issues,
+                     const AckOptions& options) {
+  return composeAck(headerOf(inbound), code, issues, options);
+}
+
+std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options) {
+  std::array<std::string_view, 22> fields{};
+  const AckHeader header = salvageHeader(bytes, fields);
+  const bool enhanced = !fields[15].empty() || !fields[16].empty();
+  return composeAck(header, enhanced ? AckCode::CR : AckCode::AR, std::span(&issue, 1), options);
+}
+
+std::string hl7Timestamp(std::chrono::system_clock::time_point at) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d%02d%02d%02d%02d%02d.%03d+0000", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
+  return text;
+}
+
+}  // namespace cpis::hl7v2
