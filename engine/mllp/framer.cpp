@@ -1,0 +1,81 @@
+#include "engine/mllp/framer.h"
+
+#include <algorithm>
+
+namespace cpis::mllp {
+
+std::string frame(std::string_view payload) {
+  std::string out;
+  out.reserve(payload.size() + 3);
+  out.push_back(kStartBlock);
+  out.append(payload);
+  out.push_back(kEndBlock);
+  out.push_back(kCarriageReturn);
+  return out;
+}
+
+void MllpFramer::feed(std::string_view bytes, std::vector<FrameEvent>& events) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    switch (state_) {
+      case State::AfterEnd:
+        if (bytes[i] == kCarriageReturn) {
+          ++i;
+        } else {
+          ++missingCarriageReturns_;
+        }
+        state_ = State::Between;
+        break;
+      case State::Between: {
+        const std::size_t start = bytes.find(kStartBlock, i);
+        const std::size_t stop = start == std::string_view::npos ? bytes.size() : start;
+        droppedBytes_ += stop - i;
+        i = stop;
+        if (start != std::string_view::npos) {
+          ++i;
+          state_ = State::InFrame;
+        }
+        break;
+      }
+      case State::InFrame: {
+        // copy up to the next control byte in one go
+        const std::size_t next = bytes.find_first_of(std::string_view("\x0B\x1C", 2), i);
+        const std::size_t stop = next == std::string_view::npos ? bytes.size() : next;
+        const std::size_t room = maxFrameBytes_ - current_.size();
+        if (stop - i > room) {
+          current_.append(bytes.substr(i, room));
+          events.push_back({FrameEvent::Kind::Oversized, std::move(current_)});
+          current_.clear();
+          i += room;
+          state_ = State::Discarding;
+          break;
+        }
+        current_.append(bytes.substr(i, stop - i));
+        i = stop;
+        if (next == std::string_view::npos) break;
+        ++i;
+        if (bytes[next] == kEndBlock) {
+          events.push_back({FrameEvent::Kind::Frame, std::move(current_)});
+          state_ = State::AfterEnd;
+        } else {  // a start block inside a frame
+          events.push_back({FrameEvent::Kind::Abandoned, std::move(current_)});
+        }
+        current_.clear();
+        break;
+      }
+      case State::Discarding: {
+        const std::size_t end = bytes.find(kEndBlock, i);
+        const std::size_t stop = end == std::string_view::npos ? bytes.size() : end;
+        droppedBytes_ += stop - i;
+        i = stop;
+        if (end != std::string_view::npos) {
+          ++i;
+          state_ = State::AfterEnd;
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace cpis::mllp
