@@ -1,0 +1,304 @@
+#include "engine/mllp/mllp_server.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include <Poco/Crypto/EVPPKey.h>
+#include <Poco/Crypto/X509Certificate.h>
+#include <Poco/Exception.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/Net/TCPServerParams.h>
+#include <Poco/ThreadPool.h>
+
+#include "engine/mllp/framer.h"
+
+namespace cpis::mllp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// How often a waiting connection looks up to see whether the listener is stopping.
+constexpr auto kStopCheck = std::chrono::milliseconds(100);
+// Threads beyond maxConnections that only turn surplus connections away, so a full listener
+// refuses at once instead of queueing a connection nobody will serve.
+constexpr int kRefusalThreads = 4;
+constexpr std::size_t kReadBuffer = 64 * 1024;
+
+Poco::Logger& logger() { return Poco::Logger::get("cpis.mllp"); }
+
+Poco::Timespan toTimespan(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+}
+
+Poco::Net::Context::Ptr makeServerContext(const TlsSettings& tls) {
+  Poco::Net::Context::Params params;
+  params.caLocation = tls.caFile;
+  params.verificationMode = tls.requireClientCertificate ? Poco::Net::Context::VERIFY_STRICT
+                            : tls.caFile.empty()         ? Poco::Net::Context::VERIFY_NONE
+                                                         : Poco::Net::Context::VERIFY_RELAXED;
+  params.loadDefaultCAs = false;
+  params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
+  Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+  context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+  context->enableExtendedCertificateVerification(false);  // no host names to match on a server
+  context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
+  context->usePrivateKey(Poco::Crypto::EVPPKey("", tls.privateKeyFile, tls.privateKeyPassphrase));
+  return context;
+}
+
+bool subjectAllowed(const TlsSettings& tls, const Poco::Net::X509Certificate& certificate) {
+  if (tls.allowedSubjects.empty()) return true;
+  const std::string subject = certificate.subjectName();
+  const std::string commonName = certificate.commonName();
+  return std::any_of(tls.allowedSubjects.begin(), tls.allowedSubjects.end(),
+                     [&](const std::string& allowed) { return allowed == subject || allowed == commonName; });
+}
+
+}  // namespace
+
+struct MllpServer::Impl {
+  Impl(ListenerSettings s, FrameHandler& h) : settings(std::move(s)), handler(h) {}
+
+  ListenerSettings settings;
+  FrameHandler& handler;
+  ListenerStats stats;
+  Poco::Net::Context::Ptr context;
+  Poco::Net::ServerSocket socket;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::TCPServer> server;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::condition_variable allGone;
+
+  void connectionEnded() {
+    std::lock_guard lock(mutex);
+    stats.active.fetch_sub(1);
+    allGone.notify_all();
+  }
+};
+
+namespace {
+
+// One connection: TLS handshake and subject check, then frames in, ACKs out, until the peer
+// leaves, a time-out, an oversized frame, or the listener stops.
+class MllpConnection final : public Poco::Net::TCPServerConnection {
+public:
+  MllpConnection(const Poco::Net::StreamSocket& socket, MllpServer::Impl& server)
+      : Poco::Net::TCPServerConnection(socket), server_(server) {}
+
+  void run() override {
+    const int active = server_.stats.active.fetch_add(1) + 1;
+    try {
+      if (active > server_.settings.maxConnections) {
+        server_.stats.refused.fetch_add(1);
+        logger().warning("listener %s: connection refused, %d connections is the limit",
+                         server_.settings.name, server_.settings.maxConnections);
+      } else {
+        serve();
+      }
+    } catch (const Poco::Exception& e) {
+      logger().error("listener %s: connection ended by %s", server_.settings.name, std::string(e.className()));
+    } catch (const std::exception&) {
+      logger().error("listener %s: connection ended by an unexpected error", server_.settings.name);
+    }
+    server_.connectionEnded();
+  }
+
+private:
+  void serve() {
+    Poco::Net::StreamSocket& s = socket();
+    const ListenerSettings& settings = server_.settings;
+    ListenerStats& stats = server_.stats;
+    PeerInfo peer{settings.name, s.peerAddress().toString(), ""};
+    stats.accepted.fetch_add(1);
+    s.setReceiveTimeout(toTimespan(settings.readTimeout));
+    s.setSendTimeout(toTimespan(settings.readTimeout));
+    if (server_.context) {
+      Poco::Net::SecureStreamSocket secure(s);
+      try {
+        secure.completeHandshake();
+      } catch (const Poco::Exception& e) {
+        stats.tlsRefused.fetch_add(1);
+        logger().warning("listener %s: TLS handshake with %s failed (%s)", settings.name, peer.address,
+                         std::string(e.className()));
+        return;
+      }
+      const TlsSettings& tls = *settings.tls;
+      if (secure.havePeerCertificate()) {
+        const auto certificate = secure.peerCertificate();
+        peer.certificateSubject = certificate.subjectName();
+        if (!subjectAllowed(tls, certificate)) {
+          stats.tlsRefused.fetch_add(1);
+          logger().warning("listener %s: client certificate subject %s is not on the allow-list", settings.name,
+                           peer.certificateSubject);
+          return;
+        }
+      } else if (tls.requireClientCertificate || !tls.allowedSubjects.empty()) {
+        stats.tlsRefused.fetch_add(1);
+        logger().warning("listener %s: %s sent no client certificate", settings.name, peer.address);
+        return;
+      }
+    }
+    s.setNoDelay(true);
+    logger().debug("listener %s: connection from %s", settings.name, peer.address);
+
+    MllpFramer framer(settings.maxFrameBytes);
+    std::vector<char> buffer(kReadBuffer);
+    std::vector<FrameEvent> events;
+    std::uint64_t dropped = 0;
+    std::uint64_t missingCr = 0;
+    for (;;) {
+      const auto limit = framer.insideFrame() ? settings.readTimeout : settings.idleTimeout;
+      if (!waitReadable(s, Clock::now() + limit)) {
+        if (server_.stopping.load()) return;
+        (framer.insideFrame() ? stats.stalled : stats.idleClosed).fetch_add(1);
+        logger().notice("listener %s: closing %s connection from %s", settings.name,
+                        std::string(framer.insideFrame() ? "stalled" : "idle"), peer.address);
+        return;
+      }
+      int n = 0;
+      try {
+        n = s.receiveBytes(buffer.data(), static_cast<int>(buffer.size()));
+      } catch (const Poco::TimeoutException&) {
+        continue;  // readable but nothing decrypted yet (a partial TLS record)
+      } catch (const Poco::Exception&) {
+        stats.peerGone.fetch_add(1);
+        return;
+      }
+      if (n <= 0) {
+        if (framer.insideFrame()) {
+          logger().notice("listener %s: %s closed the connection inside a frame (%z bytes never acknowledged)",
+                          settings.name, peer.address, framer.pendingBytes());
+        }
+        return;
+      }
+      events.clear();
+      framer.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), events);
+      stats.droppedBytes.fetch_add(framer.droppedBytes() - dropped);
+      stats.missingCarriageReturns.fetch_add(framer.missingCarriageReturns() - missingCr);
+      dropped = framer.droppedBytes();
+      missingCr = framer.missingCarriageReturns();
+      for (const auto& event : events) {
+        switch (event.kind) {
+          case FrameEvent::Kind::Frame: {
+            stats.frames.fetch_add(1);
+            const std::string reply = server_.handler.onFrame(event.payload, peer);
+            if (!reply.empty() && !send(s, frame(reply))) return;
+            break;
+          }
+          case FrameEvent::Kind::Oversized: {
+            stats.oversized.fetch_add(1);
+            logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing", settings.name,
+                             peer.address, settings.maxFrameBytes);
+            send(s, frame(server_.handler.onOversized(event.payload, settings.maxFrameBytes, peer)));
+            return;
+          }
+          case FrameEvent::Kind::Abandoned:
+            stats.abandoned.fetch_add(1);
+            logger().warning("listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged",
+                             settings.name, peer.address, event.payload.size());
+            break;
+        }
+      }
+    }
+  }
+
+  // Waits until bytes can be read or `deadline` passes, looking up every kStopCheck to see
+  // whether the listener is stopping. TLS may hold decrypted bytes the socket does not show.
+  bool waitReadable(Poco::Net::StreamSocket& s, Clock::time_point deadline) {
+    for (;;) {
+      if (s.available() > 0) return true;
+      if (server_.stopping.load()) return false;
+      const auto now = Clock::now();
+      if (now >= deadline) return false;
+      const auto slice = std::min<Clock::duration>(deadline - now, kStopCheck);
+      if (s.poll(toTimespan(std::chrono::duration_cast<std::chrono::milliseconds>(slice) +
+                            std::chrono::milliseconds(1)),
+                 Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
+        return true;
+      }
+    }
+  }
+
+  bool send(Poco::Net::StreamSocket& s, const std::string& bytes) {
+    try {
+      std::size_t sent = 0;
+      while (sent < bytes.size()) {
+        const int n = s.sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+        if (n <= 0) throw Poco::Net::ConnectionResetException();
+        sent += static_cast<std::size_t>(n);
+      }
+      return true;
+    } catch (const Poco::Exception&) {
+      // The message is stored; the peer will resend and get the stored ACK as a duplicate.
+      server_.stats.peerGone.fetch_add(1);
+      logger().notice("listener %s: peer left before its ACK was sent", server_.settings.name);
+      return false;
+    }
+  }
+
+  MllpServer::Impl& server_;
+};
+
+class MllpConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+public:
+  explicit MllpConnectionFactory(MllpServer::Impl& server) : server_(server) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new MllpConnection(socket, server_);  // owned by the TCPServer's dispatcher
+  }
+
+private:
+  MllpServer::Impl& server_;
+};
+
+}  // namespace
+
+MllpServer::MllpServer(ListenerSettings settings, FrameHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(settings), handler)) {
+  const ListenerSettings& s = impl_->settings;
+  const Poco::Net::SocketAddress address(s.address, s.port);
+  if (s.tls) {
+    impl_->context = makeServerContext(*s.tls);
+    impl_->socket = Poco::Net::SecureServerSocket(address, 128, impl_->context);
+  } else {
+    impl_->socket = Poco::Net::ServerSocket(address, 128);
+  }
+  const int threads = std::max(1, s.maxConnections) + kRefusalThreads;
+  impl_->pool = std::make_unique<Poco::ThreadPool>(2, threads, 60);
+  Poco::Net::TCPServerParams::Ptr params = new Poco::Net::TCPServerParams;
+  params->setMaxThreads(threads);
+  params->setMaxQueued(threads);
+  impl_->server = std::make_unique<Poco::Net::TCPServer>(new MllpConnectionFactory(*impl_), *impl_->pool,
+                                                         impl_->socket, params);
+}
+
+MllpServer::~MllpServer() { stop(std::chrono::milliseconds(2'000)); }
+
+void MllpServer::start() { impl_->server->start(); }
+
+void MllpServer::stop(std::chrono::milliseconds grace) {
+  if (impl_->stopping.exchange(true)) return;
+  impl_->server->stop();  // no new connections
+  std::unique_lock lock(impl_->mutex);
+  if (!impl_->allGone.wait_for(lock, grace, [&] { return impl_->stats.active.load() == 0; })) {
+    logger().warning("listener %s: %d connections still open after the grace period", impl_->settings.name,
+                     impl_->stats.active.load());
+  }
+  lock.unlock();
+  impl_->pool->joinAll();
+}
+
+std::uint16_t MllpServer::port() const { return impl_->socket.address().port(); }
+const ListenerStats& MllpServer::stats() const { return impl_->stats; }
+const ListenerSettings& MllpServer::settings() const { return impl_->settings; }
+
+}  // namespace cpis::mllp

@@ -1,0 +1,302 @@
+#include "engine/mllp/mllp_server.h"
+
+#include <boost/test/unit_test.hpp>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SSLManager.h>
+
+#include "tests/support/mllp_test_client.h"
+#include "tests/support/test_pki.h"
+#include "tests/support/wait_for.h"
+
+using namespace std::chrono_literals;
+using cpis::mllp::ListenerSettings;
+using cpis::mllp::MllpServer;
+using cpis::mllp::PeerInfo;
+using cpis::test::MllpTestClient;
+using cpis::test::waitFor;
+
+namespace {
+
+struct SslGuard {
+  SslGuard() { Poco::Net::initializeSSL(); }
+  ~SslGuard() { Poco::Net::uninitializeSSL(); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
+
+// Answers "ACK:<payload>" and remembers what it saw.
+class RecordingHandler final : public cpis::mllp::FrameHandler {
+public:
+  std::string onFrame(std::string_view payload, const PeerInfo& peer) override {
+    std::lock_guard lock(mutex_);
+    frames_.emplace_back(payload);
+    subjects_.push_back(peer.certificateSubject);
+    return "ACK:" + std::string(payload);
+  }
+  std::string onOversized(std::string_view prefix, std::size_t limit, const PeerInfo&) override {
+    std::lock_guard lock(mutex_);
+    oversized_.emplace_back(prefix);
+    return "AR:too large, limit " + std::to_string(limit);
+  }
+  std::size_t frameCount() {
+    std::lock_guard lock(mutex_);
+    return frames_.size();
+  }
+  std::vector<std::string> frames() {
+    std::lock_guard lock(mutex_);
+    return frames_;
+  }
+  std::vector<std::string> subjects() {
+    std::lock_guard lock(mutex_);
+    return subjects_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::vector<std::string> frames_, subjects_, oversized_;
+};
+
+ListenerSettings plain() {
+  ListenerSettings s;
+  s.name = "test-feed";
+  s.readTimeout = 10s;
+  s.idleTimeout = 30s;
+  return s;
+}
+
+struct Running {
+  explicit Running(ListenerSettings s) : server(std::move(s), handler) { server.start(); }
+  RecordingHandler handler;
+  MllpServer server;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(mllp_server)
+
+BOOST_AUTO_TEST_CASE(one_message_gets_its_ack) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  client.sendMessage("MSH|1");
+  BOOST_TEST(client.readFrame().value() == "ACK:MSH|1");
+  BOOST_TEST(r.server.stats().frames.load() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_burst_gets_every_ack_in_order) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  std::string burst;
+  for (int i = 0; i < 200; ++i) burst += cpis::mllp::frame("MSG" + std::to_string(i));
+  client.sendRaw(burst);
+  for (int i = 0; i < 200; ++i) BOOST_TEST_REQUIRE(client.readFrame().value() == "ACK:MSG" + std::to_string(i));
+}
+
+BOOST_AUTO_TEST_CASE(message_split_over_many_writes_is_one_message) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  client.socket().setNoDelay(true);
+  const std::string framed = cpis::mllp::frame("MSH|^~\\&|SPLIT");
+  for (const char c : framed) client.sendRaw(std::string(1, c));
+  BOOST_TEST(client.readFrame().value() == "ACK:MSH|^~\\&|SPLIT");
+}
+
+BOOST_AUTO_TEST_CASE(bytes_before_the_start_block_are_dropped_and_counted) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  client.sendRaw("noise" + cpis::mllp::frame("A"));
+  BOOST_TEST(client.readFrame().value() == "ACK:A");
+  BOOST_TEST(r.server.stats().droppedBytes.load() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(missing_carriage_return_after_end_block_is_tolerated) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  client.sendRaw("\x0B" "A" "\x1C");
+  BOOST_TEST(client.readFrame().value() == "ACK:A");
+  client.sendRaw("\x0B" "B" "\x1C\x0D");
+  BOOST_TEST(client.readFrame().value() == "ACK:B");
+  BOOST_TEST(r.server.stats().missingCarriageReturns.load() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(new_start_block_before_end_block_abandons_the_partial_message) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  client.sendRaw("\x0B" "PARTIAL" + cpis::mllp::frame("WHOLE"));
+  BOOST_TEST(client.readFrame().value() == "ACK:WHOLE");
+  BOOST_TEST(r.server.stats().abandoned.load() == 1u);
+  BOOST_TEST(r.handler.frames() == std::vector<std::string>{"WHOLE"});
+}
+
+BOOST_AUTO_TEST_CASE(oversized_message_gets_a_rejection_then_the_connection_closes) {
+  auto settings = plain();
+  settings.maxFrameBytes = 1024;
+  Running r(settings);
+  MllpTestClient client(r.server.port());
+  client.sendMessage(std::string(4096, 'x'));
+  BOOST_TEST(client.readFrame().value() == "AR:too large, limit 1024");
+  BOOST_TEST(client.closedByServer());
+  BOOST_TEST(r.server.stats().oversized.load() == 1u);
+  BOOST_TEST(r.handler.frameCount() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(partial_frame_that_stalls_is_closed_after_the_read_timeout) {
+  auto settings = plain();
+  settings.readTimeout = 300ms;
+  Running r(settings);
+  MllpTestClient client(r.server.port());
+  client.sendRaw("\x0B" "MSH|never finished");
+  BOOST_TEST(client.closedByServer());
+  BOOST_TEST(r.server.stats().stalled.load() == 1u);
+  BOOST_TEST(r.handler.frameCount() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_connection_is_closed_after_the_idle_timeout) {
+  auto settings = plain();
+  settings.idleTimeout = 300ms;
+  Running r(settings);
+  MllpTestClient client(r.server.port());
+  client.sendMessage("A");
+  BOOST_TEST(client.readFrame().value() == "ACK:A");
+  BOOST_TEST(client.closedByServer());
+  BOOST_TEST(r.server.stats().idleClosed.load() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_limit_are_refused_at_once) {
+  auto settings = plain();
+  settings.maxConnections = 2;
+  Running r(settings);
+  MllpTestClient first(r.server.port());
+  MllpTestClient second(r.server.port());
+  first.sendMessage("1");
+  second.sendMessage("2");
+  BOOST_TEST(first.readFrame().value() == "ACK:1");
+  BOOST_TEST(second.readFrame().value() == "ACK:2");
+  MllpTestClient third(r.server.port());
+  BOOST_TEST(third.closedByServer());
+  BOOST_TEST(r.server.stats().refused.load() == 1u);
+  first.close();
+  BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 1; }));
+  MllpTestClient fourth(r.server.port());  // room again
+  fourth.sendMessage("4");
+  BOOST_TEST(fourth.readFrame().value() == "ACK:4");
+}
+
+BOOST_AUTO_TEST_CASE(peer_that_leaves_before_reading_its_ack_still_had_its_message_handled) {
+  Running r(plain());
+  {
+    MllpTestClient client(r.server.port());
+    client.sendMessage("LEAVING");
+  }
+  BOOST_TEST(waitFor([&] { return r.handler.frameCount() == 1; }));
+  BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_returns) {
+  Running r(plain());
+  MllpTestClient client(r.server.port());
+  client.sendMessage("A");
+  BOOST_TEST(client.readFrame().value() == "ACK:A");
+  const auto before = std::chrono::steady_clock::now();
+  r.server.stop(5s);
+  BOOST_TEST((std::chrono::steady_clock::now() - before < 5s));
+  BOOST_TEST(client.closedByServer());
+  BOOST_TEST(r.server.stats().active.load() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(mllp_server_tls)
+
+namespace {
+const cpis::test::TestPki& pki() {
+  static const cpis::test::TestPki instance;
+  return instance;
+}
+ListenerSettings tls(bool requireClient, std::vector<std::string> allowed = {}) {
+  auto s = plain();
+  cpis::mllp::TlsSettings t;
+  t.certificateFile = pki().serverCertificate();
+  t.privateKeyFile = pki().serverKey();
+  t.caFile = pki().caCertificate();
+  t.requireClientCertificate = requireClient;
+  t.allowedSubjects = std::move(allowed);
+  s.tls = t;
+  return s;
+}
+// Sends one message; the ACK, or nullopt when the server refused the client.
+std::optional<std::string> exchange(std::uint16_t port, Poco::Net::Context::Ptr context) {
+  try {
+    MllpTestClient client(port, context);
+    client.sendMessage("MSH|TLS");
+    return client.readFrame();
+  } catch (const Poco::Net::SSLException&) {
+    return std::nullopt;
+  } catch (const Poco::Net::NetException&) {
+    return std::nullopt;
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
+  Running r(tls(false));
+  BOOST_TEST(exchange(r.server.port(), MllpTestClient::tlsContext(pki().caCertificate())).value() == "ACK:MSH|TLS");
+}
+
+BOOST_AUTO_TEST_CASE(encrypted_server_key_is_opened_with_its_passphrase) {
+  auto settings = tls(false);
+  settings.tls->privateKeyFile = pki().serverKeyEncrypted();
+  settings.tls->privateKeyPassphrase = cpis::test::TestPki::kServerKeyPassphrase;
+  Running r(settings);
+  BOOST_TEST(exchange(r.server.port(), MllpTestClient::tlsContext(pki().caCertificate())).value() == "ACK:MSH|TLS");
+}
+
+BOOST_AUTO_TEST_CASE(plain_client_on_a_tls_listener_is_refused) {
+  Running r(tls(false));
+  MllpTestClient client(r.server.port());
+  client.sendMessage("MSH|PLAIN");
+  BOOST_TEST(client.closedByServer());
+  BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
+  BOOST_TEST(r.handler.frameCount() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(mutual_tls_accepts_a_client_certificate_from_the_ca) {
+  Running r(tls(true));
+  const auto context = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("epr01"),
+                                                  pki().clientKey("epr01"));
+  BOOST_TEST(exchange(r.server.port(), context).value() == "ACK:MSH|TLS");
+  BOOST_TEST(r.handler.subjects().at(0).find("CN=epr01") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_client_without_a_certificate) {
+  Running r(tls(true));
+  BOOST_TEST(!exchange(r.server.port(), MllpTestClient::tlsContext(pki().caCertificate())).has_value());
+  BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
+  BOOST_TEST(r.handler.frameCount() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_certificate_from_another_ca) {
+  Running r(tls(true));
+  const auto context = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("rogue"),
+                                                  pki().clientKey("rogue"));
+  BOOST_TEST(!exchange(r.server.port(), context).has_value());
+  BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
+  BOOST_TEST(r.handler.frameCount() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_subject_not_on_the_allow_list) {
+  Running r(tls(true, {"epr01"}));
+  const auto allowed = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("epr01"),
+                                                  pki().clientKey("epr01"));
+  const auto other = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("epr02"),
+                                                pki().clientKey("epr02"));
+  BOOST_TEST(exchange(r.server.port(), allowed).value() == "ACK:MSH|TLS");
+  BOOST_TEST(!exchange(r.server.port(), other).has_value());
+  BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
+  BOOST_TEST(r.handler.frameCount() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
