@@ -43,7 +43,11 @@ class JsonWriter {
     if (delims.empty()) return primitive(raw);
     const auto parts = split(raw, delims.front());
     const std::string_view rest = delims.substr(1);
-    if (parts.size() == 1) return composite(raw, rest);
+    // One part here: read it a level down, unless that level splits. A single component with
+    // sub-components stays component "1", or its sub-components would read as components.
+    if (parts.size() == 1 && (rest.empty() || split(raw, rest.front()).size() == 1)) {
+      return composite(raw, rest);
+    }
     Object::Ptr object = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (!parts[i].empty()) object->set(std::to_string(i + 1), composite(parts[i], rest));

@@ -1,6 +1,7 @@
 #include "engine/cli/hl7_tool.h"
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -34,6 +35,12 @@ struct Input {
 std::optional<Input> readInput(const std::string& name, std::istream& in, std::ostream& err) {
   if (name == "-") {
     return Input{"-", std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>())};
+  }
+  // A directory opens as a stream that reads nothing; say what it is instead of "no message".
+  std::error_code ec;
+  if (std::filesystem::is_directory(name, ec)) {
+    err << "cpis-hl7: cannot read " << name << ": is a directory\n";
+    return std::nullopt;
   }
   std::ifstream file(name, std::ios::binary);
   if (!file) {

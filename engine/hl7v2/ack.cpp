@@ -48,8 +48,10 @@ bool trustworthy(std::string_view field) {
 
 AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>& fields) {
   AckHeader h;
-  std::size_t start = 0;
-  while (start < bytes.size() && (bytes[start] == '\r' || bytes[start] == '\n' || bytes[start] == ' '))
+  // What parse() skips before the MSH: a UTF-8 byte order mark, blank lines.
+  std::size_t start = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  while (start < bytes.size() &&
+         (bytes[start] == '\r' || bytes[start] == '\n' || bytes[start] == ' ' || bytes[start] == '\t'))
     ++start;
   bytes.remove_prefix(start);
   if (bytes.substr(0, 3) != "MSH") return h;
@@ -152,7 +154,10 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
       out.append("ERR").push_back(f);
       bool firstIssue = true;
       for (const auto& issue : issues) {
-        if (!firstIssue) out.push_back(d.repetition);
+        if (!firstIssue) {
+          if (d.repetition == '\0') break;  // ERR-1 cannot repeat without '~': first issue only
+          out.push_back(d.repetition);
+        }
         firstIssue = false;
         const auto& l = issue.location;
         out.append(l.segmentId).push_back(d.component);
@@ -194,8 +199,11 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
 }  // namespace
 
 AckMode ackModeOf(const Message& message) {
-  return message.fieldRaw(0, 15).empty() && message.fieldRaw(0, 16).empty() ? AckMode::Original
-                                                                            : AckMode::Enhanced;
+  // Empty and the explicit null "" both mean "not valued": original mode.
+  const auto valued = [&](std::uint32_t field) {
+    return message.presence(Path{"MSH", 1, field, 1, 0, 0}) == Presence::Valued;
+  };
+  return valued(15) || valued(16) ? AckMode::Enhanced : AckMode::Original;
 }
 
 AckCode ackCodeFor(Outcome outcome, AckMode mode) {
@@ -247,7 +255,8 @@ std::string buildAck(const Message& inbound, AckCode code, std::span<const core:
 std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options) {
   std::array<std::string_view, 22> fields{};
   const AckHeader header = salvageHeader(bytes, fields);
-  const bool enhanced = !fields[15].empty() || !fields[16].empty();
+  const auto valued = [&](std::size_t n) { return !fields[n].empty() && fields[n] != "\"\""; };
+  const bool enhanced = valued(15) || valued(16);
   return composeAck(header, enhanced ? AckCode::CR : AckCode::AR, std::span(&issue, 1), options);
 }
 

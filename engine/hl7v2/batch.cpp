@@ -52,9 +52,10 @@ core::Issue envelopeIssue(core::ErrorCode code, std::string_view segment, std::u
   return issue;
 }
 
-// A count in BTS-1 / FTS-1 compared with what was seen.
+// A count in BTS-1 / FTS-1 compared with what was seen; `sequence` counts that trailer's id.
 void checkCount(std::string_view text, char fs, std::size_t seen, std::size_t offset,
-                std::string_view segment, const char* what, std::vector<core::Issue>& issues) {
+                std::string_view segment, std::uint32_t sequence, const char* what,
+                std::vector<core::Issue>& issues) {
   const std::string_view field = trailerField(text, fs, 1);
   if (field.empty()) return;  // optional
   std::size_t declared = 0;
@@ -66,7 +67,10 @@ void checkCount(std::string_view text, char fs, std::size_t seen, std::size_t of
     issues.push_back(envelopeIssue(core::ErrorCode::SegmentSequence, segment, 1, offset,
                                    std::string(what) + " count is " + std::to_string(declared) + " but " +
                                        std::to_string(seen) + " were found"));
+  } else {
+    return;
   }
+  issues.back().location.segmentSequence = sequence;
 }
 
 }  // namespace
@@ -79,6 +83,8 @@ Stream parseStream(std::string_view bytes) {
   std::size_t messageBegin = std::string_view::npos;
   std::size_t messageEnd = 0;
   bool strayReported = false;
+  std::uint32_t trailers = 0;      // BTS segments seen
+  std::uint32_t fileTrailers = 0;  // FTS segments seen
 
   const auto flush = [&] {
     if (messageBegin == std::string_view::npos) return;
@@ -109,10 +115,10 @@ Stream parseStream(std::string_view bytes) {
       inBatch = 0;
     } else if (startsWith(t, "BTS", fs)) {
       flush();
-      checkCount(t, fs, inBatch, line.begin, "BTS", "batch message", stream.issues);
+      checkCount(t, fs, inBatch, line.begin, "BTS", ++trailers, "batch message", stream.issues);
     } else if (startsWith(t, "FTS", fs)) {
       flush();
-      checkCount(t, fs, stream.batches, line.begin, "FTS", "file batch", stream.issues);
+      checkCount(t, fs, stream.batches, line.begin, "FTS", ++fileTrailers, "file batch", stream.issues);
     } else if (messageBegin != std::string_view::npos) {
       messageEnd = pos;
     } else if (!strayReported) {

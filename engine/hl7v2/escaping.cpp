@@ -123,8 +123,11 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
   if (encodeValue(utf8, d, charset, out)) return out;
   std::string ascii;
   for (const char c : utf8) {
+    // Without an escape character a delimiter, CR or LF cannot be written either: '?' too,
+    // rather than losing the whole text.
+    const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
     if (static_cast<unsigned char>(c) < 0x80)
-      ascii.push_back(c);
+      ascii.push_back(unescapable ? '?' : c);
     else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
       ascii.push_back('?');
   }

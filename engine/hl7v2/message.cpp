@@ -199,9 +199,11 @@ core::Result<bool, core::Issue> Message::index() {
     if (const auto bad = firstInvalidByte(buf, charset_)) {
       auto location = locate(*bad);
       location.byteOffset = *bad;
+      const char* declared = charset_ == Charset::Utf8 ? "UTF-8"
+                             : charsetName.empty()      ? "ASCII, as MSH-18 is empty"
+                                                        : "ASCII";
       return structuralIssue(core::ErrorCode::DataType, std::move(location),
-                             std::string("byte is not valid in the message's character set (") +
-                                 (charset_ == Charset::Ascii ? "ASCII, as MSH-18 is empty" : "UTF-8") + ")");
+                             std::string("byte is not valid in the message's character set (") + declared + ")");
     }
   }
 
@@ -408,6 +410,10 @@ core::Status Message::set(std::string_view path, std::string_view utf8Value) {
 core::Status Message::set(const Path& path, std::string_view utf8Value) {
   if (path.segmentRepetition == Path::kAll || path.fieldRepetition == Path::kAll) {
     return core::Status::invalidArgument("set needs a path without '*' repetitions");
+  }
+  // A Path built in code can hold 0; field 0 would overwrite the segment id.
+  if (path.segmentRepetition == 0 || path.field == 0 || path.fieldRepetition == 0) {
+    return core::Status::invalidArgument("set needs 1-based segment, field and repetition numbers");
   }
   const bool header = isHeaderId(path.segmentId);
   if (header && path.field <= 2) {

@@ -19,7 +19,7 @@ struct PeerInfo {
 // concurrently. Errors: must not throw; every outcome is a reply (an AR for what it cannot
 // take). The reply is the unframed ACK; the listener frames it.
 class FrameHandler {
-public:
+ public:
   virtual ~FrameHandler() = default;
 
   // A complete frame. Returns the ACK to send; an empty string sends nothing (for a handler

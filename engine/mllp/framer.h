@@ -40,7 +40,7 @@ struct FrameEvent {
 // it still gets its ACK; counted), a new start block before the end block (Abandoned), and a
 // frame over the size limit (Oversized). One framer per connection; not thread-safe.
 class MllpFramer {
-public:
+ public:
   explicit MllpFramer(std::size_t maxFrameBytes) : maxFrameBytes_(maxFrameBytes) {}
 
   // Consumes `bytes` and appends what they complete to `events`.
@@ -55,7 +55,7 @@ public:
   // Bytes of the unfinished frame held so far.
   std::size_t pendingBytes() const noexcept { return current_.size(); }
 
-private:
+ private:
   enum class State : std::uint8_t { Between, InFrame, Discarding, AfterEnd };
 
   std::size_t maxFrameBytes_;

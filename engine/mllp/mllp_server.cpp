@@ -33,7 +33,9 @@ constexpr auto kStopCheck = std::chrono::milliseconds(100);
 constexpr int kRefusalThreads = 4;
 constexpr std::size_t kReadBuffer = 64 * 1024;
 
-Poco::Logger& logger() { return Poco::Logger::get("cpis.mllp"); }
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.mllp");
+}
 
 Poco::Timespan toTimespan(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
@@ -91,7 +93,7 @@ namespace {
 // One connection: TLS handshake and subject check, then frames in, ACKs out, until the peer
 // leaves, a time-out, an oversized frame, or the listener stops.
 class MllpConnection final : public Poco::Net::TCPServerConnection {
-public:
+ public:
   MllpConnection(const Poco::Net::StreamSocket& socket, MllpServer::Impl& server)
       : Poco::Net::TCPServerConnection(socket), server_(server) {}
 
@@ -106,14 +108,15 @@ public:
         serve();
       }
     } catch (const Poco::Exception& e) {
-      logger().error("listener %s: connection ended by %s", server_.settings.name, std::string(e.className()));
+      logger().error("listener %s: connection ended by %s", server_.settings.name,
+                     std::string(e.className()));
     } catch (const std::exception&) {
       logger().error("listener %s: connection ended by an unexpected error", server_.settings.name);
     }
     server_.connectionEnded();
   }
 
-private:
+ private:
   void serve() {
     Poco::Net::StreamSocket& s = socket();
     const ListenerSettings& settings = server_.settings;
@@ -138,8 +141,8 @@ private:
         peer.certificateSubject = certificate.subjectName();
         if (!subjectAllowed(tls, certificate)) {
           stats.tlsRefused.fetch_add(1);
-          logger().warning("listener %s: client certificate subject %s is not on the allow-list", settings.name,
-                           peer.certificateSubject);
+          logger().warning("listener %s: client certificate subject %s is not on the allow-list",
+                           settings.name, peer.certificateSubject);
           return;
         }
       } else if (tls.requireClientCertificate || !tls.allowedSubjects.empty()) {
@@ -176,8 +179,9 @@ private:
       }
       if (n <= 0) {
         if (framer.insideFrame()) {
-          logger().notice("listener %s: %s closed the connection inside a frame (%z bytes never acknowledged)",
-                          settings.name, peer.address, framer.pendingBytes());
+          logger().notice(
+              "listener %s: %s closed the connection inside a frame (%z bytes never acknowledged)",
+              settings.name, peer.address, framer.pendingBytes());
         }
         return;
       }
@@ -197,15 +201,16 @@ private:
           }
           case FrameEvent::Kind::Oversized: {
             stats.oversized.fetch_add(1);
-            logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing", settings.name,
-                             peer.address, settings.maxFrameBytes);
+            logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing",
+                             settings.name, peer.address, settings.maxFrameBytes);
             send(s, frame(server_.handler.onOversized(event.payload, settings.maxFrameBytes, peer)));
             return;
           }
           case FrameEvent::Kind::Abandoned:
             stats.abandoned.fetch_add(1);
-            logger().warning("listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged",
-                             settings.name, peer.address, event.payload.size());
+            logger().warning(
+                "listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged",
+                settings.name, peer.address, event.payload.size());
             break;
         }
       }
@@ -250,13 +255,13 @@ private:
 };
 
 class MllpConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
-public:
+ public:
   explicit MllpConnectionFactory(MllpServer::Impl& server) : server_(server) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
     return new MllpConnection(socket, server_);  // owned by the TCPServer's dispatcher
   }
 
-private:
+ private:
   MllpServer::Impl& server_;
 };
 
@@ -281,9 +286,13 @@ MllpServer::MllpServer(ListenerSettings settings, FrameHandler& handler)
                                                          impl_->socket, params);
 }
 
-MllpServer::~MllpServer() { stop(std::chrono::milliseconds(2'000)); }
+MllpServer::~MllpServer() {
+  stop(std::chrono::milliseconds(2'000));
+}
 
-void MllpServer::start() { impl_->server->start(); }
+void MllpServer::start() {
+  impl_->server->start();
+}
 
 void MllpServer::stop(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
@@ -297,8 +306,14 @@ void MllpServer::stop(std::chrono::milliseconds grace) {
   impl_->pool->joinAll();
 }
 
-std::uint16_t MllpServer::port() const { return impl_->socket.address().port(); }
-const ListenerStats& MllpServer::stats() const { return impl_->stats; }
-const ListenerSettings& MllpServer::settings() const { return impl_->settings; }
+std::uint16_t MllpServer::port() const {
+  return impl_->socket.address().port();
+}
+const ListenerStats& MllpServer::stats() const {
+  return impl_->stats;
+}
+const ListenerSettings& MllpServer::settings() const {
+  return impl_->settings;
+}
 
 }  // namespace cpis::mllp

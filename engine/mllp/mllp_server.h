@@ -24,29 +24,29 @@ struct TlsSettings {
 };
 
 struct ListenerSettings {
-  std::string name = "mllp";             // the feed's name, in logs and PeerInfo
+  std::string name = "mllp";  // the feed's name, in logs and PeerInfo
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;                 // 0: an ephemeral port (tests); see MllpServer::port()
-  std::size_t maxFrameBytes = 1 << 20;    // larger frames get an AR, then the connection closes
+  std::uint16_t port = 0;                          // 0: an ephemeral port (tests); see MllpServer::port()
+  std::size_t maxFrameBytes = 1 << 20;             // larger frames get an AR, then the connection closes
   std::chrono::milliseconds readTimeout{30'000};   // a started frame that stalls this long
   std::chrono::milliseconds idleTimeout{300'000};  // a connection silent between frames
-  int maxConnections = 64;                // further connections are closed at once
-  std::optional<TlsSettings> tls;         // TLS 1.2 or later when set
+  int maxConnections = 64;                         // further connections are closed at once
+  std::optional<TlsSettings> tls;                  // TLS 1.2 or later when set
 };
 
 // What a listener has seen; read at any time from any thread.
 struct ListenerStats {
   std::atomic<std::uint64_t> accepted{0};
-  std::atomic<std::uint64_t> refused{0};       // over maxConnections
+  std::atomic<std::uint64_t> refused{0};  // over maxConnections
   std::atomic<std::uint64_t> frames{0};
   std::atomic<std::uint64_t> oversized{0};
   std::atomic<std::uint64_t> abandoned{0};     // start block inside a frame
   std::atomic<std::uint64_t> droppedBytes{0};  // outside frames
   std::atomic<std::uint64_t> missingCarriageReturns{0};
-  std::atomic<std::uint64_t> stalled{0};       // read timeout inside a frame
-  std::atomic<std::uint64_t> idleClosed{0};    // idle timeout between frames
-  std::atomic<std::uint64_t> tlsRefused{0};    // handshake failed or subject not allowed
-  std::atomic<std::uint64_t> peerGone{0};      // the peer vanished before its ACK was sent
+  std::atomic<std::uint64_t> stalled{0};     // read timeout inside a frame
+  std::atomic<std::uint64_t> idleClosed{0};  // idle timeout between frames
+  std::atomic<std::uint64_t> tlsRefused{0};  // handshake failed or subject not allowed
+  std::atomic<std::uint64_t> peerGone{0};    // the peer vanished before its ACK was sent
   std::atomic<int> active{0};
 };
 
@@ -54,7 +54,7 @@ struct ListenerStats {
 // from the listener's own pool, sized to maxConnections. Frames go to the FrameHandler in
 // order; each reply is framed and written before the next frame is handled.
 class MllpServer {
-public:
+ public:
   // Binds at once (so port() is known); throws Poco::Exception (address in use, TLS files
   // unreadable): that is a start-up failure.
   MllpServer(ListenerSettings settings, FrameHandler& handler);
@@ -73,7 +73,7 @@ public:
 
   struct Impl;  // the POCO side, kept out of this header
 
-private:
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

@@ -7,7 +7,7 @@ namespace cpis::test {
 
 // A fresh folder under the system's temporary directory, removed with everything in it.
 class TempDir {
-public:
+ public:
   explicit TempDir(const std::string& prefix = "cpis-test");
   ~TempDir();
   TempDir(const TempDir&) = delete;
@@ -16,7 +16,7 @@ public:
   const std::filesystem::path& path() const noexcept { return path_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
 
-private:
+ private:
   std::filesystem::path path_;
 };
 

@@ -20,20 +20,22 @@ void TestPki::issue(const std::string& name, const std::string& subject, const s
   std::ofstream(dir_.file(name + ".ext")) << extensions;
   run("openssl req -new -newkey rsa:2048 -nodes -keyout " + name + ".key -subj '" + subject + "' -out " +
       name + ".csr");
-  run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca + ".key -CAcreateserial -days 2 -out " +
-      name + ".pem -extfile " + name + ".ext");
+  run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca +
+      ".key -CAcreateserial -days 2 -out " + name + ".pem -extfile " + name + ".ext");
 }
 
 TestPki::TestPki() {
   const auto makeCa = [&](const std::string& name, const std::string& cn) {
-    run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout " + name + ".key -subj '/O=cpis-engine tests/CN=" +
-        cn + "' -out " + name + ".pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
+    run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout " + name +
+        ".key -subj '/O=cpis-engine tests/CN=" + cn + "' -out " + name +
+        ".pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
   };
   makeCa("ca", "Test CA");
   makeCa("rogue-ca", "Rogue CA");
   issue("server", "/O=cpis-engine tests/CN=localhost", "ca",
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  run("openssl pkey -in server.key -aes256 -passout pass:" + std::string(kServerKeyPassphrase) + " -out server-enc.key");
+  run("openssl pkey -in server.key -aes256 -passout pass:" + std::string(kServerKeyPassphrase) +
+      " -out server-enc.key");
   issue("epr01", "/C=GB/O=Example Trust/CN=epr01", "ca", "extendedKeyUsage=clientAuth\n");
   issue("epr02", "/C=GB/O=Example Trust/CN=epr02", "ca", "extendedKeyUsage=clientAuth\n");
   issue("rogue", "/C=GB/O=Example Trust/CN=epr01", "rogue-ca", "extendedKeyUsage=clientAuth\n");

@@ -10,7 +10,7 @@ namespace cpis::test {
 // and localhost, two client certificates from that CA (CN epr01 and epr02), and a client
 // certificate from a second, untrusted CA. Keys are unencrypted except serverKeyEncrypted.
 class TestPki {
-public:
+ public:
   TestPki();
 
   std::string caCertificate() const { return dir_.file("ca.pem"); }
@@ -22,7 +22,7 @@ public:
   std::string clientKey(const std::string& name) const { return dir_.file(name + ".key"); }
   // "epr01", "epr02" (trusted CA) and "rogue" (untrusted CA)
 
-private:
+ private:
   void run(const std::string& command) const;
   void issue(const std::string& name, const std::string& subject, const std::string& ca,
              const std::string& extensions) const;

@@ -78,8 +78,12 @@ BOOST_AUTO_TEST_CASE(severity_prints_as_hl7_table_0516) {
 }
 
 BOOST_AUTO_TEST_CASE(an_issue_prints_location_code_description_and_text) {
-  const cpis::core::Issue issue{ErrorCode::RequiredFieldMissing, cpis::core::Severity::Error,
-                                {"MSH", 1, 10, 0, 0, 0, 0}, "message control id (MSH-10) is missing"};
+  cpis::core::Issue issue;
+  issue.code = ErrorCode::RequiredFieldMissing;
+  issue.location.segmentId = "MSH";
+  issue.location.segmentSequence = 1;
+  issue.location.field = 10;
+  issue.text = "message control id (MSH-10) is missing";
   std::ostringstream os;
   os << issue;
   BOOST_TEST(os.str() ==

@@ -28,7 +28,7 @@ BOOST_AUTO_TEST_CASE(an_error_is_not_ok_and_keeps_its_status) {
   BOOST_TEST(!static_cast<bool>(bad));
   BOOST_TEST(bad.error().retryable());
   BOOST_TEST(bad.error().message() == "database down");
-  BOOST_TEST(bad.error().code() == Status::Code::Unavailable);
+  BOOST_TEST((bad.error().code() == Status::Code::Unavailable));
 }
 
 BOOST_AUTO_TEST_CASE(value_or_gives_the_fallback_only_on_error) {

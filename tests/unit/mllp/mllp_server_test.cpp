@@ -1,6 +1,5 @@
 #include "engine/mllp/mllp_server.h"
 
-#include <boost/test/unit_test.hpp>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -9,15 +8,19 @@
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SSLManager.h>
 
-#include "tests/support/mllp_test_client.h"
+#include <boost/test/unit_test.hpp>
+
+#include "engine/mllp/framer.h"
+#include "engine/mllp/mllp_client.h"
 #include "tests/support/test_pki.h"
 #include "tests/support/wait_for.h"
 
 using namespace std::chrono_literals;
+using cpis::mllp::ClientTls;
 using cpis::mllp::ListenerSettings;
+using cpis::mllp::MllpClient;
 using cpis::mllp::MllpServer;
 using cpis::mllp::PeerInfo;
-using cpis::test::MllpTestClient;
 using cpis::test::waitFor;
 
 namespace {
@@ -30,7 +33,7 @@ BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
 
 // Answers "ACK:<payload>" and remembers what it saw.
 class RecordingHandler final : public cpis::mllp::FrameHandler {
-public:
+ public:
   std::string onFrame(std::string_view payload, const PeerInfo& peer) override {
     std::lock_guard lock(mutex_);
     frames_.emplace_back(payload);
@@ -55,10 +58,18 @@ public:
     return subjects_;
   }
 
-private:
+ private:
   std::mutex mutex_;
   std::vector<std::string> frames_, subjects_, oversized_;
 };
+
+ClientTls clientTls(const std::string& ca, const std::string& certificate = "", const std::string& key = "") {
+  ClientTls tls;
+  tls.caFile = ca;
+  tls.certificateFile = certificate;
+  tls.privateKeyFile = key;
+  return tls;
+}
 
 ListenerSettings plain() {
   ListenerSettings s;
@@ -80,53 +91,62 @@ BOOST_AUTO_TEST_SUITE(mllp_server)
 
 BOOST_AUTO_TEST_CASE(one_message_gets_its_ack) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
-  client.sendMessage("MSH|1");
-  BOOST_TEST(client.readFrame().value() == "ACK:MSH|1");
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.send("MSH|1");
+  BOOST_TEST(client.receive(10s).value() == "ACK:MSH|1");
   BOOST_TEST(r.server.stats().frames.load() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_burst_gets_every_ack_in_order) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
   std::string burst;
   for (int i = 0; i < 200; ++i) burst += cpis::mllp::frame("MSG" + std::to_string(i));
   client.sendRaw(burst);
-  for (int i = 0; i < 200; ++i) BOOST_TEST_REQUIRE(client.readFrame().value() == "ACK:MSG" + std::to_string(i));
+  for (int i = 0; i < 200; ++i)
+    BOOST_TEST_REQUIRE(client.receive(10s).value() == "ACK:MSG" + std::to_string(i));
 }
 
 BOOST_AUTO_TEST_CASE(message_split_over_many_writes_is_one_message) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
-  client.socket().setNoDelay(true);
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
   const std::string framed = cpis::mllp::frame("MSH|^~\\&|SPLIT");
   for (const char c : framed) client.sendRaw(std::string(1, c));
-  BOOST_TEST(client.readFrame().value() == "ACK:MSH|^~\\&|SPLIT");
+  BOOST_TEST(client.receive(10s).value() == "ACK:MSH|^~\\&|SPLIT");
 }
 
 BOOST_AUTO_TEST_CASE(bytes_before_the_start_block_are_dropped_and_counted) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
   client.sendRaw("noise" + cpis::mllp::frame("A"));
-  BOOST_TEST(client.readFrame().value() == "ACK:A");
+  BOOST_TEST(client.receive(10s).value() == "ACK:A");
   BOOST_TEST(r.server.stats().droppedBytes.load() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(missing_carriage_return_after_end_block_is_tolerated) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
-  client.sendRaw("\x0B" "A" "\x1C");
-  BOOST_TEST(client.readFrame().value() == "ACK:A");
-  client.sendRaw("\x0B" "B" "\x1C\x0D");
-  BOOST_TEST(client.readFrame().value() == "ACK:B");
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.sendRaw(
+      "\x0B"
+      "A"
+      "\x1C");
+  BOOST_TEST(client.receive(10s).value() == "ACK:A");
+  client.sendRaw(
+      "\x0B"
+      "B"
+      "\x1C\x0D");
+  BOOST_TEST(client.receive(10s).value() == "ACK:B");
   BOOST_TEST(r.server.stats().missingCarriageReturns.load() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(new_start_block_before_end_block_abandons_the_partial_message) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
-  client.sendRaw("\x0B" "PARTIAL" + cpis::mllp::frame("WHOLE"));
-  BOOST_TEST(client.readFrame().value() == "ACK:WHOLE");
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.sendRaw(
+      "\x0B"
+      "PARTIAL" +
+      cpis::mllp::frame("WHOLE"));
+  BOOST_TEST(client.receive(10s).value() == "ACK:WHOLE");
   BOOST_TEST(r.server.stats().abandoned.load() == 1u);
   BOOST_TEST(r.handler.frames() == std::vector<std::string>{"WHOLE"});
 }
@@ -135,10 +155,10 @@ BOOST_AUTO_TEST_CASE(oversized_message_gets_a_rejection_then_the_connection_clos
   auto settings = plain();
   settings.maxFrameBytes = 1024;
   Running r(settings);
-  MllpTestClient client(r.server.port());
-  client.sendMessage(std::string(4096, 'x'));
-  BOOST_TEST(client.readFrame().value() == "AR:too large, limit 1024");
-  BOOST_TEST(client.closedByServer());
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.send(std::string(4096, 'x'));
+  BOOST_TEST(client.receive(10s).value() == "AR:too large, limit 1024");
+  BOOST_TEST(client.closedByPeer(10s));
   BOOST_TEST(r.server.stats().oversized.load() == 1u);
   BOOST_TEST(r.handler.frameCount() == 0u);
 }
@@ -147,9 +167,11 @@ BOOST_AUTO_TEST_CASE(partial_frame_that_stalls_is_closed_after_the_read_timeout)
   auto settings = plain();
   settings.readTimeout = 300ms;
   Running r(settings);
-  MllpTestClient client(r.server.port());
-  client.sendRaw("\x0B" "MSH|never finished");
-  BOOST_TEST(client.closedByServer());
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.sendRaw(
+      "\x0B"
+      "MSH|never finished");
+  BOOST_TEST(client.closedByPeer(10s));
   BOOST_TEST(r.server.stats().stalled.load() == 1u);
   BOOST_TEST(r.handler.frameCount() == 0u);
 }
@@ -158,10 +180,10 @@ BOOST_AUTO_TEST_CASE(idle_connection_is_closed_after_the_idle_timeout) {
   auto settings = plain();
   settings.idleTimeout = 300ms;
   Running r(settings);
-  MllpTestClient client(r.server.port());
-  client.sendMessage("A");
-  BOOST_TEST(client.readFrame().value() == "ACK:A");
-  BOOST_TEST(client.closedByServer());
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.send("A");
+  BOOST_TEST(client.receive(10s).value() == "ACK:A");
+  BOOST_TEST(client.closedByPeer(10s));
   BOOST_TEST(r.server.stats().idleClosed.load() == 1u);
 }
 
@@ -169,27 +191,27 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_are_refused_at_once) {
   auto settings = plain();
   settings.maxConnections = 2;
   Running r(settings);
-  MllpTestClient first(r.server.port());
-  MllpTestClient second(r.server.port());
-  first.sendMessage("1");
-  second.sendMessage("2");
-  BOOST_TEST(first.readFrame().value() == "ACK:1");
-  BOOST_TEST(second.readFrame().value() == "ACK:2");
-  MllpTestClient third(r.server.port());
-  BOOST_TEST(third.closedByServer());
+  MllpClient first("127.0.0.1", r.server.port(), 10s);
+  MllpClient second("127.0.0.1", r.server.port(), 10s);
+  first.send("1");
+  second.send("2");
+  BOOST_TEST(first.receive(10s).value() == "ACK:1");
+  BOOST_TEST(second.receive(10s).value() == "ACK:2");
+  MllpClient third("127.0.0.1", r.server.port(), 10s);
+  BOOST_TEST(third.closedByPeer(10s));
   BOOST_TEST(r.server.stats().refused.load() == 1u);
   first.close();
   BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 1; }));
-  MllpTestClient fourth(r.server.port());  // room again
-  fourth.sendMessage("4");
-  BOOST_TEST(fourth.readFrame().value() == "ACK:4");
+  MllpClient fourth("127.0.0.1", r.server.port(), 10s);  // room again
+  fourth.send("4");
+  BOOST_TEST(fourth.receive(10s).value() == "ACK:4");
 }
 
 BOOST_AUTO_TEST_CASE(peer_that_leaves_before_reading_its_ack_still_had_its_message_handled) {
   Running r(plain());
   {
-    MllpTestClient client(r.server.port());
-    client.sendMessage("LEAVING");
+    MllpClient client("127.0.0.1", r.server.port(), 10s);
+    client.send("LEAVING");
   }
   BOOST_TEST(waitFor([&] { return r.handler.frameCount() == 1; }));
   BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 0; }));
@@ -197,13 +219,13 @@ BOOST_AUTO_TEST_CASE(peer_that_leaves_before_reading_its_ack_still_had_its_messa
 
 BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_returns) {
   Running r(plain());
-  MllpTestClient client(r.server.port());
-  client.sendMessage("A");
-  BOOST_TEST(client.readFrame().value() == "ACK:A");
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.send("A");
+  BOOST_TEST(client.receive(10s).value() == "ACK:A");
   const auto before = std::chrono::steady_clock::now();
   r.server.stop(5s);
   BOOST_TEST((std::chrono::steady_clock::now() - before < 5s));
-  BOOST_TEST(client.closedByServer());
+  BOOST_TEST(client.closedByPeer(10s));
   BOOST_TEST(r.server.stats().active.load() == 0);
 }
 
@@ -228,11 +250,11 @@ ListenerSettings tls(bool requireClient, std::vector<std::string> allowed = {}) 
   return s;
 }
 // Sends one message; the ACK, or nullopt when the server refused the client.
-std::optional<std::string> exchange(std::uint16_t port, Poco::Net::Context::Ptr context) {
+std::optional<std::string> exchange(std::uint16_t port, const ClientTls& context) {
   try {
-    MllpTestClient client(port, context);
-    client.sendMessage("MSH|TLS");
-    return client.readFrame();
+    MllpClient client("127.0.0.1", port, 10s, context);
+    client.send("MSH|TLS");
+    return client.receive(10s);
   } catch (const Poco::Net::SSLException&) {
     return std::nullopt;
   } catch (const Poco::Net::NetException&) {
@@ -243,7 +265,7 @@ std::optional<std::string> exchange(std::uint16_t port, Poco::Net::Context::Ptr 
 
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
   Running r(tls(false));
-  BOOST_TEST(exchange(r.server.port(), MllpTestClient::tlsContext(pki().caCertificate())).value() == "ACK:MSH|TLS");
+  BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
 }
 
 BOOST_AUTO_TEST_CASE(encrypted_server_key_is_opened_with_its_passphrase) {
@@ -251,37 +273,37 @@ BOOST_AUTO_TEST_CASE(encrypted_server_key_is_opened_with_its_passphrase) {
   settings.tls->privateKeyFile = pki().serverKeyEncrypted();
   settings.tls->privateKeyPassphrase = cpis::test::TestPki::kServerKeyPassphrase;
   Running r(settings);
-  BOOST_TEST(exchange(r.server.port(), MllpTestClient::tlsContext(pki().caCertificate())).value() == "ACK:MSH|TLS");
+  BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
 }
 
 BOOST_AUTO_TEST_CASE(plain_client_on_a_tls_listener_is_refused) {
   Running r(tls(false));
-  MllpTestClient client(r.server.port());
-  client.sendMessage("MSH|PLAIN");
-  BOOST_TEST(client.closedByServer());
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  client.send("MSH|PLAIN");
+  BOOST_TEST(client.closedByPeer(10s));
   BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
   BOOST_TEST(r.handler.frameCount() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(mutual_tls_accepts_a_client_certificate_from_the_ca) {
   Running r(tls(true));
-  const auto context = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("epr01"),
-                                                  pki().clientKey("epr01"));
+  const auto context =
+      clientTls(pki().caCertificate(), pki().clientCertificate("epr01"), pki().clientKey("epr01"));
   BOOST_TEST(exchange(r.server.port(), context).value() == "ACK:MSH|TLS");
   BOOST_TEST(r.handler.subjects().at(0).find("CN=epr01") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_client_without_a_certificate) {
   Running r(tls(true));
-  BOOST_TEST(!exchange(r.server.port(), MllpTestClient::tlsContext(pki().caCertificate())).has_value());
+  BOOST_TEST(!exchange(r.server.port(), clientTls(pki().caCertificate())).has_value());
   BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
   BOOST_TEST(r.handler.frameCount() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_certificate_from_another_ca) {
   Running r(tls(true));
-  const auto context = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("rogue"),
-                                                  pki().clientKey("rogue"));
+  const auto context =
+      clientTls(pki().caCertificate(), pki().clientCertificate("rogue"), pki().clientKey("rogue"));
   BOOST_TEST(!exchange(r.server.port(), context).has_value());
   BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
   BOOST_TEST(r.handler.frameCount() == 0u);
@@ -289,10 +311,10 @@ BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_certificate_from_another_ca) {
 
 BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_subject_not_on_the_allow_list) {
   Running r(tls(true, {"epr01"}));
-  const auto allowed = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("epr01"),
-                                                  pki().clientKey("epr01"));
-  const auto other = MllpTestClient::tlsContext(pki().caCertificate(), pki().clientCertificate("epr02"),
-                                                pki().clientKey("epr02"));
+  const auto allowed =
+      clientTls(pki().caCertificate(), pki().clientCertificate("epr01"), pki().clientKey("epr01"));
+  const auto other =
+      clientTls(pki().caCertificate(), pki().clientCertificate("epr02"), pki().clientKey("epr02"));
   BOOST_TEST(exchange(r.server.port(), allowed).value() == "ACK:MSH|TLS");
   BOOST_TEST(!exchange(r.server.port(), other).has_value());
   BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
