@@ -171,7 +171,15 @@ class Tool {
   int roundtrip(const Input& input) {
     auto stream = readable(input);
     if (!stream) return 1;
-    for (const auto& m : stream->messages) out_ << m.message.value().serialize();
+    // messages and batch envelope segments, back in the order they came
+    auto envelope = stream->envelope.begin();
+    for (const auto& m : stream->messages) {
+      for (; envelope != stream->envelope.end() && envelope->offset < m.offset; ++envelope) {
+        out_ << envelope->text << '\r';
+      }
+      out_ << m.message.value().serialize();
+    }
+    for (; envelope != stream->envelope.end(); ++envelope) out_ << envelope->text << '\r';
     return 0;
   }
 

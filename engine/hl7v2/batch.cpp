@@ -108,16 +108,20 @@ Stream parseStream(std::string_view bytes) {
       messageEnd = pos;
     } else if (startsWith(t, "FHS", fs)) {
       flush();
+      stream.envelope.push_back({line.begin, std::string(t)});
       stream.fileEnvelope = true;
     } else if (startsWith(t, "BHS", fs)) {
       flush();
+      stream.envelope.push_back({line.begin, std::string(t)});
       ++stream.batches;
       inBatch = 0;
     } else if (startsWith(t, "BTS", fs)) {
       flush();
+      stream.envelope.push_back({line.begin, std::string(t)});
       checkCount(t, fs, inBatch, line.begin, "BTS", ++trailers, "batch message", stream.issues);
     } else if (startsWith(t, "FTS", fs)) {
       flush();
+      stream.envelope.push_back({line.begin, std::string(t)});
       checkCount(t, fs, stream.batches, line.begin, "FTS", ++fileTrailers, "file batch", stream.issues);
     } else if (messageBegin != std::string_view::npos) {
       messageEnd = pos;

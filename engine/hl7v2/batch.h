@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,11 +17,18 @@ struct StreamMessage {
   core::Result<Message, core::Issue> message;  // issue offsets are relative to `offset`
 };
 
+// A batch envelope segment (FHS, BHS, BTS, FTS) as it stood in the input.
+struct EnvelopeSegment {
+  std::size_t offset;
+  std::string text;  // without its terminator
+};
+
 // What a file or stream held: any number of messages, optionally in a batch envelope
 // (FHS, BHS ... BTS, FTS). Each message is parsed on its own, so one broken message does not
 // hide the others.
 struct Stream {
   std::vector<StreamMessage> messages;
+  std::vector<EnvelopeSegment> envelope;  // in input order; with `messages`, the whole stream
   std::size_t batches = 0;          // BHS segments seen
   bool fileEnvelope = false;        // an FHS was seen
   std::vector<core::Issue> issues;  // envelope problems: counts that disagree, stray segments

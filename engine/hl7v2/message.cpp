@@ -207,20 +207,25 @@ core::Result<bool, core::Issue> Message::index() {
     }
   }
 
+  // Where MSH field n starts, or where it would start (the end of the MSH) when it is absent.
+  const auto headerOffset = [&](std::uint32_t field) -> std::size_t {
+    const SegmentEntry& msh = segments_.front();
+    return field - 2 < msh.storedFields ? fieldStarts_[msh.firstField + field - 2] : msh.end;
+  };
   // Required header fields: without them no ACK can be paired or routed.
   const auto requireField = [&](std::uint32_t field, const char* what) -> std::optional<core::Issue> {
     if (!fieldRaw(0, field).empty()) return std::nullopt;
-    return structuralIssue(core::ErrorCode::RequiredFieldMissing, segmentLocation("MSH", 1, field, 0),
+    return structuralIssue(core::ErrorCode::RequiredFieldMissing, segmentLocation("MSH", 1, field, headerOffset(field)),
                            std::string(what) + " (MSH-" + std::to_string(field) + ") is missing");
   };
   if (auto issue = requireField(9, "message type")) return std::move(*issue);
   if (auto issue = requireField(10, "message control id")) return std::move(*issue);
   if (nthPart(fieldRaw(0, 9), delimiters_.component, 1).empty()) {
-    return structuralIssue(core::ErrorCode::RequiredFieldMissing, segmentLocation("MSH", 1, 9, 0),
+    return structuralIssue(core::ErrorCode::RequiredFieldMissing, segmentLocation("MSH", 1, 9, headerOffset(9)),
                            "message code (MSH-9.1) is missing");
   }
   if (fieldRaw(0, 12).empty()) {
-    auto issue = structuralIssue(core::ErrorCode::RequiredFieldMissing, segmentLocation("MSH", 1, 12, 0),
+    auto issue = structuralIssue(core::ErrorCode::RequiredFieldMissing, segmentLocation("MSH", 1, 12, headerOffset(12)),
                                  "version id (MSH-12) is missing");
     issue.severity = core::Severity::Warning;
     warnings_.push_back(std::move(issue));
@@ -426,7 +431,8 @@ core::Status Message::set(const Path& path, std::string_view utf8Value) {
   }
   std::string encoded;
   if (!encodeValue(utf8Value, delimiters_, charset_, encoded)) {
-    return core::Status::invalidArgument("value cannot be written in the message's character set");
+    return core::Status::invalidArgument(
+        "value cannot be written: a character the message's character set or encoding characters cannot express");
   }
   // Rebuild the addressed segment from the inside out, then splice it into the message.
   std::size_t index = findSegment(path.segmentId, path.segmentRepetition);

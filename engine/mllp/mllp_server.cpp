@@ -57,12 +57,40 @@ Poco::Net::Context::Ptr makeServerContext(const TlsSettings& tls) {
   return context;
 }
 
+// The attribute=value parts of a distinguished name, sorted, so that OpenSSL's one-line form
+// ("/C=GB/O=Example Trust/CN=epr01") and the RFC 2253 form ("CN=epr01,O=Example Trust,C=GB")
+// compare equal. A backslash escapes a separator inside a value.
+std::vector<std::string> subjectParts(std::string_view subject) {
+  const char separator = !subject.empty() && subject.front() == '/' ? '/' : ',';
+  std::vector<std::string> parts;
+  std::string part;
+  const auto flush = [&] {
+    const auto first = part.find_first_not_of(' ');
+    const auto last = part.find_last_not_of(' ');
+    if (first != std::string::npos) parts.push_back(part.substr(first, last - first + 1));
+    part.clear();
+  };
+  for (std::size_t i = 0; i < subject.size(); ++i) {
+    if (subject[i] == '\\' && i + 1 < subject.size()) {
+      part.push_back(subject[++i]);
+    } else if (subject[i] == separator) {
+      flush();
+    } else {
+      part.push_back(subject[i]);
+    }
+  }
+  flush();
+  std::sort(parts.begin(), parts.end());
+  return parts;
+}
+
 bool subjectAllowed(const TlsSettings& tls, const Poco::Net::X509Certificate& certificate) {
   if (tls.allowedSubjects.empty()) return true;
-  const std::string subject = certificate.subjectName();
+  const auto subject = subjectParts(certificate.subjectName());
   const std::string commonName = certificate.commonName();
-  return std::any_of(tls.allowedSubjects.begin(), tls.allowedSubjects.end(),
-                     [&](const std::string& allowed) { return allowed == subject || allowed == commonName; });
+  return std::any_of(tls.allowedSubjects.begin(), tls.allowedSubjects.end(), [&](const std::string& allowed) {
+    return allowed == commonName || subjectParts(allowed) == subject;
+  });
 }
 
 }  // namespace

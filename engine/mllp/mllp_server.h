@@ -18,8 +18,9 @@ struct TlsSettings {
   std::string privateKeyPassphrase;  // secret: read from a file by the configuration; never logged
   std::string caFile;                // CA bundle that client certificates must chain to
   bool requireClientCertificate = false;
-  // Client certificates accepted (when non-empty): each entry is a full subject as OpenSSL
-  // prints it ("/C=GB/O=Example Trust/CN=epr01") or a common name ("epr01").
+  // Client certificates accepted (when non-empty): each entry is a full subject, in OpenSSL's
+  // one-line form ("/C=GB/O=Example Trust/CN=epr01") or RFC 2253's ("CN=epr01,O=Example
+  // Trust,C=GB"), or a common name alone ("epr01").
   std::vector<std::string> allowedSubjects;
 };
 

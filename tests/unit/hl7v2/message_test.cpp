@@ -280,11 +280,11 @@ const std::vector<ErrorCase> kStructuralErrors{
     {"MSH|^^\\&|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 5},     // a character used twice
     {"MSH|^~\\A|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 7},     // a letter among them
     {"MSH|^ \\&|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 5},     // a space among them
-    {"MSH|^~\\&|A\r", 101, "MSH", 1, 9, 0},                          // header stops before MSH-9
-    {"MSH|^~\\&|A|||||||1|P|2.4\r", 101, "MSH", 1, 9, 0},           // empty MSH-9
-    {"MSH|^~\\&|A||||||^A01|1|P|2.4\r", 101, "MSH", 1, 9, 0},        // MSH-9.1 empty
-    {"MSH|^~\\&|A||||||ADT^A01||P|2.4\r", 101, "MSH", 1, 10, 0},     // empty MSH-10
-    {"MSH|^~\\&|A||||||ADT^A01\r", 101, "MSH", 1, 10, 0},            // header stops before MSH-10
+    {"MSH|^~\\&|A\r", 101, "MSH", 1, 9, 10},                         // header stops before MSH-9: its end
+    {"MSH|^~\\&|A|||||||1|P|2.4\r", 101, "MSH", 1, 9, 16},          // empty MSH-9, where it starts
+    {"MSH|^~\\&|A||||||^A01|1|P|2.4\r", 101, "MSH", 1, 9, 16},       // MSH-9.1 empty
+    {"MSH|^~\\&|A||||||ADT^A01||P|2.4\r", 101, "MSH", 1, 10, 24},    // empty MSH-10, where it starts
+    {"MSH|^~\\&|A||||||ADT^A01\r", 101, "MSH", 1, 10, 23},           // header stops before MSH-10: its end
     {MSH24 "PI\r", 100, "", 2, 0, 81},                               // truncated segment id
     {MSH24 "P\r", 100, "", 2, 0, 81},                                // one-letter id
     {MSH24 "PID|1\rOB", 100, "", 3, 0, 87},                          // truncated at the end

@@ -310,7 +310,7 @@ BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_certificate_from_another_ca) {
 }
 
 BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_subject_not_on_the_allow_list) {
-  Running r(tls(true, {"epr01"}));
+  Running r(tls(true, {"epr01", "CN=nobody,O=Example Trust,C=GB"}));
   const auto allowed =
       clientTls(pki().caCertificate(), pki().clientCertificate("epr01"), pki().clientKey("epr01"));
   const auto other =
@@ -319,6 +319,15 @@ BOOST_AUTO_TEST_CASE(mutual_tls_refuses_a_subject_not_on_the_allow_list) {
   BOOST_TEST(!exchange(r.server.port(), other).has_value());
   BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 1; }));
   BOOST_TEST(r.handler.frameCount() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(mutual_tls_allow_list_takes_either_distinguished_name_form) {
+  for (const std::string allowed : {"/C=GB/O=Example Trust/CN=epr02", "CN=epr02, O=Example Trust, C=GB"}) {
+    Running r(tls(true, {allowed}));
+    const auto context =
+        clientTls(pki().caCertificate(), pki().clientCertificate("epr02"), pki().clientKey("epr02"));
+    BOOST_TEST(exchange(r.server.port(), context).value() == "ACK:MSH|TLS", allowed);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
