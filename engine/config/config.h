@@ -1,0 +1,150 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cpis::config {
+
+// The engine's configuration as typed values. ConfigLoader fills these from one XML file
+// (engine/config/cpis-engine.xsd, docs/configuration.md); the defaults below are the only copy
+// of each default: the schema documents them but does not repeat them. Paths are absolute once
+// loaded (a relative path in the file is relative to the file's directory).
+
+enum class Environment : std::uint8_t { Live, Test };
+enum class AckMode : std::uint8_t { Original, Enhanced };
+enum class LogFormat : std::uint8_t { Text, Json };
+// POCO's priorities, so the daemon can hand the name to Poco::Logger unchanged.
+enum class LogLevel : std::uint8_t { Fatal, Critical, Error, Warning, Notice, Information, Debug, Trace };
+enum class TlsVersion : std::uint8_t { Tls12, Tls13 };
+
+std::string_view toString(Environment environment);  // "LIVE", "TEST": the spelling in the file
+std::string_view toString(AckMode mode);             // "original", "enhanced"
+std::string_view toString(LogFormat format);         // "text", "json"
+std::string_view toString(LogLevel level);           // "information", ...
+std::string_view toString(TlsVersion version);       // "TLSv1.2", "TLSv1.3"
+
+// A value that must never reach a log, an error message or a terminal: it prints as ***.
+// Only the code that hands it to its consumer (OpenSSL's passphrase callback) calls reveal().
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+
+  std::string_view reveal() const noexcept { return value_; }
+  bool empty() const noexcept { return value_.empty(); }
+
+  friend bool operator==(const Secret&, const Secret&) = default;
+
+ private:
+  std::string value_;
+};
+std::ostream& operator<<(std::ostream& os, const Secret& secret);  // always "***"
+
+struct TlsConfig {
+  std::filesystem::path certificateFile;  // PEM, the server's chain
+  std::filesystem::path privateKeyFile;   // PEM
+  std::optional<std::filesystem::path> privateKeyPassphraseFile;
+  std::optional<Secret> privateKeyPassphrase;   // that file's content, without trailing line ends
+  std::optional<std::filesystem::path> caFile;  // PEM bundle that verifies client certificates
+  bool requireClientCertificate = false;        // mutual TLS; needs caFile
+  // Exact subject names (OpenSSL's one-line form, e.g. "CN=epr.example.nhs.uk,O=Example,C=GB")
+  // a client certificate must have; empty: any certificate caFile verifies.
+  std::vector<std::string> allowedClientSubjects;
+  TlsVersion minimumVersion = TlsVersion::Tls12;  // never lower: the schema offers nothing older
+
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
+};
+
+struct ListenerConfig {
+  std::string address;     // an IP address or host name to bind; "0.0.0.0" or "::" for all
+  std::uint16_t port = 0;  // 0: the system chooses (tests)
+  std::optional<TlsConfig> tls;
+
+  friend bool operator==(const ListenerConfig&, const ListenerConfig&) = default;
+};
+
+// Where enhanced-mode application acknowledgements go: a connection the engine opens to the
+// sender's own MLLP listener.
+struct ReturnConnectionConfig {
+  std::string host;
+  std::uint16_t port = 0;
+
+  friend bool operator==(const ReturnConnectionConfig&, const ReturnConnectionConfig&) = default;
+};
+
+struct AdapterConfig {
+  std::string name;                             // plugin libcpis-adapter-<name>.so
+  std::map<std::string, std::string> settings;  // the plugin's config keys
+
+  friend bool operator==(const AdapterConfig&, const AdapterConfig&) = default;
+};
+
+struct FeedConfig {
+  std::string name;  // unique; appears in logs, store rows and idempotency keys
+  std::optional<std::string> expectedSendingApplication;  // MSH-3; nullopt: not checked
+  std::optional<std::string> expectedSendingFacility;     // MSH-4; nullopt: not checked
+  ListenerConfig listener;
+  AckMode ackMode = AckMode::Original;
+  std::optional<ReturnConnectionConfig> returnConnection;  // present exactly in enhanced mode
+  std::optional<AdapterConfig> adapter;                    // not used yet
+  std::optional<std::filesystem::path> mappingFile;        // not used yet
+
+  friend bool operator==(const FeedConfig&, const FeedConfig&) = default;
+};
+
+struct StoreConfig {
+  std::filesystem::path sqlitePath;
+  // The same (feed, MSH-10) within this window gets the original ACK again.
+  std::chrono::hours duplicateWindow{24 * 7};
+  // Processed messages (patient data) are purged after this; their audit records stay.
+  std::chrono::days retention{30};
+  // Messages arriving together share one transaction and one fsync (ARCHITECTURE.md).
+  bool groupCommit = true;
+
+  friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
+};
+
+struct Limits {
+  std::size_t maxMessageBytes = 1024 * 1024;       // larger frames get an AR and the connection closes
+  std::chrono::milliseconds readTimeout{30'000};   // a frame that has started must finish in this
+  std::chrono::milliseconds idleTimeout{600'000};  // a connection with no frame open is closed
+  std::uint32_t maxConnectionsPerListener = 64;
+
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
+
+struct LoggingConfig {
+  LogFormat format = LogFormat::Text;
+  LogLevel level = LogLevel::Information;
+
+  friend bool operator==(const LoggingConfig&, const LoggingConfig&) = default;
+};
+
+struct EngineConfig {
+  std::string source;  // the file (or name) it was loaded from, for messages
+  // The file must say which; a hand-built config (tests) gets the harmless one.
+  Environment environment = Environment::Test;
+  StoreConfig store;
+  Limits limits;
+  LoggingConfig logging;
+  std::vector<FeedConfig> feeds;  // at least one once loaded, in file order
+
+  const FeedConfig* findFeed(std::string_view name) const noexcept;
+
+  friend bool operator==(const EngineConfig&, const EngineConfig&) = default;
+};
+
+// The effective configuration as indented text (for --validate-config and the start-up log);
+// the passphrase prints as ***.
+std::ostream& operator<<(std::ostream& os, const EngineConfig& config);
+
+}  // namespace cpis::config

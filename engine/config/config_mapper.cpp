@@ -1,0 +1,327 @@
+#include "engine/config/config_mapper.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+
+namespace cpis::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const auto first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
+constexpr std::string_view kPassphraseFileElement = "privateKeyPassphraseFile";
+
+// Addresses that bind every interface: they clash with any other address on the same port.
+bool isWildcard(std::string_view address) {
+  return address == "0.0.0.0" || address == "::";
+}
+
+std::string lowerCase(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  });
+  return lower;
+}
+
+class Mapper {
+ public:
+  Mapper(const MappingContext& context, std::vector<ConfigProblem>& problems)
+      : context_(context), problems_(problems) {}
+
+  EngineConfig map(const XmlElement& root) {
+    EngineConfig config;
+    config.source = context_.fileName;
+    if (const auto* environment = root.child("environment")) {
+      config.environment = trim(environment->text) == "LIVE" ? Environment::Live : Environment::Test;
+    }
+    if (const auto* store = root.child("store")) config.store = mapStore(*store);
+    if (const auto* limits = root.child("limits")) config.limits = mapLimits(*limits);
+    if (const auto* logging = root.child("logging")) config.logging = mapLogging(*logging);
+    for (const auto* feed : root.childrenNamed("feed")) config.feeds.push_back(mapFeed(*feed));
+    checkFeedsTogether(root, config);
+    return config;
+  }
+
+ private:
+  void problem(const XmlElement& at, std::string message) {
+    problems_.push_back({context_.fileName, at.line, at.column, std::move(message)});
+  }
+
+  // The schema has checked the digits and the range; this only converts.
+  std::uint64_t number(const XmlElement& element, std::string_view attribute, std::uint64_t fallback) {
+    const std::string* text = element.attribute(attribute);
+    if (text == nullptr) return fallback;
+    const std::string_view digits = trim(*text);
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (error != std::errc() || end != digits.data() + digits.size()) {
+      problem(element,
+              std::string(attribute) + ": not a number");  // unreachable while the schema says digits
+      return fallback;
+    }
+    return value;
+  }
+
+  bool flag(const XmlElement& element, std::string_view attribute, bool fallback) const {
+    const std::string* text = element.attribute(attribute);
+    if (text == nullptr) return fallback;
+    const std::string_view value = trim(*text);
+    return value == "true" || value == "1";
+  }
+
+  std::string_view token(const XmlElement& element, std::string_view attribute,
+                         std::string_view fallback) const {
+    const std::string* text = element.attribute(attribute);
+    return text == nullptr ? fallback : trim(*text);
+  }
+
+  fs::path resolve(std::string_view written) const {
+    const fs::path path(written);
+    return (path.is_absolute() ? path : context_.baseDirectory / path).lexically_normal();
+  }
+
+  // A file the engine will open later (at start-up, as the same user): refuse now what would
+  // fail then, naming the element. Returns the resolved path.
+  fs::path readableFile(const XmlElement& element, std::string_view written) {
+    const fs::path path = resolve(written);
+    // Someone may have typed the passphrase itself where its file belongs: never echo that.
+    const std::string shown = element.name == kPassphraseFileElement
+                                  ? std::string(
+                                        " (path not shown: this element names the file holding the "
+                                        "passphrase, not the passphrase)")
+                                  : ": " + path.string();
+    std::error_code error;
+    const auto status = fs::status(path, error);
+    if (!fs::exists(status)) {
+      problem(element, element.name + ": no such file" + shown);
+    } else if (!fs::is_regular_file(status)) {
+      problem(element, element.name + ": not a regular file" + shown);
+    } else {
+      errno = 0;
+      if (std::ifstream file(path, std::ios::binary); !file) {
+        const std::string reason =
+            errno != 0 ? " (" + std::generic_category().message(errno) + ")" : std::string();
+        problem(element, element.name + ": cannot be read" + shown + reason);
+      }
+    }
+    return path;
+  }
+
+  // Reads the passphrase. Its content goes nowhere but the Secret: no message quotes it.
+  std::optional<Secret> readPassphrase(const XmlElement& element, const fs::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return std::nullopt;  // readableFile has reported why
+    std::string content{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    // `echo secret > file` and editors add a line end that is not part of the passphrase.
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+    if (content.empty()) {
+      problem(element,
+              element.name + ": the file is empty: " + path.string());  // a real file: its path is safe
+      return std::nullopt;
+    }
+    return Secret(std::move(content));
+  }
+
+  StoreConfig mapStore(const XmlElement& element) {
+    StoreConfig store;
+    if (const auto* sqlite = element.child("sqlite")) {
+      if (const auto* path = sqlite->attribute("path")) store.sqlitePath = resolve(trim(*path));
+    }
+    store.duplicateWindow =
+        std::chrono::hours(number(element, "duplicateWindowHours", store.duplicateWindow.count()));
+    store.retention = std::chrono::days(number(element, "retentionDays", store.retention.count()));
+    store.groupCommit = flag(element, "groupCommit", store.groupCommit);
+    if (store.duplicateWindow > store.retention) {
+      problem(element, "duplicateWindowHours (" + std::to_string(store.duplicateWindow.count()) +
+                           ") is longer than retentionDays (" + std::to_string(store.retention.count()) +
+                           " days): a resend of a purged message would be processed again");
+    }
+    return store;
+  }
+
+  Limits mapLimits(const XmlElement& element) {
+    Limits limits;
+    limits.maxMessageBytes = number(element, "maxMessageBytes", limits.maxMessageBytes);
+    limits.readTimeout =
+        std::chrono::milliseconds(number(element, "readTimeoutMs", limits.readTimeout.count()));
+    limits.idleTimeout =
+        std::chrono::milliseconds(number(element, "idleTimeoutMs", limits.idleTimeout.count()));
+    limits.maxConnectionsPerListener = static_cast<std::uint32_t>(
+        number(element, "maxConnectionsPerListener", limits.maxConnectionsPerListener));
+    if (limits.readTimeout > limits.idleTimeout) {
+      // Defaults count: readTimeoutMs="900000" alone exceeds the default idle timeout.
+      problem(element, "readTimeoutMs (" + std::to_string(limits.readTimeout.count()) +
+                           ") must not exceed idleTimeoutMs (" + std::to_string(limits.idleTimeout.count()) +
+                           "): a stalled frame would outlive an idle connection");
+    }
+    return limits;
+  }
+
+  LoggingConfig mapLogging(const XmlElement& element) const {
+    LoggingConfig logging;
+    logging.format = token(element, "format", "text") == "json" ? LogFormat::Json : LogFormat::Text;
+    const std::string_view level = token(element, "level", toString(logging.level));
+    for (const auto candidate : {LogLevel::Fatal, LogLevel::Critical, LogLevel::Error, LogLevel::Warning,
+                                 LogLevel::Notice, LogLevel::Information, LogLevel::Debug, LogLevel::Trace}) {
+      if (toString(candidate) == level) logging.level = candidate;
+    }
+    return logging;
+  }
+
+  FeedConfig mapFeed(const XmlElement& element) {
+    FeedConfig feed;
+    feed.name = token(element, "name", "");
+    if (const auto* sender = element.child("expectedSender")) {
+      if (const auto* application = sender->attribute("application"))
+        feed.expectedSendingApplication = *application;
+      if (const auto* facility = sender->attribute("facility")) feed.expectedSendingFacility = *facility;
+    }
+    if (const auto* listener = element.child("listener")) feed.listener = mapListener(*listener);
+    if (const auto* acknowledgement = element.child("acknowledgement"))
+      mapAcknowledgement(*acknowledgement, feed);
+    if (const auto* adapter = element.child("adapter")) feed.adapter = mapAdapter(*adapter);
+    if (const auto* mapping = element.child("mapping")) {
+      if (const auto* file = mapping->attribute("file"))
+        feed.mappingFile = readableFile(*mapping, trim(*file));
+    }
+    return feed;
+  }
+
+  ListenerConfig mapListener(const XmlElement& element) {
+    ListenerConfig listener;
+    listener.address = token(element, "address", "");
+    listener.port = static_cast<std::uint16_t>(number(element, "port", 0));
+    if (const auto* tls = element.child("tls")) listener.tls = mapTls(*tls);
+    return listener;
+  }
+
+  TlsConfig mapTls(const XmlElement& element) {
+    TlsConfig tls;
+    if (token(element, "minimumVersion", "TLSv1.2") == "TLSv1.3") tls.minimumVersion = TlsVersion::Tls13;
+    if (const auto* file = element.child("certificateFile"))
+      tls.certificateFile = readableFile(*file, trim(file->text));
+    if (const auto* file = element.child("privateKeyFile"))
+      tls.privateKeyFile = readableFile(*file, trim(file->text));
+    if (const auto* file = element.child(kPassphraseFileElement)) {
+      const std::size_t before = problems_.size();
+      tls.privateKeyPassphraseFile = readableFile(*file, trim(file->text));
+      if (problems_.size() == before)
+        tls.privateKeyPassphrase = readPassphrase(*file, *tls.privateKeyPassphraseFile);
+    }
+    const XmlElement* caFile = element.child("caFile");
+    if (caFile != nullptr) tls.caFile = readableFile(*caFile, trim(caFile->text));
+    const XmlElement* client = element.child("clientCertificate");
+    if (client != nullptr) {
+      tls.requireClientCertificate = flag(*client, "required", true);
+      for (const auto* subject : client->childrenNamed("allowedSubject")) {
+        tls.allowedClientSubjects.emplace_back(trim(subject->text));
+      }
+      if (caFile == nullptr) {
+        problem(*client, "clientCertificate needs caFile: without it no client certificate can be verified");
+      }
+      if (!tls.requireClientCertificate && !tls.allowedClientSubjects.empty()) {
+        problem(*client,
+                "allowedSubject needs required=\"true\": otherwise a client without a certificate "
+                "would pass the allow-list");
+      }
+    } else if (caFile != nullptr) {
+      // The server's own intermediates belong in certificateFile; a lone caFile usually means
+      // someone expected it to be sent as the chain.
+      problem(*caFile,
+              "caFile only verifies client certificates: add clientCertificate, or put the server's "
+              "intermediate certificates in certificateFile");
+    }
+    return tls;
+  }
+
+  void mapAcknowledgement(const XmlElement& element, FeedConfig& feed) {
+    feed.ackMode = token(element, "mode", "original") == "enhanced" ? AckMode::Enhanced : AckMode::Original;
+    const XmlElement* returnConnection = element.child("returnConnection");
+    if (returnConnection != nullptr) {
+      feed.returnConnection =
+          ReturnConnectionConfig{std::string(token(*returnConnection, "host", "")),
+                                 static_cast<std::uint16_t>(number(*returnConnection, "port", 0))};
+    }
+    if (feed.ackMode == AckMode::Enhanced && returnConnection == nullptr) {
+      problem(element,
+              "mode=\"enhanced\" needs a returnConnection: the application acknowledgements are sent "
+              "over it");
+    } else if (feed.ackMode == AckMode::Original && returnConnection != nullptr) {
+      problem(*returnConnection,
+              "returnConnection is used only in enhanced mode: set mode=\"enhanced\" or "
+              "remove it");
+    }
+  }
+
+  AdapterConfig mapAdapter(const XmlElement& element) {
+    AdapterConfig adapter;
+    adapter.name = token(element, "name", "");
+    for (const auto* setting : element.childrenNamed("setting")) {
+      const std::string name(token(*setting, "name", ""));
+      const std::string* value = setting->attribute("value");
+      if (!adapter.settings.emplace(name, value == nullptr ? std::string() : *value).second) {
+        problem(*setting, "setting '" + name + "' is given twice for adapter '" + adapter.name + "'");
+      }
+    }
+    return adapter;
+  }
+
+  // Rules across feeds. `config.feeds[i]` was read from the i-th feed element.
+  void checkFeedsTogether(const XmlElement& root, const EngineConfig& config) {
+    const auto elements = root.childrenNamed("feed");
+    for (std::size_t i = 0; i < config.feeds.size(); ++i) {
+      const FeedConfig& feed = config.feeds[i];
+      for (std::size_t j = 0; j < i; ++j) {
+        const FeedConfig& earlier = config.feeds[j];
+        if (feed.name == earlier.name) {
+          problem(*elements[i], "feed name '" + feed.name + "' is already used by the feed at line " +
+                                    std::to_string(elements[j]->line));
+        }
+        if (clash(feed.listener, earlier.listener)) {
+          const XmlElement* listener = elements[i]->child("listener");
+          problem(listener != nullptr ? *listener : *elements[i],
+                  "listener " + endpoint(feed.listener) + " clashes with feed '" + earlier.name + "' (line " +
+                      std::to_string(elements[j]->line) + "), which listens on " +
+                      endpoint(earlier.listener));
+        }
+      }
+    }
+  }
+
+  // Port 0 asks the system for a free port, so two of them never collide.
+  static bool clash(const ListenerConfig& a, const ListenerConfig& b) {
+    if (a.port == 0 || a.port != b.port) return false;
+    return isWildcard(a.address) || isWildcard(b.address) || lowerCase(a.address) == lowerCase(b.address);
+  }
+
+  static std::string endpoint(const ListenerConfig& listener) {
+    const bool ipv6 = listener.address.find(':') != std::string::npos;
+    return (ipv6 ? "[" + listener.address + "]" : listener.address) + ":" + std::to_string(listener.port);
+  }
+
+  const MappingContext& context_;
+  std::vector<ConfigProblem>& problems_;
+};
+
+}  // namespace
+
+EngineConfig mapConfig(const XmlElement& root, const MappingContext& context,
+                       std::vector<ConfigProblem>& problems) {
+  return Mapper(context, problems).map(root);
+}
+
+}  // namespace cpis::config

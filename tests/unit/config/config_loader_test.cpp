@@ -1,0 +1,382 @@
+#include "engine/config/config_loader.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/config/embedded_schema.h"
+#include "engine/config/xerces_platform.h"
+#include "tests/unit/config/config_test_support.h"
+
+using namespace cpis::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSourceDir = CPIS_SOURCE_DIR;
+const fs::path kSamples = kSourceDir / "engine/config/samples";
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct LoaderFixture {
+  XercesPlatform platform;
+  ConfigLoader loader{platform};
+};
+
+// The TLS sample expects these beside it; contents do not matter to the loader.
+void writeTlsFiles(const cpis::test::TempDir& dir) {
+  cpis::test::writeFile(dir, "tls/cpis-engine.crt.pem", "certificate");
+  cpis::test::writeFile(dir, "tls/cpis-engine.key.pem", "key");
+  cpis::test::writeFile(dir, "tls/cpis-engine.key.passphrase", "correct-horse-battery-staple\n");
+  cpis::test::writeFile(dir, "tls/clients-ca.pem", "ca");
+}
+
+const char* const kMinimal = R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>LIVE</environment>
+  <store><sqlite path="data/cpis.db"/></store>
+  <feed name="only"><listener address="127.0.0.1" port="0"/></feed>
+</cpisEngine>
+)";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(config_loader, LoaderFixture)
+
+BOOST_AUTO_TEST_CASE(demo_sample_loads_with_its_values) {
+  const EngineConfig config = loader.loadFile(kSamples / "cpis-engine.xml");
+  BOOST_TEST(config.source == (kSamples / "cpis-engine.xml").string());
+  BOOST_TEST((config.environment == Environment::Test));
+  BOOST_TEST(config.store.sqlitePath == kSamples / "var/cpis-engine.db");  // beside the file
+  BOOST_TEST(config.store.duplicateWindow.count() == 168);
+  BOOST_TEST(config.store.retention.count() == 30);
+  BOOST_TEST(config.store.groupCommit);
+  BOOST_TEST(config.limits.maxMessageBytes == 1048576u);
+  BOOST_TEST(config.limits.readTimeout.count() == 30000);
+  BOOST_TEST(config.limits.idleTimeout.count() == 600000);
+  BOOST_TEST(config.limits.maxConnectionsPerListener == 64u);
+  BOOST_TEST((config.logging.format == LogFormat::Text));
+  BOOST_TEST((config.logging.level == LogLevel::Information));
+  BOOST_REQUIRE(config.feeds.size() == 1u);
+  const FeedConfig& feed = config.feeds[0];
+  BOOST_TEST(feed.name == "demo-adt");
+  BOOST_TEST(feed.expectedSendingApplication.value_or("") == "DEMO-EPR");
+  BOOST_TEST(feed.expectedSendingFacility.value_or("") == "RZZ");
+  BOOST_TEST(feed.listener.address == "127.0.0.1");
+  BOOST_TEST(feed.listener.port == 2575);
+  BOOST_TEST(!feed.listener.tls);
+  BOOST_TEST((feed.ackMode == AckMode::Original));
+  BOOST_TEST(!feed.returnConnection);
+  BOOST_TEST(!feed.adapter);
+  BOOST_TEST(!feed.mappingFile);
+}
+
+BOOST_AUTO_TEST_CASE(tls_sample_loads_where_its_files_exist) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  writeTlsFiles(dir);
+  const fs::path file =
+      cpis::test::writeFile(dir, "cpis-engine.xml", readFile(kSamples / "cpis-engine-tls.xml"));
+  const fs::path tls = dir.path() / "tls";
+
+  const EngineConfig config = loader.loadFile(file);
+  BOOST_TEST((config.environment == Environment::Live));
+  BOOST_TEST(config.store.sqlitePath == "/var/lib/cpis-engine/cpis-engine.db");
+  BOOST_TEST(config.store.groupCommit);  // on by default
+  BOOST_TEST(config.limits.maxMessageBytes == 1048576u);
+  BOOST_TEST(config.limits.idleTimeout.count() == 900000);
+  BOOST_TEST(config.limits.maxConnectionsPerListener == 16u);
+  BOOST_TEST((config.logging.format == LogFormat::Json));
+  BOOST_TEST((config.logging.level == LogLevel::Notice));
+  BOOST_REQUIRE(config.feeds.size() == 2u);
+
+  const FeedConfig& ed = config.feeds[0];
+  BOOST_TEST(ed.name == "rzz-ed");
+  BOOST_TEST(ed.listener.address == "0.0.0.0");
+  BOOST_TEST(ed.listener.port == 2576);
+  BOOST_REQUIRE(ed.listener.tls);
+  const TlsConfig& edTls = *ed.listener.tls;
+  BOOST_TEST(edTls.certificateFile == tls / "cpis-engine.crt.pem");
+  BOOST_TEST(edTls.privateKeyFile == tls / "cpis-engine.key.pem");
+  BOOST_TEST(edTls.privateKeyPassphraseFile.value_or("") == tls / "cpis-engine.key.passphrase");
+  BOOST_REQUIRE(edTls.privateKeyPassphrase);
+  BOOST_TEST(edTls.privateKeyPassphrase->reveal() == "correct-horse-battery-staple");  // line end dropped
+  BOOST_TEST(edTls.caFile.value_or("") == tls / "clients-ca.pem");
+  BOOST_TEST(edTls.requireClientCertificate);
+  BOOST_TEST(edTls.allowedClientSubjects ==
+             std::vector<std::string>{"CN=edsys.rzz.example.nhs.uk,O=Example NHS Trust,C=GB"});
+  BOOST_TEST((edTls.minimumVersion == TlsVersion::Tls12));
+  BOOST_TEST((ed.ackMode == AckMode::Enhanced));
+  BOOST_REQUIRE(ed.returnConnection);
+  BOOST_TEST(ed.returnConnection->host == "edsys.rzz.example.nhs.uk");
+  BOOST_TEST(ed.returnConnection->port == 2577);
+
+  const FeedConfig& maternity = config.feeds[1];
+  BOOST_TEST(maternity.name == "rzz-maternity");
+  BOOST_REQUIRE(maternity.listener.tls);
+  BOOST_TEST(!maternity.listener.tls->caFile);
+  BOOST_TEST(!maternity.listener.tls->requireClientCertificate);
+  BOOST_TEST((maternity.listener.tls->minimumVersion == TlsVersion::Tls13));
+  BOOST_TEST((maternity.ackMode == AckMode::Original));
+}
+
+BOOST_AUTO_TEST_CASE(tls_sample_in_place_names_each_missing_file_by_line) {
+  // The sample's tls/ files exist only on a real installation.
+  try {
+    (void)loader.loadFile(kSamples / "cpis-engine-tls.xml");
+    BOOST_FAIL("expected ConfigError");
+  } catch (const ConfigError& e) {
+    std::vector<std::uint64_t> lines;
+    for (const auto& problem : e.problems()) {
+      lines.push_back(problem.line);
+      BOOST_TEST(problem.message.find("no such file") != std::string::npos);
+    }
+    BOOST_TEST(lines == (std::vector<std::uint64_t>{22, 23, 24, 25, 41, 42, 43}));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(omitted_settings_take_the_defaults) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  const EngineConfig config = loader.loadString(kMinimal, "minimal.xml", dir.path());
+  EngineConfig expected;
+  expected.source = "minimal.xml";
+  expected.environment = Environment::Live;
+  expected.store.sqlitePath = dir.path() / "data/cpis.db";
+  FeedConfig feed;
+  feed.name = "only";
+  feed.listener = {"127.0.0.1", 0, std::nullopt};
+  expected.feeds.push_back(feed);
+  BOOST_TEST((config == expected), "loaded:\n" << config << "expected:\n" << expected);
+}
+
+BOOST_AUTO_TEST_CASE(every_setting_is_read) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  cpis::test::writeFile(dir, "keys/server.pem", "certificate");
+  cpis::test::writeFile(dir, "keys/server.key", "key");
+  cpis::test::writeFile(dir, "keys/passphrase", "s3cret\r\n");
+  cpis::test::writeFile(dir, "keys/ca.pem", "ca");
+  cpis::test::writeFile(dir, "mappings/edsys.xml", "<mapping/>");
+  const char* const xml = R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment> TEST </environment>
+  <store duplicateWindowHours="48" retentionDays="14" groupCommit="false">
+    <sqlite path="/srv/cpis/engine.db"/>
+  </store>
+  <limits maxMessageBytes="65536" readTimeoutMs="5000" idleTimeoutMs="5000" maxConnectionsPerListener="3"/>
+  <logging format="json" level="trace"/>
+  <feed name="rzz-ed.1">
+    <expectedSender application="EDSYS" facility="RZZ^1.2.3^ISO"/>
+    <listener address="::1" port="65535">
+      <tls minimumVersion="TLSv1.3">
+        <certificateFile>keys/server.pem</certificateFile>
+        <privateKeyFile>./keys/../keys/server.key</privateKeyFile>
+        <privateKeyPassphraseFile>keys/passphrase</privateKeyPassphraseFile>
+        <caFile>keys/ca.pem</caFile>
+        <clientCertificate>
+          <allowedSubject>CN=a.example,O=A</allowedSubject>
+          <allowedSubject>
+            CN=b.example,O=B
+          </allowedSubject>
+        </clientCertificate>
+      </tls>
+    </listener>
+    <acknowledgement mode="enhanced">
+      <returnConnection host="epr.example.nhs.uk" port="1"/>
+    </acknowledgement>
+    <adapter name="edsys">
+      <setting name="mrn_authority" value="RZZ"/>
+      <setting name="empty" value=""/>
+    </adapter>
+    <mapping file="mappings/edsys.xml"/>
+  </feed>
+  <feed name="b"><listener address="127.0.0.1" port="0"/></feed>
+</cpisEngine>
+)";
+  const EngineConfig config = loader.loadString(xml, "full.xml", dir.path());
+  BOOST_TEST((config.environment == Environment::Test));
+  BOOST_TEST(config.store.sqlitePath == "/srv/cpis/engine.db");
+  BOOST_TEST(config.store.duplicateWindow.count() == 48);
+  BOOST_TEST(config.store.retention.count() == 14);
+  BOOST_TEST(!config.store.groupCommit);
+  BOOST_TEST(config.limits.maxMessageBytes == 65536u);
+  BOOST_TEST(config.limits.readTimeout.count() == 5000);
+  BOOST_TEST(config.limits.idleTimeout.count() == 5000);  // equal is allowed
+  BOOST_TEST(config.limits.maxConnectionsPerListener == 3u);
+  BOOST_TEST((config.logging.format == LogFormat::Json));
+  BOOST_TEST((config.logging.level == LogLevel::Trace));
+  BOOST_REQUIRE(config.feeds.size() == 2u);
+  const FeedConfig& feed = config.feeds[0];
+  BOOST_TEST(feed.name == "rzz-ed.1");
+  BOOST_TEST(feed.expectedSendingApplication.value_or("") == "EDSYS");
+  BOOST_TEST(feed.expectedSendingFacility.value_or("") == "RZZ^1.2.3^ISO");
+  BOOST_TEST(feed.listener.address == "::1");
+  BOOST_TEST(feed.listener.port == 65535);
+  BOOST_REQUIRE(feed.listener.tls);
+  BOOST_TEST(feed.listener.tls->certificateFile == dir.path() / "keys/server.pem");
+  BOOST_TEST(feed.listener.tls->privateKeyFile == dir.path() / "keys/server.key");  // normalised
+  BOOST_TEST(feed.listener.tls->privateKeyPassphrase.value_or(Secret()).reveal() == "s3cret");
+  BOOST_TEST(feed.listener.tls->requireClientCertificate);  // required defaults to true
+  BOOST_TEST(feed.listener.tls->allowedClientSubjects ==
+             (std::vector<std::string>{"CN=a.example,O=A", "CN=b.example,O=B"}));
+  BOOST_TEST((feed.listener.tls->minimumVersion == TlsVersion::Tls13));
+  BOOST_TEST((feed.ackMode == AckMode::Enhanced));
+  BOOST_TEST(feed.returnConnection.value_or(ReturnConnectionConfig{}).host == "epr.example.nhs.uk");
+  BOOST_TEST(feed.returnConnection.value_or(ReturnConnectionConfig{}).port == 1);
+  BOOST_REQUIRE(feed.adapter);
+  BOOST_TEST(feed.adapter->name == "edsys");
+  BOOST_TEST(feed.adapter->settings.size() == 2u);
+  BOOST_TEST(feed.adapter->settings.at("mrn_authority") == "RZZ");
+  BOOST_TEST(feed.adapter->settings.at("empty") == "");
+  BOOST_TEST(feed.mappingFile.value_or("") == dir.path() / "mappings/edsys.xml");
+}
+
+BOOST_AUTO_TEST_CASE(listeners_on_port_zero_never_clash) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  const char* const xml = R"(<?xml version="1.0"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="x.db"/></store>
+  <feed name="a"><listener address="127.0.0.1" port="0"/></feed>
+  <feed name="b"><listener address="127.0.0.1" port="0"/></feed>
+  <feed name="c"><listener address="0.0.0.0" port="0"/></feed>
+  <feed name="d"><listener address="127.0.0.1" port="2575"/></feed>
+  <feed name="e"><listener address="127.0.0.2" port="2575"/></feed>
+</cpisEngine>
+)";
+  BOOST_TEST(loader.loadString(xml, "ports.xml", dir.path()).feeds.size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(xml_niceties_are_accepted) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  // A byte-order mark, a namespace prefix, comments, a declared Latin-1 encoding, and an
+  // xsi:schemaLocation hint (ignored: only the engine's schema counts).
+  const std::string xml =
+      "\xEF\xBB\xBF<?xml version=\"1.0\"?>\n"
+      "<!-- comment -->\n"
+      "<c:cpisEngine xmlns:c=\"urn:cpis-engine:config:1\"\n"
+      "    xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n"
+      "    xsi:schemaLocation=\"urn:cpis-engine:config:1 http://example.invalid/none.xsd\">\n"
+      "  <c:environment>TEST</c:environment>\n"
+      "  <c:store><c:sqlite path=\"caf\xC3\xA9.db\"/></c:store>\n"
+      "  <c:feed name=\"a\"><c:listener address=\"127.0.0.1\" port=\"0\"/></c:feed>\n"
+      "</c:cpisEngine>\n";
+  BOOST_TEST(loader.loadString(xml, "prefixed.xml", dir.path()).store.sqlitePath ==
+             dir.path() / "caf\xC3\xA9.db");
+
+  const std::string latin1 =
+      "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+      "<cpisEngine xmlns=\"urn:cpis-engine:config:1\">\n"
+      "  <environment>TEST</environment>\n"
+      "  <store><sqlite path=\"caf\xE9.db\"/></store>\n"
+      "  <feed name=\"a\"><listener address=\"127.0.0.1\" port=\"0\"/></feed>\n"
+      "</cpisEngine>\n";
+  BOOST_TEST(loader.loadString(latin1, "latin1.xml", dir.path()).store.sqlitePath ==
+             dir.path() / "caf\xC3\xA9.db");
+}
+
+BOOST_AUTO_TEST_CASE(loads_may_run_concurrently) {
+  const EngineConfig expected = loader.loadFile(kSamples / "cpis-engine.xml");
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (std::size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        if (!(loader.loadFile(kSamples / "cpis-engine.xml") == expected)) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_TEST(mismatches == std::vector<int>(4, 0));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(config_schema)
+
+BOOST_AUTO_TEST_CASE(embedded_schema_is_the_file_byte_for_byte) {
+  BOOST_TEST(embeddedSchema() == readFile(kSourceDir / "engine/config/cpis-engine.xsd"));
+}
+
+BOOST_AUTO_TEST_CASE(schema_from_a_file_validates_like_the_embedded_one) {
+  const XercesPlatform platform;
+  const ConfigLoader fromFile(platform, kSourceDir / "engine/config/cpis-engine.xsd");
+  const ConfigLoader embedded(platform);
+  BOOST_TEST(
+      (fromFile.loadFile(kSamples / "cpis-engine.xml") == embedded.loadFile(kSamples / "cpis-engine.xml")));
+  BOOST_CHECK_THROW((void)fromFile.loadString("<cpisEngine/>", "bad.xml"), ConfigError);
+}
+
+BOOST_AUTO_TEST_CASE(missing_schema_file_is_refused_not_replaced) {
+  const XercesPlatform platform;
+  try {
+    const ConfigLoader loader(platform, "/nonexistent/cpis-engine.xsd");
+    BOOST_FAIL("expected ConfigError");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "/nonexistent/cpis-engine.xsd: cannot be read: No such file or directory");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(broken_schema_is_refused_with_its_positions) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  const fs::path schema = cpis::test::writeFile(dir, "broken.xsd", R"(<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="a" type="NoSuchType"/>
+</xs:schema>
+)");
+  const XercesPlatform platform;
+  try {
+    const ConfigLoader loader(platform, schema);
+    BOOST_FAIL("expected ConfigError");
+  } catch (const ConfigError& e) {
+    BOOST_REQUIRE(!e.problems().empty());
+    BOOST_TEST(e.problems().front().file == schema.string());
+    BOOST_TEST(e.problems().front().line == 3u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(platform_guards_nest) {
+  const XercesPlatform outer;
+  {
+    const XercesPlatform inner;
+    const ConfigLoader loader(inner);
+    BOOST_TEST(loader.loadFile(kSamples / "cpis-engine.xml").feeds.size() == 1u);
+  }
+  const ConfigLoader loader(outer);  // Xerces is still up: the outer guard holds it
+  BOOST_TEST(loader.loadFile(kSamples / "cpis-engine.xml").feeds.size() == 1u);
+}
+
+// docs/configuration.md must describe every element (as `<name>`) and attribute (as `name`).
+BOOST_AUTO_TEST_CASE(documentation_names_every_element_and_attribute) {
+  const std::string schema = readFile(kSourceDir / "engine/config/cpis-engine.xsd");
+  const std::string docs = readFile(kSourceDir / "docs/configuration.md");
+  const std::regex declaration(R"re(<xs:(element|attribute) name="([A-Za-z]+)")re");
+  std::set<std::string> missing;
+  int declarations = 0;
+  for (auto it = std::sregex_iterator(schema.begin(), schema.end(), declaration);
+       it != std::sregex_iterator(); ++it) {
+    ++declarations;
+    const std::string name = (*it)[2];
+    const std::string expected = (*it)[1] == "element" ? "`<" + name : "`" + name + "`";
+    if (docs.find(expected) == std::string::npos) missing.insert(expected);
+  }
+  BOOST_TEST(declarations > 30);
+  BOOST_TEST(
+      missing.empty(), "not in docs/configuration.md: " << [&] {
+        std::string all;
+        for (const auto& m : missing) all += m + " ";
+        return all;
+      }());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
