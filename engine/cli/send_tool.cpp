@@ -31,6 +31,7 @@ constexpr const char* kUsage =
     "  --ca FILE              CA bundle the server certificate must chain to (with --tls)\n"
     "  --cert FILE --key FILE client certificate and key for mutual TLS\n"
     "  --timeout MS           time to wait for each ACK (default 10000)\n"
+    "  --show-acks            print each ACK in full, a segment a line\n"
     "  --connections N        load: N connections in parallel, stop-and-wait on each\n"
     "  --repeat M             load: send the messages M times over each connection\n"
     "  --connection-per-message  load: a new connection for every message\n"
@@ -52,6 +53,7 @@ struct Options {
   int connections = 1;
   int repeat = 1;
   bool connectionPerMessage = false;
+  bool showAcks = false;
   std::vector<std::string> inputs;
   bool load() const { return connections > 1 || repeat > 1 || connectionPerMessage; }
 };
@@ -153,6 +155,8 @@ class SendTool {
           if (!parseNumber(*v, 1, 100'000'000, n)) return "--repeat is a number from 1";
           o.repeat = static_cast<int>(n);
         }
+      } else if (a == "--show-acks") {
+        o.showAcks = true;
       } else if (a == "--connection-per-message") {
         o.connectionPerMessage = true;
       } else if (a.size() > 1 && a[0] == '-' && a != "-") {
@@ -259,6 +263,11 @@ class SendTool {
         }
         const AckSummary s = summarise(*ack);
         out_ << m.name << ": " << s.code << (s.text.empty() ? "" : " " + s.text) << "\n";
+        if (o.showAcks) {
+          std::string segments = *ack;
+          for (std::size_t at = 0; (at = segments.find('\r', at)) != std::string::npos;) segments.replace(at, 1, "\n    ");
+          out_ << "    " << segments.substr(0, segments.find_last_not_of(" \n") + 1) << "\n";
+        }
         if (!s.accepted()) ++failures;
       } catch (const Poco::TimeoutException&) {
         out_ << m.name << ": no ACK within " << o.timeout.count() << " ms\n";

@@ -260,6 +260,11 @@ std::string buildRejection(std::string_view bytes, const core::Issue& issue, con
   return composeAck(header, enhanced ? AckCode::CR : AckCode::AR, std::span(&issue, 1), options);
 }
 
+std::string salvageControlId(std::string_view bytes) {
+  std::array<std::string_view, 22> fields{};
+  return std::string(salvageHeader(bytes, fields).controlId);
+}
+
 std::string hl7Timestamp(std::chrono::system_clock::time_point at) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);

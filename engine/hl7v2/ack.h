@@ -49,6 +49,10 @@ std::string buildAck(const Message& inbound, AckCode code, std::span<const core:
 // the damaged header asked for enhanced mode.
 std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options);
 
+// MSH-10 as a damaged message still gives it (raw, and only when it is plain printable text),
+// or "" when it cannot be found: the key a rejected message is stored and de-duplicated under.
+std::string salvageControlId(std::string_view bytes);
+
 // An HL7 DTM in UTC with its offset: YYYYMMDDHHMMSS.SSS+0000.
 std::string hl7Timestamp(std::chrono::system_clock::time_point at);
 

@@ -1,0 +1,166 @@
+#include "engine/app/engine.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include <Poco/Logger.h>
+
+#include "engine/mllp/mllp_server.h"
+#include "engine/pipeline/ack_stamper.h"
+#include "engine/pipeline/intake.h"
+#include "engine/pipeline/return_channel.h"
+#include "engine/store/sqlite_message_store.h"
+
+namespace cpis::app {
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("cpis.engine"); }
+
+// How often housekeeping looks for message content past its retention.
+constexpr auto kPurgeInterval = std::chrono::hours(1);
+
+mllp::ListenerSettings listenerSettings(const config::FeedConfig& feed, const config::Limits& limits) {
+  mllp::ListenerSettings s;
+  s.name = feed.name;
+  s.address = feed.listener.address;
+  s.port = feed.listener.port;
+  s.maxFrameBytes = limits.maxMessageBytes;
+  s.readTimeout = limits.readTimeout;
+  s.idleTimeout = limits.idleTimeout;
+  s.maxConnections = static_cast<int>(limits.maxConnectionsPerListener);
+  if (const auto& tls = feed.listener.tls) {
+    mllp::TlsSettings t;
+    t.certificateFile = tls->certificateFile.string();
+    t.privateKeyFile = tls->privateKeyFile.string();
+    if (tls->privateKeyPassphrase) t.privateKeyPassphrase = std::string(tls->privateKeyPassphrase->reveal());
+    if (tls->caFile) t.caFile = tls->caFile->string();
+    t.requireClientCertificate = tls->requireClientCertificate;
+    t.allowedSubjects = tls->allowedClientSubjects;
+    s.tls = std::move(t);
+  }
+  return s;
+}
+
+}  // namespace
+
+struct Engine::Feed {
+  config::FeedConfig config;
+  std::unique_ptr<pipeline::ReturnChannel> returnChannel;
+  std::unique_ptr<pipeline::Intake> intake;
+  std::unique_ptr<mllp::MllpServer> server;
+};
+
+Engine::Engine(config::EngineConfig config) : config_(std::move(config)) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::start() {
+  store::SqliteStoreOptions options;
+  options.duplicateWindow = config_.store.duplicateWindow;
+  options.maxBatchSize = config_.store.groupCommit ? options.maxBatchSize : 1;
+  // The store's folder is created on first start (the demo keeps it in ./var).
+  std::error_code ec;
+  std::filesystem::create_directories(config_.store.sqlitePath.parent_path(), ec);
+  auto opened = store::SqliteMessageStore::open(config_.store.sqlitePath.string(), options);
+  if (!opened) throw std::runtime_error(opened.error().message());
+  store_ = std::move(opened).value();
+  stamper_ = std::make_unique<pipeline::AckStamper>();
+
+  for (const auto& feedConfig : config_.feeds) {
+    auto feed = std::make_unique<Feed>();
+    feed->config = feedConfig;
+    Feed* raw = feed.get();
+    if (const auto& back = feedConfig.returnConnection) {
+      pipeline::ReturnChannelSettings settings;
+      settings.feed = feedConfig.name;
+      settings.host = back->host;
+      settings.port = back->port;
+      settings.ackTimeout = config_.limits.readTimeout;
+      feed->returnChannel = std::make_unique<pipeline::ReturnChannel>(
+          settings, [raw](store::MessageId id, const std::string& ack) {
+            if (auto status = raw->intake->applicationAckDelivered(id, ack); !status.isOk()) {
+              logger().error("feed %s: application ACK of message %s delivered but not recorded (%s)",
+                             raw->config.name, std::to_string(id), status.message());
+            }
+          });
+    }
+    pipeline::FeedPolicy policy;
+    policy.feed = feedConfig.name;
+    policy.expectedSendingApplication = feedConfig.expectedSendingApplication;
+    policy.expectedSendingFacility = feedConfig.expectedSendingFacility;
+    feed->intake = std::make_unique<pipeline::Intake>(policy, *store_, *stamper_, feed->returnChannel.get());
+    feeds_.push_back(std::move(feed));
+  }
+
+  // Recovery: what was stored but not finished is finished before anything new comes in.
+  auto unfinished = store_->listUnfinished();
+  if (!unfinished) throw std::runtime_error("cannot list unfinished messages: " + unfinished.error().message());
+  std::size_t resumed = 0;
+  for (const auto id : unfinished.value()) {
+    auto message = store_->fetch(id);
+    if (!message) continue;
+    const auto feed = std::find_if(feeds_.begin(), feeds_.end(),
+                                   [&](const auto& f) { return f->config.name == message.value().feed; });
+    if (feed == feeds_.end()) {
+      logger().warning("message %s belongs to feed %s, which is no longer configured; left unfinished",
+                       std::to_string(id), message.value().feed);
+      continue;
+    }
+    if (const auto status = (*feed)->intake->resume(id); status.isOk()) ++resumed;
+  }
+  if (resumed > 0) logger().notice("finished %z messages left unfinished by the previous run", resumed);
+
+  for (auto& feed : feeds_) {
+    feed->server = std::make_unique<mllp::MllpServer>(listenerSettings(feed->config, config_.limits), *feed->intake);
+    feed->server->start();
+    logger().information("feed %s: listening on %s:%hu%s", feed->config.name, feed->config.listener.address,
+                         feed->server->port(), std::string(feed->config.listener.tls ? " (TLS)" : ""));
+  }
+  started_ = true;
+  housekeeper_ = std::thread([this] { housekeeping(); });
+}
+
+void Engine::housekeeping() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    if (auto purged = store_->purgeContent(config_.store.retention); !purged) {
+      logger().error("retention purge failed: %s", purged.error().message());
+    } else if (purged.value() > 0) {
+      logger().information("retention: content of %z messages purged; their audit records stay", purged.value());
+    }
+    lock.lock();
+    wake_.wait_for(lock, kPurgeInterval, [&] { return stopping_; });
+  }
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& feed : feeds_) {
+    if (feed->server) feed->server->stop(config_.limits.readTimeout);
+  }
+  for (auto& feed : feeds_) {
+    if (feed->returnChannel) feed->returnChannel->stop();
+  }
+  if (housekeeper_.joinable()) housekeeper_.join();
+  if (store_) store_->close();
+  if (started_) logger().information("stopped; every acknowledged message is stored");
+}
+
+std::vector<Engine::ListenerInfo> Engine::listeners() const {
+  std::vector<ListenerInfo> out;
+  for (const auto& feed : feeds_) {
+    if (feed->server) {
+      out.push_back({feed->config.name, feed->config.listener.address, feed->server->port(),
+                     feed->config.listener.tls.has_value()});
+    }
+  }
+  return out;
+}
+
+}  // namespace cpis::app

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/config/config.h"
+
+namespace cpis::store {
+class SqliteMessageStore;
+}
+namespace cpis::mllp {
+class MllpServer;
+}
+namespace cpis::pipeline {
+class AckStamper;
+class Intake;
+class ReturnChannel;
+}  // namespace cpis::pipeline
+
+namespace cpis::app {
+
+// The running engine: the one place that picks concrete classes and wires them (STYLE.md §2).
+// One message store, and per feed an intake, an MLLP listener and, for enhanced mode, a
+// return channel. A housekeeping thread purges message content past its retention.
+class Engine {
+public:
+  explicit Engine(config::EngineConfig config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Opens the store, finishes messages a previous run left unfinished, then starts the
+  // listeners. Throws std::runtime_error naming what failed (no patient data).
+  void start();
+  // Stops accepting, lets in-flight messages finish and be answered, stops the return
+  // channels and closes the store (every queued write committed). Idempotent.
+  void stop();
+
+  struct ListenerInfo {
+    std::string feed, address;
+    std::uint16_t port;
+    bool tls;
+  };
+  std::vector<ListenerInfo> listeners() const;
+
+private:
+  struct Feed;
+  void housekeeping();
+
+  config::EngineConfig config_;
+  std::unique_ptr<store::SqliteMessageStore> store_;
+  std::unique_ptr<pipeline::AckStamper> stamper_;
+  std::vector<std::unique_ptr<Feed>> feeds_;
+  std::thread housekeeper_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool started_ = false;
+};
+
+}  // namespace cpis::app

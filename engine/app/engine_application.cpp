@@ -1,0 +1,107 @@
+#include "engine/app/engine_application.h"
+
+#include <csignal>
+#include <iostream>
+
+#include <pthread.h>
+
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+
+#include "engine/app/embedded_defaults.h"
+#include "engine/app/engine.h"
+#include "engine/app/logging.h"
+#include "engine/config/config_loader.h"
+#include "engine/config/xerces_platform.h"
+
+namespace cpis::app {
+
+void EngineApplication::defineOptions(Poco::Util::OptionSet& options) {
+  ServerApplication::defineOptions(options);
+  options.addOption(Poco::Util::Option("config", "c", "run with this configuration file")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("FILE"));
+  options.addOption(Poco::Util::Option("validate-config", "", "check a configuration file and print it")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("FILE"));
+  options.addOption(Poco::Util::Option("help", "h", "show this help").required(false).repeatable(false));
+}
+
+void EngineApplication::handleOption(const std::string& name, const std::string& value) {
+  ServerApplication::handleOption(name, value);
+  if (name == "config") configFile_ = value;
+  if (name == "validate-config") {
+    configFile_ = value;
+    validateOnly_ = true;
+  }
+  if (name == "help") {
+    help_ = true;
+    stopOptionsProcessing();
+  }
+}
+
+int EngineApplication::main(const ArgVec& args) {
+  if (help_) {
+    Poco::Util::HelpFormatter help(options());
+    help.setCommand(commandName());
+    help.setUsage("[--config FILE | --validate-config FILE]");
+    help.setHeader("cpis-engine: CP-IS interface engine. Without --config it runs the built-in demo configuration.");
+    help.format(std::cout);
+    return EXIT_OK;
+  }
+  if (!args.empty()) {
+    std::cerr << "cpis-engine: unexpected argument '" << args.front() << "' (see --help)\n";
+    return EXIT_USAGE;
+  }
+  // Block the stop signals before any thread starts: threads inherit the mask, and a SIGTERM
+  // that arrives before waitForTerminationRequest() stays pending instead of killing us.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  for (const int signal : {SIGINT, SIGQUIT, SIGTERM}) sigaddset(&stopSignals, signal);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+  const config::XercesPlatform xerces;
+  config::EngineConfig configuration;
+  try {
+    const config::ConfigLoader loader(xerces);
+    configuration = configFile_ ? loader.loadFile(*configFile_)
+                                : loader.loadString(embeddedDefaults(), "<built-in demo configuration>");
+  } catch (const config::ConfigError& e) {
+    std::cerr << "cpis-engine: the configuration is not valid:\n" << e.what();
+    if (std::string_view(e.what()).empty() || std::string_view(e.what()).back() != '\n') std::cerr << '\n';
+    return EXIT_CONFIG;
+  }
+  if (validateOnly_) {
+    std::cout << configuration << "cpis-engine: " << configuration.source << " is valid\n";
+    return EXIT_OK;
+  }
+  configureLogging(configuration.logging);
+  Poco::Net::initializeSSL();
+  int status = EXIT_OK;
+  {
+    Engine engine(configuration);
+    try {
+      engine.start();
+      // One line a listener on standard output: what a supervisor or a test waits for.
+      for (const auto& l : engine.listeners()) {
+        std::cout << "cpis-engine: feed " << l.feed << " listening on " << l.address << ":" << l.port
+                  << (l.tls ? " (MLLP/TLS)" : " (MLLP)") << "\n";
+      }
+      std::cout << "cpis-engine: ready" << std::endl;
+      waitForTerminationRequest();
+      std::cout << "cpis-engine: stopping" << std::endl;
+    } catch (const std::exception& e) {
+      std::cerr << "cpis-engine: cannot start: " << e.what() << "\n";
+      status = EXIT_UNAVAILABLE;
+    }
+    engine.stop();
+  }
+  Poco::Net::uninitializeSSL();
+  if (status == EXIT_OK) std::cout << "cpis-engine: stopped" << std::endl;
+  return status;
+}
+
+}  // namespace cpis::app

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/core/status.h"
+#include "engine/hl7v2/message.h"
+#include "engine/mllp/frame_handler.h"
+#include "engine/pipeline/ack_stamper.h"
+#include "engine/store/message_store.h"
+
+namespace cpis::pipeline {
+
+class ReturnChannel;
+
+// What the intake knows about the feed a listener serves.
+struct FeedPolicy {
+  std::string feed;                                       // the configured feed name
+  std::optional<std::string> expectedSendingApplication;  // MSH-3; nullopt: any
+  std::optional<std::string> expectedSendingFacility;     // MSH-4; nullopt: any
+  std::string defaultVersion = "2.4";                     // ACK MSH-12 when a message has none
+};
+
+// The front of the pipeline for one feed: persist, parse, answer. It is the listener's
+// FrameHandler.
+//
+// Every frame is stored durably before anything is answered: an AA/CA means the message is on
+// disk. The same (feed, MSH-10) again within the store's window gets the ACK stored for the
+// original, and is not processed twice. A frame that cannot be read is stored too (as
+// rejected, with its AR). When the store is down nothing is accepted: the sender gets AR/CR
+// with ERR 207 and resends later.
+//
+// Acknowledgement mode follows MSH-15/MSH-16: original mode answers AA once the message is
+// processed and its ACK and outcome are stored; enhanced mode answers CA once the message is
+// stored, and the application acknowledgement goes later over the feed's return channel.
+//
+// Threading: onFrame runs on many connections' threads at once; the intake holds no mutable
+// state of its own. Nothing is logged that comes from the message but its MSH-10.
+class Intake final : public mllp::FrameHandler {
+public:
+  // `returnChannel` may be null: enhanced-mode application ACKs then cannot be delivered and
+  // the outcome says so.
+  Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper, ReturnChannel* returnChannel);
+
+  // mllp::FrameHandler
+  std::string onFrame(std::string_view payload, const mllp::PeerInfo& peer) override;
+  std::string onOversized(std::string_view prefix, std::size_t limit, const mllp::PeerInfo& peer) override;
+
+  // Finishes a message that was stored but not finished before the engine stopped: processes
+  // it again and stores the ACK it gets, so a resend is answered from the store.
+  core::Status resume(store::MessageId id);
+
+  // Called by the return channel once the peer has taken an application ACK.
+  core::Status applicationAckDelivered(store::MessageId id, std::string_view ack);
+
+  const FeedPolicy& policy() const noexcept { return policy_; }
+
+private:
+  // Processes a stored, parsed message and stores its outcome; returns the ACK to send now.
+  std::string process(store::MessageId id, const hl7v2::Message& message);
+  // Stores the message as rejected with its AR (built from `message` when it was readable).
+  std::string reject(store::MessageId id, std::string_view payload, const hl7v2::Message* message,
+                     const core::Issue& issue);
+  std::string storeUnavailable(std::string_view payload, const core::Status& status);
+  std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
+  core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,
+                      std::string_view ack);
+
+  FeedPolicy policy_;
+  store::MessageStore& store_;
+  AckStamper& stamper_;
+  ReturnChannel* returnChannel_;
+};
+
+}  // namespace cpis::pipeline

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "engine/mllp/mllp_client.h"
+#include "engine/store/message_store.h"
+
+namespace cpis::pipeline {
+
+struct ReturnChannelSettings {
+  std::string feed;
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<mllp::ClientTls> tls;
+  std::chrono::milliseconds ackTimeout{10'000};  // for the peer's ACK of our application ACK
+  std::chrono::milliseconds retryMin{500};       // back-off after a failed delivery, doubling
+  std::chrono::milliseconds retryMax{30'000};
+};
+
+// Delivers enhanced-mode application ACKs over a connection the engine opens to the sender's
+// own MLLP listener, one at a time and in order, each sent until the peer acknowledges it
+// (any frame back counts), reconnecting with back-off. `delivered` is called on the channel's
+// thread after each. What is still queued at stop() stays unfinished in the store, and
+// recovery sends it after the next start.
+class ReturnChannel {
+public:
+  using Delivered = std::function<void(store::MessageId, const std::string& ack)>;
+
+  ReturnChannel(ReturnChannelSettings settings, Delivered delivered);
+  ~ReturnChannel();
+  ReturnChannel(const ReturnChannel&) = delete;
+  ReturnChannel& operator=(const ReturnChannel&) = delete;
+
+  void submit(store::MessageId id, std::string ack);
+  // Stops after the delivery in progress (if any); idempotent.
+  void stop();
+  std::size_t pending() const;
+  std::uint64_t delivered() const;
+
+private:
+  void run();
+  bool deliver(const std::string& ack);  // true once the peer has acknowledged it
+
+  ReturnChannelSettings settings_;
+  Delivered onDelivered_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::pair<store::MessageId, std::string>> queue_;
+  bool stopping_ = false;
+  std::uint64_t deliveredCount_ = 0;
+  std::unique_ptr<mllp::MllpClient> client_;  // only the channel's thread touches it
+  std::thread thread_;
+};
+
+}  // namespace cpis::pipeline

@@ -1,0 +1,160 @@
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace cpis::store {
+
+// Group commit: requests from many threads go to one writer thread, which hands everything
+// queued so far to the runner as one batch (one transaction, one sync) and then wakes each
+// caller with its own reply.
+//
+// There is no timer. An idle writer starts on the first request at once, so a lone caller
+// pays no added latency; requests that arrive while a batch is being committed form the next
+// batch, so batches grow exactly as fast as the disk is the bottleneck.
+//
+// Threading: submit() from any thread; close() from any thread but the writer's (the runner
+// must not call back into the queue). Requests are passed by pointer: the caller blocks in
+// submit() until its reply is set, so its request outlives every use the runner makes of it.
+template <typename Request, typename Reply>
+class GroupCommitQueue {
+ public:
+  // Called on the writer thread with a batch in submission order; returns one reply per
+  // request, in the same order. It should not throw; if it does, every request of the batch
+  // gets `failureReply`.
+  using Runner = std::function<std::vector<Reply>(const std::vector<const Request*>&)>;
+
+  struct Stats {
+    std::uint64_t batches{};   // runner calls: commits, when each batch is one transaction
+    std::uint64_t requests{};  // requests answered
+    std::size_t largestBatch{};
+    std::size_t queued{};  // waiting for the next batch
+  };
+
+  // maxBatch caps the requests per batch (so one transaction stays short); 1 turns group
+  // commit off, which only makes sense for comparison.
+  GroupCommitQueue(std::size_t maxBatch, Runner runner, Reply failureReply)
+      : maxBatch_(std::max<std::size_t>(maxBatch, 1)),
+        runner_(std::move(runner)),
+        failureReply_(std::move(failureReply)),
+        writer_([this] { runWriter(); }) {}
+
+  GroupCommitQueue(const GroupCommitQueue&) = delete;
+  GroupCommitQueue& operator=(const GroupCommitQueue&) = delete;
+  ~GroupCommitQueue() { close(); }
+
+  // Blocks until the batch holding the request has run; empty once close() has begun.
+  std::optional<Reply> submit(const Request& request) {
+    std::promise<Reply> promise;
+    auto reply = promise.get_future();
+    {
+      const std::lock_guard lock(mutex_);
+      if (closing_) return std::nullopt;
+      queue_.push_back(Pending{&request, std::move(promise)});
+    }
+    wake_.notify_one();
+    return reply.get();
+  }
+
+  // Refuses new requests, lets the writer answer everything already queued, and joins it.
+  // Idempotent.
+  void close() {
+    {
+      const std::lock_guard lock(mutex_);
+      closing_ = true;
+    }
+    wake_.notify_one();
+    const std::lock_guard joinLock(joinMutex_);
+    if (writer_.joinable()) writer_.join();
+  }
+
+  // Whether close() has begun: submit() now refuses.
+  bool closing() const {
+    const std::lock_guard lock(mutex_);
+    return closing_;
+  }
+
+  Stats stats() const {
+    std::size_t queued = 0;
+    {
+      const std::lock_guard lock(mutex_);
+      queued = queue_.size();
+    }
+    return {batches_.load(std::memory_order_relaxed), requests_.load(std::memory_order_relaxed),
+            largestBatch_.load(std::memory_order_relaxed), queued};
+  }
+
+ private:
+  struct Pending {
+    const Request* request;
+    // Owned by the queue, not by the waiting caller: the caller may return (and unwind its
+    // stack) the moment the value is visible, while set_value() is still finishing.
+    std::promise<Reply> reply;
+  };
+
+  void runWriter() {
+    std::vector<Pending> batch;
+    std::vector<const Request*> requests;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) return;  // closing, and everything queued has been answered
+        if (queue_.size() <= maxBatch_) {
+          batch.swap(queue_);  // both vectors keep their capacity: no allocation per batch
+        } else {
+          const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(maxBatch_);
+          batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+          queue_.erase(queue_.begin(), end);
+        }
+      }
+      requests.clear();
+      for (const auto& pending : batch) requests.push_back(pending.request);
+      std::vector<Reply> replies;
+      try {
+        replies = runner_(requests);
+      } catch (...) {  // the writer thread's top: a throwing runner must not strand its callers
+        replies.clear();
+      }
+      // A runner bug (a throw, a reply missing) fails the batch rather than the process: the
+      // callers answer their senders with a retryable error, nothing is acknowledged.
+      if (replies.size() != batch.size()) replies.assign(batch.size(), failureReply_);
+      batches_.fetch_add(1, std::memory_order_relaxed);
+      requests_.fetch_add(batch.size(), std::memory_order_relaxed);
+      if (batch.size() > largestBatch_.load(std::memory_order_relaxed)) {
+        largestBatch_.store(batch.size(), std::memory_order_relaxed);
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].reply.set_value(std::move(replies[i]));
+      batch.clear();
+    }
+  }
+
+  const std::size_t maxBatch_;
+  const Runner runner_;
+  const Reply failureReply_;
+
+  mutable std::mutex mutex_;  // guards queue_ and closing_
+  std::condition_variable wake_;
+  std::vector<Pending> queue_;
+  bool closing_ = false;
+
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::size_t> largestBatch_{0};
+
+  std::mutex joinMutex_;  // two threads calling close() must not both join
+  std::thread writer_;    // last: starts once every member above is initialised
+};
+
+}  // namespace cpis::store

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/result.h"
+#include "engine/core/status.h"
+
+namespace cpis::store {
+
+using MessageId = std::int64_t;
+using TimePoint = std::chrono::system_clock::time_point;
+
+// received -> processed | rejected | failed; the three final states are never left.
+enum class MessageState : std::uint8_t { Received, Processed, Rejected, Failed };
+
+constexpr std::string_view toString(MessageState state) {
+  switch (state) {
+    case MessageState::Received: return "received";
+    case MessageState::Processed: return "processed";
+    case MessageState::Rejected: return "rejected";
+    case MessageState::Failed: return "failed";
+  }
+  return "unknown";
+}
+inline std::ostream& operator<<(std::ostream& os, MessageState state) {
+  return os << toString(state);
+}
+
+// One inbound message as the listener hands it over. The views need only stay valid for the
+// call: the store copies what it keeps.
+struct InboundMessage {
+  std::string_view feed;       // the configured feed it arrived on
+  std::string_view controlId;  // MSH-10 Message Control ID
+  std::string_view raw;        // the bytes as received, MLLP framing removed; any byte value
+};
+
+struct PersistOutcome {
+  MessageId id{};  // the new message; for a duplicate, the original it repeats
+  bool duplicate{};
+  // Duplicate only: the ACK last recorded for the original, empty if none has been recorded
+  // yet (the original is still being processed) or its content was purged.
+  std::optional<std::string> originalAck;
+};
+
+struct StoredMessage {
+  MessageId id{};
+  std::string feed;
+  std::string controlId;  // MSH-10 Message Control ID
+  TimePoint receivedAt;   // stamped by the store's clock when persistInbound was called
+  MessageState state{MessageState::Received};
+  std::optional<std::string> raw;  // empty once purged
+  std::size_t rawSize{};           // kept after the purge: part of the audit record
+  std::optional<std::string> ack;  // the last ACK recorded; empty before one is and after purge
+  std::optional<TimePoint> ackedAt;
+  std::string outcome;  // processing outcome text: codes and locations, never field values
+  std::optional<TimePoint> finishedAt;
+  std::optional<TimePoint> purgedAt;
+  std::uint32_t duplicatesReceived{};  // how often the same (feed, MSH-10) came again in the window
+};
+
+// The durable record of every inbound message: what arrived, what was answered, what became
+// of it. Nothing may be acknowledged to a sender before persistInbound has returned its id.
+//
+// Threading: every member may be called from any number of threads at once. Each call blocks
+// until its effect is durable (committed and synced); implementations are free to commit the
+// writes of concurrent callers together.
+//
+// Errors: the environment failing (disk, database) is a Status in the Result, retryable()
+// when trying again later may help; a call that breaks the contract below is
+// InvalidArgument; an unknown id is NotFound. No exception leaves a call. Status texts name
+// ids, feeds, codes and classes of error, never message content.
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
+  // Stores the message in state `received`, or, when the same (feed, controlId) was stored
+  // within the store's duplicate window, stores nothing new and returns the original's id and
+  // ACK with duplicate = true. Of concurrent identical calls exactly one is the original.
+  // Feed and control id must not be empty.
+  virtual core::Result<PersistOutcome> persistInbound(const InboundMessage& message) = 0;
+
+  // Records the ACK sent for a message (replacing an earlier one: in enhanced mode the
+  // application ACK follows the accept ACK). Refused once the message's content was purged.
+  virtual core::Status recordAck(MessageId id, std::string_view ack) = 0;
+
+  // Moves a `received` message to a final state with the outcome text (no patient data: it is
+  // kept after the purge). `state` must be final and the message still `received`.
+  virtual core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) = 0;
+
+  // Ids of the messages still `received`, oldest first: the work to redo after a restart.
+  virtual core::Result<std::vector<MessageId>> listUnfinished() = 0;
+
+  // Drops the raw bytes and the ACK (both can hold patient data) of finished messages
+  // received more than `olderThan` ago; the rest of the row stays as the audit record.
+  // Returns how many messages were purged.
+  virtual core::Result<std::size_t> purgeContent(std::chrono::days olderThan) = 0;
+
+  virtual core::Result<StoredMessage> fetch(MessageId id) = 0;
+};
+
+}  // namespace cpis::store

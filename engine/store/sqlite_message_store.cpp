@@ -1,0 +1,153 @@
+#include "engine/store/sqlite_message_store.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
+#include <Poco/Data/Session.h>
+
+#include "engine/store/exception_status.h"
+#include "engine/store/group_commit_queue.h"
+#include "engine/store/sqlite_checkpointer.h"
+#include "engine/store/sqlite_reader.h"
+#include "engine/store/sqlite_schema.h"
+#include "engine/store/sqlite_writer.h"
+
+namespace cpis::store {
+
+namespace {
+
+// POCO 1.11 retries a failed sqlite3_open_v2 until this many seconds have passed (60 by
+// default). A file that cannot be opened now will not open in a minute either: fail at once
+// and let start-up say so.
+constexpr std::size_t kOpenRetrySeconds = 0;
+
+}  // namespace
+
+core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const std::string& path,
+                                                                           SqliteStoreOptions options) {
+  const std::string opening = "message store: cannot open " + path;
+  try {
+    // POCO's own registry, not state of ours; registering again is a no-op.
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session writerSession(Poco::Data::SQLite::Connector::KEY, path, kOpenRetrySeconds);
+    if (auto status = configureSqliteConnection(writerSession, SqliteRole::Writer, options.maxDatabaseBytes);
+        !status.isOk()) {
+      return status;
+    }
+    if (auto status = migrateSqliteSchema(writerSession); !status.isOk()) return status;
+    Poco::Data::Session readerSession(Poco::Data::SQLite::Connector::KEY, path, kOpenRetrySeconds);
+    if (auto status = configureSqliteConnection(readerSession, SqliteRole::Reader, 0); !status.isOk()) {
+      return status;
+    }
+    Poco::Data::Session checkpointSession(Poco::Data::SQLite::Connector::KEY, path, kOpenRetrySeconds);
+    if (auto status = configureSqliteConnection(checkpointSession, SqliteRole::Checkpointer, 0);
+        !status.isOk()) {
+      return status;
+    }
+    sqlite3* const writerDb = Poco::Data::SQLite::Utility::dbHandle(writerSession);
+    auto writer = std::make_unique<SqliteWriter>(std::move(writerSession), options.duplicateWindow);
+    auto reader = std::make_unique<SqliteReader>(std::move(readerSession));
+    const int frames = std::max(options.checkpointFrames, 1);
+    auto checkpointer =
+        std::make_unique<SqliteCheckpointer>(std::move(checkpointSession), writerDb, frames, frames * 10);
+    if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
+    return std::make_unique<SqliteMessageStore>(OpenKey{}, std::move(options), std::move(writer),
+                                                std::move(reader), std::move(checkpointer));
+  } catch (const std::exception& e) {
+    return unavailableFrom(opening, e);
+  }
+}
+
+SqliteMessageStore::SqliteMessageStore(OpenKey, SqliteStoreOptions options,
+                                       std::unique_ptr<SqliteWriter> writer,
+                                       std::unique_ptr<SqliteReader> reader,
+                                       std::unique_ptr<SqliteCheckpointer> checkpointer)
+    : options_(std::move(options)),
+      writer_(std::move(writer)),
+      reader_(std::move(reader)),
+      checkpointer_(std::move(checkpointer)) {
+  queue_ = std::make_unique<GroupCommitQueue<WriteRequest, WriteReply>>(
+      options_.maxBatchSize,
+      [this](const std::vector<const WriteRequest*>& batch) { return writer_->run(batch); },
+      WriteReply{core::Status::internal("message store: the writer failed; nothing of its batch was stored"),
+                 {},
+                 0});
+}
+
+SqliteMessageStore::~SqliteMessageStore() {
+  close();
+}
+
+void SqliteMessageStore::close() {
+  if (queue_) queue_->close();
+}
+
+SqliteStoreStats SqliteMessageStore::stats() const {
+  const auto queueStats = queue_->stats();
+  return {queueStats.batches, queueStats.requests, queueStats.largestBatch, queueStats.queued,
+          checkpointer_->checkpoints()};
+}
+
+WriteReply SqliteMessageStore::write(const WriteRequest& request) {
+  try {
+    auto reply = queue_->submit(request);
+    if (!reply) return {core::Status::unavailable("message store: closed"), {}, 0};
+    return std::move(*reply);
+  } catch (const std::exception& e) {  // e.g. no memory left to queue the write
+    return {unavailableFrom("message store: cannot queue a write", e), {}, 0};
+  }
+}
+
+core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMessage& message) {
+  if (message.feed.empty() || message.controlId.empty() || message.raw.empty()) {
+    return core::Status::invalidArgument("message store: feed, control id and raw bytes are required");
+  }
+  if (message.raw.size() > options_.maxMessageBytes) {
+    return core::Status::invalidArgument("message store: a message of " + std::to_string(message.raw.size()) +
+                                         " bytes is over the limit of " +
+                                         std::to_string(options_.maxMessageBytes));
+  }
+  auto reply = write(WriteRequest{PersistWrite{message, options_.clock()}});
+  if (!reply.status.isOk()) return std::move(reply.status);
+  return std::move(reply.persisted);
+}
+
+core::Status SqliteMessageStore::recordAck(MessageId id, std::string_view ack) {
+  if (ack.empty()) return core::Status::invalidArgument("message store: an empty ACK cannot be recorded");
+  return write(WriteRequest{AckWrite{id, ack, options_.clock()}}).status;
+}
+
+core::Status SqliteMessageStore::markOutcome(MessageId id, MessageState state, std::string_view outcome) {
+  if (state == MessageState::Received) {
+    return core::Status::invalidArgument("message store: an outcome must be a final state");
+  }
+  return write(WriteRequest{OutcomeWrite{id, state, outcome, options_.clock()}}).status;
+}
+
+core::Result<std::vector<MessageId>> SqliteMessageStore::listUnfinished() {
+  return reader_->listUnfinished();
+}
+
+core::Result<std::size_t> SqliteMessageStore::purgeContent(std::chrono::days olderThan) {
+  if (olderThan.count() < 0) return core::Status::invalidArgument("message store: negative retention");
+  const TimePoint now = options_.clock();
+  const std::size_t chunk = std::max<std::size_t>(options_.purgeChunkSize, 1);
+  std::size_t purged = 0;
+  // Chunk by chunk, each its own transaction in the writer's queue, so persists waiting
+  // behind a large purge wait for one chunk at most.
+  for (;;) {
+    const auto reply = write(WriteRequest{PurgeWrite{now - olderThan, chunk, now}});
+    if (!reply.status.isOk()) return reply.status;
+    purged += reply.purged;
+    if (reply.purged < chunk) return purged;
+  }
+}
+
+core::Result<StoredMessage> SqliteMessageStore::fetch(MessageId id) {
+  return reader_->fetch(id);
+}
+
+}  // namespace cpis::store

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/core/result.h"
+#include "engine/store/message_store.h"
+
+namespace cpis::store {
+
+class SqliteCheckpointer;
+class SqliteReader;
+class SqliteWriter;
+struct WriteReply;
+struct WriteRequest;
+template <typename Request, typename Reply>
+class GroupCommitQueue;
+
+struct SqliteStoreOptions {
+  // The same (feed, MSH-10) received again within this time is a duplicate; zero turns
+  // duplicate detection off.
+  std::chrono::seconds duplicateWindow{std::chrono::hours(24)};
+  // At most this many writes share a transaction; 1 turns group commit off (for comparison).
+  std::size_t maxBatchSize{512};
+  // Messages purged per transaction, so a large purge holds up persists only briefly.
+  std::size_t purgeChunkSize{500};
+  // Larger messages are refused (InvalidArgument); the listener's own limit is lower.
+  std::size_t maxMessageBytes{16 * 1024 * 1024};
+  // Cap on the database file; once reached, writes fail with Unavailable. 0: no cap.
+  std::uint64_t maxDatabaseBytes{0};
+  // WAL length (in pages) past which a background thread copies the WAL back into the
+  // database; past ten times this the writer does it itself, so the WAL stays bounded.
+  int checkpointFrames{1000};
+  // Stamps received, acked, finished and purged times; called from many threads. Empty:
+  // std::chrono::system_clock::now. Tests pass a clock they move.
+  std::function<TimePoint()> clock;
+};
+
+struct SqliteStoreStats {
+  std::uint64_t transactions{};  // batches committed (or failed): one sync each
+  std::uint64_t writes{};        // persists, ACKs, outcomes and purge chunks answered
+  std::size_t largestBatch{};
+  std::size_t queuedWrites{};   // waiting for the next transaction
+  std::uint64_t checkpoints{};  // WAL copied back into the database file
+};
+
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL. All writes go
+// through one writer thread that commits whatever has queued as one transaction (group
+// commit), so concurrent persists share a sync; lookups use a separate query-only connection,
+// and a third copies the WAL back into the database in the background.
+// One process per database file: duplicate detection relies on there being one writer.
+class SqliteMessageStore final : public MessageStore {
+  struct OpenKey {
+    explicit OpenKey() = default;
+  };
+
+ public:
+  // Opens or creates the database at `path` and brings its schema up to date. An unusable
+  // file (unwritable, corrupt, from a newer build) is a Status, never an exception.
+  static core::Result<std::unique_ptr<SqliteMessageStore>> open(const std::string& path,
+                                                                SqliteStoreOptions options = {});
+
+  SqliteMessageStore(OpenKey, SqliteStoreOptions options, std::unique_ptr<SqliteWriter> writer,
+                     std::unique_ptr<SqliteReader> reader, std::unique_ptr<SqliteCheckpointer> checkpointer);
+  SqliteMessageStore(const SqliteMessageStore&) = delete;
+  SqliteMessageStore& operator=(const SqliteMessageStore&) = delete;
+  ~SqliteMessageStore() override;  // close()
+
+  // MessageStore
+  core::Result<PersistOutcome> persistInbound(const InboundMessage& message) override;
+  core::Status recordAck(MessageId id, std::string_view ack) override;
+  core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
+  core::Result<std::vector<MessageId>> listUnfinished() override;
+  core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
+  core::Result<StoredMessage> fetch(MessageId id) override;
+
+  // Commits every write already queued, then refuses further writes with Unavailable (reads
+  // still work). Idempotent; call it once the callers have stopped, e.g. on SIGTERM.
+  void close();
+
+  SqliteStoreStats stats() const;
+
+ private:
+  WriteReply write(const WriteRequest& request);
+
+  SqliteStoreOptions options_;
+  // Destroyed bottom up: the queue stops the writer thread before the checkpointer lets go of
+  // the writer's connection, and that closes last.
+  std::unique_ptr<SqliteWriter> writer_;
+  std::unique_ptr<SqliteReader> reader_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
+  std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_
+};
+
+}  // namespace cpis::store

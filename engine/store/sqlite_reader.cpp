@@ -1,0 +1,99 @@
+#include "engine/store/sqlite_reader.h"
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+#include <Poco/Types.h>
+
+#include "engine/store/exception_status.h"
+#include "engine/store/sqlite_schema.h"
+
+namespace cpis::store {
+
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+std::optional<std::string> optionalBytes(const Poco::Nullable<Poco::Data::BLOB>& blob) {
+  if (blob.isNull()) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(blob.value().rawContent()), blob.value().size());
+}
+
+std::optional<TimePoint> optionalTime(const Poco::Nullable<Poco::Int64>& micros) {
+  if (micros.isNull()) return std::nullopt;
+  return fromDbTime(micros.value());
+}
+
+std::optional<MessageState> parseState(std::string_view text) {
+  for (const auto state :
+       {MessageState::Received, MessageState::Processed, MessageState::Rejected, MessageState::Failed}) {
+    if (toString(state) == text) return state;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SqliteReader::SqliteReader(Poco::Data::Session session) : session_(std::move(session)) {}
+
+core::Result<StoredMessage> SqliteReader::fetch(MessageId id) {
+  try {
+    const std::lock_guard lock(mutex_);
+    Poco::Int64 key = id;
+    StoredMessage message;
+    Poco::Int64 receivedAt = 0;
+    std::string state;
+    Poco::Int64 rawSize = 0;
+    Poco::Nullable<Poco::Data::BLOB> ack;
+    Poco::Nullable<Poco::Int64> ackedAt;
+    Poco::Nullable<Poco::Int64> finishedAt;
+    Poco::Nullable<Poco::Int64> purgedAt;
+    Poco::Int64 duplicates = 0;
+    Poco::Nullable<Poco::Data::BLOB> raw;
+    Poco::Data::Statement query =
+        (session_ << "SELECT m.feed, m.control_id, m.received_at, m.state, m.raw_size, m.ack, m.acked_at,"
+                     " m.outcome, m.finished_at, m.purged_at, m.duplicates_received, r.raw"
+                     " FROM message m LEFT JOIN message_raw r ON r.id = m.id WHERE m.id = ?",
+         use(key), into(message.feed), into(message.controlId), into(receivedAt), into(state), into(rawSize),
+         into(ack), into(ackedAt), into(message.outcome), into(finishedAt), into(purgedAt), into(duplicates),
+         into(raw));
+    if (query.execute() == 0) {
+      return core::Status::notFound("message store: no message " + std::to_string(id));
+    }
+    const auto parsed = parseState(state);
+    if (!parsed) {
+      return core::Status::internal("message store: message " + std::to_string(id) + " has an unknown state");
+    }
+    message.id = id;
+    message.receivedAt = fromDbTime(receivedAt);
+    message.state = *parsed;
+    message.raw = optionalBytes(raw);
+    message.rawSize = static_cast<std::size_t>(rawSize);
+    message.ack = optionalBytes(ack);
+    message.ackedAt = optionalTime(ackedAt);
+    message.finishedAt = optionalTime(finishedAt);
+    message.purgedAt = optionalTime(purgedAt);
+    message.duplicatesReceived = static_cast<std::uint32_t>(duplicates);
+    return message;
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot read message " + std::to_string(id), e);
+  }
+}
+
+core::Result<std::vector<MessageId>> SqliteReader::listUnfinished() {
+  try {
+    const std::lock_guard lock(mutex_);
+    std::vector<Poco::Int64> ids;
+    session_ << "SELECT id FROM message WHERE state = 'received' ORDER BY id", into(ids), now;
+    return std::vector<MessageId>(ids.begin(), ids.end());
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot list unfinished messages", e);
+  }
+}
+
+}  // namespace cpis::store

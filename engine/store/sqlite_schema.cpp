@@ -1,0 +1,113 @@
+#include "engine/store/sqlite_schema.h"
+
+#include <algorithm>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <Poco/Data/Statement.h>
+#include <Poco/Data/Transaction.h>
+#include <Poco/Logger.h>
+
+namespace cpis::store {
+
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+// Version 1. Times are microseconds since 1970-01-01 UTC. Raw bytes live in their own table
+// so that the purge deletes whole rows and state updates rewrite only the small metadata row,
+// never a large message.
+constexpr std::string_view kVersion1[]{
+    R"(CREATE TABLE message (
+             id INTEGER PRIMARY KEY,
+             feed TEXT NOT NULL,
+             control_id TEXT NOT NULL,
+             received_at INTEGER NOT NULL,
+             state TEXT NOT NULL DEFAULT 'received'
+               CHECK (state IN ('received', 'processed', 'rejected', 'failed')),
+             raw_size INTEGER NOT NULL,
+             ack BLOB,
+             acked_at INTEGER,
+             outcome TEXT NOT NULL DEFAULT '',
+             finished_at INTEGER,
+             purged_at INTEGER,
+             duplicates_received INTEGER NOT NULL DEFAULT 0))",
+    R"(CREATE TABLE message_raw (
+             id INTEGER PRIMARY KEY REFERENCES message (id),
+             raw BLOB NOT NULL))",
+    // duplicate detection: (feed, MSH-10) within the window
+    "CREATE INDEX message_by_control_id ON message (feed, control_id, received_at)",
+    // recovery on start; partial, so it holds only the messages in flight
+    "CREATE INDEX message_unfinished ON message (id) WHERE state = 'received'",
+    // retention; partial, so purged rows leave it
+    "CREATE INDEX message_purgeable ON message (received_at) WHERE purged_at IS NULL",
+};
+
+// kMigrations[n] takes a database from schema version n to n + 1.
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1};
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
+
+}  // namespace
+
+core::Status configureSqliteConnection(Poco::Data::Session& session, SqliteRole role,
+                                       std::uint64_t maxDatabaseBytes) {
+  // Only another process can hold the write lock (one writer connection per store here):
+  // wait a while for it rather than fail at once.
+  session << "PRAGMA busy_timeout = 5000", now;
+  if (role == SqliteRole::Reader) {
+    session << "PRAGMA query_only = ON", now;
+    return core::Status::ok();
+  }
+  if (role == SqliteRole::Checkpointer) {
+    // A checkpoint syncs the database file before the WAL frames it copied may be overwritten.
+    session << "PRAGMA synchronous = FULL", now;
+    return core::Status::ok();
+  }
+  std::string journalMode;
+  session << "PRAGMA journal_mode = WAL", into(journalMode), now;
+  if (journalMode != "wal") {
+    return core::Status::unavailable("message store: the database cannot use WAL mode (journal mode " +
+                                     journalMode + ")");
+  }
+  // WAL + FULL syncs the log at every commit: a returned commit survives power loss.
+  session << "PRAGMA synchronous = FULL", now;
+  // Purged content is overwritten, not left readable in free pages: it is patient data.
+  session << "PRAGMA secure_delete = ON", now;
+  if (maxDatabaseBytes > 0) {
+    // A full store refuses writes (the sender retries later) rather than filling the disk
+    // that the rest of the system logs to.
+    Poco::Int64 pageSize = 0;
+    session << "PRAGMA page_size", into(pageSize), now;
+    const auto pages = std::max<std::uint64_t>(maxDatabaseBytes / static_cast<std::uint64_t>(pageSize), 1);
+    session << "PRAGMA max_page_count = " + std::to_string(pages), now;
+  }
+  return core::Status::ok();
+}
+
+core::Status migrateSqliteSchema(Poco::Data::Session& session) {
+  Poco::Data::Transaction transaction(session);
+  session << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
+  int version = 0;
+  session << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
+  if (version > kSqliteSchemaVersion) {
+    return core::Status::invalidArgument("message store: database schema version " + std::to_string(version) +
+                                         " is newer than this build's (" +
+                                         std::to_string(kSqliteSchemaVersion) + ")");
+  }
+  if (version == kSqliteSchemaVersion) return core::Status::ok();
+  for (int step = version; step < kSqliteSchemaVersion; ++step) {
+    for (const auto statement : kMigrations[static_cast<std::size_t>(step)]) {
+      session << std::string(statement), now;
+    }
+  }
+  session << "DELETE FROM schema_version", now;
+  session << "INSERT INTO schema_version (version) VALUES (?)", bind(kSqliteSchemaVersion), now;
+  transaction.commit();
+  Poco::Logger::get("cpis.store")
+      .information("message store schema migrated from version %d to %d", version, kSqliteSchemaVersion);
+  return core::Status::ok();
+}
+
+}  // namespace cpis::store

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include <Poco/Data/Session.h>
+#include <Poco/Types.h>
+
+#include "engine/core/status.h"
+#include "engine/store/message_store.h"
+
+namespace cpis::store {
+
+// The schema this build reads and writes; each step of sqlite_schema.cpp's migration list
+// raises it by one.
+inline constexpr int kSqliteSchemaVersion = 1;
+
+// Times are stored as microseconds since 1970-01-01 UTC.
+inline Poco::Int64 toDbTime(TimePoint time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
+}
+inline TimePoint fromDbTime(Poco::Int64 micros) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+}
+
+enum class SqliteRole : std::uint8_t { Writer, Reader, Checkpointer };
+
+// Per-connection settings. The writer puts the database in WAL mode with synchronous=FULL, so
+// a commit is on disk when it returns; the checkpointer syncs what it copies back before the
+// WAL is reused; the reader is made query-only. maxDatabaseBytes caps
+// the file (0: no cap). Throws Poco::Exception when the database fails; returns a Status for a
+// database that cannot give those guarantees.
+core::Status configureSqliteConnection(Poco::Data::Session& session, SqliteRole role,
+                                       std::uint64_t maxDatabaseBytes);
+
+// Creates the schema in a new database or upgrades an older one, in one transaction; a
+// database written by a newer build is refused (InvalidArgument). Throws Poco::Exception.
+core::Status migrateSqliteSchema(Poco::Data::Session& session);
+
+}  // namespace cpis::store

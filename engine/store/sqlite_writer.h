@@ -1,0 +1,95 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <Poco/Data/Session.h>
+
+#include "engine/core/status.h"
+#include "engine/store/message_store.h"
+#include "engine/store/sqlite_statement.h"
+
+namespace cpis::store {
+
+// The writes the writer thread applies. The views point into the arguments of a caller that
+// waits for the reply, so they stay valid while the write is applied.
+struct PersistWrite {
+  InboundMessage message;
+  TimePoint receivedAt;
+};
+struct AckWrite {
+  MessageId id{};
+  std::string_view ack;
+  TimePoint at;
+};
+struct OutcomeWrite {
+  MessageId id{};
+  MessageState state{};
+  std::string_view outcome;
+  TimePoint at;
+};
+struct PurgeWrite {
+  TimePoint receivedBefore;
+  std::size_t limit{};
+  TimePoint at;
+};
+struct WriteRequest {
+  std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite> write;
+};
+
+struct WriteReply {
+  core::Status status;
+  PersistOutcome persisted;  // PersistWrite
+  std::size_t purged{};      // PurgeWrite: messages purged
+};
+
+// The only connection that writes. It applies a batch of writes in one transaction, in order,
+// so a write sees every earlier write of its batch: of two identical messages in one batch the
+// second is a duplicate of the first. Used by one thread at a time (the group commit writer).
+class SqliteWriter {
+ public:
+  // `session` is open, configured as the writer, and migrated; the writer owns it from now on.
+  // Throws SqliteError or Poco::Exception.
+  SqliteWriter(Poco::Data::Session session, std::chrono::microseconds duplicateWindow);
+  SqliteWriter(const SqliteWriter&) = delete;
+  SqliteWriter& operator=(const SqliteWriter&) = delete;
+
+  // One reply per write, in order. A write refused on its own merits (unknown id, wrong state)
+  // gets its Status and the rest of the batch commits; if the transaction fails, every write
+  // of the batch gets the same Unavailable status and none of them happened. Never throws.
+  std::vector<WriteReply> run(const std::vector<const WriteRequest*>& batch);
+
+ private:
+  WriteReply apply(const PersistWrite& write);
+  WriteReply apply(const AckWrite& write);
+  WriteReply apply(const OutcomeWrite& write);
+  WriteReply apply(const PurgeWrite& write);
+  // Why an update by id changed nothing: no such message, or it is in the wrong state.
+  core::Status explainUnchanged(MessageId id, std::string_view refusal);
+  void rollbackAfterFailure() noexcept;
+
+  Poco::Data::Session session_;  // owns the connection; declared first so it closes last
+  sqlite3* db_;
+  const std::int64_t duplicateWindowMicros_;
+
+  SqliteStatement begin_;
+  SqliteStatement commit_;
+  SqliteStatement rollback_;
+  SqliteStatement findDuplicate_;
+  SqliteStatement countDuplicate_;
+  SqliteStatement insertMessage_;
+  SqliteStatement insertRaw_;
+  SqliteStatement recordAck_;
+  SqliteStatement markOutcome_;
+  SqliteStatement findState_;
+  SqliteStatement findPurgeable_;
+  SqliteStatement deleteRaw_;
+  SqliteStatement markPurged_;
+};
+
+}  // namespace cpis::store

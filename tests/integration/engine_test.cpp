@@ -1,0 +1,203 @@
+#define BOOST_TEST_MODULE test_integration
+#include <boost/test/unit_test.hpp>
+#include <mutex>
+
+#include <Poco/Net/SSLManager.h>
+
+#include "engine/hl7v2/message.h"
+#include "engine/mllp/mllp_client.h"
+#include "engine/mllp/mllp_server.h"
+#include "tests/integration/engine_fixture.h"
+#include "tests/support/wait_for.h"
+
+using namespace std::chrono_literals;
+using cpis::mllp::MllpClient;
+using cpis::test::a04;
+using cpis::test::EngineFixture;
+using cpis::test::EngineProcess;
+
+namespace {
+
+struct SslGuard {
+  SslGuard() { Poco::Net::initializeSSL(); }
+  ~SslGuard() { Poco::Net::uninitializeSSL(); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
+
+std::string field(const std::string& hl7, const std::string& path) {
+  auto message = cpis::hl7v2::parse(hl7);
+  return message ? message.value().get(path) : "<unreadable>";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(engine_daemon)
+
+BOOST_AUTO_TEST_CASE(validate_config_accepts_the_demo_sample) {
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--validate-config", "engine/config/samples/cpis-engine.xml"});
+  BOOST_TEST(engine.wait() == 0);
+  BOOST_TEST(engine.output().find("cpis-engine.xml is valid") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_config_is_refused_with_file_line_and_problem) {
+  EngineFixture f;
+  const std::string path = f.writeConfig(R"(<acknowledgement mode="sometimes"/>)");
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", path});
+  BOOST_TEST(engine.wait() == 78);  // EX_CONFIG
+  const std::string errors = engine.errors();
+  BOOST_TEST(errors.find(path + ":12:") != std::string::npos, errors);  // the <acknowledgement> line
+  BOOST_TEST(errors.find("sometimes") != std::string::npos, errors);
+}
+
+BOOST_AUTO_TEST_CASE(message_is_acknowledged_once_stored_and_processed) {
+  EngineFixture f;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig()});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 5s);
+  client.send(a04("M0001"));
+  const auto ack = client.receive(10s);
+  BOOST_TEST_REQUIRE(ack.has_value());
+  BOOST_TEST(field(*ack, "MSA-1") == "AA");
+  BOOST_TEST(field(*ack, "MSA-2") == "M0001");
+  BOOST_TEST(field(*ack, "MSH-3") == "CPIS");
+  BOOST_TEST(field(*ack, "MSH-5") == "EDSYS");
+  BOOST_TEST(engine.terminate() == 0);
+  const auto stored = f.storedMessages();
+  BOOST_TEST_REQUIRE(stored.size() == 1u);
+  BOOST_TEST(stored[0].first == "M0001");
+  BOOST_TEST(stored[0].second == "processed");
+}
+
+BOOST_AUTO_TEST_CASE(a_resend_gets_the_stored_ack_byte_for_byte_and_is_not_stored_again) {
+  EngineFixture f;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig()});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient first("127.0.0.1", engine.port("ed"), 5s);
+  first.send(a04("DUP1"));
+  const auto original = first.receive(10s);
+  first.close();
+  MllpClient second("127.0.0.1", engine.port("ed"), 5s);
+  second.send(a04("DUP1"));
+  const auto resend = second.receive(10s);
+  BOOST_TEST_REQUIRE((original && resend));
+  BOOST_TEST(*resend == *original);
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(f.storedMessages().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_sender_and_unreadable_message_are_refused_and_stored_as_rejected) {
+  EngineFixture f;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig()});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 5s);
+  std::string stranger = a04("S1");
+  stranger.replace(stranger.find("EDSYS"), 5, "OTHER");
+  client.send(stranger);
+  const auto refused = client.receive(10s);
+  BOOST_TEST(field(*refused, "MSA-1") == "AR");
+  BOOST_TEST(field(*refused, "MSA-2") == "S1");
+  BOOST_TEST(field(*refused, "ERR-1.4.1") == "103");  // v2.4 ERR-1
+  client.send("MSH|^~\\&|EDSYS|RXX01|CPIS|RXX|20261125||ADT^A04|BROKEN1|P|2.4\rP!D|1\r");
+  const auto broken = client.receive(10s);
+  BOOST_TEST(field(*broken, "MSA-1") == "AR");
+  BOOST_TEST(field(*broken, "MSA-2") == "BROKEN1");
+  BOOST_TEST(field(*broken, "ERR-1.4.1") == "100");
+  BOOST_TEST(engine.terminate() == 0);
+  const auto stored = f.storedMessages();
+  BOOST_TEST_REQUIRE(stored.size() == 2u);
+  BOOST_TEST(stored[0].second == "rejected");
+  BOOST_TEST(stored[1].second == "rejected");
+}
+
+BOOST_AUTO_TEST_CASE(oversized_message_gets_an_ar_and_the_connection_closes) {
+  EngineFixture f;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig()});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 5s);
+  client.send(a04("BIG1") + "OBX|1|TX|||" + std::string(70000, 'x') + "\r");
+  const auto ack = client.receive(10s);
+  BOOST_TEST_REQUIRE(ack.has_value());
+  BOOST_TEST(field(*ack, "MSA-1") == "AR");
+  BOOST_TEST(field(*ack, "MSA-2") == "BIG1");
+  BOOST_TEST(client.closedByPeer(10s));
+  BOOST_TEST(engine.terminate() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(patient_data_never_reaches_the_log) {
+  EngineFixture f;
+  EngineProcess engine(CPIS_ENGINE_BINARY,
+                       {"--config", f.writeConfig(R"(<acknowledgement mode="original"/>)",
+                                                  R"(<logging format="json" level="trace"/>)")});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 5s);
+  client.send(a04("PHI1"));
+  BOOST_TEST(client.receive(10s).has_value());
+  client.send(a04("PHI1"));  // a duplicate is logged
+  BOOST_TEST(client.receive(10s).has_value());
+  std::string stranger = a04("PHI2");
+  stranger.replace(stranger.find("EDSYS"), 5, "OTHER");  // a rejection is logged
+  client.send(stranger);
+  BOOST_TEST(client.receive(10s).has_value());
+  BOOST_TEST(engine.terminate() == 0);
+  const std::string logs = engine.errors() + engine.output();
+  BOOST_TEST(logs.find("PHI1") != std::string::npos);  // the log is there, and speaks of ids
+  for (const char* phi : {"9990000018", "999 000 0018", "TESTPATIENT", "ALEX", "20150304"}) {
+    BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(enhanced_mode_accepts_at_once_and_sends_the_application_ack_over_the_return_connection) {
+  // The EPR's own listener, taking application ACKs.
+  class EprListener final : public cpis::mllp::FrameHandler {
+  public:
+    std::string onFrame(std::string_view payload, const cpis::mllp::PeerInfo&) override {
+      std::lock_guard lock(mutex);
+      received.emplace_back(payload);
+      return "MSH|^~\\&|EDSYS|RXX01|CPIS|RXX|20261125||ACK|R1|P|2.4\rMSA|AA|x\r";
+    }
+    std::string onOversized(std::string_view, std::size_t, const cpis::mllp::PeerInfo&) override { return {}; }
+    std::mutex mutex;
+    std::vector<std::string> received;
+  } epr;
+  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
+  eprServer.start();
+
+  EngineFixture f;
+  const std::string ack = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
+                          std::to_string(eprServer.port()) + R"("/></acknowledgement>)";
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig(ack)});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 5s);
+  client.send(a04("ENH1", "|||AL|AL"));
+  const auto accept = client.receive(10s);
+  BOOST_TEST_REQUIRE(accept.has_value());
+  BOOST_TEST(field(*accept, "MSA-1") == "CA");
+  BOOST_TEST(cpis::test::waitFor([&] {
+    std::lock_guard lock(epr.mutex);
+    return !epr.received.empty();
+  }));
+  {
+    std::lock_guard lock(epr.mutex);
+    BOOST_TEST(field(epr.received.front(), "MSA-1") == "AA");
+    BOOST_TEST(field(epr.received.front(), "MSA-2") == "ENH1");
+  }
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(f.storedMessages().at(0).second == "processed");
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_the_engine_cleanly_with_connections_open) {
+  EngineFixture f;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig()});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient idle("127.0.0.1", engine.port("ed"), 5s);
+  MllpClient busy("127.0.0.1", engine.port("ed"), 5s);
+  busy.send(a04("T1"));
+  BOOST_TEST(busy.receive(10s).has_value());
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 10s));
+  BOOST_TEST(engine.output().find("cpis-engine: stopped") != std::string::npos);
+  BOOST_TEST(idle.closedByPeer(5s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

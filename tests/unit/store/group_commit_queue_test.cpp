@@ -1,0 +1,195 @@
+#define BOOST_TEST_MODULE test_store
+#include "engine/store/group_commit_queue.h"
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "tests/support/wait_for.h"
+
+using cpis::test::waitFor;
+
+namespace {
+
+using Queue = cpis::store::GroupCommitQueue<int, int>;
+
+// A runner that doubles each request and records every batch; it can be held inside a batch
+// (as if that commit were slow) until the test lets it go.
+class RecordingRunner {
+ public:
+  Queue::Runner runner() {
+    return [this](const std::vector<const int*>& batch) {
+      std::vector<int> replies;
+      for (const int* request : batch) {
+        if (*request < 0) throw std::runtime_error("refused");
+        replies.push_back(*request * 2);
+      }
+      {
+        const std::lock_guard lock(mutex_);
+        sizes_.push_back(batch.size());
+      }
+      if (holdNext_.exchange(false)) {
+        entered_.set_value();
+        release_.get_future().wait();
+      }
+      return replies;
+    };
+  }
+  // The next batch waits inside the runner until release().
+  void holdNextBatch() { holdNext_ = true; }
+  void waitUntilHeld() { entered_.get_future().wait(); }
+  void release() { release_.set_value(); }
+  std::vector<std::size_t> sizes() {
+    const std::lock_guard lock(mutex_);
+    return sizes_;
+  }
+
+ private:
+  std::atomic<bool> holdNext_{false};
+  std::promise<void> entered_;
+  std::promise<void> release_;
+  std::mutex mutex_;
+  std::vector<std::size_t> sizes_;
+};
+
+// Submits from its own thread and keeps the reply for the test thread to check (Boost.Test
+// assertions are not thread-safe).
+class Caller {
+ public:
+  Caller(Queue& queue, int request) : thread_([&queue, request, this] { reply_ = queue.submit(request); }) {}
+  Caller(const Caller&) = delete;
+  Caller& operator=(const Caller&) = delete;
+  ~Caller() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::optional<int> reply() {
+    thread_.join();
+    return reply_;
+  }
+
+ private:
+  std::optional<int> reply_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(group_commit_queue)
+
+BOOST_AUTO_TEST_CASE(lone_request_is_run_at_once_in_a_batch_of_its_own) {
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  BOOST_TEST(queue.submit(21).value() == 42);
+  BOOST_TEST(queue.submit(1).value() == 2);
+  BOOST_TEST(recorder.sizes() == (std::vector<std::size_t>{1, 1}));
+  BOOST_TEST(queue.stats().batches == 2U);
+}
+
+BOOST_AUTO_TEST_CASE(requests_arriving_during_a_commit_form_the_next_batch) {
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  recorder.holdNextBatch();
+  Caller first(queue, 0);
+  recorder.waitUntilHeld();
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 1; i <= 10; ++i) callers.push_back(std::make_unique<Caller>(queue, i));
+  BOOST_REQUIRE(waitFor([&] { return queue.stats().queued == 10; }));
+  recorder.release();
+  BOOST_TEST(first.reply().value() == 0);
+  for (int i = 1; i <= 10; ++i) {
+    BOOST_TEST(callers[static_cast<std::size_t>(i - 1)]->reply().value() == 2 * i);
+  }
+  BOOST_TEST(recorder.sizes() == (std::vector<std::size_t>{1, 10}));
+  BOOST_TEST(queue.stats().largestBatch == 10U);
+}
+
+BOOST_AUTO_TEST_CASE(max_batch_size_splits_a_long_queue) {
+  RecordingRunner recorder;
+  Queue queue(4, recorder.runner(), -1);
+  recorder.holdNextBatch();
+  Caller first(queue, 0);
+  recorder.waitUntilHeld();
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 1; i <= 10; ++i) callers.push_back(std::make_unique<Caller>(queue, i));
+  BOOST_REQUIRE(waitFor([&] { return queue.stats().queued == 10; }));
+  recorder.release();
+  BOOST_TEST(first.reply().value() == 0);
+  for (int i = 1; i <= 10; ++i) {
+    BOOST_TEST(callers[static_cast<std::size_t>(i - 1)]->reply().value() == 2 * i);
+  }
+  BOOST_TEST(recorder.sizes() == (std::vector<std::size_t>{1, 4, 4, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(batch_size_one_commits_each_request_alone) {
+  RecordingRunner recorder;
+  Queue queue(1, recorder.runner(), -1);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (queue.submit(i) != 2 * i) ++wrong;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  BOOST_TEST(wrong == 0);
+  BOOST_TEST(queue.stats().batches == 400U);
+  BOOST_TEST(queue.stats().largestBatch == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(close_answers_what_is_queued_then_refuses) {
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  recorder.holdNextBatch();
+  Caller first(queue, 0);
+  recorder.waitUntilHeld();
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 1; i <= 5; ++i) callers.push_back(std::make_unique<Caller>(queue, i));
+  BOOST_REQUIRE(waitFor([&] { return queue.stats().queued == 5; }));
+  std::thread closer([&] { queue.close(); });
+  BOOST_REQUIRE(waitFor([&] { return queue.closing(); }));
+  BOOST_TEST(!queue.submit(100).has_value());  // refused at once, not queued
+  recorder.release();
+  closer.join();
+  BOOST_TEST(first.reply().value() == 0);
+  for (int i = 1; i <= 5; ++i) BOOST_TEST(callers[static_cast<std::size_t>(i - 1)]->reply().value() == 2 * i);
+  BOOST_TEST(queue.stats().requests == 6U);
+  queue.close();  // idempotent
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_runner_fails_its_batch_and_the_queue_goes_on) {
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  BOOST_TEST(queue.submit(-5).value() == -1);  // the failure reply
+  BOOST_TEST(queue.submit(5).value() == 10);
+}
+
+BOOST_AUTO_TEST_CASE(every_caller_gets_its_own_reply_under_load) {
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 16; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const int request = t * 1000 + i;
+        if (queue.submit(request) != 2 * request) ++wrong;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  BOOST_TEST(wrong == 0);
+  const auto stats = queue.stats();
+  BOOST_TEST(stats.requests == 8000U);
+  BOOST_TEST(stats.batches <= stats.requests);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
