@@ -14,7 +14,9 @@
 namespace cpis::app {
 namespace {
 
-Poco::Logger& logger() { return Poco::Logger::get("cpis.engine"); }
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.engine");
+}
 
 // How often housekeeping looks for message content past its retention.
 constexpr auto kPurgeInterval = std::chrono::hours(1);
@@ -52,7 +54,9 @@ struct Engine::Feed {
 
 Engine::Engine(config::EngineConfig config) : config_(std::move(config)) {}
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+}
 
 void Engine::start() {
   store::SqliteStoreOptions options;
@@ -94,7 +98,8 @@ void Engine::start() {
 
   // Recovery: what was stored but not finished is finished before anything new comes in.
   auto unfinished = store_->listUnfinished();
-  if (!unfinished) throw std::runtime_error("cannot list unfinished messages: " + unfinished.error().message());
+  if (!unfinished)
+    throw std::runtime_error("cannot list unfinished messages: " + unfinished.error().message());
   std::size_t resumed = 0;
   for (const auto id : unfinished.value()) {
     auto message = store_->fetch(id);
@@ -111,7 +116,8 @@ void Engine::start() {
   if (resumed > 0) logger().notice("finished %z messages left unfinished by the previous run", resumed);
 
   for (auto& feed : feeds_) {
-    feed->server = std::make_unique<mllp::MllpServer>(listenerSettings(feed->config, config_.limits), *feed->intake);
+    feed->server =
+        std::make_unique<mllp::MllpServer>(listenerSettings(feed->config, config_.limits), *feed->intake);
     feed->server->start();
     logger().information("feed %s: listening on %s:%hu%s", feed->config.name, feed->config.listener.address,
                          feed->server->port(), std::string(feed->config.listener.tls ? " (TLS)" : ""));
@@ -127,7 +133,8 @@ void Engine::housekeeping() {
     if (auto purged = store_->purgeContent(config_.store.retention); !purged) {
       logger().error("retention purge failed: %s", purged.error().message());
     } else if (purged.value() > 0) {
-      logger().information("retention: content of %z messages purged; their audit records stay", purged.value());
+      logger().information("retention: content of %z messages purged; their audit records stay",
+                           purged.value());
     }
     lock.lock();
     wake_.wait_for(lock, kPurgeInterval, [&] { return stopping_; });

@@ -28,7 +28,7 @@ namespace cpis::app {
 // One message store, and per feed an intake, an MLLP listener and, for enhanced mode, a
 // return channel. A housekeeping thread purges message content past its retention.
 class Engine {
-public:
+ public:
   explicit Engine(config::EngineConfig config);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -48,7 +48,7 @@ public:
   };
   std::vector<ListenerInfo> listeners() const;
 
-private:
+ private:
   struct Feed;
   void housekeeping();
 

@@ -2,7 +2,6 @@
 
 #include <csignal>
 #include <iostream>
-
 #include <pthread.h>
 
 #include <Poco/Net/SSLManager.h>
@@ -48,7 +47,8 @@ int EngineApplication::main(const ArgVec& args) {
     Poco::Util::HelpFormatter help(options());
     help.setCommand(commandName());
     help.setUsage("[--config FILE | --validate-config FILE]");
-    help.setHeader("cpis-engine: CP-IS interface engine. Without --config it runs the built-in demo configuration.");
+    help.setHeader(
+        "cpis-engine: CP-IS interface engine. Without --config it runs the built-in demo configuration.");
     help.format(std::cout);
     return EXIT_OK;
   }

@@ -17,12 +17,12 @@ namespace cpis::app {
 // Exit status: 0, 78 (EX_CONFIG) for a configuration problem, 69 (EX_UNAVAILABLE) when the
 // store or a listener cannot start.
 class EngineApplication final : public Poco::Util::ServerApplication {
-protected:
+ protected:
   void defineOptions(Poco::Util::OptionSet& options) override;
   void handleOption(const std::string& name, const std::string& value) override;
   int main(const ArgVec& args) override;
 
-private:
+ private:
   std::optional<std::string> configFile_;
   bool validateOnly_ = false;
   bool help_ = false;

@@ -32,7 +32,7 @@ std::string_view priorityName(Poco::Message::Priority priority) {
 
 // One JSON object a line: {"time":…,"level":…,"logger":…,"message":…,"thread":…}.
 class JsonLineFormatter final : public Poco::Formatter {
-public:
+ public:
   void format(const Poco::Message& msg, std::string& text) override {
     Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
     line.set("time", Poco::DateTimeFormatter::format(msg.getTime(), "%Y-%m-%dT%H:%M:%S.%iZ"));

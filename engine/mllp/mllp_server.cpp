@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
+#include <sys/socket.h>
 #include <vector>
 
 #include <Poco/Crypto/EVPPKey.h>
@@ -26,12 +28,13 @@ namespace cpis::mllp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// How often a waiting connection looks up to see whether the listener is stopping.
-constexpr auto kStopCheck = std::chrono::milliseconds(100);
+// How long a connection over the limit waits for a slot before it is refused: long enough
+// for a sender that closes one connection and opens the next to find the old one gone.
+constexpr auto kAdmissionWait = std::chrono::milliseconds(500);
 // Threads beyond maxConnections that only turn surplus connections away, so a full listener
 // refuses at once instead of queueing a connection nobody will serve.
 constexpr int kRefusalThreads = 4;
-constexpr std::size_t kReadBuffer = 64 * 1024;
+constexpr std::size_t kReadBuffer = 16 * 1024;  // allocated, not touched, until data comes
 
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.mllp");
@@ -106,13 +109,37 @@ struct MllpServer::Impl {
   std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::TCPServer> server;
   std::atomic<bool> stopping{false};
-  std::mutex mutex;
-  std::condition_variable allGone;
+  std::mutex mutex;                 // guards admitted and open
+  std::condition_variable changed;  // a connection ended
+  int admitted = 0;                 // connections being served (not those turned away)
+  std::set<poco_socket_t> open;     // their sockets, so stop() can end their reads
 
-  void connectionEnded() {
+  // Takes a slot for a new connection, waiting a little for one to free; false: refuse it.
+  bool admit(poco_socket_t fd) {
+    std::unique_lock lock(mutex);
+    if (!changed.wait_for(lock, kAdmissionWait,
+                          [&] { return admitted < settings.maxConnections || stopping; }) ||
+        stopping) {
+      return false;
+    }
+    ++admitted;
+    open.insert(fd);
+    stats.active.store(admitted);
+    return true;
+  }
+  void release(poco_socket_t fd) {
     std::lock_guard lock(mutex);
-    stats.active.fetch_sub(1);
-    allGone.notify_all();
+    --admitted;
+    open.erase(fd);
+    stats.active.store(admitted);
+    changed.notify_all();
+  }
+  // Ends every blocked read (the read side only: an ACK being written still goes out). TLS
+  // has no half-close of its own, so this works at the TCP level, which is safe from any thread.
+  void endReads() {
+    std::lock_guard lock(mutex);
+    for (const poco_socket_t fd : open) ::shutdown(fd, SHUT_RD);
+    changed.notify_all();
   }
 };
 
@@ -126,22 +153,26 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
       : Poco::Net::TCPServerConnection(socket), server_(server) {}
 
   void run() override {
-    const int active = server_.stats.active.fetch_add(1) + 1;
+    const poco_socket_t fd = socket().impl()->sockfd();
     try {
-      if (active > server_.settings.maxConnections) {
+      if (!server_.admit(fd)) {
         server_.stats.refused.fetch_add(1);
         logger().warning("listener %s: connection refused, %d connections is the limit",
                          server_.settings.name, server_.settings.maxConnections);
-      } else {
-        serve();
+        return;
       }
+    } catch (const std::exception&) {
+      return;
+    }
+    try {
+      serve();
     } catch (const Poco::Exception& e) {
       logger().error("listener %s: connection ended by %s", server_.settings.name,
                      std::string(e.className()));
     } catch (const std::exception&) {
       logger().error("listener %s: connection ended by an unexpected error", server_.settings.name);
     }
-    server_.connectionEnded();
+    server_.release(fd);
   }
 
  private:
@@ -183,30 +214,28 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
     logger().debug("listener %s: connection from %s", settings.name, peer.address);
 
     MllpFramer framer(settings.maxFrameBytes);
-    std::vector<char> buffer(kReadBuffer);
+    const auto buffer = std::make_unique_for_overwrite<char[]>(kReadBuffer);
     std::vector<FrameEvent> events;
     std::uint64_t dropped = 0;
     std::uint64_t missingCr = 0;
     for (;;) {
-      const auto limit = framer.insideFrame() ? settings.readTimeout : settings.idleTimeout;
-      if (!waitReadable(s, Clock::now() + limit)) {
+      // A blocking read bounded by the time-out that applies now; stop() ends it early.
+      s.setReceiveTimeout(toTimespan(framer.insideFrame() ? settings.readTimeout : settings.idleTimeout));
+      int n = 0;
+      try {
+        n = s.receiveBytes(buffer.get(), static_cast<int>(kReadBuffer));
+      } catch (const Poco::TimeoutException&) {
         if (server_.stopping.load()) return;
         (framer.insideFrame() ? stats.stalled : stats.idleClosed).fetch_add(1);
         logger().notice("listener %s: closing %s connection from %s", settings.name,
                         std::string(framer.insideFrame() ? "stalled" : "idle"), peer.address);
         return;
-      }
-      int n = 0;
-      try {
-        n = s.receiveBytes(buffer.data(), static_cast<int>(buffer.size()));
-      } catch (const Poco::TimeoutException&) {
-        continue;  // readable but nothing decrypted yet (a partial TLS record)
       } catch (const Poco::Exception&) {
-        stats.peerGone.fetch_add(1);
+        if (!server_.stopping.load()) stats.peerGone.fetch_add(1);
         return;
       }
       if (n <= 0) {
-        if (framer.insideFrame()) {
+        if (framer.insideFrame() && !server_.stopping.load()) {
           logger().notice(
               "listener %s: %s closed the connection inside a frame (%z bytes never acknowledged)",
               settings.name, peer.address, framer.pendingBytes());
@@ -214,7 +243,7 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
         return;
       }
       events.clear();
-      framer.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), events);
+      framer.feed(std::string_view(buffer.get(), static_cast<std::size_t>(n)), events);
       stats.droppedBytes.fetch_add(framer.droppedBytes() - dropped);
       stats.missingCarriageReturns.fetch_add(framer.missingCarriageReturns() - missingCr);
       dropped = framer.droppedBytes();
@@ -241,23 +270,6 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
                 settings.name, peer.address, event.payload.size());
             break;
         }
-      }
-    }
-  }
-
-  // Waits until bytes can be read or `deadline` passes, looking up every kStopCheck to see
-  // whether the listener is stopping. TLS may hold decrypted bytes the socket does not show.
-  bool waitReadable(Poco::Net::StreamSocket& s, Clock::time_point deadline) {
-    for (;;) {
-      if (s.available() > 0) return true;
-      if (server_.stopping.load()) return false;
-      const auto now = Clock::now();
-      if (now >= deadline) return false;
-      const auto slice = std::min<Clock::duration>(deadline - now, kStopCheck);
-      if (s.poll(toTimespan(std::chrono::duration_cast<std::chrono::milliseconds>(slice) +
-                            std::chrono::milliseconds(1)),
-                 Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
-        return true;
       }
     }
   }
@@ -325,10 +337,11 @@ void MllpServer::start() {
 void MllpServer::stop(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
   impl_->server->stop();  // no new connections
+  impl_->endReads();      // connections finish the frame in hand, then see the end of input
   std::unique_lock lock(impl_->mutex);
-  if (!impl_->allGone.wait_for(lock, grace, [&] { return impl_->stats.active.load() == 0; })) {
+  if (!impl_->changed.wait_for(lock, grace, [&] { return impl_->admitted == 0; })) {
     logger().warning("listener %s: %d connections still open after the grace period", impl_->settings.name,
-                     impl_->stats.active.load());
+                     impl_->admitted);
   }
   lock.unlock();
   impl_->pool->joinAll();

@@ -13,8 +13,7 @@ std::string base36(std::uint64_t value) {
 }  // namespace
 
 AckStamper::AckStamper(Clock clock) : clock_(std::move(clock)) {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
   prefix_ = "C" + base36(static_cast<std::uint64_t>(ms)) + "-";  // 10 characters until 2059
 }
 

@@ -14,13 +14,13 @@ namespace cpis::pipeline {
 // runs ("C" + the start time and a counter, in base 36: at most 20 characters, HL7's limit).
 // Thread-safe.
 class AckStamper {
-public:
+ public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
   explicit AckStamper(Clock clock = [] { return std::chrono::system_clock::now(); });
 
   hl7v2::AckOptions next(std::string defaultVersion = "2.4");
 
-private:
+ private:
   Clock clock_;
   std::string prefix_;
   std::atomic<std::uint64_t> counter_{0};

@@ -8,9 +8,12 @@
 namespace cpis::pipeline {
 namespace {
 
-Poco::Logger& logger() { return Poco::Logger::get("cpis.pipeline"); }
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.pipeline");
+}
 
-core::Issue issue(core::ErrorCode code, std::string text, std::string_view segment = {}, std::uint32_t field = 0) {
+core::Issue issue(core::ErrorCode code, std::string text, std::string_view segment = {},
+                  std::uint32_t field = 0) {
   core::Issue i;
   i.code = code;
   i.text = std::move(text);
@@ -44,7 +47,8 @@ bool wanted(std::string_view condition, bool success) {
 
 }  // namespace
 
-Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper, ReturnChannel* returnChannel)
+Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper,
+               ReturnChannel* returnChannel)
     : policy_(std::move(policy)), store_(store), stamper_(stamper), returnChannel_(returnChannel) {}
 
 std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
@@ -54,28 +58,67 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
     // Unreadable and without an MSH-10 of its own: stored under a key of ours, never a duplicate.
     controlId = "~" + stamper_.next().controlId;
   }
-  auto persisted = store_.persistInbound({policy_.feed, controlId, payload});
+  // Decide first (it is quick and needs nothing stored), so that the message, its ACK and its
+  // outcome become durable in one commit; only then is the ACK sent. Enhanced mode stays
+  // unfinished until its application ACK has been delivered.
+  const Decision decision = decide(parsed, payload);
+  store::InboundMessage inbound{policy_.feed, controlId, payload};
+  if (!decision.deferred)
+    inbound.completion = store::Completion{decision.state, decision.outcome, decision.ack};
+  auto persisted = store_.persistInbound(inbound);
   if (!persisted) return storeUnavailable(payload, persisted.error());
   const store::PersistOutcome& stored = persisted.value();
   if (stored.duplicate) {
-    logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store", policy_.feed,
-                         controlId, std::to_string(stored.id));
+    logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store",
+                         policy_.feed, controlId, std::to_string(stored.id));
     if (stored.originalAck && !stored.originalAck->empty()) return *stored.originalAck;
     // The original is still being processed (on another connection, or awaiting recovery).
-    return storeUnavailable(payload, core::Status::unavailable("the original of this message is still being processed"));
+    return storeUnavailable(
+        payload, core::Status::unavailable("the original of this message is still being processed"));
   }
-  if (!parsed) return reject(stored.id, payload, nullptr, parsed.error());
+  if (decision.state == store::MessageState::Rejected) {
+    logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), decision.outcome);
+  }
+  if (decision.deferred) return acceptForLater(stored.id, parsed.value());
+  return decision.ack;
+}
+
+Intake::Decision Intake::decide(const core::Result<hl7v2::Message, core::Issue>& parsed,
+                                std::string_view payload) {
+  if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
-  if (auto problem = checkSender(message)) return reject(stored.id, payload, &message, *problem);
-  return process(stored.id, message);
+  if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
+  Decision d;
+  if (hl7v2::ackModeOf(message) == hl7v2::AckMode::Enhanced) {
+    d.deferred = true;
+    return d;
+  }
+  d.state = store::MessageState::Processed;
+  d.outcome = "accepted " + messageType(message);
+  d.ack = hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+  return d;
+}
+
+Intake::Decision Intake::rejection(std::string_view payload, const hl7v2::Message* message,
+                                   const core::Issue& problem) {
+  const auto options = stamper_.next(policy_.defaultVersion);
+  Decision d;
+  d.state = store::MessageState::Rejected;
+  d.outcome = "rejected: " + describeIssue(problem);
+  d.ack =
+      message != nullptr
+          ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, hl7v2::ackModeOf(*message)),
+                            std::span(&problem, 1), options)
+          : hl7v2::buildRejection(payload, problem, options);
+  return d;
 }
 
 std::string Intake::onOversized(std::string_view prefix, std::size_t limit, const mllp::PeerInfo& peer) {
   // Not stored: only its first bytes arrived. The sender is told, and must split or shorten it.
-  const auto problem = issue(core::ErrorCode::ValueTooLong,
-                             "message is larger than this feed's limit of " + std::to_string(limit) + " bytes");
-  logger().warning("feed %s: message from %s over %z bytes refused (MSH-10 %s)", policy_.feed, peer.address, limit,
-                   hl7v2::salvageControlId(prefix));
+  const auto problem = issue(core::ErrorCode::ValueTooLong, "message is larger than this feed's limit of " +
+                                                                std::to_string(limit) + " bytes");
+  logger().warning("feed %s: message from %s over %z bytes refused (MSH-10 %s)", policy_.feed, peer.address,
+                   limit, hl7v2::salvageControlId(prefix));
   return hl7v2::buildRejection(prefix, problem, stamper_.next(policy_.defaultVersion));
 }
 
@@ -84,39 +127,29 @@ core::Status Intake::resume(store::MessageId id) {
   if (!stored) return stored.error();
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
   const std::string& raw = *stored.value().raw;
-  auto parsed = hl7v2::parse(raw);
-  if (!parsed) {
-    reject(id, raw, nullptr, parsed.error());
-  } else if (auto problem = checkSender(parsed.value())) {
-    reject(id, raw, &parsed.value(), *problem);
-  } else {
-    process(id, parsed.value());
+  const auto parsed = hl7v2::parse(raw);
+  const Decision decision = decide(parsed, raw);
+  if (decision.deferred) {
+    acceptForLater(id, parsed.value());
+    return core::Status::ok();
   }
-  return core::Status::ok();
+  return finish(id, decision.state, decision.outcome, decision.ack);
 }
 
-std::string Intake::process(store::MessageId id, const hl7v2::Message& message) {
+std::string Intake::acceptForLater(store::MessageId id, const hl7v2::Message& message) {
   const std::string type = messageType(message);
-  if (hl7v2::ackModeOf(message) == hl7v2::AckMode::Original) {
-    const std::string ack = hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
-    if (const auto status = finish(id, store::MessageState::Processed, "accepted " + type, ack); !status.isOk()) {
-      // The message itself is stored, so AA stays true; recovery finishes it after a restart.
-      logger().error("feed %s: message %s stored but its outcome was not (%s)", policy_.feed, std::to_string(id),
-                     status.message());
-    }
-    return ack;
-  }
   // Enhanced mode: accept now, answer for the application later over the return channel.
   const std::string accept =
       hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
   const std::string application =
       hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
-  const bool applicationWanted = wanted(message.get("MSH-16"), true);
-  if (!applicationWanted) {
-    (void)finish(id, store::MessageState::Processed, "accepted " + type + "; no application ACK asked for", accept);
+  if (!wanted(message.get("MSH-16"), true)) {
+    (void)finish(id, store::MessageState::Processed, "accepted " + type + "; no application ACK asked for",
+                 accept);
   } else if (returnChannel_ == nullptr) {
     (void)finish(id, store::MessageState::Processed,
-                 "accepted " + type + "; application ACK not sent: the feed has no return connection", accept);
+                 "accepted " + type + "; application ACK not sent: the feed has no return connection",
+                 accept);
     logger().warning("feed %s: message %s asked for an application ACK but the feed has no return connection",
                      policy_.feed, std::to_string(id));
   } else {
@@ -131,23 +164,6 @@ std::string Intake::process(store::MessageId id, const hl7v2::Message& message) 
 
 core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_view ack) {
   return finish(id, store::MessageState::Processed, "accepted; application ACK delivered", ack);
-}
-
-std::string Intake::reject(store::MessageId id, std::string_view payload, const hl7v2::Message* message,
-                           const core::Issue& problem) {
-  const auto options = stamper_.next(policy_.defaultVersion);
-  const std::string ack =
-      message != nullptr
-          ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, hl7v2::ackModeOf(*message)),
-                            std::span(&problem, 1), options)
-          : hl7v2::buildRejection(payload, problem, options);
-  const std::string outcome = "rejected: " + describeIssue(problem);
-  logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(id), outcome);
-  if (const auto status = finish(id, store::MessageState::Rejected, outcome, ack); !status.isOk()) {
-    logger().error("feed %s: outcome of message %s not stored (%s)", policy_.feed, std::to_string(id),
-                   status.message());
-  }
-  return ack;
 }
 
 std::string Intake::storeUnavailable(std::string_view payload, const core::Status& status) {

@@ -38,7 +38,7 @@ struct FeedPolicy {
 // Threading: onFrame runs on many connections' threads at once; the intake holds no mutable
 // state of its own. Nothing is logged that comes from the message but its MSH-10.
 class Intake final : public mllp::FrameHandler {
-public:
+ public:
   // `returnChannel` may be null: enhanced-mode application ACKs then cannot be delivered and
   // the outcome says so.
   Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper, ReturnChannel* returnChannel);
@@ -56,12 +56,20 @@ public:
 
   const FeedPolicy& policy() const noexcept { return policy_; }
 
-private:
-  // Processes a stored, parsed message and stores its outcome; returns the ACK to send now.
-  std::string process(store::MessageId id, const hl7v2::Message& message);
-  // Stores the message as rejected with its AR (built from `message` when it was readable).
-  std::string reject(store::MessageId id, std::string_view payload, const hl7v2::Message* message,
-                     const core::Issue& issue);
+ private:
+  // What becomes of a message: its final state, outcome and ACK, decided before it is stored;
+  // or `deferred` (enhanced mode), finished once its application ACK has been delivered.
+  struct Decision {
+    bool deferred = false;
+    store::MessageState state = store::MessageState::Processed;
+    std::string outcome;  // codes and locations, never field values
+    std::string ack;
+  };
+  Decision decide(const core::Result<hl7v2::Message, core::Issue>& parsed, std::string_view payload);
+  Decision rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
+  // Enhanced mode, for a stored message: records the CA and hands the application ACK to the
+  // return channel; returns the CA (or nothing when MSH-15 says so).
+  std::string acceptForLater(store::MessageId id, const hl7v2::Message& message);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,

@@ -7,13 +7,17 @@
 
 namespace cpis::pipeline {
 namespace {
-Poco::Logger& logger() { return Poco::Logger::get("cpis.pipeline"); }
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.pipeline");
+}
 }  // namespace
 
 ReturnChannel::ReturnChannel(ReturnChannelSettings settings, Delivered delivered)
     : settings_(std::move(settings)), onDelivered_(std::move(delivered)), thread_([this] { run(); }) {}
 
-ReturnChannel::~ReturnChannel() { stop(); }
+ReturnChannel::~ReturnChannel() {
+  stop();
+}
 
 void ReturnChannel::submit(store::MessageId id, std::string ack) {
   {
@@ -45,7 +49,8 @@ std::uint64_t ReturnChannel::delivered() const {
 bool ReturnChannel::deliver(const std::string& ack) {
   try {
     if (!client_) {
-      client_ = std::make_unique<mllp::MllpClient>(settings_.host, settings_.port, settings_.ackTimeout, settings_.tls);
+      client_ = std::make_unique<mllp::MllpClient>(settings_.host, settings_.port, settings_.ackTimeout,
+                                                   settings_.tls);
     }
     client_->send(ack);
     if (client_->receive(settings_.ackTimeout)) return true;

@@ -31,7 +31,7 @@ struct ReturnChannelSettings {
 // thread after each. What is still queued at stop() stays unfinished in the store, and
 // recovery sends it after the next start.
 class ReturnChannel {
-public:
+ public:
   using Delivered = std::function<void(store::MessageId, const std::string& ack)>;
 
   ReturnChannel(ReturnChannelSettings settings, Delivered delivered);
@@ -45,7 +45,7 @@ public:
   std::size_t pending() const;
   std::uint64_t delivered() const;
 
-private:
+ private:
   void run();
   bool deliver(const std::string& ack);  // true once the peer has acknowledged it
 

@@ -33,12 +33,22 @@ inline std::ostream& operator<<(std::ostream& os, MessageState state) {
   return os << toString(state);
 }
 
+// How a message that was processed before it was stored ends: stored already finished, with
+// its ACK, in the same transaction as the message itself, so one commit (one sync) makes both
+// durable. For processing that is quick; slow processing persists first and finishes later.
+struct Completion {
+  MessageState state{MessageState::Processed};  // a final state
+  std::string_view outcome;  // codes and locations, never field values
+  std::string_view ack;      // the ACK that will be sent once persistInbound returns
+};
+
 // One inbound message as the listener hands it over. The views need only stay valid for the
 // call: the store copies what it keeps.
 struct InboundMessage {
   std::string_view feed;       // the configured feed it arrived on
   std::string_view controlId;  // MSH-10 Message Control ID
   std::string_view raw;        // the bytes as received, MLLP framing removed; any byte value
+  std::optional<Completion> completion{};  // stored finished at once when set (not for a duplicate)
 };
 
 struct PersistOutcome {
@@ -80,10 +90,11 @@ class MessageStore {
  public:
   virtual ~MessageStore() = default;
 
-  // Stores the message in state `received`, or, when the same (feed, controlId) was stored
-  // within the store's duplicate window, stores nothing new and returns the original's id and
-  // ACK with duplicate = true. Of concurrent identical calls exactly one is the original.
-  // Feed and control id must not be empty.
+  // Stores the message in state `received` (or finished, with its ACK, when it carries a
+  // completion), or, when the same (feed, controlId) was stored within the store's duplicate
+  // window, stores nothing new and returns the original's id and ACK with duplicate = true. Of
+  // concurrent identical calls exactly one is the original. Feed and control id must not be
+  // empty; a completion's state must be final.
   virtual core::Result<PersistOutcome> persistInbound(const InboundMessage& message) = 0;
 
   // Records the ACK sent for a message (replacing an earlier one: in enhanced mode the

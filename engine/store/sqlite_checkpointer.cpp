@@ -33,13 +33,17 @@ SqliteCheckpointer::~SqliteCheckpointer() {
 
 int SqliteCheckpointer::afterCommit(void* self, sqlite3* db, const char* /*schema*/, int frames) {
   auto& checkpointer = *static_cast<SqliteCheckpointer*>(self);
-  if (frames < checkpointer.wakeAtFrames_ - checkpointer.thresholdFrames_) {
-    checkpointer.wakeAtFrames_ = checkpointer.thresholdFrames_;  // the WAL has restarted
+  if (frames < checkpointer.lastFrames_) {  // the WAL has restarted
+    checkpointer.wakeAtFrames_ = checkpointer.thresholdFrames_;
+    checkpointer.backfilledFrames_.store(0, std::memory_order_relaxed);
   }
-  if (frames >= checkpointer.inlineFrames_) {
-    // A checkpoint run here completes between two transactions, so the next one restarts the
-    // WAL. Cheap, as the background has copied most of it. Busy (the background holds the
-    // lock) is fine: the next commit tries again.
+  checkpointer.lastFrames_ = frames;
+  const int notCopied = frames - checkpointer.backfilledFrames_.load(std::memory_order_relaxed);
+  if (frames >= checkpointer.thresholdFrames_ &&
+      (notCopied <= checkpointer.thresholdFrames_ / 4 || frames >= checkpointer.inlineFrames_)) {
+    // Finish here, between two transactions, what the background has nearly done: the next
+    // transaction then restarts the WAL. Busy (the background holds the lock) is fine: the
+    // next commit tries again.
     if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
       checkpointer.checkpoints_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -65,8 +69,10 @@ void SqliteCheckpointer::runCheckpoints() {
       wanted_ = false;
     }
     // PASSIVE: copies what it can without waiting for, or blocking, the writer or readers.
-    const int code = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int copied = 0;
+    const int code = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
     if (code == SQLITE_OK) {
+      backfilledFrames_.store(copied, std::memory_order_relaxed);
       checkpoints_.fetch_add(1, std::memory_order_relaxed);
     } else if (code != SQLITE_BUSY) {
       // Not fatal: the WAL keeps every commit; the writer checkpoints inline if it grows on.

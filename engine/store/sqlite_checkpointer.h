@@ -19,8 +19,9 @@ namespace cpis::store {
 //
 // The WAL only restarts (is written from its start again) when a transaction begins with all
 // of it copied back, which a background checkpoint racing a busy writer rarely achieves. So
-// past `inlineFrames` the writer checkpoints inline between two transactions, as SQLite would,
-// which is then cheap (the background has copied most of it) and keeps the WAL bounded.
+// once the background has copied all but a little, the writer finishes the job inline between
+// two transactions, which is cheap; past `inlineFrames` it does so whatever it costs, as
+// SQLite would, so the WAL stays bounded.
 class SqliteCheckpointer {
  public:
   // Takes over the WAL hook of `writerDb` (which also turns SQLite's automatic checkpoint off
@@ -43,7 +44,11 @@ class SqliteCheckpointer {
   sqlite3* writerDb_;
   const int thresholdFrames_;
   const int inlineFrames_;
-  int wakeAtFrames_;  // WAL length at which to wake the thread next; used on the writer thread only
+  // Used on the writer thread only: the WAL's length at the last commit, and at which to wake
+  // the background thread next.
+  int lastFrames_ = 0;
+  int wakeAtFrames_;
+  std::atomic<int> backfilledFrames_{0};  // WAL frames the last background checkpoint had copied
   std::atomic<std::uint64_t> checkpoints_{0};
 
   std::mutex mutex_;  // guards wanted_ and stopping_

@@ -110,6 +110,10 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
                                          " bytes is over the limit of " +
                                          std::to_string(options_.maxMessageBytes));
   }
+  if (message.completion &&
+      (message.completion->state == MessageState::Received || message.completion->ack.empty())) {
+    return core::Status::invalidArgument("message store: a completion needs a final state and an ACK");
+  }
   auto reply = write(WriteRequest{PersistWrite{message, options_.clock()}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return std::move(reply.persisted);

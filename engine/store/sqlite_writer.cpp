@@ -96,6 +96,10 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
       .step();
   const MessageId id = sqlite3_last_insert_rowid(db_);
   insertRaw_.run().bind(1, id).bindBlob(2, message.raw).step();
+  if (const auto& done = message.completion) {  // processed already: finished in this transaction
+    recordAck_.run().bindBlob(1, done->ack).bind(2, receivedAt).bind(3, id).step();
+    markOutcome_.run().bindText(1, toString(done->state)).bindText(2, done->outcome).bind(3, receivedAt).bind(4, id).step();
+  }
   return {core::Status::ok(), PersistOutcome{id, false, std::nullopt}, 0};
 }
 

@@ -27,6 +27,7 @@
 
 using namespace std::chrono_literals;
 using cpis::core::Status;
+using cpis::store::Completion;
 using cpis::store::InboundMessage;
 using cpis::store::MessageId;
 using cpis::store::MessageState;
@@ -232,6 +233,38 @@ BOOST_AUTO_TEST_CASE(a_duplicate_of_a_message_not_yet_answered_has_no_ack) {
   BOOST_TEST(again->duplicate);
   BOOST_TEST(again->id == original);
   BOOST_TEST(!again->originalAck.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_message_with_a_completion_is_stored_finished_with_its_ack_in_one_write) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("DONE1");
+  const std::string ack = "MSH|^~\\&|RCV\rMSA|AA|DONE1\r";
+  const auto writesBefore = fixture.store().stats().writes;
+  const auto persisted = fixture.store().persistInbound(
+      {"edsys", "DONE1", raw, Completion{MessageState::Processed, "accepted ADT^A01", ack}});
+  BOOST_REQUIRE(persisted.ok());
+  BOOST_TEST(fixture.store().stats().writes == writesBefore + 1);
+  const auto message = fixture.store().fetch(persisted->id);
+  BOOST_REQUIRE(message.ok());
+  BOOST_TEST((message->state == MessageState::Processed));
+  BOOST_TEST(message->ack.value() == ack);
+  BOOST_TEST(message->outcome == "accepted ADT^A01");
+  BOOST_TEST(message->finishedAt.has_value());
+  BOOST_TEST(fixture.store().listUnfinished().value().empty());
+  // a resend is a duplicate that gets this ACK; its own completion is not stored
+  const auto again = fixture.store().persistInbound(
+      {"edsys", "DONE1", raw, Completion{MessageState::Rejected, "other", "OTHER ACK"}});
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again->duplicate);
+  BOOST_TEST(again->originalAck.value() == ack);
+  BOOST_TEST((fixture.store().fetch(persisted->id)->state == MessageState::Processed));
+}
+
+BOOST_AUTO_TEST_CASE(a_completion_needs_a_final_state_and_an_ack) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("BAD1");
+  BOOST_TEST(!fixture.store().persistInbound({"edsys", "BAD1", raw, Completion{MessageState::Received, "x", "ACK"}}).ok());
+  BOOST_TEST(!fixture.store().persistInbound({"edsys", "BAD1", raw, Completion{MessageState::Processed, "x", ""}}).ok());
 }
 
 BOOST_AUTO_TEST_CASE(the_same_control_id_after_the_window_is_a_new_message) {
