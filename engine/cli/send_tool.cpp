@@ -15,6 +15,7 @@
 
 #include <Poco/Exception.h>
 
+#include "engine/core/base36.h"
 #include "engine/hl7v2/batch.h"
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_client.h"
@@ -283,14 +284,7 @@ class SendTool {
 
   int loadTest(const Options& o, const std::vector<Outgoing>& messages) {
     // MSH-10 = run prefix + connection + sequence, base 36, at most 20 characters.
-    const auto base36 = [](std::uint64_t v) {
-      std::string s;
-      do {
-        s.insert(s.begin(), "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[v % 36]);
-        v /= 36;
-      } while (v > 0);
-      return s;
-    };
+    using core::base36;
     const std::string run =
         base36(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                               std::chrono::system_clock::now().time_since_epoch())

@@ -2,12 +2,12 @@
 #include <boost/test/unit_test.hpp>
 #include <mutex>
 
-#include <Poco/Net/SSLManager.h>
 
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_client.h"
 #include "engine/mllp/mllp_server.h"
 #include "tests/integration/engine_fixture.h"
+#include "tests/support/ssl_guard.h"
 #include "tests/support/wait_for.h"
 
 using namespace std::chrono_literals;
@@ -18,10 +18,7 @@ using cpis::test::EngineProcess;
 
 namespace {
 
-struct SslGuard {
-  SslGuard() { Poco::Net::initializeSSL(); }
-  ~SslGuard() { Poco::Net::uninitializeSSL(); }
-};
+using cpis::test::SslGuard;
 BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
 
 std::string field(const std::string& hl7, const std::string& path) {

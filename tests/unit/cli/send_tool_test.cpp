@@ -4,23 +4,20 @@
 #include <set>
 #include <sstream>
 
-#include <Poco/Net/SSLManager.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include "engine/hl7v2/ack.h"
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_server.h"
+#include "tests/support/ssl_guard.h"
 #include "tests/support/test_pki.h"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct SslGuard {
-  SslGuard() { Poco::Net::initializeSSL(); }
-  ~SslGuard() { Poco::Net::uninitializeSSL(); }
-};
+using cpis::test::SslGuard;
 BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
 
 // A real MLLP listener answering like an engine: AA (or the code asked for), or nothing.

@@ -6,12 +6,12 @@
 
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
-#include <Poco/Net/SSLManager.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include "engine/mllp/framer.h"
 #include "engine/mllp/mllp_client.h"
+#include "tests/support/ssl_guard.h"
 #include "tests/support/test_pki.h"
 #include "tests/support/wait_for.h"
 
@@ -25,10 +25,7 @@ using cpis::test::waitFor;
 
 namespace {
 
-struct SslGuard {
-  SslGuard() { Poco::Net::initializeSSL(); }
-  ~SslGuard() { Poco::Net::uninitializeSSL(); }
-};
+using cpis::test::SslGuard;
 BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
 
 // Answers "ACK:<payload>" and remembers what it saw.
