@@ -4,6 +4,7 @@
 #include <iostream>
 #include <pthread.h>
 
+#include <Poco/Exception.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
@@ -93,7 +94,10 @@ int EngineApplication::main(const ArgVec& args) {
       std::cout << "cpis-engine: ready" << std::endl;
       waitForTerminationRequest();
       std::cout << "cpis-engine: stopping" << std::endl;
-    } catch (const std::exception& e) {
+    } catch (const Poco::Exception& e) {  // a listener cannot bind, TLS files unusable, ...
+      std::cerr << "cpis-engine: cannot start: " << e.displayText() << "\n";
+      status = EXIT_UNAVAILABLE;
+    } catch (const std::exception& e) {  // the store cannot open, ...
       std::cerr << "cpis-engine: cannot start: " << e.what() << "\n";
       status = EXIT_UNAVAILABLE;
     }

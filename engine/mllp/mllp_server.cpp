@@ -311,11 +311,19 @@ MllpServer::MllpServer(ListenerSettings settings, FrameHandler& handler)
     : impl_(std::make_unique<Impl>(std::move(settings), handler)) {
   const ListenerSettings& s = impl_->settings;
   const Poco::Net::SocketAddress address(s.address, s.port);
+  // SO_REUSEADDR (a restart binds at once) but never SO_REUSEPORT, which POCO sets by default:
+  // with it a second engine on the same port would silently take half the connections.
   if (s.tls) {
     impl_->context = makeServerContext(*s.tls);
-    impl_->socket = Poco::Net::SecureServerSocket(address, 128, impl_->context);
+    Poco::Net::SecureServerSocket secure(impl_->context);
+    secure.bind(address, true, false);
+    secure.listen(128);
+    impl_->socket = secure;
   } else {
-    impl_->socket = Poco::Net::ServerSocket(address, 128);
+    Poco::Net::ServerSocket plain;
+    plain.bind(address, true, false);
+    plain.listen(128);
+    impl_->socket = plain;
   }
   const int threads = std::max(1, s.maxConnections) + kRefusalThreads;
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, threads, 60);

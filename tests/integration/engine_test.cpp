@@ -1,6 +1,10 @@
 #define BOOST_TEST_MODULE test_integration
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+
+#include <Poco/Net/ServerSocket.h>
 
 
 #include "engine/hl7v2/message.h"
@@ -44,6 +48,23 @@ BOOST_AUTO_TEST_CASE(invalid_config_is_refused_with_file_line_and_problem) {
   const std::string errors = engine.errors();
   BOOST_TEST(errors.find(path + ":12:") != std::string::npos, errors);  // the <acknowledgement> line
   BOOST_TEST(errors.find("sometimes") != std::string::npos, errors);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_already_in_use_stops_the_start_with_a_clear_message) {
+  Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
+  EngineFixture f;
+  std::string config = f.writeConfig();
+  {
+    std::ifstream in(config);
+    std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    xml.replace(xml.find(R"(port="0")"), 8, "port=\"" + std::to_string(taken.address().port()) + "\"");
+    std::ofstream(config) << xml;
+  }
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST(engine.wait() == 69);  // EX_UNAVAILABLE
+  const std::string errors = engine.errors();
+  BOOST_TEST(errors.find("cpis-engine: cannot start: ") != std::string::npos, errors);
+  BOOST_TEST(errors.find("in use") != std::string::npos, errors);
 }
 
 BOOST_AUTO_TEST_CASE(message_is_acknowledged_once_stored_and_processed) {
