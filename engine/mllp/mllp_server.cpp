@@ -27,7 +27,6 @@
 namespace cpis::mllp {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 // How long a connection over the limit waits for a slot before it is refused: long enough
 // for a sender that closes one connection and opens the next to find the old one gone.
 constexpr auto kAdmissionWait = std::chrono::milliseconds(500);

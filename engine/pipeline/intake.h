@@ -54,8 +54,6 @@ class Intake final : public mllp::FrameHandler {
   // Called by the return channel once the peer has taken an application ACK.
   core::Status applicationAckDelivered(store::MessageId id, std::string_view ack);
 
-  const FeedPolicy& policy() const noexcept { return policy_; }
-
  private:
   // What becomes of a message: its final state, outcome and ACK, decided before it is stored;
   // or `deferred` (enhanced mode), finished once its application ACK has been delivered.
