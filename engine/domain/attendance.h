@@ -1,0 +1,84 @@
+#pragma once
+
+// An attendance: what an adapter (mapping file plus plugin code) makes of one ADT message, and
+// the outcome of the CP-IS check made for it (CPIS.md §2, §4, §8). std only.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/domain/cpis_record.h"
+#include "engine/domain/nhs_number.h"
+
+namespace cpis::domain {
+
+// What the trigger event means for the attendance (CPIS.md §4; the mapping file decides).
+enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance };
+
+// PID-32 NHS number trace status; only Nsts01 counts as verified by default.
+enum class NhsNumberStatus { Nsts01 = 1, Nsts02, Nsts03, Nsts04, Nsts05, Nsts06, Nsts07, Nsts08, Absent };
+
+// Internal care-setting codes (CPIS.md §8): CP-IS itself has none.
+enum class CareSetting {
+  Ed, UtcWic, Miu, GpOoh, Nhs111, Ambulance, Maternity, PaedWard,
+  GpInHours, Camhs, SexualHealthTop, Sarc, Zero19, CommunityPaeds, DentalAcute, DentalCommunity,
+  OutOfScope,
+};
+
+enum class Sex { Unknown, Female, Male, Other };
+
+struct PatientName {
+  std::string family;
+  std::string given;
+  friend bool operator==(const PatientName&, const PatientName&) = default;
+};
+
+struct Attendance {
+  // source
+  std::string feedId;
+  std::string controlId;    // MSH-10
+  std::string triggerEvent; // MSH-9.2 / EVN-1, e.g. "A04"
+  AttendanceEvent event = AttendanceEvent::NotAnAttendance;
+
+  // patient
+  std::optional<NhsNumber> nhsNumber;      // valid (modulus 11) or absent
+  std::string nhsNumberProblem;            // why a present value was refused, never the value
+  NhsNumberStatus nhsStatus = NhsNumberStatus::Absent;
+  PatientName name;
+  std::optional<Date> birthDate;
+  Sex sex = Sex::Unknown;
+  bool pregnant = false;
+  std::optional<Date> expectedDeliveryDate;
+
+  // encounter
+  std::string visitNumber;                 // PV1-19: the attendance key with the feed
+  std::optional<Instant> arrivedAt;        // PV1-44, else EVN-6, else EVN-2
+  std::string locationKey;                 // the key the location table matched
+  std::optional<CareSetting> setting;      // absent = location unmapped
+  std::string siteOdsCode;                 // PV1-3.4
+  std::string department;                  // PV1-3.1
+  std::string patientClass;                // PV1-2
+};
+
+// The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.
+struct CheckOutcome {
+  CheckStatus status = CheckStatus::NotChecked;
+  std::optional<ReasonCode> reason;        // required for CheckFailed and NotChecked
+  std::string reasonText;                  // human text for ZCP-3.2, never patient data
+  std::optional<NhsNumber> queried;
+  std::optional<AccessMode> mode;          // empty only for NotChecked
+  std::vector<CpisRecord> records;         // non-empty if and only if Found
+  std::vector<PriorAccess> accesses;       // 0..25, newest first
+  Instant decidedAt{};
+  std::string checkId;                     // UUID, also the HL7 v3 query's event id
+  Source source = Source::Spine;
+};
+
+std::string_view codeOf(CareSetting setting);                    // "ED", "UTC_WIC", ...
+std::optional<CareSetting> parseCareSetting(std::string_view code);
+AccessMode defaultAccessMode(CareSetting setting);               // CPIS.md §8 defaults
+std::string_view codeOf(NhsNumberStatus status);                 // "NSTS01".."NSTS08", ""
+std::optional<NhsNumberStatus> parseNhsNumberStatus(std::string_view code);
+
+}  // namespace cpis::domain
