@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,13 +15,25 @@ struct PeerInfo {
 
 // What an MLLP listener hands each frame to: the pipeline's entry point.
 //
-// Threading: called on the connection's own thread, one frame at a time per connection and in
-// arrival order, so a sender that pipelines gets its ACKs in order; different connections call
-// concurrently. Errors: must not throw; every outcome is a reply (an AR for what it cannot
-// take). The reply is the unframed ACK; the listener frames it.
+// Threading: one frame at a time per connection and in arrival order (the next frame of a
+// connection is handed over only once the previous one has been answered), so a sender that
+// pipelines gets its ACKs in order; different connections are handled concurrently. Errors:
+// must not throw; every outcome is a reply (an AR for what it cannot take). The reply is the
+// unframed ACK; the listener frames it.
 class FrameHandler {
  public:
+  // Answers one frame: call it exactly once, from any thread. An empty string sends nothing.
+  using Reply = std::function<void(std::string ack)>;
+
   virtual ~FrameHandler() = default;
+
+  // The listener's entry point. It runs on a listener thread that serves many connections, so
+  // it must not block: slow work (a commit, a CP-IS lookup) goes elsewhere and calls `reply`
+  // when done. `payload` and `peer` stay valid until `reply` has been called. The default
+  // answers at once with onFrame().
+  virtual void onFrameAsync(std::string_view payload, const PeerInfo& peer, Reply reply) {
+    reply(onFrame(payload, peer));
+  }
 
   // A complete frame. Returns the ACK to send; an empty string sends nothing (for a handler
   // that answers later, e.g. over a return connection).

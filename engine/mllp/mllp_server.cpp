@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <sys/socket.h>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include <Poco/ThreadPool.h>
 
 #include "engine/mllp/framer.h"
+#include "engine/mllp/mllp_reactor.h"
 
 namespace cpis::mllp {
 namespace {
@@ -105,8 +107,9 @@ struct MllpServer::Impl {
   ListenerStats stats;
   Poco::Net::Context::Ptr context;
   Poco::Net::ServerSocket socket;
-  std::unique_ptr<Poco::ThreadPool> pool;
-  std::unique_ptr<Poco::Net::TCPServer> server;
+  std::unique_ptr<Poco::ThreadPool> pool;            // TLS
+  std::unique_ptr<Poco::Net::TCPServer> server;      // TLS
+  std::unique_ptr<MllpReactor> reactor;              // plain TCP
   std::atomic<bool> stopping{false};
   std::mutex mutex;                 // guards admitted and open
   std::condition_variable changed;  // a connection ended
@@ -324,6 +327,14 @@ MllpServer::MllpServer(ListenerSettings settings, FrameHandler& handler)
     plain.listen(128);
     impl_->socket = plain;
   }
+  if (!s.tls) {
+    impl_->socket.setBlocking(false);  // the event loops accept without waiting
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    const int loops = s.ioThreads > 0 ? s.ioThreads : std::min(cores, 4);
+    impl_->reactor = std::make_unique<MllpReactor>(impl_->settings, impl_->handler, impl_->stats,
+                                                   impl_->socket.impl()->sockfd(), loops);
+    return;
+  }
   const int threads = std::max(1, s.maxConnections) + kRefusalThreads;
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, threads, 60);
   Poco::Net::TCPServerParams::Ptr params = new Poco::Net::TCPServerParams;
@@ -338,11 +349,19 @@ MllpServer::~MllpServer() {
 }
 
 void MllpServer::start() {
-  impl_->server->start();
+  if (impl_->reactor) {
+    impl_->reactor->start();
+  } else {
+    impl_->server->start();
+  }
 }
 
 void MllpServer::stop(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
+  if (impl_->reactor) {
+    impl_->reactor->stop(grace);
+    return;
+  }
   impl_->server->stop();  // no new connections
   impl_->endReads();      // connections finish the frame in hand, then see the end of input
   std::unique_lock lock(impl_->mutex);

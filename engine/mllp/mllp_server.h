@@ -31,7 +31,8 @@ struct ListenerSettings {
   std::size_t maxFrameBytes = 1 << 20;             // larger frames get an AR, then the connection closes
   std::chrono::milliseconds readTimeout{30'000};   // a started frame that stalls this long
   std::chrono::milliseconds idleTimeout{300'000};  // a connection silent between frames
-  int maxConnections = 64;                         // further connections are closed at once
+  int maxConnections = 64;                         // further connections wait 0.5 s for a slot, then close
+  int ioThreads = 0;                               // plain TCP: event loops; 0: one per core, at most 4
   std::optional<TlsSettings> tls;                  // TLS 1.2 or later when set
 };
 
@@ -51,9 +52,11 @@ struct ListenerStats {
   std::atomic<int> active{0};
 };
 
-// One MLLP listener (plain, TLS or mutual TLS) on POCO's TCPServer: a thread per connection
-// from the listener's own pool, sized to maxConnections. Frames go to the FrameHandler in
-// order; each reply is framed and written before the next frame is handled.
+// One MLLP listener (plain, TLS or mutual TLS). Plain TCP is served by a few epoll event loops
+// (MllpReactor) that never wait for the handler; TLS by POCO's TCPServer, a thread per
+// connection from the listener's own pool sized to maxConnections, with blocking reads and
+// writes (POCO's secure sockets). Either way, frames go to the FrameHandler in order and each
+// connection's ACKs go out in the order its frames came.
 class MllpServer {
  public:
   // Binds at once (so port() is known); throws Poco::Exception (address in use, TLS files

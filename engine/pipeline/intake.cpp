@@ -51,36 +51,60 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
                ReturnChannel* returnChannel)
     : policy_(std::move(policy)), store_(store), stamper_(stamper), returnChannel_(returnChannel) {}
 
-std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
-  auto parsed = hl7v2::parse(payload);
-  std::string controlId = parsed ? parsed.value().controlId() : hl7v2::salvageControlId(payload);
-  if (controlId.empty()) {
+Intake::Pending Intake::prepare(std::string_view payload) {
+  const auto parsed = hl7v2::parse(payload);
+  Pending pending;
+  pending.controlId = parsed ? parsed.value().controlId() : hl7v2::salvageControlId(payload);
+  if (pending.controlId.empty()) {
     // Unreadable and without an MSH-10 of its own: stored under a key of ours, never a duplicate.
-    controlId = "~" + stamper_.next().controlId;
+    pending.controlId = "~" + stamper_.next().controlId;
   }
   // Decide first (it is quick and needs nothing stored), so that the message, its ACK and its
-  // outcome become durable in one commit; only then is the ACK sent. Enhanced mode stays
-  // unfinished until its application ACK has been delivered.
-  const Decision decision = decide(parsed, payload);
-  store::InboundMessage inbound{policy_.feed, controlId, payload};
-  if (!decision.deferred)
-    inbound.completion = store::Completion{decision.state, decision.outcome, decision.ack};
-  auto persisted = store_.persistInbound(inbound);
+  // outcome become durable in one commit; only then is the ACK sent.
+  pending.decision = decide(parsed, payload);
+  return pending;
+}
+
+store::InboundMessage Intake::inbound(const Pending& pending, std::string_view payload) const {
+  const Decision& d = pending.decision;
+  return store::InboundMessage{policy_.feed, pending.controlId, payload,
+                               store::Completion{d.state, d.outcome, d.ack}};
+}
+
+std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
+  const Pending pending = prepare(payload);
+  return answer(pending, payload, store_.persistInbound(inbound(pending, payload)));
+}
+
+void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer*/, Reply reply) {
+  auto pending = std::make_shared<const Pending>(prepare(payload));
+  const store::InboundMessage message = inbound(*pending, payload);
+  // `payload` stays valid until `reply` is called (the FrameHandler contract), and `pending`
+  // lives in the callback: the store's views hold until the commit has answered.
+  store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
+                                          core::Result<store::PersistOutcome> persisted) {
+    reply(answer(*pending, payload, persisted));
+  });
+}
+
+std::string Intake::answer(const Pending& pending, std::string_view payload,
+                           const core::Result<store::PersistOutcome>& persisted) {
   if (!persisted) return storeUnavailable(payload, persisted.error());
   const store::PersistOutcome& stored = persisted.value();
+  const Decision& decision = pending.decision;
   if (stored.duplicate) {
     logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store",
-                         policy_.feed, controlId, std::to_string(stored.id));
+                         policy_.feed, pending.controlId, std::to_string(stored.id));
     if (stored.originalAck && !stored.originalAck->empty()) return *stored.originalAck;
-    // The original is still being processed (on another connection, or awaiting recovery).
+    // No ACK is held for the original: its content was purged (or it came from an older build).
     return storeUnavailable(
-        payload, core::Status::unavailable("the original of this message is still being processed"));
+        payload, core::Status::unavailable("no ACK is held for the original of this message"));
   }
   if (decision.state == store::MessageState::Rejected) {
     logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), decision.outcome);
   }
-  if (decision.deferred) return acceptForLater(stored.id, parsed.value());
-  return decision.ack;
+  if (decision.deferred) returnChannel_->submit(stored.id, decision.applicationAck);
+  return decision.reply;
 }
 
 Intake::Decision Intake::decide(const core::Result<hl7v2::Message, core::Issue>& parsed,
@@ -88,14 +112,34 @@ Intake::Decision Intake::decide(const core::Result<hl7v2::Message, core::Issue>&
   if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
+  if (hl7v2::ackModeOf(message) == hl7v2::AckMode::Enhanced) return enhanced(message);
   Decision d;
-  if (hl7v2::ackModeOf(message) == hl7v2::AckMode::Enhanced) {
-    d.deferred = true;
-    return d;
-  }
   d.state = store::MessageState::Processed;
   d.outcome = "accepted " + messageType(message);
   d.ack = hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+  d.reply = d.ack;
+  return d;
+}
+
+Intake::Decision Intake::enhanced(const hl7v2::Message& message) {
+  // Enhanced mode: accept now (CA, once stored), answer for the application later over the
+  // return channel.
+  const std::string type = messageType(message);
+  Decision d;
+  d.ack = hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
+  d.reply = wanted(message.get("MSH-15"), true) ? d.ack : std::string();
+  if (!wanted(message.get("MSH-16"), true)) {
+    d.outcome = "accepted " + type + "; no application ACK asked for";
+  } else if (returnChannel_ == nullptr) {
+    d.outcome = "accepted " + type + "; application ACK not sent: the feed has no return connection";
+    logger().warning("feed %s: MSH-10 %s asked for an application ACK but the feed has no return connection",
+                     policy_.feed, message.controlId());
+  } else {
+    d.deferred = true;
+    d.state = store::MessageState::Received;
+    d.applicationAck =
+        hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+  }
   return d;
 }
 
@@ -110,6 +154,7 @@ Intake::Decision Intake::rejection(std::string_view payload, const hl7v2::Messag
           ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, hl7v2::ackModeOf(*message)),
                             std::span(&problem, 1), options)
           : hl7v2::buildRejection(payload, problem, options);
+  d.reply = d.ack;
   return d;
 }
 
@@ -127,39 +172,11 @@ core::Status Intake::resume(store::MessageId id) {
   if (!stored) return stored.error();
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
   const std::string& raw = *stored.value().raw;
-  const auto parsed = hl7v2::parse(raw);
-  const Decision decision = decide(parsed, raw);
-  if (decision.deferred) {
-    acceptForLater(id, parsed.value());
-    return core::Status::ok();
-  }
-  return finish(id, decision.state, decision.outcome, decision.ack);
-}
-
-std::string Intake::acceptForLater(store::MessageId id, const hl7v2::Message& message) {
-  const std::string type = messageType(message);
-  // Enhanced mode: accept now, answer for the application later over the return channel.
-  const std::string accept =
-      hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
-  const std::string application =
-      hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
-  if (!wanted(message.get("MSH-16"), true)) {
-    (void)finish(id, store::MessageState::Processed, "accepted " + type + "; no application ACK asked for",
-                 accept);
-  } else if (returnChannel_ == nullptr) {
-    (void)finish(id, store::MessageState::Processed,
-                 "accepted " + type + "; application ACK not sent: the feed has no return connection",
-                 accept);
-    logger().warning("feed %s: message %s asked for an application ACK but the feed has no return connection",
-                     policy_.feed, std::to_string(id));
-  } else {
-    if (const auto status = store_.recordAck(id, accept); !status.isOk()) {
-      logger().error("feed %s: accept ACK of message %s not stored (%s)", policy_.feed, std::to_string(id),
-                     status.message());
-    }
-    returnChannel_->submit(id, application);
-  }
-  return wanted(message.get("MSH-15"), true) ? accept : std::string();
+  const Decision decision = decide(hl7v2::parse(raw), raw);
+  if (!decision.deferred) return finish(id, decision.state, decision.outcome, decision.ack);
+  if (auto status = store_.recordAck(id, decision.ack); !status.isOk()) return status;
+  returnChannel_->submit(id, decision.applicationAck);
+  return core::Status::ok();
 }
 
 core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_view ack) {

@@ -45,29 +45,46 @@ class Intake final : public mllp::FrameHandler {
 
   // mllp::FrameHandler
   std::string onFrame(std::string_view payload, const mllp::PeerInfo& peer) override;
+  // Parses and decides on the listener's thread, then hands the message to the store's group
+  // commit without waiting; the ACK goes out from the store's writer thread once the commit
+  // that holds the message is durable.
+  void onFrameAsync(std::string_view payload, const mllp::PeerInfo& peer, Reply reply) override;
   std::string onOversized(std::string_view prefix, std::size_t limit, const mllp::PeerInfo& peer) override;
 
   // Finishes a message that was stored but not finished before the engine stopped: processes
   // it again and stores the ACK it gets, so a resend is answered from the store.
   core::Status resume(store::MessageId id);
-
   // Called by the return channel once the peer has taken an application ACK.
   core::Status applicationAckDelivered(store::MessageId id, std::string_view ack);
 
  private:
-  // What becomes of a message: its final state, outcome and ACK, decided before it is stored;
-  // or `deferred` (enhanced mode), finished once its application ACK has been delivered.
+  // What becomes of a message, decided before it is stored so that the message, its ACK and
+  // its outcome become durable in one commit. `deferred` (enhanced mode with a return
+  // channel): stored with its accept ACK but unfinished until the application ACK has been
+  // delivered.
   struct Decision {
     bool deferred = false;
     store::MessageState state = store::MessageState::Processed;
     std::string outcome;  // codes and locations, never field values
-    std::string ack;
+    std::string ack;      // stored with the message
+    std::string reply;    // sent to the peer (enhanced mode: empty when MSH-15 says so)
+    std::string applicationAck;  // deferred only: for the return channel
   };
+  // One frame on its way through the store.
+  struct Pending {
+    std::string controlId;
+    Decision decision;
+  };
+
+  Pending prepare(std::string_view payload);
+  store::InboundMessage inbound(const Pending& pending, std::string_view payload) const;
+  // The reply for a frame once the store has answered.
+  std::string answer(const Pending& pending, std::string_view payload,
+                     const core::Result<store::PersistOutcome>& persisted);
+
   Decision decide(const core::Result<hl7v2::Message, core::Issue>& parsed, std::string_view payload);
+  Decision enhanced(const hl7v2::Message& message);
   Decision rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
-  // Enhanced mode, for a stored message: records the CA and hands the application ACK to the
-  // return channel; returns the CA (or nothing when MSH-15 says so).
-  std::string acceptForLater(store::MessageId id, const hl7v2::Message& message);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,

@@ -8,8 +8,10 @@
 #include <functional>
 #include <future>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <pthread.h>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -24,9 +26,11 @@ namespace cpis::store {
 // pays no added latency; requests that arrive while a batch is being committed form the next
 // batch, so batches grow exactly as fast as the disk is the bottleneck.
 //
-// Threading: submit() from any thread; close() from any thread but the writer's (the runner
-// must not call back into the queue). Requests are passed by pointer: the caller blocks in
-// submit() until its reply is set, so its request outlives every use the runner makes of it.
+// Threading: submit() and submitAsync() from any thread; close() from any thread but the
+// writer's (the runner and the callbacks must not call back into the queue). submit() passes
+// its request by pointer: the caller blocks until its reply is set, so the request outlives
+// every use the runner makes of it. submitAsync() hands the request over and returns at once;
+// its callback runs on the writer thread right after the batch, so it must be quick.
 template <typename Request, typename Reply>
 class GroupCommitQueue {
  public:
@@ -42,12 +46,23 @@ class GroupCommitQueue {
     std::size_t queued{};  // waiting for the next batch
   };
 
+  // Makes every batch the runner has finished so far durable (one sync for all of them);
+  // returns nothing on success, or the reply every request of those batches gets instead.
+  using Syncer = std::function<std::optional<Reply>()>;
+
   // maxBatch caps the requests per batch (so one transaction stays short); 1 turns group
   // commit off, which only makes sense for comparison.
-  GroupCommitQueue(std::size_t maxBatch, Runner runner, Reply failureReply)
+  //
+  // With a syncer, the runner only writes (its commits are not yet durable) and a second
+  // thread syncs: replies go out only after a sync that began after their batch was written,
+  // while the writer already writes the next batch. The time a batch takes is then the longer
+  // of writing and syncing rather than their sum.
+  GroupCommitQueue(std::size_t maxBatch, Runner runner, Reply failureReply, Syncer syncer = {})
       : maxBatch_(std::max<std::size_t>(maxBatch, 1)),
         runner_(std::move(runner)),
         failureReply_(std::move(failureReply)),
+        syncer_(std::move(syncer)),
+        syncThread_(syncer_ ? std::thread([this] { runSyncer(); }) : std::thread()),
         writer_([this] { runWriter(); }) {}
 
   GroupCommitQueue(const GroupCommitQueue&) = delete;
@@ -61,10 +76,24 @@ class GroupCommitQueue {
     {
       const std::lock_guard lock(mutex_);
       if (closing_) return std::nullopt;
-      queue_.push_back(Pending{&request, std::move(promise)});
+      queue_.push_back(Pending{&request, std::move(promise), nullptr, nullptr});
     }
     wake_.notify_one();
     return reply.get();
+  }
+
+  // Queues the request and returns at once; `done` gets the reply on the writer thread once the
+  // batch holding the request has run. False (and `done` is not called) once close() has begun.
+  bool submitAsync(Request request, std::function<void(Reply)> done) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (closing_) return false;
+      auto owned = std::make_unique<Request>(std::move(request));
+      const Request* pointer = owned.get();
+      queue_.push_back(Pending{pointer, {}, std::move(owned), std::move(done)});
+    }
+    wake_.notify_one();
+    return true;
   }
 
   // Refuses new requests, lets the writer answer everything already queued, and joins it.
@@ -77,6 +106,12 @@ class GroupCommitQueue {
     wake_.notify_one();
     const std::lock_guard joinLock(joinMutex_);
     if (writer_.joinable()) writer_.join();
+    {
+      const std::lock_guard lock(syncMutex_);
+      syncClosing_ = true;
+    }
+    syncWake_.notify_one();
+    if (syncThread_.joinable()) syncThread_.join();
   }
 
   // Whether close() has begun: submit() now refuses.
@@ -101,9 +136,12 @@ class GroupCommitQueue {
     // Owned by the queue, not by the waiting caller: the caller may return (and unwind its
     // stack) the moment the value is visible, while set_value() is still finishing.
     std::promise<Reply> reply;
+    std::unique_ptr<Request> owned;     // submitAsync: the request, kept until it has run
+    std::function<void(Reply)> done;    // submitAsync: called instead of setting `reply`
   };
 
   void runWriter() {
+    pthread_setname_np(pthread_self(), "cpis-commit");  // as `top -H` and perf show it
     std::vector<Pending> batch;
     std::vector<const Request*> requests;
     for (;;) {
@@ -135,8 +173,55 @@ class GroupCommitQueue {
       if (batch.size() > largestBatch_.load(std::memory_order_relaxed)) {
         largestBatch_.store(batch.size(), std::memory_order_relaxed);
       }
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].reply.set_value(std::move(replies[i]));
-      batch.clear();
+      if (syncer_) {
+        {
+          const std::lock_guard lock(syncMutex_);
+          unsynced_.push_back(Written{std::move(batch), std::move(replies)});
+        }
+        syncWake_.notify_one();
+        batch.clear();  // moved from: empty again, ready for the next batch
+      } else {
+        deliver(batch, replies);
+        batch.clear();
+      }
+    }
+  }
+
+  // The sync thread: one sync for every batch written since the last one, then their replies.
+  void runSyncer() {
+    pthread_setname_np(pthread_self(), "cpis-sync");
+    std::vector<Written> written;
+    for (;;) {
+      {
+        std::unique_lock lock(syncMutex_);
+        syncWake_.wait(lock, [this] { return !unsynced_.empty() || syncClosing_; });
+        if (unsynced_.empty()) return;  // closing, and every written batch has been answered
+        written.swap(unsynced_);
+      }
+      std::optional<Reply> failed;
+      try {
+        failed = syncer_();
+      } catch (...) {
+        failed = failureReply_;
+      }
+      for (auto& w : written) {
+        if (failed) w.replies.assign(w.batch.size(), *failed);
+        deliver(w.batch, w.replies);
+      }
+      written.clear();
+    }
+  }
+
+  static void deliver(std::vector<Pending>& batch, std::vector<Reply>& replies) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) {
+        try {
+          batch[i].done(std::move(replies[i]));
+        } catch (...) {  // a callback's bug must not stop the queue: its caller hears nothing
+        }
+      } else {
+        batch[i].reply.set_value(std::move(replies[i]));
+      }
     }
   }
 
@@ -153,7 +238,18 @@ class GroupCommitQueue {
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::size_t> largestBatch_{0};
 
+  struct Written {
+    std::vector<Pending> batch;
+    std::vector<Reply> replies;
+  };
+  const Syncer syncer_;
+  std::mutex syncMutex_;  // guards unsynced_ and syncClosing_
+  std::condition_variable syncWake_;
+  std::vector<Written> unsynced_;  // written, not yet synced: nobody is answered before the sync
+  bool syncClosing_ = false;
+
   std::mutex joinMutex_;  // two threads calling close() must not both join
+  std::thread syncThread_;
   std::thread writer_;    // last: starts once every member above is initialised
 };
 

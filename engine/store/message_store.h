@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -36,8 +37,11 @@ inline std::ostream& operator<<(std::ostream& os, MessageState state) {
 // How a message that was processed before it was stored ends: stored already finished, with
 // its ACK, in the same transaction as the message itself, so one commit (one sync) makes both
 // durable. For processing that is quick; slow processing persists first and finishes later.
+//
+// A completion in state `received` records the ACK with the message but leaves it unfinished:
+// an enhanced-mode accept ACK whose application ACK is still to be delivered.
 struct Completion {
-  MessageState state{MessageState::Processed};  // a final state
+  MessageState state{MessageState::Processed};  // a final state, or received (see above)
   std::string_view outcome;  // codes and locations, never field values
   std::string_view ack;      // the ACK that will be sent once persistInbound returns
 };
@@ -96,6 +100,15 @@ class MessageStore {
   // concurrent identical calls exactly one is the original. Feed and control id must not be
   // empty; a completion's state must be final.
   virtual core::Result<PersistOutcome> persistInbound(const InboundMessage& message) = 0;
+  // persistInbound without blocking: returns at once and calls `done` exactly once, from any
+  // thread (the store's writer thread, or this one when the message is refused at once), once
+  // the outcome is durable. The views in `message` must stay valid until `done` is called.
+  // `done` must be quick and must not call back into the store. The default implementation
+  // calls persistInbound and then `done`.
+  using PersistCallback = std::function<void(core::Result<PersistOutcome>)>;
+  virtual void persistInboundAsync(const InboundMessage& message, PersistCallback done) {
+    done(persistInbound(message));
+  }
 
   // Records the ACK sent for a message (replacing an earlier one: in enhanced mode the
   // application ACK follows the accept ACK). Refused once the message's content was purged.

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Logger.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 
@@ -69,12 +70,24 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, SqliteStoreOptions options,
       writer_(std::move(writer)),
       reader_(std::move(reader)),
       checkpointer_(std::move(checkpointer)) {
-  queue_ = std::make_unique<GroupCommitQueue<WriteRequest, WriteReply>>(
+  using Queue = GroupCommitQueue<WriteRequest, WriteReply>;
+  Queue::Syncer syncer;
+  if (options_.pipelinedSync) {
+    writer_->deferSyncs();
+    syncer = [this]() -> std::optional<WriteReply> {
+      auto status = writer_->syncWal();
+      if (status.isOk()) return std::nullopt;
+      Poco::Logger::get("cpis.store").error(status.message());
+      return WriteReply{std::move(status), {}, 0};
+    };
+  }
+  queue_ = std::make_unique<Queue>(
       options_.maxBatchSize,
       [this](const std::vector<const WriteRequest*>& batch) { return writer_->run(batch); },
       WriteReply{core::Status::internal("message store: the writer failed; nothing of its batch was stored"),
                  {},
-                 0});
+                 0},
+      std::move(syncer));
 }
 
 SqliteMessageStore::~SqliteMessageStore() {
@@ -101,7 +114,7 @@ WriteReply SqliteMessageStore::write(const WriteRequest& request) {
   }
 }
 
-core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMessage& message) {
+core::Status SqliteMessageStore::checkInbound(const InboundMessage& message) const {
   if (message.feed.empty() || message.controlId.empty() || message.raw.empty()) {
     return core::Status::invalidArgument("message store: feed, control id and raw bytes are required");
   }
@@ -110,13 +123,32 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
                                          " bytes is over the limit of " +
                                          std::to_string(options_.maxMessageBytes));
   }
-  if (message.completion &&
-      (message.completion->state == MessageState::Received || message.completion->ack.empty())) {
-    return core::Status::invalidArgument("message store: a completion needs a final state and an ACK");
+  if (message.completion && message.completion->ack.empty()) {
+    return core::Status::invalidArgument("message store: a completion needs an ACK");
   }
+  return core::Status::ok();
+}
+
+core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMessage& message) {
+  if (auto status = checkInbound(message); !status.isOk()) return status;
   auto reply = write(WriteRequest{PersistWrite{message, options_.clock()}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return std::move(reply.persisted);
+}
+
+void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {
+  if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
+  auto onReply = [done](WriteReply reply) {
+    if (!reply.status.isOk()) return done(std::move(reply.status));
+    done(std::move(reply.persisted));
+  };
+  bool queued = false;
+  try {
+    queued = queue_->submitAsync(WriteRequest{PersistWrite{message, options_.clock()}}, std::move(onReply));
+  } catch (const std::exception& e) {  // e.g. no memory left to queue the write
+    return done(unavailableFrom("message store: cannot queue a write", e));
+  }
+  if (!queued) done(core::Status::unavailable("message store: closed"));
 }
 
 core::Status SqliteMessageStore::recordAck(MessageId id, std::string_view ack) {

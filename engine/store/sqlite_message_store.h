@@ -35,6 +35,10 @@ struct SqliteStoreOptions {
   // WAL length (in pages) past which a background thread copies the WAL back into the
   // database; past ten times this the writer does it itself, so the WAL stays bounded.
   int checkpointFrames{1000};
+  // Sync on a thread of its own (the WAL, after the commit) while the writer writes the next
+  // batch; off: each commit syncs before the next batch starts. Either way nothing is
+  // answered before its write is synced.
+  bool pipelinedSync{true};
   // Stamps received, acked, finished and purged times; called from many threads. Empty:
   // std::chrono::system_clock::now. Tests pass a clock they move.
   std::function<TimePoint()> clock;
@@ -72,6 +76,7 @@ class SqliteMessageStore final : public MessageStore {
 
   // MessageStore
   core::Result<PersistOutcome> persistInbound(const InboundMessage& message) override;
+  void persistInboundAsync(const InboundMessage& message, PersistCallback done) override;
   core::Status recordAck(MessageId id, std::string_view ack) override;
   core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
   core::Result<std::vector<MessageId>> listUnfinished() override;
@@ -86,6 +91,7 @@ class SqliteMessageStore final : public MessageStore {
 
  private:
   WriteReply write(const WriteRequest& request);
+  core::Status checkInbound(const InboundMessage& message) const;
 
   SqliteStoreOptions options_;
   // Destroyed bottom up: the queue stops the writer thread before the checkpointer lets go of

@@ -1,6 +1,10 @@
 #include "engine/store/sqlite_writer.h"
 
+#include <cerrno>
 #include <exception>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <optional>
 #include <sqlite3.h>
 #include <utility>
@@ -28,6 +32,11 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
       insertMessage_(db_,
                      "INSERT INTO message (feed, control_id, received_at, raw_size) VALUES (?1, ?2, ?3, ?4)"),
+      // Processed before it was stored: the message, its ACK and its outcome in one row write.
+      insertFinished_(db_,
+                      "INSERT INTO message (feed, control_id, received_at, raw_size, ack, acked_at, state,"
+                      " outcome, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7,"
+                      " CASE WHEN ?6 = 'received' THEN NULL ELSE ?3 END)"),
       insertRaw_(db_, "INSERT INTO message_raw (id, raw) VALUES (?1, ?2)"),
       recordAck_(db_, "UPDATE message SET ack = ?1, acked_at = ?2 WHERE id = ?3 AND purged_at IS NULL"),
       markOutcome_(db_,
@@ -41,6 +50,42 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       deleteRaw_(db_, "DELETE FROM message_raw WHERE id = ?1"),
       markPurged_(db_, "UPDATE message SET ack = NULL, purged_at = ?1 WHERE id = ?2") {}
 
+void SqliteWriter::deferSyncs() {
+  // WAL mode with synchronous=NORMAL: a commit writes its frames to the WAL without syncing
+  // them, and checkpoints still sync the WAL before copying it; syncWal() then makes commits
+  // durable, on another thread, before anyone is told.
+  SqliteStatement(db_, "PRAGMA synchronous = NORMAL").run().step();
+  walPath_ = std::string(sqlite3_db_filename(db_, "main")) + "-wal";
+}
+
+core::Status SqliteWriter::syncWal() {
+  // fdatasync works on the file, whichever descriptor names it; the WAL stays the same file
+  // while the store's connections are open, and a replaced one is noticed and reopened.
+  struct stat byPath {};
+  if (::stat(walPath_.c_str(), &byPath) != 0) {
+    return core::Status::unavailable("message store: the write-ahead log is missing (errno " +
+                                     std::to_string(errno) + ")");
+  }
+  struct stat byFd {};
+  if (walFd_ < 0 || ::fstat(walFd_, &byFd) != 0 || byFd.st_ino != byPath.st_ino || byFd.st_dev != byPath.st_dev) {
+    if (walFd_ >= 0) ::close(walFd_);
+    walFd_ = ::open(walPath_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (walFd_ < 0) {
+      return core::Status::unavailable("message store: cannot open the write-ahead log (errno " +
+                                       std::to_string(errno) + ")");
+    }
+  }
+  if (::fdatasync(walFd_) != 0) {
+    return core::Status::unavailable("message store: syncing the write-ahead log failed (errno " +
+                                     std::to_string(errno) + "); nothing of these writes was acknowledged");
+  }
+  return core::Status::ok();
+}
+
+SqliteWriter::~SqliteWriter() {
+  if (walFd_ >= 0) ::close(walFd_);
+}
+
 std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>& batch) {
   std::vector<WriteReply> replies;
   try {
@@ -49,7 +94,7 @@ std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>
     for (const WriteRequest* request : batch) {
       replies.push_back(std::visit([this](const auto& write) { return apply(write); }, request->write));
     }
-    commit_.run().step();  // the sync: only now may any caller of the batch be answered
+    commit_.run().step();  // the sync (or, deferred, syncWal()): only then is anyone answered
     return replies;
   } catch (const std::exception& e) {
     rollbackAfterFailure();
@@ -88,18 +133,26 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
       return {core::Status::ok(), std::move(*original), 0};
     }
   }
-  insertMessage_.run()
-      .bindText(1, message.feed)
-      .bindText(2, message.controlId)
-      .bind(3, receivedAt)
-      .bind(4, static_cast<std::int64_t>(message.raw.size()))
-      .step();
+  if (const auto& done = message.completion) {  // processed already: stored with its ACK and outcome
+    insertFinished_.run()
+        .bindText(1, message.feed)
+        .bindText(2, message.controlId)
+        .bind(3, receivedAt)
+        .bind(4, static_cast<std::int64_t>(message.raw.size()))
+        .bindBlob(5, done->ack)
+        .bindText(6, toString(done->state))
+        .bindText(7, done->outcome)
+        .step();
+  } else {
+    insertMessage_.run()
+        .bindText(1, message.feed)
+        .bindText(2, message.controlId)
+        .bind(3, receivedAt)
+        .bind(4, static_cast<std::int64_t>(message.raw.size()))
+        .step();
+  }
   const MessageId id = sqlite3_last_insert_rowid(db_);
   insertRaw_.run().bind(1, id).bindBlob(2, message.raw).step();
-  if (const auto& done = message.completion) {  // processed already: finished in this transaction
-    recordAck_.run().bindBlob(1, done->ack).bind(2, receivedAt).bind(3, id).step();
-    markOutcome_.run().bindText(1, toString(done->state)).bindText(2, done->outcome).bind(3, receivedAt).bind(4, id).step();
-  }
   return {core::Status::ok(), PersistOutcome{id, false, std::nullopt}, 0};
 }
 

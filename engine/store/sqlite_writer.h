@@ -64,6 +64,13 @@ class SqliteWriter {
   // of the batch gets the same Unavailable status and none of them happened. Never throws.
   std::vector<WriteReply> run(const std::vector<const WriteRequest*>& batch);
 
+  // From now on commits do not sync; syncWal() must, before their writes are acknowledged.
+  void deferSyncs();
+  // Makes every commit so far durable (fdatasync of the WAL). Safe to call from another thread
+  // while run() runs: it touches only the file, not the connection. One caller at a time.
+  core::Status syncWal();
+  ~SqliteWriter();
+
  private:
   WriteReply apply(const PersistWrite& write);
   WriteReply apply(const AckWrite& write);
@@ -76,6 +83,8 @@ class SqliteWriter {
   Poco::Data::Session session_;  // owns the connection; declared first so it closes last
   sqlite3* db_;
   const std::int64_t duplicateWindowMicros_;
+  std::string walPath_;  // deferSyncs(): the WAL file syncWal() syncs
+  int walFd_ = -1;
 
   SqliteStatement begin_;
   SqliteStatement commit_;
@@ -83,6 +92,7 @@ class SqliteWriter {
   SqliteStatement findDuplicate_;
   SqliteStatement countDuplicate_;
   SqliteStatement insertMessage_;
+  SqliteStatement insertFinished_;
   SqliteStatement insertRaw_;
   SqliteStatement recordAck_;
   SqliteStatement markOutcome_;

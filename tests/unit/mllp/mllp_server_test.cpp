@@ -1,6 +1,8 @@
 #include "engine/mllp/mllp_server.h"
 
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -325,6 +327,95 @@ BOOST_AUTO_TEST_CASE(mutual_tls_allow_list_takes_either_distinguished_name_form)
         clientTls(pki().caCertificate(), pki().clientCertificate("epr02"), pki().clientKey("epr02"));
     BOOST_TEST(exchange(r.server.port(), context).value() == "ACK:MSH|TLS", allowed);
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(mllp_server_deferred_answers)
+
+// The store's writer answers from its own thread, after the commit: a handler that answers
+// later, from elsewhere, in whatever order its work finishes.
+class DeferredHandler final : public cpis::mllp::FrameHandler {
+ public:
+  std::string onFrame(std::string_view payload, const PeerInfo&) override { return "ACK:" + std::string(payload); }
+  void onFrameAsync(std::string_view payload, const PeerInfo&, Reply reply) override {
+    std::lock_guard lock(mutex_);
+    pending_.emplace_back(std::string(payload), std::move(reply));
+    arrived_.notify_all();
+  }
+  std::string onOversized(std::string_view, std::size_t, const PeerInfo&) override { return "AR"; }
+
+  // Answers every frame handed over so far, from a thread of its own, newest first.
+  void answerAllFromAnotherThread() {
+    std::vector<std::pair<std::string, Reply>> batch;
+    {
+      std::lock_guard lock(mutex_);
+      batch.swap(pending_);
+    }
+    std::thread([batch = std::move(batch)]() mutable {
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) it->second("ACK:" + it->first);
+    }).join();
+  }
+  std::size_t pending() {
+    std::lock_guard lock(mutex_);
+    return pending_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::pair<std::string, Reply>> pending_;
+};
+
+BOOST_AUTO_TEST_CASE(answers_from_another_thread_go_out_in_frame_order_one_frame_at_a_time) {
+  DeferredHandler handler;
+  MllpServer server(plain(), handler);
+  server.start();
+  MllpClient a("127.0.0.1", server.port(), 10s);
+  MllpClient b("127.0.0.1", server.port(), 10s);
+  a.sendRaw(cpis::mllp::frame("A1") + cpis::mllp::frame("A2") + cpis::mllp::frame("A3"));
+  b.send("B1");
+  // One frame per connection is with the handler; the rest wait their turn.
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 2; }, 10s));
+  for (const std::string expected : {"A1", "A2", "A3"}) {
+    BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() >= 1; }, 10s));
+    handler.answerAllFromAnotherThread();
+    BOOST_TEST(a.receive(10s).value() == "ACK:" + expected);
+  }
+  BOOST_TEST(b.receive(10s).value() == "ACK:B1");
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_leaves_while_its_frame_is_with_the_handler_is_closed_once_answered) {
+  DeferredHandler handler;
+  MllpServer server(plain(), handler);
+  server.start();
+  {
+    MllpClient client("127.0.0.1", server.port(), 10s);
+    client.send("GONE1");
+    BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  }  // closed before its ACK: a half-closed peer may still read, so the connection waits
+  BOOST_TEST(server.stats().active.load() == 1);
+  handler.answerAllFromAnotherThread();  // the ACK is written (or the peer is found gone), then it closes
+  BOOST_TEST_REQUIRE(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
+  MllpClient next("127.0.0.1", server.port(), 10s);
+  next.send("NEXT");
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  handler.answerAllFromAnotherThread();
+  BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
+}
+
+BOOST_AUTO_TEST_CASE(stop_waits_for_the_frame_with_the_handler_and_sends_its_ack) {
+  DeferredHandler handler;
+  MllpServer server(plain(), handler);
+  server.start();
+  MllpClient client("127.0.0.1", server.port(), 10s);
+  client.send("LAST");
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  std::thread stopper([&] { server.stop(10s); });
+  handler.answerAllFromAnotherThread();
+  stopper.join();
+  BOOST_TEST(client.receive(10s).value() == "ACK:LAST");
+  BOOST_TEST(client.closedByPeer(10s));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

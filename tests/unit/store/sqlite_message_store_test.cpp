@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <latch>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <sys/stat.h>
@@ -260,11 +262,54 @@ BOOST_AUTO_TEST_CASE(a_message_with_a_completion_is_stored_finished_with_its_ack
   BOOST_TEST((fixture.store().fetch(persisted->id)->state == MessageState::Processed));
 }
 
-BOOST_AUTO_TEST_CASE(a_completion_needs_a_final_state_and_an_ack) {
+BOOST_AUTO_TEST_CASE(a_completion_needs_an_ack) {
   StoreFixture fixture;
   const std::string raw = messageBytes("BAD1");
-  BOOST_TEST(!fixture.store().persistInbound({"edsys", "BAD1", raw, Completion{MessageState::Received, "x", "ACK"}}).ok());
   BOOST_TEST(!fixture.store().persistInbound({"edsys", "BAD1", raw, Completion{MessageState::Processed, "x", ""}}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_received_completion_stores_the_ack_and_leaves_the_message_unfinished) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("CA1");
+  const auto persisted =
+      fixture.store().persistInbound({"edsys", "CA1", raw, Completion{MessageState::Received, "", "CA ACK"}});
+  BOOST_REQUIRE(persisted.ok());
+  const auto stored = fixture.store().fetch(persisted->id);
+  BOOST_TEST((stored->state == MessageState::Received));
+  BOOST_TEST(stored->ack.value() == "CA ACK");
+  BOOST_TEST(fixture.store().listUnfinished().value() == std::vector<MessageId>{persisted->id});
+  const auto again = fixture.store().persistInbound({"edsys", "CA1", raw});
+  BOOST_TEST(again->originalAck.value() == "CA ACK");
+}
+
+BOOST_AUTO_TEST_CASE(an_asynchronous_persist_answers_once_the_message_is_committed) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("ASYNC1");
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<cpis::core::Result<PersistOutcome>> outcome;
+  fixture.store().persistInboundAsync({"edsys", "ASYNC1", raw, Completion{MessageState::Processed, "ok", "AA"}},
+                                      [&](cpis::core::Result<PersistOutcome> r) {
+                                        const std::lock_guard lock(mutex);
+                                        outcome = std::move(r);
+                                        answered.notify_all();
+                                      });
+  std::unique_lock lock(mutex);
+  BOOST_REQUIRE(answered.wait_for(lock, 10s, [&] { return outcome.has_value(); }));
+  BOOST_REQUIRE(outcome->ok());
+  BOOST_TEST(!outcome->value().duplicate);
+  BOOST_TEST(fixture.store().fetch(outcome->value().id)->ack.value() == "AA");
+}
+
+BOOST_AUTO_TEST_CASE(an_asynchronous_persist_after_close_is_refused_at_once) {
+  StoreFixture fixture;
+  fixture.store().close();
+  const std::string raw = messageBytes("ASYNC2");
+  std::optional<cpis::core::Result<PersistOutcome>> outcome;
+  fixture.store().persistInboundAsync({"edsys", "ASYNC2", raw}, [&](cpis::core::Result<PersistOutcome> r) { outcome = std::move(r); });
+  BOOST_REQUIRE(outcome.has_value());
+  BOOST_TEST(!outcome->ok());
+  BOOST_TEST(outcome->error().retryable());
 }
 
 BOOST_AUTO_TEST_CASE(the_same_control_id_after_the_window_is_a_new_message) {

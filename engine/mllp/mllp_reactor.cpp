@@ -1,0 +1,535 @@
+#include "engine/mllp/mllp_reactor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <Poco/Logger.h>
+
+#include "engine/mllp/framer.h"
+
+namespace cpis::mllp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a connection over the limit waits for a slot before it is refused: long enough
+// for a sender that closes one connection and opens the next to find the old one gone.
+constexpr auto kAdmissionWait = std::chrono::milliseconds(500);
+// While a connection waits for a slot, the loop looks for one this often.
+constexpr auto kAdmissionPoll = std::chrono::milliseconds(10);
+constexpr std::size_t kReadBuffer = 64 * 1024;
+// A connection stops being read while this many frames wait behind the one being handled.
+constexpr std::size_t kMaxWaitingFrames = 64;
+constexpr std::uint64_t kListenKey = 0;  // epoll keys: 0 the listening socket, 1 the wake-up
+constexpr std::uint64_t kWakeKey = 1;
+
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.mllp");
+}
+
+std::string peerAddress(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+    inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in.sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+    inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6.sin6_port));
+  }
+  return "?";
+}
+
+// Where answers for a loop's connections are posted, from any thread. Shared with every
+// pending Reply, so an answer that comes after the loop has gone finds a closed mailbox rather
+// than freed memory; it owns the eventfd for the same reason.
+class Mailbox {
+ public:
+  Mailbox() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  }
+  ~Mailbox() { ::close(fd_); }
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  int fd() const { return fd_; }
+
+  void post(std::uint64_t connection, std::string ack) {
+    bool wake = false;
+    {
+      const std::lock_guard lock(mutex_);
+      if (closed_) return;
+      wake = answers_.empty();  // otherwise the loop has been woken already and not yet drained
+      answers_.emplace_back(connection, std::move(ack));
+    }
+    if (wake) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const auto n = ::write(fd_, &one, sizeof one);
+    }
+  }
+
+  void take(std::vector<std::pair<std::uint64_t, std::string>>& out) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = ::read(fd_, &count, sizeof count);
+    const std::lock_guard lock(mutex_);
+    out.swap(answers_);
+  }
+
+  void close() {
+    const std::lock_guard lock(mutex_);
+    closed_ = true;
+    answers_.clear();
+  }
+
+ private:
+  const int fd_;
+  std::mutex mutex_;
+  std::vector<std::pair<std::uint64_t, std::string>> answers_;
+  bool closed_ = false;
+};
+
+// Connections being served across all of a listener's loops.
+bool tryAdmit(ListenerStats& stats, int limit) {
+  int current = stats.active.load();
+  while (current < limit) {
+    if (stats.active.compare_exchange_weak(current, current + 1)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+class MllpReactor::Loop {
+ public:
+  Loop(const ListenerSettings& settings, FrameHandler& handler, ListenerStats& stats, int listenFd)
+      : settings_(settings),
+        handler_(handler),
+        stats_(stats),
+        listenFd_(listenFd),
+        epoll_(epoll_create1(EPOLL_CLOEXEC)),
+        mailbox_(std::make_shared<Mailbox>()) {
+    if (epoll_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    // EPOLLEXCLUSIVE: a new connection wakes one loop, not all of them.
+    watch(listenFd_, kListenKey, EPOLLIN | EPOLLEXCLUSIVE, EPOLL_CTL_ADD);
+    watch(mailbox_->fd(), kWakeKey, EPOLLIN, EPOLL_CTL_ADD);
+  }
+
+  ~Loop() {
+    join();
+    for (auto& [id, c] : connections_) closeSocket(*c);
+    for (const auto& waiting : waiting_) ::close(waiting.fd);
+    mailbox_->close();
+    ::close(epoll_);
+  }
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void requestStop(Clock::time_point deadline) {
+    stopDeadline_.store(deadline.time_since_epoch().count());
+    stopping_.store(true);
+    mailbox_->post(0, {});  // wakes the loop; connection 0 does not exist
+  }
+
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Frame {
+    std::string payload;
+    bool oversized = false;
+  };
+  struct Connection {
+    std::uint64_t id = 0;
+    int fd = -1;
+    std::shared_ptr<const PeerInfo> peer;
+    MllpFramer framer;
+    std::deque<Frame> waiting;  // frames behind the one with the handler, in arrival order
+    bool busy = false;          // a frame is with the handler
+    bool readEnded = false;     // end of input (or stopping): read no more
+    bool closeAfterWrite = false;
+    bool socketClosed = false;  // gone; the object stays until the handler has answered
+    std::string out;            // framed ACKs the socket has not taken yet
+    std::uint32_t interest = 0;
+    Clock::time_point lastActivity;
+    Clock::time_point writeBlockedSince;
+    std::uint64_t dropped = 0;
+    std::uint64_t missingCr = 0;
+
+    explicit Connection(std::size_t maxFrameBytes) : framer(maxFrameBytes) {}
+  };
+  struct Waiting {
+    int fd;
+    std::string address;
+    Clock::time_point until;
+  };
+
+  void watch(int fd, std::uint64_t key, std::uint32_t events, int op) {
+    epoll_event e{};
+    e.events = events;
+    e.data.u64 = key;
+    if (epoll_ctl(epoll_, op, fd, &e) < 0 && op != EPOLL_CTL_DEL) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    }
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "cpis-mllp-io");  // as `top -H` and perf show it
+    std::vector<epoll_event> events(256);
+    const auto buffer = std::make_unique_for_overwrite<char[]>(kReadBuffer);
+    std::vector<std::pair<std::uint64_t, std::string>> answers;
+    bool listening = true;
+    for (;;) {
+      const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeoutMs());
+      if (n < 0 && errno != EINTR) {
+        logger().error("listener %s: epoll_wait failed (errno %d)", settings_.name, errno);
+        break;
+      }
+      for (int i = 0; i < n; ++i) {
+        const epoll_event& e = events[static_cast<std::size_t>(i)];
+        if (e.data.u64 == kListenKey) {
+          if (listening) accept();
+        } else if (e.data.u64 == kWakeKey) {
+          mailbox_->take(answers);
+          for (auto& [id, ack] : answers) answered(id, std::move(ack));
+          answers.clear();
+        } else if (const auto it = connections_.find(e.data.u64); it != connections_.end()) {
+          Connection& c = *it->second;
+          if ((e.events & EPOLLOUT) != 0U) write(c);
+          if ((e.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0U && !c.socketClosed) read(c, buffer.get());
+          settle(c);
+        }
+      }
+      const auto now = Clock::now();
+      admitWaiting(now);
+      if (now >= nextScan_) scan(now);
+      if (stopping_.load()) {
+        if (listening) {
+          listening = false;
+          epoll_ctl(epoll_, EPOLL_CTL_DEL, listenFd_, nullptr);
+          beginStop();
+        }
+        if (connections_.empty() || now.time_since_epoch().count() >= stopDeadline_.load()) break;
+      }
+    }
+    for (auto& [id, c] : connections_) closeSocket(*c);
+  }
+
+  int timeoutMs() const {
+    auto next = nextScan_;
+    if (!waiting_.empty()) next = std::min(next, Clock::now() + kAdmissionPoll);
+    if (stopping_.load()) next = std::min(next, Clock::now() + std::chrono::milliseconds(20));
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(wait, 0, 1000));
+  }
+
+  void accept() {
+    for (;;) {
+      sockaddr_storage address{};
+      socklen_t length = sizeof address;
+      const int fd = accept4(listenFd_, reinterpret_cast<sockaddr*>(&address), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          logger().error("listener %s: accept failed (errno %d)", settings_.name, errno);
+        }
+        return;
+      }
+      const auto now = Clock::now();
+      if (tryAdmit(stats_, settings_.maxConnections)) {
+        adopt(fd, peerAddress(address), now);
+      } else {
+        waiting_.push_back(Waiting{fd, peerAddress(address), now + kAdmissionWait});
+      }
+    }
+  }
+
+  // Connections waiting for a slot: admitted as slots free, refused once their wait is over.
+  void admitWaiting(Clock::time_point now) {
+    while (!waiting_.empty()) {
+      Waiting& w = waiting_.front();
+      if (!stopping_.load() && tryAdmit(stats_, settings_.maxConnections)) {
+        adopt(w.fd, std::move(w.address), now);
+      } else if (now >= w.until || stopping_.load()) {
+        ::close(w.fd);
+        stats_.refused.fetch_add(1);
+        logger().warning("listener %s: connection refused, %d connections is the limit", settings_.name,
+                         settings_.maxConnections);
+      } else {
+        return;
+      }
+      waiting_.pop_front();
+    }
+  }
+
+  void adopt(int fd, std::string address, Clock::time_point now) {
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    auto c = std::make_unique<Connection>(settings_.maxFrameBytes);
+    c->id = nextId_++;
+    c->fd = fd;
+    c->peer = std::make_shared<const PeerInfo>(PeerInfo{settings_.name, std::move(address), ""});
+    c->lastActivity = now;
+    c->interest = EPOLLIN;
+    nextScan_ = std::min(nextScan_, now + std::min(settings_.readTimeout, settings_.idleTimeout));
+    watch(fd, c->id, c->interest, EPOLL_CTL_ADD);
+    stats_.accepted.fetch_add(1);
+    logger().debug("listener %s: connection from %s", settings_.name, c->peer->address);
+    connections_.emplace(c->id, std::move(c));
+  }
+
+  void read(Connection& c, char* buffer) {
+    if (c.readEnded) return;
+    const ssize_t n = ::recv(c.fd, buffer, kReadBuffer, 0);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      if (!stopping_.load()) stats_.peerGone.fetch_add(1);
+      closeSocket(c);
+      return;
+    }
+    c.lastActivity = Clock::now();
+    nextScan_ = std::min(nextScan_, c.lastActivity + std::min(settings_.readTimeout, settings_.idleTimeout));
+    if (n == 0) {
+      if (c.framer.insideFrame() && !stopping_.load()) {
+        logger().notice("listener %s: %s closed the connection inside a frame (%z bytes never acknowledged)",
+                        settings_.name, c.peer->address, c.framer.pendingBytes());
+      }
+      c.readEnded = true;  // a half-closed peer still gets the ACKs it is owed
+      return;
+    }
+    events_.clear();
+    c.framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)), events_);
+    stats_.droppedBytes.fetch_add(c.framer.droppedBytes() - c.dropped);
+    stats_.missingCarriageReturns.fetch_add(c.framer.missingCarriageReturns() - c.missingCr);
+    c.dropped = c.framer.droppedBytes();
+    c.missingCr = c.framer.missingCarriageReturns();
+    for (auto& event : events_) {
+      switch (event.kind) {
+        case FrameEvent::Kind::Frame:
+          stats_.frames.fetch_add(1);
+          c.waiting.push_back(Frame{std::move(event.payload), false});
+          break;
+        case FrameEvent::Kind::Oversized:
+          stats_.oversized.fetch_add(1);
+          logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing",
+                           settings_.name, c.peer->address, settings_.maxFrameBytes);
+          c.waiting.push_back(Frame{std::move(event.payload), true});
+          c.readEnded = true;  // nothing after it is read: the connection closes once it is answered
+          break;
+        case FrameEvent::Kind::Abandoned:
+          stats_.abandoned.fetch_add(1);
+          logger().warning("listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged",
+                           settings_.name, c.peer->address, event.payload.size());
+          break;
+      }
+      if (c.readEnded) break;
+    }
+  }
+
+  // Hands the next waiting frame to the handler when none is there.
+  void dispatch(Connection& c) {
+    while (!c.busy && !c.waiting.empty() && !c.socketClosed && !c.closeAfterWrite) {
+      Frame next = std::move(c.waiting.front());
+      c.waiting.pop_front();
+      if (next.oversized) {
+        queueAck(c, handler_.onOversized(next.payload, settings_.maxFrameBytes, *c.peer));
+        c.closeAfterWrite = true;
+        c.waiting.clear();
+        return;
+      }
+      c.busy = true;
+      auto payload = std::make_shared<const std::string>(std::move(next.payload));
+      // The payload and the peer live in the reply until the handler has answered, whatever
+      // becomes of the connection meanwhile.
+      FrameHandler::Reply reply = [mailbox = mailbox_, id = c.id, payload, peer = c.peer](std::string ack) {
+        mailbox->post(id, std::move(ack));
+      };
+      handler_.onFrameAsync(*payload, *c.peer, std::move(reply));
+    }
+  }
+
+  void answered(std::uint64_t id, std::string ack) {
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    Connection& c = *it->second;
+    c.busy = false;
+    c.lastActivity = Clock::now();
+    if (c.socketClosed) {
+      // The message is stored; the peer will resend and get the stored ACK as a duplicate.
+      stats_.peerGone.fetch_add(1);
+      logger().notice("listener %s: peer left before its ACK was sent", settings_.name);
+    } else {
+      queueAck(c, ack);
+    }
+    settle(c);
+  }
+
+  void queueAck(Connection& c, std::string_view ack) {
+    if (ack.empty()) return;
+    if (c.out.empty()) c.writeBlockedSince = Clock::now();
+    c.out.push_back(kStartBlock);
+    c.out.append(ack);
+    c.out.push_back(kEndBlock);
+    c.out.push_back(kCarriageReturn);
+    write(c);
+  }
+
+  void write(Connection& c) {
+    while (!c.out.empty() && !c.socketClosed) {
+      const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        stats_.peerGone.fetch_add(1);
+        logger().notice("listener %s: peer left before its ACK was sent", settings_.name);
+        closeSocket(c);
+        return;
+      }
+      c.out.erase(0, static_cast<std::size_t>(n));
+      c.writeBlockedSince = Clock::now();
+    }
+  }
+
+  // After anything happened to a connection: the next frame, the epoll interest, or the end.
+  void settle(Connection& c) {
+    dispatch(c);
+    const bool idle = !c.busy && c.waiting.empty() && c.out.empty();
+    if (!c.socketClosed && idle && (c.readEnded || c.closeAfterWrite)) closeSocket(c);
+    if (c.socketClosed) {
+      if (!c.busy) connections_.erase(c.id);  // `c` is gone from here on
+      return;
+    }
+    std::uint32_t interest = 0;
+    if (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames) interest |= EPOLLIN;
+    if (!c.out.empty()) interest |= EPOLLOUT;
+    if (interest != c.interest) {
+      c.interest = interest;
+      watch(c.fd, c.id, interest, EPOLL_CTL_MOD);
+    }
+  }
+
+  void closeSocket(Connection& c) {
+    if (c.socketClosed) return;
+    c.socketClosed = true;
+    c.waiting.clear();
+    c.out.clear();
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    stats_.active.fetch_sub(1);
+  }
+
+  // Time-outs. Deadlines move with activity, so the scan runs at the earliest one and
+  // re-checks; a connection waiting on the handler has no deadline of its own.
+  void scan(Clock::time_point now) {
+    auto next = now + std::chrono::seconds(1);
+    std::vector<std::uint64_t> expired;
+    for (auto& [id, c] : connections_) {
+      if (c->socketClosed) continue;
+      Clock::time_point deadline = Clock::time_point::max();
+      const char* why = nullptr;
+      if (!c->out.empty()) {
+        deadline = c->writeBlockedSince + settings_.readTimeout;
+        why = "unread ACKs";
+      } else if (c->busy || !c->waiting.empty()) {
+        continue;
+      } else if (c->framer.insideFrame()) {
+        deadline = c->lastActivity + settings_.readTimeout;
+        why = "stalled";
+      } else if (!c->readEnded) {
+        deadline = c->lastActivity + settings_.idleTimeout;
+        why = "idle";
+      } else {
+        continue;
+      }
+      if (now >= deadline) {
+        if (!stopping_.load()) {
+          (c->framer.insideFrame() ? stats_.stalled : stats_.idleClosed).fetch_add(1);
+          logger().notice("listener %s: closing %s connection from %s", settings_.name, std::string(why),
+                          c->peer->address);
+        }
+        expired.push_back(id);
+      } else {
+        next = std::min(next, deadline);
+      }
+    }
+    for (const std::uint64_t id : expired) {
+      Connection& c = *connections_.at(id);
+      closeSocket(c);
+      settle(c);
+    }
+    nextScan_ = next;
+  }
+
+  void beginStop() {
+    std::vector<std::uint64_t> ids;
+    for (auto& [id, c] : connections_) ids.push_back(id);
+    for (const std::uint64_t id : ids) {
+      Connection& c = *connections_.at(id);
+      c.readEnded = true;
+      c.waiting.clear();  // never handed over: not stored, not acknowledged; the sender resends
+      settle(c);
+    }
+  }
+
+  const ListenerSettings& settings_;
+  FrameHandler& handler_;
+  ListenerStats& stats_;
+  const int listenFd_;
+  const int epoll_;
+  const std::shared_ptr<Mailbox> mailbox_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::deque<Waiting> waiting_;
+  std::vector<FrameEvent> events_;
+  std::uint64_t nextId_ = 2;  // after kListenKey and kWakeKey
+  Clock::time_point nextScan_ = Clock::now();
+  std::atomic<bool> stopping_{false};
+  std::atomic<Clock::rep> stopDeadline_{0};
+  std::thread thread_;
+};
+
+MllpReactor::MllpReactor(const ListenerSettings& settings, FrameHandler& handler, ListenerStats& stats,
+                         int listenFd, int threads) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    loops_.push_back(std::make_unique<Loop>(settings, handler, stats, listenFd));
+  }
+}
+
+MllpReactor::~MllpReactor() {
+  stop(std::chrono::milliseconds(2'000));
+}
+
+void MllpReactor::start() {
+  for (auto& loop : loops_) loop->start();
+}
+
+void MllpReactor::stop(std::chrono::milliseconds grace) {
+  const auto deadline = Clock::now() + grace;
+  for (auto& loop : loops_) loop->requestStop(deadline);
+  for (auto& loop : loops_) loop->join();
+}
+
+}  // namespace cpis::mllp

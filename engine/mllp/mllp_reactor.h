@@ -1,0 +1,48 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "engine/mllp/frame_handler.h"
+#include "engine/mllp/mllp_server.h"
+
+namespace cpis::mllp {
+
+// The event-driven side of a plain-TCP MLLP listener: a few threads, each with its own epoll
+// set, serve every connection with non-blocking sockets. A thread reads what has arrived on
+// all its ready connections, frames it, and hands each frame to the FrameHandler without
+// waiting for the answer; the answer (from whichever thread produces it, typically the store's
+// group-commit writer once the message is durable) is posted back to the connection's thread,
+// which writes it. So a connection costs memory, not a thread, and a message costs no context
+// switch of its own: the commits' wake-ups are shared by every message of a batch.
+//
+// Per connection, one frame is with the handler at a time; frames that arrive meanwhile
+// (pipelining) wait, in order, so ACKs go out in the order the frames came. While too much is
+// waiting the connection is not read (back-pressure through TCP).
+//
+// Time-outs: a frame that stalls (readTimeout), a connection silent between frames
+// (idleTimeout), a peer that does not take its ACK (readTimeout). A connection over
+// maxConnections waits up to half a second for a slot, then is closed.
+class MllpReactor {
+ public:
+  // `listenFd` is a bound, listening socket the caller keeps open until stop() has returned.
+  MllpReactor(const ListenerSettings& settings, FrameHandler& handler, ListenerStats& stats, int listenFd,
+              int threads);
+  ~MllpReactor();
+  MllpReactor(const MllpReactor&) = delete;
+  MllpReactor& operator=(const MllpReactor&) = delete;
+
+  void start();
+  // Stops accepting and reading; each connection finishes the frame the handler has (its ACK
+  // is written), frames still waiting are dropped unacknowledged (the sender resends them),
+  // then it closes. Returns once every connection is closed or `grace` has passed.
+  void stop(std::chrono::milliseconds grace);
+
+  class Loop;  // one thread's epoll loop
+
+ private:
+  std::vector<std::unique_ptr<Loop>> loops_;
+};
+
+}  // namespace cpis::mllp
