@@ -30,6 +30,8 @@ constexpr std::size_t kOpenRetrySeconds = 0;
 core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const std::string& path,
                                                                            SqliteStoreOptions options) {
   const std::string opening = "message store: cannot open " + path;
+  auto lock = FileLock::acquire(path + ".lock");
+  if (!lock) return lock.error();
   try {
     // POCO's own registry, not state of ours; registering again is a no-op.
     Poco::Data::SQLite::Connector::registerConnector();
@@ -55,18 +57,19 @@ core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const
     auto checkpointer =
         std::make_unique<SqliteCheckpointer>(std::move(checkpointSession), writerDb, frames, frames * 10);
     if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
-    return std::make_unique<SqliteMessageStore>(OpenKey{}, std::move(options), std::move(writer),
+    return std::make_unique<SqliteMessageStore>(OpenKey{}, std::move(lock.value()), std::move(options), std::move(writer),
                                                 std::move(reader), std::move(checkpointer));
   } catch (const std::exception& e) {
     return unavailableFrom(opening, e);
   }
 }
 
-SqliteMessageStore::SqliteMessageStore(OpenKey, SqliteStoreOptions options,
+SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOptions options,
                                        std::unique_ptr<SqliteWriter> writer,
                                        std::unique_ptr<SqliteReader> reader,
                                        std::unique_ptr<SqliteCheckpointer> checkpointer)
-    : options_(std::move(options)),
+    : lock_(std::move(lock)),
+      options_(std::move(options)),
       writer_(std::move(writer)),
       reader_(std::move(reader)),
       checkpointer_(std::move(checkpointer)) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/core/result.h"
+#include "engine/store/file_lock.h"
 #include "engine/store/message_store.h"
 
 namespace cpis::store {
@@ -56,7 +57,8 @@ struct SqliteStoreStats {
 // through one writer thread that commits whatever has queued as one transaction (group
 // commit), so concurrent persists share a sync; lookups use a separate query-only connection,
 // and a third copies the WAL back into the database in the background.
-// One process per database file: duplicate detection relies on there being one writer.
+// One process per database file (a lock file beside it, `<path>.lock`, enforces it): duplicate
+// detection relies on there being one writer.
 class SqliteMessageStore final : public MessageStore {
   struct OpenKey {
     explicit OpenKey() = default;
@@ -68,7 +70,7 @@ class SqliteMessageStore final : public MessageStore {
   static core::Result<std::unique_ptr<SqliteMessageStore>> open(const std::string& path,
                                                                 SqliteStoreOptions options = {});
 
-  SqliteMessageStore(OpenKey, SqliteStoreOptions options, std::unique_ptr<SqliteWriter> writer,
+  SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOptions options, std::unique_ptr<SqliteWriter> writer,
                      std::unique_ptr<SqliteReader> reader, std::unique_ptr<SqliteCheckpointer> checkpointer);
   SqliteMessageStore(const SqliteMessageStore&) = delete;
   SqliteMessageStore& operator=(const SqliteMessageStore&) = delete;
@@ -93,6 +95,7 @@ class SqliteMessageStore final : public MessageStore {
   WriteReply write(const WriteRequest& request);
   core::Status checkInbound(const InboundMessage& message) const;
 
+  FileLock lock_;  // first: released last, after every connection has closed
   SqliteStoreOptions options_;
   // Destroyed bottom up: the queue stops the writer thread before the checkpointer lets go of
   // the writer's connection, and that closes last.

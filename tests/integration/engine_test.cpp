@@ -67,6 +67,21 @@ BOOST_AUTO_TEST_CASE(a_port_already_in_use_stops_the_start_with_a_clear_message)
   BOOST_TEST(errors.find("in use") != std::string::npos, errors);
 }
 
+BOOST_AUTO_TEST_CASE(a_second_engine_on_the_same_database_is_refused_and_the_first_carries_on) {
+  EngineFixture f;
+  const std::string config = f.writeConfig();
+  EngineProcess first(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(first.waitReady(), first.errors());
+  EngineProcess second(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST(second.wait() == 69);  // EX_UNAVAILABLE
+  const std::string errors = second.errors();
+  BOOST_TEST(errors.find("in use by another process") != std::string::npos, errors);
+  MllpClient client("127.0.0.1", first.port("ed"), 5s);
+  client.send(a04("LOCK1"));
+  BOOST_TEST(field(client.receive(10s).value(), "MSA-1") == "AA");
+  BOOST_TEST(first.terminate() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(message_is_acknowledged_once_stored_and_processed) {
   EngineFixture f;
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", f.writeConfig()});

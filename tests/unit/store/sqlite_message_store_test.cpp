@@ -262,6 +262,17 @@ BOOST_AUTO_TEST_CASE(a_message_with_a_completion_is_stored_finished_with_its_ack
   BOOST_TEST((fixture.store().fetch(persisted->id)->state == MessageState::Processed));
 }
 
+BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_is_refused_until_the_first_closes) {
+  auto fixture = std::make_unique<StoreFixture>();
+  const std::string path = fixture->path();
+  const auto second = SqliteMessageStore::open(path);
+  BOOST_REQUIRE(!second.ok());
+  BOOST_TEST(second.error().message().find("in use by another process") != std::string::npos);
+  BOOST_TEST(second.error().message().find(path + ".lock") != std::string::npos);
+  fixture->reopen();  // the same fixture closes its store first, so the lock is free again
+  BOOST_TEST(fixture->store().listUnfinished().ok());
+}
+
 BOOST_AUTO_TEST_CASE(a_completion_needs_an_ack) {
   StoreFixture fixture;
   const std::string raw = messageBytes("BAD1");
