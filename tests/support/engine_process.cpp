@@ -1,7 +1,10 @@
 #include "tests/support/engine_process.h"
 
+#include <condition_variable>
 #include <iterator>
 #include <stdexcept>
+
+#include <Poco/Exception.h>
 
 namespace cpis::test {
 
@@ -53,9 +56,35 @@ std::uint16_t EngineProcess::port(const std::string& feed) const {
   return it->second;
 }
 
-int EngineProcess::wait() {
+int EngineProcess::wait(std::chrono::milliseconds timeout) {
   if (!exited_) {
+    std::mutex mutex;
+    std::condition_variable gone;
+    bool done = false;
+    bool timedOut = false;
+    std::thread watchdog([&] {
+      std::unique_lock lock(mutex);
+      if (!gone.wait_for(lock, timeout, [&] { return done; })) {
+        timedOut = true;
+        try {
+          Poco::Process::kill(handle_->id());
+        } catch (const Poco::Exception&) {  // it exited meanwhile
+        }
+      }
+    });
     status_ = handle_->wait();
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+    }
+    gone.notify_all();
+    watchdog.join();
+    if (timedOut) {
+      status_ = -1;
+      std::lock_guard lock(errorsMutex_);
+      errors_ += "[test] the engine was still running after " + std::to_string(timeout.count()) +
+                 " ms and was killed\n";
+    }
     exited_ = true;
     output_.append(std::istreambuf_iterator<char>(*outStream_), std::istreambuf_iterator<char>());
     if (errorReader_.joinable()) errorReader_.join();  // the pipe is at its end now

@@ -31,7 +31,10 @@ public:
   int terminate();
   // SIGKILL, no clean-up, like a power cut for the process; returns once it is gone.
   void kill();
-  int wait();
+  // The exit status once it has exited; a process still running after `timeout` is killed
+  // (SIGKILL), noted in errors(), and -1 returned, so a hung engine fails its test instead of
+  // holding up the whole suite.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120));
   // Everything it wrote to standard output / standard error so far.
   const std::string& output() const { return output_; }
   std::string errors();
