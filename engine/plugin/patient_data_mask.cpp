@@ -1,0 +1,72 @@
+#include "engine/plugin/patient_data_mask.h"
+
+#include <algorithm>
+
+#include "engine/domain/nhs_number.h"
+#include "engine/hl7v2/charset.h"
+
+namespace cpis::plugin {
+namespace {
+
+constexpr std::size_t kMaxLogText = 1000;
+
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+}  // namespace
+
+std::string maskPatientData(std::string_view text) {
+  // Bytes that are not UTF-8 would make a JSON log line invalid: they become '?'.
+  const bool validUtf8 = !hl7v2::firstInvalidByte(text, hl7v2::Charset::Utf8);
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxLogText) + 3);
+  std::size_t i = 0;
+  while (i < text.size() && out.size() < kMaxLogText) {
+    const char c = text[i];
+    if (isDigit(c) && (i == 0 || !isDigit(text[i - 1]))) {
+      std::size_t end = i;
+      while (end < text.size() && isDigit(text[end])) ++end;
+      if (end - i == 10 && domain::NhsNumber::parse(text.substr(i, 10))) {
+        out += "***";
+        i = end;
+        continue;
+      }
+      // 3-3-4 with one kind of separator: "943 476 5919", "943-476-5919".
+      if (end - i == 3 && i + 12 <= text.size() && (text[i + 3] == ' ' || text[i + 3] == '-') &&
+          text[i + 7] == text[i + 3] && (i + 12 == text.size() || !isDigit(text[i + 12]))) {
+        const std::string_view candidate = text.substr(i, 12);
+        bool shape = true;
+        for (std::size_t k = 0; k < 12; ++k) {
+          if (k != 3 && k != 7 && !isDigit(candidate[k])) shape = false;
+        }
+        if (shape && domain::NhsNumber::parse(candidate)) {
+          out += "***";
+          i += 12;
+          continue;
+        }
+      }
+      out.append(text.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += ' ';
+    } else if (byte >= 0x80 && !validUtf8) {
+      out += '?';
+    } else {
+      out += c;
+    }
+    ++i;
+  }
+  if (i < text.size()) {
+    // Cut back to a character boundary before marking the cut.
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+    if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
+    out += "...";
+  }
+  return out;
+}
+
+}  // namespace cpis::plugin

@@ -1,0 +1,265 @@
+#include "engine/plugin/adapter_plugin.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/plugin/plugin_error.h"
+#include "engine/plugin/plugin_registry.h"
+#include "tests/unit/plugin/plugin_test_support.h"
+
+using namespace cpis::plugin;
+using cpis::core::ErrorCode;
+using cpis::domain::Attendance;
+using cpis::plugin::test::edRegistration;
+using cpis::plugin::test::LogCapture;
+using cpis::plugin::test::message;
+using cpis::plugin::test::pluginDir;
+
+namespace {
+
+PluginRegistry& registry() {
+  static PluginRegistry instance({pluginDir()});  // plugins stay loaded for the process anyway
+  return instance;
+}
+
+std::unique_ptr<AdapterPlugin> adapter(const std::string& name, const PluginSettings& settings = {}) {
+  return AdapterPlugin::create(registry().find(PluginKind::Adapter, name), settings);
+}
+
+std::unique_ptr<AdapterPlugin> good(PluginSettings settings = {}) {
+  settings.emplace("site", "RZZ");
+  return adapter("good", settings);
+}
+
+// A draft attendance as the mapping stage leaves it.
+Attendance draft() {
+  Attendance a;
+  a.feedId = "rzz-ed";
+  a.controlId = "ED0000789";
+  a.department = "from the mapping file";
+  return a;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(adapter_plugin)
+
+BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  const auto result = plugin->adapt(message(edRegistration(), {{"PID-32", "NSTS01"}}), attendance);
+  BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+  BOOST_TEST((result->kind == AdaptOutcome::Kind::Attendance));
+  BOOST_TEST_REQUIRE(attendance.nhsNumber.has_value());
+  BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");  // the NHS repetition, not the MR
+  BOOST_TEST((attendance.event == cpis::domain::AttendanceEvent::Start));
+  BOOST_TEST((attendance.nhsStatus == cpis::domain::NhsNumberStatus::Nsts01));
+  BOOST_TEST(attendance.visitNumber == "A250612001");
+  BOOST_TEST(attendance.siteOdsCode == "RZZ01");
+  BOOST_TEST((attendance.setting == cpis::domain::CareSetting::Ed));
+  BOOST_TEST(attendance.locationKey == "EDMAJ/mrn-8");
+  BOOST_TEST((attendance.birthDate ==
+              cpis::domain::Date{std::chrono::year{2015}, std::chrono::April, std::chrono::day{3}}));
+  // What the adapter does not touch stays as the mapping file made it.
+  BOOST_TEST(attendance.feedId == "rzz-ed");
+  BOOST_TEST(attendance.department == "from the mapping file");
+  BOOST_TEST(plugin->failures() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(configuration_values_reach_the_adapter) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  const auto result = plugin->adapt(message(edRegistration(), {{"PV1-3.4", ""}}), attendance);
+  BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+  BOOST_TEST(attendance.siteOdsCode == "RZZ");  // the `site` key, PV1-3.4 being empty
+}
+
+BOOST_AUTO_TEST_CASE(not_an_attendance_is_a_valid_answer_with_its_reason) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  const auto result = plugin->adapt(message(edRegistration("ED1", "A03")), attendance);
+  BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+  BOOST_TEST((result->kind == AdaptOutcome::Kind::NotAnAttendance));
+  BOOST_TEST(result->reason == "trigger event not mapped");
+}
+
+BOOST_AUTO_TEST_CASE(a_data_error_becomes_an_issue_located_in_the_message) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  const auto result = plugin->adapt(message(edRegistration(), {{"PV1-19", ""}}), attendance);
+  BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+  BOOST_TEST((result->kind == AdaptOutcome::Kind::DataError));
+  BOOST_TEST_REQUIRE(result->issue.has_value());
+  const cpis::core::Issue& issue = *result->issue;
+  BOOST_TEST((issue.code == ErrorCode::RequiredFieldMissing));
+  BOOST_TEST((issue.severity == cpis::core::Severity::Error));
+  BOOST_TEST(issue.location.segmentId == "PV1");
+  BOOST_TEST(issue.location.segmentSequence == 1U);
+  BOOST_TEST(issue.location.field == 19U);
+  BOOST_TEST(issue.text == "no visit number");
+  BOOST_TEST(plugin->failures() == 0U);  // the data's fault, not the plugin's
+}
+
+BOOST_AUTO_TEST_CASE(a_value_the_engine_refuses_can_be_answered_as_a_table_value_error) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  const auto result = plugin->adapt(message(edRegistration(), {{"PID-32", "TRACED"}}), attendance);
+  BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+  BOOST_TEST_REQUIRE(result->issue.has_value());
+  BOOST_TEST((result->issue->code == ErrorCode::TableValueNotFound));
+  BOOST_TEST(result->issue->location.segmentId == "PID");
+  BOOST_TEST(result->issue->location.field == 32U);
+}
+
+BOOST_AUTO_TEST_CASE(a_configured_limit_changes_the_answer) {
+  std::string many = edRegistration();
+  const std::string ids = "K4455667^^^RZZ^MR~9990000018^^^NHS^NH";
+  std::string repeated = ids;
+  for (int i = 0; i < 5; ++i) repeated += "~X" + std::to_string(i) + "^^^RZZ^PI";
+  many.replace(many.find(ids), ids.size(), repeated);  // 7 repetitions
+  Attendance attendance = draft();
+  const auto strict = good({{"max_repetitions", "3"}})->adapt(message(many), attendance);
+  BOOST_TEST_REQUIRE(strict.ok(), cpis::plugin::test::whyNot(strict));
+  BOOST_TEST_REQUIRE(strict->issue.has_value());
+  BOOST_TEST((strict->issue->code == ErrorCode::ValueTooLong));
+  const auto lenient = good()->adapt(message(many), attendance);  // default 10
+  BOOST_TEST_REQUIRE(lenient.ok(), cpis::plugin::test::whyNot(lenient));
+  BOOST_TEST((lenient->kind == AdaptOutcome::Kind::Attendance));
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_nhs_number_is_recorded_as_a_problem_not_a_failure) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  std::string text = edRegistration();
+  text.replace(text.find("9990000018"), 10, "9990000019");
+  const auto result = plugin->adapt(message(text), attendance);
+  BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+  BOOST_TEST((result->kind == AdaptOutcome::Kind::Attendance));
+  BOOST_TEST(!attendance.nhsNumber.has_value());
+  BOOST_TEST(attendance.nhsNumberProblem ==
+             std::string(describe(cpis::domain::NhsNumberError::CheckDigitMismatch)));
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_in_adapt_fails_that_message_only) {
+  const auto plugin = adapter("throws");
+  LogCapture log("cpis.plugin.throws");
+  Attendance attendance = draft();
+  const auto failed = plugin->adapt(message(edRegistration("ED0000800")), attendance);
+  BOOST_TEST_REQUIRE(!failed.ok());
+  BOOST_TEST((failed.error().code() == cpis::core::Status::Code::Internal));
+  const std::string& why = failed.error().message();
+  BOOST_TEST(why.find("adapter plugin 'throws'") != std::string::npos, why);
+  BOOST_TEST(why.find("adapter exploded on purpose") != std::string::npos, why);
+  BOOST_TEST(why.find("ED0000800") != std::string::npos, why);     // MSH-10 says which message
+  BOOST_TEST(why.find("999 000 0018") == std::string::npos, why);  // the NHS number does not leak
+  BOOST_TEST(log.all().find("ED0000800") != std::string::npos, log.all());
+  BOOST_TEST(log.all().find("999 000 0018") == std::string::npos, log.all());
+  BOOST_TEST(plugin->failures() == 1U);
+  BOOST_TEST((AdapterPlugin::failureIssue().code == ErrorCode::ApplicationInternalError));
+  // The engine carries on: the next message is adapted.
+  const auto next = plugin->adapt(message(edRegistration("FINE")), attendance);
+  BOOST_TEST(next.ok());
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_plugin_misbehaviour_is_a_failure) {
+  struct Case {
+    std::string throwIn;
+    std::string expected;
+  };
+  const std::vector<Case> cases{
+      {"not_std", "not a std::exception"},
+      {"bad_location", "location 'not a path!' refused"},
+      {"unknown_field", "'no_such_field': unknown"},
+  };
+  for (const Case& c : cases) {
+    const auto plugin = adapter("throws", {{"throw_in", c.throwIn}});
+    Attendance attendance = draft();
+    const auto result = plugin->adapt(message(edRegistration()), attendance);
+    BOOST_TEST_REQUIRE(!result.ok(), c.throwIn);
+    BOOST_TEST(result.error().message().find(c.expected) != std::string::npos, result.error().message());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_path_is_the_plugins_bug) {
+  const auto plugin = good();
+  Attendance attendance = draft();
+  const auto result = plugin->adapt(message(edRegistration(), {{"MSH-3", "BADPATH"}}), attendance);
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST(result.error().message().find("path 'PID-x'") != std::string::npos, result.error().message());
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_that_reaches_the_c_boundary_is_caught_by_the_engine) {
+  const auto plugin = adapter("unguarded");
+  Attendance attendance = draft();
+  for (int i = 0; i < 3; ++i) {
+    const auto result = plugin->adapt(message(edRegistration()), attendance);
+    BOOST_TEST_REQUIRE(!result.ok());
+    BOOST_TEST(result.error().message().find("escaped through the C boundary") != std::string::npos);
+  }
+  BOOST_TEST(plugin->failures() == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(an_adapter_in_c_reads_writes_and_reports) {
+  const auto plugin = adapter("c_example");
+  Attendance attendance = draft();
+  // Its adapt() also fails unless the engine refuses writes to the inbound message.
+  const auto ok = plugin->adapt(message(edRegistration()), attendance);
+  BOOST_TEST_REQUIRE(ok.ok(), cpis::plugin::test::whyNot(ok));
+  BOOST_TEST((ok->kind == AdaptOutcome::Kind::Attendance));
+  BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");
+  BOOST_TEST(attendance.locationKey == "c-location");
+
+  const auto other = plugin->adapt(message(edRegistration("ED2", "A08")), attendance);
+  BOOST_TEST_REQUIRE(other.ok());
+  BOOST_TEST((other->kind == AdaptOutcome::Kind::NotAnAttendance));
+  BOOST_TEST(other->reason == "only A04 is mapped");
+
+  const auto missing =
+      AdapterPlugin::create(registry().find(PluginKind::Adapter, "c_example"), {{"authority", "XYZ"}})
+          ->adapt(message(edRegistration()), attendance);
+  BOOST_TEST_REQUIRE(missing.ok());
+  BOOST_TEST_REQUIRE(missing->issue.has_value());
+  BOOST_TEST((missing->issue->code == ErrorCode::RequiredFieldMissing));
+  BOOST_TEST(missing->issue->location.segmentId == "PID");
+  BOOST_TEST(missing->issue->location.field == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(the_plugin_log_masks_nhs_numbers) {
+  LogCapture log("cpis.plugin.good");
+  const auto plugin = good();
+  Attendance attendance = draft();
+  BOOST_TEST_REQUIRE(plugin->adapt(message(edRegistration("ED0000901")), attendance).ok());
+  const std::string lines = log.all();
+  BOOST_TEST(lines.find("good adapter ready") != std::string::npos, lines);
+  BOOST_TEST(lines.find("adapted ED0000901 for ***") != std::string::npos, lines);
+  BOOST_TEST(lines.find("9990000018") == std::string::npos, lines);
+}
+
+BOOST_AUTO_TEST_CASE(one_instance_adapts_on_many_threads_at_once) {
+  const auto plugin = good();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 100;
+  const std::vector<std::string> numbers{"9990000018", "9993000000", "9996543218"};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string& number = numbers[static_cast<std::size_t>(t + i) % numbers.size()];
+        std::string text = edRegistration("T" + std::to_string(t) + "-" + std::to_string(i));
+        text.replace(text.find("9990000018"), 10, number);
+        Attendance attendance = draft();
+        const auto result = plugin->adapt(message(text), attendance);
+        if (!result.ok() || !attendance.nhsNumber || attendance.nhsNumber->reveal() != number) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_TEST(wrong.load() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,69 @@
+// The installed SDK works for someone outside the engine's tree: `cmake --install` of this
+// build into a temporary prefix, the template adapter configured and built against it with
+// find_package(CpisPluginSdk), and the result loaded and run by the engine's loader. Runs as its
+// own ctest (test_plugin_sdk_install); disabled in the plain test_plugin run.
+#include <filesystem>
+#include <string>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/plugin/adapter_plugin.h"
+#include "engine/plugin/plugin_loader.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/plugin/plugin_test_support.h"
+#include "tests/unit/plugin/sdk_template_build.h"
+
+using namespace cpis::plugin;
+
+BOOST_AUTO_TEST_SUITE(sdk_install, *boost::unit_test::disabled())
+
+BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
+  cpis::test::TempDir work("cpis-sdk");
+  const test::TemplateBuild build = test::buildTemplateAdapter(work.path());
+  BOOST_TEST_REQUIRE(build.ok, build.log);
+
+  // What was installed: the two headers, the CMake package, the template, the guide.
+  for (const char* file : {"include/cpis/plugin.h", "include/cpis/plugin.hpp",
+                           "share/cmake/CpisPluginSdk/CpisPluginSdkConfig.cmake",
+                           "share/cmake/CpisPluginSdk/CpisPluginSdkConfigVersion.cmake",
+                           "share/cmake/CpisPluginSdk/CpisPluginSdkTargets.cmake",
+                           "share/cmake/CpisPluginSdk/CpisPluginSdkFunctions.cmake",
+                           "share/cpis-engine/plugin-sdk/writing-an-adapter.md"}) {
+    BOOST_TEST(std::filesystem::exists(build.prefix / file), file);
+  }
+  BOOST_TEST(!std::filesystem::exists(build.prefix / "bin"));  // only the SDK, nothing of the engine
+
+  const auto exported = test::run("nm", {"-D", "--defined-only", build.plugin.string()});
+  BOOST_TEST(exported.exitCode == 0);
+  BOOST_TEST(exported.output.find("cpis_plugin_entry") != std::string::npos, exported.output);
+  BOOST_TEST(exported.output.find("Example") == std::string::npos, exported.output);  // nothing else leaks
+
+  const auto library = PluginLoader::load(build.plugin);
+  BOOST_TEST(library->name() == "example");
+  BOOST_TEST(library->version() == "1.0.0");
+  BOOST_TEST(library->configKeys().size() == 3U);
+
+  const auto adapter = AdapterPlugin::create(*library, {{"mrn_authority", "RZZ"}});
+  cpis::domain::Attendance attendance;
+  const auto adapted =
+      adapter->adapt(test::message(test::edRegistration(), {{"PID-32", "NSTS01"}}), attendance);
+  BOOST_TEST_REQUIRE(adapted.ok(), cpis::plugin::test::whyNot(adapted));
+  BOOST_TEST((adapted->kind == AdaptOutcome::Kind::Attendance));
+  BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");
+  BOOST_TEST((attendance.nhsStatus == cpis::domain::NhsNumberStatus::Nsts01));
+  BOOST_TEST(attendance.visitNumber == "A250612001");
+
+  const auto refused =
+      adapter->adapt(test::message(test::edRegistration(), {{"PID-32", "TRACED"}}), attendance);
+  BOOST_TEST_REQUIRE(refused.ok());
+  BOOST_TEST_REQUIRE(refused->issue.has_value());
+  BOOST_TEST(refused->issue->location.field == 32U);
+
+  cpis::domain::CheckOutcome failed;
+  failed.status = cpis::domain::CheckStatus::CheckFailed;
+  AlertSegments segments;
+  BOOST_TEST_REQUIRE(adapter->composeAlerts(failed, segments, {}).isOk());
+  BOOST_TEST(segments.serialize() == "NTE|1|L|CP-IS: not a negative result\r");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
