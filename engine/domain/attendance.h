@@ -40,6 +40,8 @@ struct Attendance {
   std::string controlId;    // MSH-10
   std::string triggerEvent; // MSH-9.2 / EVN-1, e.g. "A04"
   AttendanceEvent event = AttendanceEvent::NotAnAttendance;
+  // The event is scheduled by nature (A05 pre-admit, A14 pending): a silent read at most.
+  bool scheduledOnly = false;
 
   // patient
   std::optional<NhsNumber> nhsNumber;      // valid (modulus 11) or absent
@@ -59,6 +61,9 @@ struct Attendance {
   std::string siteOdsCode;                 // PV1-3.4
   std::string department;                  // PV1-3.1
   std::string patientClass;                // PV1-2
+  // The mapping file's access mode for this location or setting; absent = it says none and the
+  // feed's policy (or the CPIS.md §8 default) decides.
+  std::optional<AccessMode> accessMode;
 };
 
 // The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.
@@ -80,5 +85,15 @@ std::optional<CareSetting> parseCareSetting(std::string_view code);
 AccessMode defaultAccessMode(CareSetting setting);               // CPIS.md §8 defaults
 std::string_view codeOf(NhsNumberStatus status);                 // "NSTS01".."NSTS08", ""
 std::optional<NhsNumberStatus> parseNhsNumberStatus(std::string_view code);
+std::string_view codeOf(AttendanceEvent event);                  // "START", ..., "NOT_AN_ATTENDANCE"
+std::optional<AttendanceEvent> parseAttendanceEvent(std::string_view code);
+std::string_view codeOf(Sex sex);                                // HL7 table 0001: "F", "M", "O", "U"
+// HL7 table 0001: F, M, O, U, plus A (ambiguous: Other) and N (not applicable: Unknown).
+std::optional<Sex> parseSex(std::string_view code);
+
+// Completed years of age on `on` (both calendar dates, no time zone). Someone born on 29
+// February becomes a year older on 1 March in other years, as UK law counts it. Negative when
+// `on` is before the birth date.
+int ageInYears(Date birthDate, Date on);
 
 }  // namespace cpis::domain

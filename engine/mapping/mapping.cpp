@@ -1,0 +1,351 @@
+#include "engine/mapping/mapping.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <utility>
+
+#include "engine/domain/nhs_number.h"
+
+namespace cpis::mapping {
+
+namespace {
+
+using hl7v2::Path;
+
+struct FieldInfo {
+  FieldId id;
+  std::string_view name;
+  FieldKind kind;
+};
+constexpr std::array<FieldInfo, kFieldCount> kFields{{
+    {FieldId::ControlId, "controlId", FieldKind::Text},
+    {FieldId::TriggerEvent, "triggerEvent", FieldKind::Text},
+    {FieldId::NhsNumber, "nhsNumber", FieldKind::NhsNumber},
+    {FieldId::NhsStatus, "nhsStatus", FieldKind::NhsStatus},
+    {FieldId::FamilyName, "familyName", FieldKind::Text},
+    {FieldId::GivenName, "givenName", FieldKind::Text},
+    {FieldId::BirthDate, "birthDate", FieldKind::Date},
+    {FieldId::Sex, "sex", FieldKind::Sex},
+    {FieldId::Pregnant, "pregnant", FieldKind::YesNo},
+    {FieldId::ExpectedDeliveryDate, "expectedDeliveryDate", FieldKind::Date},
+    {FieldId::VisitNumber, "visitNumber", FieldKind::Text},
+    {FieldId::ArrivedAt, "arrivedAt", FieldKind::DateTime},
+    {FieldId::SiteOdsCode, "siteOdsCode", FieldKind::Text},
+    {FieldId::Department, "department", FieldKind::Text},
+    {FieldId::PatientClass, "patientClass", FieldKind::Text},
+}};
+
+const FieldInfo& infoOf(FieldId field) {
+  return kFields[static_cast<std::size_t>(field)];
+}
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+bool contains(const std::vector<std::string>& values, std::string_view value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// What a source gave, and where (nullopt for a constant).
+struct Found {
+  std::string value;
+  std::optional<Path> at;
+  const DateTimeFormat* format = nullptr;  // the source's own, if it has one
+};
+
+// The rules read against one message.
+class Reader {
+ public:
+  explicit Reader(const hl7v2::Message& message) : message_(message) {}
+
+  std::string valueAt(const Path& path) const { return std::string(trim(message_.get(path))); }
+
+  bool holds(const Condition& condition, const Path& candidate) const {
+    Path at = condition.path;
+    if (condition.scope == Condition::Scope::Component) {
+      at = candidate;
+      at.component = condition.path.component;
+      at.subComponent = condition.path.subComponent;
+    } else if (condition.scope == Condition::Scope::Field) {
+      at.segmentId = candidate.segmentId;
+      at.segmentRepetition = candidate.segmentRepetition;
+    }
+    const std::string value = valueAt(at);
+    bool ok = true;
+    if (!condition.in.empty()) {
+      ok = contains(condition.in, value) || (value.empty() && condition.orEmpty);
+    } else if (condition.orEmpty && condition.notIn.empty()) {
+      ok = value.empty();
+    }
+    return ok && !contains(condition.notIn, value);
+  }
+
+  std::optional<Found> read(const Source& source) const {
+    if (!source.path) return Found{source.constant, std::nullopt};
+    const Path& path = *source.path;
+    const bool everySegment = path.segmentRepetition == Path::kAll;
+    const std::uint32_t segments =
+        everySegment ? static_cast<std::uint32_t>(message_.occurrences(path.segmentId)) : 1;
+    for (std::uint32_t s = 1; s <= segments; ++s) {
+      Path candidate = path;
+      if (everySegment) candidate.segmentRepetition = s;
+      const std::uint32_t repetitions = path.fieldRepetition == Path::kAll ? repetitionsAt(candidate) : 1;
+      for (std::uint32_t r = 1; r <= repetitions; ++r) {
+        if (path.fieldRepetition == Path::kAll) candidate.fieldRepetition = r;
+        std::string value = valueAt(candidate);
+        if (value.empty()) continue;
+        const bool all = std::all_of(source.where.begin(), source.where.end(),
+                                     [&](const Condition& c) { return holds(c, candidate); });
+        if (all) return Found{std::move(value), candidate};
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Found> read(const FieldRule& rule) const {
+    for (const Source& source : rule.sources) {
+      auto found = read(source);
+      if (!found) continue;
+      if (source.format) found->format = &*source.format;
+      const auto row = std::find_if(rule.map.begin(), rule.map.end(),
+                                    [&](const auto& entry) { return entry.first == found->value; });
+      if (row != rule.map.end()) {
+        found->value = row->second;
+      } else if (rule.mapDefault) {
+        found->value = *rule.mapDefault;
+      }
+      if (found->value.empty()) return std::nullopt;  // mapped to nothing: as if absent
+      return found;
+    }
+    return std::nullopt;
+  }
+
+  // Where a path is, for an Issue: `*` repetitions become the first (segment) or none (field).
+  core::Location locationOf(const Path& path) const {
+    core::Location location;
+    location.segmentId = path.segmentId;
+    location.segmentSequence = path.segmentRepetition == Path::kAll ? 1 : path.segmentRepetition;
+    location.field = path.field;
+    location.fieldRepetition = path.fieldRepetition == Path::kAll ? 0 : path.fieldRepetition;
+    location.component = path.component;
+    location.subComponent = path.subComponent;
+    const std::size_t index = message_.findSegment(path.segmentId, location.segmentSequence);
+    if (index < message_.segmentCount()) {
+      location.byteOffset =
+          static_cast<std::size_t>(message_.segmentRaw(index).data() - message_.raw().data());
+    }
+    return location;
+  }
+
+ private:
+  std::uint32_t repetitionsAt(const Path& path) const {
+    const std::size_t index = message_.findSegment(path.segmentId, path.segmentRepetition);
+    if (index >= message_.segmentCount()) return 0;
+    const std::string_view raw = message_.fieldRaw(index, path.field);
+    const char mark = message_.delimiters().repetition;
+    if (raw.empty() || mark == '\0') return raw.empty() ? 0 : 1;
+    return static_cast<std::uint32_t>(std::count(raw.begin(), raw.end(), mark)) + 1;
+  }
+
+  const hl7v2::Message& message_;
+};
+
+std::string pathsOf(const FieldRule& rule) {
+  std::string out;
+  for (const Source& source : rule.sources) {
+    if (!source.path) continue;
+    if (!out.empty()) out += " or ";
+    out += source.path->toString();
+  }
+  return out;
+}
+
+core::Issue dataIssue(core::ErrorCode code, core::Location location, std::string text) {
+  return core::Issue{code, core::Severity::Error, std::move(location), std::move(text)};
+}
+
+}  // namespace
+
+std::string_view nameOf(FieldId field) {
+  return infoOf(field).name;
+}
+
+std::optional<FieldId> parseFieldId(std::string_view name) {
+  for (const FieldInfo& info : kFields) {
+    if (info.name == name) return info.id;
+  }
+  return std::nullopt;
+}
+
+FieldKind kindOf(FieldId field) {
+  return infoOf(field).kind;
+}
+
+std::string knownFieldNames() {
+  std::string out;
+  for (const FieldInfo& info : kFields) {
+    if (!out.empty()) out += ", ";
+    out += info.name;
+  }
+  return out;
+}
+
+MappingRules MappingRules::withDefaults(std::string name) {
+  MappingRules rules;
+  rules.name = std::move(name);
+  for (const FieldInfo& info : kFields) {
+    FieldRule rule;
+    rule.field = info.id;
+    rules.fields.push_back(std::move(rule));
+  }
+  const auto at = [](std::string_view text) {
+    Source source;
+    source.path = hl7v2::parsePath(text).value();
+    return source;
+  };
+  rules.fields[static_cast<std::size_t>(FieldId::ControlId)].sources = {at("MSH-10")};
+  rules.fields[static_cast<std::size_t>(FieldId::TriggerEvent)].sources = {at("MSH-9.2"), at("EVN-1")};
+  return rules;
+}
+
+Mapping::Mapping(MappingRules rules) : rules_(std::move(rules)) {
+  CPIS_ASSERT(rules_.fields.size() == kFieldCount);
+}
+
+core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const hl7v2::Message& message,
+                                                                          std::string_view feedId) const {
+  const Reader reader(message);
+  domain::Attendance a;
+  a.feedId = std::string(feedId);
+
+  std::array<std::optional<Found>, kFieldCount> found;
+  for (const FieldRule& rule : rules_.fields) found[static_cast<std::size_t>(rule.field)] = reader.read(rule);
+  const auto text = [&](FieldId field) {
+    const auto& f = found[static_cast<std::size_t>(field)];
+    return f ? f->value : std::string{};
+  };
+
+  a.controlId = text(FieldId::ControlId);
+  a.triggerEvent = text(FieldId::TriggerEvent);
+  const auto event = std::find_if(rules_.events.begin(), rules_.events.end(),
+                                  [&](const EventRule& rule) { return rule.code == a.triggerEvent; });
+  a.event = event != rules_.events.end() ? event->means : rules_.otherEvents;
+  a.scheduledOnly = event != rules_.events.end() && event->scheduledOnly;
+  const bool attendance = a.event != domain::AttendanceEvent::NotAnAttendance;
+
+  std::vector<core::Issue> issues;
+  for (const FieldRule& rule : rules_.fields) {
+    const auto& f = found[static_cast<std::size_t>(rule.field)];
+    const std::string_view name = nameOf(rule.field);
+    if (!f) {
+      if (rule.required && attendance) {
+        const auto first = std::find_if(rule.sources.begin(), rule.sources.end(),
+                                        [](const Source& s) { return s.path.has_value(); });
+        core::Location location =
+            first != rule.sources.end() ? reader.locationOf(*first->path) : core::Location{};
+        issues.push_back(dataIssue(core::ErrorCode::RequiredFieldMissing, std::move(location),
+                                   std::string(name) + " is required: nothing at " + pathsOf(rule)));
+      }
+      continue;
+    }
+    const std::string& value = f->value;
+    const DateTimeFormat& format = f->format ? *f->format : rule.format;
+    const auto badDate = [&](std::string_view what) {
+      if (!attendance) return;
+      issues.push_back(
+          dataIssue(core::ErrorCode::DataType, f->at ? reader.locationOf(*f->at) : core::Location{},
+                    std::string(name) + " is not " + std::string(what) + " in the format " + format.spec()));
+    };
+    switch (rule.field) {
+      case FieldId::ControlId:
+      case FieldId::TriggerEvent: break;  // read above
+      case FieldId::NhsNumber:
+        if (auto number = domain::NhsNumber::parse(value)) {
+          a.nhsNumber = *number;
+        } else if (auto error = domain::NhsNumber::check(value)) {
+          a.nhsNumberProblem = std::string(domain::describe(*error));
+        }
+        break;
+      case FieldId::NhsStatus:
+        a.nhsStatus = domain::parseNhsNumberStatus(value).value_or(domain::NhsNumberStatus::Absent);
+        break;
+      case FieldId::FamilyName: a.name.family = value; break;
+      case FieldId::GivenName: a.name.given = value; break;
+      case FieldId::BirthDate:
+        if (auto date = format.date(value)) {
+          a.birthDate = *date;
+        } else {
+          badDate("a date");
+        }
+        break;
+      case FieldId::Sex: a.sex = domain::parseSex(value).value_or(domain::Sex::Unknown); break;
+      case FieldId::Pregnant: a.pregnant = value == "Y"; break;
+      case FieldId::ExpectedDeliveryDate:
+        if (auto date = format.date(value)) {
+          a.expectedDeliveryDate = *date;
+        } else {
+          badDate("a date");
+        }
+        break;
+      case FieldId::VisitNumber: a.visitNumber = value; break;
+      case FieldId::ArrivedAt:
+        if (auto at = format.instant(value, rules_.timeZone)) {
+          a.arrivedAt = *at;
+        } else {
+          badDate("a date and time");
+        }
+        break;
+      case FieldId::SiteOdsCode: a.siteOdsCode = value; break;
+      case FieldId::Department: a.department = value; break;
+      case FieldId::PatientClass: a.patientClass = value; break;
+    }
+  }
+
+  // The location key and the first row that matches it.
+  const LocationTable& table = rules_.locations;
+  std::vector<std::string> parts;
+  bool anyPart = false;
+  for (const KeyPart& part : table.key) {
+    parts.push_back(part.field ? text(*part.field) : reader.valueAt(part.path));
+    anyPart = anyPart || !parts.back().empty();
+  }
+  if (anyPart) {
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (i > 0) a.locationKey += table.separator;
+      a.locationKey += parts[i];
+    }
+  }
+  const auto matches = [&](const LocationRule& row) {
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (row.key[i] != "*" && row.key[i] != parts[i]) return false;
+    }
+    return std::all_of(row.where.begin(), row.where.end(),
+                       [&](const Condition& c) { return reader.holds(c, c.path); });
+  };
+  std::optional<domain::AccessMode> mode;
+  if (!table.key.empty()) {
+    const auto row = std::find_if(table.rows.begin(), table.rows.end(), matches);
+    if (row != table.rows.end()) {
+      a.setting = row->setting;
+      mode = row->mode;
+    } else if (table.otherwise) {
+      a.setting = table.otherwise;
+      mode = table.otherwiseMode;
+    }
+  }
+  if (a.setting && !mode) {
+    if (const auto it = rules_.settingModes.find(*a.setting); it != rules_.settingModes.end()) {
+      mode = it->second;
+    }
+  }
+  a.accessMode = mode;
+
+  if (!issues.empty()) return issues;
+  return a;
+}
+
+}  // namespace cpis::mapping

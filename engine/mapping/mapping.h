@@ -1,0 +1,44 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/issue.h"
+#include "engine/core/result.h"
+#include "engine/domain/attendance.h"
+#include "engine/hl7v2/message.h"
+#include "engine/mapping/mapping_rules.h"
+
+namespace cpis::mapping {
+
+// One feed's mapping from HL7 v2 ADT messages to attendances: the rules of a mapping file
+// (MappingLoader reads them), applied to a parsed message.
+//
+// apply() gives an Attendance, or the data problems that make the message an AE:
+//   - a field the mapping marks required has no value: Issue 101, located at the field's first
+//     path and naming the mapping field ("visitNumber is required: nothing at PV1-19");
+//   - a date or time that does not read in the field's format: Issue 102, located where the
+//     value was found.
+// Neither is reported for an event the mapping calls NOT_AN_ATTENDANCE: such a message is
+// accepted without a check whatever it holds. An NHS number is never a message error: a value
+// that is not a valid NHS number leaves Attendance::nhsNumber empty and says why in
+// nhsNumberProblem (without the value), and the check is then NOT_CHECKED (CPIS.md §5).
+// Issue texts name fields and paths, never values.
+//
+// Immutable once built; apply() may run on many threads at once.
+class Mapping {
+ public:
+  explicit Mapping(MappingRules rules);
+
+  const std::string& name() const noexcept { return rules_.name; }
+  const MappingRules& rules() const noexcept { return rules_; }
+
+  core::Result<domain::Attendance, std::vector<core::Issue>> apply(const hl7v2::Message& message,
+                                                                   std::string_view feedId) const;
+
+ private:
+  MappingRules rules_;
+};
+
+}  // namespace cpis::mapping

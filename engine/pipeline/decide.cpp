@@ -1,0 +1,250 @@
+#include "engine/pipeline/decide.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/core/assert.h"
+#include "engine/domain/london_time.h"
+
+namespace cpis::pipeline {
+
+namespace {
+
+using domain::AttendanceEvent;
+using domain::CheckStatus;
+using domain::ReasonCode;
+
+constexpr int kDefaultMaxAge = 18;
+
+bool contains(const std::vector<domain::NhsNumberStatus>& statuses, domain::NhsNumberStatus status) {
+  return std::find(statuses.begin(), statuses.end(), status) != statuses.end();
+}
+
+// A check that reached CP-IS and got an answer.
+bool answered(CheckStatus status) {
+  return status == CheckStatus::Found || status == CheckStatus::NotFound;
+}
+
+std::string settingText(const domain::Attendance& a) {
+  return a.setting ? std::string(domain::codeOf(*a.setting)) : std::string("unmapped");
+}
+
+}  // namespace
+
+int DecisionPolicy::maxAgeFor(std::string_view locationKey, domain::CareSetting setting) const {
+  if (const auto it = locations.find(locationKey); it != locations.end() && it->second.maxAgeYears) {
+    return *it->second.maxAgeYears;
+  }
+  if (const auto it = maxAgeYears.find(setting); it != maxAgeYears.end()) return it->second;
+  return setting == domain::CareSetting::Maternity ? kNoAgeLimit : kDefaultMaxAge;
+}
+
+// InMemoryCheckMemory ----------------------------------------------------------------------
+
+InMemoryCheckMemory::InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention,
+                                         std::size_t capacity)
+    : clock_(std::move(clock)), retention_(retention), capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+std::string InMemoryCheckMemory::keyOf(std::string_view feed, std::string_view visitNumber) {
+  std::string key(feed);
+  key += '\0';  // feed names cannot hold it, so (feed, visit) pairs never collide
+  key += visitNumber;
+  return key;
+}
+
+std::optional<PreviousCheck> InMemoryCheckMemory::previous(std::string_view feed,
+                                                           std::string_view visitNumber) const {
+  const std::string key = keyOf(feed, visitNumber);
+  const auto now = clock_();
+  const std::lock_guard lock(mutex_);
+  const auto it = entries_.find(key);
+  if (it == entries_.end() || now - it->second.check.decidedAt > retention_) return std::nullopt;
+  return it->second.check;
+}
+
+void InMemoryCheckMemory::remember(std::string_view feed, std::string_view visitNumber,
+                                   const PreviousCheck& check) {
+  std::string key = keyOf(feed, visitNumber);
+  const std::lock_guard lock(mutex_);
+  if (const auto it = entries_.find(key); it != entries_.end()) {
+    order_.erase(it->second.position);
+    entries_.erase(it);
+  }
+  while (entries_.size() >= capacity_) {
+    entries_.erase(order_.front());
+    order_.pop_front();
+  }
+  order_.push_back(key);
+  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end())});
+}
+
+std::size_t InMemoryCheckMemory::size() const {
+  const std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+// Decider --------------------------------------------------------------------------------
+
+Decider::Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory)
+    : policy_(std::move(policy)), clock_(std::move(clock)), memory_(memory) {}
+
+const LocationPolicy* Decider::location(const domain::Attendance& attendance) const {
+  const auto it = policy_.locations.find(attendance.locationKey);
+  return it == policy_.locations.end() ? nullptr : &it->second;
+}
+
+std::optional<domain::AccessMode> Decider::accessModeFor(const domain::Attendance& attendance) const {
+  if (!attendance.setting) return std::nullopt;
+  if (const auto* loc = location(attendance); loc && loc->accessMode) return loc->accessMode;
+  if (attendance.accessMode) return attendance.accessMode;
+  if (const auto it = policy_.settingModes.find(*attendance.setting); it != policy_.settingModes.end()) {
+    return it->second;
+  }
+  return domain::defaultAccessMode(*attendance.setting);
+}
+
+bool Decider::verified(const domain::Attendance& attendance) const {
+  return contains(policy_.verifiedStatuses, attendance.nhsStatus);
+}
+
+bool Decider::acceptable(const domain::Attendance& attendance, const LocationPolicy* loc) const {
+  if (verified(attendance)) return true;
+  const bool acceptUnverified = loc && loc->acceptUnverifiedNhsNumber ? *loc->acceptUnverifiedNhsNumber
+                                                                      : policy_.acceptUnverifiedNhsNumber;
+  return acceptUnverified && contains(policy_.acceptableUnverifiedStatuses, attendance.nhsStatus);
+}
+
+Decision Decider::decide(const domain::Attendance& a) const {
+  const LocationPolicy* loc = location(a);
+  const domain::Instant now = clock_();
+  Decision d;
+  const auto notChecked = [&](ReasonCode reason, std::string text) {
+    d.kind = DecisionKind::NotChecked;
+    d.reason = reason;
+    d.reasonText = std::move(text);
+    return d;
+  };
+
+  if (!policy_.enabled) return notChecked(ReasonCode::Disabled, "CP-IS checks are disabled for this feed");
+  if (loc && !loc->enabled) {
+    return notChecked(ReasonCode::Disabled, "CP-IS checks are disabled for this location");
+  }
+
+  const std::string event = a.triggerEvent.empty() ? std::string("(none)") : a.triggerEvent;
+  switch (a.event) {
+    case AttendanceEvent::NotAnAttendance:
+      return notChecked(ReasonCode::NotAnAttendance,
+                        "trigger event " + event + " is not an attendance event");
+    case AttendanceEvent::End:
+      return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " ends the attendance");
+    case AttendanceEvent::Cancel:
+      return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " cancels the attendance");
+    case AttendanceEvent::Start:
+    case AttendanceEvent::Update: break;
+  }
+
+  if (!a.setting) {
+    return notChecked(ReasonCode::LocationUnmapped,
+                      a.locationKey.empty()
+                          ? std::string("the message names no location")
+                          : "location " + a.locationKey + " is not in the mapping's location table");
+  }
+  d.mode = accessModeFor(a);
+  if (*a.setting == domain::CareSetting::OutOfScope) {
+    d.emitAlert = loc && loc->emitOutOfScope ? *loc->emitOutOfScope : policy_.emitOutOfScope;
+    return notChecked(ReasonCode::SettingOutOfScope,
+                      "location " + a.locationKey + " is out of scope for CP-IS");
+  }
+
+  if (!a.nhsNumber) {
+    if (a.nhsNumberProblem.empty()) {
+      return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number");
+    }
+    return notChecked(ReasonCode::NhsNumberInvalid, a.nhsNumberProblem);
+  }
+  if (policy_.environment == Environment::Live) {
+    if (a.nhsNumber->isTestRange()) {
+      return notChecked(ReasonCode::TestNumberInLive, "an NHS number in the 999 test range in a LIVE feed");
+    }
+    if (policy_.refusePlaceholdersInLive && a.nhsNumber->isPlaceholder()) {
+      return notChecked(ReasonCode::TestNumberInLive,
+                        "a placeholder NHS number (one digit ten times) in a LIVE feed");
+    }
+  }
+  if (!acceptable(a, loc)) {
+    const std::string_view status = domain::codeOf(a.nhsStatus);
+    return notChecked(ReasonCode::NhsNumberUnverified,
+                      status.empty() ? std::string("the message gives no NHS number trace status")
+                                     : "NHS number trace status " + std::string(status) + " is not verified");
+  }
+
+  const int maxAge = policy_.maxAgeFor(a.locationKey, *a.setting);
+  if (!a.birthDate) {
+    d.birthDateMissing = true;  // CPIS.md §8: check anyway
+  } else if (maxAge != kNoAgeLimit && !a.pregnant) {
+    const domain::Date arrival = domain::londonDate(a.arrivedAt.value_or(now));
+    if (domain::ageInYears(*a.birthDate, arrival) >= maxAge) {
+      return notChecked(ReasonCode::AgeOutOfScope, "aged " + std::to_string(maxAge) +
+                                                       " or over at arrival (limit for " + settingText(a) +
+                                                       "), and not pregnant");
+    }
+  }
+
+  if (a.scheduledOnly && d.mode == domain::AccessMode::Unscheduled) {
+    return notChecked(
+        ReasonCode::NotAnAttendance,
+        "trigger event " + event + " is scheduled by nature and the location queries unscheduled");
+  }
+
+  if (!a.visitNumber.empty()) {
+    if (const auto previous = memory_.previous(a.feedId, a.visitNumber)) {
+      const bool changed = previous->nhsNumber != a.nhsNumber ||
+                           (!previous->nhsNumberVerified && verified(a)) || previous->mode != d.mode;
+      const bool recent = now - previous->decidedAt < policy_.recheckWindow;
+      const bool repeat =
+          !changed && ((answered(previous->status) && (a.event == AttendanceEvent::Update || recent)) ||
+                       (previous->status == CheckStatus::CheckFailed && recent));
+      if (repeat) {
+        d.kind = DecisionKind::RepeatPrevious;
+        d.previousDecidedAt = previous->decidedAt;
+        d.reasonText = "the attendance was checked before on the same NHS number and access mode";
+        return d;
+      }
+    }
+  }
+
+  d.kind = DecisionKind::CheckDue;
+  d.reasonText = d.birthDateMissing ? "check due (no birth date: checked anyway)" : "check due";
+  return d;
+}
+
+void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
+  if (attendance.visitNumber.empty()) return;
+  // A skipped check does not hide an attendance's real one: a later update still compares with it.
+  if (outcome.status == CheckStatus::NotChecked) {
+    if (const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
+        previous && previous->status != CheckStatus::NotChecked) {
+      return;
+    }
+  }
+  memory_.remember(attendance.feedId, attendance.visitNumber,
+                   PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber,
+                                 verified(attendance), outcome.mode});
+}
+
+domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::Attendance& attendance,
+                                       domain::Instant decidedAt, std::string checkId,
+                                       domain::Source source) {
+  CPIS_ASSERT(decision.kind == DecisionKind::NotChecked && decision.reason);
+  domain::CheckOutcome outcome;
+  outcome.status = CheckStatus::NotChecked;
+  outcome.reason = decision.reason;
+  outcome.reasonText = decision.reasonText;
+  outcome.queried = attendance.nhsNumber;
+  outcome.decidedAt = decidedAt;
+  outcome.checkId = std::move(checkId);
+  outcome.source = source;
+  return outcome;
+}
+
+}  // namespace cpis::pipeline

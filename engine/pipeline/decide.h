@@ -1,0 +1,172 @@
+#pragma once
+
+// decide: is a CP-IS check due for this attendance? (CPIS.md §3, §4, §8; ARCHITECTURE.md stage 5)
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/domain/attendance.h"
+
+namespace cpis::pipeline {
+
+enum class Environment { Live, Test };
+
+// An age limit in whole years: a patient this age or older at arrival is out of scope.
+// kNoAgeLimit: any age (maternity: a woman is checked on her own number for an unborn child's plan).
+inline constexpr int kNoAgeLimit = 0;
+
+// What one location may override; unset values fall back to the feed's.
+struct LocationPolicy {
+  std::optional<domain::AccessMode> accessMode;  // explicit per location in LIVE (CPIS.md §8)
+  std::optional<int> maxAgeYears;                // kNoAgeLimit for none
+  std::optional<bool> acceptUnverifiedNhsNumber;
+  std::optional<bool> emitOutOfScope;
+  bool enabled = true;  // false: DISABLED
+};
+
+// The rules of one feed. Defaults are CPIS.md's.
+struct DecisionPolicy {
+  Environment environment = Environment::Test;
+  bool enabled = true;  // false: every attendance is NOT_CHECKED / DISABLED
+  // Trace statuses that count as verified (PID-32).
+  std::vector<domain::NhsNumberStatus> verifiedStatuses{domain::NhsNumberStatus::Nsts01};
+  // Querying an unverified number is a switch the clinical safety officer signs off (default off).
+  // When on, it admits these statuses too: not traced, trace postponed (a baby under six weeks),
+  // and a feed that sends no status at all.
+  bool acceptUnverifiedNhsNumber = false;
+  std::vector<domain::NhsNumberStatus> acceptableUnverifiedStatuses{
+      domain::NhsNumberStatus::Nsts02, domain::NhsNumberStatus::Nsts08, domain::NhsNumberStatus::Absent};
+  // In LIVE, all-same-digit numbers (valid checksums used as placeholders) are refused like 999
+  // test numbers. Configurable: public ITK samples use 3333333333.
+  bool refusePlaceholdersInLive = true;
+  // Per setting; a setting not listed has 18, except MATERNITY, which has none.
+  std::map<domain::CareSetting, int> maxAgeYears;
+  // Per setting; a setting not listed has the mapping's mode, else the CPIS.md §8 default.
+  std::map<domain::CareSetting, domain::AccessMode> settingModes;
+  // Per location key (Attendance::locationKey).
+  std::map<std::string, LocationPolicy, std::less<>> locations;
+  // Whether an out-of-scope setting still gets a NOT_CHECKED alert segment (default yes).
+  bool emitOutOfScope = true;
+  // A start for an attendance whose unchanged check is younger than this repeats that check's
+  // outcome; so does an update after a failed check (an older failure is tried again).
+  std::chrono::milliseconds recheckWindow = std::chrono::minutes(10);
+
+  int maxAgeFor(std::string_view locationKey, domain::CareSetting setting) const;
+};
+
+// What the decision knows of an attendance's last check: its basis, and how it ended.
+struct PreviousCheck {
+  domain::Instant decidedAt{};
+  domain::CheckStatus status = domain::CheckStatus::NotChecked;
+  std::optional<domain::NhsNumber> nhsNumber;
+  bool nhsNumberVerified = false;
+  std::optional<domain::AccessMode> mode;  // empty when it was not checked
+};
+
+// The decision's memory of attendances, keyed by (feed, visit number). The pipeline may keep it
+// in the message store so it survives a restart; InMemoryCheckMemory keeps it in memory.
+// Implementations are thread-safe.
+class CheckMemory {
+ public:
+  virtual ~CheckMemory() = default;
+  virtual std::optional<PreviousCheck> previous(std::string_view feed,
+                                                std::string_view visitNumber) const = 0;
+  virtual void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) = 0;
+};
+
+// The most recent `capacity` attendances (least recently remembered ones go first), each for
+// at most `retention`.
+class InMemoryCheckMemory final : public CheckMemory {
+ public:
+  using Clock = std::function<domain::Instant()>;
+  InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(48),
+                      std::size_t capacity = 100'000);
+
+  std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
+  void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) override;
+  std::size_t size() const;
+
+ private:
+  static std::string keyOf(std::string_view feed, std::string_view visitNumber);
+
+  Clock clock_;
+  std::chrono::milliseconds retention_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::list<std::string> order_;  // oldest first
+  struct Entry {
+    PreviousCheck check;
+    std::list<std::string>::iterator position;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+enum class DecisionKind {
+  CheckDue,        // query CP-IS in `mode`
+  NotChecked,      // answer NOT_CHECKED with `reason`
+  RepeatPrevious,  // nothing that matters changed: answer with the attendance's stored outcome
+};
+
+struct Decision {
+  DecisionKind kind = DecisionKind::NotChecked;
+  std::optional<domain::AccessMode> mode;    // CheckDue: always; otherwise when known
+  std::optional<domain::ReasonCode> reason;  // NotChecked
+  std::string reasonText;                    // for people and ZCP-3.2: codes and rules, never values
+  bool emitAlert = true;                     // false: the ACK carries no alert segment (emitOutOfScope)
+  bool birthDateMissing = false;             // CheckDue without a birth date: checked anyway, noted
+  std::optional<domain::Instant> previousDecidedAt;  // RepeatPrevious: the check being repeated
+};
+
+// Decides whether a check is due. A check is due when the attendance event starts or updates
+// an attendance; the location is mapped to an in-scope setting; the NHS number is valid
+// (modulus 11), not test data in LIVE, and verified (or the policy accepts it unverified);
+// the patient is under the setting's age limit at arrival (on the Europe/London calendar date),
+// or pregnant, or has no birth date (checked anyway); a scheduled-only event (A05) meets a
+// scheduled location; and the attendance was not already checked on the same basis (CPIS.md
+// §4: an update re-checks only when the NHS number appeared, changed or became verified, or the
+// access mode changed). Otherwise the reason says why not, in that order of precedence.
+//
+// decide() reads the memory; record() writes it once the outcome of a CheckDue or NotChecked
+// decision is known (not for RepeatPrevious). Thread-safe when the memory is.
+class Decider {
+ public:
+  using Clock = std::function<domain::Instant()>;
+  Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory);
+
+  Decision decide(const domain::Attendance& attendance) const;
+  void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
+
+  // The access mode the attendance's location queries with, by precedence: the policy's
+  // location entry, the mapping's (Attendance::accessMode), the policy's setting entry, the
+  // CPIS.md §8 default. nullopt when the location is unmapped.
+  std::optional<domain::AccessMode> accessModeFor(const domain::Attendance& attendance) const;
+  bool verified(const domain::Attendance& attendance) const;
+
+  const DecisionPolicy& policy() const noexcept { return policy_; }
+
+ private:
+  const LocationPolicy* location(const domain::Attendance& attendance) const;
+  bool acceptable(const domain::Attendance& attendance, const LocationPolicy* location) const;
+
+  DecisionPolicy policy_;
+  Clock clock_;
+  CheckMemory& memory_;
+};
+
+// The NOT_CHECKED outcome of a decision (for the ACK, the audit and the store). The NHS number
+// is kept when there is a valid one, so ZCP-13 lets the EPR confirm the patient.
+// `source` is the feed's CP-IS back-end (ZCP-18 is required even when nothing was asked).
+domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::Attendance& attendance,
+                                       domain::Instant decidedAt, std::string checkId,
+                                       domain::Source source = domain::Source::Spine);
+
+}  // namespace cpis::pipeline

@@ -1,0 +1,367 @@
+// The shipped mappings (mappings/england-adt.xml, mappings/legacy-v23.xml) on realistic
+// messages (tests/data/adt/).
+
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "engine/config/xerces_platform.h"
+#include "engine/domain/london_time.h"
+#include "engine/hl7v2/message.h"
+#include "engine/mapping/mapping_loader.h"
+#include "tests/support/hl7_samples.h"
+
+using namespace cpis::mapping;
+using namespace cpis::domain;
+using namespace std::chrono;
+
+namespace {
+
+struct ShippedFixture {
+  cpis::config::XercesPlatform platform;
+  MappingLoader loader{platform};
+
+  Mapping mapping(std::string_view name) const {
+    return loader.loadFile(std::filesystem::path(CPIS_SOURCE_DIR) / "mappings" /
+                           (std::string(name) + ".xml"));
+  }
+};
+
+cpis::hl7v2::Message sample(std::string_view file) {
+  auto parsed = cpis::hl7v2::parse(cpis::test::readRepoFile("tests/data/adt/" + std::string(file)));
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), file << " does not parse");
+  return std::move(parsed).value();
+}
+
+Instant utc(sys_days day, hours h, minutes m = 0min) {
+  return Instant{day + h + m};
+}
+
+struct Expected {
+  std::string_view mapping;
+  std::string_view file;
+  AttendanceEvent event;
+  std::string_view trigger;
+  std::string_view nhsNumber;  // "" = none
+  std::string_view nhsProblem;
+  NhsNumberStatus status;
+  std::string_view family, given;
+  std::optional<Date> birthDate;
+  Sex sex;
+  bool pregnant;
+  std::optional<Date> edd;
+  std::string_view visit;
+  std::optional<Instant> arrived;
+  std::string_view locationKey;
+  std::optional<CareSetting> setting;
+  std::optional<AccessMode> mode;
+  std::string_view site, department, patientClass;
+};
+std::ostream& operator<<(std::ostream& os, const Expected& e) {
+  return os << e.mapping << " " << e.file;
+}
+
+// clang-format off: one attendance a row, fields in struct order
+const std::vector<Expected> kCases{
+    {"england-adt",
+     "england-a04-ed-child.hl7",
+     AttendanceEvent::Start,
+     "A04",
+     "9990000018",
+     "",
+     NhsNumberStatus::Nsts01,
+     "TESTCHILD",
+     "Alex",
+     2015y / 4 / 3,
+     Sex::Male,
+     false,
+     std::nullopt,
+     "A250612001",
+     utc(2025y / 6 / 12, 13h, 29min),
+     "RZZ01/EDMAJ",
+     CareSetting::Ed,
+     std::nullopt,
+     "RZZ01",
+     "EDMAJ",
+     "E"},
+    {"england-adt",
+     "england-a04-untyped-nhs.hl7",
+     AttendanceEvent::Start,
+     "A04",
+     "9993000000",
+     "",
+     NhsNumberStatus::Nsts02,
+     "TESTCHILD",
+     "Sam",
+     2012y / 2 / 29,
+     Sex::Female,
+     false,
+     std::nullopt,
+     "A250115007",
+     utc(2025y / 1 / 15, 9h, 25min),
+     "RZZ01/UTC",
+     CareSetting::UtcWic,
+     std::nullopt,
+     "RZZ01",
+     "UTC",
+     "E"},
+    {"england-adt",
+     "england-a01-hd-form-v251.hl7",
+     AttendanceEvent::Start,
+     "A01",
+     "9996543218",
+     "",
+     NhsNumberStatus::Nsts01,
+     "TESTCHILD",
+     "Robin",
+     2020y / 8 / 15,
+     Sex::Unknown,
+     false,
+     std::nullopt,
+     "I250301003",
+     utc(2025y / 3 / 1, 10h, 10min),
+     "RZZ01/WARD7",
+     CareSetting::PaedWard,
+     std::nullopt,
+     "RZZ01",
+     "WARD7",
+     "I"},
+    {"england-adt",
+     "england-a01-maternity.hl7",
+     AttendanceEvent::Start,
+     "A01",
+     "9990000026",
+     "",
+     NhsNumberStatus::Nsts01,
+     "TESTMOTHER",
+     "Jo",
+     1999y / 7 / 4,
+     Sex::Female,
+     true,
+     2025y / 9 / 2,
+     "M250620002",
+     utc(2025y / 6 / 20, 7h),
+     "RZZ01/MATADM",
+     CareSetting::Maternity,
+     std::nullopt,
+     "RZZ01",
+     "MATADM",
+     "B"},
+    {"england-adt",
+     "england-a08-update.hl7",
+     AttendanceEvent::Update,
+     "A08",
+     "9990000018",
+     "",
+     NhsNumberStatus::Nsts01,
+     "TESTCHILD",
+     "Alex",
+     2015y / 4 / 3,
+     Sex::Male,
+     false,
+     std::nullopt,
+     "A250612001",
+     utc(2025y / 6 / 12, 13h, 29min),
+     "RZZ01/EDMAJ",
+     CareSetting::Ed,
+     std::nullopt,
+     "RZZ01",
+     "EDMAJ",
+     "E"},
+    {"england-adt",
+     "england-a03-discharge.hl7",
+     AttendanceEvent::End,
+     "A03",
+     "9990000018",
+     "",
+     NhsNumberStatus::Nsts01,
+     "TESTCHILD",
+     "Alex",
+     2015y / 4 / 3,
+     Sex::Male,
+     false,
+     std::nullopt,
+     "A250612001",
+     utc(2025y / 6 / 12, 13h, 29min),
+     "RZZ01/EDMAJ",
+     CareSetting::Ed,
+     std::nullopt,
+     "RZZ01",
+     "EDMAJ",
+     "E"},
+    // A28: a person, not an attendance; its ISO birth date is no error because nothing is checked.
+    {"england-adt",
+     "england-a28-person.hl7",
+     AttendanceEvent::NotAnAttendance,
+     "A28",
+     "",
+     "",
+     NhsNumberStatus::Absent,
+     "TESTCHILD",
+     "Alex",
+     std::nullopt,
+     Sex::Male,
+     false,
+     std::nullopt,
+     "",
+     utc(2025y / 6 / 12, 11h),
+     "RZZ/",
+     CareSetting::OutOfScope,
+     std::nullopt,
+     "RZZ",
+     "",
+     "N"},
+    {"legacy-v23",
+     "legacy-a04-pid2.hl7",
+     AttendanceEvent::Start,
+     "A04",
+     "9990000018",
+     "",
+     NhsNumberStatus::Nsts01,
+     "TESTCHILD",
+     "Alex",
+     2015y / 4 / 3,
+     Sex::Male,
+     false,
+     std::nullopt,
+     "V0098765",
+     utc(2025y / 6 / 12, 13h, 25min),
+     "RZZ02/MIU",
+     CareSetting::Miu,
+     std::nullopt,
+     "RZZ02",
+     "MIU1",
+     "O"},
+    {"legacy-v23",
+     "legacy-a01-untyped-pid3.hl7",
+     AttendanceEvent::Start,
+     "A01",
+     "9990000026",
+     "",
+     NhsNumberStatus::Nsts02,
+     "TESTMOTHER",
+     "Jo",
+     2008y / 7 / 4,
+     Sex::Female,
+     true,
+     2025y / 5 / 2,
+     "V0098766",
+     utc(2025y / 1 / 20, 10h),
+     "RZZ02/MAT",
+     CareSetting::Maternity,
+     std::nullopt,
+     "RZZ02",
+     "MAT",
+     "I"},
+};
+// clang-format on
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(shipped_mappings, ShippedFixture)
+
+BOOST_DATA_TEST_CASE_F(ShippedFixture, realistic_messages_become_attendances,
+                       boost::unit_test::data::make(kCases), e) {
+  const Mapping m = mapping(e.mapping);
+  const auto result = m.apply(sample(e.file), "feed-1");
+  BOOST_TEST_REQUIRE(result.ok(), (result.ok() ? "" : result.error().front().text));
+  const Attendance& a = *result;
+  BOOST_TEST((a.event == e.event));
+  BOOST_TEST(a.triggerEvent == e.trigger);
+  BOOST_TEST(a.feedId == "feed-1");
+  BOOST_TEST(a.controlId == sample(e.file).controlId());
+  BOOST_TEST((a.nhsNumber ? a.nhsNumber->reveal() : std::string_view{}) == e.nhsNumber);
+  BOOST_TEST(a.nhsNumberProblem == e.nhsProblem);
+  BOOST_TEST((a.nhsStatus == e.status));
+  BOOST_TEST(a.name.family == e.family);
+  BOOST_TEST(a.name.given == e.given);
+  BOOST_TEST((a.birthDate == e.birthDate));
+  BOOST_TEST((a.sex == e.sex));
+  BOOST_TEST(a.pregnant == e.pregnant);
+  BOOST_TEST((a.expectedDeliveryDate == e.edd));
+  BOOST_TEST(a.visitNumber == e.visit);
+  BOOST_TEST((a.arrivedAt == e.arrived), (a.arrivedAt ? hl7LondonTimestamp(*a.arrivedAt) : "none"));
+  BOOST_TEST(a.locationKey == e.locationKey);
+  BOOST_TEST((a.setting == e.setting));
+  BOOST_TEST((a.accessMode == e.mode));
+  BOOST_TEST(a.siteOdsCode == e.site);
+  BOOST_TEST(a.department == e.department);
+  BOOST_TEST(a.patientClass == e.patientClass);
+}
+
+BOOST_AUTO_TEST_CASE(england_a_missing_visit_number_is_an_ae_naming_the_field) {
+  const auto message = sample("england-a04-no-visit-number.hl7");
+  const auto result = mapping("england-adt").apply(message, "feed-1");
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST_REQUIRE(result.error().size() == 1u);
+  const auto& issue = result.error().front();
+  BOOST_TEST((issue.code == cpis::core::ErrorCode::RequiredFieldMissing));
+  BOOST_TEST(issue.text == "visitNumber is required: nothing at PV1-19");
+  BOOST_TEST(issue.location.segmentId == "PV1");
+  BOOST_TEST(issue.location.field == 19u);
+}
+
+BOOST_AUTO_TEST_CASE(england_bad_values_an_invalid_nhs_number_is_not_an_error_a_bad_date_is) {
+  const auto result = mapping("england-adt").apply(sample("england-a04-bad-values.hl7"), "feed-1");
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST_REQUIRE(result.error().size() == 1u);  // the birth date only
+  BOOST_TEST((result.error().front().code == cpis::core::ErrorCode::DataType));
+  BOOST_TEST(result.error().front().text == "birthDate is not a date in the format HL7");
+  BOOST_TEST(result.error().front().location.segmentId == "PID");
+  BOOST_TEST(result.error().front().location.field == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(england_an_invalid_nhs_number_alone_leaves_the_adt_accepted) {
+  auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-bad-values.hl7");
+  text.replace(text.find("20151332"), 8, "20150403");
+  auto message = cpis::hl7v2::parse(std::move(text));
+  BOOST_TEST_REQUIRE(message.ok());
+  const auto result = mapping("england-adt").apply(*message, "feed-1");
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST(!result->nhsNumber.has_value());
+  BOOST_TEST(result->nhsNumberProblem == "NHS number fails modulus 11 (wrong check digit)");
+}
+
+BOOST_AUTO_TEST_CASE(england_pre_admission_is_scheduled_only) {
+  auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-ed-child.hl7");
+  for (std::string_view from : {"ADT^A04", "EVN|A04"}) {
+    const std::string to = std::string(from.substr(0, from.size() - 3)) + "A05";
+    text.replace(text.find(from), from.size(), to);
+  }
+  auto message = cpis::hl7v2::parse(std::move(text));
+  BOOST_TEST_REQUIRE(message.ok());
+  const auto result = mapping("england-adt").apply(*message, "feed-1");
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST((result->event == AttendanceEvent::Start));
+  BOOST_TEST(result->scheduledOnly);
+}
+
+BOOST_AUTO_TEST_CASE(england_settings_table_sets_modes) {
+  auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-ed-child.hl7");
+  text.replace(text.find("EDMAJ^^^RZZ01"), 13, "DENTAL^^^RZZ01");
+  auto message = cpis::hl7v2::parse(std::move(text));
+  BOOST_TEST_REQUIRE(message.ok());
+  const auto result = mapping("england-adt").apply(*message, "feed-1");
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST((result->setting == CareSetting::DentalAcute));
+  BOOST_TEST((result->accessMode == AccessMode::Unscheduled));  // the trust's choice over the default
+}
+
+BOOST_AUTO_TEST_CASE(legacy_an_unknown_attendance_type_is_unmapped) {
+  auto text = cpis::test::readRepoFile("tests/data/adt/legacy-a04-pid2.hl7");
+  text.replace(text.find("ZPV|1|MIU"), 9, "ZPV|1|XRAY");
+  auto message = cpis::hl7v2::parse(std::move(text));
+  BOOST_TEST_REQUIRE(message.ok());
+  const auto result = mapping("legacy-v23").apply(*message, "feed-1");
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST(result->locationKey == "RZZ02/XRAY");
+  BOOST_TEST(!result->setting.has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,458 @@
+#include "engine/pipeline/decide.h"
+
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace cpis::pipeline;
+using namespace cpis::domain;
+using namespace std::chrono;
+
+namespace {
+
+Instant at(sys_days day, hours h, minutes m = 0min) {
+  return Instant{day + h + m};
+}
+
+// 12 June 2025, 13:29 UTC (14:29 in London).
+const Instant kArrival = at(2025y / 6 / 12, 13h, 29min);
+
+NhsNumber nhs(std::string_view digits) {
+  return NhsNumber::parse(digits).value();
+}
+
+// A child's ED registration that passes every rule: the base the cases below change.
+Attendance child() {
+  Attendance a;
+  a.feedId = "rzz-ed";
+  a.controlId = "ED0000789";
+  a.triggerEvent = "A04";
+  a.event = AttendanceEvent::Start;
+  a.nhsNumber = nhs("9990000018");
+  a.nhsStatus = NhsNumberStatus::Nsts01;
+  a.birthDate = 2015y / 4 / 3;
+  a.visitNumber = "A250612001";
+  a.arrivedAt = kArrival;
+  a.locationKey = "RZZ01/EDMAJ";
+  a.setting = CareSetting::Ed;
+  return a;
+}
+
+struct FakeClock {
+  Instant now = kArrival + 1min;
+  std::function<Instant()> clock() {
+    return [this] { return now; };
+  }
+};
+
+struct DecideFixture {
+  FakeClock time;
+  InMemoryCheckMemory memory{time.clock()};
+  DecisionPolicy policy;
+
+  Decision decide(const Attendance& a) { return Decider(policy, time.clock(), memory).decide(a); }
+};
+
+struct ReasonCase {
+  std::function<void(Attendance&, DecisionPolicy&)> change;
+  std::optional<ReasonCode> reason;  // nullopt: check due
+  std::string_view why;
+};
+std::ostream& operator<<(std::ostream& os, const ReasonCase& c) {
+  return os << c.why;
+}
+
+const std::vector<ReasonCase> kReasons{
+    {[](Attendance&, DecisionPolicy&) {}, std::nullopt, "a child at an ED: check due"},
+    {[](Attendance&, DecisionPolicy& p) { p.enabled = false; }, ReasonCode::Disabled, "feed disabled"},
+    {[](Attendance&, DecisionPolicy& p) { p.locations["RZZ01/EDMAJ"].enabled = false; }, ReasonCode::Disabled,
+     "location disabled"},
+    {[](Attendance& a, DecisionPolicy&) { a.event = AttendanceEvent::NotAnAttendance; },
+     ReasonCode::NotAnAttendance, "A28: not an attendance"},
+    {[](Attendance& a, DecisionPolicy&) { a.event = AttendanceEvent::End; }, ReasonCode::NotAnAttendance,
+     "A03 ends the attendance"},
+    {[](Attendance& a, DecisionPolicy&) { a.event = AttendanceEvent::Cancel; }, ReasonCode::NotAnAttendance,
+     "A11 cancels it"},
+    {[](Attendance& a, DecisionPolicy&) { a.setting.reset(); }, ReasonCode::LocationUnmapped,
+     "unmapped location"},
+    {[](Attendance& a, DecisionPolicy&) { a.setting = CareSetting::OutOfScope; },
+     ReasonCode::SettingOutOfScope, "out of scope"},
+    {[](Attendance& a, DecisionPolicy&) { a.nhsNumber.reset(); }, ReasonCode::NoNhsNumber, "no NHS number"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.nhsNumber.reset();
+       a.nhsNumberProblem = "NHS number fails modulus 11 (wrong check digit)";
+     },
+     ReasonCode::NhsNumberInvalid, "invalid NHS number"},
+    {[](Attendance& a, DecisionPolicy&) { a.nhsStatus = NhsNumberStatus::Nsts02; },
+     ReasonCode::NhsNumberUnverified, "NSTS02: not traced"},
+    {[](Attendance& a, DecisionPolicy&) { a.nhsStatus = NhsNumberStatus::Absent; },
+     ReasonCode::NhsNumberUnverified, "no trace status"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Nsts02;
+       p.acceptUnverifiedNhsNumber = true;
+     },
+     std::nullopt, "NSTS02 accepted by the feed's switch"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Nsts08;
+       p.locations["RZZ01/EDMAJ"].acceptUnverifiedNhsNumber = true;
+     },
+     std::nullopt, "NSTS08 accepted by the location's switch"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Nsts04;
+       p.acceptUnverifiedNhsNumber = true;
+     },
+     ReasonCode::NhsNumberUnverified, "NSTS04 (no match) never accepted"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Nsts02;
+       p.verifiedStatuses = {NhsNumberStatus::Nsts01, NhsNumberStatus::Nsts02};
+     },
+     std::nullopt, "verified statuses are configurable"},
+    {[](Attendance&, DecisionPolicy& p) { p.environment = Environment::Live; }, ReasonCode::TestNumberInLive,
+     "999 number in LIVE"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       p.environment = Environment::Live;
+       a.nhsNumber = nhs("3333333333");
+     },
+     ReasonCode::TestNumberInLive, "placeholder in LIVE"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       p.environment = Environment::Live;
+       p.refusePlaceholdersInLive = false;
+       a.nhsNumber = nhs("3333333333");
+     },
+     std::nullopt, "placeholders allowed by switch"},
+    {[](Attendance& a, DecisionPolicy&) { a.nhsNumber = nhs("3333333333"); }, std::nullopt,
+     "placeholder in TEST"},
+    {[](Attendance& a, DecisionPolicy&) { a.birthDate = 2007y / 6 / 12; }, ReasonCode::AgeOutOfScope,
+     "18th birthday on the day of arrival"},
+    {[](Attendance& a, DecisionPolicy&) { a.birthDate = 2007y / 6 / 13; }, std::nullopt, "17 until tomorrow"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 2007y / 6 / 13;
+       a.arrivedAt = at(2025y / 6 / 12, 23h, 30min);  // 00:30 on the 13th in London
+     },
+     ReasonCode::AgeOutOfScope, "late-night arrival: the London date is the birthday"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 2007y / 1 / 13;
+       a.arrivedAt = at(2025y / 1 / 12, 23h, 30min);  // GMT: still the 12th
+     },
+     std::nullopt, "winter late-night arrival: still 17"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.pregnant = true;
+     },
+     std::nullopt, "a pregnant adult: unborn child plans"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.setting = CareSetting::Maternity;
+     },
+     std::nullopt, "maternity has no age limit"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.birthDate = 2009y / 1 / 1;
+       p.maxAgeYears[CareSetting::Ed] = 16;
+     },
+     ReasonCode::AgeOutOfScope, "age limit per setting"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.birthDate = 2005y / 1 / 1;
+       p.locations["RZZ01/EDMAJ"].maxAgeYears = 25;
+     },
+     std::nullopt, "age limit per location (leaving care services)"},
+    {[](Attendance& a, DecisionPolicy&) { a.birthDate.reset(); }, std::nullopt,
+     "no birth date: checked anyway"},
+    {[](Attendance& a, DecisionPolicy&) { a.scheduledOnly = true; }, ReasonCode::NotAnAttendance,
+     "A05 at an unscheduled location"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.scheduledOnly = true;
+       a.setting = CareSetting::Camhs;
+     },
+     std::nullopt, "A05 at a scheduled location: silent read"},
+    // Precedence: the first rule that fails names the reason.
+    {[](Attendance& a, DecisionPolicy&) {
+       a.setting.reset();
+       a.nhsNumber.reset();
+     },
+     ReasonCode::LocationUnmapped, "unmapped before no NHS number"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.nhsStatus = NhsNumberStatus::Nsts03;
+       a.birthDate = 1990y / 1 / 1;
+     },
+     ReasonCode::NhsNumberUnverified, "unverified before age"},
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(decide, DecideFixture)
+
+BOOST_DATA_TEST_CASE_F(DecideFixture, each_rule_and_its_reason, boost::unit_test::data::make(kReasons), c) {
+  Attendance a = child();
+  c.change(a, policy);
+  const Decision d = decide(a);
+  if (c.reason) {
+    BOOST_TEST((d.kind == DecisionKind::NotChecked));
+    BOOST_TEST((d.reason == c.reason), codeOf(d.reason.value_or(ReasonCode::InternalError)));
+    BOOST_TEST(!d.reasonText.empty());
+    BOOST_TEST(d.reasonText.find("9990000018") == std::string::npos);  // never the number
+  } else {
+    BOOST_TEST((d.kind == DecisionKind::CheckDue), d.reasonText);
+    BOOST_TEST(d.mode.has_value());
+    BOOST_TEST(!d.reason.has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_birth_date_is_noted) {
+  Attendance a = child();
+  a.birthDate.reset();
+  const Decision d = decide(a);
+  BOOST_TEST((d.kind == DecisionKind::CheckDue));
+  BOOST_TEST(d.birthDateMissing);
+  BOOST_TEST(!decide(child()).birthDateMissing);
+}
+
+BOOST_AUTO_TEST_CASE(the_age_rule_uses_the_clock_without_an_arrival_time) {
+  Attendance a = child();
+  a.arrivedAt.reset();
+  a.birthDate = 2007y / 6 / 13;
+  BOOST_TEST((decide(a).kind == DecisionKind::CheckDue));
+  time.now = at(2025y / 6 / 13, 9h);
+  BOOST_TEST((decide(a).reason == ReasonCode::AgeOutOfScope));
+}
+
+BOOST_AUTO_TEST_CASE(access_mode_precedence) {
+  Attendance a = child();
+  a.setting = CareSetting::Camhs;
+  a.locationKey = "RZZ01/CAMHS";
+  BOOST_TEST((decide(a).mode == AccessMode::Scheduled));  // CPIS.md section 8 default
+  policy.settingModes[CareSetting::Camhs] = AccessMode::Unscheduled;
+  BOOST_TEST((decide(a).mode == AccessMode::Unscheduled));  // the policy's setting entry
+  a.accessMode = AccessMode::Scheduled;
+  BOOST_TEST((decide(a).mode == AccessMode::Scheduled));  // the mapping's mode beats it
+  policy.locations["RZZ01/CAMHS"].accessMode = AccessMode::Unscheduled;
+  BOOST_TEST((decide(a).mode == AccessMode::Unscheduled));  // the location's explicit mode beats all
+  BOOST_TEST((decide(a).kind == DecisionKind::CheckDue));
+}
+
+BOOST_AUTO_TEST_CASE(out_of_scope_alerts_can_be_silenced) {
+  Attendance a = child();
+  a.setting = CareSetting::OutOfScope;
+  BOOST_TEST(decide(a).emitAlert);
+  policy.emitOutOfScope = false;
+  BOOST_TEST(!decide(a).emitAlert);
+  policy.locations["RZZ01/EDMAJ"].emitOutOfScope = true;
+  BOOST_TEST(decide(a).emitAlert);
+  // Every other reason always gets its alert.
+  a.setting = CareSetting::Ed;
+  a.nhsNumber.reset();
+  policy.locations.clear();
+  BOOST_TEST(decide(a).emitAlert);
+}
+
+// The update rules of CPIS.md section 4 --------------------------------------------------
+
+namespace {
+
+CheckOutcome outcome(CheckStatus status, Instant decidedAt,
+                     std::optional<AccessMode> mode = AccessMode::Unscheduled) {
+  CheckOutcome o;
+  o.status = status;
+  o.decidedAt = decidedAt;
+  o.mode = mode;
+  o.checkId = "00000000-0000-4000-8000-000000000001";
+  if (status == CheckStatus::CheckFailed) o.reason = ReasonCode::Timeout;
+  return o;
+}
+
+struct UpdateCase {
+  CheckStatus previous;
+  std::function<void(Attendance&)> change;  // the update compared with the checked start
+  minutes after;                            // how long after the first check
+  AttendanceEvent event;
+  DecisionKind expected;
+  std::string_view why;
+};
+std::ostream& operator<<(std::ostream& os, const UpdateCase& c) {
+  return os << c.why;
+}
+
+const auto kSame = [](Attendance&) {};
+const std::vector<UpdateCase> kUpdates{
+    {CheckStatus::Found, kSame, 30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+     "A08, nothing changed"},
+    {CheckStatus::NotFound, kSame, 600min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+     "A08 hours later, nothing changed"},
+    {CheckStatus::Found, [](Attendance& a) { a.nhsNumber = NhsNumber::parse("9990000026"); }, 30min,
+     AttendanceEvent::Update, DecisionKind::CheckDue, "A08: the NHS number changed"},
+    {CheckStatus::Found, [](Attendance& a) { a.department = "EDPAED"; }, 30min, AttendanceEvent::Update,
+     DecisionKind::RepeatPrevious, "A02 ED to paediatric ED: same mode"},
+    {CheckStatus::Found,
+     [](Attendance& a) {
+       a.setting = CareSetting::PaedWard;
+       a.locationKey = "RZZ01/WARD7";
+     },
+     30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+     "A02 ED to paediatric ward: still unscheduled"},
+    {CheckStatus::Found,
+     [](Attendance& a) {
+       a.setting = CareSetting::Camhs;
+       a.locationKey = "RZZ01/CAMHS";
+     },
+     30min, AttendanceEvent::Update, DecisionKind::CheckDue,
+     "A02 into a scheduled setting: the mode changed"},
+    {CheckStatus::CheckFailed, kSame, 2min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+     "A08 moments after a failed check"},
+    {CheckStatus::CheckFailed, kSame, 30min, AttendanceEvent::Update, DecisionKind::CheckDue,
+     "A08 well after a failed check: try again"},
+    {CheckStatus::Found, kSame, 2min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
+     "the same start again moments later"},
+    {CheckStatus::Found, kSame, 600min, AttendanceEvent::Start, DecisionKind::CheckDue,
+     "a start long after: a new attendance under the same key"},
+};
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE_F(DecideFixture, updates_recheck_only_on_a_change_that_matters,
+                       boost::unit_test::data::make(kUpdates), c) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  BOOST_TEST_REQUIRE((decider.decide(start).kind == DecisionKind::CheckDue));
+  decider.record(start, outcome(c.previous, time.now, decider.accessModeFor(start)));
+
+  time.now += c.after;
+  Attendance update = child();
+  update.event = c.event;
+  update.triggerEvent = c.event == AttendanceEvent::Update ? "A08" : "A04";
+  c.change(update);
+  const Decision d = decider.decide(update);
+  BOOST_TEST((d.kind == c.expected), d.reasonText);
+  if (d.kind == DecisionKind::RepeatPrevious) BOOST_TEST((d.previousDecidedAt == kArrival + 1min));
+}
+
+BOOST_AUTO_TEST_CASE(an_update_checks_when_the_number_appears_or_becomes_verified) {
+  Decider decider(policy, time.clock(), memory);
+  // Registration without a number: not checked, and remembered as such.
+  Attendance start = child();
+  start.nhsNumber.reset();
+  const Decision first = decider.decide(start);
+  BOOST_TEST_REQUIRE((first.kind == DecisionKind::NotChecked));
+  decider.record(start, notCheckedOutcome(first, start, time.now, "id-1"));
+
+  // A08 brings the number, untraced: still not checked.
+  time.now += 10min;
+  Attendance traced = child();
+  traced.event = AttendanceEvent::Update;
+  traced.nhsStatus = NhsNumberStatus::Nsts02;
+  BOOST_TEST((decider.decide(traced).reason == ReasonCode::NhsNumberUnverified));
+
+  // Then verified: check due.
+  traced.nhsStatus = NhsNumberStatus::Nsts01;
+  BOOST_TEST((decider.decide(traced).kind == DecisionKind::CheckDue));
+}
+
+BOOST_AUTO_TEST_CASE(becoming_verified_rechecks_a_number_accepted_unverified) {
+  policy.acceptUnverifiedNhsNumber = true;
+  Decider decider(policy, time.clock(), memory);
+  Attendance start = child();
+  start.nhsStatus = NhsNumberStatus::Nsts02;
+  BOOST_TEST_REQUIRE((decider.decide(start).kind == DecisionKind::CheckDue));
+  decider.record(start, outcome(CheckStatus::NotFound, time.now));
+  time.now += 30min;
+  Attendance update = start;
+  update.event = AttendanceEvent::Update;
+  BOOST_TEST((decider.decide(update).kind == DecisionKind::RepeatPrevious));
+  update.nhsStatus = NhsNumberStatus::Nsts01;
+  BOOST_TEST((decider.decide(update).kind == DecisionKind::CheckDue));
+}
+
+BOOST_AUTO_TEST_CASE(a_skipped_check_does_not_hide_a_real_one) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  decider.record(start, outcome(CheckStatus::Found, time.now));
+  // A transfer out of scope is not checked ...
+  Attendance out = child();
+  out.event = AttendanceEvent::Update;
+  out.setting = CareSetting::OutOfScope;
+  const Decision skipped = decider.decide(out);
+  decider.record(out, notCheckedOutcome(skipped, out, time.now, "id-2"));
+  // ... and the transfer back compares with the real check: nothing changed, no second query.
+  time.now += 60min;
+  Attendance back = child();
+  back.event = AttendanceEvent::Update;
+  BOOST_TEST((decider.decide(back).kind == DecisionKind::RepeatPrevious));
+}
+
+BOOST_AUTO_TEST_CASE(attendances_are_kept_apart_by_feed_and_visit) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  decider.record(start, outcome(CheckStatus::Found, time.now));
+  Attendance other = child();
+  other.event = AttendanceEvent::Update;
+  other.visitNumber = "A250612002";
+  BOOST_TEST((decider.decide(other).kind == DecisionKind::CheckDue));
+  other.visitNumber = start.visitNumber;
+  other.feedId = "rzz-miu";
+  BOOST_TEST((decider.decide(other).kind == DecisionKind::CheckDue));
+  other.feedId = start.feedId;
+  BOOST_TEST((decider.decide(other).kind == DecisionKind::RepeatPrevious));
+  // Without a visit number nothing is remembered or compared.
+  other.visitNumber.clear();
+  BOOST_TEST((decider.decide(other).kind == DecisionKind::CheckDue));
+}
+
+BOOST_AUTO_TEST_CASE(not_checked_outcomes_keep_the_valid_number_for_zcp_13) {
+  Attendance a = child();
+  a.nhsStatus = NhsNumberStatus::Nsts02;
+  const Decision d = decide(a);
+  const CheckOutcome o = notCheckedOutcome(d, a, time.now, "check-1", Source::Simulator);
+  BOOST_TEST((o.status == CheckStatus::NotChecked));
+  BOOST_TEST((o.reason == ReasonCode::NhsNumberUnverified));
+  BOOST_TEST(o.reasonText == d.reasonText);
+  BOOST_TEST_REQUIRE(o.queried.has_value());
+  BOOST_TEST(o.queried->reveal() == "9990000018");
+  BOOST_TEST(!o.mode.has_value());  // ZCP-16 is empty for NOT_CHECKED
+  BOOST_TEST(o.checkId == "check-1");
+  BOOST_TEST((o.source == Source::Simulator));
+  BOOST_TEST((o.decidedAt == time.now));
+  BOOST_TEST(o.records.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(check_memory)
+
+BOOST_AUTO_TEST_CASE(forgets_after_its_retention) {
+  FakeClock time;
+  InMemoryCheckMemory memory(time.clock(), 48h);
+  memory.remember("feed", "V1",
+                  PreviousCheck{time.now, CheckStatus::Found, std::nullopt, true, AccessMode::Unscheduled});
+  time.now += 47h;
+  BOOST_TEST(memory.previous("feed", "V1").has_value());
+  time.now += 2h;
+  BOOST_TEST(!memory.previous("feed", "V1").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(keeps_the_most_recent_within_its_capacity) {
+  FakeClock time;
+  InMemoryCheckMemory memory(time.clock(), 48h, 3);
+  const PreviousCheck check{time.now, CheckStatus::NotFound, std::nullopt, true, AccessMode::Unscheduled};
+  for (const char* visit : {"V1", "V2", "V3"}) memory.remember("feed", visit, check);
+  memory.remember("feed", "V1", check);  // V1 is now the most recent
+  memory.remember("feed", "V4", check);  // V2 goes
+  BOOST_TEST(memory.size() == 3u);
+  BOOST_TEST(memory.previous("feed", "V1").has_value());
+  BOOST_TEST(!memory.previous("feed", "V2").has_value());
+  BOOST_TEST(memory.previous("feed", "V3").has_value());
+  BOOST_TEST(memory.previous("feed", "V4").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(feed_and_visit_do_not_run_together) {
+  FakeClock time;
+  InMemoryCheckMemory memory(time.clock());
+  memory.remember("ab", "c", PreviousCheck{time.now, CheckStatus::Found, std::nullopt, true, std::nullopt});
+  BOOST_TEST(!memory.previous("a", "bc").has_value());
+  BOOST_TEST(memory.previous("ab", "c").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
