@@ -34,6 +34,9 @@ struct LookupRequest {
   domain::AccessMode mode = domain::AccessMode::Unscheduled;  // Scheduled = silent read
   Author author;
   std::string checkId;  // UUID of the check: the query's event id; stays the same over retries
+  // For the audit trail only (never sent): which feed and location the check is made for.
+  std::string feedId;
+  std::string locationKey;
 };
 
 // Why a lookup failed, and whether trying again may help (time-outs and transport errors yes;

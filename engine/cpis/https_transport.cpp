@@ -1,0 +1,224 @@
+#include "engine/cpis/https_transport.h"
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/URI.h>
+
+#include "engine/cpis/tls_context.h"
+
+namespace cpis::cpis {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+Poco::Timespan span(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+}
+
+// The failure's class and what we were doing; never displayText(), which can quote the peer's
+// bytes.
+TransportFailure failure(TransportFailure::Kind kind, bool sent, const std::string& doing,
+                         const Poco::Exception& e) {
+  return TransportFailure{kind, sent, doing + " (" + e.name() + ")"};
+}
+
+}  // namespace
+
+core::Result<Endpoint> Endpoint::parse(std::string_view url) {
+  try {
+    const Poco::URI uri{std::string(url)};
+    Endpoint e;
+    if (uri.getScheme() == "https") {
+      e.tls = true;
+    } else if (uri.getScheme() == "http") {
+      e.tls = false;
+    } else {
+      return core::Status::invalidArgument("endpoint: the URL must start with https:// or http://");
+    }
+    if (uri.getHost().empty()) return core::Status::invalidArgument("endpoint: the URL has no host");
+    e.host = uri.getHost();
+    e.port = uri.getPort();
+    e.path = uri.getPathAndQuery();
+    if (e.path.empty()) e.path = "/";
+    return e;
+  } catch (const Poco::SyntaxException&) {
+    return core::Status::invalidArgument("endpoint: not a URL");
+  }
+}
+
+std::string Endpoint::url() const {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return std::string(tls ? "https://" : "http://") + (ipv6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + path;
+}
+
+std::string_view toString(TransportFailure::Kind kind) {
+  switch (kind) {
+    case TransportFailure::Kind::Connect: return "connect";
+    case TransportFailure::Kind::Tls: return "tls";
+    case TransportFailure::Kind::Timeout: return "timeout";
+    case TransportFailure::Kind::Dropped: return "dropped";
+    case TransportFailure::Kind::Protocol: return "protocol";
+  }
+  return "?";
+}
+
+struct HttpsTransport::Pool {
+  struct Idle {
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    SteadyClock::time_point since;
+  };
+
+  Poco::Net::Context::Ptr context;  // null for plain http
+  std::mutex mutex;
+  std::vector<Idle> idle;  // most recently used last
+  TransportStats stats;
+};
+
+HttpsTransport::HttpsTransport(Settings settings)
+    : settings_(std::move(settings)), pool_(std::make_unique<Pool>()) {
+  if (settings_.endpoint.tls) pool_->context = makeClientContext(settings_.tls.value_or(ClientTlsSettings{}));
+}
+
+HttpsTransport::~HttpsTransport() = default;
+
+TransportStats HttpsTransport::stats() const {
+  const std::lock_guard lock(pool_->mutex);
+  TransportStats s = pool_->stats;
+  s.idle = pool_->idle.size();
+  return s;
+}
+
+core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view soapAction,
+                                                               std::string_view body,
+                                                               std::chrono::milliseconds timeout,
+                                                               std::string_view contentType) {
+  using Kind = TransportFailure::Kind;
+  const Endpoint& endpoint = settings_.endpoint;
+
+  // A kept-alive connection if a fresh one is waiting, else a new one.
+  const auto take = [&]() -> std::pair<std::unique_ptr<Poco::Net::HTTPClientSession>, bool> {
+    {
+      const std::lock_guard lock(pool_->mutex);
+      ++pool_->stats.requests;
+      const auto now = SteadyClock::now();
+      while (!pool_->idle.empty()) {
+        Pool::Idle candidate = std::move(pool_->idle.back());
+        pool_->idle.pop_back();
+        if (now - candidate.since < settings_.maxIdle) {
+          ++pool_->stats.reused;
+          return {std::move(candidate.session), true};
+        }
+      }
+      ++pool_->stats.connectionsOpened;
+    }
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    if (endpoint.tls) {
+      session = std::make_unique<Poco::Net::HTTPSClientSession>(endpoint.host, endpoint.port, pool_->context);
+    } else {
+      session = std::make_unique<Poco::Net::HTTPClientSession>(endpoint.host, endpoint.port);
+    }
+    session->setKeepAlive(true);
+    return {std::move(session), false};
+  };
+
+  const auto giveBack = [&](std::unique_ptr<Poco::Net::HTTPClientSession> session) {
+    const std::lock_guard lock(pool_->mutex);
+    if (pool_->idle.size() < settings_.maxIdleConnections) {
+      pool_->idle.push_back(Pool::Idle{std::move(session), SteadyClock::now()});
+    }
+  };
+
+  bool resent = false;
+  for (int round = 0; round < 2; ++round) {
+    auto [session, reused] = take();
+    session->setTimeout(span(timeout), span(timeout), span(timeout));
+    enum class Phase { Connecting, Sending, Waiting } phase = Phase::Connecting;
+    try {
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, endpoint.path,
+                                     Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setKeepAlive(true);
+      request.setContentType(std::string(contentType));
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      request.set("User-Agent", settings_.userAgent);
+      if (!soapAction.empty()) request.set("SOAPAction", "\"" + std::string(soapAction) + "\"");
+      std::ostream& out = session->sendRequest(request);
+      phase = Phase::Sending;
+      out.write(body.data(), static_cast<std::streamsize>(body.size()));
+      out.flush();
+      if (!out.good()) {
+        if (const Poco::Exception* e = session->networkException()) e->rethrow();
+        throw Poco::Net::ConnectionResetException("request body not written");
+      }
+      phase = Phase::Waiting;
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session->receiveResponse(response);
+      HttpReply reply;
+      reply.status = static_cast<int>(response.getStatus());
+      reply.contentType = response.getContentType();
+      for (const auto& [name, value] : response) reply.headers.emplace(name, value);
+      char buffer[16 * 1024];
+      while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        reply.body.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (reply.body.size() > settings_.maxReplyBytes) {
+          return TransportFailure{Kind::Protocol, true,
+                                  "reply larger than " + std::to_string(settings_.maxReplyBytes) + " bytes"};
+        }
+      }
+      if (in.bad()) {
+        if (const Poco::Exception* e = session->networkException()) e->rethrow();
+        throw Poco::Net::ConnectionResetException("reply body cut short");
+      }
+      if (response.hasContentLength() &&
+          static_cast<std::streamsize>(reply.body.size()) != response.getContentLength()) {
+        throw Poco::Net::ConnectionResetException("reply body cut short");
+      }
+      reply.resent = resent;
+      if (response.getKeepAlive()) giveBack(std::move(session));
+      return reply;
+    } catch (const Poco::TimeoutException& e) {
+      return failure(Kind::Timeout, phase == Phase::Waiting,
+                     phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
+    } catch (const Poco::Exception& e) {
+      // On a kept-alive connection a failure is usually the server having closed it while it
+      // was idle: try once more on a new connection. The server may have seen the request if
+      // it had gone out whole, and the reply then says so.
+      if (reused && round == 0) {
+        resent = phase == Phase::Waiting;
+        continue;
+      }
+      const bool sent = phase == Phase::Waiting;
+      if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
+        // Also a server refusing our certificate: that surfaces when we first read.
+        return failure(Kind::Tls, false, "TLS with " + endpoint.host + " failed", e);
+      }
+      if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e) != nullptr) {
+        return failure(Kind::Connect, false, "connection to " + endpoint.host + " refused", e);
+      }
+      if (dynamic_cast<const Poco::Net::DNSException*>(&e) != nullptr) {
+        return failure(Kind::Connect, false, "host " + endpoint.host + " not found", e);
+      }
+      if (dynamic_cast<const Poco::Net::MessageException*>(&e) != nullptr) {
+        return failure(Kind::Protocol, sent, "the reply is not HTTP", e);
+      }
+      if (phase == Phase::Connecting) {
+        return failure(Kind::Connect, false, "cannot connect to " + endpoint.host, e);
+      }
+      return failure(Kind::Dropped, sent, "connection closed before a complete reply", e);
+    }
+  }
+  return TransportFailure{Kind::Dropped, true, "connection closed before a complete reply"};
+}
+
+}  // namespace cpis::cpis

@@ -1,0 +1,317 @@
+#include "engine/cpis/spine_lookup.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <utility>
+
+#include <Poco/Logger.h>
+
+#include "engine/core/assert.h"
+
+namespace cpis::cpis {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using domain::CheckStatus;
+using domain::ReasonCode;
+
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.cpis");
+}
+
+bool looksLikeXml(std::string_view body) {
+  const auto first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return false;
+  // A UTF-8 byte-order mark may precede the markup.
+  if (body.substr(first, 3) == "\xEF\xBB\xBF") return body.size() > first + 3 && body[first + 3] == '<';
+  return body[first] == '<';
+}
+
+std::string seconds(std::chrono::milliseconds ms) {
+  const auto tenths = (ms.count() + 50) / 100;
+  return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") + " s";
+}
+
+// The failures that say the service is down or unreachable; a query Spine answered and
+// rejected says the service is up.
+bool countsAgainstService(const LookupResult& result) {
+  return result.status == CheckStatus::CheckFailed && result.failure &&
+         result.failure->reason != ReasonCode::SpineRejected;
+}
+
+}  // namespace
+
+// One HTTP exchange (and, asynchronously, the wait for its reply).
+struct SpineLookup::Attempt {
+  LookupResult result;
+  std::string messageId;
+  bool requestMayHaveArrived = false;  // the server may have acted on it even if we saw no reply
+};
+
+SpineLookup::SpineLookup(SpineLookupSettings settings, const SpineSchemas& schemas, store::AuditLog* audit,
+                         AsyncReplies* replies)
+    : settings_(std::move(settings)),
+      schemas_(schemas),
+      audit_(audit),
+      replies_(replies),
+      transport_(std::make_unique<HttpsTransport>(HttpsTransport::Settings{
+          settings_.endpoint, settings_.tls, std::max<std::size_t>(settings_.maxConcurrent, 1)})),
+      breaker_(settings_.breaker, settings_.steadyClock),
+      limit_(settings_.maxConcurrent),
+      cache_(settings_.cacheTtl, 10'000, settings_.steadyClock) {
+  CPIS_ASSERT(settings_.replyTo.empty() || replies_ != nullptr);
+}
+
+SpineLookup::~SpineLookup() = default;
+
+domain::Instant SpineLookup::now() const {
+  if (settings_.wallClock) return settings_.wallClock();
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+SpineLookupStats SpineLookup::stats() const {
+  SpineLookupStats s;
+  s.lookups = counters_.lookups.load();
+  s.found = counters_.found.load();
+  s.notFound = counters_.notFound.load();
+  s.failed = counters_.failed.load();
+  s.attempts = counters_.attempts.load();
+  s.retries = counters_.retries.load();
+  s.cacheHits = counters_.cacheHits.load();
+  s.breakerRejected = counters_.breakerRejected.load();
+  return s;
+}
+
+LookupResult SpineLookup::lookup(const LookupRequest& request) {
+  const auto started = SteadyClock::now();
+  const domain::Instant at = now();
+  ++counters_.lookups;
+  LookupResult result;
+  bool fromCache = false;
+  try {
+    if (auto cached = cache_.get(request.nhsNumber, request.mode)) {
+      result = std::move(*cached);
+      result.possibleDuplicate = false;
+      fromCache = true;
+      ++counters_.cacheHits;
+    } else if (const auto problems = checkRequest(request); !problems.empty()) {
+      // Our configuration (or the caller) left out what Spine requires: no point sending it.
+      std::string detail = "the query is incomplete:";
+      for (const auto& p : problems) detail += " " + p + ";";
+      detail.pop_back();
+      result = LookupResult::failed(ReasonCode::InternalError, std::move(detail), false);
+    } else {
+      const auto admission = breaker_.admit();
+      if (admission == CircuitBreaker::Admission::Rejected) {
+        ++counters_.breakerRejected;
+        result = LookupResult::failed(ReasonCode::SpineUnavailable,
+                                      "CP-IS unavailable: circuit breaker open after " +
+                                          std::to_string(settings_.breaker.failureThreshold) +
+                                          " failures in a row",
+                                      true);
+      } else {
+        result = query(request, admission);
+      }
+    }
+  } catch (const std::exception&) {
+    // Our bug, or no memory: still a failed check, never "not found".
+    result = LookupResult::failed(ReasonCode::InternalError, std::string("internal error in the CP-IS client"),
+                                  false);
+    logger().error("CP-IS lookup failed inside the client (std::exception)");
+  }
+  result.source = settings_.source;
+  result.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
+  if (!fromCache) cache_.put(request.nhsNumber, request.mode, result);
+  switch (result.status) {
+    case CheckStatus::Found: ++counters_.found; break;
+    case CheckStatus::NotFound: ++counters_.notFound; break;
+    default: {
+      ++counters_.failed;
+      // Ids, codes and the detail (which never holds patient data); never the NHS number.
+      const auto reason = result.failure ? result.failure->reason : ReasonCode::InternalError;
+      logger().warning("CP-IS check %s failed: %s (%s), message %s", request.checkId,
+                       std::string(domain::codeOf(reason)), result.failure ? result.failure->detail : std::string(),
+                       result.transportMessageId.empty() ? std::string("not sent") : result.transportMessageId);
+      break;
+    }
+  }
+  audit(request, request.checkId, at, result, fromCache);
+  return result;
+}
+
+LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Admission admission) {
+  // A lookup holds its slot for all its attempts; waiting for one counts against the first.
+  const auto permit = limit_.acquire(SteadyClock::now() + settings_.timeout);
+  if (!permit) {
+    breaker_.release(admission);
+    return LookupResult::failed(ReasonCode::Timeout,
+                                "no reply from CP-IS within " + seconds(settings_.timeout) + ": " +
+                                    std::to_string(limit_.limit()) + " lookups already in progress",
+                                true);
+  }
+  // Whatever happens below, the breaker hears of this request once (a probe left unreported
+  // would keep it open for good).
+  struct Outcome {
+    CircuitBreaker& breaker;
+    bool recorded = false;
+    ~Outcome() {
+      if (!recorded) breaker.recordFailure();
+    }
+  } outcome{breaker_};
+  LookupResult result;
+  std::string lastMessageId;
+  bool earlierMayHaveArrived = false;
+  const std::uint32_t attempts = settings_.retries + 1;
+  for (std::uint32_t n = 0; n < attempts; ++n) {
+    if (n > 0) ++counters_.retries;
+    Attempt a = attempt(request, SteadyClock::now() + settings_.timeout);
+    if (!a.messageId.empty()) lastMessageId = a.messageId;
+    const bool retry = a.result.status == CheckStatus::CheckFailed && a.result.failure &&
+                       a.result.failure->retryable && n + 1 < attempts;
+    // A retry after a request that may have arrived can make a second access record and a
+    // second LA notification: safer than none, and flagged (CPIS.md §7).
+    const bool resent = a.result.possibleDuplicate;
+    result = std::move(a.result);
+    result.possibleDuplicate = resent || earlierMayHaveArrived;
+    if (!retry) break;
+    earlierMayHaveArrived = earlierMayHaveArrived || a.requestMayHaveArrived;
+  }
+  if (countsAgainstService(result)) {
+    breaker_.recordFailure();
+  } else {
+    breaker_.recordSuccess();
+  }
+  outcome.recorded = true;
+  result.transportMessageId = lastMessageId;
+  return result;
+}
+
+SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyClock::time_point deadline) {
+  Attempt a;
+  MessageHeader header;
+  header.messageId = newMessageId();  // a new one for every attempt; the checkId stays
+  header.creationTime = now();
+  header.fromAsid = settings_.fromAsid;
+  header.toAsid = settings_.toAsid;
+  header.fromPartyKey = settings_.fromPartyKey;
+  header.toPartyKey = settings_.toPartyKey;
+  header.endpoint = settings_.endpoint.url();
+  header.replyTo = settings_.replyTo;
+  a.messageId = header.messageId;
+  const std::string soap = buildQuery(request, header);
+  const bool async = !settings_.replyTo.empty();
+  if (async) replies_->expect(header.messageId);  // before sending: a fast reply is not missed
+  ++counters_.attempts;
+
+  auto posted = transport_->post(kQueryAction, soap, settings_.timeout);
+  if (!posted.ok()) {
+    if (async) replies_->cancel(header.messageId);
+    const TransportFailure& f = posted.error();
+    a.requestMayHaveArrived = f.requestSent;
+    using Kind = TransportFailure::Kind;
+    switch (f.kind) {
+      case Kind::Timeout:
+        a.result = LookupResult::failed(ReasonCode::Timeout,
+                                        "no reply from CP-IS within " + seconds(settings_.timeout), true);
+        break;
+      case Kind::Connect:
+        a.result = LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS unreachable: " + f.detail, true);
+        break;
+      case Kind::Tls:
+        // Certificates, trust or protocol: trying again at once will not change them.
+        a.result = LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS unreachable: " + f.detail, false);
+        break;
+      case Kind::Dropped:
+        a.result = LookupResult::failed(ReasonCode::SpineUnavailable,
+                                        "CP-IS closed the connection without a reply: " + f.detail, true);
+        break;
+      case Kind::Protocol:
+        a.result = LookupResult::failed(ReasonCode::UnrecognisedResponse, "CP-IS reply unusable: " + f.detail,
+                                        false);
+        break;
+    }
+    return a;
+  }
+  const HttpReply& reply = posted.value();
+  a.requestMayHaveArrived = true;
+  const bool accepted = reply.status == 202 || (reply.status == 200 && !looksLikeXml(reply.body));
+  if (async && accepted) {
+    auto parsed = replies_->wait(header.messageId, deadline);
+    if (!parsed) {
+      a.result = LookupResult::failed(ReasonCode::Timeout,
+                                      "no asynchronous reply from CP-IS within " + seconds(settings_.timeout), true);
+    } else {
+      a.result = fromAsyncReply(request, std::move(*parsed));
+    }
+  } else {
+    if (async) replies_->cancel(header.messageId);  // answered (or refused) on the spot
+    a.result = interpret(request, header.messageId, reply);
+  }
+  a.result.possibleDuplicate = reply.resent;
+  return a;
+}
+
+LookupResult SpineLookup::interpret(const LookupRequest& request, const std::string& messageId,
+                                    const HttpReply& reply) {
+  const std::string status = "HTTP " + std::to_string(reply.status);
+  // A SOAP fault comes with 500; replies and application errors with 200.
+  if ((reply.status == 200 || reply.status == 500) && looksLikeXml(reply.body)) {
+    ParsedReply parsed = parseReply(reply.body, schemas_, settings_.replyOptions, request.nhsNumber);
+    if (!parsed.relatesTo.empty() &&
+        AsyncReplies::normalise(parsed.relatesTo) != AsyncReplies::normalise(messageId)) {
+      return LookupResult::failed(ReasonCode::UnrecognisedResponse, "the reply answers another query", false);
+    }
+    return std::move(parsed.result);
+  }
+  if (reply.status >= 500) {
+    return LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS answered " + status, true);
+  }
+  if (reply.status >= 400) {
+    return LookupResult::failed(ReasonCode::SpineRejected, "CP-IS refused the query: " + status, false);
+  }
+  return LookupResult::failed(ReasonCode::UnrecognisedResponse,
+                              "CP-IS answered " + status + (reply.body.empty() ? " without a body" : " with no SOAP reply"),
+                              false);
+}
+
+LookupResult SpineLookup::fromAsyncReply(const LookupRequest& request, ParsedReply reply) {
+  // The reply endpoint parsed it without knowing which NHS number was asked about: check now
+  // that a Found reply is about the patient queried (CPIS.md H1).
+  if (reply.result.status == CheckStatus::Found) {
+    const std::string_view queried = request.nhsNumber.reveal();
+    const bool otherPatient = reply.subjectNhsNumbers.empty() ||
+                              std::any_of(reply.subjectNhsNumbers.begin(), reply.subjectNhsNumbers.end(),
+                                          [&](const std::string& n) { return n != queried; });
+    if (otherPatient) {
+      return LookupResult::failed(ReasonCode::UnrecognisedResponse, "reply is about another NHS number", false);
+    }
+  }
+  return std::move(reply.result);
+}
+
+void SpineLookup::audit(const LookupRequest& request, const std::string& checkId, domain::Instant at,
+                        const LookupResult& result, bool fromCache) {
+  if (audit_ == nullptr) return;
+  store::QueryAuditEntry entry{
+      .at = at,
+      .feed = request.feedId,
+      .location = request.locationKey,
+      .nhsNumber = request.nhsNumber,
+      .accessMode = request.mode,
+      .outcome = result.status,
+      .reason = result.failure ? std::optional(result.failure->reason) : std::nullopt,
+      .detail = result.failure ? result.failure->detail : std::string(),
+      .latency = result.latency,
+      .checkId = checkId,
+      .messageId = result.transportMessageId,
+      .possibleDuplicate = result.possibleDuplicate,
+      .fromCache = fromCache,
+      .source = result.source,
+      .recordCount = static_cast<std::uint32_t>(result.records.size()),
+  };
+  audit_->record(entry);
+}
+
+}  // namespace cpis::cpis

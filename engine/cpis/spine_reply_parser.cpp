@@ -1,0 +1,323 @@
+// What Spine answers to a CP-IS query, believed only once it validates (CPIS.md §6, H3):
+// REPC_IN000007GB01 -> Found; QUQI_IN010000UK14 with the configured "no records" code ->
+// NotFound; any other QUQI, an MCCI AE/AR, a SOAP fault -> CheckFailed SpineRejected; anything
+// else -> CheckFailed UnrecognisedResponse with a reason.
+#include <algorithm>
+
+#include <libxml/tree.h>
+
+#include "engine/cpis/spine_envelope.h"
+#include "engine/cpis/spine_message.h"
+#include "engine/cpis/spine_wire.h"
+
+namespace cpis::cpis {
+namespace {
+
+using domain::ReasonCode;
+using wire::Node;
+
+constexpr std::size_t kMaxAccesses = 25;  // CP-IS returns at most the 25 latest (CPIS.md §2)
+
+void fail(ParsedReply& reply, ReasonCode reason, std::string detail, bool retryable = false) {
+  reply.result = LookupResult::failed(reason, std::move(detail), retryable);
+}
+
+bool isInteraction(Node node) {
+  if (node == nullptr) return false;
+  for (const auto name : SpineSchemas::interactions()) {
+    if (name != "QUPC_IN000006GB01" && wire::isElement(node, wire::kHl7Ns, name)) return true;
+  }
+  return false;
+}
+
+// The interaction is the Body's child, or (as Spine wraps it, e.g. in CP-ISNHSQueryResponse)
+// its grandchild.
+Node findInteraction(Node body) {
+  for (Node node = wire::firstChild(body); node != nullptr; node = node->next) {
+    if (isInteraction(node)) return node;
+  }
+  for (Node wrapper = wire::firstChild(body); wrapper != nullptr; wrapper = wrapper->next) {
+    for (Node node = wire::firstChild(wrapper); node != nullptr; node = node->next) {
+      if (isInteraction(node)) return node;
+    }
+  }
+  return nullptr;
+}
+
+// Detected issues: ControlActEvent/reason and acknowledgement/acknowledgementDetail. Returns
+// "code (display)" for the first, for the failure's detail.
+std::string collectIssues(Node interaction, std::vector<std::string>& codes) {
+  std::string first;
+  const auto take = [&](Node code) {
+    if (code == nullptr) return;
+    const std::string value = wire::attribute(code, "code");
+    if (value.empty()) return;
+    codes.push_back(value);
+    if (first.empty()) {
+      first = "code " + wire::logSafe(value, 40);
+      if (const auto display = wire::attribute(code, "displayName"); !display.empty()) {
+        first += " (" + wire::logSafe(display) + ")";
+      }
+    }
+  };
+  for (const Node reason : wire::children(wire::child(interaction, "ControlActEvent"), "reason")) {
+    take(wire::path(reason, {"justifyingDetectedIssueEvent", "code"}));
+  }
+  for (const Node detail : wire::children(wire::child(interaction, "acknowledgement"), "acknowledgementDetail")) {
+    take(wire::child(detail, "code"));
+  }
+  return first.empty() ? "no detected-issue code" : first;
+}
+
+void readFault(Node fault, ParsedReply& reply) {
+  reply.interaction = "SOAP:Fault";
+  const std::string faultCode = wire::text(wire::child(fault, "faultcode", nullptr));
+  const std::string faultString = wire::text(wire::child(fault, "faultstring", nullptr));
+  const Node error = wire::child(wire::child(wire::child(fault, "detail", nullptr), "errorList", wire::kNaspNs),
+                                 "error", wire::kNaspNs);
+  const std::string errorCode = wire::text(wire::child(error, "errorCode", wire::kNaspNs));
+  std::string detail = "SOAP fault " + wire::logSafe(faultCode, 40);
+  if (!faultString.empty()) detail += ": " + wire::logSafe(faultString);
+  if (!errorCode.empty()) {
+    reply.issueCodes.push_back(errorCode);
+    detail += " (Spine error " + wire::logSafe(errorCode, 40);
+    if (const auto text = wire::text(wire::child(error, "description", wire::kNaspNs)); !text.empty()) {
+      detail += ": " + wire::logSafe(text);
+    }
+    detail += ")";
+  }
+  // A Server fault may pass (Spine's "system failure"); a Client fault is the query's own.
+  const bool retryable = faultCode.size() >= 6 && faultCode.compare(faultCode.size() - 6, 6, "Server") == 0;
+  fail(reply, ReasonCode::SpineRejected, std::move(detail), retryable);
+}
+
+std::optional<domain::ProtectionPlan> readPlan(Node pertinentInformation, std::string& problem) {
+  for (const auto& names : envelope::planTemplates()) {
+    const Node plan = wire::child(pertinentInformation, names.element);
+    if (plan == nullptr) continue;
+    domain::ProtectionPlan result;
+    result.type = names.type;
+    const auto start = wire::parseDate(wire::attribute(wire::path(plan, {"component", names.startDate, "value"}), "value"));
+    if (!start) {
+      problem = std::string("a ") + std::string(domain::codeOf(names.type)) + " plan has no valid start date";
+      return std::nullopt;
+    }
+    result.start = *start;
+    const Node end = wire::path(plan, {"component1", names.endDate, "value"});
+    if (end != nullptr) {
+      const auto date = wire::parseDate(wire::attribute(end, "value"));
+      if (!date) {
+        problem = std::string("a ") + std::string(domain::codeOf(names.type)) + " plan has an invalid end date";
+        return std::nullopt;
+      }
+      result.end = *date;
+    }
+    return result;
+  }
+  problem = "a record holds a plan of no known type";
+  return std::nullopt;
+}
+
+std::string nhsNumberOf(Node holder) {
+  for (const Node id : wire::children(holder, "id")) {
+    if (wire::attribute(id, "root") == wire::kNhsNumberOid) return wire::attribute(id, "extension");
+  }
+  return {};
+}
+
+// One <record>: the local authority, 1..3 plans and the subject. A record naming both a child
+// and an unborn child (a pregnant girl with her own plan) becomes two: the UCPI plans go with
+// the unborn child.
+bool readRecord(Node record, ParsedReply& reply, std::string& problem) {
+  domain::CpisRecord base;
+  const Node organisation = wire::path(record, {"communicationFunctionSnd", "organisation"});
+  base.la.odsCode = wire::attribute(wire::child(organisation, "id"), "extension");
+  base.la.name = wire::text(wire::child(organisation, "name"));
+  for (const Node telecom : wire::children(organisation, "telecom")) {
+    std::string number = wire::attribute(telecom, "value");
+    if (number.rfind("tel:", 0) == 0) number.erase(0, 4);
+    const std::string use = " " + wire::attribute(telecom, "use") + " ";
+    if (use.find(" EC ") != std::string::npos && base.la.emergencyPhone.empty()) base.la.emergencyPhone = number;
+    else if (use.find(" WP ") != std::string::npos && !base.la.workplacePhone) base.la.workplacePhone = number;
+  }
+  const Node cpisRecord = wire::child(record, "CP-ISRecord");
+  std::vector<domain::ProtectionPlan> plans;
+  for (const Node information : wire::children(cpisRecord, "pertinentInformation15")) {
+    auto plan = readPlan(information, problem);
+    if (!plan) return false;
+    plans.push_back(*plan);
+  }
+  std::string childNumber, motherNumber;
+  bool child = false, unborn = false;
+  for (const Node subject : wire::children(cpisRecord, "subject")) {
+    if (const Node node = wire::child(subject, "COCT_TP145101GB01.Child")) {
+      child = true;
+      childNumber = nhsNumberOf(node);
+    } else if (const Node mother = wire::child(subject, "COCT_TP145100GB01.UnbornChild")) {
+      unborn = true;
+      motherNumber = nhsNumberOf(wire::path(mother, {"parentMotherPerson", "playedMother"}));
+    }
+  }
+  if (!child && !unborn) {
+    problem = "a record has no subject";
+    return false;
+  }
+  std::vector<domain::ProtectionPlan> unbornPlans, childPlans;
+  for (const auto& plan : plans) (plan.type == domain::PlanType::Ucpi ? unbornPlans : childPlans).push_back(plan);
+  const auto add = [&](domain::SubjectKind kind, std::vector<domain::ProtectionPlan> recordPlans,
+                       const std::string& number) {
+    domain::CpisRecord result = base;
+    result.subject = kind;
+    result.plans = std::move(recordPlans);
+    reply.result.records.push_back(std::move(result));
+    reply.subjectNhsNumbers.push_back(number);
+  };
+  if (child && unborn && !unbornPlans.empty() && !childPlans.empty()) {
+    add(domain::SubjectKind::Child, std::move(childPlans), childNumber);
+    add(domain::SubjectKind::UnbornChild, std::move(unbornPlans), motherNumber);
+  } else if (unborn) {
+    add(domain::SubjectKind::UnbornChild, std::move(plans), motherNumber);
+  } else {
+    add(domain::SubjectKind::Child, std::move(plans), childNumber);
+  }
+  return true;
+}
+
+bool readAccess(Node query, ParsedReply& reply, std::string& problem) {
+  const auto at = wire::parseTimestamp(wire::attribute(wire::child(query, "effectiveTime"), "value"));
+  const auto author = envelope::readAuthor(wire::child(query, "author"));
+  if (!at || !author) {
+    problem = !at ? "an access has no valid time" : "an access has no author";
+    return false;
+  }
+  domain::PriorAccess access;
+  access.at = *at;
+  access.bySystem = author->kind == Author::Kind::System;
+  access.personName = author->personName;
+  access.jobRoleCode = author->jobRoleCode;
+  access.jobRoleName = author->jobRoleName;
+  access.orgOdsCode = author->orgOdsCode;
+  access.orgName = author->orgName;
+  if (access.bySystem && !author->asid.empty()) access.asid = author->asid;
+  reply.result.accesses.push_back(std::move(access));
+  return true;
+}
+
+void readRecords(Node interaction, ParsedReply& reply) {
+  const Node controlAct = wire::child(interaction, "ControlActEvent");
+  collectIssues(interaction, reply.issueCodes);
+  const std::string responseCode = wire::attribute(wire::path(controlAct, {"queryAck", "queryResponseCode"}), "code");
+  if (responseCode != "OK") {
+    fail(reply, ReasonCode::UnrecognisedResponse,
+         "REPC_IN000007GB01 with query response code " + wire::logSafe(responseCode, 20) + " instead of OK");
+    return;
+  }
+  const Node payload = wire::path(controlAct, {"subject", "CP-ISNHSQueryResponse"});
+  std::string problem;
+  for (const Node information : wire::children(payload, "pertinentInformation14")) {
+    for (const Node record : wire::children(wire::child(information, "pertinentCP-ISRecordControlAct"), "record")) {
+      if (!readRecord(record, reply, problem)) return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01: " + problem);
+    }
+  }
+  for (const Node information : wire::children(payload, "pertinentInformation13")) {
+    if (!readAccess(wire::child(information, "pertinentCP-ISNHSQuery"), reply, problem)) {
+      return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01: " + problem);
+    }
+  }
+  if (reply.result.records.empty()) {
+    return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01 without a record");
+  }
+  auto& accesses = reply.result.accesses;
+  std::stable_sort(accesses.begin(), accesses.end(), [](const auto& a, const auto& b) { return a.at > b.at; });
+  if (accesses.size() > kMaxAccesses) accesses.resize(kMaxAccesses);
+  reply.result.status = domain::CheckStatus::Found;
+  reply.result.failure.reset();
+}
+
+void readQueryActFailed(Node interaction, ParsedReply& reply, const ReplyOptions& options) {
+  const std::string first = collectIssues(interaction, reply.issueCodes);
+  const bool noRecords =
+      !reply.issueCodes.empty() && !options.noRecordsCode.empty() &&
+      std::all_of(reply.issueCodes.begin(), reply.issueCodes.end(), [&](const auto& code) { return code == options.noRecordsCode; });
+  if (noRecords) {
+    reply.result = LookupResult{};
+    reply.result.status = domain::CheckStatus::NotFound;
+    return;
+  }
+  fail(reply, ReasonCode::SpineRejected, "QUQI_IN010000UK14 query failed: " + first);
+}
+
+void readApplicationAck(Node interaction, ParsedReply& reply) {
+  const std::string first = collectIssues(interaction, reply.issueCodes);
+  const std::string type = wire::attribute(wire::child(interaction, "acknowledgement"), "typeCode");
+  if (type == "AE" || type == "AR") {
+    return fail(reply, ReasonCode::SpineRejected, "MCCI_IN010000UK13 " + type + ": " + first);
+  }
+  fail(reply, ReasonCode::UnrecognisedResponse,
+       "MCCI_IN010000UK13 " + wire::logSafe(type, 8) + " carries no query result");
+}
+
+}  // namespace
+
+ParsedReply parseReply(std::string_view soapText, const SpineSchemas& schemas, const ReplyOptions& options) {
+  ParsedReply reply;
+  std::string error;
+  const auto document = wire::XmlDocument::parse(soapText, error);
+  if (!document) {
+    fail(reply, ReasonCode::UnrecognisedResponse, "reply is " + error);
+    return reply;
+  }
+  const auto parts = envelope::partsOf(document->root(), error);
+  if (!parts) {
+    fail(reply, ReasonCode::UnrecognisedResponse, "reply is " + error);
+    return reply;
+  }
+  reply.relatesTo = wire::stripUuidPrefix(wire::text(wire::child(parts->header, "RelatesTo", wire::kWsaNs)));
+
+  if (const Node fault = wire::child(parts->body, "Fault", wire::kSoapNs)) {
+    readFault(fault, reply);
+    return reply;
+  }
+  const Node interaction = findInteraction(parts->body);
+  if (interaction == nullptr) {
+    const Node first = wire::firstChild(parts->body);
+    fail(reply, ReasonCode::UnrecognisedResponse,
+         first == nullptr ? std::string("reply has an empty SOAP Body")
+                          : "reply holds no CP-IS interaction (found " + wire::logSafe(wire::localName(first), 60) + ")");
+    return reply;
+  }
+  reply.interaction = std::string(wire::localName(interaction));
+  const auto problems = schemas.validate(wire::serialise(interaction));
+  if (!problems.empty()) {
+    std::string detail = "reply " + reply.interaction + " does not validate against the CP-IS schemas: " +
+                         wire::logSafe(redactQuoted(problems.front()), 240);
+    if (problems.size() > 1) detail += " (and " + std::to_string(problems.size() - 1) + " more)";
+    fail(reply, ReasonCode::UnrecognisedResponse, std::move(detail));
+    return reply;
+  }
+  reply.messageId = wire::stripUuidPrefix(wire::attribute(wire::child(interaction, "id"), "root"));
+  if (reply.relatesTo.empty()) {
+    reply.relatesTo =
+        wire::stripUuidPrefix(wire::attribute(wire::path(interaction, {"acknowledgement", "messageRef", "id"}), "root"));
+  }
+  if (wire::attribute(wire::child(interaction, "interactionId"), "extension") != reply.interaction) {
+    fail(reply, ReasonCode::UnrecognisedResponse, "reply " + reply.interaction + " names another interaction in interactionId");
+    return reply;
+  }
+  if (reply.interaction == "REPC_IN000007GB01") readRecords(interaction, reply);
+  else if (reply.interaction == "QUQI_IN010000UK14") readQueryActFailed(interaction, reply, options);
+  else readApplicationAck(interaction, reply);
+  return reply;
+}
+
+ParsedReply parseReply(std::string_view soapText, const SpineSchemas& schemas, const ReplyOptions& options,
+                       const domain::NhsNumber& queried) {
+  ParsedReply reply = parseReply(soapText, schemas, options);
+  if (reply.result.status != domain::CheckStatus::Found) return reply;
+  const bool same = std::all_of(reply.subjectNhsNumbers.begin(), reply.subjectNhsNumbers.end(),
+                                [&](const std::string& number) { return number == queried.reveal(); });
+  if (!same) fail(reply, ReasonCode::UnrecognisedResponse, "reply is about another NHS number than the one queried");
+  return reply;
+}
+
+}  // namespace cpis::cpis

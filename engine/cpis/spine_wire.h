@@ -1,0 +1,131 @@
+#pragma once
+
+// Internal to engine/cpis: the pieces the CP-IS message builders and parsers share (names and
+// OIDs on the wire, v3 time formats, UUIDs, an XML writer and a small reader over libxml2).
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/domain/cpis_record.h"
+
+struct _xmlDoc;
+struct _xmlNode;
+struct _xmlTextWriter;
+struct _xmlBuffer;
+
+namespace cpis::cpis::wire {
+
+// Namespaces.
+inline constexpr const char* kSoapNs = "http://schemas.xmlsoap.org/soap/envelope/";  // SOAP 1.1
+inline constexpr const char* kWsaNs = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
+inline constexpr const char* kHl7Ns = "urn:hl7-org:v3";
+inline constexpr const char* kNpfitNs = "NPFIT:HL7:Localisation";
+inline constexpr const char* kNaspNs = "http://national.carerecords.nhs.uk/schema/";  // Spine fault detail
+
+// OIDs and fixed values.
+inline constexpr const char* kInteractionOid = "2.16.840.1.113883.2.1.3.2.4.12";
+inline constexpr const char* kAsidOid = "1.2.826.0.1285.0.2.0.107";         // SDS accredited system id
+inline constexpr const char* kSdsUserOid = "1.2.826.0.1285.0.2.0.65";       // SDS user id (Smartcard)
+inline constexpr const char* kSdsRoleProfileOid = "1.2.826.0.1285.0.2.0.67";
+inline constexpr const char* kJobRoleOid = "1.2.826.0.1285.0.2.1.104";      // SDS job role codes
+inline constexpr const char* kOdsOrganisationOid = "2.16.840.1.113883.2.1.3.2.4.19.1";
+inline constexpr const char* kOdsSiteOid = "2.16.840.1.113883.2.1.3.2.4.19.2";
+inline constexpr const char* kNhsNumberOid = "2.16.840.1.113883.2.1.4.1";
+inline constexpr const char* kTemplateOid = "2.16.840.1.113883.2.1.3.2.4.18.16";  // npfitlc:contentId
+inline constexpr const char* kSpineErrorOid = "2.16.840.1.113883.2.1.3.2.4.17.42";  // unconfirmed
+// HL7StandardVersionCode for what we send (unconfirmed: the public schema also lists the
+// CP-IS DMS releases "v3CPI_DMSv1.0:RC1".."RC3").
+inline constexpr const char* kVersionCode = "V3NPfIT3.0";
+
+// ---- text -------------------------------------------------------------------------------
+
+// `text` as XML can carry it: invalid UTF-8 becomes U+FFFD, control characters other than
+// tab, line feed and carriage return are dropped.
+std::string xmlSafe(std::string_view text);
+// Text from the wire made fit for logs and LookupFailure::detail: runs of eight or more
+// digits (NHS numbers, dates of birth) masked, line breaks flattened, at most `limit` bytes.
+std::string logSafe(std::string_view text, std::size_t limit = 160);
+
+// ---- times ------------------------------------------------------------------------------
+
+std::string formatTimestamp(domain::Instant at);  // YYYYMMDDhhmmss, UTC
+std::string formatDate(domain::Date date);        // YYYYMMDD
+// v3 TS: YYYYMMDD[hh[mm[ss[.f...]]]][+|-hhmm]; without an offset the time is taken as UTC.
+std::optional<domain::Instant> parseTimestamp(std::string_view text);
+// The calendar date of a v3 TS (its first eight digits, never shifted through a time zone).
+std::optional<domain::Date> parseDate(std::string_view text);
+
+// ---- ids --------------------------------------------------------------------------------
+
+std::string randomUuid();                                          // version 4, upper case
+std::string derivedUuid(std::string_view seed, std::uint64_t index);  // stable for (seed, index)
+bool isUuid(std::string_view text);                                // 8-4-4-4-12 hex, upper case
+std::string stripUuidPrefix(std::string_view text);                // "uuid:X" -> X, upper-cased
+
+// ---- writing ----------------------------------------------------------------------------
+
+// Writes indented UTF-8 XML through libxml2's xmlTextWriter (which escapes every value).
+// Names are qualified names as they appear ("SOAP:Envelope", "id"); namespaces are declared
+// with attribute("xmlns:p", uri).
+class XmlWriter {
+ public:
+  XmlWriter();
+  ~XmlWriter();
+  XmlWriter(const XmlWriter&) = delete;
+  XmlWriter& operator=(const XmlWriter&) = delete;
+
+  XmlWriter& start(const char* name);
+  XmlWriter& attribute(const char* name, std::string_view value);
+  XmlWriter& text(std::string_view value);
+  XmlWriter& end();
+  XmlWriter& element(const char* name, std::string_view textValue);  // <name>text</name>
+  // <name a1="v1" .../>: an empty element with attributes, the shape of most v3 data types.
+  XmlWriter& empty(const char* name, std::initializer_list<std::pair<const char*, std::string_view>> attributes);
+  std::string finish();  // closes what is open; the writer is spent
+
+ private:
+  _xmlBuffer* buffer_;
+  _xmlTextWriter* writer_;
+};
+
+// ---- reading ----------------------------------------------------------------------------
+
+using Node = const _xmlNode*;
+
+// A parsed document. DTDs are refused (SOAP forbids them), nothing is fetched from the network.
+class XmlDocument {
+ public:
+  // nullopt and `error` set ("not well-formed XML at line N", never quoting content).
+  static std::optional<XmlDocument> parse(std::string_view text, std::string& error);
+  XmlDocument(XmlDocument&& other) noexcept;
+  XmlDocument& operator=(XmlDocument&& other) noexcept;
+  ~XmlDocument();
+
+  Node root() const;
+
+ private:
+  explicit XmlDocument(_xmlDoc* doc) : doc_(doc) {}
+  _xmlDoc* doc_;
+};
+
+std::string_view localName(Node node);
+bool isElement(Node node, const char* ns, std::string_view name);  // ns nullptr = any namespace
+Node firstChild(Node parent);                                      // the first element child
+Node child(Node parent, std::string_view name, const char* ns = kHl7Ns);
+std::vector<Node> children(Node parent, std::string_view name, const char* ns = kHl7Ns);
+Node path(Node from, std::initializer_list<std::string_view> names);  // hl7 children, nullptr if absent
+std::string attribute(Node node, const char* name);                   // empty if absent or node is null
+std::string text(Node node);  // the element's text, descendants included, trimmed
+// An HL7 v3 person name (PN) as one line: prefix, given names, family name, suffix.
+std::string personName(Node name);
+// The element and its subtree as a document on its own (namespace declarations in scope
+// carried onto it), what SpineSchemas::validate() expects.
+std::string serialise(Node element);
+
+}  // namespace cpis::cpis::wire

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/core/result.h"
+#include "engine/core/status.h"
+#include "engine/store/audit_log.h"
+
+struct sqlite3;
+
+namespace cpis::store {
+
+class SqliteStatement;
+
+// A row of the audit table as read back (for tests, support and the retention tools).
+struct AuditRow {
+  std::int64_t id = 0;
+  std::int64_t atMicros = 0;  // microseconds since 1970-01-01 UTC
+  std::string feed, location, nhsNumber, accessMode, outcome, reason, detail;
+  std::int64_t latencyMicros = 0;
+  std::string checkId, messageId;
+  bool possibleDuplicate = false;
+  bool fromCache = false;
+  std::string source;
+  std::int64_t recordCount = 0;
+};
+
+struct SqliteAuditStats {
+  std::uint64_t written = 0;   // rows committed
+  std::uint64_t failed = 0;    // rows whose transaction failed (reported in lastError)
+  std::uint64_t commits = 0;   // transactions
+  std::size_t queued = 0;      // waiting for the writer
+};
+
+// The audit table in the message store's SQLite file (its own connection, WAL, synchronous
+// FULL, busy timeout so it shares the file with the message store's writer).
+//
+// record() queues the entry and returns at once: a lookup never waits for a disk sync. One
+// writer thread commits whatever has queued as one transaction, so a burst of lookups costs
+// one sync. flush() waits until everything queued before it is committed. A crash can lose
+// only the entries of the batch being written (milliseconds' worth). When more than
+// `maxQueued` entries wait, record() blocks until the writer catches up: back-pressure, never
+// a silently dropped audit entry.
+class SqliteAuditLog final : public AuditLog {
+ public:
+  // Opens (or creates) the database file and the audit table. An unusable file is a Status.
+  static core::Result<std::unique_ptr<SqliteAuditLog>> open(const std::string& path,
+                                                            std::size_t maxQueued = 100'000);
+  ~SqliteAuditLog() override;  // flushes and stops the writer
+  SqliteAuditLog(const SqliteAuditLog&) = delete;
+  SqliteAuditLog& operator=(const SqliteAuditLog&) = delete;
+
+  // AuditLog
+  void record(const QueryAuditEntry& entry) override;
+
+  // Waits until every entry recorded before this call is committed (or has failed). The
+  // status of the last failed transaction since the previous flush, or ok.
+  core::Status flush();
+  // Rows for one check id, oldest first (a reader for tests and support; not on a hot path).
+  core::Result<std::vector<AuditRow>> findByCheckId(const std::string& checkId);
+  core::Result<std::vector<AuditRow>> all();
+  SqliteAuditStats stats() const;
+
+  struct OpenKey {
+    explicit OpenKey() = default;
+  };
+  SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued);
+
+ private:
+  void runWriter();
+  void writeBatch(std::vector<QueryAuditEntry>& batch);
+  core::Result<std::vector<AuditRow>> select(const std::string& where, const std::string& argument);
+
+  sqlite3* db_;
+  std::unique_ptr<SqliteStatement> begin_, commit_, rollback_, insert_;
+  const std::size_t maxQueued_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;      // the writer: something queued, or closing
+  std::condition_variable progress_;  // producers and flush(): a batch finished
+  std::deque<QueryAuditEntry> queue_;
+  std::uint64_t enqueued_ = 0;  // entries ever queued
+  std::uint64_t done_ = 0;      // entries ever finished (written or failed)
+  bool closing_ = false;
+  std::optional<core::Status> lastFailure_;
+  SqliteAuditStats stats_;
+  std::mutex dbMutex_;  // the connection: the writer's batches and the readers
+  std::thread writer_;
+};
+
+}  // namespace cpis::store

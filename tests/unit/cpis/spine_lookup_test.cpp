@@ -1,0 +1,529 @@
+// The CP-IS client against the simulator over real HTTP and HTTPS (mutual TLS with
+// certificates made by the test): every fault ends as a failed check with the right reason,
+// never as "not found"; time-outs, retries, the circuit breaker, the concurrency limit, the
+// cache, asynchronous replies and the audit trail.
+#include "engine/cpis/spine_lookup.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/cpis/async_reply_server.h"
+#include "engine/store/sqlite_audit_log.h"
+#include "tests/support/ssl_guard.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
+#include "tests/unit/cpis/simulator_fixture.h"
+
+namespace client = ::cpis::cpis;
+namespace domain = ::cpis::domain;
+namespace sim = ::cpis::sim;
+namespace store = ::cpis::store;
+namespace test = ::cpis::test;
+using namespace std::chrono_literals;
+using cpis::domain::AccessMode;
+using cpis::domain::CheckStatus;
+using cpis::domain::ReasonCode;
+using cpis::sim::Fault;
+using cpis::test::numberOf;
+using cpis::test::waitFor;
+
+namespace {
+
+using cpis::test::SslGuard;
+BOOST_TEST_GLOBAL_FIXTURE(SslGuard);
+
+using Clock = std::chrono::steady_clock;
+
+// The failure's reason; nullopt when the check did not fail.
+std::optional<ReasonCode> reason(const client::LookupResult& r) {
+  return r.failure ? std::optional(r.failure->reason) : std::nullopt;
+}
+
+std::string reasonOf(const client::LookupResult& r) {
+  return r.failure ? std::string(domain::codeOf(r.failure->reason)) + ": " + r.failure->detail : "no failure";
+}
+
+void setFault(test::Simulator& s, const domain::NhsNumber& number, Fault::Kind kind,
+              std::chrono::milliseconds delay = 0ms, std::optional<std::uint32_t> times = std::nullopt) {
+  s.state().setFault(std::string(number.reveal()), Fault{kind, delay, times});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(spine_lookup)
+
+BOOST_AUTO_TEST_CASE(found_with_records_accesses_and_source) {
+  test::Simulator s;
+  client::SpineLookup lookup(s.lookupSettings(), test::spineSchemas());
+  const auto& child = test::childLabelled("pregnant 16-year-old: her own CPP and an unborn child's plan");
+  const auto r = lookup.lookup(test::lookupRequest(child.nhsNumber, AccessMode::Unscheduled));
+  BOOST_REQUIRE_MESSAGE(r.status == CheckStatus::Found, reasonOf(r));
+  BOOST_TEST((r.records == child.records));
+  BOOST_TEST((r.accesses == child.accesses));
+  BOOST_TEST(!r.failure.has_value());
+  BOOST_TEST((r.source == domain::Source::Simulator));
+  BOOST_TEST(!r.transportMessageId.empty());
+  BOOST_TEST(r.latency.count() > 0);
+  BOOST_TEST(!r.possibleDuplicate);
+}
+
+BOOST_AUTO_TEST_CASE(not_found_only_from_the_configured_no_records_code) {
+  test::Simulator s;
+  const auto unknown = *domain::NhsNumber::parse("9993000000");
+  client::SpineLookup lookup(s.lookupSettings(), test::spineSchemas());
+  BOOST_TEST((lookup.lookup(test::lookupRequest(unknown, AccessMode::Scheduled)).status == CheckStatus::NotFound));
+
+  // A client that expects another code treats the simulator's as unknown: failed, not "not found".
+  auto settings = s.lookupSettings();
+  settings.replyOptions.noRecordsCode = "SOME_OTHER_CODE";
+  client::SpineLookup strict(settings, test::spineSchemas());
+  const auto r = strict.lookup(test::lookupRequest(unknown, AccessMode::Scheduled));
+  BOOST_TEST((r.status == CheckStatus::CheckFailed));
+  BOOST_TEST((reason(r) == ReasonCode::SpineRejected), reasonOf(r));
+}
+
+struct FaultCase {
+  Fault::Kind kind;
+  ReasonCode reason;
+  bool retryable;
+};
+std::ostream& operator<<(std::ostream& os, const FaultCase& c) {
+  return os << sim::toString(c.kind);
+}
+
+BOOST_AUTO_TEST_CASE(every_fault_ends_as_a_failed_check_with_its_reason) {
+  const std::vector<FaultCase> cases{
+      {Fault::Kind::Timeout, ReasonCode::Timeout, true},
+      {Fault::Kind::Http500, ReasonCode::SpineUnavailable, true},
+      {Fault::Kind::SoapFault, ReasonCode::SpineRejected, true},  // SOAP:Server: Spine may recover
+      {Fault::Kind::MalformedXml, ReasonCode::UnrecognisedResponse, false},
+      {Fault::Kind::InvalidResponse, ReasonCode::UnrecognisedResponse, false},
+      {Fault::Kind::DropConnection, ReasonCode::SpineUnavailable, true},
+      {Fault::Kind::ApplicationError, ReasonCode::SpineRejected, false},
+      {Fault::Kind::UnknownCode, ReasonCode::SpineRejected, false},
+  };
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.timeout = 300ms;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("CPP open, 2 earlier accesses");
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c) {
+      setFault(s, number, c.kind, c.kind == Fault::Kind::Timeout ? 2000ms : 0ms);
+      const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Unscheduled));
+      BOOST_TEST((r.status == CheckStatus::CheckFailed));
+      BOOST_REQUIRE(r.failure.has_value());
+      BOOST_TEST((reason(r) == c.reason), reasonOf(r));
+      BOOST_TEST(r.failure->retryable == c.retryable, reasonOf(r));
+      BOOST_TEST(r.records.empty());
+      // Details go to logs: never the NHS number.
+      BOOST_TEST(r.failure->detail.find(std::string(number.reveal())) == std::string::npos);
+    }
+  }
+  s.state().clearFaults();
+  BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
+}
+
+BOOST_AUTO_TEST_CASE(the_shipped_fault_children_fail_too) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.timeout = 300ms;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  for (const auto& child : test::dataset().children()) {
+    if (!child.fault || child.fault->kind == Fault::Kind::Delay) continue;
+    BOOST_TEST_CONTEXT(child.label) {
+      const auto r = lookup.lookup(test::lookupRequest(child.nhsNumber, AccessMode::Scheduled));
+      BOOST_TEST((r.status == CheckStatus::CheckFailed), reasonOf(r));
+    }
+  }
+  const auto slow = lookup.lookup(test::lookupRequest(numberOf("fault: delay"), AccessMode::Scheduled));
+  BOOST_TEST((slow.status == CheckStatus::Found), reasonOf(slow));
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_slower_than_the_time_out_is_a_timeout_without_waiting_for_it) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.timeout = 200ms;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::Delay, 1000ms);
+  const auto started = Clock::now();
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  const auto took = Clock::now() - started;
+  BOOST_REQUIRE(r.failure.has_value());
+  BOOST_TEST((reason(r) == ReasonCode::Timeout), reasonOf(r));
+  BOOST_TEST(r.failure->retryable);
+  BOOST_TEST(r.failure->detail.find("0.2 s") != std::string::npos, r.failure->detail);
+  BOOST_TEST(took < 900ms);  // ended by our time-out, not by the delayed reply
+}
+
+BOOST_AUTO_TEST_CASE(retries_after_a_time_out_and_flags_a_possible_duplicate) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.timeout = 300ms;
+  settings.retries = 1;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto& child = test::childLabelled("LAC open");
+  setFault(s, child.nhsNumber, Fault::Kind::Delay, 800ms, 1);  // the first attempt only
+  const auto r = lookup.lookup(test::lookupRequest(child.nhsNumber, AccessMode::Unscheduled));
+  BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
+  BOOST_TEST(r.possibleDuplicate);
+  BOOST_TEST(lookup.stats().retries == 1u);
+  BOOST_TEST(lookup.stats().attempts == 2u);
+  // The slow first attempt reached the simulated Spine too: two accesses, as the flag warns.
+  BOOST_TEST(waitFor([&] { return s.state().accesses(child.nhsNumber).size() == child.accesses.size() + 2; }));
+}
+
+BOOST_AUTO_TEST_CASE(retries_after_a_dropped_connection) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.retries = 2;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::DropConnection, 0ms, 2);
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
+  BOOST_TEST(r.possibleDuplicate);  // the dropped requests had gone out whole
+  BOOST_TEST(s.state().stats().queries == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_rejection_is_never_retried) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.retries = 3;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::ApplicationError);
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((reason(r) == ReasonCode::SpineRejected));
+  BOOST_TEST(s.state().stats().queries == 1u);
+  BOOST_TEST(!r.possibleDuplicate);
+}
+
+BOOST_AUTO_TEST_CASE(nobody_listening_is_spine_unavailable) {
+  client::SpineLookupSettings settings;
+  {
+    test::Simulator s;  // a port that was just free
+    settings = s.lookupSettings();
+  }
+  settings.retries = 1;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto r = lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled));
+  BOOST_TEST((reason(r) == ReasonCode::SpineUnavailable), reasonOf(r));
+  BOOST_TEST(!r.possibleDuplicate);  // nothing ever reached a server
+}
+
+BOOST_AUTO_TEST_CASE(an_incomplete_query_is_never_sent) {
+  test::Simulator s;
+  client::SpineLookup lookup(s.lookupSettings(), test::spineSchemas());
+  auto request = test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled);
+  request.author.orgName.clear();
+  const auto r = lookup.lookup(request);
+  BOOST_TEST((reason(r) == ReasonCode::InternalError), reasonOf(r));
+  BOOST_TEST(s.state().stats().queries == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
+  test::Simulator s;
+  auto now = Clock::now();
+  auto settings = s.lookupSettings();
+  settings.breaker = {3, 30s};
+  settings.steadyClock = [&now] { return now; };
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  s.state().setFault("*", Fault{Fault::Kind::Http500, 0ms, std::nullopt});
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST((reason(lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled))) ==
+                ReasonCode::SpineUnavailable));
+  }
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Open));
+  BOOST_TEST(s.state().stats().queries == 3u);
+
+  // Open: checks fail at once, nothing is sent.
+  const auto fast = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_REQUIRE(fast.failure.has_value());
+  BOOST_TEST((reason(fast) == ReasonCode::SpineUnavailable));
+  BOOST_TEST(fast.failure->detail.find("CP-IS unavailable") != std::string::npos, fast.failure->detail);
+  BOOST_TEST(fast.failure->retryable);
+  BOOST_TEST(s.state().stats().queries == 3u);
+  BOOST_TEST(lookup.stats().breakerRejected == 1u);
+
+  // The service recovers; after the open period one probe goes through and closes it.
+  s.state().clearFaults();
+  now += 29s;
+  BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::CheckFailed));
+  now += 1s;
+  BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Closed));
+  BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_probe_keeps_it_open) {
+  test::Simulator s;
+  auto now = Clock::now();
+  auto settings = s.lookupSettings();
+  settings.breaker = {1, 10s};
+  settings.steadyClock = [&now] { return now; };
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::DropConnection);
+  lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  now += 10s;
+  lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));  // the probe, dropped
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Open));
+  BOOST_TEST(lookup.breaker().stats().opened == 2u);
+  // Rejections by Spine show the service is up: they never open the breaker.
+  s.state().clearFaults();
+  now += 10s;
+  setFault(s, number, Fault::Kind::ApplicationError);
+  for (int i = 0; i < 3; ++i) lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Closed));
+}
+
+BOOST_AUTO_TEST_CASE(concurrency_limit_holds_the_lookups_in_flight) {
+  test::Simulator s;
+  s.state().setFault("*", Fault{Fault::Kind::Delay, 100ms, std::nullopt});
+  auto settings = s.lookupSettings();
+  settings.maxConcurrent = 2;
+  settings.timeout = 5s;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  std::atomic<int> found{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      const auto r = lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled));
+      if (r.status == CheckStatus::Found) ++found;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(found.load() == 6);
+  BOOST_TEST(lookup.concurrency().highWater() == 2u);
+  BOOST_TEST(lookup.transport().stats().connectionsOpened <= 2u);  // kept-alive connections reused
+}
+
+BOOST_AUTO_TEST_CASE(cache_is_off_by_default_and_never_crosses_access_modes) {
+  test::Simulator s;
+  const auto number = numberOf("LAC open");
+  {
+    client::SpineLookup lookup(s.lookupSettings(), test::spineSchemas());
+    lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+    lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+    BOOST_TEST(s.state().stats().queries == 2u);
+  }
+  auto now = Clock::now();
+  auto settings = s.lookupSettings();
+  settings.cacheTtl = 10s;
+  settings.steadyClock = [&now] { return now; };
+  test::TempDir dir("cpis-audit");
+  auto audit = store::SqliteAuditLog::open(dir.file("engine.db")).value();
+  client::SpineLookup lookup(settings, test::spineSchemas(), audit.get());
+  const auto first = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  auto cachedRequest = test::lookupRequest(number, AccessMode::Scheduled);
+  const auto cached = lookup.lookup(cachedRequest);
+  BOOST_TEST(s.state().stats().queries == 3u);
+  BOOST_TEST((cached.records == first.records));
+  BOOST_TEST(lookup.stats().cacheHits == 1u);
+  // An unscheduled check must reach Spine: the silent read's answer does not count.
+  const auto accessesBefore = s.state().accesses(number).size();
+  lookup.lookup(test::lookupRequest(number, AccessMode::Unscheduled));
+  BOOST_TEST(s.state().stats().queries == 4u);
+  BOOST_TEST(s.state().accesses(number).size() == accessesBefore + 1);
+  now += 10s;  // expired
+  lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST(s.state().stats().queries == 5u);
+  // The cached answer is audited as such.
+  {
+    const auto flushed = audit->flush();
+    BOOST_REQUIRE_MESSAGE(flushed.isOk(), flushed.message());
+  }
+  const auto rows = audit->findByCheckId(cachedRequest.checkId).value();
+  BOOST_REQUIRE(rows.size() == 1u);
+  BOOST_TEST(rows.front().fromCache);
+  BOOST_TEST(rows.front().messageId == first.transportMessageId);
+}
+
+BOOST_AUTO_TEST_CASE(every_lookup_is_audited_with_its_fields) {
+  test::Simulator s;
+  test::TempDir dir("cpis-audit");
+  auto audit = store::SqliteAuditLog::open(dir.file("engine.db")).value();
+  auto settings = s.lookupSettings();
+  settings.timeout = 300ms;
+  const auto at = test::utcInstant(2025, 6, 12, 14, 30, 6);
+  settings.wallClock = [at] { return at; };
+  client::SpineLookup lookup(settings, test::spineSchemas(), audit.get());
+
+  const auto& child = test::childLabelled("two local authorities");
+  const auto foundRequest = test::lookupRequest(child.nhsNumber, AccessMode::Unscheduled);
+  const auto found = lookup.lookup(foundRequest);
+  const auto failedNumber = numberOf("LAC open");
+  setFault(s, failedNumber, Fault::Kind::Timeout, 1000ms);
+  const auto failedRequest = test::lookupRequest(failedNumber, AccessMode::Scheduled);
+  const auto failed = lookup.lookup(failedRequest);
+  {
+    const auto flushed = audit->flush();
+    BOOST_REQUIRE_MESSAGE(flushed.isOk(), flushed.message());
+  }
+
+  const auto rows = audit->findByCheckId(foundRequest.checkId).value();
+  BOOST_REQUIRE(rows.size() == 1u);
+  const auto& row = rows.front();
+  BOOST_TEST(row.atMicros == std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
+  BOOST_TEST(row.feed == "rzz-ed");
+  BOOST_TEST(row.location == "RZZ01/EDMAJ");
+  BOOST_TEST(row.nhsNumber == std::string(child.nhsNumber.reveal()));
+  BOOST_TEST(row.accessMode == "UNSCHEDULED");
+  BOOST_TEST(row.outcome == "FOUND");
+  BOOST_TEST(row.reason == "");
+  BOOST_TEST(row.latencyMicros == found.latency.count());
+  BOOST_TEST(row.messageId == found.transportMessageId);
+  BOOST_TEST(row.source == "SIMULATOR");
+  BOOST_TEST(row.recordCount == 2);
+  BOOST_TEST(!row.possibleDuplicate);
+  BOOST_TEST(!row.fromCache);
+
+  const auto failedRows = audit->findByCheckId(failedRequest.checkId).value();
+  BOOST_REQUIRE(failedRows.size() == 1u);
+  BOOST_TEST(failedRows.front().outcome == "CHECK_FAILED");
+  BOOST_TEST(failedRows.front().reason == "TIMEOUT");
+  BOOST_TEST(failedRows.front().accessMode == "SCHEDULED");
+  BOOST_REQUIRE(failed.failure.has_value());
+  BOOST_TEST(failedRows.front().detail == failed.failure->detail);
+  BOOST_TEST(audit->stats().written == 2u);
+}
+
+// ---- mutual TLS -------------------------------------------------------------------------
+
+struct TlsFixture {
+  const test::TestPki& pki = test::pki();
+  test::Simulator s{[&] {
+    sim::SimulatorSettings settings;
+    settings.tls = client::ServerTlsSettings{pki.serverCertificate(), pki.serverKey(), "", pki.caCertificate(), true};
+    return settings;
+  }()};
+
+  client::SpineLookupSettings settingsWith(std::optional<std::string> client, std::string ca) const {
+    auto settings = s.lookupSettings();
+    BOOST_TEST(settings.endpoint.tls);
+    client::ClientTlsSettings tls;
+    if (client) {
+      tls.certificateFile = pki.clientCertificate(*client);
+      tls.privateKeyFile = pki.clientKey(*client);
+    }
+    tls.caFile = std::move(ca);
+    settings.tls = tls;
+    settings.retries = 1;
+    return settings;
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(mutual_tls_with_a_trusted_client_certificate, TlsFixture) {
+  client::SpineLookup lookup(settingsWith("epr01", pki.caCertificate()), test::spineSchemas());
+  for (int i = 0; i < 3; ++i) {
+    const auto r = lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled));
+    BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
+  }
+  BOOST_TEST(lookup.transport().stats().connectionsOpened == 1u);  // one handshake, kept alive
+}
+
+BOOST_FIXTURE_TEST_CASE(no_or_untrusted_client_certificate_is_refused, TlsFixture) {
+  for (const std::optional<std::string>& client : {std::optional<std::string>(), std::optional<std::string>("rogue")}) {
+    client::SpineLookup lookup(settingsWith(client, pki.caCertificate()), test::spineSchemas());
+    const auto r = lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled));
+    BOOST_TEST((r.status == CheckStatus::CheckFailed));
+    BOOST_TEST((reason(r) == ReasonCode::SpineUnavailable), reasonOf(r));
+  }
+  BOOST_TEST(s.state().stats().queries == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_server_we_do_not_trust_is_refused, TlsFixture) {
+  // Our trust anchor is not the CA that issued the server's certificate: its chain does not verify.
+  const std::string rogueCa = pki.clientCertificate("rogue");
+  client::SpineLookup lookup(settingsWith("epr01", rogueCa), test::spineSchemas());
+  const auto r = lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled));
+  BOOST_REQUIRE(r.failure.has_value());
+  BOOST_TEST((reason(r) == ReasonCode::SpineUnavailable), reasonOf(r));
+  BOOST_TEST(!r.failure->retryable);
+  BOOST_TEST(s.state().stats().queries == 0u);
+}
+
+// ---- asynchronous replies ----------------------------------------------------------------
+
+struct AsyncFixture {
+  client::AsyncReplies replies;
+  test::Simulator s{[] {
+    sim::SimulatorSettings settings;
+    settings.asyncReplies = true;
+    return settings;
+  }()};
+  client::AsyncReplyServer endpoint{client::AsyncReplyServerSettings{}, replies, test::spineSchemas(), client::ReplyOptions{}};
+
+  AsyncFixture() { endpoint.start(); }
+
+  client::SpineLookupSettings settings(std::chrono::milliseconds timeout = 2s) {
+    auto settings = s.lookupSettings();
+    settings.replyTo = endpoint.url();
+    settings.timeout = timeout;
+    return settings;
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(an_asynchronous_reply_is_matched_by_message_id, AsyncFixture) {
+  client::SpineLookup lookup(settings(), test::spineSchemas(), nullptr, &replies);
+  const auto& child = test::childLabelled("CPP and LAC at once");
+  const auto r = lookup.lookup(test::lookupRequest(child.nhsNumber, AccessMode::Unscheduled));
+  BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
+  BOOST_TEST((r.records == child.records));
+  BOOST_TEST(replies.stats().matched == 1u);
+  BOOST_TEST(endpoint.received() == 1u);
+  BOOST_TEST(s.state().stats().asyncReplies == 1u);
+  const auto notFound = lookup.lookup(test::lookupRequest(*domain::NhsNumber::parse("9993000000"), AccessMode::Scheduled));
+  BOOST_TEST((notFound.status == CheckStatus::NotFound), reasonOf(notFound));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_late_reply_is_a_timeout_and_is_discarded_when_it_comes, AsyncFixture) {
+  client::SpineLookup lookup(settings(300ms), test::spineSchemas(), nullptr, &replies);
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::LateReply, 600ms);
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_REQUIRE(r.failure.has_value());
+  BOOST_TEST((reason(r) == ReasonCode::Timeout), reasonOf(r));
+  BOOST_TEST(r.failure->detail.find("asynchronous") != std::string::npos);
+  BOOST_TEST(waitFor([&] { return replies.stats().late == 1u; }, 5s));
+  BOOST_TEST(replies.stats().matched == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_reply_for_an_unknown_message_id_is_discarded, AsyncFixture) {
+  client::SpineLookup lookup(settings(300ms), test::spineSchemas(), nullptr, &replies);
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::UnknownMessageId);
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((reason(r) == ReasonCode::Timeout), reasonOf(r));
+  BOOST_TEST(waitFor([&] { return replies.stats().unknown == 1u; }, 5s));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_duplicate_reply_is_discarded, AsyncFixture) {
+  client::SpineLookup lookup(settings(), test::spineSchemas(), nullptr, &replies);
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::DuplicateReply);
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
+  BOOST_TEST(waitFor([&] { return replies.stats().duplicate == 1u; }, 5s));
+  BOOST_TEST(replies.stats().matched == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(asynchronous_content_faults_still_fail_the_check, AsyncFixture) {
+  client::SpineLookup lookup(settings(1s), test::spineSchemas(), nullptr, &replies);
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::ApplicationError, 0ms, 1);
+  auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((reason(r) == ReasonCode::SpineRejected), reasonOf(r));
+  // A reply without a usable message reference can be matched to nothing: the lookup times out.
+  setFault(s, number, Fault::Kind::MalformedXml, 0ms, 1);
+  r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  BOOST_TEST((r.status == CheckStatus::CheckFailed), reasonOf(r));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,91 @@
+#include "engine/cpis/spine_wire.h"
+
+#include <string>
+
+#include <boost/test/unit_test.hpp>
+
+#include "tests/unit/cpis/spine_samples.h"
+
+namespace wire = cpis::cpis::wire;
+namespace samples = cpis::test::samples;
+
+BOOST_AUTO_TEST_SUITE(spine_wire)
+
+BOOST_AUTO_TEST_CASE(timestamps_are_written_in_utc_to_the_second) {
+  BOOST_TEST(wire::formatTimestamp(samples::utc(2025, 6, 12, 13, 30, 5) + std::chrono::milliseconds(999)) ==
+             "20250612133005");
+  BOOST_TEST(wire::formatTimestamp(samples::utc(2024, 2, 29, 0, 0, 0)) == "20240229000000");
+  BOOST_TEST(wire::formatDate(samples::date(2025, 3, 1)) == "20250301");
+}
+
+struct TimeCase {
+  const char* text;
+  bool valid;
+  cpis::domain::Instant expected;
+};
+std::ostream& operator<<(std::ostream& os, const TimeCase& c) { return os << c.text; }
+
+BOOST_AUTO_TEST_CASE(timestamps_are_read_in_every_v3_precision_and_offset) {
+  const std::vector<TimeCase> cases{
+      {"20250612133005", true, samples::utc(2025, 6, 12, 13, 30, 5)},
+      {"20250612", true, samples::utc(2025, 6, 12, 0, 0, 0)},
+      {"202506121330", true, samples::utc(2025, 6, 12, 13, 30, 0)},
+      {"20250612143005+0100", true, samples::utc(2025, 6, 12, 13, 30, 5)},  // BST
+      {"20250612083005-0500", true, samples::utc(2025, 6, 12, 13, 30, 5)},
+      {"20250612133005.250", true, samples::utc(2025, 6, 12, 13, 30, 5) + std::chrono::milliseconds(250)},
+      {"20250612003005+0100", true, samples::utc(2025, 6, 11, 23, 30, 5)},  // the UTC day before
+      {"2025061", false, {}},
+      {"20250231", false, {}},
+      {"20250612250000", false, {}},
+      {"2025-06-12", false, {}},
+      {"20250612133005Z", false, {}},
+      {"20250612133005+01", true, samples::utc(2025, 6, 12, 12, 30, 5)},
+      {"20250612133005+1", false, {}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c) {
+      const auto parsed = wire::parseTimestamp(c.text);
+      BOOST_TEST(parsed.has_value() == c.valid);
+      if (parsed && c.valid) BOOST_TEST((*parsed == c.expected));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(dates_are_the_first_eight_digits_never_shifted) {
+  // A plan date written at midnight with an offset is still that calendar day.
+  BOOST_TEST((wire::parseDate("202503010000") == samples::date(2025, 3, 1)));
+  BOOST_TEST((wire::parseDate("20250301000000+0100") == samples::date(2025, 3, 1)));
+  BOOST_TEST(!wire::parseDate("20250230").has_value());
+  BOOST_TEST(!wire::parseDate("2025030").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(uuids) {
+  BOOST_TEST(wire::isUuid(wire::randomUuid()));
+  BOOST_TEST(wire::derivedUuid("seed", 1) == wire::derivedUuid("seed", 1));
+  BOOST_TEST(wire::derivedUuid("seed", 1) != wire::derivedUuid("seed", 2));
+  BOOST_TEST(wire::isUuid(wire::derivedUuid("seed", 7)));
+  BOOST_TEST(!wire::isUuid("3f2a6c1e-8b4d-4e21-9a57-0c9d2e7b1f44"));
+  BOOST_TEST(wire::stripUuidPrefix(" uuid:3f2a6c1e-8b4d-4e21-9a57-0c9d2e7b1f44 ") == "3F2A6C1E-8B4D-4E21-9A57-0C9D2E7B1F44");
+}
+
+BOOST_AUTO_TEST_CASE(log_safe_text_masks_long_digit_runs_and_is_bounded) {
+  BOOST_TEST(wire::logSafe("NHS number 9990000018 born 20150403, code 1712") ==
+             "NHS number ********** born ********, code 1712");
+  BOOST_TEST(wire::logSafe("line\none") == "line one");
+  BOOST_TEST(wire::logSafe(std::string(500, 'a'), 10) == "aaaaaaaaaa...");
+  // Never cut inside a character.
+  BOOST_TEST(wire::logSafe("\xC3\xA9\xC3\xA9\xC3\xA9", 3) == "\xC3\xA9...");
+}
+
+BOOST_AUTO_TEST_CASE(xml_safe_text_keeps_valid_utf8_and_drops_the_rest) {
+  BOOST_TEST(wire::xmlSafe("plain & <text>") == "plain & <text>");  // escaping is the writer's
+  BOOST_TEST(wire::xmlSafe("tab\tnew\nline") == "tab\tnew\nline");
+  BOOST_TEST(wire::xmlSafe("bell\x07") == "bell");
+  BOOST_TEST(wire::xmlSafe("\xC3\x85lesund") == "\xC3\x85lesund");
+  BOOST_TEST(wire::xmlSafe("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");
+  BOOST_TEST(wire::xmlSafe("bad \xC0\xAF") == "bad \xEF\xBF\xBD\xEF\xBF\xBD");        // overlong
+  BOOST_TEST(wire::xmlSafe("cut \xE2\x82") == "cut \xEF\xBF\xBD\xEF\xBF\xBD");        // truncated
+  BOOST_TEST(wire::xmlSafe("sur \xED\xA0\x80") == "sur \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+}
+
+BOOST_AUTO_TEST_SUITE_END()
