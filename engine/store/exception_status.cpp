@@ -5,6 +5,7 @@
 #include <memory>
 #include <typeinfo>
 
+#include "engine/store/pg_connection.h"
 #include "engine/store/sqlite_statement.h"
 
 namespace cpis::store {
@@ -20,8 +21,10 @@ std::string exceptionClassName(const std::exception& e) {
 core::Status unavailableFrom(std::string_view doing, const std::exception& e) {
   std::string message(doing);
   message += " (";
-  // SqliteError's text is SQLite's description of the result code, which holds no data.
-  message += dynamic_cast<const SqliteError*>(&e) != nullptr ? std::string(e.what()) : exceptionClassName(e);
+  // SqliteError's text is SQLite's description of the result code, PgError's the SQLSTATE and
+  // its condition name: neither holds data.
+  const bool safeText = dynamic_cast<const SqliteError*>(&e) != nullptr || dynamic_cast<const PgError*>(&e) != nullptr;
+  message += safeText ? std::string(e.what()) : exceptionClassName(e);
   message += ')';
   return core::Status::unavailable(std::move(message));
 }

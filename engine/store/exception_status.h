@@ -13,8 +13,8 @@ namespace cpis::store {
 std::string exceptionClassName(const std::exception& e);
 
 // An environment failure as a Status: what we were doing and the exception's class (for a
-// SqliteError, the result code's description), never e.what() of any other exception or
-// displayText(), which drivers fill with SQL, bound values and keys.
+// SqliteError, the result code's description; for a PgError, the SQLSTATE), never e.what() of
+// any other exception or displayText(), which drivers fill with SQL, bound values and keys.
 core::Status unavailableFrom(std::string_view doing, const std::exception& e);
 
 }  // namespace cpis::store

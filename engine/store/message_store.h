@@ -127,6 +127,38 @@ class MessageStore {
   virtual core::Result<std::size_t> purgeContent(std::chrono::days olderThan) = 0;
 
   virtual core::Result<StoredMessage> fetch(MessageId id) = 0;
+
+  // Commits every write already queued, then refuses further writes with Unavailable (reads
+  // still work). Idempotent; call it once the callers have stopped, e.g. on SIGTERM.
+  virtual void close() {}
+
+  // --- Work shared by several engine instances (a store they all use, e.g. PostgreSQL) ---
+  //
+  // Each message still `received` is worked on by one instance at a time: the one that stored
+  // it, or one that claimed it later. A claim is a lease: its owner renews it (renewClaims)
+  // well within claimLease() while it works; when an instance dies its leases run out, and
+  // another instance's claimUnfinished takes those messages over. recordAck and markOutcome
+  // refuse (InvalidArgument) a `received` message that another instance has claimed, so a
+  // message is finished once. The owner is the store object's instance (one per engine).
+  //
+  // A store that only one instance ever uses (SQLite: one process per file) owns every message:
+  // claimLease() is empty, claimUnfinished returns listUnfinished() (at most `limit`, the same
+  // ids on every call) and renewClaims does nothing. Call claimUnfinished once at start there.
+
+  // How long a claim lasts unless renewed; empty when the store is not shared.
+  virtual std::optional<std::chrono::seconds> claimLease() const { return std::nullopt; }
+
+  // Claims up to `limit` `received` messages that no live instance owns (never claimed, or
+  // their lease ran out) for this instance, and returns their ids, oldest first. Of instances
+  // claiming at the same moment, each message goes to exactly one.
+  virtual core::Result<std::vector<MessageId>> claimUnfinished(std::size_t limit) {
+    auto unfinished = listUnfinished();
+    if (unfinished && unfinished.value().size() > limit) unfinished.value().resize(limit);
+    return unfinished;
+  }
+
+  // Extends the lease of every `received` message this instance owns; returns how many.
+  virtual core::Result<std::size_t> renewClaims() { return std::size_t{0}; }
 };
 
 }  // namespace cpis::store

@@ -118,18 +118,7 @@ WriteReply SqliteMessageStore::write(const WriteRequest& request) {
 }
 
 core::Status SqliteMessageStore::checkInbound(const InboundMessage& message) const {
-  if (message.feed.empty() || message.controlId.empty() || message.raw.empty()) {
-    return core::Status::invalidArgument("message store: feed, control id and raw bytes are required");
-  }
-  if (message.raw.size() > options_.maxMessageBytes) {
-    return core::Status::invalidArgument("message store: a message of " + std::to_string(message.raw.size()) +
-                                         " bytes is over the limit of " +
-                                         std::to_string(options_.maxMessageBytes));
-  }
-  if (message.completion && message.completion->ack.empty()) {
-    return core::Status::invalidArgument("message store: a completion needs an ACK");
-  }
-  return core::Status::ok();
+  return checkInboundMessage(message, options_.maxMessageBytes);
 }
 
 core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMessage& message) {

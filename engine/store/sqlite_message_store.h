@@ -84,10 +84,7 @@ class SqliteMessageStore final : public MessageStore {
   core::Result<std::vector<MessageId>> listUnfinished() override;
   core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
   core::Result<StoredMessage> fetch(MessageId id) override;
-
-  // Commits every write already queued, then refuses further writes with Unavailable (reads
-  // still work). Idempotent; call it once the callers have stopped, e.g. on SIGTERM.
-  void close();
+  void close() override;
 
   SqliteStoreStats stats() const;
 

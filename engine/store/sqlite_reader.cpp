@@ -55,11 +55,13 @@ core::Result<StoredMessage> SqliteReader::fetch(MessageId id) {
     Poco::Nullable<Poco::Int64> purgedAt;
     Poco::Int64 duplicates = 0;
     Poco::Nullable<Poco::Data::BLOB> raw;
+    // MSH-10 as bytes: as text POCO would cut it at a NUL.
+    Poco::Nullable<Poco::Data::BLOB> controlId;
     Poco::Data::Statement query =
-        (session_ << "SELECT m.feed, m.control_id, m.received_at, m.state, m.raw_size, m.ack, m.acked_at,"
-                     " m.outcome, m.finished_at, m.purged_at, m.duplicates_received, r.raw"
+        (session_ << "SELECT m.feed, CAST(m.control_id AS BLOB), m.received_at, m.state, m.raw_size, m.ack,"
+                     " m.acked_at, m.outcome, m.finished_at, m.purged_at, m.duplicates_received, r.raw"
                      " FROM message m LEFT JOIN message_raw r ON r.id = m.id WHERE m.id = ?",
-         use(key), into(message.feed), into(message.controlId), into(receivedAt), into(state), into(rawSize),
+         use(key), into(message.feed), into(controlId), into(receivedAt), into(state), into(rawSize),
          into(ack), into(ackedAt), into(message.outcome), into(finishedAt), into(purgedAt), into(duplicates),
          into(raw));
     if (query.execute() == 0) {
@@ -70,6 +72,7 @@ core::Result<StoredMessage> SqliteReader::fetch(MessageId id) {
       return core::Status::internal("message store: message " + std::to_string(id) + " has an unknown state");
     }
     message.id = id;
+    message.controlId = optionalBytes(controlId).value_or(std::string());
     message.receivedAt = fromDbTime(receivedAt);
     message.state = *parsed;
     message.raw = optionalBytes(raw);

@@ -13,40 +13,9 @@
 #include "engine/core/status.h"
 #include "engine/store/message_store.h"
 #include "engine/store/sqlite_statement.h"
+#include "engine/store/store_writes.h"
 
 namespace cpis::store {
-
-// The writes the writer thread applies. The views point into the arguments of a caller that
-// waits for the reply, so they stay valid while the write is applied.
-struct PersistWrite {
-  InboundMessage message;
-  TimePoint receivedAt;
-};
-struct AckWrite {
-  MessageId id{};
-  std::string_view ack;
-  TimePoint at;
-};
-struct OutcomeWrite {
-  MessageId id{};
-  MessageState state{};
-  std::string_view outcome;
-  TimePoint at;
-};
-struct PurgeWrite {
-  TimePoint receivedBefore;
-  std::size_t limit{};
-  TimePoint at;
-};
-struct WriteRequest {
-  std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite> write;
-};
-
-struct WriteReply {
-  core::Status status;
-  PersistOutcome persisted;  // PersistWrite
-  std::size_t purged{};      // PurgeWrite: messages purged
-};
 
 // The only connection that writes. It applies a batch of writes in one transaction, in order,
 // so a write sees every earlier write of its batch: of two identical messages in one batch the

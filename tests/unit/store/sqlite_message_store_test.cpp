@@ -1,15 +1,12 @@
+// What only the SQLite store has: its file (lock, WAL, checkpoints, size cap) and its writer.
+// The behaviour every store shares is tested in message_store_test.cpp, against each backend.
 #include "engine/store/sqlite_message_store.h"
 
-#include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <latch>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <set>
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <thread>
@@ -19,7 +16,6 @@
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 
-#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "engine/store/sqlite_schema.h"
@@ -29,25 +25,14 @@
 
 using namespace std::chrono_literals;
 using cpis::core::Status;
-using cpis::store::Completion;
-using cpis::store::InboundMessage;
 using cpis::store::MessageId;
 using cpis::store::MessageState;
-using cpis::store::PersistOutcome;
 using cpis::store::SqliteMessageStore;
 using cpis::store::SqliteStoreOptions;
 using cpis::test::FakeClock;
 using cpis::test::TempDir;
 
 namespace {
-
-// Every byte value, MLLP's framing bytes and HL7's segment end among them.
-std::string binarySample() {
-  std::string bytes = "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A01|CTRL|P|2.4\r\x0B\x1C\r";
-  for (int value = 0; value < 256; ++value) bytes.push_back(static_cast<char>(value));
-  bytes += "PID|||\xE9\xFF\x80\r";
-  return bytes;
-}
 
 std::string messageBytes(const std::string& controlId) {
   return "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A01|" + controlId + "|P|2.4\rPID|||1\r";
@@ -86,181 +71,9 @@ class StoreFixture {
   std::unique_ptr<SqliteMessageStore> store_;
 };
 
-SqliteStoreOptions withWindow(std::chrono::seconds window) {
-  SqliteStoreOptions options;
-  options.duplicateWindow = window;
-  return options;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_message_store)
-
-BOOST_AUTO_TEST_CASE(persisted_bytes_come_back_exactly) {
-  StoreFixture fixture;
-  const std::string raw = binarySample();
-  const auto persisted = fixture.store().persistInbound({"edsys", "CTRL", raw});
-  BOOST_REQUIRE(persisted.ok());
-  const auto message = fixture.store().fetch(persisted->id);
-  BOOST_REQUIRE(message.ok());
-  BOOST_TEST(message->raw.value() == raw);
-  BOOST_TEST(message->rawSize == raw.size());
-}
-
-BOOST_AUTO_TEST_CASE(a_new_message_is_received_with_no_ack_or_outcome) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG0001", "emis");
-  const auto message = fixture.store().fetch(id);
-  BOOST_REQUIRE(message.ok());
-  BOOST_TEST(message->id == id);
-  BOOST_TEST(message->feed == "emis");
-  BOOST_TEST(message->controlId == "MSG0001");
-  BOOST_TEST((message->state == MessageState::Received));
-  BOOST_TEST((message->receivedAt == fixture.clock.now()));
-  BOOST_TEST(!message->ack.has_value());
-  BOOST_TEST(!message->ackedAt.has_value());
-  BOOST_TEST(message->outcome.empty());
-  BOOST_TEST(!message->finishedAt.has_value());
-  BOOST_TEST(!message->purgedAt.has_value());
-  BOOST_TEST(message->duplicatesReceived == 0U);
-}
-
-BOOST_AUTO_TEST_CASE(ids_increase_in_arrival_order) {
-  StoreFixture fixture;
-  const MessageId first = fixture.persist("A");
-  const MessageId second = fixture.persist("B");
-  const MessageId third = fixture.persist("C");
-  BOOST_TEST(first < second);
-  BOOST_TEST(second < third);
-}
-
-const std::vector<MessageState> kFinalStates{MessageState::Processed, MessageState::Rejected,
-                                             MessageState::Failed};
-
-BOOST_DATA_TEST_CASE(mark_outcome_finishes_a_received_message, boost::unit_test::data::make(kFinalStates),
-                     finalState) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG1");
-  fixture.clock.advance(2s);
-  BOOST_TEST(fixture.store().markOutcome(id, finalState, "AA; check done, code 0").isOk());
-  const auto message = fixture.store().fetch(id);
-  BOOST_REQUIRE(message.ok());
-  BOOST_TEST((message->state == finalState));
-  BOOST_TEST(message->outcome == "AA; check done, code 0");
-  BOOST_TEST((message->finishedAt == fixture.clock.now()));
-  BOOST_TEST(fixture.store().listUnfinished().value().empty());
-}
-
-BOOST_AUTO_TEST_CASE(a_finished_message_keeps_its_first_outcome) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG1");
-  BOOST_TEST(fixture.store().markOutcome(id, MessageState::Rejected, "AR 101 PID-3").isOk());
-  const Status again = fixture.store().markOutcome(id, MessageState::Processed, "AA");
-  BOOST_TEST((again.code() == Status::Code::InvalidArgument));
-  const auto message = fixture.store().fetch(id);
-  BOOST_TEST((message->state == MessageState::Rejected));
-  BOOST_TEST(message->outcome == "AR 101 PID-3");
-}
-
-BOOST_AUTO_TEST_CASE(an_outcome_must_be_a_final_state) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG1");
-  BOOST_TEST(
-      (fixture.store().markOutcome(id, MessageState::Received, "").code() == Status::Code::InvalidArgument));
-}
-
-BOOST_AUTO_TEST_CASE(an_unknown_id_is_not_found) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG1");
-  const MessageId unknown = id + 1000;
-  BOOST_TEST((fixture.store().fetch(unknown).error().code() == Status::Code::NotFound));
-  BOOST_TEST((fixture.store().recordAck(unknown, "MSH|ACK").code() == Status::Code::NotFound));
-  BOOST_TEST(
-      (fixture.store().markOutcome(unknown, MessageState::Processed, "").code() == Status::Code::NotFound));
-}
-
-BOOST_AUTO_TEST_CASE(the_last_ack_recorded_is_kept) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG1");
-  const std::string acceptAck = "MSH|^~\\&|RCV|FAC|SND|FAC|20260101||ACK^A01|1|P|2.5\rMSA|CA|MSG1\r";
-  const std::string applicationAck = std::string("MSH|^~\\&|RCV\rMSA|AA|MSG1\rZCP|1|FOUND|\xE9\r");
-  BOOST_TEST(fixture.store().recordAck(id, acceptAck).isOk());
-  BOOST_TEST(fixture.store().fetch(id)->ack.value() == acceptAck);
-  fixture.clock.advance(1s);
-  BOOST_TEST(fixture.store().recordAck(id, applicationAck).isOk());
-  const auto message = fixture.store().fetch(id);
-  BOOST_TEST(message->ack.value() == applicationAck);
-  BOOST_TEST((message->ackedAt == fixture.clock.now()));
-  BOOST_TEST((message->state == MessageState::Received));  // recording an ACK finishes nothing
-}
-
-BOOST_AUTO_TEST_CASE(incomplete_or_oversized_input_is_refused) {
-  SqliteStoreOptions options;
-  options.maxMessageBytes = 100;
-  StoreFixture fixture(options);
-  const auto code = [](const auto& result) { return result.error().code(); };
-  BOOST_TEST((code(fixture.store().persistInbound({"", "C1", "MSH|"})) == Status::Code::InvalidArgument));
-  BOOST_TEST((code(fixture.store().persistInbound({"edsys", "", "MSH|"})) == Status::Code::InvalidArgument));
-  BOOST_TEST((code(fixture.store().persistInbound({"edsys", "C1", ""})) == Status::Code::InvalidArgument));
-  const std::string large(101, 'x');
-  BOOST_TEST((code(fixture.store().persistInbound({"edsys", "C1", large})) == Status::Code::InvalidArgument));
-  const MessageId id = fixture.persist("C1");
-  BOOST_TEST((fixture.store().recordAck(id, "").code() == Status::Code::InvalidArgument));
-}
-
-BOOST_AUTO_TEST_CASE(a_duplicate_within_the_window_gets_the_original_id_and_ack) {
-  StoreFixture fixture(withWindow(1h));
-  const MessageId original = fixture.persist("MSG1");
-  const std::string ack = "MSH|^~\\&|RCV\rMSA|AA|MSG1\r";
-  BOOST_REQUIRE(fixture.store().recordAck(original, ack).isOk());
-  fixture.clock.advance(1h);  // the window's last instant still counts
-  const std::string raw = messageBytes("MSG1");
-  const auto again = fixture.store().persistInbound({"edsys", "MSG1", raw});
-  BOOST_REQUIRE(again.ok());
-  BOOST_TEST(again->duplicate);
-  BOOST_TEST(again->id == original);
-  BOOST_TEST(again->originalAck.value() == ack);
-  BOOST_TEST(fixture.store().fetch(original)->duplicatesReceived == 1U);
-  // nothing new was stored: the next message takes the next id
-  BOOST_TEST(fixture.persist("MSG2") == original + 1);
-  BOOST_TEST(fixture.store().listUnfinished().value().size() == 2U);
-}
-
-BOOST_AUTO_TEST_CASE(a_duplicate_of_a_message_not_yet_answered_has_no_ack) {
-  StoreFixture fixture;
-  const MessageId original = fixture.persist("MSG1");
-  const std::string raw = messageBytes("MSG1");
-  const auto again = fixture.store().persistInbound({"edsys", "MSG1", raw});
-  BOOST_REQUIRE(again.ok());
-  BOOST_TEST(again->duplicate);
-  BOOST_TEST(again->id == original);
-  BOOST_TEST(!again->originalAck.has_value());
-}
-
-BOOST_AUTO_TEST_CASE(a_message_with_a_completion_is_stored_finished_with_its_ack_in_one_write) {
-  StoreFixture fixture;
-  const std::string raw = messageBytes("DONE1");
-  const std::string ack = "MSH|^~\\&|RCV\rMSA|AA|DONE1\r";
-  const auto writesBefore = fixture.store().stats().writes;
-  const auto persisted = fixture.store().persistInbound(
-      {"edsys", "DONE1", raw, Completion{MessageState::Processed, "accepted ADT^A01", ack}});
-  BOOST_REQUIRE(persisted.ok());
-  BOOST_TEST(fixture.store().stats().writes == writesBefore + 1);
-  const auto message = fixture.store().fetch(persisted->id);
-  BOOST_REQUIRE(message.ok());
-  BOOST_TEST((message->state == MessageState::Processed));
-  BOOST_TEST(message->ack.value() == ack);
-  BOOST_TEST(message->outcome == "accepted ADT^A01");
-  BOOST_TEST(message->finishedAt.has_value());
-  BOOST_TEST(fixture.store().listUnfinished().value().empty());
-  // a resend is a duplicate that gets this ACK; its own completion is not stored
-  const auto again = fixture.store().persistInbound(
-      {"edsys", "DONE1", raw, Completion{MessageState::Rejected, "other", "OTHER ACK"}});
-  BOOST_REQUIRE(again.ok());
-  BOOST_TEST(again->duplicate);
-  BOOST_TEST(again->originalAck.value() == ack);
-  BOOST_TEST((fixture.store().fetch(persisted->id)->state == MessageState::Processed));
-}
 
 BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_is_refused_until_the_first_closes) {
   auto fixture = std::make_unique<StoreFixture>();
@@ -271,81 +84,6 @@ BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_is_refused_until_the_first_
   BOOST_TEST(second.error().message().find(path + ".lock") != std::string::npos);
   fixture->reopen();  // the same fixture closes its store first, so the lock is free again
   BOOST_TEST(fixture->store().listUnfinished().ok());
-}
-
-BOOST_AUTO_TEST_CASE(a_completion_needs_an_ack) {
-  StoreFixture fixture;
-  const std::string raw = messageBytes("BAD1");
-  BOOST_TEST(!fixture.store().persistInbound({"edsys", "BAD1", raw, Completion{MessageState::Processed, "x", ""}}).ok());
-}
-
-BOOST_AUTO_TEST_CASE(a_received_completion_stores_the_ack_and_leaves_the_message_unfinished) {
-  StoreFixture fixture;
-  const std::string raw = messageBytes("CA1");
-  const auto persisted =
-      fixture.store().persistInbound({"edsys", "CA1", raw, Completion{MessageState::Received, "", "CA ACK"}});
-  BOOST_REQUIRE(persisted.ok());
-  const auto stored = fixture.store().fetch(persisted->id);
-  BOOST_TEST((stored->state == MessageState::Received));
-  BOOST_TEST(stored->ack.value() == "CA ACK");
-  BOOST_TEST(fixture.store().listUnfinished().value() == std::vector<MessageId>{persisted->id});
-  const auto again = fixture.store().persistInbound({"edsys", "CA1", raw});
-  BOOST_TEST(again->originalAck.value() == "CA ACK");
-}
-
-BOOST_AUTO_TEST_CASE(an_asynchronous_persist_answers_once_the_message_is_committed) {
-  StoreFixture fixture;
-  const std::string raw = messageBytes("ASYNC1");
-  std::mutex mutex;
-  std::condition_variable answered;
-  std::optional<cpis::core::Result<PersistOutcome>> outcome;
-  fixture.store().persistInboundAsync({"edsys", "ASYNC1", raw, Completion{MessageState::Processed, "ok", "AA"}},
-                                      [&](cpis::core::Result<PersistOutcome> r) {
-                                        const std::lock_guard lock(mutex);
-                                        outcome = std::move(r);
-                                        answered.notify_all();
-                                      });
-  std::unique_lock lock(mutex);
-  BOOST_REQUIRE(answered.wait_for(lock, 10s, [&] { return outcome.has_value(); }));
-  BOOST_REQUIRE(outcome->ok());
-  BOOST_TEST(!outcome->value().duplicate);
-  BOOST_TEST(fixture.store().fetch(outcome->value().id)->ack.value() == "AA");
-}
-
-BOOST_AUTO_TEST_CASE(an_asynchronous_persist_after_close_is_refused_at_once) {
-  StoreFixture fixture;
-  fixture.store().close();
-  const std::string raw = messageBytes("ASYNC2");
-  std::optional<cpis::core::Result<PersistOutcome>> outcome;
-  fixture.store().persistInboundAsync({"edsys", "ASYNC2", raw}, [&](cpis::core::Result<PersistOutcome> r) { outcome = std::move(r); });
-  BOOST_REQUIRE(outcome.has_value());
-  BOOST_TEST(!outcome->ok());
-  BOOST_TEST(outcome->error().retryable());
-}
-
-BOOST_AUTO_TEST_CASE(the_same_control_id_after_the_window_is_a_new_message) {
-  StoreFixture fixture(withWindow(1h));
-  const MessageId first = fixture.persist("MSG1");
-  fixture.clock.advance(1h + 1us);
-  const MessageId second = fixture.persist("MSG1");
-  BOOST_TEST(second != first);
-  // and the newest one is what a later duplicate repeats
-  const std::string raw = messageBytes("MSG1");
-  BOOST_TEST(fixture.store().persistInbound({"edsys", "MSG1", raw})->id == second);
-}
-
-BOOST_AUTO_TEST_CASE(the_same_control_id_on_another_feed_is_a_new_message) {
-  StoreFixture fixture;
-  const MessageId first = fixture.persist("MSG1", "edsys");
-  const MessageId second = fixture.persist("MSG1", "emis");
-  BOOST_TEST(second != first);
-}
-
-BOOST_AUTO_TEST_CASE(a_zero_window_turns_duplicate_detection_off) {
-  StoreFixture fixture(withWindow(0s));
-  const MessageId first = fixture.persist("MSG1");
-  const MessageId second = fixture.persist("MSG1");
-  BOOST_TEST(second != first);
 }
 
 BOOST_AUTO_TEST_CASE(of_two_identical_messages_in_one_batch_the_second_is_a_duplicate) {
@@ -368,209 +106,6 @@ BOOST_AUTO_TEST_CASE(of_two_identical_messages_in_one_batch_the_second_is_a_dupl
   BOOST_TEST(replies[1].persisted.duplicate);
   BOOST_TEST(replies[1].persisted.id == replies[0].persisted.id);
   BOOST_TEST(!replies[2].persisted.duplicate);
-}
-
-BOOST_AUTO_TEST_CASE(racing_identical_messages_have_exactly_one_original) {
-  StoreFixture fixture;
-  constexpr int kThreads = 16;
-  constexpr int kControlIds = 20;
-  // outcomes[thread][n] for control id n; threads start together, each in its own order
-  std::vector<std::vector<PersistOutcome>> outcomes(kThreads, std::vector<PersistOutcome>(kControlIds));
-  std::atomic<int> failures{0};
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (int k = 0; k < kControlIds; ++k) {
-        const int n = (k + t) % kControlIds;
-        const std::string controlId = "RACE" + std::to_string(n);
-        const std::string raw = messageBytes(controlId);
-        auto outcome = fixture.store().persistInbound({"edsys", controlId, raw});
-        if (!outcome.ok()) {
-          ++failures;
-          continue;
-        }
-        outcomes[static_cast<std::size_t>(t)][static_cast<std::size_t>(n)] = std::move(outcome).value();
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  BOOST_REQUIRE(failures == 0);
-  for (std::size_t n = 0; n < kControlIds; ++n) {
-    std::vector<MessageId> originals;
-    std::set<MessageId> ids;
-    for (std::size_t t = 0; t < kThreads; ++t) {
-      if (!outcomes[t][n].duplicate) originals.push_back(outcomes[t][n].id);
-      ids.insert(outcomes[t][n].id);
-    }
-    BOOST_TEST_REQUIRE(originals.size() == 1U);
-    BOOST_TEST(ids.size() == 1U);  // every duplicate names that original
-    BOOST_TEST(fixture.store().fetch(originals[0])->duplicatesReceived == kThreads - 1U);
-  }
-  BOOST_TEST(fixture.store().listUnfinished().value().size() == static_cast<std::size_t>(kControlIds));
-}
-
-BOOST_AUTO_TEST_CASE(sixteen_threads_persist_everything_with_unique_ids) {
-  StoreFixture fixture;
-  constexpr int kThreads = 16;
-  constexpr int kPerThread = 100;
-  std::vector<std::vector<MessageId>> ids(kThreads);
-  std::atomic<int> failures{0};
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (int i = 0; i < kPerThread; ++i) {
-        const std::string controlId = "T" + std::to_string(t) + "-" + std::to_string(i);
-        const std::string raw = messageBytes(controlId);
-        auto outcome = fixture.store().persistInbound({"edsys", controlId, raw});
-        if (!outcome.ok() || outcome->duplicate) {
-          ++failures;
-          continue;
-        }
-        ids[static_cast<std::size_t>(t)].push_back(outcome->id);
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  BOOST_REQUIRE(failures == 0);
-  std::set<MessageId> unique;
-  for (std::size_t t = 0; t < kThreads; ++t) {
-    for (std::size_t i = 0; i < ids[t].size(); ++i) {
-      unique.insert(ids[t][i]);
-      const auto message = fixture.store().fetch(ids[t][i]);
-      BOOST_REQUIRE(message.ok());
-      const std::string controlId = "T" + std::to_string(t) + "-" + std::to_string(i);
-      BOOST_TEST(message->controlId == controlId);
-      BOOST_TEST(message->raw.value() == messageBytes(controlId));
-    }
-  }
-  BOOST_TEST(unique.size() == static_cast<std::size_t>(kThreads * kPerThread));
-  BOOST_TEST(fixture.store().listUnfinished().value().size() == unique.size());
-  const auto stats = fixture.store().stats();
-  BOOST_TEST(stats.writes == unique.size());
-  BOOST_TEST(stats.transactions <= stats.writes);
-  BOOST_TEST_MESSAGE("16 threads: " << stats.writes << " writes in " << stats.transactions
-                                    << " transactions, largest batch " << stats.largestBatch);
-}
-
-BOOST_AUTO_TEST_CASE(with_group_commit_off_every_write_is_its_own_transaction) {
-  SqliteStoreOptions options;
-  options.maxBatchSize = 1;
-  StoreFixture fixture(options);
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 10; ++i) {
-        const std::string controlId = "T" + std::to_string(t) + "-" + std::to_string(i);
-        const std::string raw = messageBytes(controlId);
-        if (!fixture.store().persistInbound({"edsys", controlId, raw}).ok()) ++failures;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  BOOST_TEST(failures == 0);
-  const auto stats = fixture.store().stats();
-  BOOST_TEST(stats.writes == 40U);
-  BOOST_TEST(stats.transactions == 40U);
-}
-
-BOOST_AUTO_TEST_CASE(unfinished_messages_are_listed_oldest_first) {
-  StoreFixture fixture;
-  const MessageId a = fixture.persist("A");
-  const MessageId b = fixture.persist("B");
-  const MessageId c = fixture.persist("C");
-  const MessageId d = fixture.persist("D");
-  BOOST_REQUIRE(fixture.store().markOutcome(b, MessageState::Processed, "AA").isOk());
-  BOOST_REQUIRE(fixture.store().markOutcome(d, MessageState::Failed, "CP-IS timeout").isOk());
-  BOOST_REQUIRE(fixture.store().recordAck(c, "MSH|ACK").isOk());  // acknowledged is not finished
-  BOOST_TEST(fixture.store().listUnfinished().value() == (std::vector<MessageId>{a, c}));
-}
-
-BOOST_AUTO_TEST_CASE(the_purge_drops_old_content_and_keeps_the_record) {
-  SqliteStoreOptions options;
-  options.duplicateWindow = std::chrono::hours(24 * 60);  // longer than the retention here
-  StoreFixture fixture(options);
-  const MessageId oldProcessed = fixture.persist("OLD1");
-  const MessageId oldRejected = fixture.persist("OLD2");
-  const MessageId oldUnfinished = fixture.persist("OLD3");
-  BOOST_REQUIRE(fixture.store().recordAck(oldProcessed, "MSH|ACK1").isOk());
-  BOOST_REQUIRE(fixture.store().markOutcome(oldProcessed, MessageState::Processed, "AA").isOk());
-  BOOST_REQUIRE(fixture.store().markOutcome(oldRejected, MessageState::Rejected, "AR 102 PID-7").isOk());
-  fixture.clock.advance(std::chrono::days(20));
-  const MessageId recent = fixture.persist("NEW1");
-  BOOST_REQUIRE(fixture.store().markOutcome(recent, MessageState::Processed, "AA").isOk());
-  fixture.clock.advance(std::chrono::days(11));
-
-  const auto purged = fixture.store().purgeContent(std::chrono::days(30));
-  BOOST_REQUIRE(purged.ok());
-  BOOST_TEST(purged.value() == 2U);
-
-  const auto record = fixture.store().fetch(oldProcessed);
-  BOOST_REQUIRE(record.ok());
-  BOOST_TEST(!record->raw.has_value());
-  BOOST_TEST(!record->ack.has_value());
-  BOOST_TEST((record->purgedAt == fixture.clock.now()));
-  BOOST_TEST(record->rawSize == messageBytes("OLD1").size());
-  BOOST_TEST((record->state == MessageState::Processed));
-  BOOST_TEST(record->outcome == "AA");
-  BOOST_TEST(record->controlId == "OLD1");
-  BOOST_TEST(record->ackedAt.has_value());
-  BOOST_TEST(!fixture.store().fetch(oldRejected)->raw.has_value());
-  // unfinished and recent messages keep their bytes
-  BOOST_TEST(fixture.store().fetch(oldUnfinished)->raw.value() == messageBytes("OLD3"));
-  BOOST_TEST(fixture.store().fetch(recent)->raw.value() == messageBytes("NEW1"));
-
-  BOOST_TEST(fixture.store().purgeContent(std::chrono::days(30)).value() == 0U);
-  BOOST_TEST((fixture.store().recordAck(oldProcessed, "MSH|ACK2").code() == Status::Code::InvalidArgument));
-  // the record still answers duplicates, without the purged ACK
-  const std::string raw = messageBytes("OLD1");
-  const auto again = fixture.store().persistInbound({"edsys", "OLD1", raw});
-  BOOST_TEST(again->duplicate);
-  BOOST_TEST(again->id == oldProcessed);
-  BOOST_TEST(!again->originalAck.has_value());
-}
-
-BOOST_AUTO_TEST_CASE(a_large_purge_runs_in_chunks) {
-  SqliteStoreOptions options;
-  options.purgeChunkSize = 3;
-  StoreFixture fixture(options);
-  for (int i = 0; i < 10; ++i) {
-    const MessageId id = fixture.persist("M" + std::to_string(i));
-    BOOST_REQUIRE(fixture.store().markOutcome(id, MessageState::Processed, "AA").isOk());
-  }
-  fixture.clock.advance(std::chrono::days(2));
-  const auto before = fixture.store().stats().transactions;
-  BOOST_TEST(fixture.store().purgeContent(std::chrono::days(1)).value() == 10U);
-  BOOST_TEST(fixture.store().stats().transactions - before == 4U);  // 3 + 3 + 3 + 1
-}
-
-BOOST_AUTO_TEST_CASE(reopening_the_database_keeps_everything) {
-  StoreFixture fixture;
-  const std::string raw = binarySample();
-  const MessageId finished = fixture.store().persistInbound({"edsys", "MSG1", raw})->id;
-  BOOST_REQUIRE(fixture.store().recordAck(finished, "MSH|ACK\r").isOk());
-  BOOST_REQUIRE(fixture.store().markOutcome(finished, MessageState::Processed, "AA").isOk());
-  const MessageId unfinished = fixture.persist("MSG2");
-  const auto before = fixture.store().fetch(finished).value();
-
-  fixture.reopen();
-  const auto after = fixture.store().fetch(finished);
-  BOOST_REQUIRE(after.ok());
-  BOOST_TEST(after->raw.value() == raw);
-  BOOST_TEST(after->ack.value() == "MSH|ACK\r");
-  BOOST_TEST((after->state == MessageState::Processed));
-  BOOST_TEST((after->receivedAt == before.receivedAt));
-  BOOST_TEST((after->finishedAt == before.finishedAt));
-  BOOST_TEST(fixture.store().listUnfinished().value() == (std::vector<MessageId>{unfinished}));
-  // duplicate detection spans the restart, and ids keep increasing
-  const auto again = fixture.store().persistInbound({"edsys", "MSG1", raw});
-  BOOST_TEST(again->duplicate);
-  BOOST_TEST(again->id == finished);
-  BOOST_TEST(fixture.persist("MSG3") > unfinished);
 }
 
 BOOST_AUTO_TEST_CASE(the_database_is_in_wal_mode) {
@@ -604,20 +139,6 @@ BOOST_AUTO_TEST_CASE(the_wal_is_copied_back_and_stays_bounded) {
   BOOST_TEST(std::filesystem::file_size(fixture.path() + "-wal") < 4U * 1024 * 1024);
   fixture.reopen();
   BOOST_TEST(fixture.store().listUnfinished().value().size() == 1000U);
-}
-
-BOOST_AUTO_TEST_CASE(after_close_writes_are_refused_and_reads_still_work) {
-  StoreFixture fixture;
-  const MessageId id = fixture.persist("MSG1");
-  fixture.store().close();
-  const std::string raw = messageBytes("MSG2");
-  const auto refused = fixture.store().persistInbound({"edsys", "MSG2", raw});
-  BOOST_REQUIRE(!refused.ok());
-  BOOST_TEST((refused.error().code() == Status::Code::Unavailable));
-  BOOST_TEST(
-      (fixture.store().markOutcome(id, MessageState::Processed, "").code() == Status::Code::Unavailable));
-  BOOST_TEST(fixture.store().fetch(id).ok());
-  fixture.store().close();
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_database_file_is_a_status) {

@@ -1,0 +1,56 @@
+#include "engine/store/pg_lease_claims.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "engine/store/pg_connection.h"
+
+namespace cpis::store {
+
+PgLeaseClaims::PgLeaseClaims(std::string_view table, std::string_view claimable) {
+  const std::string t(table);
+  const std::string condition(claimable);
+  const std::string clock =
+      "WITH clock AS (SELECT COALESCE($2::bigint, " + std::string(kPgNowMicros) + ") AS now) ";
+  // $1 owner, $2 now (NULL: the server's clock), $3 lease, $4 limit
+  claimSql_ = clock + "UPDATE " + t +
+              " SET claimed_by = $1::text, claimed_until = clock.now + $3::bigint FROM clock" + " WHERE " +
+              t + ".id IN (SELECT " + t + ".id FROM " + t + ", clock WHERE (" + condition + ")" + " AND (" +
+              t + ".claimed_by IS NULL OR " + t + ".claimed_until < clock.now)" + " ORDER BY " + t +
+              ".id LIMIT $4::bigint FOR UPDATE OF " + t + " SKIP LOCKED)" + " RETURNING " + t + ".id";
+  renewSql_ = clock + "UPDATE " + t + " SET claimed_until = clock.now + $3::bigint FROM clock" + " WHERE " +
+              t + ".id IN (SELECT " + t + ".id FROM " + t + ", clock WHERE (" + condition + ")" + " AND " +
+              t + ".claimed_by = $1::text FOR UPDATE OF " + t + " SKIP LOCKED)" + " RETURNING " + t + ".id";
+  releaseSql_ = "UPDATE " + t + " SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1::text";
+}
+
+std::vector<std::int64_t> PgLeaseClaims::claim(PgConnection& connection, std::string_view owner,
+                                               std::optional<std::int64_t> now,
+                                               std::chrono::microseconds lease, std::size_t limit) const {
+  PgParams params;
+  params.text(owner)
+      .optionalInt64(now)
+      .int64(lease.count())
+      .int64(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  const auto result = connection.query(claimSql_, params);
+  std::vector<std::int64_t> ids;
+  ids.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) ids.push_back(result.int64(row, 0));
+  std::sort(ids.begin(), ids.end());  // RETURNING promises no order
+  return ids;
+}
+
+std::size_t PgLeaseClaims::renew(PgConnection& connection, std::string_view owner,
+                                 std::optional<std::int64_t> now, std::chrono::microseconds lease) const {
+  PgParams params;
+  params.text(owner).optionalInt64(now).int64(lease.count());
+  return static_cast<std::size_t>(connection.query(renewSql_, params).rows());
+}
+
+std::size_t PgLeaseClaims::release(PgConnection& connection, std::string_view owner) const {
+  PgParams params;
+  params.text(owner);
+  return connection.query(releaseSql_, params).affected();
+}
+
+}  // namespace cpis::store

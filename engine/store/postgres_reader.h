@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/result.h"
+#include "engine/store/message_store.h"
+#include "engine/store/pg_connection.h"
+#include "engine/store/pg_lease_claims.h"
+
+namespace cpis::store {
+
+// The PostgreSQL store's second connection: lookups, and the claim statements (short, single
+// statements that pass over locked rows rather than wait, so they never hold up a lookup for
+// long). Reads see every committed write, the writer's and other instances'. A connection that
+// was lost is opened again on the next call. Thread-safe: one statement at a time.
+class PostgresReader {
+ public:
+  // Prepares the statements. Throws PgError.
+  explicit PostgresReader(std::unique_ptr<PgConnection> connection);
+
+  core::Result<StoredMessage> fetch(MessageId id);
+  core::Result<std::vector<MessageId>> listUnfinished();
+
+  // MessageStore's claims for `owner` (PgLeaseClaims on the message table). `now` empty: the
+  // server's clock.
+  core::Result<std::vector<MessageId>> claimUnfinished(const std::string& owner,
+                                                       std::optional<std::int64_t> now,
+                                                       std::chrono::microseconds lease, std::size_t limit);
+  core::Result<std::size_t> renewClaims(const std::string& owner, std::optional<std::int64_t> now,
+                                        std::chrono::microseconds lease);
+  core::Result<std::size_t> releaseClaims(const std::string& owner);
+
+ private:
+  // Runs `work` on a usable connection; a failure becomes an Unavailable status `doing` names.
+  // `idempotent` work (a lookup) runs once more on a new connection when the old one turns out
+  // to be lost; a claim does not (it may have committed).
+  template <typename T, typename Work>
+  core::Result<T> withConnection(const std::string& doing, bool idempotent, Work&& work);
+
+  std::mutex mutex_;  // guards connection_
+  std::unique_ptr<PgConnection> connection_;
+  const PgLeaseClaims claims_{"message", "message.state = 'received'"};
+};
+
+}  // namespace cpis::store

@@ -1,0 +1,19 @@
+#pragma once
+
+#include "engine/core/status.h"
+
+namespace cpis::store {
+
+class PgConnection;
+
+// The schema this build reads and writes; each step of postgres_schema.cpp's migration list
+// raises it by one. Kept apart from SQLite's version: the two databases migrate on their own.
+inline constexpr int kPostgresSchemaVersion = 1;
+
+// Creates the schema in the connection's first search_path schema, or upgrades an older one,
+// in one transaction under an advisory lock, so instances starting together migrate once. A
+// database at the current version is only read (the user needs no CREATE privilege then); one
+// written by a newer build is refused (InvalidArgument). Throws PgError.
+core::Status migratePostgresSchema(PgConnection& connection);
+
+}  // namespace cpis::store

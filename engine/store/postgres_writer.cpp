@@ -1,0 +1,348 @@
+#include "engine/store/postgres_writer.h"
+
+#include <algorithm>
+#include <exception>
+#include <libpq-fe.h>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <Poco/Logger.h>
+
+#include "engine/store/exception_status.h"
+
+namespace cpis::store {
+
+namespace {
+
+// Statements sent before their results are read: the server is then asked to flush, and the
+// results read, so neither side's socket buffer fills while the other waits on it.
+constexpr std::size_t kPipelineChunk = 64;
+// A batch that meets a deadlock or serialization failure runs again up to this many times.
+constexpr int kTransientRetries = 3;
+
+std::string clockSql(std::string_view parameter) {
+  return "COALESCE(" + std::string(parameter) + "::bigint, " + std::string(kPgNowMicros) + ")";
+}
+
+// The newest message with this (feed, MSH-10) received within the window ($4 micros, NULL:
+// detection off) is the original: it counts the duplicate and the caller gets its id and ACK.
+// Otherwise the message is inserted, finished at once when it carries a completion ($7 not
+// 'received'), claimed for this instance ($9, lease $10) when it stays unfinished. One
+// statement, so that a pipeline can carry a whole batch.
+const std::string kPersist =
+    "WITH clock AS (SELECT " + clockSql("$3") +
+    " AS now),"
+    " original AS (SELECT m.id, m.ack FROM message m, clock"
+    "   WHERE $4::bigint IS NOT NULL AND m.feed = $1::text AND m.control_id = $2::bytea"
+    "     AND m.received_at >= clock.now - $4::bigint"
+    "   ORDER BY m.received_at DESC, m.id DESC LIMIT 1),"
+    " counted AS (UPDATE message SET duplicates_received = duplicates_received + 1"
+    "   WHERE id = (SELECT id FROM original)),"
+    " inserted AS (INSERT INTO message (feed, control_id, received_at, raw_size, ack, acked_at, state, "
+    "outcome,"
+    "     finished_at, claimed_by, claimed_until)"
+    "   SELECT $1::text, $2::bytea, clock.now, $5::bigint, $6::bytea,"
+    "     CASE WHEN $6::bytea IS NULL THEN NULL ELSE clock.now END, $7::text, $8::text,"
+    "     CASE WHEN $7::text = 'received' THEN NULL ELSE clock.now END,"
+    "     CASE WHEN $7::text = 'received' THEN $9::text END,"
+    "     CASE WHEN $7::text = 'received' THEN clock.now + $10::bigint END"
+    "   FROM clock WHERE NOT EXISTS (SELECT 1 FROM original) RETURNING id),"
+    " stored AS (INSERT INTO message_raw (id, raw) SELECT id, $11::bytea FROM inserted)"
+    " SELECT COALESCE((SELECT id FROM inserted), (SELECT id FROM original)),"
+    "   NOT EXISTS (SELECT 1 FROM inserted), (SELECT ack FROM original)";
+
+// The row as it was before the update (a data-modifying CTE's change is not visible to the
+// rest of its statement), which says why nothing changed: no such row, purged, finished, or
+// claimed by another instance.
+constexpr std::string_view kExplain =
+    " SELECT (SELECT count(*) FROM changed), m.state, m.purged_at IS NOT NULL, m.claimed_by"
+    " FROM (SELECT 1) AS one LEFT JOIN message m ON m.id = $1::bigint";
+
+const std::string kRecordAck =
+    "WITH changed AS (UPDATE message SET ack = $2::bytea, acked_at = " + clockSql("$3") +
+    "   WHERE id = $1::bigint AND purged_at IS NULL"
+    "     AND (state <> 'received' OR claimed_by IS NULL OR claimed_by = $4::text) RETURNING id)" +
+    std::string(kExplain);
+
+const std::string kMarkOutcome =
+    "WITH changed AS (UPDATE message SET state = $2::text, outcome = $3::text, finished_at = " +
+    clockSql("$4") +
+    ", claimed_by = NULL, claimed_until = NULL"
+    "   WHERE id = $1::bigint AND state = 'received' AND (claimed_by IS NULL OR claimed_by = $5::text)"
+    "   RETURNING id)" +
+    std::string(kExplain);
+
+// Finished messages received more than $1 micros ago, oldest first, at most $2; rows another
+// instance's purge holds are skipped rather than waited for.
+const std::string kPurge =
+    "WITH clock AS (SELECT " + clockSql("$3") +
+    " AS now),"
+    " victims AS (SELECT message.id FROM message, clock"
+    "   WHERE message.purged_at IS NULL AND message.state <> 'received'"
+    "     AND message.received_at < clock.now - $1::bigint"
+    "   ORDER BY message.received_at LIMIT $2::bigint FOR UPDATE OF message SKIP LOCKED),"
+    " dropped AS (DELETE FROM message_raw WHERE id IN (SELECT id FROM victims)),"
+    " purged AS (UPDATE message SET ack = NULL, purged_at = (SELECT now FROM clock)"
+    "   WHERE id IN (SELECT id FROM victims) RETURNING id)"
+    " SELECT count(*) FROM purged";
+
+constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock($1::bigint)";
+
+std::int64_t micros(std::chrono::microseconds duration) {
+  return duration.count();
+}
+
+// One pipeline on a connection in blocking mode: statements go out as they are sent, their
+// results are collected every kPipelineChunk statements and at the end. A statement that fails
+// makes the server skip the rest up to the sync; its SQLSTATE is kept (the first one).
+class Pipeline {
+ public:
+  explicit Pipeline(pg_conn* conn) : conn_(conn) {
+    if (PQenterPipelineMode(conn_) != 1) throw PgError("08006");
+  }
+
+  void sendPrepared(const char* name, const PgParams& params) {
+    if (PQsendQueryPrepared(conn_, name, params.count(), params.values(), params.lengths(), params.formats(),
+                            1) != 1) {
+      throw lost();
+    }
+    afterSend();
+  }
+
+  void sendSql(const char* sql) {
+    if (PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 1) != 1) throw lost();
+    afterSend();
+  }
+
+  // Syncs, reads every result, and leaves pipeline mode.
+  void finish() {
+    if (PQpipelineSync(conn_) != 1) throw lost();
+    collect();
+    const PgResult sync(PQgetResult(conn_));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) throw lost();
+    if (PQexitPipelineMode(conn_) != 1) throw lost();
+  }
+
+  const std::vector<PgResult>& results() const noexcept { return results_; }
+  const std::string& firstError() const noexcept { return firstError_; }
+
+ private:
+  PgError lost() const { return PgError(PQstatus(conn_) == CONNECTION_OK ? "08P01" : "08006"); }
+
+  void afterSend() {
+    if (++sent_ - results_.size() < kPipelineChunk) return;
+    if (PQsendFlushRequest(conn_) != 1 || PQflush(conn_) != 0) throw lost();
+    collect();
+  }
+
+  // Reads the results of every statement sent so far: each is one result and then NULL.
+  void collect() {
+    while (results_.size() < sent_) {
+      PgResult result(PQgetResult(conn_));
+      if (!result) throw lost();
+      const auto status = PQresultStatus(result.get());
+      if (status == PGRES_FATAL_ERROR) {
+        if (PQstatus(conn_) != CONNECTION_OK) throw PgError("08006");
+        if (firstError_.empty()) firstError_ = result.sqlState().empty() ? "XX000" : result.sqlState();
+      }
+      if (const PgResult extra(PQgetResult(conn_)); extra) throw PgError("08P01");  // not one of ours
+      results_.push_back(std::move(result));
+    }
+  }
+
+  pg_conn* conn_;
+  std::size_t sent_ = 0;
+  std::vector<PgResult> results_;
+  std::string firstError_;
+};
+
+}  // namespace
+
+PostgresWriter::PostgresWriter(std::unique_ptr<PgConnection> connection, PostgresWriterSettings settings)
+    : connection_(std::move(connection)), settings_(std::move(settings)) {
+  // The commit is the sync: with synchronous_commit on it returns once the WAL is flushed
+  // (whatever the server's default is).
+  connection_->exec("SET synchronous_commit = on");
+  prepareStatements();
+}
+
+PostgresWriter::~PostgresWriter() = default;
+
+void PostgresWriter::prepareStatements() {
+  connection_->prepare("persist", kPersist);
+  connection_->prepare("record_ack", kRecordAck);
+  connection_->prepare("mark_outcome", kMarkOutcome);
+  connection_->prepare("purge", kPurge);
+  connection_->prepare("lock", kLock);
+}
+
+std::vector<WriteReply> PostgresWriter::failAll(std::size_t size, const core::Status& status) const {
+  return std::vector<WriteReply>(size, WriteReply{status, {}, 0});
+}
+
+std::vector<WriteReply> PostgresWriter::run(const std::vector<const WriteRequest*>& batch) {
+  const std::string what =
+      "message store: a transaction of " + std::to_string(batch.size()) + " writes failed, none was stored";
+  try {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        return runTransaction(batch);
+      } catch (const PgError& e) {
+        if (e.transient() && attempt < kTransientRetries) {
+          retries_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (!e.transient() && !e.connectionLost() && !broken_ && batch.size() > 1) {
+          // A statement failed on its own data: run each write alone, so only it fails.
+          Poco::Logger::get("cpis.store")
+              .warning("message store: a transaction of %z writes failed (%s); running them one by one",
+                       batch.size(), std::string(e.what()));
+          std::vector<WriteReply> replies;
+          replies.reserve(batch.size());
+          for (const WriteRequest* request : batch) replies.push_back(std::move(run({request}).front()));
+          return replies;
+        }
+        auto status = unavailableFrom(what, e);
+        Poco::Logger::get("cpis.store").error(status.message());
+        return failAll(batch.size(), status);
+      }
+    }
+  } catch (const std::exception& e) {  // a reconnect that failed, no memory, ...
+    broken_ = true;
+    auto status = unavailableFrom(what, e);
+    Poco::Logger::get("cpis.store").error(status.message());
+    return failAll(batch.size(), status);
+  }
+}
+
+std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const WriteRequest*>& batch) {
+  if (broken_ || !connection_->healthy()) {
+    connection_->reconnect();
+    connection_->exec("SET synchronous_commit = on");
+    broken_ = false;
+  }
+  std::vector<std::int64_t> keys;
+  if (settings_.duplicateWindow.count() > 0) {
+    for (const WriteRequest* request : batch) {
+      if (const auto* persist = std::get_if<PersistWrite>(&request->write)) {
+        keys.push_back(pgAdvisoryKey(persist->message.feed, persist->message.controlId));
+      }
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  }
+
+  broken_ = true;  // until the pipeline has been read to its end
+  Pipeline pipeline(connection_->get());
+  pipeline.sendSql("BEGIN");
+  for (const std::int64_t key : keys) {
+    PgParams params;
+    params.int64(key);
+    pipeline.sendPrepared("lock", params);
+  }
+  for (const WriteRequest* request : batch) {
+    std::visit(
+        [&](const auto& write) {
+          using Write = std::decay_t<decltype(write)>;
+          PgParams params;
+          if constexpr (std::is_same_v<Write, PersistWrite>) {
+            const InboundMessage& message = write.message;
+            const auto& done = message.completion;
+            const std::string feed = pgText(message.feed);
+            const std::string outcome = done ? pgText(done->outcome) : std::string();
+            params.text(feed).bytes(message.controlId).optionalInt64(pgTime(write.receivedAt));
+            if (settings_.duplicateWindow.count() > 0) {
+              params.int64(micros(settings_.duplicateWindow));
+            } else {
+              params.null();
+            }
+            params.int64(static_cast<std::int64_t>(message.raw.size()));
+            if (done) {
+              params.bytes(done->ack);
+            } else {
+              params.null();
+            }
+            params.text(toString(done ? done->state : MessageState::Received))
+                .text(outcome)
+                .text(settings_.owner)
+                .int64(micros(settings_.lease))
+                .bytes(message.raw);
+            pipeline.sendPrepared("persist", params);
+          } else if constexpr (std::is_same_v<Write, AckWrite>) {
+            params.int64(write.id).bytes(write.ack).optionalInt64(pgTime(write.at)).text(settings_.owner);
+            pipeline.sendPrepared("record_ack", params);
+          } else if constexpr (std::is_same_v<Write, OutcomeWrite>) {
+            const std::string outcome = pgText(write.outcome);
+            params.int64(write.id)
+                .text(toString(write.state))
+                .text(outcome)
+                .optionalInt64(pgTime(write.at))
+                .text(settings_.owner);
+            pipeline.sendPrepared("mark_outcome", params);
+          } else {
+            // The writes carry times; with the database's clock `at` is the sentinel, and the
+            // retention is what matters: at - receivedBefore.
+            params
+                .int64(micros(
+                    std::chrono::duration_cast<std::chrono::microseconds>(write.at - write.receivedBefore)))
+                .int64(static_cast<std::int64_t>(write.limit))
+                .optionalInt64(pgTime(write.at));
+            pipeline.sendPrepared("purge", params);
+          }
+        },
+        request->write);
+  }
+  pipeline.sendSql("COMMIT");
+  pipeline.finish();
+  broken_ = false;
+
+  if (!pipeline.firstError().empty()) {
+    if (PQtransactionStatus(connection_->get()) != PQTRANS_IDLE) connection_->exec("ROLLBACK");
+    throw PgError(pipeline.firstError());
+  }
+  const auto& results = pipeline.results();
+  const std::size_t first = 1 + keys.size();
+  std::vector<WriteReply> replies;
+  replies.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) replies.push_back(replyFor(*batch[i], results[first + i]));
+  return replies;
+}
+
+WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult& result) const {
+  return std::visit(
+      [&](const auto& write) -> WriteReply {
+        using Write = std::decay_t<decltype(write)>;
+        if constexpr (std::is_same_v<Write, PersistWrite>) {
+          const bool duplicate = result.boolean(0, 1);
+          return {core::Status::ok(),
+                  PersistOutcome{result.int64(0, 0), duplicate,
+                                 duplicate ? result.optionalBytes(0, 2) : std::nullopt},
+                  0};
+        } else if constexpr (std::is_same_v<Write, PurgeWrite>) {
+          return {core::Status::ok(), {}, static_cast<std::size_t>(result.int64(0, 0))};
+        } else {
+          if (result.int64(0, 0) == 1) return {};
+          const std::string id = std::to_string(write.id);
+          if (result.isNull(0, 1)) return {core::Status::notFound("message store: no message " + id), {}, 0};
+          const std::string state = result.bytes(0, 1);
+          const auto owner = result.optionalBytes(0, 3);
+          std::string refusal;
+          if (std::is_same_v<Write, AckWrite> && result.boolean(0, 2)) {
+            refusal = "its content was purged";
+          } else if (state == "received" && owner && *owner != settings_.owner) {
+            refusal = "instance " + *owner + " has claimed it";
+          } else {
+            refusal = "it is already finished";
+          }
+          return {core::Status::invalidArgument("message store: message " + id + " (" + state +
+                                                ") refused: " + refusal),
+                  {},
+                  0};
+        }
+      },
+      request.write);
+}
+
+}  // namespace cpis::store
