@@ -1,14 +1,17 @@
 #include "engine/app/engine.h"
 
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 
 #include <Poco/Logger.h>
 
 #include "engine/mllp/mllp_server.h"
+#include "engine/app/checks.h"
 #include "engine/pipeline/ack_stamper.h"
 #include "engine/pipeline/intake.h"
 #include "engine/pipeline/return_channel.h"
+#include "engine/store/postgres_message_store.h"
 #include "engine/store/sqlite_message_store.h"
 
 namespace cpis::app {
@@ -20,6 +23,8 @@ Poco::Logger& logger() {
 
 // How often housekeeping looks for message content past its retention.
 constexpr auto kPurgeInterval = std::chrono::hours(1);
+// Unfinished messages of stopped instances taken over per round (a shared store).
+constexpr std::size_t kTakeOverBatch = 100;
 
 mllp::ListenerSettings listenerSettings(const config::FeedConfig& feed, const config::Limits& limits) {
   mllp::ListenerSettings s;
@@ -58,7 +63,20 @@ Engine::~Engine() {
   stop();
 }
 
-void Engine::start() {
+void Engine::openStore() {
+  if (const auto& pg = config_.store.postgresql) {
+    store::PostgresStoreOptions options;
+    options.duplicateWindow = config_.store.duplicateWindow;
+    options.maxBatchSize = config_.store.groupCommit ? options.maxBatchSize : 1;
+    if (pg->password) options.password = std::string(pg->password->reveal());
+    options.instance = pg->instance;
+    options.claimLease = pg->claimLease;
+    auto opened = store::PostgresMessageStore::open(pg->connection, options);
+    if (!opened) throw std::runtime_error(opened.error().message());
+    logger().information("message store: PostgreSQL, instance %s", opened.value()->instance());
+    store_ = std::move(opened).value();
+    return;
+  }
   store::SqliteStoreOptions options;
   options.duplicateWindow = config_.store.duplicateWindow;
   options.maxBatchSize = config_.store.groupCommit ? options.maxBatchSize : 1;
@@ -68,7 +86,12 @@ void Engine::start() {
   auto opened = store::SqliteMessageStore::open(config_.store.sqlitePath.string(), options);
   if (!opened) throw std::runtime_error(opened.error().message());
   store_ = std::move(opened).value();
+}
+
+void Engine::start() {
+  openStore();
   stamper_ = std::make_unique<pipeline::AckStamper>();
+  checks_ = std::make_unique<Checks>(config_);
 
   for (const auto& feedConfig : config_.feeds) {
     auto feed = std::make_unique<Feed>();
@@ -92,28 +115,17 @@ void Engine::start() {
     policy.feed = feedConfig.name;
     policy.expectedSendingApplication = feedConfig.expectedSendingApplication;
     policy.expectedSendingFacility = feedConfig.expectedSendingFacility;
-    feed->intake = std::make_unique<pipeline::Intake>(policy, *store_, *stamper_, feed->returnChannel.get());
+    feed->intake = std::make_unique<pipeline::Intake>(policy, *store_, *stamper_, feed->returnChannel.get(),
+                                                      checks_->stagesFor(feedConfig.name));
     feeds_.push_back(std::move(feed));
   }
 
-  // Recovery: what was stored but not finished is finished before anything new comes in.
-  auto unfinished = store_->listUnfinished();
+  // Recovery: what was stored but not finished (and no other running instance owns) is
+  // finished before anything new comes in.
+  auto unfinished = store_->claimUnfinished(std::numeric_limits<std::size_t>::max());
   if (!unfinished)
     throw std::runtime_error("cannot list unfinished messages: " + unfinished.error().message());
-  std::size_t resumed = 0;
-  for (const auto id : unfinished.value()) {
-    auto message = store_->fetch(id);
-    if (!message) continue;
-    const auto feed = std::find_if(feeds_.begin(), feeds_.end(),
-                                   [&](const auto& f) { return f->config.name == message.value().feed; });
-    if (feed == feeds_.end()) {
-      logger().warning("message %s belongs to feed %s, which is no longer configured; left unfinished",
-                       std::to_string(id), message.value().feed);
-      continue;
-    }
-    if (const auto status = (*feed)->intake->resume(id); status.isOk()) ++resumed;
-  }
-  if (resumed > 0) logger().notice("finished %z messages left unfinished by the previous run", resumed);
+  resumeClaimed(unfinished.value());
 
   for (auto& feed : feeds_) {
     feed->server =
@@ -126,18 +138,56 @@ void Engine::start() {
   housekeeper_ = std::thread([this] { housekeeping(); });
 }
 
+void Engine::resumeClaimed(const std::vector<std::int64_t>& ids) {
+  std::size_t resumed = 0;
+  for (const auto id : ids) {
+    auto message = store_->fetch(id);
+    if (!message) continue;
+    const auto feed = std::find_if(feeds_.begin(), feeds_.end(),
+                                   [&](const auto& f) { return f->config.name == message.value().feed; });
+    if (feed == feeds_.end()) {
+      logger().warning("message %s belongs to feed %s, which is no longer configured; left unfinished",
+                       std::to_string(id), message.value().feed);
+      continue;
+    }
+    if (const auto status = (*feed)->intake->resume(id); status.isOk()) ++resumed;
+  }
+  if (resumed > 0) {
+    logger().notice("finished %z unfinished messages left by a previous run or a stopped instance", resumed);
+  }
+}
+
 void Engine::housekeeping() {
+  // A store shared with other instances (PostgreSQL): every third of the lease, renew this
+  // instance's claims and take over the unfinished work of instances whose leases ran out.
+  const auto lease = store_->claimLease();
+  const auto tick = lease ? std::chrono::duration_cast<std::chrono::milliseconds>(*lease) / 3
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(kPurgeInterval);
+  auto nextPurge = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
-    if (auto purged = store_->purgeContent(config_.store.retention); !purged) {
-      logger().error("retention purge failed: %s", purged.error().message());
-    } else if (purged.value() > 0) {
-      logger().information("retention: content of %z messages purged; their audit records stay",
-                           purged.value());
+    if (lease) {
+      if (auto renewed = store_->renewClaims(); !renewed) {
+        logger().error("claims not renewed: %s", renewed.error().message());
+      }
+      if (auto taken = store_->claimUnfinished(kTakeOverBatch); !taken) {
+        logger().error("cannot take over unfinished messages: %s", taken.error().message());
+      } else {
+        resumeClaimed(taken.value());
+      }
+    }
+    if (std::chrono::steady_clock::now() >= nextPurge) {
+      nextPurge = std::chrono::steady_clock::now() + kPurgeInterval;
+      if (auto purged = store_->purgeContent(config_.store.retention); !purged) {
+        logger().error("retention purge failed: %s", purged.error().message());
+      } else if (purged.value() > 0) {
+        logger().information("retention: content of %z messages purged; their audit records stay",
+                             purged.value());
+      }
     }
     lock.lock();
-    wake_.wait_for(lock, kPurgeInterval, [&] { return stopping_; });
+    wake_.wait_for(lock, tick, [&] { return stopping_; });
   }
 }
 
@@ -154,6 +204,7 @@ void Engine::stop() {
   for (auto& feed : feeds_) {
     if (feed->returnChannel) feed->returnChannel->stop();
   }
+  if (checks_) checks_->stop();  // lookups in progress finish their messages
   if (housekeeper_.joinable()) housekeeper_.join();
   if (store_) store_->close();
   if (started_) logger().information("stopped; every acknowledged message is stored");

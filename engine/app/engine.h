@@ -11,7 +11,7 @@
 #include "engine/config/config.h"
 
 namespace cpis::store {
-class SqliteMessageStore;
+class MessageStore;
 }
 namespace cpis::mllp {
 class MllpServer;
@@ -23,6 +23,8 @@ class ReturnChannel;
 }  // namespace cpis::pipeline
 
 namespace cpis::app {
+
+class Checks;
 
 // The running engine: the one place that picks concrete classes and wires them (STYLE.md §2).
 // One message store, and per feed an intake, an MLLP listener and, for enhanced mode, a
@@ -51,10 +53,14 @@ class Engine {
  private:
   struct Feed;
   void housekeeping();
+  void openStore();
+  // Finishes unfinished messages this instance has claimed (all of them at start).
+  void resumeClaimed(const std::vector<std::int64_t>& ids);
 
   config::EngineConfig config_;
-  std::unique_ptr<store::SqliteMessageStore> store_;
+  std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<pipeline::AckStamper> stamper_;
+  std::unique_ptr<Checks> checks_;  // before feeds_: their intakes use its stages
   std::vector<std::unique_ptr<Feed>> feeds_;
   std::thread housekeeper_;
   std::mutex mutex_;

@@ -1,6 +1,7 @@
 #include "engine/config/config.h"
 
 #include <algorithm>
+#include <sstream>
 
 namespace cpis::config {
 
@@ -46,6 +47,14 @@ std::string_view toString(TlsVersion version) {
   switch (version) {
     case TlsVersion::Tls12: return "TLSv1.2";
     case TlsVersion::Tls13: return "TLSv1.3";
+  }
+  return "?";
+}
+
+std::string_view toString(CpisBackend backend) {
+  switch (backend) {
+    case CpisBackend::SpineV3: return "SPINE_V3";
+    case CpisBackend::Simulator: return "SIMULATOR";
   }
   return "?";
 }
@@ -96,6 +105,53 @@ void printFeed(std::ostream& os, const FeedConfig& feed) {
       os << "      " << key << " = \"" << value << "\"\n";
   }
   if (feed.mappingFile) os << "    mapping " << *feed.mappingFile << "\n";
+  if (feed.check) {
+    os << "    check alerts " << feed.check->alerts << (feed.check->enabled ? "" : ", disabled")
+       << (feed.check->acceptUnverifiedNhsNumber ? ", unverified NHS numbers accepted" : "") << ", recheck window "
+       << feed.check->recheckWindow.count() << " min, author " << feed.check->author.odsCode << "\n";
+  }
+}
+
+void printCpis(std::ostream& os, const CpisConfig& cpis) {
+  os << "  cpis " << toString(cpis.backend) << " " << cpis.endpoint << "\n"
+     << "    schemaFolder " << cpis.schemaFolder << "\n"
+     << "    identity fromAsid " << cpis.fromAsid << " toAsid " << cpis.toAsid;
+  if (!cpis.fromPartyKey.empty()) os << " fromPartyKey " << cpis.fromPartyKey;
+  if (!cpis.toPartyKey.empty()) os << " toPartyKey " << cpis.toPartyKey;
+  os << "\n    timeout " << cpis.timeout.count() << " ms, retries " << cpis.retries << ", maxConcurrent "
+     << cpis.maxConcurrent << ", cache " << (cpis.cacheTtl.count() > 0 ? std::to_string(cpis.cacheTtl.count()) + " ms" : "off")
+     << ", circuit breaker after " << cpis.breakerFailureThreshold << " failures for " << cpis.breakerOpen.count()
+     << " ms\n"
+     << "    noRecordsCode " << cpis.noRecordsCode.value_or("(default)") << "\n";
+  if (cpis.clientTls) {
+    os << "    clientTls certificateFile " << cpis.clientTls->certificateFile << "\n"
+       << "      privateKeyFile " << cpis.clientTls->privateKeyFile << "\n";
+    if (cpis.clientTls->privateKeyPassphraseFile) {
+      os << "      privateKeyPassphraseFile " << *cpis.clientTls->privateKeyPassphraseFile;
+      if (cpis.clientTls->privateKeyPassphrase) os << " (passphrase " << *cpis.clientTls->privateKeyPassphrase << ")";
+      os << "\n";
+    }
+    if (cpis.clientTls->caFile) os << "      caFile " << *cpis.clientTls->caFile << "\n";
+  }
+  if (cpis.asyncReplies) {
+    const auto& a = *cpis.asyncReplies;
+    os << "    asyncReplies " << a.listener.address << ":" << a.listener.port << a.path
+       << (a.listener.tls ? " (HTTPS)" : " (HTTP)") << ", replyTo " << a.replyTo << "\n";
+    if (a.listener.tls) printTls(os, *a.listener.tls);
+  }
+}
+
+// "sqlite <path>" or "postgresql <connection string> ..."; the password only as ***.
+std::string describeStoreBackend(const StoreConfig& store) {
+  std::ostringstream out;
+  if (const auto& pg = store.postgresql) {
+    out << "postgresql \"" << pg->connection << "\"" << (pg->password ? " password ***" : "") << " instance "
+        << (pg->instance.empty() ? std::string("(generated)") : pg->instance) << ", claim lease "
+        << pg->claimLease.count() << " s";
+  } else {
+    out << "sqlite " << store.sqlitePath;
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -103,13 +159,14 @@ void printFeed(std::ostream& os, const FeedConfig& feed) {
 std::ostream& operator<<(std::ostream& os, const EngineConfig& config) {
   os << "configuration " << config.source << "\n"
      << "  environment " << toString(config.environment) << "\n"
-     << "  store sqlite " << config.store.sqlitePath << ", duplicate window "
+     << "  store " << describeStoreBackend(config.store) << ", duplicate window "
      << config.store.duplicateWindow.count() << " h, retention " << config.store.retention.count()
      << " days, group commit " << (config.store.groupCommit ? "on" : "off") << "\n"
      << "  limits maxMessageBytes " << config.limits.maxMessageBytes << ", readTimeout "
      << config.limits.readTimeout.count() << " ms, idleTimeout " << config.limits.idleTimeout.count()
      << " ms, maxConnectionsPerListener " << config.limits.maxConnectionsPerListener << "\n"
      << "  logging " << toString(config.logging.format) << ", " << toString(config.logging.level) << "\n";
+  if (config.cpis) printCpis(os, *config.cpis);
   for (const auto& feed : config.feeds) printFeed(os, feed);
   return os;
 }

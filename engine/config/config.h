@@ -84,8 +84,31 @@ struct ReturnConnectionConfig {
 struct AdapterConfig {
   std::string name;                             // plugin libcpis-adapter-<name>.so
   std::map<std::string, std::string> settings;  // the plugin's config keys
+  std::optional<std::filesystem::path> library;  // the plugin file; nullopt: searched by name
 
   friend bool operator==(const AdapterConfig&, const AdapterConfig&) = default;
+};
+
+// Who a feed's CP-IS queries are made for: a system author (CPIS.md §6).
+struct CheckAuthorConfig {
+  std::string odsCode;       // the site's ODS code
+  std::string organisation;  // its name (NHS 111: may carry the patient's location)
+  std::string person;        // the person nominated as responsible for CP-IS queries
+  std::string jobRoleCode;   // their SDS job role
+  std::string jobRoleName;
+
+  friend bool operator==(const CheckAuthorConfig&, const CheckAuthorConfig&) = default;
+};
+
+// CP-IS checks for a feed's attendances; the rules are CPIS.md's unless said here.
+struct CheckConfig {
+  std::string alerts = "ZSEG";  // ZSEG, OBX or NONE: how the EPR takes the outcome
+  bool enabled = true;          // false: every attendance is NOT_CHECKED / DISABLED
+  bool acceptUnverifiedNhsNumber = false;  // a clinical safety officer's decision
+  std::chrono::minutes recheckWindow{10};
+  CheckAuthorConfig author;
+
+  friend bool operator==(const CheckConfig&, const CheckConfig&) = default;
 };
 
 struct FeedConfig {
@@ -95,14 +118,27 @@ struct FeedConfig {
   ListenerConfig listener;
   AckMode ackMode = AckMode::Original;
   std::optional<ReturnConnectionConfig> returnConnection;  // present exactly in enhanced mode
-  std::optional<AdapterConfig> adapter;                    // not used yet
-  std::optional<std::filesystem::path> mappingFile;        // not used yet
+  std::optional<AdapterConfig> adapter;                    // the adapter plugin
+  std::optional<std::filesystem::path> mappingFile;        // the mapping file
+  std::optional<CheckConfig> check;                        // nullopt: no CP-IS checks
 
   friend bool operator==(const FeedConfig&, const FeedConfig&) = default;
 };
 
+// A PostgreSQL database that several engine instances share (docs/deployment.md).
+struct PostgresqlConfig {
+  std::string connection;  // libpq's connection string, without the password
+  std::optional<std::filesystem::path> passwordFile;
+  std::optional<Secret> password;  // that file's content, without trailing line ends
+  std::string instance;            // empty: host/process id/random, new at every start
+  std::chrono::seconds claimLease{60};  // an instance's claim on unfinished work, unless renewed
+
+  friend bool operator==(const PostgresqlConfig&, const PostgresqlConfig&) = default;
+};
+
 struct StoreConfig {
-  std::filesystem::path sqlitePath;
+  std::filesystem::path sqlitePath;  // unused when postgresql is set
+  std::optional<PostgresqlConfig> postgresql;  // set: the store is this database, not sqlitePath
   // The same (feed, MSH-10) within this window gets the original ACK again.
   std::chrono::hours duplicateWindow{24 * 7};
   // Processed messages (patient data) are purged after this; their audit records stay.
@@ -129,6 +165,51 @@ struct LoggingConfig {
   friend bool operator==(const LoggingConfig&, const LoggingConfig&) = default;
 };
 
+// The CP-IS client (engine/cpis). Omitted from the file: the engine makes no CP-IS checks.
+enum class CpisBackend : std::uint8_t { SpineV3, Simulator };
+std::string_view toString(CpisBackend backend);  // "SPINE_V3", "SIMULATOR": the spelling in the file
+
+// Mutual TLS towards Spine: our endpoint certificate and the CAs Spine's must chain to.
+struct CpisClientTlsConfig {
+  std::filesystem::path certificateFile;  // PEM
+  std::filesystem::path privateKeyFile;   // PEM
+  std::optional<std::filesystem::path> privateKeyPassphraseFile;
+  std::optional<Secret> privateKeyPassphrase;   // that file's content, without trailing line ends
+  std::optional<std::filesystem::path> caFile;  // empty: the system's CAs
+
+  friend bool operator==(const CpisClientTlsConfig&, const CpisClientTlsConfig&) = default;
+};
+
+// Asynchronous replies: the engine's endpoint Spine POSTs them to, matched by message id.
+struct CpisAsyncRepliesConfig {
+  ListenerConfig listener;             // address, port, TLS (mutual TLS: clientCertificate)
+  std::string path = "/cpis/replies";  // the path replies are POSTed to
+  std::string replyTo;                 // the URL queries name as wsa:ReplyTo
+
+  friend bool operator==(const CpisAsyncRepliesConfig&, const CpisAsyncRepliesConfig&) = default;
+};
+
+struct CpisConfig {
+  CpisBackend backend = CpisBackend::SpineV3;
+  std::string endpoint;                // https URL (http only for the simulator)
+  std::filesystem::path schemaFolder;  // NHS Digital's CP-IS schemas (holds CPIS/Schemas)
+  std::string fromAsid, toAsid;        // ours / the CP-IS service's: 12 digits
+  std::string fromPartyKey, toPartyKey;  // ebXML binding; may be empty
+  std::optional<CpisClientTlsConfig> clientTls;
+  std::chrono::milliseconds timeout{5'000};  // per attempt
+  std::uint32_t retries = 1;                 // attempts after the first, on transport failures and time-outs
+  std::uint32_t breakerFailureThreshold = 5;  // failures in a row that open the circuit breaker
+  std::chrono::milliseconds breakerOpen{30'000};  // how long it stays open before a probe
+  std::uint32_t maxConcurrent = 32;             // queries in flight at once
+  std::chrono::milliseconds cacheTtl{0};        // 0: no cache; never across access modes
+  // The QUQI_IN010000UK14 code meaning "no records found"; nullopt: the client's default,
+  // which no real code equals (so until configured, a no-records reply is a failed check).
+  std::optional<std::string> noRecordsCode;
+  std::optional<CpisAsyncRepliesConfig> asyncReplies;  // nullopt: synchronous replies
+
+  friend bool operator==(const CpisConfig&, const CpisConfig&) = default;
+};
+
 struct EngineConfig {
   std::string source;  // the file (or name) it was loaded from, for messages
   // The file must say which; a hand-built config (tests) gets the harmless one.
@@ -137,6 +218,7 @@ struct EngineConfig {
   Limits limits;
   LoggingConfig logging;
   std::vector<FeedConfig> feeds;  // at least one once loaded, in file order
+  std::optional<CpisConfig> cpis;  // nullopt: no CP-IS checks
 
   const FeedConfig* findFeed(std::string_view name) const noexcept;
 

@@ -53,6 +53,15 @@ class Mapper {
     if (const auto* logging = root.child("logging")) config.logging = mapLogging(*logging);
     for (const auto* feed : root.childrenNamed("feed")) config.feeds.push_back(mapFeed(*feed));
     checkFeedsTogether(root, config);
+    if (const auto* cpis = root.child("cpis")) config.cpis = mapCpis(*cpis, config);
+    if (!config.cpis) {
+      const auto feeds = root.childrenNamed("feed");
+      for (std::size_t i = 0; i < config.feeds.size() && i < feeds.size(); ++i) {
+        if (const auto* check = feeds[i]->child("check")) {
+          problem(*check, "feed '" + config.feeds[i].name + "' checks CP-IS but the configuration has no cpis element");
+        }
+      }
+    }
     return config;
   }
 
@@ -136,11 +145,44 @@ class Mapper {
     return Secret(std::move(content));
   }
 
+  // The password comes from its own file; neither the connection string nor the password
+  // file's name is ever quoted (either may hold the password itself, typed in the wrong place).
+  PostgresqlConfig mapPostgresql(const XmlElement& element) {
+    PostgresqlConfig pg;
+    if (const auto* connection = element.attribute("connection")) {
+      pg.connection = std::string(trim(*connection));
+    }
+    if (lowerCase(pg.connection).find("password") != std::string::npos) {
+      problem(element,
+              "postgresql: connection: the password belongs in passwordFile, not in the connection string "
+              "(the string is not shown)");
+    }
+    if (const auto* written = element.attribute("passwordFile")) {
+      const fs::path path = resolve(trim(*written));
+      constexpr std::string_view kHidden =
+          " (path not shown: passwordFile names the file holding the password, not the password)";
+      std::error_code error;
+      const auto status = fs::status(path, error);
+      if (!fs::exists(status)) {
+        problem(element, "postgresql: passwordFile: no such file" + std::string(kHidden));
+      } else if (!fs::is_regular_file(status) || !std::ifstream(path, std::ios::binary)) {
+        problem(element, "postgresql: passwordFile: not a readable file" + std::string(kHidden));
+      } else {
+        pg.passwordFile = path;
+        pg.password = readPassphrase(element, path);
+      }
+    }
+    if (const auto* instance = element.attribute("instance")) pg.instance = std::string(trim(*instance));
+    pg.claimLease = std::chrono::seconds(number(element, "claimLeaseSeconds", pg.claimLease.count()));
+    return pg;
+  }
+
   StoreConfig mapStore(const XmlElement& element) {
     StoreConfig store;
     if (const auto* sqlite = element.child("sqlite")) {
       if (const auto* path = sqlite->attribute("path")) store.sqlitePath = resolve(trim(*path));
     }
+    if (const auto* postgresql = element.child("postgresql")) store.postgresql = mapPostgresql(*postgresql);
     store.duplicateWindow =
         std::chrono::hours(number(element, "duplicateWindowHours", store.duplicateWindow.count()));
     store.retention = std::chrono::days(number(element, "retentionDays", store.retention.count()));
@@ -198,7 +240,27 @@ class Mapper {
       if (const auto* file = mapping->attribute("file"))
         feed.mappingFile = readableFile(*mapping, trim(*file));
     }
+    if (const auto* check = element.child("check")) {
+      feed.check = mapCheck(*check);
+      if (!feed.mappingFile) problem(*check, "feed '" + feed.name + "' checks CP-IS but has no mapping file");
+    }
     return feed;
+  }
+
+  CheckConfig mapCheck(const XmlElement& element) {
+    CheckConfig check;
+    check.alerts = std::string(token(element, "alerts", check.alerts));
+    check.enabled = flag(element, "enabled", check.enabled);
+    check.acceptUnverifiedNhsNumber = flag(element, "acceptUnverifiedNhsNumber", check.acceptUnverifiedNhsNumber);
+    check.recheckWindow = std::chrono::minutes(number(element, "recheckWindowMinutes", check.recheckWindow.count()));
+    if (const auto* author = element.child("author")) {
+      check.author.odsCode = std::string(token(*author, "odsCode", ""));
+      check.author.organisation = std::string(token(*author, "organisation", ""));
+      check.author.person = std::string(token(*author, "person", ""));
+      check.author.jobRoleCode = std::string(token(*author, "jobRoleCode", ""));
+      check.author.jobRoleName = std::string(token(*author, "jobRoleName", ""));
+    }
+    return check;
   }
 
   ListenerConfig mapListener(const XmlElement& element) {
@@ -270,6 +332,7 @@ class Mapper {
   AdapterConfig mapAdapter(const XmlElement& element) {
     AdapterConfig adapter;
     adapter.name = token(element, "name", "");
+    if (const auto* library = element.attribute("library")) adapter.library = readableFile(element, trim(*library));
     for (const auto* setting : element.childrenNamed("setting")) {
       const std::string name(token(*setting, "name", ""));
       const std::string* value = setting->attribute("value");
@@ -278,6 +341,93 @@ class Mapper {
       }
     }
     return adapter;
+  }
+
+  CpisConfig mapCpis(const XmlElement& element, const EngineConfig& config) {
+    CpisConfig cpis;
+    cpis.backend = token(element, "backend", "SPINE_V3") == "SIMULATOR" ? CpisBackend::Simulator : CpisBackend::SpineV3;
+    const bool simulator = cpis.backend == CpisBackend::Simulator;
+    if (simulator && config.environment == Environment::Live) {
+      problem(element,
+              "backend=\"SIMULATOR\" is refused when environment is LIVE: a live engine must query the "
+              "national service (hazard H9)");
+    }
+    cpis.timeout = std::chrono::milliseconds(number(element, "timeoutMs", cpis.timeout.count()));
+    cpis.retries = static_cast<std::uint32_t>(number(element, "retries", cpis.retries));
+    cpis.maxConcurrent = static_cast<std::uint32_t>(number(element, "maxConcurrent", cpis.maxConcurrent));
+    cpis.cacheTtl = std::chrono::milliseconds(number(element, "cacheTtlMs", cpis.cacheTtl.count()));
+    if (const auto* code = element.attribute("noRecordsCode")) cpis.noRecordsCode = std::string(trim(*code));
+
+    if (const auto* endpoint = element.child("endpoint")) {
+      cpis.endpoint = std::string(trim(endpoint->text));
+      if (!simulator && cpis.endpoint.rfind("https://", 0) != 0) {
+        problem(*endpoint, "endpoint: the national service is reached over https only");
+      }
+    }
+    if (const auto* folder = element.child("schemaFolder")) {
+      cpis.schemaFolder = resolve(trim(folder->text));
+      std::error_code error;
+      if (!fs::is_directory(cpis.schemaFolder / "CPIS" / "Schemas", error)) {
+        problem(*folder, "schemaFolder: no CPIS/Schemas folder in " + cpis.schemaFolder.string() +
+                             " (it names the folder of NHS Digital's CP-IS schemas)");
+      }
+    }
+    if (const auto* identity = element.child("identity")) {
+      cpis.fromAsid = token(*identity, "fromAsid", "");
+      cpis.toAsid = token(*identity, "toAsid", "");
+      cpis.fromPartyKey = token(*identity, "fromPartyKey", "");
+      cpis.toPartyKey = token(*identity, "toPartyKey", "");
+    }
+    if (const auto* tls = element.child("clientTls")) {
+      CpisClientTlsConfig client;
+      if (const auto* file = tls->child("certificateFile"))
+        client.certificateFile = readableFile(*file, trim(file->text));
+      if (const auto* file = tls->child("privateKeyFile"))
+        client.privateKeyFile = readableFile(*file, trim(file->text));
+      if (const auto* file = tls->child(kPassphraseFileElement)) {
+        const std::size_t before = problems_.size();
+        client.privateKeyPassphraseFile = readableFile(*file, trim(file->text));
+        if (problems_.size() == before)
+          client.privateKeyPassphrase = readPassphrase(*file, *client.privateKeyPassphraseFile);
+      }
+      if (const auto* file = tls->child("caFile")) client.caFile = readableFile(*file, trim(file->text));
+      if (cpis.endpoint.rfind("https://", 0) != 0) {
+        problem(*tls, "clientTls needs an https endpoint");
+      }
+      cpis.clientTls = std::move(client);
+    } else if (!simulator) {
+      problem(element,
+              "backend=\"SPINE_V3\" needs clientTls: Spine accepts only mutual TLS with the endpoint "
+              "certificate issued for the engine's ASID");
+    }
+    if (const auto* breaker = element.child("circuitBreaker")) {
+      cpis.breakerFailureThreshold =
+          static_cast<std::uint32_t>(number(*breaker, "failureThreshold", cpis.breakerFailureThreshold));
+      cpis.breakerOpen = std::chrono::milliseconds(number(*breaker, "openMs", cpis.breakerOpen.count()));
+    }
+    if (const auto* async = element.child("asyncReplies")) {
+      CpisAsyncRepliesConfig replies;
+      replies.path = token(*async, "path", replies.path);
+      replies.replyTo = token(*async, "replyTo", "");
+      if (const auto* listener = async->child("listener")) {
+        replies.listener = mapListener(*listener);
+        if (replies.listener.tls && !replies.listener.tls->allowedClientSubjects.empty()) {
+          problem(*listener, "allowedSubject is not supported on the asyncReplies listener yet: "
+                             "clientCertificate with caFile alone decides who may deliver replies");
+        }
+        for (const auto& feed : config.feeds) {
+          if (clash(replies.listener, feed.listener)) {
+            problem(*listener, "listener " + endpoint(replies.listener) + " clashes with feed '" + feed.name +
+                                   "', which listens on " + endpoint(feed.listener));
+          }
+        }
+      }
+      if (!simulator && replies.replyTo.rfind("https://", 0) != 0) {
+        problem(*async, "replyTo: the national service delivers replies over https only");
+      }
+      cpis.asyncReplies = std::move(replies);
+    }
+    return cpis;
   }
 
   // Rules across feeds. `config.feeds[i]` was read from the i-th feed element.

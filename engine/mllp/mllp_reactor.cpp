@@ -275,8 +275,8 @@ class MllpReactor::Loop {
       if (!stopping_.load() && tryAdmit(stats_, settings_.maxConnections)) {
         adopt(w.fd, std::move(w.address), now);
       } else if (now >= w.until || stopping_.load()) {
+        stats_.refused.fetch_add(1);  // counted before the peer can see the close
         ::close(w.fd);
-        stats_.refused.fetch_add(1);
         logger().warning("listener %s: connection refused, %d connections is the limit", settings_.name,
                          settings_.maxConnections);
       } else {

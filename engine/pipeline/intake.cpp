@@ -2,8 +2,17 @@
 
 #include <Poco/Logger.h>
 
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
 #include "engine/hl7v2/ack.h"
+#include "engine/pipeline/adapt.h"
+#include "engine/pipeline/check.h"
+#include "engine/pipeline/decide.h"
+#include "engine/pipeline/respond.h"
 #include "engine/pipeline/return_channel.h"
+#include "engine/pipeline/work_queue.h"
 
 namespace cpis::pipeline {
 namespace {
@@ -45,11 +54,60 @@ bool wanted(std::string_view condition, bool success) {
   return true;
 }
 
+// The outcome text stored for a checked attendance: codes only.
+std::string checkedText(const hl7v2::Message& message, const domain::CheckOutcome& outcome) {
+  std::string text = "accepted " + messageType(message) + "; CP-IS " + std::string(domain::codeOf(outcome.status));
+  if (outcome.reason) text += " " + std::string(domain::codeOf(*outcome.reason));
+  if (outcome.mode) text += " " + std::string(domain::codeOf(*outcome.mode));
+  if (outcome.status == domain::CheckStatus::Found) text += " plans " + std::to_string(outcome.records.size());
+  if (!outcome.checkId.empty()) text += " check " + outcome.checkId;
+  return text;
+}
+
+// NOT_CHECKED for a message the engine would not take (AE/AR): CPIS.md §5.
+domain::CheckOutcome rejectedOutcome(domain::ReasonCode reason, std::string text, domain::Source source) {
+  domain::CheckOutcome outcome;
+  outcome.status = domain::CheckStatus::NotChecked;
+  outcome.reason = reason;
+  outcome.reasonText = std::move(text);
+  outcome.decidedAt = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  outcome.checkId = newCheckId();
+  outcome.source = source;
+  return outcome;
+}
+
+domain::Instant now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
 }  // namespace
 
+// One frame on its way through the store.
+struct Intake::Pending {
+  std::string controlId;
+  Disposition disposition;
+  std::optional<CheckRequest> check;  // a CP-IS check is due: stored first, checked after
+  bool enhanced = false;              // enhanced acknowledgement mode (MSH-15/16 valued)
+};
+
+// The last outcome per (visit number): an update that changes nothing repeats it.
+struct Intake::Outcomes {
+  static constexpr std::size_t kCapacity = 50'000;
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, domain::CheckOutcome> byVisit;
+  std::deque<std::string> order;  // oldest first
+};
+
 Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper,
-               ReturnChannel* returnChannel)
-    : policy_(std::move(policy)), store_(store), stamper_(stamper), returnChannel_(returnChannel) {}
+               ReturnChannel* returnChannel, const CheckStages* checks)
+    : policy_(std::move(policy)),
+      store_(store),
+      stamper_(stamper),
+      returnChannel_(returnChannel),
+      checks_(checks),
+      outcomes_(std::make_unique<Outcomes>()) {}
+
+Intake::~Intake() = default;
 
 Intake::Pending Intake::prepare(std::string_view payload) {
   const auto parsed = hl7v2::parse(payload);
@@ -61,29 +119,59 @@ Intake::Pending Intake::prepare(std::string_view payload) {
   }
   // Decide first (it is quick and needs nothing stored), so that the message, its ACK and its
   // outcome become durable in one commit; only then is the ACK sent.
-  pending.decision = decide(parsed, payload);
+  pending.disposition = dispose(parsed, payload, pending);
   return pending;
 }
 
 store::InboundMessage Intake::inbound(const Pending& pending, std::string_view payload) const {
-  const Decision& d = pending.decision;
-  return store::InboundMessage{policy_.feed, pending.controlId, payload,
-                               store::Completion{d.state, d.outcome, d.ack}};
+  const Disposition& d = pending.disposition;
+  store::InboundMessage message{policy_.feed, pending.controlId, payload};
+  if (!d.ack.empty()) message.completion = store::Completion{d.state, d.outcome, d.ack};
+  return message;
 }
 
 std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
-  const Pending pending = prepare(payload);
-  return answer(pending, payload, store_.persistInbound(inbound(pending, payload)));
+  const auto pending = std::make_shared<const Pending>(prepare(payload));
+  const auto persisted = store_.persistInbound(inbound(*pending, payload));
+  if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
+  const store::MessageId id = persisted.value().id;
+  if (!pending->enhanced) return runCheck(id, *pending, payload);
+  // Enhanced mode: the accept ACK now; the check and the application ACK follow.
+  auto raw = std::make_shared<const std::string>(payload);
+  if (!checks_->work.submit([this, pending, raw, id] { (void)runCheck(id, *pending, *raw); })) {
+    logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
+                     policy_.feed, std::to_string(id));
+  }
+  return pending->disposition.reply;
 }
 
 void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer*/, Reply reply) {
   auto pending = std::make_shared<const Pending>(prepare(payload));
   const store::InboundMessage message = inbound(*pending, payload);
   // `payload` stays valid until `reply` is called (the FrameHandler contract), and `pending`
-  // lives in the callback: the store's views hold until the commit has answered.
+  // lives in the callback: the store's views hold until the commit has answered. The callback
+  // runs on the store's thread: a check goes on to the work queue, never runs there.
   store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
-                                          core::Result<store::PersistOutcome> persisted) {
-    reply(answer(*pending, payload, persisted));
+                                          core::Result<store::PersistOutcome> persisted) mutable {
+    if (!pending->check || !persisted || persisted.value().duplicate) {
+      reply(answer(*pending, payload, persisted));
+      return;
+    }
+    const store::MessageId id = persisted.value().id;
+    if (pending->enhanced) {
+      // The accept ACK now; the payload is copied, since the reply ends its life.
+      auto raw = std::make_shared<const std::string>(payload);
+      if (!checks_->work.submit([this, pending, raw, id] { (void)runCheck(id, *pending, *raw); })) {
+        logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
+                         policy_.feed, std::to_string(id));
+      }
+      reply(pending->disposition.reply);
+      return;
+    }
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    if (!checks_->work.submit([this, pending, payload, id, shared] { (*shared)(runCheck(id, *pending, payload)); })) {
+      (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
+    }
   });
 }
 
@@ -91,62 +179,175 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
                            const core::Result<store::PersistOutcome>& persisted) {
   if (!persisted) return storeUnavailable(payload, persisted.error());
   const store::PersistOutcome& stored = persisted.value();
-  const Decision& decision = pending.decision;
+  const Disposition& disposition = pending.disposition;
   if (stored.duplicate) {
     logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store",
                          policy_.feed, pending.controlId, std::to_string(stored.id));
     if (stored.originalAck && !stored.originalAck->empty()) return *stored.originalAck;
-    // No ACK is held for the original: its content was purged (or it came from an older build).
-    return storeUnavailable(
-        payload, core::Status::unavailable("no ACK is held for the original of this message"));
+    // No ACK is held for the original: it is still being checked, or its content was purged.
+    return storeUnavailable(payload,
+                            core::Status::unavailable("the original of this message is not finished; send it again later"));
   }
-  if (decision.state == store::MessageState::Rejected) {
-    logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), decision.outcome);
+  if (disposition.state == store::MessageState::Rejected || disposition.state == store::MessageState::Failed) {
+    logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
   }
-  if (decision.deferred) returnChannel_->submit(stored.id, decision.applicationAck);
-  return decision.reply;
+  if (disposition.deferred) returnChannel_->submit(stored.id, disposition.applicationAck);
+  return disposition.reply;
 }
 
-Intake::Decision Intake::decide(const core::Result<hl7v2::Message, core::Issue>& parsed,
-                                std::string_view payload) {
+std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::string_view payload) {
+  const auto parsed = hl7v2::parse(payload);
+  if (!parsed) return storeUnavailable(payload, core::Status::internal("a stored message no longer parses"));
+  const hl7v2::Message& message = parsed.value();
+  const CheckRequest& request = *pending.check;
+  const domain::CheckOutcome outcome = checks_->checker.check(request);
+  checks_->decider.record(request.attendance, outcome);
+  rememberOutcome(request.attendance, outcome);
+  logger().information("feed %s: message %s checked: %s", policy_.feed, std::to_string(id),
+                       std::string(domain::codeOf(outcome.status)) +
+                           (outcome.reason ? " " + std::string(domain::codeOf(*outcome.reason)) : std::string()));
+  const std::string text = checkedText(message, outcome);
+  if (pending.enhanced) {
+    const std::string application = checks_->responder.acknowledge(
+        message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion), outcome);
+    if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true)) {
+      returnChannel_->submit(id, application);
+    } else if (auto status = finish(id, store::MessageState::Processed, text, pending.disposition.ack); !status.isOk()) {
+      logger().error("feed %s: message %s not finished (%s)", policy_.feed, std::to_string(id), status.message());
+    }
+    return {};
+  }
+  const std::string ack = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
+                                                         stamper_.next(policy_.defaultVersion), outcome);
+  if (auto status = finish(id, store::MessageState::Processed, text, ack); !status.isOk()) {
+    // Not acknowledged: the message stays unfinished, and recovery (or the resend) completes it.
+    return storeUnavailable(payload, status);
+  }
+  return ack;
+}
+
+Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Issue>& parsed,
+                                    std::string_view payload, Pending& pending) {
   if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
-  if (hl7v2::ackModeOf(message) == hl7v2::AckMode::Enhanced) return enhanced(message);
-  Decision d;
+  pending.enhanced = hl7v2::ackModeOf(message) == hl7v2::AckMode::Enhanced;
+  if (checks_ != nullptr && message.messageCode() == "ADT") return attend(message, pending);
+  return pending.enhanced ? enhanced(message, nullptr, false) : accept(message, nullptr, false);
+}
+
+Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pending) {
+  const AdaptResult adapted = checks_->adapter.adapt(message);
+  const domain::Source source = checks_->checker.source();
+  switch (adapted.kind) {
+    case AdaptResult::Kind::DataError:
+    case AdaptResult::Kind::Failed: {
+      // The message is wrong for this feed (or its adapter failed): AE, stored as failed and
+      // visible, with NOT_CHECKED / MESSAGE_REJECTED (CPIS.md §5).
+      const auto outcome = rejectedOutcome(domain::ReasonCode::MessageRejected,
+                                           "the message could not be read as an attendance", source);
+      Disposition d;
+      d.state = store::MessageState::Failed;
+      d.outcome = "failed: " + (adapted.issues.empty() ? adapted.reason : describeIssue(adapted.issues.front()));
+      if (adapted.kind == AdaptResult::Kind::Failed) d.outcome = "failed: " + adapted.reason;
+      d.ack = checks_->responder.acknowledge(
+          message, hl7v2::ackCodeFor(hl7v2::Outcome::Error, hl7v2::ackModeOf(message)), adapted.issues,
+          stamper_.next(policy_.defaultVersion), outcome);
+      d.reply = d.ack;
+      return d;
+    }
+    case AdaptResult::Kind::NotAnAttendance: {
+      auto outcome = rejectedOutcome(domain::ReasonCode::NotAnAttendance, adapted.reason, source);
+      return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
+    }
+    case AdaptResult::Kind::Attendance: break;
+  }
+  const domain::Attendance& attendance = adapted.attendance;
+  const Decision decision = checks_->decider.decide(attendance);
+  std::optional<domain::AccessMode> mode = decision.mode;
+  if (decision.kind == DecisionKind::NotChecked) {
+    const auto outcome = notCheckedOutcome(decision, attendance, now(), newCheckId(), source);
+    checks_->decider.record(attendance, outcome);
+    rememberOutcome(attendance, outcome);
+    return pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
+                            : accept(message, &outcome, decision.emitAlert);
+  }
+  if (decision.kind == DecisionKind::RepeatPrevious) {
+    if (const auto previous = rememberedOutcome(attendance)) {
+      return pending.enhanced ? enhanced(message, &*previous, true) : accept(message, &*previous, true);
+    }
+    mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
+  }
+  pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId()};
+  Disposition d;
+  d.state = store::MessageState::Received;
+  if (pending.enhanced) {  // the accept ACK is stored with the message; the check follows
+    d.ack = hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
+    d.reply = wanted(message.get("MSH-15"), true) ? d.ack : std::string();
+  }
+  return d;
+}
+
+Intake::Disposition Intake::accept(const hl7v2::Message& message, const domain::CheckOutcome* outcome,
+                                   bool alerts) {
+  Disposition d;
   d.state = store::MessageState::Processed;
-  d.outcome = "accepted " + messageType(message);
-  d.ack = hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+  d.outcome = outcome ? checkedText(message, *outcome) : "accepted " + messageType(message);
+  d.ack = outcome && alerts ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
+                                                             stamper_.next(policy_.defaultVersion), *outcome)
+                            : hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
   d.reply = d.ack;
   return d;
 }
 
-Intake::Decision Intake::enhanced(const hl7v2::Message& message) {
+Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome,
+                                     bool alerts) {
   // Enhanced mode: accept now (CA, once stored), answer for the application later over the
   // return channel.
-  const std::string type = messageType(message);
-  Decision d;
+  const std::string type = outcome ? checkedText(message, *outcome) : "accepted " + messageType(message);
+  Disposition d;
   d.ack = hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
   d.reply = wanted(message.get("MSH-15"), true) ? d.ack : std::string();
   if (!wanted(message.get("MSH-16"), true)) {
-    d.outcome = "accepted " + type + "; no application ACK asked for";
+    d.outcome = type + "; no application ACK asked for";
   } else if (returnChannel_ == nullptr) {
-    d.outcome = "accepted " + type + "; application ACK not sent: the feed has no return connection";
+    d.outcome = type + "; application ACK not sent: the feed has no return connection";
     logger().warning("feed %s: MSH-10 %s asked for an application ACK but the feed has no return connection",
                      policy_.feed, message.controlId());
   } else {
     d.deferred = true;
     d.state = store::MessageState::Received;
     d.applicationAck =
-        hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+        outcome && alerts ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
+                                                           stamper_.next(policy_.defaultVersion), *outcome)
+                          : hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
   }
   return d;
 }
 
-Intake::Decision Intake::rejection(std::string_view payload, const hl7v2::Message* message,
+void Intake::rememberOutcome(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
+  if (attendance.visitNumber.empty()) return;
+  const std::lock_guard lock(outcomes_->mutex);
+  auto [it, inserted] = outcomes_->byVisit.insert_or_assign(attendance.visitNumber, outcome);
+  if (!inserted) return;
+  outcomes_->order.push_back(attendance.visitNumber);
+  if (outcomes_->order.size() > Outcomes::kCapacity) {
+    outcomes_->byVisit.erase(outcomes_->order.front());
+    outcomes_->order.pop_front();
+  }
+}
+
+std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
+  const std::lock_guard lock(outcomes_->mutex);
+  const auto it = outcomes_->byVisit.find(attendance.visitNumber);
+  if (it == outcomes_->byVisit.end()) return std::nullopt;
+  return it->second;
+}
+
+Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Message* message,
                                    const core::Issue& problem) {
   const auto options = stamper_.next(policy_.defaultVersion);
-  Decision d;
+  Disposition d;
   d.state = store::MessageState::Rejected;
   d.outcome = "rejected: " + describeIssue(problem);
   d.ack =
@@ -154,6 +355,11 @@ Intake::Decision Intake::rejection(std::string_view payload, const hl7v2::Messag
           ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, hl7v2::ackModeOf(*message)),
                             std::span(&problem, 1), options)
           : hl7v2::buildRejection(payload, problem, options);
+  if (checks_ != nullptr && (message == nullptr || message->messageCode() == "ADT")) {
+    // Every ACK to an ADT carries an alert: NOT_CHECKED / MESSAGE_REJECTED (CPIS.md §5).
+    checks_->responder.appendTo(d.ack, rejectedOutcome(domain::ReasonCode::MessageRejected,
+                                                       "the message was rejected", checks_->checker.source()));
+  }
   d.reply = d.ack;
   return d;
 }
@@ -172,10 +378,19 @@ core::Status Intake::resume(store::MessageId id) {
   if (!stored) return stored.error();
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
   const std::string& raw = *stored.value().raw;
-  const Decision decision = decide(hl7v2::parse(raw), raw);
-  if (!decision.deferred) return finish(id, decision.state, decision.outcome, decision.ack);
-  if (auto status = store_.recordAck(id, decision.ack); !status.isOk()) return status;
-  returnChannel_->submit(id, decision.applicationAck);
+  const Pending pending = prepare(raw);
+  const Disposition& d = pending.disposition;
+  if (pending.check) {
+    // Stored, not yet checked when the engine stopped: check now (this thread may block).
+    if (pending.enhanced && !d.ack.empty()) {
+      if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
+    }
+    (void)runCheck(id, pending, raw);  // finishes the message (or leaves it for the next start)
+    return core::Status::ok();
+  }
+  if (!d.deferred) return finish(id, d.state, d.outcome, d.ack);
+  if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
+  returnChannel_->submit(id, d.applicationAck);
   return core::Status::ok();
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "engine/core/status.h"
+#include "engine/domain/attendance.h"
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/frame_handler.h"
 #include "engine/pipeline/ack_stamper.h"
@@ -12,7 +14,12 @@
 
 namespace cpis::pipeline {
 
+class Adapter;
+class Checker;
+class Decider;
+class Responder;
 class ReturnChannel;
+class WorkQueue;
 
 // What the intake knows about the feed a listener serves.
 struct FeedPolicy {
@@ -22,26 +29,46 @@ struct FeedPolicy {
   std::string defaultVersion = "2.4";                     // ACK MSH-12 when a message has none
 };
 
-// The front of the pipeline for one feed: persist, parse, answer. It is the listener's
-// FrameHandler.
+// What a feed that checks CP-IS adds to the intake: the stages after parse. Each outlives
+// the intake; all are thread-safe.
+struct CheckStages {
+  const Adapter& adapter;      // adapt: mapping file + plugin -> attendance
+  Decider& decider;            // decide: is a check due?
+  const Checker& checker;      // look up: CP-IS (blocks: runs on `work`)
+  const Responder& responder;  // respond: ACK with alert segments
+  WorkQueue& work;             // where lookups run, off the listener's threads
+};
+
+// The front of the pipeline for one feed: persist, parse, adapt, decide, look up, answer. It
+// is the listener's FrameHandler.
 //
 // Every frame is stored durably before anything is answered: an AA/CA means the message is on
 // disk. The same (feed, MSH-10) again within the store's window gets the ACK stored for the
-// original, and is not processed twice. A frame that cannot be read is stored too (as
-// rejected, with its AR). When the store is down nothing is accepted: the sender gets AR/CR
-// with ERR 207 and resends later.
+// original, and is not processed (nor checked) twice. A frame that cannot be read is stored
+// too (as rejected, with its AR). When the store is down nothing is accepted: the sender gets
+// AR/CR with ERR 207 and resends later.
+//
+// An ADT on a feed with check stages: the attendance is adapted and the decision made on the
+// listener's thread; when no check is due the ACK (with a NOT_CHECKED alert and its reason) is
+// stored with the message in one commit. When a check is due the message is stored first
+// (unfinished), the lookup runs on the work queue, and the ACK with the alerts is stored as the
+// message is finished, then sent; after a crash in between, recovery runs the check again.
 //
 // Acknowledgement mode follows MSH-15/MSH-16: original mode answers AA once the message is
 // processed and its ACK and outcome are stored; enhanced mode answers CA once the message is
-// stored, and the application acknowledgement goes later over the feed's return channel.
+// stored, and the application acknowledgement (with the alerts) goes later over the feed's
+// return channel.
 //
-// Threading: onFrame runs on many connections' threads at once; the intake holds no mutable
-// state of its own. Nothing is logged that comes from the message but its MSH-10.
+// Threading: frames of many connections are handled at once; the only mutable state is the
+// last outcome per attendance, behind a lock. Nothing is logged that comes from the message
+// but its MSH-10.
 class Intake final : public mllp::FrameHandler {
  public:
   // `returnChannel` may be null: enhanced-mode application ACKs then cannot be delivered and
-  // the outcome says so.
-  Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper, ReturnChannel* returnChannel);
+  // the outcome says so. `checks` null: the feed only stores and acknowledges.
+  Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper, ReturnChannel* returnChannel,
+         const CheckStages* checks = nullptr);
+  ~Intake();
 
   // mllp::FrameHandler
   std::string onFrame(std::string_view payload, const mllp::PeerInfo& peer) override;
@@ -61,39 +88,48 @@ class Intake final : public mllp::FrameHandler {
   // What becomes of a message, decided before it is stored so that the message, its ACK and
   // its outcome become durable in one commit. `deferred` (enhanced mode with a return
   // channel): stored with its accept ACK but unfinished until the application ACK has been
-  // delivered.
-  struct Decision {
+  // delivered. A message that needs a CP-IS check is stored unfinished first, then checked.
+  struct Disposition {
     bool deferred = false;
     store::MessageState state = store::MessageState::Processed;
     std::string outcome;  // codes and locations, never field values
-    std::string ack;      // stored with the message
+    std::string ack;      // stored with the message; empty: stored without (a check follows)
     std::string reply;    // sent to the peer (enhanced mode: empty when MSH-15 says so)
     std::string applicationAck;  // deferred only: for the return channel
   };
   // One frame on its way through the store.
-  struct Pending {
-    std::string controlId;
-    Decision decision;
-  };
+  struct Pending;
 
   Pending prepare(std::string_view payload);
   store::InboundMessage inbound(const Pending& pending, std::string_view payload) const;
-  // The reply for a frame once the store has answered.
+  // The reply for a frame that needs no check, once the store has answered.
   std::string answer(const Pending& pending, std::string_view payload,
                      const core::Result<store::PersistOutcome>& persisted);
+  // Runs the CP-IS check of a stored message and finishes it; the reply in original mode
+  // (enhanced mode: "", the application ACK goes to the return channel). Blocks.
+  std::string runCheck(store::MessageId id, const Pending& pending, std::string_view payload);
 
-  Decision decide(const core::Result<hl7v2::Message, core::Issue>& parsed, std::string_view payload);
-  Decision enhanced(const hl7v2::Message& message);
-  Decision rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
+  Disposition dispose(const core::Result<hl7v2::Message, core::Issue>& parsed, std::string_view payload,
+                      Pending& pending);
+  Disposition attend(const hl7v2::Message& message, Pending& pending);
+  Disposition accept(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts);
+  Disposition enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts);
+  Disposition rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,
                       std::string_view ack);
+  void rememberOutcome(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
+  std::optional<domain::CheckOutcome> rememberedOutcome(const domain::Attendance& attendance) const;
 
   FeedPolicy policy_;
   store::MessageStore& store_;
   AckStamper& stamper_;
   ReturnChannel* returnChannel_;
+  const CheckStages* checks_;
+  // The last outcome per attendance (visit number), for updates that repeat it.
+  struct Outcomes;
+  std::unique_ptr<Outcomes> outcomes_;
 };
 
 }  // namespace cpis::pipeline

@@ -63,9 +63,9 @@ const std::vector<ErrorCase> kCases{
     {"unknown_element", document("  <feed name=\"a\"><listen address=\"127.0.0.1\" port=\"1\"/></feed>\n"), 5,
      56,
      "<listen> is not allowed here: <feed> expects (expectedSender?, listener, acknowledgement?, adapter?, "
-     "mapping?)"},
+     "mapping?, check?)"},
     {"element_out_of_order", document("  <logging/>\n  <limits/>\n" + kFeed), 6, 12,
-     "<limits> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, feed+)"},
+     "<limits> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, feed+)"},
     {"element_twice",
      document("  <feed name=\"a\">\n"
               "    <listener address=\"127.0.0.1\" port=\"1\"/>\n"
@@ -73,11 +73,11 @@ const std::vector<ErrorCase> kCases{
               "  </feed>\n"),
      7, 45,
      "<listener> is not allowed here: <feed> expects (expectedSender?, listener, acknowledgement?, adapter?, "
-     "mapping?)"},
+     "mapping?, check?)"},
     {"missing_required_element", document("  <feed name=\"a\">\n  </feed>\n"), 5, 18,
-     "<feed> is incomplete: expected (expectedSender?, listener, acknowledgement?, adapter?, mapping?)"},
+     "<feed> is incomplete: expected (expectedSender?, listener, acknowledgement?, adapter?, mapping?, check?)"},
     {"no_feed_at_all", document(""), 2, 46,
-     "<cpisEngine> is incomplete: expected (environment, store, limits?, logging?, feed+)"},
+     "<cpisEngine> is incomplete: expected (environment, store, limits?, logging?, cpis?, feed+)"},
     {"missing_required_attribute", document("  <feed name=\"a\"><listener address=\"127.0.0.1\"/></feed>\n"),
      5, 49, "<listener> is missing the required attribute 'port'"},
     {"unknown_attribute",
@@ -140,7 +140,7 @@ const std::vector<ErrorCase> kCases{
          kFeed + "</cpisEngine>\n",
      4, 28, "attribute 'groupCommit' of <store>: 'yes' is not a boolean: write true or false"},
     {"second_store", document("  <store><sqlite path=\"y.db\"/></store>\n" + kFeed), 5, 10,
-     "<store> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, feed+)"},
+     "<store> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, feed+)"},
     {"bad_feed_name",
      document("  <feed name=\"RZZ ED\"><listener address=\"127.0.0.1\" port=\"1\"/></feed>\n"), 5, 23,
      "attribute 'name' of <feed>: 'RZZ ED' does not match the pattern [a-z0-9][a-z0-9._\\-]{0,63}"},

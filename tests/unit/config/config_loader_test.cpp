@@ -158,6 +158,73 @@ BOOST_AUTO_TEST_CASE(omitted_settings_take_the_defaults) {
   BOOST_TEST((config == expected), "loaded:\n" << config << "expected:\n" << expected);
 }
 
+BOOST_AUTO_TEST_CASE(a_postgresql_store_is_read_with_its_password_from_its_file) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  cpis::test::writeFile(dir, "secrets/pg-password", "pg-s3cret\n");
+  const char* const xml = R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>LIVE</environment>
+  <store>
+    <postgresql connection="host=db.example port=5432 dbname=cpis user=cpis_engine"
+                passwordFile="secrets/pg-password" instance="engine-a" claimLeaseSeconds="30"/>
+  </store>
+  <feed name="only"><listener address="127.0.0.1" port="0"/></feed>
+</cpisEngine>
+)";
+  const EngineConfig config = loader.loadString(xml, "pg.xml", dir.path());
+  BOOST_REQUIRE(config.store.postgresql.has_value());
+  const auto& pg = *config.store.postgresql;
+  BOOST_TEST(pg.connection == "host=db.example port=5432 dbname=cpis user=cpis_engine");
+  BOOST_TEST(pg.passwordFile.value() == dir.path() / "secrets/pg-password");
+  BOOST_TEST(pg.password.value().reveal() == "pg-s3cret");
+  BOOST_TEST(pg.instance == "engine-a");
+  BOOST_TEST(pg.claimLease.count() == 30);
+  std::ostringstream printed;
+  printed << config;
+  BOOST_TEST(printed.str().find("postgresql \"host=db.example") != std::string::npos);
+  BOOST_TEST(printed.str().find("password ***") != std::string::npos);
+  BOOST_TEST(printed.str().find("pg-s3cret") == std::string::npos);
+  // defaults
+  const char* const minimal = R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><postgresql connection="dbname=cpis"/></store>
+  <feed name="only"><listener address="127.0.0.1" port="0"/></feed>
+</cpisEngine>
+)";
+  const auto defaults = loader.loadString(minimal, "pg-defaults.xml", dir.path()).store.postgresql.value();
+  BOOST_TEST(!defaults.password.has_value());
+  BOOST_TEST(defaults.instance.empty());
+  BOOST_TEST(defaults.claimLease.count() == 60);
+}
+
+BOOST_AUTO_TEST_CASE(a_postgresql_password_in_the_wrong_place_is_refused_and_never_quoted) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  const auto problemsOf = [&](const std::string& attributes) {
+    const std::string xml = std::string(R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><postgresql )") + attributes + R"(/></store>
+  <feed name="only"><listener address="127.0.0.1" port="0"/></feed>
+</cpisEngine>
+)";
+    try {
+      (void)loader.loadString(xml, "pg.xml", dir.path());
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const auto inString = problemsOf(R"(connection="host=db dbname=cpis password=typed-here")");
+  BOOST_TEST(inString.find("pg.xml:4:") != std::string::npos);
+  BOOST_TEST(inString.find("passwordFile") != std::string::npos);
+  BOOST_TEST(inString.find("typed-here") == std::string::npos);
+  const auto asFileName = problemsOf(R"(connection="dbname=cpis" passwordFile="typed-here-too")");
+  BOOST_TEST(asFileName.find("passwordFile: no such file") != std::string::npos);
+  BOOST_TEST(asFileName.find("typed-here-too") == std::string::npos);
+  BOOST_TEST(!problemsOf(R"(connection="dbname=cpis" claimLeaseSeconds="1")").empty());  // at least 5
+}
+
 BOOST_AUTO_TEST_CASE(every_setting_is_read) {
   const cpis::test::TempDir dir("cpis-config-test");
   cpis::test::writeFile(dir, "keys/server.pem", "certificate");

@@ -1,0 +1,150 @@
+#include "engine/app/checks.h"
+
+#include <stdexcept>
+#include <unistd.h>
+
+#include <Poco/Logger.h>
+
+#include "engine/cpis/lookup.h"
+#include "engine/cpis/lookup_factory.h"
+#include "engine/cpis/spine_schemas.h"
+#include "engine/mapping/mapping.h"
+#include "engine/mapping/mapping_loader.h"
+#include "engine/pipeline/adapt.h"
+#include "engine/pipeline/check.h"
+#include "engine/pipeline/decide.h"
+#include "engine/pipeline/intake.h"
+#include "engine/pipeline/respond.h"
+#include "engine/pipeline/work_queue.h"
+#include "engine/plugin/adapter_plugin.h"
+#include "engine/plugin/plugin_library.h"
+#include "engine/plugin/plugin_registry.h"
+#include "engine/store/postgres_audit_log.h"
+#include "engine/store/sqlite_audit_log.h"
+
+namespace cpis::app {
+namespace {
+
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.engine");
+}
+
+domain::Instant now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+// Where adapter plugins are looked for: beside the engine (bin/../lib as the build lays them
+// out, bin/../lib/cpis-engine/plugins as `cmake --install` does), then the packaged location.
+std::vector<std::filesystem::path> pluginDirectories() {
+  std::vector<std::filesystem::path> directories;
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    directories.push_back(self.parent_path().parent_path() / "lib");
+    directories.push_back(self.parent_path().parent_path() / "lib" / "cpis-engine" / "plugins");
+  }
+  directories.emplace_back("/usr/lib/cpis-engine/plugins");
+  return directories;
+}
+
+pipeline::DecisionPolicy policyFor(const config::EngineConfig& engine, const config::CheckConfig& check) {
+  pipeline::DecisionPolicy policy;
+  policy.environment =
+      engine.environment == config::Environment::Live ? pipeline::Environment::Live : pipeline::Environment::Test;
+  policy.enabled = check.enabled;
+  policy.acceptUnverifiedNhsNumber = check.acceptUnverifiedNhsNumber;
+  policy.recheckWindow = check.recheckWindow;
+  return policy;
+}
+
+cpis::Author authorFor(const config::EngineConfig& engine, const config::CheckConfig& check) {
+  cpis::Author author;
+  author.kind = cpis::Author::Kind::System;
+  author.asid = engine.cpis ? engine.cpis->fromAsid : std::string();
+  author.orgOdsCode = check.author.odsCode;
+  author.orgName = check.author.organisation;
+  author.personName = check.author.person;
+  author.jobRoleCode = check.author.jobRoleCode;
+  author.jobRoleName = check.author.jobRoleName;
+  return author;
+}
+
+}  // namespace
+
+struct Checks::Feed {
+  std::unique_ptr<mapping::Mapping> mapping;
+  std::unique_ptr<plugin::AdapterPlugin> plugin;
+  std::unique_ptr<pipeline::Adapter> adapter;
+  std::unique_ptr<pipeline::InMemoryCheckMemory> memory;
+  std::unique_ptr<pipeline::Decider> decider;
+  std::unique_ptr<pipeline::Checker> checker;
+  std::unique_ptr<pipeline::Responder> responder;
+  std::unique_ptr<pipeline::CheckStages> stages;
+};
+
+Checks::Checks(const config::EngineConfig& config) {
+  bool any = false;
+  for (const auto& feed : config.feeds) any = any || feed.check.has_value();
+  if (!any || !config.cpis) return;
+  const config::CpisConfig& cpisConfig = *config.cpis;
+
+  schemas_ = std::make_unique<cpis::SpineSchemas>(cpisConfig.schemaFolder);
+  logger().information("CP-IS schemas loaded from %s (%z known quirks of the published schemas)",
+                       cpisConfig.schemaFolder.string(), schemas_->loadWarnings().size());
+  if (const auto& pg = config.store.postgresql) {
+    auto opened = store::PostgresAuditLog::open(pg->connection, pg->password ? std::string(pg->password->reveal()) : "");
+    if (!opened) throw std::runtime_error("audit trail: " + opened.error().message());
+    audit_ = std::move(opened).value();
+  } else {
+    auto opened = store::SqliteAuditLog::open(config.store.sqlitePath.string());
+    if (!opened) throw std::runtime_error("audit trail: " + opened.error().message());
+    audit_ = std::move(opened).value();
+  }
+  lookup_ = cpis::makeLookup(cpisConfig, *schemas_, audit_.get());
+  work_ = std::make_unique<pipeline::WorkQueue>(std::max<std::uint32_t>(cpisConfig.maxConcurrent, 1), "cpis-check");
+  plugins_ = std::make_unique<plugin::PluginRegistry>(pluginDirectories());
+  const mapping::MappingLoader loader(xerces_);
+  const domain::Source source =
+      cpisConfig.backend == config::CpisBackend::Simulator ? domain::Source::Simulator : domain::Source::Spine;
+
+  for (const auto& feedConfig : config.feeds) {
+    if (!feedConfig.check) continue;
+    const config::CheckConfig& check = *feedConfig.check;
+    auto feed = std::make_unique<Feed>();
+    feed->mapping = std::make_unique<mapping::Mapping>(loader.loadFile(*feedConfig.mappingFile));
+    if (const auto& adapter = feedConfig.adapter) {
+      const plugin::PluginLibrary& library = adapter->library ? plugins_->load(*adapter->library)
+                                                              : plugins_->find(plugin::PluginKind::Adapter, adapter->name);
+      plugin::PluginSettings settings(adapter->settings.begin(), adapter->settings.end());
+      feed->plugin = plugin::AdapterPlugin::create(library, settings);
+    }
+    feed->adapter = std::make_unique<pipeline::Adapter>(feedConfig.name, feed->mapping.get(), feed->plugin.get());
+    feed->memory = std::make_unique<pipeline::InMemoryCheckMemory>(now);
+    feed->decider = std::make_unique<pipeline::Decider>(policyFor(config, check), now, *feed->memory);
+    feed->checker = std::make_unique<pipeline::Checker>(*lookup_, authorFor(config, check), source, now);
+    pipeline::AlertOptions alerts;
+    alerts.encoding = pipeline::parseAlertEncoding(check.alerts).value_or(pipeline::AlertEncoding::Zseg);
+    feed->responder = std::make_unique<pipeline::Responder>(alerts, feed->plugin.get());
+    feed->stages = std::make_unique<pipeline::CheckStages>(
+        pipeline::CheckStages{*feed->adapter, *feed->decider, *feed->checker, *feed->responder, *work_});
+    logger().information("feed %s: CP-IS checks with mapping %s%s, alerts %s", feedConfig.name,
+                         feedConfig.mappingFile->string(),
+                         feed->plugin ? ", adapter " + feed->plugin->name() : std::string(), check.alerts);
+    feeds_.emplace(feedConfig.name, std::move(feed));
+  }
+}
+
+Checks::~Checks() {
+  stop();
+}
+
+const pipeline::CheckStages* Checks::stagesFor(const std::string& feed) const {
+  const auto it = feeds_.find(feed);
+  return it == feeds_.end() ? nullptr : it->second->stages.get();
+}
+
+void Checks::stop() {
+  if (work_) work_->stop();
+}
+
+}  // namespace cpis::app

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/config/config.h"
+#include "engine/config/xerces_platform.h"
+
+namespace cpis::cpis {
+class CpisLookup;
+class SpineSchemas;
+}  // namespace cpis::cpis
+namespace cpis::store {
+class AuditLog;
+}
+namespace cpis::plugin {
+class PluginRegistry;
+}
+namespace cpis::pipeline {
+struct CheckStages;
+class WorkQueue;
+}  // namespace cpis::pipeline
+
+namespace cpis::app {
+
+// CP-IS checks for the engine: the CP-IS client (with its schemas and the audit trail), the
+// work queue its lookups run on, and per feed with a <check> element the stages after parse:
+// its mapping file, adapter plugin, decision rules, checker and responder. Built at start-up;
+// anything missing or wrong (a mapping that does not validate, a plugin of another ABI, the
+// schema folder absent) throws, naming it, and the engine does not start.
+class Checks {
+ public:
+  explicit Checks(const config::EngineConfig& config);
+  ~Checks();
+  Checks(const Checks&) = delete;
+  Checks& operator=(const Checks&) = delete;
+
+  // The stages of a feed that checks CP-IS, or nullptr.
+  const pipeline::CheckStages* stagesFor(const std::string& feed) const;
+  // Runs the lookups already queued, then stops the work queue (after the listeners stopped).
+  void stop();
+
+ private:
+  struct Feed;
+  config::XercesPlatform xerces_;
+  std::unique_ptr<cpis::SpineSchemas> schemas_;
+  std::unique_ptr<store::AuditLog> audit_;
+  std::unique_ptr<cpis::CpisLookup> lookup_;
+  std::unique_ptr<plugin::PluginRegistry> plugins_;
+  std::unique_ptr<pipeline::WorkQueue> work_;
+  std::map<std::string, std::unique_ptr<Feed>> feeds_;
+};
+
+}  // namespace cpis::app

@@ -1,0 +1,42 @@
+#pragma once
+
+// look up: one CP-IS check for an attendance the decision found due (ARCHITECTURE.md stage 6),
+// and its outcome. A lookup that failed is CHECK_FAILED with its reason, never NOT_FOUND.
+
+#include <functional>
+#include <string>
+
+#include "engine/cpis/lookup.h"
+#include "engine/domain/attendance.h"
+
+namespace cpis::pipeline {
+
+struct CheckRequest {
+  domain::Attendance attendance;  // with a valid NHS number (the decision saw to it)
+  domain::AccessMode mode = domain::AccessMode::Unscheduled;
+  std::string checkId;            // UUID: the query's event id and ZCP-15
+};
+
+class Checker {
+ public:
+  using Clock = std::function<domain::Instant()>;
+  // `author`: who the feed's queries are made for (CPIS.md §6). `source`: ZCP-18.
+  Checker(cpis::CpisLookup& lookup, cpis::Author author, domain::Source source, Clock clock)
+      : lookup_(lookup), author_(std::move(author)), source_(source), clock_(std::move(clock)) {}
+
+  // Blocks for the lookup (its time-out bounds it). Never throws.
+  domain::CheckOutcome check(const CheckRequest& request) const;
+
+  domain::Source source() const noexcept { return source_; }
+
+ private:
+  cpis::CpisLookup& lookup_;
+  cpis::Author author_;
+  domain::Source source_;
+  Clock clock_;
+};
+
+// A new check id: a random (version 4) UUID, upper case.
+std::string newCheckId();
+
+}  // namespace cpis::pipeline

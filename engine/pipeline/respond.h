@@ -1,0 +1,42 @@
+#pragma once
+
+// respond: the acknowledgement to an ADT with the CP-IS outcome in alert segments
+// (ARCHITECTURE.md stage 7, CPIS.md §5), written by the feed's adapter plugin when it composes
+// its own, else by the engine's standard encoders.
+
+#include <span>
+#include <string>
+
+#include "engine/core/issue.h"
+#include "engine/domain/attendance.h"
+#include "engine/hl7v2/ack.h"
+#include "engine/hl7v2/message.h"
+#include "engine/pipeline/alerts.h"
+
+namespace cpis::plugin {
+class AdapterPlugin;
+}
+
+namespace cpis::pipeline {
+
+class Responder {
+ public:
+  // `plugin` may be null (standard alerts only).
+  Responder(AlertOptions options, const plugin::AdapterPlugin* plugin) : options_(std::move(options)), plugin_(plugin) {}
+
+  // The ACK to `inbound` with `code` and `issues`, then the outcome's alert segments. A plugin
+  // that fails to compose its alerts is logged, and the standard alerts go out instead, so the
+  // ACK still says what the check found.
+  std::string acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode code, std::span<const core::Issue> issues,
+                          hl7v2::AckOptions ack, const domain::CheckOutcome& outcome) const;
+  // For an ACK built without a parsed message (a rejection): the standard alerts appended.
+  void appendTo(std::string& ack, const domain::CheckOutcome& outcome) const;
+
+  const AlertOptions& options() const noexcept { return options_; }
+
+ private:
+  AlertOptions options_;
+  const plugin::AdapterPlugin* plugin_;
+};
+
+}  // namespace cpis::pipeline
