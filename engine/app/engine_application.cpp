@@ -63,6 +63,9 @@ int EngineApplication::main(const ArgVec& args) {
   sigemptyset(&stopSignals);
   for (const int signal : {SIGINT, SIGQUIT, SIGTERM}) sigaddset(&stopSignals, signal);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // A peer that closes while we write (an EPR, Spine, a return connection) is an error on
+  // that connection, reported there; never a reason for the whole engine to die.
+  signal(SIGPIPE, SIG_IGN);
 
   const config::XercesPlatform xerces;
   config::EngineConfig configuration;
