@@ -34,6 +34,19 @@ struct QueryAuditEntry {
   std::uint32_t recordCount = 0;  // CP-IS records returned (Found only)
 };
 
+// A row of the audit table as read back (for tests, support and the retention tools).
+struct AuditRow {
+  std::int64_t id = 0;
+  std::int64_t atMicros = 0;  // microseconds since 1970-01-01 UTC
+  std::string feed, location, nhsNumber, accessMode, outcome, reason, detail;
+  std::int64_t latencyMicros = 0;
+  std::string checkId, messageId;
+  bool possibleDuplicate = false;
+  bool fromCache = false;
+  std::string source;
+  std::int64_t recordCount = 0;
+};
+
 // Where audit entries go. Threading: record() is called from many lookup threads at once.
 // Errors: record() never throws and never fails the lookup; an entry that cannot be written
 // is reported through the implementation's own status (and its log, without patient data).

@@ -1,20 +1,17 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/core/result.h"
 #include "engine/core/status.h"
 #include "engine/store/audit_log.h"
-#include "engine/store/sqlite_audit_log.h"  // AuditRow, the row as read back
+#include "engine/store/audit_queue.h"
 
 namespace cpis::store {
 
@@ -64,25 +61,14 @@ class PostgresAuditLog final : public AuditLog {
   PostgresAuditLog(OpenKey, std::unique_ptr<PgConnection> connection, std::size_t maxQueued);
 
  private:
-  void runWriter();
-  void writeBatch(const std::vector<QueryAuditEntry>& batch);
+  // One transaction for the batch (on the queue's writer thread); its failure, or none.
+  std::optional<core::Status> writeBatch(const std::vector<QueryAuditEntry>& batch);
   core::Result<std::vector<AuditRow>> select(const std::string& where,
                                              const std::optional<std::string>& argument);
 
   std::unique_ptr<PgConnection> connection_;
-  const std::size_t maxQueued_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;      // the writer: something queued, or closing
-  std::condition_variable progress_;  // producers and flush(): a batch finished
-  std::deque<QueryAuditEntry> queue_;
-  std::uint64_t enqueued_ = 0;  // entries ever queued
-  std::uint64_t done_ = 0;      // entries ever finished (written or failed)
-  bool closing_ = false;
-  std::optional<core::Status> lastFailure_;
-  PostgresAuditStats stats_;
   std::mutex connectionMutex_;  // the connection: the writer's batches and the readers
-  std::thread writer_;
+  AuditQueue queue_;            // last: its writer thread uses the members above
 };
 
 }  // namespace cpis::store

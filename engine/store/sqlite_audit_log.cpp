@@ -88,16 +88,10 @@ SqliteAuditLog::SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued)
       commit_(std::make_unique<SqliteStatement>(db, "COMMIT")),
       rollback_(std::make_unique<SqliteStatement>(db, "ROLLBACK")),
       insert_(std::make_unique<SqliteStatement>(db, kInsert)),
-      maxQueued_(maxQueued == 0 ? 1 : maxQueued),
-      writer_([this] { runWriter(); }) {}
+      queue_(maxQueued, [this](std::vector<QueryAuditEntry>& batch) { return writeBatch(batch); }) {}
 
 SqliteAuditLog::~SqliteAuditLog() {
-  {
-    const std::lock_guard lock(mutex_);
-    closing_ = true;
-  }
-  wake_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  queue_.close();  // writes what is queued, then the statements and the connection can go
   begin_.reset();
   commit_.reset();
   rollback_.reset();
@@ -106,51 +100,24 @@ SqliteAuditLog::~SqliteAuditLog() {
 }
 
 void SqliteAuditLog::record(const QueryAuditEntry& entry) {
-  std::unique_lock lock(mutex_);
-  progress_.wait(lock, [&] { return queue_.size() < maxQueued_ || closing_; });
-  if (closing_) {
-    ++stats_.failed;  // only a caller racing the destructor gets here
-    logger().error("audit log: an entry arrived after the audit log was closed; it was not written");
-    return;
-  }
-  queue_.push_back(entry);
-  ++enqueued_;
-  lock.unlock();
-  wake_.notify_one();
+  queue_.record(entry);
 }
 
 core::Status SqliteAuditLog::flush() {
-  std::unique_lock lock(mutex_);
-  const std::uint64_t target = enqueued_;
-  progress_.wait(lock, [&] { return done_ >= target; });
-  auto failure = std::exchange(lastFailure_, std::nullopt);
-  return failure ? std::move(*failure) : core::Status::ok();
+  return queue_.flush();
 }
 
 SqliteAuditStats SqliteAuditLog::stats() const {
-  const std::lock_guard lock(mutex_);
-  SqliteAuditStats s = stats_;
-  s.queued = queue_.size();
+  const AuditQueueStats q = queue_.stats();
+  SqliteAuditStats s;
+  s.written = q.written;
+  s.failed = q.failed;
+  s.commits = q.commits;
+  s.queued = q.queued;
   return s;
 }
 
-void SqliteAuditLog::runWriter() {
-  std::vector<QueryAuditEntry> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
-      if (queue_.empty()) return;  // closing, and everything written
-      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-      queue_.clear();
-    }
-    progress_.notify_all();  // room in the queue again
-    writeBatch(batch);
-    batch.clear();
-  }
-}
-
-void SqliteAuditLog::writeBatch(std::vector<QueryAuditEntry>& batch) {
+std::optional<core::Status> SqliteAuditLog::writeBatch(std::vector<QueryAuditEntry>& batch) {
   std::optional<core::Status> failure;
   {
     const std::lock_guard db(dbMutex_);
@@ -189,18 +156,7 @@ void SqliteAuditLog::writeBatch(std::vector<QueryAuditEntry>& batch) {
       logger().error(failure->message());
     }
   }
-  {
-    const std::lock_guard lock(mutex_);
-    done_ += batch.size();
-    ++stats_.commits;
-    if (failure) {
-      stats_.failed += batch.size();
-      lastFailure_ = std::move(failure);
-    } else {
-      stats_.written += batch.size();
-    }
-  }
-  progress_.notify_all();
+  return failure;
 }
 
 core::Result<std::vector<AuditRow>> SqliteAuditLog::select(const std::string& where,

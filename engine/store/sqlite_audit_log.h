@@ -1,38 +1,23 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/core/result.h"
 #include "engine/core/status.h"
 #include "engine/store/audit_log.h"
+#include "engine/store/audit_queue.h"
 
 struct sqlite3;
 
 namespace cpis::store {
 
 class SqliteStatement;
-
-// A row of the audit table as read back (for tests, support and the retention tools).
-struct AuditRow {
-  std::int64_t id = 0;
-  std::int64_t atMicros = 0;  // microseconds since 1970-01-01 UTC
-  std::string feed, location, nhsNumber, accessMode, outcome, reason, detail;
-  std::int64_t latencyMicros = 0;
-  std::string checkId, messageId;
-  bool possibleDuplicate = false;
-  bool fromCache = false;
-  std::string source;
-  std::int64_t recordCount = 0;
-};
 
 struct SqliteAuditStats {
   std::uint64_t written = 0;   // rows committed
@@ -76,25 +61,14 @@ class SqliteAuditLog final : public AuditLog {
   SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued);
 
  private:
-  void runWriter();
-  void writeBatch(std::vector<QueryAuditEntry>& batch);
+  // One transaction for the batch (on the queue's writer thread); its failure, or none.
+  std::optional<core::Status> writeBatch(std::vector<QueryAuditEntry>& batch);
   core::Result<std::vector<AuditRow>> select(const std::string& where, const std::string& argument);
 
   sqlite3* db_;
   std::unique_ptr<SqliteStatement> begin_, commit_, rollback_, insert_;
-  const std::size_t maxQueued_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;      // the writer: something queued, or closing
-  std::condition_variable progress_;  // producers and flush(): a batch finished
-  std::deque<QueryAuditEntry> queue_;
-  std::uint64_t enqueued_ = 0;  // entries ever queued
-  std::uint64_t done_ = 0;      // entries ever finished (written or failed)
-  bool closing_ = false;
-  std::optional<core::Status> lastFailure_;
-  SqliteAuditStats stats_;
   std::mutex dbMutex_;  // the connection: the writer's batches and the readers
-  std::thread writer_;
+  AuditQueue queue_;    // last: its writer thread uses the members above
 };
 
 }  // namespace cpis::store

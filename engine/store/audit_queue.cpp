@@ -1,0 +1,93 @@
+#include "engine/store/audit_queue.h"
+
+#include <iterator>
+#include <utility>
+
+#include <Poco/Logger.h>
+
+namespace cpis::store {
+
+namespace {
+
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.store");
+}
+
+}  // namespace
+
+AuditQueue::AuditQueue(std::size_t maxQueued, BatchWriter writeBatch)
+    : maxQueued_(maxQueued == 0 ? 1 : maxQueued),
+      writeBatch_(std::move(writeBatch)),
+      writer_([this] { runWriter(); }) {}
+
+AuditQueue::~AuditQueue() {
+  close();
+}
+
+void AuditQueue::close() {
+  {
+    const std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void AuditQueue::record(const QueryAuditEntry& entry) {
+  std::unique_lock lock(mutex_);
+  progress_.wait(lock, [&] { return queue_.size() < maxQueued_ || closing_; });
+  if (closing_) {
+    ++stats_.failed;  // only a caller racing close() gets here
+    logger().error("audit log: an entry arrived after the audit log was closed; it was not written");
+    return;
+  }
+  queue_.push_back(entry);
+  ++enqueued_;
+  lock.unlock();
+  wake_.notify_one();
+}
+
+core::Status AuditQueue::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = enqueued_;
+  progress_.wait(lock, [&] { return done_ >= target; });
+  auto failure = std::exchange(lastFailure_, std::nullopt);
+  return failure ? std::move(*failure) : core::Status::ok();
+}
+
+AuditQueueStats AuditQueue::stats() const {
+  const std::lock_guard lock(mutex_);
+  AuditQueueStats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+void AuditQueue::runWriter() {
+  std::vector<QueryAuditEntry> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;  // closing, and everything written
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+      queue_.clear();
+    }
+    progress_.notify_all();  // room in the queue again
+    auto failure = writeBatch_(batch);
+    {
+      const std::lock_guard lock(mutex_);
+      done_ += batch.size();
+      ++stats_.commits;
+      if (failure) {
+        stats_.failed += batch.size();
+        lastFailure_ = std::move(failure);
+      } else {
+        stats_.written += batch.size();
+      }
+    }
+    progress_.notify_all();
+    batch.clear();
+  }
+}
+
+}  // namespace cpis::store
