@@ -64,20 +64,20 @@ std::string checkedText(const hl7v2::Message& message, const domain::CheckOutcom
   return text;
 }
 
+domain::Instant now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
 // NOT_CHECKED for a message the engine would not take (AE/AR): CPIS.md §5.
 domain::CheckOutcome rejectedOutcome(domain::ReasonCode reason, std::string text, domain::Source source) {
   domain::CheckOutcome outcome;
   outcome.status = domain::CheckStatus::NotChecked;
   outcome.reason = reason;
   outcome.reasonText = std::move(text);
-  outcome.decidedAt = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  outcome.decidedAt = now();
   outcome.checkId = newCheckId();
   outcome.source = source;
   return outcome;
-}
-
-domain::Instant now() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
 }  // namespace
@@ -248,8 +248,9 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                                            "the message could not be read as an attendance", source);
       Disposition d;
       d.state = store::MessageState::Failed;
-      d.outcome = "failed: " + (adapted.issues.empty() ? adapted.reason : describeIssue(adapted.issues.front()));
-      if (adapted.kind == AdaptResult::Kind::Failed) d.outcome = "failed: " + adapted.reason;
+      d.outcome = "failed: " + (adapted.kind == AdaptResult::Kind::Failed || adapted.issues.empty()
+                                    ? adapted.reason
+                                    : describeIssue(adapted.issues.front()));
       d.ack = checks_->responder.acknowledge(
           message, hl7v2::ackCodeFor(hl7v2::Outcome::Error, hl7v2::ackModeOf(message)), adapted.issues,
           stamper_.next(policy_.defaultVersion), outcome);

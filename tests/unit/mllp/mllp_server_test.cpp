@@ -1,6 +1,5 @@
 #include "engine/mllp/mllp_server.h"
 
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <string>
@@ -341,7 +340,6 @@ class DeferredHandler final : public cpis::mllp::FrameHandler {
   void onFrameAsync(std::string_view payload, const PeerInfo&, Reply reply) override {
     std::lock_guard lock(mutex_);
     pending_.emplace_back(std::string(payload), std::move(reply));
-    arrived_.notify_all();
   }
   std::string onOversized(std::string_view, std::size_t, const PeerInfo&) override { return "AR"; }
 
@@ -363,7 +361,6 @@ class DeferredHandler final : public cpis::mllp::FrameHandler {
 
  private:
   std::mutex mutex_;
-  std::condition_variable arrived_;
   std::vector<std::pair<std::string, Reply>> pending_;
 };
 
