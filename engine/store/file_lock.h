@@ -15,6 +15,8 @@ class FileLock {
   // Creates `path` if needed and locks it; Unavailable, naming the file, when another process
   // holds it or it cannot be opened.
   static core::Result<FileLock> acquire(const std::string& path);
+  // Holds no lock: for administration beside the process that holds it (cpis-admin).
+  static FileLock none() { return FileLock(-1); }
 
   FileLock(FileLock&& other) noexcept;
   FileLock& operator=(FileLock&& other) noexcept;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -12,11 +13,10 @@
 
 #include "engine/core/result.h"
 #include "engine/core/status.h"
+#include "engine/store/outbox.h"
 
 namespace cpis::store {
 
-using MessageId = std::int64_t;
-using TimePoint = std::chrono::system_clock::time_point;
 
 // received -> processed | rejected | failed; the three final states are never left.
 enum class MessageState : std::uint8_t { Received, Processed, Rejected, Failed };
@@ -44,6 +44,8 @@ struct Completion {
   MessageState state{MessageState::Processed};  // a final state, or received (see above)
   std::string_view outcome;  // codes and locations, never field values
   std::string_view ack;      // the ACK that will be sent once persistInbound returns
+  // Written to the outbox in the same transaction (not for a duplicate).
+  std::span<const NewNotification> notifications{};
 };
 
 // One inbound message as the listener hands it over. The views need only stay valid for the
@@ -117,6 +119,15 @@ class MessageStore {
   // Moves a `received` message to a final state with the outcome text (no patient data: it is
   // kept after the purge). `state` must be final and the message still `received`.
   virtual core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) = 0;
+
+  // recordAck, markOutcome and Outbox::enqueue of `notifications` in one transaction (one
+  // commit, one sync): how a message whose processing took a while (a CP-IS check) ends. Same
+  // preconditions as markOutcome; `ack` empty: the ACK already recorded stays.
+  virtual core::Status finish(MessageId id, MessageState state, std::string_view outcome, std::string_view ack,
+                              std::span<const NewNotification> notifications = {}) = 0;
+
+  // The store's outbox (same database, same transactions).
+  virtual Outbox& outbox() = 0;
 
   // Ids of the messages still `received`, oldest first: the work to redo after a restart.
   virtual core::Result<std::vector<MessageId>> listUnfinished() = 0;

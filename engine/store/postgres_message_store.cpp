@@ -12,6 +12,7 @@
 #include "engine/store/exception_status.h"
 #include "engine/store/group_commit_queue.h"
 #include "engine/store/pg_connection.h"
+#include "engine/store/postgres_outbox.h"
 #include "engine/store/postgres_reader.h"
 #include "engine/store/postgres_schema.h"
 #include "engine/store/postgres_writer.h"
@@ -63,6 +64,7 @@ core::Result<std::unique_ptr<PostgresMessageStore>> PostgresMessageStore::open(c
     // Claims held under this name can only be left from its previous run (a name belongs to one
     // running instance): give them up, so that this run's claimUnfinished takes them again.
     if (auto released = reader->releaseClaims(options.instance); !released) return released.error();
+    if (auto released = reader->releaseOutboxClaims(options.instance); !released) return released.error();
     PostgresWriterSettings writerSettings;
     writerSettings.duplicateWindow = options.duplicateWindow;
     writerSettings.owner = options.instance;
@@ -88,6 +90,9 @@ PostgresMessageStore::PostgresMessageStore(OpenKey, PostgresStoreOptions options
       WriteReply{core::Status::internal("message store: the writer failed; nothing of its batch was stored"),
                  {},
                  0});
+  outbox_ = std::make_unique<PostgresOutbox>([this](const WriteRequest& request) { return write(request); },
+                                             *reader_, options_.instance, options_.claimLease,
+                                             [this] { return now(); });
 }
 
 PostgresMessageStore::~PostgresMessageStore() {
@@ -97,11 +102,13 @@ PostgresMessageStore::~PostgresMessageStore() {
 void PostgresMessageStore::close() {
   std::call_once(closed_, [this] {
     queue_->close();
-    if (auto released = reader_->releaseClaims(options_.instance); !released) {
+    auto released = reader_->releaseClaims(options_.instance);
+    auto releasedNotifications = outbox_->releaseClaims();
+    if (!released || !releasedNotifications) {
       logger().warning(
           "message store: claims not given up on close (%s); they pass to other instances when "
           "their leases run out",
-          released.error().message());
+          (!released ? released.error() : releasedNotifications.error()).message());
     }
   });
 }
@@ -160,6 +167,20 @@ core::Status PostgresMessageStore::markOutcome(MessageId id, MessageState state,
     return core::Status::invalidArgument("message store: an outcome must be a final state");
   }
   return write(WriteRequest{OutcomeWrite{id, state, outcome, now()}}).status;
+}
+
+core::Status PostgresMessageStore::finish(MessageId id, MessageState state, std::string_view outcome,
+                                          std::string_view ack,
+                                          std::span<const NewNotification> notifications) {
+  if (state == MessageState::Received) {
+    return core::Status::invalidArgument("message store: an outcome must be a final state");
+  }
+  if (auto status = checkNotifications(notifications); !status.isOk()) return status;
+  return write(WriteRequest{FinishWrite{id, state, outcome, ack, notifications, now()}}).status;
+}
+
+Outbox& PostgresMessageStore::outbox() {
+  return *outbox_;
 }
 
 core::Result<std::vector<MessageId>> PostgresMessageStore::listUnfinished() {

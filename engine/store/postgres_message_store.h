@@ -14,6 +14,7 @@
 
 namespace cpis::store {
 
+class PostgresOutbox;
 class PostgresReader;
 class PostgresWriter;
 struct WriteReply;
@@ -88,11 +89,15 @@ class PostgresMessageStore final : public MessageStore {
   void persistInboundAsync(const InboundMessage& message, PersistCallback done) override;
   core::Status recordAck(MessageId id, std::string_view ack) override;
   core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
+  core::Status finish(MessageId id, MessageState state, std::string_view outcome, std::string_view ack,
+                      std::span<const NewNotification> notifications = {}) override;
+  // Its entries are claimed with the same instance name and lease as the messages.
+  Outbox& outbox() override;
   core::Result<std::vector<MessageId>> listUnfinished() override;
   core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
   core::Result<StoredMessage> fetch(MessageId id) override;
-  // Also gives up this instance's claims, so other instances take its unfinished messages over
-  // at once rather than when the leases run out.
+  // Also gives up this instance's claims (messages and notifications), so other instances take
+  // its work over at once rather than when the leases run out.
   void close() override;
   std::optional<std::chrono::seconds> claimLease() const override { return options_.claimLease; }
   core::Result<std::vector<MessageId>> claimUnfinished(std::size_t limit) override;
@@ -109,6 +114,7 @@ class PostgresMessageStore final : public MessageStore {
   std::unique_ptr<PostgresWriter> writer_;
   std::unique_ptr<PostgresReader> reader_;
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_; stops first
+  std::unique_ptr<PostgresOutbox> outbox_;  // writes through queue_, claims and reads through reader_
   std::once_flag closed_;
 };
 

@@ -1,10 +1,13 @@
 #include "engine/store/postgres_reader.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <string_view>
 #include <utility>
 
 #include "engine/store/exception_status.h"
+#include "engine/store/store_writes.h"
 
 namespace cpis::store {
 
@@ -17,6 +20,55 @@ constexpr std::string_view kFetch =
 
 constexpr std::string_view kListUnfinished = "SELECT id FROM message WHERE state = 'received' ORDER BY id";
 
+// The outbox columns of a whole entry, in the order outboxEntry() reads them.
+std::string outboxColumns(std::string_view table) {
+  const std::string t = std::string(table) + ".";
+  return t + "id, " + t + "message_id, " + t + "sink, " + t + "kind, " + t + "idempotency_key, " + t +
+         "order_key, " + t + "payload, " + t + "state, " + t + "attempts::bigint, " + t + "created_at, " + t +
+         "next_attempt_at, " + t + "deadline, " + t + "finished_at, " + t + "last_error";
+}
+
+// Due at $2 (the caller's time; NULL: the server's clock), held by no live instance, and for an
+// order key the oldest pending entry while no other of the key is held; claimed for $3 until
+// now + $4, at most $5, passing over rows another instance is claiming or finishing at this
+// moment. Leases run on the store's clock, $6 (NULL: the server's), as the messages' do.
+const std::string kClaimDue =
+    "WITH clock AS (SELECT COALESCE($2::bigint, " + std::string(kPgNowMicros) +
+    ") AS due, COALESCE($6::bigint, " + std::string(kPgNowMicros) +
+    ") AS now),"
+    " picked AS (SELECT o.id FROM outbox o, clock"
+    "   WHERE o.sink = $1::text AND o.state = 'pending' AND o.next_attempt_at <= clock.due"
+    "     AND (o.claimed_by IS NULL OR o.claimed_until < clock.now)"
+    "     AND (o.order_key = ''::bytea OR NOT EXISTS (SELECT 1 FROM outbox p"
+    "       WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"
+    "         AND p.state = 'pending' AND p.id <> o.id"
+    "         AND (p.id < o.id OR (p.claimed_by IS NOT NULL AND p.claimed_until >= clock.now))))"
+    "   ORDER BY o.id LIMIT $5::bigint FOR UPDATE OF o SKIP LOCKED)"
+    " UPDATE outbox SET claimed_by = $3::text, claimed_until = clock.now + $4::bigint FROM clock"
+    " WHERE outbox.id IN (SELECT id FROM picked) RETURNING " +
+    outboxColumns("outbox");
+
+// When the next entry may become claimable: a held entry counts from when its lease runs out,
+// an entry queued behind an older one of its order key not at all.
+const std::string kNextDue =
+    "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.claimed_until, o.next_attempt_at))) FROM outbox o"
+    " WHERE o.sink = $1::text AND o.state = 'pending'"
+    "   AND (o.order_key = ''::bytea OR NOT EXISTS (SELECT 1 FROM outbox p"
+    "     WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"
+    "       AND p.state = 'pending' AND p.id < o.id))";
+
+const std::string kOutboxEntry = "SELECT " + outboxColumns("outbox") + " FROM outbox WHERE id = $1::bigint";
+
+const std::string kListOutbox =
+    "SELECT " + outboxColumns("outbox") +
+    " FROM outbox WHERE ($1::text IS NULL OR state = $1::text)"
+    " AND ($2::text IS NULL OR sink = $2::text) AND ($3::text IS NULL OR kind = $3::text)"
+    " ORDER BY id DESC LIMIT $4::bigint";
+
+constexpr std::string_view kOutboxCounts =
+    "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'delivered'),"
+    " count(*) FILTER (WHERE state = 'dead') FROM outbox WHERE $1::text IS NULL OR sink = $1::text";
+
 TimePoint fromMicros(std::int64_t micros) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
 }
@@ -24,6 +76,34 @@ TimePoint fromMicros(std::int64_t micros) {
 std::optional<TimePoint> optionalTime(const std::optional<std::int64_t>& micros) {
   if (!micros) return std::nullopt;
   return fromMicros(*micros);
+}
+
+OutboxEntry outboxEntryAt(const PgResult& rows, int row) {
+  OutboxEntry entry;
+  entry.id = rows.int64(row, 0);
+  entry.messageId = rows.optionalInt64(row, 1);
+  entry.sink = rows.bytes(row, 2);
+  entry.kind = rows.bytes(row, 3);
+  entry.idempotencyKey = rows.bytes(row, 4);
+  entry.orderKey = rows.bytes(row, 5);
+  entry.payload = rows.bytes(row, 6);
+  const auto state = parseNotificationState(rows.bytes(row, 7));
+  if (!state) throw PgError("XX001");  // data_corrupted
+  entry.state = *state;
+  entry.attempts = static_cast<std::uint32_t>(rows.int64(row, 8));
+  entry.createdAt = fromMicros(rows.int64(row, 9));
+  entry.nextAttemptAt = fromMicros(rows.int64(row, 10));
+  entry.deadline = optionalTime(rows.optionalInt64(row, 11));
+  entry.finishedAt = optionalTime(rows.optionalInt64(row, 12));
+  entry.lastError = rows.bytes(row, 13);
+  return entry;
+}
+
+std::vector<OutboxEntry> outboxEntries(const PgResult& rows) {
+  std::vector<OutboxEntry> entries;
+  entries.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int row = 0; row < rows.rows(); ++row) entries.push_back(outboxEntryAt(rows, row));
+  return entries;
 }
 
 std::optional<MessageState> parseState(std::string_view text) {
@@ -40,6 +120,11 @@ PostgresReader::PostgresReader(std::unique_ptr<PgConnection> connection)
     : connection_(std::move(connection)) {
   connection_->prepare("fetch", kFetch);
   connection_->prepare("list_unfinished", kListUnfinished);
+  connection_->prepare("claim_due", kClaimDue);
+  connection_->prepare("next_due", kNextDue);
+  connection_->prepare("outbox_entry", kOutboxEntry);
+  connection_->prepare("list_outbox", kListOutbox);
+  connection_->prepare("outbox_counts", kOutboxCounts);
 }
 
 template <typename T, typename Work>
@@ -127,6 +212,113 @@ core::Result<std::size_t> PostgresReader::releaseClaims(const std::string& owner
                                      [&](PgConnection& connection) -> core::Result<std::size_t> {
                                        return claims_.release(connection, owner);
                                      });
+}
+
+core::Result<std::vector<OutboxEntry>> PostgresReader::claimDue(
+    std::string_view sink, const std::string& owner, std::optional<std::int64_t> due,
+    std::optional<std::int64_t> now, std::chrono::microseconds lease, std::size_t limit) {
+  return withConnection<std::vector<OutboxEntry>>(
+      "message store: cannot claim notifications", false,
+      [&](PgConnection& connection) -> core::Result<std::vector<OutboxEntry>> {
+        const std::string sinkText = pgText(sink);
+        PgParams params;
+        params.text(sinkText)
+            .optionalInt64(due)
+            .text(owner)
+            .int64(lease.count())
+            .int64(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)))
+            .optionalInt64(now);
+        auto entries = outboxEntries(connection.queryPrepared("claim_due", params));
+        // RETURNING promises no order
+        std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        return entries;
+      });
+}
+
+core::Result<std::size_t> PostgresReader::renewOutboxClaims(const std::string& owner,
+                                                            std::optional<std::int64_t> now,
+                                                            std::chrono::microseconds lease) {
+  return withConnection<std::size_t>("message store: cannot renew the claims of notifications", false,
+                                     [&](PgConnection& connection) -> core::Result<std::size_t> {
+                                       return outboxClaims_.renew(connection, owner, now, lease);
+                                     });
+}
+
+core::Result<std::size_t> PostgresReader::releaseOutboxClaims(const std::string& owner) {
+  return withConnection<std::size_t>("message store: cannot release the claims of notifications", false,
+                                     [&](PgConnection& connection) -> core::Result<std::size_t> {
+                                       return outboxClaims_.release(connection, owner);
+                                     });
+}
+
+core::Result<std::optional<TimePoint>> PostgresReader::nextDue(std::string_view sink) {
+  return withConnection<std::optional<TimePoint>>(
+      "message store: cannot read when notifications are due", true,
+      [&](PgConnection& connection) -> core::Result<std::optional<TimePoint>> {
+        const std::string sinkText = pgText(sink);
+        PgParams params;
+        params.text(sinkText);
+        return optionalTime(connection.queryPrepared("next_due", params).optionalInt64(0, 0));
+      });
+}
+
+core::Result<OutboxEntry> PostgresReader::outboxEntry(NotificationId id) {
+  return withConnection<OutboxEntry>(
+      "message store: cannot read notification " + std::to_string(id), true,
+      [&](PgConnection& connection) -> core::Result<OutboxEntry> {
+        PgParams params;
+        params.int64(id);
+        const auto rows = connection.queryPrepared("outbox_entry", params);
+        if (rows.rows() == 0) {
+          return core::Status::notFound("message store: no notification " + std::to_string(id));
+        }
+        return outboxEntryAt(rows, 0);
+      });
+}
+
+core::Result<std::vector<OutboxEntry>> PostgresReader::listOutbox(const OutboxFilter& filter) {
+  return withConnection<std::vector<OutboxEntry>>(
+      "message store: cannot list notifications", true,
+      [&](PgConnection& connection) -> core::Result<std::vector<OutboxEntry>> {
+        const std::string sink = filter.sink ? pgText(*filter.sink) : std::string();
+        const std::string kind = filter.kind ? pgText(*filter.kind) : std::string();
+        PgParams params;
+        if (filter.state) {
+          params.text(toString(*filter.state));
+        } else {
+          params.null();
+        }
+        if (filter.sink) {
+          params.text(sink);
+        } else {
+          params.null();
+        }
+        if (filter.kind) {
+          params.text(kind);
+        } else {
+          params.null();
+        }
+        params.int64(static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
+        return outboxEntries(connection.queryPrepared("list_outbox", params));
+      });
+}
+
+core::Result<OutboxCounts> PostgresReader::outboxCounts(std::optional<std::string_view> sink) {
+  return withConnection<OutboxCounts>(
+      "message store: cannot count notifications", true,
+      [&](PgConnection& connection) -> core::Result<OutboxCounts> {
+        const std::string sinkText = sink ? pgText(*sink) : std::string();
+        PgParams params;
+        if (sink) {
+          params.text(sinkText);
+        } else {
+          params.null();
+        }
+        const auto row = connection.queryPrepared("outbox_counts", params);
+        return OutboxCounts{static_cast<std::uint64_t>(row.int64(0, 0)),
+                            static_cast<std::uint64_t>(row.int64(0, 1)),
+                            static_cast<std::uint64_t>(row.int64(0, 2))};
+      });
 }
 
 }  // namespace cpis::store

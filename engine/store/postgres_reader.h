@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/result.h"
@@ -36,6 +37,20 @@ class PostgresReader {
                                         std::chrono::microseconds lease);
   core::Result<std::size_t> releaseClaims(const std::string& owner);
 
+  // The outbox's claims (leases, as for messages) and lookups: entries due at `due`, leased
+  // from `now`. Either empty: the server's clock.
+  core::Result<std::vector<OutboxEntry>> claimDue(std::string_view sink, const std::string& owner,
+                                                  std::optional<std::int64_t> due,
+                                                  std::optional<std::int64_t> now,
+                                                  std::chrono::microseconds lease, std::size_t limit);
+  core::Result<std::size_t> renewOutboxClaims(const std::string& owner, std::optional<std::int64_t> now,
+                                              std::chrono::microseconds lease);
+  core::Result<std::size_t> releaseOutboxClaims(const std::string& owner);
+  core::Result<std::optional<TimePoint>> nextDue(std::string_view sink);
+  core::Result<OutboxEntry> outboxEntry(NotificationId id);
+  core::Result<std::vector<OutboxEntry>> listOutbox(const OutboxFilter& filter);
+  core::Result<OutboxCounts> outboxCounts(std::optional<std::string_view> sink);
+
  private:
   // Runs `work` on a usable connection; a failure becomes an Unavailable status `doing` names.
   // `idempotent` work (a lookup) runs once more on a new connection when the old one turns out
@@ -46,6 +61,7 @@ class PostgresReader {
   std::mutex mutex_;  // guards connection_
   std::unique_ptr<PgConnection> connection_;
   const PgLeaseClaims claims_{"message", "message.state = 'received'"};
+  const PgLeaseClaims outboxClaims_{"outbox", "outbox.state = 'pending'"};
 };
 
 }  // namespace cpis::store

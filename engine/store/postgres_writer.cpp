@@ -90,6 +90,95 @@ const std::string kPurge =
 
 constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock($1::bigint)";
 
+// ---- the outbox ----
+// Notifications written with a message state go in the same transaction, after the statement
+// that changes the state. Whether that statement changed anything is known only on the server
+// (the batch is one pipeline), so it leaves a transaction-local setting, the gate: '' when it
+// was refused (its notifications are not written), else the message id the notifications
+// belong to ('-' for none). kEnqueue writes only through an open gate.
+constexpr std::string_view kGate = "cpis.outbox_gate";
+
+// kPersist that also sets the gate: open (the new id) unless the message is a duplicate.
+const std::string kPersistGated = kPersist + ", set_config('" + std::string(kGate) +
+                                  "', COALESCE((SELECT id FROM inserted)::text, ''), true)";
+
+// MessageStore::finish: ACK ($2 NULL: the recorded one stays), state and outcome in one row
+// write; kExplain's columns, and the gate.
+const std::string kFinish =
+    "WITH clock AS (SELECT " + clockSql("$5") +
+    " AS now),"
+    " changed AS (UPDATE message SET ack = COALESCE($2::bytea, message.ack),"
+    "   acked_at = CASE WHEN $2::bytea IS NULL THEN message.acked_at ELSE clock.now END,"
+    "   state = $3::text, outcome = $4::text, finished_at = clock.now,"
+    "   claimed_by = NULL, claimed_until = NULL"
+    "   FROM clock WHERE message.id = $1::bigint AND message.state = 'received'"
+    "     AND (message.claimed_by IS NULL OR message.claimed_by = $6::text) RETURNING message.id)"
+    " SELECT (SELECT count(*) FROM changed), m.state, m.purged_at IS NOT NULL, m.claimed_by,"
+    "   set_config('" +
+    std::string(kGate) +
+    "', COALESCE((SELECT id FROM changed)::text, ''), true)"
+    " FROM (SELECT 1) AS one LEFT JOIN message m ON m.id = $1::bigint";
+
+const std::string kGateOpen = "SELECT set_config('" + std::string(kGate) + "', '-', true)";
+
+// One notification, through an open gate; a (sink, idempotency key) written before is passed over.
+const std::string kEnqueue =
+    "WITH clock AS (SELECT " + clockSql("$7") +
+    " AS now),"
+    " gate AS (SELECT current_setting('" +
+    std::string(kGate) +
+    "', true) AS value)"
+    " INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload, created_at,"
+    "   next_attempt_at, deadline)"
+    " SELECT COALESCE($1::bigint, NULLIF(gate.value, '-')::bigint), $2::text, $3::text, $4::bytea, $5::bytea,"
+    "   $6::bytea, clock.now, COALESCE($8::bigint, clock.now), $9::bigint"
+    " FROM clock, gate WHERE gate.value <> ''"
+    " ON CONFLICT (sink, idempotency_key) DO NOTHING";
+
+// markDelivered ($2 'delivered'), markRetry ($2 'pending', tried again from $3) and markDead
+// ($2 'dead') of a pending entry no other instance holds; $4 the error (NULL: the last one
+// stays). The row as it was, and the gate for follow-ups (the entry's message id).
+const std::string kOutboxMark =
+    "WITH clock AS (SELECT " + clockSql("$5") +
+    " AS now),"
+    " changed AS (UPDATE outbox SET state = $2::text, attempts = outbox.attempts + 1,"
+    "   next_attempt_at = COALESCE($3::bigint, outbox.next_attempt_at),"
+    "   finished_at = CASE WHEN $2::text = 'pending' THEN NULL ELSE clock.now END,"
+    "   last_error = COALESCE($4::text, outbox.last_error), claimed_by = NULL, claimed_until = NULL"
+    "   FROM clock WHERE outbox.id = $1::bigint AND outbox.state = 'pending'"
+    "     AND (outbox.claimed_by IS NULL OR outbox.claimed_by = $6::text) RETURNING outbox.message_id)"
+    " SELECT (SELECT count(*) FROM changed), o.state, o.claimed_by,"
+    "   set_config('" +
+    std::string(kGate) +
+    "', COALESCE((SELECT COALESCE(message_id::text, '-') FROM changed), ''), true)"
+    " FROM (SELECT 1) AS one LEFT JOIN outbox o ON o.id = $1::bigint";
+
+constexpr std::string_view kReplaySet =
+    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = clock.now, deadline = NULL,"
+    " finished_at = NULL FROM clock";
+
+const std::string kReplayOne = "WITH clock AS (SELECT " + clockSql("$2") + " AS now), changed AS (" +
+                               std::string(kReplaySet) +
+                               " WHERE outbox.id = $1::bigint AND outbox.state IN ('pending', 'dead')"
+                               " RETURNING outbox.id)"
+                               " SELECT (SELECT count(*) FROM changed), o.state"
+                               " FROM (SELECT 1) AS one LEFT JOIN outbox o ON o.id = $1::bigint";
+
+const std::string kReplayDead =
+    "WITH clock AS (SELECT " + clockSql("$2") + " AS now), changed AS (" + std::string(kReplaySet) +
+    " WHERE outbox.state = 'dead' AND ($1::text IS NULL OR outbox.sink = $1::text)"
+    " RETURNING outbox.id)"
+    " SELECT count(*) FROM changed";
+
+std::string_view markedState(OutboxEnd end) {
+  switch (end) {
+    case OutboxEnd::Delivered: return toString(NotificationState::Delivered);
+    case OutboxEnd::Retry: return toString(NotificationState::Pending);
+    case OutboxEnd::Dead: return toString(NotificationState::Dead);
+  }
+  return toString(NotificationState::Pending);
+}
+
 std::int64_t micros(std::chrono::microseconds duration) {
   return duration.count();
 }
@@ -110,6 +199,8 @@ class Pipeline {
     }
     afterSend();
   }
+
+  std::size_t sent() const noexcept { return sent_; }
 
   void sendSql(const char* sql) {
     if (PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 1) != 1) throw lost();
@@ -158,6 +249,26 @@ class Pipeline {
   std::string firstError_;
 };
 
+// The notifications, each one statement through the gate.
+void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> notifications, TimePoint at) {
+  const auto time = pgTime(at);
+  for (const NewNotification& notification : notifications) {
+    const std::string sink = pgText(notification.sink);
+    const std::string kind = pgText(notification.kind);
+    PgParams params;
+    params.optionalInt64(notification.messageId)
+        .text(sink)
+        .text(kind)
+        .bytes(notification.idempotencyKey)
+        .bytes(notification.orderKey)
+        .bytes(notification.payload)
+        .optionalInt64(time)
+        .optionalInt64(notification.notBefore ? pgTime(*notification.notBefore) : std::nullopt)
+        .optionalInt64(notification.deadline ? pgTime(*notification.deadline) : std::nullopt);
+    pipeline.sendPrepared("enqueue", params);
+  }
+}
+
 }  // namespace
 
 PostgresWriter::PostgresWriter(std::unique_ptr<PgConnection> connection, PostgresWriterSettings settings)
@@ -176,6 +287,13 @@ void PostgresWriter::prepareStatements() {
   connection_->prepare("mark_outcome", kMarkOutcome);
   connection_->prepare("purge", kPurge);
   connection_->prepare("lock", kLock);
+  connection_->prepare("persist_gated", kPersistGated);
+  connection_->prepare("finish", kFinish);
+  connection_->prepare("gate_open", kGateOpen);
+  connection_->prepare("enqueue", kEnqueue);
+  connection_->prepare("outbox_mark", kOutboxMark);
+  connection_->prepare("replay_one", kReplayOne);
+  connection_->prepare("replay_dead", kReplayDead);
 }
 
 std::vector<WriteReply> PostgresWriter::failAll(std::size_t size, const core::Status& status) const {
@@ -242,7 +360,13 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
     params.int64(key);
     pipeline.sendPrepared("lock", params);
   }
+  // Where each write's results begin (a write sends one statement, and one more for each
+  // notification it writes); kNone: nothing was sent for it.
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> firstResult;
+  firstResult.reserve(batch.size());
   for (const WriteRequest* request : batch) {
+    firstResult.push_back(pipeline.sent());
     std::visit(
         [&](const auto& write) {
           using Write = std::decay_t<decltype(write)>;
@@ -269,7 +393,9 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
                 .text(settings_.owner)
                 .int64(micros(settings_.lease))
                 .bytes(message.raw);
-            pipeline.sendPrepared("persist", params);
+            const bool notifies = done && !done->notifications.empty();
+            pipeline.sendPrepared(notifies ? "persist_gated" : "persist", params);
+            if (notifies) sendNotifications(pipeline, done->notifications, write.receivedAt);
           } else if constexpr (std::is_same_v<Write, AckWrite>) {
             params.int64(write.id).bytes(write.ack).optionalInt64(pgTime(write.at)).text(settings_.owner);
             pipeline.sendPrepared("record_ack", params);
@@ -281,7 +407,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
                 .optionalInt64(pgTime(write.at))
                 .text(settings_.owner);
             pipeline.sendPrepared("mark_outcome", params);
-          } else {
+          } else if constexpr (std::is_same_v<Write, PurgeWrite>) {
             // The writes carry times; with the database's clock `at` is the sentinel, and the
             // retention is what matters: at - receivedBefore.
             params
@@ -290,6 +416,56 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
                 .int64(static_cast<std::int64_t>(write.limit))
                 .optionalInt64(pgTime(write.at));
             pipeline.sendPrepared("purge", params);
+          } else if constexpr (std::is_same_v<Write, FinishWrite>) {
+            const std::string outcome = pgText(write.outcome);
+            params.int64(write.id);
+            if (write.ack.empty()) {
+              params.null();
+            } else {
+              params.bytes(write.ack);
+            }
+            params.text(toString(write.state))
+                .text(outcome)
+                .optionalInt64(pgTime(write.at))
+                .text(settings_.owner);
+            pipeline.sendPrepared("finish", params);
+            sendNotifications(pipeline, write.notifications, write.at);
+          } else if constexpr (std::is_same_v<Write, EnqueueWrite>) {
+            pipeline.sendPrepared("gate_open", params);
+            sendNotifications(pipeline, write.notifications, write.at);
+          } else if constexpr (std::is_same_v<Write, OutboxMarkWrite>) {
+            const std::string error = pgText(write.error);
+            params.int64(write.id).text(markedState(write.end));
+            if (write.end == OutboxEnd::Retry) {
+              params.optionalInt64(pgTime(write.next));
+            } else {
+              params.null();
+            }
+            if (write.end == OutboxEnd::Delivered) {
+              params.null();
+            } else {
+              params.text(error);
+            }
+            params.optionalInt64(pgTime(write.at)).text(settings_.owner);
+            pipeline.sendPrepared("outbox_mark", params);
+            if (write.end == OutboxEnd::Delivered) sendNotifications(pipeline, write.followUps, write.at);
+          } else if constexpr (std::is_same_v<Write, ReplayWrite>) {
+            if (write.id) {
+              params.int64(*write.id).optionalInt64(pgTime(write.at));
+              pipeline.sendPrepared("replay_one", params);
+            } else {
+              const std::string sink = write.sink ? pgText(*write.sink) : std::string();
+              if (write.sink) {
+                params.text(sink);
+              } else {
+                params.null();
+              }
+              params.optionalInt64(pgTime(write.at));
+              pipeline.sendPrepared("replay_dead", params);
+            }
+          } else {
+            static_assert(std::is_same_v<Write, ClaimWrite>);
+            firstResult.back() = kNone;  // claims go through the reader's connection here
           }
         },
         request->write);
@@ -303,10 +479,16 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
     throw PgError(pipeline.firstError());
   }
   const auto& results = pipeline.results();
-  const std::size_t first = 1 + keys.size();
   std::vector<WriteReply> replies;
   replies.reserve(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) replies.push_back(replyFor(*batch[i], results[first + i]));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (firstResult[i] == kNone) {
+      replies.push_back(
+          {core::Status::internal("message store: claims are not writes of this store"), {}, 0});
+    } else {
+      replies.push_back(replyFor(*batch[i], results[firstResult[i]]));
+    }
+  }
   return replies;
 }
 
@@ -322,6 +504,35 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
                   0};
         } else if constexpr (std::is_same_v<Write, PurgeWrite>) {
           return {core::Status::ok(), {}, static_cast<std::size_t>(result.int64(0, 0))};
+        } else if constexpr (std::is_same_v<Write, EnqueueWrite> || std::is_same_v<Write, ClaimWrite>) {
+          return {};
+        } else if constexpr (std::is_same_v<Write, OutboxMarkWrite>) {
+          if (result.int64(0, 0) == 1) return {};
+          const std::string id = std::to_string(write.id);
+          if (result.isNull(0, 1)) {
+            return {core::Status::notFound("message store: no notification " + id), {}, 0};
+          }
+          const std::string state = result.bytes(0, 1);
+          const auto owner = result.optionalBytes(0, 2);
+          const std::string refusal = state == "pending" && owner && *owner != settings_.owner
+                                          ? "instance " + *owner + " has claimed it"
+                                          : "it is already finished";
+          return {core::Status::invalidArgument("message store: notification " + id + " (" + state +
+                                                ") refused: " + refusal),
+                  {},
+                  0};
+        } else if constexpr (std::is_same_v<Write, ReplayWrite>) {
+          if (!write.id) return {core::Status::ok(), {}, static_cast<std::size_t>(result.int64(0, 0))};
+          if (result.int64(0, 0) == 1) return {core::Status::ok(), {}, 1};
+          const std::string id = std::to_string(*write.id);
+          if (result.isNull(0, 1)) {
+            return {core::Status::notFound("message store: no notification " + id), {}, 0};
+          }
+          const std::string state = result.bytes(0, 1);
+          return {core::Status::invalidArgument("message store: notification " + id + " (" + state +
+                                                ") refused: only dead or pending entries are replayed"),
+                  {},
+                  0};
         } else {
           if (result.int64(0, 0) == 1) return {};
           const std::string id = std::to_string(write.id);

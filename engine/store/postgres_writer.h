@@ -54,7 +54,6 @@ class PostgresWriter {
  private:
   std::vector<WriteReply> runTransaction(const std::vector<const WriteRequest*>& batch);  // throws PgError
   std::vector<WriteReply> failAll(std::size_t size, const core::Status& status) const;
-  void sendWrite(const WriteRequest& request);
   WriteReply replyFor(const WriteRequest& request, const PgResult& result) const;
   void prepareStatements();
 

@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <exception>
+#include <filesystem>
 #include <utility>
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Logger.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
 
 #include "engine/store/exception_status.h"
 #include "engine/store/group_commit_queue.h"
 #include "engine/store/sqlite_checkpointer.h"
+#include "engine/store/sqlite_outbox.h"
 #include "engine/store/sqlite_reader.h"
 #include "engine/store/sqlite_schema.h"
 #include "engine/store/sqlite_writer.h"
@@ -25,12 +28,26 @@ namespace {
 // and let start-up say so.
 constexpr std::size_t kOpenRetrySeconds = 0;
 
+// Administration beside a running engine: the database must have this build's schema.
+core::Status requireCurrentSchema(Poco::Data::Session& session, const std::string& path) {
+  int version = 0;
+  session << "SELECT COALESCE(MAX(version), 0) FROM schema_version", Poco::Data::Keywords::into(version),
+      Poco::Data::Keywords::now;
+  if (version == kSqliteSchemaVersion) return core::Status::ok();
+  return core::Status::invalidArgument("message store: " + path + " has schema version " + std::to_string(version) +
+                                       ", this build reads " + std::to_string(kSqliteSchemaVersion) +
+                                       " (the engine migrates it when it starts)");
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const std::string& path,
                                                                            SqliteStoreOptions options) {
   const std::string opening = "message store: cannot open " + path;
-  auto lock = FileLock::acquire(path + ".lock");
+  if (options.administration && !std::filesystem::exists(path)) {
+    return core::Status::notFound("message store: no database at " + path);
+  }
+  auto lock = options.administration ? core::Result<FileLock>(FileLock::none()) : FileLock::acquire(path + ".lock");
   if (!lock) return lock.error();
   try {
     // POCO's own registry, not state of ours; registering again is a no-op.
@@ -40,7 +57,14 @@ core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const
         !status.isOk()) {
       return status;
     }
-    if (auto status = migrateSqliteSchema(writerSession); !status.isOk()) return status;
+    if (options.administration) {
+      if (auto status = requireCurrentSchema(writerSession, path); !status.isOk()) return status;
+    } else {
+      if (auto status = migrateSqliteSchema(writerSession); !status.isOk()) return status;
+      // Claims of the outbox are held by dispatcher threads of this process: any left in the
+      // file are from a run that has ended. (Not in administration: the running engine's stay.)
+      writerSession << "UPDATE outbox SET claimed = 0 WHERE claimed <> 0", Poco::Data::Keywords::now;
+    }
     Poco::Data::Session readerSession(Poco::Data::SQLite::Connector::KEY, path, kOpenRetrySeconds);
     if (auto status = configureSqliteConnection(readerSession, SqliteRole::Reader, 0); !status.isOk()) {
       return status;
@@ -91,6 +115,8 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
                  {},
                  0},
       std::move(syncer));
+  outbox_ = std::make_unique<SqliteOutbox>([this](const WriteRequest& request) { return write(request); },
+                                           *reader_, options_.clock);
 }
 
 SqliteMessageStore::~SqliteMessageStore() {
@@ -153,6 +179,20 @@ core::Status SqliteMessageStore::markOutcome(MessageId id, MessageState state, s
     return core::Status::invalidArgument("message store: an outcome must be a final state");
   }
   return write(WriteRequest{OutcomeWrite{id, state, outcome, options_.clock()}}).status;
+}
+
+core::Status SqliteMessageStore::finish(MessageId id, MessageState state, std::string_view outcome,
+                                        std::string_view ack,
+                                        std::span<const NewNotification> notifications) {
+  if (state == MessageState::Received) {
+    return core::Status::invalidArgument("message store: an outcome must be a final state");
+  }
+  if (auto status = checkNotifications(notifications); !status.isOk()) return status;
+  return write(WriteRequest{FinishWrite{id, state, outcome, ack, notifications, options_.clock()}}).status;
+}
+
+Outbox& SqliteMessageStore::outbox() {
+  return *outbox_;
 }
 
 core::Result<std::vector<MessageId>> SqliteMessageStore::listUnfinished() {

@@ -14,6 +14,7 @@
 namespace cpis::store {
 
 class SqliteCheckpointer;
+class SqliteOutbox;
 class SqliteReader;
 class SqliteWriter;
 struct WriteReply;
@@ -43,6 +44,10 @@ struct SqliteStoreOptions {
   // Stamps received, acked, finished and purged times; called from many threads. Empty:
   // std::chrono::system_clock::now. Tests pass a clock they move.
   std::function<TimePoint()> clock;
+  // Administration (cpis-admin) beside a running engine: the engine's `<path>.lock` is not
+  // taken, and nothing is created, migrated or reset (the database must exist with this
+  // build's schema). Writes share the file through SQLite's own locking.
+  bool administration{false};
 };
 
 struct SqliteStoreStats {
@@ -81,6 +86,9 @@ class SqliteMessageStore final : public MessageStore {
   void persistInboundAsync(const InboundMessage& message, PersistCallback done) override;
   core::Status recordAck(MessageId id, std::string_view ack) override;
   core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
+  core::Status finish(MessageId id, MessageState state, std::string_view outcome, std::string_view ack,
+                      std::span<const NewNotification> notifications = {}) override;
+  Outbox& outbox() override;
   core::Result<std::vector<MessageId>> listUnfinished() override;
   core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
   core::Result<StoredMessage> fetch(MessageId id) override;
@@ -100,6 +108,7 @@ class SqliteMessageStore final : public MessageStore {
   std::unique_ptr<SqliteReader> reader_;
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_
+  std::unique_ptr<SqliteOutbox> outbox_;  // writes through queue_, reads through reader_
 };
 
 }  // namespace cpis::store

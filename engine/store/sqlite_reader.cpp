@@ -1,11 +1,14 @@
 #include "engine/store/sqlite_reader.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include <Poco/Data/LOB.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 #include <Poco/Types.h>
@@ -39,7 +42,24 @@ std::optional<MessageState> parseState(std::string_view text) {
 
 }  // namespace
 
-SqliteReader::SqliteReader(Poco::Data::Session session) : session_(std::move(session)) {}
+SqliteReader::SqliteReader(Poco::Data::Session session)
+    : session_(std::move(session)),
+      outboxEntry_(Poco::Data::SQLite::Utility::dbHandle(session_),
+                   "SELECT " + std::string(kSqliteOutboxColumns) + " FROM outbox WHERE id = ?1"),
+      listOutbox_(Poco::Data::SQLite::Utility::dbHandle(session_),
+                  "SELECT " + std::string(kSqliteOutboxColumns) +
+                      " FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR sink = ?2)"
+                      " AND (?3 IS NULL OR kind = ?3) ORDER BY id DESC LIMIT ?4"),
+      outboxCounts_(Poco::Data::SQLite::Utility::dbHandle(session_),
+                    "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'delivered'), 0),"
+                    " COALESCE(SUM(state = 'dead'), 0) FROM outbox WHERE ?1 IS NULL OR sink = ?1"),
+      // Entries held by a dispatcher thread, and those queued behind an older entry of their
+      // order key, do not count: they are not the next to become claimable.
+      nextDue_(Poco::Data::SQLite::Utility::dbHandle(session_),
+               "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.sink = ?1 AND o.state = 'pending'"
+               " AND o.claimed = 0 AND (o.order_key = '' OR NOT EXISTS (SELECT 1 FROM outbox p"
+               " WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''"
+               " AND p.state = 'pending' AND p.id <> o.id AND (p.id < o.id OR p.claimed <> 0)))") {}
 
 core::Result<StoredMessage> SqliteReader::fetch(MessageId id) {
   try {
@@ -96,6 +116,65 @@ core::Result<std::vector<MessageId>> SqliteReader::listUnfinished() {
     return std::vector<MessageId>(ids.begin(), ids.end());
   } catch (const std::exception& e) {
     return unavailableFrom("message store: cannot list unfinished messages", e);
+  }
+}
+
+core::Result<OutboxEntry> SqliteReader::outboxEntry(NotificationId id) {
+  try {
+    const std::lock_guard lock(mutex_);
+    auto find = outboxEntry_.run();
+    if (!find.bind(1, id).step()) {
+      return core::Status::notFound("message store: no notification " + std::to_string(id));
+    }
+    return sqliteOutboxEntry(find);
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot read notification " + std::to_string(id), e);
+  }
+}
+
+core::Result<std::vector<OutboxEntry>> SqliteReader::listOutbox(const OutboxFilter& filter) {
+  try {
+    const std::lock_guard lock(mutex_);
+    auto find = listOutbox_.run();
+    if (filter.state) find.bindText(1, toString(*filter.state));
+    if (filter.sink) find.bindText(2, *filter.sink);
+    if (filter.kind) find.bindText(3, *filter.kind);
+    find.bind(4, static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
+    std::vector<OutboxEntry> entries;
+    while (find.step()) entries.push_back(sqliteOutboxEntry(find));
+    return entries;
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot list notifications", e);
+  }
+}
+
+core::Result<OutboxCounts> SqliteReader::outboxCounts(std::optional<std::string_view> sink) {
+  try {
+    const std::lock_guard lock(mutex_);
+    auto count = outboxCounts_.run();
+    if (sink) count.bindText(1, *sink);
+    OutboxCounts counts;
+    if (count.step()) {
+      counts.pending = static_cast<std::uint64_t>(count.int64(0));
+      counts.delivered = static_cast<std::uint64_t>(count.int64(1));
+      counts.dead = static_cast<std::uint64_t>(count.int64(2));
+    }
+    return counts;
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot count notifications", e);
+  }
+}
+
+core::Result<std::optional<TimePoint>> SqliteReader::nextDue(std::string_view sink) {
+  try {
+    const std::lock_guard lock(mutex_);
+    auto find = nextDue_.run();
+    find.bindText(1, sink);
+    std::optional<TimePoint> due;
+    if (find.step() && !find.isNull(0)) due = fromDbTime(find.int64(0));
+    return due;
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot read when notifications are due", e);
   }
 }
 

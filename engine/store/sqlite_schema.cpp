@@ -9,6 +9,9 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Data/Transaction.h>
 #include <Poco/Logger.h>
+#include <sqlite3.h>
+
+#include "engine/store/store_writes.h"
 
 namespace cpis::store {
 
@@ -45,11 +48,64 @@ constexpr std::string_view kVersion1[]{
     "CREATE INDEX message_purgeable ON message (received_at) WHERE purged_at IS NULL",
 };
 
+// Version 2: the transactional outbox (outbox.h). Notifications are written by the same
+// transactions as the message states that cause them. (sink, idempotency_key) is unique: a
+// second write of a key is ignored. `claimed` marks the entries a dispatcher thread works on
+// (one process per database file, so a flag; cleared when the store opens).
+constexpr std::string_view kVersion2[]{
+    R"(CREATE TABLE outbox (
+             id INTEGER PRIMARY KEY,
+             message_id INTEGER,
+             sink TEXT NOT NULL,
+             kind TEXT NOT NULL,
+             idempotency_key TEXT NOT NULL,
+             order_key TEXT NOT NULL DEFAULT '',
+             payload BLOB NOT NULL,
+             state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+             attempts INTEGER NOT NULL DEFAULT 0,
+             created_at INTEGER NOT NULL,
+             next_attempt_at INTEGER NOT NULL,
+             deadline INTEGER,
+             finished_at INTEGER,
+             last_error TEXT NOT NULL DEFAULT '',
+             claimed INTEGER NOT NULL DEFAULT 0,
+             UNIQUE (sink, idempotency_key)))",
+    // claimDue and nextDue
+    "CREATE INDEX outbox_due ON outbox (sink, state, next_attempt_at)",
+    // order keys: the oldest pending entry of a key; partial, so delivered entries leave it
+    "CREATE INDEX outbox_order ON outbox (sink, order_key, id) WHERE state = 'pending' AND order_key <> ''",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 }  // namespace
+
+OutboxEntry sqliteOutboxEntry(const SqliteStatement::Run& row) {
+  const auto optionalTime = [&row](int column) -> std::optional<TimePoint> {
+    if (row.isNull(column)) return std::nullopt;
+    return fromDbTime(row.int64(column));
+  };
+  OutboxEntry entry;
+  entry.id = row.int64(0);
+  if (!row.isNull(1)) entry.messageId = row.int64(1);
+  entry.sink = row.text(2);
+  entry.kind = row.text(3);
+  entry.idempotencyKey = row.text(4);
+  entry.orderKey = row.text(5);
+  entry.payload = row.blob(6).value_or(std::string());
+  const auto state = parseNotificationState(row.text(7));
+  if (!state) throw SqliteError(SQLITE_CORRUPT);
+  entry.state = *state;
+  entry.attempts = static_cast<std::uint32_t>(row.int64(8));
+  entry.createdAt = fromDbTime(row.int64(9));
+  entry.nextAttemptAt = fromDbTime(row.int64(10));
+  entry.deadline = optionalTime(11);
+  entry.finishedAt = optionalTime(12);
+  entry.lastError = row.text(13);
+  return entry;
+}
 
 core::Status configureSqliteConnection(Poco::Data::Session& session, SqliteRole role,
                                        std::uint64_t maxDatabaseBytes) {
@@ -86,7 +142,10 @@ core::Status configureSqliteConnection(Poco::Data::Session& session, SqliteRole 
   return core::Status::ok();
 }
 
-core::Status migrateSqliteSchema(Poco::Data::Session& session) {
+core::Status migrateSqliteSchema(Poco::Data::Session& session, int toVersion) {
+  if (toVersion < 1 || toVersion > kSqliteSchemaVersion) {
+    return core::Status::invalidArgument("message store: no schema version " + std::to_string(toVersion));
+  }
   Poco::Data::Transaction transaction(session);
   session << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
   int version = 0;
@@ -96,17 +155,17 @@ core::Status migrateSqliteSchema(Poco::Data::Session& session) {
                                          " is newer than this build's (" +
                                          std::to_string(kSqliteSchemaVersion) + ")");
   }
-  if (version == kSqliteSchemaVersion) return core::Status::ok();
-  for (int step = version; step < kSqliteSchemaVersion; ++step) {
+  if (version >= toVersion) return core::Status::ok();
+  for (int step = version; step < toVersion; ++step) {
     for (const auto statement : kMigrations[static_cast<std::size_t>(step)]) {
       session << std::string(statement), now;
     }
   }
   session << "DELETE FROM schema_version", now;
-  session << "INSERT INTO schema_version (version) VALUES (?)", bind(kSqliteSchemaVersion), now;
+  session << "INSERT INTO schema_version (version) VALUES (?)", bind(toVersion), now;
   transaction.commit();
   Poco::Logger::get("cpis.store")
-      .information("message store schema migrated from version %d to %d", version, kSqliteSchemaVersion);
+      .information("message store schema migrated from version %d to %d", version, toVersion);
   return core::Status::ok();
 }
 

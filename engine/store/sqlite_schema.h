@@ -2,18 +2,20 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 #include <Poco/Data/Session.h>
 #include <Poco/Types.h>
 
 #include "engine/core/status.h"
 #include "engine/store/message_store.h"
+#include "engine/store/sqlite_statement.h"
 
 namespace cpis::store {
 
 // The schema this build reads and writes; each step of sqlite_schema.cpp's migration list
 // raises it by one.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 // Times are stored as microseconds since 1970-01-01 UTC.
 inline Poco::Int64 toDbTime(TimePoint time) {
@@ -34,7 +36,16 @@ core::Status configureSqliteConnection(Poco::Data::Session& session, SqliteRole 
                                        std::uint64_t maxDatabaseBytes);
 
 // Creates the schema in a new database or upgrades an older one, in one transaction; a
-// database written by a newer build is refused (InvalidArgument). Throws Poco::Exception.
-core::Status migrateSqliteSchema(Poco::Data::Session& session);
+// database written by a newer build is refused (InvalidArgument). `toVersion` below the
+// current one builds an older schema (for the tests of the migration). Throws Poco::Exception.
+core::Status migrateSqliteSchema(Poco::Data::Session& session, int toVersion = kSqliteSchemaVersion);
+
+// The outbox columns every query that returns whole entries selects, in this order, and the
+// entry a row of them makes.
+inline constexpr std::string_view kSqliteOutboxColumns =
+    "id, message_id, sink, kind, idempotency_key, order_key, payload, state, attempts, created_at,"
+    " next_attempt_at, deadline, finished_at, last_error";
+// Throws SqliteError for a state it does not know (SQLITE_CORRUPT).
+OutboxEntry sqliteOutboxEntry(const SqliteStatement::Run& row);
 
 }  // namespace cpis::store

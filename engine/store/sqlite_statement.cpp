@@ -36,8 +36,10 @@ SqliteStatement::Run& SqliteStatement::Run::bind(int index, std::int64_t value) 
 }
 
 SqliteStatement::Run& SqliteStatement::Run::bindText(int index, std::string_view text) {
-  check(sqlite3_bind_text64(statement_.statement_, index, text.data(), text.size(), SQLITE_STATIC,
-                            SQLITE_UTF8));
+  // A null pointer (an empty view) would bind NULL rather than empty text.
+  static constexpr char kEmpty = 0;
+  check(sqlite3_bind_text64(statement_.statement_, index, text.empty() ? &kEmpty : text.data(), text.size(),
+                            SQLITE_STATIC, SQLITE_UTF8));
   return *this;
 }
 
@@ -54,6 +56,10 @@ bool SqliteStatement::Run::step() {
   if (code == SQLITE_ROW) return true;
   if (code == SQLITE_DONE) return false;
   throw SqliteError(sqlite3_extended_errcode(statement_.db_));
+}
+
+bool SqliteStatement::Run::isNull(int column) const {
+  return sqlite3_column_type(statement_.statement_, column) == SQLITE_NULL;
 }
 
 std::int64_t SqliteStatement::Run::int64(int column) const {

@@ -47,6 +47,7 @@ class SqliteStatement {
     Run& bindBlob(int index, std::string_view bytes);
     // True when a row is ready, false when the statement is done. Throws SqliteError.
     bool step();
+    bool isNull(int column) const;
     std::int64_t int64(int column) const;
     std::string text(int column) const;
     std::optional<std::string> blob(int column) const;  // empty for NULL

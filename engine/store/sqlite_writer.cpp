@@ -1,6 +1,8 @@
 #include "engine/store/sqlite_writer.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <exception>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -48,7 +50,41 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
           "SELECT id FROM message WHERE purged_at IS NULL AND state <> 'received' AND received_at < ?1"
           " ORDER BY received_at LIMIT ?2"),
       deleteRaw_(db_, "DELETE FROM message_raw WHERE id = ?1"),
-      markPurged_(db_, "UPDATE message SET ack = NULL, purged_at = ?1 WHERE id = ?2") {}
+      markPurged_(db_, "UPDATE message SET ack = NULL, purged_at = ?1 WHERE id = ?2"),
+      // ACK (?1 NULL: the recorded one stays), outcome and state in one row write.
+      finish_(db_,
+              "UPDATE message SET ack = COALESCE(?1, ack),"
+              " acked_at = CASE WHEN ?1 IS NULL THEN acked_at ELSE ?4 END, state = ?2, outcome = ?3,"
+              " finished_at = ?4 WHERE id = ?5 AND state = 'received'"),
+      insertNotification_(db_,
+                          "INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload,"
+                          " created_at, next_attempt_at, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                          " COALESCE(?8, ?7), ?9) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
+      findEntry_(db_, "SELECT state, message_id FROM outbox WHERE id = ?1"),
+      markDelivered_(db_,
+                     "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = ?2,"
+                     " claimed = 0 WHERE id = ?1"),
+      markRetry_(db_,
+                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,"
+                 " claimed = 0 WHERE id = ?1"),
+      markDead_(db_,
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, finished_at = ?2,"
+                " last_error = ?3, claimed = 0 WHERE id = ?1"),
+      replayOne_(db_,
+                 "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, deadline = NULL,"
+                 " finished_at = NULL WHERE id = ?1"),
+      replayDead_(db_,
+                  "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, deadline = NULL,"
+                  " finished_at = NULL WHERE state = 'dead' AND (?1 IS NULL OR sink = ?1)"),
+      // Due, not held, and for an order key the oldest pending entry while no other of the
+      // key is held.
+      findClaimable_(db_, "SELECT " + std::string(kSqliteOutboxColumns) +
+                              " FROM outbox o WHERE o.sink = ?1 AND o.state = 'pending' AND o.claimed = 0"
+                              " AND o.next_attempt_at <= ?2 AND (o.order_key = '' OR NOT EXISTS ("
+                              "SELECT 1 FROM outbox p WHERE p.sink = o.sink AND p.order_key = o.order_key"
+                              " AND p.order_key <> '' AND p.state = 'pending' AND p.id <> o.id"
+                              " AND (p.id < o.id OR p.claimed <> 0))) ORDER BY o.id LIMIT ?3"),
+      markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1") {}
 
 void SqliteWriter::deferSyncs() {
   // WAL mode with synchronous=NORMAL: a commit writes its frames to the WAL without syncing
@@ -153,6 +189,9 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
   }
   const MessageId id = sqlite3_last_insert_rowid(db_);
   insertRaw_.run().bind(1, id).bindBlob(2, message.raw).step();
+  if (message.completion && !message.completion->notifications.empty()) {
+    insertNotifications(message.completion->notifications, id, receivedAt);
+  }
   return {core::Status::ok(), PersistOutcome{id, false, std::nullopt}, 0};
 }
 
@@ -187,6 +226,110 @@ WriteReply SqliteWriter::apply(const PurgeWrite& write) {
     markPurged_.run().bind(1, purgedAt).bind(2, id).step();
   }
   return {core::Status::ok(), {}, ids.size()};
+}
+
+WriteReply SqliteWriter::apply(const FinishWrite& write) {
+  auto update = finish_.run();
+  if (!write.ack.empty()) update.bindBlob(1, write.ack);  // unbound: NULL
+  update.bindText(2, toString(write.state))
+      .bindText(3, write.outcome)
+      .bind(4, toDbTime(write.at))
+      .bind(5, write.id);
+  update.step();
+  if (update.changes() != 1) return {explainUnchanged(write.id, "it is already finished"), {}, 0};
+  insertNotifications(write.notifications, write.id, toDbTime(write.at));
+  return {};
+}
+
+WriteReply SqliteWriter::apply(const EnqueueWrite& write) {
+  insertNotifications(write.notifications, std::nullopt, toDbTime(write.at));
+  return {};
+}
+
+void SqliteWriter::insertNotifications(std::span<const NewNotification> notifications,
+                                       std::optional<MessageId> message, std::int64_t at) {
+  for (const NewNotification& notification : notifications) {
+    auto insert = insertNotification_.run();
+    if (const auto from = notification.messageId ? notification.messageId : message) insert.bind(1, *from);
+    insert.bindText(2, notification.sink)
+        .bindText(3, notification.kind)
+        .bindText(4, notification.idempotencyKey)
+        .bindText(5, notification.orderKey)
+        .bindBlob(6, notification.payload)
+        .bind(7, at);
+    if (notification.notBefore) insert.bind(8, toDbTime(*notification.notBefore));
+    if (notification.deadline) insert.bind(9, toDbTime(*notification.deadline));
+    insert.step();
+  }
+}
+
+WriteReply SqliteWriter::apply(const OutboxMarkWrite& write) {
+  std::optional<std::string> state;
+  std::optional<MessageId> message;
+  {
+    auto find = findEntry_.run();
+    if (find.bind(1, write.id).step()) {
+      state = find.text(0);
+      if (!find.isNull(1)) message = find.int64(1);
+    }
+  }
+  if (state != toString(NotificationState::Pending)) {
+    return {refuseEntry(write.id, state, "it is already finished"), {}, 0};
+  }
+  const std::int64_t at = toDbTime(write.at);
+  switch (write.end) {
+    case OutboxEnd::Delivered:
+      markDelivered_.run().bind(1, write.id).bind(2, at).step();
+      insertNotifications(write.followUps, message, at);
+      break;
+    case OutboxEnd::Retry:
+      markRetry_.run().bind(1, write.id).bind(2, toDbTime(write.next)).bindText(3, write.error).step();
+      break;
+    case OutboxEnd::Dead:
+      markDead_.run().bind(1, write.id).bind(2, at).bindText(3, write.error).step();
+      break;
+  }
+  return {};
+}
+
+WriteReply SqliteWriter::apply(const ReplayWrite& write) {
+  const std::int64_t at = toDbTime(write.at);
+  if (write.id) {
+    std::optional<std::string> state;
+    {
+      auto find = findEntry_.run();
+      if (find.bind(1, *write.id).step()) state = find.text(0);
+    }
+    if (state != toString(NotificationState::Pending) && state != toString(NotificationState::Dead)) {
+      return {refuseEntry(*write.id, state, "only dead or pending entries are replayed"), {}, 0};
+    }
+    replayOne_.run().bind(1, *write.id).bind(2, at).step();
+    return {core::Status::ok(), {}, 1};
+  }
+  auto update = replayDead_.run();
+  if (write.sink) update.bindText(1, *write.sink);
+  update.bind(2, at).step();
+  return {core::Status::ok(), {}, static_cast<std::size_t>(update.changes())};
+}
+
+WriteReply SqliteWriter::apply(const ClaimWrite& write) {
+  WriteReply reply;
+  {
+    auto find = findClaimable_.run();
+    find.bindText(1, write.sink)
+        .bind(2, toDbTime(write.now))
+        .bind(3, static_cast<std::int64_t>(std::min<std::size_t>(write.limit, INT64_MAX)));
+    while (find.step()) reply.claimed.push_back(sqliteOutboxEntry(find));
+  }
+  for (const OutboxEntry& entry : reply.claimed) markClaimed_.run().bind(1, entry.id).step();
+  return reply;
+}
+
+core::Status SqliteWriter::refuseEntry(NotificationId id, std::optional<std::string_view> state,
+                                       std::string_view refusal) {
+  if (!state) return core::Status::notFound("message store: no notification " + std::to_string(id));
+  return core::Status::invalidArgument("message store: notification " + std::to_string(id) + " (" +
+                                       std::string(*state) + ") refused: " + std::string(refusal));
 }
 
 core::Status SqliteWriter::explainUnchanged(MessageId id, std::string_view refusal) {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -45,6 +47,19 @@ class SqliteWriter {
   WriteReply apply(const AckWrite& write);
   WriteReply apply(const OutcomeWrite& write);
   WriteReply apply(const PurgeWrite& write);
+  WriteReply apply(const FinishWrite& write);
+  WriteReply apply(const EnqueueWrite& write);
+  WriteReply apply(const OutboxMarkWrite& write);
+  WriteReply apply(const ReplayWrite& write);
+  WriteReply apply(const ClaimWrite& write);
+  // Inserts the notifications (a key already written for the sink is passed over), for
+  // `message` unless one names its own.
+  void insertNotifications(std::span<const NewNotification> notifications, std::optional<MessageId> message,
+                           std::int64_t at);
+  // Why an outbox entry cannot be finished or replayed: NotFound, or InvalidArgument naming
+  // its state.
+  core::Status refuseEntry(NotificationId id, std::optional<std::string_view> state,
+                           std::string_view refusal);
   // Why an update by id changed nothing: no such message, or it is in the wrong state.
   core::Status explainUnchanged(MessageId id, std::string_view refusal);
   void rollbackAfterFailure() noexcept;
@@ -69,6 +84,16 @@ class SqliteWriter {
   SqliteStatement findPurgeable_;
   SqliteStatement deleteRaw_;
   SqliteStatement markPurged_;
+  SqliteStatement finish_;
+  SqliteStatement insertNotification_;
+  SqliteStatement findEntry_;
+  SqliteStatement markDelivered_;
+  SqliteStatement markRetry_;
+  SqliteStatement markDead_;
+  SqliteStatement replayOne_;
+  SqliteStatement replayDead_;
+  SqliteStatement findClaimable_;
+  SqliteStatement markClaimed_;
 };
 
 }  // namespace cpis::store

@@ -15,7 +15,28 @@ core::Status checkInboundMessage(const InboundMessage& message, std::size_t maxM
   if (message.completion && message.completion->ack.empty()) {
     return core::Status::invalidArgument("message store: a completion needs an ACK");
   }
+  if (message.completion) return checkNotifications(message.completion->notifications);
   return core::Status::ok();
+}
+
+core::Status checkNotifications(std::span<const NewNotification> notifications) {
+  for (std::size_t i = 0; i < notifications.size(); ++i) {
+    const NewNotification& notification = notifications[i];
+    if (notification.sink.empty() || notification.kind.empty() || notification.idempotencyKey.empty()) {
+      return core::Status::invalidArgument("message store: notification " + std::to_string(i + 1) + " of " +
+                                           std::to_string(notifications.size()) +
+                                           " needs a sink, a kind and an idempotency key");
+    }
+  }
+  return core::Status::ok();
+}
+
+std::optional<NotificationState> parseNotificationState(std::string_view text) {
+  for (const auto state :
+       {NotificationState::Pending, NotificationState::Delivered, NotificationState::Dead}) {
+    if (toString(state) == text) return state;
+  }
+  return std::nullopt;
 }
 
 }  // namespace cpis::store

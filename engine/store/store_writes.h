@@ -1,8 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "engine/core/status.h"
 #include "engine/store/message_store.h"
@@ -33,18 +37,66 @@ struct PurgeWrite {
   std::size_t limit{};
   TimePoint at;
 };
+// MessageStore::finish: the ACK (empty: the recorded one stays), the outcome and the
+// notifications in one transaction.
+struct FinishWrite {
+  MessageId id{};
+  MessageState state{};
+  std::string_view outcome;
+  std::string_view ack;
+  std::span<const NewNotification> notifications;
+  TimePoint at;
+};
+// Outbox::enqueue.
+struct EnqueueWrite {
+  std::span<const NewNotification> notifications;
+  TimePoint at;
+};
+// Outbox::markDelivered / markRetry / markDead of a pending entry.
+enum class OutboxEnd : std::uint8_t { Delivered, Retry, Dead };
+struct OutboxMarkWrite {
+  NotificationId id{};
+  OutboxEnd end{};
+  TimePoint next;                                // Retry: tried again from then
+  std::string_view error;                        // Retry, Dead: the sink's reason
+  std::span<const NewNotification> followUps{};  // Delivered: written with it
+  TimePoint at;
+};
+// Outbox::replay (one id) or replayDead (every dead entry, of one sink when `sink` is set).
+struct ReplayWrite {
+  std::optional<NotificationId> id;
+  std::optional<std::string_view> sink;
+  TimePoint at;
+};
+// Outbox::claimDue, where the claim is a write (SQLite: the writer is the only connection that
+// writes, and the claimed flag lives in the database).
+struct ClaimWrite {
+  std::string_view sink;
+  std::size_t limit{};
+  TimePoint now;
+};
 struct WriteRequest {
-  std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite> write;
+  std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite, FinishWrite, EnqueueWrite, OutboxMarkWrite,
+               ReplayWrite, ClaimWrite>
+      write;
 };
 
 struct WriteReply {
   core::Status status;
   PersistOutcome persisted;  // PersistWrite
-  std::size_t purged{};      // PurgeWrite: messages purged
+  std::size_t purged{};      // PurgeWrite: messages purged; ReplayWrite: entries replayed
+  std::vector<OutboxEntry> claimed{};  // ClaimWrite
 };
 
 // What every store refuses before queueing a persist (InvalidArgument): no feed, control id or
 // bytes, more than `maxMessageBytes`, a completion without its ACK.
+// Also refuses a completion's notifications as checkNotifications does.
 core::Status checkInboundMessage(const InboundMessage& message, std::size_t maxMessageBytes);
+
+// What every store refuses before queueing notifications (InvalidArgument): no sink, kind or
+// idempotency key. The text names the position in the list, never a field's content.
+core::Status checkNotifications(std::span<const NewNotification> notifications);
+
+std::optional<NotificationState> parseNotificationState(std::string_view text);
 
 }  // namespace cpis::store

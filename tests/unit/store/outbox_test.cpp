@@ -1,0 +1,774 @@
+// The transactional outbox (outbox.h) and MessageStore::finish, run against every store
+// (store_backends.h): notifications written with the message state that causes them, claimed,
+// delivered, retried, dead-lettered and replayed. What only one store has (PostgreSQL's
+// instances and leases, SQLite's migration from the schema before the outbox) follows below.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/store/pg_connection.h"
+#include "engine/store/postgres_schema.h"
+#include "engine/store/sqlite_schema.h"
+#include "tests/unit/store/store_backends.h"
+
+using namespace std::chrono_literals;
+using cpis::core::Status;
+using cpis::store::Completion;
+using cpis::store::MessageId;
+using cpis::store::MessageState;
+using cpis::store::NewNotification;
+using cpis::store::NotificationId;
+using cpis::store::NotificationState;
+using cpis::store::Outbox;
+using cpis::store::OutboxEntry;
+using cpis::store::OutboxFilter;
+using cpis::store::TimePoint;
+using cpis::test::FakeClock;
+using cpis::test::PgTestSchema;
+using cpis::test::StoreBackends;
+using cpis::test::StoreFixture;
+
+namespace {
+
+constexpr std::string_view kSink = "safeguarding";
+const std::string kAck = "MSH|^~\\&|RCV\rMSA|AA|M1\r";
+
+// A notification for `sink` with its key; the rest as a check's plan-found would have it.
+NewNotification notification(std::string_view key, std::string_view orderKey = {},
+                             std::string_view sink = kSink, std::string_view kind = "plan-found") {
+  NewNotification n;
+  n.sink = sink;
+  n.kind = kind;
+  n.idempotencyKey = key;
+  n.orderKey = orderKey;
+  n.payload = R"({"kind":"plan-found","plan_count":"1"})";
+  return n;
+}
+
+std::vector<OutboxEntry> listAll(Outbox& outbox, OutboxFilter filter = {}) {
+  auto entries = outbox.list(filter);
+  BOOST_TEST_REQUIRE(entries.ok(), (entries.ok() ? "" : entries.error().message()));
+  return entries.value();
+}
+
+std::vector<NotificationId> ids(const std::vector<OutboxEntry>& entries) {
+  std::vector<NotificationId> result;
+  for (const auto& entry : entries) result.push_back(entry.id);
+  return result;
+}
+
+std::vector<NotificationId> claim(Outbox& outbox, TimePoint now, std::size_t limit = 100,
+                                  std::string_view sink = kSink) {
+  auto claimed = outbox.claimDue(sink, limit, now);
+  BOOST_TEST_REQUIRE(claimed.ok(), (claimed.ok() ? "" : claimed.error().message()));
+  return ids(claimed.value());
+}
+
+// Enqueues one notification and returns its id (the newest entry).
+NotificationId enqueue(Outbox& outbox, const NewNotification& n) {
+  const auto status = outbox.enqueue({&n, 1});
+  BOOST_TEST_REQUIRE(status.isOk(), status.message());
+  const auto newest = listAll(outbox, OutboxFilter{std::nullopt, std::string(n.sink), std::nullopt, 1});
+  BOOST_TEST_REQUIRE(newest.size() == 1U);
+  return newest.front().id;
+}
+
+std::uint64_t total(Outbox& outbox) {
+  const auto counts = outbox.counts(std::nullopt).value();
+  return counts.pending + counts.delivered + counts.dead;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(outbox)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(finish_records_ack_state_and_notifications_in_one_write, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const MessageId id = fixture.persist("M1");
+  const std::array notifications{
+      notification("plan-found:edsys:V1:1"),
+      notification("late-result:edsys:V1:1", {}, "epr-return:edsys", "late-result")};
+  const auto before = fixture.stats();
+  BOOST_REQUIRE(fixture.store().finish(id, MessageState::Processed, "AA found", kAck, notifications).isOk());
+  const auto after = fixture.stats();
+  BOOST_TEST(after.writes == before.writes + 1);  // one write request: one transaction, one sync
+  BOOST_TEST(after.transactions == before.transactions + 1);
+  const auto message = fixture.store().fetch(id).value();
+  BOOST_TEST((message.state == MessageState::Processed));
+  BOOST_TEST(message.outcome == "AA found");
+  BOOST_TEST(message.ack.value() == kAck);
+  BOOST_TEST((message.ackedAt == fixture.clock.now()));
+  BOOST_TEST((message.finishedAt == fixture.clock.now()));
+  const auto entries = listAll(fixture.store().outbox());
+  BOOST_REQUIRE(entries.size() == 2U);
+  const OutboxEntry& first = entries[1];  // newest first
+  BOOST_TEST(first.messageId.value() == id);
+  BOOST_TEST(first.sink == kSink);
+  BOOST_TEST(first.kind == "plan-found");
+  BOOST_TEST(first.idempotencyKey == "plan-found:edsys:V1:1");
+  BOOST_TEST(first.payload == notifications[0].payload);
+  BOOST_TEST((first.state == NotificationState::Pending));
+  BOOST_TEST(first.attempts == 0U);
+  BOOST_TEST((first.createdAt == fixture.clock.now()));
+  BOOST_TEST((first.nextAttemptAt == fixture.clock.now()));
+  BOOST_TEST(!first.deadline.has_value());
+  BOOST_TEST(!first.finishedAt.has_value());
+  BOOST_TEST(entries[0].sink == "epr-return:edsys");
+  BOOST_TEST(entries[0].messageId.value() == id);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(finish_without_an_ack_keeps_the_recorded_one, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const MessageId id = fixture.persist("M1");
+  BOOST_REQUIRE(fixture.store().recordAck(id, "ACCEPT ACK").isOk());
+  const auto ackedAt = fixture.clock.now();
+  fixture.clock.advance(5s);
+  BOOST_REQUIRE(fixture.store().finish(id, MessageState::Failed, "CHECK_FAILED", "").isOk());
+  const auto message = fixture.store().fetch(id).value();
+  BOOST_TEST((message.state == MessageState::Failed));
+  BOOST_TEST(message.ack.value() == "ACCEPT ACK");
+  BOOST_TEST((message.ackedAt == ackedAt));
+  BOOST_TEST((message.finishedAt == fixture.clock.now()));
+  BOOST_TEST(total(fixture.store().outbox()) == 0U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_refused_finish_changes_nothing, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const MessageId id = fixture.persist("M1");
+  BOOST_REQUIRE(fixture.store().finish(id, MessageState::Processed, "AA", kAck).isOk());
+  const std::array notifications{notification("plan-found:edsys:V1:2")};
+  // already finished: neither the ACK, nor the outcome, nor the notification
+  const auto again = fixture.store().finish(id, MessageState::Rejected, "AR", "OTHER ACK", notifications);
+  BOOST_TEST((again.code() == Status::Code::InvalidArgument));
+  const auto message = fixture.store().fetch(id).value();
+  BOOST_TEST(message.ack.value() == kAck);
+  BOOST_TEST((message.state == MessageState::Processed));
+  BOOST_TEST(message.outcome == "AA");
+  BOOST_TEST((fixture.store().finish(9999, MessageState::Processed, "AA", kAck, notifications).code() ==
+              Status::Code::NotFound));
+  BOOST_TEST((fixture.store().finish(id, MessageState::Received, "", kAck, notifications).code() ==
+              Status::Code::InvalidArgument));
+  BOOST_TEST(total(fixture.store().outbox()) == 0U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(finishes_in_one_batch_write_only_their_own_notifications, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const MessageId done = fixture.persist("M1");
+  BOOST_REQUIRE(fixture.store().markOutcome(done, MessageState::Processed, "AA").isOk());
+  constexpr int kMessages = 16;
+  std::vector<MessageId> open;
+  for (int i = 0; i < kMessages; ++i) open.push_back(fixture.persist("N" + std::to_string(i)));
+  std::vector<std::string> keys;
+  for (int i = 0; i <= kMessages; ++i) keys.push_back("plan-found:edsys:V" + std::to_string(i) + ":1");
+  std::latch start(kMessages + 1);
+  std::vector<std::thread> threads;
+  std::atomic<int> unexpected{0};
+  for (int i = 0; i <= kMessages; ++i) {
+    threads.emplace_back([&, i] {
+      const std::array n{notification(keys[static_cast<std::size_t>(i)])};
+      start.arrive_and_wait();
+      // the first is refused (finished already); the others finish, concurrently
+      const MessageId id = i == 0 ? done : open[static_cast<std::size_t>(i - 1)];
+      const auto status = fixture.store().finish(id, MessageState::Processed, "AA", kAck, n);
+      if (status.isOk() != (i != 0)) ++unexpected;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_TEST(unexpected == 0);
+  const auto entries = listAll(fixture.store().outbox());
+  BOOST_REQUIRE(entries.size() == static_cast<std::size_t>(kMessages));
+  for (const auto& entry : entries) {
+    BOOST_TEST(entry.idempotencyKey != keys[0]);
+    const auto index = std::stoi(entry.idempotencyKey.substr(std::string("plan-found:edsys:V").size()));
+    BOOST_TEST(entry.messageId.value() == open[static_cast<std::size_t>(index - 1)]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_completion_writes_its_notifications_and_a_duplicate_none, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const std::string raw = StoreFixture<Backend>::messageBytes("C1");
+  const std::array notifications{notification("plan-found:edsys:V1:1")};
+  Completion completion{MessageState::Processed, "AA found", kAck, notifications};
+  const auto before = fixture.stats();
+  const auto persisted = fixture.store().persistInbound({"edsys", "C1", raw, completion});
+  BOOST_REQUIRE(persisted.ok());
+  BOOST_TEST(fixture.stats().writes == before.writes + 1);
+  auto entries = listAll(fixture.store().outbox());
+  BOOST_REQUIRE(entries.size() == 1U);
+  BOOST_TEST(entries[0].messageId.value() == persisted->id);
+  BOOST_TEST((entries[0].createdAt == fixture.clock.now()));
+  // the same message again, with a notification of another key: a duplicate writes nothing
+  const std::array other{notification("plan-found:edsys:V1:2")};
+  completion.notifications = other;
+  const auto again = fixture.store().persistInbound({"edsys", "C1", raw, completion});
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again->duplicate);
+  BOOST_TEST(total(fixture.store().outbox()) == 1U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_idempotency_key_is_written_once_per_sink, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const std::array batch{notification("plan-found:edsys:V1:1"), notification("plan-found:edsys:V1:1"),
+                         notification("plan-found:edsys:V1:1", {}, "other-sink")};
+  BOOST_REQUIRE(outbox.enqueue(batch).isOk());
+  BOOST_TEST(total(outbox) == 2U);
+  // a replayed attendance: the same key again, not an error, nothing new
+  const MessageId id = fixture.persist("M1");
+  const std::array again{notification("plan-found:edsys:V1:1")};
+  BOOST_REQUIRE(fixture.store().finish(id, MessageState::Processed, "AA", kAck, again).isOk());
+  BOOST_TEST(outbox.counts(std::string_view(kSink)).value().pending == 1U);
+  BOOST_TEST(outbox.counts(std::string_view("other-sink")).value().pending == 1U);
+  // even once the first was delivered
+  const auto claimed = claim(outbox, fixture.clock.now());
+  BOOST_REQUIRE(claimed.size() == 1U);
+  BOOST_REQUIRE(outbox.markDelivered(claimed[0]).isOk());
+  BOOST_REQUIRE(outbox.enqueue(again).isOk());
+  BOOST_TEST(total(outbox) == 2U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(notifications_without_sink_kind_or_key_are_refused, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  for (const auto& bad : {notification(""), notification("k", {}, ""), notification("k", {}, kSink, "")}) {
+    const std::array batch{notification("fine"), bad};
+    const auto status = outbox.enqueue(batch);
+    BOOST_TEST((status.code() == Status::Code::InvalidArgument));
+    BOOST_TEST(status.message().find("notification 2 of 2") != std::string::npos);
+  }
+  const MessageId id = fixture.persist("M1");
+  const std::array bad{notification("")};
+  BOOST_TEST((fixture.store().finish(id, MessageState::Processed, "AA", kAck, bad).code() ==
+              Status::Code::InvalidArgument));
+  BOOST_TEST((fixture.store().fetch(id)->state == MessageState::Received));
+  BOOST_TEST(total(outbox) == 0U);
+  BOOST_TEST(outbox.enqueue({}).isOk());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(claim_deliver_retry_dead_and_replay, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const NotificationId a = enqueue(outbox, notification("k1"));
+  const NotificationId b = enqueue(outbox, notification("k2"));
+  NewNotification withDeadline = notification("k3");
+  withDeadline.deadline = fixture.clock.now() + 24h;
+  const NotificationId c = enqueue(outbox, withDeadline);
+  (void)enqueue(outbox, notification("k4", {}, "other-sink"));
+
+  auto claimed = outbox.claimDue(kSink, 10, fixture.clock.now());
+  BOOST_REQUIRE(claimed.ok());
+  BOOST_TEST(ids(claimed.value()) == (std::vector<NotificationId>{a, b, c}));  // oldest first, one sink
+  BOOST_TEST((claimed.value()[2].deadline.value() == fixture.clock.now() + 24h));
+  BOOST_TEST(claim(outbox, fixture.clock.now()).empty());  // claimed once
+
+  fixture.clock.advance(1s);
+  BOOST_REQUIRE(outbox.markDelivered(a).isOk());
+  auto entry = outbox.get(a).value();
+  BOOST_TEST((entry.state == NotificationState::Delivered));
+  BOOST_TEST(entry.attempts == 1U);
+  BOOST_TEST((entry.finishedAt.value() == fixture.clock.now()));
+
+  const TimePoint retryAt = fixture.clock.now() + 30s;
+  BOOST_REQUIRE(outbox.markRetry(b, retryAt, "HTTP 503").isOk());
+  entry = outbox.get(b).value();
+  BOOST_TEST((entry.state == NotificationState::Pending));
+  BOOST_TEST(entry.attempts == 1U);
+  BOOST_TEST((entry.nextAttemptAt == retryAt));
+  BOOST_TEST(entry.lastError == "HTTP 503");
+  BOOST_TEST(!entry.finishedAt.has_value());
+
+  BOOST_REQUIRE(outbox.markDead(c, "HTTP 400 refused").isOk());
+  entry = outbox.get(c).value();
+  BOOST_TEST((entry.state == NotificationState::Dead));
+  BOOST_TEST(entry.lastError == "HTTP 400 refused");
+  BOOST_TEST((entry.finishedAt.value() == fixture.clock.now()));
+
+  // finished entries are finished once; unknown ids are not found
+  BOOST_TEST((outbox.markDelivered(a).code() == Status::Code::InvalidArgument));
+  BOOST_TEST((outbox.markRetry(c, retryAt, "x").code() == Status::Code::InvalidArgument));
+  BOOST_TEST((outbox.markDead(a, "x").code() == Status::Code::InvalidArgument));
+  BOOST_TEST((outbox.markDelivered(9999).code() == Status::Code::NotFound));
+  BOOST_TEST((outbox.get(9999).error().code() == Status::Code::NotFound));
+
+  // b is due again once its back-off has passed
+  BOOST_TEST(claim(outbox, fixture.clock.now()).empty());
+  BOOST_TEST((outbox.nextDue(kSink).value().value() == retryAt));
+  fixture.clock.advance(30s);
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{b});
+
+  // the dead one is replayed: pending, due now, attempts and deadline cleared, the error kept
+  fixture.clock.advance(1min);
+  BOOST_TEST(outbox.replay(c).value() == 1U);
+  entry = outbox.get(c).value();
+  BOOST_TEST((entry.state == NotificationState::Pending));
+  BOOST_TEST(entry.attempts == 0U);
+  BOOST_TEST((entry.nextAttemptAt == fixture.clock.now()));
+  BOOST_TEST(!entry.deadline.has_value());
+  BOOST_TEST(!entry.finishedAt.has_value());
+  BOOST_TEST(entry.lastError == "HTTP 400 refused");
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{c});
+  BOOST_TEST((outbox.replay(a).error().code() == Status::Code::InvalidArgument));  // delivered
+  BOOST_TEST((outbox.replay(9999).error().code() == Status::Code::NotFound));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(replay_dead_replays_every_dead_entry_of_a_sink, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const std::array batch{notification("k1"), notification("k2"), notification("k3"),
+                         notification("k4", {}, "other-sink")};
+  BOOST_REQUIRE(outbox.enqueue(batch).isOk());
+  for (const auto sink : {kSink, std::string_view("other-sink")}) {
+    for (const NotificationId id : claim(outbox, fixture.clock.now(), 100, sink)) {
+      BOOST_REQUIRE(outbox.markDead(id, "refused").isOk());
+    }
+  }
+  BOOST_TEST(outbox.counts(std::nullopt).value().dead == 4U);
+  BOOST_TEST(outbox.replayDead(std::string_view(kSink)).value() == 3U);
+  BOOST_TEST(outbox.counts(std::string_view(kSink)).value().pending == 3U);
+  BOOST_TEST(outbox.counts(std::string_view("other-sink")).value().dead == 1U);
+  BOOST_TEST(outbox.replayDead(std::nullopt).value() == 1U);
+  BOOST_TEST(outbox.counts(std::nullopt).value().dead == 0U);
+  BOOST_TEST(claim(outbox, fixture.clock.now()).size() == 3U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(delivery_writes_its_follow_ups_in_the_same_transaction, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const MessageId message = fixture.persist("M1");
+  const std::array recheck{notification("deferred-check:edsys:V1:1", {}, "cpis-recheck", "deferred-check")};
+  BOOST_REQUIRE(fixture.store().finish(message, MessageState::Processed, "AA failed", kAck, recheck).isOk());
+  const auto claimed = claim(outbox, fixture.clock.now(), 10, "cpis-recheck");
+  BOOST_REQUIRE(claimed.size() == 1U);
+  const std::array followUps{notification("late-result:edsys:V1:1", {}, "epr-return:edsys", "late-result"),
+                             notification("plan-found:edsys:V1:1")};
+  BOOST_REQUIRE(outbox.markDelivered(claimed[0], followUps).isOk());
+  const auto late =
+      listAll(outbox, OutboxFilter{std::nullopt, std::string("epr-return:edsys"), std::nullopt, 10});
+  BOOST_REQUIRE(late.size() == 1U);
+  BOOST_TEST(late[0].messageId.value() == message);  // the follow-ups belong to the same message
+  BOOST_TEST(late[0].kind == "late-result");
+  // a refused delivery writes no follow-up
+  const std::array more{notification("plan-found:edsys:V1:9")};
+  BOOST_TEST((outbox.markDelivered(claimed[0], more).code() == Status::Code::InvalidArgument));
+  BOOST_TEST(total(outbox) == 3U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(entries_of_one_order_key_are_claimed_one_at_a_time_oldest_first, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const NotificationId p1First = enqueue(outbox, notification("k1", "patient-1"));
+  const NotificationId p1Second = enqueue(outbox, notification("k2", "patient-1"));
+  const NotificationId p2 = enqueue(outbox, notification("k3", "patient-2"));
+  const NotificationId unordered = enqueue(outbox, notification("k4"));
+  const NotificationId p1Third = enqueue(outbox, notification("k5", "patient-1"));
+  // the same order key on another sink is another queue
+  const NotificationId elsewhere = enqueue(outbox, notification("k6", "patient-1", "other-sink"));
+
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == (std::vector<NotificationId>{p1First, p2, unordered}));
+  BOOST_TEST(claim(outbox, fixture.clock.now(), 10, "other-sink") == std::vector<NotificationId>{elsewhere});
+  // not delivered: the next of patient-1 waits behind it, even while it is not due
+  BOOST_REQUIRE(outbox.markRetry(p1First, fixture.clock.now() + 10s, "timeout").isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()).empty());
+  BOOST_TEST((outbox.nextDue(kSink).value().value() == fixture.clock.now() + 10s));
+  fixture.clock.advance(10s);
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{p1First});
+  BOOST_REQUIRE(outbox.markDelivered(p1First).isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{p1Second});
+  // dead-lettered: the next one goes
+  BOOST_REQUIRE(outbox.markDead(p1Second, "refused").isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{p1Third});
+  // replayed while a later one of its key is held: it waits until that one is finished
+  BOOST_TEST(outbox.replay(p1Second).value() == 1U);
+  BOOST_TEST(claim(outbox, fixture.clock.now()).empty());
+  BOOST_REQUIRE(outbox.markDelivered(p1Third).isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{p1Second});
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(not_before_delays_the_first_attempt_and_next_due_says_when, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  BOOST_TEST(!outbox.nextDue(kSink).value().has_value());  // nothing pending
+  NewNotification later = notification("k1");
+  later.notBefore = fixture.clock.now() + 5min;
+  const NotificationId id = enqueue(outbox, later);
+  BOOST_TEST((outbox.get(id)->nextAttemptAt == fixture.clock.now() + 5min));
+  BOOST_TEST((outbox.nextDue(kSink).value().value() == fixture.clock.now() + 5min));
+  BOOST_TEST(claim(outbox, fixture.clock.now()).empty());
+  fixture.clock.advance(5min - 1us);
+  BOOST_TEST(claim(outbox, fixture.clock.now()).empty());
+  fixture.clock.advance(1us);
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{id});
+  BOOST_TEST(!outbox.nextDue("other-sink").value().has_value());
+  BOOST_REQUIRE(outbox.markDelivered(id).isOk());
+  BOOST_TEST(!outbox.nextDue(kSink).value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(list_filters_newest_first_and_counts, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const std::array batch{notification("k1"), notification("k2", {}, kSink, "check-failed"),
+                         notification("k3"), notification("k4", {}, "other-sink")};
+  BOOST_REQUIRE(outbox.enqueue(batch).isOk());
+  const auto all = listAll(outbox);
+  BOOST_REQUIRE(all.size() == 4U);
+  BOOST_TEST(
+      std::is_sorted(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.id > y.id; }));
+  const auto claimed = claim(outbox, fixture.clock.now());
+  BOOST_REQUIRE(claimed.size() == 3U);
+  BOOST_REQUIRE(outbox.markDelivered(claimed[0]).isOk());
+  BOOST_REQUIRE(outbox.markDead(claimed[1], "refused").isOk());
+
+  BOOST_TEST(ids(listAll(outbox, {NotificationState::Dead, std::nullopt, std::nullopt, 100})) ==
+             std::vector<NotificationId>{claimed[1]});
+  BOOST_TEST(listAll(outbox, {std::nullopt, std::string(kSink), std::nullopt, 100}).size() == 3U);
+  BOOST_TEST(ids(listAll(outbox, {std::nullopt, std::nullopt, std::string("check-failed"), 100})) ==
+             std::vector<NotificationId>{claimed[1]});
+  BOOST_TEST(listAll(outbox, {NotificationState::Pending, std::string(kSink), std::string("plan-found"), 100})
+                 .size() == 1U);
+  BOOST_TEST(ids(listAll(outbox, {std::nullopt, std::nullopt, std::nullopt, 2})) ==
+             (std::vector<NotificationId>{all[0].id, all[1].id}));
+
+  const auto counts = outbox.counts(std::nullopt).value();
+  BOOST_TEST(counts.pending == 2U);
+  BOOST_TEST(counts.delivered == 1U);
+  BOOST_TEST(counts.dead == 1U);
+  const auto ofSink = outbox.counts(std::string_view(kSink)).value();
+  BOOST_TEST(ofSink.pending == 1U);
+  BOOST_TEST(outbox.counts(std::string_view("nobody")).value().pending == 0U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(keys_and_payload_come_back_byte_for_byte, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const std::string key = "plan-found:edsys:V\xE9\xFF:1";  // a visit number in Latin-1
+  const std::string orderKey("P\0\xE9", 3);
+  std::string payload = "{\"x\":\"";
+  for (int value = 0; value < 256; ++value) payload.push_back(static_cast<char>(value));
+  payload += "\"}";
+  NewNotification n = notification(key, orderKey);
+  n.payload = payload;
+  const NotificationId id = enqueue(outbox, n);
+  const auto entry = outbox.get(id).value();
+  BOOST_TEST(entry.idempotencyKey == key);
+  BOOST_TEST(entry.orderKey == orderKey);
+  BOOST_TEST(entry.payload == payload);
+  BOOST_REQUIRE(outbox.enqueue({&n, 1}).isOk());  // the same bytes: the same key
+  BOOST_TEST(total(outbox) == 1U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(reopening_keeps_pending_entries_and_frees_their_claims, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const std::array batch{notification("k1"), notification("k2")};
+  BOOST_REQUIRE(fixture.store().outbox().enqueue(batch).isOk());
+  const auto claimed = claim(fixture.store().outbox(), fixture.clock.now(), 1);
+  BOOST_REQUIRE(claimed.size() == 1U);
+  fixture.reopen();  // the run that held the claim has ended
+  auto& outbox = fixture.store().outbox();
+  BOOST_TEST(outbox.counts(std::nullopt).value().pending == 2U);
+  BOOST_TEST(claim(outbox, fixture.clock.now()).size() == 2U);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(threads_claiming_at_once_never_get_the_same_entry, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  constexpr int kEntries = 150;
+  std::vector<std::string> keys;
+  for (int i = 0; i < kEntries; ++i) keys.push_back("k" + std::to_string(i));
+  std::vector<NewNotification> batch;
+  for (const auto& key : keys) batch.push_back(notification(key));
+  BOOST_REQUIRE(outbox.enqueue(batch).isOk());
+  std::mutex mutex;
+  std::vector<NotificationId> taken;
+  std::atomic<int> failures{0};
+  constexpr int kThreads = 6;
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      for (;;) {
+        auto claimed = outbox.claimDue(kSink, 7, fixture.clock.now());
+        if (!claimed.ok()) {
+          ++failures;
+          return;
+        }
+        if (claimed.value().empty()) return;
+        for (const auto& entry : claimed.value()) {
+          if (!outbox.markDelivered(entry.id).isOk()) ++failures;
+        }
+        const std::lock_guard lock(mutex);
+        for (const auto& entry : claimed.value()) taken.push_back(entry.id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_REQUIRE(failures == 0);
+  std::sort(taken.begin(), taken.end());
+  BOOST_TEST((std::adjacent_find(taken.begin(), taken.end()) == taken.end()));
+  BOOST_TEST(taken.size() == static_cast<std::size_t>(kEntries));
+  BOOST_TEST(outbox.counts(std::nullopt).value().delivered == static_cast<std::uint64_t>(kEntries));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(after_close_outbox_writes_are_refused_and_reads_still_work, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  const NotificationId id = enqueue(fixture.store().outbox(), notification("k1"));
+  fixture.store().close();
+  auto& outbox = fixture.store().outbox();
+  BOOST_TEST((outbox.enqueue(std::array{notification("k2")}).code() == Status::Code::Unavailable));
+  BOOST_TEST((outbox.markDead(id, "x").code() == Status::Code::Unavailable));
+  BOOST_TEST(outbox.get(id).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- PostgreSQL: instances sharing the outbox ------------------------------------------------
+
+namespace {
+
+using cpis::store::PostgresMessageStore;
+using cpis::store::PostgresStoreOptions;
+
+class Instances {
+ public:
+  explicit Instances(std::chrono::seconds lease = 30s) : lease_(lease) {}
+
+  PostgresMessageStore& open(const std::string& name) {
+    PostgresStoreOptions options;
+    options.instance = name;
+    options.claimLease = lease_;
+    options.clock = clock.function();
+    auto opened = PostgresMessageStore::open(schema.connection(), options);
+    BOOST_TEST_REQUIRE(opened.ok(), (opened.ok() ? "" : opened.error().message()));
+    stores_.push_back(std::move(opened).value());
+    return *stores_.back();
+  }
+
+  FakeClock clock;
+  PgTestSchema schema;  // before the stores: dropped after they have closed
+
+ private:
+  std::chrono::seconds lease_;
+  std::vector<std::unique_ptr<PostgresMessageStore>> stores_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(postgres_outbox)
+
+BOOST_AUTO_TEST_CASE(instances_claiming_at_once_never_get_the_same_entry) {
+  Instances instances;
+  auto& producer = instances.open("producer");
+  constexpr int kEntries = 120;
+  std::vector<std::string> keys;
+  std::vector<std::string> orderKeys;
+  for (int i = 0; i < kEntries; ++i) {
+    keys.push_back("k" + std::to_string(i));
+    // some of them in order-key queues, which must still go one at a time
+    orderKeys.push_back(i % 4 == 0 ? "patient-" + std::to_string(i % 3) : "");
+  }
+  std::vector<NewNotification> batch;
+  for (std::size_t i = 0; i < keys.size(); ++i) batch.push_back(notification(keys[i], orderKeys[i]));
+  BOOST_REQUIRE(producer.outbox().enqueue(batch).isOk());
+  std::array<PostgresMessageStore*, 3> engines{&instances.open("engine-a"), &instances.open("engine-b"),
+                                               &instances.open("engine-c")};
+  std::mutex mutex;
+  std::vector<NotificationId> taken;
+  std::atomic<int> failures{0};
+  constexpr int kThreads = 6;
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto& outbox = engines[static_cast<std::size_t>(t % 3)]->outbox();
+      const auto deadline = std::chrono::steady_clock::now() + 30s;
+      start.arrive_and_wait();
+      for (;;) {
+        auto claimed = outbox.claimDue(kSink, 9, instances.clock.now());
+        if (!claimed.ok()) {
+          ++failures;
+          return;
+        }
+        {
+          const std::lock_guard lock(mutex);
+          for (const auto& entry : claimed.value()) taken.push_back(entry.id);
+        }
+        for (const auto& entry : claimed.value()) {
+          if (!outbox.markDelivered(entry.id).isOk()) ++failures;
+        }
+        if (!claimed.value().empty()) continue;
+        // nothing claimable: done, or the rest waits behind entries of their order keys that
+        // other threads hold
+        if (outbox.counts(std::nullopt).value().pending == 0) return;
+        if (std::chrono::steady_clock::now() > deadline) {
+          ++failures;
+          return;
+        }
+        std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_REQUIRE(failures == 0);
+  std::sort(taken.begin(), taken.end());
+  BOOST_TEST((std::adjacent_find(taken.begin(), taken.end()) == taken.end()));  // none twice
+  BOOST_TEST(taken.size() == static_cast<std::size_t>(kEntries));               // none left
+  BOOST_TEST(producer.outbox().counts(std::nullopt).value().delivered ==
+             static_cast<std::uint64_t>(kEntries));
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_whose_lease_ran_out_is_claimed_by_another_instance) {
+  Instances instances(30s);
+  auto& a = instances.open("engine-a");
+  auto& b = instances.open("engine-b");
+  const NotificationId id = enqueue(a.outbox(), notification("k1"));
+  BOOST_TEST(claim(a.outbox(), instances.clock.now()) == std::vector<NotificationId>{id});
+  BOOST_TEST(claim(b.outbox(), instances.clock.now()).empty());
+  // while engine-a holds it, nextDue points at the end of its lease
+  BOOST_TEST((b.outbox().nextDue(kSink).value().value() == instances.clock.now() + 30s));
+  instances.clock.advance(20s);
+  BOOST_TEST(a.outbox().renewClaims().value() == 1U);
+  instances.clock.advance(30s);  // 50 s after the claim, 30 s after the renewal: the lease's last instant
+  BOOST_TEST(claim(b.outbox(), instances.clock.now()).empty());
+  instances.clock.advance(1s);  // engine-a stopped renewing (it died)
+  BOOST_TEST(claim(b.outbox(), instances.clock.now()) == std::vector<NotificationId>{id});
+  // the old owner can no longer finish it nor renew it
+  const auto refused = a.outbox().markDelivered(id);
+  BOOST_TEST((refused.code() == Status::Code::InvalidArgument));
+  BOOST_TEST(refused.message().find("engine-b") != std::string::npos);
+  BOOST_TEST((a.outbox().markRetry(id, instances.clock.now(), "x").code() == Status::Code::InvalidArgument));
+  BOOST_TEST(a.outbox().renewClaims().value() == 0U);
+  BOOST_TEST(b.outbox().markDelivered(id).isOk());
+  BOOST_TEST((a.outbox().get(id)->state == NotificationState::Delivered));
+}
+
+BOOST_AUTO_TEST_CASE(a_clean_close_hands_the_entries_over_at_once) {
+  Instances instances;
+  auto& a = instances.open("engine-a");
+  auto& b = instances.open("engine-b");
+  const NotificationId id = enqueue(a.outbox(), notification("k1"));
+  BOOST_TEST(claim(a.outbox(), instances.clock.now()) == std::vector<NotificationId>{id});
+  a.close();
+  BOOST_TEST(claim(b.outbox(), instances.clock.now()) == std::vector<NotificationId>{id});
+}
+
+BOOST_AUTO_TEST_CASE(finish_is_refused_for_a_message_another_instance_holds) {
+  Instances instances;
+  auto& a = instances.open("engine-a");
+  auto& b = instances.open("engine-b");
+  const std::string raw = "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A01|M1|P|2.4\r";
+  const MessageId id = a.persistInbound({"edsys", "M1", raw}).value().id;
+  const std::array n{notification("k1")};
+  BOOST_TEST((b.finish(id, MessageState::Processed, "AA", kAck, n).code() == Status::Code::InvalidArgument));
+  BOOST_TEST(total(a.outbox()) == 0U);
+  BOOST_TEST(a.finish(id, MessageState::Processed, "AA", kAck, n).isOk());
+  BOOST_TEST(total(a.outbox()) == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(without_a_clock_the_outbox_runs_on_the_servers_clock) {
+  PgTestSchema schema;
+  PostgresStoreOptions options;
+  options.instance = "engine-a";
+  auto opened = PostgresMessageStore::open(schema.connection(), options);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message()));
+  auto& store = *opened.value();
+  auto& outbox = store.outbox();
+  const auto before = std::chrono::system_clock::now();
+  const std::string raw = "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A01|M1|P|2.4\r";
+  const MessageId message = store.persistInbound({"edsys", "M1", raw}).value().id;
+  BOOST_REQUIRE(
+      store.finish(message, MessageState::Processed, "AA", kAck, std::array{notification("k1")}).isOk());
+  const NotificationId id = listAll(outbox).at(0).id;
+  const auto entry = outbox.get(id).value();
+  // stamped by the server (the test cluster runs on this host): within a minute of ours
+  BOOST_TEST((entry.createdAt > before - 1min && entry.createdAt < before + 1min));
+  BOOST_TEST((entry.nextAttemptAt == entry.createdAt));
+  const auto claimed = outbox.claimDue(kSink, 10, std::chrono::system_clock::now() + 1min);
+  BOOST_REQUIRE(claimed.ok());
+  BOOST_TEST(ids(claimed.value()) == std::vector<NotificationId>{id});
+  BOOST_TEST(outbox.renewClaims().value() == 1U);
+  const auto retryAt = std::chrono::system_clock::now() + 1h;
+  BOOST_REQUIRE(outbox.markRetry(id, retryAt, "timeout").isOk());
+  BOOST_TEST((outbox.nextDue(kSink).value().value() ==
+              std::chrono::time_point_cast<std::chrono::microseconds>(retryAt)));
+  BOOST_REQUIRE(outbox.markDead(id, "refused").isOk());
+  BOOST_TEST(outbox.replay(id).value() == 1U);
+  BOOST_TEST((outbox.get(id)->nextAttemptAt > entry.createdAt - 1us));
+  BOOST_TEST(outbox.claimDue(kSink, 10, std::chrono::system_clock::now() + 1min).value().size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
+  PgTestSchema schema;
+  BOOST_REQUIRE(cpis::store::migratePostgresSchema(schema.admin(), 1).isOk());
+  schema.admin().exec(
+      "INSERT INTO message (feed, control_id, received_at, raw_size) VALUES ('edsys', 'OLD1'::bytea, 1, 3)");
+  auto opened = PostgresMessageStore::open(schema.connection());
+  BOOST_REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message()));
+  auto& store = *opened.value();
+  const auto ids = store.listUnfinished().value();
+  BOOST_REQUIRE(ids.size() == 1U);
+  BOOST_TEST(store.fetch(ids[0])->controlId == "OLD1");
+  BOOST_TEST(
+      store.finish(ids[0], MessageState::Processed, "AA", kAck, std::array{notification("k1")}).isOk());
+  BOOST_TEST(total(store.outbox()) == 1U);
+  BOOST_TEST(schema.admin().query("SELECT max(version)::bigint FROM schema_version").int64(0, 0) ==
+             cpis::store::kPostgresSchemaVersion);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- SQLite ---------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(sqlite_outbox)
+
+BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
+  cpis::test::TempDir dir;
+  const std::string path = dir.file("messages.db");
+  {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+    BOOST_REQUIRE(cpis::store::migrateSqliteSchema(session, 1).isOk());
+    session << "INSERT INTO message (feed, control_id, received_at, raw_size) VALUES ('edsys', 'OLD1', 1, 3)",
+        Poco::Data::Keywords::now;
+    session << "INSERT INTO message_raw (id, raw) VALUES (1, X'616263')", Poco::Data::Keywords::now;
+    int tables = -1;
+    session << "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'", Poco::Data::Keywords::into(tables),
+        Poco::Data::Keywords::now;
+    BOOST_REQUIRE(tables == 0);
+  }
+  auto opened = cpis::store::SqliteMessageStore::open(path);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message()));
+  auto& store = *opened.value();
+  BOOST_TEST(store.listUnfinished().value() == std::vector<MessageId>{1});
+  BOOST_TEST(store.fetch(1)->raw.value() == "abc");
+  BOOST_TEST(store.finish(1, MessageState::Processed, "AA", kAck, std::array{notification("k1")}).isOk());
+  BOOST_TEST(claim(store.outbox(), std::chrono::system_clock::now()).size() == 1U);
+  store.close();
+  opened.value().reset();
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+  int version = 0;
+  session << "SELECT max(version) FROM schema_version", Poco::Data::Keywords::into(version),
+      Poco::Data::Keywords::now;
+  BOOST_TEST(version == cpis::store::kSqliteSchemaVersion);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
