@@ -82,7 +82,9 @@ struct Checks::Feed {
   std::unique_ptr<pipeline::CheckStages> stages;
 };
 
-Checks::Checks(const config::EngineConfig& config) {
+Checks::Checks(const config::EngineConfig& config, const notify::Composer* notifications,
+               std::function<void()> notified) {
+  plugins_ = std::make_unique<plugin::PluginRegistry>(pluginDirectories());
   bool any = false;
   for (const auto& feed : config.feeds) any = any || feed.check.has_value();
   if (!any || !config.cpis) return;
@@ -102,7 +104,6 @@ Checks::Checks(const config::EngineConfig& config) {
   }
   lookup_ = cpis::makeLookup(cpisConfig, *schemas_, audit_.get());
   work_ = std::make_unique<pipeline::WorkQueue>(std::max<std::uint32_t>(cpisConfig.maxConcurrent, 1), "cpis-check");
-  plugins_ = std::make_unique<plugin::PluginRegistry>(pluginDirectories());
   const mapping::MappingLoader loader(xerces_);
   const domain::Source source =
       cpisConfig.backend == config::CpisBackend::Simulator ? domain::Source::Simulator : domain::Source::Spine;
@@ -124,9 +125,11 @@ Checks::Checks(const config::EngineConfig& config) {
     feed->checker = std::make_unique<pipeline::Checker>(*lookup_, authorFor(config, check), source, now);
     pipeline::AlertOptions alerts;
     alerts.encoding = pipeline::parseAlertEncoding(check.alerts).value_or(pipeline::AlertEncoding::Zseg);
+    alerts.failedChecksRetried = notifications != nullptr && notifications->settings().deferredChecks;
     feed->responder = std::make_unique<pipeline::Responder>(alerts, feed->plugin.get());
     feed->stages = std::make_unique<pipeline::CheckStages>(
-        pipeline::CheckStages{*feed->adapter, *feed->decider, *feed->checker, *feed->responder, *work_});
+        pipeline::CheckStages{*feed->adapter, *feed->decider, *feed->checker, *feed->responder, *work_,
+                              notifications, notified});
     logger().information("feed %s: CP-IS checks with mapping %s%s, alerts %s", feedConfig.name,
                          feedConfig.mappingFile->string(),
                          feed->plugin ? ", adapter " + feed->plugin->name() : std::string(), check.alerts);
@@ -141,6 +144,23 @@ Checks::~Checks() {
 const pipeline::CheckStages* Checks::stagesFor(const std::string& feed) const {
   const auto it = feeds_.find(feed);
   return it == feeds_.end() ? nullptr : it->second->stages.get();
+}
+
+std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() const {
+  std::map<std::string, notify::RecheckFeed, std::less<>> out;
+  for (const auto& [name, feed] : feeds_) {
+    const pipeline::Checker* checker = feed->checker.get();
+    const pipeline::Responder* responder = feed->responder.get();
+    notify::RecheckFeed recheck;
+    recheck.check = [checker](const domain::Attendance& attendance) {
+      return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId()});
+    };
+    recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {
+      responder->appendTo(message, outcome);
+    };
+    out.emplace(name, std::move(recheck));
+  }
+  return out;
 }
 
 void Checks::stop() {

@@ -1,11 +1,15 @@
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/config/config.h"
 #include "engine/config/xerces_platform.h"
+#include "engine/notify/builtin_sinks.h"
 
 namespace cpis::cpis {
 class CpisLookup;
@@ -31,13 +35,21 @@ namespace cpis::app {
 // schema folder absent) throws, naming it, and the engine does not start.
 class Checks {
  public:
-  explicit Checks(const config::EngineConfig& config);
+  // `notifications` (may be null) and `notified` go into every feed's stages (CheckStages).
+  explicit Checks(const config::EngineConfig& config, const notify::Composer* notifications = nullptr,
+                  std::function<void()> notified = {});
   ~Checks();
   Checks(const Checks&) = delete;
   Checks& operator=(const Checks&) = delete;
 
   // The stages of a feed that checks CP-IS, or nullptr.
   const pipeline::CheckStages* stagesFor(const std::string& feed) const;
+  // What the deferred check needs of each feed that checks CP-IS: its checker (unscheduled,
+  // a new check id) and its alert segments.
+  std::map<std::string, notify::RecheckFeed, std::less<>> recheckFeeds() const;
+  bool any() const noexcept { return !feeds_.empty(); }
+  // The plugins the engine has loaded (adapters here, sinks by the engine).
+  plugin::PluginRegistry& plugins() { return *plugins_; }
   // Runs the lookups already queued, then stops the work queue (after the listeners stopped).
   void stop();
 

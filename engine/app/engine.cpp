@@ -8,6 +8,11 @@
 
 #include "engine/mllp/mllp_server.h"
 #include "engine/app/checks.h"
+#include "engine/notify/builtin_sinks.h"
+#include "engine/notify/composer.h"
+#include "engine/notify/dispatcher.h"
+#include "engine/plugin/plugin_registry.h"
+#include "engine/plugin/sink_plugin.h"
 #include "engine/pipeline/ack_stamper.h"
 #include "engine/pipeline/intake.h"
 #include "engine/pipeline/return_channel.h"
@@ -46,6 +51,25 @@ mllp::ListenerSettings listenerSettings(const config::FeedConfig& feed, const co
     s.tls = std::move(t);
   }
   return s;
+}
+
+notify::ComposerSettings composerSettings(const config::EngineConfig& config) {
+  notify::ComposerSettings settings;
+  for (const auto& sink : config.notify.sinks) {
+    notify::SinkRoute route;
+    route.name = sink.name;
+    route.events.insert(sink.events.begin(), sink.events.end());
+    route.data = notify::parseDataLevel(sink.data).value_or(notify::DataLevel::Minimal);
+    route.ordered = sink.ordered;
+    settings.sinks.push_back(std::move(route));
+  }
+  settings.deferredChecks = config.notify.deferredChecks && config.cpis.has_value();
+  settings.deferredCheckDelay = config.notify.backoffMin;
+  settings.deferredCheckDeadline = config.notify.deferredCheckDeadline;
+  for (const auto& feed : config.feeds) {
+    if (feed.returnConnection && feed.check) settings.feedsWithReturn.insert(feed.name);
+  }
+  return settings;
 }
 
 }  // namespace
@@ -91,7 +115,10 @@ void Engine::openStore() {
 void Engine::start() {
   openStore();
   stamper_ = std::make_unique<pipeline::AckStamper>();
-  checks_ = std::make_unique<Checks>(config_);
+  composer_ = std::make_unique<notify::Composer>(composerSettings(config_));
+  checks_ = std::make_unique<Checks>(config_, composer_.get(), [this] {
+    if (auto* dispatcher = running_.load()) dispatcher->wake();
+  });
 
   for (const auto& feedConfig : config_.feeds) {
     auto feed = std::make_unique<Feed>();
@@ -126,6 +153,7 @@ void Engine::start() {
   if (!unfinished)
     throw std::runtime_error("cannot list unfinished messages: " + unfinished.error().message());
   resumeClaimed(unfinished.value());
+  startDispatcher();
 
   for (auto& feed : feeds_) {
     feed->server =
@@ -136,6 +164,54 @@ void Engine::start() {
   }
   started_ = true;
   housekeeper_ = std::thread([this] { housekeeping(); });
+}
+
+void Engine::startDispatcher() {
+  const config::NotifyConfig& notifyConfig = config_.notify;
+  notify::DispatcherOptions options;
+  options.pollInterval = notifyConfig.poll;
+  if (const auto lease = store_->claimLease()) {
+    options.leaseRenewal = std::chrono::duration_cast<std::chrono::milliseconds>(*lease) / 3;
+  }
+  dispatcher_ = std::make_unique<notify::Dispatcher>(store_->outbox(), options);
+  notify::SinkOptions standard;
+  standard.maxAttempts = notifyConfig.maxAttempts;
+  standard.backoffMin = notifyConfig.backoffMin;
+  standard.backoffMax = notifyConfig.backoffMax;
+
+  if (composer_->settings().deferredChecks && checks_->any()) {
+    notify::SinkOptions recheck = standard;
+    recheck.maxAttempts = 0;  // the deadline (deferredCheckHours) ends it
+    recheck.concurrency = 2;
+    dispatcher_->addSink(std::string(notify::kRecheckSink),
+                         std::make_unique<notify::RecheckSink>(*store_, *composer_, checks_->recheckFeeds()), recheck);
+  }
+  for (const auto& feed : config_.feeds) {
+    if (!feed.returnConnection || !feed.check) continue;
+    notify::ReturnSinkSettings settings;
+    settings.feed = feed.name;
+    settings.host = feed.returnConnection->host;
+    settings.port = feed.returnConnection->port;
+    settings.ackTimeout = config_.limits.readTimeout;
+    dispatcher_->addSink(notify::returnSinkName(feed.name), std::make_unique<notify::ReturnSink>(settings), standard);
+  }
+  for (const auto& sink : notifyConfig.sinks) {
+    const plugin::PluginLibrary& library = sink.library ? checks_->plugins().load(*sink.library)
+                                                        : checks_->plugins().find(plugin::PluginKind::Sink, sink.plugin);
+    plugin::PluginSettings settings(sink.settings.begin(), sink.settings.end());
+    notify::SinkOptions sinkOptions = standard;
+    sinkOptions.concurrency = sink.concurrency;
+    if (sink.maxAttempts) sinkOptions.maxAttempts = *sink.maxAttempts;
+    dispatcher_->addSink(sink.name, std::make_unique<notify::PluginSink>(plugin::SinkPlugin::create(library, settings)),
+                         sinkOptions);
+    logger().information("notification sink %s: plugin %s, %s data", sink.name, library.name(), sink.data);
+  }
+  dispatcher_->start();
+  running_.store(dispatcher_.get());
+}
+
+store::Outbox& Engine::outbox() {
+  return store_->outbox();
 }
 
 void Engine::resumeClaimed(const std::vector<std::int64_t>& ids) {
@@ -205,6 +281,8 @@ void Engine::stop() {
     if (feed->returnChannel) feed->returnChannel->stop();
   }
   if (checks_) checks_->stop();  // lookups in progress finish their messages
+  running_.store(nullptr);
+  if (dispatcher_) dispatcher_->stop();  // deliveries in flight finish and are marked
   if (housekeeper_.joinable()) housekeeper_.join();
   if (store_) store_->close();
   if (started_) logger().information("stopped; every acknowledged message is stored");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -12,7 +13,12 @@
 
 namespace cpis::store {
 class MessageStore;
-}
+class Outbox;
+}  // namespace cpis::store
+namespace cpis::notify {
+class Composer;
+class Dispatcher;
+}  // namespace cpis::notify
 namespace cpis::mllp {
 class MllpServer;
 }
@@ -28,7 +34,9 @@ class Checks;
 
 // The running engine: the one place that picks concrete classes and wires them (STYLE.md §2).
 // One message store, and per feed an intake, an MLLP listener and, for enhanced mode, a
-// return channel. A housekeeping thread purges message content past its retention.
+// return channel. A housekeeping thread purges message content past its retention. The
+// notification dispatcher (engine/notify) delivers the store's outbox: the deferred checks, the
+// feeds' late results and the configured sink plugins.
 class Engine {
  public:
   explicit Engine(config::EngineConfig config);
@@ -50,17 +58,25 @@ class Engine {
   };
   std::vector<ListenerInfo> listeners() const;
 
+  // The store's outbox (pending, delivered and dead notifications; replay), for admin tools.
+  // Valid between start() and stop().
+  store::Outbox& outbox();
+
  private:
   struct Feed;
   void housekeeping();
   void openStore();
   // Finishes unfinished messages this instance has claimed (all of them at start).
   void resumeClaimed(const std::vector<std::int64_t>& ids);
+  void startDispatcher();
 
   config::EngineConfig config_;
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<pipeline::AckStamper> stamper_;
+  std::unique_ptr<notify::Composer> composer_;  // before checks_: their stages use it
   std::unique_ptr<Checks> checks_;  // before feeds_: their intakes use its stages
+  std::unique_ptr<notify::Dispatcher> dispatcher_;
+  std::atomic<notify::Dispatcher*> running_{nullptr};  // dispatcher_ once started, for wake-ups
   std::vector<std::unique_ptr<Feed>> feeds_;
   std::thread housekeeper_;
   std::mutex mutex_;

@@ -141,6 +141,22 @@ void printCpis(std::ostream& os, const CpisConfig& cpis) {
   }
 }
 
+void printNotify(std::ostream& os, const NotifyConfig& notify) {
+  os << "  notify poll " << notify.poll.count() << " ms, maxAttempts " << notify.maxAttempts << ", back-off "
+     << notify.backoffMin.count() << ".." << notify.backoffMax.count() << " ms, deferred checks "
+     << (notify.deferredChecks ? "on for " + std::to_string(notify.deferredCheckDeadline.count()) + " h" : std::string("off"))
+     << "\n";
+  for (const auto& sink : notify.sinks) {
+    os << "    sink " << sink.name << " plugin " << sink.plugin << ", events";
+    for (const auto& event : sink.events) os << " " << event;
+    os << ", data " << sink.data << ", concurrency " << sink.concurrency << (sink.ordered ? ", ordered" : "");
+    if (sink.maxAttempts) os << ", maxAttempts " << *sink.maxAttempts;
+    os << "\n";
+    // Only the keys: a sink's settings may name credentials.
+    for (const auto& [key, value] : sink.settings) os << "      " << key << " = (set)\n";
+  }
+}
+
 // "sqlite <path>" or "postgresql <connection string> ..."; the password only as ***.
 std::string describeStoreBackend(const StoreConfig& store) {
   std::ostringstream out;
@@ -167,6 +183,7 @@ std::ostream& operator<<(std::ostream& os, const EngineConfig& config) {
      << " ms, maxConnectionsPerListener " << config.limits.maxConnectionsPerListener << "\n"
      << "  logging " << toString(config.logging.format) << ", " << toString(config.logging.level) << "\n";
   if (config.cpis) printCpis(os, *config.cpis);
+  printNotify(os, config.notify);
   for (const auto& feed : config.feeds) printFeed(os, feed);
   return os;
 }

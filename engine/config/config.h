@@ -117,7 +117,9 @@ struct FeedConfig {
   std::optional<std::string> expectedSendingFacility;     // MSH-4; nullopt: not checked
   ListenerConfig listener;
   AckMode ackMode = AckMode::Original;
-  std::optional<ReturnConnectionConfig> returnConnection;  // present exactly in enhanced mode
+  // Enhanced mode: required (application ACKs). Original mode: optional, for late results
+  // (the unsolicited result of a deferred check).
+  std::optional<ReturnConnectionConfig> returnConnection;
   std::optional<AdapterConfig> adapter;                    // the adapter plugin
   std::optional<std::filesystem::path> mappingFile;        // the mapping file
   std::optional<CheckConfig> check;                        // nullopt: no CP-IS checks
@@ -210,6 +212,34 @@ struct CpisConfig {
   friend bool operator==(const CpisConfig&, const CpisConfig&) = default;
 };
 
+// A notification sink plugin (libcpis-sink-<plugin>.so) and what it receives.
+struct NotifySinkConfig {
+  std::string name;    // unique; the outbox's sink column
+  std::string plugin;  // plugin libcpis-sink-<plugin>.so
+  std::optional<std::filesystem::path> library;  // the plugin file; nullopt: searched by name
+  std::vector<std::string> events;  // kinds (engine/notify/notification.h): plan-found, ...
+  std::string data = "minimal";     // minimal | identifiers | full
+  std::uint32_t concurrency = 1;
+  bool ordered = false;
+  std::optional<std::uint32_t> maxAttempts;  // nullopt: NotifyConfig::maxAttempts
+  std::map<std::string, std::string> settings;  // the plugin's config keys
+
+  friend bool operator==(const NotifySinkConfig&, const NotifySinkConfig&) = default;
+};
+
+// The outbox dispatcher and the deferred check (CPIS.md §7).
+struct NotifyConfig {
+  std::chrono::milliseconds poll{5'000};
+  std::uint32_t maxAttempts = 10;
+  std::chrono::milliseconds backoffMin{1'000};
+  std::chrono::milliseconds backoffMax{300'000};
+  bool deferredChecks = true;
+  std::chrono::hours deferredCheckDeadline{24};
+  std::vector<NotifySinkConfig> sinks;
+
+  friend bool operator==(const NotifyConfig&, const NotifyConfig&) = default;
+};
+
 struct EngineConfig {
   std::string source;  // the file (or name) it was loaded from, for messages
   // The file must say which; a hand-built config (tests) gets the harmless one.
@@ -219,6 +249,7 @@ struct EngineConfig {
   LoggingConfig logging;
   std::vector<FeedConfig> feeds;  // at least one once loaded, in file order
   std::optional<CpisConfig> cpis;  // nullopt: no CP-IS checks
+  NotifyConfig notify;             // the defaults when the file has no <notify>
 
   const FeedConfig* findFeed(std::string_view name) const noexcept;
 

@@ -54,6 +54,7 @@ class Mapper {
     for (const auto* feed : root.childrenNamed("feed")) config.feeds.push_back(mapFeed(*feed));
     checkFeedsTogether(root, config);
     if (const auto* cpis = root.child("cpis")) config.cpis = mapCpis(*cpis, config);
+    if (const auto* notify = root.child("notify")) config.notify = mapNotify(*notify);
     if (!config.cpis) {
       const auto feeds = root.childrenNamed("feed");
       for (std::size_t i = 0; i < config.feeds.size() && i < feeds.size(); ++i) {
@@ -318,14 +319,11 @@ class Mapper {
           ReturnConnectionConfig{std::string(token(*returnConnection, "host", "")),
                                  static_cast<std::uint16_t>(number(*returnConnection, "port", 0))};
     }
+    // Original mode may have one too: late results (a deferred check's outcome) go over it.
     if (feed.ackMode == AckMode::Enhanced && returnConnection == nullptr) {
       problem(element,
               "mode=\"enhanced\" needs a returnConnection: the application acknowledgements are sent "
               "over it");
-    } else if (feed.ackMode == AckMode::Original && returnConnection != nullptr) {
-      problem(*returnConnection,
-              "returnConnection is used only in enhanced mode: set mode=\"enhanced\" or "
-              "remove it");
     }
   }
 
@@ -341,6 +339,73 @@ class Mapper {
       }
     }
     return adapter;
+  }
+
+  NotifyConfig mapNotify(const XmlElement& element) {
+    NotifyConfig notify;
+    notify.poll = std::chrono::milliseconds(number(element, "pollMs", notify.poll.count()));
+    notify.maxAttempts = static_cast<std::uint32_t>(number(element, "maxAttempts", notify.maxAttempts));
+    notify.backoffMin = std::chrono::milliseconds(number(element, "backoffMinMs", notify.backoffMin.count()));
+    notify.backoffMax = std::chrono::milliseconds(number(element, "backoffMaxMs", notify.backoffMax.count()));
+    notify.deferredChecks = flag(element, "deferredChecks", notify.deferredChecks);
+    notify.deferredCheckDeadline =
+        std::chrono::hours(number(element, "deferredCheckHours", notify.deferredCheckDeadline.count()));
+    if (notify.backoffMin > notify.backoffMax) {
+      problem(element, "backoffMinMs (" + std::to_string(notify.backoffMin.count()) + ") is longer than backoffMaxMs (" +
+                           std::to_string(notify.backoffMax.count()) + ")");
+    }
+    std::map<std::string, std::uint64_t> lines;  // sink name -> the line that named it first
+    for (const auto* sinkElement : element.childrenNamed("sink")) {
+      NotifySinkConfig sink = mapSink(*sinkElement);
+      if (const auto [it, fresh] = lines.emplace(sink.name, sinkElement->line); !fresh) {
+        problem(*sinkElement, "sink name '" + sink.name + "' is already used by the sink at line " +
+                                  std::to_string(it->second));
+      }
+      notify.sinks.push_back(std::move(sink));
+    }
+    return notify;
+  }
+
+  NotifySinkConfig mapSink(const XmlElement& element) {
+    // What a sink plugin may receive; the other kinds go to the engine's built-in sinks.
+    static constexpr std::string_view kEvents[] = {"plan-found", "check-failed", "cancelled", "check-abandoned"};
+    static constexpr std::string_view kLevels[] = {"minimal", "identifiers", "full"};
+    NotifySinkConfig sink;
+    sink.name = token(element, "name", "");
+    if (sink.name == "cpis-recheck") {
+      problem(element, "sink name 'cpis-recheck' is the engine's own (the deferred check): choose another");
+    }
+    sink.plugin = token(element, "plugin", "");
+    if (const auto* library = element.attribute("library")) sink.library = readableFile(element, trim(*library));
+    std::string_view events = token(element, "events", "");
+    while (!events.empty()) {
+      const auto end = events.find_first_of(" \t\r\n");
+      const std::string_view event = events.substr(0, end);
+      events = end == std::string_view::npos ? std::string_view{} : trim(events.substr(end));
+      if (std::find(std::begin(kEvents), std::end(kEvents), event) == std::end(kEvents)) {
+        problem(element, "sink '" + sink.name + "': unknown event '" + std::string(event) +
+                             "' (plan-found, check-failed, cancelled, check-abandoned)");
+      } else if (std::find(sink.events.begin(), sink.events.end(), event) == sink.events.end()) {
+        sink.events.emplace_back(event);
+      }
+    }
+    sink.data = std::string(token(element, "data", sink.data));
+    if (std::find(std::begin(kLevels), std::end(kLevels), sink.data) == std::end(kLevels)) {
+      problem(element, "sink '" + sink.name + "': unknown data level '" + sink.data + "' (minimal, identifiers, full)");
+    }
+    sink.concurrency = static_cast<std::uint32_t>(number(element, "concurrency", sink.concurrency));
+    sink.ordered = flag(element, "ordered", sink.ordered);
+    if (element.attribute("maxAttempts") != nullptr) {
+      sink.maxAttempts = static_cast<std::uint32_t>(number(element, "maxAttempts", 1));
+    }
+    for (const auto* setting : element.childrenNamed("setting")) {
+      const std::string name(token(*setting, "name", ""));
+      const std::string* value = setting->attribute("value");
+      if (!sink.settings.emplace(name, value == nullptr ? std::string() : *value).second) {
+        problem(*setting, "setting '" + name + "' is given twice for sink '" + sink.name + "'");
+      }
+    }
+    return sink;
   }
 
   CpisConfig mapCpis(const XmlElement& element, const EngineConfig& config) {

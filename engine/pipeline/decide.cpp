@@ -218,6 +218,11 @@ Decision Decider::decide(const domain::Attendance& a) const {
   return d;
 }
 
+std::optional<PreviousCheck> Decider::previous(const domain::Attendance& attendance) const {
+  if (attendance.visitNumber.empty()) return std::nullopt;
+  return memory_.previous(attendance.feedId, attendance.visitNumber);
+}
+
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
   // A skipped check does not hide an attendance's real one: a later update still compares with it.

@@ -150,6 +150,8 @@ class Decider {
   // CPIS.md §8 default. nullopt when the location is unmapped.
   std::optional<domain::AccessMode> accessModeFor(const domain::Attendance& attendance) const;
   bool verified(const domain::Attendance& attendance) const;
+  // What the memory holds of the attendance's last check (nullopt without a visit number).
+  std::optional<PreviousCheck> previous(const domain::Attendance& attendance) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

@@ -88,6 +88,9 @@ struct Intake::Pending {
   Disposition disposition;
   std::optional<CheckRequest> check;  // a CP-IS check is due: stored first, checked after
   bool enhanced = false;              // enhanced acknowledgement mode (MSH-15/16 valued)
+  notify::Notifications notifications;  // stored with the completion (no check due)
+  // Views of `notifications` for the store, made once the Pending has its final place.
+  mutable std::vector<store::NewNotification> notificationViews;
 };
 
 // The last outcome per (visit number): an update that changes nothing repeats it.
@@ -126,7 +129,10 @@ Intake::Pending Intake::prepare(std::string_view payload) {
 store::InboundMessage Intake::inbound(const Pending& pending, std::string_view payload) const {
   const Disposition& d = pending.disposition;
   store::InboundMessage message{policy_.feed, pending.controlId, payload};
-  if (!d.ack.empty()) message.completion = store::Completion{d.state, d.outcome, d.ack};
+  if (!d.ack.empty()) {
+    pending.notificationViews = notify::views(pending.notifications);
+    message.completion = store::Completion{d.state, d.outcome, d.ack, pending.notificationViews};
+  }
   return message;
 }
 
@@ -191,6 +197,7 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   if (disposition.state == store::MessageState::Rejected || disposition.state == store::MessageState::Failed) {
     logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
   }
+  if (!pending.notifications.empty()) notified(pending.notifications);
   if (disposition.deferred) returnChannel_->submit(stored.id, disposition.applicationAck);
   return disposition.reply;
 }
@@ -207,19 +214,32 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
                        std::string(domain::codeOf(outcome.status)) +
                            (outcome.reason ? " " + std::string(domain::codeOf(*outcome.reason)) : std::string()));
   const std::string text = checkedText(message, outcome);
+  const notify::Notifications notifications = notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
     const std::string application = checks_->responder.acknowledge(
         message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion), outcome);
     if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true)) {
+      // The message is finished once the application ACK is delivered; what the outcome
+      // causes is written now (a crash before it: recovery checks again).
+      if (!notifications.empty()) {
+        const auto written = notify::views(notifications);
+        if (auto status = store_.outbox().enqueue(written); !status.isOk()) {
+          logger().error("feed %s: notifications of message %s not written (%s)", policy_.feed, std::to_string(id),
+                         status.message());
+        } else {
+          notified(notifications);
+        }
+      }
       returnChannel_->submit(id, application);
-    } else if (auto status = finish(id, store::MessageState::Processed, text, pending.disposition.ack); !status.isOk()) {
+    } else if (auto status = finish(id, store::MessageState::Processed, text, pending.disposition.ack, notifications);
+               !status.isOk()) {
       logger().error("feed %s: message %s not finished (%s)", policy_.feed, std::to_string(id), status.message());
     }
     return {};
   }
   const std::string ack = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
                                                          stamper_.next(policy_.defaultVersion), outcome);
-  if (auto status = finish(id, store::MessageState::Processed, text, ack); !status.isOk()) {
+  if (auto status = finish(id, store::MessageState::Processed, text, ack, notifications); !status.isOk()) {
     // Not acknowledged: the message stays unfinished, and recovery (or the resend) completes it.
     return storeUnavailable(payload, status);
   }
@@ -268,6 +288,17 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
   std::optional<domain::AccessMode> mode = decision.mode;
   if (decision.kind == DecisionKind::NotChecked) {
     const auto outcome = notCheckedOutcome(decision, attendance, now(), newCheckId(), source);
+    if (attendance.event == domain::AttendanceEvent::Cancel && checks_->notifications != nullptr) {
+      // CPIS.md §7: local sinks learn of a cancelled attendance that had an unscheduled query
+      // (the national access record stays). Keyed by the A11's MSH-10: a resend or a recovery
+      // writes the same notification.
+      const auto previous = checks_->decider.previous(attendance);
+      if (previous && previous->mode == domain::AccessMode::Unscheduled &&
+          previous->status != domain::CheckStatus::NotChecked) {
+        pending.notifications =
+            checks_->notifications->compose(notify::kCancelled, attendance, outcome, message.controlId());
+      }
+    }
     checks_->decider.record(attendance, outcome);
     rememberOutcome(attendance, outcome);
     return pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
@@ -389,7 +420,7 @@ core::Status Intake::resume(store::MessageId id) {
     (void)runCheck(id, pending, raw);  // finishes the message (or leaves it for the next start)
     return core::Status::ok();
   }
-  if (!d.deferred) return finish(id, d.state, d.outcome, d.ack);
+  if (!d.deferred) return finish(id, d.state, d.outcome, d.ack, pending.notifications);
   if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
   returnChannel_->submit(id, d.applicationAck);
   return core::Status::ok();
@@ -428,9 +459,23 @@ std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) co
 }
 
 core::Status Intake::finish(store::MessageId id, store::MessageState state, std::string_view outcome,
-                            std::string_view ack) {
-  if (auto status = store_.recordAck(id, ack); !status.isOk()) return status;
-  return store_.markOutcome(id, state, outcome);
+                            std::string_view ack, const notify::Notifications& notifications) {
+  // One transaction, one commit: the ACK, the outcome and what it causes.
+  const auto written = notify::views(notifications);
+  auto status = store_.finish(id, state, outcome, ack, written);
+  if (status.isOk()) notified(notifications);
+  return status;
+}
+
+notify::Notifications Intake::notificationsFor(const domain::Attendance& attendance,
+                                               const domain::CheckOutcome& outcome,
+                                               std::optional<store::MessageId> id) const {
+  if (checks_ == nullptr || checks_->notifications == nullptr) return {};
+  return checks_->notifications->afterCheck(attendance, outcome, id);
+}
+
+void Intake::notified(const notify::Notifications& written) const {
+  if (!written.empty() && checks_ != nullptr && checks_->notified) checks_->notified();
 }
 
 }  // namespace cpis::pipeline

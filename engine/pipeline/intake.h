@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "engine/core/status.h"
 #include "engine/domain/attendance.h"
+#include "engine/notify/composer.h"
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/frame_handler.h"
 #include "engine/pipeline/ack_stamper.h"
@@ -37,6 +39,10 @@ struct CheckStages {
   const Checker& checker;      // look up: CP-IS (blocks: runs on `work`)
   const Responder& responder;  // respond: ACK with alert segments
   WorkQueue& work;             // where lookups run, off the listener's threads
+  // What outcomes notify (CPIS.md §7); null: nothing. Engine-wide, immutable.
+  const notify::Composer* notifications = nullptr;
+  // Called after notifications were written (the dispatcher looks at once); may be empty.
+  std::function<void()> notified{};
 };
 
 // The front of the pipeline for one feed: persist, parse, adapt, decide, look up, answer. It
@@ -58,6 +64,11 @@ struct CheckStages {
 // processed and its ACK and outcome are stored; enhanced mode answers CA once the message is
 // stored, and the application acknowledgement (with the alerts) goes later over the feed's
 // return channel.
+//
+// Notifications (CPIS.md §7) are written in the same transaction as the message's outcome:
+// with the Completion for a message that needs no check (an A11 cancelling an attendance that
+// had an unscheduled check: cancelled), with the finish of a checked one (FOUND: plan-found;
+// CHECK_FAILED: the deferred check and check-failed); scheduled settings notify nobody.
 //
 // Threading: frames of many connections are handled at once; the only mutable state is the
 // last outcome per attendance, behind a lock. Nothing is logged that comes from the message
@@ -118,7 +129,11 @@ class Intake final : public mllp::FrameHandler {
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,
-                      std::string_view ack);
+                      std::string_view ack, const notify::Notifications& notifications = {});
+  // The notifications an attendance's outcome causes (none without a composer).
+  notify::Notifications notificationsFor(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
+                                         std::optional<store::MessageId> id) const;
+  void notified(const notify::Notifications& written) const;
   void rememberOutcome(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
   std::optional<domain::CheckOutcome> rememberedOutcome(const domain::Attendance& attendance) const;
 

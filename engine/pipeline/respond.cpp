@@ -30,7 +30,9 @@ class StandardEncoder final : public plugin::AlertEncoder {
 std::string Responder::acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode code,
                                    std::span<const core::Issue> issues, hl7v2::AckOptions ack,
                                    const domain::CheckOutcome& outcome) const {
-  if (plugin_ == nullptr || !plugin_->composesAlerts()) {
+  // NONE: the feed's EPR takes no alert segments, so an adapter that composes its own is not
+  // asked either; the outcome travels in MSA-3 / ERR only.
+  if (plugin_ == nullptr || !plugin_->composesAlerts() || options_.encoding == AlertEncoding::None) {
     return buildAlertAck(inbound, code, issues, std::move(ack), outcome, options_);
   }
   if (ack.textMessage.empty() && issues.empty()) ack.textMessage = alertSummary(outcome);

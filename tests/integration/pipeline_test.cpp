@@ -18,7 +18,9 @@
 #include "engine/domain/nhs_number.h"
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_client.h"
+#include "engine/mllp/mllp_server.h"
 #include "tests/integration/engine_fixture.h"
+#include "tests/support/wait_for.h"
 
 using namespace std::chrono_literals;
 using cpis::mllp::MllpClient;
@@ -201,6 +203,115 @@ BOOST_AUTO_TEST_CASE(every_outcome_reaches_the_ack_the_store_and_the_mailboxes) 
   // Patient data stays out of the log.
   const std::string logs = engine->errors() + engine->output();
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(deferred_check)
+
+// Spine is down when the child arrives: the ACK says CHECK_FAILED (not a negative result,
+// retry in progress); once Spine is back the engine's deferred check makes the unscheduled
+// query (the local authority is told), and the EPR gets the result unsolicited, as an ORU^R01
+// with the alert segments over the feed's return connection.
+BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the_late_result) {
+  BOOST_TEST_REQUIRE(std::filesystem::is_directory(schemaFolder() / "CPIS" / "Schemas"),
+                     "NHS Digital's CP-IS schemas are needed at " << schemaFolder().string());
+  cpis::config::XercesPlatform xerces;
+  cpis::cpis::SpineSchemas schemas(schemaFolder());
+  cpis::sim::SpineSimulator simulator(
+      cpis::sim::SimulatorSettings{}, schemas,
+      cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json"));
+  simulator.start();
+  auto& state = simulator.state();
+  cpis::sim::Fault down;
+  down.kind = cpis::sim::Fault::Kind::Http500;
+  state.setFault("9990000018", down);
+
+  class EprListener final : public cpis::mllp::FrameHandler {
+   public:
+    std::string onFrame(std::string_view payload, const cpis::mllp::PeerInfo&) override {
+      const std::lock_guard lock(mutex);
+      received.emplace_back(payload);
+      return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|AA|" + field(std::string(payload), "MSH-10") +
+             "\r";
+    }
+    std::string onOversized(std::string_view, std::size_t, const cpis::mllp::PeerInfo&) override { return {}; }
+    std::vector<std::string> all() {
+      const std::lock_guard lock(mutex);
+      return received;
+    }
+    std::mutex mutex;
+    std::vector<std::string> received;
+  } epr;
+  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
+  eprServer.start();
+
+  EngineFixture f;
+  const std::string config = f.dir.file("deferred.xml");
+  std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="store.db"/></store>
+  <limits readTimeoutMs="5000" idleTimeoutMs="60000"/>
+  <logging format="json" level="information"/>
+  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
+    <endpoint>)" << simulator.queryUrl() << R"(</endpoint>
+    <schemaFolder>)" << schemaFolder().string() << R"(</schemaFolder>
+    <identity fromAsid="200000000001" toAsid="990000000001"/>
+    <circuitBreaker failureThreshold="1000" openMs="1000"/>
+  </cpis>
+  <notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>
+  <feed name="ed">
+    <expectedSender application="EDSYS" facility="RZZ"/>
+    <listener address="127.0.0.1" port="0"/>
+    <acknowledgement mode="original">
+      <returnConnection host="127.0.0.1" port=")" << eprServer.port() << R"("/>
+    </acknowledgement>
+    <adapter name="england_adt"/>
+    <mapping file=")" << CPIS_SOURCE_DIR << R"(/mappings/england-adt.xml"/>
+    <check alerts="ZSEG">
+      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
+              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
+    </check>
+  </feed>
+</cpisEngine>
+)";
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::size_t mailboxBefore = state.notifications("XLA01").size();
+
+  client.send(adt("D1", "VD1", {"9990000018"}));
+  const std::string ack = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(ack, "MSA-1") == "AA");
+  BOOST_TEST(field(ack, "ZCP-2") == "CHECK_FAILED");
+  BOOST_TEST(field(ack, "ZCP-19").find("NOT a negative result") != std::string::npos);
+  BOOST_TEST(field(ack, "ZCP-19").find("Automatic retry in progress") != std::string::npos, field(ack, "ZCP-19"));
+  BOOST_TEST(state.notifications("XLA01").size() == mailboxBefore);  // Spine never saw the query
+
+  // Spine comes back: the deferred check makes the unscheduled query, and the LA is told.
+  state.clearFault("9990000018");
+  BOOST_TEST(cpis::test::waitFor([&] { return state.notifications("XLA01").size() == mailboxBefore + 1; }, 20s));
+  // The EPR gets the result it could not have in the ACK.
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return !epr.all().empty(); }, 20s));
+  const std::string oru = epr.all().front();
+  BOOST_TEST(field(oru, "MSH-9") == "ORU");
+  BOOST_TEST(field(oru, "MSH-9.2") == "R01");
+  BOOST_TEST(field(oru, "MSH-5") == "EDSYS");
+  BOOST_TEST(field(oru, "MSH-10").rfind("L", 0) == 0u);
+  BOOST_TEST(field(oru, "PID-3") == "9990000018");
+  BOOST_TEST(field(oru, "PV1-19") == "VD1");
+  BOOST_TEST(field(oru, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(oru, "ZCP-4.1") == "CPPI");
+  BOOST_TEST(field(oru, "ZCP-16") == "UNSCHEDULED");
+  BOOST_TEST(field(oru, "ZCP-15.1") != field(ack, "ZCP-15.1"));  // the later check's own id
+
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(epr.all().size() == 1u);  // delivered once: the ACK came back
+  const std::string logs = engine.errors() + engine.output();
+  for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+  eprServer.stop();
+  simulator.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

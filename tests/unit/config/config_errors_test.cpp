@@ -65,7 +65,7 @@ const std::vector<ErrorCase> kCases{
      "<listen> is not allowed here: <feed> expects (expectedSender?, listener, acknowledgement?, adapter?, "
      "mapping?, check?)"},
     {"element_out_of_order", document("  <logging/>\n  <limits/>\n" + kFeed), 6, 12,
-     "<limits> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, feed+)"},
+     "<limits> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, notify?, feed+)"},
     {"element_twice",
      document("  <feed name=\"a\">\n"
               "    <listener address=\"127.0.0.1\" port=\"1\"/>\n"
@@ -77,7 +77,7 @@ const std::vector<ErrorCase> kCases{
     {"missing_required_element", document("  <feed name=\"a\">\n  </feed>\n"), 5, 18,
      "<feed> is incomplete: expected (expectedSender?, listener, acknowledgement?, adapter?, mapping?, check?)"},
     {"no_feed_at_all", document(""), 2, 46,
-     "<cpisEngine> is incomplete: expected (environment, store, limits?, logging?, cpis?, feed+)"},
+     "<cpisEngine> is incomplete: expected (environment, store, limits?, logging?, cpis?, notify?, feed+)"},
     {"missing_required_attribute", document("  <feed name=\"a\"><listener address=\"127.0.0.1\"/></feed>\n"),
      5, 49, "<listener> is missing the required attribute 'port'"},
     {"unknown_attribute",
@@ -140,7 +140,7 @@ const std::vector<ErrorCase> kCases{
          kFeed + "</cpisEngine>\n",
      4, 28, "attribute 'groupCommit' of <store>: 'yes' is not a boolean: write true or false"},
     {"second_store", document("  <store><sqlite path=\"y.db\"/></store>\n" + kFeed), 5, 10,
-     "<store> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, feed+)"},
+     "<store> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, notify?, feed+)"},
     {"bad_feed_name",
      document("  <feed name=\"RZZ ED\"><listener address=\"127.0.0.1\" port=\"1\"/></feed>\n"), 5, 23,
      "attribute 'name' of <feed>: 'RZZ ED' does not match the pattern [a-z0-9][a-z0-9._\\-]{0,63}"},
@@ -186,10 +186,20 @@ const std::vector<ErrorCase> kCases{
      document("  <feed name=\"a\">\n    <listener address=\"127.0.0.1\" port=\"1\"/>\n"
               "    <acknowledgement mode=\"enhanced\"/>\n  </feed>\n"),
      7, 39, "mode=\"enhanced\" needs a returnConnection: the application acknowledgements are sent over it"},
-    {"return_connection_in_original_mode",
-     document("  <feed name=\"a\">\n    <listener address=\"127.0.0.1\" port=\"1\"/>\n    <acknowledgement>\n"
-              "      <returnConnection host=\"epr\" port=\"2577\"/>\n    </acknowledgement>\n  </feed>\n"),
-     8, 49, "returnConnection is used only in enhanced mode: set mode=\"enhanced\" or remove it"},
+    {"unknown_notification_event",
+     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found attendance\"/>\n  </notify>\n" + kFeed), 6, 72,
+     "sink 'team': unknown event 'attendance' (plan-found, check-failed, cancelled, check-abandoned)"},
+    {"unknown_data_level",
+     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\" data=\"everything\"/>\n  </notify>\n" + kFeed), 6, 79,
+     "sink 'team': unknown data level 'everything' (minimal, identifiers, full)"},
+    {"duplicate_sink_name",
+     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\"/>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\"/>\n  </notify>\n" + kFeed), 7, 61,
+     "sink name 'team' is already used by the sink at line 6"},
+    {"reserved_sink_name",
+     document("  <notify>\n    <sink name=\"cpis-recheck\" plugin=\"webhook\" events=\"plan-found\"/>\n  </notify>\n" + kFeed), 6, 69,
+     "sink name 'cpis-recheck' is the engine's own (the deferred check): choose another"},
+    {"back_off_minimum_above_maximum",
+     document("  <notify backoffMinMs=\"5000\" backoffMaxMs=\"1000\"/>\n" + kFeed), 5, 52, "backoffMinMs (5000) is longer than backoffMaxMs (1000)"},
     {"read_timeout_above_idle_timeout",
      document("  <limits readTimeoutMs=\"60000\" idleTimeoutMs=\"30000\"/>\n" + kFeed), 5, 56,
      "readTimeoutMs (60000) must not exceed idleTimeoutMs (30000): a stalled frame would outlive an idle "

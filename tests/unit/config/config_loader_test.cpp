@@ -158,6 +158,64 @@ BOOST_AUTO_TEST_CASE(omitted_settings_take_the_defaults) {
   BOOST_TEST((config == expected), "loaded:\n" << config << "expected:\n" << expected);
 }
 
+BOOST_AUTO_TEST_CASE(notifications_are_read_with_their_sinks_and_default_when_left_out) {
+  const cpis::test::TempDir dir("cpis-config-test");
+  const char* const xml = R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="cpis.db"/></store>
+  <notify pollMs="250" maxAttempts="4" backoffMinMs="200" backoffMaxMs="9000" deferredChecks="false"
+          deferredCheckHours="6">
+    <sink name="safeguarding" plugin="webhook" events="plan-found  check-failed cancelled" data="identifiers"
+          concurrency="3" ordered="true" maxAttempts="7">
+      <setting name="url" value="https://safeguarding.example.nhs.uk/hook"/>
+    </sink>
+    <sink name="mail" plugin="smtp" events="check-abandoned"/>
+  </notify>
+  <feed name="ed">
+    <listener address="127.0.0.1" port="0"/>
+    <acknowledgement mode="original"><returnConnection host="epr" port="2577"/></acknowledgement>
+  </feed>
+</cpisEngine>
+)";
+  const EngineConfig config = loader.loadString(xml, "notify.xml", dir.path());
+  BOOST_TEST(config.notify.poll.count() == 250);
+  BOOST_TEST(config.notify.maxAttempts == 4u);
+  BOOST_TEST(config.notify.backoffMin.count() == 200);
+  BOOST_TEST(config.notify.backoffMax.count() == 9000);
+  BOOST_TEST(!config.notify.deferredChecks);
+  BOOST_TEST(config.notify.deferredCheckDeadline.count() == 6);
+  BOOST_REQUIRE(config.notify.sinks.size() == 2u);
+  const NotifySinkConfig& hook = config.notify.sinks[0];
+  BOOST_TEST(hook.name == "safeguarding");
+  BOOST_TEST(hook.plugin == "webhook");
+  BOOST_TEST(hook.events == (std::vector<std::string>{"plan-found", "check-failed", "cancelled"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(hook.data == "identifiers");
+  BOOST_TEST(hook.concurrency == 3u);
+  BOOST_TEST(hook.ordered);
+  BOOST_TEST(hook.maxAttempts.value_or(0) == 7u);
+  BOOST_TEST(hook.settings.at("url") == "https://safeguarding.example.nhs.uk/hook");
+  const NotifySinkConfig& mail = config.notify.sinks[1];
+  BOOST_TEST(mail.data == "minimal");  // the default carries the least
+  BOOST_TEST(mail.concurrency == 1u);
+  BOOST_TEST(!mail.ordered);
+  BOOST_TEST(!mail.maxAttempts.has_value());
+  // Original mode may name a return connection: late results go over it.
+  BOOST_TEST((config.feeds.at(0).ackMode == AckMode::Original));
+  BOOST_TEST(config.feeds.at(0).returnConnection.value_or(ReturnConnectionConfig{}).port == 2577);
+  // The printout names the sink settings' keys, never their values.
+  std::ostringstream printed;
+  printed << config;
+  BOOST_TEST(printed.str().find("sink safeguarding plugin webhook") != std::string::npos, printed.str());
+  BOOST_TEST(printed.str().find("safeguarding.example.nhs.uk") == std::string::npos, printed.str());
+
+  const EngineConfig defaults = loader.loadString(kMinimal, "minimal.xml", dir.path());
+  BOOST_TEST((defaults.notify == NotifyConfig{}));
+  BOOST_TEST(defaults.notify.deferredChecks);
+  BOOST_TEST(defaults.notify.deferredCheckDeadline.count() == 24);
+}
+
 BOOST_AUTO_TEST_CASE(a_postgresql_store_is_read_with_its_password_from_its_file) {
   const cpis::test::TempDir dir("cpis-config-test");
   cpis::test::writeFile(dir, "secrets/pg-password", "pg-s3cret\n");

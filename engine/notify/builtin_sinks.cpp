@@ -1,0 +1,165 @@
+#include "engine/notify/builtin_sinks.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Logger.h>
+
+#include "engine/core/base36.h"
+#include "engine/hl7v2/ack.h"
+#include "engine/hl7v2/message.h"
+#include "engine/hl7v2/path.h"
+
+namespace cpis::notify {
+namespace {
+
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.notify");
+}
+
+using Kind = plugin::DeliveryResult::Kind;
+
+std::string_view rawAt(const hl7v2::Message& message, std::string_view path) {
+  const auto parsed = hl7v2::parsePath(path);
+  return parsed ? message.raw(parsed.value()) : std::string_view{};
+}
+
+std::string segment(const hl7v2::Message& message, std::string_view id) {
+  const std::size_t index = message.findSegment(id);
+  if (index >= message.segmentCount()) return {};
+  return std::string(message.segmentRaw(index)) + '\r';
+}
+
+}  // namespace
+
+// ---- the late result ---------------------------------------------------------------------------
+
+std::string lateResultControlId(std::string_view idempotencyKey) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const char c : idempotencyKey) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return "L" + core::base36(hash);
+}
+
+std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
+                            const std::function<void(std::string&)>& appendAlerts) {
+  const auto parsed = inbound.empty() ? core::Result<hl7v2::Message, core::Issue>(core::Issue{})
+                                      : hl7v2::parse(inbound);
+  std::string out;
+  if (parsed) {
+    const hl7v2::Message& m = parsed.value();
+    const hl7v2::Delimiters& d = m.delimiters();
+    const std::string f(1, d.field);
+    const std::string c(1, d.component);
+    const std::string_view receiver = rawAt(m, "MSH-5");
+    const std::string_view version = rawAt(m, "MSH-12");
+    const std::string_view processing = rawAt(m, "MSH-11");
+    out = "MSH" + f + d.encodingCharacters() + f + std::string(receiver.empty() ? "CPIS-ENGINE" : receiver) + f +
+          std::string(rawAt(m, "MSH-6")) + f + std::string(rawAt(m, "MSH-3")) + f + std::string(rawAt(m, "MSH-4")) +
+          f + std::string(timestamp) + f + f + "ORU" + c + "R01" + c + "ORU_R01" + f + std::string(controlId) + f +
+          std::string(processing.empty() ? "P" : processing) + f + std::string(version.empty() ? "2.4" : version) +
+          f + f + f + f + f + std::string(rawAt(m, "MSH-17")) + f + std::string(rawAt(m, "MSH-18")) + '\r';
+    out += segment(m, "PID");
+    out += segment(m, "PV1");
+    out += "OBR" + f + "1" + f + f + f + "CPIS-CHECK" + c + "CP-IS check" + c + "99CPIS" + f + f + f +
+           std::string(timestamp) + '\r';
+  } else {
+    out = "MSH|^~\\&|CPIS-ENGINE||||" + std::string(timestamp) + "||ORU^R01^ORU_R01|" + std::string(controlId) +
+          "|P|2.4\r"
+          "OBR|1|||CPIS-CHECK^CP-IS check^99CPIS|||" +
+          std::string(timestamp) + '\r';
+  }
+  if (appendAlerts) appendAlerts(out);
+  return out;
+}
+
+// ---- RecheckSink -----------------------------------------------------------------------------------
+
+RecheckSink::RecheckSink(store::MessageStore& store, const Composer& composer,
+                         std::map<std::string, RecheckFeed, std::less<>> feeds)
+    : store_(store), composer_(composer), feeds_(std::move(feeds)) {}
+
+plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Notifications& followUps) {
+  const auto attendance = attendanceFromPayload(entry.payload);
+  if (!attendance) return {Kind::Failed, "the deferred check's payload names no feed or NHS number"};
+  const auto feed = feeds_.find(attendance->feedId);
+  if (feed == feeds_.end() || !feed->second.check) {
+    return {Kind::Failed, "feed " + attendance->feedId + " no longer makes CP-IS checks"};
+  }
+  const std::string failedCheckId = payloadField(entry.payload, kKeyCheckId).value_or(std::to_string(entry.id));
+  const domain::CheckOutcome outcome = feed->second.check(*attendance);
+  if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) {
+    return {Kind::Retry, "CP-IS check failed again: " +
+                             std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
+                             " (check " + outcome.checkId + ")"};
+  }
+  logger().notice("deferred check %s of message %s (check %s): %s, check %s", std::to_string(entry.id),
+                  entry.messageId ? std::to_string(*entry.messageId) : std::string("-"), failedCheckId,
+                  std::string(domain::codeOf(outcome.status)), outcome.checkId);
+  if (feed->second.appendAlerts && composer_.settings().feedsWithReturn.count(attendance->feedId) != 0) {
+    std::string inbound;
+    if (entry.messageId) {
+      if (auto stored = store_.fetch(*entry.messageId); stored && stored.value().raw) inbound = *stored.value().raw;
+    }
+    const std::string key = Composer::idempotencyKey(kLateResult, attendance->feedId, attendance->visitNumber,
+                                                     failedCheckId);
+    std::string hl7 = buildLateResult(inbound, lateResultControlId(key), hl7v2::hl7Timestamp(outcome.decidedAt),
+                                      [&](std::string& message) { feed->second.appendAlerts(message, outcome); });
+    if (auto late = composer_.lateResult(*attendance, outcome, failedCheckId, std::move(hl7), entry.messageId)) {
+      followUps.push_back(std::move(*late));
+    }
+  }
+  if (outcome.status == domain::CheckStatus::Found) {
+    auto found = composer_.compose(kPlanFound, *attendance, outcome, failedCheckId, entry.messageId);
+    std::move(found.begin(), found.end(), std::back_inserter(followUps));
+  }
+  return {};
+}
+
+Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
+  const auto attendance = attendanceFromPayload(entry.payload);
+  if (!attendance) return {};
+  domain::CheckOutcome abandoned;
+  abandoned.status = domain::CheckStatus::CheckFailed;
+  abandoned.reason = domain::parseReasonCode(payloadField(entry.payload, kKeyReason).value_or(""))
+                         .value_or(domain::ReasonCode::SpineUnavailable);
+  abandoned.reasonText = "the deferred check never succeeded";
+  abandoned.queried = attendance->nhsNumber;
+  abandoned.mode = domain::AccessMode::Unscheduled;
+  abandoned.decidedAt = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  abandoned.checkId = payloadField(entry.payload, kKeyCheckId).value_or(std::to_string(entry.id));
+  logger().critical("OPS ALERT: deferred check %s of message %s (check %s) abandoned: the local authority may not "
+                    "have been told of the attendance; check CP-IS by hand",
+                    std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
+                    abandoned.checkId);
+  return composer_.compose(kCheckAbandoned, *attendance, abandoned, abandoned.checkId, entry.messageId);
+}
+
+// ---- ReturnSink --------------------------------------------------------------------------------------
+
+ReturnSink::ReturnSink(ReturnSinkSettings settings) : settings_(std::move(settings)) {}
+
+plugin::DeliveryResult ReturnSink::deliver(const store::OutboxEntry& entry, Notifications& /*followUps*/) {
+  const auto hl7 = payloadField(entry.payload, kKeyHl7);
+  if (!hl7 || hl7->empty()) return {Kind::Failed, "the late result holds no HL7 message"};
+  try {
+    mllp::MllpClient client(settings_.host, settings_.port, settings_.connectTimeout, settings_.tls);
+    client.send(*hl7);
+    const auto reply = client.receive(settings_.ackTimeout);
+    if (!reply) return {Kind::Retry, "the EPR closed the connection without an acknowledgement"};
+    const auto ack = hl7v2::parse(*reply);
+    const std::string code = ack ? ack.value().get("MSA-1") : std::string();
+    if (code == "AA" || code == "CA") return {};
+    if (code == "AE" || code == "CE") return {Kind::Failed, "the EPR answered " + code};
+    return {Kind::Retry, code.empty() ? std::string("the EPR's answer is not an acknowledgement")
+                                      : "the EPR answered " + code};
+  } catch (const Poco::TimeoutException&) {
+    return {Kind::Retry, "no acknowledgement from the EPR in time"};
+  } catch (const Poco::Exception& e) {
+    return {Kind::Retry, "return connection failed: " + std::string(e.className())};
+  } catch (const std::exception&) {
+    return {Kind::Retry, "return connection failed"};
+  }
+}
+
+}  // namespace cpis::notify

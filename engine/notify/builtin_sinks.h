@@ -1,0 +1,88 @@
+#pragma once
+
+// The sinks the engine has built in (not plugins): the deferred CP-IS check (kRecheckSink) and
+// a feed's return channel to its EPR ("epr-return:<feed>").
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/domain/attendance.h"
+#include "engine/mllp/mllp_client.h"
+#include "engine/notify/composer.h"
+#include "engine/notify/dispatcher.h"
+#include "engine/store/message_store.h"
+
+namespace cpis::notify {
+
+// What the deferred check needs of a feed (the app wires the pipeline's stages in).
+struct RecheckFeed {
+  // Runs the CP-IS check for the attendance, unscheduled, with a new check id. Blocks (the
+  // lookup's time-out bounds it); never throws.
+  std::function<domain::CheckOutcome(const domain::Attendance&)> check;
+  // Appends the feed's alert segments to an HL7 v2 message (its delimiters and character set
+  // are read from its MSH). Empty: the feed gets no late result.
+  std::function<void(std::string& message, const domain::CheckOutcome&)> appendAlerts;
+};
+
+// kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed
+// the access record that only a successful unscheduled query makes, CPIS.md §7).
+//   FOUND / NOT_FOUND: Delivered, with follow-ups written in the same transaction: the late
+//     result for the EPR (when the feed has a return connection) and, when plans were found,
+//     plan-found to the subscribed sinks.
+//   a failure again: Retry (the dispatcher backs off until the entry's deadline).
+//   given up: dead, and check-abandoned to the subscribed sinks (an incident a person sees).
+// Every follow-up carries the failed check's id in its idempotency key, so a re-run that
+// happens twice (a crash before the entry was marked) writes each follow-up once.
+class RecheckSink final : public Sink {
+ public:
+  RecheckSink(store::MessageStore& store, const Composer& composer, std::map<std::string, RecheckFeed, std::less<>> feeds);
+
+  plugin::DeliveryResult deliver(const store::OutboxEntry& entry, Notifications& followUps) override;
+  Notifications onDead(const store::OutboxEntry& entry) override;
+
+ private:
+  store::MessageStore& store_;
+  const Composer& composer_;
+  std::map<std::string, RecheckFeed, std::less<>> feeds_;
+};
+
+struct ReturnSinkSettings {
+  std::string feed;
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<mllp::ClientTls> tls;
+  std::chrono::milliseconds connectTimeout{10'000};
+  std::chrono::milliseconds ackTimeout{10'000};  // for the EPR's ACK of our message
+};
+
+// "epr-return:<feed>": sends the late result's HL7 v2 message (built when it was queued) over
+// MLLP to the feed's return connection. AA or CA back: Delivered. AR/CR (or no answer, or no
+// connection): Retry. AE/CE: Failed (the EPR will not take it; a person must look).
+// One connection per delivery: late results are rare, and a connection kept open would need
+// its own liveness checks.
+class ReturnSink final : public Sink {
+ public:
+  explicit ReturnSink(ReturnSinkSettings settings);
+  plugin::DeliveryResult deliver(const store::OutboxEntry& entry, Notifications& followUps) override;
+
+ private:
+  ReturnSinkSettings settings_;
+};
+
+// MSH-10 of a late result: "L" and a 64-bit hash of the idempotency key in base 36 (at most 14
+// characters), so every attempt sends the same control id and the EPR can drop a repeat.
+std::string lateResultControlId(std::string_view idempotencyKey);
+
+// The unsolicited ORU^R01 for a late result: MSH (the original's sender and receiver swapped,
+// its delimiters, version and character set), the original's PID and PV1, an OBR for the
+// CP-IS check, then the segments `appendAlerts` adds. `inbound` empty or unreadable (content
+// purged): MSH with defaults and no PID/PV1.
+std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
+                            const std::function<void(std::string&)>& appendAlerts);
+
+}  // namespace cpis::notify

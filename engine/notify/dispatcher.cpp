@@ -1,0 +1,393 @@
+#include "engine/notify/dispatcher.h"
+
+#include <algorithm>
+#include <deque>
+#include <exception>
+#include <random>
+#include <set>
+
+#include <Poco/Logger.h>
+
+#include "engine/core/assert.h"
+
+namespace cpis::notify {
+namespace {
+
+Poco::Logger& logger() {
+  return Poco::Logger::get("cpis.notify");
+}
+
+constexpr std::chrono::milliseconds kMinimumWait{1};
+
+}  // namespace
+
+// ---- PluginSink --------------------------------------------------------------------------------
+
+PluginSink::PluginSink(std::unique_ptr<plugin::SinkPlugin> plugin) : plugin_(std::move(plugin)) {}
+
+plugin::DeliveryResult PluginSink::deliver(const store::OutboxEntry& entry, Notifications& /*followUps*/) {
+  const auto fields = payloadFields(entry.payload);
+  if (!fields) {
+    return plugin::DeliveryResult{plugin::DeliveryResult::Kind::Failed, "the payload is not a JSON object"};
+  }
+  plugin::NotificationFields notification;
+  for (const auto& [key, value] : *fields) {
+    if (key == kKeyLocationKey || key == kKeyHl7) continue;  // the built-in sinks' own
+    notification.insert_or_assign(key, value);
+  }
+  // The entry's own values win: the key the store de-duplicates on is the one the receiver sees.
+  notification.insert_or_assign(std::string(kKeyKind), entry.kind);
+  notification.insert_or_assign(std::string(kKeyIdempotencyKey), entry.idempotencyKey);
+  return plugin_->deliver(notification);
+}
+
+// ---- Dispatcher ----------------------------------------------------------------------------------
+
+struct Dispatcher::Runner {
+  std::string name;
+  Sink* sink = nullptr;
+  SinkOptions options;
+  std::mutex mutex;
+  std::condition_variable claimWake;  // the claimer: new work, a slot freed, stop
+  std::condition_variable workWake;   // the workers: an entry is ready, stop
+  bool woken = false;
+  bool claimerDone = false;
+  std::deque<store::OutboxEntry> ready;
+  // Claimed again while this runner was still finishing the entry itself (marked for a retry)
+  // or one of its order key (already marked in the store): delivered once that is done.
+  std::deque<store::OutboxEntry> blocked;
+  std::set<store::NotificationId> held;  // in ready or being delivered
+  std::set<std::string> heldKeys;        // their order keys
+  std::thread claimer;
+  std::vector<std::thread> workers;
+};
+
+Dispatcher::Dispatcher(store::Outbox& outbox, DispatcherOptions options)
+    : outbox_(outbox), options_(std::move(options)), randomState_(std::random_device{}()) {
+  randomState_ = (randomState_ << 32) ^ std::random_device{}();
+}
+
+Dispatcher::~Dispatcher() {
+  stop();
+}
+
+void Dispatcher::addSink(std::string name, Sink& sink, SinkOptions options) {
+  CPIS_ASSERT(!started_);
+  auto runner = std::make_unique<Runner>();
+  runner->name = name;
+  runner->sink = &sink;
+  options.concurrency = std::max<std::size_t>(options.concurrency, 1);
+  options.backoffMax = std::max(options.backoffMax, options.backoffMin);
+  runner->options = options;
+  runners_.insert_or_assign(std::move(name), std::move(runner));
+}
+
+void Dispatcher::addSink(std::string name, std::unique_ptr<Sink> sink, SinkOptions options) {
+  addSink(std::move(name), *sink, options);
+  owned_.push_back(std::move(sink));
+}
+
+bool Dispatcher::hasSink(std::string_view name) const {
+  return runners_.find(name) != runners_.end();
+}
+
+void Dispatcher::start() {
+  if (started_) return;
+  started_ = true;
+  for (auto& [name, runner] : runners_) {
+    Runner& r = *runner;
+    for (std::size_t i = 0; i < r.options.concurrency; ++i) r.workers.emplace_back([this, &r] { workLoop(r); });
+    r.claimer = std::thread([this, &r] { claimLoop(r); });
+  }
+  renewer_ = std::thread([this] { renewLoop(); });
+  logger().information("dispatcher started: %z sinks", runners_.size());
+}
+
+void Dispatcher::stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  for (auto& [name, runner] : runners_) {
+    {
+      const std::lock_guard lock(runner->mutex);
+      runner->woken = true;
+    }
+    runner->claimWake.notify_all();
+  }
+  for (auto& [name, runner] : runners_) {
+    if (runner->claimer.joinable()) runner->claimer.join();
+    {
+      const std::lock_guard lock(runner->mutex);
+      runner->claimerDone = true;
+    }
+    runner->workWake.notify_all();
+  }
+  // The workers finish what they hold (every claimed entry is delivered and marked).
+  for (auto& [name, runner] : runners_) {
+    for (auto& worker : runner->workers) {
+      if (worker.joinable()) worker.join();
+    }
+  }
+  {
+    const std::lock_guard lock(renewMutex_);
+  }
+  renewWake_.notify_all();
+  if (renewer_.joinable()) renewer_.join();
+  const auto s = stats();
+  logger().information("dispatcher stopped: %s delivered, %s retried, %s dead-lettered", std::to_string(s.delivered),
+                       std::to_string(s.retried), std::to_string(s.dead));
+}
+
+void Dispatcher::wake(std::string_view sink) {
+  for (auto& [name, runner] : runners_) {
+    if (!sink.empty() && name != sink) continue;
+    {
+      const std::lock_guard lock(runner->mutex);
+      runner->woken = true;
+    }
+    runner->claimWake.notify_all();
+  }
+}
+
+DispatcherStats Dispatcher::stats() const {
+  const std::lock_guard lock(statsMutex_);
+  return stats_;
+}
+
+std::chrono::milliseconds Dispatcher::backoffCap(const SinkOptions& options, std::uint32_t attempts) {
+  const auto min = options.backoffMin;
+  const auto max = std::max(options.backoffMax, min);
+  if (attempts <= 1) return min;
+  if (attempts > 40) return max;
+  const double cap = static_cast<double>(min.count()) * static_cast<double>(std::uint64_t{1} << (attempts - 1));
+  return cap >= static_cast<double>(max.count()) ? max : std::chrono::milliseconds(static_cast<std::int64_t>(cap));
+}
+
+std::chrono::milliseconds Dispatcher::backoff(const SinkOptions& options, std::uint32_t attempts) {
+  const auto cap = backoffCap(options, attempts);
+  const auto min = options.backoffMin;
+  if (cap <= min) return min;
+  double r = 0;
+  if (options_.random) {
+    r = std::clamp(options_.random(), 0.0, 1.0);
+  } else {
+    const std::lock_guard lock(randomMutex_);
+    // splitmix64: enough for jitter, and no shared std::random state between threads
+    std::uint64_t z = (randomState_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    r = static_cast<double>(z >> 11) / static_cast<double>(std::uint64_t{1} << 53);
+  }
+  return min + std::chrono::milliseconds(static_cast<std::int64_t>(r * static_cast<double>((cap - min).count())));
+}
+
+void Dispatcher::claimLoop(Runner& r) {
+  pthread_setname_np(pthread_self(), ("notify-" + r.name).substr(0, 15).c_str());
+  std::unique_lock lock(r.mutex);
+  while (!stopping_) {
+    r.woken = false;
+    const std::size_t busy = r.held.size() + r.blocked.size();
+    const std::size_t free = r.options.concurrency - std::min(r.options.concurrency, busy);
+    lock.unlock();
+    bool more = false;  // a full batch: more may be due as soon as a slot frees
+    std::chrono::milliseconds wait = options_.pollInterval;
+    if (free > 0) {
+      auto claimed = outbox_.claimDue(r.name, free, options_.clock());
+      if (!claimed) {
+        logger().error("sink %s: cannot claim notifications: %s", r.name, claimed.error().message());
+        const std::lock_guard statsLock(statsMutex_);
+        ++stats_.storeErrors;
+      } else {
+        more = claimed.value().size() >= free;
+        std::size_t added = 0;
+        {
+          const std::lock_guard claimLock(r.mutex);
+          for (auto& entry : claimed.value()) {
+            ++added;
+            // Never one entry twice at once, nor two of one order key: it waits its turn.
+            if (r.held.count(entry.id) != 0 || (!entry.orderKey.empty() && r.heldKeys.count(entry.orderKey) != 0)) {
+              r.blocked.push_back(std::move(entry));
+              continue;
+            }
+            r.held.insert(entry.id);
+            if (!entry.orderKey.empty()) r.heldKeys.insert(entry.orderKey);
+            r.ready.push_back(std::move(entry));
+          }
+        }
+        inFlight_ += added;
+        if (added > 0) r.workWake.notify_all();
+      }
+    }
+    if (!more) {
+      // Sleep until the next entry is due, or the poll interval (a replay, another instance).
+      // An entry due already is held (here or elsewhere): a finished delivery wakes us.
+      if (auto next = outbox_.nextDue(r.name); next && next.value()) {
+        const auto until =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*next.value() - options_.clock());
+        if (until > std::chrono::milliseconds::zero()) wait = std::min(wait, until);
+      }
+    }
+    lock.lock();
+    if (stopping_) break;
+    if (more) {
+      // Claim again once a slot frees (a worker wakes us); wait no longer than a poll.
+      r.claimWake.wait_for(lock, options_.pollInterval, [&] {
+        return r.woken || stopping_ || r.held.size() + r.blocked.size() < r.options.concurrency;
+      });
+    } else {
+      r.claimWake.wait_for(lock, std::max(wait, kMinimumWait), [&] { return r.woken || stopping_.load(); });
+    }
+  }
+}
+
+void Dispatcher::workLoop(Runner& r) {
+  pthread_setname_np(pthread_self(), ("deliver-" + r.name).substr(0, 15).c_str());
+  std::unique_lock lock(r.mutex);
+  for (;;) {
+    r.workWake.wait(lock, [&] { return !r.ready.empty() || r.claimerDone; });
+    if (r.ready.empty()) return;  // stopping, and nothing claimed is left
+    store::OutboxEntry entry = std::move(r.ready.front());
+    r.ready.pop_front();
+    lock.unlock();
+    try {
+      handle(r, entry);
+    } catch (const std::exception& e) {  // a thread's top: the entry stays claimed, the store returns it
+      logger().error("sink %s: notification %s not handled: %s", r.name, std::to_string(entry.id),
+                     std::string(e.what()));
+    } catch (...) {
+      logger().error("sink %s: notification %s not handled", r.name, std::to_string(entry.id));
+    }
+    lock.lock();
+    r.held.erase(entry.id);
+    if (!entry.orderKey.empty()) r.heldKeys.erase(entry.orderKey);
+    for (auto it = r.blocked.begin(); it != r.blocked.end();) {
+      if (r.held.count(it->id) != 0 || (!it->orderKey.empty() && r.heldKeys.count(it->orderKey) != 0)) {
+        ++it;
+        continue;
+      }
+      r.held.insert(it->id);
+      if (!it->orderKey.empty()) r.heldKeys.insert(it->orderKey);
+      r.ready.push_back(std::move(*it));
+      it = r.blocked.erase(it);
+      r.workWake.notify_one();
+    }
+    --inFlight_;
+    r.woken = true;
+    r.claimWake.notify_all();
+  }
+}
+
+void Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
+  if (entry.deadline && options_.clock() >= *entry.deadline) {
+    giveUp(r, entry, "deadline passed before it could be delivered");
+    return;
+  }
+  Notifications followUps;
+  plugin::DeliveryResult result;
+  try {
+    result = r.sink->deliver(entry, followUps);
+  } catch (...) {  // the Sink contract says never; it may work next time
+    result = plugin::DeliveryResult{plugin::DeliveryResult::Kind::Retry, "an exception escaped the sink"};
+    followUps.clear();
+  }
+  switch (result.kind) {
+    case plugin::DeliveryResult::Kind::Delivered: {
+      const auto written = views(followUps);
+      if (auto status = outbox_.markDelivered(entry.id, written); !status.isOk()) {
+        // Delivered but not recorded: it will be delivered again (at least once; the receiver
+        // de-duplicates on the idempotency key).
+        logger().error("sink %s: notification %s delivered but not marked: %s", r.name, std::to_string(entry.id),
+                       status.message());
+        const std::lock_guard lock(statsMutex_);
+        ++stats_.storeErrors;
+        return;
+      }
+      {
+        const std::lock_guard lock(statsMutex_);
+        ++stats_.delivered;
+      }
+      wakeFor(followUps);
+      return;
+    }
+    case plugin::DeliveryResult::Kind::Failed:
+      giveUp(r, entry, "refused by the sink: " + result.text);
+      return;
+    case plugin::DeliveryResult::Kind::Retry: break;
+  }
+  const std::uint32_t attempts = entry.attempts + 1;
+  if (r.options.maxAttempts != 0 && attempts >= r.options.maxAttempts) {
+    giveUp(r, entry, "no attempts left (" + std::to_string(attempts) + "): " + result.text);
+    return;
+  }
+  const store::TimePoint next = options_.clock() + backoff(r.options, attempts);
+  if (entry.deadline && next >= *entry.deadline) {
+    giveUp(r, entry, "deadline passed after " + std::to_string(attempts) + " attempts: " + result.text);
+    return;
+  }
+  if (auto status = outbox_.markRetry(entry.id, next, result.text); !status.isOk()) {
+    logger().error("sink %s: notification %s not rescheduled: %s", r.name, std::to_string(entry.id), status.message());
+    const std::lock_guard lock(statsMutex_);
+    ++stats_.storeErrors;
+    return;
+  }
+  const std::lock_guard lock(statsMutex_);
+  ++stats_.retried;
+}
+
+void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::string& reason) {
+  Notifications followUps;
+  try {
+    followUps = r.sink->onDead(entry);
+  } catch (...) {
+    logger().error("sink %s: notification %s: the sink failed to say what its end causes", r.name,
+                   std::to_string(entry.id));
+  }
+  // The follow-ups first: written again after a crash, they are idempotent; lost, they are not.
+  if (!followUps.empty()) {
+    const auto written = views(followUps);
+    if (auto status = outbox_.enqueue(written); !status.isOk()) {
+      logger().error("sink %s: notification %s not dead-lettered: its follow-ups were not written: %s", r.name,
+                     std::to_string(entry.id), status.message());
+      const std::lock_guard lock(statsMutex_);
+      ++stats_.storeErrors;
+      return;
+    }
+  }
+  if (auto status = outbox_.markDead(entry.id, reason); !status.isOk()) {
+    logger().error("sink %s: notification %s not dead-lettered: %s", r.name, std::to_string(entry.id),
+                   status.message());
+    const std::lock_guard lock(statsMutex_);
+    ++stats_.storeErrors;
+    return;
+  }
+  {
+    const std::lock_guard lock(statsMutex_);
+    ++stats_.dead;
+  }
+  // The ops alert (CPIS.md §7): ids and codes only, never the payload.
+  logger().critical("OPS ALERT: notification %s dead-lettered: sink %s, kind %s, message %s, attempts %s: %s; "
+                    "replay it with cpis-admin once the cause is fixed",
+                    std::to_string(entry.id), r.name, entry.kind,
+                    entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
+                    std::to_string(entry.attempts + 1), reason);
+  wakeFor(followUps);
+}
+
+void Dispatcher::wakeFor(const Notifications& written) {
+  for (const auto& n : written) wake(n.sink);
+}
+
+void Dispatcher::renewLoop() {
+  std::unique_lock lock(renewMutex_);
+  while (!stopping_) {
+    renewWake_.wait_for(lock, options_.leaseRenewal, [&] { return stopping_.load(); });
+    if (stopping_) break;
+    if (inFlight_ == 0) continue;
+    lock.unlock();
+    if (auto renewed = outbox_.renewClaims(); !renewed) {
+      logger().error("notification claims not renewed: %s", renewed.error().message());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace cpis::notify

@@ -1,0 +1,137 @@
+#pragma once
+
+// The dispatcher (ARCHITECTURE.md stage 8, CPIS.md §7): delivers what the outbox holds, at
+// least once, to the sinks configured for it.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/notify/composer.h"
+#include "engine/plugin/sink_plugin.h"
+#include "engine/store/outbox.h"
+
+namespace cpis::notify {
+
+// Where one sink's notifications go. deliver() may run on several threads at once (the sink's
+// concurrency); it must not throw (the dispatcher treats an exception as a Retry) and its
+// texts carry no patient data.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Delivered: done; `followUps` (which it may fill) are written in the same transaction that
+  // marks the entry delivered. Retry: tried again with back-off. Failed: dead-lettered.
+  virtual plugin::DeliveryResult deliver(const store::OutboxEntry& entry, Notifications& followUps) = 0;
+  // The entry is being given up (attempts or deadline exhausted, or Failed): notifications to
+  // write before it is marked dead (e.g. the incident of a deferred check that never worked).
+  virtual Notifications onDead(const store::OutboxEntry& /*entry*/) { return {}; }
+};
+
+// A sink plugin (plugins/sink_*): the payload's JSON members become its notification fields.
+// A payload that is not a JSON object is Failed (it would never become deliverable).
+class PluginSink final : public Sink {
+ public:
+  explicit PluginSink(std::unique_ptr<plugin::SinkPlugin> plugin);
+  plugin::DeliveryResult deliver(const store::OutboxEntry& entry, Notifications& followUps) override;
+
+ private:
+  std::unique_ptr<plugin::SinkPlugin> plugin_;
+};
+
+// How hard the dispatcher tries one sink.
+struct SinkOptions {
+  std::size_t concurrency = 1;    // deliveries in flight at once
+  std::uint32_t maxAttempts = 10;  // 0: no limit (the entry's deadline alone ends it)
+  // Back-off after the n-th failed attempt: random in [backoffMin, min(backoffMax, backoffMin·2^(n-1))]
+  // ("full jitter" above the minimum, so that a sink coming back is not hit by every entry at once).
+  std::chrono::milliseconds backoffMin{1'000};
+  std::chrono::milliseconds backoffMax{300'000};
+};
+
+struct DispatcherOptions {
+  // How often each sink looks for due entries without being woken: entries replayed by
+  // cpis-admin, left by an instance that stopped, or whose back-off ended.
+  std::chrono::milliseconds pollInterval{5'000};
+  // How often the leases of entries being delivered are renewed (a shared store).
+  std::chrono::milliseconds leaseRenewal{20'000};
+  // The time that nextAttemptAt, back-off and deadlines are measured in.
+  std::function<store::TimePoint()> clock = [] { return std::chrono::system_clock::now(); };
+  // A number in [0, 1) for the jitter; default: a random generator.
+  std::function<double()> random;
+};
+
+struct DispatcherStats {
+  std::uint64_t delivered = 0, retried = 0, dead = 0, storeErrors = 0;
+};
+
+// Delivers the outbox's entries to the sinks added before start(): per sink, up to its
+// concurrency at once, each entry claimed from the store (a lease when the store is shared),
+// delivered, and marked delivered (with its follow-ups), retried after back-off, or dead.
+// Entries sharing an order key go one at a time, oldest first (the store's claim rule,
+// enforced here too). An entry past its deadline, or out of attempts, is dead-lettered and an
+// ops alert is logged (ids, sink, kind, reason: never the payload).
+//
+// wake() (new work written by this process) makes a sink look at once; otherwise each sink
+// looks again when its next entry is due or after pollInterval, whichever comes first.
+//
+// stop() lets the deliveries in flight finish and be marked, claims nothing more and joins.
+// An entry claimed but not yet marked when the process dies stays pending in the store; its
+// lease (shared store) or the next start returns it.
+class Dispatcher {
+ public:
+  Dispatcher(store::Outbox& outbox, DispatcherOptions options = {});
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Before start(). `sink` must outlive the dispatcher.
+  void addSink(std::string name, Sink& sink, SinkOptions options = {});
+  void addSink(std::string name, std::unique_ptr<Sink> sink, SinkOptions options = {});
+  bool hasSink(std::string_view name) const;
+
+  void start();
+  void stop();  // idempotent
+  // New entries for `sink` (all sinks when empty) were written: look now.
+  void wake(std::string_view sink = {});
+
+  DispatcherStats stats() const;
+  // The back-off after `attempts` failed attempts, before jitter is applied: the upper bound.
+  static std::chrono::milliseconds backoffCap(const SinkOptions& options, std::uint32_t attempts);
+
+ private:
+  struct Runner;
+  void claimLoop(Runner& runner);
+  void workLoop(Runner& runner);
+  void renewLoop();
+  void handle(Runner& runner, const store::OutboxEntry& entry);
+  void giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
+  void writeFollowUps(const Notifications& followUps);
+  void wakeFor(const Notifications& written);
+  std::chrono::milliseconds backoff(const SinkOptions& options, std::uint32_t attempts);
+
+  store::Outbox& outbox_;
+  DispatcherOptions options_;
+  std::map<std::string, std::unique_ptr<Runner>, std::less<>> runners_;
+  std::vector<std::unique_ptr<Sink>> owned_;
+  std::mutex randomMutex_;
+  std::uint64_t randomState_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  std::mutex renewMutex_;
+  std::condition_variable renewWake_;
+  std::thread renewer_;
+  std::atomic<std::size_t> inFlight_{0};
+  mutable std::mutex statsMutex_;
+  DispatcherStats stats_;
+};
+
+}  // namespace cpis::notify

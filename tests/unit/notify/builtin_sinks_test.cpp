@@ -1,0 +1,237 @@
+#include "engine/notify/builtin_sinks.h"
+
+#include <mutex>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/hl7v2/message.h"
+#include "engine/mllp/mllp_server.h"
+#include "tests/unit/notify/notify_test_support.h"
+
+using namespace cpis;
+using namespace std::chrono_literals;
+using Kind = plugin::DeliveryResult::Kind;
+
+namespace {
+
+const std::string kAdt =
+    "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125101500||ADT^A04^ADT_A01|ED0001|P|2.4|||||GBR|UNICODE UTF-8|EN\r"
+    "EVN|A04|20261125101500\r"
+    "PID|1||9990000018^^^NHS^NH||TESTCHILD^ALEX^^^^^L||20150403|M\r"
+    "PV1|1|E|EDMAJ^^^RZZ01|||||||180|||||||||V1^^^RZZ^VN\r";
+
+std::string field(const std::string& hl7, const std::string& path) {
+  auto message = hl7v2::parse(hl7);
+  return message ? message.value().get(path) : "<unreadable>";
+}
+
+notify::ComposerSettings settings() {
+  notify::ComposerSettings s;
+  s.sinks.push_back(notify::SinkRoute{"team", {"plan-found", "check-abandoned"}, notify::DataLevel::Minimal, false});
+  s.feedsWithReturn.insert("ed");
+  return s;
+}
+
+// The deferred check of test::child()'s failed check, as the intake writes it.
+store::OutboxEntry deferredEntry(const notify::Composer& composer, std::optional<store::MessageId> messageId) {
+  const auto n = composer.deferredCheck(test::child(), test::failed(), messageId);
+  store::OutboxEntry e;
+  e.id = 11;
+  e.messageId = messageId;
+  e.sink = n.sink;
+  e.kind = n.kind;
+  e.idempotencyKey = n.idempotencyKey;
+  e.payload = n.payload;
+  return e;
+}
+
+void zcp(std::string& message, const domain::CheckOutcome& outcome) {
+  message += "ZCP|1|" + std::string(domain::codeOf(outcome.status)) + "\r";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(late_result)
+
+BOOST_AUTO_TEST_CASE(its_control_id_is_short_stable_and_follows_the_idempotency_key) {
+  const auto a = notify::lateResultControlId("late-result:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
+  BOOST_TEST(a.size() <= 20u);
+  BOOST_TEST(a.front() == 'L');
+  BOOST_TEST(a == notify::lateResultControlId("late-result:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311"));
+  BOOST_TEST(a != notify::lateResultControlId("late-result:ed:V2:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311"));
+}
+
+BOOST_AUTO_TEST_CASE(is_an_oru_r01_to_the_sender_with_its_patient_and_the_alerts) {
+  const std::string oru = notify::buildLateResult(kAdt, "LABC", "20261125103000+0000",
+                                                  [](std::string& m) { m += "ZCP|1|FOUND\r"; });
+  BOOST_TEST(field(oru, "MSH-9") == "ORU");
+  BOOST_TEST(field(oru, "MSH-9.2") == "R01");
+  BOOST_TEST(field(oru, "MSH-10") == "LABC");
+  BOOST_TEST(field(oru, "MSH-3") == "CPIS-ENGINE");
+  BOOST_TEST(field(oru, "MSH-5") == "EDSYS");
+  BOOST_TEST(field(oru, "MSH-6") == "RZZ");
+  BOOST_TEST(field(oru, "MSH-12") == "2.4");
+  BOOST_TEST(field(oru, "MSH-18") == "UNICODE UTF-8");
+  BOOST_TEST(field(oru, "PID-3") == "9990000018");
+  BOOST_TEST(field(oru, "PV1-19") == "V1");
+  BOOST_TEST(field(oru, "ZCP-2") == "FOUND");
+  // Without the original (content purged): still a message the EPR can read.
+  const std::string bare = notify::buildLateResult("", "LABC", "20261125103000+0000", {});
+  BOOST_TEST(field(bare, "MSH-10") == "LABC");
+  BOOST_TEST(field(bare, "OBR-4") == "CPIS-CHECK");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(recheck_sink, test::StoreFixture)
+
+BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_keyed_by_the_failed_check) {
+  const notify::Composer composer(settings());
+  const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", kAdt});
+  BOOST_TEST_REQUIRE(persisted.ok());
+  std::vector<domain::Attendance> asked;
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance& a) {
+    asked.push_back(a);
+    return test::found("NEW-CHECK");
+  };
+  feed.appendAlerts = zcp;
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  notify::Notifications followUps;
+  const auto result = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
+  BOOST_TEST(result.kind == Kind::Delivered);
+  BOOST_TEST_REQUIRE(asked.size() == 1u);
+  BOOST_TEST(asked.front().nhsNumber->reveal() == "9990000018");
+  BOOST_TEST(asked.front().locationKey == "EDMAJ");
+  BOOST_TEST_REQUIRE(followUps.size() == 2u);
+  const auto& late = followUps[0];
+  BOOST_TEST(late.sink == "epr-return:ed");
+  BOOST_TEST(late.idempotencyKey == "late-result:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
+  BOOST_TEST((late.messageId == persisted.value().id));
+  const std::string hl7 = notify::payloadField(late.payload, notify::kKeyHl7).value_or("");
+  BOOST_TEST(field(hl7, "MSH-9.2") == "R01");
+  BOOST_TEST(field(hl7, "MSH-10") == notify::lateResultControlId(late.idempotencyKey));
+  BOOST_TEST(field(hl7, "PID-3") == "9990000018");
+  BOOST_TEST(field(hl7, "ZCP-2") == "FOUND");
+  BOOST_TEST(followUps[1].sink == "team");
+  BOOST_TEST(followUps[1].idempotencyKey == "plan-found:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
+}
+
+BOOST_AUTO_TEST_CASE(not_found_tells_the_epr_only_and_a_failure_is_retried) {
+  const notify::Composer composer(settings());
+  domain::CheckOutcome next = test::found("NEW");
+  next.status = domain::CheckStatus::NotFound;
+  next.records.clear();
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance&) { return next; };
+  feed.appendAlerts = zcp;
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  notify::Notifications followUps;
+  BOOST_TEST(sink.deliver(deferredEntry(composer, std::nullopt), followUps).kind == Kind::Delivered);
+  BOOST_TEST_REQUIRE(followUps.size() == 1u);
+  BOOST_TEST(followUps[0].kind == "late-result");
+
+  next = test::failed("AGAIN");
+  followUps.clear();
+  const auto result = sink.deliver(deferredEntry(composer, std::nullopt), followUps);
+  BOOST_TEST(result.kind == Kind::Retry);
+  BOOST_TEST(result.text.find("SPINE_UNAVAILABLE") != std::string::npos);
+  BOOST_TEST(result.text.find("9990000018") == std::string::npos);
+  BOOST_TEST(followUps.empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_abandoned_check_is_reported_to_the_subscribed_sinks) {
+  const notify::Composer composer(settings());
+  notify::RecheckSink sink(*store, composer, {});
+  const auto abandoned = sink.onDead(deferredEntry(composer, 3));
+  BOOST_TEST_REQUIRE(abandoned.size() == 1u);
+  BOOST_TEST(abandoned[0].sink == "team");
+  BOOST_TEST(abandoned[0].kind == "check-abandoned");
+  BOOST_TEST(abandoned[0].idempotencyKey == "check-abandoned:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
+  BOOST_TEST(notify::payloadField(abandoned[0].payload, notify::kKeyStatus).value_or("") == "CHECK_FAILED");
+  // A feed no longer configured cannot be re-checked: a person must look.
+  notify::Notifications followUps;
+  BOOST_TEST(sink.deliver(deferredEntry(composer, 3), followUps).kind == Kind::Failed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(return_sink)
+
+namespace {
+class Epr final : public mllp::FrameHandler {
+ public:
+  std::string onFrame(std::string_view payload, const mllp::PeerInfo&) override {
+    const std::lock_guard lock(mutex);
+    received.emplace_back(payload);
+    return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|" + answer + "|x\r";
+  }
+  std::string onOversized(std::string_view, std::size_t, const mllp::PeerInfo&) override { return {}; }
+  std::mutex mutex;
+  std::vector<std::string> received;
+  std::string answer = "AA";
+};
+
+store::OutboxEntry lateEntry() {
+  const notify::Composer composer(settings());
+  const auto late = composer.lateResult(test::child(), test::found(), "C1",
+                                        notify::buildLateResult(kAdt, "LXYZ", "20261125103000+0000", {}), 1);
+  store::OutboxEntry e;
+  e.id = 1;
+  e.sink = late->sink;
+  e.kind = late->kind;
+  e.idempotencyKey = late->idempotencyKey;
+  e.payload = late->payload;
+  return e;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sends_the_message_and_the_epr_s_answer_decides) {
+  Epr epr;
+  mllp::MllpServer server(mllp::ListenerSettings{}, epr);
+  server.start();
+  notify::ReturnSinkSettings s;
+  s.feed = "ed";
+  s.host = "127.0.0.1";
+  s.port = server.port();
+  s.ackTimeout = 5s;
+  notify::ReturnSink sink(s);
+  notify::Notifications followUps;
+  BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Delivered);
+  {
+    const std::lock_guard lock(epr.mutex);
+    BOOST_TEST_REQUIRE(epr.received.size() == 1u);
+    BOOST_TEST(field(epr.received[0], "MSH-10") == "LXYZ");
+    BOOST_TEST(field(epr.received[0], "MSH-9") == "ORU");
+    epr.answer = "AE";
+  }
+  BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Failed);
+  {
+    const std::lock_guard lock(epr.mutex);
+    epr.answer = "AR";
+  }
+  BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
+  server.stop();
+}
+
+BOOST_AUTO_TEST_CASE(an_epr_that_is_not_listening_is_a_retry) {
+  std::uint16_t port = 0;
+  {
+    Epr epr;
+    mllp::MllpServer server(mllp::ListenerSettings{}, epr);
+    server.start();
+    port = server.port();
+    server.stop();
+  }
+  notify::ReturnSinkSettings s;
+  s.host = "127.0.0.1";
+  s.port = port;
+  s.connectTimeout = 2s;
+  notify::ReturnSink sink(s);
+  notify::Notifications followUps;
+  const auto result = sink.deliver(lateEntry(), followUps);
+  BOOST_TEST(result.kind == Kind::Retry);
+  BOOST_TEST(result.text.find("return connection failed") != std::string::npos, result.text);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
