@@ -721,7 +721,7 @@ struct Glue {
           self->host->error_set(error, result.code(), toStr(result.location()), toStr(result.text()));
       if (reported != CPIS_HOST_OK && result.status() == CPIS_DATA_ERROR) {
         const std::string why = "dataError(): code " + std::to_string(result.code()) + " or location " +
-                                quoted(result.location()) + " refused (codes 100-104, an HL7 path)";
+                                detail::quoted(result.location()) + " refused (codes 100-104, an HL7 path)";
         return failed(self->host, error, why.c_str());
       }
       return result.status();
