@@ -270,6 +270,9 @@ struct SpineSimulator::Impl {
     if (!async) {
       const auto took = send(x, HTTPResponse::HTTP_OK, "text/xml; charset=utf-8", reply);
       if (settings.onQueryAnswered) settings.onQueryAnswered(query.header.messageId, took);
+      if (settings.onQueryAnsweredFor) {
+        settings.onQueryAnsweredFor(query.header.messageId, std::string(query.request.nhsNumber.reveal()), took);
+      }
       return;
     }
     sendXml(x, HTTPResponse::HTTP_ACCEPTED, "");

@@ -37,6 +37,11 @@ struct SimulatorSettings {
   // Told of every query answered synchronously: its message id and the simulator's own time
   // (the X-Cpis-Sim-Time-Us value). For benchmarks; called on the request's thread.
   std::function<void(const std::string& messageId, std::chrono::microseconds took)> onQueryAnswered;
+  // As onQueryAnswered, with the NHS number queried, so that a benchmark driving the engine can
+  // pair the simulator's time with the message that caused the query (the engine makes the
+  // message id). Patient data: for benchmarks and tests only.
+  std::function<void(const std::string& messageId, const std::string& nhsNumber, std::chrono::microseconds took)>
+      onQueryAnsweredFor;
 };
 
 // The CP-IS Spine simulator: a real HTTP(S) server (POCO HTTPServer, mutual TLS optional)

@@ -220,4 +220,10 @@ std::string asidOf(wire::Node communicationFunction) {
   return {};
 }
 
+std::vector<std::string> validateInteraction(std::string_view soapText, const wire::XmlDocument& document,
+                                             wire::Node interaction, const SpineSchemas& schemas) {
+  if (const auto alone = wire::cut(soapText, document, interaction)) return schemas.validate(*alone);
+  return schemas.validate(wire::serialise(interaction));
+}
+
 }  // namespace cpis::cpis::envelope

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/cpis/spine_message.h"
 #include "engine/cpis/spine_wire.h"
@@ -77,5 +78,11 @@ std::optional<Parts> partsOf(wire::Node root, std::string& error);
 
 // The extension of the first <id root="1.2.826.0.1285.0.2.0.107"> under `device`-like parents.
 std::string asidOf(wire::Node communicationFunction);
+
+// Validates `interaction` (an element of `document`, parsed from `soapText`) against the CP-IS
+// schemas, once: the interaction as received, cut from the text (wire::cut), or, when it cannot
+// be cut, serialised from the tree. Empty means valid.
+std::vector<std::string> validateInteraction(std::string_view soapText, const wire::XmlDocument& document,
+                                             wire::Node interaction, const SpineSchemas& schemas);
 
 }  // namespace cpis::cpis::envelope

@@ -85,7 +85,7 @@ core::Result<ParsedQuery, std::vector<std::string>> parseQuery(std::string_view 
   }
 
   Problems problems;
-  for (const auto& problem : schemas.validate(wire::serialise(interaction))) {
+  for (const auto& problem : envelope::validateInteraction(soapText, *document, interaction, schemas)) {
     problems.push_back("schema: " + redactQuoted(problem));
   }
 

@@ -287,7 +287,7 @@ ParsedReply parseReply(std::string_view soapText, const SpineSchemas& schemas, c
     return reply;
   }
   reply.interaction = std::string(wire::localName(interaction));
-  const auto problems = schemas.validate(wire::serialise(interaction));
+  const auto problems = envelope::validateInteraction(soapText, *document, interaction, schemas);
   if (!problems.empty()) {
     std::string detail = "reply " + reply.interaction + " does not validate against the CP-IS schemas: " +
                          wire::logSafe(redactQuoted(problems.front()), 240);

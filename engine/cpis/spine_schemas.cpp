@@ -203,8 +203,9 @@ const std::vector<std::string>& SpineSchemas::loadWarnings() const noexcept { re
 std::vector<std::string> SpineSchemas::validate(std::string_view interactionXml) const {
   auto parser = impl_->acquire();
   static const XMLCh kDocumentName[] = {'i', 'n', 't', 'e', 'r', 'a', 'c', 't', 'i', 'o', 'n', 0};
-  const xercesc::MemBufInputSource source(reinterpret_cast<const XMLByte*>(interactionXml.data()),
-                                          interactionXml.size(), kDocumentName);
+  xercesc::MemBufInputSource source(reinterpret_cast<const XMLByte*>(interactionXml.data()), interactionXml.size(),
+                                    kDocumentName);
+  source.setCopyBufToStream(false);  // the caller's text outlives the parse: no copy of it
   try {
     parser->reader->parse(source);
   } catch (const xercesc::XMLException& e) {

@@ -108,10 +108,20 @@ class XmlDocument {
   ~XmlDocument();
 
   Node root() const;
+  // Where `element` lies in the text it was parsed from: [begin, end), from the '<' of its
+  // start tag to the '>' that ends it. nullopt if not known.
+  std::optional<std::pair<std::size_t, std::size_t>> span(Node element) const;
+  // The encoding the document declared ("" if none).
+  std::string_view declaredEncoding() const;
 
  private:
+  struct Span {
+    Node node;
+    std::size_t begin, end;
+  };
   explicit XmlDocument(_xmlDoc* doc) : doc_(doc) {}
   _xmlDoc* doc_;
+  std::vector<Span> spans_;  // by node address
 };
 
 std::string_view localName(Node node);
@@ -127,5 +137,11 @@ std::string personName(Node name);
 // The element and its subtree as a document on its own (namespace declarations in scope
 // carried onto it), what SpineSchemas::validate() expects.
 std::string serialise(Node element);
+// The same document, cut from `text` (what `document` was parsed from) as it was received: the
+// element's bytes, with the namespace declarations in scope from its ancestors added to its
+// start tag. No copy of the tree and no second serialisation, which is why validation uses it.
+// nullopt when it cannot be cut (the position is unknown, or the text is not UTF-8): use
+// serialise() then.
+std::optional<std::string> cut(std::string_view text, const XmlDocument& document, Node element);
 
 }  // namespace cpis::cpis::wire

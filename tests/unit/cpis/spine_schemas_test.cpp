@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "engine/cpis/spine_message.h"
+#include "engine/cpis/spine_wire.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/cpis/cpis_test_support.h"
 #include "tests/unit/cpis/spine_samples.h"
@@ -107,6 +108,82 @@ BOOST_AUTO_TEST_CASE(the_environment_variable_overrides_the_default_folder) {
 BOOST_AUTO_TEST_CASE(a_built_query_validates) {
   const auto problems = cpis::test::spineSchemas().validate(validQuery());
   BOOST_TEST(problems.empty(), "first problem: " << (problems.empty() ? "" : problems.front()));
+}
+
+// What the parsers validate: the interaction cut from the message as received (wire::cut), not
+// a copy serialised from the tree. Both must give the same verdict, for every message the
+// engine and the simulator build and for broken ones, and the cut must carry the namespaces
+// its ancestors declare.
+BOOST_AUTO_TEST_CASE(an_interaction_cut_from_its_envelope_validates_as_its_serialised_copy_does) {
+  namespace cc = cpis::cpis;
+  namespace wire = cpis::cpis::wire;
+  const SpineSchemas& schemas = cpis::test::spineSchemas();
+  const auto header = samples::replyHeader();
+  const std::vector<std::pair<std::string, std::string>> messages{
+      {cc::buildQuery(samples::request(samples::systemAuthor(), cpis::domain::AccessMode::Unscheduled),
+                      samples::queryHeader()),
+       "QUPC_IN000006GB01"},
+      {cc::buildQuery(samples::request(samples::personAuthor(), cpis::domain::AccessMode::Scheduled),
+                      samples::queryHeader()),
+       "QUPC_IN000006GB01"},
+      {cc::buildFoundReply(header, samples::subject(),
+                           {samples::record({{cpis::domain::PlanType::Cppi, samples::date(2025, 3, 1), std::nullopt}})},
+                           {samples::personAccess(samples::utc(2025, 6, 1, 10, 0, 0)),
+                            samples::systemAccess(samples::utc(2025, 5, 1, 10, 0, 0))}),
+       "REPC_IN000007GB01"},  // inside Spine's CP-ISNHSQueryResponse wrapper
+      {cc::buildNotFoundReply(header, cc::ReplyOptions{}), "QUQI_IN010000UK14"},
+      {cc::buildApplicationError(header, "SOME_CODE", "text"), "MCCI_IN010000UK13"},
+  };
+  // The interaction: the Body's child, or inside Spine's wrapper.
+  const auto find = [](wire::Node root, const std::string& name, const auto&) -> wire::Node {
+    const wire::Node body = wire::child(root, "Body", wire::kSoapNs);
+    if (const wire::Node direct = wire::child(body, name)) return direct;
+    return wire::child(wire::child(body, "CP-ISNHSQueryResponse"), name);
+  };
+  const auto verdicts = [&](const std::string& soap, const std::string& interaction) {
+    std::string error;
+    const auto document = wire::XmlDocument::parse(soap, error);
+    BOOST_TEST_REQUIRE(document.has_value(), error);
+    const wire::Node element = find(document->root(), interaction, find);
+    BOOST_TEST_REQUIRE(element != nullptr);
+    const auto cut = wire::cut(soap, *document, element);
+    BOOST_TEST_REQUIRE(cut.has_value());
+    return std::make_pair(schemas.validate(*cut).empty(), schemas.validate(wire::serialise(element)).empty());
+  };
+  for (const auto& [soap, interaction] : messages) {
+    BOOST_TEST_CONTEXT(interaction) {
+      BOOST_TEST((verdicts(soap, interaction) == std::make_pair(true, true)));
+      const std::string missing = replaced(soap, "<processingCode code=\"P\"/>", "");
+      BOOST_TEST((verdicts(missing, interaction) == std::make_pair(false, false)));
+      const std::string extra = replaced(soap, "<processingCode code=\"P\"/>", "<processingCode code=\"P\"/><surprise/>");
+      BOOST_TEST((verdicts(extra, interaction) == std::make_pair(false, false)));
+      const std::string badValue = replaced(soap, "<processingCode code=\"P\"/>", "<processingCode code=\"P P\"/>");
+      BOOST_TEST((verdicts(badValue, interaction) == std::make_pair(false, false)));
+    }
+  }
+
+  // The interaction with a prefix declared only on the envelope: the cut carries the declaration.
+  std::string prefixed = messages.front().first;
+  prefixed = replaced(prefixed, "<QUPC_IN000006GB01 xmlns=\"urn:hl7-org:v3\"", "<hl7:QUPC_IN000006GB01 xmlns=\"urn:hl7-org:v3\"");
+  prefixed = replaced(prefixed, "</QUPC_IN000006GB01>", "</hl7:QUPC_IN000006GB01 >");
+  std::string error;
+  const auto document = wire::XmlDocument::parse(prefixed, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  const wire::Node element = find(document->root(), "QUPC_IN000006GB01", find);
+  const auto cut = wire::cut(prefixed, *document, element);
+  BOOST_TEST_REQUIRE(cut.has_value());
+  BOOST_TEST(cut->rfind("<hl7:QUPC_IN000006GB01 xmlns:SOAP=", 0) == 0u, cut->substr(0, 80));
+  BOOST_TEST(schemas.validate(*cut).empty());
+  const auto parsed = cc::parseQuery(prefixed, schemas);
+  BOOST_TEST(parsed.ok());
+
+  // A document in another encoding is not cut (its bytes would be read as UTF-8).
+  std::string latin1 = messages.front().first;
+  latin1 = replaced(latin1, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+  const auto latinDocument = wire::XmlDocument::parse(latin1, error);
+  BOOST_TEST_REQUIRE(latinDocument.has_value(), error);
+  BOOST_TEST(!wire::cut(latin1, *latinDocument, find(latinDocument->root(), "QUPC_IN000006GB01", find)).has_value());
+  BOOST_TEST(cc::parseQuery(latin1, schemas).ok());
 }
 
 struct BrokenCase {
