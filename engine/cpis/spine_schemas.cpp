@@ -1,6 +1,9 @@
 #include "engine/cpis/spine_schemas.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <stdexcept>
 #include <utility>
 
@@ -100,30 +103,61 @@ std::string relativeTo(const std::string& systemId, const std::filesystem::path&
 }  // namespace
 
 struct SpineSchemas::Impl {
-  // A reader with its handler, reused by one caller at a time.
+  // A grammar pool with a reader over it, used by one caller at a time. Each parser has a pool
+  // of its own: Xerces-C++ fills parts of a compiled grammar in lazily on first use (regular
+  // expressions of pattern facets among them) without a lock, so two threads validating
+  // against one shared pool at once can see a valid value refused. Parsers are few (at most
+  // maxParsers, a caller waits for a free one beyond that), since validation is CPU-bound.
   struct Parser {
+    std::unique_ptr<xercesc::XMLGrammarPool> pool;  // declared before the reader: destroyed after it
     Collector collector;
     ReaderPtr reader;
   };
 
   std::filesystem::path folder;
   std::vector<std::string> warnings;
-  std::unique_ptr<xercesc::XMLGrammarPool> pool;             // declared before the parsers:
-  std::unique_ptr<xercesc::SecurityManager> securityManager;  // destroyed after them
+  std::unique_ptr<xercesc::SecurityManager> securityManager;  // destroyed after the parsers
+  std::size_t maxParsers = 2;
   mutable std::mutex mutex;
+  mutable std::condition_variable freed;
+  mutable std::size_t parsers = 0;  // made so far, idle or in use
   mutable std::vector<std::unique_ptr<Parser>> idle;
 
-  std::unique_ptr<Parser> acquire() const {
+  // Compiles the interactions' grammars into a new pool, locked. `collector` gets every load
+  // problem (the known quirks included); throws std::runtime_error on a file that cannot be read.
+  std::unique_ptr<xercesc::XMLGrammarPool> loadPool(Collector& collector) const {
+    const std::string where = "CP-IS schema folder " + folder.string();
+    auto pool = std::make_unique<xercesc::XMLGrammarPoolImpl>(xercesc::XMLPlatformUtils::fgMemoryManager);
     {
-      const std::lock_guard lock(mutex);
-      if (!idle.empty()) {
-        auto parser = std::move(idle.back());
-        idle.pop_back();
-        return parser;
+      const ReaderPtr loader = makeReader(*pool);
+      loader->setErrorHandler(&collector);
+      for (const auto interaction : interactions()) {
+        const auto file = folder / "CPIS" / "Schemas" / (std::string(interaction) + ".xsd");
+        const xercesc::TranscodeFromStr path(reinterpret_cast<const XMLByte*>(file.c_str()), file.string().size(),
+                                             "UTF-8");
+        try {
+          const xercesc::LocalFileInputSource source(path.str());
+          if (loader->loadGrammar(source, xercesc::Grammar::SchemaGrammarType, /*toCache=*/true) == nullptr) {
+            collector.add("cannot compile " + file.string());
+          }
+        } catch (const xercesc::XMLException& e) {
+          throw std::runtime_error(where + ": cannot load " + file.string() + ": " + toUtf8(e.getMessage()));
+        } catch (const xercesc::SAXException& e) {
+          throw std::runtime_error(where + ": cannot load " + file.string() + ": " + toUtf8(e.getMessage()));
+        } catch (const xercesc::OutOfMemoryException& e) {
+          throw std::runtime_error(where + ": cannot load " + file.string() + ": " + toUtf8(e.getMessage()));
+        }
       }
     }
+    // From here on nothing can add to the pool: every later error is the instance's.
+    pool->lockPool();
+    return pool;
+  }
+
+  std::unique_ptr<Parser> makeParser(std::unique_ptr<xercesc::XMLGrammarPool> pool) const {
     auto parser = std::make_unique<Parser>();
-    parser->reader = makeReader(*pool);
+    parser->pool = std::move(pool);
+    parser->reader = makeReader(*parser->pool);
     parser->reader->setFeature(XMLUni::fgXercesLoadSchema, false);  // no xsi:schemaLocation hints
     parser->reader->setFeature(XMLUni::fgXercesDisableDefaultEntityResolution, true);  // no file reads
     parser->reader->setProperty(XMLUni::fgXercesSecurityManager, securityManager.get());
@@ -131,11 +165,36 @@ struct SpineSchemas::Impl {
     return parser;
   }
 
+  std::unique_ptr<Parser> acquire() const {
+    {
+      std::unique_lock lock(mutex);
+      freed.wait(lock, [&] { return !idle.empty() || parsers < maxParsers; });
+      if (!idle.empty()) {
+        auto parser = std::move(idle.back());
+        idle.pop_back();
+        return parser;
+      }
+      ++parsers;
+    }
+    try {
+      Collector ignored;  // the first load (the constructor's) has reported them already
+      return makeParser(loadPool(ignored));
+    } catch (...) {
+      const std::lock_guard lock(mutex);
+      --parsers;
+      freed.notify_one();
+      throw;
+    }
+  }
+
   void release(std::unique_ptr<Parser> parser) const {
     parser->collector.problems.clear();
     parser->collector.truncated = false;
-    const std::lock_guard lock(mutex);
-    idle.push_back(std::move(parser));
+    {
+      const std::lock_guard lock(mutex);
+      idle.push_back(std::move(parser));
+    }
+    freed.notify_one();
   }
 };
 
@@ -152,33 +211,13 @@ SpineSchemas::SpineSchemas(const std::filesystem::path& folder) : impl_(std::mak
     const auto file = folder / "CPIS" / "Schemas" / (std::string(interaction) + ".xsd");
     if (!std::filesystem::is_regular_file(file)) throw std::runtime_error(where + ": missing " + file.string());
   }
-  impl_->pool = std::make_unique<xercesc::XMLGrammarPoolImpl>(xercesc::XMLPlatformUtils::fgMemoryManager);
   impl_->securityManager = std::make_unique<xercesc::SecurityManager>();
   impl_->securityManager->setEntityExpansionLimit(100);
+  impl_->maxParsers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
 
   Collector collector;
   collector.withSystemId = true;
-  {
-    const ReaderPtr loader = makeReader(*impl_->pool);
-    loader->setErrorHandler(&collector);
-    for (const auto interaction : interactions()) {
-      const auto file = folder / "CPIS" / "Schemas" / (std::string(interaction) + ".xsd");
-      const xercesc::TranscodeFromStr path(reinterpret_cast<const XMLByte*>(file.c_str()), file.string().size(),
-                                           "UTF-8");
-      try {
-        const xercesc::LocalFileInputSource source(path.str());
-        if (loader->loadGrammar(source, xercesc::Grammar::SchemaGrammarType, /*toCache=*/true) == nullptr) {
-          collector.add("cannot compile " + file.string());
-        }
-      } catch (const xercesc::XMLException& e) {
-        throw std::runtime_error(where + ": cannot load " + file.string() + ": " + toUtf8(e.getMessage()));
-      } catch (const xercesc::SAXException& e) {
-        throw std::runtime_error(where + ": cannot load " + file.string() + ": " + toUtf8(e.getMessage()));
-      } catch (const xercesc::OutOfMemoryException& e) {
-        throw std::runtime_error(where + ": cannot load " + file.string() + ": " + toUtf8(e.getMessage()));
-      }
-    }
-  }
+  auto pool = impl_->loadPool(collector);
   std::vector<std::string> real;
   for (std::size_t i = 0; i < collector.problems.size(); ++i) {
     const std::string file = i < collector.systemIds.size() ? relativeTo(collector.systemIds[i], folder) : "";
@@ -190,8 +229,8 @@ SpineSchemas::SpineSchemas(const std::filesystem::path& folder) : impl_(std::mak
     if (real.size() > 1) message += " (and " + std::to_string(real.size() - 1) + " more)";
     throw std::runtime_error(message);
   }
-  // From here on nothing can add to the pool: every later error is the instance's.
-  impl_->pool->lockPool();
+  impl_->idle.push_back(impl_->makeParser(std::move(pool)));
+  impl_->parsers = 1;
 }
 
 SpineSchemas::~SpineSchemas() = default;

@@ -24,7 +24,9 @@ namespace cpis::cpis {
 // loadWarnings() to be logged once; any other load error refuses the folder.
 //
 // Needs a live config::XercesPlatform for its whole lifetime. validate() is const and
-// thread-safe: parsers are pooled, one in use per calling thread at a time.
+// thread-safe: parsers are pooled, one in use per calling thread at a time, each with a
+// grammar pool of its own (Xerces-C++ completes compiled grammars lazily, without a lock), at
+// most one per core (2 to 8); a caller beyond that waits for a free one.
 class SpineSchemas {
  public:
   // The interactions whose grammars are loaded, as the file names under CPIS/Schemas.
