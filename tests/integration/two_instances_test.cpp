@@ -316,13 +316,20 @@ std::optional<std::string> sendUntilAccepted(MllpClient& client, const std::stri
     auto ack = client.receive(15s);
     if (!ack) return std::nullopt;
     if (field(*ack, "MSA-1") == "AA") return ack;
-    if (!db) db = std::make_unique<cpis::store::PgConnection>(cpis::store::PgConnectSettings{connection, "", 10s});
     cpis::store::PgParams params;
     params.bytes(controlId);
     cpis::test::waitFor(
         [&] {
-          return db->query("SELECT count(*) FROM message WHERE control_id = $1 AND state <> 'received'", params)
-                     .int64(0, 0) > 0;
+          // A connection that fails (the cluster busy with other suites) is opened again on the
+          // next round rather than ending the sender's thread.
+          try {
+            if (!db) db = std::make_unique<cpis::store::PgConnection>(cpis::store::PgConnectSettings{connection, "", 10s});
+            return db->query("SELECT count(*) FROM message WHERE control_id = $1 AND state <> 'received'", params)
+                       .int64(0, 0) > 0;
+          } catch (const std::exception&) {
+            db.reset();
+            return false;
+          }
         },
         30s);
   }
