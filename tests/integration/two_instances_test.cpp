@@ -305,35 +305,23 @@ std::string engineConfig(const std::string& connection, const std::string& insta
 }
 
 // Sends `message` over `client` until it is acknowledged with AA. An AR/CR with ERR 207 says
-// "the original is still being worked on, send it again later": the sender waits until the
-// store shows the original finished (by whichever instance owns it), then resends. Returns the
-// AA, or empty when the connection is lost.
+// "the original is still being worked on, send it again later" (the dead instance's unfinished
+// message, until the survivor takes it over and finishes it): the sender resends, backing off
+// from 20 ms to 500 ms, for up to a minute, as an EPR would. Returns the AA, or empty when the
+// connection is lost or the minute passes.
 std::optional<std::string> sendUntilAccepted(MllpClient& client, const std::string& message,
-                                             const std::string& controlId, const std::string& connection) {
-  std::unique_ptr<cpis::store::PgConnection> db;
-  for (int attempt = 0; attempt < 5; ++attempt) {
+                                             const std::string& /*controlId*/, const std::string& /*connection*/) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto pause = 20ms;
+  for (;;) {
     client.send(message);
     auto ack = client.receive(15s);
     if (!ack) return std::nullopt;
     if (field(*ack, "MSA-1") == "AA") return ack;
-    cpis::store::PgParams params;
-    params.bytes(controlId);
-    cpis::test::waitFor(
-        [&] {
-          // A connection that fails (the cluster busy with other suites) is opened again on the
-          // next round rather than ending the sender's thread.
-          try {
-            if (!db) db = std::make_unique<cpis::store::PgConnection>(cpis::store::PgConnectSettings{connection, "", 10s});
-            return db->query("SELECT count(*) FROM message WHERE control_id = $1 AND state <> 'received'", params)
-                       .int64(0, 0) > 0;
-          } catch (const std::exception&) {
-            db.reset();
-            return false;
-          }
-        },
-        30s);
+    if (std::chrono::steady_clock::now() + pause >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(pause);  // a resend interval, not a synchronisation: the AA decides
+    pause = std::min<std::chrono::milliseconds>(pause * 2, 500ms);
   }
-  return std::nullopt;
 }
 
 }  // namespace
