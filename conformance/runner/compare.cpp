@@ -65,7 +65,8 @@ bool matches(const FieldCheck& c, const std::string& actual) {
     case Match::Suffix: return endsWith(actual, c.value);
     case Match::Contains: return actual.find(c.value) != std::string::npos;
     case Match::NonEmpty: return !actual.empty();
-    case Match::Empty: return actual.empty();
+    case Match::Empty:
+    case Match::Absent: return actual.empty();  // in HL7 v2 an absent value reads as empty
   }
   return false;
 }
@@ -73,7 +74,8 @@ bool matches(const FieldCheck& c, const std::string& actual) {
 std::string describe(const FieldCheck& c) {
   switch (c.match) {
     case Match::NonEmpty:
-    case Match::Empty: return std::string(toString(c.match));
+    case Match::Empty:
+    case Match::Absent: return std::string(toString(c.match));
     default: return std::string(toString(c.match)) + " \"" + c.value + "\"";
   }
 }

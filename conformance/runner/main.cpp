@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@ constexpr const char* kUsage = R"(usage:
   cpis-conformance run --engine HOST:PORT [--feed NAME=HOST:PORT[:tls]]...
                        [--tls-ca FILE --tls-cert FILE --tls-key FILE]
                        [--simulator URL | --start-simulator [--simulator-port N] [--schemas DIR] [--dataset FILE]]
+                       [--webhook-port N [--webhook-secret FILE]] [--return-port N] [--audit-db FILE]
                        [--jobs N] [--timeout-ms N] [--junit FILE] [--html FILE] [--quiet] SCENARIOS...
   cpis-conformance analyse ...   (cpis-conformance analyse --help)
 
@@ -67,7 +69,8 @@ int runCommand(const std::vector<std::string>& args) {
   std::vector<std::filesystem::path> paths;
   std::string junit, html, schemas, dataset;
   bool startSimulator = false, quiet = false, haveEngine = false;
-  int simulatorPort = 8970;
+  int simulatorPort = 8970, webhookPort = -1, returnPort = -1;
+  std::string webhookSecretFile, auditDb;
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -99,6 +102,16 @@ int runCommand(const std::vector<std::string>& args) {
         schemas = value();
       } else if (a == "--dataset") {
         dataset = value();
+      } else if (a == "--webhook-port") {
+        webhookPort = std::stoi(value());
+        if (webhookPort < 0 || webhookPort > 65535) throw UsageError("--webhook-port must be 0 to 65535");
+      } else if (a == "--webhook-secret") {
+        webhookSecretFile = value();
+      } else if (a == "--return-port") {
+        returnPort = std::stoi(value());
+        if (returnPort < 0 || returnPort > 65535) throw UsageError("--return-port must be 0 to 65535");
+      } else if (a == "--audit-db") {
+        auditDb = value();
       } else if (a == "--jobs") {
         settings.jobs = std::stoi(value());
         if (settings.jobs < 1 || settings.jobs > 256) throw UsageError("--jobs must be 1 to 256");
@@ -122,6 +135,7 @@ int runCommand(const std::vector<std::string>& args) {
     if (!haveEngine && settings.feeds.empty()) throw UsageError("--engine HOST:PORT is required");
     if (paths.empty()) throw UsageError("no scenarios given");
     if (startSimulator && !settings.simulatorUrl.empty()) throw UsageError("--simulator and --start-simulator exclude each other");
+    if (!webhookSecretFile.empty() && webhookPort < 0) throw UsageError("--webhook-secret needs --webhook-port");
   } catch (const UsageError& e) {
     std::cerr << "cpis-conformance: " << e.what() << "\n" << kUsage;
     return 2;
@@ -168,6 +182,37 @@ int runCommand(const std::vector<std::string>& args) {
       std::cerr << "cpis-conformance: cannot start the simulator: " << e.what() << "\n";
       return 2;
     }
+  }
+
+  std::unique_ptr<cpis::conformance::WebhookReceiver> webhooks;
+  std::unique_ptr<cpis::conformance::ReturnListener> returns;
+  std::unique_ptr<cpis::conformance::AuditReader> audit;
+  try {
+    if (!auditDb.empty()) {
+      audit = std::make_unique<cpis::conformance::AuditReader>(auditDb);
+      settings.audit = audit.get();
+    }
+    if (webhookPort >= 0) {
+      std::string secret;
+      if (!webhookSecretFile.empty()) {
+        std::ifstream in(webhookSecretFile, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot read --webhook-secret " + webhookSecretFile);
+        secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+        if (secret.empty()) throw std::runtime_error("--webhook-secret " + webhookSecretFile + " is empty");
+      }
+      webhooks = std::make_unique<cpis::conformance::WebhookReceiver>(static_cast<std::uint16_t>(webhookPort), secret);
+      settings.webhooks = webhooks.get();
+      std::cout << "cpis-conformance: webhook receiver at http://127.0.0.1:" << webhooks->port() << "/hooks/" << std::endl;
+    }
+    if (returnPort >= 0) {
+      returns = std::make_unique<cpis::conformance::ReturnListener>(static_cast<std::uint16_t>(returnPort));
+      settings.returns = returns.get();
+      std::cout << "cpis-conformance: return listener at 127.0.0.1:" << returns->port() << std::endl;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "cpis-conformance: cannot start: " << e.what() << "\n";
+    return 2;
   }
 
   std::mutex outMutex;

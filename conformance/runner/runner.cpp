@@ -167,7 +167,22 @@ class ScenarioRun {
     });
     if (s_.usesUnsupported()) {
       result.verdict = ScenarioResult::Verdict::Skipped;
-      result.skipReason = "notification and audit expectations: not supported yet";
+      result.skipReason = "audit expectations: not supported yet";
+      return result;
+    }
+    if (s_.usesNotifications() && !settings_.webhooks) {
+      result.verdict = ScenarioResult::Verdict::Skipped;
+      result.skipReason = "needs the webhook receiver (--webhook-port)";
+      return result;
+    }
+    if (s_.usesAudit() && !settings_.audit) {
+      result.verdict = ScenarioResult::Verdict::Skipped;
+      result.skipReason = "needs the engine's audit store (--audit-db)";
+      return result;
+    }
+    if (s_.usesLateResults() && !settings_.returns) {
+      result.verdict = ScenarioResult::Verdict::Skipped;
+      result.skipReason = "needs the return listener (--return-port)";
       return result;
     }
     if (needsSimulator && settings_.simulatorUrl.empty()) {
@@ -309,6 +324,8 @@ class ScenarioRun {
     r.sent = printable(r.sent);
 
     const Snapshot before = snapshot(step.expect);
+    const auto stepStarted = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
     const StepExpect expect = withPriorAccesses(step);
     // Connect and send; a refused connection shows here or on the first read.
     bool refused = false;
@@ -420,6 +437,12 @@ class ScenarioRun {
       }
     }
     if (closed && expect.connection != ConnectionOutcome::Refused) client_.reset();
+    // Notifications and late results come in the engine's own time: waited for first, so that
+    // an access a deferred check records is in the simulator's records below.
+    const std::string visit = fillPlaceholders("${visit}", context_);
+    for (const auto& n : expect.notifications) checkNotification(n, visit, r);
+    for (const auto& l : expect.lateResults) checkLateResult(l, visit, r);
+    for (const auto& a : expect.audits) checkAudit(a, stepStarted, r);
     // What the simulated Spine recorded.
     if (!expect.accesses.empty() || !expect.mailboxes.empty()) {
       const Snapshot after = snapshot(expect);
@@ -438,6 +461,112 @@ class ScenarioRun {
       }
     }
     return r;
+  }
+
+  // The distinct deliveries (by idempotency key) of `n.sink` about `visit`, of `n.kind`.
+  static std::vector<WebhookDelivery> matching(const std::vector<WebhookDelivery>& all, const NotificationExpect& n,
+                                               const std::string& visit) {
+    std::vector<WebhookDelivery> out;
+    std::set<std::string> keys;
+    for (const auto& d : all) {
+      if (d.sink != n.sink) continue;
+      const auto v = d.fields.find("visit_number");
+      if (v == d.fields.end() || v->second != visit) continue;
+      const auto k = d.fields.find("kind");
+      if (!n.kind.empty() && (k == d.fields.end() || k->second != n.kind)) continue;
+      if (!keys.insert(d.idempotencyKey).second) continue;  // a repeated delivery (at least once)
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  void checkNotification(const NotificationExpect& n, const std::string& visit, StepResult& r) {
+    const auto& recorder = settings_.webhooks->deliveries();
+    const std::string what = "notification: " + n.sink + (n.kind.empty() ? "" : " " + n.kind);
+    const auto within = n.within.value_or(settings_.notificationWait);
+    if (n.count == 0) {
+      // Nothing may come: give the engine the quiet period to show otherwise.
+      recorder.waitFor([&](const auto& all) { return !matching(all, n, visit).empty(); }, settings_.quietPeriod);
+    } else {
+      if (recorder.waitFor([&](const auto& all) { return matching(all, n, visit).size() >= n.count; }, within)) {
+        // A moment more for one too many (a resend notified twice) to show.
+        recorder.waitFor([&](const auto& all) { return matching(all, n, visit).size() > n.count; }, settings_.quietPeriod / 4);
+      }
+    }
+    const auto found = matching(recorder.items(), n, visit);
+    r.checks.push_back(CheckResult{what + " (count)", std::to_string(n.count) + (n.count == 0 ? "" : " within " + std::to_string(within.count()) + " ms"),
+                                   std::to_string(found.size()), found.size() == n.count});
+    for (const auto& d : found) {
+      if (d.signatureChecked && !d.signatureValid) {
+        r.checks.push_back(CheckResult{what + ": X-Cpis-Signature", "verifies", d.problem, false});
+      }
+      if (d.idempotencyKey.empty() || d.fields.count("idempotency_key") == 0 ||
+          d.fields.at("idempotency_key") != d.idempotencyKey) {
+        r.checks.push_back(CheckResult{what + ": Idempotency-Key", "the body's idempotency_key", d.idempotencyKey, false});
+      }
+    }
+    for (const auto& f : n.fields) {
+      for (std::size_t i = 0; i < found.size(); ++i) {
+        const auto it = found[i].fields.find(f.path);
+        const bool present = it != found[i].fields.end();
+        const bool ok = f.match == Match::Absent ? !present : present && matches(f, it->second);
+        if (!ok || i + 1 == found.size()) {
+          r.checks.push_back(CheckResult{what + ": " + f.path, describe(f), present ? it->second : "(absent)", ok});
+          break;
+        }
+      }
+    }
+  }
+
+  void checkLateResult(const LateResultExpect& l, const std::string& visit, StepResult& r) {
+    const auto& recorder = settings_.returns->messages();
+    auto ours = [&](const std::vector<std::string>& all) {
+      std::vector<std::string> out;
+      for (const auto& m : all) {
+        if (rawHl7Field(m, "PV1", 19, 1) == visit) out.push_back(m);
+      }
+      return out;
+    };
+    const auto within = l.within.value_or(settings_.notificationWait);
+    recorder.waitFor([&](const auto& all) { return !ours(all).empty(); }, within);
+    const auto found = ours(recorder.items());
+    if (found.empty()) {
+      r.checks.push_back(CheckResult{"late result", "an ORU^R01 within " + std::to_string(within.count()) + " ms", "none", false});
+      return;
+    }
+    r.replies.push_back(found.front());
+    r.checks.push_back(CheckResult{"late result: MSH-9", "equals \"ORU^R01^ORU_R01\"", rawHl7Field(found.front(), "MSH", 9, 0),
+                                   rawHl7Field(found.front(), "MSH", 9, 0) == "ORU^R01^ORU_R01"});
+    for (auto c : checkReply(l.checks, found.front(), "", firstReplies_)) {
+      c.what = "late result: " + c.what;
+      r.checks.push_back(std::move(c));
+    }
+  }
+
+  // Audit rows come from the engine's audit queue shortly after the lookup: polled, bounded.
+  void checkAudit(const AuditExpect& a, std::int64_t sinceMicros, StepResult& r) {
+    const std::string what = "audit: " + a.event + " of " + a.nhsNumber;
+    const auto within = a.within.value_or(settings_.notificationWait);
+    const auto deadline = Clock::now() + (a.count == 0 ? settings_.quietPeriod : within);
+    std::vector<AuditRecord> rows;
+    for (;;) {
+      rows = settings_.audit->queries(a.nhsNumber, sinceMicros);
+      if ((a.count > 0 && rows.size() >= a.count) || rows.size() > a.count || Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(50ms);  // polling the store for a condition, with a deadline
+    }
+    r.checks.push_back(CheckResult{what + " (count)", std::to_string(a.count), std::to_string(rows.size()),
+                                   rows.size() == a.count});
+    for (const auto& f : a.fields) {
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto it = rows[i].find(f.path);
+        const bool present = it != rows[i].end();
+        const bool ok = f.match == Match::Absent ? !present : present && matches(f, it->second);
+        if (!ok || i + 1 == rows.size()) {
+          r.checks.push_back(CheckResult{what + ": " + f.path, describe(f), present ? it->second : "(no such column)", ok});
+          break;
+        }
+      }
+    }
   }
 
   struct Sent {

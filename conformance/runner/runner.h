@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "conformance/runner/audit_reader.h"
+#include "conformance/runner/receivers.h"
 #include "conformance/runner/results.h"
 #include "conformance/runner/scenario.h"
 
@@ -33,6 +35,12 @@ struct RunnerSettings {
   std::chrono::milliseconds replyTimeout{15'000};
   std::chrono::milliseconds quietPeriod{1'000};  // how long "no reply" waits
   std::function<void(const ScenarioResult&)> onFinished;  // progress; called under a lock
+  // Where notifications and late results arrive (owned by the caller); null: scenarios that
+  // expect them are skipped.
+  const WebhookReceiver* webhooks = nullptr;
+  const ReturnListener* returns = nullptr;
+  const AuditReader* audit = nullptr;  // the engine's store; null: audit expectations skipped
+  std::chrono::milliseconds notificationWait{10'000};  // default withinMs
 };
 
 // Values the placeholders in messages take for one scenario; `runToken` makes control ids and

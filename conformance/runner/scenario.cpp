@@ -44,6 +44,7 @@ Match parseMatch(const std::string& text) {
   if (text == "contains") return Match::Contains;
   if (text == "nonEmpty") return Match::NonEmpty;
   if (text == "empty") return Match::Empty;
+  if (text == "absent") return Match::Absent;
   return Match::Equals;
 }
 
@@ -124,8 +125,30 @@ StepExpect stepExpect(const XmlElement& e) {
           MailboxExpect{attr(*m, "la"), attr(*m, "nhsNumber"), static_cast<std::uint32_t>(number(*m, "added"))});
     }
   }
-  expect.notifications = e.childrenNamed("notification").size();
-  expect.audits = e.childrenNamed("audit").size();
+  for (const auto* n : e.childrenNamed("notification")) {
+    NotificationExpect ne;
+    ne.sink = attr(*n, "sink");
+    ne.kind = attr(*n, "kind");
+    ne.count = static_cast<std::uint32_t>(number(*n, "count", 1));
+    if (const auto ms = number(*n, "withinMs", 0); ms > 0) ne.within = std::chrono::milliseconds(ms);
+    for (const auto* f : n->childrenNamed("field")) ne.fields.push_back(fieldCheck(*f));
+    expect.notifications.push_back(std::move(ne));
+  }
+  for (const auto* l : e.childrenNamed("lateResult")) {
+    LateResultExpect le;
+    le.checks = replyExpect(*l);
+    if (const auto ms = number(*l, "withinMs", 0); ms > 0) le.within = std::chrono::milliseconds(ms);
+    expect.lateResults.push_back(std::move(le));
+  }
+  for (const auto* a : e.childrenNamed("audit")) {
+    AuditExpect ae;
+    ae.event = attr(*a, "event");
+    ae.nhsNumber = attr(*a, "nhsNumber");
+    ae.count = static_cast<std::uint32_t>(number(*a, "count", 1));
+    if (const auto ms = number(*a, "withinMs", 0); ms > 0) ae.within = std::chrono::milliseconds(ms);
+    for (const auto* f : a->childrenNamed("field")) ae.fields.push_back(fieldCheck(*f));
+    expect.audits.push_back(std::move(ae));
+  }
   return expect;
 }
 
@@ -264,6 +287,7 @@ std::set<std::string> Scenario::locks() const {
     for (const auto& a : step.expect.accesses) keys.insert(a.nhsNumber);
     for (const auto& n : step.priorAccessNumbers()) keys.insert(n);
     for (const auto& m : step.expect.mailboxes) keys.insert(m.nhsNumber);
+    for (const auto& a : step.expect.audits) keys.insert(a.nhsNumber);
   }
   for (const auto& f : faults) {
     if (f.nhsNumber != "*") keys.insert(f.nhsNumber);
@@ -293,9 +317,18 @@ std::set<std::string> Step::priorAccessNumbers() const {
   return numbers;
 }
 
-bool Scenario::usesUnsupported() const {
-  return std::any_of(steps.begin(), steps.end(),
-                     [](const Step& s) { return s.expect.notifications > 0 || s.expect.audits > 0; });
+bool Scenario::usesUnsupported() const { return false; }
+
+bool Scenario::usesAudit() const {
+  return std::any_of(steps.begin(), steps.end(), [](const Step& s) { return !s.expect.audits.empty(); });
+}
+
+bool Scenario::usesNotifications() const {
+  return std::any_of(steps.begin(), steps.end(), [](const Step& s) { return !s.expect.notifications.empty(); });
+}
+
+bool Scenario::usesLateResults() const {
+  return std::any_of(steps.begin(), steps.end(), [](const Step& s) { return !s.expect.lateResults.empty(); });
 }
 
 ScenarioReader::ScenarioReader()
@@ -360,6 +393,7 @@ std::string_view toString(Match match) {
     case Match::Contains: return "contains";
     case Match::NonEmpty: return "non-empty";
     case Match::Empty: return "empty";
+    case Match::Absent: return "absent";
   }
   return "?";
 }

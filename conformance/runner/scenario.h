@@ -21,7 +21,7 @@ class SchemaValidator;
 
 namespace cpis::conformance {
 
-enum class Match { Equals, Prefix, Suffix, Contains, NonEmpty, Empty };
+enum class Match { Equals, Prefix, Suffix, Contains, NonEmpty, Empty, Absent };
 
 // One value of the reply at an HL7 path. `value` may hold ${priorAccesses:NHS}: the number of
 // accesses the simulator held for that NHS number before the step, at most 25. (engine/hl7v2 path syntax: "MSA-3", "ZCP(2)-4.1"; in a
@@ -85,13 +85,42 @@ struct MailboxExpect {
   std::uint32_t added = 0;
 };
 
+// Notifications a webhook sink posted about this scenario's attendance (its ${visit}): how many
+// distinct ones (by idempotency key) of this kind the sink has received since the scenario
+// began, and fields of each (path = the JSON member; match `absent`: the member is missing).
+struct NotificationExpect {
+  std::string sink;  // the sink's name in the engine configuration (/hooks/<sink>)
+  std::string kind;  // empty: any
+  std::uint32_t count = 1;
+  std::optional<std::chrono::milliseconds> within;
+  std::vector<FieldCheck> fields;
+};
+
+// A late result (an unsolicited ORU^R01 after a deferred check) for this scenario's visit
+// (PV1-19.1), checked like a reply (segments, fields, counts).
+struct LateResultExpect {
+  ReplyExpect checks;
+  std::optional<std::chrono::milliseconds> within;
+};
+
+// Rows of the engine's audit trail for one NHS number written since the step began (event
+// "query": the audit table, one row per CP-IS lookup); fields by column name.
+struct AuditExpect {
+  std::string event;
+  std::string nhsNumber;
+  std::uint32_t count = 1;
+  std::optional<std::chrono::milliseconds> within;
+  std::vector<FieldCheck> fields;
+};
+
 struct StepExpect {
   std::vector<ReplyExpect> replies;  // in order; empty = no reply expected
   ConnectionOutcome connection = ConnectionOutcome::Unspecified;
   std::vector<AccessExpect> accesses;
   std::vector<MailboxExpect> mailboxes;
-  std::size_t notifications = 0;  // expectations reserved for notifications (not checked yet)
-  std::size_t audits = 0;         // and for audit entries
+  std::vector<NotificationExpect> notifications;  // posted to the runner's webhook receiver
+  std::vector<LateResultExpect> lateResults;      // sent to the runner's return listener
+  std::vector<AuditExpect> audits;  // read from the engine's store (--audit-db)
 };
 
 struct Step {
@@ -135,8 +164,11 @@ struct Scenario {
   // What it must not share with a scenario running at the same time: every NHS number it
   // names (in messages, faults and expectations) and its serial group.
   std::set<std::string> locks() const;
-  // Expectations the runner cannot check yet (notifications, audit entries).
+  // Expectations the runner cannot check yet (none today).
   bool usesUnsupported() const;
+  bool usesAudit() const;
+  bool usesNotifications() const;
+  bool usesLateResults() const;
 };
 
 // The scenario schema, compiled in.

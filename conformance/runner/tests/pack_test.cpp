@@ -1,7 +1,9 @@
 // ctest conformance_pack: the whole pack, as a supplier would run it. The CP-IS simulator runs
 // in this process (a real HTTP server on port 0), the engine as a child process with
 // conformance/engine/cpis-engine-conformance.xml (ports 0, a throw-away PKI for the TLS feeds),
-// and build/bin/cpis-conformance as another child process, driving the engine over MLLP.
+// and build/bin/cpis-conformance as another child process, driving the engine over MLLP; the
+// runner also receives the engine's webhook notifications and late results (on ports picked
+// here and written into the configuration) and reads the audit table of the engine's store.
 #define BOOST_TEST_MODULE test_conformance_pack
 #include <boost/test/unit_test.hpp>
 
@@ -15,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
 #include <Poco/Pipe.h>
 #include <Poco/PipeStream.h>
 #include <Poco/Process.h>
@@ -50,6 +54,13 @@ void replaceAll(std::string& text, const std::string& from, const std::string& t
 const char* const kFeeds[] = {"adt", "adt-obx", "adt-disabled", "legacy", "ed",
                               "ed-obx", "ed-none", "map-obx", "map-none", "adt-tls", "adt-mtls"};
 
+// A port free now, for a listener the runner opens after the engine has read its configuration
+// (the engine connects to it only when it has something to deliver, and retries).
+std::uint16_t freePort() {
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  return socket.address().port();
+}
+
 // Runs build/bin/cpis-conformance to the end: its exit status and everything it wrote.
 std::pair<int, std::string> run(const std::vector<std::string>& args) {
   Poco::Pipe out;
@@ -79,6 +90,12 @@ BOOST_AUTO_TEST_CASE(the_whole_pack_passes_against_the_engine_and_the_simulator)
   replaceAll(config, "@SCHEMA_FOLDER@", schemaFolder().string());
   replaceAll(config, "@MAPPINGS@", (kSource / "mappings").string());
   replaceAll(config, "@PKI@", std::filesystem::path(pki.caCertificate()).parent_path().string());
+  const std::string webhookPort = std::to_string(freePort()), returnPort = std::to_string(freePort());
+  const std::string secretFile = dir.file("webhook.secret");
+  std::ofstream(secretFile) << "conformance-pack-webhook-secret\n";
+  replaceAll(config, "@WEBHOOK_URL@", "http://127.0.0.1:" + webhookPort);
+  replaceAll(config, "@WEBHOOK_SECRET@", secretFile);
+  replaceAll(config, "@RETURN_PORT@", returnPort);
   const std::string configFile = dir.file("cpis-engine-conformance.xml");
   std::ofstream(configFile) << config;
 
@@ -96,7 +113,9 @@ BOOST_AUTO_TEST_CASE(the_whole_pack_passes_against_the_engine_and_the_simulator)
   const std::string junit = dir.file("junit.xml"), html = dir.file("report.html");
   for (const std::string& a : {std::string("--tls-ca"), pki.caCertificate(), std::string("--tls-cert"),
                                pki.clientCertificate("epr01"), std::string("--tls-key"), pki.clientKey("epr01"),
-                               std::string("--simulator"), simulator.baseUrl(), std::string("--jobs"), jobs,
+                               std::string("--simulator"), simulator.baseUrl(), std::string("--webhook-port"),
+                               webhookPort, std::string("--webhook-secret"), secretFile, std::string("--return-port"),
+                               returnPort, std::string("--audit-db"), dir.file("store.db"), std::string("--jobs"), jobs,
                                std::string("--junit"), junit, std::string("--html"), html, std::string("--quiet"),
                                (kSource / "conformance/scenarios").string()}) {
     args.push_back(a);

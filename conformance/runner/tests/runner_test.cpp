@@ -12,13 +12,20 @@
 #include <Poco/DOM/Document.h>
 #include <Poco/DOM/Element.h>
 #include <Poco/DOM/NodeList.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <sqlite3.h>
 
 #include "conformance/runner/report.h"
 #include "conformance/runner/results.h"
 #include "conformance/runner/runner.h"
+#include "conformance/runner/audit_reader.h"
+#include "conformance/runner/receivers.h"
 #include "conformance/runner/scenario.h"
 #include "engine/config/config_error.h"
 #include "engine/config/xerces_platform.h"
+#include "engine/mllp/mllp_client.h"
 #include "tests/support/temp_dir.h"
 
 using namespace cpis::conformance;
@@ -321,3 +328,117 @@ BOOST_AUTO_TEST_CASE(junit_and_html_are_well_formed_and_show_the_difference) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(notification_and_late_result_expectations_are_read) {
+  Xerces x;
+  const auto scenarios = x.reader.parse(kHeader + R"(  <scenario id="n">
+    <title>t</title>
+    <step>
+      <message>MSH|^~\&amp;|A|B|C|D|${now}||ADT^A04|${controlId}|P|2.4</message>
+      <expect>
+        <ack code="AA"/>
+        <notification sink="safeguarding" kind="plan-found" count="2" withinMs="1500">
+          <field path="nhs_number" value="9990000018"/>
+          <field path="family_name" match="absent"/>
+        </notification>
+        <notification sink="minimal" count="0"/>
+        <lateResult withinMs="900"><segment id="ZCP"><field path="2" value="FOUND"/></segment></lateResult>
+      </expect>
+    </step>
+  </scenario>
+</scenarios>
+)", "n.xml");
+  BOOST_TEST_REQUIRE(scenarios.size() == 1u);
+  const auto& e = scenarios[0].steps[0].expect;
+  BOOST_TEST_REQUIRE(e.notifications.size() == 2u);
+  BOOST_TEST(e.notifications[0].sink == "safeguarding");
+  BOOST_TEST(e.notifications[0].kind == "plan-found");
+  BOOST_TEST(e.notifications[0].count == 2u);
+  BOOST_TEST(e.notifications[0].within->count() == 1500);
+  BOOST_TEST_REQUIRE(e.notifications[0].fields.size() == 2u);
+  BOOST_TEST((e.notifications[0].fields[1].match == Match::Absent));
+  BOOST_TEST(e.notifications[1].kind.empty());
+  BOOST_TEST(e.notifications[1].count == 0u);
+  BOOST_TEST(!e.notifications[1].within.has_value());
+  BOOST_TEST_REQUIRE(e.lateResults.size() == 1u);
+  BOOST_TEST(e.lateResults[0].within->count() == 900);
+  BOOST_TEST_REQUIRE(e.lateResults[0].checks.segments.size() == 1u);
+  BOOST_TEST(e.lateResults[0].checks.segments[0].id == "ZCP");
+  BOOST_TEST(scenarios[0].usesNotifications());
+  BOOST_TEST(scenarios[0].usesLateResults());
+  BOOST_TEST(!scenarios[0].usesUnsupported());
+}
+
+BOOST_AUTO_TEST_CASE(the_webhook_receiver_records_deliveries_and_verifies_signatures) {
+  WebhookReceiver receiver(0, "s3cret");
+  BOOST_TEST_REQUIRE(receiver.port() != 0);
+  auto post = [&](const std::string& path, const std::string& body, const std::string& signature) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", receiver.port());
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentType("application/json");
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    request.set("Idempotency-Key", "plan-found:adt:V1:abc");
+    request.set("X-Cpis-Timestamp", "1749735006");
+    request.set("X-Cpis-Signature", signature);
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    session.receiveResponse(response);
+    return static_cast<int>(response.getStatus());
+  };
+  const std::string body = R"({"kind":"plan-found","idempotency_key":"plan-found:adt:V1:abc","visit_number":"V1"})";
+  BOOST_TEST(post("/hooks/safeguarding", body, "sha256=" + webhookSignature("s3cret", "1749735006", body)) == 200);
+  BOOST_TEST(post("/hooks/minimal", body, "sha256=" + webhookSignature("other", "1749735006", body)) == 401);
+  BOOST_TEST_REQUIRE(receiver.deliveries().waitFor([](const auto& all) { return all.size() == 2; }, std::chrono::seconds(5)));
+  const auto all = receiver.deliveries().items();
+  BOOST_TEST(all[0].sink == "safeguarding");
+  BOOST_TEST(all[0].idempotencyKey == "plan-found:adt:V1:abc");
+  BOOST_TEST(all[0].fields.at("visit_number") == "V1");
+  BOOST_TEST(all[0].signatureValid);
+  BOOST_TEST(all[1].sink == "minimal");
+  BOOST_TEST(!all[1].signatureValid);
+  BOOST_TEST(all[1].problem.find("X-Cpis-Signature") != std::string::npos);
+  // HMAC-SHA256 over "timestamp.body" (as `openssl dgst -sha256 -hmac` computes it).
+  BOOST_TEST(webhookSignature("s3cret", "1749735006", R"({"kind":"plan-found"})") ==
+             "413e313ae8dae08b0354177be946d5bb866d3b2c121a434946b3f80e90472d4e");
+}
+
+BOOST_AUTO_TEST_CASE(the_return_listener_answers_aa_and_records_each_message) {
+  ReturnListener listener(0);
+  cpis::mllp::MllpClient client("127.0.0.1", listener.port(), std::chrono::seconds(5), std::nullopt);
+  const std::string oru =
+      "MSH|^~\\&|CPIS-ENGINE|RZZ|EDSYS|RZZ|20250612133005||ORU^R01^ORU_R01|L123|P|2.4\r"
+      "PV1|1|E|EDMAJ^^^RZZ01|||||||180|||||||||V42^^^RZZ^VN\r";
+  client.send(oru);
+  const auto ack = client.receive(std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(ack.has_value());
+  BOOST_TEST(rawHl7Field(*ack, "MSA", 1, 0) == "AA");
+  BOOST_TEST(rawHl7Field(*ack, "MSA", 2, 0) == "L123");
+  BOOST_TEST_REQUIRE(listener.messages().waitFor([](const auto& all) { return all.size() == 1; }, std::chrono::seconds(5)));
+  BOOST_TEST(listener.messages().items()[0] == oru);
+  BOOST_TEST(rawHl7Field(oru, "PV1", 19, 1) == "V42");
+  BOOST_TEST(rawHl7Field(oru, "MSH", 9, 0) == "ORU^R01^ORU_R01");
+  BOOST_TEST(rawHl7Field(oru, "ZCP", 2, 0).empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_audit_reader_reads_one_childs_queries_since_a_time) {
+  cpis::test::TempDir dir("cpis-conformance-audit");
+  const std::string file = dir.file("store.db");
+  {
+    sqlite3* db = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(sqlite3_exec(db,
+                                    "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER, nhs_number TEXT, outcome TEXT);"
+                                    "INSERT INTO audit (at, nhs_number, outcome) VALUES (100, '9990000018', 'FOUND'),"
+                                    " (200, '9990000018', 'CHECK_FAILED'), (300, '9990000026', 'FOUND');",
+                                    nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  AuditReader reader(file);
+  const auto rows = reader.queries("9990000018", 150);
+  BOOST_TEST_REQUIRE(rows.size() == 1u);
+  BOOST_TEST(rows[0].at("outcome") == "CHECK_FAILED");
+  BOOST_TEST(rows[0].at("at") == "200");
+  BOOST_TEST(reader.queries("9990000018", 0).size() == 2u);
+  BOOST_TEST(reader.queries("9990000034", 0).empty());
+  BOOST_CHECK_THROW(AuditReader(dir.file("missing.db")), std::runtime_error);
+}
