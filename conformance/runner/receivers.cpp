@@ -17,6 +17,7 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/ThreadPool.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -199,7 +200,10 @@ std::string rawHl7Field(const std::string& message, const std::string& segment, 
 
 // ---- WebhookReceiver -----------------------------------------------------------------------------
 
+// Each server has a thread pool of its own, joined in the destructor: a request (or an MLLP
+// connection) still being served when the runner ends uses the receiver's recorder.
 struct WebhookReceiver::Impl {
+  Poco::ThreadPool threads{1, 16};  // destroyed last
   std::string secret;
   Poco::Net::ServerSocket socket;
   std::unique_ptr<Poco::Net::HTTPServer> server;
@@ -213,17 +217,21 @@ WebhookReceiver::WebhookReceiver(std::uint16_t port, std::string secret) : impl_
   params->setMaxThreads(8);
   params->setKeepAlive(true);
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(new WebhookFactory(deliveries_, impl_->secret),
-                                                          impl_->socket, params);
+                                                          impl_->threads, impl_->socket, params);
   impl_->server->start();
 }
 
-WebhookReceiver::~WebhookReceiver() { impl_->server->stopAll(true); }
+WebhookReceiver::~WebhookReceiver() {
+  impl_->server->stopAll(true);  // also ends kept-alive connections
+  impl_->threads.joinAll();      // every handler has returned
+}
 
 std::uint16_t WebhookReceiver::port() const { return impl_->socket.address().port(); }
 
 // ---- ReturnListener ------------------------------------------------------------------------------
 
 struct ReturnListener::Impl {
+  Poco::ThreadPool threads{1, 16};  // destroyed last
   std::atomic<bool> stopping{false};
   Poco::Net::ServerSocket socket;
   std::unique_ptr<Poco::Net::TCPServer> server;
@@ -234,7 +242,8 @@ ReturnListener::ReturnListener(std::uint16_t port) : impl_(std::make_unique<Impl
   impl_->socket.listen(64);
   Poco::Net::TCPServerParams::Ptr params = new Poco::Net::TCPServerParams;
   params->setMaxThreads(8);
-  impl_->server = std::make_unique<Poco::Net::TCPServer>(new ReturnFactory(messages_, impl_->stopping), impl_->socket, params);
+  impl_->server = std::make_unique<Poco::Net::TCPServer>(new ReturnFactory(messages_, impl_->stopping), impl_->threads,
+                                                         impl_->socket, params);
   impl_->server->start();
 }
 
@@ -242,10 +251,7 @@ ReturnListener::~ReturnListener() {
   impl_->stopping = true;
   impl_->server->stop();
   // Connections see `stopping` within their 200 ms receive time-out; they use this object.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (impl_->server->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  impl_->threads.joinAll();
 }
 
 std::uint16_t ReturnListener::port() const { return impl_->socket.address().port(); }
