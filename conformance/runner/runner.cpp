@@ -324,8 +324,12 @@ class ScenarioRun {
     r.sent = printable(r.sent);
 
     const Snapshot before = snapshot(step.expect);
+    // The engine stamps audit entries in whole milliseconds, and its lookup can start within
+    // the millisecond the step does: compare at the audit's resolution.
     const auto stepStarted = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
+                                 std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now())
+                                     .time_since_epoch())
+                                 .count();
     const StepExpect expect = withPriorAccesses(step);
     // Connect and send; a refused connection shows here or on the first read.
     bool refused = false;

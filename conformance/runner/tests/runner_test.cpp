@@ -178,6 +178,50 @@ BOOST_AUTO_TEST_CASE(prior_access_counts_are_read_and_lock_their_child) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_child_whose_failed_check_is_re_checked_later_may_not_be_counted_by_another_scenario) {
+  // The engine re-checks a failed check in the background once the scenario's fault has gone;
+  // that re-check records an access at a moment no other scenario can predict.
+  const std::string failing = kHeader + R"(  <scenario id="fails">
+    <title>t</title>
+    <setup><fault nhsNumber="9990000182" kind="http500" times="1"/></setup>
+    <step>
+      <message>PID|1||9990000182^^^NHS^NH</message>
+      <expect><segment id="ZCP"><field path="2" value="CHECK_FAILED"/></segment></expect>
+    </step>
+  </scenario>
+</scenarios>
+)";
+  const std::string counting = kHeader + R"(  <scenario id="counts">
+    <title>t</title>
+    <step>
+      <message>PID|1||9990000182^^^NHS^NH</message>
+      <expect><simulator><accesses nhsNumber="9990000182" added="0"/></simulator></expect>
+    </step>
+  </scenario>
+</scenarios>
+)";
+  cpis::test::TempDir dir("cpis-conformance");
+  std::ofstream(dir.file("a.xml")) << failing;
+  std::ofstream(dir.file("b.xml")) << counting;
+  try {
+    reader.load({dir.path()});
+    BOOST_FAIL("accepted");
+  } catch (const cpis::config::ConfigError& e) {
+    BOOST_TEST_REQUIRE(e.problems().size() == 1u);
+    BOOST_TEST(e.problems()[0].file == dir.file("b.xml"));
+    BOOST_TEST(e.problems()[0].line == 3u);
+    BOOST_TEST(e.problems()[0].message.find("counts the accesses of 9990000182") != std::string::npos);
+    BOOST_TEST(e.problems()[0].message.find("scenario fails") != std::string::npos);
+  }
+  // Waiting for the re-check (its late result) leaves nothing behind.
+  std::string waiting = failing;
+  const std::string expectEnd = "</segment></expect>";
+  waiting.replace(waiting.find(expectEnd), expectEnd.size(),
+                  "</segment><lateResult><field path=\"MSH-9.1\" value=\"ORU\"/></lateResult></expect>");
+  std::ofstream(dir.file("a.xml"), std::ios::trunc) << waiting;
+  BOOST_TEST(reader.load({dir.path()}).size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(the_pack_itself_is_valid_and_large_enough) {
   const auto all = reader.load({std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/scenarios"});
   BOOST_TEST(all.size() >= 80u);
