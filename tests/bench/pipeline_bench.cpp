@@ -54,6 +54,7 @@
 #include "engine/domain/nhs_number.h"
 #include "engine/mllp/mllp_client.h"
 #include "tests/support/engine_process.h"
+#include "tests/support/process_cpu.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -69,7 +70,7 @@ double percentile(std::vector<double> values, double p) {
   return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
 }
 
-double processCpuMicros() {
+double ownCpuMicros() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const auto micros = [](const timeval& t) {
@@ -82,37 +83,6 @@ double threadCpuMicros() {
   timespec now{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec) * 1e-3;
-}
-
-// Our child processes (the engine), from /proc.
-std::vector<long> childPids() {
-  std::vector<long> pids;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream in(task.path() / "children");
-    long pid = 0;
-    while (in >> pid) pids.push_back(pid);
-  }
-  return pids;
-}
-
-// utime + stime of a process, in microseconds (0 if it is gone).
-double processCpuMicros(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return 0;
-  const auto close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(line.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) {
-      stime = std::stod(field);
-      break;
-    }
-  }
-  return (utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // NHS numbers (999 range, valid modulus 11) that the dataset does not hold.
@@ -303,8 +273,7 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
     simulator.stop();
     return;
   }
-  const auto pids = childPids();
-  const long enginePid = pids.empty() ? 0 : pids.back();
+  const long enginePid = engine.pid();
   const std::uint16_t port = engine.port("bench");
 
   std::atomic<int> phase{0};  // 0 warm-up, 1 measuring, 2 stop
@@ -371,15 +340,15 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
   while (warmedUp.load() < options.connections && Clock::now() < warmUpDeadline && errors.load() < 100) {
     std::this_thread::sleep_for(10ms);
   }
-  const double engineCpuBefore = processCpuMicros(enginePid);
-  const double ownCpuBefore = processCpuMicros();
+  const double engineCpuBefore = cpis::test::processCpuMicros(enginePid);
+  const double ownCpuBefore = ownCpuMicros();
   const auto started = Clock::now();
   phase = 1;
   std::this_thread::sleep_for(std::chrono::duration<double>(options.seconds));
   phase = 2;
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-  const double engineCpu = processCpuMicros(enginePid) - engineCpuBefore;
-  const double ownCpu = processCpuMicros() - ownCpuBefore;
+  const double engineCpu = cpis::test::processCpuMicros(enginePid) - engineCpuBefore;
+  const double ownCpu = ownCpuMicros() - ownCpuBefore;
   for (auto& thread : threads) thread.join();
   engine.terminate();
   simulator.stop();

@@ -21,6 +21,8 @@ EngineProcess::EngineProcess(const std::string& binary, const std::vector<std::s
   });
 }
 
+long EngineProcess::pid() const { return static_cast<long>(handle_->id()); }
+
 EngineProcess::~EngineProcess() {
   if (!exited_) {
     try {

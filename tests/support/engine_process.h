@@ -27,6 +27,8 @@ public:
   // Reads standard output until the ready line (true) or the end of output (false: it exited).
   bool waitReady();
   std::uint16_t port(const std::string& feed) const;
+  // The process id (for /proc, cgroups).
+  long pid() const;
   // SIGTERM, then the exit status.
   int terminate();
   // SIGKILL, no clean-up, like a power cut for the process; returns once it is gone.
