@@ -104,26 +104,62 @@ sdk::DeliveryResult WebhookSink::deliver(const sdk::Notification& notification) 
   request.set("User-Agent", "cpis-engine sink_webhook");
 
   try {
-    std::unique_ptr<Poco::Net::HTTPClientSession> session;
-    if (https_) {
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(url_.getHost(), url_.getPort(), context_);
-    } else {
-      session = std::make_unique<Poco::Net::HTTPClientSession>(url_.getHost(), url_.getPort());
-    }
-    session->setTimeout(span(timeout_));
-    session->setKeepAlive(false);
-    session->sendRequest(request) << payload;
+    Session session = takeSession();
+    const bool reused = session->connected();
     Poco::Net::HTTPResponse response;
-    std::istream& in = session->receiveResponse(response);
+    std::istream* in = nullptr;
+    try {
+      session->sendRequest(request) << payload;
+      in = &session->receiveResponse(response);
+    } catch (const Poco::TimeoutException&) {
+      throw;  // the receiver is slow, not gone: no second request now
+    } catch (const Poco::Exception&) {
+      if (!reused) throw;
+      // The receiver closed the kept-alive connection while it was idle: once more, on a new one.
+      session = takeSession();
+      session->reset();
+      session->sendRequest(request) << payload;
+      in = &session->receiveResponse(response);
+    }
     Poco::NullOutputStream discard;
-    Poco::StreamCopier::copyStream(in, discard);
-    return classify(static_cast<int>(response.getStatus()), response.getReason());
+    Poco::StreamCopier::copyStream(*in, discard);
+    const auto result = classify(static_cast<int>(response.getStatus()), response.getReason());
+    if (response.getKeepAlive() && in->eof() && !in->bad()) giveBack(std::move(session));
+    return result;
   } catch (const Poco::TimeoutException&) {
     return sdk::DeliveryResult::retry("webhook did not answer within " + std::to_string(timeout_.count()) + " ms");
   } catch (const Poco::Exception& e) {
     // connection refused or reset, TLS handshake, name resolution: the peer may be back later
     return sdk::DeliveryResult::retry("webhook unreachable: " + e.displayText());
   }
+}
+
+WebhookSink::Session WebhookSink::takeSession() const {
+  {
+    const std::lock_guard lock(idleMutex_);
+    if (!idle_.empty()) {
+      Session session = std::move(idle_.back());
+      idle_.pop_back();
+      return session;
+    }
+  }
+  Session session;
+  if (https_) {
+    session = std::make_unique<Poco::Net::HTTPSClientSession>(url_.getHost(), url_.getPort(), context_);
+  } else {
+    session = std::make_unique<Poco::Net::HTTPClientSession>(url_.getHost(), url_.getPort());
+  }
+  session->setTimeout(span(timeout_));
+  session->setKeepAlive(true);
+  // Poco reconnects by itself when a connection has been idle this long: shorter than the
+  // usual servers' keep-alive time-outs (POCO 10 s, nginx 75 s, Apache 5 s).
+  session->setKeepAliveTimeout(Poco::Timespan(4, 0));
+  return session;
+}
+
+void WebhookSink::giveBack(Session session) const {
+  const std::lock_guard lock(idleMutex_);
+  if (idle_.size() < kMaxIdleSessions) idle_.push_back(std::move(session));
 }
 
 }  // namespace cpis::sinks::webhook

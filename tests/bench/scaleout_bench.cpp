@@ -208,7 +208,7 @@ class WebhookReceiver {
   WebhookReceiver() {
     auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
     params->setMaxThreads(16);
-    params->setKeepAlive(true);
+    params->setKeepAlive(true);  // the sink keeps its connections alive
     server_ = std::make_unique<Poco::Net::HTTPServer>(
         new Factory(received_), Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)), params);
     server_->start();

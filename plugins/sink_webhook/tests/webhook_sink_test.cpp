@@ -113,6 +113,7 @@ std::string hmacSha256Hex(const std::string& key, const std::string& message) {
 
 struct Request {
   std::string method, uri, body;
+  std::uint16_t clientPort = 0;  // one per connection
   std::map<std::string, std::string> headers;
 };
 
@@ -132,6 +133,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     Request seen;
     seen.method = request.getMethod();
     seen.uri = request.getURI();
+    seen.clientPort = request.clientAddress().port();
     for (const auto& [name, value] : request) seen.headers[name] = value;
     Poco::StreamCopier::copyToString(request.stream(), seen.body);
     int status = 0;
@@ -168,10 +170,11 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 class Receiver {
  public:
   enum class Mode { Http, Https, MutualTls };
-  explicit Receiver(Mode mode = Mode::Http) : state_(std::make_shared<ReceiverState>()) {
+  explicit Receiver(Mode mode = Mode::Http, bool keepAlive = false, std::uint16_t port = 0)
+      : state_(std::make_shared<ReceiverState>()) {
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-    params->setKeepAlive(false);
-    const Poco::Net::SocketAddress address("127.0.0.1", 0);
+    params->setKeepAlive(keepAlive);
+    const Poco::Net::SocketAddress address("127.0.0.1", port);
     if (mode == Mode::Http) {
       Poco::Net::ServerSocket socket(address);
       server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(state_), *pool_, socket, params);
@@ -278,6 +281,30 @@ BOOST_AUTO_TEST_CASE(posts_every_field_as_json_with_idempotency_key_and_a_signat
   BOOST_TEST(request.headers.at("X-Cpis-Signature") == "sha256=" + hmacSha256Hex(kSecret, timestamp + "." + request.body));
   BOOST_TEST(request.headers.at("X-Cpis-Signature") !=
              "sha256=" + hmacSha256Hex("another secret", timestamp + "." + request.body));
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_that_keeps_connections_alive_gets_one_connection_for_many_notifications) {
+  Receiver receiver(Receiver::Mode::Http, /*keepAlive=*/true);
+  const SecretFile secret(kSecret);
+  const auto sink = makeSink(settingsFor(receiver.url(), secret));
+  for (int i = 0; i < 3; ++i) BOOST_TEST((sink->deliver(planFound()).kind == DeliveryResult::Kind::Delivered));
+  const auto requests = receiver.requests();
+  BOOST_REQUIRE_EQUAL(requests.size(), 3u);
+  BOOST_TEST(requests[1].clientPort == requests[0].clientPort);
+  BOOST_TEST(requests[2].clientPort == requests[0].clientPort);
+}
+
+BOOST_AUTO_TEST_CASE(a_kept_alive_connection_the_receiver_closed_is_replaced_and_the_notification_still_goes) {
+  const SecretFile secret(kSecret);
+  auto first = std::make_unique<Receiver>(Receiver::Mode::Http, /*keepAlive=*/true);
+  const std::uint16_t port = first->port();
+  const auto sink = makeSink(settingsFor(first->url(), secret));
+  BOOST_TEST((sink->deliver(planFound()).kind == DeliveryResult::Kind::Delivered));
+  first.reset();  // closes its connections, the sink's idle one among them
+  Receiver second(Receiver::Mode::Http, /*keepAlive=*/true, port);
+  const DeliveryResult result = sink->deliver(planFound());
+  BOOST_TEST((result.kind == DeliveryResult::Kind::Delivered), result.text);
+  BOOST_TEST(second.requests().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(patient_fields_go_only_when_the_engine_passes_them) {
