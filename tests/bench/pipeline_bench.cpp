@@ -1,4 +1,5 @@
 // cpis-bench-pipeline [--seconds S] [--connections N] [--cases LIST] [--engine PATH] [--rounds R]
+//                     [--rate R]
 //
 // The pipeline end to end, as an EPR and Spine see it: the cpis-engine daemon (a child process,
 // a generated configuration: the england_adt adapter and mapping, a durable SQLite store in a
@@ -15,6 +16,13 @@
 //             fault): REPC replies with 25 prior accesses, ACK ZCP-2 FOUND
 //   mixed     half the connections each
 // Each case runs against a fresh engine and store, --rounds times (default 1).
+//
+// --rate R: paced instead of flat out: the connections together offer R messages/s, each
+// sending on its own schedule (every N/R seconds, staggered). A message's time counts from
+// when it was due, not when it went, so falling behind shows in the latencies rather than
+// hiding in a lower rate (no coordinated omission). Without --rate each connection sends its
+// next message as soon as the last is answered: the rate is the most the machine does, and the
+// latencies are mostly queueing for the CPUs (Little's law: N connections / rate).
 //
 // The engine's own time per message is its round trip at the sender minus the simulator's time
 // for that message's lookup (its onQueryAnsweredFor hook, the X-Cpis-Sim-Time-Us value: from
@@ -197,6 +205,7 @@ struct Options {
   int rounds = 1;
   std::vector<std::string> cases{"notfound", "found", "mixed"};
   std::string engine;
+  double rate = 0;  // messages/s offered by all connections together; 0: flat out
 };
 
 struct Sample {
@@ -293,6 +302,9 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
         long sent = 0;
         long answeredBefore = times.answered(number);
         bool counted = false;
+        const auto interval = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(options.rate > 0 ? static_cast<double>(n) / options.rate : 0.0));
+        auto due = Clock::now() + interval * static_cast<long>(c) / static_cast<long>(n);  // staggered
         for (;;) {
           const int now = phase.load();
           if (now == 2) break;
@@ -304,7 +316,12 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
           const double cpuStart = threadCpuMicros();
           const std::string controlId = "B" + std::to_string(c) + "-" + std::to_string(sent);
           const std::string message = adt(controlId, number, "V" + std::to_string(c) + "-" + std::to_string(sent));
-          const auto before = Clock::now();
+          if (options.rate > 0) {
+            // Pacing the load, not synchronising: wait for this message's turn.
+            if (Clock::now() < due) std::this_thread::sleep_until(due);
+          }
+          const auto before = options.rate > 0 ? due : Clock::now();
+          due += interval;
           client.send(message);
           const auto ack = client.receive(30s);
           const double total = std::chrono::duration<double, std::micro>(Clock::now() - before).count();
@@ -397,6 +414,8 @@ int main(int argc, char** argv) {
       options.rounds = std::atoi(value().c_str());
     } else if (a == "--engine") {
       options.engine = value();
+    } else if (a == "--rate") {
+      options.rate = std::atof(value().c_str());
     } else if (a == "--cases") {
       options.cases.clear();
       std::stringstream list(value());
@@ -404,7 +423,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: cpis-bench-pipeline [--seconds S] [--connections N] [--cases notfound,found,mixed] "
-                   "[--engine PATH] [--rounds R]\n");
+                   "[--engine PATH] [--rounds R] [--rate R]\n");
       return 2;
     }
   }
@@ -423,8 +442,11 @@ int main(int argc, char** argv) {
     const cpis::cpis::SpineSchemas schemas(schemaFolder());
     const auto dataset =
         cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json");
-    std::printf("%.1f s per case after %d warm-up messages a connection; engine %s; %u cores\n\n", options.seconds,
-                kWarmUpPerConnection, options.engine.c_str(), std::thread::hardware_concurrency());
+    std::printf("%.1f s per case after %d warm-up messages a connection; engine %s; %u cores; %s\n\n",
+                options.seconds, kWarmUpPerConnection, options.engine.c_str(), std::thread::hardware_concurrency(),
+                options.rate > 0 ? ("paced: " + std::to_string(static_cast<long>(options.rate)) + " messages/s offered")
+                                       .c_str()
+                                 : "flat out");
     std::printf("| case | connections | messages | messages/s | total p50 ms | total p99 ms | simulator p50 ms | "
                 "simulator p99 ms | engine own p50 ms | engine own p99 ms | engine own max ms | engine CPU µs/msg | "
                 "simulator CPU µs/msg | sender CPU µs/msg | errors |\n");
