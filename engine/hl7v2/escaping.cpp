@@ -1,5 +1,8 @@
 #include "engine/hl7v2/escaping.h"
 
+#include <optional>
+#include <string>
+
 namespace cpis::hl7v2 {
 namespace {
 
@@ -36,6 +39,51 @@ char delimiterFor(std::string_view seq, const Delimiters& d) {
     case 'P': return d.truncation;
     default: return '\0';
   }
+}
+
+// ASCII stand-ins for U+00C0..U+017F (Latin-1 Supplement letters and Latin Extended-A): the
+// letter without its accent, as names are written where the accent cannot be (Ŵ -> W).
+constexpr const char* kLatinToAscii[] = {
+    "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I", "I",  // U+00C0
+    "D", "N", "O", "O", "O", "O", "O", "x", "O", "U", "U", "U", "U", "Y", "Th", "ss",  // U+00D0
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",  // U+00E0
+    "d", "n", "o", "o", "o", "o", "o", "/", "o", "u", "u", "u", "u", "y", "th", "y",  // U+00F0
+    "A", "a", "A", "a", "A", "a", "C", "c", "C", "c", "C", "c", "C", "c", "D", "d",  // U+0100
+    "D", "d", "E", "e", "E", "e", "E", "e", "E", "e", "E", "e", "G", "g", "G", "g",  // U+0110
+    "G", "g", "G", "g", "H", "h", "H", "h", "I", "i", "I", "i", "I", "i", "I", "i",  // U+0120
+    "I", "i", "IJ", "ij", "J", "j", "K", "k", "q", "L", "l", "L", "l", "L", "l", "L",  // U+0130
+    "l", "L", "l", "N", "n", "N", "n", "N", "n", "'n", "N", "n", "O", "o", "O", "o",  // U+0140
+    "O", "o", "OE", "oe", "R", "r", "R", "r", "R", "r", "S", "s", "S", "s", "S", "s",  // U+0150
+    "S", "s", "T", "t", "T", "t", "T", "t", "U", "u", "U", "u", "U", "u", "U", "u",  // U+0160
+    "U", "u", "U", "u", "W", "w", "Y", "y", "Y", "Z", "z", "Z", "z", "Z", "z", "s",  // U+0170
+};
+
+// An ASCII stand-in for a code point, or nullptr when there is none worth giving.
+const char* asciiFor(char32_t cp) {
+  if (cp >= 0xC0 && cp <= 0x17F) return kLatinToAscii[cp - 0xC0];
+  switch (cp) {
+    case 0xA0: return " ";  // no-break space
+    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2212: return "-";
+    case 0x2018: case 0x2019: case 0x201A: case 0x2032: return "'";
+    case 0x201C: case 0x201D: case 0x201E: case 0x2033: return "\"";
+    case 0x2026: return "...";
+    default: return nullptr;
+  }
+}
+
+// The next code point of well-formed UTF-8 at `i` (advancing it), or nullopt (advancing one
+// byte) at a byte that does not start a well-formed sequence.
+std::optional<char32_t> nextCodePoint(std::string_view utf8, std::size_t& i) {
+  const auto b0 = static_cast<unsigned char>(utf8[i]);
+  const std::size_t length = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xE ? 3 : (b0 >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || i + length > utf8.size() || firstInvalidByte(utf8.substr(i, length), Charset::Utf8)) {
+    ++i;
+    return std::nullopt;
+  }
+  char32_t cp = length == 1 ? b0 : b0 & (0xFF >> (length + 1));
+  for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+  i += length;
+  return cp;
 }
 
 }  // namespace
@@ -121,18 +169,32 @@ bool encodeValue(std::string_view utf8, const Delimiters& d, Charset charset, st
 std::string escapeText(std::string_view utf8, const Delimiters& d, Charset charset) {
   std::string out;
   if (encodeValue(utf8, d, charset, out)) return out;
-  std::string ascii;
-  for (const char c : utf8) {
-    // Without an escape character a delimiter, CR or LF cannot be written either: '?' too,
-    // rather than losing the whole text.
-    const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
-    if (static_cast<unsigned char>(c) < 0x80)
-      ascii.push_back(unescapable ? '?' : c);
-    else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
-      ascii.push_back('?');
+  // Character by character: what the set holds stays, a letter it lacks loses its accent
+  // (Ŵ -> W in an ASCII reply), anything else becomes '?', rather than losing the whole text.
+  std::string fallback;
+  for (std::size_t i = 0; i < utf8.size();) {
+    const std::size_t start = i;
+    const auto cp = nextCodePoint(utf8, i);
+    if (!cp) {
+      fallback.push_back('?');
+      continue;
+    }
+    const std::string_view character = utf8.substr(start, i - start);
+    if (*cp < 0x80) {
+      // Without an escape character a delimiter, CR or LF cannot be written either.
+      const char c = character[0];
+      const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
+      fallback.push_back(unescapable ? '?' : c);
+    } else if (std::string probe; appendFromUtf8(character, charset, probe)) {
+      fallback.append(character);
+    } else if (const char* ascii = asciiFor(*cp)) {
+      fallback.append(ascii);
+    } else {
+      fallback.push_back('?');
+    }
   }
   out.clear();
-  encodeValue(ascii, d, Charset::Ascii, out);
+  encodeValue(fallback, d, charset, out);
   return out;
 }
 

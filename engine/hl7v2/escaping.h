@@ -26,8 +26,10 @@ std::optional<std::size_t> decodeValue(std::string_view raw, const Delimiters& d
 // character `charset` cannot represent.
 bool encodeValue(std::string_view utf8, const Delimiters& delimiters, Charset charset, std::string& out);
 
-// encodeValue into a new string; characters `charset` cannot hold become '?'. For texts we
-// compose ourselves (ERR, MSA-3), which are ASCII in practice.
+// encodeValue into a new string that always succeeds: a character `charset` cannot hold loses
+// its accent when it is a Latin letter (Ŵ -> W, ß -> ss; typographic quotes and dashes become
+// ASCII ones) and becomes '?' otherwise, as does ill-formed UTF-8. For texts we compose or
+// relay (ERR, MSA-3, alert segments: a Welsh local authority's name in an ASCII reply).
 std::string escapeText(std::string_view utf8, const Delimiters& delimiters, Charset charset);
 
 }  // namespace cpis::hl7v2

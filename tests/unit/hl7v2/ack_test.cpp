@@ -315,11 +315,11 @@ BOOST_AUTO_TEST_CASE(texts_are_escaped_in_msa3_and_err8) {
   BOOST_TEST(reply.get("ERR-8") == "a|b^c~d&e\\f");
 }
 
-BOOST_AUTO_TEST_CASE(non_ascii_text_becomes_question_marks_in_an_ascii_reply) {
+BOOST_AUTO_TEST_CASE(non_ascii_text_loses_accents_or_becomes_question_marks_in_an_ascii_reply) {
   auto options = fixedOptions();
-  options.textMessage = "Zo\xC3\xAB";
+  options.textMessage = "Zo\xC3\xAB \xE2\x82\xAC";  // e with diaeresis, the euro sign
   const std::string ack = cpis::hl7v2::buildAck(parsed(MSH24), AckCode::AA, {}, options);
-  BOOST_TEST(segmentsOf(ack)[1] == "MSA|AA|CTRL1|Zo?");
+  BOOST_TEST(segmentsOf(ack)[1] == "MSA|AA|CTRL1|Zoe ?");
 }
 
 BOOST_AUTO_TEST_CASE(options_fill_msh10_msh21_and_msa3) {

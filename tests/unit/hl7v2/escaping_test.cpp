@@ -136,12 +136,18 @@ std::ostream& operator<<(std::ostream& os, const EscapeTextCase& c) { return os 
 const std::vector<EscapeTextCase> kEscapeText{
     {"MSH-9 is missing", Set::Standard, Charset::Ascii, "MSH-9 is missing"},      // plain
     {"a|b^c", Set::Standard, Charset::Ascii, "a\\F\\b\\S\\c"},                    // delimiters escaped
-    {"Zo\xC3\xAB", Set::Standard, Charset::Ascii, "Zo?"},                         // not ASCII: '?'
+    {"Zo\xC3\xAB", Set::Standard, Charset::Ascii, "Zoe"},                         // not ASCII: the accent goes
     {"Zo\xC3\xAB", Set::Standard, Charset::Latin1, "Zo\xEB"},                     // Latin-1 holds it
     {"\xE2\x82\xAC 5|x", Set::Standard, Charset::Latin1, "? 5\\F\\x"},            // EUR: '?' and escaped
     {"\xF0\x9F\x99\x82", Set::Standard, Charset::Ascii, "?"},                     // one '?' per character
     {"a^b", Set::NoEscape, Charset::Ascii, "a?b"},                                // no escape char: '?'
     {"x\ry", Set::NoEscape, Charset::Ascii, "x?y"},                               // ... for CR too
+    {"Cyngor Sir Ynys \xC5\xB4" "en", Set::Standard, Charset::Ascii, "Cyngor Sir Ynys Wen"},  // W with circumflex
+    {"Stra\xC3\x9F" "e \xC3\x86", Set::Standard, Charset::Ascii, "Strasse AE"},            // sharp s, AE ligature
+    {"\xC5\x81\xC3\xB3" "d\xC5\xBA", Set::Standard, Charset::Latin1, "L\xF3" "dz"},          // Latin-1 keeps o-acute
+    {"O\xE2\x80\x99" "Brien \xE2\x80\x93 \xE2\x80\x9C" "A\xE2\x80\x9D\xE2\x80\xA6", Set::Standard, Charset::Ascii,
+     "O'Brien - \"A\"..."},                                                         // typographic punctuation
+    {"ok\xC3", Set::Standard, Charset::Ascii, "ok?"},                                // ill-formed UTF-8
 };
 
 }  // namespace
