@@ -39,6 +39,7 @@ using Poco::Net::HTTPResponse;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxBodyBytes = 4 * 1024 * 1024;
+constexpr std::size_t kStreamedBodyBytes = 3 * 1024;  // fits the response stream's 4 KB buffer with the header
 
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.sim");
@@ -149,7 +150,22 @@ struct SpineSimulator::Impl {
     x.response.setContentLength(static_cast<std::streamsize>(body.size()));
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x.started);
     x.response.set(std::string(kTimingHeader), std::to_string(took.count()));
-    x.response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+    if (body.size() <= kStreamedBodyBytes) {
+      x.response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+      return took;
+    }
+    // A larger reply (a FOUND one with its accesses) goes out in one write of header and body:
+    // Poco's response stream would send it 4 KB at a time, a system call and a TCP segment each.
+    std::ostringstream head;
+    x.response.write(head);  // the status line and the header, up to the blank line
+    std::string message = std::move(head).str();
+    message += body;
+    Poco::Net::StreamSocket& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(x.request).socket();
+    for (std::size_t sent = 0; sent < message.size();) {
+      const int n = socket.sendBytes(message.data() + sent, static_cast<int>(message.size() - sent));
+      if (n <= 0) throw Poco::Net::ConnectionResetException("reply not written");
+      sent += static_cast<std::size_t>(n);
+    }
     return took;
   }
   static void sendXml(Exchange& x, HTTPResponse::HTTPStatus status, const std::string& body) {

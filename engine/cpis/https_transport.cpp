@@ -168,6 +168,10 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       reply.status = static_cast<int>(response.getStatus());
       reply.contentType = response.getContentType();
       for (const auto& [name, value] : response) reply.headers.emplace(name, value);
+      if (response.hasContentLength() && response.getContentLength() > 0 &&
+          static_cast<std::size_t>(response.getContentLength()) <= settings_.maxReplyBytes) {
+        reply.body.reserve(static_cast<std::size_t>(response.getContentLength()));
+      }
       char buffer[16 * 1024];
       while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
         reply.body.append(buffer, static_cast<std::size_t>(in.gcount()));

@@ -1,7 +1,7 @@
 #pragma once
 
 // Internal to engine/cpis: the pieces the CP-IS message builders and parsers share (names and
-// OIDs on the wire, v3 time formats, UUIDs, an XML writer and a small reader over libxml2).
+// OIDs on the wire, v3 time formats, UUIDs, an XML writer, and a small reader over libxml2).
 
 #include <cstdint>
 #include <initializer_list>
@@ -16,8 +16,6 @@
 
 struct _xmlDoc;
 struct _xmlNode;
-struct _xmlTextWriter;
-struct _xmlBuffer;
 
 namespace cpis::cpis::wire {
 
@@ -70,18 +68,19 @@ std::string stripUuidPrefix(std::string_view text);                // "uuid:X" -
 
 // ---- writing ----------------------------------------------------------------------------
 
-// Writes indented UTF-8 XML through libxml2's xmlTextWriter (which escapes every value).
+// Writes indented UTF-8 XML into a string, escaping every value (after xmlSafe()). The layout
+// is libxml2's xmlTextWriter with indentation: the declaration, one element a line indented by
+// two spaces a level, an element holding text on one line, an empty element as <name .../>.
 // Names are qualified names as they appear ("SOAP:Envelope", "id"); namespaces are declared
 // with attribute("xmlns:p", uri).
 class XmlWriter {
  public:
   XmlWriter();
-  ~XmlWriter();
   XmlWriter(const XmlWriter&) = delete;
   XmlWriter& operator=(const XmlWriter&) = delete;
 
   XmlWriter& start(const char* name);
-  XmlWriter& attribute(const char* name, std::string_view value);
+  XmlWriter& attribute(const char* name, std::string_view value);  // only while the start tag is open
   XmlWriter& text(std::string_view value);
   XmlWriter& end();
   XmlWriter& element(const char* name, std::string_view textValue);  // <name>text</name>
@@ -90,8 +89,15 @@ class XmlWriter {
   std::string finish();  // closes what is open; the writer is spent
 
  private:
-  _xmlBuffer* buffer_;
-  _xmlTextWriter* writer_;
+  struct Open {
+    std::size_t nameAt, nameSize;  // in names_
+    bool startTagOpen;             // attributes may still come; no content yet
+  };
+  void indent(std::size_t depth);
+  std::string out_;
+  std::string names_;  // the open elements' names, back to back
+  std::vector<Open> open_;
+  bool indentEndTag_ = true;  // the last thing written ended a line
 };
 
 // ---- reading ----------------------------------------------------------------------------
@@ -99,6 +105,8 @@ class XmlWriter {
 using Node = const _xmlNode*;
 
 // A parsed document. DTDs are refused (SOAP forbids them), nothing is fetched from the network.
+// Each thread parses with a libxml2 context of its own, kept from one document to the next (its
+// dictionary of names stays warm); a document may be destroyed on any thread.
 class XmlDocument {
  public:
   // nullopt and `error` set ("not well-formed XML at line N", never quoting content).
@@ -114,14 +122,20 @@ class XmlDocument {
   // The encoding the document declared ("" if none).
   std::string_view declaredEncoding() const;
 
- private:
+  // What parse() records of an element (internal).
   struct Span {
     Node node;
     std::size_t begin, end;
   };
-  explicit XmlDocument(_xmlDoc* doc) : doc_(doc) {}
+
+ private:
+  struct Parser;  // the parsing thread's libxml2 context, whose dictionary the tree's names are in
+  XmlDocument(_xmlDoc* doc, std::shared_ptr<Parser> parser) : doc_(doc), parser_(std::move(parser)) {}
+  void free() noexcept;
   _xmlDoc* doc_;
-  std::vector<Span> spans_;  // by node address
+  std::shared_ptr<Parser> parser_;
+  // In document order; each element's _private holds its index here + 1 (the tree is ours).
+  std::vector<Span> spans_;
 };
 
 std::string_view localName(Node node);

@@ -1,18 +1,17 @@
 #include "engine/cpis/spine_wire.h"
 
-#include <algorithm>
 #include <climits>
-#include <functional>
+#include <cstdint>
+#include <mutex>
 
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
-#include <libxml/xmlwriter.h>
 
 #include "engine/core/assert.h"
 
-// The XML half of spine_wire.h: writing through xmlTextWriter, reading libxml2 trees.
+// The XML half of spine_wire.h: writing into a string, reading libxml2 trees.
 namespace cpis::cpis::wire {
 namespace {
 
@@ -38,68 +37,182 @@ std::string asString(xmlChar* owned) {
   return result;
 }
 
-// libxml2's own record of element positions (record_info) has each element's end right but
-// not the start of one with content (2.9.14), so the start is taken here: when the start tag
-// has been read, the parser stands on its closing '>' (or "/>"), and the '<' that opened it is
-// the last one before (a start tag cannot hold a raw '<').
-struct StartRecorder {
-  std::vector<std::pair<const xmlNode*, std::size_t>> starts;  // element, offset of its '>'
+// Each element's byte offsets in the text, for cut(). No record_info (libxml2 keeps that one
+// sorted with a search and a memmove per element): the SAX2 element callbacks are wrapped and
+// read the input cursor, which stands on the start tag's closing '>' (or the '/' of "/>") when
+// the start is reported, and just past the end tag's '>' (or the "/>") when the end is. The
+// '<' that opened the start tag is the last one before its '>' (a start tag cannot hold a raw
+// '<'). Only positions in the document's own text are taken (not inside an entity's).
+struct SpanRecorder {
+  std::vector<XmlDocument::Span>* spans;
 };
+
+std::optional<std::size_t> cursor(const xmlParserCtxt* parser) {
+  if (parser->inputNr != 1 || parser->input == nullptr || parser->input->cur == nullptr ||
+      parser->input->base == nullptr || parser->input->cur < parser->input->base) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(parser->input->consumed) +
+         static_cast<std::size_t>(parser->input->cur - parser->input->base);
+}
 
 void recordStart(void* context, const xmlChar* localName, const xmlChar* prefix, const xmlChar* uri,
                  int namespaceCount, const xmlChar** namespaces, int attributeCount, int defaultedCount,
                  const xmlChar** attributes) {
   xmlSAX2StartElementNs(context, localName, prefix, uri, namespaceCount, namespaces, attributeCount, defaultedCount,
                         attributes);
-  const auto* parser = static_cast<xmlParserCtxtPtr>(context);
-  auto* recorder = static_cast<StartRecorder*>(parser->_private);
-  if (recorder == nullptr || parser->node == nullptr || parser->input == nullptr || parser->input->cur == nullptr ||
-      parser->input->base == nullptr) {
-    return;
+  auto* parser = static_cast<xmlParserCtxtPtr>(context);
+  const auto* recorder = static_cast<const SpanRecorder*>(parser->_private);
+  const auto at = cursor(parser);
+  if (recorder == nullptr || parser->node == nullptr || parser->node->_private != nullptr || !at) return;
+  recorder->spans->push_back({parser->node, *at, 0});  // the '>' for now; the '<' once parsed
+  parser->node->_private = reinterpret_cast<void*>(static_cast<std::uintptr_t>(recorder->spans->size()));
+}
+
+void recordEnd(void* context, const xmlChar* localName, const xmlChar* prefix, const xmlChar* uri) {
+  auto* parser = static_cast<xmlParserCtxtPtr>(context);
+  const auto* recorder = static_cast<const SpanRecorder*>(parser->_private);
+  const xmlNode* node = parser->node;  // xmlSAX2EndElementNs() pops it
+  if (recorder != nullptr && node != nullptr && node->_private != nullptr) {
+    const auto index = reinterpret_cast<std::uintptr_t>(node->_private) - 1;
+    if (const auto at = cursor(parser); at && index < recorder->spans->size() && (*recorder->spans)[index].node == node) {
+      (*recorder->spans)[index].end = *at;
+    }
   }
-  recorder->starts.emplace_back(parser->node, static_cast<std::size_t>(parser->input->consumed) +
-                                                  static_cast<std::size_t>(parser->input->cur - parser->input->base));
+  xmlSAX2EndElementNs(context, localName, prefix, uri);
 }
 
 }  // namespace
 
 // ---- writing ----------------------------------------------------------------------------
 
-XmlWriter::XmlWriter() {
-  ensureLibxml();
-  buffer_ = xmlBufferCreate();
-  CPIS_ASSERT(buffer_ != nullptr);
-  writer_ = xmlNewTextWriterMemory(buffer_, 0);
-  CPIS_ASSERT(writer_ != nullptr);
-  CPIS_ASSERT(xmlTextWriterSetIndent(writer_, 1) >= 0);
-  CPIS_ASSERT(xmlTextWriterSetIndentString(writer_, x("  ")) >= 0);
-  CPIS_ASSERT(xmlTextWriterStartDocument(writer_, "1.0", "UTF-8", nullptr) >= 0);
+namespace {
+
+constexpr std::string_view kIndent = "  ";
+
+// What libxml2's xmlTextWriter writes for text (xmlEncodeSpecialChars).
+void appendText(std::string& out, std::string_view value) {
+  std::size_t plain = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char* entity = nullptr;
+    switch (value[i]) {
+      case '<': entity = "&lt;"; break;
+      case '>': entity = "&gt;"; break;
+      case '&': entity = "&amp;"; break;
+      case '"': entity = "&quot;"; break;
+      case '\r': entity = "&#13;"; break;
+      default: continue;
+    }
+    out.append(value.substr(plain, i - plain));
+    out += entity;
+    plain = i + 1;
+  }
+  out.append(value.substr(plain));
 }
 
-XmlWriter::~XmlWriter() {
-  if (writer_ != nullptr) xmlFreeTextWriter(writer_);
-  xmlBufferFree(buffer_);
+// What it writes for an attribute value (xmlBufAttrSerializeTxtContent, the document being
+// UTF-8): markup, tab, line feed and carriage return as references.
+void appendAttributeValue(std::string& out, std::string_view value) {
+  std::size_t plain = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char* entity = nullptr;
+    switch (value[i]) {
+      case '\n': entity = "&#10;"; break;
+      case '\r': entity = "&#13;"; break;
+      case '\t': entity = "&#9;"; break;
+      case '"': entity = "&quot;"; break;
+      case '<': entity = "&lt;"; break;
+      case '>': entity = "&gt;"; break;
+      case '&': entity = "&amp;"; break;
+      default: continue;
+    }
+    out.append(value.substr(plain, i - plain));
+    out += entity;
+    plain = i + 1;
+  }
+  out.append(value.substr(plain));
+}
+
+// Whether xmlSafe() would return `value` as it is: printable ASCII, tab, line feed, carriage
+// return (most values are), so that the copy it makes can be skipped.
+bool isPlainAscii(std::string_view value) {
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u >= 0x7F) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+XmlWriter::XmlWriter() {
+  out_.reserve(8192);
+  names_.reserve(512);
+  open_.reserve(24);
+  out_ = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+}
+
+void XmlWriter::indent(std::size_t depth) {
+  for (std::size_t i = 0; i < depth; ++i) out_ += kIndent;
 }
 
 XmlWriter& XmlWriter::start(const char* name) {
-  CPIS_ASSERT(xmlTextWriterStartElement(writer_, x(name)) >= 0);
+  if (!open_.empty() && open_.back().startTagOpen) {
+    out_ += ">\n";
+    open_.back().startTagOpen = false;
+  }
+  const std::string_view qualified(name);
+  open_.push_back({names_.size(), qualified.size(), true});
+  names_ += qualified;
+  indent(open_.size() - 1);
+  out_ += '<';
+  out_ += qualified;
   return *this;
 }
 
 XmlWriter& XmlWriter::attribute(const char* name, std::string_view value) {
-  const std::string safe = xmlSafe(value);
-  CPIS_ASSERT(xmlTextWriterWriteAttribute(writer_, x(name), x(safe.c_str())) >= 0);
+  CPIS_ASSERT(!open_.empty() && open_.back().startTagOpen);
+  out_ += ' ';
+  out_ += name;
+  out_ += "=\"";
+  if (isPlainAscii(value)) appendAttributeValue(out_, value);
+  else appendAttributeValue(out_, xmlSafe(value));
+  out_ += '"';
   return *this;
 }
 
 XmlWriter& XmlWriter::text(std::string_view value) {
-  const std::string safe = xmlSafe(value);
-  if (!safe.empty()) CPIS_ASSERT(xmlTextWriterWriteString(writer_, x(safe.c_str())) >= 0);
+  CPIS_ASSERT(!open_.empty());
+  std::string safe;
+  if (!isPlainAscii(value)) {
+    safe = xmlSafe(value);
+    value = safe;
+  }
+  if (value.empty()) return *this;
+  if (open_.back().startTagOpen) {
+    out_ += '>';
+    open_.back().startTagOpen = false;
+  }
+  indentEndTag_ = false;
+  appendText(out_, value);
   return *this;
 }
 
 XmlWriter& XmlWriter::end() {
-  CPIS_ASSERT(xmlTextWriterEndElement(writer_) >= 0);
+  CPIS_ASSERT(!open_.empty());
+  const Open element = open_.back();
+  if (element.startTagOpen) {
+    out_ += "/>";
+  } else {
+    if (indentEndTag_) indent(open_.size() - 1);
+    out_ += "</";
+    out_.append(names_, element.nameAt, element.nameSize);
+    out_ += '>';
+  }
+  indentEndTag_ = true;
+  out_ += '\n';
+  open_.pop_back();
+  names_.resize(element.nameAt);
   return *this;
 }
 
@@ -115,59 +228,92 @@ XmlWriter& XmlWriter::empty(const char* name,
 }
 
 std::string XmlWriter::finish() {
-  CPIS_ASSERT(xmlTextWriterEndDocument(writer_) >= 0);
-  xmlFreeTextWriter(writer_);  // flushes into buffer_
-  writer_ = nullptr;
-  return {reinterpret_cast<const char*>(xmlBufferContent(buffer_)), static_cast<std::size_t>(xmlBufferLength(buffer_))};
+  while (!open_.empty()) end();
+  return std::move(out_);
 }
 
 // ---- reading ----------------------------------------------------------------------------
 
+// A libxml2 parser context kept by one thread. Its dictionary holds the names of every tree
+// parsed with it (each tree holds a reference to it), so a tree must not be freed while the
+// context parses: the mutex is held for both. A context whose dictionary has grown past
+// kMaxNames (names are the sender's choice) is replaced; trees keep the old dictionary alive.
+struct XmlDocument::Parser {
+  static constexpr std::size_t kMaxNames = 20'000;
+
+  std::mutex mutex;
+  xmlParserCtxtPtr context = nullptr;
+
+  Parser() = default;
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+  ~Parser() {
+    if (context != nullptr) xmlFreeParserCtxt(context);
+  }
+
+  static const std::shared_ptr<Parser>& forThisThread() {
+    thread_local const std::shared_ptr<Parser> parser = std::make_shared<Parser>();
+    return parser;
+  }
+};
+
 std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string& error) {
   ensureLibxml();
+  if (text.empty()) {
+    error = "not well-formed XML";
+    return std::nullopt;
+  }
   if (text.size() > static_cast<std::size_t>(INT_MAX)) {
     error = "reply too large";
     return std::nullopt;
   }
-  xmlParserCtxtPtr context = xmlCreateMemoryParserCtxt(text.data(), static_cast<int>(text.size()));
-  if (context == nullptr) {  // empty text (or no memory)
-    error = "not well-formed XML";
-    return std::nullopt;
-  }
-  xmlCtxtUseOptions(context, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-  // Each element's byte offsets, for cut(): ends from libxml2, starts from recordStart().
-  StartRecorder recorder;
-  context->record_info = 1;
-  context->_private = &recorder;
-  if (context->sax != nullptr && context->sax->initialized == XML_SAX2_MAGIC) context->sax->startElementNs = recordStart;
-  xmlParseDocument(context);
-  context->_private = nullptr;
-  xmlDocPtr doc = context->myDoc;
-  context->myDoc = nullptr;
-  if (doc == nullptr || context->wellFormed == 0) {
-    if (doc != nullptr) xmlFreeDoc(doc);
-    const xmlError* last = xmlCtxtGetLastError(context);
-    error = "not well-formed XML";
-    if (last != nullptr && last->line > 0) error += " at line " + std::to_string(last->line);
-    xmlClearNodeInfoSeq(&context->node_seq);  // xmlFreeParserCtxt() leaves it
-    xmlFreeParserCtxt(context);
-    return std::nullopt;
-  }
-  XmlDocument document(doc);
-  document.spans_.reserve(recorder.starts.size());
-  for (const auto& [node, tagEnd] : recorder.starts) {
-    if (tagEnd >= text.size()) continue;
-    const auto open = text.rfind('<', tagEnd);
-    const xmlParserNodeInfo* info = xmlParserFindNodeInfo(context, const_cast<xmlNodePtr>(node));
-    if (open == std::string_view::npos || info == nullptr || info->end_pos <= tagEnd || info->end_pos > text.size()) {
-      continue;
+  const std::shared_ptr<Parser>& parser = Parser::forThisThread();
+  // Each element's byte offsets, for cut(): from recordStart() and recordEnd().
+  std::vector<Span> spans;
+  spans.reserve(256);
+  xmlDocPtr doc = nullptr;
+  {
+    const std::lock_guard lock(parser->mutex);
+    if (parser->context != nullptr && static_cast<std::size_t>(xmlDictSize(parser->context->dict)) > Parser::kMaxNames) {
+      xmlFreeParserCtxt(parser->context);
+      parser->context = nullptr;
     }
-    document.spans_.push_back({node, open, static_cast<std::size_t>(info->end_pos)});
+    if (parser->context == nullptr) parser->context = xmlNewParserCtxt();
+    xmlParserCtxtPtr context = parser->context;
+    if (context == nullptr || context->sax == nullptr || context->sax->initialized != XML_SAX2_MAGIC) {
+      error = "not well-formed XML";  // no memory
+      return std::nullopt;
+    }
+    SpanRecorder recorder{&spans};
+    context->_private = &recorder;
+    context->sax->startElementNs = recordStart;
+    context->sax->endElementNs = recordEnd;
+    // Resets the context (not its SAX handler nor _private), then parses; nullptr if not well-formed.
+    doc = xmlCtxtReadMemory(context, text.data(), static_cast<int>(text.size()), nullptr, nullptr,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
+    context->_private = nullptr;
+    if (doc == nullptr || context->wellFormed == 0) {
+      if (doc != nullptr) xmlFreeDoc(doc);
+      const xmlError* last = xmlCtxtGetLastError(context);
+      error = "not well-formed XML";
+      if (last != nullptr && last->line > 0) error += " at line " + std::to_string(last->line);
+      return std::nullopt;
+    }
   }
-  std::sort(document.spans_.begin(), document.spans_.end(),
-            [](const Span& a, const Span& b) { return std::less<Node>()(a.node, b.node); });
-  xmlClearNodeInfoSeq(&context->node_seq);
-  xmlFreeParserCtxt(context);
+  // Each start from the '>' recorded to the '<' before it; an element whose span is unknown
+  // (or does not make sense) keeps none.
+  for (Span& s : spans) {
+    const std::size_t tagEnd = s.begin;
+    const auto open = tagEnd < text.size() ? text.rfind('<', tagEnd) : std::string_view::npos;
+    if (open == std::string_view::npos || s.end <= tagEnd || s.end > text.size()) {
+      s.node = nullptr;
+      s.begin = s.end = 0;
+    } else {
+      s.begin = open;
+    }
+  }
+  XmlDocument document(doc, parser);
+  document.spans_ = std::move(spans);
   if (doc->intSubset != nullptr || doc->extSubset != nullptr) {
     error = "the document has a DTD (SOAP forbids them)";
     return std::nullopt;
@@ -179,29 +325,41 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
   return document;
 }
 
-XmlDocument::XmlDocument(XmlDocument&& other) noexcept : doc_(other.doc_), spans_(std::move(other.spans_)) {
+void XmlDocument::free() noexcept {
+  if (doc_ == nullptr) return;
+  if (parser_ != nullptr) {
+    const std::lock_guard lock(parser_->mutex);
+    xmlFreeDoc(doc_);
+  } else {
+    xmlFreeDoc(doc_);
+  }
+  doc_ = nullptr;
+  parser_.reset();
+}
+
+XmlDocument::XmlDocument(XmlDocument&& other) noexcept
+    : doc_(other.doc_), parser_(std::move(other.parser_)), spans_(std::move(other.spans_)) {
   other.doc_ = nullptr;
 }
 
 XmlDocument& XmlDocument::operator=(XmlDocument&& other) noexcept {
   if (this != &other) {
-    if (doc_ != nullptr) xmlFreeDoc(doc_);
+    free();
     doc_ = other.doc_;
+    parser_ = std::move(other.parser_);
     spans_ = std::move(other.spans_);
     other.doc_ = nullptr;
   }
   return *this;
 }
 
-XmlDocument::~XmlDocument() {
-  if (doc_ != nullptr) xmlFreeDoc(doc_);
-}
+XmlDocument::~XmlDocument() { free(); }
 
 std::optional<std::pair<std::size_t, std::size_t>> XmlDocument::span(Node element) const {
-  const auto at = std::lower_bound(spans_.begin(), spans_.end(), element,
-                                   [](const Span& s, Node node) { return std::less<Node>()(s.node, node); });
-  if (at == spans_.end() || at->node != element) return std::nullopt;
-  return std::make_pair(at->begin, at->end);
+  if (element == nullptr || element->doc != doc_ || element->_private == nullptr) return std::nullopt;
+  const auto index = reinterpret_cast<std::uintptr_t>(element->_private) - 1;
+  if (index >= spans_.size() || spans_[index].node != element) return std::nullopt;
+  return std::make_pair(spans_[index].begin, spans_[index].end);
 }
 
 std::string_view XmlDocument::declaredEncoding() const {

@@ -1,6 +1,10 @@
 #include "engine/cpis/spine_wire.h"
 
+#include <atomic>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
 
@@ -86,6 +90,88 @@ BOOST_AUTO_TEST_CASE(xml_safe_text_keeps_valid_utf8_and_drops_the_rest) {
   BOOST_TEST(wire::xmlSafe("bad \xC0\xAF") == "bad \xEF\xBF\xBD\xEF\xBF\xBD");        // overlong
   BOOST_TEST(wire::xmlSafe("cut \xE2\x82") == "cut \xEF\xBF\xBD\xEF\xBF\xBD");        // truncated
   BOOST_TEST(wire::xmlSafe("sur \xED\xA0\x80") == "sur \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+}
+
+// The layout and escaping are libxml2's xmlTextWriter's (indented), which the writer replaced:
+// the golden files and the simulator's schema validation depend on them.
+BOOST_AUTO_TEST_CASE(writer_indents_like_xml_text_writer_and_escapes_every_value) {
+  wire::XmlWriter out;
+  out.start("p:root").attribute("xmlns:p", "urn:p").attribute("a", "1 < 2 & \"q\" > 'x'\t\n\r\xC3\x85\x07");
+  out.element("p:text", "a < b & c > \"d\" 'e'\r\n\tf \xE2\x82\xAC\x01");
+  out.element("p:empty", "");
+  out.element("p:controls", "\x01\x02");  // nothing left after xmlSafe(): an empty element
+  out.empty("p:id", {{"root", "1.2.3"}, {"extension", "\xFF"}});
+  out.start("p:outer").start("p:inner").text("t").end();
+  const std::string xml = out.finish();  // closes p:outer and p:root
+  BOOST_TEST(xml ==
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<p:root xmlns:p=\"urn:p\" a=\"1 &lt; 2 &amp; &quot;q&quot; &gt; 'x'&#9;&#10;&#13;\xC3\x85\">\n"
+             "  <p:text>a &lt; b &amp; c &gt; &quot;d&quot; 'e'&#13;\n\tf \xE2\x82\xAC</p:text>\n"
+             "  <p:empty/>\n"
+             "  <p:controls/>\n"
+             "  <p:id root=\"1.2.3\" extension=\"\xEF\xBF\xBD\"/>\n"
+             "  <p:outer>\n"
+             "    <p:inner>t</p:inner>\n"
+             "  </p:outer>\n"
+             "</p:root>\n");
+  // What was written reads back as it was given (after xmlSafe()).
+  std::string error;
+  const auto document = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  const wire::Node root = document->root();
+  BOOST_TEST(wire::attribute(root, "a") == "1 < 2 & \"q\" > 'x'\t\n\r\xC3\x85");
+  const wire::Node text = wire::child(root, "text", "urn:p");
+  BOOST_TEST(wire::text(text) == "a < b & c > \"d\" 'e'\r\n\tf \xE2\x82\xAC");
+}
+
+BOOST_AUTO_TEST_CASE(spans_cover_each_element_from_its_start_tag_to_its_end) {
+  const std::string xml = "<?xml version=\"1.0\"?>\n<a x=\"&gt;\"><b/><!-- <c> --><c y='/>'>t<![CDATA[<d>]]></c ><e\n/></a>";
+  std::string error;
+  const auto document = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  const auto spanText = [&](wire::Node node) -> std::string {
+    const auto span = document->span(node);
+    return span ? xml.substr(span->first, span->second - span->first) : std::string("(none)");
+  };
+  const wire::Node a = document->root();
+  BOOST_TEST(spanText(a) == xml.substr(xml.find("<a ")));
+  BOOST_TEST(spanText(wire::child(a, "b", nullptr)) == "<b/>");
+  BOOST_TEST(spanText(wire::child(a, "c", nullptr)) == "<c y='/>'>t<![CDATA[<d>]]></c >");
+  BOOST_TEST(spanText(wire::child(a, "e", nullptr)) == "<e\n/>");
+  // An element of another document has no span in this one.
+  const auto other = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(other.has_value(), error);
+  BOOST_TEST(!document->span(other->root()).has_value());
+}
+
+// Each thread parses with a context it keeps; a document may still be freed on another thread
+// while the one that parsed it goes on parsing (the tree's names are in that context's dictionary).
+BOOST_AUTO_TEST_CASE(documents_can_be_freed_on_another_thread_while_their_parser_goes_on) {
+  const std::string xml = "<?xml version=\"1.0\"?><r xmlns=\"urn:hl7-org:v3\"><id root=\"1\"/><name>n</name></r>";
+  std::vector<std::optional<wire::XmlDocument>> parsed;
+  std::string error;
+  for (int i = 0; i < 200; ++i) parsed.push_back(wire::XmlDocument::parse(xml, error));
+  std::atomic<bool> done{false};
+  std::thread freer([&] {
+    for (auto& document : parsed) document.reset();
+    done = true;
+  });
+  int ok = 0;
+  for (int i = 0; i < 2000 || !done; ++i) {
+    const auto document = wire::XmlDocument::parse(xml, error);
+    if (document && wire::text(wire::child(document->root(), "name")) == "n") ++ok;
+    if (i > 1'000'000) break;
+  }
+  freer.join();
+  BOOST_TEST(ok >= 2000);
+  // A document parsed on a thread that has ended is still whole.
+  std::optional<wire::XmlDocument> orphan;
+  std::thread([&] { orphan = wire::XmlDocument::parse(xml, error); }).join();
+  BOOST_TEST_REQUIRE(orphan.has_value());
+  BOOST_TEST(wire::attribute(wire::child(orphan->root(), "id"), "root") == "1");
+  const auto cut = wire::cut(xml, *orphan, wire::child(orphan->root(), "id"));
+  BOOST_TEST_REQUIRE(cut.has_value());
+  BOOST_TEST(*cut == "<id xmlns=\"urn:hl7-org:v3\" root=\"1\"/>");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
