@@ -34,12 +34,17 @@ void MllpFramer::feed(std::string_view bytes, std::vector<FrameEvent>& events) {
         if (start != std::string_view::npos) {
           ++i;
           state_ = State::InFrame;
+          // room for a frame like the last one at once, rather than growing it read by read
+          current_.reserve(std::min(lastFrameBytes_, maxFrameBytes_));
         }
         break;
       }
       case State::InFrame: {
-        // copy up to the next control byte in one go
-        const std::size_t next = bytes.find_first_of(std::string_view("\x0B\x1C", 2), i);
+        // copy up to the next control byte in one go (two memchr scans: find_first_of would
+        // call memchr once for every byte of the message)
+        std::size_t next = bytes.find(kEndBlock, i);
+        const std::size_t startBefore = bytes.substr(0, next).find(kStartBlock, i);
+        if (startBefore != std::string_view::npos) next = startBefore;
         const std::size_t stop = next == std::string_view::npos ? bytes.size() : next;
         const std::size_t room = maxFrameBytes_ - current_.size();
         if (stop - i > room) {
@@ -55,6 +60,7 @@ void MllpFramer::feed(std::string_view bytes, std::vector<FrameEvent>& events) {
         if (next == std::string_view::npos) break;
         ++i;
         if (bytes[next] == kEndBlock) {
+          lastFrameBytes_ = current_.size();
           events.push_back({FrameEvent::Kind::Frame, std::move(current_)});
           state_ = State::AfterEnd;
         } else {  // a start block inside a frame

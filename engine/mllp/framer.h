@@ -61,6 +61,7 @@ class MllpFramer {
   std::size_t maxFrameBytes_;
   State state_ = State::Between;
   std::string current_;
+  std::size_t lastFrameBytes_ = 0;  // the size of the last complete frame
   std::uint64_t droppedBytes_ = 0;
   std::uint64_t missingCarriageReturns_ = 0;
 };
