@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +58,14 @@ class GroupCommitQueue {
   // thread syncs: replies go out only after a sync that began after their batch was written,
   // while the writer already writes the next batch. The time a batch takes is then the longer
   // of writing and syncing rather than their sum.
+  //
+  // Commits are not made more often than syncs need them: while a sync runs and a written batch
+  // already waits for the next one, new requests wait in the queue (the next sync would cover
+  // them either way), and when the sync ends, the sync thread first lets the writer commit
+  // what has queued, then syncs it all at once. So each sync covers about one commit made
+  // during it and one made right after it, however the requests trickle in; every commit
+  // costs the database its fixed pages (a WAL frame each) and locks. A lone request still goes
+  // at once: nobody holds it when no sync is running.
   GroupCommitQueue(std::size_t maxBatch, Runner runner, Reply failureReply, Syncer syncer = {})
       : maxBatch_(std::max<std::size_t>(maxBatch, 1)),
         runner_(std::move(runner)),
@@ -73,26 +82,35 @@ class GroupCommitQueue {
   std::optional<Reply> submit(const Request& request) {
     std::promise<Reply> promise;
     auto reply = promise.get_future();
+    bool wake = false;
     {
       const std::lock_guard lock(mutex_);
       if (closing_) return std::nullopt;
       queue_.push_back(Pending{&request, std::move(promise), nullptr, nullptr});
+      wake = !holdForSync();  // a writer holding the queue is woken when the sync ends
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
     return reply.get();
   }
 
   // Queues the request and returns at once; `done` gets the reply on the writer thread once the
   // batch holding the request has run. False (and `done` is not called) once close() has begun.
-  bool submitAsync(Request request, std::function<void(Reply)> done) {
+  // `done` is taken (moved from) only when the request is queued: after false, or an exception
+  // (no memory), the caller still holds it and answers its own caller.
+  bool submitAsync(Request request, std::function<void(Reply)>&& done) {
+    bool wake = false;
     {
       const std::lock_guard lock(mutex_);
       if (closing_) return false;
       auto owned = std::make_unique<Request>(std::move(request));
       const Request* pointer = owned.get();
+      if (queue_.size() == queue_.capacity()) {  // grows here, where a throw leaves `done` alone
+        queue_.reserve(std::max<std::size_t>(16, queue_.capacity() * 2));
+      }
       queue_.push_back(Pending{pointer, {}, std::move(owned), std::move(done)});
+      wake = !holdForSync();  // a writer holding the queue is woken when the sync ends
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
     return true;
   }
 
@@ -107,7 +125,7 @@ class GroupCommitQueue {
     const std::lock_guard joinLock(joinMutex_);
     if (writer_.joinable()) writer_.join();
     {
-      const std::lock_guard lock(syncMutex_);
+      const std::lock_guard lock(mutex_);
       syncClosing_ = true;
     }
     syncWake_.notify_one();
@@ -147,8 +165,13 @@ class GroupCommitQueue {
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) return;  // closing, and everything queued has been answered
+        wake_.wait(lock, [this] { return (!queue_.empty() && !holdForSync()) || closing_; });
+        if (queue_.empty()) {
+          writerDone_ = true;  // closing, and everything queued has been answered
+          syncWake_.notify_one();
+          return;
+        }
+        writing_ = true;
         if (queue_.size() <= maxBatch_) {
           batch.swap(queue_);  // both vectors keep their capacity: no allocation per batch
         } else {
@@ -175,12 +198,18 @@ class GroupCommitQueue {
       }
       if (syncer_) {
         {
-          const std::lock_guard lock(syncMutex_);
+          const std::lock_guard lock(mutex_);
           unsynced_.push_back(Written{std::move(batch), std::move(replies)});
+          writing_ = false;
+          ++written_;
         }
         syncWake_.notify_one();
         batch.clear();  // moved from: empty again, ready for the next batch
       } else {
+        {
+          const std::lock_guard lock(mutex_);
+          writing_ = false;
+        }
         deliver(batch, replies);
         batch.clear();
       }
@@ -193,10 +222,17 @@ class GroupCommitQueue {
     std::vector<Written> written;
     for (;;) {
       {
-        std::unique_lock lock(syncMutex_);
+        std::unique_lock lock(mutex_);
         syncWake_.wait(lock, [this] { return !unsynced_.empty() || syncClosing_; });
         if (unsynced_.empty()) return;  // closing, and every written batch has been answered
+        // First the batch being written and the requests queued meanwhile (held while the last
+        // sync ran): one commit more, and this sync covers them too. Bounded: at most the two
+        // batches there are now, not whatever arrives while they are written, and not for long
+        // (a batch that is slow, e.g. one waiting for a lock, does not hold up the others' sync).
+        const std::uint64_t target = written_ + (writing_ ? 1 : 0) + (queue_.empty() ? 0 : 1);
+        syncWake_.wait_for(lock, kCatchUpLimit, [this, target] { return written_ >= target || writerDone_; });
         written.swap(unsynced_);
+        syncing_ = true;
       }
       std::optional<Reply> failed;
       try {
@@ -209,7 +245,18 @@ class GroupCommitQueue {
         deliver(w.batch, w.replies);
       }
       written.clear();
+      {
+        const std::lock_guard lock(mutex_);
+        syncing_ = false;
+      }
+      wake_.notify_one();  // what the writer held for this sync may go now
     }
+  }
+
+  // Whether the writer leaves the queue for a moment (mutex_ held): a sync is running and a
+  // written batch already waits for the next one, which would cover these requests too.
+  bool holdForSync() const {
+    return syncer_ && syncing_ && !unsynced_.empty() && queue_.size() < maxBatch_;
   }
 
   static void deliver(std::vector<Pending>& batch, std::vector<Reply>& replies) {
@@ -225,14 +272,20 @@ class GroupCommitQueue {
     }
   }
 
+  // How long a sync waits for the writer to catch up (see runSyncer).
+  static constexpr std::chrono::milliseconds kCatchUpLimit{2};
+
   const std::size_t maxBatch_;
   const Runner runner_;
   const Reply failureReply_;
 
-  mutable std::mutex mutex_;  // guards queue_ and closing_
-  std::condition_variable wake_;
+  // Guards queue_, closing_ and the writer's and the sync thread's state below.
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;  // the writer's
   std::vector<Pending> queue_;
   bool closing_ = false;
+  bool writing_ = false;          // the writer is running a batch
+  bool writerDone_ = false;       // the writer has returned (closing)
 
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> requests_{0};
@@ -243,9 +296,10 @@ class GroupCommitQueue {
     std::vector<Reply> replies;
   };
   const Syncer syncer_;
-  std::mutex syncMutex_;  // guards unsynced_ and syncClosing_
-  std::condition_variable syncWake_;
+  std::condition_variable syncWake_;  // the sync thread's
   std::vector<Written> unsynced_;  // written, not yet synced: nobody is answered before the sync
+  std::uint64_t written_ = 0;      // batches handed to unsynced_ so far
+  bool syncing_ = false;           // the sync thread is syncing (or answering) what it took
   bool syncClosing_ = false;
 
   std::mutex joinMutex_;  // two threads calling close() must not both join

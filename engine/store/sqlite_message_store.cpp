@@ -156,17 +156,18 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
 
 void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
-  auto onReply = [done](WriteReply reply) {
+  // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
+  std::function<void(WriteReply)> onReply = [done = std::move(done)](WriteReply reply) {
     if (!reply.status.isOk()) return done(std::move(reply.status));
     done(std::move(reply.persisted));
   };
   bool queued = false;
   try {
     queued = queue_->submitAsync(WriteRequest{PersistWrite{message, options_.clock()}}, std::move(onReply));
-  } catch (const std::exception& e) {  // e.g. no memory left to queue the write
-    return done(unavailableFrom("message store: cannot queue a write", e));
+  } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
+    return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
   }
-  if (!queued) done(core::Status::unavailable("message store: closed"));
+  if (!queued) onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
 }
 
 core::Status SqliteMessageStore::recordAck(MessageId id, std::string_view ack) {

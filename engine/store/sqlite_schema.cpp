@@ -40,7 +40,7 @@ constexpr std::string_view kVersion1[]{
     R"(CREATE TABLE message_raw (
              id INTEGER PRIMARY KEY REFERENCES message (id),
              raw BLOB NOT NULL))",
-    // duplicate detection: (feed, MSH-10) within the window
+    // duplicate detection: (feed, MSH-10) within the window (dropped in version 3)
     "CREATE INDEX message_by_control_id ON message (feed, control_id, received_at)",
     // recovery on start; partial, so it holds only the messages in flight
     "CREATE INDEX message_unfinished ON message (id) WHERE state = 'received'",
@@ -76,8 +76,15 @@ constexpr std::string_view kVersion2[]{
     "CREATE INDEX outbox_order ON outbox (sink, order_key, id) WHERE state = 'pending' AND order_key <> ''",
 };
 
+// Version 3: duplicates are found by the writer's in-memory set of the window's messages
+// (recent_control_ids.h), filled from the table when the writer starts; the index on
+// (feed, control_id) cost a WAL page per message at every commit.
+constexpr std::string_view kVersion3[]{
+    "DROP INDEX message_by_control_id",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 }  // namespace

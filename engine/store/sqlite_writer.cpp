@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <climits>
 #include <optional>
 #include <sqlite3.h>
 #include <utility>
@@ -19,6 +20,13 @@
 
 namespace cpis::store {
 
+namespace {
+
+// Entries of the duplicate check are kept this much longer than the window.
+constexpr std::int64_t kRecentMarginMicros = 3'600'000'000;
+
+}  // namespace
+
 SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microseconds duplicateWindow)
     : session_(std::move(session)),
       db_(Poco::Data::SQLite::Utility::dbHandle(session_)),
@@ -27,10 +35,10 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       begin_(db_, "BEGIN IMMEDIATE"),
       commit_(db_, "COMMIT"),
       rollback_(db_, "ROLLBACK"),
-      // The newest message with this (feed, MSH-10) received since the window began.
-      findDuplicate_(db_,
-                     "SELECT id, ack FROM message WHERE feed = ?1 AND control_id = ?2 AND received_at >= ?3"
-                     " ORDER BY received_at DESC, id DESC LIMIT 1"),
+      // A candidate of recent_ confirmed: the row is this (feed, MSH-10) (recent_ holds hashes).
+      findDuplicate_(db_, "SELECT ack FROM message WHERE id = ?1 AND feed = ?2 AND control_id = ?3"),
+      // What recent_ starts from: the messages of the window, in the order they were stored.
+      loadRecent_(db_, "SELECT id, feed, control_id, received_at FROM message WHERE received_at >= ?1 ORDER BY id"),
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
       insertMessage_(db_,
                      "INSERT INTO message (feed, control_id, received_at, raw_size) VALUES (?1, ?2, ?3, ?4)"),
@@ -122,10 +130,42 @@ SqliteWriter::~SqliteWriter() {
   if (walFd_ >= 0) ::close(walFd_);
 }
 
+void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) {
+  if (duplicateWindowMicros_ <= 0) return;
+  if (!recentLoaded_) {
+    const auto first = std::find_if(batch.begin(), batch.end(), [](const WriteRequest* request) {
+      return std::holds_alternative<PersistWrite>(request->write);
+    });
+    if (first == batch.end()) return;  // nothing to check yet (e.g. administration)
+    const std::int64_t now = toDbTime(std::get<PersistWrite>((*first)->write).receivedAt);
+    try {
+      auto load = loadRecent_.run();
+      load.bind(1, now - duplicateWindowMicros_ - kRecentMarginMicros);
+      while (load.step()) {
+        const std::int64_t receivedAt = load.int64(3);
+        recent_.add(RecentControlIds::keyOf(load.text(1), load.text(2)), load.int64(0), receivedAt);
+        newestReceived_ = std::max(newestReceived_, receivedAt);
+      }
+    } catch (...) {
+      recent_.clear();  // tried again with the next batch; this one fails
+      throw;
+    }
+    recentLoaded_ = true;
+  }
+  // Entries leave once they are older than the window, measured from the newest message, with a
+  // margin for a clock that steps back a little.
+  if (newestReceived_ > INT64_MIN + duplicateWindowMicros_ + kRecentMarginMicros) {
+    recent_.expire(newestReceived_ - duplicateWindowMicros_ - kRecentMarginMicros);
+  }
+}
+
 std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>& batch) {
   std::vector<WriteReply> replies;
+  std::size_t recentMark = recent_.mark();
   try {
     replies.reserve(batch.size());
+    prepareRecent(batch);
+    recentMark = recent_.mark();
     begin_.run().step();
     for (const WriteRequest* request : batch) {
       replies.push_back(std::visit([this](const auto& write) { return apply(write); }, request->write));
@@ -134,6 +174,7 @@ std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>
     return replies;
   } catch (const std::exception& e) {
     rollbackAfterFailure();
+    recent_.rollback(recentMark);  // what the rolled-back transaction stored is not there
     auto status = unavailableFrom(
         "message store: a transaction of " + std::to_string(batch.size()) + " writes failed, none was stored",
         e);
@@ -155,14 +196,18 @@ void SqliteWriter::rollbackAfterFailure() noexcept {
 WriteReply SqliteWriter::apply(const PersistWrite& write) {
   const InboundMessage& message = write.message;
   const std::int64_t receivedAt = toDbTime(write.receivedAt);
+  const RecentControlIds::Key key = RecentControlIds::keyOf(message.feed, message.controlId);
   if (duplicateWindowMicros_ > 0) {
+    // The newest message with this (feed, MSH-10) received since the window began.
     std::optional<PersistOutcome> original;
-    {
+    recent_.candidates(key, receivedAt - duplicateWindowMicros_, candidates_);
+    for (const MessageId candidate : candidates_) {
       auto find = findDuplicate_.run();
-      find.bindText(1, message.feed)
-          .bindText(2, message.controlId)
-          .bind(3, receivedAt - duplicateWindowMicros_);
-      if (find.step()) original = PersistOutcome{find.int64(0), true, find.blob(1)};
+      find.bind(1, candidate).bindText(2, message.feed).bindText(3, message.controlId);
+      if (find.step()) {
+        original = PersistOutcome{candidate, true, find.blob(0)};
+        break;
+      }
     }
     if (original) {
       countDuplicate_.run().bind(1, original->id).step();
@@ -189,6 +234,10 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
   }
   const MessageId id = sqlite3_last_insert_rowid(db_);
   insertRaw_.run().bind(1, id).bindBlob(2, message.raw).step();
+  if (duplicateWindowMicros_ > 0) {
+    recent_.add(key, id, receivedAt);
+    newestReceived_ = std::max(newestReceived_, receivedAt);
+  }
   if (message.completion && !message.completion->notifications.empty()) {
     insertNotifications(message.completion->notifications, id, receivedAt);
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include "engine/core/status.h"
 #include "engine/store/message_store.h"
+#include "engine/store/recent_control_ids.h"
 #include "engine/store/sqlite_statement.h"
 #include "engine/store/store_writes.h"
 
@@ -63,17 +65,26 @@ class SqliteWriter {
   // Why an update by id changed nothing: no such message, or it is in the wrong state.
   core::Status explainUnchanged(MessageId id, std::string_view refusal);
   void rollbackAfterFailure() noexcept;
+  // Before a batch: fills recent_ from the table the first time a persist comes (throws as a
+  // statement does), and lets old entries go.
+  void prepareRecent(const std::vector<const WriteRequest*>& batch);
 
   Poco::Data::Session session_;  // owns the connection; declared first so it closes last
   sqlite3* db_;
   const std::int64_t duplicateWindowMicros_;
   std::string walPath_;  // deferSyncs(): the WAL file syncWal() syncs
   int walFd_ = -1;
+  // The duplicate check (no index on the table does it): filled before the first persist.
+  RecentControlIds recent_;
+  bool recentLoaded_ = false;
+  std::int64_t newestReceived_ = INT64_MIN;
+  std::vector<MessageId> candidates_;
 
   SqliteStatement begin_;
   SqliteStatement commit_;
   SqliteStatement rollback_;
   SqliteStatement findDuplicate_;
+  SqliteStatement loadRecent_;
   SqliteStatement countDuplicate_;
   SqliteStatement insertMessage_;
   SqliteStatement insertFinished_;

@@ -192,4 +192,126 @@ BOOST_AUTO_TEST_CASE(every_caller_gets_its_own_reply_under_load) {
   BOOST_TEST(stats.batches <= stats.requests);
 }
 
+// A syncer that counts its syncs; the first can be held (as if the disk were slow).
+class HeldSyncer {
+ public:
+  Queue::Syncer syncer() {
+    return [this]() -> std::optional<int> {
+      syncs_.fetch_add(1);
+      if (holdNext_.exchange(false)) {
+        entered_.set_value();
+        release_.get_future().wait();
+      }
+      return std::nullopt;
+    };
+  }
+  void holdNextSync() { holdNext_ = true; }
+  void waitUntilHeld() { entered_.get_future().wait(); }
+  void release() { release_.set_value(); }
+  int syncs() const { return syncs_.load(); }
+
+ private:
+  std::atomic<bool> holdNext_{false};
+  std::atomic<int> syncs_{0};
+  std::promise<void> entered_;
+  std::promise<void> release_;
+};
+
+BOOST_AUTO_TEST_CASE(with_a_syncer_a_lone_request_is_written_and_synced_at_once) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  BOOST_TEST(queue.submit(21).value() == 42);
+  BOOST_TEST(queue.submit(1).value() == 2);
+  BOOST_TEST(recorder.sizes() == (std::vector<std::size_t>{1, 1}));
+  BOOST_TEST(syncer.syncs() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(requests_arriving_while_a_sync_runs_are_committed_together_and_share_the_next_sync) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  syncer.holdNextSync();
+  Caller first(queue, 0);
+  syncer.waitUntilHeld();  // batch [0] is written and being synced
+  Caller second(queue, 1);
+  BOOST_REQUIRE(waitFor([&] { return recorder.sizes().size() == 2; }));  // [1] written, waits for a sync
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 2; i <= 5; ++i) callers.push_back(std::make_unique<Caller>(queue, i));
+  // the next sync covers them either way: they stay queued rather than make commits of their own
+  BOOST_REQUIRE(waitFor([&] { return queue.stats().queued == 4; }));
+  BOOST_TEST(recorder.sizes().size() == 2U);
+  syncer.release();
+  BOOST_TEST(first.reply().value() == 0);
+  BOOST_TEST(second.reply().value() == 2);
+  for (int i = 2; i <= 5; ++i) BOOST_TEST(callers[static_cast<std::size_t>(i - 2)]->reply().value() == 2 * i);
+  BOOST_TEST(recorder.sizes() == (std::vector<std::size_t>{1, 1, 4}));
+  BOOST_TEST(syncer.syncs() == 2);  // [1] and [2..5] in one sync, after the one commit of [2..5]
+}
+
+BOOST_AUTO_TEST_CASE(with_a_syncer_close_answers_what_is_held_for_a_sync) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  syncer.holdNextSync();
+  Caller first(queue, 0);
+  syncer.waitUntilHeld();
+  Caller second(queue, 1);
+  BOOST_REQUIRE(waitFor([&] { return recorder.sizes().size() == 2; }));
+  Caller third(queue, 2);
+  BOOST_REQUIRE(waitFor([&] { return queue.stats().queued == 1; }));
+  std::thread closer([&] { queue.close(); });
+  BOOST_REQUIRE(waitFor([&] { return queue.closing(); }));
+  syncer.release();
+  closer.join();
+  BOOST_TEST(first.reply().value() == 0);
+  BOOST_TEST(second.reply().value() == 2);
+  BOOST_TEST(third.reply().value() == 4);
+  BOOST_TEST(queue.stats().requests == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(with_a_syncer_every_caller_gets_its_own_reply_under_load) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 16; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const int request = t * 1000 + i;
+        if (queue.submit(request) != 2 * request) ++wrong;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  BOOST_TEST(wrong == 0);
+  const auto stats = queue.stats();
+  BOOST_TEST(stats.requests == 8000U);
+  BOOST_TEST(stats.batches <= stats.requests);
+  BOOST_TEST(static_cast<std::uint64_t>(syncer.syncs()) <= stats.batches);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_batch_does_not_hold_up_the_sync_of_the_batches_written_before_it) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  syncer.holdNextSync();
+  Caller first(queue, 0);
+  syncer.waitUntilHeld();
+  Caller second(queue, 1);
+  BOOST_REQUIRE(waitFor([&] { return recorder.sizes().size() == 2; }));  // [1] waits for a sync
+  recorder.holdNextBatch();
+  Caller third(queue, 2);
+  BOOST_REQUIRE(waitFor([&] { return queue.stats().queued == 1; }));
+  syncer.release();
+  recorder.waitUntilHeld();  // [2] is being written, slowly
+  // [1] is synced and answered all the same, after a short wait for the writer at most
+  BOOST_TEST(first.reply().value() == 0);
+  BOOST_TEST(second.reply().value() == 2);
+  recorder.release();
+  BOOST_TEST(third.reply().value() == 4);
+  BOOST_TEST(syncer.syncs() == 3);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -223,4 +223,120 @@ BOOST_AUTO_TEST_CASE(a_full_database_refuses_writes_with_a_retryable_status) {
   for (const MessageId id : stored) BOOST_TEST(fixture.store().fetch(id)->raw.value() == raw);
 }
 
+
+// The duplicate check keeps the window's (feed, MSH-10) in memory (recent_control_ids.h)
+// rather than in an index: what it holds must match the table whatever happens.
+
+BOOST_AUTO_TEST_CASE(a_transaction_that_failed_leaves_nothing_behind_in_the_duplicate_check) {
+  TempDir dir;
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, dir.file("rollback.db"));
+  BOOST_REQUIRE(cpis::store::configureSqliteConnection(session, cpis::store::SqliteRole::Writer, 0).isOk());
+  BOOST_REQUIRE(cpis::store::migrateSqliteSchema(session).isOk());
+  cpis::store::SqliteWriter writer(session, 1h);  // the same connection as `session`
+  const auto at = FakeClock().now();
+  const std::string small = messageBytes("KEPT");
+  const cpis::store::WriteRequest kept{cpis::store::PersistWrite{{"edsys", "KEPT", small}, at}};
+  BOOST_REQUIRE(writer.run({&kept}).front().status.isOk());
+  // the database is full before the batch's second message fits: the whole batch fails
+  Poco::Int64 pages = 0;
+  session << "PRAGMA page_count", Poco::Data::Keywords::into(pages), Poco::Data::Keywords::now;
+  session << "PRAGMA max_page_count = " + std::to_string(pages + 2), Poco::Data::Keywords::now;
+  const std::string big = messageBytes("BIG") + std::string(64 * 1024, 'x');
+  const std::string raw = messageBytes("LOST");
+  const cpis::store::WriteRequest lost{cpis::store::PersistWrite{{"edsys", "LOST", raw}, at}};
+  const cpis::store::WriteRequest tooBig{cpis::store::PersistWrite{{"edsys", "BIG", big}, at}};
+  const auto failed = writer.run({&lost, &tooBig});
+  BOOST_REQUIRE(failed.size() == 2U);
+  BOOST_TEST(!failed[0].status.isOk());
+  BOOST_TEST(!failed[1].status.isOk());
+  session << "PRAGMA max_page_count = 1000000", Poco::Data::Keywords::now;
+  // sent again, it is a new message (nothing of the failed batch was stored), and the one
+  // stored before is still a duplicate
+  const cpis::store::WriteRequest again{cpis::store::PersistWrite{{"edsys", "LOST", raw}, at}};
+  const cpis::store::WriteRequest keptAgain{cpis::store::PersistWrite{{"edsys", "KEPT", small}, at}};
+  const auto replies = writer.run({&again, &keptAgain});
+  BOOST_REQUIRE(replies.size() == 2U);
+  BOOST_TEST(replies[0].status.isOk());
+  BOOST_TEST(!replies[0].persisted.duplicate);
+  BOOST_TEST(replies[1].persisted.duplicate);
+  int rows = 0;
+  session << "SELECT count(*) FROM message WHERE control_id = 'LOST'", Poco::Data::Keywords::into(rows),
+      Poco::Data::Keywords::now;
+  BOOST_TEST(rows == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_2_database_loses_its_control_id_index_and_keeps_finding_duplicates) {
+  TempDir dir;
+  const std::string path = dir.file("messages.db");
+  FakeClock clock;
+  const auto at = [&clock](std::chrono::microseconds ago) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(clock.now().time_since_epoch() - ago).count();
+  };
+  {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+    BOOST_REQUIRE(cpis::store::migrateSqliteSchema(session, 2).isOk());
+    // stored by a build of schema version 2: one an hour ago, one two days ago (outside the window)
+    const Poco::Int64 recent = at(1h), old = at(48h);
+    session << "INSERT INTO message (feed, control_id, received_at, raw_size, ack, state) VALUES"
+               " ('edsys', 'RECENT', ?, 3, X'414141', 'processed'), ('edsys', 'OLD', ?, 3, NULL, 'processed')",
+        Poco::Data::Keywords::bind(recent), Poco::Data::Keywords::bind(old), Poco::Data::Keywords::now;
+    session << "INSERT INTO message_raw (id, raw) VALUES (1, X'616263'), (2, X'616263')", Poco::Data::Keywords::now;
+  }
+  SqliteStoreOptions options;
+  options.duplicateWindow = 24h;
+  options.clock = clock.function();
+  auto opened = SqliteMessageStore::open(path, options);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message()));
+  auto& store = *opened.value();
+  const auto recent = store.persistInbound({"edsys", "RECENT", messageBytes("RECENT")});
+  BOOST_REQUIRE(recent.ok());
+  BOOST_TEST(recent->duplicate);
+  BOOST_TEST(recent->id == 1);
+  BOOST_TEST(recent->originalAck.value_or("") == "AAA");
+  const auto old = store.persistInbound({"edsys", "OLD", messageBytes("OLD")});
+  BOOST_REQUIRE(old.ok());
+  BOOST_TEST(!old->duplicate);
+  const auto otherFeed = store.persistInbound({"lab", "RECENT", messageBytes("RECENT")});
+  BOOST_REQUIRE(otherFeed.ok());
+  BOOST_TEST(!otherFeed->duplicate);
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+  int indexes = -1, version = 0;
+  session << "SELECT count(*) FROM sqlite_master WHERE name = 'message_by_control_id'",
+      Poco::Data::Keywords::into(indexes), Poco::Data::Keywords::now;
+  session << "SELECT max(version) FROM schema_version", Poco::Data::Keywords::into(version), Poco::Data::Keywords::now;
+  BOOST_TEST(indexes == 0);
+  BOOST_TEST(version == cpis::store::kSqliteSchemaVersion);
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_of_many_senders_are_found_before_and_after_a_restart) {
+  SqliteStoreOptions options;
+  options.duplicateWindow = 1h;
+  StoreFixture fixture(options);
+  std::vector<MessageId> originals;
+  for (int i = 0; i < 300; ++i) originals.push_back(fixture.persist("S" + std::to_string(i % 7) + "-" + std::to_string(i)));
+  const auto checkAll = [&] {
+    for (int i = 0; i < 300; ++i) {
+      const std::string controlId = "S" + std::to_string(i % 7) + "-" + std::to_string(i);
+      const auto again = fixture.store().persistInbound({"edsys", controlId, messageBytes(controlId)});
+      BOOST_REQUIRE(again.ok());
+      BOOST_TEST_REQUIRE(again->duplicate, controlId);
+      BOOST_TEST(again->id == originals[static_cast<std::size_t>(i)]);
+    }
+  };
+  checkAll();
+  fixture.reopen();
+  checkAll();
+  // past the window (after a restart too) each is new again, and the new one is the original
+  fixture.clock.advance(1h + 1us);
+  fixture.reopen();
+  const MessageId renewed = fixture.persist("S0-0");
+  BOOST_TEST(renewed > originals.back());
+  const auto again = fixture.store().persistInbound({"edsys", "S0-0", messageBytes("S0-0")});
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again->duplicate);
+  BOOST_TEST(again->id == renewed);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
