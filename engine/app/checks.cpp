@@ -83,7 +83,7 @@ struct Checks::Feed {
 };
 
 Checks::Checks(const config::EngineConfig& config, const notify::Composer* notifications,
-               std::function<void()> notified) {
+               std::function<void(const notify::Notifications&)> notified) {
   plugins_ = std::make_unique<plugin::PluginRegistry>(pluginDirectories());
   bool any = false;
   for (const auto& feed : config.feeds) any = any || feed.check.has_value();

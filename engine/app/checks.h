@@ -37,7 +37,7 @@ class Checks {
  public:
   // `notifications` (may be null) and `notified` go into every feed's stages (CheckStages).
   explicit Checks(const config::EngineConfig& config, const notify::Composer* notifications = nullptr,
-                  std::function<void()> notified = {});
+                  std::function<void(const notify::Notifications&)> notified = {});
   ~Checks();
   Checks(const Checks&) = delete;
   Checks& operator=(const Checks&) = delete;

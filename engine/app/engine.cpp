@@ -116,8 +116,8 @@ void Engine::start() {
   openStore();
   stamper_ = std::make_unique<pipeline::AckStamper>();
   composer_ = std::make_unique<notify::Composer>(composerSettings(config_));
-  checks_ = std::make_unique<Checks>(config_, composer_.get(), [this] {
-    if (auto* dispatcher = running_.load()) dispatcher->wake();
+  checks_ = std::make_unique<Checks>(config_, composer_.get(), [this](const notify::Notifications& written) {
+    if (auto* dispatcher = running_.load()) dispatcher->wakeFor(written);  // only the sinks written to
   });
 
   for (const auto& feedConfig : config_.feeds) {

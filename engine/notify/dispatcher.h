@@ -102,6 +102,8 @@ class Dispatcher {
   void stop();  // idempotent
   // New entries for `sink` (all sinks when empty) were written: look now.
   void wake(std::string_view sink = {});
+  // New entries were written: the sinks they are for look now (the others sleep on).
+  void wakeFor(const Notifications& written);
 
   DispatcherStats stats() const;
   // The back-off after `attempts` failed attempts, before jitter is applied: the upper bound.
@@ -115,7 +117,6 @@ class Dispatcher {
   void handle(Runner& runner, const store::OutboxEntry& entry);
   void giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
   void writeFollowUps(const Notifications& followUps);
-  void wakeFor(const Notifications& written);
   std::chrono::milliseconds backoff(const SinkOptions& options, std::uint32_t attempts);
 
   store::Outbox& outbox_;

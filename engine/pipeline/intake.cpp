@@ -475,7 +475,7 @@ notify::Notifications Intake::notificationsFor(const domain::Attendance& attenda
 }
 
 void Intake::notified(const notify::Notifications& written) const {
-  if (!written.empty() && checks_ != nullptr && checks_->notified) checks_->notified();
+  if (!written.empty() && checks_ != nullptr && checks_->notified) checks_->notified(written);
 }
 
 }  // namespace cpis::pipeline

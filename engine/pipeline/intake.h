@@ -41,8 +41,9 @@ struct CheckStages {
   WorkQueue& work;             // where lookups run, off the listener's threads
   // What outcomes notify (CPIS.md §7); null: nothing. Engine-wide, immutable.
   const notify::Composer* notifications = nullptr;
-  // Called after notifications were written (the dispatcher looks at once); may be empty.
-  std::function<void()> notified{};
+  // Called with what was written after notifications were (the dispatcher's sinks they are
+  // for look at once); may be empty.
+  std::function<void(const notify::Notifications&)> notified{};
 };
 
 // The front of the pipeline for one feed: persist, parse, adapt, decide, look up, answer. It
