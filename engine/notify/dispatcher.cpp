@@ -51,6 +51,7 @@ struct Dispatcher::Runner {
   std::condition_variable claimWake;  // the claimer: new work, a slot freed, stop
   std::condition_variable workWake;   // the workers: an entry is ready, stop
   bool woken = false;
+  bool lastClaimFull = false;  // the last claim took as many as there were free slots
   bool claimerDone = false;
   std::deque<store::OutboxEntry> ready;
   // Claimed again while this runner was still finishing the entry itself (marked for a retry)
@@ -201,6 +202,7 @@ void Dispatcher::claimLoop(Runner& r) {
         std::size_t added = 0;
         {
           const std::lock_guard claimLock(r.mutex);
+          r.lastClaimFull = more;
           for (auto& entry : claimed.value()) {
             ++added;
             // Never one entry twice at once, nor two of one order key: it waits its turn.
@@ -248,8 +250,9 @@ void Dispatcher::workLoop(Runner& r) {
     store::OutboxEntry entry = std::move(r.ready.front());
     r.ready.pop_front();
     lock.unlock();
+    bool settled = false;  // delivered or dead-lettered, and recorded
     try {
-      handle(r, entry);
+      settled = handle(r, entry);
     } catch (const std::exception& e) {  // a thread's top: the entry stays claimed, the store returns it
       logger().error("sink %s: notification %s not handled: %s", r.name, std::to_string(entry.id),
                      std::string(e.what()));
@@ -271,15 +274,21 @@ void Dispatcher::workLoop(Runner& r) {
       r.workWake.notify_one();
     }
     --inFlight_;
-    r.woken = true;
-    r.claimWake.notify_all();
+    // The claim loop looks again only when this may have made something claimable or due
+    // sooner: a slot freed while due entries were left unclaimed, a successor of the same order
+    // key, a retry's new time (or an entry whose state could not be recorded). Otherwise every
+    // delivery would cost a claim and a next-due query that find nothing.
+    if (!settled || !entry.orderKey.empty() || r.lastClaimFull) {
+      r.woken = true;
+      r.claimWake.notify_all();
+    }
   }
 }
 
-void Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
+bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   if (entry.deadline && options_.clock() >= *entry.deadline) {
     giveUp(r, entry, "deadline passed before it could be delivered");
-    return;
+    return true;
   }
   Notifications followUps;
   plugin::DeliveryResult result;
@@ -299,38 +308,39 @@ void Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
                        status.message());
         const std::lock_guard lock(statsMutex_);
         ++stats_.storeErrors;
-        return;
+        return false;
       }
       {
         const std::lock_guard lock(statsMutex_);
         ++stats_.delivered;
       }
       wakeFor(followUps);
-      return;
+      return true;
     }
     case plugin::DeliveryResult::Kind::Failed:
       giveUp(r, entry, "refused by the sink: " + result.text);
-      return;
+      return true;
     case plugin::DeliveryResult::Kind::Retry: break;
   }
   const std::uint32_t attempts = entry.attempts + 1;
   if (r.options.maxAttempts != 0 && attempts >= r.options.maxAttempts) {
     giveUp(r, entry, "no attempts left (" + std::to_string(attempts) + "): " + result.text);
-    return;
+    return true;
   }
   const store::TimePoint next = options_.clock() + backoff(r.options, attempts);
   if (entry.deadline && next >= *entry.deadline) {
     giveUp(r, entry, "deadline passed after " + std::to_string(attempts) + " attempts: " + result.text);
-    return;
+    return true;
   }
   if (auto status = outbox_.markRetry(entry.id, next, result.text); !status.isOk()) {
     logger().error("sink %s: notification %s not rescheduled: %s", r.name, std::to_string(entry.id), status.message());
     const std::lock_guard lock(statsMutex_);
     ++stats_.storeErrors;
-    return;
+    return false;
   }
   const std::lock_guard lock(statsMutex_);
   ++stats_.retried;
+  return false;
 }
 
 void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::string& reason) {

@@ -114,7 +114,8 @@ class Dispatcher {
   void claimLoop(Runner& runner);
   void workLoop(Runner& runner);
   void renewLoop();
-  void handle(Runner& runner, const store::OutboxEntry& entry);
+  // True when the entry is settled (delivered or dead-lettered, and recorded as such).
+  bool handle(Runner& runner, const store::OutboxEntry& entry);
   void giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
   void writeFollowUps(const Notifications& followUps);
   std::chrono::milliseconds backoff(const SinkOptions& options, std::uint32_t attempts);
