@@ -30,7 +30,8 @@
 // cpu controller.
 //
 // Each line also gives the engines' CPU per message (utime + stime of every instance over the
-// measured seconds, divided by the messages acknowledged in them).
+// measured seconds, divided by the messages acknowledged in them) and the database's (every
+// process named postgres on this machine: run it on a machine with no other PostgreSQL busy).
 //
 // --pg: libpq's connection string of a database this benchmark may create schemas in (e.g.
 // the one tests/support/pg-cluster writes to DIR/conninfo); default: the file $CPIS_TEST_PG.
@@ -252,7 +253,22 @@ struct RunResult {
   double notificationsPerSecond = 0;  // received by the webhook while the load ran
   double drainSeconds = 0;            // after the load, until every notification had arrived
   double engineCpuPerMessage = 0;     // µs, all instances together
+  double databaseCpuPerMessage = 0;   // µs, every postgres process on this machine
 };
+
+// utime + stime of every process named "postgres" on this machine (the server and its
+// backends): the database's share of a message, when it runs here.
+double postgresCpuMicros() {
+  double micros = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string comm;
+    std::getline(std::ifstream(entry.path() / "comm"), comm);
+    if (comm == "postgres") micros += cpis::test::processCpuMicros(std::stol(name));
+  }
+  return micros;
+}
 
 RunResult runOnce(const Options& o, const std::string& kase, int instances, int round,
                   cpis::sim::SpineSimulator& simulator, const std::vector<std::string>& withRecords,
@@ -351,10 +367,12 @@ RunResult runOnce(const Options& o, const std::string& kase, int instances, int 
     return micros;
   };
   const double cpuBefore = enginesCpu();
+  const double databaseBefore = postgresCpuMicros();
   const auto start = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
   measuring = false;
   const double cpuDuring = enginesCpu() - cpuBefore;
+  const double databaseDuring = postgresCpuMicros() - databaseBefore;
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   const std::size_t notifiedDuring = receiver ? receiver->received() - notifiedBefore : 0;
   stop = true;
@@ -386,6 +404,7 @@ RunResult runOnce(const Options& o, const std::string& kase, int instances, int 
   r.notificationsPerSecond = static_cast<double>(notifiedDuring) / elapsed;
   r.drainSeconds = drain;
   r.engineCpuPerMessage = measured == 0 ? 0 : cpuDuring / static_cast<double>(measured);
+  r.databaseCpuPerMessage = measured == 0 ? 0 : databaseDuring / static_cast<double>(measured);
   return r;
 }
 
@@ -443,16 +462,17 @@ int main(int argc, char** argv) {
   simulator.start();
 
   if (o.cpuLimit > 0) std::printf("each engine process limited to %.2f cores (cgroup)\n", o.cpuLimit);
-  std::printf("%-9s %9s %5s %12s %8s %8s %12s %7s %9s %7s  %s\n", "case", "instances", "round", "messages/s",
-              "p50 ms", "p99 ms", "engine µs/msg", "errors", "notify/s", "drain s", "load average before -> after");
+  std::printf("%-9s %9s %5s %12s %8s %8s %12s %12s %7s %9s %7s  %s\n", "case", "instances", "round", "messages/s",
+              "p50 ms", "p99 ms", "engine µs/msg", "db µs/msg", "errors", "notify/s", "drain s",
+              "load average before -> after");
   for (const auto& kase : o.cases) {
     for (int round = 0; round < o.rounds; ++round) {
       for (const int k : o.instances) {
         const std::string before = loadAverage();
         const auto r = runOnce(o, kase, k, round, simulator, withRecords, withoutRecords);
-        std::printf("%-9s %9d %5d %12.0f %8.2f %8.2f %12.0f %7zu %9.0f %7.2f  %s -> %s\n", kase.c_str(), k,
-                    round + 1, r.perSecond, r.p50, r.p99, r.engineCpuPerMessage, r.errors, r.notificationsPerSecond,
-                    r.drainSeconds, before.c_str(), loadAverage().c_str());
+        std::printf("%-9s %9d %5d %12.0f %8.2f %8.2f %12.0f %12.0f %7zu %9.0f %7.2f  %s -> %s\n", kase.c_str(),
+                    k, round + 1, r.perSecond, r.p50, r.p99, r.engineCpuPerMessage, r.databaseCpuPerMessage,
+                    r.errors, r.notificationsPerSecond, r.drainSeconds, before.c_str(), loadAverage().c_str());
         std::fflush(stdout);
       }
     }
