@@ -172,9 +172,8 @@ BOOST_AUTO_TEST_CASE(a_throwing_runner_fails_its_batch_and_the_queue_goes_on) {
   BOOST_TEST(queue.submit(5).value() == 10);
 }
 
-BOOST_AUTO_TEST_CASE(every_caller_gets_its_own_reply_under_load) {
-  RecordingRunner recorder;
-  Queue queue(64, recorder.runner(), -1);
+// 16 threads submit 500 requests each; how many got a reply other than their own doubled.
+int wrongRepliesFrom16CallersOf500(Queue& queue) {
   std::atomic<int> wrong{0};
   std::vector<std::thread> callers;
   for (int t = 0; t < 16; ++t) {
@@ -186,7 +185,13 @@ BOOST_AUTO_TEST_CASE(every_caller_gets_its_own_reply_under_load) {
     });
   }
   for (auto& caller : callers) caller.join();
-  BOOST_TEST(wrong == 0);
+  return wrong.load();
+}
+
+BOOST_AUTO_TEST_CASE(every_caller_gets_its_own_reply_under_load) {
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  BOOST_TEST(wrongRepliesFrom16CallersOf500(queue) == 0);
   const auto stats = queue.stats();
   BOOST_TEST(stats.requests == 8000U);
   BOOST_TEST(stats.batches <= stats.requests);
@@ -274,18 +279,7 @@ BOOST_AUTO_TEST_CASE(with_a_syncer_every_caller_gets_its_own_reply_under_load) {
   RecordingRunner recorder;
   HeldSyncer syncer;
   Queue queue(64, recorder.runner(), -1, syncer.syncer());
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> callers;
-  for (int t = 0; t < 16; ++t) {
-    callers.emplace_back([&, t] {
-      for (int i = 0; i < 500; ++i) {
-        const int request = t * 1000 + i;
-        if (queue.submit(request) != 2 * request) ++wrong;
-      }
-    });
-  }
-  for (auto& caller : callers) caller.join();
-  BOOST_TEST(wrong == 0);
+  BOOST_TEST(wrongRepliesFrom16CallersOf500(queue) == 0);
   const auto stats = queue.stats();
   BOOST_TEST(stats.requests == 8000U);
   BOOST_TEST(stats.batches <= stats.requests);
