@@ -77,8 +77,17 @@ constexpr std::string_view kVersion2[]{
     "CREATE INDEX outbox_claimed ON outbox (claimed_by) WHERE claimed_by IS NOT NULL",
 };
 
+// Version 3: a claim takes the oldest due entries of a sink (ORDER BY id LIMIT n ... SKIP
+// LOCKED). Through outbox_due the planner read and sorted every pending entry of the sink
+// first (0.9 ms with 1,700 pending, against 0.09 ms through this index), so a backlog made
+// every claim slower; this index holds only pending entries, in id order, and the claim stops
+// after n.
+constexpr std::string_view kVersion3[]{
+    "CREATE INDEX outbox_pending ON outbox (sink, id) WHERE state = 'pending'",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3};
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 int currentVersion(PgConnection& connection) {

@@ -732,6 +732,8 @@ BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
   BOOST_TEST(total(store.outbox()) == 1U);
   BOOST_TEST(schema.admin().query("SELECT max(version)::bigint FROM schema_version").int64(0, 0) ==
              cpis::store::kPostgresSchemaVersion);
+  // Claims read the pending entries of a sink in id order through this index (version 3).
+  BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_pending') IS NOT NULL").boolean(0, 0));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -765,10 +767,14 @@ BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
   store.close();
   opened.value().reset();
   Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
-  int version = 0;
+  int version = 0, pendingIndex = 0;
   session << "SELECT max(version) FROM schema_version", Poco::Data::Keywords::into(version),
       Poco::Data::Keywords::now;
   BOOST_TEST(version == cpis::store::kSqliteSchemaVersion);
+  // Claims read the pending entries of a sink in id order through this index (version 4).
+  session << "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_pending'", Poco::Data::Keywords::into(pendingIndex),
+      Poco::Data::Keywords::now;
+  BOOST_TEST(pendingIndex == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
