@@ -184,12 +184,15 @@ std::chrono::milliseconds Dispatcher::backoff(const SinkOptions& options, std::u
 void Dispatcher::claimLoop(Runner& r) {
   pthread_setname_np(pthread_self(), ("notify-" + r.name).substr(0, 15).c_str());
   std::unique_lock lock(r.mutex);
+  // When the next entry becomes due, from the last claim that found nothing due (max: none).
+  store::TimePoint nextDueAt = store::TimePoint::max();
   while (!stopping_) {
     r.woken = false;
     const std::size_t busy = r.held.size() + r.blocked.size();
     const std::size_t free = r.options.concurrency - std::min(r.options.concurrency, busy);
     lock.unlock();
     bool more = false;  // a full batch: more may be due as soon as a slot frees
+    bool claimedSome = false;
     std::chrono::milliseconds wait = options_.pollInterval;
     if (free > 0) {
       auto claimed = outbox_.claimDue(r.name, free, options_.clock());
@@ -199,6 +202,7 @@ void Dispatcher::claimLoop(Runner& r) {
         ++stats_.storeErrors;
       } else {
         more = claimed.value().size() >= free;
+        claimedSome = !claimed.value().empty();
         std::size_t added = 0;
         {
           const std::lock_guard claimLock(r.mutex);
@@ -221,10 +225,16 @@ void Dispatcher::claimLoop(Runner& r) {
     }
     if (!more) {
       // Sleep until the next entry is due, or the poll interval (a replay, another instance).
-      // An entry due already is held (here or elsewhere): a finished delivery wakes us.
-      if (auto next = outbox_.nextDue(r.name); next && next.value()) {
-        const auto until =
-            std::chrono::duration_cast<std::chrono::milliseconds>(*next.value() - options_.clock());
+      // An entry due already is held (here or elsewhere): a finished delivery wakes us. When
+      // this claim took something, nothing else was due: what becomes due later is what was
+      // known at the last empty claim (a retry, a new entry not due yet, each wakes us and
+      // claims nothing), so the outbox is not asked again on every notification.
+      if (!claimedSome) {
+        nextDueAt = store::TimePoint::max();
+        if (auto next = outbox_.nextDue(r.name); next && next.value()) nextDueAt = *next.value();
+      }
+      if (nextDueAt != store::TimePoint::max()) {
+        const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(nextDueAt - options_.clock());
         if (until > std::chrono::milliseconds::zero()) wait = std::min(wait, until);
       }
     }
