@@ -26,6 +26,7 @@
 #include "engine/config/xerces_platform.h"
 #include "engine/cpis/spine_message.h"
 #include "engine/cpis/spine_schemas.h"
+#include "tests/support/spine_test_data.h"
 
 namespace {
 
@@ -85,8 +86,7 @@ std::string interactionOf(const std::string& soap, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::filesystem::path folder = std::filesystem::path(CPIS_SOURCE_DIR) / "../shared/reference/spine-schema";
-  if (const char* setting = std::getenv("CPIS_SPINE_SCHEMAS"); setting != nullptr && *setting != 0) folder = setting;
+  std::filesystem::path folder = cpis::test::spineSchemaFolder();
   if (argc > 1 && *argv[1] != 0) folder = argv[1];
   const double seconds = argc > 2 ? std::atof(argv[2]) : 2.0;
 

@@ -40,6 +40,7 @@
 #include "engine/store/sqlite_audit_log.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/spine_test_data.h"
 
 namespace {
 
@@ -210,16 +211,13 @@ int main(int argc, char** argv) {
       }
     }
   }
-  const char* env = std::getenv("CPIS_SPINE_SCHEMAS");
-  const std::filesystem::path schemaFolder =
-      env != nullptr && *env != 0 ? std::filesystem::path(env)
-                                  : std::filesystem::path(CPIS_SOURCE_DIR) / "../shared/reference/spine-schema";
+  const std::filesystem::path schemaFolder = cpis::test::spineSchemaFolder();
   Poco::Net::initializeSSL();
   {
     const cpis::config::XercesPlatform xerces;
     const client::SpineSchemas schemas(schemaFolder);
     const auto dataset =
-        cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json");
+        cpis::sim::Dataset::load(cpis::test::simulatorDataset());
     std::unique_ptr<cpis::test::TestPki> pki;
     if (tls) pki = std::make_unique<cpis::test::TestPki>();
 

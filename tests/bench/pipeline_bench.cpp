@@ -64,6 +64,7 @@
 #include "tests/support/engine_process.h"
 #include "tests/support/process_cpu.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/spine_test_data.h"
 
 namespace {
 
@@ -213,11 +214,6 @@ struct Sample {
   double simulatorMicros;
 };
 
-std::filesystem::path schemaFolder() {
-  if (const char* env = std::getenv("CPIS_SPINE_SCHEMAS"); env != nullptr && *env != 0) return env;
-  return std::filesystem::path(CPIS_SOURCE_DIR) / ".." / "shared" / "reference" / "spine-schema";
-}
-
 std::string writeConfig(const cpis::test::TempDir& dir, const std::string& simulatorUrl, int connections) {
   const std::string path = dir.file("cpis-engine-bench.xml");
   std::ofstream(path) << R"(<?xml version="1.0" encoding="UTF-8"?>
@@ -229,7 +225,7 @@ std::string writeConfig(const cpis::test::TempDir& dir, const std::string& simul
   <logging format="text" level="warning"/>
   <cpis backend="SIMULATOR" timeoutMs="5000" retries="0" maxConcurrent="64">
     <endpoint>)" << simulatorUrl << R"(</endpoint>
-    <schemaFolder>)" << schemaFolder().string() << R"(</schemaFolder>
+    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
   </cpis>
   <feed name="bench">
@@ -439,9 +435,9 @@ int main(int argc, char** argv) {
   }
   try {
     const cpis::config::XercesPlatform xerces;
-    const cpis::cpis::SpineSchemas schemas(schemaFolder());
+    const cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
     const auto dataset =
-        cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json");
+        cpis::sim::Dataset::load(cpis::test::simulatorDataset());
     std::printf("%.1f s per case after %d warm-up messages a connection; engine %s; %u cores; %s\n\n",
                 options.seconds, kWarmUpPerConnection, options.engine.c_str(), std::thread::hardware_concurrency(),
                 options.rate > 0 ? ("paced: " + std::to_string(static_cast<long>(options.rate)) + " messages/s offered")

@@ -75,6 +75,7 @@
 #include "tests/support/engine_process.h"
 #include "tests/support/process_cpu.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/spine_test_data.h"
 
 namespace {
 
@@ -125,11 +126,6 @@ double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
-}
-
-std::filesystem::path schemaFolder() {
-  if (const char* env = std::getenv("CPIS_SPINE_SCHEMAS")) return env;
-  return std::filesystem::path(CPIS_SOURCE_DIR) / ".." / "shared" / "reference" / "spine-schema";
 }
 
 // Valid test NHS numbers (999 range, modulus 11) from 999<start> upwards.
@@ -185,7 +181,7 @@ std::string engineConfig(const std::string& connection, const std::string& insta
   <logging format="text" level="warning"/>
   <cpis backend="SIMULATOR" timeoutMs="10000" retries="0">
     <endpoint>)" + cpisUrl + R"(</endpoint>
-    <schemaFolder>)" + schemaFolder().string() + R"(</schemaFolder>
+    <schemaFolder>)" + cpis::test::spineSchemaFolder().string() + R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
   </cpis>
 )" + extra + R"(
@@ -453,7 +449,7 @@ int main(int argc, char** argv) {
   }
 
   cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(schemaFolder());
+  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
   const auto withRecords = nhsNumbers(999600000, static_cast<std::size_t>(o.connections));
   const auto withoutRecords = nhsNumbers(999700000, static_cast<std::size_t>(o.connections));
   cpis::sim::SimulatorSettings settings;

@@ -44,6 +44,7 @@
 #include "engine/mllp/mllp_client.h"
 #include "tests/integration/engine_fixture.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/spine_test_data.h"
 
 using namespace std::chrono_literals;
 using cpis::mllp::MllpClient;
@@ -51,11 +52,6 @@ using cpis::test::EngineFixture;
 using cpis::test::EngineProcess;
 
 namespace {
-
-std::filesystem::path schemaFolder() {
-  if (const char* env = std::getenv("CPIS_SPINE_SCHEMAS")) return env;
-  return std::filesystem::path(CPIS_SOURCE_DIR) / ".." / "shared" / "reference" / "spine-schema";
-}
 
 std::string field(const std::string& hl7, const std::string& path) {
   auto message = cpis::hl7v2::parse(hl7);
@@ -232,13 +228,13 @@ bool outboxDrained(const std::string& path, std::chrono::milliseconds timeout) {
 // The simulator (in this process) and an engine configuration with one webhook sink.
 struct NotifyFixture {
   NotifyFixture() {
-    BOOST_TEST_REQUIRE(std::filesystem::is_directory(schemaFolder() / "CPIS" / "Schemas"),
-                       "NHS Digital's CP-IS schemas are needed at " << schemaFolder().string()
+    BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                       "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string()
                                                                     << " (or set CPIS_SPINE_SCHEMAS)");
-    schemas = std::make_unique<cpis::cpis::SpineSchemas>(schemaFolder());
+    schemas = std::make_unique<cpis::cpis::SpineSchemas>(cpis::test::spineSchemaFolder());
     simulator = std::make_unique<cpis::sim::SpineSimulator>(
         cpis::sim::SimulatorSettings{}, *schemas,
-        cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json"));
+        cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
     simulator->start();
     std::ofstream(f.dir.file("hook-secret")) << "a-test-signing-secret\n";
   }
@@ -257,7 +253,7 @@ struct NotifyFixture {
   <logging format="text" level="warning"/>
   <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
     <endpoint>)" << simulator->queryUrl() << R"(</endpoint>
-    <schemaFolder>)" << schemaFolder().string() << R"(</schemaFolder>
+    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
   </cpis>
   <notify pollMs="100" backoffMinMs="20" backoffMaxMs="150" maxAttempts="200" deferredChecks="false">

@@ -21,6 +21,7 @@
 #include "engine/mllp/mllp_server.h"
 #include "tests/integration/engine_fixture.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/spine_test_data.h"
 
 using namespace std::chrono_literals;
 using cpis::mllp::MllpClient;
@@ -28,11 +29,6 @@ using cpis::test::EngineFixture;
 using cpis::test::EngineProcess;
 
 namespace {
-
-std::filesystem::path schemaFolder() {
-  if (const char* env = std::getenv("CPIS_SPINE_SCHEMAS")) return env;
-  return std::filesystem::path(CPIS_SOURCE_DIR) / ".." / "shared" / "reference" / "spine-schema";
-}
 
 std::string field(const std::string& hl7, const std::string& path) {
   auto message = cpis::hl7v2::parse(hl7);
@@ -65,13 +61,13 @@ std::string adt(const std::string& controlId, const std::string& visit, const Pa
 // One simulator and one engine for the whole suite: cases use different children and visits.
 struct PipelineFixture {
   PipelineFixture() {
-    BOOST_TEST_REQUIRE(std::filesystem::is_directory(schemaFolder() / "CPIS" / "Schemas"),
-                       "NHS Digital's CP-IS schemas are needed at " << schemaFolder().string()
+    BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                       "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string()
                                                                     << " (or set CPIS_SPINE_SCHEMAS)");
-    schemas = std::make_unique<cpis::cpis::SpineSchemas>(schemaFolder());
+    schemas = std::make_unique<cpis::cpis::SpineSchemas>(cpis::test::spineSchemaFolder());
     simulator = std::make_unique<cpis::sim::SpineSimulator>(
         cpis::sim::SimulatorSettings{}, *schemas,
-        cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json"));
+        cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
     simulator->start();
     const std::string config = f.dir.file("pipeline.xml");
     std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
@@ -82,7 +78,7 @@ struct PipelineFixture {
   <logging format="json" level="information"/>
   <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
     <endpoint>)" << simulator->queryUrl() << R"(</endpoint>
-    <schemaFolder>)" << schemaFolder().string() << R"(</schemaFolder>
+    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
   </cpis>
   <feed name="ed">
@@ -214,13 +210,13 @@ BOOST_AUTO_TEST_SUITE(deferred_check)
 // query (the local authority is told), and the EPR gets the result unsolicited, as an ORU^R01
 // with the alert segments over the feed's return connection.
 BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the_late_result) {
-  BOOST_TEST_REQUIRE(std::filesystem::is_directory(schemaFolder() / "CPIS" / "Schemas"),
-                     "NHS Digital's CP-IS schemas are needed at " << schemaFolder().string());
+  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
   cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(schemaFolder());
+  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
   cpis::sim::SpineSimulator simulator(
       cpis::sim::SimulatorSettings{}, schemas,
-      cpis::sim::Dataset::load(std::filesystem::path(CPIS_SOURCE_DIR) / "conformance/simulator/dataset/children.json"));
+      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
   simulator.start();
   auto& state = simulator.state();
   cpis::sim::Fault down;
@@ -256,7 +252,7 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   <logging format="json" level="information"/>
   <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
     <endpoint>)" << simulator.queryUrl() << R"(</endpoint>
-    <schemaFolder>)" << schemaFolder().string() << R"(</schemaFolder>
+    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
     <circuitBreaker failureThreshold="1000" openMs="1000"/>
   </cpis>

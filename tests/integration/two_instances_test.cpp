@@ -61,6 +61,7 @@
 #include "tests/support/engine_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/spine_test_data.h"
 
 using namespace std::chrono_literals;
 using cpis::mllp::MllpClient;
@@ -68,11 +69,6 @@ using cpis::test::EngineProcess;
 using cpis::test::TempDir;
 
 namespace {
-
-std::filesystem::path schemaFolder() {
-  if (const char* env = std::getenv("CPIS_SPINE_SCHEMAS")) return env;
-  return std::filesystem::path(CPIS_SOURCE_DIR) / ".." / "shared" / "reference" / "spine-schema";
-}
 
 std::string pgConninfo() {
   const char* file = std::getenv("CPIS_TEST_PG");
@@ -287,7 +283,7 @@ std::string engineConfig(const std::string& connection, const std::string& insta
   <logging format="text" level="warning"/>
   <cpis backend="SIMULATOR" timeoutMs="10000" retries="0">
     <endpoint>)" + cpisUrl + R"(</endpoint>
-    <schemaFolder>)" + schemaFolder().string() + R"(</schemaFolder>
+    <schemaFolder>)" + cpis::test::spineSchemaFolder().string() + R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
   </cpis>
   <feed name="ed">
@@ -335,8 +331,8 @@ BOOST_AUTO_TEST_CASE(one_instance_killed_under_load_nothing_lost_nothing_done_tw
     BOOST_TEST(false, "no PostgreSQL cluster");
     return;
   }
-  BOOST_TEST_REQUIRE(std::filesystem::is_directory(schemaFolder() / "CPIS" / "Schemas"),
-                     "NHS Digital's CP-IS schemas are needed at " << schemaFolder().string());
+  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
 
   // The plan: kSenders connections per engine, each with its own messages; every fourth child
   // has records, every fifth message is an adult (not checked).
@@ -354,7 +350,7 @@ BOOST_AUTO_TEST_CASE(one_instance_killed_under_load_nothing_lost_nothing_done_tw
   }
 
   cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(schemaFolder());
+  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
   cpis::sim::SpineSimulator simulator(cpis::sim::SimulatorSettings{}, schemas,
                                       cpis::sim::Dataset::parse(datasetJson(withRecords), "scale-out dataset"));
   simulator.start();

@@ -30,15 +30,11 @@
 #include "tests/support/engine_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/spine_test_data.h"
 
 namespace {
 
 const std::filesystem::path kSource = CPIS_SOURCE_DIR;
-
-std::filesystem::path schemaFolder() {
-  if (const char* env = std::getenv("CPIS_SPINE_SCHEMAS")) return env;
-  return kSource / ".." / "shared" / "reference" / "spine-schema";
-}
 
 std::string read(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -73,13 +69,13 @@ std::pair<int, std::string> run(const std::vector<std::string>& args) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_whole_pack_passes_against_the_engine_and_the_simulator) {
-  BOOST_TEST_REQUIRE(std::filesystem::is_directory(schemaFolder() / "CPIS" / "Schemas"),
-                     "NHS Digital's CP-IS schemas are needed at " << schemaFolder().string()
+  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string()
                                                                   << " (or set CPIS_SPINE_SCHEMAS)");
   cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(schemaFolder());
+  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
   cpis::sim::SpineSimulator simulator(cpis::sim::SimulatorSettings{}, schemas,
-                                      cpis::sim::Dataset::load(kSource / "conformance/simulator/dataset/children.json"));
+                                      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
   simulator.start();
 
   cpis::test::TempDir dir("cpis-conformance-pack");
@@ -87,7 +83,7 @@ BOOST_AUTO_TEST_CASE(the_whole_pack_passes_against_the_engine_and_the_simulator)
   std::string config = read(kSource / "conformance/engine/cpis-engine-conformance.xml");
   replaceAll(config, "@STORE@", dir.file("store.db"));
   replaceAll(config, "@SIMULATOR_URL@", simulator.baseUrl());
-  replaceAll(config, "@SCHEMA_FOLDER@", schemaFolder().string());
+  replaceAll(config, "@SCHEMA_FOLDER@", cpis::test::spineSchemaFolder().string());
   replaceAll(config, "@MAPPINGS@", (kSource / "mappings").string());
   replaceAll(config, "@PKI@", std::filesystem::path(pki.caCertificate()).parent_path().string());
   const std::string webhookPort = std::to_string(freePort()), returnPort = std::to_string(freePort());

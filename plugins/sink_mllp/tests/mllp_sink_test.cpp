@@ -17,9 +17,8 @@
 #include "engine/mllp/frame_handler.h"
 #include "engine/mllp/mllp_server.h"
 #include "engine/plugin/plugin_error.h"
-#include "engine/plugin/plugin_registry.h"
-#include "engine/plugin/sink_plugin.h"
 #include "plugins/sink_mllp/hl7_notification.h"
+#include "tests/support/sink_plugins.h"
 #include "tests/support/ssl_guard.h"
 #include "tests/support/test_pki.h"
 
@@ -30,24 +29,14 @@ namespace {
 
 using cpis::plugin::DeliveryResult;
 using cpis::plugin::NotificationFields;
-using cpis::plugin::PluginKind;
-using cpis::plugin::PluginRegistry;
 using cpis::plugin::PluginSettings;
 using cpis::plugin::SinkPlugin;
 
-PluginRegistry& registry() {
-  static PluginRegistry instance({CPIS_SINK_PLUGIN_DIR});
-  return instance;
-}
-
 std::unique_ptr<SinkPlugin> makeSink(const PluginSettings& settings) {
-  return SinkPlugin::create(registry().find(PluginKind::Sink, "mllp"), settings);
+  return cpis::test::loadSinkPlugin("mllp", settings);
 }
 
-const cpis::test::TestPki& pki() {
-  static const cpis::test::TestPki instance;
-  return instance;
-}
+const cpis::test::TestPki& pki() { return cpis::test::sharedPki(); }
 
 NotificationFields planFound(const std::string& key = "plan-found:rzz:A1:1") {
   return {{"kind", "plan-found"},

@@ -29,8 +29,7 @@
 #include <Poco/String.h>
 
 #include "engine/plugin/plugin_error.h"
-#include "engine/plugin/plugin_registry.h"
-#include "engine/plugin/sink_plugin.h"
+#include "tests/support/sink_plugins.h"
 #include "tests/support/ssl_guard.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -42,26 +41,16 @@ namespace {
 
 using cpis::plugin::DeliveryResult;
 using cpis::plugin::NotificationFields;
-using cpis::plugin::PluginKind;
-using cpis::plugin::PluginRegistry;
 using cpis::plugin::PluginSettings;
 using cpis::plugin::SinkPlugin;
 
 const std::string kPassword = "relay-password-for-tests";
 
-PluginRegistry& registry() {
-  static PluginRegistry instance({CPIS_SINK_PLUGIN_DIR});
-  return instance;
-}
-
 std::unique_ptr<SinkPlugin> makeSink(const PluginSettings& settings) {
-  return SinkPlugin::create(registry().find(PluginKind::Sink, "smtp"), settings);
+  return cpis::test::loadSinkPlugin("smtp", settings);
 }
 
-const cpis::test::TestPki& pki() {
-  static const cpis::test::TestPki instance;
-  return instance;
-}
+const cpis::test::TestPki& pki() { return cpis::test::sharedPki(); }
 
 NotificationFields checkFailed() {
   return {{"kind", "check-failed"},

@@ -34,9 +34,8 @@
 
 #include "engine/notify/notification.h"
 #include "engine/plugin/plugin_error.h"
-#include "engine/plugin/plugin_registry.h"
-#include "engine/plugin/sink_plugin.h"
 #include "plugins/common/notification_fields.h"
+#include "tests/support/sink_plugins.h"
 #include "tests/support/ssl_guard.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -49,26 +48,16 @@ namespace {
 
 using cpis::plugin::DeliveryResult;
 using cpis::plugin::NotificationFields;
-using cpis::plugin::PluginKind;
-using cpis::plugin::PluginRegistry;
 using cpis::plugin::PluginSettings;
 using cpis::plugin::SinkPlugin;
 
 const std::string kSecret = "s3cret-signing-key-for-tests";
 
-PluginRegistry& registry() {
-  static PluginRegistry instance({CPIS_SINK_PLUGIN_DIR});
-  return instance;
-}
-
 std::unique_ptr<SinkPlugin> makeSink(const PluginSettings& settings) {
-  return SinkPlugin::create(registry().find(PluginKind::Sink, "webhook"), settings);
+  return cpis::test::loadSinkPlugin("webhook", settings);
 }
 
-const cpis::test::TestPki& pki() {
-  static const cpis::test::TestPki instance;
-  return instance;
-}
+const cpis::test::TestPki& pki() { return cpis::test::sharedPki(); }
 
 NotificationFields planFound() {
   return {{"kind", "plan-found"},
