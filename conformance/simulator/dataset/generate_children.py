@@ -181,7 +181,8 @@ def main():
     # Children for the scenarios that fail a check with a fault of their own (the circuit
     # breaker, run-time faults): the engine re-checks them in the background later, which records
     # accesses no other scenario may count, so each has a child to itself.
-    for scenario in ["circuit-breaker", "fault-run-time-once", "fault-run-time-application-error"]:
+    for scenario in ["circuit-breaker", "fault-run-time-once", "fault-run-time-application-error",
+                     "circuit-breaker-probe"]:
         child(f"reserved for {scenario}", [record("XLA02", [plan("CPPI", "2025-05-05")])], 0, "2017-07-17")
 
     dataset = {
