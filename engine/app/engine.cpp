@@ -117,7 +117,10 @@ void Engine::start() {
   stamper_ = std::make_unique<pipeline::AckStamper>();
   composer_ = std::make_unique<notify::Composer>(composerSettings(config_));
   checks_ = std::make_unique<Checks>(config_, composer_.get(), [this](const notify::Notifications& written) {
-    if (auto* dispatcher = running_.load()) dispatcher->wakeFor(written);  // only the sinks written to
+    // Only the sinks written to, and of those only the ones whose entries were not written
+    // claimed for the dispatcher (it registers with the store's outbox when it starts: entries
+    // due at once without an order key reach it from the write itself, with no claim query).
+    if (auto* dispatcher = running_.load()) dispatcher->wakeFor(written);
   });
 
   for (const auto& feedConfig : config_.feeds) {

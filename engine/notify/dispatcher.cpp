@@ -53,6 +53,9 @@ struct Dispatcher::Runner {
   bool woken = false;
   bool lastClaimFull = false;  // the last claim took as many as there were free slots
   bool claimerDone = false;
+  // wantsClaimed said no (too many held): entries went to the store unclaimed, unwoken; a
+  // finished delivery makes the claimer look.
+  bool preClaimRefused = false;
   std::deque<store::OutboxEntry> ready;
   // Claimed again while this runner was still finishing the entry itself (marked for a retry)
   // or one of its order key (already marked in the store): delivered once that is done.
@@ -101,11 +104,16 @@ void Dispatcher::start() {
     r.claimer = std::thread([this, &r] { claimLoop(r); });
   }
   renewer_ = std::thread([this] { renewLoop(); });
+  accepting_ = true;
+  if (options_.preClaim && options_.preClaimBacklog > 0) preClaiming_ = outbox_.setClaimReceiver(this);
   logger().information("dispatcher started: %z sinks", runners_.size());
 }
 
 void Dispatcher::stop() {
   if (!started_ || stopping_.exchange(true)) return;
+  accepting_ = false;
+  // Entries written claimed from now on are not handed over (a hand-over under way finishes).
+  if (preClaiming_) outbox_.setClaimReceiver(nullptr);
   for (auto& [name, runner] : runners_) {
     {
       const std::lock_guard lock(runner->mutex);
@@ -190,6 +198,7 @@ void Dispatcher::claimLoop(Runner& r) {
     r.woken = false;
     const std::size_t busy = r.held.size() + r.blocked.size();
     const std::size_t free = r.options.concurrency - std::min(r.options.concurrency, busy);
+    if (free > 0) r.preClaimRefused = false;  // this claim takes what was refused (or the next one)
     lock.unlock();
     bool more = false;  // a full batch: more may be due as soon as a slot frees
     bool claimedSome = false;
@@ -288,7 +297,7 @@ void Dispatcher::workLoop(Runner& r) {
     // sooner: a slot freed while due entries were left unclaimed, a successor of the same order
     // key, a retry's new time (or an entry whose state could not be recorded). Otherwise every
     // delivery would cost a claim and a next-due query that find nothing.
-    if (!settled || !entry.orderKey.empty() || r.lastClaimFull) {
+    if (!settled || !entry.orderKey.empty() || r.lastClaimFull || r.preClaimRefused) {
       r.woken = true;
       r.claimWake.notify_all();
     }
@@ -393,7 +402,51 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
 }
 
 void Dispatcher::wakeFor(const Notifications& written) {
-  for (const auto& n : written) wake(n.sink);
+  for (const auto& n : written) {
+    // Written claimed and handed over already (or, refused for a backlog, claimed when a
+    // delivery of the sink ends): nothing to look for.
+    if (preClaiming_ && n.orderKey.empty() && !n.notBefore && hasSink(n.sink)) continue;
+    wake(n.sink);
+  }
+}
+
+bool Dispatcher::wantsClaimed(std::string_view sink) {
+  if (!accepting_) return false;
+  const auto it = runners_.find(sink);
+  if (it == runners_.end()) return false;
+  Runner& r = *it->second;
+  const std::lock_guard lock(r.mutex);
+  if (r.held.size() + r.blocked.size() >= options_.preClaimBacklog) {
+    r.preClaimRefused = true;
+    return false;
+  }
+  return true;
+}
+
+void Dispatcher::adopt(std::vector<store::OutboxEntry> entries) {
+  for (auto& entry : entries) {
+    const auto it = runners_.find(entry.sink);
+    if (it == runners_.end()) {
+      logger().warning("notification %s: handed over for sink %s, which this dispatcher does not serve",
+                       std::to_string(entry.id), entry.sink);
+      continue;
+    }
+    Runner& r = *it->second;
+    {
+      const std::lock_guard lock(r.mutex);
+      // After stop() the workers may be gone: the entry stays claimed in the store.
+      if (stopping_ || !started_) continue;
+      if (r.held.count(entry.id) != 0 || (!entry.orderKey.empty() && r.heldKeys.count(entry.orderKey) != 0)) {
+        r.blocked.push_back(std::move(entry));
+      } else {
+        r.held.insert(entry.id);
+        if (!entry.orderKey.empty()) r.heldKeys.insert(entry.orderKey);
+        r.ready.push_back(std::move(entry));
+      }
+      ++inFlight_;
+    }
+    r.workWake.notify_one();
+  }
 }
 
 void Dispatcher::renewLoop() {

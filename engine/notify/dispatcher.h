@@ -67,6 +67,12 @@ struct DispatcherOptions {
   std::function<store::TimePoint()> clock = [] { return std::chrono::system_clock::now(); };
   // A number in [0, 1) for the jitter; default: a random generator.
   std::function<double()> random;
+  // While running, the dispatcher takes the entries the store writes for its sinks already
+  // claimed (store::ClaimReceiver: due at once, no order key), with no claim query.
+  bool preClaim = true;
+  // ... unless a sink holds this many entries in memory already (a sink that is down or slow):
+  // new ones are then written unclaimed and claimed from the store as slots free.
+  std::size_t preClaimBacklog = 1'000;
 };
 
 struct DispatcherStats {
@@ -83,13 +89,17 @@ struct DispatcherStats {
 // wake() (new work written by this process) makes a sink look at once; otherwise each sink
 // looks again when its next entry is due or after pollInterval, whichever comes first.
 //
+// Entries written while it runs (DispatcherOptions::preClaim) come already claimed from the
+// store's writes (Outbox::setClaimReceiver, registered by start() and withdrawn by stop()):
+// adopt() queues them like claimed ones, and wakeFor() does not wake their sinks.
+//
 // stop() lets the deliveries in flight finish and be marked, claims nothing more and joins.
 // An entry claimed but not yet marked when the process dies stays pending in the store; its
-// lease (shared store) or the next start returns it.
-class Dispatcher {
+// lease (shared store) or the next start returns it. So does one adopted after stop().
+class Dispatcher final : public store::ClaimReceiver {
  public:
   Dispatcher(store::Outbox& outbox, DispatcherOptions options = {});
-  ~Dispatcher();
+  ~Dispatcher() override;
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
@@ -102,8 +112,16 @@ class Dispatcher {
   void stop();  // idempotent
   // New entries for `sink` (all sinks when empty) were written: look now.
   void wake(std::string_view sink = {});
-  // New entries were written: the sinks they are for look now (the others sleep on).
+  // New entries were written: the sinks they are for look now (the others sleep on, and so do
+  // those that took them written claimed).
   void wakeFor(const Notifications& written);
+
+  // store::ClaimReceiver: a sink of this dispatcher, while it runs and holds fewer than
+  // preClaimBacklog entries.
+  bool wantsClaimed(std::string_view sink) override;
+  // Entries claimed for this instance (written claimed, or claimed elsewhere): queued for their
+  // sinks' workers, as claimed ones. An unknown sink's, or any after stop(), stay claimed.
+  void adopt(std::vector<store::OutboxEntry> entries) override;
 
   DispatcherStats stats() const;
   // The back-off after `attempts` failed attempts, before jitter is applied: the upper bound.
@@ -128,6 +146,8 @@ class Dispatcher {
   std::uint64_t randomState_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
+  std::atomic<bool> accepting_{false};  // running: wantsClaimed may say yes
+  bool preClaiming_ = false;            // the outbox writes entries claimed for it
   std::mutex renewMutex_;
   std::condition_variable renewWake_;
   std::thread renewer_;

@@ -84,6 +84,25 @@ struct OutboxCounts {
   std::uint64_t pending{}, delivered{}, dead{};
 };
 
+// Who takes the entries a store writes already claimed (Outbox::setClaimReceiver): the
+// dispatcher of this instance. An entry due at once (no notBefore) and without an order key,
+// for a sink wantsClaimed() accepts, is written claimed for this instance in the transaction
+// that writes it (PostgreSQL: a lease, as claimDue's; SQLite: the claimed flag), and handed to
+// adopt() once that transaction is durable, as claimDue would have returned it, so that no
+// claim query is needed. An entry whose (sink, idempotency key) was written before is neither
+// written nor handed over. Entries the receiver does not deliver stay claimed: their lease
+// (PostgreSQL) or the next start (SQLite) returns them, as for any claim.
+class ClaimReceiver {
+ public:
+  virtual ~ClaimReceiver() = default;
+  // Whether entries of `sink` written now are to be claimed for this instance. Called on the
+  // store's writer thread for every such entry: quick, no calls into the store.
+  virtual bool wantsClaimed(std::string_view sink) = 0;
+  // Entries written claimed, once durable (ids and all fields, as claimDue returns them).
+  // Called on the store's writer thread or the caller's: quick, no calls into the store.
+  virtual void adopt(std::vector<OutboxEntry> entries) = 0;
+};
+
 // The outbox of a store (SQLite or PostgreSQL): rows written by MessageStore::finish /
 // Completion::notifications or enqueue() below, worked on by the dispatcher.
 //
@@ -142,6 +161,13 @@ class Outbox {
   // Extends the leases this instance holds (the dispatcher calls it while it delivers); a
   // store only one instance uses does nothing. How long a lease lasts: claimLease() of the store.
   virtual core::Result<std::size_t> renewClaims() { return std::size_t{0}; }
+
+  // From now on entries written for sinks `receiver` wants are written claimed and handed to
+  // it (ClaimReceiver); nullptr: no more (a hand-over under way finishes first, so the
+  // receiver may go once this returns). The receiver must outlive its registration.
+  // Returns whether the store writes entries claimed; one that cannot (the default) writes
+  // every entry unclaimed and returns false.
+  virtual bool setClaimReceiver(ClaimReceiver* /*receiver*/) { return false; }
 };
 
 }  // namespace cpis::store

@@ -21,7 +21,10 @@ PgLeaseClaims::PgLeaseClaims(std::string_view table, std::string_view claimable)
   renewSql_ = clock + "UPDATE " + t + " SET claimed_until = clock.now + $3::bigint FROM clock" + " WHERE " +
               t + ".id IN (SELECT " + t + ".id FROM " + t + ", clock WHERE (" + condition + ")" + " AND " +
               t + ".claimed_by = $1::text FOR UPDATE OF " + t + " SKIP LOCKED)" + " RETURNING " + t + ".id";
-  releaseSql_ = "UPDATE " + t + " SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1::text";
+  // Only claimable rows are ever claimed (finishing one clears its claim): the condition lets
+  // the release use the claimable rows' partial index rather than read the whole table.
+  releaseSql_ = "UPDATE " + t + " SET claimed_by = NULL, claimed_until = NULL WHERE (" + condition + ") AND " + t +
+                ".claimed_by = $1::text";
 }
 
 std::vector<std::int64_t> PgLeaseClaims::claim(PgConnection& connection, std::string_view owner,

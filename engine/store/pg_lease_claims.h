@@ -26,7 +26,7 @@ class PgConnection;
 //            FROM t WHERE <claimable> AND (claimed_by IS NULL OR claimed_until < now) ORDER BY id
 //            LIMIT n FOR UPDATE SKIP LOCKED) RETURNING id
 // renew():   the same UPDATE of claimed_until for the rows claimed_by = me
-// release(): claimed_by = NULL for the rows claimed_by = me (a clean stop: others need not wait)
+// release(): claimed_by = NULL for the claimable rows claimed_by = me (a clean stop: others need not wait)
 //
 // SKIP LOCKED makes instances that claim at the same moment pass over each other's rows instead
 // of waiting; a row whose lease another instance has just taken is rechecked once locked (READ

@@ -83,7 +83,11 @@ core::Result<std::unique_ptr<PostgresMessageStore>> PostgresMessageStore::open(c
 PostgresMessageStore::PostgresMessageStore(OpenKey, PostgresStoreOptions options,
                                            std::unique_ptr<PostgresWriter> writer,
                                            std::unique_ptr<PostgresReader> reader)
-    : options_(std::move(options)), writer_(std::move(writer)), reader_(std::move(reader)) {
+    : options_(std::move(options)),
+      handOver_(std::make_unique<ClaimHandOver>()),
+      writer_(std::move(writer)),
+      reader_(std::move(reader)) {
+  writer_->claimWith(handOver_.get());
   queue_ = std::make_unique<GroupCommitQueue<WriteRequest, WriteReply>>(
       options_.maxBatchSize,
       [this](const std::vector<const WriteRequest*>& batch) { return writer_->run(batch); },
@@ -91,7 +95,7 @@ PostgresMessageStore::PostgresMessageStore(OpenKey, PostgresStoreOptions options
                  {},
                  0});
   outbox_ = std::make_unique<PostgresOutbox>([this](const WriteRequest& request) { return write(request); },
-                                             *reader_, options_.instance, options_.claimLease,
+                                             *reader_, *handOver_, options_.instance, options_.claimLease,
                                              [this] { return now(); });
 }
 
@@ -127,6 +131,7 @@ WriteReply PostgresMessageStore::write(const WriteRequest& request) {
   try {
     auto reply = queue_->submit(request);
     if (!reply) return {core::Status::unavailable("message store: closed"), {}, 0};
+    handOver_->handOver(*reply);  // durable now: what was written claimed goes to the dispatcher
     return std::move(*reply);
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write
     return {unavailableFrom("message store: cannot queue a write", e), {}, 0};
@@ -145,8 +150,9 @@ void PostgresMessageStore::persistInboundAsync(const InboundMessage& message, Pe
     return done(std::move(status));
   }
   // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
-  std::function<void(WriteReply)> onReply = [done = std::move(done)](WriteReply reply) {
+  std::function<void(WriteReply)> onReply = [this, done = std::move(done)](WriteReply reply) {
     if (!reply.status.isOk()) return done(std::move(reply.status));
+    handOver_->handOver(reply);
     done(std::move(reply.persisted));
   };
   bool queued = false;

@@ -17,6 +17,7 @@ namespace cpis::store {
 class PostgresOutbox;
 class PostgresReader;
 class PostgresWriter;
+class ClaimHandOver;
 struct WriteReply;
 struct WriteRequest;
 template <typename Request, typename Reply>
@@ -111,6 +112,8 @@ class PostgresMessageStore final : public MessageStore {
   TimePoint now() const;
 
   PostgresStoreOptions options_;
+  // Outbox::setClaimReceiver: the writer thread asks it, so it outlives the queue.
+  std::unique_ptr<ClaimHandOver> handOver_;
   std::unique_ptr<PostgresWriter> writer_;
   std::unique_ptr<PostgresReader> reader_;
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_; stops first

@@ -7,10 +7,11 @@
 
 namespace cpis::store {
 
-PostgresOutbox::PostgresOutbox(Write write, PostgresReader& reader, std::string instance,
-                               std::chrono::seconds lease, std::function<TimePoint()> now)
+PostgresOutbox::PostgresOutbox(Write write, PostgresReader& reader, ClaimHandOver& handOver,
+                               std::string instance, std::chrono::seconds lease, std::function<TimePoint()> now)
     : write_(std::move(write)),
       reader_(reader),
+      handOver_(handOver),
       instance_(std::move(instance)),
       lease_(lease),
       now_(std::move(now)) {}

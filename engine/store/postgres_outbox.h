@@ -21,8 +21,8 @@ class PostgresOutbox final : public Outbox {
  public:
   using Write = std::function<WriteReply(const WriteRequest&)>;
   // `now`: the store's clock (kDatabaseClock: the server's).
-  PostgresOutbox(Write write, PostgresReader& reader, std::string instance, std::chrono::seconds lease,
-                 std::function<TimePoint()> now);
+  PostgresOutbox(Write write, PostgresReader& reader, ClaimHandOver& handOver, std::string instance,
+                 std::chrono::seconds lease, std::function<TimePoint()> now);
 
   core::Status enqueue(std::span<const NewNotification> notifications) override;
   core::Result<std::vector<OutboxEntry>> claimDue(std::string_view sink, std::size_t limit,
@@ -36,6 +36,10 @@ class PostgresOutbox final : public Outbox {
   core::Result<OutboxEntry> get(NotificationId id) override;
   core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) override;
   core::Result<OutboxCounts> counts(std::optional<std::string_view> sink) override;
+  bool setClaimReceiver(ClaimReceiver* receiver) override {
+    handOver_.set(receiver);
+    return true;
+  }
   core::Result<std::size_t> renewClaims() override;
 
   // Gives up every entry this instance holds (on close, and when a store opens under a
@@ -45,6 +49,7 @@ class PostgresOutbox final : public Outbox {
  private:
   Write write_;
   PostgresReader& reader_;
+  ClaimHandOver& handOver_;
   const std::string instance_;
   const std::chrono::seconds lease_;
   std::function<TimePoint()> now_;

@@ -86,8 +86,21 @@ constexpr std::string_view kVersion3[]{
     "CREATE INDEX outbox_pending ON outbox (sink, id) WHERE state = 'pending'",
 };
 
+// Version 4: fewer index entries written per notification. outbox_due served claims and the
+// next-due time until outbox_pending did (version 3), and outbox_claimed the renewal and release
+// of an instance's claims, which outbox_pending serves as well (only pending entries are
+// claimed); each was written at every insert, and outbox_due again at every state change (and
+// a claim, changing claimed_by, could not be a heap-only update). Dead entries, which
+// cpis-admin lists and replays, get a partial index of their own: entries enter it only when
+// dead-lettered.
+constexpr std::string_view kVersion4[]{
+    "DROP INDEX outbox_due",
+    "DROP INDEX outbox_claimed",
+    "CREATE INDEX outbox_dead ON outbox (sink, id) WHERE state = 'dead'",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4};
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 int currentVersion(PgConnection& connection) {

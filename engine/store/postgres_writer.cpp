@@ -135,6 +135,21 @@ const std::string kEnqueue =
     " FROM clock, gate WHERE gate.value <> ''"
     " ON CONFLICT (sink, idempotency_key) DO NOTHING";
 
+// kEnqueue written claimed for this instance ($10, a lease of $11 micros on the store's clock,
+// as claimDue's): the new row's id, message and creation time, nothing on a conflict.
+const std::string kEnqueueClaimed =
+    "WITH clock AS (SELECT " + clockSql("$7") +
+    " AS now),"
+    " gate AS (SELECT current_setting('" +
+    std::string(kGate) +
+    "', true) AS value)"
+    " INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload, created_at,"
+    "   next_attempt_at, deadline, claimed_by, claimed_until)"
+    " SELECT COALESCE($1::bigint, NULLIF(gate.value, '-')::bigint), $2::text, $3::text, $4::bytea, $5::bytea,"
+    "   $6::bytea, clock.now, COALESCE($8::bigint, clock.now), $9::bigint, $10::text, clock.now + $11::bigint"
+    " FROM clock, gate WHERE gate.value <> ''"
+    " ON CONFLICT (sink, idempotency_key) DO NOTHING RETURNING id, message_id, created_at";
+
 // markDelivered ($2 'delivered'), markRetry ($2 'pending', tried again from $3) and markDead
 // ($2 'dead') of a pending entry no other instance holds; $4 the error (NULL: the last one
 // stays). The row as it was, and the gate for follow-ups (the entry's message id).
@@ -249,10 +264,29 @@ class Pipeline {
   std::string firstError_;
 };
 
-// The notifications, each one statement through the gate.
-void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> notifications, TimePoint at) {
+// A notification sent to be written claimed: which result of the pipeline answers it.
+struct SentClaimed {
+  std::size_t request{};  // the write of the batch it belongs to
+  std::size_t result{};
+  const NewNotification* notification{};
+};
+
+// Who the writer claims for, and how long.
+struct ClaimSettings {
+  ClaimHandOver* handOver{};
+  const std::string& owner;
+  std::int64_t leaseMicros{};
+  std::size_t request{};
+  std::vector<SentClaimed>& sent;
+};
+
+// The notifications, each one statement through the gate (those the hand-over claims, written
+// claimed).
+void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> notifications, TimePoint at,
+                       const ClaimSettings& claims) {
   const auto time = pgTime(at);
   for (const NewNotification& notification : notifications) {
+    const bool claim = claims.handOver != nullptr && claims.handOver->claims(notification);
     const std::string sink = pgText(notification.sink);
     const std::string kind = pgText(notification.kind);
     PgParams params;
@@ -265,8 +299,34 @@ void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> noti
         .optionalInt64(time)
         .optionalInt64(notification.notBefore ? pgTime(*notification.notBefore) : std::nullopt)
         .optionalInt64(notification.deadline ? pgTime(*notification.deadline) : std::nullopt);
-    pipeline.sendPrepared("enqueue", params);
+    if (!claim) {
+      pipeline.sendPrepared("enqueue", params);
+      continue;
+    }
+    params.text(claims.owner).int64(claims.leaseMicros);
+    claims.sent.push_back({claims.request, pipeline.sent(), &notification});
+    pipeline.sendPrepared("enqueue_claimed", params);
   }
+}
+
+// The entry a claimed insert wrote, from its RETURNING row and what was sent (claimDue's fields).
+OutboxEntry claimedEntry(const PgResult& row, const NewNotification& notification) {
+  OutboxEntry entry;
+  entry.id = row.int64(0, 0);
+  entry.messageId = row.optionalInt64(0, 1);
+  entry.sink = pgText(notification.sink);  // as stored (text columns)
+  entry.kind = pgText(notification.kind);
+  entry.idempotencyKey = notification.idempotencyKey;
+  entry.orderKey = notification.orderKey;
+  entry.payload = notification.payload;
+  entry.createdAt = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::microseconds(row.int64(0, 2))));
+  entry.nextAttemptAt = entry.createdAt;
+  if (notification.deadline) {
+    entry.deadline = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::microseconds(pgTime(*notification.deadline).value_or(0))));
+  }
+  return entry;
 }
 
 }  // namespace
@@ -291,6 +351,7 @@ void PostgresWriter::prepareStatements() {
   connection_->prepare("finish", kFinish);
   connection_->prepare("gate_open", kGateOpen);
   connection_->prepare("enqueue", kEnqueue);
+  connection_->prepare("enqueue_claimed", kEnqueueClaimed);
   connection_->prepare("outbox_mark", kOutboxMark);
   connection_->prepare("replay_one", kReplayOne);
   connection_->prepare("replay_dead", kReplayDead);
@@ -365,7 +426,10 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::vector<std::size_t> firstResult;
   firstResult.reserve(batch.size());
+  std::vector<SentClaimed> sentClaimed;
   for (const WriteRequest* request : batch) {
+    const ClaimSettings claims{handOver_, settings_.owner, micros(settings_.lease), firstResult.size(),
+                               sentClaimed};
     firstResult.push_back(pipeline.sent());
     std::visit(
         [&](const auto& write) {
@@ -395,7 +459,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
                 .bytes(message.raw);
             const bool notifies = done && !done->notifications.empty();
             pipeline.sendPrepared(notifies ? "persist_gated" : "persist", params);
-            if (notifies) sendNotifications(pipeline, done->notifications, write.receivedAt);
+            if (notifies) sendNotifications(pipeline, done->notifications, write.receivedAt, claims);
           } else if constexpr (std::is_same_v<Write, AckWrite>) {
             params.int64(write.id).bytes(write.ack).optionalInt64(pgTime(write.at)).text(settings_.owner);
             pipeline.sendPrepared("record_ack", params);
@@ -429,10 +493,10 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
                 .optionalInt64(pgTime(write.at))
                 .text(settings_.owner);
             pipeline.sendPrepared("finish", params);
-            sendNotifications(pipeline, write.notifications, write.at);
+            sendNotifications(pipeline, write.notifications, write.at, claims);
           } else if constexpr (std::is_same_v<Write, EnqueueWrite>) {
             pipeline.sendPrepared("gate_open", params);
-            sendNotifications(pipeline, write.notifications, write.at);
+            sendNotifications(pipeline, write.notifications, write.at, claims);
           } else if constexpr (std::is_same_v<Write, OutboxMarkWrite>) {
             const std::string error = pgText(write.error);
             params.int64(write.id).text(markedState(write.end));
@@ -448,7 +512,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
             }
             params.optionalInt64(pgTime(write.at)).text(settings_.owner);
             pipeline.sendPrepared("outbox_mark", params);
-            if (write.end == OutboxEnd::Delivered) sendNotifications(pipeline, write.followUps, write.at);
+            if (write.end == OutboxEnd::Delivered) sendNotifications(pipeline, write.followUps, write.at, claims);
           } else if constexpr (std::is_same_v<Write, ReplayWrite>) {
             if (write.id) {
               params.int64(*write.id).optionalInt64(pgTime(write.at));
@@ -487,6 +551,13 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
           {core::Status::internal("message store: claims are not writes of this store"), {}, 0});
     } else {
       replies.push_back(replyFor(*batch[i], results[firstResult[i]]));
+    }
+  }
+  // Written claimed: a row each (none on a conflict, or when the gate was shut).
+  for (const SentClaimed& sent : sentClaimed) {
+    const PgResult& row = results[sent.result];
+    if (row.rows() == 1 && replies[sent.request].status.isOk()) {
+      replies[sent.request].preClaimed.push_back(claimedEntry(row, *sent.notification));
     }
   }
   return replies;

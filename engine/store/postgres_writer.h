@@ -48,6 +48,11 @@ class PostgresWriter {
   // resend is then answered as a duplicate) and the next batch reconnects. Never throws.
   std::vector<WriteReply> run(const std::vector<const WriteRequest*>& batch);
 
+  // Notifications `handOver` claims are written claimed for settings.owner (a lease of
+  // settings.lease) and returned in the reply's preClaimed. Before the first run(); `handOver`
+  // outlives the writer.
+  void claimWith(ClaimHandOver* handOver) noexcept { handOver_ = handOver; }
+
   // Batches run again after a deadlock or serialization failure.
   std::uint64_t retries() const noexcept { return retries_.load(std::memory_order_relaxed); }
 
@@ -59,6 +64,7 @@ class PostgresWriter {
 
   std::unique_ptr<PgConnection> connection_;
   const PostgresWriterSettings settings_;
+  ClaimHandOver* handOver_ = nullptr;
   bool broken_ = false;  // a pipeline was left mid-way: reconnect before the next batch
   std::atomic<std::uint64_t> retries_{0};
 };

@@ -12,6 +12,7 @@
 #include "engine/core/status.h"
 #include "engine/store/audit_log.h"
 #include "engine/store/audit_queue.h"
+#include "engine/store/sqlite_wal.h"
 
 struct sqlite3;
 
@@ -26,8 +27,10 @@ struct SqliteAuditStats {
   std::size_t queued = 0;      // waiting for the writer
 };
 
-// The audit table in the message store's SQLite file (its own connection, WAL, synchronous
-// FULL, busy timeout so it shares the file with the message store's writer).
+// The audit table in the message store's SQLite file: its own connection in WAL mode, which
+// takes the file's in-process write lock (sqliteWriteLock) for each batch's transaction, so that
+// it and the message store's writer take turns without SQLite's sleeping busy handler, and
+// syncs the WAL after the commit, outside that lock (synchronous NORMAL, then WalFile::sync).
 //
 // record() queues the entry and returns at once: a lookup never waits for a disk sync. One
 // writer thread commits whatever has queued as one transaction, so a burst of lookups costs
@@ -67,6 +70,8 @@ class SqliteAuditLog final : public AuditLog {
 
   sqlite3* db_;
   std::unique_ptr<SqliteStatement> begin_, commit_, rollback_, insert_;
+  std::unique_ptr<WalFile> wal_;                // synced after each batch's commit
+  std::shared_ptr<std::mutex> writeLock_;       // shared with the message store's writer
   std::mutex dbMutex_;  // the connection: the writer's batches and the readers
   AuditQueue queue_;    // last: its writer thread uses the members above
 };

@@ -97,6 +97,8 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
       writer_(std::move(writer)),
       reader_(std::move(reader)),
       checkpointer_(std::move(checkpointer)) {
+  handOver_ = std::make_unique<ClaimHandOver>();
+  writer_->claimWith(handOver_.get());
   using Queue = GroupCommitQueue<WriteRequest, WriteReply>;
   Queue::Syncer syncer;
   if (options_.pipelinedSync) {
@@ -116,7 +118,7 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
                  0},
       std::move(syncer));
   outbox_ = std::make_unique<SqliteOutbox>([this](const WriteRequest& request) { return write(request); },
-                                           *reader_, options_.clock);
+                                           *reader_, *handOver_, options_.clock);
 }
 
 SqliteMessageStore::~SqliteMessageStore() {
@@ -137,6 +139,7 @@ WriteReply SqliteMessageStore::write(const WriteRequest& request) {
   try {
     auto reply = queue_->submit(request);
     if (!reply) return {core::Status::unavailable("message store: closed"), {}, 0};
+    handOver_->handOver(*reply);  // durable now: what was written claimed goes to the dispatcher
     return std::move(*reply);
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write
     return {unavailableFrom("message store: cannot queue a write", e), {}, 0};
@@ -157,8 +160,9 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
 void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
   // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
-  std::function<void(WriteReply)> onReply = [done = std::move(done)](WriteReply reply) {
+  std::function<void(WriteReply)> onReply = [this, done = std::move(done)](WriteReply reply) {
     if (!reply.status.isOk()) return done(std::move(reply.status));
+    handOver_->handOver(reply);
     done(std::move(reply.persisted));
   };
   bool queued = false;

@@ -17,6 +17,7 @@ class SqliteCheckpointer;
 class SqliteOutbox;
 class SqliteReader;
 class SqliteWriter;
+class ClaimHandOver;
 struct WriteReply;
 struct WriteRequest;
 template <typename Request, typename Reply>
@@ -102,6 +103,8 @@ class SqliteMessageStore final : public MessageStore {
 
   FileLock lock_;  // first: released last, after every connection has closed
   SqliteStoreOptions options_;
+  // Outbox::setClaimReceiver: the writer thread asks it, so it outlives the queue.
+  std::unique_ptr<ClaimHandOver> handOver_;
   // Destroyed bottom up: the queue stops the writer thread before the checkpointer lets go of
   // the writer's connection, and that closes last.
   std::unique_ptr<SqliteWriter> writer_;

@@ -6,8 +6,9 @@
 
 namespace cpis::store {
 
-SqliteOutbox::SqliteOutbox(Write write, SqliteReader& reader, std::function<TimePoint()> clock)
-    : write_(std::move(write)), reader_(reader), clock_(std::move(clock)) {}
+SqliteOutbox::SqliteOutbox(Write write, SqliteReader& reader, ClaimHandOver& handOver,
+                           std::function<TimePoint()> clock)
+    : write_(std::move(write)), reader_(reader), handOver_(handOver), clock_(std::move(clock)) {}
 
 core::Status SqliteOutbox::enqueue(std::span<const NewNotification> notifications) {
   if (auto status = checkNotifications(notifications); !status.isOk()) return status;

@@ -17,7 +17,7 @@ class SqliteReader;
 class SqliteOutbox final : public Outbox {
  public:
   using Write = std::function<WriteReply(const WriteRequest&)>;
-  SqliteOutbox(Write write, SqliteReader& reader, std::function<TimePoint()> clock);
+  SqliteOutbox(Write write, SqliteReader& reader, ClaimHandOver& handOver, std::function<TimePoint()> clock);
 
   core::Status enqueue(std::span<const NewNotification> notifications) override;
   core::Result<std::vector<OutboxEntry>> claimDue(std::string_view sink, std::size_t limit,
@@ -31,10 +31,15 @@ class SqliteOutbox final : public Outbox {
   core::Result<OutboxEntry> get(NotificationId id) override;
   core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) override;
   core::Result<OutboxCounts> counts(std::optional<std::string_view> sink) override;
+  bool setClaimReceiver(ClaimReceiver* receiver) override {
+    handOver_.set(receiver);
+    return true;
+  }
 
  private:
   Write write_;
   SqliteReader& reader_;
+  ClaimHandOver& handOver_;
   std::function<TimePoint()> clock_;
 };
 

@@ -90,8 +90,17 @@ constexpr std::string_view kVersion4[]{
     "CREATE INDEX outbox_pending ON outbox (sink, id) WHERE state = 'pending'",
 };
 
+// Version 5: outbox_due served claims and the next-due time until outbox_pending did (version
+// 4), and was rewritten at every state change and retry. Dead entries, which cpis-admin lists
+// and replays, get a partial index of their own: entries enter it only when dead-lettered.
+constexpr std::string_view kVersion5[]{
+    "DROP INDEX outbox_due",
+    "CREATE INDEX outbox_dead ON outbox (sink, id) WHERE state = 'dead'",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4,
+                                                          kVersion5};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 }  // namespace

@@ -66,8 +66,8 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
               " finished_at = ?4 WHERE id = ?5 AND state = 'received'"),
       insertNotification_(db_,
                           "INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload,"
-                          " created_at, next_attempt_at, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                          " COALESCE(?8, ?7), ?9) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
+                          " created_at, next_attempt_at, deadline, claimed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                          " COALESCE(?8, ?7), ?9, ?10) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
       findEntry_(db_, "SELECT state, message_id FROM outbox WHERE id = ?1"),
       markDelivered_(db_,
                      "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = ?2,"
@@ -92,43 +92,23 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
                               "SELECT 1 FROM outbox p WHERE p.sink = o.sink AND p.order_key = o.order_key"
                               " AND p.order_key <> '' AND p.state = 'pending' AND p.id <> o.id"
                               " AND (p.id < o.id OR p.claimed <> 0))) ORDER BY o.id LIMIT ?3"),
-      markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1") {}
+      markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1") {
+  writeLock_ = sqliteWriteLock(db_);
+}
 
 void SqliteWriter::deferSyncs() {
   // WAL mode with synchronous=NORMAL: a commit writes its frames to the WAL without syncing
   // them, and checkpoints still sync the WAL before copying it; syncWal() then makes commits
   // durable, on another thread, before anyone is told.
   SqliteStatement(db_, "PRAGMA synchronous = NORMAL").run().step();
-  walPath_ = std::string(sqlite3_db_filename(db_, "main")) + "-wal";
+  wal_ = std::make_unique<WalFile>(sqlite3_db_filename(db_, "main"), "message store");
 }
 
 core::Status SqliteWriter::syncWal() {
-  // fdatasync works on the file, whichever descriptor names it; the WAL stays the same file
-  // while the store's connections are open, and a replaced one is noticed and reopened.
-  struct stat byPath {};
-  if (::stat(walPath_.c_str(), &byPath) != 0) {
-    return core::Status::unavailable("message store: the write-ahead log is missing (errno " +
-                                     std::to_string(errno) + ")");
-  }
-  struct stat byFd {};
-  if (walFd_ < 0 || ::fstat(walFd_, &byFd) != 0 || byFd.st_ino != byPath.st_ino || byFd.st_dev != byPath.st_dev) {
-    if (walFd_ >= 0) ::close(walFd_);
-    walFd_ = ::open(walPath_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (walFd_ < 0) {
-      return core::Status::unavailable("message store: cannot open the write-ahead log (errno " +
-                                       std::to_string(errno) + ")");
-    }
-  }
-  if (::fdatasync(walFd_) != 0) {
-    return core::Status::unavailable("message store: syncing the write-ahead log failed (errno " +
-                                     std::to_string(errno) + "); nothing of these writes was acknowledged");
-  }
-  return core::Status::ok();
+  return wal_ ? wal_->sync() : core::Status::ok();
 }
 
-SqliteWriter::~SqliteWriter() {
-  if (walFd_ >= 0) ::close(walFd_);
-}
+SqliteWriter::~SqliteWriter() = default;
 
 void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) {
   if (duplicateWindowMicros_ <= 0) return;
@@ -162,10 +142,12 @@ void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) 
 std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>& batch) {
   std::vector<WriteReply> replies;
   std::size_t recentMark = recent_.mark();
+  std::unique_lock writing(*writeLock_, std::defer_lock);  // until committed or rolled back
   try {
     replies.reserve(batch.size());
     prepareRecent(batch);
     recentMark = recent_.mark();
+    writing.lock();
     begin_.run().step();
     for (const WriteRequest* request : batch) {
       replies.push_back(std::visit([this](const auto& write) { return apply(write); }, request->write));
@@ -238,10 +220,11 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
     recent_.add(key, id, receivedAt);
     newestReceived_ = std::max(newestReceived_, receivedAt);
   }
+  WriteReply reply{core::Status::ok(), PersistOutcome{id, false, std::nullopt}, 0};
   if (message.completion && !message.completion->notifications.empty()) {
-    insertNotifications(message.completion->notifications, id, receivedAt);
+    insertNotifications(message.completion->notifications, id, receivedAt, reply.preClaimed);
   }
-  return {core::Status::ok(), PersistOutcome{id, false, std::nullopt}, 0};
+  return reply;
 }
 
 WriteReply SqliteWriter::apply(const AckWrite& write) {
@@ -286,20 +269,25 @@ WriteReply SqliteWriter::apply(const FinishWrite& write) {
       .bind(5, write.id);
   update.step();
   if (update.changes() != 1) return {explainUnchanged(write.id, "it is already finished"), {}, 0};
-  insertNotifications(write.notifications, write.id, toDbTime(write.at));
-  return {};
+  WriteReply reply;
+  insertNotifications(write.notifications, write.id, toDbTime(write.at), reply.preClaimed);
+  return reply;
 }
 
 WriteReply SqliteWriter::apply(const EnqueueWrite& write) {
-  insertNotifications(write.notifications, std::nullopt, toDbTime(write.at));
-  return {};
+  WriteReply reply;
+  insertNotifications(write.notifications, std::nullopt, toDbTime(write.at), reply.preClaimed);
+  return reply;
 }
 
 void SqliteWriter::insertNotifications(std::span<const NewNotification> notifications,
-                                       std::optional<MessageId> message, std::int64_t at) {
+                                       std::optional<MessageId> message, std::int64_t at,
+                                       std::vector<OutboxEntry>& claimed) {
   for (const NewNotification& notification : notifications) {
+    const bool claim = handOver_ != nullptr && handOver_->claims(notification);
+    const auto from = notification.messageId ? notification.messageId : message;
     auto insert = insertNotification_.run();
-    if (const auto from = notification.messageId ? notification.messageId : message) insert.bind(1, *from);
+    if (from) insert.bind(1, *from);
     insert.bindText(2, notification.sink)
         .bindText(3, notification.kind)
         .bindText(4, notification.idempotencyKey)
@@ -308,7 +296,22 @@ void SqliteWriter::insertNotifications(std::span<const NewNotification> notifica
         .bind(7, at);
     if (notification.notBefore) insert.bind(8, toDbTime(*notification.notBefore));
     if (notification.deadline) insert.bind(9, toDbTime(*notification.deadline));
+    insert.bind(10, std::int64_t{claim ? 1 : 0});
     insert.step();
+    if (!claim || insert.changes() != 1) continue;  // a key written before: nothing to hand over
+    // The row as written (claimDue's fields), without reading it back.
+    OutboxEntry entry;
+    entry.id = sqlite3_last_insert_rowid(db_);
+    entry.messageId = from;
+    entry.sink = notification.sink;
+    entry.kind = notification.kind;
+    entry.idempotencyKey = notification.idempotencyKey;
+    entry.orderKey = notification.orderKey;
+    entry.payload = notification.payload;
+    entry.createdAt = fromDbTime(at);
+    entry.nextAttemptAt = entry.createdAt;
+    if (notification.deadline) entry.deadline = fromDbTime(toDbTime(*notification.deadline));
+    claimed.push_back(std::move(entry));
   }
 }
 
@@ -326,10 +329,11 @@ WriteReply SqliteWriter::apply(const OutboxMarkWrite& write) {
     return {refuseEntry(write.id, state, "it is already finished"), {}, 0};
   }
   const std::int64_t at = toDbTime(write.at);
+  WriteReply reply;
   switch (write.end) {
     case OutboxEnd::Delivered:
       markDelivered_.run().bind(1, write.id).bind(2, at).step();
-      insertNotifications(write.followUps, message, at);
+      insertNotifications(write.followUps, message, at, reply.preClaimed);
       break;
     case OutboxEnd::Retry:
       markRetry_.run().bind(1, write.id).bind(2, toDbTime(write.next)).bindText(3, write.error).step();
@@ -338,7 +342,7 @@ WriteReply SqliteWriter::apply(const OutboxMarkWrite& write) {
       markDead_.run().bind(1, write.id).bind(2, at).bindText(3, write.error).step();
       break;
   }
-  return {};
+  return reply;
 }
 
 WriteReply SqliteWriter::apply(const ReplayWrite& write) {

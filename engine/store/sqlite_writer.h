@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +19,7 @@
 #include "engine/store/message_store.h"
 #include "engine/store/recent_control_ids.h"
 #include "engine/store/sqlite_statement.h"
+#include "engine/store/sqlite_wal.h"
 #include "engine/store/store_writes.h"
 
 namespace cpis::store {
@@ -37,6 +40,10 @@ class SqliteWriter {
   // of the batch gets the same Unavailable status and none of them happened. Never throws.
   std::vector<WriteReply> run(const std::vector<const WriteRequest*>& batch);
 
+  // Notifications `handOver` claims are written claimed (the flag) and returned in the reply's
+  // preClaimed. Before the first run(); `handOver` outlives the writer.
+  void claimWith(ClaimHandOver* handOver) noexcept { handOver_ = handOver; }
+
   // From now on commits do not sync; syncWal() must, before their writes are acknowledged.
   void deferSyncs();
   // Makes every commit so far durable (fdatasync of the WAL). Safe to call from another thread
@@ -55,9 +62,9 @@ class SqliteWriter {
   WriteReply apply(const ReplayWrite& write);
   WriteReply apply(const ClaimWrite& write);
   // Inserts the notifications (a key already written for the sink is passed over), for
-  // `message` unless one names its own.
+  // `message` unless one names its own; those written claimed are added to `claimed`.
   void insertNotifications(std::span<const NewNotification> notifications, std::optional<MessageId> message,
-                           std::int64_t at);
+                           std::int64_t at, std::vector<OutboxEntry>& claimed);
   // Why an outbox entry cannot be finished or replayed: NotFound, or InvalidArgument naming
   // its state.
   core::Status refuseEntry(NotificationId id, std::optional<std::string_view> state,
@@ -72,13 +79,15 @@ class SqliteWriter {
   Poco::Data::Session session_;  // owns the connection; declared first so it closes last
   sqlite3* db_;
   const std::int64_t duplicateWindowMicros_;
-  std::string walPath_;  // deferSyncs(): the WAL file syncWal() syncs
-  int walFd_ = -1;
+  std::unique_ptr<WalFile> wal_;  // deferSyncs(): the WAL file syncWal() syncs
+  // Held from BEGIN to COMMIT: the audit log's connection writes the same file.
+  std::shared_ptr<std::mutex> writeLock_;
   // The duplicate check (no index on the table does it): filled before the first persist.
   RecentControlIds recent_;
   bool recentLoaded_ = false;
   std::int64_t newestReceived_ = INT64_MIN;
   std::vector<MessageId> candidates_;
+  ClaimHandOver* handOver_ = nullptr;
 
   SqliteStatement begin_;
   SqliteStatement commit_;

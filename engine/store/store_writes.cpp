@@ -31,6 +31,28 @@ core::Status checkNotifications(std::span<const NewNotification> notifications) 
   return core::Status::ok();
 }
 
+void ClaimHandOver::set(ClaimReceiver* receiver) {
+  const std::lock_guard lock(mutex_);
+  receiver_ = receiver;
+}
+
+bool ClaimHandOver::claims(const NewNotification& notification) {
+  if (notification.notBefore || !notification.orderKey.empty()) return false;
+  const std::lock_guard lock(mutex_);
+  return receiver_ != nullptr && receiver_->wantsClaimed(notification.sink);
+}
+
+void ClaimHandOver::handOver(std::vector<OutboxEntry> entries) {
+  if (entries.empty()) return;
+  // Held while the receiver adopts them: set(nullptr) returns only once no hand-over is under way.
+  const std::lock_guard lock(mutex_);
+  if (receiver_ != nullptr) receiver_->adopt(std::move(entries));
+}
+
+void ClaimHandOver::handOver(WriteReply& reply) {
+  if (!reply.preClaimed.empty()) handOver(std::move(reply.preClaimed));
+}
+
 std::optional<NotificationState> parseNotificationState(std::string_view text) {
   for (const auto state :
        {NotificationState::Pending, NotificationState::Delivered, NotificationState::Dead}) {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -86,6 +87,27 @@ struct WriteReply {
   PersistOutcome persisted;  // PersistWrite
   std::size_t purged{};      // PurgeWrite: messages purged; ReplayWrite: entries replayed
   std::vector<OutboxEntry> claimed{};  // ClaimWrite
+  // Writes that add notifications: those written claimed (ClaimHandOver), to hand over once
+  // the write is durable.
+  std::vector<OutboxEntry> preClaimed{};
+};
+
+// A store's side of Outbox::setClaimReceiver: its writer asks claims() which notifications to
+// write claimed for this instance, and the store hands what was written so to the receiver
+// once it is durable. Any thread.
+class ClaimHandOver {
+ public:
+  void set(ClaimReceiver* receiver);
+  // Due at once, without an order key, for a sink the receiver wants.
+  bool claims(const NewNotification& notification);
+  // To the receiver, if there still is one (else they stay claimed: see ClaimReceiver).
+  void handOver(std::vector<OutboxEntry> entries);
+  // handOver(reply.preClaimed) when the reply has any.
+  void handOver(WriteReply& reply);
+
+ private:
+  std::mutex mutex_;
+  ClaimReceiver* receiver_ = nullptr;
 };
 
 // What every store refuses before queueing a persist (InvalidArgument): no feed, control id or

@@ -1,11 +1,18 @@
 #include "engine/store/sqlite_audit_log.h"
 
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
 
 #include "engine/store/sqlite_message_store.h"
+#include "engine/store/sqlite_wal.h"
 #include "tests/support/temp_dir.h"
 
 namespace domain = cpis::domain;
@@ -107,6 +114,60 @@ BOOST_AUTO_TEST_CASE(an_unusable_file_is_a_status) {
   const auto log = store::SqliteAuditLog::open("/nonexistent-dir/engine.db");
   BOOST_TEST(!log.ok());
   BOOST_TEST(log.error().message().find("audit log: cannot open") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(takes_turns_with_the_message_store_writer_on_one_file) {
+  // Both write the same file at once; each waits for the other's commit on the file's
+  // in-process write lock, and nothing fails or is lost.
+  test::TempDir dir;
+  const std::string path = dir.file("engine.db");
+  auto messages = store::SqliteMessageStore::open(path).value();
+  auto log = store::SqliteAuditLog::open(path).value();
+  std::vector<std::thread> threads;
+  std::atomic<int> stored{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        log->record(entry(id, domain::CheckStatus::NotFound));
+        if (messages->persistInbound({"rzz-ed", "MSG" + id, "MSH|^~\\&|A\r", std::nullopt}).ok()) ++stored;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  BOOST_REQUIRE(log->flush().isOk());
+  BOOST_TEST(stored.load() == 400);
+  BOOST_TEST(log->all().value().size() == 400u);
+  BOOST_TEST(log->stats().failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(one_write_lock_per_database_file) {
+  test::TempDir dir;
+  const auto open = [](const std::string& file) {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS t (x)", nullptr, nullptr, nullptr);
+    return std::unique_ptr<sqlite3, int (*)(sqlite3*)>(db, sqlite3_close);
+  };
+  auto a1 = open(dir.file("a.db"));
+  auto a2 = open(dir.file("a.db"));
+  auto b = open(dir.file("b.db"));
+  const auto lockA1 = store::sqliteWriteLock(a1.get());
+  const auto lockA2 = store::sqliteWriteLock(a2.get());
+  const auto lockB = store::sqliteWriteLock(b.get());
+  BOOST_TEST(lockA1.get() == lockA2.get());  // two connections, one file: one lock
+  BOOST_TEST(lockA1.get() != lockB.get());
+  BOOST_TEST(store::sqliteWriteLock(nullptr).get() != lockA1.get());  // nothing to name: a lock of its own
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_write_ahead_log_is_a_status_naming_its_user) {
+  test::TempDir dir;
+  store::WalFile wal(dir.file("none.db"), "audit log");
+  const auto missing = wal.sync();
+  BOOST_TEST(!missing.isOk());
+  BOOST_TEST(missing.message().find("audit log: the write-ahead log is missing") != std::string::npos);
+  std::ofstream(dir.file("none.db") + "-wal") << "x";
+  BOOST_TEST(wal.sync().isOk());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

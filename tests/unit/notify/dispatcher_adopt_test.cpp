@@ -1,0 +1,294 @@
+// The dispatcher as the store's ClaimReceiver: entries written while it runs reach it from the
+// write itself, claimed, and are delivered without a claim query; adopt() keeps the order-key
+// rule; a sink with a backlog takes no more and claims them later; an entry adopted after stop
+// stays claimed and the next start delivers it. Against a real SQLite store, through an outbox
+// that only counts the dispatcher's calls on their way to it.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/notify/dispatcher.h"
+#include "tests/support/wait_for.h"
+#include "tests/unit/notify/notify_test_support.h"
+
+using namespace cpis;
+using namespace std::chrono_literals;
+using notify::Dispatcher;
+using notify::DispatcherOptions;
+using notify::SinkOptions;
+using test::waitFor;
+
+namespace {
+
+// The store's outbox, with the dispatcher's claim and next-due queries counted.
+class CountingOutbox final : public store::Outbox {
+ public:
+  explicit CountingOutbox(store::Outbox& outbox) : outbox_(outbox) {}
+
+  core::Status enqueue(std::span<const store::NewNotification> n) override { return outbox_.enqueue(n); }
+  core::Result<std::vector<store::OutboxEntry>> claimDue(std::string_view sink, std::size_t limit,
+                                                         store::TimePoint now) override {
+    ++claims;
+    return outbox_.claimDue(sink, limit, now);
+  }
+  core::Result<std::optional<store::TimePoint>> nextDue(std::string_view sink) override {
+    ++nextDues;
+    return outbox_.nextDue(sink);
+  }
+  core::Status markDelivered(store::NotificationId id, std::span<const store::NewNotification> f) override {
+    return outbox_.markDelivered(id, f);
+  }
+  core::Status markRetry(store::NotificationId id, store::TimePoint next, std::string_view error) override {
+    return outbox_.markRetry(id, next, error);
+  }
+  core::Status markDead(store::NotificationId id, std::string_view error) override {
+    return outbox_.markDead(id, error);
+  }
+  core::Result<std::size_t> replay(store::NotificationId id) override { return outbox_.replay(id); }
+  core::Result<std::size_t> replayDead(std::optional<std::string_view> sink) override {
+    return outbox_.replayDead(sink);
+  }
+  core::Result<store::OutboxEntry> get(store::NotificationId id) override { return outbox_.get(id); }
+  core::Result<std::vector<store::OutboxEntry>> list(const store::OutboxFilter& filter) override {
+    return outbox_.list(filter);
+  }
+  core::Result<store::OutboxCounts> counts(std::optional<std::string_view> sink) override {
+    return outbox_.counts(sink);
+  }
+  core::Result<std::size_t> renewClaims() override { return outbox_.renewClaims(); }
+  bool setClaimReceiver(store::ClaimReceiver* receiver) override {
+    return outbox_.setClaimReceiver(receiver);
+  }
+
+  std::atomic<int> claims{0}, nextDues{0};
+
+ private:
+  store::Outbox& outbox_;
+};
+
+// Delivers, optionally held at a gate, and records the order it saw.
+class GateSink final : public notify::Sink {
+ public:
+  plugin::DeliveryResult deliver(const store::OutboxEntry& entry, notify::Notifications&) override {
+    std::unique_lock lock(mutex_);
+    seen_.push_back(entry.idempotencyKey);
+    ++inFlight_;
+    if (!entry.orderKey.empty() && ++keyInFlight_[entry.orderKey] > 1) orderViolated_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    --inFlight_;
+    if (!entry.orderKey.empty()) --keyInFlight_[entry.orderKey];
+    return {};
+  }
+  void close() {
+    const std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void open() {
+    {
+      const std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    changed_.notify_all();
+  }
+  std::vector<std::string> seen() const {
+    const std::lock_guard lock(mutex_);
+    return seen_;
+  }
+  int inFlight() const {
+    const std::lock_guard lock(mutex_);
+    return inFlight_;
+  }
+  bool orderViolated() const {
+    const std::lock_guard lock(mutex_);
+    return orderViolated_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  std::vector<std::string> seen_;
+  int inFlight_ = 0;
+  std::map<std::string, int> keyInFlight_;
+  bool orderViolated_ = false;
+};
+
+struct AdoptFixture : test::StoreFixture {
+  CountingOutbox counting{outbox()};
+
+  DispatcherOptions options() {
+    DispatcherOptions o;
+    o.clock = clock.function();
+    o.random = [] { return 0.5; };
+    o.pollInterval = 1h;  // nothing is found by polling here
+    return o;
+  }
+
+  store::NewNotification note(const std::string& key, const std::string& orderKey = {}) {
+    keys_.push_back(key);
+    orderKeys_.push_back(orderKey);
+    store::NewNotification n;
+    n.sink = "team";
+    n.kind = "plan-found";
+    n.idempotencyKey = keys_.back();
+    n.orderKey = orderKeys_.back();
+    n.payload = "{}";
+    return n;
+  }
+  void enqueue(const std::string& key, const std::string& orderKey = {}) {
+    const auto n = note(key, orderKey);
+    BOOST_TEST_REQUIRE(outbox().enqueue(std::span(&n, 1)).isOk());
+  }
+  std::uint64_t delivered() {
+    const auto counts = outbox().counts(std::nullopt);
+    return counts.ok() ? counts.value().delivered : 0;
+  }
+  store::OutboxEntry entry(const std::string& key) {
+    store::OutboxFilter filter;
+    filter.limit = 1000;
+    auto listed = outbox().list(filter);
+    BOOST_TEST_REQUIRE(listed.ok());
+    for (auto& e : listed.value()) {
+      if (e.idempotencyKey == key) return e;
+    }
+    BOOST_FAIL("no entry " << key);
+    return {};
+  }
+
+ private:
+  std::deque<std::string> keys_, orderKeys_;  // the views of note() point into these
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(dispatcher_adopt, AdoptFixture)
+
+BOOST_AUTO_TEST_CASE(entries_written_while_it_runs_are_delivered_without_a_claim_query) {
+  GateSink sink;
+  SinkOptions o;
+  o.concurrency = 2;
+  Dispatcher d(counting, options());
+  d.addSink("team", sink, o);
+  d.start();
+  // the first look at the outbox when it starts: one claim, one next-due query
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+  constexpr int kEntries = 20;
+  for (int i = 0; i < kEntries; ++i) enqueue("k" + std::to_string(i));
+  BOOST_TEST_REQUIRE(waitFor([&] { return delivered() == kEntries; }));
+  BOOST_TEST(counting.claims == 1);
+  BOOST_TEST(counting.nextDues == 1);
+  // wakeFor passes over the sinks that took their entries claimed, not the order-keyed ones
+  notify::Notifications written(1);
+  written[0].sink = "team";
+  d.wakeFor(written);
+  written[0].orderKey = "ed:V1";
+  d.wakeFor(written);
+  BOOST_TEST(waitFor([&] { return counting.claims == 2; }));
+  d.stop();
+  BOOST_TEST(d.stats().delivered == static_cast<std::uint64_t>(kEntries));  // stop() joined the workers
+  BOOST_TEST(sink.seen().size() == static_cast<std::size_t>(kEntries));
+}
+
+BOOST_AUTO_TEST_CASE(an_adopted_entry_waits_for_the_one_of_its_order_key_being_delivered) {
+  GateSink sink;
+  sink.close();
+  SinkOptions o;
+  o.concurrency = 2;
+  enqueue("first", "ed:V1");
+  enqueue("second", "ed:V1");
+  Dispatcher d(counting, options());
+  d.addSink("team", sink, o);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
+  // the second, claimed as the store does when it writes an entry claimed (the flag, set here
+  // behind the store's back), handed over while the first is being delivered
+  {
+    Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, dir.file("store.db"));
+    session << "PRAGMA busy_timeout = 5000", Poco::Data::Keywords::now;
+    session << "UPDATE outbox SET claimed = 1 WHERE idempotency_key = 'second'", Poco::Data::Keywords::now;
+  }
+  d.adopt({entry("second")});
+  BOOST_TEST(sink.inFlight() == 1);
+  sink.open();
+  BOOST_TEST_REQUIRE(waitFor([&] { return delivered() == 2; }));
+  BOOST_TEST(d.stats().storeErrors == 0U);
+  BOOST_TEST(!sink.orderViolated());
+  BOOST_TEST(sink.seen() == (std::vector<std::string>{"first", "second"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_sink_with_a_backlog_takes_no_more_and_claims_them_when_it_has_room) {
+  GateSink sink;
+  sink.close();
+  auto opts = options();
+  opts.preClaimBacklog = 2;
+  Dispatcher d(counting, opts);
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1; }));
+  for (int i = 0; i < 5; ++i) enqueue("k" + std::to_string(i));
+  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
+  // two taken claimed (one being delivered, one waiting), three written unclaimed: the store
+  // says when the first of those is due (SQLite counts no claimed entry there)
+  BOOST_TEST(outbox().counts("team")->pending == 5U);
+  BOOST_TEST((outbox().nextDue("team").value() == std::optional<store::TimePoint>(clock.now())));
+  sink.open();
+  // no wake, no poll: finished deliveries make it claim the rest
+  BOOST_TEST(waitFor([&] { return delivered() == 5; }));
+  BOOST_TEST(counting.claims >= 2);
+  BOOST_TEST(sink.seen().size() == 5U);
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_adopted_after_stop_stays_claimed_and_the_next_start_delivers_it) {
+  GateSink sink;
+  {
+    Dispatcher d(counting, options());
+    d.addSink("team", sink);
+    d.start();
+    d.stop();
+    // written after stop: not claimed for it
+    enqueue("k1");
+    auto claimed = outbox().claimDue("team", 10, clock.now());
+    BOOST_TEST_REQUIRE(claimed.value().size() == 1U);
+    d.adopt(std::move(claimed).value());  // too late: it stays claimed in the store
+    BOOST_TEST(sink.seen().empty());
+    BOOST_TEST(outbox().claimDue("team", 10, clock.now()).value().empty());
+  }
+  store->close();
+  store.reset();
+  store = open(dir.file("store.db"), clock.function());  // the next start
+  CountingOutbox again(outbox());
+  Dispatcher d(again, options());
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST(waitFor([&] { return delivered() == 1; }));
+  BOOST_TEST(sink.seen() == (std::vector<std::string>{"k1"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(without_pre_claims_new_entries_wait_for_a_wake) {
+  GateSink sink;
+  auto opts = options();
+  opts.preClaim = false;
+  Dispatcher d(counting, opts);
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1; }));
+  enqueue("k1");
+  // written unclaimed (SQLite's next-due time counts no claimed entry)
+  BOOST_TEST((outbox().nextDue("team").value() == std::optional<store::TimePoint>(clock.now())));
+  notify::Notifications written(1);
+  written[0].sink = "team";
+  d.wakeFor(written);
+  BOOST_TEST(waitFor([&] { return delivered() == 1; }));
+  BOOST_TEST(counting.claims >= 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
