@@ -151,9 +151,86 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   return pending->disposition.reply;
 }
 
+// A checked message in original mode on its way: the lookup and the message's own commit run
+// at once, and the ACK waits for both.
+struct Intake::EarlyCheck {
+  std::mutex mutex;
+  Reply reply;
+  bool started = false;  // the lookup was handed to the work queue (or could not be)
+  std::optional<core::Result<store::PersistOutcome>> durable;  // the store's `done`
+  std::optional<std::string> checked;  // runCheck's reply
+  bool answered = false;
+};
+
+void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const store::InboundMessage& message,
+                               std::string_view payload, Reply reply) {
+  auto state = std::make_shared<EarlyCheck>();
+  state->reply = std::move(reply);
+  // Sends the ACK once the lookup has finished the message and the message's commit is durable
+  // (the finishing commit's sync covers the first one too, but a failed first sync must still
+  // fail the message: the sender is told to send it again, and its resend is then a duplicate
+  // of the finished original).
+  const auto settle = [this, pending, payload](EarlyCheck& s) {
+    std::string ack;
+    {
+      const std::lock_guard lock(s.mutex);
+      if (s.answered || !s.durable || !s.checked) return;
+      s.answered = true;
+      ack = *s.durable ? std::move(*s.checked) : storeUnavailable(payload, s.durable->error());
+    }
+    s.reply(std::move(ack));
+  };
+  // Starts the lookup, once: when the message is written (its id and duplicate verdict are
+  // final), or when it is durable on a store that does not say when it is written.
+  const auto start = [this, pending, payload, state, settle](store::MessageId id) {
+    {
+      const std::lock_guard lock(state->mutex);
+      if (state->started) return;
+      state->started = true;
+    }
+    const bool queued = checks_->work.submit([this, pending, payload, state, settle, id] {
+      std::string checked = runCheck(id, *pending, payload);
+      {
+        const std::lock_guard lock(state->mutex);
+        state->checked = std::move(checked);
+      }
+      settle(*state);
+    });
+    if (!queued) {
+      {
+        const std::lock_guard lock(state->mutex);
+        state->checked = storeUnavailable(payload, core::Status::unavailable("the engine is stopping"));
+      }
+      settle(*state);
+    }
+  };
+  store_.persistInboundEarly(
+      message,
+      [start](core::Result<store::PersistOutcome> written) {
+        if (written && !written.value().duplicate) start(written.value().id);
+      },
+      [this, pending, payload, state, start, settle](core::Result<store::PersistOutcome> persisted) {
+        bool started = false;
+        {
+          const std::lock_guard lock(state->mutex);
+          started = state->started;
+          if (started) state->durable = persisted;
+        }
+        if (started) return settle(*state);
+        // Not written after all (refused, failed) or a duplicate: answered as any message is.
+        if (!persisted || persisted.value().duplicate) return state->reply(answer(*pending, payload, persisted));
+        {
+          const std::lock_guard lock(state->mutex);
+          state->durable = persisted;
+        }
+        start(persisted.value().id);
+      });
+}
+
 void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer*/, Reply reply) {
   auto pending = std::make_shared<const Pending>(prepare(payload));
   const store::InboundMessage message = inbound(*pending, payload);
+  if (pending->check && !pending->enhanced) return checkWhileStoring(std::move(pending), message, payload, std::move(reply));
   // `payload` stays valid until `reply` is called (the FrameHandler contract), and `pending`
   // lives in the callback: the store's views hold until the commit has answered. The callback
   // runs on the store's thread: a check goes on to the work queue, never runs there.
@@ -163,21 +240,15 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
       reply(answer(*pending, payload, persisted));
       return;
     }
+    // Enhanced mode (original mode went through checkWhileStoring): the accept ACK now; the
+    // check follows, with the payload copied, since the reply ends its life.
     const store::MessageId id = persisted.value().id;
-    if (pending->enhanced) {
-      // The accept ACK now; the payload is copied, since the reply ends its life.
-      auto raw = std::make_shared<const std::string>(payload);
-      if (!checks_->work.submit([this, pending, raw, id] { (void)runCheck(id, *pending, *raw); })) {
-        logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
-                         policy_.feed, std::to_string(id));
-      }
-      reply(pending->disposition.reply);
-      return;
+    auto raw = std::make_shared<const std::string>(payload);
+    if (!checks_->work.submit([this, pending, raw, id] { (void)runCheck(id, *pending, *raw); })) {
+      logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
+                       policy_.feed, std::to_string(id));
     }
-    auto shared = std::make_shared<Reply>(std::move(reply));
-    if (!checks_->work.submit([this, pending, payload, id, shared] { (*shared)(runCheck(id, *pending, payload)); })) {
-      (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
-    }
+    reply(pending->disposition.reply);
   });
 }
 

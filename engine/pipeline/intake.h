@@ -111,8 +111,15 @@ class Intake final : public mllp::FrameHandler {
   };
   // One frame on its way through the store.
   struct Pending;
+  struct EarlyCheck;
 
   Pending prepare(std::string_view payload);
+  // onFrameAsync for a message that needs a CP-IS check, original mode: its lookup starts as
+  // soon as the store has written the message (not a duplicate), while the commit is still
+  // being synced; the ACK goes once the lookup's finishing commit and the message's own commit
+  // are both durable.
+  void checkWhileStoring(std::shared_ptr<const Pending> pending, const store::InboundMessage& message,
+                         std::string_view payload, Reply reply);
   store::InboundMessage inbound(const Pending& pending, std::string_view payload) const;
   // The reply for a frame that needs no check, once the store has answered.
   std::string answer(const Pending& pending, std::string_view payload,

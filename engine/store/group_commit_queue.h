@@ -86,7 +86,7 @@ class GroupCommitQueue {
     {
       const std::lock_guard lock(mutex_);
       if (closing_) return std::nullopt;
-      queue_.push_back(Pending{&request, std::move(promise), nullptr, nullptr});
+      queue_.push_back(Pending{&request, std::move(promise), nullptr, nullptr, nullptr});
       wake = !holdForSync();  // a writer holding the queue is woken when the sync ends
     }
     if (wake) wake_.notify_one();
@@ -97,7 +97,13 @@ class GroupCommitQueue {
   // batch holding the request has run. False (and `done` is not called) once close() has begun.
   // `done` is taken (moved from) only when the request is queued: after false, or an exception
   // (no memory), the caller still holds it and answers its own caller.
-  bool submitAsync(Request request, std::function<void(Reply)>&& done) {
+  //
+  // `written` (optional, only with a syncer) is called on the writer thread with a copy of the
+  // reply as soon as the batch is written, before the sync that makes it durable: for work that
+  // may start early but promises nothing to anyone. `done` follows once the sync has ended (with
+  // the sync's failure instead, if it failed).
+  bool submitAsync(Request request, std::function<void(Reply)>&& done,
+                   std::function<void(const Reply&)> written = {}) {
     bool wake = false;
     {
       const std::lock_guard lock(mutex_);
@@ -107,7 +113,7 @@ class GroupCommitQueue {
       if (queue_.size() == queue_.capacity()) {  // grows here, where a throw leaves `done` alone
         queue_.reserve(std::max<std::size_t>(16, queue_.capacity() * 2));
       }
-      queue_.push_back(Pending{pointer, {}, std::move(owned), std::move(done)});
+      queue_.push_back(Pending{pointer, {}, std::move(owned), std::move(done), syncer_ ? std::move(written) : nullptr});
       wake = !holdForSync();  // a writer holding the queue is woken when the sync ends
     }
     if (wake) wake_.notify_one();
@@ -156,12 +162,14 @@ class GroupCommitQueue {
     std::promise<Reply> reply;
     std::unique_ptr<Request> owned;     // submitAsync: the request, kept until it has run
     std::function<void(Reply)> done;    // submitAsync: called instead of setting `reply`
+    std::function<void(const Reply&)> written;  // submitAsync: called once written, before the sync
   };
 
   void runWriter() {
     pthread_setname_np(pthread_self(), "cpis-commit");  // as `top -H` and perf show it
     std::vector<Pending> batch;
     std::vector<const Request*> requests;
+    std::vector<std::pair<std::function<void(const Reply&)>, Reply>> early;  // written callbacks
     for (;;) {
       {
         std::unique_lock lock(mutex_);
@@ -197,6 +205,11 @@ class GroupCommitQueue {
         largestBatch_.store(batch.size(), std::memory_order_relaxed);
       }
       if (syncer_) {
+        // The sync starts first; then those who asked hear that their requests are written.
+        early.clear();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (batch[i].written) early.emplace_back(std::move(batch[i].written), replies[i]);
+        }
         {
           const std::lock_guard lock(mutex_);
           unsynced_.push_back(Written{std::move(batch), std::move(replies)});
@@ -205,6 +218,13 @@ class GroupCommitQueue {
         }
         syncWake_.notify_one();
         batch.clear();  // moved from: empty again, ready for the next batch
+        for (auto& [written, reply] : early) {
+          try {
+            written(reply);
+          } catch (...) {  // as deliver(): a callback's bug must not stop the queue
+          }
+        }
+        early.clear();
       } else {
         {
           const std::lock_guard lock(mutex_);

@@ -111,6 +111,17 @@ class MessageStore {
   virtual void persistInboundAsync(const InboundMessage& message, PersistCallback done) {
     done(persistInbound(message));
   }
+  // persistInboundAsync, and before `done`, `written` with the same outcome as soon as the
+  // message is committed but not yet durable, on a store that makes its commits durable after
+  // writing them (SQLite with its sync thread; the default never calls `written`). Its id and
+  // duplicate verdict are final then, so work that promises the sender nothing may start (the
+  // engine starts a message's CP-IS lookup while the commit syncs); anything acknowledged still
+  // waits for `done`, which may yet report that the sync failed. `written` is called at most
+  // once, never with a failure, on the store's writer thread, and must be as quick as `done`.
+  virtual void persistInboundEarly(const InboundMessage& message, PersistCallback written, PersistCallback done) {
+    (void)written;
+    persistInboundAsync(message, std::move(done));
+  }
 
   // Records the ACK sent for a message (replacing an earlier one: in enhanced mode the
   // application ACK follows the accept ACK). Refused once the message's content was purged.

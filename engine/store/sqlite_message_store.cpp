@@ -158,7 +158,18 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
 }
 
 void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {
+  persistInboundEarly(message, nullptr, std::move(done));
+}
+
+void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, PersistCallback written,
+                                             PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
+  std::function<void(const WriteReply&)> onWritten;
+  if (written) {
+    onWritten = [written = std::move(written)](const WriteReply& reply) {
+      if (reply.status.isOk()) written(reply.persisted);
+    };
+  }
   // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
   std::function<void(WriteReply)> onReply = [this, done = std::move(done)](WriteReply reply) {
     if (!reply.status.isOk()) return done(std::move(reply.status));
@@ -167,7 +178,8 @@ void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, Pers
   };
   bool queued = false;
   try {
-    queued = queue_->submitAsync(WriteRequest{PersistWrite{message, options_.clock()}}, std::move(onReply));
+    queued = queue_->submitAsync(WriteRequest{PersistWrite{message, options_.clock()}}, std::move(onReply),
+                                 std::move(onWritten));
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
     return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
   }

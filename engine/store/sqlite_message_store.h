@@ -85,6 +85,7 @@ class SqliteMessageStore final : public MessageStore {
   // MessageStore
   core::Result<PersistOutcome> persistInbound(const InboundMessage& message) override;
   void persistInboundAsync(const InboundMessage& message, PersistCallback done) override;
+  void persistInboundEarly(const InboundMessage& message, PersistCallback written, PersistCallback done) override;
   core::Status recordAck(MessageId id, std::string_view ack) override;
   core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
   core::Status finish(MessageId id, MessageState state, std::string_view outcome, std::string_view ack,

@@ -275,6 +275,36 @@ BOOST_AUTO_TEST_CASE(with_a_syncer_close_answers_what_is_held_for_a_sync) {
   BOOST_TEST(queue.stats().requests == 3U);
 }
 
+BOOST_AUTO_TEST_CASE(written_is_called_once_the_batch_is_written_before_its_sync_ends) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  syncer.holdNextSync();
+  std::promise<int> written;
+  std::promise<int> done;
+  BOOST_REQUIRE(queue.submitAsync(
+      21, [&](int reply) { done.set_value(reply); }, [&](const int& reply) { written.set_value(reply); }));
+  syncer.waitUntilHeld();  // written, being synced: nothing durable yet
+  auto writtenReply = written.get_future();
+  BOOST_TEST(writtenReply.get() == 42);  // told while the sync is still held
+  auto doneReply = done.get_future();
+  BOOST_TEST((doneReply.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout));
+  syncer.release();
+  BOOST_TEST(doneReply.get() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(written_is_not_called_without_a_syncer) {
+  // Without a syncer each commit is durable when written: `done` alone says so.
+  RecordingRunner recorder;
+  Queue queue(64, recorder.runner(), -1);
+  std::atomic<int> writtenCalls{0};
+  std::promise<int> done;
+  BOOST_REQUIRE(queue.submitAsync(
+      5, [&](int reply) { done.set_value(reply); }, [&](const int&) { ++writtenCalls; }));
+  BOOST_TEST(done.get_future().get() == 10);
+  BOOST_TEST(writtenCalls.load() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(with_a_syncer_every_caller_gets_its_own_reply_under_load) {
   RecordingRunner recorder;
   HeldSyncer syncer;

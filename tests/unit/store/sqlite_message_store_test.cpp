@@ -3,6 +3,8 @@
 #include "engine/store/sqlite_message_store.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -84,6 +86,40 @@ BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_is_refused_until_the_first_
   BOOST_TEST(second.error().message().find(path + ".lock") != std::string::npos);
   fixture->reopen();  // the same fixture closes its store first, so the lock is free again
   BOOST_TEST(fixture->store().listUnfinished().ok());
+}
+
+BOOST_AUTO_TEST_CASE(an_early_persist_says_when_the_message_is_written_then_when_it_is_durable) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("EARLY1");
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> events;  // in the order they came
+  std::vector<cpis::store::PersistOutcome> outcomes;
+  const auto record = [&](const char* what, const cpis::core::Result<cpis::store::PersistOutcome>& r) {
+    const std::lock_guard lock(mutex);
+    events.emplace_back(r.ok() ? what : "failed");
+    if (r.ok()) outcomes.push_back(r.value());
+    changed.notify_all();
+  };
+  const auto send = [&](const std::string& controlId) {
+    fixture.store().persistInboundEarly(
+        {"edsys", controlId, raw}, [&](auto r) { record("written", r); }, [&](auto r) { record("durable", r); });
+  };
+  send("EARLY1");
+  {
+    std::unique_lock lock(mutex);
+    BOOST_REQUIRE(changed.wait_for(lock, 10s, [&] { return events.size() == 2; }));
+    BOOST_TEST(events == (std::vector<std::string>{"written", "durable"}));
+    BOOST_TEST(outcomes[0].id == outcomes[1].id);
+    BOOST_TEST(!outcomes[0].duplicate);
+  }
+  send("EARLY1");  // the resend: its written verdict is already "duplicate" (nothing may start)
+  std::unique_lock lock(mutex);
+  BOOST_REQUIRE(changed.wait_for(lock, 10s, [&] { return events.size() == 4; }));
+  BOOST_TEST(events[2] == "written");
+  BOOST_TEST(outcomes[2].duplicate);
+  BOOST_TEST(outcomes[2].id == outcomes[0].id);
+  BOOST_TEST(outcomes[3].duplicate);
 }
 
 BOOST_AUTO_TEST_CASE(of_two_identical_messages_in_one_batch_the_second_is_a_duplicate) {
