@@ -121,34 +121,29 @@ const std::string kFinish =
 
 const std::string kGateOpen = "SELECT set_config('" + std::string(kGate) + "', '-', true)";
 
-// One notification, through an open gate; a (sink, idempotency key) written before is passed over.
-const std::string kEnqueue =
-    "WITH clock AS (SELECT " + clockSql("$7") +
-    " AS now),"
-    " gate AS (SELECT current_setting('" +
-    std::string(kGate) +
-    "', true) AS value)"
-    " INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload, created_at,"
-    "   next_attempt_at, deadline)"
-    " SELECT COALESCE($1::bigint, NULLIF(gate.value, '-')::bigint), $2::text, $3::text, $4::bytea, $5::bytea,"
-    "   $6::bytea, clock.now, COALESCE($8::bigint, clock.now), $9::bigint"
-    " FROM clock, gate WHERE gate.value <> ''"
-    " ON CONFLICT (sink, idempotency_key) DO NOTHING";
-
-// kEnqueue written claimed for this instance ($10, a lease of $11 micros on the store's clock,
-// as claimDue's): the new row's id, message and creation time, nothing on a conflict.
-const std::string kEnqueueClaimed =
-    "WITH clock AS (SELECT " + clockSql("$7") +
-    " AS now),"
-    " gate AS (SELECT current_setting('" +
-    std::string(kGate) +
-    "', true) AS value)"
-    " INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload, created_at,"
-    "   next_attempt_at, deadline, claimed_by, claimed_until)"
-    " SELECT COALESCE($1::bigint, NULLIF(gate.value, '-')::bigint), $2::text, $3::text, $4::bytea, $5::bytea,"
-    "   $6::bytea, clock.now, COALESCE($8::bigint, clock.now), $9::bigint, $10::text, clock.now + $11::bigint"
-    " FROM clock, gate WHERE gate.value <> ''"
-    " ON CONFLICT (sink, idempotency_key) DO NOTHING RETURNING id, message_id, created_at";
+// One notification, through an open gate; a (sink, idempotency key) written before is passed
+// over. Claimed: written claimed for this instance ($10, a lease of $11 micros on the store's
+// clock, as claimDue's), returning the new row's id, message and creation time (nothing on a
+// conflict).
+std::string enqueueSql(bool claimed) {
+  return "WITH clock AS (SELECT " + clockSql("$7") +
+         " AS now),"
+         " gate AS (SELECT current_setting('" +
+         std::string(kGate) +
+         "', true) AS value)"
+         " INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload, created_at,"
+         "   next_attempt_at, deadline" +
+         std::string(claimed ? ", claimed_by, claimed_until" : "") +
+         ")"
+         " SELECT COALESCE($1::bigint, NULLIF(gate.value, '-')::bigint), $2::text, $3::text, $4::bytea, $5::bytea,"
+         "   $6::bytea, clock.now, COALESCE($8::bigint, clock.now), $9::bigint" +
+         std::string(claimed ? ", $10::text, clock.now + $11::bigint" : "") +
+         " FROM clock, gate WHERE gate.value <> ''"
+         " ON CONFLICT (sink, idempotency_key) DO NOTHING" +
+         std::string(claimed ? " RETURNING id, message_id, created_at" : "");
+}
+const std::string kEnqueue = enqueueSql(false);
+const std::string kEnqueueClaimed = enqueueSql(true);
 
 // markDelivered ($2 'delivered'), markRetry ($2 'pending', tried again from $3) and markDead
 // ($2 'dead') of a pending entry no other instance holds; $4 the error (NULL: the last one

@@ -101,11 +101,12 @@ BOOST_AUTO_TEST_CASE(an_early_persist_says_when_the_message_is_written_then_when
     if (r.ok()) outcomes.push_back(r.value());
     changed.notify_all();
   };
-  const auto send = [&](const std::string& controlId) {
+  const std::string controlId = "EARLY1";  // the store's views of it hold until `durable`
+  const auto send = [&] {
     fixture.store().persistInboundEarly(
         {"edsys", controlId, raw}, [&](auto r) { record("written", r); }, [&](auto r) { record("durable", r); });
   };
-  send("EARLY1");
+  send();
   {
     std::unique_lock lock(mutex);
     BOOST_REQUIRE(changed.wait_for(lock, 10s, [&] { return events.size() == 2; }));
@@ -113,7 +114,7 @@ BOOST_AUTO_TEST_CASE(an_early_persist_says_when_the_message_is_written_then_when
     BOOST_TEST(outcomes[0].id == outcomes[1].id);
     BOOST_TEST(!outcomes[0].duplicate);
   }
-  send("EARLY1");  // the resend: its written verdict is already "duplicate" (nothing may start)
+  send();  // the resend: its written verdict is already "duplicate" (nothing may start)
   std::unique_lock lock(mutex);
   BOOST_REQUIRE(changed.wait_for(lock, 10s, [&] { return events.size() == 4; }));
   BOOST_TEST(events[2] == "written");
