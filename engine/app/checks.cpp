@@ -21,7 +21,6 @@
 #include "engine/plugin/plugin_registry.h"
 #include "engine/store/postgres_audit_log.h"
 #include "engine/store/sqlite_audit_log.h"
-#include "engine/store/sqlite_message_store.h"
 
 namespace cpis::app {
 namespace {
@@ -83,7 +82,7 @@ struct Checks::Feed {
   std::unique_ptr<pipeline::CheckStages> stages;
 };
 
-Checks::Checks(const config::EngineConfig& config, store::MessageStore& store, const notify::Composer* notifications,
+Checks::Checks(const config::EngineConfig& config, const notify::Composer* notifications,
                std::function<void(const notify::Notifications&)> notified) {
   plugins_ = std::make_unique<plugin::PluginRegistry>(pluginDirectories());
   bool any = false;
@@ -99,10 +98,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore& store, c
     if (!opened) throw std::runtime_error("audit trail: " + opened.error().message());
     audit_ = std::move(opened).value();
   } else {
-    // The store's writer writes the rows: they share its commits and syncs (docs/architecture.md).
-    auto* sqlite = dynamic_cast<store::SqliteMessageStore*>(&store);
-    auto opened = sqlite != nullptr ? store::SqliteAuditLog::openOnStore(*sqlite, config.store.sqlitePath.string())
-                                    : store::SqliteAuditLog::open(config.store.sqlitePath.string());
+    auto opened = store::SqliteAuditLog::open(config.store.sqlitePath.string());
     if (!opened) throw std::runtime_error("audit trail: " + opened.error().message());
     audit_ = std::move(opened).value();
   }
@@ -169,11 +165,6 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
 
 void Checks::stop() {
   if (work_) work_->stop();
-}
-
-void Checks::flushAudit() {
-  if (!audit_) return;
-  if (auto status = audit_->flush(); !status.isOk()) logger().error("audit trail: %s", status.message());
 }
 
 }  // namespace cpis::app

@@ -17,7 +17,6 @@ class SpineSchemas;
 }  // namespace cpis::cpis
 namespace cpis::store {
 class AuditLog;
-class MessageStore;
 }
 namespace cpis::plugin {
 class PluginRegistry;
@@ -37,9 +36,8 @@ namespace cpis::app {
 class Checks {
  public:
   // `notifications` (may be null) and `notified` go into every feed's stages (CheckStages).
-  // `store`: the engine's message store; a SQLite one also writes the audit rows.
-  Checks(const config::EngineConfig& config, store::MessageStore& store, const notify::Composer* notifications = nullptr,
-         std::function<void(const notify::Notifications&)> notified = {});
+  explicit Checks(const config::EngineConfig& config, const notify::Composer* notifications = nullptr,
+                  std::function<void(const notify::Notifications&)> notified = {});
   ~Checks();
   Checks(const Checks&) = delete;
   Checks& operator=(const Checks&) = delete;
@@ -54,8 +52,6 @@ class Checks {
   plugin::PluginRegistry& plugins() { return *plugins_; }
   // Runs the lookups already queued, then stops the work queue (after the listeners stopped).
   void stop();
-  // Waits until every audit row recorded so far is written (before the store closes).
-  void flushAudit();
 
  private:
   struct Feed;

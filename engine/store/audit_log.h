@@ -54,9 +54,6 @@ class AuditLog {
  public:
   virtual ~AuditLog() = default;
   virtual void record(const QueryAuditEntry& entry) = 0;
-  // Waits until every entry recorded before the call is written (or has failed); the status of
-  // the last failure since the previous flush, or ok.
-  virtual core::Status flush() { return core::Status::ok(); }
 };
 
 }  // namespace cpis::store

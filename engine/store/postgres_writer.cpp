@@ -523,10 +523,8 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
               pipeline.sendPrepared("replay_dead", params);
             }
           } else {
-            static_assert(std::is_same_v<Write, ClaimWrite> || std::is_same_v<Write, AuditWrite>);
-            // Claims go through the reader's connection here, audit rows through
-            // PostgresAuditLog's.
-            firstResult.back() = kNone;
+            static_assert(std::is_same_v<Write, ClaimWrite>);
+            firstResult.back() = kNone;  // claims go through the reader's connection here
           }
         },
         request->write);
@@ -545,7 +543,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (firstResult[i] == kNone) {
       replies.push_back(
-          {core::Status::internal("message store: claims and audit rows are not writes of this store"), {}, 0});
+          {core::Status::internal("message store: claims are not writes of this store"), {}, 0});
     } else {
       replies.push_back(replyFor(*batch[i], results[firstResult[i]]));
     }
@@ -572,8 +570,7 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
                   0};
         } else if constexpr (std::is_same_v<Write, PurgeWrite>) {
           return {core::Status::ok(), {}, static_cast<std::size_t>(result.int64(0, 0))};
-        } else if constexpr (std::is_same_v<Write, EnqueueWrite> || std::is_same_v<Write, ClaimWrite> ||
-                             std::is_same_v<Write, AuditWrite>) {
+        } else if constexpr (std::is_same_v<Write, EnqueueWrite> || std::is_same_v<Write, ClaimWrite>) {
           return {};
         } else if constexpr (std::is_same_v<Write, OutboxMarkWrite>) {
           if (result.int64(0, 0) == 1) return {};

@@ -12,20 +12,13 @@
 #include "engine/core/status.h"
 #include "engine/store/audit_log.h"
 #include "engine/store/audit_queue.h"
-#include "engine/store/sqlite_statement.h"
 #include "engine/store/sqlite_wal.h"
 
 struct sqlite3;
 
 namespace cpis::store {
 
-class SqliteMessageStore;
-
-// The audit table's DDL (IF NOT EXISTS; throws SqliteError) and its insert with the entry's
-// values bound: shared by the audit log's connection and the message store's writer.
-void createSqliteAuditTable(sqlite3* db);
-extern const char* const kSqliteAuditInsert;
-void bindSqliteAuditEntry(SqliteStatement::Run& run, const QueryAuditEntry& entry);
+class SqliteStatement;
 
 struct SqliteAuditStats {
   std::uint64_t written = 0;   // rows committed
@@ -50,13 +43,6 @@ class SqliteAuditLog final : public AuditLog {
   // Opens (or creates) the database file and the audit table. An unusable file is a Status.
   static core::Result<std::unique_ptr<SqliteAuditLog>> open(const std::string& path,
                                                             std::size_t maxQueued = 100'000);
-  // The same over the message store that has `path` open: batches are written by the store's
-  // writer (SqliteMessageStore::writeAudit), in its group commit, so they cost no commit and no
-  // sync of their own and never wait for the store's lock; this log's connection only reads.
-  // `store` must outlive the log, and the log is flushed before the store closes (what comes
-  // later fails, counted and logged).
-  static core::Result<std::unique_ptr<SqliteAuditLog>> openOnStore(SqliteMessageStore& store, const std::string& path,
-                                                                   std::size_t maxQueued = 100'000);
   ~SqliteAuditLog() override;  // flushes and stops the writer
   SqliteAuditLog(const SqliteAuditLog&) = delete;
   SqliteAuditLog& operator=(const SqliteAuditLog&) = delete;
@@ -66,7 +52,7 @@ class SqliteAuditLog final : public AuditLog {
 
   // Waits until every entry recorded before this call is committed (or has failed). The
   // status of the last failed transaction since the previous flush, or ok.
-  core::Status flush() override;
+  core::Status flush();
   // Rows for one check id, oldest first (a reader for tests and support; not on a hot path).
   core::Result<std::vector<AuditRow>> findByCheckId(const std::string& checkId);
   core::Result<std::vector<AuditRow>> all();
@@ -75,17 +61,14 @@ class SqliteAuditLog final : public AuditLog {
   struct OpenKey {
     explicit OpenKey() = default;
   };
-  SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued, SqliteMessageStore* store);
+  SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued);
 
  private:
-  static core::Result<std::unique_ptr<SqliteAuditLog>> openWith(const std::string& path, std::size_t maxQueued,
-                                                                SqliteMessageStore* store);
   // One transaction for the batch (on the queue's writer thread); its failure, or none.
   std::optional<core::Status> writeBatch(std::vector<QueryAuditEntry>& batch);
   core::Result<std::vector<AuditRow>> select(const std::string& where, const std::string& argument);
 
   sqlite3* db_;
-  SqliteMessageStore* store_;  // writes the batches, when given
   std::unique_ptr<SqliteStatement> begin_, commit_, rollback_, insert_;
   std::unique_ptr<WalFile> wal_;                // synced after each batch's commit
   std::shared_ptr<std::mutex> writeLock_;       // shared with the message store's writer

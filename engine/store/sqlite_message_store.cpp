@@ -186,11 +186,6 @@ void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, Pers
   if (!queued) onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
 }
 
-core::Status SqliteMessageStore::writeAudit(std::span<const QueryAuditEntry> entries) {
-  if (entries.empty()) return core::Status::ok();
-  return write(WriteRequest{AuditWrite{entries}}).status;
-}
-
 core::Status SqliteMessageStore::recordAck(MessageId id, std::string_view ack) {
   if (ack.empty()) return core::Status::invalidArgument("message store: an empty ACK cannot be recorded");
   return write(WriteRequest{AckWrite{id, ack, options_.clock()}}).status;

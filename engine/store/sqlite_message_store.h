@@ -5,11 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 
 #include "engine/core/result.h"
-#include "engine/store/audit_log.h"
 #include "engine/store/file_lock.h"
 #include "engine/store/message_store.h"
 
@@ -88,8 +86,6 @@ class SqliteMessageStore final : public MessageStore {
   core::Result<PersistOutcome> persistInbound(const InboundMessage& message) override;
   void persistInboundAsync(const InboundMessage& message, PersistCallback done) override;
   void persistInboundEarly(const InboundMessage& message, PersistCallback written, PersistCallback done) override;
-  // Audit rows (SqliteAuditLog::openOnStore) in the writer's next batch: durable when it returns.
-  core::Status writeAudit(std::span<const QueryAuditEntry> entries);
   core::Status recordAck(MessageId id, std::string_view ack) override;
   core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
   core::Status finish(MessageId id, MessageState state, std::string_view outcome, std::string_view ack,

@@ -16,7 +16,6 @@
 #include <Poco/Logger.h>
 
 #include "engine/store/exception_status.h"
-#include "engine/store/sqlite_audit_log.h"
 #include "engine/store/sqlite_schema.h"
 
 namespace cpis::store {
@@ -364,19 +363,6 @@ WriteReply SqliteWriter::apply(const ReplayWrite& write) {
   if (write.sink) update.bindText(1, *write.sink);
   update.bind(2, at).step();
   return {core::Status::ok(), {}, static_cast<std::size_t>(update.changes())};
-}
-
-WriteReply SqliteWriter::apply(const AuditWrite& write) {
-  if (!insertAudit_) {
-    createSqliteAuditTable(db_);  // IF NOT EXISTS: the audit log's own connection may have made it
-    insertAudit_ = std::make_unique<SqliteStatement>(db_, kSqliteAuditInsert);
-  }
-  for (const QueryAuditEntry& entry : write.entries) {
-    auto run = insertAudit_->run();
-    bindSqliteAuditEntry(run, entry);
-    run.step();
-  }
-  return {};
 }
 
 WriteReply SqliteWriter::apply(const ClaimWrite& write) {

@@ -61,7 +61,6 @@ class SqliteWriter {
   WriteReply apply(const OutboxMarkWrite& write);
   WriteReply apply(const ReplayWrite& write);
   WriteReply apply(const ClaimWrite& write);
-  WriteReply apply(const AuditWrite& write);
   // Inserts the notifications (a key already written for the sink is passed over), for
   // `message` unless one names its own; those written claimed are added to `claimed`.
   void insertNotifications(std::span<const NewNotification> notifications, std::optional<MessageId> message,
@@ -89,8 +88,6 @@ class SqliteWriter {
   std::int64_t newestReceived_ = INT64_MIN;
   std::vector<MessageId> candidates_;
   ClaimHandOver* handOver_ = nullptr;
-  // The audit table's insert, prepared (and the table created) by the first AuditWrite.
-  std::unique_ptr<SqliteStatement> insertAudit_;
 
   SqliteStatement begin_;
   SqliteStatement commit_;

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "engine/core/status.h"
-#include "engine/store/audit_log.h"
 #include "engine/store/message_store.h"
 
 namespace cpis::store {
@@ -77,14 +76,9 @@ struct ClaimWrite {
   std::size_t limit{};
   TimePoint now;
 };
-// Audit rows of CP-IS lookups written by the store's own writer (SQLite: the audit table is in
-// the store's file, so the rows share the store's commits and syncs instead of making their own).
-struct AuditWrite {
-  std::span<const QueryAuditEntry> entries;
-};
 struct WriteRequest {
   std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite, FinishWrite, EnqueueWrite, OutboxMarkWrite,
-               ReplayWrite, ClaimWrite, AuditWrite>
+               ReplayWrite, ClaimWrite>
       write;
 };
 

@@ -170,48 +170,4 @@ BOOST_AUTO_TEST_CASE(a_missing_write_ahead_log_is_a_status_naming_its_user) {
   BOOST_TEST(wal.sync().isOk());
 }
 
-BOOST_AUTO_TEST_CASE(on_the_store_its_writer_writes_the_rows_in_its_own_commits) {
-  test::TempDir dir;
-  const std::string path = dir.file("engine.db");
-  auto messages = store::SqliteMessageStore::open(path).value();
-  auto log = store::SqliteAuditLog::openOnStore(*messages, path).value();
-  const auto before = messages->stats().writes;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        const std::string id = std::to_string(t) + "-" + std::to_string(i);
-        log->record(entry(id, domain::CheckStatus::Found));
-        BOOST_TEST(messages->persistInbound({"rzz-ed", "MSG" + id, "MSH|^~\\&|A\r", std::nullopt}).ok());
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  BOOST_REQUIRE(log->flush().isOk());
-  const auto rows = log->all().value();
-  BOOST_TEST(rows.size() == 200u);
-  BOOST_TEST(rows.front().nhsNumber == "9990000018");
-  BOOST_TEST(rows.front().recordCount == 2);
-  BOOST_TEST(log->findByCheckId("3-49").value().size() == 1u);
-  // The batches went through the store's writer: its writes count them besides the 200 messages.
-  const auto stats = log->stats();
-  BOOST_TEST(messages->stats().writes - before == 200u + stats.commits);
-  BOOST_TEST(stats.failed == 0u);
-}
-
-BOOST_AUTO_TEST_CASE(on_a_closed_store_a_batch_fails_and_is_counted) {
-  test::TempDir dir;
-  const std::string path = dir.file("engine.db");
-  auto messages = store::SqliteMessageStore::open(path).value();
-  auto log = store::SqliteAuditLog::openOnStore(*messages, path).value();
-  messages->close();
-  log->record(entry("LATE", domain::CheckStatus::NotFound));
-  const auto flushed = log->flush();
-  BOOST_TEST(!flushed.isOk());
-  BOOST_TEST(flushed.message().find("audit log: a batch of 1 entries was not written") != std::string::npos);
-  BOOST_TEST(flushed.message().find("9990000018") == std::string::npos);  // no patient data in the text
-  BOOST_TEST(log->stats().failed == 1u);
-  BOOST_TEST(log->all().value().empty());
-}
-
 BOOST_AUTO_TEST_SUITE_END()
