@@ -20,6 +20,7 @@
 #include "engine/store/postgres_schema.h"
 #include "engine/store/sqlite_schema.h"
 #include "tests/support/wait_for.h"
+#include "tests/unit/store/outbox_test_data.h"
 #include "tests/unit/store/store_backends.h"
 
 using namespace std::chrono_literals;
@@ -40,19 +41,9 @@ using cpis::test::StoreFixture;
 
 namespace {
 
-constexpr std::string_view kSink = "safeguarding";
-const std::string kAck = "MSH|^~\\&|RCV\rMSA|AA|M1\r";
-
-NewNotification notification(std::string_view key, std::string_view orderKey = {},
-                             std::string_view sink = kSink) {
-  NewNotification n;
-  n.sink = sink;
-  n.kind = "plan-found";
-  n.idempotencyKey = key;
-  n.orderKey = orderKey;
-  n.payload = R"({"kind":"plan-found","plan_count":"1"})";
-  return n;
-}
+constexpr std::string_view kSink = cpis::test::kOutboxSink;
+const std::string& kAck = cpis::test::kOutboxAck;
+using cpis::test::notification;
 
 // Takes what the store hands over, for the sinks it was told.
 class Receiver final : public ClaimReceiver {

@@ -21,6 +21,7 @@
 #include "engine/store/pg_connection.h"
 #include "engine/store/postgres_schema.h"
 #include "engine/store/sqlite_schema.h"
+#include "tests/unit/store/outbox_test_data.h"
 #include "tests/unit/store/store_backends.h"
 
 using namespace std::chrono_literals;
@@ -42,20 +43,9 @@ using cpis::test::StoreFixture;
 
 namespace {
 
-constexpr std::string_view kSink = "safeguarding";
-const std::string kAck = "MSH|^~\\&|RCV\rMSA|AA|M1\r";
-
-// A notification for `sink` with its key; the rest as a check's plan-found would have it.
-NewNotification notification(std::string_view key, std::string_view orderKey = {},
-                             std::string_view sink = kSink, std::string_view kind = "plan-found") {
-  NewNotification n;
-  n.sink = sink;
-  n.kind = kind;
-  n.idempotencyKey = key;
-  n.orderKey = orderKey;
-  n.payload = R"({"kind":"plan-found","plan_count":"1"})";
-  return n;
-}
+constexpr std::string_view kSink = cpis::test::kOutboxSink;
+const std::string& kAck = cpis::test::kOutboxAck;
+using cpis::test::notification;
 
 std::vector<OutboxEntry> listAll(Outbox& outbox, OutboxFilter filter = {}) {
   auto entries = outbox.list(filter);
