@@ -36,12 +36,14 @@ class CountingOutbox final : public store::Outbox {
   core::Status enqueue(std::span<const store::NewNotification> n) override { return outbox_.enqueue(n); }
   core::Result<std::vector<store::OutboxEntry>> claimDue(std::string_view sink, std::size_t limit,
                                                          store::TimePoint now) override {
-    ++claims;
-    return outbox_.claimDue(sink, limit, now);
+    auto claimed = outbox_.claimDue(sink, limit, now);
+    ++claims;  // counted once done: a test that saw it knows what the claim could see
+    return claimed;
   }
   core::Result<std::optional<store::TimePoint>> nextDue(std::string_view sink) override {
-    ++nextDues;
-    return outbox_.nextDue(sink);
+    auto next = outbox_.nextDue(sink);
+    ++nextDues;  // as claims
+    return next;
   }
   core::Status markDelivered(store::NotificationId id, std::span<const store::NewNotification> f) override {
     return outbox_.markDelivered(id, f);
@@ -233,7 +235,7 @@ BOOST_AUTO_TEST_CASE(a_sink_with_a_backlog_takes_no_more_and_claims_them_when_it
   Dispatcher d(counting, opts);
   d.addSink("team", sink);
   d.start();
-  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1; }));
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
   for (int i = 0; i < 5; ++i) enqueue("k" + std::to_string(i));
   BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
   // two taken claimed (one being delivered, one waiting), three written unclaimed: the store
@@ -280,7 +282,8 @@ BOOST_AUTO_TEST_CASE(without_pre_claims_new_entries_wait_for_a_wake) {
   Dispatcher d(counting, opts);
   d.addSink("team", sink);
   d.start();
-  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1; }));
+  // the first claim and next-due query done: the claimer sleeps until woken or polled
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
   enqueue("k1");
   // written unclaimed (SQLite's next-due time counts no claimed entry)
   BOOST_TEST((outbox().nextDue("team").value() == std::optional<store::TimePoint>(clock.now())));

@@ -287,8 +287,11 @@ BOOST_AUTO_TEST_CASE(a_refusal_is_dead_at_once_and_what_the_sink_says_its_end_ca
   d.addSink("incidents", incidents);
   enqueue("team", "k1");
   d.start();
-  BOOST_TEST_REQUIRE(waitFor([&] { return delivered("incidents") == 1; }));
-  BOOST_TEST(entry("k1").state == store::NotificationState::Dead);
+  // The incident is written (and, claimed as it is written, may be delivered) before k1 is
+  // marked dead: wait for both.
+  BOOST_TEST_REQUIRE(waitFor([&] {
+    return delivered("incidents") == 1 && entry("k1").state == store::NotificationState::Dead;
+  }));
   BOOST_TEST(entry("k1").lastError == "refused by the sink: HTTP 400");
   BOOST_TEST(entry("abandoned-k1").kind == "check-abandoned");
   BOOST_TEST(sink.seen() == 1u);
