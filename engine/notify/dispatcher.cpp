@@ -64,6 +64,26 @@ struct Dispatcher::Runner {
   std::set<std::string> heldKeys;        // their order keys
   std::thread claimer;
   std::vector<std::thread> workers;
+
+  // (mutex held) Whether the entry, or another of its order key, is held already.
+  bool busyWith(const store::OutboxEntry& entry) const {
+    return held.count(entry.id) != 0 || (!entry.orderKey.empty() && heldKeys.count(entry.orderKey) != 0);
+  }
+  // (mutex held) Held and ready for a worker.
+  void hold(store::OutboxEntry entry) {
+    held.insert(entry.id);
+    if (!entry.orderKey.empty()) heldKeys.insert(entry.orderKey);
+    ready.push_back(std::move(entry));
+  }
+  // (mutex held) A claimed or adopted entry: ready, or blocked while it (or its order key) is
+  // held. Never one entry twice at once, nor two of one order key: it waits its turn.
+  void place(store::OutboxEntry entry) {
+    if (busyWith(entry)) {
+      blocked.push_back(std::move(entry));
+    } else {
+      hold(std::move(entry));
+    }
+  }
 };
 
 Dispatcher::Dispatcher(store::Outbox& outbox, DispatcherOptions options)
@@ -218,14 +238,7 @@ void Dispatcher::claimLoop(Runner& r) {
           r.lastClaimFull = more;
           for (auto& entry : claimed.value()) {
             ++added;
-            // Never one entry twice at once, nor two of one order key: it waits its turn.
-            if (r.held.count(entry.id) != 0 || (!entry.orderKey.empty() && r.heldKeys.count(entry.orderKey) != 0)) {
-              r.blocked.push_back(std::move(entry));
-              continue;
-            }
-            r.held.insert(entry.id);
-            if (!entry.orderKey.empty()) r.heldKeys.insert(entry.orderKey);
-            r.ready.push_back(std::move(entry));
+            r.place(std::move(entry));
           }
         }
         inFlight_ += added;
@@ -282,13 +295,11 @@ void Dispatcher::workLoop(Runner& r) {
     r.held.erase(entry.id);
     if (!entry.orderKey.empty()) r.heldKeys.erase(entry.orderKey);
     for (auto it = r.blocked.begin(); it != r.blocked.end();) {
-      if (r.held.count(it->id) != 0 || (!it->orderKey.empty() && r.heldKeys.count(it->orderKey) != 0)) {
+      if (r.busyWith(*it)) {
         ++it;
         continue;
       }
-      r.held.insert(it->id);
-      if (!it->orderKey.empty()) r.heldKeys.insert(it->orderKey);
-      r.ready.push_back(std::move(*it));
+      r.hold(std::move(*it));
       it = r.blocked.erase(it);
       r.workWake.notify_one();
     }
@@ -436,13 +447,7 @@ void Dispatcher::adopt(std::vector<store::OutboxEntry> entries) {
       const std::lock_guard lock(r.mutex);
       // After stop() the workers may be gone: the entry stays claimed in the store.
       if (stopping_ || !started_) continue;
-      if (r.held.count(entry.id) != 0 || (!entry.orderKey.empty() && r.heldKeys.count(entry.orderKey) != 0)) {
-        r.blocked.push_back(std::move(entry));
-      } else {
-        r.held.insert(entry.id);
-        if (!entry.orderKey.empty()) r.heldKeys.insert(entry.orderKey);
-        r.ready.push_back(std::move(entry));
-      }
+      r.place(std::move(entry));
       ++inFlight_;
     }
     r.workWake.notify_one();

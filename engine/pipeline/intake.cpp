@@ -170,7 +170,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   // (the finishing commit's sync covers the first one too, but a failed first sync must still
   // fail the message: the sender is told to send it again, and its resend is then a duplicate
   // of the finished original).
-  const auto settle = [this, pending, payload](EarlyCheck& s) {
+  const auto settle = [this, payload](EarlyCheck& s) {
     std::string ack;
     {
       const std::lock_guard lock(s.mutex);
@@ -213,16 +213,12 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
         bool started = false;
         {
           const std::lock_guard lock(state->mutex);
+          state->durable = persisted;
           started = state->started;
-          if (started) state->durable = persisted;
         }
         if (started) return settle(*state);
         // Not written after all (refused, failed) or a duplicate: answered as any message is.
         if (!persisted || persisted.value().duplicate) return state->reply(answer(*pending, payload, persisted));
-        {
-          const std::lock_guard lock(state->mutex);
-          state->durable = persisted;
-        }
         start(persisted.value().id);
       });
 }

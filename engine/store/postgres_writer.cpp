@@ -304,23 +304,17 @@ void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> noti
   }
 }
 
-// The entry a claimed insert wrote, from its RETURNING row and what was sent (claimDue's fields).
-OutboxEntry claimedEntry(const PgResult& row, const NewNotification& notification) {
-  OutboxEntry entry;
-  entry.id = row.int64(0, 0);
-  entry.messageId = row.optionalInt64(0, 1);
+// The entry a claimed insert wrote, from its RETURNING row and what was sent.
+OutboxEntry writtenClaimed(const PgResult& row, const NewNotification& notification) {
+  const auto fromMicros = [](std::int64_t micros) {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+  };
+  std::optional<TimePoint> deadline;
+  if (notification.deadline) deadline = fromMicros(pgTime(*notification.deadline).value_or(0));  // as stored
+  OutboxEntry entry =
+      claimedEntry(notification, row.int64(0, 0), row.optionalInt64(0, 1), fromMicros(row.int64(0, 2)), deadline);
   entry.sink = pgText(notification.sink);  // as stored (text columns)
   entry.kind = pgText(notification.kind);
-  entry.idempotencyKey = notification.idempotencyKey;
-  entry.orderKey = notification.orderKey;
-  entry.payload = notification.payload;
-  entry.createdAt = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-      std::chrono::microseconds(row.int64(0, 2))));
-  entry.nextAttemptAt = entry.createdAt;
-  if (notification.deadline) {
-    entry.deadline = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-        std::chrono::microseconds(pgTime(*notification.deadline).value_or(0))));
-  }
   return entry;
 }
 
@@ -552,7 +546,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
   for (const SentClaimed& sent : sentClaimed) {
     const PgResult& row = results[sent.result];
     if (row.rows() == 1 && replies[sent.request].status.isOk()) {
-      replies[sent.request].preClaimed.push_back(claimedEntry(row, *sent.notification));
+      replies[sent.request].preClaimed.push_back(writtenClaimed(row, *sent.notification));
     }
   }
   return replies;

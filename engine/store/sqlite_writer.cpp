@@ -1,12 +1,8 @@
 #include "engine/store/sqlite_writer.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <exception>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <climits>
 #include <optional>
 #include <sqlite3.h>
@@ -299,19 +295,9 @@ void SqliteWriter::insertNotifications(std::span<const NewNotification> notifica
     insert.bind(10, std::int64_t{claim ? 1 : 0});
     insert.step();
     if (!claim || insert.changes() != 1) continue;  // a key written before: nothing to hand over
-    // The row as written (claimDue's fields), without reading it back.
-    OutboxEntry entry;
-    entry.id = sqlite3_last_insert_rowid(db_);
-    entry.messageId = from;
-    entry.sink = notification.sink;
-    entry.kind = notification.kind;
-    entry.idempotencyKey = notification.idempotencyKey;
-    entry.orderKey = notification.orderKey;
-    entry.payload = notification.payload;
-    entry.createdAt = fromDbTime(at);
-    entry.nextAttemptAt = entry.createdAt;
-    if (notification.deadline) entry.deadline = fromDbTime(toDbTime(*notification.deadline));
-    claimed.push_back(std::move(entry));
+    std::optional<TimePoint> deadline;
+    if (notification.deadline) deadline = fromDbTime(toDbTime(*notification.deadline));  // as stored
+    claimed.push_back(claimedEntry(notification, sqlite3_last_insert_rowid(db_), from, fromDbTime(at), deadline));
   }
 }
 

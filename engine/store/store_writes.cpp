@@ -31,6 +31,22 @@ core::Status checkNotifications(std::span<const NewNotification> notifications) 
   return core::Status::ok();
 }
 
+OutboxEntry claimedEntry(const NewNotification& notification, NotificationId id, std::optional<MessageId> message,
+                         TimePoint createdAt, std::optional<TimePoint> deadline) {
+  OutboxEntry entry;
+  entry.id = id;
+  entry.messageId = message;
+  entry.sink = notification.sink;
+  entry.kind = notification.kind;
+  entry.idempotencyKey = notification.idempotencyKey;
+  entry.orderKey = notification.orderKey;
+  entry.payload = notification.payload;
+  entry.createdAt = createdAt;
+  entry.nextAttemptAt = createdAt;
+  entry.deadline = deadline;
+  return entry;
+}
+
 void ClaimHandOver::set(ClaimReceiver* receiver) {
   const std::lock_guard lock(mutex_);
   receiver_ = receiver;

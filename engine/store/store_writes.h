@@ -92,6 +92,12 @@ struct WriteReply {
   std::vector<OutboxEntry> preClaimed{};
 };
 
+// The entry a notification written claimed became, as claimDue would return it, without
+// reading it back: `id`, `message`, `createdAt` and `deadline` as the store wrote them; due at
+// once (that is what is written claimed).
+OutboxEntry claimedEntry(const NewNotification& notification, NotificationId id, std::optional<MessageId> message,
+                         TimePoint createdAt, std::optional<TimePoint> deadline);
+
 // A store's side of Outbox::setClaimReceiver: its writer asks claims() which notifications to
 // write claimed for this instance, and the store hands what was written so to the receiver
 // once it is durable. Any thread.
