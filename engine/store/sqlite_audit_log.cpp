@@ -48,6 +48,11 @@ constexpr const char* kColumns =
     "SELECT id, at, feed, location, nhs_number, access_mode, outcome, reason, detail, latency_us, check_id,"
     " message_id, possible_duplicate, from_cache, source, record_count FROM audit";
 
+// How long a written batch waits for the message store's writer to sync the shared WAL (it
+// syncs every few milliseconds while messages flow) before syncing it itself. Nobody waits for
+// an audit row to be durable; the store's writer does wait for its syncs.
+constexpr std::chrono::microseconds kSyncPatience{3000};
+
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.store");
 }
@@ -150,7 +155,7 @@ std::optional<core::Status> SqliteAuditLog::writeBatch(std::vector<QueryAuditEnt
       }
       commit_->run().step();
       writing.unlock();
-      if (auto synced = wal_->sync(); !synced.isOk()) {
+      if (auto synced = wal_->sync(kSyncPatience); !synced.isOk()) {
         failure = core::Status::unavailable("audit log: a transaction of " + std::to_string(batch.size()) +
                                             " entries was not made durable: " + synced.message());
         logger().error(failure->message());

@@ -10,13 +10,87 @@
 
 namespace cpis::store {
 
-WalFile::WalFile(std::string database, std::string who) : path_(std::move(database) + "-wal"), who_(std::move(who)) {}
+core::Status WalSyncGroup::sync(const std::function<core::Status()>& syncOnce, std::chrono::microseconds patience) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t needed = begun_ + 1;
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (endedNumber_ < needed) {
+    if (running_) {
+      ++waiting_;
+      ended_.wait(lock);
+      --waiting_;
+      continue;
+    }
+    if (patience.count() > 0 && std::chrono::steady_clock::now() < deadline) {
+      ++waiting_;  // someone else's sync may begin and cover this caller too
+      ended_.wait_until(lock, deadline, [&] { return endedNumber_ >= needed; });
+      --waiting_;
+      continue;
+    }
+    running_ = true;
+    const std::uint64_t number = ++begun_;
+    lock.unlock();
+    core::Status status = core::Status::ok();
+    try {
+      status = syncOnce();
+    } catch (...) {
+      lock.lock();
+      running_ = false;
+      ended_.notify_all();  // a waiter runs the next one
+      throw;
+    }
+    lock.lock();
+    running_ = false;
+    endedNumber_ = number;
+    if (!status.isOk()) {
+      lastFailed_ = number;
+      lastFailure_ = status;
+    }
+    ended_.notify_all();
+  }
+  return lastFailed_ >= needed ? lastFailure_ : core::Status::ok();
+}
+
+std::size_t WalSyncGroup::waiting() const {
+  const std::lock_guard lock(mutex_);
+  return waiting_;
+}
+
+namespace {
+
+// One T per database file (by device and inode) among the users in this process that hold it;
+// a path that cannot be looked at gets a T of its own.
+template <typename T>
+std::shared_ptr<T> sharedPerFile(const char* file) {
+  static std::mutex registryMutex;
+  static std::map<std::pair<dev_t, ino_t>, std::weak_ptr<T>> registry;
+  struct stat info {};
+  if (file == nullptr || *file == '\0' || ::stat(file, &info) != 0) return std::make_shared<T>();
+  const std::lock_guard lock(registryMutex);
+  for (auto it = registry.begin(); it != registry.end();) {  // files no one has open any more
+    it = it->second.expired() ? registry.erase(it) : std::next(it);
+  }
+  auto& slot = registry[{info.st_dev, info.st_ino}];
+  if (auto shared = slot.lock()) return shared;
+  auto created = std::make_shared<T>();
+  slot = created;
+  return created;
+}
+
+}  // namespace
+
+WalFile::WalFile(std::string database, std::string who)
+    : path_(database + "-wal"), who_(std::move(who)), group_(sharedPerFile<WalSyncGroup>(database.c_str())) {}
 
 WalFile::~WalFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-core::Status WalFile::sync() {
+core::Status WalFile::sync(std::chrono::microseconds patience) {
+  return group_->sync([this] { return syncNow(); }, patience);
+}
+
+core::Status WalFile::syncNow() {
   struct stat byPath {};
   if (::stat(path_.c_str(), &byPath) != 0) {
     return core::Status::unavailable(who_ + ": the write-ahead log is missing (errno " + std::to_string(errno) + ")");
@@ -38,20 +112,7 @@ core::Status WalFile::sync() {
 }
 
 std::shared_ptr<std::mutex> sqliteWriteLock(sqlite3* db) {
-  static std::mutex registryMutex;
-  static std::map<std::pair<dev_t, ino_t>, std::weak_ptr<std::mutex>> registry;
-  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
-  struct stat info {};
-  if (file == nullptr || *file == '\0' || ::stat(file, &info) != 0) return std::make_shared<std::mutex>();
-  const std::lock_guard lock(registryMutex);
-  for (auto it = registry.begin(); it != registry.end();) {  // files no writer has open any more
-    it = it->second.expired() ? registry.erase(it) : std::next(it);
-  }
-  auto& slot = registry[{info.st_dev, info.st_ino}];
-  if (auto shared = slot.lock()) return shared;
-  auto created = std::make_shared<std::mutex>();
-  slot = created;
-  return created;
+  return sharedPerFile<std::mutex>(db != nullptr ? sqlite3_db_filename(db, "main") : nullptr);
 }
 
 }  // namespace cpis::store

@@ -3,8 +3,9 @@
 #include <sqlite3.h>
 
 #include <filesystem>
-#include <fstream>
 #include <atomic>
+#include <fstream>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -168,6 +169,93 @@ BOOST_AUTO_TEST_CASE(a_missing_write_ahead_log_is_a_status_naming_its_user) {
   BOOST_TEST(missing.message().find("audit log: the write-ahead log is missing") != std::string::npos);
   std::ofstream(dir.file("none.db") + "-wal") << "x";
   BOOST_TEST(wal.sync().isOk());
+}
+
+// Runs a sync that stays running until `release` is set, then waits until `count` other
+// callers wait for it: what the tests below need to have happened before they go on.
+struct HeldSync {
+  store::WalSyncGroup& group;
+  std::promise<void> running, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> runs{0};
+  std::thread thread;
+
+  explicit HeldSync(store::WalSyncGroup& g) : group(g) {
+    thread = std::thread([this] {
+      const auto status = group.sync([this] {
+        ++runs;
+        running.set_value();
+        released.wait();
+        return cpis::core::Status::ok();
+      });
+      BOOST_TEST(status.isOk());
+    });
+    running.get_future().wait();
+  }
+  void releaseOnceWaiting(std::size_t count) {
+    while (group.waiting() < count) std::this_thread::yield();  // they block on the group's condition
+    release.set_value();
+    thread.join();
+  }
+};
+
+BOOST_AUTO_TEST_CASE(callers_that_arrive_during_a_sync_share_the_next_one) {
+  store::WalSyncGroup group;
+  HeldSync first(group);
+  std::atomic<int> runs{0};
+  auto caller = [&] {
+    return std::async(std::launch::async, [&] {
+      return group.sync([&] {
+        ++runs;
+        return cpis::core::Status::ok();
+      });
+    });
+  };
+  auto b = caller();
+  auto c = caller();
+  first.releaseOnceWaiting(2);
+  BOOST_TEST(b.get().isOk());
+  BOOST_TEST(c.get().isOk());
+  BOOST_TEST(first.runs == 1);
+  BOOST_TEST(runs == 1);  // the running sync may have missed their commits; one more covers both
+  BOOST_TEST(group.sync([&] { return ++runs, cpis::core::Status::ok(); }).isOk());
+  BOOST_TEST(runs == 2);  // nothing running: a caller syncs at once
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_sync_fails_everyone_who_relied_on_it_and_no_one_after) {
+  store::WalSyncGroup group;
+  HeldSync first(group);
+  auto caller = [&] {
+    return std::async(std::launch::async, [&] {
+      return group.sync([] { return cpis::core::Status::unavailable("message store: syncing failed (errno 5)"); });
+    });
+  };
+  auto b = caller();
+  auto c = caller();
+  first.releaseOnceWaiting(2);
+  for (auto* waiter : {&b, &c}) {
+    const auto status = waiter->get();
+    BOOST_TEST(!status.isOk());
+    BOOST_TEST(status.message() == "message store: syncing failed (errno 5)");  // whoever ran it, both hear
+  }
+  BOOST_TEST(group.sync([] { return cpis::core::Status::ok(); }).isOk());
+}
+
+BOOST_AUTO_TEST_CASE(a_patient_caller_is_covered_by_a_sync_someone_else_begins) {
+  store::WalSyncGroup group;
+  std::atomic<int> ownRuns{0};
+  auto patient = std::async(std::launch::async, [&] {
+    return group.sync([&] { return ++ownRuns, cpis::core::Status::ok(); }, std::chrono::hours(1));
+  });
+  while (group.waiting() < 1) std::this_thread::yield();  // it waits for another's sync to begin
+  int runs = 0;
+  BOOST_TEST(group.sync([&] { return ++runs, cpis::core::Status::ok(); }).isOk());
+  BOOST_TEST(patient.get().isOk());
+  BOOST_TEST(runs == 1);
+  BOOST_TEST(ownRuns == 0);
+  // With no one else about, patience runs out and the caller syncs itself.
+  BOOST_TEST(group.sync([&] { return ++ownRuns, cpis::core::Status::ok(); }, 1ms).isOk());
+  BOOST_TEST(ownRuns == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
