@@ -157,7 +157,7 @@ struct Intake::EarlyCheck {
   std::mutex mutex;
   Reply reply;
   bool started = false;  // the lookup was handed to the work queue (or could not be)
-  std::optional<core::Result<store::PersistOutcome>> durable;  // the store's `done`
+  std::optional<core::Result<store::PersistOutcome>> durable;  // the store's `done`, or its `written` taken
   std::optional<std::string> checked;  // runCheck's reply
   bool answered = false;
 };
@@ -166,10 +166,10 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
                                std::string_view payload, Reply reply) {
   auto state = std::make_shared<EarlyCheck>();
   state->reply = std::move(reply);
-  // Sends the ACK once the lookup has finished the message and the message's commit is durable
-  // (the finishing commit's sync covers the first one too, but a failed first sync must still
-  // fail the message: the sender is told to send it again, and its resend is then a duplicate
-  // of the finished original).
+  // Sends the ACK once the lookup has finished the message and the message's own commit is
+  // settled: taken as written on SQLite (its commit is not synced on its own; the finishing
+  // commit's sync, which the ACK waits for, covers it), or durable on a store that only says
+  // that (a failed sync then fails the message: the sender is told to send it again).
   const auto settle = [this, payload](EarlyCheck& s) {
     std::string ack;
     {
@@ -206,8 +206,14 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   };
   store_.persistInboundEarly(
       message,
-      [start](core::Result<store::PersistOutcome> written) {
-        if (written && !written.value().duplicate) start(written.value().id);
+      [state, start](const store::PersistOutcome& written) {
+        if (written.duplicate) return false;  // answered once durable, as any duplicate (its original's ACK)
+        {
+          const std::lock_guard lock(state->mutex);
+          state->durable = written;  // durable with the finishing commit
+        }
+        start(written.id);
+        return true;
       },
       [this, pending, payload, state, start, settle](core::Result<store::PersistOutcome> persisted) {
         bool started = false;

@@ -115,9 +115,9 @@ class Intake final : public mllp::FrameHandler {
 
   Pending prepare(std::string_view payload);
   // onFrameAsync for a message that needs a CP-IS check, original mode: its lookup starts as
-  // soon as the store has written the message (not a duplicate), while the commit is still
-  // being synced; the ACK goes once the lookup's finishing commit and the message's own commit
-  // are both durable.
+  // soon as the store has written the message (not a duplicate), and that commit is not synced
+  // on its own (MessageStore::persistInboundEarly): the ACK goes once the lookup's finishing
+  // commit is durable, and its sync covers the message's commit too.
   void checkWhileStoring(std::shared_ptr<const Pending> pending, const store::InboundMessage& message,
                          std::string_view payload, Reply reply);
   store::InboundMessage inbound(const Pending& pending, std::string_view payload) const;

@@ -98,12 +98,15 @@ class GroupCommitQueue {
   // `done` is taken (moved from) only when the request is queued: after false, or an exception
   // (no memory), the caller still holds it and answers its own caller.
   //
-  // `written` (optional, only with a syncer) is called on the writer thread with a copy of the
-  // reply as soon as the batch is written, before the sync that makes it durable: for work that
-  // may start early but promises nothing to anyone. `done` follows once the sync has ended (with
-  // the sync's failure instead, if it failed).
+  // `written` (optional, only with a syncer) is called on the writer thread with the reply as
+  // soon as the batch is written, before its sync begins: for work that may start early but
+  // promises nothing to anyone. If it returns false, `done` follows once the sync has ended (with
+  // the sync's failure instead, if it failed). If it returns true, the request is settled as
+  // written: it waits for no sync and `done` is never called; for a caller that makes its write
+  // durable with a later request of its own, whose sync covers every commit before it. A batch
+  // whose requests are all settled is not synced.
   bool submitAsync(Request request, std::function<void(Reply)>&& done,
-                   std::function<void(const Reply&)> written = {}) {
+                   std::function<bool(const Reply&)> written = {}) {
     bool wake = false;
     {
       const std::lock_guard lock(mutex_);
@@ -162,14 +165,13 @@ class GroupCommitQueue {
     std::promise<Reply> reply;
     std::unique_ptr<Request> owned;     // submitAsync: the request, kept until it has run
     std::function<void(Reply)> done;    // submitAsync: called instead of setting `reply`
-    std::function<void(const Reply&)> written;  // submitAsync: called once written, before the sync
+    std::function<bool(const Reply&)> written;  // submitAsync: called once written, before the sync
   };
 
   void runWriter() {
     pthread_setname_np(pthread_self(), "cpis-commit");  // as `top -H` and perf show it
     std::vector<Pending> batch;
     std::vector<const Request*> requests;
-    std::vector<std::pair<std::function<void(const Reply&)>, Reply>> early;  // written callbacks
     for (;;) {
       {
         std::unique_lock lock(mutex_);
@@ -205,26 +207,15 @@ class GroupCommitQueue {
         largestBatch_.store(batch.size(), std::memory_order_relaxed);
       }
       if (syncer_) {
-        // The sync starts first; then those who asked hear that their requests are written.
-        early.clear();
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-          if (batch[i].written) early.emplace_back(std::move(batch[i].written), replies[i]);
-        }
+        settleWritten(batch, replies);
         {
           const std::lock_guard lock(mutex_);
-          unsynced_.push_back(Written{std::move(batch), std::move(replies)});
+          if (!batch.empty()) unsynced_.push_back(Written{std::move(batch), std::move(replies)});
           writing_ = false;
-          ++written_;
+          ++written_;  // counted either way: the sync thread's catch-up waits for the count
         }
         syncWake_.notify_one();
         batch.clear();  // moved from: empty again, ready for the next batch
-        for (auto& [written, reply] : early) {
-          try {
-            written(reply);
-          } catch (...) {  // as deliver(): a callback's bug must not stop the queue
-          }
-        }
-        early.clear();
       } else {
         {
           const std::lock_guard lock(mutex_);
@@ -271,6 +262,29 @@ class GroupCommitQueue {
       }
       wake_.notify_one();  // what the writer held for this sync may go now
     }
+  }
+
+  // Tells those who asked that their requests are written, and takes out of the batch the ones
+  // that are settled with that (see submitAsync): what is left waits for the sync.
+  static void settleWritten(std::vector<Pending>& batch, std::vector<Reply>& replies) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      bool settled = false;
+      if (batch[i].written) {
+        try {
+          settled = batch[i].written(replies[i]);
+        } catch (...) {  // as deliver(): a callback's bug must not stop the queue; it waits for the sync
+        }
+      }
+      if (settled) continue;
+      if (kept != i) {
+        batch[kept] = std::move(batch[i]);
+        replies[kept] = std::move(replies[i]);
+      }
+      ++kept;
+    }
+    batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(kept), batch.end());
+    replies.erase(replies.begin() + static_cast<std::ptrdiff_t>(kept), replies.end());
   }
 
   // Whether the writer leaves the queue for a moment (mutex_ held): a sync is running and a

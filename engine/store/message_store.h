@@ -115,10 +115,19 @@ class MessageStore {
   // message is committed but not yet durable, on a store that makes its commits durable after
   // writing them (SQLite with its sync thread; the default never calls `written`). Its id and
   // duplicate verdict are final then, so work that promises the sender nothing may start (the
-  // engine starts a message's CP-IS lookup while the commit syncs); anything acknowledged still
-  // waits for `done`, which may yet report that the sync failed. `written` is called at most
-  // once, never with a failure, on the store's writer thread, and must be as quick as `done`.
-  virtual void persistInboundEarly(const InboundMessage& message, PersistCallback written, PersistCallback done) {
+  // engine starts a message's CP-IS lookup while the commit is still to be synced). `written`
+  // is called at most once, never with a failure, on the store's writer thread, and must be as
+  // quick as `done`. Its answer:
+  // - false: `done` follows as usual, once the commit is durable (or with the sync's failure);
+  // - true: the caller takes the message as written. `done` is never called, and the store
+  //   does not sync for this message: the caller acknowledges nothing before a later commit of
+  //   its own on this store is durable (the message's finish), whose sync makes every commit
+  //   before it durable too. A crash before then may lose the message, which no one was told
+  //   was stored. The store answers false for it itself (`written` is not asked) when the
+  //   commit wrote something that must be handed on once durable (notifications written
+  //   claimed).
+  using WrittenCallback = std::function<bool(const PersistOutcome&)>;
+  virtual void persistInboundEarly(const InboundMessage& message, WrittenCallback written, PersistCallback done) {
     (void)written;
     persistInboundAsync(message, std::move(done));
   }

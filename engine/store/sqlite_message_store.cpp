@@ -161,13 +161,14 @@ void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, Pers
   persistInboundEarly(message, nullptr, std::move(done));
 }
 
-void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, PersistCallback written,
+void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, WrittenCallback written,
                                              PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
-  std::function<void(const WriteReply&)> onWritten;
+  std::function<bool(const WriteReply&)> onWritten;
   if (written) {
     onWritten = [written = std::move(written)](const WriteReply& reply) {
-      if (reply.status.isOk()) written(reply.persisted);
+      // What was written claimed goes to the dispatcher only once durable: in onReply.
+      return reply.status.isOk() && reply.preClaimed.empty() && written(reply.persisted);
     };
   }
   // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).

@@ -52,7 +52,7 @@ struct SqliteStoreOptions {
 };
 
 struct SqliteStoreStats {
-  std::uint64_t transactions{};  // batches committed (or failed): one sync each
+  std::uint64_t transactions{};  // batches committed (or failed): one sync each, unless all were taken as written
   std::uint64_t writes{};        // persists, ACKs, outcomes and purge chunks answered
   std::size_t largestBatch{};
   std::size_t queuedWrites{};   // waiting for the next transaction
@@ -85,7 +85,7 @@ class SqliteMessageStore final : public MessageStore {
   // MessageStore
   core::Result<PersistOutcome> persistInbound(const InboundMessage& message) override;
   void persistInboundAsync(const InboundMessage& message, PersistCallback done) override;
-  void persistInboundEarly(const InboundMessage& message, PersistCallback written, PersistCallback done) override;
+  void persistInboundEarly(const InboundMessage& message, WrittenCallback written, PersistCallback done) override;
   core::Status recordAck(MessageId id, std::string_view ack) override;
   core::Status markOutcome(MessageId id, MessageState state, std::string_view outcome) override;
   core::Status finish(MessageId id, MessageState state, std::string_view outcome, std::string_view ack,

@@ -283,7 +283,11 @@ BOOST_AUTO_TEST_CASE(written_is_called_once_the_batch_is_written_before_its_sync
   std::promise<int> written;
   std::promise<int> done;
   BOOST_REQUIRE(queue.submitAsync(
-      21, [&](int reply) { done.set_value(reply); }, [&](const int& reply) { written.set_value(reply); }));
+      21, [&](int reply) { done.set_value(reply); },
+      [&](const int& reply) {
+        written.set_value(reply);
+        return false;  // waits for the sync
+      }));
   syncer.waitUntilHeld();  // written, being synced: nothing durable yet
   auto writtenReply = written.get_future();
   BOOST_TEST(writtenReply.get() == 42);  // told while the sync is still held
@@ -293,6 +297,25 @@ BOOST_AUTO_TEST_CASE(written_is_called_once_the_batch_is_written_before_its_sync
   BOOST_TEST(doneReply.get() == 42);
 }
 
+BOOST_AUTO_TEST_CASE(a_request_settled_as_written_waits_for_no_sync_and_hears_nothing_more) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  std::promise<int> written;
+  std::atomic<int> doneCalls{0};
+  BOOST_REQUIRE(queue.submitAsync(
+      3, [&](int) { ++doneCalls; },
+      [&](const int& reply) {
+        written.set_value(reply);
+        return true;  // its caller makes it durable later
+      }));
+  BOOST_TEST(written.get_future().get() == 6);
+  BOOST_TEST(queue.submit(1).value() == 2);  // after it in the queue: written in its batch or the next
+  BOOST_TEST(syncer.syncs() == 1);           // for the second request alone
+  queue.close();
+  BOOST_TEST(doneCalls.load() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(written_is_not_called_without_a_syncer) {
   // Without a syncer each commit is durable when written: `done` alone says so.
   RecordingRunner recorder;
@@ -300,7 +323,11 @@ BOOST_AUTO_TEST_CASE(written_is_not_called_without_a_syncer) {
   std::atomic<int> writtenCalls{0};
   std::promise<int> done;
   BOOST_REQUIRE(queue.submitAsync(
-      5, [&](int reply) { done.set_value(reply); }, [&](const int&) { ++writtenCalls; }));
+      5, [&](int reply) { done.set_value(reply); },
+      [&](const int&) {
+        ++writtenCalls;
+        return true;
+      }));
   BOOST_TEST(done.get_future().get() == 10);
   BOOST_TEST(writtenCalls.load() == 0);
 }

@@ -3,6 +3,7 @@
 #include "engine/store/sqlite_message_store.h"
 
 #include <atomic>
+#include <future>
 #include <condition_variable>
 #include <mutex>
 #include <filesystem>
@@ -104,7 +105,12 @@ BOOST_AUTO_TEST_CASE(an_early_persist_says_when_the_message_is_written_then_when
   const std::string controlId = "EARLY1";  // the store's views of it hold until `durable`
   const auto send = [&] {
     fixture.store().persistInboundEarly(
-        {"edsys", controlId, raw}, [&](auto r) { record("written", r); }, [&](auto r) { record("durable", r); });
+        {"edsys", controlId, raw},
+        [&](const cpis::store::PersistOutcome& r) {
+          record("written", r);
+          return false;  // waits for `durable`
+        },
+        [&](auto r) { record("durable", r); });
   };
   send();
   {
@@ -121,6 +127,33 @@ BOOST_AUTO_TEST_CASE(an_early_persist_says_when_the_message_is_written_then_when
   BOOST_TEST(outcomes[2].duplicate);
   BOOST_TEST(outcomes[2].id == outcomes[0].id);
   BOOST_TEST(outcomes[3].duplicate);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_taken_as_written_is_made_durable_by_its_finish) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("TAKEN1");
+  const std::string controlId = "TAKEN1";
+  std::promise<cpis::store::PersistOutcome> written;
+  std::atomic<int> doneCalls{0};
+  fixture.store().persistInboundEarly(
+      {"edsys", controlId, raw},
+      [&](const cpis::store::PersistOutcome& r) {
+        written.set_value(r);
+        return true;  // the finish below makes it durable
+      },
+      [&](auto) { ++doneCalls; });
+  const auto outcome = written.get_future().get();
+  BOOST_TEST(!outcome.duplicate);
+  // Committed and readable at once, though not synced on its own.
+  const auto stored = fixture.store().fetch(outcome.id);
+  BOOST_REQUIRE(stored.ok());
+  BOOST_TEST((stored->state == cpis::store::MessageState::Received));
+  BOOST_REQUIRE(fixture.store().finish(outcome.id, cpis::store::MessageState::Processed, "checked", "MSH|ACK").isOk());
+  fixture.reopen();  // everything answered, the writer closed
+  const auto finished = fixture.store().fetch(outcome.id);
+  BOOST_REQUIRE(finished.ok());
+  BOOST_TEST((finished->state == cpis::store::MessageState::Processed));
+  BOOST_TEST(doneCalls.load() == 0);  // taken as written: `done` is never called
 }
 
 BOOST_AUTO_TEST_CASE(of_two_identical_messages_in_one_batch_the_second_is_a_duplicate) {
