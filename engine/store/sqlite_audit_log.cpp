@@ -81,6 +81,11 @@ core::Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::open(const std::st
     // Commits do not sync inside SQLite's write lock (the message store's writer would wait for
     // the sync); writeBatch() syncs the WAL once the lock is released, before it returns.
     exec(db, "PRAGMA synchronous = NORMAL");
+    // No checkpoints from this connection: SQLite's automatic one (past 1,000 WAL frames) would
+    // copy the WAL into the database and sync it inside an audit commit, holding the file's
+    // write lock for tens of milliseconds while the message store's writer waits. The store's
+    // checkpointer copies the WAL back for every connection of the file (SqliteCheckpointer).
+    exec(db, "PRAGMA wal_autocheckpoint = 0");
     for (const char* statement : kCreateAudit) exec(db, statement);
     return std::make_unique<SqliteAuditLog>(OpenKey{}, db, maxQueued);
   } catch (const std::exception& e) {
