@@ -126,6 +126,7 @@ class MessageStore {
   //   was stored. The store answers false for it itself (`written` is not asked) when the
   //   commit wrote something that must be handed on once durable (notifications written
   //   claimed).
+  // The views in `message` must stay valid until `done` is called or `written` has taken it.
   using WrittenCallback = std::function<bool(const PersistOutcome&)>;
   virtual void persistInboundEarly(const InboundMessage& message, WrittenCallback written, PersistCallback done) {
     (void)written;
