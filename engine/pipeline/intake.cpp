@@ -151,81 +151,28 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   return pending->disposition.reply;
 }
 
-// A checked message in original mode on its way: the lookup and the message's own commit run
-// at once, and the ACK waits for both.
-struct Intake::EarlyCheck {
-  std::mutex mutex;
-  Reply reply;
-  bool started = false;  // the lookup was handed to the work queue (or could not be)
-  std::optional<core::Result<store::PersistOutcome>> durable;  // the store's `done`, or its `written` taken
-  std::optional<std::string> checked;  // runCheck's reply
-  bool answered = false;
-};
-
 void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const store::InboundMessage& message,
                                std::string_view payload, Reply reply) {
-  auto state = std::make_shared<EarlyCheck>();
-  state->reply = std::move(reply);
-  // Sends the ACK once the lookup has finished the message and the message's own commit is
-  // settled: taken as written on SQLite (its commit is not synced on its own; the finishing
-  // commit's sync, which the ACK waits for, covers it), or durable on a store that only says
-  // that (a failed sync then fails the message: the sender is told to send it again).
-  const auto settle = [this, payload](EarlyCheck& s) {
-    std::string ack;
-    {
-      const std::lock_guard lock(s.mutex);
-      if (s.answered || !s.durable || !s.checked) return;
-      s.answered = true;
-      ack = *s.durable ? std::move(*s.checked) : storeUnavailable(payload, s.durable->error());
-    }
-    s.reply(std::move(ack));
-  };
-  // Starts the lookup, once: when the message is written (its id and duplicate verdict are
-  // final), or when it is durable on a store that does not say when it is written.
-  const auto start = [this, pending, payload, state, settle](store::MessageId id) {
-    {
-      const std::lock_guard lock(state->mutex);
-      if (state->started) return;
-      state->started = true;
-    }
-    const bool queued = checks_->work.submit([this, pending, payload, state, settle, id] {
-      std::string checked = runCheck(id, *pending, payload);
-      {
-        const std::lock_guard lock(state->mutex);
-        state->checked = std::move(checked);
-      }
-      settle(*state);
-    });
-    if (!queued) {
-      {
-        const std::lock_guard lock(state->mutex);
-        state->checked = storeUnavailable(payload, core::Status::unavailable("the engine is stopping"));
-      }
-      settle(*state);
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  // The check on the work queue; its reply is the ACK, made once the finishing commit is
+  // durable, whose sync covers the message's own commit too (never run on the store's thread).
+  const auto check = [this, pending, payload, shared](store::MessageId id) {
+    if (!checks_->work.submit([this, pending, payload, shared, id] { (*shared)(runCheck(id, *pending, payload)); })) {
+      (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
     }
   };
   store_.persistInboundEarly(
       message,
-      [state, start](const store::PersistOutcome& written) {
+      [check](const store::PersistOutcome& written) {
         if (written.duplicate) return false;  // answered once durable, as any duplicate (its original's ACK)
-        {
-          const std::lock_guard lock(state->mutex);
-          state->durable = written;  // durable with the finishing commit
-        }
-        start(written.id);
+        check(written.id);                    // taken as written: not synced on its own
         return true;
       },
-      [this, pending, payload, state, start, settle](core::Result<store::PersistOutcome> persisted) {
-        bool started = false;
-        {
-          const std::lock_guard lock(state->mutex);
-          state->durable = persisted;
-          started = state->started;
-        }
-        if (started) return settle(*state);
-        // Not written after all (refused, failed) or a duplicate: answered as any message is.
-        if (!persisted || persisted.value().duplicate) return state->reply(answer(*pending, payload, persisted));
-        start(persisted.value().id);
+      [this, pending, payload, shared, check](core::Result<store::PersistOutcome> persisted) {
+        // Not taken as written: refused, failed, a duplicate, or a store that only says when a
+        // message is durable (the check starts then).
+        if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
+        check(persisted.value().id);
       });
 }
 

@@ -111,7 +111,6 @@ class Intake final : public mllp::FrameHandler {
   };
   // One frame on its way through the store.
   struct Pending;
-  struct EarlyCheck;
 
   Pending prepare(std::string_view payload);
   // onFrameAsync for a message that needs a CP-IS check, original mode: its lookup starts as

@@ -231,6 +231,10 @@ std::optional<std::int64_t> pgTime(TimePoint time) {
   return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
 }
 
+TimePoint fromPgMicros(std::int64_t micros) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+}
+
 std::string pgConnectionString(const PgConnectSettings& settings) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(settings.connection.c_str(), &error);

@@ -101,6 +101,7 @@ std::string pgText(std::string_view text);
 // read a time parameter as COALESCE($n, <server's clock>).
 inline constexpr TimePoint kDatabaseClock{};
 std::optional<std::int64_t> pgTime(TimePoint time);  // microseconds since 1970-01-01 UTC
+TimePoint fromPgMicros(std::int64_t micros);         // the other way
 // The server's clock in the same unit, for SQL text.
 inline constexpr std::string_view kPgNowMicros = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
 

@@ -74,13 +74,9 @@ constexpr std::string_view kOutboxCounts =
     "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'delivered'),"
     " count(*) FILTER (WHERE state = 'dead') FROM outbox WHERE $1::text IS NULL OR sink = $1::text";
 
-TimePoint fromMicros(std::int64_t micros) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
-}
-
 std::optional<TimePoint> optionalTime(const std::optional<std::int64_t>& micros) {
   if (!micros) return std::nullopt;
-  return fromMicros(*micros);
+  return fromPgMicros(*micros);
 }
 
 OutboxEntry outboxEntryAt(const PgResult& rows, int row) {
@@ -96,8 +92,8 @@ OutboxEntry outboxEntryAt(const PgResult& rows, int row) {
   if (!state) throw PgError("XX001");  // data_corrupted
   entry.state = *state;
   entry.attempts = static_cast<std::uint32_t>(rows.int64(row, 8));
-  entry.createdAt = fromMicros(rows.int64(row, 9));
-  entry.nextAttemptAt = fromMicros(rows.int64(row, 10));
+  entry.createdAt = fromPgMicros(rows.int64(row, 9));
+  entry.nextAttemptAt = fromPgMicros(rows.int64(row, 10));
   entry.deadline = optionalTime(rows.optionalInt64(row, 11));
   entry.finishedAt = optionalTime(rows.optionalInt64(row, 12));
   entry.lastError = rows.bytes(row, 13);
@@ -166,7 +162,7 @@ core::Result<StoredMessage> PostgresReader::fetch(MessageId id) {
         message.id = id;
         message.feed = row.bytes(0, 0);
         message.controlId = row.bytes(0, 1);
-        message.receivedAt = fromMicros(row.int64(0, 2));
+        message.receivedAt = fromPgMicros(row.int64(0, 2));
         message.state = *state;
         message.rawSize = static_cast<std::size_t>(row.int64(0, 4));
         message.ack = row.optionalBytes(0, 5);

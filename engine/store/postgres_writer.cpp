@@ -306,13 +306,10 @@ void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> noti
 
 // The entry a claimed insert wrote, from its RETURNING row and what was sent.
 OutboxEntry writtenClaimed(const PgResult& row, const NewNotification& notification) {
-  const auto fromMicros = [](std::int64_t micros) {
-    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
-  };
   std::optional<TimePoint> deadline;
-  if (notification.deadline) deadline = fromMicros(pgTime(*notification.deadline).value_or(0));  // as stored
+  if (notification.deadline) deadline = fromPgMicros(pgTime(*notification.deadline).value_or(0));  // as stored
   OutboxEntry entry =
-      claimedEntry(notification, row.int64(0, 0), row.optionalInt64(0, 1), fromMicros(row.int64(0, 2)), deadline);
+      claimedEntry(notification, row.int64(0, 0), row.optionalInt64(0, 1), fromPgMicros(row.int64(0, 2)), deadline);
   entry.sink = pgText(notification.sink);  // as stored (text columns)
   entry.kind = pgText(notification.kind);
   return entry;

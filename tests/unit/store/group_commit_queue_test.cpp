@@ -310,7 +310,7 @@ BOOST_AUTO_TEST_CASE(a_request_settled_as_written_waits_for_no_sync_and_hears_no
         return true;  // its caller makes it durable later
       }));
   BOOST_TEST(written.get_future().get() == 6);
-  BOOST_TEST(queue.submit(1).value() == 2);  // after it in the queue: written in its batch or the next
+  BOOST_TEST(queue.submit(1).value() == 2);  // queued once the first was written: a batch of its own
   BOOST_TEST(syncer.syncs() == 1);           // for the second request alone
   queue.close();
   BOOST_TEST(doneCalls.load() == 0);
