@@ -1,5 +1,6 @@
 #include "engine/app/checks.h"
 
+#include <span>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "engine/plugin/plugin_registry.h"
 #include "engine/store/postgres_audit_log.h"
 #include "engine/store/sqlite_audit_log.h"
+#include "engine/store/sqlite_message_store.h"
 
 namespace cpis::app {
 namespace {
@@ -82,8 +84,8 @@ struct Checks::Feed {
   std::unique_ptr<pipeline::CheckStages> stages;
 };
 
-Checks::Checks(const config::EngineConfig& config, const notify::Composer* notifications,
-               std::function<void(const notify::Notifications&)> notified) {
+Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
+               const notify::Composer* notifications, std::function<void(const notify::Notifications&)> notified) {
   plugins_ = std::make_unique<plugin::PluginRegistry>(pluginDirectories());
   bool any = false;
   for (const auto& feed : config.feeds) any = any || feed.check.has_value();
@@ -98,7 +100,13 @@ Checks::Checks(const config::EngineConfig& config, const notify::Composer* notif
     if (!opened) throw std::runtime_error("audit trail: " + opened.error().message());
     audit_ = std::move(opened).value();
   } else {
-    auto opened = store::SqliteAuditLog::open(config.store.sqlitePath.string());
+    store::SqliteAuditLog::WriteThrough writeThrough;
+    if (auto* sqlite = dynamic_cast<store::SqliteMessageStore*>(store)) {
+      writeThrough = [sqlite](std::span<const store::QueryAuditEntry> entries) {
+        return sqlite->recordAudit(entries);
+      };
+    }
+    auto opened = store::SqliteAuditLog::open(config.store.sqlitePath.string(), 100'000, std::move(writeThrough));
     if (!opened) throw std::runtime_error("audit trail: " + opened.error().message());
     audit_ = std::move(opened).value();
   }
@@ -165,6 +173,11 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
 
 void Checks::stop() {
   if (work_) work_->stop();
+}
+
+void Checks::flushAudit() {
+  if (!audit_) return;
+  if (auto status = audit_->flush(); !status.isOk()) logger().error(status.message());
 }
 
 }  // namespace cpis::app

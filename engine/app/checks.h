@@ -17,6 +17,7 @@ class SpineSchemas;
 }  // namespace cpis::cpis
 namespace cpis::store {
 class AuditLog;
+class MessageStore;
 }
 namespace cpis::plugin {
 class PluginRegistry;
@@ -36,7 +37,10 @@ namespace cpis::app {
 class Checks {
  public:
   // `notifications` (may be null) and `notified` go into every feed's stages (CheckStages).
-  explicit Checks(const config::EngineConfig& config, const notify::Composer* notifications = nullptr,
+  // `store` (may be null), when it is the SQLite store, writes the audit trail's rows in its
+  // own transactions (SqliteAuditLog); it must outlive this object.
+  explicit Checks(const config::EngineConfig& config, store::MessageStore* store = nullptr,
+                  const notify::Composer* notifications = nullptr,
                   std::function<void(const notify::Notifications&)> notified = {});
   ~Checks();
   Checks(const Checks&) = delete;
@@ -52,6 +56,8 @@ class Checks {
   plugin::PluginRegistry& plugins() { return *plugins_; }
   // Runs the lookups already queued, then stops the work queue (after the listeners stopped).
   void stop();
+  // Waits until every audit row recorded so far is written: before the store closes.
+  void flushAudit();
 
  private:
   struct Feed;

@@ -116,7 +116,7 @@ void Engine::start() {
   openStore();
   stamper_ = std::make_unique<pipeline::AckStamper>();
   composer_ = std::make_unique<notify::Composer>(composerSettings(config_));
-  checks_ = std::make_unique<Checks>(config_, composer_.get(), [this](const notify::Notifications& written) {
+  checks_ = std::make_unique<Checks>(config_, store_.get(), composer_.get(), [this](const notify::Notifications& written) {
     // Only the sinks written to, and of those only the ones whose entries were not written
     // claimed for the dispatcher (it registers with the store's outbox when it starts: entries
     // due at once without an order key reach it from the write itself, with no claim query).
@@ -287,6 +287,7 @@ void Engine::stop() {
   running_.store(nullptr);
   if (dispatcher_) dispatcher_->stop();  // deliveries in flight finish and are marked
   if (housekeeper_.joinable()) housekeeper_.join();
+  if (checks_) checks_->flushAudit();  // written through the store, when it is SQLite
   if (store_) store_->close();
   if (started_) logger().information("stopped; every acknowledged message is stored");
 }

@@ -54,6 +54,9 @@ class AuditLog {
  public:
   virtual ~AuditLog() = default;
   virtual void record(const QueryAuditEntry& entry) = 0;
+  // Waits until every entry recorded before this call is committed (or has failed). The
+  // status of the last failed transaction since the previous flush, or ok.
+  virtual core::Status flush() = 0;
 };
 
 }  // namespace cpis::store

@@ -123,6 +123,28 @@ class GroupCommitQueue {
     return true;
   }
 
+  // Queues a request nobody is waiting on soon (an audit row): it wakes no writer but joins the
+  // next batch written for another request, at its front, so it costs no commit, lock or sync
+  // of its own while others write. Once it has waited `linger` it is written anyway. `done`
+  // gets the reply once the batch holding it is durable, as with submitAsync. False (and `done`
+  // is not called) once close() has begun; close() still writes what is lingering.
+  bool submitLazy(Request request, std::function<void(Reply)>&& done, std::chrono::milliseconds linger) {
+    bool wake = false;
+    {
+      const std::lock_guard lock(mutex_);
+      if (closing_) return false;
+      auto owned = std::make_unique<Request>(std::move(request));
+      const Request* pointer = owned.get();
+      const auto due = Clock::now() + linger;
+      lazy_.push_back(Pending{pointer, {}, std::move(owned), std::move(done), nullptr});
+      // The writer learns of a sooner deadline; otherwise it wakes for the next request anyway.
+      wake = lazy_.size() == 1 || due < lazyDue_;
+      if (wake) lazyDue_ = due;
+    }
+    if (wake) wake_.notify_one();
+    return true;
+  }
+
   // Refuses new requests, lets the writer answer everything already queued, and joins it.
   // Idempotent.
   void close() {
@@ -151,7 +173,7 @@ class GroupCommitQueue {
     std::size_t queued = 0;
     {
       const std::lock_guard lock(mutex_);
-      queued = queue_.size();
+      queued = queue_.size() + lazy_.size();
     }
     return {batches_.load(std::memory_order_relaxed), requests_.load(std::memory_order_relaxed),
             largestBatch_.load(std::memory_order_relaxed), queued};
@@ -175,20 +197,22 @@ class GroupCommitQueue {
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [this] { return (!queue_.empty() && !holdForSync()) || closing_; });
-        if (queue_.empty()) {
+        while (!readyToWrite()) {
+          if (lazy_.empty() || holdForSync()) {
+            wake_.wait(lock);
+          } else {
+            wake_.wait_until(lock, lazyDue_);
+          }
+        }
+        if (queue_.empty() && lazy_.empty()) {
           writerDone_ = true;  // closing, and everything queued has been answered
           syncWake_.notify_one();
           return;
         }
         writing_ = true;
-        if (queue_.size() <= maxBatch_) {
-          batch.swap(queue_);  // both vectors keep their capacity: no allocation per batch
-        } else {
-          const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(maxBatch_);
-          batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-          queue_.erase(queue_.begin(), end);
-        }
+        take(lazy_, batch);  // first: they were queued before anything in queue_
+        take(queue_, batch);
+        if (!lazy_.empty()) lazyDue_ = Clock::now();  // a full batch left some: due at once
       }
       requests.clear();
       for (const auto& pending : batch) requests.push_back(pending.request);
@@ -287,6 +311,25 @@ class GroupCommitQueue {
     replies.erase(replies.begin() + static_cast<std::ptrdiff_t>(kept), replies.end());
   }
 
+  // Whether the writer has a batch to write now (mutex_ held).
+  bool readyToWrite() const {
+    if (closing_) return true;
+    if (holdForSync()) return false;
+    return !queue_.empty() || (!lazy_.empty() && Clock::now() >= lazyDue_);
+  }
+
+  // Moves into `batch` as many of `from`'s requests, oldest first, as it has room for.
+  void take(std::vector<Pending>& from, std::vector<Pending>& batch) const {
+    const std::size_t room = maxBatch_ - batch.size();
+    if (from.size() <= room && batch.empty()) {
+      batch.swap(from);  // both vectors keep their capacity: no allocation per batch
+      return;
+    }
+    const auto end = from.begin() + static_cast<std::ptrdiff_t>(std::min(room, from.size()));
+    batch.insert(batch.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(end));
+    from.erase(from.begin(), end);
+  }
+
   // Whether the writer leaves the queue for a moment (mutex_ held): a sync is running and a
   // written batch already waits for the next one, which would cover these requests too.
   bool holdForSync() const {
@@ -309,6 +352,8 @@ class GroupCommitQueue {
   // How long a sync waits for the writer to catch up (see runSyncer).
   static constexpr std::chrono::milliseconds kCatchUpLimit{2};
 
+  using Clock = std::chrono::steady_clock;
+
   const std::size_t maxBatch_;
   const Runner runner_;
   const Reply failureReply_;
@@ -317,6 +362,8 @@ class GroupCommitQueue {
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // the writer's
   std::vector<Pending> queue_;
+  std::vector<Pending> lazy_;  // submitLazy's, for the next batch
+  Clock::time_point lazyDue_;  // when the oldest of lazy_ is written even alone
   bool closing_ = false;
   bool writing_ = false;          // the writer is running a batch
   bool writerDone_ = false;       // the writer has returned (closing)

@@ -49,7 +49,7 @@ class PostgresAuditLog final : public AuditLog {
 
   // Waits until every entry recorded before this call is committed (or has failed). The
   // status of the last failed transaction since the previous flush, or ok.
-  core::Status flush();
+  core::Status flush() override;
   // Rows for one check id, oldest first (a reader for tests and support; not on a hot path).
   core::Result<std::vector<AuditRow>> findByCheckId(const std::string& checkId);
   core::Result<std::vector<AuditRow>> all();

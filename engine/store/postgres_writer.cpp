@@ -514,8 +514,10 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
               pipeline.sendPrepared("replay_dead", params);
             }
           } else {
-            static_assert(std::is_same_v<Write, ClaimWrite>);
-            firstResult.back() = kNone;  // claims go through the reader's connection here
+            // Claims go through the reader's connection here, audit rows through the audit
+            // log's own (PostgresAuditLog).
+            static_assert(std::is_same_v<Write, ClaimWrite> || std::is_same_v<Write, AuditWrite>);
+            firstResult.back() = kNone;
           }
         },
         request->write);
@@ -534,7 +536,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (firstResult[i] == kNone) {
       replies.push_back(
-          {core::Status::internal("message store: claims are not writes of this store"), {}, 0});
+          {core::Status::internal("message store: claims and audit rows are not writes of this store"), {}, 0});
     } else {
       replies.push_back(replyFor(*batch[i], results[firstResult[i]]));
     }
@@ -590,6 +592,8 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
                                                 ") refused: only dead or pending entries are replayed"),
                   {},
                   0};
+        } else if constexpr (std::is_same_v<Write, AuditWrite>) {
+          return {core::Status::internal("message store: audit rows are not writes of this store"), {}, 0};
         } else {
           if (result.int64(0, 0) == 1) return {};
           const std::string id = std::to_string(write.id);

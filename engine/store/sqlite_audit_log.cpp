@@ -39,11 +39,6 @@ constexpr const char* kCreateAudit[]{
     "CREATE INDEX IF NOT EXISTS audit_by_check_id ON audit (check_id)",
 };
 
-constexpr const char* kInsert =
-    "INSERT INTO audit (at, feed, location, nhs_number, access_mode, outcome, reason, detail, latency_us,"
-    " check_id, message_id, possible_duplicate, from_cache, source, record_count)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-
 constexpr const char* kColumns =
     "SELECT id, at, feed, location, nhs_number, access_mode, outcome, reason, detail, latency_us, check_id,"
     " message_id, possible_duplicate, from_cache, source, record_count FROM audit";
@@ -64,8 +59,37 @@ void exec(sqlite3* db, const char* sql) {
 
 }  // namespace
 
+const char* const kSqliteAuditInsert =
+    "INSERT INTO audit (at, feed, location, nhs_number, access_mode, outcome, reason, detail, latency_us,"
+    " check_id, message_id, possible_duplicate, from_cache, source, record_count)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+void insertAuditEntries(SqliteStatement& insert, std::span<const QueryAuditEntry> entries) {
+  for (const auto& e : entries) {
+    const auto at = std::chrono::duration_cast<std::chrono::microseconds>(e.at.time_since_epoch()).count();
+    auto run = insert.run();
+    run.bind(1, at)
+        .bindText(2, e.feed)
+        .bindText(3, e.location)
+        .bindText(4, e.nhsNumber.reveal())  // the audit trail is where the number belongs
+        .bindText(5, domain::codeOf(e.accessMode))
+        .bindText(6, domain::codeOf(e.outcome))
+        .bindText(7, e.reason ? domain::codeOf(*e.reason) : std::string_view(""))  // never NULL
+        .bindText(8, e.detail)
+        .bind(9, e.latency.count())
+        .bindText(10, e.checkId)
+        .bindText(11, e.messageId)
+        .bind(12, e.possibleDuplicate ? 1 : 0)
+        .bind(13, e.fromCache ? 1 : 0)
+        .bindText(14, domain::codeOf(e.source))
+        .bind(15, static_cast<std::int64_t>(e.recordCount));
+    run.step();
+  }
+}
+
 core::Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::open(const std::string& path,
-                                                                   std::size_t maxQueued) {
+                                                                   std::size_t maxQueued,
+                                                                   WriteThrough writeThrough) {
   sqlite3* db = nullptr;
   const int code =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -87,21 +111,22 @@ core::Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::open(const std::st
     // checkpointer copies the WAL back for every connection of the file (SqliteCheckpointer).
     exec(db, "PRAGMA wal_autocheckpoint = 0");
     for (const char* statement : kCreateAudit) exec(db, statement);
-    return std::make_unique<SqliteAuditLog>(OpenKey{}, db, maxQueued);
+    return std::make_unique<SqliteAuditLog>(OpenKey{}, db, maxQueued, std::move(writeThrough));
   } catch (const std::exception& e) {
     sqlite3_close(db);
     return unavailableFrom("audit log: cannot prepare the audit table in " + path, e);
   }
 }
 
-SqliteAuditLog::SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued)
+SqliteAuditLog::SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued, WriteThrough writeThrough)
     : db_(db),
       begin_(std::make_unique<SqliteStatement>(db, "BEGIN IMMEDIATE")),
       commit_(std::make_unique<SqliteStatement>(db, "COMMIT")),
       rollback_(std::make_unique<SqliteStatement>(db, "ROLLBACK")),
-      insert_(std::make_unique<SqliteStatement>(db, kInsert)),
+      insert_(std::make_unique<SqliteStatement>(db, kSqliteAuditInsert)),
       wal_(std::make_unique<WalFile>(sqlite3_db_filename(db, "main"), "audit log")),
       writeLock_(sqliteWriteLock(db)),
+      writeThrough_(std::move(writeThrough)),
       queue_(maxQueued, [this](std::vector<QueryAuditEntry>& batch) { return writeBatch(batch); }) {}
 
 SqliteAuditLog::~SqliteAuditLog() {
@@ -133,31 +158,20 @@ SqliteAuditStats SqliteAuditLog::stats() const {
 
 std::optional<core::Status> SqliteAuditLog::writeBatch(std::vector<QueryAuditEntry>& batch) {
   std::optional<core::Status> failure;
+  if (writeThrough_) {
+    if (auto status = writeThrough_(batch); !status.isOk()) {
+      failure = core::Status::unavailable("audit log: a batch of " + std::to_string(batch.size()) +
+                                          " entries was not written: " + status.message());
+      logger().error(failure->message());
+    }
+    return failure;
+  }
   {
     const std::lock_guard db(dbMutex_);
     std::unique_lock writing(*writeLock_);  // the message store's writer waits for the commit, not a sleep
     try {
       begin_->run().step();
-      for (const auto& e : batch) {
-        const auto at = std::chrono::duration_cast<std::chrono::microseconds>(e.at.time_since_epoch()).count();
-        auto run = insert_->run();
-        run.bind(1, at)
-            .bindText(2, e.feed)
-            .bindText(3, e.location)
-            .bindText(4, e.nhsNumber.reveal())  // the audit trail is where the number belongs
-            .bindText(5, domain::codeOf(e.accessMode))
-            .bindText(6, domain::codeOf(e.outcome))
-            .bindText(7, e.reason ? domain::codeOf(*e.reason) : std::string_view(""))  // never NULL
-            .bindText(8, e.detail)
-            .bind(9, e.latency.count())
-            .bindText(10, e.checkId)
-            .bindText(11, e.messageId)
-            .bind(12, e.possibleDuplicate ? 1 : 0)
-            .bind(13, e.fromCache ? 1 : 0)
-            .bindText(14, domain::codeOf(e.source))
-            .bind(15, static_cast<std::int64_t>(e.recordCount));
-        run.step();
-      }
+      insertAuditEntries(*insert_, batch);
       commit_->run().step();
       writing.unlock();
       if (auto synced = wal_->sync(kSyncPatience); !synced.isOk()) {

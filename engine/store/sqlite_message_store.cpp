@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <utility>
 
 #include <Poco/Data/SQLite/Connector.h>
@@ -155,6 +156,22 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
   auto reply = write(WriteRequest{PersistWrite{message, options_.clock()}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return std::move(reply.persisted);
+}
+
+core::Status SqliteMessageStore::recordAudit(std::span<const QueryAuditEntry> entries) {
+  // Shared: the writer's thread may still be inside set_value() when get() returns here.
+  auto promise = std::make_shared<std::promise<core::Status>>();
+  auto result = promise->get_future();
+  try {
+    if (!queue_->submitLazy(WriteRequest{AuditWrite{entries}},
+                            [promise](WriteReply reply) { promise->set_value(std::move(reply.status)); },
+                            options_.auditLinger)) {
+      return core::Status::unavailable("message store: closed");
+    }
+  } catch (const std::exception& e) {  // e.g. no memory left to queue the write
+    return unavailableFrom("message store: cannot queue a write", e);
+  }
+  return result.get();
 }
 
 void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {

@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "engine/core/result.h"
+#include "engine/store/audit_log.h"
 #include "engine/store/file_lock.h"
 #include "engine/store/message_store.h"
 
@@ -38,6 +40,9 @@ struct SqliteStoreOptions {
   // WAL length (in pages) past which a background thread copies the WAL back into the
   // database; past ten times this the writer does it itself, so the WAL stays bounded.
   int checkpointFrames{1000};
+  // How long audit rows (recordAudit) wait for another write to share a transaction with. A
+  // check's rows are followed by its message's finish within milliseconds.
+  std::chrono::milliseconds auditLinger{10};
   // Sync on a thread of its own (the WAL, after the commit) while the writer writes the next
   // batch; off: each commit syncs before the next batch starts. Either way nothing is
   // answered before its write is synced.
@@ -97,6 +102,12 @@ class SqliteMessageStore final : public MessageStore {
   void close() override;
 
   SqliteStoreStats stats() const;
+
+  // Writes audit rows (SqliteAuditLog's writeThrough) in the transaction of the writer's next
+  // batch, without waking it: they wait up to options.auditLinger for a write of someone
+  // else's to ride with, then go alone. Blocks until they are durable (or failed, none
+  // written); rows that fail (no audit table) fail alone, not the writes they rode with.
+  core::Status recordAudit(std::span<const QueryAuditEntry> entries);
 
  private:
   WriteReply write(const WriteRequest& request);

@@ -12,6 +12,7 @@
 #include <Poco/Logger.h>
 
 #include "engine/store/exception_status.h"
+#include "engine/store/sqlite_audit_log.h"
 #include "engine/store/sqlite_schema.h"
 
 namespace cpis::store {
@@ -88,7 +89,10 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
                               "SELECT 1 FROM outbox p WHERE p.sink = o.sink AND p.order_key = o.order_key"
                               " AND p.order_key <> '' AND p.state = 'pending' AND p.id <> o.id"
                               " AND (p.id < o.id OR p.claimed <> 0))) ORDER BY o.id LIMIT ?3"),
-      markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1") {
+      markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1"),
+      auditSavepoint_(db_, "SAVEPOINT audit_rows"),
+      auditRelease_(db_, "RELEASE audit_rows"),
+      auditRollback_(db_, "ROLLBACK TO audit_rows") {
   writeLock_ = sqliteWriteLock(db_);
 }
 
@@ -362,6 +366,27 @@ WriteReply SqliteWriter::apply(const ClaimWrite& write) {
   }
   for (const OutboxEntry& entry : reply.claimed) markClaimed_.run().bind(1, entry.id).step();
   return reply;
+}
+
+WriteReply SqliteWriter::apply(const AuditWrite& write) {
+  // The rows share the transaction of whatever else the batch writes: a failure of theirs
+  // (the audit table missing, say) undoes them alone. One the transaction does not survive
+  // (the rollback throws) fails the batch, as any write's would.
+  try {
+    if (!insertAudit_) insertAudit_ = std::make_unique<SqliteStatement>(db_, kSqliteAuditInsert);
+  } catch (const SqliteError& e) {
+    return {unavailableFrom("message store: audit rows not written", e), {}, 0};
+  }
+  auditSavepoint_.run().step();
+  try {
+    insertAuditEntries(*insertAudit_, write.entries);
+  } catch (const SqliteError& e) {
+    auditRollback_.run().step();
+    auditRelease_.run().step();
+    return {unavailableFrom("message store: audit rows not written", e), {}, 0};
+  }
+  auditRelease_.run().step();
+  return {};
 }
 
 core::Status SqliteWriter::refuseEntry(NotificationId id, std::optional<std::string_view> state,

@@ -61,6 +61,7 @@ class SqliteWriter {
   WriteReply apply(const OutboxMarkWrite& write);
   WriteReply apply(const ReplayWrite& write);
   WriteReply apply(const ClaimWrite& write);
+  WriteReply apply(const AuditWrite& write);
   // Inserts the notifications (a key already written for the sink is passed over), for
   // `message` unless one names its own; those written claimed are added to `claimed`.
   void insertNotifications(std::span<const NewNotification> notifications, std::optional<MessageId> message,
@@ -114,6 +115,11 @@ class SqliteWriter {
   SqliteStatement replayDead_;
   SqliteStatement findClaimable_;
   SqliteStatement markClaimed_;
+  // The audit table is the audit log's (SqliteAuditLog creates it): prepared at the first rows.
+  std::unique_ptr<SqliteStatement> insertAudit_;
+  SqliteStatement auditSavepoint_;
+  SqliteStatement auditRelease_;
+  SqliteStatement auditRollback_;
 };
 
 }  // namespace cpis::store

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "engine/store/audit_log.h"
 #include "engine/store/message_store.h"
 
 namespace cpis::store {
@@ -76,9 +77,14 @@ struct ClaimWrite {
   std::size_t limit{};
   TimePoint now;
 };
+// Audit rows written by the store's own writer (SqliteMessageStore::recordAudit), in the
+// transaction of whatever it writes next.
+struct AuditWrite {
+  std::span<const QueryAuditEntry> entries;
+};
 struct WriteRequest {
   std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite, FinishWrite, EnqueueWrite, OutboxMarkWrite,
-               ReplayWrite, ClaimWrite>
+               ReplayWrite, ClaimWrite, AuditWrite>
       write;
 };
 

@@ -27,13 +27,16 @@ class RecordingRunner {
   Queue::Runner runner() {
     return [this](const std::vector<const int*>& batch) {
       std::vector<int> replies;
+      std::vector<int> contents;
       for (const int* request : batch) {
         if (*request < 0) throw std::runtime_error("refused");
         replies.push_back(*request * 2);
+        contents.push_back(*request);
       }
       {
         const std::lock_guard lock(mutex_);
         sizes_.push_back(batch.size());
+        batches_.push_back(std::move(contents));
       }
       if (holdNext_.exchange(false)) {
         entered_.set_value();
@@ -50,6 +53,10 @@ class RecordingRunner {
     const std::lock_guard lock(mutex_);
     return sizes_;
   }
+  std::vector<std::vector<int>> batches() {
+    const std::lock_guard lock(mutex_);
+    return batches_;
+  }
 
  private:
   std::atomic<bool> holdNext_{false};
@@ -57,6 +64,7 @@ class RecordingRunner {
   std::promise<void> release_;
   std::mutex mutex_;
   std::vector<std::size_t> sizes_;
+  std::vector<std::vector<int>> batches_;
 };
 
 // Submits from its own thread and keeps the reply for the test thread to check (Boost.Test
@@ -314,6 +322,61 @@ BOOST_AUTO_TEST_CASE(a_request_settled_as_written_waits_for_no_sync_and_hears_no
   BOOST_TEST(syncer.syncs() == 1);           // for the second request alone
   queue.close();
   BOOST_TEST(doneCalls.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_lazy_request_rides_at_the_front_of_the_next_batch_and_its_sync) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  std::promise<int> lazy;
+  BOOST_REQUIRE(queue.submitLazy(5, [&](int reply) { lazy.set_value(reply); }, std::chrono::hours(1)));
+  BOOST_TEST(queue.stats().queued == 1U);
+  BOOST_TEST(queue.submit(1).value() == 2);
+  BOOST_TEST(lazy.get_future().get() == 10);
+  BOOST_TEST(recorder.batches() == (std::vector<std::vector<int>>{{5, 1}}));
+  BOOST_TEST(syncer.syncs() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_lazy_request_goes_alone_once_it_has_lingered) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  std::promise<int> first;
+  std::promise<int> second;
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(queue.submitLazy(5, [&](int reply) { first.set_value(reply); }, std::chrono::hours(1)));
+  // A sooner deadline wakes the writer's wait: both go then, together.
+  BOOST_REQUIRE(queue.submitLazy(6, [&](int reply) { second.set_value(reply); }, std::chrono::milliseconds(20)));
+  BOOST_TEST(second.get_future().get() == 12);
+  BOOST_TEST(first.get_future().get() == 10);
+  BOOST_TEST((std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(20)));
+  BOOST_TEST(recorder.batches() == (std::vector<std::vector<int>>{{5, 6}}));
+  BOOST_TEST(syncer.syncs() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(close_writes_the_lazy_requests_then_refuses_them) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(64, recorder.runner(), -1, syncer.syncer());
+  std::promise<int> lazy;
+  BOOST_REQUIRE(queue.submitLazy(5, [&](int reply) { lazy.set_value(reply); }, std::chrono::hours(1)));
+  queue.close();
+  BOOST_TEST(lazy.get_future().get() == 10);
+  BOOST_TEST(!queue.submitLazy(6, [](int) {}, std::chrono::milliseconds(1)));
+  BOOST_TEST(recorder.batches() == (std::vector<std::vector<int>>{{5}}));
+}
+
+BOOST_AUTO_TEST_CASE(lazy_requests_past_the_batch_limit_go_in_the_next_batch) {
+  RecordingRunner recorder;
+  HeldSyncer syncer;
+  Queue queue(2, recorder.runner(), -1, syncer.syncer());
+  std::atomic<int> answered{0};
+  for (int i = 1; i <= 3; ++i) {
+    BOOST_REQUIRE(queue.submitLazy(i, [&](int) { ++answered; }, std::chrono::hours(1)));
+  }
+  BOOST_TEST(queue.submit(10).value() == 20);
+  BOOST_REQUIRE(waitFor([&] { return answered.load() == 3; }));
+  BOOST_TEST(recorder.batches() == (std::vector<std::vector<int>>{{1, 2}, {3, 10}}));
 }
 
 BOOST_AUTO_TEST_CASE(written_is_not_called_without_a_syncer) {

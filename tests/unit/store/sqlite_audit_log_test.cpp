@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "engine/store/sqlite_message_store.h"
 #include "engine/store/sqlite_wal.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 
 namespace domain = cpis::domain;
 namespace store = cpis::store;
@@ -140,6 +142,59 @@ BOOST_AUTO_TEST_CASE(takes_turns_with_the_message_store_writer_on_one_file) {
   BOOST_TEST(stored.load() == 400);
   BOOST_TEST(log->all().value().size() == 400u);
   BOOST_TEST(log->stats().failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(written_through_the_message_store_rows_ride_in_its_next_transaction) {
+  test::TempDir dir;
+  const std::string path = dir.file("engine.db");
+  store::SqliteStoreOptions options;
+  options.auditLinger = std::chrono::hours(1);  // only another write takes them
+  auto messages = store::SqliteMessageStore::open(path, options).value();
+  auto log = store::SqliteAuditLog::open(path).value();  // creates the table, reads it back
+  const std::vector<store::QueryAuditEntry> rows{entry("R", domain::CheckStatus::NotFound),
+                                                 entry("S", domain::CheckStatus::Found)};
+  auto audit = std::async(std::launch::async, [&] { return messages->recordAudit(rows); });
+  BOOST_REQUIRE(test::waitFor([&] { return messages->stats().queuedWrites == 1u; }));
+  const auto before = messages->stats().transactions;
+  BOOST_TEST(messages->persistInbound({"rzz-ed", "MSG1", "MSH|^~\\&|A\r", std::nullopt}).ok());
+  BOOST_TEST(audit.get().isOk());
+  BOOST_TEST(messages->stats().transactions == before + 1);  // one transaction for the rows and the message
+  const auto all = log->all().value();
+  BOOST_REQUIRE(all.size() == 2u);
+  BOOST_TEST(all[0].checkId == "R");
+  BOOST_TEST(all[1].checkId == "S");
+  BOOST_TEST(all[1].recordCount == 2);
+}
+
+BOOST_AUTO_TEST_CASE(audit_rows_the_store_cannot_write_fail_alone) {
+  test::TempDir dir;
+  store::SqliteStoreOptions options;
+  options.auditLinger = std::chrono::hours(1);
+  auto messages = store::SqliteMessageStore::open(dir.file("messages.db"), options).value();  // no audit table
+  const std::vector<store::QueryAuditEntry> rows{entry("T", domain::CheckStatus::NotFound)};
+  auto audit = std::async(std::launch::async, [&] { return messages->recordAudit(rows); });
+  BOOST_REQUIRE(test::waitFor([&] { return messages->stats().queuedWrites == 1u; }));
+  const auto before = messages->stats().transactions;
+  const auto persisted = messages->persistInbound({"rzz-ed", "MSG1", "MSH|^~\\&|A\r", std::nullopt});
+  BOOST_TEST(persisted.ok());
+  const auto status = audit.get();
+  BOOST_TEST(!status.isOk());
+  BOOST_TEST(status.message().find("audit rows not written") != std::string::npos);
+  BOOST_TEST(messages->stats().transactions == before + 1);  // the same transaction, committed
+  BOOST_TEST(messages->fetch(persisted.value().id).ok());
+}
+
+BOOST_AUTO_TEST_CASE(written_through_the_message_store_rows_go_alone_after_the_linger) {
+  test::TempDir dir;
+  const std::string path = dir.file("engine.db");
+  auto messages = store::SqliteMessageStore::open(path).value();  // the default linger
+  auto log = store::SqliteAuditLog::open(path, 1000, [&](std::span<const store::QueryAuditEntry> entries) {
+               return messages->recordAudit(entries);
+             }).value();
+  log->record(entry("U", domain::CheckStatus::NotFound));
+  BOOST_REQUIRE(log->flush().isOk());
+  BOOST_TEST(log->findByCheckId("U").value().size() == 1u);
+  BOOST_TEST(log->stats().written == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(one_write_lock_per_database_file) {
