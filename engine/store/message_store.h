@@ -126,7 +126,14 @@ class MessageStore {
   //   was stored. The store answers false for it itself (`written` is not asked) when the
   //   commit wrote something that must be handed on once durable (notifications written
   //   claimed).
-  // The views in `message` must stay valid until `done` is called or `written` has taken it.
+  // A store that knows the verdict before the write may ask `written` then, on the calling
+  // thread, before this returns (SQLite: no message of the duplicate window has the message's
+  // (feed, MSH-10), see MessageAdmission), once the write is queued, so that whatever the
+  // caller writes about the message afterwards is queued after it. If the caller takes it and
+  // the write then fails, nobody is told but the log: the caller's own next write about the
+  // message (its finish) fails, finding no message of that id, and it acknowledges nothing.
+  // The views in `message` must stay valid until `done` is called or `written` has taken it
+  // (a store that asks before the write keeps a copy).
   using WrittenCallback = std::function<bool(const PersistOutcome&)>;
   virtual void persistInboundEarly(const InboundMessage& message, WrittenCallback written, PersistCallback done) {
     (void)written;

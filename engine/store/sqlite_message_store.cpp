@@ -4,6 +4,9 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <Poco/Data/SQLite/Connector.h>
@@ -14,10 +17,12 @@
 
 #include "engine/store/exception_status.h"
 #include "engine/store/group_commit_queue.h"
+#include "engine/store/message_admission.h"
 #include "engine/store/sqlite_checkpointer.h"
 #include "engine/store/sqlite_outbox.h"
 #include "engine/store/sqlite_reader.h"
 #include "engine/store/sqlite_schema.h"
+#include "engine/store/sqlite_statement.h"
 #include "engine/store/sqlite_writer.h"
 
 namespace cpis::store {
@@ -38,6 +43,43 @@ core::Status requireCurrentSchema(Poco::Data::Session& session, const std::strin
   return core::Status::invalidArgument("message store: " + path + " has schema version " + std::to_string(version) +
                                        ", this build reads " + std::to_string(kSqliteSchemaVersion) +
                                        " (the engine migrates it when it starts)");
+}
+
+// A message whose verdict (new, its id) was known before its write: the caller is asked
+// whether it takes the message as written once the write is queued (so that anything the
+// caller writes about it afterwards is queued after it), while the writer may already be at it.
+struct Admitted {
+  enum class Phase : std::uint8_t { Unasked, Asking, Taken, Declined, Answered };
+  // The message's bytes, owned: a caller that takes the message as written may let its own go
+  // before the writer has seen them.
+  std::string feed;
+  std::string controlId;
+  std::string raw;
+  std::mutex mutex;  // guards the rest
+  Phase phase = Phase::Unasked;
+  std::optional<WriteReply> early;  // the reply, when it came while the caller was being asked
+  MessageStore::PersistCallback done;
+};
+
+// The admission's state from the table: the next id, and the messages of the duplicate window
+// (and the hour before it, as the writer's own check loads them).
+std::unique_ptr<MessageAdmission> loadAdmission(sqlite3* db, const SqliteStoreOptions& options) {
+  SqliteStatement maxId(db, "SELECT COALESCE(MAX(id), 0) FROM message");
+  MessageId next = 1;
+  {
+    auto run = maxId.run();
+    if (run.step()) next = run.int64(0) + 1;
+  }
+  const auto window = std::chrono::duration_cast<std::chrono::microseconds>(options.duplicateWindow);
+  auto admission = std::make_unique<MessageAdmission>(window, next);
+  if (window.count() > 0) {
+    constexpr std::int64_t kMarginMicros = 3'600'000'000;
+    SqliteStatement recent(db, "SELECT id, feed, control_id, received_at FROM message WHERE received_at >= ?1");
+    auto run = recent.run();
+    run.bind(1, toDbTime(options.clock()) - window.count() - kMarginMicros);
+    while (run.step()) admission->load(run.text(1), run.text(2), run.int64(3), run.int64(0));
+  }
+  return admission;
 }
 
 }  // namespace
@@ -76,14 +118,16 @@ core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const
       return status;
     }
     sqlite3* const writerDb = Poco::Data::SQLite::Utility::dbHandle(writerSession);
+    if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
+    std::unique_ptr<MessageAdmission> admission;
+    if (!options.administration) admission = loadAdmission(writerDb, options);
     auto writer = std::make_unique<SqliteWriter>(std::move(writerSession), options.duplicateWindow);
     auto reader = std::make_unique<SqliteReader>(std::move(readerSession));
     const int frames = std::max(options.checkpointFrames, 1);
     auto checkpointer =
         std::make_unique<SqliteCheckpointer>(std::move(checkpointSession), writerDb, frames, frames * 10);
-    if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
     return std::make_unique<SqliteMessageStore>(OpenKey{}, std::move(lock.value()), std::move(options), std::move(writer),
-                                                std::move(reader), std::move(checkpointer));
+                                                std::move(reader), std::move(checkpointer), std::move(admission));
   } catch (const std::exception& e) {
     return unavailableFrom(opening, e);
   }
@@ -92,12 +136,14 @@ core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const
 SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOptions options,
                                        std::unique_ptr<SqliteWriter> writer,
                                        std::unique_ptr<SqliteReader> reader,
-                                       std::unique_ptr<SqliteCheckpointer> checkpointer)
+                                       std::unique_ptr<SqliteCheckpointer> checkpointer,
+                                       std::unique_ptr<MessageAdmission> admission)
     : lock_(std::move(lock)),
       options_(std::move(options)),
       writer_(std::move(writer)),
       reader_(std::move(reader)),
-      checkpointer_(std::move(checkpointer)) {
+      checkpointer_(std::move(checkpointer)),
+      admission_(std::move(admission)) {
   handOver_ = std::make_unique<ClaimHandOver>();
   writer_->claimWith(handOver_.get());
   using Queue = GroupCommitQueue<WriteRequest, WriteReply>;
@@ -153,7 +199,7 @@ core::Status SqliteMessageStore::checkInbound(const InboundMessage& message) con
 
 core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMessage& message) {
   if (auto status = checkInbound(message); !status.isOk()) return status;
-  auto reply = write(WriteRequest{PersistWrite{message, options_.clock()}});
+  auto reply = write(WriteRequest{persistWrite(message, nullptr)});
   if (!reply.status.isOk()) return std::move(reply.status);
   return std::move(reply.persisted);
 }
@@ -178,9 +224,26 @@ void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, Pers
   persistInboundEarly(message, nullptr, std::move(done));
 }
 
+PersistWrite SqliteMessageStore::persistWrite(const InboundMessage& message, bool* certainlyNew) {
+  PersistWrite write{message, options_.clock()};
+  if (admission_) {
+    const auto verdict = admission_->admit(message.feed, message.controlId, toDbTime(write.receivedAt));
+    write.id = verdict.id;
+    if (certainlyNew != nullptr) *certainlyNew = verdict.certainlyNew;
+  } else if (certainlyNew != nullptr) {
+    *certainlyNew = false;
+  }
+  return write;
+}
+
 void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, WrittenCallback written,
                                              PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
+  bool certainlyNew = false;
+  PersistWrite persist = persistWrite(message, &certainlyNew);
+  if (written && certainlyNew && !message.completion) {
+    return persistAdmitted(message, std::move(persist), std::move(written), std::move(done));
+  }
   std::function<bool(const WriteReply&)> onWritten;
   if (written) {
     onWritten = [written = std::move(written)](const WriteReply& reply) {
@@ -196,12 +259,90 @@ void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, Writ
   };
   bool queued = false;
   try {
-    queued = queue_->submitAsync(WriteRequest{PersistWrite{message, options_.clock()}}, std::move(onReply),
-                                 std::move(onWritten));
+    queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
     return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
   }
   if (!queued) onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
+}
+
+void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistWrite persist,
+                                         WrittenCallback written, PersistCallback done) {
+  using Phase = Admitted::Phase;
+  auto state = std::make_shared<Admitted>();
+  state->feed.assign(message.feed);
+  state->controlId.assign(message.controlId);
+  state->raw.assign(message.raw);
+  state->done = std::move(done);
+  persist.message = InboundMessage{state->feed, state->controlId, state->raw, std::nullopt};
+  const MessageId id = persist.id;
+  const auto answer = [this](PersistCallback& callback, WriteReply reply) {
+    if (!reply.status.isOk()) return callback(std::move(reply.status));
+    handOver_->handOver(reply);
+    callback(std::move(reply.persisted));
+  };
+  // A reply the caller no longer waits for: a failure reaches it as its own next write's (there
+  // is no message `id`); the log says why.
+  const auto dropped = [this, id](WriteReply& reply) {
+    if (!reply.status.isOk()) {
+      Poco::Logger::get("cpis.store")
+          .error("message store: message " + std::to_string(id) + " was not stored: " + reply.status.message());
+      return;
+    }
+    handOver_->handOver(reply);
+  };
+  std::function<bool(const WriteReply&)> onWritten = [state](const WriteReply& reply) {
+    const std::lock_guard lock(state->mutex);
+    return state->phase == Phase::Taken && reply.status.isOk() && reply.preClaimed.empty();
+  };
+  std::function<void(WriteReply)> onReply = [state, answer, dropped](WriteReply reply) {
+    PersistCallback callback;
+    {
+      const std::lock_guard lock(state->mutex);
+      if (state->phase == Phase::Taken) return dropped(reply);
+      if (state->phase == Phase::Asking) {
+        state->early = std::move(reply);
+        return;
+      }
+      state->phase = Phase::Answered;
+      callback = std::move(state->done);
+    }
+    answer(callback, std::move(reply));
+  };
+  bool queued = false;
+  try {
+    queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
+  } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
+    return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
+  }
+  if (!queued) return onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
+  {
+    const std::lock_guard lock(state->mutex);
+    if (state->phase != Phase::Unasked) return;  // written, synced and answered already
+    state->phase = Phase::Asking;
+  }
+  bool took = false;
+  try {
+    took = written(PersistOutcome{id, false, std::nullopt});
+  } catch (...) {  // as on the writer's thread: a callback's bug means it did not take it
+  }
+  std::optional<WriteReply> early;
+  PersistCallback callback;
+  {
+    const std::lock_guard lock(state->mutex);
+    early = std::exchange(state->early, std::nullopt);
+    if (took) {
+      state->phase = Phase::Taken;
+    } else if (early) {
+      state->phase = Phase::Answered;
+      callback = std::move(state->done);
+    } else {
+      state->phase = Phase::Declined;
+    }
+  }
+  if (!early) return;
+  if (took) return dropped(*early);
+  answer(callback, std::move(*early));
 }
 
 core::Status SqliteMessageStore::recordAck(MessageId id, std::string_view ack) {

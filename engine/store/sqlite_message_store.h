@@ -15,11 +15,13 @@
 
 namespace cpis::store {
 
+class MessageAdmission;
 class SqliteCheckpointer;
 class SqliteOutbox;
 class SqliteReader;
 class SqliteWriter;
 class ClaimHandOver;
+struct PersistWrite;
 struct WriteReply;
 struct WriteRequest;
 template <typename Request, typename Reply>
@@ -82,7 +84,8 @@ class SqliteMessageStore final : public MessageStore {
                                                                 SqliteStoreOptions options = {});
 
   SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOptions options, std::unique_ptr<SqliteWriter> writer,
-                     std::unique_ptr<SqliteReader> reader, std::unique_ptr<SqliteCheckpointer> checkpointer);
+                     std::unique_ptr<SqliteReader> reader, std::unique_ptr<SqliteCheckpointer> checkpointer,
+                     std::unique_ptr<MessageAdmission> admission);
   SqliteMessageStore(const SqliteMessageStore&) = delete;
   SqliteMessageStore& operator=(const SqliteMessageStore&) = delete;
   ~SqliteMessageStore() override;  // close()
@@ -112,6 +115,11 @@ class SqliteMessageStore final : public MessageStore {
  private:
   WriteReply write(const WriteRequest& request);
   core::Status checkInbound(const InboundMessage& message) const;
+  // The write of a message received now, with the id it will have; `certainlyNew` (may be null)
+  // says whether no message of the duplicate window can be its original.
+  PersistWrite persistWrite(const InboundMessage& message, bool* certainlyNew);
+  void persistAdmitted(const InboundMessage& message, PersistWrite write, WrittenCallback written,
+                       PersistCallback done);
 
   FileLock lock_;  // first: released last, after every connection has closed
   SqliteStoreOptions options_;
@@ -122,6 +130,9 @@ class SqliteMessageStore final : public MessageStore {
   std::unique_ptr<SqliteWriter> writer_;
   std::unique_ptr<SqliteReader> reader_;
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
+  // Ids and "certainly new" verdicts before the write; null in administration (the running
+  // engine gives the ids then).
+  std::unique_ptr<MessageAdmission> admission_;
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_
   std::unique_ptr<SqliteOutbox> outbox_;  // writes through queue_, reads through reader_
 };

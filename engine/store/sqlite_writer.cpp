@@ -37,12 +37,13 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       // What recent_ starts from: the messages of the window, in the order they were stored.
       loadRecent_(db_, "SELECT id, feed, control_id, received_at FROM message WHERE received_at >= ?1 ORDER BY id"),
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
+      // ?8 (and ?5): the id the store gave the message, or NULL for SQLite's next rowid.
       insertMessage_(db_,
-                     "INSERT INTO message (feed, control_id, received_at, raw_size) VALUES (?1, ?2, ?3, ?4)"),
+                     "INSERT INTO message (id, feed, control_id, received_at, raw_size) VALUES (?5, ?1, ?2, ?3, ?4)"),
       // Processed before it was stored: the message, its ACK and its outcome in one row write.
       insertFinished_(db_,
-                      "INSERT INTO message (feed, control_id, received_at, raw_size, ack, acked_at, state,"
-                      " outcome, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7,"
+                      "INSERT INTO message (id, feed, control_id, received_at, raw_size, ack, acked_at, state,"
+                      " outcome, finished_at) VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7,"
                       " CASE WHEN ?6 = 'received' THEN NULL ELSE ?3 END)"),
       insertRaw_(db_, "INSERT INTO message_raw (id, raw) VALUES (?1, ?2)"),
       recordAck_(db_, "UPDATE message SET ack = ?1, acked_at = ?2 WHERE id = ?3 AND purged_at IS NULL"),
@@ -197,22 +198,24 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
     }
   }
   if (const auto& done = message.completion) {  // processed already: stored with its ACK and outcome
-    insertFinished_.run()
-        .bindText(1, message.feed)
+    auto insert = insertFinished_.run();
+    insert.bindText(1, message.feed)
         .bindText(2, message.controlId)
         .bind(3, receivedAt)
         .bind(4, static_cast<std::int64_t>(message.raw.size()))
         .bindBlob(5, done->ack)
         .bindText(6, toString(done->state))
-        .bindText(7, done->outcome)
-        .step();
+        .bindText(7, done->outcome);
+    if (write.id != 0) insert.bind(8, write.id);
+    insert.step();
   } else {
-    insertMessage_.run()
-        .bindText(1, message.feed)
+    auto insert = insertMessage_.run();
+    insert.bindText(1, message.feed)
         .bindText(2, message.controlId)
         .bind(3, receivedAt)
-        .bind(4, static_cast<std::int64_t>(message.raw.size()))
-        .step();
+        .bind(4, static_cast<std::int64_t>(message.raw.size()));
+    if (write.id != 0) insert.bind(5, write.id);
+    insert.step();
   }
   const MessageId id = sqlite3_last_insert_rowid(db_);
   insertRaw_.run().bind(1, id).bindBlob(2, message.raw).step();

@@ -22,6 +22,7 @@ namespace cpis::store {
 struct PersistWrite {
   InboundMessage message;
   TimePoint receivedAt;
+  MessageId id{};  // given by the store before the write (SQLite: MessageAdmission); 0: the database's
 };
 struct AckWrite {
   MessageId id{};

@@ -196,8 +196,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_duplicate_within_the_window_gets_the_original_id
   BOOST_TEST(again->id == original);
   BOOST_TEST(again->originalAck.value() == ack);
   BOOST_TEST(fixture.store().fetch(original)->duplicatesReceived == 1U);
-  // nothing new was stored: the next message takes the next id
-  BOOST_TEST(fixture.persist("MSG2") == original + 1);
+  // nothing new was stored (an id may have been set aside for the resend: ids increase, with gaps)
+  BOOST_TEST(fixture.persist("MSG2") > original);
   BOOST_TEST(fixture.store().listUnfinished().value().size() == 2U);
 }
 

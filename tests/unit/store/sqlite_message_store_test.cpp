@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include <Poco/Data/SQLite/Connector.h>
@@ -24,6 +25,7 @@
 #include "engine/store/sqlite_schema.h"
 #include "engine/store/sqlite_writer.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 #include "tests/unit/store/fake_clock.h"
 
 using namespace std::chrono_literals;
@@ -144,16 +146,80 @@ BOOST_AUTO_TEST_CASE(a_message_taken_as_written_is_made_durable_by_its_finish) {
       [&](auto) { ++doneCalls; });
   const auto outcome = written.get_future().get();
   BOOST_TEST(!outcome.duplicate);
-  // Committed and readable at once, though not synced on its own.
-  const auto stored = fixture.store().fetch(outcome.id);
-  BOOST_REQUIRE(stored.ok());
-  BOOST_TEST((stored->state == cpis::store::MessageState::Received));
+  // Committed soon (a new message is taken before its write), though not synced on its own.
+  BOOST_REQUIRE(cpis::test::waitFor([&] { return fixture.store().fetch(outcome.id).ok(); }));
+  BOOST_TEST((fixture.store().fetch(outcome.id)->state == cpis::store::MessageState::Received));
   BOOST_REQUIRE(fixture.store().finish(outcome.id, cpis::store::MessageState::Processed, "checked", "MSH|ACK").isOk());
   fixture.reopen();  // everything answered, the writer closed
   const auto finished = fixture.store().fetch(outcome.id);
   BOOST_REQUIRE(finished.ok());
   BOOST_TEST((finished->state == cpis::store::MessageState::Processed));
   BOOST_TEST(doneCalls.load() == 0);  // taken as written: `done` is never called
+}
+
+BOOST_AUTO_TEST_CASE(a_certainly_new_message_is_offered_before_its_write_and_a_possible_duplicate_after) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("EARLY1");
+  const auto caller = std::this_thread::get_id();
+  std::promise<std::pair<cpis::store::PersistOutcome, bool>> first;
+  fixture.store().persistInboundEarly(
+      {"edsys", "EARLY1", raw},
+      [&](const cpis::store::PersistOutcome& r) {
+        first.set_value({r, std::this_thread::get_id() == caller});
+        return true;
+      },
+      [](auto) {});
+  const auto [outcome, onCaller] = first.get_future().get();
+  BOOST_TEST(!outcome.duplicate);
+  BOOST_TEST(onCaller);  // no message of the window has its (feed, MSH-10): known before the write
+  BOOST_REQUIRE(fixture.store().finish(outcome.id, cpis::store::MessageState::Processed, "checked", "MSH|ACK").isOk());
+  BOOST_TEST(fixture.store().fetch(outcome.id)->raw.value() == raw);  // stored under the id it was given
+
+  // The resend: a possible duplicate, so the writer decides, and says so once it has written.
+  std::promise<std::pair<cpis::store::PersistOutcome, bool>> second;
+  std::promise<cpis::core::Result<cpis::store::PersistOutcome>> done;
+  fixture.store().persistInboundEarly(
+      {"edsys", "EARLY1", raw},
+      [&](const cpis::store::PersistOutcome& r) {
+        second.set_value({r, std::this_thread::get_id() == caller});
+        return false;
+      },
+      [&](auto r) { done.set_value(std::move(r)); });
+  const auto [again, againOnCaller] = second.get_future().get();
+  BOOST_TEST(again.duplicate);
+  BOOST_TEST(again.id == outcome.id);
+  BOOST_TEST(!againOnCaller);
+  BOOST_TEST(done.get_future().get().value().originalAck.value() == "MSH|ACK");
+}
+
+BOOST_AUTO_TEST_CASE(a_new_message_not_taken_before_its_write_is_answered_once_durable) {
+  StoreFixture fixture;
+  const std::string raw = messageBytes("DECLINED1");
+  std::atomic<int> writtenCalls{0};
+  std::promise<cpis::core::Result<cpis::store::PersistOutcome>> done;
+  fixture.store().persistInboundEarly(
+      {"edsys", "DECLINED1", raw},
+      [&](const cpis::store::PersistOutcome&) {
+        ++writtenCalls;
+        return false;
+      },
+      [&](auto r) { done.set_value(std::move(r)); });
+  const auto persisted = done.get_future().get();
+  BOOST_REQUIRE(persisted.ok());
+  BOOST_TEST(!persisted->duplicate);
+  BOOST_TEST(writtenCalls.load() <= 1);  // asked at most once (not at all if it was answered first)
+  BOOST_TEST(fixture.store().fetch(persisted->id).ok());
+}
+
+BOOST_AUTO_TEST_CASE(ids_go_on_from_the_largest_stored_after_a_restart) {
+  StoreFixture fixture;
+  const MessageId first = fixture.persist("RESTART1");
+  const MessageId second = fixture.persist("RESTART2");
+  BOOST_TEST(second > first);
+  fixture.reopen();
+  const MessageId third = fixture.persist("RESTART3");
+  BOOST_TEST(third == second + 1);
+  BOOST_TEST(fixture.store().fetch(third)->controlId == "RESTART3");
 }
 
 BOOST_AUTO_TEST_CASE(of_two_identical_messages_in_one_batch_the_second_is_a_duplicate) {
