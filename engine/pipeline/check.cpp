@@ -1,15 +1,34 @@
 #include "engine/pipeline/check.h"
 
+#include <array>
 #include <cctype>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include <Poco/UUIDGenerator.h>
 
 namespace cpis::pipeline {
 
 std::string newCheckId() {
-  // Upper case: the form Spine uses for HL7 v3 ids, and the query's event id is this id.
-  std::string id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-  for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // A random (version 4) UUID in upper case: the form Spine uses for HL7 v3 ids, and the
+  // query's event id is this id. The bytes come from getrandom(2), one system call; POCO's
+  // generator opens, reads and closes /dev/urandom for each one.
+  std::array<unsigned char, 16> bytes{};
+  if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    std::string id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+    for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return id;
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id;
+  id.reserve(36);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
+    id.push_back(kHex[bytes[i] >> 4]);
+    id.push_back(kHex[bytes[i] & 0x0F]);
+  }
   return id;
 }
 
