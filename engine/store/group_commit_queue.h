@@ -123,12 +123,14 @@ class GroupCommitQueue {
     return true;
   }
 
-  // Queues a request nobody is waiting on soon (an audit row): it wakes no writer but joins the
-  // next batch written for another request, at its front, so it costs no commit, lock or sync
-  // of its own while others write. Once it has waited `linger` it is written anyway. `done`
-  // gets the reply once the batch holding it is durable, as with submitAsync. False (and `done`
-  // is not called) once close() has begun; close() still writes what is lingering.
-  bool submitLazy(Request request, std::function<void(Reply)>&& done, std::chrono::milliseconds linger) {
+  // Queues a request nobody is waiting on soon (an audit row, a message whose lookup is already
+  // running): it wakes no writer but joins the next batch written for another request, at its
+  // front, so it costs no commit, lock or sync of its own while others write. Once it has
+  // waited `linger` it is written anyway. `done` and `written` as with submitAsync. No request
+  // queued after it is written before it. False (and `done` is not called) once close() has
+  // begun; close() still writes what is lingering.
+  bool submitLazy(Request request, std::function<void(Reply)>&& done, std::chrono::milliseconds linger,
+                  std::function<bool(const Reply&)> written = {}) {
     bool wake = false;
     {
       const std::lock_guard lock(mutex_);
@@ -136,7 +138,7 @@ class GroupCommitQueue {
       auto owned = std::make_unique<Request>(std::move(request));
       const Request* pointer = owned.get();
       const auto due = Clock::now() + linger;
-      lazy_.push_back(Pending{pointer, {}, std::move(owned), std::move(done), nullptr});
+      lazy_.push_back(Pending{pointer, {}, std::move(owned), std::move(done), syncer_ ? std::move(written) : nullptr});
       // The writer learns of a sooner deadline; otherwise it wakes for the next request anyway.
       wake = lazy_.size() == 1 || due < lazyDue_;
       if (wake) lazyDue_ = due;

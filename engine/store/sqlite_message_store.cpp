@@ -311,7 +311,10 @@ void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistW
   };
   bool queued = false;
   try {
-    queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
+    // Lazily: the caller's next write about the message (its finish, once the lookup is done)
+    // usually comes within the linger, and the two share a transaction.
+    queued = queue_->submitLazy(WriteRequest{std::move(persist)}, std::move(onReply), options_.admittedLinger,
+                                std::move(onWritten));
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
     return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
   }

@@ -45,6 +45,10 @@ struct SqliteStoreOptions {
   // How long audit rows (recordAudit) wait for another write to share a transaction with. A
   // check's rows are followed by its message's finish within milliseconds.
   std::chrono::milliseconds auditLinger{10};
+  // How long a certainly new message taken as written before its write (persistInboundEarly)
+  // waits for another write to share a transaction with: its finish, when its CP-IS lookup
+  // answers within it. Nobody waits for that write: its finish's sync makes it durable.
+  std::chrono::milliseconds admittedLinger{20};
   // Sync on a thread of its own (the WAL, after the commit) while the writer writes the next
   // batch; off: each commit syncs before the next batch starts. Either way nothing is
   // answered before its write is synced.

@@ -192,6 +192,51 @@ BOOST_AUTO_TEST_CASE(a_certainly_new_message_is_offered_before_its_write_and_a_p
   BOOST_TEST(done.get_future().get().value().originalAck.value() == "MSH|ACK");
 }
 
+BOOST_AUTO_TEST_CASE(a_message_taken_before_its_write_shares_a_transaction_with_its_finish) {
+  SqliteStoreOptions options;
+  options.admittedLinger = 1h;  // only another write takes it
+  StoreFixture fixture(options);
+  const std::string raw = messageBytes("SHARED1");
+  std::optional<cpis::store::PersistOutcome> taken;
+  const auto before = fixture.store().stats().transactions;
+  fixture.store().persistInboundEarly(
+      {"edsys", "SHARED1", raw},
+      [&](const cpis::store::PersistOutcome& r) {
+        taken = r;  // asked on this thread: no message of the window has its key
+        return true;
+      },
+      [](auto) {});
+  BOOST_REQUIRE(taken.has_value());
+  BOOST_TEST(fixture.store().stats().queuedWrites == 1U);  // lingering, not written
+  BOOST_REQUIRE(fixture.store().finish(taken->id, cpis::store::MessageState::Processed, "checked", "MSH|ACK").isOk());
+  BOOST_TEST(fixture.store().stats().transactions == before + 1);  // the message and its finish in one
+  const auto stored = fixture.store().fetch(taken->id);
+  BOOST_REQUIRE(stored.ok());
+  BOOST_TEST((stored->state == cpis::store::MessageState::Processed));
+  BOOST_TEST(stored->raw.value() == raw);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_taken_before_its_write_is_written_when_the_store_closes) {
+  SqliteStoreOptions options;
+  options.admittedLinger = 1h;
+  StoreFixture fixture(options);
+  const std::string raw = messageBytes("CLOSING1");
+  std::optional<cpis::store::PersistOutcome> taken;
+  fixture.store().persistInboundEarly(
+      {"edsys", "CLOSING1", raw},
+      [&](const cpis::store::PersistOutcome& r) {
+        taken = r;
+        return true;
+      },
+      [](auto) {});
+  BOOST_REQUIRE(taken.has_value());
+  fixture.reopen();  // close() writes what lingers
+  const auto stored = fixture.store().fetch(taken->id);
+  BOOST_REQUIRE(stored.ok());
+  BOOST_TEST((stored->state == cpis::store::MessageState::Received));  // recovery checks it
+  BOOST_TEST(fixture.store().listUnfinished().value() == std::vector<MessageId>{taken->id});
+}
+
 BOOST_AUTO_TEST_CASE(a_new_message_not_taken_before_its_write_is_answered_once_durable) {
   StoreFixture fixture;
   const std::string raw = messageBytes("DECLINED1");
