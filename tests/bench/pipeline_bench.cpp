@@ -20,7 +20,9 @@
 // --rate R: paced instead of flat out: the connections together offer R messages/s, each
 // sending on its own schedule (every N/R seconds, staggered). A message's time counts from
 // when it was due, not when it went, so falling behind shows in the latencies rather than
-// hiding in a lower rate (no coordinated omission). Without --rate each connection sends its
+// hiding in a lower rate (no coordinated omission): the engine's own time includes how late the
+// sender sent it, whether its thread woke late or the previous ACK held it up, and the "sender
+// lag p99" column says how much that was. Without --rate each connection sends its
 // next message as soon as the last is answered: the rate is the most the machine does, and the
 // latencies are mostly queueing for the CPUs (Little's law: N connections / rate).
 //
@@ -212,6 +214,7 @@ struct Options {
 struct Sample {
   double totalMicros;
   double simulatorMicros;
+  double lagMicros;  // paced: how late the sender sent it (woken late, or held up by the previous ACK)
 };
 
 std::string writeConfig(const cpis::test::TempDir& dir, const std::string& simulatorUrl, int connections) {
@@ -317,6 +320,7 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
             if (Clock::now() < due) std::this_thread::sleep_until(due);
           }
           const auto before = options.rate > 0 ? due : Clock::now();
+          const double lag = std::chrono::duration<double, std::micro>(Clock::now() - before).count();
           due += interval;
           client.send(message);
           const auto ack = client.receive(30s);
@@ -337,7 +341,7 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
             continue;
           }
           if (measuring) {
-            samples[c].push_back({total, simulatorMicros});
+            samples[c].push_back({total, simulatorMicros, lag});
             cpuMeasured += cpuSend;
           }
         }
@@ -366,7 +370,7 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
   engine.terminate();
   simulator.stop();
 
-  std::vector<double> total, simulatorTime, own;
+  std::vector<double> total, simulatorTime, own, lag;
   double sendersCpu = 0;
   for (std::size_t c = 0; c < n; ++c) {
     sendersCpu += senderCpu[c];
@@ -374,16 +378,18 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
       total.push_back(s.totalMicros);
       simulatorTime.push_back(s.simulatorMicros);
       own.push_back(s.totalMicros - s.simulatorMicros);
+      lag.push_back(s.lagMicros);
     }
   }
   const double count = static_cast<double>(total.size());
   const auto perMessage = [&](double micros) { return count > 0 ? micros / count : 0.0; };
-  std::printf("| %s | %d | %zu | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %ld |\n",
-              name.c_str(), options.connections, total.size(), count / elapsed, percentile(total, 0.5) / 1000,
-              percentile(total, 0.99) / 1000, percentile(simulatorTime, 0.5) / 1000,
-              percentile(simulatorTime, 0.99) / 1000, percentile(own, 0.5) / 1000, percentile(own, 0.99) / 1000,
-              total.empty() ? 0.0 : *std::max_element(own.begin(), own.end()) / 1000, perMessage(engineCpu),
-              perMessage(ownCpu - sendersCpu), perMessage(sendersCpu), errors.load());
+  std::printf(
+      "| %s | %d | %zu | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %ld |\n",
+      name.c_str(), options.connections, total.size(), count / elapsed, percentile(total, 0.5) / 1000,
+      percentile(total, 0.99) / 1000, percentile(simulatorTime, 0.5) / 1000, percentile(simulatorTime, 0.99) / 1000,
+      percentile(own, 0.5) / 1000, percentile(own, 0.99) / 1000,
+      total.empty() ? 0.0 : *std::max_element(own.begin(), own.end()) / 1000, percentile(lag, 0.99) / 1000,
+      perMessage(engineCpu), perMessage(ownCpu - sendersCpu), perMessage(sendersCpu), errors.load());
   std::fflush(stdout);
   if (!firstError.empty()) std::fprintf(stderr, "  first error: %s\n", firstError.c_str());
 }
@@ -444,9 +450,9 @@ int main(int argc, char** argv) {
                                        .c_str()
                                  : "flat out");
     std::printf("| case | connections | messages | messages/s | total p50 ms | total p99 ms | simulator p50 ms | "
-                "simulator p99 ms | engine own p50 ms | engine own p99 ms | engine own max ms | engine CPU µs/msg | "
-                "simulator CPU µs/msg | sender CPU µs/msg | errors |\n");
-    std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+                "simulator p99 ms | engine own p50 ms | engine own p99 ms | engine own max ms | sender lag p99 ms | "
+                "engine CPU µs/msg | simulator CPU µs/msg | sender CPU µs/msg | errors |\n");
+    std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int round = 0; round < options.rounds; ++round) {
       for (const auto& c : options.cases) runCase(c, options, schemas, dataset);
     }
