@@ -111,12 +111,7 @@ class GroupCommitQueue {
     {
       const std::lock_guard lock(mutex_);
       if (closing_) return false;
-      auto owned = std::make_unique<Request>(std::move(request));
-      const Request* pointer = owned.get();
-      if (queue_.size() == queue_.capacity()) {  // grows here, where a throw leaves `done` alone
-        queue_.reserve(std::max<std::size_t>(16, queue_.capacity() * 2));
-      }
-      queue_.push_back(Pending{pointer, {}, std::move(owned), std::move(done), syncer_ ? std::move(written) : nullptr});
+      enqueue(queue_, std::move(request), done, written);
       wake = !holdForSync();  // a writer holding the queue is woken when the sync ends
     }
     if (wake) wake_.notify_one();
@@ -135,10 +130,8 @@ class GroupCommitQueue {
     {
       const std::lock_guard lock(mutex_);
       if (closing_) return false;
-      auto owned = std::make_unique<Request>(std::move(request));
-      const Request* pointer = owned.get();
       const auto due = Clock::now() + linger;
-      lazy_.push_back(Pending{pointer, {}, std::move(owned), std::move(done), syncer_ ? std::move(written) : nullptr});
+      enqueue(lazy_, std::move(request), done, written);
       // The writer learns of a sooner deadline; otherwise it wakes for the next request anyway.
       wake = lazy_.size() == 1 || due < lazyDue_;
       if (wake) lazyDue_ = due;
@@ -311,6 +304,16 @@ class GroupCommitQueue {
     }
     batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(kept), batch.end());
     replies.erase(replies.begin() + static_cast<std::ptrdiff_t>(kept), replies.end());
+  }
+
+  // Adds a request to `into` (mutex_ held). The vector grows before anything is moved out of
+  // `done`: a throw (no memory) leaves it with the caller, who answers its own caller.
+  void enqueue(std::vector<Pending>& into, Request&& request, std::function<void(Reply)>& done,
+               std::function<bool(const Reply&)>& written) {
+    auto owned = std::make_unique<Request>(std::move(request));
+    const Request* pointer = owned.get();
+    if (into.size() == into.capacity()) into.reserve(std::max<std::size_t>(16, into.capacity() * 2));
+    into.push_back(Pending{pointer, {}, std::move(owned), std::move(done), syncer_ ? std::move(written) : nullptr});
   }
 
   // Whether the writer has a batch to write now (mutex_ held).
