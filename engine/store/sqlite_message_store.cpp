@@ -194,6 +194,11 @@ WriteReply SqliteMessageStore::write(const WriteRequest& request) {
 }
 
 core::Status SqliteMessageStore::checkInbound(const InboundMessage& message) const {
+  if (options_.administration) {
+    // The running engine gives message ids before its writes (MessageAdmission): a second
+    // process inserting messages could take one of them.
+    return core::Status::invalidArgument("message store: opened for administration, it does not receive messages");
+  }
   return checkInboundMessage(message, options_.maxMessageBytes);
 }
 

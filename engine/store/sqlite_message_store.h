@@ -58,7 +58,8 @@ struct SqliteStoreOptions {
   std::function<TimePoint()> clock;
   // Administration (cpis-admin) beside a running engine: the engine's `<path>.lock` is not
   // taken, and nothing is created, migrated or reset (the database must exist with this
-  // build's schema). Writes share the file through SQLite's own locking.
+  // build's schema). Writes share the file through SQLite's own locking. Messages are not
+  // received (persistInbound is refused): the running engine gives their ids.
   bool administration{false};
 };
 

@@ -364,6 +364,20 @@ BOOST_AUTO_TEST_CASE(a_read_only_database_is_a_status) {
   BOOST_TEST(!opened.ok());
 }
 
+BOOST_AUTO_TEST_CASE(a_store_opened_for_administration_receives_no_messages) {
+  StoreFixture fixture;  // the engine's, running
+  const MessageId stored = fixture.persist("RUNNING1");
+  SqliteStoreOptions options;
+  options.administration = true;
+  auto admin = SqliteMessageStore::open(fixture.path(), options).value();
+  const std::string raw = messageBytes("ADMIN1");
+  const auto refused = admin->persistInbound({"edsys", "ADMIN1", raw});
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().message().find("opened for administration") != std::string::npos);
+  BOOST_TEST(admin->fetch(stored).ok());  // it reads what the engine stored
+  BOOST_TEST(fixture.persist("RUNNING2") == stored + 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_database_from_a_newer_build_is_refused) {
   TempDir dir;
   const std::string path = dir.file("messages.db");
