@@ -1,6 +1,5 @@
 #include "engine/app/checks.h"
 
-#include <span>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -102,8 +101,8 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
   } else {
     store::SqliteAuditLog::WriteThrough writeThrough;
     if (auto* sqlite = dynamic_cast<store::SqliteMessageStore*>(store)) {
-      writeThrough = [sqlite](std::span<const store::QueryAuditEntry> entries) {
-        return sqlite->recordAudit(entries);
+      writeThrough = [sqlite](std::vector<store::QueryAuditEntry> entries, store::AuditThrough::Done done) {
+        sqlite->recordAudit(std::move(entries), std::move(done));
       };
     }
     auto opened = store::SqliteAuditLog::open(config.store.sqlitePath.string(), 100'000, std::move(writeThrough));

@@ -1,6 +1,7 @@
 #include "engine/store/audit_queue.h"
 
 #include <iterator>
+#include <string>
 #include <utility>
 
 #include <Poco/Logger.h>
@@ -88,6 +89,68 @@ void AuditQueue::runWriter() {
     progress_.notify_all();
     batch.clear();
   }
+}
+
+AuditThrough::AuditThrough(std::size_t maxQueued, Writer writer)
+    : maxQueued_(maxQueued == 0 ? 1 : maxQueued), writer_(std::move(writer)) {}
+
+AuditThrough::~AuditThrough() {
+  close();
+}
+
+void AuditThrough::close() {
+  std::unique_lock lock(mutex_);
+  closing_ = true;
+  progress_.wait(lock, [&] { return done_ == enqueued_; });
+}
+
+void AuditThrough::record(const QueryAuditEntry& entry) {
+  {
+    std::unique_lock lock(mutex_);
+    progress_.wait(lock, [&] { return enqueued_ - done_ < maxQueued_ || closing_; });
+    if (closing_) {
+      ++stats_.failed;  // only a caller racing close() gets here
+      logger().error("audit log: an entry arrived after the audit log was closed; it was not written");
+      return;
+    }
+    ++enqueued_;
+  }
+  try {
+    writer_({entry}, [this](core::Status status) { finished(std::move(status)); });
+  } catch (const std::exception& e) {  // the writer could not take it (no memory): not written
+    finished(core::Status::unavailable(std::string("audit log: an entry could not be queued: ") + e.what()));
+  }
+}
+
+void AuditThrough::finished(core::Status status) {
+  {
+    const std::lock_guard lock(mutex_);
+    ++done_;
+    ++stats_.commits;
+    if (status.isOk()) {
+      ++stats_.written;
+    } else {
+      ++stats_.failed;
+      logger().error("audit log: an entry was not written: " + status.message());
+      lastFailure_ = std::move(status);
+    }
+  }
+  progress_.notify_all();
+}
+
+core::Status AuditThrough::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = enqueued_;
+  progress_.wait(lock, [&] { return done_ >= target; });
+  auto failure = std::exchange(lastFailure_, std::nullopt);
+  return failure ? std::move(*failure) : core::Status::ok();
+}
+
+AuditQueueStats AuditThrough::stats() const {
+  const std::lock_guard lock(mutex_);
+  AuditQueueStats s = stats_;
+  s.queued = static_cast<std::size_t>(enqueued_ - done_);
+  return s;
 }
 
 }  // namespace cpis::store

@@ -69,4 +69,42 @@ class AuditQueue {
   std::thread writer_;
 };
 
+// The audit rows handed straight to an asynchronous writer from the recording thread (the
+// SQLite message store's writer, SqliteMessageStore::recordAudit): no thread of its own, so a
+// lookup's row is queued before its caller's next write (the check's finish) and rides in that
+// write's transaction. At most `maxQueued` rows are in flight; record() blocks beyond that
+// (back-pressure, never a dropped row). Same contract as AuditQueue otherwise.
+//
+// Threading: record(), flush() and stats() from any thread; the writer calls `done` exactly
+// once per call, from any thread (the caller's own included), and must not throw.
+class AuditThrough {
+ public:
+  using Done = std::function<void(core::Status)>;
+  using Writer = std::function<void(std::vector<QueryAuditEntry> entries, Done done)>;
+
+  AuditThrough(std::size_t maxQueued, Writer writer);
+  ~AuditThrough();  // close()
+  AuditThrough(const AuditThrough&) = delete;
+  AuditThrough& operator=(const AuditThrough&) = delete;
+
+  void record(const QueryAuditEntry& entry);
+  core::Status flush();
+  AuditQueueStats stats() const;
+  // Waits for every row in flight to be answered; later ones fail (logged). Idempotent.
+  void close();
+
+ private:
+  void finished(core::Status status);
+
+  const std::size_t maxQueued_;
+  const Writer writer_;
+  mutable std::mutex mutex_;
+  std::condition_variable progress_;  // a row answered
+  std::uint64_t enqueued_ = 0;
+  std::uint64_t done_ = 0;
+  bool closing_ = false;
+  std::optional<core::Status> lastFailure_;
+  AuditQueueStats stats_;
+};
+
 }  // namespace cpis::store

@@ -125,12 +125,19 @@ SqliteAuditLog::SqliteAuditLog(OpenKey, sqlite3* db, std::size_t maxQueued, Writ
       rollback_(std::make_unique<SqliteStatement>(db, "ROLLBACK")),
       insert_(std::make_unique<SqliteStatement>(db, kSqliteAuditInsert)),
       wal_(std::make_unique<WalFile>(sqlite3_db_filename(db, "main"), "audit log")),
-      writeLock_(sqliteWriteLock(db)),
-      writeThrough_(std::move(writeThrough)),
-      queue_(maxQueued, [this](std::vector<QueryAuditEntry>& batch) { return writeBatch(batch); }) {}
+      writeLock_(sqliteWriteLock(db)) {
+  if (writeThrough) {
+    through_ = std::make_unique<AuditThrough>(maxQueued, std::move(writeThrough));
+  } else {
+    queue_ = std::make_unique<AuditQueue>(maxQueued,
+                                          [this](std::vector<QueryAuditEntry>& batch) { return writeBatch(batch); });
+  }
+}
 
 SqliteAuditLog::~SqliteAuditLog() {
-  queue_.close();  // writes what is queued, then the statements and the connection can go
+  // What is queued or in flight is written first; then the statements and the connection can go.
+  if (through_) through_->close();
+  if (queue_) queue_->close();
   begin_.reset();
   commit_.reset();
   rollback_.reset();
@@ -139,15 +146,16 @@ SqliteAuditLog::~SqliteAuditLog() {
 }
 
 void SqliteAuditLog::record(const QueryAuditEntry& entry) {
-  queue_.record(entry);
+  if (through_) return through_->record(entry);
+  queue_->record(entry);
 }
 
 core::Status SqliteAuditLog::flush() {
-  return queue_.flush();
+  return through_ ? through_->flush() : queue_->flush();
 }
 
 SqliteAuditStats SqliteAuditLog::stats() const {
-  const AuditQueueStats q = queue_.stats();
+  const AuditQueueStats q = through_ ? through_->stats() : queue_->stats();
   SqliteAuditStats s;
   s.written = q.written;
   s.failed = q.failed;
@@ -158,14 +166,6 @@ SqliteAuditStats SqliteAuditLog::stats() const {
 
 std::optional<core::Status> SqliteAuditLog::writeBatch(std::vector<QueryAuditEntry>& batch) {
   std::optional<core::Status> failure;
-  if (writeThrough_) {
-    if (auto status = writeThrough_(batch); !status.isOk()) {
-      failure = core::Status::unavailable("audit log: a batch of " + std::to_string(batch.size()) +
-                                          " entries was not written: " + status.message());
-      logger().error(failure->message());
-    }
-    return failure;
-  }
   {
     const std::lock_guard db(dbMutex_);
     std::unique_lock writing(*writeLock_);  // the message store's writer waits for the commit, not a sleep

@@ -39,23 +39,24 @@ void insertAuditEntries(SqliteStatement& insert, std::span<const QueryAuditEntry
 //
 // Who writes the rows:
 // - In the engine, the message store's own writer (`writeThrough`, SqliteMessageStore::
-//   recordAudit): a batch of rows joins the transaction of the store's next write, which for a
-//   check is the message's finish, a moment later. The rows cost no commit, lock or sync of
-//   their own, and they are durable no later than the ACK that shows the check's result.
+//   recordAudit), handed each row on the recording thread (AuditThrough): the row joins the
+//   transaction of the store's next write, which for a check is the message's finish, queued a
+//   moment later. The rows cost no commit, lock or sync of their own, and they are durable no
+//   later than the ACK that shows the check's result.
 // - Otherwise (a tool, a test) this class's connection in WAL mode, which takes the file's
 //   in-process write lock (sqliteWriteLock) for each batch's transaction, so that it and a
 //   message store's writer take turns without SQLite's sleeping busy handler, and syncs the
 //   WAL after the commit, outside that lock (synchronous NORMAL, then WalFile::sync).
 //
-// record() queues the entry and returns at once: a lookup never waits for a disk sync. One
-// writer thread writes whatever has queued as one batch. flush() waits until everything queued
+// record() queues the entry and returns at once: a lookup never waits for a disk sync. On its
+// own, one writer thread writes whatever has queued as one batch. flush() waits until everything queued
 // before it is committed. A crash can lose only the entries of the batch being written
 // (milliseconds' worth). When more than `maxQueued` entries wait, record() blocks until the
 // writer catches up: back-pressure, never a silently dropped audit entry.
 class SqliteAuditLog final : public AuditLog {
  public:
-  // Writes a batch of rows durably (or fails, writing none); blocks until then.
-  using WriteThrough = std::function<core::Status(std::span<const QueryAuditEntry>)>;
+  // Writes rows durably (or fails, writing none) and then says so, once (AuditThrough::Writer).
+  using WriteThrough = AuditThrough::Writer;
 
   // Opens (or creates) the database file and the audit table. An unusable file is a Status.
   static core::Result<std::unique_ptr<SqliteAuditLog>> open(const std::string& path,
@@ -90,9 +91,11 @@ class SqliteAuditLog final : public AuditLog {
   std::unique_ptr<SqliteStatement> begin_, commit_, rollback_, insert_;
   std::unique_ptr<WalFile> wal_;                // synced after each batch's commit
   std::shared_ptr<std::mutex> writeLock_;       // shared with the message store's writer
-  const WriteThrough writeThrough_;             // when set, writes the batches instead
   std::mutex dbMutex_;  // the connection: the writer's batches and the readers
-  AuditQueue queue_;    // last: its writer thread uses the members above
+  // One of the two: rows through the message store's writer, or this class's own writer thread
+  // (which uses the members above).
+  std::unique_ptr<AuditThrough> through_;
+  std::unique_ptr<AuditQueue> queue_;
 };
 
 }  // namespace cpis::store

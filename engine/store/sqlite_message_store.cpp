@@ -209,20 +209,18 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
   return std::move(reply.persisted);
 }
 
-core::Status SqliteMessageStore::recordAudit(std::span<const QueryAuditEntry> entries) {
-  // Shared: the writer's thread may still be inside set_value() when get() returns here.
-  auto promise = std::make_shared<std::promise<core::Status>>();
-  auto result = promise->get_future();
+void SqliteMessageStore::recordAudit(std::vector<QueryAuditEntry> entries, std::function<void(core::Status)> done) {
+  // The request's views point into the rows, which the callback keeps until the write is answered.
+  auto rows = std::make_shared<const std::vector<QueryAuditEntry>>(std::move(entries));
   try {
-    if (!queue_->submitLazy(WriteRequest{AuditWrite{entries}},
-                            [promise](WriteReply reply) { promise->set_value(std::move(reply.status)); },
-                            options_.auditLinger)) {
-      return core::Status::unavailable("message store: closed");
+    if (queue_->submitLazy(WriteRequest{AuditWrite{*rows}},
+                           [rows, done](WriteReply reply) { done(std::move(reply.status)); }, options_.auditLinger)) {
+      return;
     }
+    done(core::Status::unavailable("message store: closed"));
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write
-    return unavailableFrom("message store: cannot queue a write", e);
+    done(unavailableFrom("message store: cannot queue a write", e));
   }
-  return result.get();
 }
 
 void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "engine/core/result.h"
 #include "engine/store/audit_log.h"
@@ -113,9 +114,10 @@ class SqliteMessageStore final : public MessageStore {
 
   // Writes audit rows (SqliteAuditLog's writeThrough) in the transaction of the writer's next
   // batch, without waking it: they wait up to options.auditLinger for a write of someone
-  // else's to ride with, then go alone. Blocks until they are durable (or failed, none
-  // written); rows that fail (no audit table) fail alone, not the writes they rode with.
-  core::Status recordAudit(std::span<const QueryAuditEntry> entries);
+  // else's to ride with, then go alone. `done` is called once, when they are durable or have
+  // failed (none written), on the store's thread or, if the store is closed, on this one. Rows
+  // that fail (no audit table) fail alone, not the writes they rode with.
+  void recordAudit(std::vector<QueryAuditEntry> entries, std::function<void(core::Status)> done);
 
  private:
   WriteReply write(const WriteRequest& request);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <thread>
 #include <vector>
@@ -144,21 +145,29 @@ BOOST_AUTO_TEST_CASE(takes_turns_with_the_message_store_writer_on_one_file) {
   BOOST_TEST(log->stats().failed == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(written_through_the_message_store_rows_ride_in_its_next_transaction) {
+// The audit log of the engine: rows written by the message store's writer (AuditThrough).
+store::SqliteAuditLog::WriteThrough through(store::SqliteMessageStore& messages) {
+  return [&messages](std::vector<store::QueryAuditEntry> entries, store::AuditThrough::Done done) {
+    messages.recordAudit(std::move(entries), std::move(done));
+  };
+}
+
+BOOST_AUTO_TEST_CASE(written_through_the_message_store_a_row_rides_in_the_callers_next_write) {
   test::TempDir dir;
   const std::string path = dir.file("engine.db");
   store::SqliteStoreOptions options;
   options.auditLinger = std::chrono::hours(1);  // only another write takes them
   auto messages = store::SqliteMessageStore::open(path, options).value();
-  auto log = store::SqliteAuditLog::open(path).value();  // creates the table, reads it back
-  const std::vector<store::QueryAuditEntry> rows{entry("R", domain::CheckStatus::NotFound),
-                                                 entry("S", domain::CheckStatus::Found)};
-  auto audit = std::async(std::launch::async, [&] { return messages->recordAudit(rows); });
-  BOOST_REQUIRE(test::waitFor([&] { return messages->stats().queuedWrites == 1u; }));
+  auto log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
   const auto before = messages->stats().transactions;
+  // As a check does: the lookup's rows, then the message's write, from one thread.
+  log->record(entry("R", domain::CheckStatus::NotFound));
+  log->record(entry("S", domain::CheckStatus::Found));
+  BOOST_TEST(messages->stats().queuedWrites == 2u);  // queued already, written by no one yet
   BOOST_TEST(messages->persistInbound({"rzz-ed", "MSG1", "MSH|^~\\&|A\r", std::nullopt}).ok());
-  BOOST_TEST(audit.get().isOk());
   BOOST_TEST(messages->stats().transactions == before + 1);  // one transaction for the rows and the message
+  BOOST_REQUIRE(log->flush().isOk());
+  BOOST_TEST(log->stats().written == 2u);
   const auto all = log->all().value();
   BOOST_REQUIRE(all.size() == 2u);
   BOOST_TEST(all[0].checkId == "R");
@@ -171,13 +180,14 @@ BOOST_AUTO_TEST_CASE(audit_rows_the_store_cannot_write_fail_alone) {
   store::SqliteStoreOptions options;
   options.auditLinger = std::chrono::hours(1);
   auto messages = store::SqliteMessageStore::open(dir.file("messages.db"), options).value();  // no audit table
-  const std::vector<store::QueryAuditEntry> rows{entry("T", domain::CheckStatus::NotFound)};
-  auto audit = std::async(std::launch::async, [&] { return messages->recordAudit(rows); });
-  BOOST_REQUIRE(test::waitFor([&] { return messages->stats().queuedWrites == 1u; }));
+  std::promise<cpis::core::Status> audit;
+  messages->recordAudit({entry("T", domain::CheckStatus::NotFound)},
+                        [&](cpis::core::Status status) { audit.set_value(std::move(status)); });
+  BOOST_TEST(messages->stats().queuedWrites == 1u);
   const auto before = messages->stats().transactions;
   const auto persisted = messages->persistInbound({"rzz-ed", "MSG1", "MSH|^~\\&|A\r", std::nullopt});
   BOOST_TEST(persisted.ok());
-  const auto status = audit.get();
+  const auto status = audit.get_future().get();
   BOOST_TEST(!status.isOk());
   BOOST_TEST(status.message().find("audit rows not written") != std::string::npos);
   BOOST_TEST(messages->stats().transactions == before + 1);  // the same transaction, committed
@@ -188,13 +198,57 @@ BOOST_AUTO_TEST_CASE(written_through_the_message_store_rows_go_alone_after_the_l
   test::TempDir dir;
   const std::string path = dir.file("engine.db");
   auto messages = store::SqliteMessageStore::open(path).value();  // the default linger
-  auto log = store::SqliteAuditLog::open(path, 1000, [&](std::span<const store::QueryAuditEntry> entries) {
-               return messages->recordAudit(entries);
-             }).value();
+  auto log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
   log->record(entry("U", domain::CheckStatus::NotFound));
   BOOST_REQUIRE(log->flush().isOk());
   BOOST_TEST(log->findByCheckId("U").value().size() == 1u);
   BOOST_TEST(log->stats().written == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(written_through_a_closed_message_store_a_row_fails_and_says_so) {
+  test::TempDir dir;
+  const std::string path = dir.file("engine.db");
+  auto messages = store::SqliteMessageStore::open(path).value();
+  auto log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
+  messages->close();
+  log->record(entry("V", domain::CheckStatus::NotFound));  // answered at once: never blocks
+  const auto status = log->flush();
+  BOOST_TEST(!status.isOk());
+  BOOST_TEST(status.message().find("closed") != std::string::npos);
+  BOOST_TEST(log->stats().failed == 1u);
+  BOOST_TEST(log->findByCheckId("V").value().empty());
+}
+
+BOOST_AUTO_TEST_CASE(written_through_at_most_max_queued_rows_are_in_flight) {
+  test::TempDir dir;
+  const std::string path = dir.file("engine.db");
+  std::mutex mutex;
+  std::vector<store::AuditThrough::Done> held;  // rows the writer has not answered yet
+  auto log = store::SqliteAuditLog::open(path, 2, [&](std::vector<store::QueryAuditEntry>, store::AuditThrough::Done done) {
+               const std::lock_guard lock(mutex);
+               held.push_back(std::move(done));
+             }).value();
+  log->record(entry("W1", domain::CheckStatus::NotFound));
+  log->record(entry("W2", domain::CheckStatus::NotFound));
+  std::atomic<bool> third{false};
+  std::thread blocked([&] {
+    log->record(entry("W3", domain::CheckStatus::NotFound));  // waits: two in flight
+    third = true;
+  });
+  BOOST_TEST(!third.load());
+  BOOST_TEST(log->stats().queued == 2u);
+  {
+    const std::lock_guard lock(mutex);
+    held.front()(cpis::core::Status::ok());
+  }
+  blocked.join();
+  BOOST_TEST(third.load());
+  {
+    const std::lock_guard lock(mutex);
+    for (std::size_t i = 1; i < held.size(); ++i) held[i](cpis::core::Status::ok());
+  }
+  BOOST_TEST(log->flush().isOk());
+  BOOST_TEST(log->stats().written == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(one_write_lock_per_database_file) {
