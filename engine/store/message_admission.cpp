@@ -1,17 +1,8 @@
 #include "engine/store/message_admission.h"
 
 #include <algorithm>
-#include <climits>
 
 namespace cpis::store {
-
-namespace {
-
-// As the writer's: entries are forgotten an hour after they leave the window, so a clock that
-// steps back a little does not make the set smaller than the writer's.
-constexpr std::int64_t kMarginMicros = 3'600'000'000;
-
-}  // namespace
 
 MessageAdmission::MessageAdmission(std::chrono::microseconds window, MessageId nextId)
     : windowMicros_(window.count()), next_(nextId) {}
@@ -34,7 +25,7 @@ MessageAdmission::Verdict MessageAdmission::admit(std::string_view feed, std::st
   verdict.certainlyNew = candidates_.empty();
   recent_.add(key, verdict.id, receivedAt);
   newest_ = std::max(newest_, receivedAt);
-  if (newest_ > INT64_MIN + windowMicros_ + kMarginMicros) recent_.expire(newest_ - windowMicros_ - kMarginMicros);
+  recent_.expireOutside(newest_, windowMicros_);  // as the writer's set: never smaller than it
   return verdict;
 }
 

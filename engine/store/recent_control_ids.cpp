@@ -1,6 +1,7 @@
 #include "engine/store/recent_control_ids.h"
 
 #include <algorithm>
+#include <climits>
 #include <functional>
 #include <tuple>
 
@@ -52,6 +53,10 @@ void RecentControlIds::expire(std::int64_t before) {
     forget(order_.front());
     order_.pop_front();
   }
+}
+
+void RecentControlIds::expireOutside(std::int64_t newest, std::int64_t windowMicros) {
+  if (newest > INT64_MIN + windowMicros + kMarginMicros) expire(newest - windowMicros - kMarginMicros);
 }
 
 void RecentControlIds::rollback(std::size_t mark) {

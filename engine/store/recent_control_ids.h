@@ -35,6 +35,11 @@ class RecentControlIds {
   // Forgets the entries received before `before`, oldest added first (an entry behind one
   // that is still kept stays a while longer: the check confirms times against the row anyway).
   void expire(std::int64_t before);
+  // Entries are kept this much longer than the duplicate window, for a clock that steps back a
+  // little; what a store loads when it opens reaches back as far.
+  static constexpr std::int64_t kMarginMicros = 3'600'000'000;
+  // Forgets the entries older than the window (and the margin), measured from `newest`.
+  void expireOutside(std::int64_t newest, std::int64_t windowMicros);
 
   // What has been added so far; rollback(mark) forgets everything added after it. Nothing
   // may expire in between.

@@ -62,7 +62,7 @@ struct Admitted {
 };
 
 // The admission's state from the table: the next id, and the messages of the duplicate window
-// (and the hour before it, as the writer's own check loads them).
+// (and the margin before it, as the writer's own check loads them).
 std::unique_ptr<MessageAdmission> loadAdmission(sqlite3* db, const SqliteStoreOptions& options) {
   SqliteStatement maxId(db, "SELECT COALESCE(MAX(id), 0) FROM message");
   MessageId next = 1;
@@ -73,10 +73,9 @@ std::unique_ptr<MessageAdmission> loadAdmission(sqlite3* db, const SqliteStoreOp
   const auto window = std::chrono::duration_cast<std::chrono::microseconds>(options.duplicateWindow);
   auto admission = std::make_unique<MessageAdmission>(window, next);
   if (window.count() > 0) {
-    constexpr std::int64_t kMarginMicros = 3'600'000'000;
-    SqliteStatement recent(db, "SELECT id, feed, control_id, received_at FROM message WHERE received_at >= ?1");
+    SqliteStatement recent(db, kSqliteRecentMessages);
     auto run = recent.run();
-    run.bind(1, toDbTime(options.clock()) - window.count() - kMarginMicros);
+    run.bind(1, toDbTime(options.clock()) - window.count() - RecentControlIds::kMarginMicros);
     while (run.step()) admission->load(run.text(1), run.text(2), run.int64(3), run.int64(0));
   }
   return admission;

@@ -40,6 +40,11 @@ core::Status configureSqliteConnection(Poco::Data::Session& session, SqliteRole 
 // current one builds an older schema (for the tests of the migration). Throws Poco::Exception.
 core::Status migrateSqliteSchema(Poco::Data::Session& session, int toVersion = kSqliteSchemaVersion);
 
+// The messages received since ?1 (database time), in the order they were stored: what the
+// duplicate checks (the writer's, MessageAdmission) start from.
+inline constexpr const char* kSqliteRecentMessages =
+    "SELECT id, feed, control_id, received_at FROM message WHERE received_at >= ?1 ORDER BY id";
+
 // The outbox columns every query that returns whole entries selects, in this order, and the
 // entry a row of them makes.
 inline constexpr std::string_view kSqliteOutboxColumns =

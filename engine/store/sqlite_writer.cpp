@@ -17,13 +17,6 @@
 
 namespace cpis::store {
 
-namespace {
-
-// Entries of the duplicate check are kept this much longer than the window.
-constexpr std::int64_t kRecentMarginMicros = 3'600'000'000;
-
-}  // namespace
-
 SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microseconds duplicateWindow)
     : session_(std::move(session)),
       db_(Poco::Data::SQLite::Utility::dbHandle(session_)),
@@ -35,7 +28,7 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       // A candidate of recent_ confirmed: the row is this (feed, MSH-10) (recent_ holds hashes).
       findDuplicate_(db_, "SELECT ack FROM message WHERE id = ?1 AND feed = ?2 AND control_id = ?3"),
       // What recent_ starts from: the messages of the window, in the order they were stored.
-      loadRecent_(db_, "SELECT id, feed, control_id, received_at FROM message WHERE received_at >= ?1 ORDER BY id"),
+      loadRecent_(db_, kSqliteRecentMessages),
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
       // ?8 (and ?5): the id the store gave the message, or NULL for SQLite's next rowid.
       insertMessage_(db_,
@@ -121,7 +114,7 @@ void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) 
     const std::int64_t now = toDbTime(std::get<PersistWrite>((*first)->write).receivedAt);
     try {
       auto load = loadRecent_.run();
-      load.bind(1, now - duplicateWindowMicros_ - kRecentMarginMicros);
+      load.bind(1, now - duplicateWindowMicros_ - RecentControlIds::kMarginMicros);
       while (load.step()) {
         const std::int64_t receivedAt = load.int64(3);
         recent_.add(RecentControlIds::keyOf(load.text(1), load.text(2)), load.int64(0), receivedAt);
@@ -133,11 +126,8 @@ void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) 
     }
     recentLoaded_ = true;
   }
-  // Entries leave once they are older than the window, measured from the newest message, with a
-  // margin for a clock that steps back a little.
-  if (newestReceived_ > INT64_MIN + duplicateWindowMicros_ + kRecentMarginMicros) {
-    recent_.expire(newestReceived_ - duplicateWindowMicros_ - kRecentMarginMicros);
-  }
+  // Entries leave once they are older than the window, measured from the newest message.
+  recent_.expireOutside(newestReceived_, duplicateWindowMicros_);
 }
 
 std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>& batch) {
