@@ -1,5 +1,5 @@
 // cpis-bench-pipeline [--seconds S] [--connections N] [--cases LIST] [--engine PATH] [--rounds R]
-//                     [--rate R]
+//                     [--rate R] [--samples CSV]
 //
 // The pipeline end to end, as an EPR and Spine see it: the cpis-engine daemon (a child process,
 // a generated configuration: the england_adt adapter and mapping, a durable SQLite store in a
@@ -18,13 +18,17 @@
 // Each case runs against a fresh engine and store, --rounds times (default 1).
 //
 // --rate R: paced instead of flat out: the connections together offer R messages/s, each
-// sending on its own schedule (every N/R seconds, staggered). A message's time counts from
-// when it was due, not when it went, so falling behind shows in the latencies rather than
-// hiding in a lower rate (no coordinated omission): the engine's own time includes how late the
-// sender sent it, whether its thread woke late or the previous ACK held it up, and the "sender
-// lag p99" column says how much that was. Without --rate each connection sends its
+// sending on its own schedule (every N/R seconds, staggered). A message held up by the engine
+// (its connection's previous ACK came after the message was due) counts from when it was due,
+// not when it went, so falling behind shows in the latencies rather than hiding in a lower rate
+// (no coordinated omission). A message whose sending thread merely woke late counts from when
+// it went: that lateness is the load generator's, not the engine's. The "sender lag p99" column
+// says how late messages went, for either reason. Without --rate each connection sends its
 // next message as soon as the last is answered: the rate is the most the machine does, and the
 // latencies are mostly queueing for the CPUs (Little's law: N connections / rate).
+//
+// --samples CSV: appends every measured message to CSV (case, connection, ms into the phase,
+// round trip µs, simulator µs, sender lag µs), to see whether the slow ones come together.
 //
 // The engine's own time per message is its round trip at the sender minus the simulator's time
 // for that message's lookup (its onQueryAnsweredFor hook, the X-Cpis-Sim-Time-Us value: from
@@ -208,6 +212,7 @@ struct Options {
   int rounds = 1;
   std::vector<std::string> cases{"notfound", "found", "mixed"};
   std::string engine;
+  std::string samplesPath;  // --samples: every measured message as a CSV line, for looking at the tail
   double rate = 0;  // messages/s offered by all connections together; 0: flat out
 };
 
@@ -215,6 +220,7 @@ struct Sample {
   double totalMicros;
   double simulatorMicros;
   double lagMicros;  // paced: how late the sender sent it (woken late, or held up by the previous ACK)
+  Clock::time_point sent;
 };
 
 std::string writeConfig(const cpis::test::TempDir& dir, const std::string& simulatorUrl, int connections) {
@@ -304,6 +310,7 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
         const auto interval = std::chrono::duration_cast<Clock::duration>(
             std::chrono::duration<double>(options.rate > 0 ? static_cast<double>(n) / options.rate : 0.0));
         auto due = Clock::now() + interval * static_cast<long>(c) / static_cast<long>(n);  // staggered
+        auto lastAnswer = Clock::time_point::min();  // when this connection's previous ACK came
         for (;;) {
           const int now = phase.load();
           if (now == 2) break;
@@ -319,12 +326,16 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
             // Pacing the load, not synchronising: wait for this message's turn.
             if (Clock::now() < due) std::this_thread::sleep_until(due);
           }
-          const auto before = options.rate > 0 ? due : Clock::now();
-          const double lag = std::chrono::duration<double, std::micro>(Clock::now() - before).count();
+          const auto sending = Clock::now();
+          const double lag =
+              options.rate > 0 ? std::chrono::duration<double, std::micro>(sending - due).count() : 0.0;
+          // Held up by the engine's previous answer: from when it was due; else from when it went.
+          const auto before = options.rate > 0 && lastAnswer > due ? due : sending;
           due += interval;
           client.send(message);
           const auto ack = client.receive(30s);
-          const double total = std::chrono::duration<double, std::micro>(Clock::now() - before).count();
+          lastAnswer = Clock::now();
+          const double total = std::chrono::duration<double, std::micro>(lastAnswer - before).count();
           ++sent;
           const double cpuSend = threadCpuMicros() - cpuStart;
           const std::string status = ack ? fieldOf(*ack, "ZCP", 2) : std::string();
@@ -341,7 +352,7 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
             continue;
           }
           if (measuring) {
-            samples[c].push_back({total, simulatorMicros, lag});
+            samples[c].push_back({total, simulatorMicros, lag, sending});
             cpuMeasured += cpuSend;
           }
         }
@@ -381,6 +392,17 @@ void runCase(const std::string& name, const Options& options, const cpis::cpis::
       lag.push_back(s.lagMicros);
     }
   }
+  if (!options.samplesPath.empty()) {
+    // Appended, one line per measured message: case, connection, when it went (ms after the
+    // measured phase began), its round trip, the simulator's time and the sender's lag (µs).
+    std::ofstream out(options.samplesPath, std::ios::app);
+    for (std::size_t c = 0; c < n; ++c) {
+      for (const auto& s : samples[c]) {
+        out << name << ',' << c << ',' << std::chrono::duration<double, std::milli>(s.sent - started).count() << ','
+            << s.totalMicros << ',' << s.simulatorMicros << ',' << s.lagMicros << '\n';
+      }
+    }
+  }
   const double count = static_cast<double>(total.size());
   const auto perMessage = [&](double micros) { return count > 0 ? micros / count : 0.0; };
   std::printf(
@@ -418,6 +440,8 @@ int main(int argc, char** argv) {
       options.engine = value();
     } else if (a == "--rate") {
       options.rate = std::atof(value().c_str());
+    } else if (a == "--samples") {
+      options.samplesPath = value();
     } else if (a == "--cases") {
       options.cases.clear();
       std::stringstream list(value());
@@ -425,7 +449,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: cpis-bench-pipeline [--seconds S] [--connections N] [--cases notfound,found,mixed] "
-                   "[--engine PATH] [--rounds R] [--rate R]\n");
+                   "[--engine PATH] [--rounds R] [--rate R] [--samples CSV]\n");
       return 2;
     }
   }
