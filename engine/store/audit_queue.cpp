@@ -101,47 +101,58 @@ AuditThrough::~AuditThrough() {
 void AuditThrough::close() {
   std::unique_lock lock(mutex_);
   closing_ = true;
-  progress_.wait(lock, [&] { return done_ == enqueued_; });
+  progress_.wait(lock, [&] { return inFlight_.empty(); });
 }
 
 void AuditThrough::record(const QueryAuditEntry& entry) {
+  std::uint64_t number = 0;
   {
     std::unique_lock lock(mutex_);
-    progress_.wait(lock, [&] { return enqueued_ - done_ < maxQueued_ || closing_; });
+    progress_.wait(lock, [&] { return inFlight_.size() < maxQueued_ || closing_; });
     if (closing_) {
       ++stats_.failed;  // only a caller racing close() gets here
       logger().error("audit log: an entry arrived after the audit log was closed; it was not written");
       return;
     }
-    ++enqueued_;
+    number = ++enqueued_;
+    inFlight_.insert(number);
   }
   try {
-    writer_({entry}, [this](core::Status status) { finished(std::move(status)); });
+    writer_({entry}, [this, number](core::Status status) { finished(number, std::move(status)); });
   } catch (const std::exception& e) {  // the writer could not take it (no memory): not written
-    finished(core::Status::unavailable(std::string("audit log: an entry could not be queued: ") + e.what()));
+    finished(number, core::Status::unavailable(std::string("audit log: an entry could not be queued: ") + e.what()));
   }
 }
 
-void AuditThrough::finished(core::Status status) {
+void AuditThrough::finished(std::uint64_t number, core::Status status) noexcept {
+  bool failed = false;
   {
     const std::lock_guard lock(mutex_);
-    ++done_;
+    if (inFlight_.erase(number) == 0) return;  // answered already: a writer that called twice
     ++stats_.commits;
     if (status.isOk()) {
       ++stats_.written;
     } else {
       ++stats_.failed;
-      logger().error("audit log: an entry was not written: " + status.message());
+      failed = true;
+    }
+    // Under the lock: close() may return, and this object go, as soon as the lock is free.
+    progress_.notify_all();
+    if (failed) {
+      try {
+        logger().error("audit log: an entry was not written: " + status.message());
+      } catch (...) {  // no memory for the text: the count above still says so
+      }
       lastFailure_ = std::move(status);
     }
   }
-  progress_.notify_all();
 }
 
 core::Status AuditThrough::flush() {
   std::unique_lock lock(mutex_);
+  // Every row handed over before this call: numbered up to `target`, answered in any order.
   const std::uint64_t target = enqueued_;
-  progress_.wait(lock, [&] { return done_ >= target; });
+  progress_.wait(lock, [&] { return inFlight_.empty() || *inFlight_.begin() > target; });
   auto failure = std::exchange(lastFailure_, std::nullopt);
   return failure ? std::move(*failure) : core::Status::ok();
 }
@@ -149,7 +160,7 @@ core::Status AuditThrough::flush() {
 AuditQueueStats AuditThrough::stats() const {
   const std::lock_guard lock(mutex_);
   AuditQueueStats s = stats_;
-  s.queued = static_cast<std::size_t>(enqueued_ - done_);
+  s.queued = inFlight_.size();
   return s;
 }
 

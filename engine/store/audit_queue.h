@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -94,14 +95,14 @@ class AuditThrough {
   void close();
 
  private:
-  void finished(core::Status status);
+  void finished(std::uint64_t number, core::Status status) noexcept;
 
   const std::size_t maxQueued_;
   const Writer writer_;
   mutable std::mutex mutex_;
   std::condition_variable progress_;  // a row answered
-  std::uint64_t enqueued_ = 0;
-  std::uint64_t done_ = 0;
+  std::uint64_t enqueued_ = 0;        // rows ever handed to the writer, numbered 1, 2, ...
+  std::set<std::uint64_t> inFlight_;  // their numbers, until answered (not always in order)
   bool closing_ = false;
   std::optional<core::Status> lastFailure_;
   AuditQueueStats stats_;

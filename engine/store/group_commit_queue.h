@@ -27,8 +27,10 @@ namespace cpis::store {
 // pays no added latency; requests that arrive while a batch is being committed form the next
 // batch, so batches grow exactly as fast as the disk is the bottleneck.
 //
-// Threading: submit() and submitAsync() from any thread; close() from any thread but the
-// writer's (the runner and the callbacks must not call back into the queue). submit() passes
+// Threading: submit(), submitAsync() and submitLazy() from any thread; close() from any thread
+// but the writer's. The runner must not call back into the queue; a callback may queue another
+// request with submitAsync() or submitLazy() (they run with no lock of the queue held), never
+// with submit() or close(), which would wait for the thread it runs on. submit() passes
 // its request by pointer: the caller blocks until its reply is set, so the request outlives
 // every use the runner makes of it. submitAsync() hands the request over and returns at once;
 // its callback runs on the writer thread right after the batch, so it must be quick.

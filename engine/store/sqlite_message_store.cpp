@@ -209,17 +209,31 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
 }
 
 void SqliteMessageStore::recordAudit(std::vector<QueryAuditEntry> entries, std::function<void(core::Status)> done) {
-  // The request's views point into the rows, which the callback keeps until the write is answered.
+  // The request's views point into the rows, which the callbacks keep until the write is answered.
   auto rows = std::make_shared<const std::vector<QueryAuditEntry>>(std::move(entries));
-  try {
-    if (queue_->submitLazy(WriteRequest{AuditWrite{*rows}},
-                           [rows, done](WriteReply reply) { done(std::move(reply.status)); }, options_.auditLinger)) {
-      return;
+  // A batch that fails fails every write in it, so rows that rode in a transaction another
+  // write broke are written again, alone, once; only that second answer is final. (Rows that
+  // fail on their own fail again, at the cost of one more try.)
+  std::function<void(WriteReply)> firstAnswer = [this, rows, done](WriteReply reply) {
+    if (reply.status.isOk()) return done(core::Status::ok());
+    core::Status status = std::move(reply.status);
+    try {
+      if (queue_->submitAsync(WriteRequest{AuditWrite{*rows}},
+                              [rows, done](WriteReply again) { done(std::move(again.status)); })) {
+        return;
+      }
+    } catch (const std::exception&) {  // no memory to queue it again: the first failure stands
     }
-    done(core::Status::unavailable("message store: closed"));
+    done(std::move(status));
+  };
+  core::Status refused = core::Status::ok();
+  try {
+    if (queue_->submitLazy(WriteRequest{AuditWrite{*rows}}, std::move(firstAnswer), options_.auditLinger)) return;
+    refused = core::Status::unavailable("message store: closed");
   } catch (const std::exception& e) {  // e.g. no memory left to queue the write
-    done(unavailableFrom("message store: cannot queue a write", e));
+    refused = unavailableFrom("message store: cannot queue a write", e);
   }
+  done(std::move(refused));  // exactly once: outside the try, so a throwing `done` is not called again
 }
 
 void SqliteMessageStore::persistInboundAsync(const InboundMessage& message, PersistCallback done) {

@@ -373,7 +373,7 @@ WriteReply SqliteWriter::apply(const AuditWrite& write) {
   auditSavepoint_.run().step();
   try {
     insertAuditEntries(*insertAudit_, write.entries);
-  } catch (const SqliteError& e) {
+  } catch (const std::exception& e) {  // SQLite's refusal, or no memory for a row: the rows alone
     auditRollback_.run().step();
     auditRelease_.run().step();
     return {unavailableFrom("message store: audit rows not written", e), {}, 0};
