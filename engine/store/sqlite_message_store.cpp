@@ -45,22 +45,6 @@ core::Status requireCurrentSchema(Poco::Data::Session& session, const std::strin
                                        " (the engine migrates it when it starts)");
 }
 
-// A message whose verdict (new, its id) was known before its write: the caller is asked
-// whether it takes the message as written once the write is queued (so that anything the
-// caller writes about it afterwards is queued after it), while the writer may already be at it.
-struct Admitted {
-  enum class Phase : std::uint8_t { Unasked, Asking, Taken, Declined, Answered };
-  // The message's bytes, owned: a caller that takes the message as written may let its own go
-  // before the writer has seen them.
-  std::string feed;
-  std::string controlId;
-  std::string raw;
-  std::mutex mutex;  // guards the rest
-  Phase phase = Phase::Unasked;
-  std::optional<WriteReply> early;  // the reply, when it came while the caller was being asked
-  MessageStore::PersistCallback done;
-};
-
 // The admission's state from the table: the next id, and the messages of the duplicate window
 // (and the margin before it, as the writer's own check loads them).
 std::unique_ptr<MessageAdmission> loadAdmission(sqlite3* db, const SqliteStoreOptions& options) {
@@ -82,6 +66,23 @@ std::unique_ptr<MessageAdmission> loadAdmission(sqlite3* db, const SqliteStoreOp
 }
 
 }  // namespace
+
+// A message whose verdict (new, its id) was known before its write: the caller is asked
+// whether it takes the message as written once the write is queued (so that anything the
+// caller writes about it afterwards is queued after it), while the writer may already be at it.
+struct SqliteMessageStore::Admitted {
+  enum class Phase : std::uint8_t { Unasked, Asking, Taken, Declined, Answered };
+  // The message's bytes, owned: a caller that takes the message as written may let its own go
+  // before the writer has seen them.
+  std::string feed;
+  std::string controlId;
+  std::string raw;
+  MessageId id{};
+  std::mutex mutex;  // guards the rest
+  Phase phase = Phase::Unasked;
+  std::optional<WriteReply> early;  // the reply, when it came while the caller was being asked
+  std::function<void(WriteReply)> answer;  // answers the caller's `done`
+};
 
 core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const std::string& path,
                                                                            SqliteStoreOptions options) {
@@ -149,10 +150,14 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
   Queue::Syncer syncer;
   if (options_.pipelinedSync) {
     writer_->deferSyncs();
-    syncer = [this]() -> std::optional<WriteReply> {
+    syncer = [this, lastLogged = std::string()]() mutable -> std::optional<WriteReply> {
       auto status = writer_->syncWal();
       if (status.isOk()) return std::nullopt;
-      Poco::Logger::get("cpis.store").error(status.message());
+      // Once the file is broken every sync fails alike: said once, not for every batch.
+      if (status.message() != lastLogged) {
+        lastLogged = status.message();
+        Poco::Logger::get("cpis.store").error(status.message());
+      }
       return WriteReply{std::move(status), {}, 0};
     };
   }
@@ -203,9 +208,23 @@ core::Status SqliteMessageStore::checkInbound(const InboundMessage& message) con
 
 core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMessage& message) {
   if (auto status = checkInbound(message); !status.isOk()) return status;
-  auto reply = write(WriteRequest{persistWrite(message, nullptr)});
-  if (!reply.status.isOk()) return std::move(reply.status);
-  return std::move(reply.persisted);
+  // Held by the callback as well as here: the caller may return the moment the value is
+  // visible, while set_value() is still finishing.
+  auto promise = std::make_shared<std::promise<WriteReply>>();
+  auto reply = promise->get_future();
+  try {
+    std::function<void(WriteReply)> answered = [promise](WriteReply r) { promise->set_value(std::move(r)); };
+    const std::lock_guard admitting(admitMutex_);  // see persistInboundEarly
+    if (!queue_->submitAsync(WriteRequest{persistWrite(message, nullptr)}, std::move(answered))) {
+      return core::Status::unavailable("message store: closed");
+    }
+  } catch (const std::exception& e) {  // e.g. no memory left to queue the write
+    return unavailableFrom("message store: cannot queue a write", e);
+  }
+  WriteReply written = reply.get();
+  if (!written.status.isOk()) return std::move(written.status);
+  handOverSafely(written);
+  return std::move(written.persisted);
 }
 
 void SqliteMessageStore::recordAudit(std::vector<QueryAuditEntry> entries, std::function<void(core::Status)> done) {
@@ -255,48 +274,68 @@ PersistWrite SqliteMessageStore::persistWrite(const InboundMessage& message, boo
 void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, WrittenCallback written,
                                              PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
-  bool certainlyNew = false;
-  PersistWrite persist = persistWrite(message, &certainlyNew);
-  if (written && certainlyNew && !message.completion) {
-    return persistAdmitted(message, std::move(persist), std::move(written), std::move(done));
-  }
-  std::function<bool(const WriteReply&)> onWritten;
-  if (written) {
-    onWritten = [written = std::move(written)](const WriteReply& reply) {
-      // What was written claimed goes to the dispatcher only once durable: in onReply.
-      return reply.status.isOk() && reply.preClaimed.empty() && written(reply.persisted);
-    };
-  }
-  // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
-  std::function<void(WriteReply)> onReply = [this, done = std::move(done)](WriteReply reply) {
-    if (!reply.status.isOk()) return done(std::move(reply.status));
-    handOver_->handOver(reply);
-    done(std::move(reply.persisted));
-  };
+  // Whatever holds `done` now; answered with the failure if anything below throws (no memory).
+  std::function<void(WriteReply)> onReply;
+  std::shared_ptr<Admitted> admitted;
   bool queued = false;
+  bool asking = false;
   try {
-    queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
-  } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
-    return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
+    // What a message needs if it turns out certainly new, made before the admission lock: the
+    // copy of its bytes is the one large allocation here.
+    if (written && !message.completion) {
+      admitted = std::make_shared<Admitted>();
+      admitted->feed.assign(message.feed);
+      admitted->controlId.assign(message.controlId);
+      admitted->raw.assign(message.raw);
+    }
+    std::function<bool(const WriteReply&)> onWritten;
+    if (written) {
+      onWritten = [written](const WriteReply& reply) {
+        // What was written claimed goes to the dispatcher only once durable: in onReply.
+        return reply.status.isOk() && reply.preClaimed.empty() && written(reply.persisted);
+      };
+    }
+    // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
+    onReply = [this, done = std::move(done)](WriteReply reply) {
+      if (!reply.status.isOk()) return done(std::move(reply.status));
+      handOverSafely(reply);
+      done(std::move(reply.persisted));
+    };
+    // The id and the "certainly new" verdict, and the write's place in the queue, in one step:
+    // the writer then meets messages in the order their verdicts were given, so a message judged
+    // certainly new is written before any other with its (feed, MSH-10) is checked against the
+    // table. (In two steps, a resend that came a moment later on another connection could be
+    // written first, as the original, while the first went on to its lookup.)
+    const std::lock_guard admitting(admitMutex_);
+    bool certainlyNew = false;
+    PersistWrite persist = persistWrite(
+        admitted ? InboundMessage{admitted->feed, admitted->controlId, admitted->raw, std::nullopt} : message,
+        &certainlyNew);
+    if (admitted && certainlyNew) {
+      queued = asking = queueAdmitted(admitted, std::move(persist), onReply);
+    } else {
+      // The caller's own views, which stay valid until `done`; the copies go with `admitted`.
+      persist.message = message;
+      queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
+    }
+  } catch (const std::exception& e) {  // no memory: whoever holds `done` answers, once
+    if (onReply) {
+      onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
+    } else if (done) {
+      done(unavailableFrom("message store: cannot queue a write", e));
+    }
+    return;
   }
-  if (!queued) onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
+  // Refused (closing): `onReply` was not taken. Answered here, after the lock.
+  if (!queued) return onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
+  if (asking) askAdmitted(admitted, written);  // queued, after the lock: ask the caller
 }
 
-void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistWrite persist,
-                                         WrittenCallback written, PersistCallback done) {
+bool SqliteMessageStore::queueAdmitted(const std::shared_ptr<Admitted>& state, PersistWrite persist,
+                                       std::function<void(WriteReply)>& answer) {
   using Phase = Admitted::Phase;
-  auto state = std::make_shared<Admitted>();
-  state->feed.assign(message.feed);
-  state->controlId.assign(message.controlId);
-  state->raw.assign(message.raw);
-  state->done = std::move(done);
-  persist.message = InboundMessage{state->feed, state->controlId, state->raw, std::nullopt};
   const MessageId id = persist.id;
-  const auto answer = [this](PersistCallback& callback, WriteReply reply) {
-    if (!reply.status.isOk()) return callback(std::move(reply.status));
-    handOver_->handOver(reply);
-    callback(std::move(reply.persisted));
-  };
+  state->id = id;
   // A reply the caller no longer waits for: a failure reaches it as its own next write's (there
   // is no message `id`); the log says why.
   const auto dropped = [this, id](WriteReply& reply) {
@@ -305,14 +344,20 @@ void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistW
           .error("message store: message " + std::to_string(id) + " was not stored: " + reply.status.message());
       return;
     }
-    handOver_->handOver(reply);
+    if (reply.persisted.duplicate) {  // cannot happen while verdicts and queue order agree; said if it does
+      Poco::Logger::get("cpis.store")
+          .error("message store: message " + std::to_string(id) + ", taken as new, was found a duplicate of message " +
+                 std::to_string(reply.persisted.id) + " and not stored");
+      return;
+    }
+    handOverSafely(reply);
   };
   std::function<bool(const WriteReply&)> onWritten = [state](const WriteReply& reply) {
     const std::lock_guard lock(state->mutex);
     return state->phase == Phase::Taken && reply.status.isOk() && reply.preClaimed.empty();
   };
-  std::function<void(WriteReply)> onReply = [state, answer, dropped](WriteReply reply) {
-    PersistCallback callback;
+  std::function<void(WriteReply)> onReply = [state, dropped](WriteReply reply) {
+    std::function<void(WriteReply)> callback;
     {
       const std::lock_guard lock(state->mutex);
       if (state->phase == Phase::Taken) return dropped(reply);
@@ -321,20 +366,28 @@ void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistW
         return;
       }
       state->phase = Phase::Answered;
-      callback = std::move(state->done);
+      callback = std::move(state->answer);
     }
-    answer(callback, std::move(reply));
+    callback(std::move(reply));
   };
-  bool queued = false;
+  // Lazily: the caller's next write about the message (its finish, once the lookup is done)
+  // usually comes within the linger, and the two share a transaction.
+  state->answer = std::move(answer);
   try {
-    // Lazily: the caller's next write about the message (its finish, once the lookup is done)
-    // usually comes within the linger, and the two share a transaction.
-    queued = queue_->submitLazy(WriteRequest{std::move(persist)}, std::move(onReply), options_.admittedLinger,
-                                std::move(onWritten));
-  } catch (const std::exception& e) {  // e.g. no memory left to queue the write; onReply is still ours
-    return onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
+    if (queue_->submitLazy(WriteRequest{std::move(persist)}, std::move(onReply), options_.admittedLinger,
+                           std::move(onWritten))) {
+      return true;
+    }
+  } catch (...) {
+    answer = std::move(state->answer);  // not queued: the caller answers
+    throw;
   }
-  if (!queued) return onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
+  answer = std::move(state->answer);
+  return false;
+}
+
+void SqliteMessageStore::askAdmitted(const std::shared_ptr<Admitted>& state, const WrittenCallback& written) {
+  using Phase = Admitted::Phase;
   {
     const std::lock_guard lock(state->mutex);
     if (state->phase != Phase::Unasked) return;  // written, synced and answered already
@@ -342,11 +395,11 @@ void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistW
   }
   bool took = false;
   try {
-    took = written(PersistOutcome{id, false, std::nullopt});
+    took = written(PersistOutcome{state->id, false, std::nullopt});
   } catch (...) {  // as on the writer's thread: a callback's bug means it did not take it
   }
   std::optional<WriteReply> early;
-  PersistCallback callback;
+  std::function<void(WriteReply)> callback;
   {
     const std::lock_guard lock(state->mutex);
     early = std::exchange(state->early, std::nullopt);
@@ -354,14 +407,33 @@ void SqliteMessageStore::persistAdmitted(const InboundMessage& message, PersistW
       state->phase = Phase::Taken;
     } else if (early) {
       state->phase = Phase::Answered;
-      callback = std::move(state->done);
+      callback = std::move(state->answer);
     } else {
       state->phase = Phase::Declined;
     }
   }
   if (!early) return;
-  if (took) return dropped(*early);
-  answer(callback, std::move(*early));
+  if (took) {
+    if (!early->status.isOk()) {
+      Poco::Logger::get("cpis.store")
+          .error("message store: message " + std::to_string(state->id) + " was not stored: " + early->status.message());
+    } else {
+      handOverSafely(*early);
+    }
+    return;
+  }
+  callback(std::move(*early));
+}
+
+void SqliteMessageStore::handOverSafely(WriteReply& reply) noexcept {
+  try {
+    handOver_->handOver(reply);  // durable now: what was written claimed goes to the dispatcher
+  } catch (const std::exception& e) {  // no memory: they stay claimed in the table until the next start
+    try {
+      Poco::Logger::get("cpis.store").error(std::string("message store: notifications not handed over: ") + e.what());
+    } catch (...) {
+    }
+  }
 }
 
 core::Status SqliteMessageStore::recordAck(MessageId id, std::string_view ack) {

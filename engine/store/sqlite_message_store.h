@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -125,8 +126,16 @@ class SqliteMessageStore final : public MessageStore {
   // The write of a message received now, with the id it will have; `certainlyNew` (may be null)
   // says whether no message of the duplicate window can be its original.
   PersistWrite persistWrite(const InboundMessage& message, bool* certainlyNew);
-  void persistAdmitted(const InboundMessage& message, PersistWrite write, WrittenCallback written,
-                       PersistCallback done);
+  struct Admitted;
+  // Queues a certainly new message's write lazily, `answer` (taken) answering its caller unless
+  // the caller takes it as written; false when the queue is closed (`answer` is left with the
+  // caller). Called with admitMutex_ held.
+  bool queueAdmitted(const std::shared_ptr<Admitted>& state, PersistWrite persist,
+                     std::function<void(WriteReply)>& answer);
+  // Asks the caller whether it takes the queued message as written (after admitMutex_).
+  void askAdmitted(const std::shared_ptr<Admitted>& state, const WrittenCallback& written);
+  // ClaimHandOver::handOver, which may not throw here (a caller's answer follows it).
+  void handOverSafely(WriteReply& reply) noexcept;
 
   FileLock lock_;  // first: released last, after every connection has closed
   SqliteStoreOptions options_;
@@ -140,6 +149,9 @@ class SqliteMessageStore final : public MessageStore {
   // Ids and "certainly new" verdicts before the write; null in administration (the running
   // engine gives the ids then).
   std::unique_ptr<MessageAdmission> admission_;
+  // Held from a message's admission (its id and verdict) to its write's place in the queue, so
+  // that the writer meets messages in the order of their verdicts.
+  std::mutex admitMutex_;
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_
   std::unique_ptr<SqliteOutbox> outbox_;  // writes through queue_, reads through reader_
 };

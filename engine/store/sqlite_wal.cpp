@@ -12,6 +12,7 @@ namespace cpis::store {
 
 core::Status WalSyncGroup::sync(const std::function<core::Status()>& syncOnce, std::chrono::microseconds patience) {
   std::unique_lock lock(mutex_);
+  if (broken_) return *broken_;
   const std::uint64_t needed = begun_ + 1;
   const auto deadline = std::chrono::steady_clock::now() + patience;
   while (endedNumber_ < needed) {
@@ -48,7 +49,13 @@ core::Status WalSyncGroup::sync(const std::function<core::Status()>& syncOnce, s
     }
     ended_.notify_all();
   }
+  if (broken_) return *broken_;  // broken by this very sync, or while it ran
   return lastFailed_ >= needed ? lastFailure_ : core::Status::ok();
+}
+
+void WalSyncGroup::markBroken(core::Status failure) {
+  const std::lock_guard lock(mutex_);
+  if (!broken_) broken_ = std::move(failure);
 }
 
 std::size_t WalSyncGroup::waiting() const {
@@ -79,8 +86,11 @@ std::shared_ptr<T> sharedPerFile(const char* file) {
 
 }  // namespace
 
-WalFile::WalFile(std::string database, std::string who)
-    : path_(database + "-wal"), who_(std::move(who)), group_(sharedPerFile<WalSyncGroup>(database.c_str())) {}
+WalFile::WalFile(std::string database, std::string who, Fdatasync fdatasync)
+    : path_(database + "-wal"),
+      who_(std::move(who)),
+      fdatasync_(fdatasync),
+      group_(sharedPerFile<WalSyncGroup>(database.c_str())) {}
 
 WalFile::~WalFile() {
   if (fd_ >= 0) ::close(fd_);
@@ -104,8 +114,13 @@ core::Status WalFile::syncNow() {
                                        ")");
     }
   }
-  if (::fdatasync(fd_) != 0) {
-    return core::Status::unavailable(who_ + ": syncing the write-ahead log failed (errno " + std::to_string(errno) +
+  if (fdatasync_(fd_) != 0) {
+    const int error = errno;
+    group_->markBroken(core::Status::unavailable(
+        "the write-ahead log of " + path_.substr(0, path_.size() - 4) + " could not be synced (errno " +
+        std::to_string(error) +
+        ") and may have lost writes: nothing written since is acknowledged until the engine restarts"));
+    return core::Status::unavailable(who_ + ": syncing the write-ahead log failed (errno " + std::to_string(error) +
                                      "); nothing of these writes was acknowledged");
   }
   return core::Status::ok();

@@ -10,8 +10,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 
 #include "engine/core/status.h"
 
@@ -32,6 +34,12 @@ class WalSyncGroup {
   core::Status sync(const std::function<core::Status()>& syncOnce,
                     std::chrono::microseconds patience = std::chrono::microseconds(0));
   std::size_t waiting() const;  // callers waiting for another's sync (for tests)
+  // From now on every sync() fails with `failure` without running: the file may have lost
+  // writes that a later sync would not bring back (after a failed fdatasync the kernel may drop
+  // the dirty pages and report success next time), and SQLite's WAL frames chain their
+  // checksums, so every later commit would hang on the lost ones. Only a restart (SQLite's
+  // recovery of the WAL) makes the file trustworthy again. The first failure stays.
+  void markBroken(core::Status failure);
 
  private:
   mutable std::mutex mutex_;
@@ -42,6 +50,7 @@ class WalSyncGroup {
   std::uint64_t endedNumber_ = 0;
   std::uint64_t lastFailed_ = 0;
   core::Status lastFailure_ = core::Status::ok();
+  std::optional<core::Status> broken_;
 };
 
 // The WAL file of a database, synced on demand: fdatasync works on the file, whichever
@@ -57,8 +66,11 @@ class WalSyncGroup {
 class WalFile {
  public:
   // `database`: the database file's path (the WAL is beside it, "-wal"); `who` names the
-  // user in error texts ("message store", "audit log").
-  WalFile(std::string database, std::string who);
+  // user in error texts ("message store", "audit log"). `fdatasync`: the system call (tests
+  // pass one that fails). A failed fdatasync breaks the file's group (WalSyncGroup::markBroken):
+  // nothing written to it is acknowledged again until the process opens it anew.
+  using Fdatasync = int (*)(int);
+  WalFile(std::string database, std::string who, Fdatasync fdatasync = ::fdatasync);
   ~WalFile();
   WalFile(const WalFile&) = delete;
   WalFile& operator=(const WalFile&) = delete;
@@ -73,6 +85,7 @@ class WalFile {
 
   std::string path_;
   std::string who_;
+  Fdatasync fdatasync_;
   int fd_ = -1;
   std::shared_ptr<WalSyncGroup> group_;  // shared with the file's other WalFiles in this process
 };

@@ -1,6 +1,9 @@
 #include "engine/store/sqlite_audit_log.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <atomic>
@@ -351,6 +354,40 @@ BOOST_AUTO_TEST_CASE(a_missing_write_ahead_log_is_a_status_naming_its_user) {
   BOOST_TEST(missing.message().find("audit log: the write-ahead log is missing") != std::string::npos);
   std::ofstream(dir.file("none.db") + "-wal") << "x";
   BOOST_TEST(wal.sync().isOk());
+}
+
+namespace {
+std::atomic<int> fdatasyncCalls{0};
+int fdatasyncFailingOnce(int fd) {
+  if (fdatasyncCalls++ == 0) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(after_a_failed_fdatasync_no_sync_of_that_file_succeeds_again_in_this_process) {
+  test::TempDir dir;
+  const std::string path = dir.file("broken.db");
+  std::ofstream(path) << "x";  // the group is the database file's
+  std::ofstream(path + "-wal") << "x";
+  fdatasyncCalls = 0;
+  store::WalFile failing(path, "message store", &fdatasyncFailingOnce);
+  const auto first = failing.sync();
+  BOOST_TEST(!first.isOk());
+  BOOST_TEST(first.message().find("errno 5") != std::string::npos);
+  // The kernel would now report success for pages it may have dropped: not believed.
+  const auto second = failing.sync();
+  BOOST_TEST(!second.isOk());
+  BOOST_TEST(second.message().find("may have lost writes") != std::string::npos);
+  BOOST_TEST(fdatasyncCalls.load() == 1);  // not even tried again
+  store::WalFile other(path, "audit log");  // the file's other users are refused too
+  BOOST_TEST(!other.sync().isOk());
+  std::ofstream(dir.file("fine.db")) << "x";
+  std::ofstream(dir.file("fine.db") + "-wal") << "x";
+  store::WalFile elsewhere(dir.file("fine.db"), "audit log");
+  BOOST_TEST(elsewhere.sync().isOk());  // another file is not affected
 }
 
 // Runs a sync that stays running until `release` is set, then waits until `count` other
