@@ -155,13 +155,22 @@ store::SqliteAuditLog::WriteThrough through(store::SqliteMessageStore& messages)
   };
 }
 
-BOOST_AUTO_TEST_CASE(written_through_the_message_store_a_row_rides_in_the_callers_next_write) {
+// A message store and its audit rows written through it, whose rows only another write takes.
+struct ThroughStore {
   test::TempDir dir;
   const std::string path = dir.file("engine.db");
-  store::SqliteStoreOptions options;
-  options.auditLinger = std::chrono::hours(1);  // only another write takes them
-  auto messages = store::SqliteMessageStore::open(path, options).value();
-  auto log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
+  std::unique_ptr<store::SqliteMessageStore> messages = [this] {
+    store::SqliteStoreOptions options;
+    options.auditLinger = std::chrono::hours(1);
+    return store::SqliteMessageStore::open(path, options).value();
+  }();
+  std::unique_ptr<store::SqliteAuditLog> log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
+};
+
+BOOST_AUTO_TEST_CASE(written_through_the_message_store_a_row_rides_in_the_callers_next_write) {
+  ThroughStore t;
+  auto& messages = t.messages;
+  auto& log = t.log;
   const auto before = messages->stats().transactions;
   // As a check does: the lookup's rows, then the message's write, from one thread.
   log->record(entry("R", domain::CheckStatus::NotFound));
@@ -199,12 +208,10 @@ BOOST_AUTO_TEST_CASE(audit_rows_the_store_cannot_write_fail_alone) {
 }
 
 BOOST_AUTO_TEST_CASE(audit_rows_in_a_transaction_another_write_broke_are_written_again_alone) {
-  test::TempDir dir;
-  const std::string path = dir.file("engine.db");
-  store::SqliteStoreOptions options;
-  options.auditLinger = std::chrono::hours(1);  // only another write takes them
-  auto messages = store::SqliteMessageStore::open(path, options).value();
-  auto log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
+  ThroughStore t;
+  auto& messages = t.messages;
+  auto& log = t.log;
+  const std::string& path = t.path;
   {
     // The message's write will fail, and its transaction with it: its table is gone.
     sqlite3* db = nullptr;
