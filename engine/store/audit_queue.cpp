@@ -114,8 +114,14 @@ void AuditThrough::record(const QueryAuditEntry& entry) {
       logger().error("audit log: an entry arrived after the audit log was closed; it was not written");
       return;
     }
-    number = ++enqueued_;
-    inFlight_.insert(number);
+    try {
+      inFlight_.insert(number = enqueued_ + 1);
+    } catch (const std::exception&) {  // no memory to track it: not written, and said so (record never throws)
+      ++stats_.failed;
+      lastFailure_ = core::Status::unavailable("audit log: an entry could not be queued (no memory)");
+      return;
+    }
+    enqueued_ = number;
   }
   try {
     writer_({entry}, [this, number](core::Status status) { finished(number, std::move(status)); });

@@ -149,7 +149,7 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
   using Queue = GroupCommitQueue<WriteRequest, WriteReply>;
   Queue::Syncer syncer;
   if (options_.pipelinedSync) {
-    writer_->deferSyncs();
+    writer_->deferSyncs(options_.fdatasync);
     syncer = [this, lastLogged = std::string()]() mutable -> std::optional<WriteReply> {
       auto status = writer_->syncWal();
       if (status.isOk()) return std::nullopt;
@@ -231,10 +231,11 @@ void SqliteMessageStore::recordAudit(std::vector<QueryAuditEntry> entries, std::
   // The request's views point into the rows, which the callbacks keep until the write is answered.
   auto rows = std::make_shared<const std::vector<QueryAuditEntry>>(std::move(entries));
   // A batch that fails fails every write in it, so rows that rode in a transaction another
-  // write broke are written again, alone, once; only that second answer is final. (Rows that
-  // fail on their own fail again, at the cost of one more try.)
+  // write broke (rolled back: nothing of it stored) are queued again, once; only that second
+  // answer is final. Not after a failed sync: the rows were committed then, and a second copy
+  // would be an audit record of a query that was made once.
   std::function<void(WriteReply)> firstAnswer = [this, rows, done](WriteReply reply) {
-    if (reply.status.isOk()) return done(core::Status::ok());
+    if (reply.status.isOk() || !reply.rolledBack) return done(std::move(reply.status));
     core::Status status = std::move(reply.status);
     try {
       if (queue_->submitAsync(WriteRequest{AuditWrite{*rows}},
@@ -274,7 +275,14 @@ PersistWrite SqliteMessageStore::persistWrite(const InboundMessage& message, boo
 void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, WrittenCallback written,
                                              PersistCallback done) {
   if (auto status = checkInbound(message); !status.isOk()) return done(std::move(status));
-  // Whatever holds `done` now; answered with the failure if anything below throws (no memory).
+  // `done` in a holder first (if even that fails, `done` is still here to answer), so that an
+  // allocation failing below never loses it; answered with the failure then.
+  std::shared_ptr<PersistCallback> caller;
+  try {
+    caller = std::make_shared<PersistCallback>(std::move(done));
+  } catch (const std::exception& e) {
+    return done(unavailableFrom("message store: cannot queue a write", e));
+  }
   std::function<void(WriteReply)> onReply;
   std::shared_ptr<Admitted> admitted;
   bool queued = false;
@@ -295,11 +303,11 @@ void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, Writ
         return reply.status.isOk() && reply.preClaimed.empty() && written(reply.persisted);
       };
     }
-    // `done` is moved, not copied: it carries the caller's whole context (the frame, its reply).
-    onReply = [this, done = std::move(done)](WriteReply reply) {
-      if (!reply.status.isOk()) return done(std::move(reply.status));
+    // The holder, not a copy of `done`: it carries the caller's whole context (the frame, its reply).
+    onReply = [this, caller](WriteReply reply) {
+      if (!reply.status.isOk()) return (*caller)(std::move(reply.status));
       handOverSafely(reply);
-      done(std::move(reply.persisted));
+      (*caller)(std::move(reply.persisted));
     };
     // The id and the "certainly new" verdict, and the write's place in the queue, in one step:
     // the writer then meets messages in the order their verdicts were given, so a message judged
@@ -318,13 +326,8 @@ void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, Writ
       persist.message = message;
       queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
     }
-  } catch (const std::exception& e) {  // no memory: whoever holds `done` answers, once
-    if (onReply) {
-      onReply(WriteReply{unavailableFrom("message store: cannot queue a write", e), {}, 0});
-    } else if (done) {
-      done(unavailableFrom("message store: cannot queue a write", e));
-    }
-    return;
+  } catch (const std::exception& e) {  // no memory: not queued, so the caller is answered here
+    return (*caller)(unavailableFrom("message store: cannot queue a write", e));
   }
   // Refused (closing): `onReply` was not taken. Answered here, after the lock.
   if (!queued) return onReply(WriteReply{core::Status::unavailable("message store: closed"), {}, 0});
@@ -354,7 +357,9 @@ bool SqliteMessageStore::queueAdmitted(const std::shared_ptr<Admitted>& state, P
   };
   std::function<bool(const WriteReply&)> onWritten = [state](const WriteReply& reply) {
     const std::lock_guard lock(state->mutex);
-    return state->phase == Phase::Taken && reply.status.isOk() && reply.preClaimed.empty();
+    // Not settled here when something must be said or handed over: onReply does that.
+    return state->phase == Phase::Taken && reply.status.isOk() && reply.preClaimed.empty() &&
+           !reply.persisted.duplicate;
   };
   std::function<void(WriteReply)> onReply = [state, dropped](WriteReply reply) {
     std::function<void(WriteReply)> callback;
@@ -417,6 +422,10 @@ void SqliteMessageStore::askAdmitted(const std::shared_ptr<Admitted>& state, con
     if (!early->status.isOk()) {
       Poco::Logger::get("cpis.store")
           .error("message store: message " + std::to_string(state->id) + " was not stored: " + early->status.message());
+    } else if (early->persisted.duplicate) {
+      Poco::Logger::get("cpis.store")
+          .error("message store: message " + std::to_string(state->id) + ", taken as new, was found a duplicate of message " +
+                 std::to_string(early->persisted.id) + " and not stored");
     } else {
       handOverSafely(*early);
     }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/core/result.h"
 #include "engine/store/audit_log.h"
 #include "engine/store/file_lock.h"
@@ -55,6 +57,8 @@ struct SqliteStoreOptions {
   // batch; off: each commit syncs before the next batch starts. Either way nothing is
   // answered before its write is synced.
   bool pipelinedSync{true};
+  // The system call that makes the WAL durable (pipelinedSync); tests pass one that fails.
+  int (*fdatasync)(int){::fdatasync};
   // Stamps received, acked, finished and purged times; called from many threads. Empty:
   // std::chrono::system_clock::now. Tests pass a clock they move.
   std::function<TimePoint()> clock;

@@ -16,6 +16,7 @@ core::Status WalSyncGroup::sync(const std::function<core::Status()>& syncOnce, s
   const std::uint64_t needed = begun_ + 1;
   const auto deadline = std::chrono::steady_clock::now() + patience;
   while (endedNumber_ < needed) {
+    if (broken_) return *broken_;  // broken while this caller waited: no sync would be believed
     if (running_) {
       ++waiting_;
       ended_.wait(lock);

@@ -90,12 +90,12 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
   writeLock_ = sqliteWriteLock(db_);
 }
 
-void SqliteWriter::deferSyncs() {
+void SqliteWriter::deferSyncs(WalFile::Fdatasync fdatasync) {
   // WAL mode with synchronous=NORMAL: a commit writes its frames to the WAL without syncing
   // them, and checkpoints still sync the WAL before copying it; syncWal() then makes commits
   // durable, on another thread, before anyone is told.
   SqliteStatement(db_, "PRAGMA synchronous = NORMAL").run().step();
-  wal_ = std::make_unique<WalFile>(sqlite3_db_filename(db_, "main"), "message store");
+  wal_ = std::make_unique<WalFile>(sqlite3_db_filename(db_, "main"), "message store", fdatasync);
 }
 
 core::Status SqliteWriter::syncWal() {
@@ -152,7 +152,9 @@ std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>
         "message store: a transaction of " + std::to_string(batch.size()) + " writes failed, none was stored",
         e);
     Poco::Logger::get("cpis.store").error(status.message());
-    return std::vector<WriteReply>(batch.size(), WriteReply{std::move(status), {}, 0});
+    WriteReply failed{std::move(status), {}, 0};
+    failed.rolledBack = true;
+    return std::vector<WriteReply>(batch.size(), failed);
   }
 }
 

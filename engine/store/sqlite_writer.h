@@ -45,7 +45,7 @@ class SqliteWriter {
   void claimWith(ClaimHandOver* handOver) noexcept { handOver_ = handOver; }
 
   // From now on commits do not sync; syncWal() must, before their writes are acknowledged.
-  void deferSyncs();
+  void deferSyncs(WalFile::Fdatasync fdatasync = ::fdatasync);
   // Makes every commit so far durable (fdatasync of the WAL). Safe to call from another thread
   // while run() runs: it touches only the file, not the connection. One caller at a time.
   core::Status syncWal();

@@ -97,6 +97,9 @@ struct WriteReply {
   // Writes that add notifications: those written claimed (ClaimHandOver), to hand over once
   // the write is durable.
   std::vector<OutboxEntry> preClaimed{};
+  // A failure that left nothing of the write stored (its transaction was rolled back), as
+  // opposed to one after the commit (its sync failed): only then may it be written again.
+  bool rolledBack{};
 };
 
 // The entry a notification written claimed became, as claimDue would return it, without
