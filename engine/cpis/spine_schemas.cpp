@@ -1,5 +1,7 @@
 #include "engine/cpis/spine_schemas.h"
 
+#include "engine/cpis/union_validation.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -109,6 +111,8 @@ struct SpineSchemas::Impl {
   // against one shared pool at once can see a valid value refused. Parsers are few (at most
   // maxParsers, a caller waits for a free one beyond that), since validation is CPU-bound.
   struct Parser {
+    // Validators put into the pool's grammars (installFastUnions): destroyed after the pool.
+    std::vector<std::unique_ptr<xercesc::DatatypeValidator>> unions;
     std::unique_ptr<xercesc::XMLGrammarPool> pool;  // declared before the reader: destroyed after it
     Collector collector;
     ReaderPtr reader;
@@ -156,6 +160,7 @@ struct SpineSchemas::Impl {
 
   std::unique_ptr<Parser> makeParser(std::unique_ptr<xercesc::XMLGrammarPool> pool) const {
     auto parser = std::make_unique<Parser>();
+    parser->unions = installFastUnions(*pool);
     parser->pool = std::move(pool);
     parser->reader = makeReader(*parser->pool);
     parser->reader->setFeature(XMLUni::fgXercesLoadSchema, false);  // no xsi:schemaLocation hints

@@ -216,6 +216,31 @@ BOOST_AUTO_TEST_CASE(broken_instances_are_caught_with_line_and_column) {
   }
 }
 
+// Union types (union_validation.h) decide as Xerces-C++ does: the first member that takes a
+// value takes it, a value no member takes is refused with Xerces' own words, and a value that a
+// member's pattern or enumeration rules out is tried against the others.
+BOOST_AUTO_TEST_CASE(union_typed_attributes_take_what_a_member_takes_and_refuse_the_rest) {
+  const SpineSchemas& schemas = cpis::test::spineSchemas();
+  const std::string query = validQuery();
+  const std::string uuid = "root=\"3F2A6C1E-8B4D-4E21-9A57-0C9D2E7B1F44\"";
+  // Refused by every member of `uid` (an OID, a UUID, an RUID): lower case is none of them.
+  for (const std::string& bad : {std::string("root=\"3f2a6c1e-8b4d-4e21-9a57-0c9d2e7b1f44\""),
+                                 std::string("root=\"not an identifier\""), std::string("root=\".1.2\"")}) {
+    BOOST_TEST_CONTEXT(bad) {
+      const auto problems = schemas.validate(replaced(query, uuid, bad));
+      BOOST_REQUIRE(!problems.empty());
+      BOOST_TEST(problems.front().find("does not match any member types of the union") != std::string::npos,
+                 problems.front());
+    }
+  }
+  // Taken by a member other than the first: the UUID itself (`uid` tries OID first), again and
+  // again on one parser.
+  for (int i = 0; i < 3; ++i) {
+    const auto problems = schemas.validate(query);
+    BOOST_TEST(problems.empty(), "first problem: " << (problems.empty() ? "" : problems.front()));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(validation_is_thread_safe) {
   const SpineSchemas& schemas = cpis::test::spineSchemas();
   const std::string good = validQuery();

@@ -1,0 +1,30 @@
+#pragma once
+
+// Union types without exceptions. Xerces-C++ validates a value of a union type by trying each
+// member type in turn and catching the exception each one that does not fit throws; HL7 v3
+// is full of unions (`uid`: an OID, a UUID or an RUID; the vocabulary unions), so a CP-IS reply
+// cost about nine thrown and caught exceptions, each with its message text loaded and
+// formatted. These validators first rule out, without throwing, the members that certainly do
+// not fit (a pattern of theirs, or of a type they restrict, does not match; a string type's
+// enumeration does not hold the value), and only then ask Xerces. The outcome, the member
+// recorded as the one that validated, and the error for a value that fits no member are
+// Xerces' own.
+
+#include <memory>
+#include <vector>
+
+#include <xercesc/framework/XMLGrammarPool.hpp>
+#include <xercesc/validators/datatype/DatatypeValidator.hpp>
+
+namespace cpis::cpis {
+
+// Puts such a validator in place of every union type without facets of its own that an
+// attribute of the pool's schema grammars is declared with (named and anonymous complex types),
+// and of such unions among their members. The returned validators must outlive every use of
+// the pool; the pool does not own them.
+std::vector<std::unique_ptr<xercesc::DatatypeValidator>> installFastUnions(xercesc::XMLGrammarPool& pool);
+
+// Whether `validator` certainly refuses `content` (it may refuse more: false says nothing).
+bool certainlyRefuses(const xercesc::DatatypeValidator& validator, const XMLCh* content);
+
+}  // namespace cpis::cpis
