@@ -50,6 +50,17 @@ store::QueryAuditEntry entry(const std::string& checkId, domain::CheckStatus out
   };
 }
 
+// fdatasync(2) failing on its first call (EIO, as a failing disk), the real one after; tests
+// reset the count.
+std::atomic<int> fdatasyncCalls{0};
+int fdatasyncFailingOnce(int fd) {
+  if (fdatasyncCalls++ == 0) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_audit_log)
@@ -228,25 +239,15 @@ BOOST_AUTO_TEST_CASE(audit_rows_in_a_transaction_another_write_broke_are_written
   BOOST_TEST(log->findByCheckId("X").value().size() == 1u);
 }
 
-namespace {
-std::atomic<int> storeSyncs{0};
-int storeSyncFailingFirst(int fd) {
-  if (storeSyncs++ == 0) {
-    errno = EIO;
-    return -1;
-  }
-  return ::fdatasync(fd);
-}
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(after_a_failed_sync_nothing_more_is_acknowledged_and_audit_rows_are_not_written_twice) {
   test::TempDir dir;
   const std::string path = dir.file("engine.db");
-  storeSyncs = 0;
+  fdatasyncCalls = 0;
   {
     store::SqliteStoreOptions options;
     options.auditLinger = std::chrono::hours(1);
-    options.fdatasync = &storeSyncFailingFirst;
+    options.fdatasync = &fdatasyncFailingOnce;
     auto messages = store::SqliteMessageStore::open(path, options).value();
     auto log = store::SqliteAuditLog::open(path, 1000, through(*messages)).value();
     log->record(entry("Y", domain::CheckStatus::NotFound));
@@ -256,7 +257,7 @@ BOOST_AUTO_TEST_CASE(after_a_failed_sync_nothing_more_is_acknowledged_and_audit_
     const auto next = messages->persistInbound({"rzz-ed", "MSG2", "MSH|^~\\&|B\r", std::nullopt});
     BOOST_TEST(!next.ok());
     BOOST_TEST(next.error().message().find("may have lost writes") != std::string::npos);
-    BOOST_TEST(storeSyncs.load() == 1);  // the file is not synced again, so not believed again
+    BOOST_TEST(fdatasyncCalls.load() == 1);  // the file is not synced again, so not believed again
   }
   auto reopened = store::SqliteAuditLog::open(path).value();
   BOOST_TEST(reopened->findByCheckId("Y").value().size() == 1u);  // once
@@ -395,17 +396,6 @@ BOOST_AUTO_TEST_CASE(a_missing_write_ahead_log_is_a_status_naming_its_user) {
   std::ofstream(dir.file("none.db") + "-wal") << "x";
   BOOST_TEST(wal.sync().isOk());
 }
-
-namespace {
-std::atomic<int> fdatasyncCalls{0};
-int fdatasyncFailingOnce(int fd) {
-  if (fdatasyncCalls++ == 0) {
-    errno = EIO;
-    return -1;
-  }
-  return ::fdatasync(fd);
-}
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(after_a_failed_fdatasync_no_sync_of_that_file_succeeds_again_in_this_process) {
   test::TempDir dir;
