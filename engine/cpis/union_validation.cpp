@@ -80,11 +80,14 @@ class FastUnion final : public UnionDatatypeValidator {
     auto& members = *getMemberTypeValidators();
     for (XMLSize_t i = 0; i < members.size(); ++i) {
       DatatypeValidator* member = members.elementAt(i);
-      if (certainlyRefuses(*member, content)) continue;
-      try {
-        member->validate(content, context, manager);
-      } catch (const xercesc::XMLException&) {
-        continue;  // a member the checks above could not rule out
+      const Verdict verdict = verdictOn(*member, content);
+      if (verdict == Verdict::Refuses) continue;
+      if (verdict == Verdict::Unknown) {
+        try {
+          member->validate(content, context, manager);
+        } catch (const xercesc::XMLException&) {
+          continue;  // a member the checks above could not rule out
+        }
       }
       if (context != nullptr) context->setValidatingMemberType(member);
       return;
@@ -150,32 +153,46 @@ class Installer {
 
 }  // namespace
 
-bool certainlyRefuses(const DatatypeValidator& validator, const XMLCh* content) {
+Verdict verdictOn(const DatatypeValidator& validator, const XMLCh* content) {
+  // A string type restricted by nothing but patterns, white space and (on the type itself) an
+  // enumeration: what Xerces checks of it is those, and for a value without white space the
+  // white space needs no checking. Every other type: its patterns at most, the rest is Xerces'.
+  constexpr int kSimple = DatatypeValidator::FACET_PATTERN | DatatypeValidator::FACET_WHITESPACE;
+  const bool spaced = hasXmlSpace(content);
+  bool simple = !spaced;
   // A pattern anywhere up the chain of restrictions is checked against the value as it is.
   for (const DatatypeValidator* v = &validator; v != nullptr; v = v->getBaseValidator()) {
-    if ((Facets::defined(*v) & DatatypeValidator::FACET_PATTERN) == 0) continue;
+    const int facets = Facets::defined(*v);
+    const int allowed = v == &validator ? kSimple | DatatypeValidator::FACET_ENUMERATION : kSimple;
+    if (v->getType() != DatatypeValidator::String || (facets & ~allowed) != 0) simple = false;
+    if ((facets & DatatypeValidator::FACET_PATTERN) == 0) continue;
     xercesc::RegularExpression* pattern = Facets::regex(*v);
-    if (pattern != nullptr && !pattern->matches(content)) return true;
+    if (pattern == nullptr) {
+      simple = false;
+    } else if (!pattern->matches(content)) {
+      return Verdict::Refuses;
+    }
   }
   // A string type's enumeration is compared as text, after its white space is normalised:
   // for a value without white space, as it is.
   if (validator.getType() == DatatypeValidator::String &&
-      (Facets::defined(validator) & DatatypeValidator::FACET_ENUMERATION) != 0 && validator.getEnumString() != nullptr &&
-      !hasXmlSpace(content)) {
+      (Facets::defined(validator) & DatatypeValidator::FACET_ENUMERATION) != 0) {
+    if (validator.getEnumString() == nullptr || spaced) return Verdict::Unknown;
     const auto& values = *validator.getEnumString();
     for (XMLSize_t i = 0; i < values.size(); ++i) {
-      if (xercesc::XMLString::equals(content, values.elementAt(i))) return false;
+      if (xercesc::XMLString::equals(content, values.elementAt(i))) return simple ? Verdict::Accepts : Verdict::Unknown;
     }
-    return true;
+    return Verdict::Refuses;
   }
+  if (simple) return Verdict::Accepts;
   if (const DatatypeValidator* native = nativeUnionOf(validator)) {  // refused by every member
     const auto& members = *static_cast<const UnionDatatypeValidator*>(native)->getMemberTypeValidators();
     for (XMLSize_t i = 0; i < members.size(); ++i) {
-      if (!certainlyRefuses(*members.elementAt(i), content)) return false;
+      if (verdictOn(*members.elementAt(i), content) != Verdict::Refuses) return Verdict::Unknown;
     }
-    return true;
+    return Verdict::Refuses;
   }
-  return false;
+  return Verdict::Unknown;
 }
 
 std::vector<std::unique_ptr<DatatypeValidator>> installFastUnions(xercesc::XMLGrammarPool& pool) {

@@ -6,7 +6,9 @@
 // cost about nine thrown and caught exceptions, each with its message text loaded and
 // formatted. These validators first rule out, without throwing, the members that certainly do
 // not fit (a pattern of theirs, or of a type they restrict, does not match; a string type's
-// enumeration does not hold the value), and only then ask Xerces. The outcome, the member
+// enumeration does not hold the value), take at once a member that certainly does (a string
+// type with nothing but patterns and an enumeration, all met, so its pattern is not matched
+// twice), and ask Xerces about the rest. The outcome, the member
 // recorded as the one that validated, and the error for a value that fits no member are
 // Xerces' own.
 
@@ -24,7 +26,12 @@ namespace cpis::cpis {
 // the pool; the pool does not own them.
 std::vector<std::unique_ptr<xercesc::DatatypeValidator>> installFastUnions(xercesc::XMLGrammarPool& pool);
 
-// Whether `validator` certainly refuses `content` (it may refuse more: false says nothing).
-bool certainlyRefuses(const xercesc::DatatypeValidator& validator, const XMLCh* content);
+// What can be told of `content` against `validator` without asking Xerces (which throws to say
+// no): refused for certain (a pattern up its chain of restrictions does not match, or a string
+// enumeration does not hold it), accepted for certain (a string type restricted by nothing but
+// patterns, white space and its own enumeration, all satisfied, and a value without white
+// space), or not known.
+enum class Verdict : unsigned char { Refuses, Accepts, Unknown };
+Verdict verdictOn(const xercesc::DatatypeValidator& validator, const XMLCh* content);
 
 }  // namespace cpis::cpis
