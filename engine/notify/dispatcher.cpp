@@ -219,8 +219,12 @@ void Dispatcher::claimLoop(Runner& r) {
     const std::size_t busy = r.held.size() + r.blocked.size();
     const std::size_t free = r.options.concurrency - std::min(r.options.concurrency, busy);
     if (free > 0) r.preClaimRefused = false;  // this claim takes what was refused (or the next one)
+    // Every slot busy: no claim now, but one is owed (we were woken for something, or started):
+    // as after a full batch, the delivery that frees a slot wakes us (lastClaimFull) and we
+    // claim then, rather than sleeping to the next poll with the wake-up spent.
+    if (free == 0) r.lastClaimFull = true;
     lock.unlock();
-    bool more = false;  // a full batch: more may be due as soon as a slot frees
+    bool more = free == 0;  // a full batch, or no room for one: more may be due as soon as a slot frees
     bool claimedSome = false;
     std::chrono::milliseconds wait = options_.pollInterval;
     if (free > 0) {

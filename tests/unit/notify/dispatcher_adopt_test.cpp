@@ -200,6 +200,31 @@ BOOST_AUTO_TEST_CASE(entries_written_while_it_runs_are_delivered_without_a_claim
   BOOST_TEST(sink.seen().size() == static_cast<std::size_t>(kEntries));
 }
 
+BOOST_AUTO_TEST_CASE(a_wake_while_every_slot_is_busy_is_kept_until_a_slot_frees) {
+  GateSink sink;
+  sink.close();
+  SinkOptions o;
+  o.concurrency = 2;
+  Dispatcher d(counting, options());
+  d.addSink("team", sink, o);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+  enqueue("a");  // written claimed, handed over: both slots busy
+  enqueue("b");
+  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 2; }));
+  // An ordered entry is not written claimed: the dispatcher is woken to claim it, with no room.
+  enqueue("c", "ed:V9");
+  notify::Notifications written(1);
+  written[0].sink = "team";
+  written[0].orderKey = "ed:V9";
+  d.wakeFor(written);
+  sink.open();
+  // No poll (an hour away): the delivery that frees a slot makes it claim what it was woken for.
+  BOOST_TEST(waitFor([&] { return delivered() == 3; }));
+  d.stop();
+  BOOST_TEST(sink.seen().size() == 3U);
+}
+
 BOOST_AUTO_TEST_CASE(an_adopted_entry_waits_for_the_one_of_its_order_key_being_delivered) {
   GateSink sink;
   sink.close();
