@@ -150,6 +150,15 @@ struct AdoptFixture : test::StoreFixture {
     const auto n = note(key, orderKey);
     BOOST_TEST_REQUIRE(outbox().enqueue(std::span(&n, 1)).isOk());
   }
+  // Starts `d` with `sink` as "team" on two slots, and waits for its first look at the outbox
+  // (one claim, one next-due query).
+  void startTwoSlots(Dispatcher& d, notify::Sink& sink) {
+    SinkOptions o;
+    o.concurrency = 2;
+    d.addSink("team", sink, o);
+    d.start();
+    BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+  }
   std::uint64_t delivered() {
     const auto counts = outbox().counts(std::nullopt);
     return counts.ok() ? counts.value().delivered : 0;
@@ -176,13 +185,8 @@ BOOST_FIXTURE_TEST_SUITE(dispatcher_adopt, AdoptFixture)
 
 BOOST_AUTO_TEST_CASE(entries_written_while_it_runs_are_delivered_without_a_claim_query) {
   GateSink sink;
-  SinkOptions o;
-  o.concurrency = 2;
   Dispatcher d(counting, options());
-  d.addSink("team", sink, o);
-  d.start();
-  // the first look at the outbox when it starts: one claim, one next-due query
-  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+  startTwoSlots(d, sink);
   constexpr int kEntries = 20;
   for (int i = 0; i < kEntries; ++i) enqueue("k" + std::to_string(i));
   BOOST_TEST_REQUIRE(waitFor([&] { return delivered() == kEntries; }));
@@ -203,12 +207,8 @@ BOOST_AUTO_TEST_CASE(entries_written_while_it_runs_are_delivered_without_a_claim
 BOOST_AUTO_TEST_CASE(a_wake_while_every_slot_is_busy_is_kept_until_a_slot_frees) {
   GateSink sink;
   sink.close();
-  SinkOptions o;
-  o.concurrency = 2;
   Dispatcher d(counting, options());
-  d.addSink("team", sink, o);
-  d.start();
-  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+  startTwoSlots(d, sink);
   enqueue("a");  // written claimed, handed over: both slots busy
   enqueue("b");
   BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 2; }));
