@@ -8,9 +8,8 @@
 // not fit (a pattern of theirs, or of a type they restrict, does not match; a string type's
 // enumeration does not hold the value), take at once a member that certainly does (a string
 // type with nothing but patterns and an enumeration, all met, so its pattern is not matched
-// twice), and ask Xerces about the rest. The outcome, the member
-// recorded as the one that validated, and the error for a value that fits no member are
-// Xerces' own.
+// twice), and ask Xerces about the rest. The outcome, the member recorded as the one that
+// validated, and the error for a value that fits no member are Xerces' own.
 
 #include <memory>
 #include <vector>
@@ -20,9 +19,10 @@
 
 namespace cpis::cpis {
 
-// Puts such a validator in place of every union type without facets of its own that an
-// attribute of the pool's schema grammars is declared with (named and anonymous complex types),
-// and of such unions among their members. The returned validators must outlive every use of
+// Puts such a validator in place of every union type that an attribute of the pool's schema
+// grammars is declared with (named and anonymous complex types) and that is a plain union or a
+// restriction of one by patterns only, and of such unions among their members; unions
+// restricted by an enumeration are left to Xerces. The returned validators must outlive every use of
 // the pool; the pool does not own them.
 std::vector<std::unique_ptr<xercesc::DatatypeValidator>> installFastUnions(xercesc::XMLGrammarPool& pool);
 

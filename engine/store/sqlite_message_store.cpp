@@ -337,35 +337,18 @@ void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, Writ
 bool SqliteMessageStore::queueAdmitted(const std::shared_ptr<Admitted>& state, PersistWrite persist,
                                        std::function<void(WriteReply)>& answer) {
   using Phase = Admitted::Phase;
-  const MessageId id = persist.id;
-  state->id = id;
-  // A reply the caller no longer waits for: a failure reaches it as its own next write's (there
-  // is no message `id`); the log says why.
-  const auto dropped = [this, id](WriteReply& reply) {
-    if (!reply.status.isOk()) {
-      Poco::Logger::get("cpis.store")
-          .error("message store: message " + std::to_string(id) + " was not stored: " + reply.status.message());
-      return;
-    }
-    if (reply.persisted.duplicate) {  // cannot happen while verdicts and queue order agree; said if it does
-      Poco::Logger::get("cpis.store")
-          .error("message store: message " + std::to_string(id) + ", taken as new, was found a duplicate of message " +
-                 std::to_string(reply.persisted.id) + " and not stored");
-      return;
-    }
-    handOverSafely(reply);
-  };
+  state->id = persist.id;
   std::function<bool(const WriteReply&)> onWritten = [state](const WriteReply& reply) {
     const std::lock_guard lock(state->mutex);
     // Not settled here when something must be said or handed over: onReply does that.
     return state->phase == Phase::Taken && reply.status.isOk() && reply.preClaimed.empty() &&
            !reply.persisted.duplicate;
   };
-  std::function<void(WriteReply)> onReply = [state, dropped](WriteReply reply) {
+  std::function<void(WriteReply)> onReply = [this, state](WriteReply reply) {
     std::function<void(WriteReply)> callback;
     {
       const std::lock_guard lock(state->mutex);
-      if (state->phase == Phase::Taken) return dropped(reply);
+      if (state->phase == Phase::Taken) return settleTaken(state->id, reply);
       if (state->phase == Phase::Asking) {
         state->early = std::move(reply);
         return;
@@ -418,20 +401,23 @@ void SqliteMessageStore::askAdmitted(const std::shared_ptr<Admitted>& state, con
     }
   }
   if (!early) return;
-  if (took) {
-    if (!early->status.isOk()) {
-      Poco::Logger::get("cpis.store")
-          .error("message store: message " + std::to_string(state->id) + " was not stored: " + early->status.message());
-    } else if (early->persisted.duplicate) {
-      Poco::Logger::get("cpis.store")
-          .error("message store: message " + std::to_string(state->id) + ", taken as new, was found a duplicate of message " +
-                 std::to_string(early->persisted.id) + " and not stored");
-    } else {
-      handOverSafely(*early);
-    }
+  if (took) return settleTaken(state->id, *early);
+  callback(std::move(*early));
+}
+
+void SqliteMessageStore::settleTaken(MessageId id, WriteReply& reply) {
+  if (!reply.status.isOk()) {
+    Poco::Logger::get("cpis.store")
+        .error("message store: message " + std::to_string(id) + " was not stored: " + reply.status.message());
     return;
   }
-  callback(std::move(*early));
+  if (reply.persisted.duplicate) {  // cannot happen while verdicts and queue order agree; said if it does
+    Poco::Logger::get("cpis.store")
+        .error("message store: message " + std::to_string(id) + ", taken as new, was found a duplicate of message " +
+               std::to_string(reply.persisted.id) + " and not stored");
+    return;
+  }
+  handOverSafely(reply);
 }
 
 void SqliteMessageStore::handOverSafely(WriteReply& reply) noexcept {

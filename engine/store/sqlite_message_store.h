@@ -138,6 +138,10 @@ class SqliteMessageStore final : public MessageStore {
                      std::function<void(WriteReply)>& answer);
   // Asks the caller whether it takes the queued message as written (after admitMutex_).
   void askAdmitted(const std::shared_ptr<Admitted>& state, const WrittenCallback& written);
+  // The reply to a message the caller took as written, which nobody waits for: a failure (or a
+  // duplicate) reaches the caller as its own next write's (there is no message `id`), and the
+  // log says why; what was written claimed is handed over.
+  void settleTaken(MessageId id, WriteReply& reply);
   // ClaimHandOver::handOver, which may not throw here (a caller's answer follows it).
   void handOverSafely(WriteReply& reply) noexcept;
 
