@@ -290,7 +290,8 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
     context->sax->endElementNs = recordEnd;
     // Resets the context (not its SAX handler nor _private), then parses; nullptr if not well-formed.
     doc = xmlCtxtReadMemory(context, text.data(), static_cast<int>(text.size()), nullptr, nullptr,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_COMPACT |
+                                XML_PARSE_NOBLANKS);
     context->_private = nullptr;
     if (doc == nullptr || context->wellFormed == 0) {
       if (doc != nullptr) xmlFreeDoc(doc);

@@ -1,9 +1,10 @@
-// cpis-bench-cpis-codec [SCHEMA_FOLDER] [SECONDS_PER_CASE]
+// cpis-bench-cpis-codec [SCHEMA_FOLDER] [SECONDS_PER_CASE] [PRIOR_ACCESSES]
 //
 // Measures, on one thread, the CP-IS HL7 v3 message work the engine does per check:
 //   build query      QUPC_IN000006GB01 in its SOAP envelope (system author)
 //   validate query   Xerces-C++ against the cached grammar, as the tests do
-//   build reply      REPC_IN000007GB01: one record, two plans, five prior accesses
+//   build reply      REPC_IN000007GB01: one record, two plans, PRIOR_ACCESSES prior accesses
+//                    (default 5; a reply carries at most 25)
 //   validate reply   the REPC interaction alone
 //   parse reply      parseReply(): libxml2 parse, interaction copy, Xerces validation, extraction
 //   parse not found  parseReply() of a QUQI_IN010000UK14 "no records" reply
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
   std::filesystem::path folder = cpis::test::spineSchemaFolder();
   if (argc > 1 && *argv[1] != 0) folder = argv[1];
   const double seconds = argc > 2 ? std::atof(argv[2]) : 2.0;
+  const int priorAccesses = argc > 3 ? std::clamp(std::atoi(argv[3]), 0, 25) : 5;
 
   const cpis::config::XercesPlatform platform;
   const auto loadStart = Clock::now();
@@ -132,7 +134,7 @@ int main(int argc, char** argv) {
                                {{dom::PlanType::Cppi, date(2025, 3, 1), std::nullopt},
                                 {dom::PlanType::Laci, date(2024, 1, 15), date(2025, 1, 15)}}};
   std::vector<dom::PriorAccess> accesses;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < priorAccesses; ++i) {
     accesses.push_back({queryHeader.creationTime - std::chrono::hours(24 * (i + 1)), i % 2 == 1, "Sam Example", "R8000",
                         "Clinical Practitioner Access Role", "RZZ02", "Example Minor Injuries Unit",
                         i % 2 == 1 ? std::optional<std::string>("200000000202") : std::nullopt});
