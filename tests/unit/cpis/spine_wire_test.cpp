@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
+#include <libxml/tree.h>
 
 #include "tests/unit/cpis/spine_samples.h"
 
@@ -122,6 +123,33 @@ BOOST_AUTO_TEST_CASE(writer_indents_like_xml_text_writer_and_escapes_every_value
   BOOST_TEST(wire::attribute(root, "a") == "1 < 2 & \"q\" > 'x'\t\n\r\xC3\x85");
   const wire::Node text = wire::child(root, "text", "urn:p");
   BOOST_TEST(wire::text(text) == "a < b & c > \"d\" 'e'\r\n\tf \xE2\x82\xAC");
+}
+
+// Indentation between elements is not kept as text nodes (it costs a FOUND reply a tenth of its
+// parse); text inside a leaf, blank or not, and text mixed with elements are kept as sent.
+BOOST_AUTO_TEST_CASE(indentation_is_dropped_and_every_leafs_text_is_kept) {
+  const std::string xml =
+      "<r xmlns=\"urn:hl7-org:v3\">\n  <a>\n    <b root=\"1\"/>\n  </a>\n  <t>  two  words </t>\n"
+      "  <blank>   </blank>\n  <m>x <i>y</i> z</m>\n</r>\n";
+  std::string error;
+  const auto document = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  const wire::Node root = document->root();
+  const wire::Node a = wire::child(root, "a");
+  BOOST_TEST_REQUIRE(a != nullptr);
+  BOOST_TEST(a->children == wire::child(a, "b"));  // no blank text node before <b>
+  BOOST_TEST(a->children->next == nullptr);
+  const wire::Node t = wire::child(root, "t");
+  BOOST_TEST_REQUIRE(t->children != nullptr);
+  BOOST_TEST(std::string(reinterpret_cast<const char*>(t->children->content)) == "  two  words ");
+  BOOST_TEST(wire::text(t) == "two  words");
+  const wire::Node blank = wire::child(root, "blank");
+  BOOST_TEST_REQUIRE(blank->children != nullptr);  // a leaf's blank text is its value
+  BOOST_TEST(std::string(reinterpret_cast<const char*>(blank->children->content)) == "   ");
+  BOOST_TEST(wire::text(wire::child(root, "m")) == "x y z");
+  const auto cut = wire::cut(xml, *document, a);
+  BOOST_TEST_REQUIRE(cut.has_value());
+  BOOST_TEST(*cut == "<a xmlns=\"urn:hl7-org:v3\">\n    <b root=\"1\"/>\n  </a>");
 }
 
 BOOST_AUTO_TEST_CASE(spans_cover_each_element_from_its_start_tag_to_its_end) {
