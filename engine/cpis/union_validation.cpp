@@ -2,6 +2,8 @@
 
 #include <map>
 #include <set>
+#include <string>
+#include <unordered_map>
 
 #include <xercesc/framework/ValidationContext.hpp>
 #include <xercesc/util/RefHash3KeysIdPool.hpp>
@@ -56,26 +58,69 @@ const DatatypeValidator* nativeUnionOf(const DatatypeValidator& v) {
 // A union type that asks its members only once none of them certainly refuses: a plain union,
 // or a chain of restrictions of one by pattern (checked afterwards, from the one nearest the
 // union to the type itself, as Xerces does).
+// Whether validating a value of this type is a function of the value alone: no ID to record,
+// no prefix to resolve, no entity or notation to look up (types the CP-IS unions do not use).
+bool isPureOfContext(const DatatypeValidator& v) {
+  switch (v.getType()) {
+    case DatatypeValidator::ID:
+    case DatatypeValidator::IDREF:
+    case DatatypeValidator::ENTITY:
+    case DatatypeValidator::NOTATION:
+    case DatatypeValidator::QName:
+    case DatatypeValidator::List:  // IDREFS and ENTITIES among them
+    case DatatypeValidator::UnKnown:
+      return false;
+    case DatatypeValidator::Union: {
+      const auto* members = static_cast<const UnionDatatypeValidator&>(v).getMemberTypeValidators();
+      if (members == nullptr) return false;
+      for (XMLSize_t i = 0; i < members->size(); ++i) {
+        if (!isPureOfContext(*members->elementAt(i))) return false;
+      }
+      return true;
+    }
+    default:
+      return v.getBaseValidator() == nullptr || isPureOfContext(*v.getBaseValidator());
+  }
+}
+
 class FastUnion final : public UnionDatatypeValidator {
  public:
   FastUnion(xercesc::RefVectorOf<DatatypeValidator>* members, int finalSet,
             std::vector<const DatatypeValidator*> patterned)
-      : UnionDatatypeValidator(members, finalSet), patterned_(std::move(patterned)) {}
+      : UnionDatatypeValidator(members, finalSet), patterned_(std::move(patterned)) {
+    remembers_ = true;
+    for (XMLSize_t i = 0; i < members->size(); ++i) remembers_ = remembers_ && isPureOfContext(*members->elementAt(i));
+  }
 
  private:
   void checkContent(const XMLCh* const content, xercesc::ValidationContext* const context, bool /*asBase*/,
                     xercesc::MemoryManager* const manager) override {
-    checkMembers(content, context, manager);
+    // A reply repeats its values (the same OIDs, codes and ODS codes in every access): a value
+    // this type has taken before is taken again by the same member, without asking.
+    std::u16string key;
+    if (remembers_) {
+      key.assign(reinterpret_cast<const char16_t*>(content), xercesc::XMLString::stringLen(content));
+      if (const auto it = taken_.find(key); it != taken_.end()) {
+        if (context != nullptr) context->setValidatingMemberType(it->second);
+        return;
+      }
+    }
+    DatatypeValidator* member = checkMembers(content, context, manager);
     for (const DatatypeValidator* level : patterned_) {
       if (!Facets::regex(*level)->matches(content, manager)) {
         ThrowXMLwithMemMgr2(xercesc::InvalidDatatypeValueException, xercesc::XMLExcepts::VALUE_NotMatch_Pattern,
                             content, Facets::pattern(*level), manager);
       }
     }
+    if (remembers_ && key.size() <= kLongestRemembered) {
+      if (taken_.size() >= kMostRemembered) taken_.clear();
+      taken_.emplace(std::move(key), member);
+    }
   }
 
-  void checkMembers(const XMLCh* const content, xercesc::ValidationContext* const context,
-                    xercesc::MemoryManager* const manager) {
+  // The member that takes the value, recorded in `context`; throws when none does.
+  DatatypeValidator* checkMembers(const XMLCh* const content, xercesc::ValidationContext* const context,
+                                  xercesc::MemoryManager* const manager) {
     // As UnionDatatypeValidator: the first member that takes the value is the one recorded.
     auto& members = *getMemberTypeValidators();
     for (XMLSize_t i = 0; i < members.size(); ++i) {
@@ -90,13 +135,19 @@ class FastUnion final : public UnionDatatypeValidator {
         }
       }
       if (context != nullptr) context->setValidatingMemberType(member);
-      return;
+      return member;
     }
     ThrowXMLwithMemMgr1(xercesc::InvalidDatatypeValueException, xercesc::XMLExcepts::VALUE_no_match_memberType,
                         content, manager);
   }
 
+  // Bounds on what is remembered: a parser validates one document at a time on one thread,
+  // and its pool (so this validator) is its own, so no lock is needed.
+  static constexpr std::size_t kMostRemembered = 512;
+  static constexpr std::size_t kLongestRemembered = 128;
   const std::vector<const DatatypeValidator*> patterned_;
+  bool remembers_ = false;
+  std::unordered_map<std::u16string, DatatypeValidator*> taken_;
 };
 
 class Installer {

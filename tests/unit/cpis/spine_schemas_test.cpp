@@ -1,6 +1,7 @@
 #include "engine/cpis/spine_schemas.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -238,6 +239,19 @@ BOOST_AUTO_TEST_CASE(union_typed_attributes_take_what_a_member_takes_and_refuse_
   for (int i = 0; i < 3; ++i) {
     const auto problems = schemas.validate(query);
     BOOST_TEST(problems.empty(), "first problem: " << (problems.empty() ? "" : problems.front()));
+  }
+  // A value taken once is remembered, a refused one never is: more distinct values than are
+  // remembered at once all validate, and the refused ones are refused again after them.
+  for (int i = 0; i < 600; ++i) {
+    char other[64];
+    std::snprintf(other, sizeof other, "root=\"%08X-8B4D-4E21-9A57-0C9D2E7B1F44\"", static_cast<unsigned>(i));
+    const auto problems = schemas.validate(replaced(query, uuid, other));
+    BOOST_TEST_REQUIRE(problems.empty(), other << ": " << (problems.empty() ? "" : problems.front()));
+  }
+  for (const std::string& bad : {std::string("root=\"3f2a6c1e-8b4d-4e21-9a57-0c9d2e7b1f44\""), std::string("root=\".1.2\"")}) {
+    const auto problems = schemas.validate(replaced(query, uuid, bad));
+    BOOST_TEST_REQUIRE(!problems.empty(), bad);
+    BOOST_TEST(problems.front().find("does not match any member types of the union") != std::string::npos);
   }
 }
 
