@@ -145,6 +145,7 @@ void Engine::start() {
     policy.feed = feedConfig.name;
     policy.expectedSendingApplication = feedConfig.expectedSendingApplication;
     policy.expectedSendingFacility = feedConfig.expectedSendingFacility;
+    policy.enhancedMode = feedConfig.ackMode == config::AckMode::Enhanced;
     feed->intake = std::make_unique<pipeline::Intake>(policy, *store_, *stamper_, feed->returnChannel.get(),
                                                       checks_->stagesFor(feedConfig.name));
     feeds_.push_back(std::move(feed));

@@ -271,7 +271,7 @@ Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Iss
   if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
-  pending.enhanced = hl7v2::ackModeOf(message) == hl7v2::AckMode::Enhanced;
+  pending.enhanced = modeOf(message) == hl7v2::AckMode::Enhanced;
   if (checks_ != nullptr && message.messageCode() == "ADT") return attend(message, pending);
   return pending.enhanced ? enhanced(message, nullptr, false) : accept(message, nullptr, false);
 }
@@ -292,7 +292,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                                     ? adapted.reason
                                     : describeIssue(adapted.issues.front()));
       d.ack = checks_->responder.acknowledge(
-          message, hl7v2::ackCodeFor(hl7v2::Outcome::Error, hl7v2::ackModeOf(message)), adapted.issues,
+          message, hl7v2::ackCodeFor(hl7v2::Outcome::Error, modeOf(message)), adapted.issues,
           stamper_.next(policy_.defaultVersion), outcome);
       d.reply = d.ack;
       return d;
@@ -325,7 +325,9 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                             : accept(message, &outcome, decision.emitAlert);
   }
   if (decision.kind == DecisionKind::RepeatPrevious) {
-    if (const auto previous = rememberedOutcome(attendance)) {
+    // Only the check the decider repeats: anything else remembered here is not shown for it.
+    if (const auto previous = rememberedOutcome(attendance);
+        previous && previous->decidedAt == decision.previousDecidedAt) {
       return pending.enhanced ? enhanced(message, &*previous, true) : accept(message, &*previous, true);
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
@@ -380,6 +382,14 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
 void Intake::rememberOutcome(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
   const std::lock_guard lock(outcomes_->mutex);
+  // As the decider's memory (Decider::record): a skipped check does not hide the attendance's
+  // real one, which a later update repeats.
+  if (outcome.status == domain::CheckStatus::NotChecked) {
+    if (const auto it = outcomes_->byVisit.find(attendance.visitNumber);
+        it != outcomes_->byVisit.end() && it->second.status != domain::CheckStatus::NotChecked) {
+      return;
+    }
+  }
   auto [it, inserted] = outcomes_->byVisit.insert_or_assign(attendance.visitNumber, outcome);
   if (!inserted) return;
   outcomes_->order.push_back(attendance.visitNumber);
@@ -387,6 +397,10 @@ void Intake::rememberOutcome(const domain::Attendance& attendance, const domain:
     outcomes_->byVisit.erase(outcomes_->order.front());
     outcomes_->order.pop_front();
   }
+}
+
+hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
+  return policy_.enhancedMode ? hl7v2::ackModeOf(message) : hl7v2::AckMode::Original;
 }
 
 std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
@@ -404,16 +418,20 @@ Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Mes
   d.outcome = "rejected: " + describeIssue(problem);
   d.ack =
       message != nullptr
-          ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, hl7v2::ackModeOf(*message)),
+          ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(*message)),
                             std::span(&problem, 1), options)
           : hl7v2::buildRejection(payload, problem, options);
-  if (checks_ != nullptr && (message == nullptr || message->messageCode() == "ADT")) {
-    // Every ACK to an ADT carries an alert: NOT_CHECKED / MESSAGE_REJECTED (CPIS.md §5).
-    checks_->responder.appendTo(d.ack, rejectedOutcome(domain::ReasonCode::MessageRejected,
-                                                       "the message was rejected", checks_->checker.source()));
-  }
+  appendRejectedAlert(d.ack, message, "the message was rejected");
   d.reply = d.ack;
   return d;
+}
+
+void Intake::appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const {
+  // Every ACK to an ADT carries an alert, and one to a message that cannot be read may be
+  // answering an ADT: NOT_CHECKED / MESSAGE_REJECTED (CPIS.md §5).
+  if (checks_ == nullptr || (message != nullptr && message->messageCode() != "ADT")) return;
+  checks_->responder.appendTo(
+      ack, rejectedOutcome(domain::ReasonCode::MessageRejected, std::move(text), checks_->checker.source()));
 }
 
 std::string Intake::onOversized(std::string_view prefix, std::size_t limit, const mllp::PeerInfo& peer) {
@@ -422,7 +440,9 @@ std::string Intake::onOversized(std::string_view prefix, std::size_t limit, cons
                                                                 std::to_string(limit) + " bytes");
   logger().warning("feed %s: message from %s over %z bytes refused (MSH-10 %s)", policy_.feed, peer.address,
                    limit, hl7v2::salvageControlId(prefix));
-  return hl7v2::buildRejection(prefix, problem, stamper_.next(policy_.defaultVersion));
+  std::string ack = hl7v2::buildRejection(prefix, problem, stamper_.next(policy_.defaultVersion));
+  appendRejectedAlert(ack, nullptr, "the message is larger than this feed takes");
+  return ack;
 }
 
 core::Status Intake::resume(store::MessageId id) {
@@ -455,12 +475,17 @@ std::string Intake::storeUnavailable(std::string_view payload, const core::Statu
   const auto problem = issue(core::ErrorCode::ApplicationInternalError,
                              "message not stored (" + status.message() + "); send it again later");
   const auto options = stamper_.next(policy_.defaultVersion);
+  constexpr const char* kText = "the message was not stored: the sender should send it again";
   if (auto parsed = hl7v2::parse(payload)) {
     const auto& message = parsed.value();
-    return hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, hl7v2::ackModeOf(message)),
-                           std::span(&problem, 1), options);
+    std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),
+                                      std::span(&problem, 1), options);
+    appendRejectedAlert(ack, &message, kText);
+    return ack;
   }
-  return hl7v2::buildRejection(payload, problem, options);
+  std::string ack = hl7v2::buildRejection(payload, problem, options);
+  appendRejectedAlert(ack, nullptr, kText);
+  return ack;
 }
 
 std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) const {

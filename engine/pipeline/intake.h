@@ -29,6 +29,11 @@ struct FeedPolicy {
   std::optional<std::string> expectedSendingApplication;  // MSH-3; nullopt: any
   std::optional<std::string> expectedSendingFacility;     // MSH-4; nullopt: any
   std::string defaultVersion = "2.4";                     // ACK MSH-12 when a message has none
+  // The feed is configured for enhanced mode (it has a return connection): a message that asks
+  // for it in MSH-15/16 gets CA and its application ACK later. On a feed configured for
+  // original mode every message is answered in original mode (AA/AE/AR with its alerts, on the
+  // same connection), whatever MSH-15/16 say: the feed has nowhere to send a later answer.
+  bool enhancedMode = false;
 };
 
 // What a feed that checks CP-IS adds to the intake: the stages after parse. Each outlives
@@ -61,10 +66,10 @@ struct CheckStages {
 // (unfinished), the lookup runs on the work queue, and the ACK with the alerts is stored as the
 // message is finished, then sent; after a crash in between, recovery runs the check again.
 //
-// Acknowledgement mode follows MSH-15/MSH-16: original mode answers AA once the message is
-// processed and its ACK and outcome are stored; enhanced mode answers CA once the message is
-// stored, and the application acknowledgement (with the alerts) goes later over the feed's
-// return channel.
+// Acknowledgement mode follows MSH-15/MSH-16 on a feed configured for enhanced mode (only
+// there: FeedPolicy::enhancedMode): original mode answers AA once the message is processed and
+// its ACK and outcome are stored; enhanced mode answers CA once the message is stored, and the
+// application acknowledgement (with the alerts) goes later over the feed's return channel.
 //
 // Notifications (CPIS.md §7) are written in the same transaction as the message's outcome:
 // with the Completion for a message that needs no check (an A11 cancelling an attendance that
@@ -134,6 +139,9 @@ class Intake final : public mllp::FrameHandler {
   Disposition enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts);
   Disposition rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
+  // On a feed that checks: appends NOT_CHECKED / MESSAGE_REJECTED with `text` to an AR/AE
+  // answering `message` when it is an ADT, or a message that could not be read (null).
+  void appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const;
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,
                       std::string_view ack, const notify::Notifications& notifications = {});
@@ -142,6 +150,9 @@ class Intake final : public mllp::FrameHandler {
                                          std::optional<store::MessageId> id) const;
   void notified(const notify::Notifications& written) const;
   void rememberOutcome(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
+  // The acknowledgement mode a message is answered in: MSH-15/16's on a feed configured for
+  // enhanced mode, original mode on any other.
+  hl7v2::AckMode modeOf(const hl7v2::Message& message) const;
   std::optional<domain::CheckOutcome> rememberedOutcome(const domain::Attendance& attendance) const;
 
   FeedPolicy policy_;

@@ -201,6 +201,55 @@ BOOST_AUTO_TEST_CASE(every_outcome_reaches_the_ack_the_store_and_the_mailboxes) 
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
 }
 
+// An attendance's later messages: an update repeats the attendance's real check, even after a
+// message in between was not checked (an unverified number for a moment, a discharge).
+BOOST_AUTO_TEST_CASE(an_update_repeats_the_real_check_not_a_skipped_one_in_between) {
+  auto& state = simulator->state();
+  const Patient child{"9990000034"};
+  const auto first = send(adt("R1", "VR", child));
+  BOOST_TEST_REQUIRE(field(first, "ZCP-2") == "FOUND");
+  const auto accesses = state.accesses(nhs("9990000034")).size();
+
+  Patient untraced = child;
+  untraced.traceStatus = "NSTS02";
+  BOOST_TEST(field(send(adt("R2", "VR", untraced, "A08")), "ZCP-3.1") == "NHS_NUMBER_UNVERIFIED");
+  const auto traced = send(adt("R3", "VR", child, "A08"));
+  BOOST_TEST(field(traced, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(traced, "ZCP-15") == field(first, "ZCP-15"));  // the same check, shown again
+
+  const auto discharged = send(adt("R4", "VR", child, "A03"));
+  BOOST_TEST(field(discharged, "ZCP-2") == "NOT_CHECKED");
+  BOOST_TEST(field(discharged, "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+  const auto updated = send(adt("R5", "VR", child, "A08"));
+  BOOST_TEST(field(updated, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(updated, "ZCP-15") == field(first, "ZCP-15"));
+  BOOST_TEST(state.accesses(nhs("9990000034")).size() == accesses);  // CP-IS was not asked again
+}
+
+// This feed is configured for original mode and has no return connection: a message asking for
+// enhanced mode (MSH-15/16) is answered in original mode, with its alerts, on the connection.
+// Otherwise the CA would be all the EPR ever got, and the check's outcome would go nowhere.
+BOOST_AUTO_TEST_CASE(enhanced_mode_asked_of_an_original_mode_feed_gets_the_alerts_at_once) {
+  std::string message = adt("E1", "VE", {"9990000018"});
+  const std::string header = "|P|2.4|||||GBR||EN||ITKv1.0\r";
+  BOOST_TEST_REQUIRE(message.find(header) != std::string::npos);
+  message.replace(message.find(header), header.size(), "|P|2.4|||AL|AL|GBR||EN||ITKv1.0\r");
+  const auto ack = send(message);
+  BOOST_TEST(field(ack, "MSA-1") == "AA");
+  BOOST_TEST(field(ack, "ZCP-2") == "FOUND");
+}
+
+// A message too large for the feed is not stored: the AR still carries the NOT_CHECKED alert
+// every ACK to an ADT carries (CPIS.md §5), so the EPR shows that no check was made.
+BOOST_AUTO_TEST_CASE(an_oversized_adt_gets_its_rejection_with_a_not_checked_alert) {
+  std::string message = adt("O1", "VO", {"9990000018"});
+  message += "NTE|1||" + std::string(1100 * 1024, 'x') + "\r";
+  const auto ack = send(message);
+  BOOST_TEST(field(ack, "MSA-1") == "AR");
+  BOOST_TEST(field(ack, "ZCP-2") == "NOT_CHECKED");
+  BOOST_TEST(field(ack, "ZCP-3.1") == "MESSAGE_REJECTED");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(deferred_check)
