@@ -220,6 +220,13 @@ class MllpReactor::Loop {
           Connection& c = *it->second;
           if ((e.events & EPOLLOUT) != 0U) write(c);
           if ((e.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0U && !c.socketClosed) read(c, buffer.get());
+          if ((e.events & (EPOLLHUP | EPOLLERR)) != 0U && c.readEnded && !c.socketClosed) {
+            // Reset, or shut both ways, after its end was read: nothing more can be written to
+            // it, and epoll reports this whatever the interest, so it is closed now (a frame
+            // with the handler is still answered, to nobody, as for any peer that left).
+            if (!stopping_.load()) stats_.peerGone.fetch_add(1);
+            closeSocket(c);
+          }
           settle(c);
         }
       }

@@ -5,6 +5,11 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
 
@@ -394,6 +399,37 @@ BOOST_AUTO_TEST_CASE(a_peer_that_leaves_while_its_frame_is_with_the_handler_is_c
   BOOST_TEST(server.stats().active.load() == 1);
   handler.answerAllFromAnotherThread();  // the ACK is written (or the peer is found gone), then it closes
   BOOST_TEST_REQUIRE(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
+  MllpClient next("127.0.0.1", server.port(), 10s);
+  next.send("NEXT");
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  handler.answerAllFromAnotherThread();
+  BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
+}
+
+// A peer that ends its side and then resets the connection while its frame is with the
+// handler: epoll reports the reset whatever the interest, so the connection is closed at once
+// (it used to be reported again and again, a busy I/O thread, until the handler answered).
+BOOST_AUTO_TEST_CASE(a_peer_that_ends_then_resets_while_its_frame_is_with_the_handler_is_closed_at_once) {
+  DeferredHandler handler;
+  MllpServer server(plain(), handler);
+  server.start();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  const std::string framed = cpis::mllp::frame("RESET1");
+  BOOST_TEST_REQUIRE(::send(fd, framed.data(), framed.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(framed.size()));
+  ::shutdown(fd, SHUT_WR);
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  const linger reset{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  ::close(fd);
+  BOOST_TEST(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
+  BOOST_TEST(server.stats().peerGone.load() == 1u);
+  handler.answerAllFromAnotherThread();  // to nobody
   MllpClient next("127.0.0.1", server.port(), 10s);
   next.send("NEXT");
   BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
