@@ -47,6 +47,7 @@ mllp::ListenerSettings listenerSettings(const config::FeedConfig& feed, const co
     if (tls->privateKeyPassphrase) t.privateKeyPassphrase = std::string(tls->privateKeyPassphrase->reveal());
     if (tls->caFile) t.caFile = tls->caFile->string();
     t.requireClientCertificate = tls->requireClientCertificate;
+    t.tls13Only = tls->minimumVersion == config::TlsVersion::Tls13;
     t.allowedSubjects = tls->allowedClientSubjects;
     s.tls = std::move(t);
   }

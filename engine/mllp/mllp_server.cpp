@@ -54,7 +54,7 @@ Poco::Net::Context::Ptr makeServerContext(const TlsSettings& tls) {
   params.loadDefaultCAs = false;
   params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
   Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-  context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+  context->requireMinimumProtocol(tls.tls13Only ? Poco::Net::Context::PROTO_TLSV1_3 : Poco::Net::Context::PROTO_TLSV1_2);
   context->enableExtendedCertificateVerification(false);  // no host names to match on a server
   context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
   context->usePrivateKey(Poco::Crypto::EVPPKey("", tls.privateKeyFile, tls.privateKeyPassphrase));

@@ -18,6 +18,7 @@ struct TlsSettings {
   std::string privateKeyPassphrase;  // secret: read from a file by the configuration; never logged
   std::string caFile;                // CA bundle that client certificates must chain to
   bool requireClientCertificate = false;
+  bool tls13Only = false;  // TLS 1.3 at least; otherwise TLS 1.2 at least (never anything older)
   // Client certificates accepted (when non-empty): each entry is a full subject, in OpenSSL's
   // one-line form ("/C=GB/O=Example Trust/CN=epr01") or RFC 2253's ("CN=epr01,O=Example
   // Trust,C=GB"), or a common name alone ("epr01").

@@ -12,6 +12,7 @@
 
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
+#include <openssl/ssl.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -264,7 +265,45 @@ std::optional<std::string> exchange(std::uint16_t port, const ClientTls& context
     return std::nullopt;
   }
 }
+
+// The TLS version a client that offers at most `maxVersion` gets from the listener on `port`;
+// 0 when the handshake fails.
+int negotiatedVersion(std::uint16_t port, int maxVersion) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(context, maxVersion);
+  SSL* ssl = SSL_new(context);
+  SSL_set_fd(ssl, fd);
+  const int version = SSL_connect(ssl) == 1 ? SSL_version(ssl) : 0;
+  SSL_free(ssl);
+  SSL_CTX_free(context);
+  ::close(fd);
+  return version;
+}
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(a_listener_for_tls_1_3_refuses_a_client_that_offers_at_most_tls_1_2) {
+  auto settings = tls(false);
+  BOOST_TEST(!settings.tls->tls13Only);
+  {
+    Running r(settings);
+    BOOST_TEST(negotiatedVersion(r.server.port(), TLS1_2_VERSION) == TLS1_2_VERSION);
+  }
+  settings.tls->tls13Only = true;
+  Running r(settings);
+  BOOST_TEST(negotiatedVersion(r.server.port(), TLS1_2_VERSION) == 0);
+  BOOST_TEST(negotiatedVersion(r.server.port(), TLS1_3_VERSION) == TLS1_3_VERSION);
+  BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
+}
 
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
   Running r(tls(false));
