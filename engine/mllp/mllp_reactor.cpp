@@ -37,6 +37,8 @@ constexpr auto kAdmissionWait = std::chrono::milliseconds(500);
 // While a connection waits for a slot, the loop looks for one this often.
 constexpr auto kAdmissionPoll = std::chrono::milliseconds(10);
 constexpr std::size_t kReadBuffer = 64 * 1024;
+// How long the rest of an oversized message is read (and dropped) after its AR, at most.
+constexpr auto kMostDrainTime = std::chrono::milliseconds(10'000);
 // A connection stops being read while this many frames wait behind the one being handled.
 constexpr std::size_t kMaxWaitingFrames = 64;
 constexpr std::uint64_t kListenKey = 0;  // epoll keys: 0 the listening socket, 1 the wake-up
@@ -171,6 +173,11 @@ class MllpReactor::Loop {
     bool busy = false;          // a frame is with the handler
     bool readEnded = false;     // end of input (or stopping): read no more
     bool closeAfterWrite = false;
+    // After an oversized frame's AR: our side shut, what the peer still sends read and
+    // discarded until it closes, for at most drainUntil and drainBudget bytes.
+    bool draining = false;
+    Clock::time_point drainUntil;
+    std::size_t drainBudget = 0;
     bool socketClosed = false;  // gone; the object stays until the handler has answered
     std::string out;            // framed ACKs the socket has not taken yet
     std::uint32_t interest = 0;
@@ -310,6 +317,10 @@ class MllpReactor::Loop {
   }
 
   void read(Connection& c, char* buffer) {
+    if (c.draining) {
+      drain(c, buffer);
+      return;
+    }
     if (c.readEnded) return;
     const ssize_t n = ::recv(c.fd, buffer, kReadBuffer, 0);
     if (n < 0) {
@@ -355,6 +366,29 @@ class MllpReactor::Loop {
       }
       if (c.readEnded) break;
     }
+  }
+
+  // Closing a socket with input unread makes the kernel reset the connection: a sender still
+  // writing the rest of an oversized message would see its write fail, not read the AR (and a
+  // stack that drops what it received on a reset would lose the AR itself). So our side is
+  // shut after the AR, and the rest is read and thrown away until the peer closes.
+  void beginDrain(Connection& c) {
+    ::shutdown(c.fd, SHUT_WR);
+    c.draining = true;
+    c.drainUntil = Clock::now() + std::min<std::chrono::milliseconds>(settings_.readTimeout, kMostDrainTime);
+    c.drainBudget = std::max<std::size_t>(settings_.maxFrameBytes, 1 << 20) * 16;
+    nextScan_ = std::min(nextScan_, c.drainUntil);
+  }
+
+  void drain(Connection& c, char* buffer) {
+    const ssize_t n = ::recv(c.fd, buffer, kReadBuffer, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0 || static_cast<std::size_t>(n) >= c.drainBudget) {
+      closeSocket(c);  // the peer closed (or left, or sent far too much)
+      return;
+    }
+    c.drainBudget -= static_cast<std::size_t>(n);
+    stats_.droppedBytes.fetch_add(static_cast<std::uint64_t>(n));
   }
 
   // Hands the next waiting frame to the handler when none is there.
@@ -425,13 +459,14 @@ class MllpReactor::Loop {
   void settle(Connection& c) {
     dispatch(c);
     const bool idle = !c.busy && c.waiting.empty() && c.out.empty();
-    if (!c.socketClosed && idle && (c.readEnded || c.closeAfterWrite)) closeSocket(c);
+    if (!c.socketClosed && idle && c.closeAfterWrite && !c.draining && !stopping_.load()) beginDrain(c);
+    if (!c.socketClosed && idle && !c.draining && (c.readEnded || c.closeAfterWrite)) closeSocket(c);
     if (c.socketClosed) {
       if (!c.busy) connections_.erase(c.id);  // `c` is gone from here on
       return;
     }
     std::uint32_t interest = 0;
-    if (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames) interest |= EPOLLIN;
+    if (c.draining || (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames)) interest |= EPOLLIN;
     if (!c.out.empty()) interest |= EPOLLOUT;
     if (interest != c.interest) {
       c.interest = interest;
@@ -458,6 +493,14 @@ class MllpReactor::Loop {
       if (c->socketClosed) continue;
       Clock::time_point deadline = Clock::time_point::max();
       const char* why = nullptr;
+      if (c->draining) {
+        if (now >= c->drainUntil) {
+          expired.push_back(id);  // counted as oversized already
+        } else {
+          next = std::min(next, c->drainUntil);
+        }
+        continue;
+      }
       if (!c->out.empty()) {
         deadline = c->writeBlockedSince + settings_.readTimeout;
         why = "unread ACKs";
@@ -498,6 +541,7 @@ class MllpReactor::Loop {
       Connection& c = *connections_.at(id);
       c.readEnded = true;
       c.waiting.clear();  // never handed over: not stored, not acknowledged; the sender resends
+      if (c.draining) closeSocket(c);  // its AR went out; the rest of it is not waited for
       settle(c);
     }
   }

@@ -36,6 +36,8 @@ constexpr auto kAdmissionWait = std::chrono::milliseconds(500);
 // refuses at once instead of queueing a connection nobody will serve.
 constexpr int kRefusalThreads = 4;
 constexpr std::size_t kReadBuffer = 16 * 1024;  // allocated, not touched, until data comes
+// How long the rest of an oversized message is read (and dropped) after its AR, at most.
+constexpr auto kMostDrainTime = std::chrono::milliseconds(10'000);
 
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.mllp");
@@ -262,7 +264,9 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
             stats.oversized.fetch_add(1);
             logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing",
                              settings.name, peer.address, settings.maxFrameBytes);
-            send(s, frame(server_.handler.onOversized(event.payload, settings.maxFrameBytes, peer)));
+            if (send(s, frame(server_.handler.onOversized(event.payload, settings.maxFrameBytes, peer)))) {
+              drainAfterRefusal(s, buffer.get());
+            }
             return;
           }
           case FrameEvent::Kind::Abandoned:
@@ -273,6 +277,30 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
             break;
         }
       }
+    }
+  }
+
+  // As the event loops do (MllpReactor): closing with the rest of an oversized message unread
+  // would reset the connection, and a sender still writing would see its write fail instead of
+  // reading the AR. So our side is shut (close_notify) and what the peer still sends is read and
+  // dropped until it closes, for a bounded time and number of bytes.
+  void drainAfterRefusal(Poco::Net::StreamSocket& s, char* buffer) {
+    const auto until =
+        std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(server_.settings.readTimeout, kMostDrainTime);
+    std::size_t budget = std::max<std::size_t>(server_.settings.maxFrameBytes, 1 << 20) * 16;
+    try {
+      s.shutdownSend();
+      for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || server_.stopping.load()) return;
+        s.setReceiveTimeout(toTimespan(left));
+        const int n = s.receiveBytes(buffer, static_cast<int>(kReadBuffer));
+        if (n <= 0 || static_cast<std::size_t>(n) >= budget) return;
+        budget -= static_cast<std::size_t>(n);
+        server_.stats.droppedBytes.fetch_add(static_cast<std::uint64_t>(n));
+      }
+    } catch (const Poco::Exception&) {
+      // Gone, or silent for the time left: closed either way.
     }
   }
 

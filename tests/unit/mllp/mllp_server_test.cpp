@@ -167,6 +167,22 @@ BOOST_AUTO_TEST_CASE(oversized_message_gets_a_rejection_then_the_connection_clos
   BOOST_TEST(r.handler.frameCount() == 0u);
 }
 
+// A sender that writes all of a message far over the limit before it reads: the listener reads
+// (and drops) the rest after the AR, so the write completes, the AR is read, and the close that
+// follows is an orderly one. Closing with the rest unread would reset the connection, and the
+// sender would see its write fail instead of the AR.
+BOOST_AUTO_TEST_CASE(a_sender_still_writing_an_oversized_message_gets_its_rejection_not_a_reset) {
+  auto settings = plain();
+  settings.maxFrameBytes = 64 * 1024;
+  Running r(settings);
+  MllpClient client("127.0.0.1", r.server.port(), 10s);
+  BOOST_CHECK_NO_THROW(client.send(std::string(8 << 20, 'x')));
+  BOOST_TEST(client.receive(10s).value() == "AR:too large, limit 65536");
+  BOOST_TEST(client.closedByPeer(10s));
+  BOOST_TEST(r.server.stats().oversized.load() == 1u);
+  BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 0; }, 10s));
+}
+
 BOOST_AUTO_TEST_CASE(partial_frame_that_stalls_is_closed_after_the_read_timeout) {
   auto settings = plain();
   settings.readTimeout = 300ms;
@@ -303,6 +319,17 @@ BOOST_AUTO_TEST_CASE(a_listener_for_tls_1_3_refuses_a_client_that_offers_at_most
   BOOST_TEST(negotiatedVersion(r.server.port(), TLS1_2_VERSION) == 0);
   BOOST_TEST(negotiatedVersion(r.server.port(), TLS1_3_VERSION) == TLS1_3_VERSION);
   BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
+}
+
+BOOST_AUTO_TEST_CASE(a_tls_sender_still_writing_an_oversized_message_gets_its_rejection) {
+  auto settings = tls(false);
+  settings.maxFrameBytes = 64 * 1024;
+  Running r(settings);
+  MllpClient client("127.0.0.1", r.server.port(), 10s, clientTls(pki().caCertificate()));
+  BOOST_CHECK_NO_THROW(client.send(std::string(8 << 20, 'x')));
+  BOOST_TEST(client.receive(10s).value() == "AR:too large, limit 65536");
+  BOOST_TEST(client.closedByPeer(10s));
+  BOOST_TEST(r.server.stats().oversized.load() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
