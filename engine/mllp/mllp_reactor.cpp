@@ -37,6 +37,10 @@ constexpr auto kAdmissionWait = std::chrono::milliseconds(500);
 // While a connection waits for a slot, the loop looks for one this often.
 constexpr auto kAdmissionPoll = std::chrono::milliseconds(10);
 constexpr std::size_t kReadBuffer = 64 * 1024;
+// After accept() fails for want of a resource, the listening socket rests this long.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// At most this many connections wait for a slot; more are closed at once.
+constexpr std::size_t kMostWaiting = 256;
 // How long the rest of an oversized message is read (and dropped) after its AR, at most.
 constexpr auto kMostDrainTime = std::chrono::milliseconds(10'000);
 // A connection stops being read while this many frames wait behind the one being handled.
@@ -218,7 +222,7 @@ class MllpReactor::Loop {
       for (int i = 0; i < n; ++i) {
         const epoll_event& e = events[static_cast<std::size_t>(i)];
         if (e.data.u64 == kListenKey) {
-          if (listening) accept();
+          if (listening && !acceptPaused_) accept();
         } else if (e.data.u64 == kWakeKey) {
           mailbox_->take(answers);
           for (auto& [id, ack] : answers) answered(id, std::move(ack));
@@ -238,11 +242,16 @@ class MllpReactor::Loop {
         }
       }
       const auto now = Clock::now();
+      if (acceptPaused_ && listening && now >= acceptResumes_) {
+        acceptPaused_ = false;
+        watch(listenFd_, kListenKey, EPOLLIN | EPOLLEXCLUSIVE, EPOLL_CTL_ADD);
+      }
       admitWaiting(now);
       if (now >= nextScan_) scan(now);
       if (stopping_.load()) {
         if (listening) {
           listening = false;
+          acceptPaused_ = false;
           epoll_ctl(epoll_, EPOLL_CTL_DEL, listenFd_, nullptr);
           beginStop();
         }
@@ -255,6 +264,7 @@ class MllpReactor::Loop {
   int timeoutMs() const {
     auto next = nextScan_;
     if (!waiting_.empty()) next = std::min(next, Clock::now() + kAdmissionPoll);
+    if (acceptPaused_) next = std::min(next, acceptResumes_);
     if (stopping_.load()) next = std::min(next, Clock::now() + std::chrono::milliseconds(20));
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
     return static_cast<int>(std::clamp<long long>(wait, 0, 1000));
@@ -268,18 +278,35 @@ class MllpReactor::Loop {
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          logger().error("listener %s: accept failed (errno %d)", settings_.name, errno);
-        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) pauseAccepting(errno);
         return;
       }
       const auto now = Clock::now();
       if (tryAdmit(stats_, settings_.maxConnections)) {
         adopt(fd, peerAddress(address), now);
-      } else {
+      } else if (waiting_.size() < kMostWaiting) {
         waiting_.push_back(Waiting{fd, peerAddress(address), now + kAdmissionWait});
+      } else {
+        stats_.refused.fetch_add(1);
+        ::close(fd);
       }
     }
+  }
+
+  // The listening socket stays readable while accept() fails (out of file descriptors, say):
+  // accepting again at once would spin, and log each time. It rests instead, and the failure
+  // is logged once a second at most.
+  void pauseAccepting(int error) {
+    stats_.acceptFailures.fetch_add(1);
+    const auto now = Clock::now();
+    if (now >= nextAcceptLog_) {
+      logger().error("listener %s: accept failed (errno %d); not accepting for %d ms", settings_.name, error,
+                     static_cast<int>(kAcceptPause.count()));
+      nextAcceptLog_ = now + std::chrono::seconds(1);
+    }
+    acceptPaused_ = true;
+    acceptResumes_ = now + kAcceptPause;
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, listenFd_, nullptr);
   }
 
   // Connections waiting for a slot: admitted as slots free, refused once their wait is over.
@@ -554,6 +581,9 @@ class MllpReactor::Loop {
   const std::shared_ptr<Mailbox> mailbox_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::deque<Waiting> waiting_;
+  bool acceptPaused_ = false;
+  Clock::time_point acceptResumes_;
+  Clock::time_point nextAcceptLog_;
   std::vector<FrameEvent> events_;
   std::uint64_t nextId_ = 2;  // after kListenKey and kWakeKey
   Clock::time_point nextScan_ = Clock::now();

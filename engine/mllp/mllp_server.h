@@ -44,12 +44,15 @@ struct ListenerStats {
   std::atomic<std::uint64_t> frames{0};
   std::atomic<std::uint64_t> oversized{0};
   std::atomic<std::uint64_t> abandoned{0};     // start block inside a frame
-  std::atomic<std::uint64_t> droppedBytes{0};  // outside frames
+  std::atomic<std::uint64_t> droppedBytes{0};  // outside frames, and the rest of an oversized one
   std::atomic<std::uint64_t> missingCarriageReturns{0};
   std::atomic<std::uint64_t> stalled{0};     // read timeout inside a frame
   std::atomic<std::uint64_t> idleClosed{0};  // idle timeout between frames
   std::atomic<std::uint64_t> tlsRefused{0};  // handshake failed or subject not allowed
   std::atomic<std::uint64_t> peerGone{0};    // the peer vanished before its ACK was sent
+  // accept() failed for want of a resource (file descriptors, memory): the listener then
+  // stops accepting for a moment instead of trying again at once.
+  std::atomic<std::uint64_t> acceptFailures{0};
   std::atomic<int> active{0};
 };
 

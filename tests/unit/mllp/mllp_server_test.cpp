@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,6 +82,22 @@ ListenerSettings plain() {
   s.readTimeout = 10s;
   s.idleTimeout = 30s;
   return s;
+}
+
+// A plain blocking socket connected to the listener on `port` (one descriptor, nothing else:
+// POCO's connect with a time-out takes a second one for its poll), or -1.
+int connectRaw(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 struct Running {
@@ -227,6 +244,54 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_are_refused_at_once) {
   BOOST_TEST(fourth.receive(10s).value() == "ACK:4");
 }
 
+// Out of file descriptors: accept() fails while the listening socket stays readable. The
+// listener rests (100 ms) between tries instead of spinning and logging each failure, and
+// takes the waiting connection once descriptors are free again.
+BOOST_AUTO_TEST_CASE(a_listener_out_of_file_descriptors_rests_and_then_accepts_again) {
+  Running r(plain());
+  MllpClient first("127.0.0.1", r.server.port(), 10s);
+  first.send("FIRST");
+  BOOST_TEST_REQUIRE(first.receive(10s).value() == "ACK:FIRST");
+
+  rlimit before{};
+  BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
+  struct Restore {
+    rlimit limit;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+  } restore{before};
+  // New descriptors take the lowest free number: with the limit just above it, the client's
+  // socket gets it and the listener's accept() has none left.
+  const int lowestFree = ::dup(0);
+  BOOST_TEST_REQUIRE(lowestFree >= 0);
+  ::close(lowestFree);
+  rlimit tight = before;
+  tight.rlim_cur = static_cast<rlim_t>(lowestFree) + 1;
+  BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  const int second = connectRaw(r.server.port());  // in the backlog: the kernel completes it
+  BOOST_TEST_REQUIRE(second >= 0);
+  const std::string framed = cpis::mllp::frame("SECOND");
+  BOOST_TEST_REQUIRE(::send(second, framed.data(), framed.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(framed.size()));
+  BOOST_TEST_REQUIRE(waitFor([&] { return r.server.stats().acceptFailures.load() >= 1; }, 10s));
+  const auto firstFailure = std::chrono::steady_clock::now();
+  BOOST_TEST_REQUIRE(waitFor([&] { return r.server.stats().acceptFailures.load() >= 3; }, 10s));
+  const auto rested = std::chrono::steady_clock::now() - firstFailure;
+  // Each failure is followed by a rest: not thousands of tries, a few per 100 ms per event loop.
+  const auto failures = r.server.stats().acceptFailures.load();
+  BOOST_TEST(failures <= 4 * (static_cast<std::uint64_t>(rested / 100ms) + 2), failures << " failures");
+  ::setrlimit(RLIMIT_NOFILE, &before);
+  const timeval wait{10, 0};
+  ::setsockopt(second, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string received;
+  char buffer[256];
+  while (received.find('\x1c') == std::string::npos) {
+    const ssize_t n = ::recv(second, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    received.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(second);
+  BOOST_TEST(received == cpis::mllp::frame("ACK:SECOND"));
+}
+
 BOOST_AUTO_TEST_CASE(peer_that_leaves_before_reading_its_ack_still_had_its_message_handled) {
   Running r(plain());
   {
@@ -285,15 +350,8 @@ std::optional<std::string> exchange(std::uint16_t port, const ClientTls& context
 // The TLS version a client that offers at most `maxVersion` gets from the listener on `port`;
 // 0 when the handshake fails.
 int negotiatedVersion(std::uint16_t port, int maxVersion) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
+  const int fd = connectRaw(port);
+  if (fd < 0) return -1;
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(context, maxVersion);
@@ -479,13 +537,8 @@ BOOST_AUTO_TEST_CASE(a_peer_that_ends_then_resets_while_its_frame_is_with_the_ha
   DeferredHandler handler;
   MllpServer server(plain(), handler);
   server.start();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = connectRaw(server.port());
   BOOST_TEST_REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(server.port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
   const std::string framed = cpis::mllp::frame("RESET1");
   BOOST_TEST_REQUIRE(::send(fd, framed.data(), framed.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(framed.size()));
   ::shutdown(fd, SHUT_WR);
