@@ -390,6 +390,23 @@ BOOST_AUTO_TEST_CASE(a_tls_sender_still_writing_an_oversized_message_gets_its_re
   BOOST_TEST(r.server.stats().oversized.load() == 1u);
 }
 
+// The time-outs of a TLS connection are the configured ones, as for plain TCP (POCO's secure
+// sockets wait twice the socket's time-out: the listener gives them half).
+BOOST_AUTO_TEST_CASE(an_idle_tls_connection_is_closed_after_the_idle_timeout_not_twice_that) {
+  auto settings = tls(false);
+  settings.idleTimeout = 1s;
+  Running r(settings);
+  MllpClient client("127.0.0.1", r.server.port(), 10s, clientTls(pki().caCertificate()));
+  client.send("A");
+  BOOST_TEST_REQUIRE(client.receive(10s).value() == "ACK:A");
+  const auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(client.closedByPeer(10s));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(waited >= 900ms);
+  BOOST_TEST(waited < 1700ms, std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms");
+  BOOST_TEST(waitFor([&] { return r.server.stats().idleClosed.load() == 1; }));
+}
+
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
   Running r(tls(false));
   BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
