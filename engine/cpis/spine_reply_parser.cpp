@@ -127,7 +127,7 @@ std::string nhsNumberOf(Node holder) {
 
 // One <record>: the local authority, 1..3 plans and the subject. A record naming both a child
 // and an unborn child (a pregnant girl with her own plan) becomes two: the UCPI plans go with
-// the unborn child.
+// the unborn child. Naming both with no UCPI plan, it is the child's record alone.
 bool readRecord(Node record, ParsedReply& reply, std::string& problem) {
   domain::CpisRecord base;
   const Node organisation = wire::path(record, {"communicationFunctionSnd", "organisation"});
@@ -175,7 +175,9 @@ bool readRecord(Node record, ParsedReply& reply, std::string& problem) {
   if (child && unborn && !unbornPlans.empty() && !childPlans.empty()) {
     add(domain::SubjectKind::Child, std::move(childPlans), childNumber);
     add(domain::SubjectKind::UnbornChild, std::move(unbornPlans), motherNumber);
-  } else if (unborn) {
+  } else if (unborn && (!child || !unbornPlans.empty())) {
+    // The unborn child's plan, on the mother's number. With the child named too but no UCP
+    // there, the plans are the child's own (below).
     add(domain::SubjectKind::UnbornChild, std::move(plans), motherNumber);
   } else {
     add(domain::SubjectKind::Child, std::move(plans), childNumber);

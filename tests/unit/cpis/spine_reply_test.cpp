@@ -167,6 +167,26 @@ BOOST_AUTO_TEST_CASE(a_record_about_a_pregnant_girl_and_her_unborn_child_becomes
   BOOST_TEST(reply.subjectNhsNumbers.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_record_naming_both_subjects_without_an_unborn_plan_is_the_childs_own) {
+  // Both subjects named, but no UCP: the plan is the girl's own, on her own number, never shown
+  // as an unborn child's plan on the mother's number.
+  const std::vector<CpisRecord> built{
+      samples::record({{PlanType::Cppi, kStart, std::nullopt}}, SubjectKind::UnbornChild)};
+  const std::string soap = replaced(
+      cc::buildFoundReply(samples::replyHeader(), samples::subject(), built, {}), "<subject>",
+      "<subject><npfitlc:contentId root=\"2.16.840.1.113883.2.1.3.2.4.18.16\" extension=\"COCT_TP145101GB01#Child\"/>"
+      "<COCT_TP145101GB01.Child><id root=\"2.16.840.1.113883.2.1.4.1\" extension=\"9990000018\"/><childPerson>"
+      "<birthTime value=\"20090101\"/><name><given>Alex</given><family>Testchild</family></name></childPerson>"
+      "</COCT_TP145101GB01.Child></subject><subject>");
+  checkValid(soap, "REPC_IN000007GB01");
+  const auto reply = parse(soap);
+  BOOST_REQUIRE_MESSAGE((reply.result.status == CheckStatus::Found), detailOf(reply));
+  const std::vector<CpisRecord> expected{samples::record({{PlanType::Cppi, kStart, std::nullopt}}, SubjectKind::Child)};
+  BOOST_TEST((reply.result.records == expected));
+  BOOST_TEST_REQUIRE(reply.subjectNhsNumbers.size() == 1u);
+  BOOST_TEST(reply.subjectNhsNumbers.front() == "9990000018");
+}
+
 BOOST_AUTO_TEST_CASE(phone_numbers_travel_as_digits) {
   auto record = samples::record({{PlanType::Cppi, kStart, std::nullopt}});
   record.la.emergencyPhone = "01632 960001";
