@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <mutex>
+#include <typeinfo>
 #include <unordered_map>
 
 #include "engine/hl7v2/ack.h"
@@ -144,7 +145,7 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (!pending->enhanced) return runCheck(id, *pending, payload);
   // Enhanced mode: the accept ACK now; the check and the application ACK follow.
   auto raw = std::make_shared<const std::string>(payload);
-  if (!checks_->work.submit([this, pending, raw, id] { (void)runCheck(id, *pending, *raw); })) {
+  if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
     logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                      policy_.feed, std::to_string(id));
   }
@@ -157,7 +158,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   // The check on the work queue; its reply is the ACK, made once the finishing commit is
   // durable, whose sync covers the message's own commit too (never run on the store's thread).
   const auto check = [this, pending, payload, shared](store::MessageId id) {
-    if (!checks_->work.submit([this, pending, payload, shared, id] { (*shared)(runCheck(id, *pending, payload)); })) {
+    if (!checks_->work.submit([this, pending, payload, shared, id] { (*shared)(checkOrRefuse(id, *pending, payload)); })) {
       (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
     }
   };
@@ -193,7 +194,7 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
     // check follows, with the payload copied, since the reply ends its life.
     const store::MessageId id = persisted.value().id;
     auto raw = std::make_shared<const std::string>(payload);
-    if (!checks_->work.submit([this, pending, raw, id] { (void)runCheck(id, *pending, *raw); })) {
+    if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
       logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                        policy_.feed, std::to_string(id));
     }
@@ -220,6 +221,22 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   if (!pending.notifications.empty()) notified(pending.notifications);
   if (disposition.deferred) returnChannel_->submit(stored.id, disposition.applicationAck);
   return disposition.reply;
+}
+
+std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload) {
+  // The work queue drops a job that throws: the sender would wait for its ACK for ever. The
+  // message stays unfinished (stored, not checked): the sender is told to send it again, and
+  // recovery checks it at the next start.
+  try {
+    return runCheck(id, pending, payload);
+  } catch (const std::exception& e) {  // what() is not logged: it may quote the message
+    logger().error("feed %s: the check of message %s failed unexpectedly (%s); left for recovery", policy_.feed,
+                   std::to_string(id), std::string(typeid(e).name()));
+  } catch (...) {
+    logger().error("feed %s: the check of message %s failed unexpectedly; left for recovery", policy_.feed,
+                   std::to_string(id));
+  }
+  return storeUnavailable(payload, core::Status::internal("the check failed unexpectedly"));
 }
 
 std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::string_view payload) {
