@@ -316,6 +316,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     case AdaptResult::Kind::NotAnAttendance: {
       auto outcome = rejectedOutcome(domain::ReasonCode::NotAnAttendance, adapted.reason, source);
+      outcome.queried = adapted.attendance.nhsNumber;  // ZCP-13: the EPR can confirm the patient
       return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
     }
     case AdaptResult::Kind::Attendance: break;

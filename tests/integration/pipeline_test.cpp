@@ -224,6 +224,13 @@ BOOST_AUTO_TEST_CASE(an_update_repeats_the_real_check_not_a_skipped_one_in_betwe
   BOOST_TEST(field(updated, "ZCP-2") == "FOUND");
   BOOST_TEST(field(updated, "ZCP-15") == field(first, "ZCP-15"));
   BOOST_TEST(state.accesses(nhs("9990000034")).size() == accesses);  // CP-IS was not asked again
+
+  // A message about the person, not an attendance: not checked, and ZCP-13 names the number the
+  // EPR sent, so it can confirm the patient (empty only when there is none).
+  const auto person = send(adt("R6", "VR", child, "A31"));
+  BOOST_TEST(field(person, "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+  BOOST_TEST(field(person, "ZCP-13.1") == "9990000034");
+  BOOST_TEST(field(person, "ZCP-13.4") == "NHS");
 }
 
 // This feed is configured for original mode and has no return connection: a message asking for
