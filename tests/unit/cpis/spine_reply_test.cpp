@@ -146,17 +146,23 @@ BOOST_AUTO_TEST_CASE(accesses_come_back_newest_first_and_at_most_twenty_five) {
   BOOST_TEST((reply.result.accesses == all));
 }
 
-BOOST_AUTO_TEST_CASE(a_record_about_a_pregnant_girl_and_her_unborn_child_becomes_two) {
-  // One record naming both subjects (the schema allows two): her own CPP, and the UCP on her
-  // number for the unborn child.
-  const std::vector<CpisRecord> built{samples::record(
-      {{PlanType::Cppi, kStart, std::nullopt}, {PlanType::Ucpi, kStart, kEnd}}, SubjectKind::UnbornChild)};
-  const std::string soap = replaced(
+// A FOUND reply of `built` (unborn-child records) whose record names the child (9990000018)
+// as a subject too, as the schema allows.
+std::string withChildSubjectToo(const std::vector<CpisRecord>& built) {
+  return replaced(
       cc::buildFoundReply(samples::replyHeader(), samples::subject(), built, {}), "<subject>",
       "<subject><npfitlc:contentId root=\"2.16.840.1.113883.2.1.3.2.4.18.16\" extension=\"COCT_TP145101GB01#Child\"/>"
       "<COCT_TP145101GB01.Child><id root=\"2.16.840.1.113883.2.1.4.1\" extension=\"9990000018\"/><childPerson>"
       "<birthTime value=\"20090101\"/><name><given>Alex</given><family>Testchild</family></name></childPerson>"
       "</COCT_TP145101GB01.Child></subject><subject>");
+}
+
+BOOST_AUTO_TEST_CASE(a_record_about_a_pregnant_girl_and_her_unborn_child_becomes_two) {
+  // One record naming both subjects (the schema allows two): her own CPP, and the UCP on her
+  // number for the unborn child.
+  const std::vector<CpisRecord> built{samples::record(
+      {{PlanType::Cppi, kStart, std::nullopt}, {PlanType::Ucpi, kStart, kEnd}}, SubjectKind::UnbornChild)};
+  const std::string soap = withChildSubjectToo(built);
   checkValid(soap, "REPC_IN000007GB01");
   const auto reply = parse(soap);
   BOOST_REQUIRE_MESSAGE((reply.result.status == CheckStatus::Found), detailOf(reply));
@@ -172,12 +178,7 @@ BOOST_AUTO_TEST_CASE(a_record_naming_both_subjects_without_an_unborn_plan_is_the
   // as an unborn child's plan on the mother's number.
   const std::vector<CpisRecord> built{
       samples::record({{PlanType::Cppi, kStart, std::nullopt}}, SubjectKind::UnbornChild)};
-  const std::string soap = replaced(
-      cc::buildFoundReply(samples::replyHeader(), samples::subject(), built, {}), "<subject>",
-      "<subject><npfitlc:contentId root=\"2.16.840.1.113883.2.1.3.2.4.18.16\" extension=\"COCT_TP145101GB01#Child\"/>"
-      "<COCT_TP145101GB01.Child><id root=\"2.16.840.1.113883.2.1.4.1\" extension=\"9990000018\"/><childPerson>"
-      "<birthTime value=\"20090101\"/><name><given>Alex</given><family>Testchild</family></name></childPerson>"
-      "</COCT_TP145101GB01.Child></subject><subject>");
+  const std::string soap = withChildSubjectToo(built);
   checkValid(soap, "REPC_IN000007GB01");
   const auto reply = parse(soap);
   BOOST_REQUIRE_MESSAGE((reply.result.status == CheckStatus::Found), detailOf(reply));
