@@ -39,7 +39,7 @@ constexpr auto kAdmissionPoll = std::chrono::milliseconds(10);
 constexpr std::size_t kReadBuffer = 64 * 1024;
 // After accept() fails for want of a resource, the listening socket rests this long.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-// At most this many connections wait for a slot; more are closed at once.
+// At most this many connections wait for a slot, per event loop; more are closed at once.
 constexpr std::size_t kMostWaiting = 256;
 // How long the rest of an oversized message is read (and dropped) after its AR, at most.
 constexpr auto kMostDrainTime = std::chrono::milliseconds(10'000);
@@ -231,11 +231,12 @@ class MllpReactor::Loop {
           Connection& c = *it->second;
           if ((e.events & EPOLLOUT) != 0U) write(c);
           if ((e.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0U && !c.socketClosed) read(c, buffer.get());
-          if ((e.events & (EPOLLHUP | EPOLLERR)) != 0U && c.readEnded && !c.socketClosed) {
+          if ((e.events & (EPOLLHUP | EPOLLERR)) != 0U && c.readEnded && !c.draining && !c.socketClosed) {
             // Reset, or shut both ways, after its end was read: nothing more can be written to
             // it, and epoll reports this whatever the interest, so it is closed now (a frame
-            // with the handler is still answered, to nobody, as for any peer that left).
-            if (!stopping_.load()) stats_.peerGone.fetch_add(1);
+            // with the handler is still answered, to nobody, and counted then, as for any peer
+            // that left). A draining connection reads on to the end: drain() closes it.
+            if (!stopping_.load() && !c.busy) stats_.peerGone.fetch_add(1);
             closeSocket(c);
           }
           settle(c);
@@ -243,8 +244,14 @@ class MllpReactor::Loop {
       }
       const auto now = Clock::now();
       if (acceptPaused_ && listening && now >= acceptResumes_) {
-        acceptPaused_ = false;
-        watch(listenFd_, kListenKey, EPOLLIN | EPOLLEXCLUSIVE, EPOLL_CTL_ADD);
+        epoll_event e{};
+        e.events = EPOLLIN | EPOLLEXCLUSIVE;
+        e.data.u64 = kListenKey;
+        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, listenFd_, &e) == 0) {
+          acceptPaused_ = false;
+        } else {
+          pauseAccepting("watching the listening socket again", errno);  // still short: rest again
+        }
       }
       admitWaiting(now);
       if (now >= nextScan_) scan(now);
@@ -277,9 +284,14 @@ class MllpReactor::Loop {
       const int fd = accept4(listenFd_, reinterpret_cast<sockaddr*>(&address), &length,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) pauseAccepting(errno);
-        return;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          pauseAccepting("accept", errno);
+          return;
+        }
+        // That connection's own trouble (aborted, a protocol or network error): the next.
+        logger().debug("listener %s: accept failed (errno %d)", settings_.name, errno);
+        continue;
       }
       const auto now = Clock::now();
       if (tryAdmit(stats_, settings_.maxConnections)) {
@@ -296,12 +308,12 @@ class MllpReactor::Loop {
   // The listening socket stays readable while accept() fails (out of file descriptors, say):
   // accepting again at once would spin, and log each time. It rests instead, and the failure
   // is logged once a second at most.
-  void pauseAccepting(int error) {
+  void pauseAccepting(const char* what, int error) {
     stats_.acceptFailures.fetch_add(1);
     const auto now = Clock::now();
     if (now >= nextAcceptLog_) {
-      logger().error("listener %s: accept failed (errno %d); not accepting for %d ms", settings_.name, error,
-                     static_cast<int>(kAcceptPause.count()));
+      logger().error("listener %s: %s failed (errno %d); not accepting for %d ms", settings_.name, std::string(what),
+                     error, static_cast<int>(kAcceptPause.count()));
       nextAcceptLog_ = now + std::chrono::seconds(1);
     }
     acceptPaused_ = true;
@@ -352,7 +364,7 @@ class MllpReactor::Loop {
     const ssize_t n = ::recv(c.fd, buffer, kReadBuffer, 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      if (!stopping_.load()) stats_.peerGone.fetch_add(1);
+      if (!stopping_.load() && !c.busy) stats_.peerGone.fetch_add(1);  // busy: counted when answered
       closeSocket(c);
       return;
     }

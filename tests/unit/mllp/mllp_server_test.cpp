@@ -577,13 +577,56 @@ BOOST_AUTO_TEST_CASE(a_peer_that_ends_then_resets_while_its_frame_is_with_the_ha
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   ::close(fd);
   BOOST_TEST(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
-  BOOST_TEST(server.stats().peerGone.load() == 1u);
-  handler.answerAllFromAnotherThread();  // to nobody
+  handler.answerAllFromAnotherThread();  // to nobody: the peer is counted gone then, once
+  BOOST_TEST(waitFor([&] { return server.stats().peerGone.load() == 1u; }, 10s));
   MllpClient next("127.0.0.1", server.port(), 10s);
   next.send("NEXT");
   BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
   handler.answerAllFromAnotherThread();
   BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
+}
+
+// A sender that writes a frame, an oversized one behind it and more besides, and ends its side,
+// all while its first frame is with the handler: once the AR is out both ends are shut, which
+// epoll reports at once with the rest still unread. The listener reads the rest to the end
+// before it closes: the sender gets both answers and an orderly end, never a reset.
+BOOST_AUTO_TEST_CASE(the_rest_behind_an_oversized_frame_is_read_to_the_end_before_the_close) {
+  DeferredHandler handler;
+  auto settings = plain();
+  settings.maxFrameBytes = 64 * 1024;
+  MllpServer server(settings, handler);
+  server.start();
+  const int fd = connectRaw(server.port());
+  BOOST_TEST_REQUIRE(fd >= 0);
+  const std::string first = cpis::mllp::frame("FIRST");
+  BOOST_TEST_REQUIRE(::send(fd, first.data(), first.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(first.size()));
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  // The oversized frame and what follows: as much as the buffers take without waiting.
+  const std::string rest = cpis::mllp::frame(std::string(100 * 1024, 'x')) + std::string(4 << 20, 'y');
+  std::size_t sent = 0;
+  for (;;) {
+    const ssize_t n = ::send(fd, rest.data() + sent, rest.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  BOOST_TEST_REQUIRE(sent > 256u * 1024);
+  ::shutdown(fd, SHUT_WR);
+  const auto droppedBefore = server.stats().droppedBytes.load();
+  handler.answerAllFromAnotherThread();
+  const timeval wait{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string received;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) received.append(buffer, static_cast<std::size_t>(n));
+  const int error = n < 0 ? errno : 0;
+  ::close(fd);
+  BOOST_TEST(received == cpis::mllp::frame("ACK:FIRST") + cpis::mllp::frame("AR"));
+  BOOST_TEST(n == 0, "the connection ended with errno " << error);
+  BOOST_TEST(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
+  // The rest was read and dropped: all but the oversized frame and at most one read's worth
+  // (64 KiB) taken with it.
+  BOOST_TEST(server.stats().droppedBytes.load() - droppedBefore >= sent - 200u * 1024);
 }
 
 BOOST_AUTO_TEST_CASE(stop_waits_for_the_frame_with_the_handler_and_sends_its_ack) {
