@@ -291,14 +291,18 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
 
   // As the event loops do (MllpReactor): closing with the rest of an oversized message unread
   // would reset the connection, and a sender still writing would see its write fail instead of
-  // reading the AR. So our side is shut (close_notify) and what the peer still sends is read and
+  // reading the AR. So our side is shut (a FIN) and what the peer still sends is read and
   // dropped until it closes, for a bounded time and number of bytes.
   void drainAfterRefusal(Poco::Net::StreamSocket& s, char* buffer) {
     const auto until =
         std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(server_.settings.readTimeout, kMostDrainTime);
     std::size_t budget = std::max<std::size_t>(server_.settings.maxFrameBytes, 1 << 20) * 16;
     try {
-      s.shutdownSend();
+      // TLS: POCO 1.11 has no half close for its secure sockets (shutdownSend() does nothing;
+      // shutdown() shuts TCP both ways, and the sender's next write is reset), nor a way to
+      // OpenSSL's own handle: our side ends with a FIN alone, after the AR, without a
+      // close_notify (the peer may call that an unexpected end, having read the AR).
+      ::shutdown(s.impl()->sockfd(), SHUT_WR);
       for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
         if (left.count() <= 0 || server_.stopping.load()) return;
