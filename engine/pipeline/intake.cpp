@@ -236,7 +236,7 @@ std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, s
     logger().error("feed %s: the check of message %s failed unexpectedly; left for recovery", policy_.feed,
                    std::to_string(id));
   }
-  return storeUnavailable(payload, core::Status::internal("the check failed unexpectedly"));
+  return sendAgainLater(payload, "message stored, but its CP-IS check failed unexpectedly; send it again later");
 }
 
 std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::string_view payload) {
@@ -475,7 +475,7 @@ core::Status Intake::resume(store::MessageId id) {
     if (pending.enhanced && !d.ack.empty()) {
       if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
     }
-    (void)runCheck(id, pending, raw);  // finishes the message (or leaves it for the next start)
+    (void)checkOrRefuse(id, pending, raw);  // finishes the message (or leaves it for the next start)
     return core::Status::ok();
   }
   if (!d.deferred) return finish(id, d.state, d.outcome, d.ack, pending.notifications);
@@ -490,10 +490,13 @@ core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_vi
 
 std::string Intake::storeUnavailable(std::string_view payload, const core::Status& status) {
   logger().error("feed %s: message not accepted: %s", policy_.feed, status.message());
-  const auto problem = issue(core::ErrorCode::ApplicationInternalError,
-                             "message not stored (" + status.message() + "); send it again later");
+  return sendAgainLater(payload, "message not stored (" + status.message() + "); send it again later");
+}
+
+std::string Intake::sendAgainLater(std::string_view payload, std::string text) {
+  const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
   const auto options = stamper_.next(policy_.defaultVersion);
-  constexpr const char* kText = "the message was not stored: the sender should send it again";
+  constexpr const char* kText = "the message was not checked: the sender should send it again";
   if (auto parsed = hl7v2::parse(payload)) {
     const auto& message = parsed.value();
     std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),

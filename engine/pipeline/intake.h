@@ -141,6 +141,8 @@ class Intake final : public mllp::FrameHandler {
   Disposition enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts);
   Disposition rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
+  // AR/CR with ERR 207 and `text`, asking for the message again (with the NOT_CHECKED alert).
+  std::string sendAgainLater(std::string_view payload, std::string text);
   // On a feed that checks: appends NOT_CHECKED / MESSAGE_REJECTED with `text` to an AR/AE
   // answering `message` when it is an ADT, or a message that could not be read (null).
   void appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const;
