@@ -98,7 +98,8 @@ class FastUnion final : public UnionDatatypeValidator {
     // A reply repeats its values (the same OIDs, codes and ODS codes in every access): a value
     // this type has taken before is taken again by the same member, without asking.
     std::u16string key;
-    if (remembers_) {
+    const bool remembering = remembers_ && xercesc::XMLString::stringLen(content) <= kLongestRemembered;
+    if (remembering) {
       key.assign(reinterpret_cast<const char16_t*>(content), xercesc::XMLString::stringLen(content));
       if (const auto it = taken_.find(key); it != taken_.end()) {
         if (context != nullptr) context->setValidatingMemberType(it->second);
@@ -112,7 +113,7 @@ class FastUnion final : public UnionDatatypeValidator {
                             content, Facets::pattern(*level), manager);
       }
     }
-    if (remembers_ && key.size() <= kLongestRemembered) {
+    if (remembering) {
       if (taken_.size() >= kMostRemembered) taken_.clear();
       taken_.emplace(std::move(key), member);
     }
@@ -143,7 +144,7 @@ class FastUnion final : public UnionDatatypeValidator {
 
   // Bounds on what is remembered: a parser validates one document at a time on one thread,
   // and its pool (so this validator) is its own, so no lock is needed.
-  static constexpr std::size_t kMostRemembered = 512;
+  static constexpr std::size_t kMostRemembered = 256;
   static constexpr std::size_t kLongestRemembered = 128;
   const std::vector<const DatatypeValidator*> patterned_;
   bool remembers_ = false;

@@ -10,7 +10,7 @@
 // type with nothing but patterns and an enumeration, all met, so its pattern is not matched
 // twice), and ask Xerces about the rest. The outcome, the member recorded as the one that
 // validated, and the error for a value that fits no member are Xerces' own. A value a union
-// has taken is remembered with its member (up to 512 values of up to 128 characters per type,
+// has taken is remembered with its member (up to 256 values of up to 128 characters per type,
 // when every member's verdict depends on the value alone): a reply repeats its OIDs and codes
 // in every access. Refused values are never remembered.
 
