@@ -142,7 +142,7 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
-  if (!pending->enhanced) return runCheck(id, *pending, payload);
+  if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
   // Enhanced mode: the accept ACK now; the check and the application ACK follow.
   auto raw = std::make_shared<const std::string>(payload);
   if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
