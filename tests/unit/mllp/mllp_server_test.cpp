@@ -526,6 +526,15 @@ class DeferredHandler final : public cpis::mllp::FrameHandler {
   std::vector<std::pair<std::string, Reply>> pending_;
 };
 
+// After a connection that went wrong, the listener serves the next one as ever.
+void nextConnectionIsServed(MllpServer& server, DeferredHandler& handler) {
+  MllpClient next("127.0.0.1", server.port(), 10s);
+  next.send("NEXT");
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  handler.answerAllFromAnotherThread();
+  BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
+}
+
 BOOST_AUTO_TEST_CASE(answers_from_another_thread_go_out_in_frame_order_one_frame_at_a_time) {
   DeferredHandler handler;
   MllpServer server(plain(), handler);
@@ -556,11 +565,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_leaves_while_its_frame_is_with_the_handler_is_c
   BOOST_TEST(server.stats().active.load() == 1);
   handler.answerAllFromAnotherThread();  // the ACK is written (or the peer is found gone), then it closes
   BOOST_TEST_REQUIRE(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
-  MllpClient next("127.0.0.1", server.port(), 10s);
-  next.send("NEXT");
-  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
-  handler.answerAllFromAnotherThread();
-  BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
+  nextConnectionIsServed(server, handler);
 }
 
 // A peer that ends its side and then resets the connection while its frame is with the
@@ -582,11 +587,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_ends_then_resets_while_its_frame_is_with_the_ha
   BOOST_TEST(waitFor([&] { return server.stats().active.load() == 0; }, 10s));
   handler.answerAllFromAnotherThread();  // to nobody: the peer is counted gone then, once
   BOOST_TEST(waitFor([&] { return server.stats().peerGone.load() == 1u; }, 10s));
-  MllpClient next("127.0.0.1", server.port(), 10s);
-  next.send("NEXT");
-  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
-  handler.answerAllFromAnotherThread();
-  BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
+  nextConnectionIsServed(server, handler);
 }
 
 // A sender that writes a frame, an oversized one behind it and more besides, and ends its side,
