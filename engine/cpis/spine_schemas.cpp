@@ -1,7 +1,5 @@
 #include "engine/cpis/spine_schemas.h"
 
-#include "engine/cpis/union_validation.h"
-
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -23,6 +21,8 @@
 #include <xercesc/util/XMLException.hpp>
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
+
+#include "engine/cpis/union_validation.h"
 
 namespace cpis::cpis {
 namespace {

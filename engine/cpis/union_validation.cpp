@@ -55,9 +55,6 @@ const DatatypeValidator* nativeUnionOf(const DatatypeValidator& v) {
   return at != nullptr && isPlainUnion(*at) ? at : nullptr;
 }
 
-// A union type that asks its members only once none of them certainly refuses: a plain union,
-// or a chain of restrictions of one by pattern (checked afterwards, from the one nearest the
-// union to the type itself, as Xerces does).
 // Whether validating a value of this type is a function of the value alone: no ID to record,
 // no prefix to resolve, no entity or notation to look up (types the CP-IS unions do not use).
 bool isPureOfContext(const DatatypeValidator& v) {
@@ -83,6 +80,9 @@ bool isPureOfContext(const DatatypeValidator& v) {
   }
 }
 
+// A union type that asks its members only once none of them certainly refuses: a plain union,
+// or a chain of restrictions of one by pattern (checked afterwards, from the one nearest the
+// union to the type itself, as Xerces does).
 class FastUnion final : public UnionDatatypeValidator {
  public:
   FastUnion(xercesc::RefVectorOf<DatatypeValidator>* members, int finalSet,
@@ -98,9 +98,10 @@ class FastUnion final : public UnionDatatypeValidator {
     // A reply repeats its values (the same OIDs, codes and ODS codes in every access): a value
     // this type has taken before is taken again by the same member, without asking.
     std::u16string key;
-    const bool remembering = remembers_ && xercesc::XMLString::stringLen(content) <= kLongestRemembered;
+    const XMLSize_t length = xercesc::XMLString::stringLen(content);
+    const bool remembering = remembers_ && length <= kLongestRemembered;
     if (remembering) {
-      key.assign(reinterpret_cast<const char16_t*>(content), xercesc::XMLString::stringLen(content));
+      key.assign(reinterpret_cast<const char16_t*>(content), length);
       if (const auto it = taken_.find(key); it != taken_.end()) {
         if (context != nullptr) context->setValidatingMemberType(it->second);
         return;

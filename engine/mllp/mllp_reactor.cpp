@@ -41,12 +41,12 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // At most this many connections wait for a slot, per event loop; more are closed at once.
 constexpr std::size_t kMostWaiting = 256;
-// How long the rest of an oversized message is read (and dropped) after its AR, at most.
-constexpr auto kMostDrainTime = std::chrono::milliseconds(10'000);
 // A connection stops being read while this many frames wait behind the one being handled.
 constexpr std::size_t kMaxWaitingFrames = 64;
 constexpr std::uint64_t kListenKey = 0;  // epoll keys: 0 the listening socket, 1 the wake-up
 constexpr std::uint64_t kWakeKey = 1;
+// Each loop watches the listening socket; one of them is woken per connection.
+constexpr std::uint32_t kListenEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.mllp");
@@ -126,6 +126,11 @@ bool tryAdmit(ListenerStats& stats, int limit) {
 
 }  // namespace
 
+RefusalDrain refusalDrain(const ListenerSettings& settings) {
+  return {std::min<std::chrono::milliseconds>(settings.readTimeout, std::chrono::milliseconds(10'000)),
+          std::max<std::size_t>(settings.maxFrameBytes, 1 << 20) * 16};
+}
+
 class MllpReactor::Loop {
  public:
   Loop(const ListenerSettings& settings, FrameHandler& handler, ListenerStats& stats, int listenFd)
@@ -137,7 +142,7 @@ class MllpReactor::Loop {
         mailbox_(std::make_shared<Mailbox>()) {
     if (epoll_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     // EPOLLEXCLUSIVE: a new connection wakes one loop, not all of them.
-    watch(listenFd_, kListenKey, EPOLLIN | EPOLLEXCLUSIVE, EPOLL_CTL_ADD);
+    watch(listenFd_, kListenKey, kListenEvents, EPOLL_CTL_ADD);
     watch(mailbox_->fd(), kWakeKey, EPOLLIN, EPOLL_CTL_ADD);
   }
 
@@ -198,11 +203,16 @@ class MllpReactor::Loop {
     Clock::time_point until;
   };
 
-  void watch(int fd, std::uint64_t key, std::uint32_t events, int op) {
+  // False (errno set) when epoll_ctl fails.
+  bool tryWatch(int fd, std::uint64_t key, std::uint32_t events, int op) {
     epoll_event e{};
     e.events = events;
     e.data.u64 = key;
-    if (epoll_ctl(epoll_, op, fd, &e) < 0 && op != EPOLL_CTL_DEL) {
+    return epoll_ctl(epoll_, op, fd, &e) == 0;
+  }
+
+  void watch(int fd, std::uint64_t key, std::uint32_t events, int op) {
+    if (!tryWatch(fd, key, events, op) && op != EPOLL_CTL_DEL) {
       throw std::system_error(errno, std::generic_category(), "epoll_ctl");
     }
   }
@@ -244,10 +254,7 @@ class MllpReactor::Loop {
       }
       const auto now = Clock::now();
       if (acceptPaused_ && listening && now >= acceptResumes_) {
-        epoll_event e{};
-        e.events = EPOLLIN | EPOLLEXCLUSIVE;
-        e.data.u64 = kListenKey;
-        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, listenFd_, &e) == 0) {
+        if (tryWatch(listenFd_, kListenKey, kListenEvents, EPOLL_CTL_ADD)) {
           acceptPaused_ = false;
         } else {
           pauseAccepting("watching the listening socket again", errno);  // still short: rest again
@@ -413,9 +420,10 @@ class MllpReactor::Loop {
   // shut after the AR, and the rest is read and thrown away until the peer closes.
   void beginDrain(Connection& c) {
     ::shutdown(c.fd, SHUT_WR);
+    const RefusalDrain limits = refusalDrain(settings_);
     c.draining = true;
-    c.drainUntil = Clock::now() + std::min<std::chrono::milliseconds>(settings_.readTimeout, kMostDrainTime);
-    c.drainBudget = std::max<std::size_t>(settings_.maxFrameBytes, 1 << 20) * 16;
+    c.drainUntil = Clock::now() + limits.time;
+    c.drainBudget = limits.bytes;
     nextScan_ = std::min(nextScan_, c.drainUntil);
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -24,6 +25,15 @@ namespace cpis::mllp {
 // Time-outs: a frame that stalls (readTimeout), a connection silent between frames
 // (idleTimeout), a peer that does not take its ACK (readTimeout). A connection over
 // maxConnections waits up to half a second for a slot, then is closed.
+// After an oversized frame's AR, how long and how many bytes of what the sender still writes
+// are read and dropped before the connection closes (both listeners: see MllpReactor and the
+// TLS connections in mllp_server.cpp).
+struct RefusalDrain {
+  std::chrono::milliseconds time;
+  std::size_t bytes;
+};
+RefusalDrain refusalDrain(const ListenerSettings& settings);
+
 class MllpReactor {
  public:
   // `listenFd` is a bound, listening socket the caller keeps open until stop() has returned.

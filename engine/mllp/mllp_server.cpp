@@ -36,8 +36,6 @@ constexpr auto kAdmissionWait = std::chrono::milliseconds(500);
 // refuses at once instead of queueing a connection nobody will serve.
 constexpr int kRefusalThreads = 4;
 constexpr std::size_t kReadBuffer = 16 * 1024;  // allocated, not touched, until data comes
-// How long the rest of an oversized message is read (and dropped) after its AR, at most.
-constexpr auto kMostDrainTime = std::chrono::milliseconds(10'000);
 
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.mllp");
@@ -294,9 +292,9 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
   // reading the AR. So our side is shut (a FIN) and what the peer still sends is read and
   // dropped until it closes, for a bounded time and number of bytes.
   void drainAfterRefusal(Poco::Net::StreamSocket& s, char* buffer) {
-    const auto until =
-        std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(server_.settings.readTimeout, kMostDrainTime);
-    std::size_t budget = std::max<std::size_t>(server_.settings.maxFrameBytes, 1 << 20) * 16;
+    const RefusalDrain limits = refusalDrain(server_.settings);
+    const auto until = std::chrono::steady_clock::now() + limits.time;
+    std::size_t budget = limits.bytes;
     try {
       // TLS: POCO 1.11 has no half close for its secure sockets (shutdownSend() does nothing;
       // shutdown() shuts TCP both ways, and the sender's next write is reset), nor a way to

@@ -128,10 +128,10 @@ class Intake final : public mllp::FrameHandler {
   // The reply for a frame that needs no check, once the store has answered.
   std::string answer(const Pending& pending, std::string_view payload,
                      const core::Result<store::PersistOutcome>& persisted);
-  // Runs the CP-IS check of a stored message and finishes it; the reply in original mode
-  // (enhanced mode: "", the application ACK goes to the return channel). Blocks.
   // runCheck(), or (when it throws) the AR that asks for the message again.
   std::string checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload);
+  // Runs the CP-IS check of a stored message and finishes it; the reply in original mode
+  // (enhanced mode: "", the application ACK goes to the return channel). Blocks.
   std::string runCheck(store::MessageId id, const Pending& pending, std::string_view payload);
 
   Disposition dispose(const core::Result<hl7v2::Message, core::Issue>& parsed, std::string_view payload,
