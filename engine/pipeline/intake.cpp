@@ -102,6 +102,12 @@ struct Intake::Outcomes {
   std::deque<std::string> order;  // oldest first
 };
 
+struct Intake::LeftOver {
+  static constexpr std::size_t kCapacity = 10'000;  // beyond it, recovery at the next start
+  std::mutex mutex;
+  std::unordered_map<store::MessageId, std::optional<LeftOverFinish>> byId;
+};
+
 Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper,
                ReturnChannel* returnChannel, const CheckStages* checks)
     : policy_(std::move(policy)),
@@ -109,7 +115,8 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       stamper_(stamper),
       returnChannel_(returnChannel),
       checks_(checks),
-      outcomes_(std::make_unique<Outcomes>()) {}
+      outcomes_(std::make_unique<Outcomes>()),
+      leftOver_(std::make_unique<LeftOver>()) {}
 
 Intake::~Intake() = default;
 
@@ -140,6 +147,7 @@ store::InboundMessage Intake::inbound(const Pending& pending, std::string_view p
 std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
   const auto pending = std::make_shared<const Pending>(prepare(payload));
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
+  if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
@@ -172,6 +180,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
       [this, pending, payload, shared, check](core::Result<store::PersistOutcome> persisted) {
         // Not taken as written: refused, failed, a duplicate, or a store that only says when a
         // message is durable (the check starts then).
+        if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(*shared));
         if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
         check(persisted.value().id);
       });
@@ -186,6 +195,7 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
   // runs on the store's thread: a check goes on to the work queue, never runs there.
   store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
                                           core::Result<store::PersistOutcome> persisted) mutable {
+    if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(reply));
     if (!pending->check || !persisted || persisted.value().duplicate) {
       reply(answer(*pending, payload, persisted));
       return;
@@ -230,12 +240,13 @@ std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, s
   try {
     return runCheck(id, pending, payload);
   } catch (const std::exception& e) {  // what() is not logged: it may quote the message
-    logger().error("feed %s: the check of message %s failed unexpectedly (%s); left for recovery", policy_.feed,
-                   std::to_string(id), std::string(typeid(e).name()));
+    logger().error("feed %s: the check of message %s failed unexpectedly (%s); left for its resend or recovery",
+                   policy_.feed, std::to_string(id), std::string(typeid(e).name()));
   } catch (...) {
-    logger().error("feed %s: the check of message %s failed unexpectedly; left for recovery", policy_.feed,
-                   std::to_string(id));
+    logger().error("feed %s: the check of message %s failed unexpectedly; left for its resend or recovery",
+                   policy_.feed, std::to_string(id));
   }
+  leaveOver(id, std::nullopt);
   return sendAgainLater(payload, "message stored, but its CP-IS check failed unexpectedly; send it again later");
 }
 
@@ -277,10 +288,80 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   const std::string ack = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
                                                          stamper_.next(policy_.defaultVersion), outcome);
   if (auto status = finish(id, store::MessageState::Processed, text, ack, notifications); !status.isOk()) {
-    // Not acknowledged: the message stays unfinished, and recovery (or the resend) completes it.
-    return storeUnavailable(payload, status);
+    // Not acknowledged: the message stays unfinished, and its resend (or recovery) finishes it.
+    logger().error("feed %s: message %s checked, but its outcome was not stored (%s); left for its resend or recovery",
+                   policy_.feed, std::to_string(id), status.message());
+    leaveOver(id, LeftOverFinish{text, ack, notifications});
+    return sendAgainLater(payload, "message checked, but its outcome was not stored (" + status.message() +
+                                       "); send it again");
   }
   return ack;
+}
+
+void Intake::leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish) {
+  const std::lock_guard lock(leftOver_->mutex);
+  if (leftOver_->byId.size() >= LeftOver::kCapacity) return;
+  leftOver_->byId.insert_or_assign(id, std::move(finish));
+}
+
+std::optional<Intake::LeftOverEntry> Intake::takeLeftOver(const core::Result<store::PersistOutcome>& persisted) {
+  if (!persisted || !persisted.value().duplicate) return std::nullopt;
+  const store::PersistOutcome& stored = persisted.value();
+  if (stored.originalAck && !stored.originalAck->empty()) return std::nullopt;  // finished: its ACK answers
+  const std::lock_guard lock(leftOver_->mutex);
+  auto found = leftOver_->byId.find(stored.id);
+  if (found == leftOver_->byId.end()) return std::nullopt;
+  LeftOverEntry entry{stored.id, std::move(found->second)};
+  leftOver_->byId.erase(found);
+  return entry;
+}
+
+std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload) {
+  const store::MessageId id = entry.id;
+  logger().notice("feed %s: a resend of message %s, which was left unfinished: finishing it now", policy_.feed,
+                  std::to_string(id));
+  if (entry.finish) {  // checked already: the finish whose commit failed, again
+    const LeftOverFinish& f = *entry.finish;
+    if (auto status = finish(id, store::MessageState::Processed, f.outcome, f.ack, f.notifications); !status.isOk()) {
+      leaveOver(id, std::move(entry.finish));
+      return sendAgainLater(payload, "message checked, but its outcome was not stored (" + status.message() +
+                                         "); send it again");
+    }
+    return f.ack;
+  }
+  // Its check threw: the original as stored, checked as recovery would.
+  auto stored = store_.fetch(id);
+  if (!stored || !stored.value().raw) {
+    leaveOver(id, std::nullopt);
+    const std::string why = stored ? "its content is gone" : stored.error().message();
+    logger().error("feed %s: message %s not finished: %s", policy_.feed, std::to_string(id), why);
+    return sendAgainLater(payload, "the original of this message could not be read (" + why + "); send it again later");
+  }
+  const std::string raw = std::move(*stored.value().raw);
+  const Pending pending = prepare(raw);
+  const Disposition& d = pending.disposition;
+  if (pending.check && !pending.enhanced) return checkOrRefuse(id, pending, raw);
+  if (pending.check || d.deferred) {  // enhanced mode: stored with its accept ACK, never left over
+    leaveOver(id, std::nullopt);
+    return sendAgainLater(payload, "the original of this message is not finished; send it again later");
+  }
+  if (auto status = finish(id, d.state, d.outcome, d.ack, pending.notifications); !status.isOk()) {
+    leaveOver(id, std::nullopt);
+    return sendAgainLater(payload, "message stored, but its outcome was not stored (" + status.message() +
+                                       "); send it again");
+  }
+  return d.reply;
+}
+
+void Intake::answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply) {
+  // `payload` stays valid until `reply` is called (the FrameHandler contract).
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  auto job = std::make_shared<LeftOverEntry>(std::move(entry));
+  if (checks_ == nullptr ||
+      !checks_->work.submit([this, job, payload, shared] { (*shared)(finishLeftOver(std::move(*job), payload)); })) {
+    leaveOver(job->id, std::move(job->finish));
+    (*shared)(sendAgainLater(payload, "the engine is stopping; send it again later"));
+  }
 }
 
 Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Issue>& parsed,

@@ -130,6 +130,27 @@ class Intake final : public mllp::FrameHandler {
                      const core::Result<store::PersistOutcome>& persisted);
   // runCheck(), or (when it throws) the AR that asks for the message again.
   std::string checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload);
+  // Messages this intake stored but could not finish: their senders were asked to send them
+  // again, and such a resend is a duplicate of an original with no ACK. Each is kept with the
+  // finish whose commit failed (its outcome, ACK and notifications: a check made is not made
+  // again, and nothing it causes is lost), or without one when its check threw. A resend takes
+  // it (once: takeLeftOver), and finishLeftOver() retries that finish, or checks the original as
+  // recovery would; the reply answers the resend. Blocks: answerLeftOver() runs it on the work
+  // queue, never on the store's thread. Kept in memory only: a restart's recovery finishes
+  // whatever is still unfinished.
+  struct LeftOverFinish {
+    std::string outcome;
+    std::string ack;
+    notify::Notifications notifications;
+  };
+  struct LeftOverEntry {
+    store::MessageId id{};
+    std::optional<LeftOverFinish> finish;
+  };
+  void leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish);
+  std::optional<LeftOverEntry> takeLeftOver(const core::Result<store::PersistOutcome>& persisted);
+  std::string finishLeftOver(LeftOverEntry entry, std::string_view payload);
+  void answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply);
   // Runs the CP-IS check of a stored message and finishes it; the reply in original mode
   // (enhanced mode: "", the application ACK goes to the return channel). Blocks.
   std::string runCheck(store::MessageId id, const Pending& pending, std::string_view payload);
@@ -167,6 +188,8 @@ class Intake final : public mllp::FrameHandler {
   // The last outcome per attendance (visit number), for updates that repeat it.
   struct Outcomes;
   std::unique_ptr<Outcomes> outcomes_;
+  struct LeftOver;
+  std::unique_ptr<LeftOver> leftOver_;
 };
 
 }  // namespace cpis::pipeline

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
 #include <boost/test/unit_test.hpp>
 
 #include "conformance/simulator/dataset.h"
@@ -231,6 +233,48 @@ BOOST_AUTO_TEST_CASE(an_update_repeats_the_real_check_not_a_skipped_one_in_betwe
   BOOST_TEST(field(person, "ZCP-3.1") == "NOT_AN_ATTENDANCE");
   BOOST_TEST(field(person, "ZCP-13.1") == "9990000034");
   BOOST_TEST(field(person, "ZCP-13.4") == "NHS");
+}
+
+// A checked message whose outcome could not be stored (the commit that finishes it failed): its
+// sender is asked to send it again. The resend is a duplicate of an original with no ACK: it
+// retries that finish (the check is not made again), and gets the check's alerts. Before, every
+// resend was told "not finished, send it again later" until the engine restarted. Spine holds
+// the query until the engine's time-out (3 s), so the message's own commit is long done by then
+// and only the finishing one fails.
+BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
+  auto& state = simulator->state();
+  const Patient child{"9990000034"};
+  cpis::sim::Fault held;
+  held.kind = cpis::sim::Fault::Kind::Timeout;
+  held.delay = 10s;
+  held.times = 1;
+  state.setFault("9990000034", held);
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", f.storePath());
+  using Poco::Data::Keywords::now;
+  session << "CREATE TRIGGER refuse_finish BEFORE UPDATE OF state ON message WHEN NEW.state <> 'received'"
+             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      now;
+  const auto refused = send(adt("L1", "VL", child));
+  BOOST_TEST(field(refused, "MSA-1") == "AR");
+  BOOST_TEST(field(refused, "ERR-1.4.1") == "207");
+  BOOST_TEST(field(refused, "ZCP-2") == "NOT_CHECKED");  // never "no information"
+  BOOST_TEST(field(refused, "ZCP-3.1") == "MESSAGE_REJECTED");
+
+  BOOST_TEST(field(send(adt("L1", "VL", child)), "MSA-1") == "AR");  // the store still refuses
+  session << "DROP TRIGGER refuse_finish", now;
+  const auto resent = send(adt("L1", "VL", child));
+  BOOST_TEST(field(resent, "MSA-1") == "AA");
+  BOOST_TEST(field(resent, "MSA-2") == "L1");
+  BOOST_TEST(field(resent, "ZCP-2") == "CHECK_FAILED");  // what the check found, shown at last
+  BOOST_TEST(field(resent, "ZCP-3.1") == "TIMEOUT");
+  BOOST_TEST(state.stats().queries == 1u);                // and CP-IS was asked once
+  BOOST_TEST(send(adt("L1", "VL", child)) == resent);    // finished: answered from the store
+
+  BOOST_TEST(engine->terminate() == 0);
+  const auto stored = f.storedMessages();
+  BOOST_TEST_REQUIRE(stored.size() == 1u);
+  BOOST_TEST(stored[0].second == "processed");
 }
 
 // This feed is configured for original mode and has no return connection: a message asking for
