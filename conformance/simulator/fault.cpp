@@ -17,6 +17,7 @@ constexpr std::array kKinds{
     std::pair{Fault::Kind::DropConnection, std::string_view{"dropConnection"}},
     std::pair{Fault::Kind::ApplicationError, std::string_view{"applicationError"}},
     std::pair{Fault::Kind::UnknownCode, std::string_view{"unknownCode"}},
+    std::pair{Fault::Kind::SlowReply, std::string_view{"slowReply"}},
     std::pair{Fault::Kind::DuplicateReply, std::string_view{"duplicateReply"}},
     std::pair{Fault::Kind::LateReply, std::string_view{"lateReply"}},
     std::pair{Fault::Kind::UnknownMessageId, std::string_view{"unknownMessageId"}},
@@ -41,6 +42,7 @@ std::optional<Fault::Kind> parseFaultKind(std::string_view text) {
 bool queryProcessed(Fault::Kind kind) {
   switch (kind) {
     case Fault::Kind::Delay:
+    case Fault::Kind::SlowReply:
     case Fault::Kind::MalformedXml:
     case Fault::Kind::InvalidResponse:
     case Fault::Kind::DuplicateReply:

@@ -181,6 +181,30 @@ struct SpineSimulator::Impl {
     o->set("error", message);
     sendJson(x, status, o);
   }
+  // The reply's header at once, then its body 256 bytes at a time with `pause` between pieces,
+  // as a congested link or a stalling proxy would deliver it. Ends early when the client goes
+  // or the simulator stops.
+  void trickle(Exchange& x, const std::string& body, std::chrono::milliseconds pause) {
+    x.response.setStatusAndReason(HTTPResponse::HTTP_OK);
+    x.response.setContentType("text/xml; charset=utf-8");
+    x.response.setContentLength(static_cast<std::streamsize>(body.size()));
+    x.response.setKeepAlive(false);
+    std::ostringstream head;
+    x.response.write(head);
+    const std::string header = std::move(head).str();
+    Poco::Net::StreamSocket& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(x.request).socket();
+    try {
+      socket.sendBytes(header.data(), static_cast<int>(header.size()));
+      for (std::size_t sent = 0; sent < body.size(); sent += 256) {
+        if (sent > 0 && !hold(pause)) break;
+        const std::size_t n = std::min<std::size_t>(256, body.size() - sent);
+        if (socket.sendBytes(body.data() + sent, static_cast<int>(n)) <= 0) break;
+      }
+    } catch (const Poco::Exception&) {  // the client gave up
+    }
+    drop(x);
+  }
+
   // Closes the connection without a reply, as a failing network or server would.
   static void drop(Exchange& x) {
     x.response.setKeepAlive(false);
@@ -283,6 +307,7 @@ struct SpineSimulator::Impl {
     if (fault && fault->kind == Fault::Kind::MalformedXml) reply.resize(reply.size() / 2);
     if (fault && fault->kind == Fault::Kind::InvalidResponse) reply = breakSchema(reply);
 
+    if (!async && fault && fault->kind == Fault::Kind::SlowReply) return trickle(x, reply, fault->delay);
     if (!async) {
       const auto took = send(x, HTTPResponse::HTTP_OK, "text/xml; charset=utf-8", reply);
       if (settings.onQueryAnswered) settings.onQueryAnswered(query.header.messageId, took);

@@ -1,5 +1,6 @@
 #include "engine/cpis/https_transport.h"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -22,8 +23,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-Poco::Timespan span(std::chrono::milliseconds ms) {
-  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+// What is left of `deadline`, as a socket time-out: POCO 1.11 waits twice a secure socket's
+// time-out (OpenSSL's read, then a poll as long again), so TLS gets half. At least 1 ms: a
+// zero time-out would mean none.
+Poco::Timespan socketTimeout(SteadyClock::time_point deadline, bool tls) {
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - SteadyClock::now()).count();
+  if (tls) left /= 2;
+  return Poco::Timespan(std::max<Poco::Timespan::TimeDiff>(left, 1000));
 }
 
 // The failure's class and what we were doing; never displayText(), which can quote the peer's
@@ -140,10 +146,24 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
     }
   };
 
+  // One deadline for the whole exchange, both rounds: every socket wait gets what is left of it,
+  // and the reply is read a socket read at a time, so a peer that trickles its reply is cut off.
+  const auto deadline = SteadyClock::now() + timeout;
+  const auto waitAtMost = [&](Poco::Net::HTTPClientSession& session) {
+    const Poco::Timespan left = socketTimeout(deadline, endpoint.tls);
+    session.setTimeout(left, left, left);
+    if (session.connected()) {
+      session.socket().setReceiveTimeout(left);
+      session.socket().setSendTimeout(left);
+    }
+  };
   bool resent = false;
   for (int round = 0; round < 2; ++round) {
+    if (SteadyClock::now() >= deadline) {
+      return TransportFailure{Kind::Timeout, resent, resent ? "no reply in time" : "no connection in time"};
+    }
     auto [session, reused] = take();
-    session->setTimeout(span(timeout), span(timeout), span(timeout));
+    waitAtMost(*session);
     enum class Phase { Connecting, Sending, Waiting } phase = Phase::Connecting;
     try {
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, endpoint.path,
@@ -155,6 +175,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       if (!soapAction.empty()) request.set("SOAPAction", "\"" + std::string(soapAction) + "\"");
       std::ostream& out = session->sendRequest(request);
       phase = Phase::Sending;
+      waitAtMost(*session);
       out.write(body.data(), static_cast<std::streamsize>(body.size()));
       out.flush();
       if (!out.good()) {
@@ -162,6 +183,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
         throw Poco::Net::ConnectionResetException("request body not written");
       }
       phase = Phase::Waiting;
+      waitAtMost(*session);
       Poco::Net::HTTPResponse response;
       std::istream& in = session->receiveResponse(response);
       HttpReply reply;
@@ -173,8 +195,12 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
         reply.body.reserve(static_cast<std::size_t>(response.getContentLength()));
       }
       char buffer[16 * 1024];
-      while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-        reply.body.append(buffer, static_cast<std::size_t>(in.gcount()));
+      for (;;) {
+        if (SteadyClock::now() >= deadline) return TransportFailure{Kind::Timeout, true, "reply not complete in time"};
+        waitAtMost(*session);
+        if (in.peek() == std::char_traits<char>::eof()) break;  // the end, or a failure (bad())
+        const std::streamsize n = in.readsome(buffer, sizeof buffer);
+        reply.body.append(buffer, static_cast<std::size_t>(n));
         if (reply.body.size() > settings_.maxReplyBytes) {
           return TransportFailure{Kind::Protocol, true,
                                   "reply larger than " + std::to_string(settings_.maxReplyBytes) + " bytes"};

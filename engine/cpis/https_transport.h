@@ -95,8 +95,9 @@ class HttpsTransport {
   HttpsTransport& operator=(const HttpsTransport&) = delete;
 
   // POSTs `body` (text/xml) with the SOAPAction header when `soapAction` is not empty, and
-  // returns whatever HTTP reply comes back (any status). `timeout` bounds the connection, each
-  // write and each wait for reply bytes.
+  // returns whatever HTTP reply comes back (any status). `timeout` bounds the whole exchange:
+  // connecting (and the TLS handshake), sending, and the reply to its last byte (a header read
+  // byte by byte may overrun it by one socket wait).
   core::Result<HttpReply, TransportFailure> post(std::string_view soapAction, std::string_view body,
                                                  std::chrono::milliseconds timeout,
                                                  std::string_view contentType = "text/xml; charset=utf-8");

@@ -142,13 +142,15 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
 }
 
 LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Admission admission) {
-  // A lookup holds its slot for all its attempts; waiting for one counts against the first.
-  const auto permit = limit_.acquire(SteadyClock::now() + settings_.timeout);
+  // A lookup holds its slot for all its attempts; waiting for one counts against the first, and
+  // each attempt ends by its deadline, so the lookup ends within (1 + retries) x timeout.
+  const auto started = SteadyClock::now();
+  const auto permit = limit_.acquire(started + settings_.timeout);
   if (!permit) {
     breaker_.release(admission);
     return LookupResult::failed(ReasonCode::Timeout,
-                                "no reply from CP-IS within " + seconds(settings_.timeout) + ": " +
-                                    std::to_string(limit_.limit()) + " lookups already in progress",
+                                "query not sent: all " + std::to_string(limit_.limit()) +
+                                    " query slots stayed busy for " + seconds(settings_.timeout),
                                 true);
   }
   // Whatever happens below, the breaker hears of this request once (a probe left unreported
@@ -166,7 +168,8 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   const std::uint32_t attempts = settings_.retries + 1;
   for (std::uint32_t n = 0; n < attempts; ++n) {
     if (n > 0) ++counters_.retries;
-    Attempt a = attempt(request, SteadyClock::now() + settings_.timeout);
+    const auto deadline = n == 0 ? started + settings_.timeout : SteadyClock::now() + settings_.timeout;
+    Attempt a = attempt(request, deadline);
     if (!a.messageId.empty()) lastMessageId = a.messageId;
     const bool retry = a.result.status == CheckStatus::CheckFailed && a.result.failure &&
                        a.result.failure->retryable && n + 1 < attempts;
@@ -205,7 +208,10 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
   if (async) replies_->expect(header.messageId);  // before sending: a fast reply is not missed
   ++counters_.attempts;
 
-  auto posted = transport_->post(kQueryAction, soap, settings_.timeout);
+  // What is left of the attempt's time (less than timeoutMs after a wait for a query slot).
+  const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()),
+                             std::chrono::milliseconds(1));
+  auto posted = transport_->post(kQueryAction, soap, left);
   if (!posted.ok()) {
     if (async) replies_->cancel(header.messageId);
     const TransportFailure& f = posted.error();
@@ -213,8 +219,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
     using Kind = TransportFailure::Kind;
     switch (f.kind) {
       case Kind::Timeout:
-        a.result = LookupResult::failed(ReasonCode::Timeout,
-                                        "no reply from CP-IS within " + seconds(settings_.timeout), true);
+        a.result = LookupResult::failed(ReasonCode::Timeout, "no reply from CP-IS within " + seconds(left), true);
         break;
       case Kind::Connect:
         a.result = LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS unreachable: " + f.detail, true);
@@ -240,8 +245,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
   if (async && accepted) {
     auto parsed = replies_->wait(header.messageId, deadline);
     if (!parsed) {
-      a.result = LookupResult::failed(ReasonCode::Timeout,
-                                      "no asynchronous reply from CP-IS within " + seconds(settings_.timeout), true);
+      a.result = LookupResult::failed(ReasonCode::Timeout, "no asynchronous reply from CP-IS within " + seconds(left), true);
     } else {
       a.result = fromAsyncReply(request, std::move(*parsed));
     }

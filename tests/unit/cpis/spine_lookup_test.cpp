@@ -139,7 +139,10 @@ BOOST_AUTO_TEST_CASE(the_shipped_fault_children_fail_too) {
       BOOST_TEST((r.status == CheckStatus::CheckFailed), reasonOf(r));
     }
   }
-  const auto slow = lookup.lookup(test::lookupRequest(numberOf("fault: delay"), AccessMode::Scheduled));
+  // The slow one (300 ms) is found within a time-out longer than its delay.
+  settings.timeout = 1s;
+  client::SpineLookup patient(settings, test::spineSchemas());
+  const auto slow = patient.lookup(test::lookupRequest(numberOf("fault: delay"), AccessMode::Scheduled));
   BOOST_TEST((slow.status == CheckStatus::Found), reasonOf(slow));
 }
 
@@ -158,6 +161,41 @@ BOOST_AUTO_TEST_CASE(a_reply_slower_than_the_time_out_is_a_timeout_without_waiti
   BOOST_TEST(r.failure->retryable);
   BOOST_TEST(r.failure->detail.find("0.2 s") != std::string::npos, r.failure->detail);
   BOOST_TEST(took < 900ms);  // ended by our time-out, not by the delayed reply
+}
+
+// A reply that trickles in (each piece well within the socket's time-out) is cut off at the
+// attempt's time-out: the time-out bounds the whole exchange, not each wait for bytes.
+BOOST_AUTO_TEST_CASE(a_trickled_reply_is_cut_off_at_the_time_out) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.timeout = 400ms;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  setFault(s, number, Fault::Kind::SlowReply, 100ms);  // a reply of some KB: seconds in all
+  const auto started = Clock::now();
+  const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+  const auto took = Clock::now() - started;
+  BOOST_TEST((reason(r) == ReasonCode::Timeout), reasonOf(r));
+  BOOST_TEST(took < 1500ms);
+}
+
+// Waiting for a query slot counts against the first attempt's time-out: a lookup that got its
+// slot late has only what is left of it.
+BOOST_AUTO_TEST_CASE(the_wait_for_a_query_slot_counts_against_the_time_out) {
+  test::Simulator s;
+  s.state().setFault("*", Fault{Fault::Kind::Delay, 900ms, std::nullopt});
+  auto settings = s.lookupSettings();
+  settings.maxConcurrent = 1;
+  settings.timeout = 1s;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  std::thread first([&] { lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled)); });
+  BOOST_TEST(waitFor([&] { return s.state().stats().queries == 1u; }));  // it holds the slot
+  const auto started = Clock::now();
+  const auto r = lookup.lookup(test::lookupRequest(numberOf("LAC open"), AccessMode::Scheduled));
+  const auto took = Clock::now() - started;
+  first.join();
+  BOOST_TEST((reason(r) == ReasonCode::Timeout), reasonOf(r));
+  BOOST_TEST(took < 1500ms);  // not the slot's wait plus a whole time-out (about 1.9 s)
 }
 
 BOOST_AUTO_TEST_CASE(retries_after_a_time_out_and_flags_a_possible_duplicate) {
@@ -447,6 +485,25 @@ BOOST_FIXTURE_TEST_CASE(a_server_we_do_not_trust_is_refused, TlsFixture) {
   BOOST_TEST((reason(r) == ReasonCode::SpineUnavailable), reasonOf(r));
   BOOST_TEST(!r.failure->retryable);
   BOOST_TEST(s.state().stats().queries == 0u);
+}
+
+// Over TLS too the time-out is what it says: POCO 1.11 waits twice a secure socket's time-out,
+// which the transport allows for; a trickled reply is cut off as over plain HTTP.
+BOOST_FIXTURE_TEST_CASE(tls_time_outs_are_not_doubled_and_trickles_are_cut_off, TlsFixture) {
+  auto settings = settingsWith("epr01", pki.caCertificate());
+  settings.retries = 0;
+  settings.timeout = 1s;
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
+  for (const auto kind : {Fault::Kind::Timeout, Fault::Kind::SlowReply}) {
+    s.state().setFault(std::string(number.reveal()), Fault{kind, kind == Fault::Kind::Timeout ? 5000ms : 100ms, 1});
+    const auto started = Clock::now();
+    const auto r = lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
+    const auto took = Clock::now() - started;
+    BOOST_TEST((reason(r) == ReasonCode::Timeout), reasonOf(r));
+    BOOST_TEST(took < 1600ms, toString(kind));  // the stalled reply took 2 s before
+  }
 }
 
 // ---- asynchronous replies ----------------------------------------------------------------
