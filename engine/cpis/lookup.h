@@ -56,6 +56,8 @@ struct LookupResult {
   std::string transportMessageId;             // the id of the last request sent (audit link)
   std::chrono::microseconds latency{0};       // time spent in the lookup, retries included
   bool possibleDuplicate = false;  // a retry followed a time-out after the request was sent
+  // When the answer was had, if earlier than this lookup: a silent read answered from the cache.
+  std::optional<domain::Instant> answeredAt;
 
   static LookupResult failed(domain::ReasonCode reason, std::string detail, bool retryable) {
     LookupResult r;

@@ -18,7 +18,9 @@ namespace cpis::cpis {
 
 // A short-lived memory of CP-IS answers, off unless a time-to-live is configured (CPIS.md:
 // "no caching, fail visibly"). Keyed by NHS number AND access mode: a silent read must never
-// answer an unscheduled check (the LA would not be told of the attendance), nor the reverse.
+// answer an unscheduled check (the LA would not be told of the attendance), nor the reverse;
+// SpineLookup keeps and asks it for silent reads only (an unscheduled check always reaches
+// Spine).
 // Only definite answers (Found, NotFound) are kept; a failure is never remembered.
 //
 // Threading: any thread. The clock is injected so tests move time instead of sleeping.

@@ -90,8 +90,11 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
   ++counters_.lookups;
   LookupResult result;
   bool fromCache = false;
+  const bool cacheable = cache_.enabled() && request.mode == domain::AccessMode::Scheduled;
   try {
-    if (auto cached = cache_.get(request.nhsNumber, request.mode)) {
+    // Only silent reads are answered from the cache: an unscheduled check must reach Spine, which
+    // records the access (for the next site's history) and tells the LA (CPIS.md §7).
+    if (auto cached = cacheable ? cache_.get(request.nhsNumber, request.mode) : std::nullopt) {
       result = std::move(*cached);
       result.possibleDuplicate = false;
       fromCache = true;
@@ -123,7 +126,11 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
   }
   result.source = settings_.source;
   result.latency = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
-  if (!fromCache) cache_.put(request.nhsNumber, request.mode, result);
+  if (cacheable && !fromCache) {
+    LookupResult kept = result;
+    kept.answeredAt = at;
+    cache_.put(request.nhsNumber, request.mode, kept);
+  }
   switch (result.status) {
     case CheckStatus::Found: ++counters_.found; break;
     case CheckStatus::NotFound: ++counters_.notFound; break;

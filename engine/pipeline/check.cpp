@@ -53,7 +53,7 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
   } catch (...) {  // the contract says never; a bug must still not read as "no information"
     result = cpis::LookupResult::failed(domain::ReasonCode::InternalError, "the CP-IS client failed", false);
   }
-  outcome.decidedAt = clock_();
+  outcome.decidedAt = result.answeredAt.value_or(clock_());  // a cached answer is as old as it is
   outcome.source = result.source;
   outcome.status = result.status;
   switch (result.status) {

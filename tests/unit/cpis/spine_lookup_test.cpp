@@ -342,7 +342,7 @@ BOOST_AUTO_TEST_CASE(concurrency_limit_holds_the_lookups_in_flight) {
   BOOST_TEST(lookup.transport().stats().connectionsOpened <= 2u);  // kept-alive connections reused
 }
 
-BOOST_AUTO_TEST_CASE(cache_is_off_by_default_and_never_crosses_access_modes) {
+BOOST_AUTO_TEST_CASE(cache_is_off_by_default_and_answers_only_silent_reads) {
   test::Simulator s;
   const auto number = numberOf("LAC open");
   {
@@ -364,14 +364,23 @@ BOOST_AUTO_TEST_CASE(cache_is_off_by_default_and_never_crosses_access_modes) {
   BOOST_TEST(s.state().stats().queries == 3u);
   BOOST_TEST((cached.records == first.records));
   BOOST_TEST(lookup.stats().cacheHits == 1u);
-  // An unscheduled check must reach Spine: the silent read's answer does not count.
+  BOOST_TEST(cached.answeredAt.has_value());  // shown as old as it is
+  BOOST_TEST(!first.answeredAt.has_value());
+  // An unscheduled check must reach Spine: the silent read's answer does not count, and neither
+  // does an unscheduled check's a moment ago (from another site: its access must be recorded,
+  // shown in the next history, and the LA told).
   const auto accessesBefore = s.state().accesses(number).size();
   lookup.lookup(test::lookupRequest(number, AccessMode::Unscheduled));
   BOOST_TEST(s.state().stats().queries == 4u);
   BOOST_TEST(s.state().accesses(number).size() == accessesBefore + 1);
+  const auto again = lookup.lookup(test::lookupRequest(number, AccessMode::Unscheduled));
+  BOOST_TEST(s.state().stats().queries == 5u);
+  BOOST_TEST(s.state().accesses(number).size() == accessesBefore + 2);
+  BOOST_TEST(again.accesses.size() == first.accesses.size() + 1);  // the first unscheduled one shows
+  BOOST_TEST(lookup.stats().cacheHits == 1u);
   now += 10s;  // expired
   lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
-  BOOST_TEST(s.state().stats().queries == 5u);
+  BOOST_TEST(s.state().stats().queries == 6u);
   // The cached answer is audited as such.
   {
     const auto flushed = audit->flush();
