@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/core/issue.h"
 #include "engine/domain/cpis_record.h"
 #include "engine/domain/nhs_number.h"
 
@@ -64,6 +65,11 @@ struct Attendance {
   // The mapping file's access mode for this location or setting; absent = it says none and the
   // feed's policy (or the CPIS.md §8 default) decides.
   std::optional<AccessMode> accessMode;
+
+  // Values the mapping could not read in fields it does not require (a date that is not one):
+  // taken as absent, so the check still runs (CPIS.md §8: no birth date, check anyway). Severity
+  // W; they reach the ACK's ERR segments and the log, and never quote the value.
+  std::vector<core::Issue> warnings;
 };
 
 // The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.

@@ -1,5 +1,6 @@
 #include "engine/hl7v2/ack.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -138,8 +139,10 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
     out.push_back(f);
     out.append(esc(text));
   }
-  if (legacyErr && !issues.empty()) {  // MSA-6 error condition (CE) for the first issue
-    const auto& first = issues.front();
+  const auto firstError = std::find_if(issues.begin(), issues.end(),
+                                       [](const core::Issue& i) { return i.severity == core::Severity::Error; });
+  if (legacyErr && firstError != issues.end()) {  // MSA-6 error condition (CE): the first error's
+    const auto& first = *firstError;
     out.append(3, f);
     out.append(std::to_string(static_cast<unsigned>(first.code))).push_back(d.component);
     out.append(esc(describe(first.code))).push_back(d.component);

@@ -254,11 +254,17 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
     }
     const std::string& value = f->value;
     const DateTimeFormat& format = f->format ? *f->format : rule.format;
+    // A required field's bad value refuses the message (AE); any other is taken as absent and
+    // noted, so the attendance is still checked (an unreadable birth date is a missing one).
     const auto badDate = [&](std::string_view what) {
       if (!attendance) return;
-      issues.push_back(
+      core::Issue issue =
           dataIssue(core::ErrorCode::DataType, f->at ? reader.locationOf(*f->at) : core::Location{},
-                    std::string(name) + " is not " + std::string(what) + " in the format " + format.spec()));
+                    std::string(name) + " is not " + std::string(what) + " in the format " + format.spec());
+      if (rule.required) return issues.push_back(std::move(issue));
+      issue.severity = core::Severity::Warning;
+      issue.text += "; taken as absent";
+      a.warnings.push_back(std::move(issue));
     };
     switch (rule.field) {
       case FieldId::ControlId:

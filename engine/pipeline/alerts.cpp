@@ -1,5 +1,6 @@
 #include "engine/pipeline/alerts.h"
 
+#include <algorithm>
 #include <string>
 
 #include "engine/domain/london_time.h"
@@ -166,6 +167,11 @@ std::string displayText(const domain::CheckOutcome& outcome, const AlertOptions&
   return {};
 }
 
+bool anyError(std::span<const core::Issue> issues) {
+  return std::any_of(issues.begin(), issues.end(),
+                     [](const core::Issue& i) { return i.severity == core::Severity::Error; });
+}
+
 std::string alertSummary(const domain::CheckOutcome& outcome) {
   using domain::CheckStatus;
   switch (outcome.status) {
@@ -197,7 +203,7 @@ void encodeAlerts(const domain::CheckOutcome& outcome, const AlertOptions& optio
 std::string buildAlertAck(const hl7v2::Message& inbound, hl7v2::AckCode code,
                           std::span<const core::Issue> issues, hl7v2::AckOptions ack,
                           const domain::CheckOutcome& outcome, const AlertOptions& options) {
-  if (ack.textMessage.empty() && issues.empty()) ack.textMessage = alertSummary(outcome);
+  if (ack.textMessage.empty() && !anyError(issues)) ack.textMessage = alertSummary(outcome);
   std::string out = hl7v2::buildAck(inbound, code, issues, ack);
   encodeAlerts(outcome, options, inbound.delimiters(), inbound.charset(), out);
   return out;

@@ -58,13 +58,15 @@ void encodeAlerts(const domain::CheckOutcome& outcome, const AlertOptions& optio
 // MSA-3: "CP-IS: 1 plan found", "CP-IS: no plan found",
 // "CP-IS CHECK FAILED - not a negative result", "CP-IS NOT CHECKED (NO_NHS_NUMBER) - not a negative result".
 std::string alertSummary(const domain::CheckOutcome& outcome);
+// Whether any of `issues` is an error (not a warning): MSA-3 then says that, not the summary.
+bool anyError(std::span<const core::Issue> issues);
 
 // ZCP-19 for an outcome other than FOUND (a FOUND outcome has one text per plan).
 std::string displayText(const domain::CheckOutcome& outcome, const AlertOptions& options);
 
 // The ACK to `inbound` (hl7v2::buildAck) with the outcome's alert segments after MSA and any ERR.
-// MSA-3 is alertSummary() unless `ack` sets its own text or there are issues (the first issue's
-// text then stays, as buildAck writes it). MSA-1 reflects the message, not CP-IS: pass AA for a
+// MSA-3 is alertSummary() unless `ack` sets its own text or an issue is an error (the first
+// issue's text then stays, as buildAck writes it); warnings only add ERR segments. MSA-1 reflects the message, not CP-IS: pass AA for a
 // stored, well-formed ADT even when the check failed (CPIS.md §5).
 std::string buildAlertAck(const hl7v2::Message& inbound, hl7v2::AckCode code,
                           std::span<const core::Issue> issues, hl7v2::AckOptions ack,

@@ -285,7 +285,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     }
     return {};
   }
-  const std::string ack = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
+  const std::string ack = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, request.attendance.warnings,
                                                          stamper_.next(policy_.defaultVersion), outcome);
   if (auto status = finish(id, store::MessageState::Processed, text, ack, notifications); !status.isOk()) {
     // Not acknowledged: the message stays unfinished, and its resend (or recovery) finishes it.
@@ -403,6 +403,10 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     case AdaptResult::Kind::Attendance: break;
   }
   const domain::Attendance& attendance = adapted.attendance;
+  for (const core::Issue& warning : attendance.warnings) {
+    logger().notice("feed %s: MSH-10 %s: %s at %s", policy_.feed, message.controlId(), warning.text,
+                    core::locationText(warning.location));
+  }
   const Decision decision = checks_->decider.decide(attendance);
   std::optional<domain::AccessMode> mode = decision.mode;
   if (decision.kind == DecisionKind::NotChecked) {

@@ -35,7 +35,7 @@ std::string Responder::acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode
   if (plugin_ == nullptr || !plugin_->composesAlerts() || options_.encoding == AlertEncoding::None) {
     return buildAlertAck(inbound, code, issues, std::move(ack), outcome, options_);
   }
-  if (ack.textMessage.empty() && issues.empty()) ack.textMessage = alertSummary(outcome);
+  if (ack.textMessage.empty() && !anyError(issues)) ack.textMessage = alertSummary(outcome);
   std::string reply = hl7v2::buildAck(inbound, code, issues, ack);
   plugin::AlertSegments segments(inbound.delimiters(), inbound.charset());
   const StandardEncoder encoder(options_);

@@ -303,23 +303,39 @@ BOOST_AUTO_TEST_CASE(a_missing_required_field_is_issue_101_naming_the_field) {
   BOOST_TEST(issue.location.byteOffset == m.raw().find("PV1|"));
 }
 
-BOOST_AUTO_TEST_CASE(a_bad_date_is_issue_102_where_it_was_found) {
+// A date that is not one: taken as absent with a warning (102, where it was found), so the
+// attendance is still checked (an unreadable birth date is a missing one: CPIS.md §8, check
+// anyway); in a field the mapping requires, it refuses the message.
+BOOST_AUTO_TEST_CASE(a_bad_date_is_a_warning_102_where_it_was_found_and_an_error_when_required) {
   const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>
       <field name="birthDate"><source path="PID-7"/></field>
       <field name="arrivedAt"><source path="PV1-44"/><source path="EVN-2"/></field>
     </fields>)");
   const auto m = message("EVN|A04|2025-06-12\rPID|1||||||20151332\r");
   const auto result = mapping.apply(m, "feed-1");
-  BOOST_TEST_REQUIRE(!result.ok());
-  BOOST_TEST_REQUIRE(result.error().size() == 2u);
-  BOOST_TEST((result.error()[0].code == ErrorCode::DataType));
-  BOOST_TEST(result.error()[0].text == "birthDate is not a date in the format HL7");
-  BOOST_TEST(result.error()[0].location.segmentId == "PID");
-  BOOST_TEST(result.error()[0].location.field == 7u);
-  BOOST_TEST(result.error()[1].text == "arrivedAt is not a date and time in the format HL7");
-  BOOST_TEST(result.error()[1].location.segmentId == "EVN");  // where the value came from
-  BOOST_TEST(result.error()[1].location.field == 2u);
-  for (const Issue& issue : result.error()) BOOST_TEST(issue.text.find("1332") == std::string::npos);
+  BOOST_TEST_REQUIRE(result.ok());
+  const auto& warnings = result.value().warnings;
+  BOOST_TEST(!result.value().birthDate.has_value());
+  BOOST_TEST(!result.value().arrivedAt.has_value());
+  BOOST_TEST_REQUIRE(warnings.size() == 2u);
+  BOOST_TEST((warnings[0].code == ErrorCode::DataType));
+  BOOST_TEST((warnings[0].severity == cpis::core::Severity::Warning));
+  BOOST_TEST(warnings[0].text == "birthDate is not a date in the format HL7; taken as absent");
+  BOOST_TEST(warnings[0].location.segmentId == "PID");
+  BOOST_TEST(warnings[0].location.field == 7u);
+  BOOST_TEST(warnings[1].text == "arrivedAt is not a date and time in the format HL7; taken as absent");
+  BOOST_TEST(warnings[1].location.segmentId == "EVN");  // where the value came from
+  BOOST_TEST(warnings[1].location.field == 2u);
+  for (const Issue& issue : warnings) BOOST_TEST(issue.text.find("1332") == std::string::npos);
+
+  const Mapping strict = load(R"(<events><event code="A04" means="START"/></events><fields>
+      <field name="birthDate" required="true"><source path="PID-7"/></field>
+    </fields>)");
+  const auto refused = strict.apply(m, "feed-1");
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST_REQUIRE(refused.error().size() == 1u);
+  BOOST_TEST((refused.error()[0].severity == cpis::core::Severity::Error));
+  BOOST_TEST(refused.error()[0].text == "birthDate is not a date in the format HL7");
 }
 
 BOOST_AUTO_TEST_CASE(not_an_attendance_is_never_a_message_error) {

@@ -307,14 +307,19 @@ BOOST_AUTO_TEST_CASE(england_a_missing_visit_number_is_an_ae_naming_the_field) {
   BOOST_TEST(issue.location.field == 19u);
 }
 
-BOOST_AUTO_TEST_CASE(england_bad_values_an_invalid_nhs_number_is_not_an_error_a_bad_date_is) {
+BOOST_AUTO_TEST_CASE(england_bad_values_are_not_message_errors) {
+  // An invalid NHS number (NOT_CHECKED later) and a birth date that is not one (taken as absent,
+  // with a warning: the child is checked anyway).
   const auto result = mapping("england-adt").apply(sample("england-a04-bad-values.hl7"), "feed-1");
-  BOOST_TEST_REQUIRE(!result.ok());
-  BOOST_TEST_REQUIRE(result.error().size() == 1u);  // the birth date only
-  BOOST_TEST((result.error().front().code == cpis::core::ErrorCode::DataType));
-  BOOST_TEST(result.error().front().text == "birthDate is not a date in the format HL7");
-  BOOST_TEST(result.error().front().location.segmentId == "PID");
-  BOOST_TEST(result.error().front().location.field == 7u);
+  BOOST_TEST_REQUIRE(result.ok());
+  BOOST_TEST(!result.value().nhsNumber.has_value());
+  BOOST_TEST(!result.value().birthDate.has_value());
+  const auto& warnings = result.value().warnings;
+  BOOST_TEST_REQUIRE(warnings.size() == 1u);  // the birth date only
+  BOOST_TEST((warnings.front().code == cpis::core::ErrorCode::DataType));
+  BOOST_TEST(warnings.front().text == "birthDate is not a date in the format HL7; taken as absent");
+  BOOST_TEST(warnings.front().location.segmentId == "PID");
+  BOOST_TEST(warnings.front().location.field == 7u);
 }
 
 BOOST_AUTO_TEST_CASE(england_an_invalid_nhs_number_alone_leaves_the_adt_accepted) {
