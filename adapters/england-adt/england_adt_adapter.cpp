@@ -105,6 +105,17 @@ sdk::AdaptResult EnglandAdtAdapter::adapt(const sdk::MessageView& message,
   return sdk::AdaptResult::attendance();
 }
 
+namespace {
+// An NHS number as its digits alone: EPRs write it with spaces or dashes as well (3-3-4).
+std::string digitsOf(std::string_view text) {
+  std::string digits;
+  for (const char c : text) {
+    if (c != ' ' && c != '-') digits.push_back(c);
+  }
+  return digits;
+}
+}  // namespace
+
 std::string EnglandAdtAdapter::nhsNumberOf(const sdk::MessageView& message,
                                            std::string_view controlId) const {
   std::string found;
@@ -114,7 +125,7 @@ std::string EnglandAdtAdapter::nhsNumberOf(const sdk::MessageView& message,
     if (!typeAccepted) continue;
     if (found.empty()) {
       found = std::string(identifier.id);
-    } else if (found != identifier.id) {
+    } else if (digitsOf(found) != digitsOf(identifier.id)) {  // "999 000 0018" is 9990000018
       // Two NHS numbers for one patient: the record needs a person, not a guess (hazard H1).
       log().warning("message " + std::string(controlId) +
                     ": PID-3 holds two different NHS numbers; neither is used");

@@ -118,7 +118,7 @@ class Reader {
       } else if (rule.mapDefault) {
         found->value = *rule.mapDefault;
       }
-      if (found->value.empty()) return std::nullopt;  // mapped to nothing: as if absent
+      if (found->value.empty()) continue;  // mapped to nothing: as if absent, so the next source
       return found;
     }
     return std::nullopt;

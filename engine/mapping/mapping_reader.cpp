@@ -157,6 +157,18 @@ class TreeReader {
                         std::string(allowedText(kind)));
       }
     };
+    // The maps first: a constant is checked as what it maps to.
+    std::map<std::string, std::uint64_t> seen;
+    for (const XmlElement* map : element.childrenNamed("map")) {
+      const std::string& from = *map->attribute("from");
+      const std::string& to = *map->attribute("to");
+      checkValue(*map, to);
+      if (!duplicate(seen, from, *map, "map from '" + from + "'")) rule.map.emplace_back(from, to);
+    }
+    if (const auto* mapDefault = element.child("mapDefault")) {
+      rule.mapDefault = *mapDefault->attribute("to");
+      checkValue(*mapDefault, *rule.mapDefault);
+    }
     for (const XmlElement& child : element.children) {
       if (child.name == "source") {
         Source source;
@@ -185,22 +197,14 @@ class TreeReader {
           problem(child, "constant is not a date in the format " + rule.format.spec());
         } else if (kind == FieldKind::DateTime && !rule.format.instant(source.constant, TimeZone::Utc)) {
           problem(child, "constant is not a date and time in the format " + rule.format.spec());
-        } else if (rule.map.empty()) {
-          checkValue(child, source.constant);
+        } else {
+          const auto row = std::find_if(rule.map.begin(), rule.map.end(),
+                                        [&](const auto& entry) { return entry.first == source.constant; });
+          const std::string& mapped = row != rule.map.end() ? row->second : rule.mapDefault.value_or(source.constant);
+          if (!mapped.empty()) checkValue(child, mapped);
         }
         rule.sources.push_back(std::move(source));
       }
-    }
-    std::map<std::string, std::uint64_t> seen;
-    for (const XmlElement* map : element.childrenNamed("map")) {
-      const std::string& from = *map->attribute("from");
-      const std::string& to = *map->attribute("to");
-      checkValue(*map, to);
-      if (!duplicate(seen, from, *map, "map from '" + from + "'")) rule.map.emplace_back(from, to);
-    }
-    if (const auto* mapDefault = element.child("mapDefault")) {
-      rule.mapDefault = *mapDefault->attribute("to");
-      checkValue(*mapDefault, *rule.mapDefault);
     }
   }
 

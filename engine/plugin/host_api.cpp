@@ -77,7 +77,13 @@ cpis_host_result hostErrorSet(cpis_error* error, uint32_t code, cpis_str locatio
   if (location.size != 0 && !pathOf(location, false)) return CPIS_HOST_BAD_ARGUMENT;
   return guarded(
       [&] {
-        std::string masked = maskPatientData(view(text).substr(0, kMaxErrorText));
+        // Masked, then cut: cut first, a number across the cut would no longer look like one.
+        std::string masked = maskPatientData(view(text));
+        if (masked.size() > kMaxErrorText) {
+          std::size_t cut = kMaxErrorText;
+          while (cut > 0 && (static_cast<unsigned char>(masked[cut]) & 0xC0) == 0x80) --cut;  // a whole character
+          masked.resize(cut);
+        }
         error->location = std::string(view(location));
         error->text = std::move(masked);
         error->code = code;

@@ -55,6 +55,8 @@ const std::vector<Case> kCases{
      "namespace NHS with another register's OID is not the NHS number"},
     {"a04-two-nhs-numbers.hl7", "START", "", "NSTS01", "A250612015", "RZZ01/EDMAJ", "ED",
      "two different NHS numbers: neither"},
+    {"a04-same-nhs-number-twice.hl7", "START", "9990000018", "NSTS01", "A250612017", "RZZ01/EDMAJ", "ED",
+     "one NHS number written twice, once with spaces: the number"},
     {"a04-untyped-itk.hl7", "START", "9993000000", "NSTS01", "A250612016", "RZZ01/EDMAJ", "ED",
      "ITK sample form ^^^NHS without a type"},
     {"a08-update.hl7", "UPDATE", "9990000018", "NSTS01", "A250612001", "RZZ01/EDMAJ", "ED", "A08"},

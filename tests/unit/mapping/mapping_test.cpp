@@ -169,6 +169,20 @@ BOOST_AUTO_TEST_CASE(maps_translate_local_codes_and_leave_others) {
   BOOST_TEST((attendanceOf(mapping, message(pid("Z", "TRACED"))).nhsStatus == NhsNumberStatus::Absent));
 }
 
+// A value mapped to nothing counts as absent, so the next source is read; and a constant is
+// checked at load as what it maps to.
+BOOST_AUTO_TEST_CASE(a_value_mapped_to_nothing_falls_back_to_the_next_source_and_constants_map) {
+  const Mapping mapping = load(R"(<fields>
+    <field name="nhsStatus"><source path="PID-32"/><source path="ZU1-27"/>
+      <map from="AL" to=""/><map from="01" to="NSTS01"/></field>
+    <field name="sex"><constant value="1"/><map from="1" to="M"/></field>
+  </fields>)");
+  const auto m = message("PID|1|||||||||||||||||||||||||||||||AL\rZU1|1||||||||||||||||||||||||||01\r");
+  const Attendance a = attendanceOf(mapping, m);
+  BOOST_TEST((a.nhsStatus == NhsNumberStatus::Nsts01));
+  BOOST_TEST((a.sex == Sex::Male));
+}
+
 BOOST_AUTO_TEST_CASE(date_formats_per_field_and_per_source) {
   const Mapping mapping = load(R"(<fields>
     <field name="birthDate" format="DD/MM/YYYY"><source path="ZPV-6"/><source path="PID-7" format="HL7"/></field>

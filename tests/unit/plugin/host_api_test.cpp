@@ -191,6 +191,11 @@ BOOST_AUTO_TEST_CASE(errors_take_data_codes_and_paths_only) {
   BOOST_TEST(error.code == 102U);
   BOOST_TEST(error.location == "PID-3(2).1");
   BOOST_TEST(error.text == "bad number ***");
+  // A number across the 500-byte cut is masked before the cut, not missed because of it.
+  BOOST_TEST(host.api.error_set(&error, 102, str("PID-3"), str(std::string(495, 'x') + "9990000018")) ==
+             CPIS_HOST_OK);
+  BOOST_TEST(error.text.find("999") == std::string::npos, error.text);
+  BOOST_TEST(error.text.size() <= 500u);
 }
 
 struct MaskCase {
