@@ -43,8 +43,11 @@ struct LookupRequest {
 // a response that does not validate or a query Spine rejected, no).
 struct LookupFailure {
   domain::ReasonCode reason = domain::ReasonCode::InternalError;  // one of the failure reasons
-  std::string detail;  // for logs and ZCP-3 text: never patient data
+  std::string detail;  // for logs and ZCP-3 text: never patient data (codes, never Spine's words)
   bool retryable = false;
+  // What Spine said in words (a fault string, an error description, a code's display name):
+  // it may name the patient, so it goes to the audit trail only, never to logs or the ACK.
+  std::string peerText;
 };
 
 struct LookupResult {
@@ -61,7 +64,7 @@ struct LookupResult {
 
   static LookupResult failed(domain::ReasonCode reason, std::string detail, bool retryable) {
     LookupResult r;
-    r.failure = LookupFailure{reason, std::move(detail), retryable};
+    r.failure = LookupFailure{reason, std::move(detail), retryable, {}};
     return r;
   }
 };

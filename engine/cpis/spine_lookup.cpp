@@ -313,7 +313,9 @@ void SpineLookup::audit(const LookupRequest& request, const std::string& checkId
       .accessMode = request.mode,
       .outcome = result.status,
       .reason = result.failure ? std::optional(result.failure->reason) : std::nullopt,
-      .detail = result.failure ? result.failure->detail : std::string(),
+      .detail = !result.failure                    ? std::string()
+                : result.failure->peerText.empty() ? result.failure->detail
+                                                   : result.failure->detail + "; Spine said: " + result.failure->peerText,
       .latency = result.latency,
       .checkId = checkId,
       .messageId = result.transportMessageId,

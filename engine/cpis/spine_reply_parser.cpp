@@ -44,9 +44,15 @@ Node findInteraction(Node body) {
   return nullptr;
 }
 
+// Spine's words for a failure, for the audit trail only (LookupFailure::peerText).
+void sayInAudit(ParsedReply& reply, std::string words) {
+  if (reply.result.failure && !words.empty()) reply.result.failure->peerText = wire::xmlSafe(words).substr(0, 1000);
+}
+
 // Detected issues: ControlActEvent/reason and acknowledgement/acknowledgementDetail. Returns
-// "code (display)" for the first, for the failure's detail.
-std::string collectIssues(Node interaction, std::vector<std::string>& codes) {
+// "code X" for the first, for the failure's detail, and its display name in `words` (which
+// may name the patient: the audit's only).
+std::string collectIssues(Node interaction, std::vector<std::string>& codes, std::string* words = nullptr) {
   std::string first;
   const auto take = [&](Node code) {
     if (code == nullptr) return;
@@ -55,9 +61,7 @@ std::string collectIssues(Node interaction, std::vector<std::string>& codes) {
     codes.push_back(value);
     if (first.empty()) {
       first = "code " + wire::logSafe(value, 40);
-      if (const auto display = wire::attribute(code, "displayName"); !display.empty()) {
-        first += " (" + wire::logSafe(display) + ")";
-      }
+      if (words != nullptr) *words = wire::attribute(code, "displayName");
     }
   };
   for (const Node reason : wire::children(wire::child(interaction, "ControlActEvent"), "reason")) {
@@ -76,19 +80,20 @@ void readFault(Node fault, ParsedReply& reply) {
   const Node error = wire::child(wire::child(wire::child(fault, "detail", nullptr), "errorList", wire::kNaspNs),
                                  "error", wire::kNaspNs);
   const std::string errorCode = wire::text(wire::child(error, "errorCode", wire::kNaspNs));
+  // Codes only in the detail (logs, the ACK); Spine's words may name the patient: audit only.
   std::string detail = "SOAP fault " + wire::logSafe(faultCode, 40);
-  if (!faultString.empty()) detail += ": " + wire::logSafe(faultString);
+  std::string words = faultString;
   if (!errorCode.empty()) {
     reply.issueCodes.push_back(errorCode);
-    detail += " (Spine error " + wire::logSafe(errorCode, 40);
+    detail += " (Spine error " + wire::logSafe(errorCode, 40) + ")";
     if (const auto text = wire::text(wire::child(error, "description", wire::kNaspNs)); !text.empty()) {
-      detail += ": " + wire::logSafe(text);
+      words += (words.empty() ? "" : " / ") + text;
     }
-    detail += ")";
   }
   // A Server fault may pass (Spine's "system failure"); a Client fault is the query's own.
   const bool retryable = faultCode.size() >= 6 && faultCode.compare(faultCode.size() - 6, 6, "Server") == 0;
   fail(reply, ReasonCode::SpineRejected, std::move(detail), retryable);
+  sayInAudit(reply, std::move(words));
 }
 
 std::optional<domain::ProtectionPlan> readPlan(Node pertinentInformation, std::string& problem) {
@@ -237,7 +242,8 @@ void readRecords(Node interaction, ParsedReply& reply) {
 }
 
 void readQueryActFailed(Node interaction, ParsedReply& reply, const ReplyOptions& options) {
-  const std::string first = collectIssues(interaction, reply.issueCodes);
+  std::string words;
+  const std::string first = collectIssues(interaction, reply.issueCodes, &words);
   const bool noRecords =
       !reply.issueCodes.empty() && !options.noRecordsCode.empty() &&
       std::all_of(reply.issueCodes.begin(), reply.issueCodes.end(), [&](const auto& code) { return code == options.noRecordsCode; });
@@ -247,13 +253,16 @@ void readQueryActFailed(Node interaction, ParsedReply& reply, const ReplyOptions
     return;
   }
   fail(reply, ReasonCode::SpineRejected, "QUQI_IN010000UK14 query failed: " + first);
+  sayInAudit(reply, std::move(words));
 }
 
 void readApplicationAck(Node interaction, ParsedReply& reply) {
-  const std::string first = collectIssues(interaction, reply.issueCodes);
+  std::string words;
+  const std::string first = collectIssues(interaction, reply.issueCodes, &words);
   const std::string type = wire::attribute(wire::child(interaction, "acknowledgement"), "typeCode");
   if (type == "AE" || type == "AR") {
-    return fail(reply, ReasonCode::SpineRejected, "MCCI_IN010000UK13 " + type + ": " + first);
+    fail(reply, ReasonCode::SpineRejected, "MCCI_IN010000UK13 " + wire::logSafe(type, 8) + ": " + first);
+    return sayInAudit(reply, std::move(words));
   }
   fail(reply, ReasonCode::UnrecognisedResponse,
        "MCCI_IN010000UK13 " + wire::logSafe(type, 8) + " carries no query result");

@@ -240,7 +240,9 @@ BOOST_AUTO_TEST_CASE(another_query_failure_code_is_spine_rejected) {
   const auto reply = parse(soap);
   checkFailed(reply, ReasonCode::SpineRejected);
   BOOST_TEST(detailOf(reply).find("2001") != std::string::npos, detailOf(reply));
-  BOOST_TEST(detailOf(reply).find("Invalid query parameter") != std::string::npos);
+  // Spine's words go to the audit only: they may name the patient (hazard H8).
+  BOOST_TEST(detailOf(reply).find("Invalid query parameter") == std::string::npos);
+  BOOST_TEST(reply.result.failure->peerText == "Invalid query parameter");
   BOOST_TEST(!reply.result.failure->retryable);
   BOOST_TEST(reply.issueCodes == std::vector<std::string>{"2001"}, boost::test_tools::per_element());
 }
@@ -253,6 +255,8 @@ BOOST_AUTO_TEST_CASE(an_application_error_is_spine_rejected) {
   BOOST_TEST(reply.interaction == "MCCI_IN010000UK13");
   BOOST_TEST(detailOf(reply).find("MCCI_IN010000UK13 AE") != std::string::npos, detailOf(reply));
   BOOST_TEST(detailOf(reply).find("1712") != std::string::npos);
+  BOOST_TEST(detailOf(reply).find("Mandatory data missing") == std::string::npos);
+  BOOST_TEST(reply.result.failure->peerText == "Mandatory data missing");
   BOOST_TEST(reply.relatesTo == samples::queryHeader().messageId);
 
   // An acknowledgement that accepts carries no result: not a check outcome either.
@@ -261,11 +265,15 @@ BOOST_AUTO_TEST_CASE(an_application_error_is_spine_rejected) {
 }
 
 BOOST_AUTO_TEST_CASE(a_soap_fault_is_spine_rejected) {
-  const std::string soap = cc::buildSoapFault("200", "System failure to process message - default");
+  const std::string soap = cc::buildSoapFault("200", "No match for TESTCHILD Alex born 03/04/2015");
   const auto reply = parse(soap);
   checkFailed(reply, ReasonCode::SpineRejected);
   BOOST_TEST(reply.interaction == "SOAP:Fault");
   BOOST_TEST(detailOf(reply).find("Spine error 200") != std::string::npos, detailOf(reply));
+  // The fault's words (here naming a child) never reach logs or the ACK; the audit keeps them.
+  BOOST_TEST(detailOf(reply).find("TESTCHILD") == std::string::npos, detailOf(reply));
+  BOOST_TEST(reply.result.failure->peerText.find("TESTCHILD Alex born 03/04/2015") != std::string::npos,
+             reply.result.failure->peerText);
   BOOST_TEST(reply.result.failure->retryable);  // a Server fault may pass
   BOOST_TEST(reply.issueCodes == std::vector<std::string>{"200"}, boost::test_tools::per_element());
 }
