@@ -282,10 +282,10 @@ void Engine::stop() {
   for (auto& feed : feeds_) {
     if (feed->server) feed->server->stop(config_.limits.readTimeout);
   }
+  if (checks_) checks_->stop();  // lookups in progress finish their messages (their ACKs queued)
   for (auto& feed : feeds_) {
     if (feed->returnChannel) feed->returnChannel->stop();
   }
-  if (checks_) checks_->stop();  // lookups in progress finish their messages
   running_.store(nullptr);
   if (dispatcher_) dispatcher_->stop();  // deliveries in flight finish and are marked
   if (housekeeper_.joinable()) housekeeper_.join();

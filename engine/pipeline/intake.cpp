@@ -266,9 +266,26 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   if (pending.enhanced) {
     const std::string application = checks_->responder.acknowledge(
         message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion), outcome);
-    if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true)) {
-      // The message is finished once the application ACK is delivered; what the outcome
-      // causes is written now (a crash before it: recovery checks again).
+    // The check is made: the message is finished now, in the same commit as its application ACK
+    // queued in the outbox for the feed's return connection (retried, dead-lettered, replayable).
+    // Leaving it unfinished until delivery would make a restart check it again: a second access
+    // recorded, the LA told twice.
+    std::optional<notify::Notification> queued;
+    if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true) && checks_->notifications != nullptr) {
+      queued = checks_->notifications->lateResult(request.attendance, outcome, "application-ack:" + outcome.checkId,
+                                                  application, id);
+    }
+    if (queued) {
+      notify::Notifications all = notifications;
+      all.push_back(std::move(*queued));
+      if (auto status = finish(id, store::MessageState::Processed, text + "; application ACK queued", {}, all);
+          !status.isOk()) {
+        logger().error("feed %s: message %s not finished (%s); recovery checks it again", policy_.feed,
+                       std::to_string(id), status.message());
+      }
+    } else if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true)) {
+      // No outbox entry for it (no return sink): the message is finished once the application ACK
+      // is delivered; what the outcome causes is written now (a crash before it: recovery checks again).
       if (!notifications.empty()) {
         const auto written = notify::views(notifications);
         if (auto status = store_.outbox().enqueue(written); !status.isOk()) {

@@ -10,6 +10,7 @@
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
+#include <Poco/Net/ServerSocket.h>
 #include <boost/test/unit_test.hpp>
 
 #include "conformance/simulator/dataset.h"
@@ -407,6 +408,88 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   const std::string logs = engine.errors() + engine.output();
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
   eprServer.stop();
+  simulator.stop();
+}
+
+// Enhanced mode on a checking feed: the message is finished once checked, in the same commit as
+// its application ACK queued in the outbox for the return connection. With the EPR's listener
+// away, a restart retries the ACK but never checks the child again (before, the message stayed
+// unfinished until delivery, and recovery made a second query: a second access, the LA told twice).
+BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_made_once_while_its_application_ack_waits) {
+  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
+  cpis::config::XercesPlatform xerces;
+  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
+  cpis::sim::SpineSimulator simulator(cpis::sim::SimulatorSettings{}, schemas,
+                                      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
+  simulator.start();
+  auto& state = simulator.state();
+  std::uint16_t away = 0;  // a port nobody listens on: the EPR's listener is down
+  {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    away = socket.address().port();
+  }
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced.xml");
+  std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="store.db"/></store>
+  <logging format="json" level="information"/>
+  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
+    <endpoint>)" << simulator.queryUrl() << R"(</endpoint>
+    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
+    <identity fromAsid="200000000001" toAsid="990000000001"/>
+  </cpis>
+  <notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>
+  <feed name="ed">
+    <expectedSender application="EDSYS" facility="RZZ"/>
+    <listener address="127.0.0.1" port="0"/>
+    <acknowledgement mode="enhanced">
+      <returnConnection host="127.0.0.1" port=")" << away << R"("/>
+    </acknowledgement>
+    <adapter name="england_adt"/>
+    <mapping file=")" << CPIS_SOURCE_DIR << R"(/mappings/england-adt.xml"/>
+    <check alerts="ZSEG">
+      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
+              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
+    </check>
+  </feed>
+</cpisEngine>
+)";
+  const auto accesses = state.accesses(nhs("9990000018")).size();
+  std::string message = adt("N1", "VN1", {"9990000018"});
+  message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+    client.send(message);
+    BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+    BOOST_TEST(cpis::test::waitFor([&] {
+      const auto stored = f.storedMessages();
+      return !stored.empty() && stored[0].second == "processed";
+    }));
+    BOOST_TEST(state.accesses(nhs("9990000018")).size() == accesses + 1);
+    BOOST_TEST(engine.terminate() == 0);
+  }
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});  // recovery finds nothing to redo
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    BOOST_TEST(engine.terminate() == 0);
+  }
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == accesses + 1);  // checked once
+  Poco::Data::Session session("SQLite", f.storePath());
+  std::vector<std::string> sinks, states, payloads;
+  using Poco::Data::Keywords::into;
+  using Poco::Data::Keywords::now;
+  session << "SELECT sink, state, payload FROM outbox WHERE kind = 'late-result'", into(sinks), into(states),
+      into(payloads), now;
+  BOOST_TEST_REQUIRE(sinks.size() == 1u);  // the application ACK, waiting for the EPR
+  BOOST_TEST(sinks[0] == "epr-return:ed");
+  BOOST_TEST(states[0] == "pending");
+  BOOST_TEST(payloads[0].find("ACK^A04") != std::string::npos);
+  BOOST_TEST(payloads[0].find("MSA|AA|N1") != std::string::npos);
   simulator.stop();
 }
 
