@@ -223,7 +223,11 @@ void Engine::resumeClaimed(const std::vector<std::int64_t>& ids) {
   std::size_t resumed = 0;
   for (const auto id : ids) {
     auto message = store_->fetch(id);
-    if (!message) continue;
+    if (!message) {
+      logger().warning("message %s left unfinished: it cannot be read (%s)", std::to_string(id),
+                       message.error().message());
+      continue;
+    }
     const auto feed = std::find_if(feeds_.begin(), feeds_.end(),
                                    [&](const auto& f) { return f->config.name == message.value().feed; });
     if (feed == feeds_.end()) {
@@ -231,7 +235,11 @@ void Engine::resumeClaimed(const std::vector<std::int64_t>& ids) {
                        std::to_string(id), message.value().feed);
       continue;
     }
-    if (const auto status = (*feed)->intake->resume(id); status.isOk()) ++resumed;
+    if (const auto status = (*feed)->intake->resume(id); status.isOk()) {
+      ++resumed;
+    } else {
+      logger().warning("message %s left unfinished: %s", std::to_string(id), status.message());
+    }
   }
   if (resumed > 0) {
     logger().notice("finished %z unfinished messages left by a previous run or a stopped instance", resumed);

@@ -264,12 +264,16 @@ class SendTool {
         }
         const AckSummary s = summarise(*ack);
         out_ << m.name << ": " << s.code << (s.text.empty() ? "" : " " + s.text) << "\n";
+        // An ACK for another message (MSA-2 not our MSH-10) acknowledges nothing we sent.
+        const std::string sent = m.parsed ? m.bytes.substr(m.controlIdBegin, m.controlIdEnd - m.controlIdBegin) : "";
+        const bool other = !sent.empty() && s.controlId != sent;
+        if (other) out_ << "    MSA-2 is " << (s.controlId.empty() ? "empty" : s.controlId) << ", not " << sent << "\n";
         if (o.showAcks) {
           std::string segments = *ack;
           for (std::size_t at = 0; (at = segments.find('\r', at)) != std::string::npos;) segments.replace(at, 1, "\n    ");
           out_ << "    " << segments.substr(0, segments.find_last_not_of(" \n") + 1) << "\n";
         }
-        if (!s.accepted()) ++failures;
+        if (!s.accepted() || other) ++failures;
       } catch (const Poco::TimeoutException&) {
         out_ << m.name << ": no ACK within " << o.timeout.count() << " ms\n";
         ++failures;

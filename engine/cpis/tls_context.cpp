@@ -1,7 +1,8 @@
 #include "engine/cpis/tls_context.h"
 
-#include <Poco/Crypto/EVPPKey.h>
 #include <Poco/Crypto/X509Certificate.h>
+
+#include "engine/mllp/private_key.h"
 
 namespace cpis::cpis {
 
@@ -19,7 +20,7 @@ Poco::Net::Context::Ptr makeClientContext(const ClientTlsSettings& tls) {
   context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
   if (!tls.certificateFile.empty()) {
     context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
-    context->usePrivateKey(Poco::Crypto::EVPPKey("", tls.privateKeyFile, tls.privateKeyPassphrase));
+    context->usePrivateKey(mllp::loadPrivateKey(tls.privateKeyFile, tls.privateKeyPassphrase));
   }
   return context;
 }
@@ -36,7 +37,7 @@ Poco::Net::Context::Ptr makeServerContext(const ServerTlsSettings& tls) {
   context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
   context->enableExtendedCertificateVerification(false);  // no host names to match on a server
   context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
-  context->usePrivateKey(Poco::Crypto::EVPPKey("", tls.privateKeyFile, tls.privateKeyPassphrase));
+  context->usePrivateKey(mllp::loadPrivateKey(tls.privateKeyFile, tls.privateKeyPassphrase));
   return context;
 }
 

@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include <Poco/Crypto/EVPPKey.h>
 #include <Poco/Crypto/X509Certificate.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/NetException.h>
@@ -12,6 +11,7 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include "engine/mllp/framer.h"
+#include "engine/mllp/private_key.h"
 
 namespace cpis::mllp {
 namespace {
@@ -29,7 +29,7 @@ Poco::Net::Context::Ptr clientContext(const ClientTls& tls) {
   context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
   if (!tls.certificateFile.empty()) {
     context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
-    context->usePrivateKey(Poco::Crypto::EVPPKey("", tls.privateKeyFile, tls.privateKeyPassphrase));
+    context->usePrivateKey(mllp::loadPrivateKey(tls.privateKeyFile, tls.privateKeyPassphrase));
   }
   return context;
 }

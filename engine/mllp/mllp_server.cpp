@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <vector>
 
-#include <Poco/Crypto/EVPPKey.h>
 #include <Poco/Crypto/X509Certificate.h>
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
@@ -25,6 +24,7 @@
 
 #include "engine/mllp/framer.h"
 #include "engine/mllp/mllp_reactor.h"
+#include "engine/mllp/private_key.h"
 
 namespace cpis::mllp {
 namespace {
@@ -57,7 +57,7 @@ Poco::Net::Context::Ptr makeServerContext(const TlsSettings& tls) {
   context->requireMinimumProtocol(tls.tls13Only ? Poco::Net::Context::PROTO_TLSV1_3 : Poco::Net::Context::PROTO_TLSV1_2);
   context->enableExtendedCertificateVerification(false);  // no host names to match on a server
   context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
-  context->usePrivateKey(Poco::Crypto::EVPPKey("", tls.privateKeyFile, tls.privateKeyPassphrase));
+  context->usePrivateKey(mllp::loadPrivateKey(tls.privateKeyFile, tls.privateKeyPassphrase));
   return context;
 }
 

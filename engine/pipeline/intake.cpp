@@ -222,8 +222,9 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
                          policy_.feed, pending.controlId, std::to_string(stored.id));
     if (stored.originalAck && !stored.originalAck->empty()) return *stored.originalAck;
     // No ACK is held for the original: it is still being checked, or its content was purged.
-    return storeUnavailable(payload,
-                            core::Status::unavailable("the original of this message is not finished; send it again later"));
+    // It is stored: the AR says so (not "not stored"), and asks for the message again later.
+    return sendAgainLater(payload, "the original of this message is stored, with no ACK to repeat yet (still being "
+                                   "checked); send it again later");
   }
   if (disposition.state == store::MessageState::Rejected || disposition.state == store::MessageState::Failed) {
     logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);

@@ -116,6 +116,23 @@ BOOST_AUTO_TEST_CASE(an_error_ack_is_printed_with_its_text_and_fails) {
   BOOST_TEST(r.out == kA01 + ": message 1: AE\n");
 }
 
+// An AA for another message (MSA-2 not the MSH-10 sent) acknowledges nothing that was sent.
+BOOST_AUTO_TEST_CASE(an_ack_for_another_message_is_a_failure) {
+  class OtherId final : public cpis::mllp::FrameHandler {
+   public:
+    std::string onFrame(std::string_view, const cpis::mllp::PeerInfo&) override {
+      return "MSH|^~\\&|E|F|A|B|20261125||ACK|A1|P|2.4\rMSA|AA|SOMEONE-ELSE\r";
+    }
+    std::string onOversized(std::string_view, std::size_t, const cpis::mllp::PeerInfo&) override { return "x"; }
+  } handler;
+  cpis::mllp::MllpServer server(cpis::mllp::ListenerSettings{}, handler);
+  server.start();
+  const Run r = send({"127.0.0.1:" + std::to_string(server.port())},
+                     "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|X1|P|2.4\rPID|1\r");
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.out == "-: message 1: AA\n    MSA-2 is SOMEONE-ELSE, not X1\n");
+}
+
 BOOST_AUTO_TEST_CASE(a_broken_message_is_sent_as_it_stands_and_its_rejection_shown) {
   Listener l;
   const Run r = send({l.target()}, "MSH|^~\\&|A|B|C|D|20260101||ADT^A04||P|2.5\rPID|1\r");

@@ -436,6 +436,33 @@ BOOST_AUTO_TEST_CASE(encrypted_server_key_is_opened_with_its_passphrase) {
   BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
 }
 
+// A key that cannot be used is a start-up error that names the file and OpenSSL's own reason,
+// never a prompt for a passphrase on the terminal (which blocked the engine's start for ever)
+// nor an unrelated error left in OpenSSL's queue.
+BOOST_AUTO_TEST_CASE(an_unusable_server_key_is_refused_with_its_reason_never_a_prompt) {
+  const auto refusal = [](const std::string& key, const std::string& passphrase) {
+    auto settings = tls(false);
+    settings.tls->privateKeyFile = key;
+    settings.tls->privateKeyPassphrase = passphrase;
+    try {
+      Running r(settings);
+    } catch (const Poco::Exception& e) {
+      return e.displayText();
+    }
+    return std::string("started");
+  };
+  const std::string encrypted = pki().serverKeyEncrypted();
+  const std::string none = refusal(encrypted, "");
+  BOOST_TEST(none.find("private key " + encrypted + ": cannot be read") != std::string::npos, none);
+  BOOST_TEST(none.find("name its passphrase file") != std::string::npos, none);
+  const std::string wrong = refusal(encrypted, "not-the-passphrase");
+  BOOST_TEST(wrong.find("cannot be read") != std::string::npos, wrong);
+  BOOST_TEST(wrong.find("not-the-passphrase") == std::string::npos, wrong);
+  const std::string garbage = refusal(pki().caCertificate(), "");  // a certificate, not a key
+  BOOST_TEST(garbage.find("cannot be read") != std::string::npos, garbage);
+  BOOST_TEST(garbage.find("dh key too small") == std::string::npos, garbage);
+}
+
 BOOST_AUTO_TEST_CASE(plain_client_on_a_tls_listener_is_refused) {
   Running r(tls(false));
   MllpClient client("127.0.0.1", r.server.port(), 10s);
