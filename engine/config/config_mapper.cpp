@@ -146,6 +146,19 @@ class Mapper {
     return Secret(std::move(content));
   }
 
+  // A URI connection string with a password in its user information:
+  // postgresql://user:secret@host/db.
+  static bool uriPassword(std::string_view connection) {
+    for (const std::string_view scheme : {"postgresql://", "postgres://"}) {
+      if (!connection.starts_with(scheme)) continue;
+      const std::string_view rest = connection.substr(scheme.size());
+      const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+      const auto at = authority.rfind('@');
+      return at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+    }
+    return false;
+  }
+
   // The password comes from its own file; neither the connection string nor the password
   // file's name is ever quoted (either may hold the password itself, typed in the wrong place).
   PostgresqlConfig mapPostgresql(const XmlElement& element) {
@@ -153,7 +166,7 @@ class Mapper {
     if (const auto* connection = element.attribute("connection")) {
       pg.connection = std::string(trim(*connection));
     }
-    if (lowerCase(pg.connection).find("password") != std::string::npos) {
+    if (lowerCase(pg.connection).find("password") != std::string::npos || uriPassword(pg.connection)) {
       problem(element,
               "postgresql: connection: the password belongs in passwordFile, not in the connection string "
               "(the string is not shown)");

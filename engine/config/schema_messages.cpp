@@ -1,6 +1,7 @@
 #include "engine/config/schema_messages.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -167,9 +168,16 @@ class Clarifier {
         key = {element->name, ""};
       }
     }
-    // The passphrase file's element may hold the passphrase itself, typed in by mistake.
+    // What may hold a secret is never quoted: a passphrase or password file's name (the secret
+    // itself, typed in by mistake), a connection string (a password in it).
+    const auto secretBearing = [](std::string_view name) {
+      std::string lower(name);
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      return lower == "connection" || lower.find("password") != std::string::npos ||
+             lower.find("passphrase") != std::string::npos || lower.find("secret") != std::string::npos;
+    };
     const std::string quoted =
-        key.first == "privateKeyPassphraseFile" ? "the value" : "'" + std::string(value) + "'";
+        secretBearing(key.first) || secretBearing(key.second) ? "the value" : "'" + std::string(value) + "'";
     std::string explained;
     if (const auto maximum =
             quotedAfter(reason, "must be less than or equal to maxInclusive facet value '")) {

@@ -281,6 +281,17 @@ BOOST_AUTO_TEST_CASE(a_postgresql_password_in_the_wrong_place_is_refused_and_nev
   BOOST_TEST(asFileName.find("passwordFile: no such file") != std::string::npos);
   BOOST_TEST(asFileName.find("typed-here-too") == std::string::npos);
   BOOST_TEST(!problemsOf(R"(connection="dbname=cpis" claimLeaseSeconds="1")").empty());  // at least 5
+  // A password in a URI's user information is refused too, and neither it nor the string shown.
+  const auto inUri = problemsOf(R"(connection="postgresql://cpis_engine:Hunter2Secret@127.0.0.1:5432/cpis")");
+  BOOST_TEST(inUri.find("passwordFile") != std::string::npos, inUri);
+  BOOST_TEST(inUri.find("Hunter2Secret") == std::string::npos, inUri);
+  BOOST_TEST(problemsOf(R"(connection="postgresql://cpis_engine@127.0.0.1:5432/cpis")").empty());
+  // Values the schema refuses are not quoted either when they may hold a secret.
+  for (const auto* attributes : {R"(connection=" host=db password=Hunter2Secret")", R"(passwordFile="Hunter2Secret ")"}) {
+    const auto refused = problemsOf(attributes);
+    BOOST_TEST(!refused.empty(), attributes);
+    BOOST_TEST(refused.find("Hunter2Secret") == std::string::npos, refused);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(every_setting_is_read) {
