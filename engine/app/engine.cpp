@@ -271,7 +271,7 @@ void Engine::housekeeping() {
       if (auto purged = store_->purgeContent(config_.store.retention); !purged) {
         logger().error("retention purge failed: %s", purged.error().message());
       } else if (purged.value() > 0) {
-        logger().information("retention: content of %z messages purged; their audit records stay",
+        logger().information("retention: content of %z messages and notifications purged; their records stay",
                              purged.value());
       }
     }

@@ -161,8 +161,9 @@ class MessageStore {
   virtual core::Result<std::vector<MessageId>> listUnfinished() = 0;
 
   // Drops the raw bytes and the ACK (both can hold patient data) of finished messages
-  // received more than `olderThan` ago; the rest of the row stays as the audit record.
-  // Returns how many messages were purged.
+  // received more than `olderThan` ago; the rest of the row stays as the audit record. Drops
+  // too the payload of outbox entries delivered or dead more than `olderThan` ago (a dead one
+  // is then no longer replayed). Returns how many messages and entries were purged.
   virtual core::Result<std::size_t> purgeContent(std::chrono::days olderThan) = 0;
 
   virtual core::Result<StoredMessage> fetch(MessageId id) = 0;

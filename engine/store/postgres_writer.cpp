@@ -85,8 +85,15 @@ const std::string kPurge =
     "   ORDER BY message.received_at LIMIT $2::bigint FOR UPDATE OF message SKIP LOCKED),"
     " dropped AS (DELETE FROM message_raw WHERE id IN (SELECT id FROM victims)),"
     " purged AS (UPDATE message SET ack = NULL, purged_at = (SELECT now FROM clock)"
-    "   WHERE id IN (SELECT id FROM victims) RETURNING id)"
-    " SELECT count(*) FROM purged";
+    "   WHERE id IN (SELECT id FROM victims) RETURNING id),"
+    // Finished notifications hold patient data too (names, NHS numbers): their payloads go
+    // after the same retention, counted from when they finished.
+    " notes AS (SELECT outbox.id FROM outbox, clock"
+    "   WHERE outbox.state IN ('delivered', 'dead') AND outbox.finished_at < clock.now - $1::bigint"
+    "     AND length(outbox.payload) > 0"
+    "   ORDER BY outbox.finished_at LIMIT $2::bigint FOR UPDATE OF outbox SKIP LOCKED),"
+    " cleared AS (UPDATE outbox SET payload = ''::bytea WHERE id IN (SELECT id FROM notes) RETURNING id)"
+    " SELECT (SELECT count(*) FROM purged) + (SELECT count(*) FROM cleared)";
 
 constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock($1::bigint)";
 
@@ -170,14 +177,14 @@ constexpr std::string_view kReplaySet =
 const std::string kReplayOne = "WITH clock AS (SELECT " + clockSql("$2") + " AS now), changed AS (" +
                                std::string(kReplaySet) +
                                " WHERE outbox.id = $1::bigint AND outbox.state IN ('pending', 'dead')"
-                               " RETURNING outbox.id)"
+                               " AND length(outbox.payload) > 0 RETURNING outbox.id)"
                                " SELECT (SELECT count(*) FROM changed), o.state"
                                " FROM (SELECT 1) AS one LEFT JOIN outbox o ON o.id = $1::bigint";
 
 const std::string kReplayDead =
     "WITH clock AS (SELECT " + clockSql("$2") + " AS now), changed AS (" + std::string(kReplaySet) +
     " WHERE outbox.state = 'dead' AND ($1::text IS NULL OR outbox.sink = $1::text)"
-    " RETURNING outbox.id)"
+    " AND length(outbox.payload) > 0 RETURNING outbox.id)"
     " SELECT count(*) FROM changed";
 
 std::string_view markedState(OutboxEnd end) {
@@ -589,7 +596,8 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
           }
           const std::string state = result.bytes(0, 1);
           return {core::Status::invalidArgument("message store: notification " + id + " (" + state +
-                                                ") refused: only dead or pending entries are replayed"),
+                                                ") refused: only dead or pending entries are replayed, "
+                                                "and only while their content is kept"),
                   {},
                   0};
         } else if constexpr (std::is_same_v<Write, AuditWrite>) {

@@ -71,10 +71,15 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
                 " last_error = ?3, claimed = 0 WHERE id = ?1"),
       replayOne_(db_,
                  "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, deadline = NULL,"
-                 " finished_at = NULL WHERE id = ?1"),
+                 " finished_at = NULL WHERE id = ?1 AND length(payload) > 0"),
       replayDead_(db_,
                   "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, deadline = NULL,"
-                  " finished_at = NULL WHERE state = 'dead' AND (?1 IS NULL OR sink = ?1)"),
+                  " finished_at = NULL WHERE state = 'dead' AND (?1 IS NULL OR sink = ?1) AND length(payload) > 0"),
+      // Finished notifications hold patient data too: their payloads go after the retention.
+      clearPayloads_(db_,
+                     "UPDATE outbox SET payload = X'' WHERE id IN (SELECT id FROM outbox"
+                     " WHERE state IN ('delivered', 'dead') AND finished_at < ?1 AND length(payload) > 0"
+                     " ORDER BY finished_at LIMIT ?2)"),
       // Due, not held, and for an order key the oldest pending entry while no other of the
       // key is held.
       findClaimable_(db_, "SELECT " + std::string(kSqliteOutboxColumns) +
@@ -252,7 +257,9 @@ WriteReply SqliteWriter::apply(const PurgeWrite& write) {
     deleteRaw_.run().bind(1, id).step();
     markPurged_.run().bind(1, purgedAt).bind(2, id).step();
   }
-  return {core::Status::ok(), {}, ids.size()};
+  auto clear = clearPayloads_.run();
+  clear.bind(1, toDbTime(write.receivedBefore)).bind(2, static_cast<std::int64_t>(write.limit)).step();
+  return {core::Status::ok(), {}, ids.size() + static_cast<std::size_t>(clear.changes())};
 }
 
 WriteReply SqliteWriter::apply(const FinishWrite& write) {
@@ -341,7 +348,14 @@ WriteReply SqliteWriter::apply(const ReplayWrite& write) {
     if (state != toString(NotificationState::Pending) && state != toString(NotificationState::Dead)) {
       return {refuseEntry(*write.id, state, "only dead or pending entries are replayed"), {}, 0};
     }
-    replayOne_.run().bind(1, *write.id).bind(2, at).step();
+    auto replay = replayOne_.run();
+    replay.bind(1, *write.id).bind(2, at).step();
+    if (replay.changes() == 0) {
+      return {core::Status::invalidArgument("message store: notification " + std::to_string(*write.id) +
+                                            " refused: its content was purged (retention)"),
+              {},
+              0};
+    }
     return {core::Status::ok(), {}, 1};
   }
   auto update = replayDead_.run();

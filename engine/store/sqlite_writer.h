@@ -113,6 +113,7 @@ class SqliteWriter {
   SqliteStatement markDead_;
   SqliteStatement replayOne_;
   SqliteStatement replayDead_;
+  SqliteStatement clearPayloads_;
   SqliteStatement findClaimable_;
   SqliteStatement markClaimed_;
   // The audit table is the audit log's (SqliteAuditLog creates it): prepared at the first rows.

@@ -336,6 +336,37 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(replay_dead_replays_every_dead_entry_of_a_sink, Ba
   BOOST_TEST(claim(outbox, fixture.clock.now()).size() == 3U);
 }
 
+// The retention purge drops the payload (names, NHS numbers) of notifications finished longer
+// ago than the retention, as it drops messages' content; pending ones keep theirs, and a dead
+// one whose payload is gone can no longer be replayed.
+BOOST_AUTO_TEST_CASE_TEMPLATE(the_purge_drops_old_finished_payloads, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const NotificationId delivered = enqueue(outbox, notification("k1"));
+  const NotificationId dead = enqueue(outbox, notification("k2"));
+  const NotificationId pending = enqueue(outbox, notification("k3"));
+  (void)claim(outbox, fixture.clock.now());
+  BOOST_REQUIRE(outbox.markDelivered(delivered).isOk());
+  BOOST_REQUIRE(outbox.markDead(dead, "refused").isOk());
+  BOOST_REQUIRE(outbox.markRetry(pending, fixture.clock.now() + 1h, "HTTP 503").isOk());
+  fixture.clock.advance(std::chrono::days(20));
+  const NotificationId recent = enqueue(outbox, notification("k4"));
+  (void)claim(outbox, fixture.clock.now());
+  BOOST_REQUIRE(outbox.markDelivered(recent).isOk());
+  fixture.clock.advance(std::chrono::days(11));
+
+  const auto purged = fixture.store().purgeContent(std::chrono::days(30));
+  BOOST_REQUIRE(purged.ok());
+  BOOST_TEST(purged.value() == 2U);
+  BOOST_TEST(outbox.get(delivered).value().payload.empty());
+  BOOST_TEST(outbox.get(dead).value().payload.empty());
+  BOOST_TEST(!outbox.get(pending).value().payload.empty());
+  BOOST_TEST(!outbox.get(recent).value().payload.empty());
+  BOOST_TEST((outbox.replay(dead).error().code() == Status::Code::InvalidArgument));
+  BOOST_TEST(outbox.replayDead(std::nullopt).value() == 0U);
+  BOOST_TEST(fixture.store().purgeContent(std::chrono::days(30)).value() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(delivery_writes_its_follow_ups_in_the_same_transaction, Backend,
                               StoreBackends) {
   StoreFixture<Backend> fixture;
