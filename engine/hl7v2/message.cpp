@@ -43,11 +43,6 @@ std::string_view nthPart(std::string_view text, char delim, std::uint32_t n) {
   return text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
-std::uint32_t countParts(std::string_view text, char delim) {
-  if (delim == '\0') return 1;
-  return 1 + static_cast<std::uint32_t>(std::count(text.begin(), text.end(), delim));
-}
-
 // `text` with its nth (1-based) part (split on `delim`) replaced, adding empty parts as needed.
 std::string replacePart(std::string_view text, char delim, std::uint32_t n, std::string_view replacement) {
   if (delim == '\0') return std::string(replacement);  // no such delimiter: n is 1 (checked by set)
@@ -285,6 +280,28 @@ std::size_t Message::findSegment(std::string_view segmentId, std::uint32_t occur
   return segments_.size();
 }
 
+std::vector<std::size_t> Message::segmentsNamed(std::string_view segmentId) const {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    if (std::string_view(buffer_).substr(segments_[i].begin, 3) == segmentId) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<std::string_view> Message::repetitions(std::size_t index, std::uint32_t field) const {
+  const std::string_view raw = fieldRaw(index, field);
+  const char mark = delimiters_.repetition;
+  if ((segments_[index].header && field <= 2) || mark == '\0') return {raw};
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = raw.find(mark, start);
+    out.push_back(raw.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + 1;
+  }
+}
+
 core::Location Message::locate(std::size_t byteOffset) const {
   core::Location location;
   location.byteOffset = byteOffset;
@@ -357,6 +374,20 @@ std::string Message::get(const Path& path) const {
   return out;
 }
 
+std::string Message::valueIn(std::string_view repetition, std::size_t index, const Path& path) const {
+  const Path p = primitivePath(path);
+  if (segments_[index].header && p.field <= 2) {  // MSH-1, MSH-2: as get(), never split or decoded
+    return p.component <= 1 && p.subComponent <= 1 ? std::string(repetition) : std::string();
+  }
+  std::string_view text = nthPart(repetition, delimiters_.component, p.component);
+  text = nthPart(text, delimiters_.subComponent, p.subComponent);
+  if (text == "\"\"") return {};
+  std::string out;
+  out.reserve(text.size());
+  (void)decodeValue(text, delimiters_, charset_, out);  // lenient, as get()
+  return out;
+}
+
 std::string Message::get(std::string_view path) const {
   auto parsed = parsePath(path);
   return parsed ? get(parsed.value()) : std::string{};
@@ -385,17 +416,13 @@ void Message::collect(const Path& path, std::vector<std::string>& out) const {
     if (segmentId(i) != path.segmentId) continue;
     ++seen;
     if (path.segmentRepetition != Path::kAll && seen != path.segmentRepetition) continue;
-    Path one = primitivePath(path);
-    one.segmentRepetition = seen;
+    // One pass over the segment's field: get() per repetition would rescan it every time.
+    const std::vector<std::string_view> reps = repetitions(i, path.field);
     if (path.fieldRepetition == Path::kAll) {
-      const bool unsplit = segments_[i].header && path.field <= 2;
-      const std::uint32_t reps = unsplit ? 1 : countParts(fieldRaw(i, path.field), delimiters_.repetition);
-      for (std::uint32_t r = 1; r <= reps; ++r) {
-        one.fieldRepetition = r;
-        out.push_back(get(one));
-      }
+      for (const std::string_view rep : reps) out.push_back(valueIn(rep, i, path));
     } else {
-      out.push_back(get(one));
+      const std::uint32_t r = path.fieldRepetition;
+      out.push_back(r >= 1 && r <= reps.size() ? valueIn(reps[r - 1], i, path) : std::string());
     }
   }
 }

@@ -47,6 +47,14 @@ class Message {
   std::size_t occurrences(std::string_view segmentId) const;
   // Index of the nth (1-based) segment with this id, or segmentCount() when there is none.
   std::size_t findSegment(std::string_view segmentId, std::uint32_t occurrence = 1) const;
+  // For walking many segments or repetitions in one pass (findSegment and get() with numbered
+  // repetitions scan from the start each time, which is quadratic over thousands of them): the
+  // index of every segment with this id, in order; a field's repetitions as sent (an empty
+  // field is one empty repetition; MSH-1 and MSH-2 are never split); and the decoded value
+  // get() reads at `path`'s component and sub-component within one such repetition.
+  std::vector<std::size_t> segmentsNamed(std::string_view segmentId) const;
+  std::vector<std::string_view> repetitions(std::size_t index, std::uint32_t field) const;
+  std::string valueIn(std::string_view repetition, std::size_t index, const Path& path) const;
 
   // Header values, decoded: MSH-10, MSH-9.1, MSH-9.2, MSH-9.3, MSH-12.1.
   std::string controlId() const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -57,12 +58,24 @@ struct Found {
   const DateTimeFormat* format = nullptr;  // the source's own, if it has one
 };
 
-// The rules read against one message.
+// The rules read against one message. Segments and repetitions are found through memos kept
+// for this one reading: reading each of thousands of repetitions (or segments) by number
+// would rescan the field (or the message) from the start every time.
 class Reader {
  public:
   explicit Reader(const hl7v2::Message& message) : message_(message) {}
 
-  std::string valueAt(const Path& path) const { return std::string(trim(message_.get(path))); }
+  std::string valueAt(const Path& path) const {
+    if (path.field == 0) return std::string(trim(message_.get(path)));
+    const auto& segments = segmentsNamed(path.segmentId);
+    const std::uint32_t occurrence = path.segmentRepetition == Path::kAll ? 1 : path.segmentRepetition;
+    if (occurrence == 0 || occurrence > segments.size()) return {};
+    const std::size_t index = segments[occurrence - 1];
+    const auto& reps = repetitionsOf(index, path.field);
+    const std::uint32_t r = path.fieldRepetition == Path::kAll ? 1 : path.fieldRepetition;
+    if (r == 0 || r > reps.size()) return {};
+    return std::string(trim(message_.valueIn(reps[r - 1], index, path)));
+  }
 
   bool holds(const Condition& condition, const Path& candidate) const {
     Path at = condition.path;
@@ -88,8 +101,7 @@ class Reader {
     if (!source.path) return Found{source.constant, std::nullopt};
     const Path& path = *source.path;
     const bool everySegment = path.segmentRepetition == Path::kAll;
-    const std::uint32_t segments =
-        everySegment ? static_cast<std::uint32_t>(message_.occurrences(path.segmentId)) : 1;
+    const std::uint32_t segments = everySegment ? static_cast<std::uint32_t>(segmentsNamed(path.segmentId).size()) : 1;
     for (std::uint32_t s = 1; s <= segments; ++s) {
       Path candidate = path;
       if (everySegment) candidate.segmentRepetition = s;
@@ -143,15 +155,29 @@ class Reader {
 
  private:
   std::uint32_t repetitionsAt(const Path& path) const {
-    const std::size_t index = message_.findSegment(path.segmentId, path.segmentRepetition);
-    if (index >= message_.segmentCount()) return 0;
-    const std::string_view raw = message_.fieldRaw(index, path.field);
-    const char mark = message_.delimiters().repetition;
-    if (raw.empty() || mark == '\0') return raw.empty() ? 0 : 1;
-    return static_cast<std::uint32_t>(std::count(raw.begin(), raw.end(), mark)) + 1;
+    const auto& segments = segmentsNamed(path.segmentId);
+    if (path.segmentRepetition == 0 || path.segmentRepetition > segments.size()) return 0;
+    const std::size_t index = segments[path.segmentRepetition - 1];
+    if (message_.fieldRaw(index, path.field).empty()) return 0;
+    return static_cast<std::uint32_t>(repetitionsOf(index, path.field).size());
+  }
+
+  const std::vector<std::size_t>& segmentsNamed(const std::string& id) const {
+    auto it = segments_.find(id);
+    if (it == segments_.end()) it = segments_.emplace(id, message_.segmentsNamed(id)).first;
+    return it->second;
+  }
+
+  const std::vector<std::string_view>& repetitionsOf(std::size_t index, std::uint32_t field) const {
+    const auto key = std::make_pair(index, field);
+    auto it = repetitions_.find(key);
+    if (it == repetitions_.end()) it = repetitions_.emplace(key, message_.repetitions(index, field)).first;
+    return it->second;
   }
 
   const hl7v2::Message& message_;
+  mutable std::map<std::string, std::vector<std::size_t>> segments_;
+  mutable std::map<std::pair<std::size_t, std::uint32_t>, std::vector<std::string_view>> repetitions_;
 };
 
 std::string pathsOf(const FieldRule& rule) {

@@ -153,6 +153,20 @@ BOOST_AUTO_TEST_CASE(absolute_conditions_and_not_in) {
   BOOST_TEST(!b.pregnant);
 }
 
+// A value behind thousands of repetitions is found, each repetition's conditions read in the
+// same pass (see Reader: no rescans from the start).
+BOOST_AUTO_TEST_CASE(a_value_behind_thousands_of_repetitions_is_found) {
+  const Mapping mapping = load(R"(<fields>
+    <field name="nhsNumber"><source path="PID-3(*).1"><where component="4" in="NHS"/></source></field>
+  </fields>)");
+  std::string pid = "PID|1||";
+  for (int i = 0; i < 50'000; ++i) pid += "X^^^MR~";
+  pid += "9990000018^^^NHS^NH\r";
+  const Attendance a = attendanceOf(mapping, message(pid));
+  BOOST_TEST_REQUIRE(a.nhsNumber.has_value());
+  BOOST_TEST(a.nhsNumber->reveal() == "9990000018");
+}
+
 BOOST_AUTO_TEST_CASE(maps_translate_local_codes_and_leave_others) {
   const Mapping mapping = load(R"(<fields>
     <field name="sex"><source path="PID-8"/><map from="1" to="M"/><map from="2" to="F"/></field>
