@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include <Poco/Crypto/X509Certificate.h>
+#include <Poco/Exception.h>
 #include <Poco/Logger.h>
 
 #include "engine/cpis/lookup.h"
@@ -10,6 +12,7 @@
 #include "engine/cpis/spine_schemas.h"
 #include "engine/mapping/mapping.h"
 #include "engine/mapping/mapping_loader.h"
+#include "engine/mllp/private_key.h"
 #include "engine/pipeline/adapt.h"
 #include "engine/pipeline/check.h"
 #include "engine/pipeline/decide.h"
@@ -19,6 +22,7 @@
 #include "engine/plugin/adapter_plugin.h"
 #include "engine/plugin/plugin_library.h"
 #include "engine/plugin/plugin_registry.h"
+#include "engine/plugin/sink_plugin.h"
 #include "engine/store/postgres_audit_log.h"
 #include "engine/store/sqlite_audit_log.h"
 #include "engine/store/sqlite_message_store.h"
@@ -146,6 +150,54 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
 
 Checks::~Checks() {
   stop();
+}
+
+std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, const config::XercesPlatform& xerces) {
+  std::vector<std::string> problems;
+  const auto attempt = [&](const std::string& what, const auto& load) {
+    try {
+      load();
+    } catch (const Poco::Exception& e) {
+      problems.push_back(what + ": " + e.displayText());
+    } catch (const std::exception& e) {
+      problems.push_back(what + ": " + e.what());
+    }
+  };
+  const auto tlsFiles = [&](const std::string& what, const std::filesystem::path& certificate,
+                            const std::filesystem::path& key, const std::optional<config::Secret>& passphrase) {
+    attempt(what + " certificate", [&] { (void)Poco::Crypto::X509Certificate(certificate.string()); });
+    attempt(what + " key", [&] {
+      (void)mllp::loadPrivateKey(key.string(), passphrase ? std::string(passphrase->reveal()) : std::string());
+    });
+  };
+  plugin::PluginRegistry plugins(pluginDirectories());
+  const mapping::MappingLoader loader(xerces);
+  for (const auto& feed : config.feeds) {
+    const std::string name = "feed " + feed.name;
+    if (feed.listener.tls) tlsFiles(name + ": listener TLS", feed.listener.tls->certificateFile,
+                                    feed.listener.tls->privateKeyFile, feed.listener.tls->privateKeyPassphrase);
+    if (!feed.check) continue;
+    if (feed.mappingFile) attempt(name + ": mapping", [&] { (void)loader.loadFile(*feed.mappingFile); });
+    if (const auto& adapter = feed.adapter) {
+      attempt(name + ": adapter " + adapter->name, [&] {
+        const plugin::PluginLibrary& library =
+            adapter->library ? plugins.load(*adapter->library) : plugins.find(plugin::PluginKind::Adapter, adapter->name);
+        (void)plugin::AdapterPlugin::create(library, plugin::PluginSettings(adapter->settings.begin(), adapter->settings.end()));
+      });
+    }
+  }
+  for (const auto& sink : config.notify.sinks) {
+    attempt("notification sink " + sink.name, [&] {
+      const plugin::PluginLibrary& library =
+          sink.library ? plugins.load(*sink.library) : plugins.find(plugin::PluginKind::Sink, sink.plugin);
+      (void)plugin::SinkPlugin::create(library, plugin::PluginSettings(sink.settings.begin(), sink.settings.end()));
+    });
+  }
+  if (config.cpis && config.cpis->clientTls) {
+    const auto& tls = *config.cpis->clientTls;
+    tlsFiles("cpis: client TLS", tls.certificateFile, tls.privateKeyFile, tls.privateKeyPassphrase);
+  }
+  return problems;
 }
 
 const pipeline::CheckStages* Checks::stagesFor(const std::string& feed) const {

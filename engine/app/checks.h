@@ -46,6 +46,12 @@ class Checks {
   Checks(const Checks&) = delete;
   Checks& operator=(const Checks&) = delete;
 
+  // What start-up would load and cannot, one line each (empty: nothing): every feed's mapping
+  // file (its errors carry file and line), adapter and sink plugins (found, loaded, their
+  // settings accepted), and the TLS certificates and keys of listeners and of the Spine client.
+  // For --validate-config, which otherwise checks only the configuration file itself.
+  static std::vector<std::string> unloadable(const config::EngineConfig& config, const config::XercesPlatform& xerces);
+
   // The stages of a feed that checks CP-IS, or nullptr.
   const pipeline::CheckStages* stagesFor(const std::string& feed) const;
   // What the deferred check needs of each feed that checks CP-IS: its checker (unscheduled,

@@ -5,10 +5,12 @@
 #include <pthread.h>
 
 #include <Poco/Exception.h>
+#include <Poco/Logger.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 
+#include "engine/app/checks.h"
 #include "engine/app/embedded_defaults.h"
 #include "engine/app/engine.h"
 #include "engine/app/logging.h"
@@ -79,6 +81,13 @@ int EngineApplication::main(const ArgVec& args) {
     return EXIT_CONFIG;
   }
   if (validateOnly_) {
+    // What start-up would load (mappings, plugins, TLS keys): "valid" means the engine starts.
+    Poco::Logger::root().setLevel(Poco::Message::PRIO_WARNING);  // plugins say hello at information
+    if (const auto problems = Checks::unloadable(configuration, xerces); !problems.empty()) {
+      std::cerr << "cpis-engine: " << configuration.source << " names what cannot be loaded:\n";
+      for (const auto& problem : problems) std::cerr << "  " << problem << "\n";
+      return EXIT_CONFIG;
+    }
     std::cout << configuration << "cpis-engine: " << configuration.source << " is valid\n";
     return EXIT_OK;
   }

@@ -23,6 +23,7 @@
 #include "engine/mllp/mllp_client.h"
 #include "engine/mllp/mllp_server.h"
 #include "tests/integration/engine_fixture.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/wait_for.h"
 #include "tests/support/spine_test_data.h"
 
@@ -409,6 +410,51 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
   eprServer.stop();
   simulator.stop();
+}
+
+// --validate-config loads what start-up would: a mapping file that does not load, an adapter
+// that does not exist and a TLS key that cannot be read are reported (and the exit is 78), not
+// "valid" followed by a failed start.
+BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_not_load) {
+  EngineFixture f;
+  std::ofstream(f.dir.file("broken-mapping.xml")) << "<mapping xmlns=\"urn:cpis-engine:mapping:1\"><nonsense/></mapping>\n";
+  std::ofstream(f.dir.file("not-a-key.pem")) << "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n";
+  const cpis::test::TestPki pki;  // a real certificate beside the key that is not one
+  const std::string config = f.dir.file("validate.xml");
+  std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="store.db"/></store>
+  <cpis backend="SIMULATOR">
+    <endpoint>http://127.0.0.1:1/</endpoint>
+    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
+    <identity fromAsid="200000000001" toAsid="990000000001"/>
+  </cpis>
+  <feed name="ed">
+    <listener address="127.0.0.1" port="0">
+      <tls>
+        <certificateFile>)" << pki.serverCertificate() << R"(</certificateFile>
+        <privateKeyFile>)" << f.dir.file("not-a-key.pem") << R"(</privateKeyFile>
+      </tls>
+    </listener>
+    <adapter name="no_such_adapter"/>
+    <mapping file="broken-mapping.xml"/>
+    <check alerts="ZSEG">
+      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
+              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
+    </check>
+  </feed>
+</cpisEngine>
+)";
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--validate-config", config});
+  BOOST_TEST(engine.wait() == 78);  // EX_CONFIG
+  const std::string errors = engine.errors();
+  BOOST_TEST(errors.find("feed ed: listener TLS key: ") != std::string::npos, errors);
+  BOOST_TEST(errors.find("private key " + f.dir.file("not-a-key.pem") + ": cannot be read") != std::string::npos, errors);
+  BOOST_TEST(errors.find("feed ed: mapping: ") != std::string::npos, errors);
+  BOOST_TEST(errors.find("broken-mapping.xml:1:") != std::string::npos, errors);
+  BOOST_TEST(errors.find("feed ed: adapter no_such_adapter: ") != std::string::npos, errors);
+  BOOST_TEST(engine.output().find("is valid") == std::string::npos);
 }
 
 // Enhanced mode on a checking feed: the message is finished once checked, in the same commit as
