@@ -5,6 +5,8 @@
 #include <charconv>
 #include <fstream>
 #include <iterator>
+#include <netdb.h>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <system_error>
@@ -530,10 +532,34 @@ class Mapper {
     }
   }
 
-  // Port 0 asks the system for a free port, so two of them never collide.
+  // Port 0 asks the system for a free port, so two of them never collide. A host name is
+  // compared by the addresses it resolves to ("localhost" is 127.0.0.1).
   static bool clash(const ListenerConfig& a, const ListenerConfig& b) {
     if (a.port == 0 || a.port != b.port) return false;
-    return isWildcard(a.address) || isWildcard(b.address) || lowerCase(a.address) == lowerCase(b.address);
+    if (isWildcard(a.address) || isWildcard(b.address) || lowerCase(a.address) == lowerCase(b.address)) return true;
+    const auto mine = addressesOf(a.address);
+    const auto theirs = addressesOf(b.address);
+    return std::any_of(mine.begin(), mine.end(), [&](const std::string& ip) { return theirs.count(ip) != 0; });
+  }
+
+  // The numeric addresses a listener's address stands for; itself when it does not resolve.
+  static std::set<std::string> addressesOf(const std::string& host) {
+    std::set<std::string> out;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0) {
+      for (const addrinfo* p = found; p != nullptr; p = p->ai_next) {
+        char text[NI_MAXHOST];
+        if (getnameinfo(p->ai_addr, p->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) == 0) {
+          out.insert(text);
+        }
+      }
+      freeaddrinfo(found);
+    }
+    if (out.empty()) out.insert(lowerCase(host));
+    return out;
   }
 
   static std::string endpoint(const ListenerConfig& listener) {

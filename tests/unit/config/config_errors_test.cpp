@@ -154,6 +154,10 @@ const std::vector<ErrorCase> kCases{
      document("  <feed name=\"a\"><listener address=\"127.0.0.1\" port=\"2575\"/></feed>\n"
               "  <feed name=\"b\"><listener address=\"127.0.0.1\" port=\"2575\"/></feed>\n"),
      6, 61, "listener 127.0.0.1:2575 clashes with feed 'a' (line 5), which listens on 127.0.0.1:2575"},
+    {"a_host_name_clashes_with_its_address",
+     document("  <feed name=\"a\"><listener address=\"127.0.0.1\" port=\"2575\"/></feed>\n"
+              "  <feed name=\"b\"><listener address=\"localhost\" port=\"2575\"/></feed>\n"),
+     6, 61, "listener localhost:2575 clashes with feed 'a' (line 5), which listens on 127.0.0.1:2575"},
     {"wildcard_clashes_with_any_address",
      document("  <feed name=\"a\"><listener address=\"::\" port=\"2575\"/></feed>\n"
               "  <feed name=\"b\"><listener address=\"10.1.2.3\" port=\"2575\"/></feed>\n"),
