@@ -201,6 +201,22 @@ class SendTool {
     return true;
   }
 
+  // A capture of MLLP traffic (each message between 0x0B and 0x1C 0x0D) as the messages alone:
+  // cpis-send frames them itself. Anything else is returned as it is.
+  static std::string unframed(std::string bytes) {
+    if (bytes.find('\x0b') == std::string::npos) return bytes;
+    std::string out;
+    for (std::size_t at = bytes.find('\x0b'); at != std::string::npos; at = bytes.find('\x0b', at)) {
+      const std::size_t end = bytes.find('\x1c', at + 1);
+      std::string payload = bytes.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+      if (!payload.empty() && payload.back() != '\r' && payload.back() != '\n') payload.push_back('\r');
+      out += payload;
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    return out;
+  }
+
   // Messages that parse are sent as the codec serialises them; broken ones as they stand, so
   // cpis-send can also show what an engine answers to bad input.
   void split(const std::string& name, const std::string& bytes, std::vector<Outgoing>& out) {
@@ -242,7 +258,7 @@ class SendTool {
       for (const auto& file : files) {
         std::string bytes;
         if (!readFile(file, bytes)) return false;
-        split(file, bytes, messages);
+        split(file, unframed(std::move(bytes)), messages);
       }
     }
     return true;

@@ -109,6 +109,15 @@ BOOST_AUTO_TEST_CASE(standard_input_is_read_when_no_file_is_named) {
   BOOST_TEST(r.out == "-: message 1: AA\n");
 }
 
+// A capture of MLLP traffic (framing bytes included) is sent message by message.
+BOOST_AUTO_TEST_CASE(a_capture_with_mllp_framing_is_sent_message_by_message) {
+  Listener l;
+  const Run r = send({l.target()}, "\x0bMSH|^~\\&|A|B|C|D|20260101||ADT^A04|X1|P|2.4\rPID|1\r\x1c\r"
+                                   "\x0bMSH|^~\\&|A|B|C|D|20260101||ADT^A04|X2|P|2.4\rPID|1\r\x1c\r");
+  BOOST_TEST(r.status == 0, r.out + r.err);
+  BOOST_TEST(r.out == "-: message 1: AA\n-: message 2: AA\n");
+}
+
 BOOST_AUTO_TEST_CASE(an_error_ack_is_printed_with_its_text_and_fails) {
   Listener l("AE");
   const Run r = send({l.target(), kA01});
