@@ -62,6 +62,48 @@ std::string adt(const std::string& controlId, const std::string& visit, const Pa
          "^^^RZZ^VN|||||||||||||||||||||||||20261125101200\r";
 }
 
+// The engine's configuration for these cases: one feed "ed" through the england_adt adapter
+// and its mapping, checking CP-IS at `endpoint`; each case changes what it needs.
+struct EngineConfig {
+  std::string endpoint;
+  std::string limits = R"(<limits readTimeoutMs="5000" idleTimeoutMs="60000"/>)";
+  std::string cpisExtra;  // inside <cpis>, after <identity>
+  std::string notify;     // after </cpis>
+  std::string listener = R"(<listener address="127.0.0.1" port="0"/>)";
+  std::string acknowledgement;
+  std::string adapter = R"(<adapter name="england_adt"/>)";
+  std::string mapping = std::string(CPIS_SOURCE_DIR) + "/mappings/england-adt.xml";
+
+  std::string xml() const {
+    return R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="store.db"/></store>
+  )" + limits + R"(
+  <logging format="json" level="information"/>
+  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
+    <endpoint>)" + endpoint + R"(</endpoint>
+    <schemaFolder>)" + cpis::test::spineSchemaFolder().string() + R"(</schemaFolder>
+    <identity fromAsid="200000000001" toAsid="990000000001"/>
+    )" + cpisExtra + R"(
+  </cpis>
+  )" + notify + R"(
+  <feed name="ed">
+    <expectedSender application="EDSYS" facility="RZZ"/>
+    )" + listener + R"(
+    )" + acknowledgement + R"(
+    )" + adapter + R"(
+    <mapping file=")" + mapping + R"("/>
+    <check alerts="ZSEG">
+      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
+              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
+    </check>
+  </feed>
+</cpisEngine>
+)";
+  }
+};
+
 // One simulator and one engine for the whole suite: cases use different children and visits.
 struct PipelineFixture {
   PipelineFixture() {
@@ -74,29 +116,9 @@ struct PipelineFixture {
         cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
     simulator->start();
     const std::string config = f.dir.file("pipeline.xml");
-    std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
-<cpisEngine xmlns="urn:cpis-engine:config:1">
-  <environment>TEST</environment>
-  <store><sqlite path="store.db"/></store>
-  <limits readTimeoutMs="5000" idleTimeoutMs="60000"/>
-  <logging format="json" level="information"/>
-  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
-    <endpoint>)" << simulator->queryUrl() << R"(</endpoint>
-    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
-    <identity fromAsid="200000000001" toAsid="990000000001"/>
-  </cpis>
-  <feed name="ed">
-    <expectedSender application="EDSYS" facility="RZZ"/>
-    <listener address="127.0.0.1" port="0"/>
-    <adapter name="england_adt"/>
-    <mapping file=")" << CPIS_SOURCE_DIR << R"(/mappings/england-adt.xml"/>
-    <check alerts="ZSEG">
-      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
-              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
-    </check>
-  </feed>
-</cpisEngine>
-)";
+    EngineConfig settings;
+    settings.endpoint = simulator->queryUrl();
+    std::ofstream(config) << settings.xml();
     engine = std::make_unique<EngineProcess>(CPIS_ENGINE_BINARY, std::vector<std::string>{"--config", config});
     BOOST_TEST_REQUIRE(engine->waitReady(), engine->errors());
     client = std::make_unique<MllpClient>("127.0.0.1", engine->port("ed"), 10s);
@@ -346,34 +368,13 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
 
   EngineFixture f;
   const std::string config = f.dir.file("deferred.xml");
-  std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
-<cpisEngine xmlns="urn:cpis-engine:config:1">
-  <environment>TEST</environment>
-  <store><sqlite path="store.db"/></store>
-  <limits readTimeoutMs="5000" idleTimeoutMs="60000"/>
-  <logging format="json" level="information"/>
-  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
-    <endpoint>)" << simulator.queryUrl() << R"(</endpoint>
-    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
-    <identity fromAsid="200000000001" toAsid="990000000001"/>
-    <circuitBreaker failureThreshold="1000" openMs="1000"/>
-  </cpis>
-  <notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>
-  <feed name="ed">
-    <expectedSender application="EDSYS" facility="RZZ"/>
-    <listener address="127.0.0.1" port="0"/>
-    <acknowledgement mode="original">
-      <returnConnection host="127.0.0.1" port=")" << eprServer.port() << R"("/>
-    </acknowledgement>
-    <adapter name="england_adt"/>
-    <mapping file=")" << CPIS_SOURCE_DIR << R"(/mappings/england-adt.xml"/>
-    <check alerts="ZSEG">
-      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
-              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
-    </check>
-  </feed>
-</cpisEngine>
-)";
+  EngineConfig settings;
+  settings.endpoint = simulator.queryUrl();
+  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
+  settings.acknowledgement = R"(<acknowledgement mode="original"><returnConnection host="127.0.0.1" port=")" +
+                             std::to_string(eprServer.port()) + R"("/></acknowledgement>)";
+  std::ofstream(config) << settings.xml();
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
   BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
@@ -421,31 +422,14 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
   std::ofstream(f.dir.file("not-a-key.pem")) << "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n";
   const cpis::test::TestPki pki;  // a real certificate beside the key that is not one
   const std::string config = f.dir.file("validate.xml");
-  std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
-<cpisEngine xmlns="urn:cpis-engine:config:1">
-  <environment>TEST</environment>
-  <store><sqlite path="store.db"/></store>
-  <cpis backend="SIMULATOR">
-    <endpoint>http://127.0.0.1:1/</endpoint>
-    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
-    <identity fromAsid="200000000001" toAsid="990000000001"/>
-  </cpis>
-  <feed name="ed">
-    <listener address="127.0.0.1" port="0">
-      <tls>
-        <certificateFile>)" << pki.serverCertificate() << R"(</certificateFile>
-        <privateKeyFile>)" << f.dir.file("not-a-key.pem") << R"(</privateKeyFile>
-      </tls>
-    </listener>
-    <adapter name="no_such_adapter"/>
-    <mapping file="broken-mapping.xml"/>
-    <check alerts="ZSEG">
-      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
-              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
-    </check>
-  </feed>
-</cpisEngine>
-)";
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";
+  settings.listener = R"(<listener address="127.0.0.1" port="0"><tls><certificateFile>)" + pki.serverCertificate() +
+                      "</certificateFile><privateKeyFile>" + f.dir.file("not-a-key.pem") +
+                      "</privateKeyFile></tls></listener>";
+  settings.adapter = R"(<adapter name="no_such_adapter"/>)";
+  settings.mapping = "broken-mapping.xml";
+  std::ofstream(config) << settings.xml();
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--validate-config", config});
   BOOST_TEST(engine.wait() == 78);  // EX_CONFIG
   const std::string errors = engine.errors();
@@ -477,32 +461,12 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_made_once_while_its_application_a
   }
   EngineFixture f;
   const std::string config = f.dir.file("enhanced.xml");
-  std::ofstream(config) << R"(<?xml version="1.0" encoding="UTF-8"?>
-<cpisEngine xmlns="urn:cpis-engine:config:1">
-  <environment>TEST</environment>
-  <store><sqlite path="store.db"/></store>
-  <logging format="json" level="information"/>
-  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
-    <endpoint>)" << simulator.queryUrl() << R"(</endpoint>
-    <schemaFolder>)" << cpis::test::spineSchemaFolder().string() << R"(</schemaFolder>
-    <identity fromAsid="200000000001" toAsid="990000000001"/>
-  </cpis>
-  <notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>
-  <feed name="ed">
-    <expectedSender application="EDSYS" facility="RZZ"/>
-    <listener address="127.0.0.1" port="0"/>
-    <acknowledgement mode="enhanced">
-      <returnConnection host="127.0.0.1" port=")" << away << R"("/>
-    </acknowledgement>
-    <adapter name="england_adt"/>
-    <mapping file=")" << CPIS_SOURCE_DIR << R"(/mappings/england-adt.xml"/>
-    <check alerts="ZSEG">
-      <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
-              jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
-    </check>
-  </feed>
-</cpisEngine>
-)";
+  EngineConfig settings;
+  settings.endpoint = simulator.queryUrl();
+  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>)";
+  settings.acknowledgement = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
+                             std::to_string(away) + R"("/></acknowledgement>)";
+  std::ofstream(config) << settings.xml();
   const auto accesses = state.accesses(nhs("9990000018")).size();
   std::string message = adt("N1", "VN1", {"9990000018"});
   message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
