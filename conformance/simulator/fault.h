@@ -21,7 +21,7 @@ struct Fault {
     DropConnection,   // close the connection without any reply
     ApplicationError, // HTTP 200 with MCCI_IN010000UK13, acknowledgement AE
     UnknownCode,      // HTTP 200 with QUQI_IN010000UK14 carrying a code nobody configured
-    SlowReply,        // HTTP 200 with the reply trickled: 256 bytes, then delayMs, and so on
+    SlowReply,        // HTTP 200 trickled, headers too: 8 bytes, then delayMs, and so on
     // Asynchronous replies only (a synchronous query is answered normally):
     DuplicateReply,   // the reply is POSTed twice
     LateReply,        // the reply is POSTed after delayMs

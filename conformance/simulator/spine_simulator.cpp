@@ -181,9 +181,9 @@ struct SpineSimulator::Impl {
     o->set("error", message);
     sendJson(x, status, o);
   }
-  // The reply's header at once, then its body 256 bytes at a time with `pause` between pieces,
-  // as a congested link or a stalling proxy would deliver it. Ends early when the client goes
-  // or the simulator stops.
+  // The whole reply, status line and headers included, 8 bytes at a time with `pause` between
+  // pieces, as a congested link or a stalling proxy would deliver it. Ends early when the client
+  // goes or the simulator stops.
   void trickle(Exchange& x, const std::string& body, std::chrono::milliseconds pause) {
     x.response.setStatusAndReason(HTTPResponse::HTTP_OK);
     x.response.setContentType("text/xml; charset=utf-8");
@@ -191,14 +191,13 @@ struct SpineSimulator::Impl {
     x.response.setKeepAlive(false);
     std::ostringstream head;
     x.response.write(head);
-    const std::string header = std::move(head).str();
+    const std::string reply = std::move(head).str() + body;
     Poco::Net::StreamSocket& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(x.request).socket();
     try {
-      socket.sendBytes(header.data(), static_cast<int>(header.size()));
-      for (std::size_t sent = 0; sent < body.size(); sent += 256) {
+      for (std::size_t sent = 0; sent < reply.size(); sent += 8) {
         if (sent > 0 && !hold(pause)) break;
-        const std::size_t n = std::min<std::size_t>(256, body.size() - sent);
-        if (socket.sendBytes(body.data() + sent, static_cast<int>(n)) <= 0) break;
+        const std::size_t n = std::min<std::size_t>(8, reply.size() - sent);
+        if (socket.sendBytes(reply.data() + sent, static_cast<int>(n)) <= 0) break;
       }
     } catch (const Poco::Exception&) {  // the client gave up
     }

@@ -198,7 +198,11 @@ void Engine::startDispatcher() {
     settings.host = feed.returnConnection->host;
     settings.port = feed.returnConnection->port;
     settings.ackTimeout = config_.limits.readTimeout;
-    dispatcher_->addSink(notify::returnSinkName(feed.name), std::make_unique<notify::ReturnSink>(settings), standard);
+    // Application ACKs and late results carry the CP-IS alerts: tried until the EPR takes them
+    // (or refuses one: dead-lettered for a person), however long its listener is away.
+    notify::SinkOptions untiring = standard;
+    untiring.maxAttempts = 0;
+    dispatcher_->addSink(notify::returnSinkName(feed.name), std::make_unique<notify::ReturnSink>(settings), untiring);
   }
   for (const auto& sink : notifyConfig.sinks) {
     const plugin::PluginLibrary& library = sink.library ? checks_->plugins().load(*sink.library)

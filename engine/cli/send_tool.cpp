@@ -281,7 +281,10 @@ class SendTool {
         const AckSummary s = summarise(*ack);
         out_ << m.name << ": " << s.code << (s.text.empty() ? "" : " " + s.text) << "\n";
         // An ACK for another message (MSA-2 not our MSH-10) acknowledges nothing we sent.
-        const std::string sent = m.parsed ? m.bytes.substr(m.controlIdBegin, m.controlIdEnd - m.controlIdBegin) : "";
+        std::string sent;  // decoded and its first component, as summarise() reads MSA-2
+        if (m.parsed) {
+          if (auto message = hl7v2::parse(m.bytes)) sent = message.value().get("MSH-10");
+        }
         const bool other = !sent.empty() && s.controlId != sent;
         if (other) out_ << "    MSA-2 is " << (s.controlId.empty() ? "empty" : s.controlId) << ", not " << sent << "\n";
         if (o.showAcks) {

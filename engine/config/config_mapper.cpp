@@ -153,10 +153,10 @@ class Mapper {
   static bool uriPassword(std::string_view connection) {
     for (const std::string_view scheme : {"postgresql://", "postgres://"}) {
       if (!connection.starts_with(scheme)) continue;
+      // As libpq reads it: the user information ends at the first '@' before any '/'.
       const std::string_view rest = connection.substr(scheme.size());
-      const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
-      const auto at = authority.rfind('@');
-      return at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+      const auto end = rest.find_first_of("@/");
+      return end != std::string_view::npos && rest[end] == '@' && rest.substr(0, end).find(':') != std::string_view::npos;
     }
     return false;
   }

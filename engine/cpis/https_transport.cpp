@@ -1,9 +1,14 @@
 #include "engine/cpis/https_transport.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -80,6 +85,75 @@ std::string_view toString(TransportFailure::Kind kind) {
   return "?";
 }
 
+// Ends exchanges that outlive their deadline. Every socket wait is bounded by what is left of
+// the deadline, but POCO reads a reply's status line, headers and chunk sizes through its own
+// buffer, a socket read at a time each given that same wait: a peer trickling them a byte at a
+// time would hold an exchange for as long as it liked. At the deadline the socket is shut down
+// (the system call on its descriptor: never through OpenSSL, which is not to be used from two
+// threads at once), which ends any read or write blocked on it. Each watch fires at most once
+// and is removed before its owner can close the socket, so the descriptor shut down is that
+// socket's.
+class HttpsTransport::Watchdog {
+ public:
+  Watchdog() : thread_([this] { run(); }) {}
+  ~Watchdog() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  std::uint64_t watch(Poco::Net::StreamSocket socket, SteadyClock::time_point deadline) {
+    const std::lock_guard lock(mutex_);
+    const std::uint64_t id = next_++;
+    watched_.emplace(id, Watched{deadline, std::move(socket)});
+    wake_.notify_all();
+    return id;
+  }
+  void unwatch(std::uint64_t id) {
+    const std::lock_guard lock(mutex_);
+    watched_.erase(id);
+  }
+
+ private:
+  struct Watched {
+    SteadyClock::time_point deadline;
+    Poco::Net::StreamSocket socket;  // a reference to it: the descriptor stays open while watched
+  };
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      auto earliest = SteadyClock::time_point::max();
+      const auto now = SteadyClock::now();
+      for (auto it = watched_.begin(); it != watched_.end();) {
+        if (it->second.deadline <= now) {
+          if (const int fd = it->second.socket.impl()->sockfd(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+          it = watched_.erase(it);
+        } else {
+          earliest = std::min(earliest, it->second.deadline);
+          ++it;
+        }
+      }
+      if (earliest == SteadyClock::time_point::max()) {
+        wake_.wait(lock);
+      } else {
+        wake_.wait_until(lock, earliest);
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::uint64_t next_ = 1;
+  std::map<std::uint64_t, Watched> watched_;
+  std::thread thread_;
+};
+
 struct HttpsTransport::Pool {
   struct Idle {
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
@@ -90,6 +164,7 @@ struct HttpsTransport::Pool {
   std::mutex mutex;
   std::vector<Idle> idle;  // most recently used last
   TransportStats stats;
+  Watchdog watchdog;
 };
 
 HttpsTransport::HttpsTransport(Settings settings)
@@ -175,6 +250,12 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       if (!soapAction.empty()) request.set("SOAPAction", "\"" + std::string(soapAction) + "\"");
       std::ostream& out = session->sendRequest(request);
       phase = Phase::Sending;
+      // Connected now: from here to the reply's last byte, the watchdog ends it at the deadline.
+      struct Watch {
+        Watchdog& watchdog;
+        std::uint64_t id;
+        ~Watch() { watchdog.unwatch(id); }
+      } watch{pool_->watchdog, pool_->watchdog.watch(session->socket(), deadline)};
       waitAtMost(*session);
       out.write(body.data(), static_cast<std::streamsize>(body.size()));
       out.flush();
@@ -221,6 +302,10 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       return failure(Kind::Timeout, phase == Phase::Waiting,
                      phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
     } catch (const Poco::Exception& e) {
+      if (SteadyClock::now() >= deadline) {  // the watchdog ended it (or it failed as time ran out)
+        return failure(Kind::Timeout, phase == Phase::Waiting,
+                       phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
+      }
       // On a kept-alive connection a failure is usually the server having closed it while it
       // was idle: try once more on a new connection. The server may have seen the request if
       // it had gone out whole, and the reply then says so.

@@ -96,8 +96,8 @@ class HttpsTransport {
 
   // POSTs `body` (text/xml) with the SOAPAction header when `soapAction` is not empty, and
   // returns whatever HTTP reply comes back (any status). `timeout` bounds the whole exchange:
-  // connecting (and the TLS handshake), sending, and the reply to its last byte (a header read
-  // byte by byte may overrun it by one socket wait).
+  // connecting (and the TLS handshake), sending, and the reply to its last byte, however
+  // slowly a peer sends it (a watchdog shuts the socket at the deadline).
   core::Result<HttpReply, TransportFailure> post(std::string_view soapAction, std::string_view body,
                                                  std::chrono::milliseconds timeout,
                                                  std::string_view contentType = "text/xml; charset=utf-8");
@@ -107,6 +107,7 @@ class HttpsTransport {
 
  private:
   struct Pool;
+  class Watchdog;
   Settings settings_;
   std::unique_ptr<Pool> pool_;
 };

@@ -149,10 +149,11 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
 }
 
 LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Admission admission) {
-  // A lookup holds its slot for all its attempts; waiting for one counts against the first, and
-  // each attempt ends by its deadline, so the lookup ends within (1 + retries) x timeout.
-  const auto started = SteadyClock::now();
-  const auto permit = limit_.acquire(started + settings_.timeout);
+  // A lookup holds its slot for all its attempts, and waits at most `timeout` for one. Each
+  // attempt then has the whole `timeout`: a first attempt sent with only what a long wait left
+  // would time out on a reply Spine is still making, and its retry would make a second access
+  // record. So a lookup ends within timeout (the wait) + (1 + retries) x timeout.
+  const auto permit = limit_.acquire(SteadyClock::now() + settings_.timeout);
   if (!permit) {
     breaker_.release(admission);
     return LookupResult::failed(ReasonCode::Timeout,
@@ -175,8 +176,7 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   const std::uint32_t attempts = settings_.retries + 1;
   for (std::uint32_t n = 0; n < attempts; ++n) {
     if (n > 0) ++counters_.retries;
-    const auto deadline = n == 0 ? started + settings_.timeout : SteadyClock::now() + settings_.timeout;
-    Attempt a = attempt(request, deadline);
+    Attempt a = attempt(request, SteadyClock::now() + settings_.timeout);
     if (!a.messageId.empty()) lastMessageId = a.messageId;
     const bool retry = a.result.status == CheckStatus::CheckFailed && a.result.failure &&
                        a.result.failure->retryable && n + 1 < attempts;

@@ -140,6 +140,10 @@ BOOST_AUTO_TEST_CASE(an_ack_for_another_message_is_a_failure) {
                      "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|X1|P|2.4\rPID|1\r");
   BOOST_TEST(r.status == 1);
   BOOST_TEST(r.out == "-: message 1: AA\n    MSA-2 is SOMEONE-ELSE, not X1\n");
+  // The same control id, escaped (MSA-2 echoes MSH-10 as sent): a match.
+  Listener l;
+  const Run escaped = send({l.target()}, "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|A\\T\\B|P|2.4\rPID|1\r");
+  BOOST_TEST(escaped.status == 0, escaped.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_broken_message_is_sent_as_it_stands_and_its_rejection_shown) {

@@ -286,6 +286,8 @@ BOOST_AUTO_TEST_CASE(a_postgresql_password_in_the_wrong_place_is_refused_and_nev
   BOOST_TEST(inUri.find("passwordFile") != std::string::npos, inUri);
   BOOST_TEST(inUri.find("Hunter2Secret") == std::string::npos, inUri);
   BOOST_TEST(problemsOf(R"(connection="postgresql://cpis_engine@127.0.0.1:5432/cpis")").empty());
+  const auto withQuestionMark = problemsOf(R"(connection="postgresql://cpis:Hunter?2@127.0.0.1:5432/cpis")");
+  BOOST_TEST(withQuestionMark.find("passwordFile") != std::string::npos, withQuestionMark);
   // Values the schema refuses are not quoted either when they may hold a secret.
   for (const auto* attributes : {R"(connection=" host=db password=Hunter2Secret")", R"(passwordFile="Hunter2Secret ")"}) {
     const auto refused = problemsOf(attributes);
