@@ -254,7 +254,8 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       struct Watch {
         Watchdog& watchdog;
         std::uint64_t id;
-        ~Watch() { watchdog.unwatch(id); }
+        void end() { watchdog.unwatch(std::exchange(id, 0)); }
+        ~Watch() { end(); }
       } watch{pool_->watchdog, pool_->watchdog.watch(session->socket(), deadline)};
       waitAtMost(*session);
       out.write(body.data(), static_cast<std::streamsize>(body.size()));
@@ -296,7 +297,8 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
         throw Poco::Net::ConnectionResetException("reply body cut short");
       }
       reply.resent = resent;
-      if (response.getKeepAlive()) giveBack(std::move(session));
+      watch.end();  // before the connection is pooled: a shutdown from here would be the next request's
+      if (response.getKeepAlive() && SteadyClock::now() < deadline) giveBack(std::move(session));
       return reply;
     } catch (const Poco::TimeoutException& e) {
       return failure(Kind::Timeout, phase == Phase::Waiting,
