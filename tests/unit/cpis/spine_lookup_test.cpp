@@ -184,10 +184,12 @@ BOOST_AUTO_TEST_CASE(a_trickled_reply_is_cut_off_at_the_time_out) {
 // make a second access record.
 BOOST_AUTO_TEST_CASE(a_query_sent_after_a_wait_for_a_slot_has_its_whole_time_out) {
   test::Simulator s;
-  s.state().setFault("*", Fault{Fault::Kind::Delay, 600ms, std::nullopt});
+  // The second lookup waits about 2 s for the slot; Spine then takes 2 s again, more than the
+  // 1 s the wait would have left of a 3 s time-out, and less than the whole of it.
+  s.state().setFault("*", Fault{Fault::Kind::Delay, 2000ms, std::nullopt});
   auto settings = s.lookupSettings();
   settings.maxConcurrent = 1;
-  settings.timeout = 1s;
+  settings.timeout = 3s;
   settings.retries = 1;
   client::SpineLookup lookup(settings, test::spineSchemas());
   const auto& child = test::childLabelled("LAC open");
