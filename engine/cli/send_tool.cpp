@@ -44,6 +44,7 @@ struct Outgoing {
   std::string bytes;    // the message, segments ended by '\r'
   bool parsed = false;  // broken messages are sent as they stand and never rewritten
   std::size_t controlIdBegin = 0, controlIdEnd = 0;  // MSH-10 within bytes, for load mode
+  std::string controlId;  // MSH-10 decoded (its first component), as an ACK's MSA-2 is read
 };
 
 struct Options {
@@ -231,6 +232,7 @@ class SendTool {
         const std::string_view id = reparsed.value().fieldRaw(0, 10);
         o.controlIdBegin = static_cast<std::size_t>(id.data() - reparsed.value().raw().data());
         o.controlIdEnd = o.controlIdBegin + id.size();
+        o.controlId = item.message.value().get("MSH-10");
         o.parsed = true;
       } else {
         std::size_t end = i + 1 < stream.messages.size() ? stream.messages[i + 1].offset : bytes.size();
@@ -281,10 +283,7 @@ class SendTool {
         const AckSummary s = summarise(*ack);
         out_ << m.name << ": " << s.code << (s.text.empty() ? "" : " " + s.text) << "\n";
         // An ACK for another message (MSA-2 not our MSH-10) acknowledges nothing we sent.
-        std::string sent;  // decoded and its first component, as summarise() reads MSA-2
-        if (m.parsed) {
-          if (auto message = hl7v2::parse(m.bytes)) sent = message.value().get("MSH-10");
-        }
+        const std::string& sent = m.controlId;
         const bool other = !sent.empty() && s.controlId != sent;
         if (other) out_ << "    MSA-2 is " << (s.controlId.empty() ? "empty" : s.controlId) << ", not " << sent << "\n";
         if (o.showAcks) {

@@ -215,10 +215,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
   if (async) replies_->expect(header.messageId);  // before sending: a fast reply is not missed
   ++counters_.attempts;
 
-  // What is left of the attempt's time (less than timeoutMs after a wait for a query slot).
-  const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()),
-                             std::chrono::milliseconds(1));
-  auto posted = transport_->post(kQueryAction, soap, left);
+  auto posted = transport_->post(kQueryAction, soap, settings_.timeout);  // the whole exchange
   if (!posted.ok()) {
     if (async) replies_->cancel(header.messageId);
     const TransportFailure& f = posted.error();
@@ -226,7 +223,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
     using Kind = TransportFailure::Kind;
     switch (f.kind) {
       case Kind::Timeout:
-        a.result = LookupResult::failed(ReasonCode::Timeout, "no reply from CP-IS within " + seconds(left), true);
+        a.result = LookupResult::failed(ReasonCode::Timeout, "no reply from CP-IS within " + seconds(settings_.timeout), true);
         break;
       case Kind::Connect:
         a.result = LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS unreachable: " + f.detail, true);
@@ -252,7 +249,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
   if (async && accepted) {
     auto parsed = replies_->wait(header.messageId, deadline);
     if (!parsed) {
-      a.result = LookupResult::failed(ReasonCode::Timeout, "no asynchronous reply from CP-IS within " + seconds(left), true);
+      a.result = LookupResult::failed(ReasonCode::Timeout, "no asynchronous reply from CP-IS within " + seconds(settings_.timeout), true);
     } else {
       a.result = fromAsyncReply(request, std::move(*parsed));
     }

@@ -123,13 +123,7 @@ class Reader {
       auto found = read(source);
       if (!found) continue;
       if (source.format) found->format = &*source.format;
-      const auto row = std::find_if(rule.map.begin(), rule.map.end(),
-                                    [&](const auto& entry) { return entry.first == found->value; });
-      if (row != rule.map.end()) {
-        found->value = row->second;
-      } else if (rule.mapDefault) {
-        found->value = *rule.mapDefault;
-      }
+      found->value = rule.mapped(found->value);
       if (found->value.empty()) continue;  // mapped to nothing: as if absent, so the next source
       return found;
     }

@@ -198,10 +198,7 @@ class TreeReader {
         } else if (kind == FieldKind::DateTime && !rule.format.instant(source.constant, TimeZone::Utc)) {
           problem(child, "constant is not a date and time in the format " + rule.format.spec());
         } else {
-          const auto row = std::find_if(rule.map.begin(), rule.map.end(),
-                                        [&](const auto& entry) { return entry.first == source.constant; });
-          const std::string& mapped = row != rule.map.end() ? row->second : rule.mapDefault.value_or(source.constant);
-          if (!mapped.empty()) checkValue(child, mapped);
+          if (const std::string mapped = rule.mapped(source.constant); !mapped.empty()) checkValue(child, mapped);
         }
         rule.sources.push_back(std::move(source));
       }

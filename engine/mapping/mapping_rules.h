@@ -77,6 +77,15 @@ struct FieldRule {
   DateTimeFormat format = DateTimeFormat::hl7();
   std::vector<std::pair<std::string, std::string>> map;  // from -> to, in file order
   std::optional<std::string> mapDefault;
+
+  // What a source's value becomes through the map rows: its row's `to`, else mapDefault, else
+  // the value itself.
+  std::string mapped(const std::string& value) const {
+    for (const auto& [from, to] : map) {
+      if (from == value) return to;
+    }
+    return mapDefault.value_or(value);
+  }
 };
 
 struct EventRule {

@@ -271,8 +271,9 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     // queued in the outbox for the feed's return connection (retried, dead-lettered, replayable).
     // Leaving it unfinished until delivery would make a restart check it again: a second access
     // recorded, the LA told twice.
+    const bool applicationAckWanted = returnChannel_ != nullptr && wanted(message.get("MSH-16"), true);
     std::optional<notify::Notification> queued;
-    if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true) && checks_->notifications != nullptr) {
+    if (applicationAckWanted && checks_->notifications != nullptr) {
       queued = checks_->notifications->lateResult(request.attendance, outcome, "application-ack:" + outcome.checkId,
                                                   application, id);
     }
@@ -284,7 +285,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
         logger().error("feed %s: message %s not finished (%s); recovery checks it again", policy_.feed,
                        std::to_string(id), status.message());
       }
-    } else if (returnChannel_ != nullptr && wanted(message.get("MSH-16"), true)) {
+    } else if (applicationAckWanted) {
       // No outbox entry for it (no return sink): the message is finished once the application ACK
       // is delivered; what the outcome causes is written now (a crash before it: recovery checks again).
       if (!notifications.empty()) {
@@ -347,28 +348,19 @@ std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload
     }
     return f.ack;
   }
-  // Its check threw: the original as stored, checked as recovery would.
-  auto stored = store_.fetch(id);
-  if (!stored || !stored.value().raw) {
+  // Its check threw: finished as recovery would (resume), and answered with the ACK stored then.
+  // Checked and failed again: resume left it over again, and the sender is asked once more.
+  if (auto status = resume(id); !status.isOk()) {
+    logger().error("feed %s: message %s not finished: %s", policy_.feed, std::to_string(id), status.message());
     leaveOver(id, std::nullopt);
-    const std::string why = stored ? "its content is gone" : stored.error().message();
-    logger().error("feed %s: message %s not finished: %s", policy_.feed, std::to_string(id), why);
-    return sendAgainLater(payload, "the original of this message could not be read (" + why + "); send it again later");
+    return sendAgainLater(payload, "the original of this message could not be finished (" + status.message() +
+                                       "); send it again later");
   }
-  const std::string raw = std::move(*stored.value().raw);
-  const Pending pending = prepare(raw);
-  const Disposition& d = pending.disposition;
-  if (pending.check && !pending.enhanced) return checkOrRefuse(id, pending, raw);
-  if (pending.check || d.deferred) {  // enhanced mode: stored with its accept ACK, never left over
-    leaveOver(id, std::nullopt);
-    return sendAgainLater(payload, "the original of this message is not finished; send it again later");
+  if (auto stored = store_.fetch(id); stored && stored.value().state != store::MessageState::Received &&
+                                      stored.value().ack && !stored.value().ack->empty()) {
+    return *stored.value().ack;
   }
-  if (auto status = finish(id, d.state, d.outcome, d.ack, pending.notifications); !status.isOk()) {
-    leaveOver(id, std::nullopt);
-    return sendAgainLater(payload, "message stored, but its outcome was not stored (" + status.message() +
-                                       "); send it again");
-  }
-  return d.reply;
+  return sendAgainLater(payload, "the original of this message is not finished; send it again later");
 }
 
 void Intake::answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply) {
