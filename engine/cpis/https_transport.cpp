@@ -93,6 +93,12 @@ std::string_view toString(TransportFailure::Kind kind) {
 // threads at once), which ends any read or write blocked on it. Each watch fires at most once
 // and is removed before its owner can close the socket, so the descriptor shut down is that
 // socket's.
+//
+// The thread is woken only for a deadline earlier than the one it sleeps until: with lookups
+// in flight it sleeps until the earliest of them, and a later watch (the usual case: every
+// lookup has the same time-out) or an unwatch costs no wake-up, which would otherwise be two
+// context switches per lookup. Waking at a deadline already unwatched, it finds nothing due
+// and sleeps until the next one.
 class HttpsTransport::Watchdog {
  public:
   Watchdog() : thread_([this] { run(); }) {}
@@ -111,7 +117,10 @@ class HttpsTransport::Watchdog {
     const std::lock_guard lock(mutex_);
     const std::uint64_t id = next_++;
     watched_.emplace(id, Watched{deadline, std::move(socket)});
-    wake_.notify_all();
+    if (deadline < sleepsUntil_) {
+      sleepsUntil_ = deadline;  // so that watches until then do not wake it again
+      wake_.notify_all();
+    }
     return id;
   }
   void unwatch(std::uint64_t id) {
@@ -138,6 +147,7 @@ class HttpsTransport::Watchdog {
           ++it;
         }
       }
+      sleepsUntil_ = earliest;
       if (earliest == SteadyClock::time_point::max()) {
         wake_.wait(lock);
       } else {
@@ -151,6 +161,8 @@ class HttpsTransport::Watchdog {
   bool stopping_ = false;
   std::uint64_t next_ = 1;
   std::map<std::uint64_t, Watched> watched_;
+  // When the thread will look again (max: not until woken). Guarded by mutex_.
+  SteadyClock::time_point sleepsUntil_ = SteadyClock::time_point::max();
   std::thread thread_;
 };
 
