@@ -154,32 +154,35 @@ Checks::~Checks() {
 
 std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, const config::XercesPlatform& xerces) {
   std::vector<std::string> problems;
-  const auto attempt = [&](const std::string& what, const auto& load) {
+  // Each problem where the configuration names what failed ("file:line: ..."), as the file's
+  // own errors are: the line to edit at 3 a.m.
+  const auto attempt = [&](std::uint64_t line, const std::string& what, const auto& load) {
+    const std::string at = line == 0 ? std::string() : config.source + ":" + std::to_string(line) + ": ";
     try {
       load();
     } catch (const Poco::Exception& e) {
-      problems.push_back(what + ": " + e.displayText());
+      problems.push_back(at + what + ": " + e.displayText());
     } catch (const std::exception& e) {
-      problems.push_back(what + ": " + e.what());
+      problems.push_back(at + what + ": " + e.what());
     }
   };
-  const auto tlsFiles = [&](const std::string& what, const std::filesystem::path& certificate,
-                            const std::filesystem::path& key, const std::optional<config::Secret>& passphrase) {
-    attempt(what + " certificate", [&] { (void)Poco::Crypto::X509Certificate(certificate.string()); });
-    attempt(what + " key", [&] {
-      (void)mllp::loadPrivateKey(key.string(), passphrase ? std::string(passphrase->reveal()) : std::string());
+  const auto tlsFiles = [&](const std::string& what, const auto& tls) {
+    attempt(tls.certificateLine, what + " certificate",
+            [&] { (void)Poco::Crypto::X509Certificate(tls.certificateFile.string()); });
+    attempt(tls.privateKeyLine, what + " key", [&] {
+      (void)mllp::loadPrivateKey(tls.privateKeyFile.string(),
+                                 tls.privateKeyPassphrase ? std::string(tls.privateKeyPassphrase->reveal()) : std::string());
     });
   };
   plugin::PluginRegistry plugins(pluginDirectories());
   const mapping::MappingLoader loader(xerces);
   for (const auto& feed : config.feeds) {
     const std::string name = "feed " + feed.name;
-    if (feed.listener.tls) tlsFiles(name + ": listener TLS", feed.listener.tls->certificateFile,
-                                    feed.listener.tls->privateKeyFile, feed.listener.tls->privateKeyPassphrase);
+    if (feed.listener.tls) tlsFiles(name + ": listener TLS", *feed.listener.tls);
     if (!feed.check) continue;
-    if (feed.mappingFile) attempt(name + ": mapping", [&] { (void)loader.loadFile(*feed.mappingFile); });
+    if (feed.mappingFile) attempt(feed.mappingLine, name + ": mapping", [&] { (void)loader.loadFile(*feed.mappingFile); });
     if (const auto& adapter = feed.adapter) {
-      attempt(name + ": adapter " + adapter->name, [&] {
+      attempt(adapter->line, name + ": adapter " + adapter->name, [&] {
         const plugin::PluginLibrary& library =
             adapter->library ? plugins.load(*adapter->library) : plugins.find(plugin::PluginKind::Adapter, adapter->name);
         (void)plugin::AdapterPlugin::create(library, plugin::PluginSettings(adapter->settings.begin(), adapter->settings.end()));
@@ -187,16 +190,13 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
     }
   }
   for (const auto& sink : config.notify.sinks) {
-    attempt("notification sink " + sink.name, [&] {
+    attempt(sink.line, "notification sink " + sink.name, [&] {
       const plugin::PluginLibrary& library =
           sink.library ? plugins.load(*sink.library) : plugins.find(plugin::PluginKind::Sink, sink.plugin);
       (void)plugin::SinkPlugin::create(library, plugin::PluginSettings(sink.settings.begin(), sink.settings.end()));
     });
   }
-  if (config.cpis && config.cpis->clientTls) {
-    const auto& tls = *config.cpis->clientTls;
-    tlsFiles("cpis: client TLS", tls.certificateFile, tls.privateKeyFile, tls.privateKeyPassphrase);
-  }
+  if (config.cpis && config.cpis->clientTls) tlsFiles("cpis: client TLS", *config.cpis->clientTls);
   return problems;
 }
 

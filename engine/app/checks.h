@@ -49,7 +49,9 @@ class Checks {
   // What start-up would load and cannot, one line each (empty: nothing): every feed's mapping
   // file (its errors carry file and line), adapter and sink plugins (found, loaded, their
   // settings accepted), and the TLS certificates and keys of listeners and of the Spine client.
-  // For --validate-config, which otherwise checks only the configuration file itself.
+  // Each starts with the configuration file and the line of the element that names what failed
+  // ("cpis-engine.xml:42: feed ed: adapter x: ..."). For --validate-config, which otherwise
+  // checks only the configuration file itself.
   static std::vector<std::string> unloadable(const config::EngineConfig& config, const config::XercesPlatform& xerces);
 
   // The stages of a feed that checks CP-IS, or nullptr.

@@ -60,6 +60,9 @@ struct TlsConfig {
   // a client certificate must have; empty: any certificate caFile verifies.
   std::vector<std::string> allowedClientSubjects;
   TlsVersion minimumVersion = TlsVersion::Tls12;  // never lower: the schema offers nothing older
+  // Where certificateFile and privateKeyFile are in the configuration file (0: not from one),
+  // for problems found when they are loaded.
+  std::uint64_t certificateLine = 0, privateKeyLine = 0;
 
   friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
@@ -85,6 +88,7 @@ struct AdapterConfig {
   std::string name;                             // plugin libcpis-adapter-<name>.so
   std::map<std::string, std::string> settings;  // the plugin's config keys
   std::optional<std::filesystem::path> library;  // the plugin file; nullopt: searched by name
+  std::uint64_t line = 0;  // of <adapter> in the configuration file (0: not from one)
 
   friend bool operator==(const AdapterConfig&, const AdapterConfig&) = default;
 };
@@ -122,6 +126,7 @@ struct FeedConfig {
   std::optional<ReturnConnectionConfig> returnConnection;
   std::optional<AdapterConfig> adapter;                    // the adapter plugin
   std::optional<std::filesystem::path> mappingFile;        // the mapping file
+  std::uint64_t mappingLine = 0;  // of <mapping> in the configuration file (0: not from one)
   std::optional<CheckConfig> check;                        // nullopt: no CP-IS checks
 
   friend bool operator==(const FeedConfig&, const FeedConfig&) = default;
@@ -178,6 +183,7 @@ struct CpisClientTlsConfig {
   std::optional<std::filesystem::path> privateKeyPassphraseFile;
   std::optional<Secret> privateKeyPassphrase;   // that file's content, without trailing line ends
   std::optional<std::filesystem::path> caFile;  // empty: the system's CAs
+  std::uint64_t certificateLine = 0, privateKeyLine = 0;  // as TlsConfig's
 
   friend bool operator==(const CpisClientTlsConfig&, const CpisClientTlsConfig&) = default;
 };
@@ -223,6 +229,7 @@ struct NotifySinkConfig {
   bool ordered = false;
   std::optional<std::uint32_t> maxAttempts;  // nullopt: NotifyConfig::maxAttempts
   std::map<std::string, std::string> settings;  // the plugin's config keys
+  std::uint64_t line = 0;  // of <sink> in the configuration file (0: not from one)
 
   friend bool operator==(const NotifySinkConfig&, const NotifySinkConfig&) = default;
 };

@@ -253,8 +253,10 @@ class Mapper {
       mapAcknowledgement(*acknowledgement, feed);
     if (const auto* adapter = element.child("adapter")) feed.adapter = mapAdapter(*adapter);
     if (const auto* mapping = element.child("mapping")) {
-      if (const auto* file = mapping->attribute("file"))
+      if (const auto* file = mapping->attribute("file")) {
         feed.mappingFile = readableFile(*mapping, trim(*file));
+        feed.mappingLine = mapping->line;
+      }
     }
     if (const auto* check = element.child("check")) {
       feed.check = mapCheck(*check);
@@ -290,10 +292,14 @@ class Mapper {
   TlsConfig mapTls(const XmlElement& element) {
     TlsConfig tls;
     if (token(element, "minimumVersion", "TLSv1.2") == "TLSv1.3") tls.minimumVersion = TlsVersion::Tls13;
-    if (const auto* file = element.child("certificateFile"))
+    if (const auto* file = element.child("certificateFile")) {
       tls.certificateFile = readableFile(*file, trim(file->text));
-    if (const auto* file = element.child("privateKeyFile"))
+      tls.certificateLine = file->line;
+    }
+    if (const auto* file = element.child("privateKeyFile")) {
       tls.privateKeyFile = readableFile(*file, trim(file->text));
+      tls.privateKeyLine = file->line;
+    }
     if (const auto* file = element.child(kPassphraseFileElement)) {
       const std::size_t before = problems_.size();
       tls.privateKeyPassphraseFile = readableFile(*file, trim(file->text));
@@ -345,6 +351,7 @@ class Mapper {
   AdapterConfig mapAdapter(const XmlElement& element) {
     AdapterConfig adapter;
     adapter.name = token(element, "name", "");
+    adapter.line = element.line;
     if (const auto* library = element.attribute("library")) adapter.library = readableFile(element, trim(*library));
     for (const auto* setting : element.childrenNamed("setting")) {
       const std::string name(token(*setting, "name", ""));
@@ -387,6 +394,7 @@ class Mapper {
     static constexpr std::string_view kLevels[] = {"minimal", "identifiers", "full"};
     NotifySinkConfig sink;
     sink.name = token(element, "name", "");
+    sink.line = element.line;
     if (sink.name == "cpis-recheck") {
       problem(element, "sink name 'cpis-recheck' is the engine's own (the deferred check): choose another");
     }
@@ -460,10 +468,14 @@ class Mapper {
     }
     if (const auto* tls = element.child("clientTls")) {
       CpisClientTlsConfig client;
-      if (const auto* file = tls->child("certificateFile"))
+      if (const auto* file = tls->child("certificateFile")) {
         client.certificateFile = readableFile(*file, trim(file->text));
-      if (const auto* file = tls->child("privateKeyFile"))
+        client.certificateLine = file->line;
+      }
+      if (const auto* file = tls->child("privateKeyFile")) {
         client.privateKeyFile = readableFile(*file, trim(file->text));
+        client.privateKeyLine = file->line;
+      }
       if (const auto* file = tls->child(kPassphraseFileElement)) {
         const std::size_t before = problems_.size();
         client.privateKeyPassphraseFile = readableFile(*file, trim(file->text));

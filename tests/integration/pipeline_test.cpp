@@ -430,9 +430,22 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
   settings.adapter = R"(<adapter name="no_such_adapter"/>)";
   settings.mapping = "broken-mapping.xml";
   std::ofstream(config) << settings.xml();
+  // Each problem names the line of the element to edit, as the file's own errors do.
+  const std::string text = settings.xml();
+  const auto lineOf = [&](std::string_view needle) {
+    const auto at = text.find(needle);
+    BOOST_TEST_REQUIRE(at != std::string::npos, needle);
+    return std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+  };
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--validate-config", config});
   BOOST_TEST(engine.wait() == 78);  // EX_CONFIG
   const std::string errors = engine.errors();
+  BOOST_TEST(errors.find(config + ":" + lineOf("<privateKeyFile>") + ": feed ed: listener TLS key: ") != std::string::npos,
+             errors);
+  BOOST_TEST(errors.find(config + ":" + lineOf("<mapping ") + ": feed ed: mapping: ") != std::string::npos, errors);
+  BOOST_TEST(errors.find(config + ":" + lineOf("<adapter name=\"no_such_adapter\"") +
+                         ": feed ed: adapter no_such_adapter: ") != std::string::npos,
+             errors);
   BOOST_TEST(errors.find("feed ed: listener TLS key: ") != std::string::npos, errors);
   BOOST_TEST(errors.find("private key " + f.dir.file("not-a-key.pem") + ": cannot be read") != std::string::npos, errors);
   BOOST_TEST(errors.find("feed ed: mapping: ") != std::string::npos, errors);
