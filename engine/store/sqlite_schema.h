@@ -15,7 +15,7 @@ namespace cpis::store {
 
 // The schema this build reads and writes; each step of sqlite_schema.cpp's migration list
 // raises it by one.
-inline constexpr int kSqliteSchemaVersion = 5;
+inline constexpr int kSqliteSchemaVersion = 6;
 
 // Times are stored as microseconds since 1970-01-01 UTC.
 inline Poco::Int64 toDbTime(TimePoint time) {

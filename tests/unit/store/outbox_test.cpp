@@ -15,6 +15,7 @@
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
+#include <Poco/Tuple.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -757,6 +758,22 @@ BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
   BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_pending') IS NOT NULL").boolean(0, 0));
 }
 
+// The retention purge's chunks of finished payloads come from an index of only those entries
+// (version 5), not from a read of the whole outbox every chunk.
+BOOST_AUTO_TEST_CASE(the_purge_finds_finished_payloads_through_their_index) {
+  PgTestSchema schema;
+  BOOST_REQUIRE(cpis::store::migratePostgresSchema(schema.admin()).isOk());
+  auto& admin = schema.admin();
+  admin.exec("SET enable_seqscan = off");  // an empty table would be scanned whatever the indexes
+  const auto plan = admin.query(
+      "EXPLAIN SELECT outbox.id FROM outbox WHERE outbox.state IN ('delivered', 'dead')"
+      " AND outbox.finished_at < 1000 AND length(outbox.payload) > 0 ORDER BY outbox.finished_at LIMIT 500");
+  std::string text;
+  for (int row = 0; row < plan.rows(); ++row) text += plan.bytes(row, 0) + "\n";
+  BOOST_TEST(text.find("outbox_retained") != std::string::npos, text);
+  admin.exec("RESET enable_seqscan");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- SQLite ---------------------------------------------------------------------------------
@@ -796,6 +813,24 @@ BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
   session << "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_pending'", Poco::Data::Keywords::into(pendingIndex),
       Poco::Data::Keywords::now;
   BOOST_TEST(pendingIndex == 1);
+}
+
+// The retention purge's chunks of finished payloads come from an index of only those entries
+// (version 6), not from a read of the whole outbox every chunk.
+BOOST_AUTO_TEST_CASE(the_purge_finds_finished_payloads_through_their_index) {
+  cpis::test::TempDir dir;
+  const std::string path = dir.file("messages.db");
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+  BOOST_REQUIRE(cpis::store::migrateSqliteSchema(session).isOk());
+  std::vector<Poco::Tuple<int, int, int, std::string>> plan;  // id, parent, notused, detail
+  session << "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state IN ('delivered', 'dead') AND finished_at < 1000"
+             " AND length(payload) > 0 ORDER BY finished_at LIMIT 500",
+      Poco::Data::Keywords::into(plan), Poco::Data::Keywords::now;
+  std::string text;
+  for (const auto& line : plan) text += line.get<3>() + "\n";
+  BOOST_TEST(text.find("USING INDEX outbox_retained") != std::string::npos, text);
+  BOOST_TEST(text.find("TEMP B-TREE") == std::string::npos, text);  // no sort: the index is in order
 }
 
 BOOST_AUTO_TEST_SUITE_END()
