@@ -43,6 +43,11 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 constexpr std::size_t kMostWaiting = 256;
 // A connection stops being read while this many frames wait behind the one being handled.
 constexpr std::size_t kMaxWaitingFrames = 64;
+// ... and while this many bytes of its ACKs wait for the peer to take them: a sender that
+// pipelines and reads slowly (or not at all) would otherwise have every frame it sends handled
+// and its ACK held in memory. What it sends meanwhile waits in the kernel (TCP's own flow
+// control); a peer that takes nothing for readTimeout is closed ("unread ACKs").
+constexpr std::size_t kMaxUnsentBytes = 256 * 1024;
 constexpr std::uint64_t kListenKey = 0;  // epoll keys: 0 the listening socket, 1 the wake-up
 constexpr std::uint64_t kWakeKey = 1;
 // Each loop watches the listening socket; one of them is woken per connection.
@@ -513,7 +518,10 @@ class MllpReactor::Loop {
       return;
     }
     std::uint32_t interest = 0;
-    if (c.draining || (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames)) interest |= EPOLLIN;
+    if (c.draining || (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames &&
+                       c.out.size() < kMaxUnsentBytes)) {
+      interest |= EPOLLIN;
+    }
     if (!c.out.empty()) interest |= EPOLLOUT;
     if (interest != c.interest) {
       c.interest = interest;

@@ -20,7 +20,8 @@ namespace cpis::mllp {
 //
 // Per connection, one frame is with the handler at a time; frames that arrive meanwhile
 // (pipelining) wait, in order, so ACKs go out in the order the frames came. While too much is
-// waiting the connection is not read (back-pressure through TCP).
+// waiting (frames behind the handler, or ACKs the peer has not taken) the connection is not
+// read (back-pressure through TCP).
 //
 // Time-outs: a frame that stalls (readTimeout), a connection silent between frames
 // (idleTimeout), a peer that does not take its ACK (readTimeout). A connection over

@@ -315,6 +315,45 @@ BOOST_AUTO_TEST_CASE(peer_that_leaves_before_reading_its_ack_still_had_its_messa
   BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 0; }));
 }
 
+// A sender that pipelines and never reads its ACKs: the listener stops reading it once a
+// bounded amount of ACKs waits (TCP holds back the rest of what it sends) and closes it after
+// the read time-out. It used to handle every frame sent and keep all their ACKs in memory.
+BOOST_AUTO_TEST_CASE(a_pipelining_peer_that_never_reads_its_acks_is_not_read_without_bound) {
+  ListenerSettings settings = plain();
+  settings.readTimeout = 2s;
+  Running r(settings);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  const int small = 16 * 1024;  // set before connecting: no window scaling beyond it
+  BOOST_TEST_REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(r.server.port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  // 40,000 frames (40 MB) whose ACKs are as large: far beyond what the kernel's buffers hold.
+  constexpr std::size_t kFrames = 40'000;
+  const std::string one = cpis::mllp::frame(std::string(1000, 'x'));
+  std::string burst;
+  burst.reserve(one.size() * kFrames);
+  for (std::size_t i = 0; i < kFrames; ++i) burst += one;
+  std::size_t sent = 0;
+  std::thread sender([&] {  // blocks once the listener stops reading; ends when it closes
+    while (sent < burst.size()) {
+      const ssize_t n = ::send(fd, burst.data() + sent, burst.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+  });
+  sender.join();  // the listener closed the connection: no ACK was read for the read time-out
+  ::close(fd);
+  BOOST_TEST(sent < burst.size());
+  // Handled: what its unsent ACKs, the kernel's send buffer (up to 4 MB) and our 16 KB receive
+  // buffer hold, and the frames already read: about 4,400 frames, not all 40,000.
+  BOOST_TEST(r.handler.frameCount() < kFrames / 2, r.handler.frameCount());
+  BOOST_TEST(waitFor([&] { return r.server.stats().active.load() == 0; }));
+}
+
 BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_returns) {
   Running r(plain());
   MllpClient client("127.0.0.1", r.server.port(), 10s);
