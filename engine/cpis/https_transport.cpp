@@ -1,14 +1,9 @@
 #include "engine/cpis/https_transport.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <map>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
-
-#include <sys/socket.h>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -21,6 +16,7 @@
 #include <Poco/URI.h>
 
 #include "engine/cpis/tls_context.h"
+#include "engine/mllp/socket_watchdog.h"
 
 namespace cpis::cpis {
 
@@ -85,87 +81,6 @@ std::string_view toString(TransportFailure::Kind kind) {
   return "?";
 }
 
-// Ends exchanges that outlive their deadline. Every socket wait is bounded by what is left of
-// the deadline, but POCO reads a reply's status line, headers and chunk sizes through its own
-// buffer, a socket read at a time each given that same wait: a peer trickling them a byte at a
-// time would hold an exchange for as long as it liked. At the deadline the socket is shut down
-// (the system call on its descriptor: never through OpenSSL, which is not to be used from two
-// threads at once), which ends any read or write blocked on it. Each watch fires at most once
-// and is removed before its owner can close the socket, so the descriptor shut down is that
-// socket's.
-//
-// The thread is woken only for a deadline earlier than the one it sleeps until: with lookups
-// in flight it sleeps until the earliest of them, and a later watch (the usual case: every
-// lookup has the same time-out) or an unwatch costs no wake-up, which would otherwise be two
-// context switches per lookup. Waking at a deadline already unwatched, it finds nothing due
-// and sleeps until the next one.
-class HttpsTransport::Watchdog {
- public:
-  Watchdog() : thread_([this] { run(); }) {}
-  ~Watchdog() {
-    {
-      const std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
-  std::uint64_t watch(Poco::Net::StreamSocket socket, SteadyClock::time_point deadline) {
-    const std::lock_guard lock(mutex_);
-    const std::uint64_t id = next_++;
-    watched_.emplace(id, Watched{deadline, std::move(socket)});
-    if (deadline < sleepsUntil_) {
-      sleepsUntil_ = deadline;  // so that watches until then do not wake it again
-      wake_.notify_all();
-    }
-    return id;
-  }
-  void unwatch(std::uint64_t id) {
-    const std::lock_guard lock(mutex_);
-    watched_.erase(id);
-  }
-
- private:
-  struct Watched {
-    SteadyClock::time_point deadline;
-    Poco::Net::StreamSocket socket;  // a reference to it: the descriptor stays open while watched
-  };
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      auto earliest = SteadyClock::time_point::max();
-      const auto now = SteadyClock::now();
-      for (auto it = watched_.begin(); it != watched_.end();) {
-        if (it->second.deadline <= now) {
-          if (const int fd = it->second.socket.impl()->sockfd(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
-          it = watched_.erase(it);
-        } else {
-          earliest = std::min(earliest, it->second.deadline);
-          ++it;
-        }
-      }
-      sleepsUntil_ = earliest;
-      if (earliest == SteadyClock::time_point::max()) {
-        wake_.wait(lock);
-      } else {
-        wake_.wait_until(lock, earliest);
-      }
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::uint64_t next_ = 1;
-  std::map<std::uint64_t, Watched> watched_;
-  // When the thread will look again (max: not until woken). Guarded by mutex_.
-  SteadyClock::time_point sleepsUntil_ = SteadyClock::time_point::max();
-  std::thread thread_;
-};
-
 struct HttpsTransport::Pool {
   struct Idle {
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
@@ -176,7 +91,11 @@ struct HttpsTransport::Pool {
   std::mutex mutex;
   std::vector<Idle> idle;  // most recently used last
   TransportStats stats;
-  Watchdog watchdog;
+  // Ends exchanges that outlive their deadline: every socket wait is bounded by what is left of
+  // it, but POCO reads a reply's status line, headers and chunk sizes through its own buffer, a
+  // socket read at a time each given that same wait, so a peer trickling them a byte at a time
+  // would hold an exchange for as long as it liked.
+  mllp::SocketWatchdog watchdog;
 };
 
 HttpsTransport::HttpsTransport(Settings settings)
@@ -264,7 +183,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       phase = Phase::Sending;
       // Connected now: from here to the reply's last byte, the watchdog ends it at the deadline.
       struct Watch {
-        Watchdog& watchdog;
+        mllp::SocketWatchdog& watchdog;
         std::uint64_t id;
         void end() { watchdog.unwatch(std::exchange(id, 0)); }
         ~Watch() { end(); }

@@ -107,7 +107,6 @@ class HttpsTransport {
 
  private:
   struct Pool;
-  class Watchdog;
   Settings settings_;
   std::unique_ptr<Pool> pool_;
 };

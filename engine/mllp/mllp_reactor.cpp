@@ -195,7 +195,8 @@ class MllpReactor::Loop {
     bool socketClosed = false;  // gone; the object stays until the handler has answered
     std::string out;            // framed ACKs the socket has not taken yet
     std::uint32_t interest = 0;
-    Clock::time_point lastActivity;
+    Clock::time_point lastActivity;    // connected, a frame read, or an ACK answered
+    Clock::time_point frameStartedAt;  // the start block of the frame being read
     Clock::time_point writeBlockedSince;
     std::uint64_t dropped = 0;
     std::uint64_t missingCr = 0;
@@ -380,8 +381,8 @@ class MllpReactor::Loop {
       closeSocket(c);
       return;
     }
-    c.lastActivity = Clock::now();
-    nextScan_ = std::min(nextScan_, c.lastActivity + std::min(settings_.readTimeout, settings_.idleTimeout));
+    const Clock::time_point now = Clock::now();
+    nextScan_ = std::min(nextScan_, now + std::min(settings_.readTimeout, settings_.idleTimeout));
     if (n == 0) {
       if (c.framer.insideFrame() && !stopping_.load()) {
         logger().notice("listener %s: %s closed the connection inside a frame (%z bytes never acknowledged)",
@@ -391,7 +392,13 @@ class MllpReactor::Loop {
       return;
     }
     events_.clear();
+    const bool wasInside = c.framer.insideFrame();
     c.framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)), events_);
+    // Time-outs against slowloris: a frame's read time-out runs from its start block, not from
+    // its last byte, and the idle time-out from the last frame: bytes that trickle in, inside a
+    // frame or outside one (dropped), do not keep a connection open.
+    if (!events_.empty()) c.lastActivity = now;
+    if (c.framer.insideFrame() && (!wasInside || !events_.empty())) c.frameStartedAt = now;
     stats_.droppedBytes.fetch_add(c.framer.droppedBytes() - c.dropped);
     stats_.missingCarriageReturns.fetch_add(c.framer.missingCarriageReturns() - c.missingCr);
     c.dropped = c.framer.droppedBytes();
@@ -471,6 +478,9 @@ class MllpReactor::Loop {
     Connection& c = *it->second;
     c.busy = false;
     c.lastActivity = Clock::now();
+    // A frame begun while the handler worked (or the connection went unread for back-pressure)
+    // is not charged for that time.
+    if (c.framer.insideFrame()) c.frameStartedAt = std::max(c.frameStartedAt, c.lastActivity);
     if (c.socketClosed) {
       // The message is stored; the peer will resend and get the stored ACK as a duplicate.
       stats_.peerGone.fetch_add(1);
@@ -562,7 +572,7 @@ class MllpReactor::Loop {
       } else if (c->busy || !c->waiting.empty()) {
         continue;
       } else if (c->framer.insideFrame()) {
-        deadline = c->lastActivity + settings_.readTimeout;
+        deadline = c->frameStartedAt + settings_.readTimeout;
         why = "stalled";
       } else if (!c->readEnded) {
         deadline = c->lastActivity + settings_.idleTimeout;

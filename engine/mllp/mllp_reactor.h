@@ -23,8 +23,9 @@ namespace cpis::mllp {
 // waiting (frames behind the handler, or ACKs the peer has not taken) the connection is not
 // read (back-pressure through TCP).
 //
-// Time-outs: a frame that stalls (readTimeout), a connection silent between frames
-// (idleTimeout), a peer that does not take its ACK (readTimeout). A connection over
+// Time-outs: a frame not complete within readTimeout of its start block, no frame within
+// idleTimeout of the last (bytes trickled a few at a time, inside a frame or outside one, keep
+// no connection open: slowloris), a peer that does not take its ACK (readTimeout). A connection over
 // maxConnections waits up to half a second for a slot, then is closed.
 // After an oversized frame's AR, how long and how many bytes of what the sender still writes
 // are read and dropped before the connection closes (both listeners: see MllpReactor and the

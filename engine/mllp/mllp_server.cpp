@@ -5,6 +5,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <sys/socket.h>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "engine/mllp/framer.h"
 #include "engine/mllp/mllp_reactor.h"
 #include "engine/mllp/private_key.h"
+#include "engine/mllp/socket_watchdog.h"
 
 namespace cpis::mllp {
 namespace {
@@ -110,6 +112,7 @@ struct MllpServer::Impl {
   std::unique_ptr<Poco::ThreadPool> pool;            // TLS
   std::unique_ptr<Poco::Net::TCPServer> server;      // TLS
   std::unique_ptr<MllpReactor> reactor;              // plain TCP
+  std::unique_ptr<SocketWatchdog> watchdog;          // TLS: the connections' deadlines
   std::atomic<bool> stopping{false};
   std::mutex mutex;                 // guards admitted and open
   std::condition_variable changed;  // a connection ended
@@ -146,6 +149,38 @@ struct MllpServer::Impl {
 };
 
 namespace {
+
+// What a TLS connection's blocking reads may last in all, whatever the peer trickles: the
+// handshake and a frame each within the read time-out from their start, the wait for the next
+// frame within the idle time-out from the last one. A socket read's own time-out restarts with
+// every byte (and OpenSSL waits for a whole record), so the SocketWatchdog shuts the socket at
+// the deadline; the watch covers the reads only, never the handler's work or the ACK's write.
+class ReadDeadline {
+ public:
+  ReadDeadline(SocketWatchdog& watchdog, const Poco::Net::StreamSocket& socket) : watchdog_(watchdog), socket_(socket) {}
+  ~ReadDeadline() { end(); }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  void start(SocketWatchdog::Clock::time_point at) {
+    end();
+    id_ = watchdog_.watch(socket_, at);
+  }
+  void end() {
+    if (id_ != 0 && watchdog_.unwatch(std::exchange(id_, 0))) passed_ = true;
+  }
+  // The watch fired: the socket was shut at the deadline (ends the watch first).
+  bool passed() {
+    end();
+    return passed_;
+  }
+
+ private:
+  SocketWatchdog& watchdog_;
+  const Poco::Net::StreamSocket& socket_;
+  std::uint64_t id_ = 0;
+  bool passed_ = false;
+};
 
 // One connection: TLS handshake and subject check, then frames in, ACKs out, until the peer
 // leaves, a time-out, an oversized frame, or the listener stops.
@@ -195,14 +230,23 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
     stats.accepted.fetch_add(1);
     s.setReceiveTimeout(socketTimeout(settings.readTimeout));
     s.setSendTimeout(socketTimeout(settings.readTimeout));
+    using Clock = SocketWatchdog::Clock;
+    ReadDeadline deadline(*server_.watchdog, s);
     if (server_.context) {
       Poco::Net::SecureStreamSocket secure(s);
       try {
+        deadline.start(Clock::now() + settings.readTimeout);
         secure.completeHandshake();
+        deadline.end();
       } catch (const Poco::Exception& e) {
         stats.tlsRefused.fetch_add(1);
-        logger().warning("listener %s: TLS handshake with %s failed (%s)", settings.name, peer.address,
-                         std::string(e.className()));
+        if (deadline.passed()) {
+          logger().warning("listener %s: %s did not complete its TLS handshake within the read time-out; closed",
+                           settings.name, peer.address);
+        } else {
+          logger().warning("listener %s: TLS handshake with %s failed (%s)", settings.name, peer.address,
+                           std::string(e.className()));
+        }
         return;
       }
       const TlsSettings& tls = *settings.tls;
@@ -229,22 +273,35 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
     std::vector<FrameEvent> events;
     std::uint64_t dropped = 0;
     std::uint64_t missingCr = 0;
+    // The read time-out runs from a frame's start block, the idle time-out from the last frame
+    // (bytes outside frames are dropped, and do not keep a connection open either).
+    Clock::time_point frameStart{};
+    Clock::time_point lastFrame = Clock::now();
+    const auto timedOut = [&] {
+      if (server_.stopping.load()) return;
+      (framer.insideFrame() ? stats.stalled : stats.idleClosed).fetch_add(1);
+      logger().notice("listener %s: closing %s connection from %s", settings.name,
+                      std::string(framer.insideFrame() ? "stalled" : "idle"), peer.address);
+    };
     for (;;) {
-      // A blocking read bounded by the time-out that applies now; stop() ends it early.
-      s.setReceiveTimeout(socketTimeout(framer.insideFrame() ? settings.readTimeout : settings.idleTimeout));
+      // A blocking read bounded by the deadline that applies now; stop() ends it early.
+      const Clock::time_point until =
+          framer.insideFrame() ? frameStart + settings.readTimeout : lastFrame + settings.idleTimeout;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      if (left.count() <= 0) return timedOut();
+      s.setReceiveTimeout(socketTimeout(left));
+      deadline.start(until);
       int n = 0;
       try {
         n = s.receiveBytes(buffer.get(), static_cast<int>(kReadBuffer));
       } catch (const Poco::TimeoutException&) {
-        if (server_.stopping.load()) return;
-        (framer.insideFrame() ? stats.stalled : stats.idleClosed).fetch_add(1);
-        logger().notice("listener %s: closing %s connection from %s", settings.name,
-                        std::string(framer.insideFrame() ? "stalled" : "idle"), peer.address);
-        return;
+        return timedOut();
       } catch (const Poco::Exception&) {
+        if (deadline.passed()) return timedOut();
         if (!server_.stopping.load()) stats.peerGone.fetch_add(1);
         return;
       }
+      if (deadline.passed()) return timedOut();  // the watchdog shut it as the read returned
       if (n <= 0) {
         if (framer.insideFrame() && !server_.stopping.load()) {
           logger().notice(
@@ -254,7 +311,11 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
         return;
       }
       events.clear();
+      const bool wasInside = framer.insideFrame();
       framer.feed(std::string_view(buffer.get(), static_cast<std::size_t>(n)), events);
+      // A frame that began in this read (after any that ended in it) starts its time-out once
+      // those are answered: the handler's time is not the sender's.
+      const bool frameBegan = framer.insideFrame() && (!wasInside || !events.empty());
       stats.droppedBytes.fetch_add(framer.droppedBytes() - dropped);
       stats.missingCarriageReturns.fetch_add(framer.missingCarriageReturns() - missingCr);
       dropped = framer.droppedBytes();
@@ -272,7 +333,7 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
             logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing",
                              settings.name, peer.address, settings.maxFrameBytes);
             if (send(s, frame(server_.handler.onOversized(event.payload, settings.maxFrameBytes, peer)))) {
-              drainAfterRefusal(s, buffer.get());
+              drainAfterRefusal(s, buffer.get(), deadline);
             }
             return;
           }
@@ -284,6 +345,9 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
             break;
         }
       }
+      const auto now = Clock::now();
+      if (!events.empty()) lastFrame = now;
+      if (frameBegan) frameStart = now;
     }
   }
 
@@ -291,10 +355,11 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
   // would reset the connection, and a sender still writing would see its write fail instead of
   // reading the AR. So our side is shut (a FIN) and what the peer still sends is read and
   // dropped until it closes, for a bounded time and number of bytes.
-  void drainAfterRefusal(Poco::Net::StreamSocket& s, char* buffer) {
+  void drainAfterRefusal(Poco::Net::StreamSocket& s, char* buffer, ReadDeadline& deadline) {
     const RefusalDrain limits = refusalDrain(server_.settings);
     const auto until = std::chrono::steady_clock::now() + limits.time;
     std::size_t budget = limits.bytes;
+    deadline.start(until);  // a record trickled to us would hold a read beyond `until`
     try {
       // TLS: POCO 1.11 has no half close for its secure sockets (shutdownSend() does nothing;
       // shutdown() shuts TCP both ways, and the sender's next write is reset), nor a way to
@@ -375,6 +440,7 @@ MllpServer::MllpServer(ListenerSettings settings, FrameHandler& handler)
     return;
   }
   const int threads = std::max(1, s.maxConnections) + kRefusalThreads;
+  impl_->watchdog = std::make_unique<SocketWatchdog>();
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, threads, 60);
   Poco::Net::TCPServerParams::Ptr params = new Poco::Net::TCPServerParams;
   params->setMaxThreads(threads);
