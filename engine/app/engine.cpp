@@ -225,7 +225,22 @@ store::Outbox& Engine::outbox() {
 
 void Engine::resumeClaimed(const std::vector<std::int64_t>& ids) {
   std::size_t resumed = 0;
+  // A shared store: each resume may be a CP-IS check of up to the lookup's whole time-out, and
+  // a recovery or take-over of many messages outlasts the lease. This instance's claims (these
+  // messages and those its listeners are checking) are renewed every third of the lease as it
+  // goes: a claim left to run out would let another instance take the message over and check
+  // the child again (a second access recorded, the LA told twice).
+  const auto lease = store_->claimLease();
+  auto renewed = std::chrono::steady_clock::now();
   for (const auto id : ids) {
+    if (lease && std::chrono::steady_clock::now() - renewed >= *lease / 3) {
+      if (auto status = store_->renewClaims(); !status) {
+        logger().error("claims not renewed: %s; the rest of the unfinished messages are left for a later round",
+                       status.error().message());
+        return;
+      }
+      renewed = std::chrono::steady_clock::now();
+    }
     auto message = store_->fetch(id);
     if (!message) {
       logger().warning("message %s left unfinished: it cannot be read (%s)", std::to_string(id),

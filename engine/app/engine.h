@@ -66,7 +66,8 @@ class Engine {
   struct Feed;
   void housekeeping();
   void openStore();
-  // Finishes unfinished messages this instance has claimed (all of them at start).
+  // Finishes unfinished messages this instance has claimed (all of them at start), renewing its
+  // claims every third of the lease as it goes.
   void resumeClaimed(const std::vector<std::int64_t>& ids);
   void startDispatcher();
 
