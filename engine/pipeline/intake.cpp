@@ -22,6 +22,10 @@ Poco::Logger& logger() {
   return Poco::Logger::get("cpis.pipeline");
 }
 
+// Enhanced mode answers CA before the check: past this many checks waiting for a worker, a
+// message's CA waits for its check to begin (back-pressure on the sender).
+constexpr std::size_t kMaxQueuedChecks = 256;
+
 core::Issue issue(core::ErrorCode code, std::string text, std::string_view segment = {},
                   std::uint32_t field = 0) {
   core::Issue i;
@@ -151,6 +155,12 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
+  if (checks_->work.queued() >= kMaxQueuedChecks) {
+    // Back-pressure (see onFrameAsync): this connection's thread makes the check itself, and
+    // the accept ACK goes once it is made.
+    (void)checkOrRefuse(id, *pending, payload);
+    return pending->disposition.reply;
+  }
   // Enhanced mode: the accept ACK now; the check and the application ACK follow.
   auto raw = std::make_shared<const std::string>(payload);
   if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
@@ -204,6 +214,22 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
     // check follows, with the payload copied, since the reply ends its life.
     const store::MessageId id = persisted.value().id;
     auto raw = std::make_shared<const std::string>(payload);
+    if (checks_->work.queued() >= kMaxQueuedChecks) {
+      // Back-pressure: with checks this far behind (CP-IS slow or down), the accept ACK waits
+      // until this message's check begins. The connection has one frame with us at a time, so
+      // it sends no more meanwhile; otherwise an EPR pipelining on the CAs would queue checks
+      // (and their messages, in memory) without bound, and a shutdown would wait for them all.
+      auto shared = std::make_shared<Reply>(std::move(reply));
+      if (!checks_->work.submit([this, pending, raw, id, shared] {
+            (*shared)(pending->disposition.reply);
+            (void)checkOrRefuse(id, *pending, *raw);
+          })) {
+        logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
+                         policy_.feed, std::to_string(id));
+        (*shared)(pending->disposition.reply);
+      }
+      return;
+    }
     if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
       logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                        policy_.feed, std::to_string(id));

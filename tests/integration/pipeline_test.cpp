@@ -2,6 +2,7 @@
 // mapping, checking CP-IS against the simulator (in this process, a real HTTP server on port
 // 0). Each case sends an ADT over MLLP and checks the ACK's alert segments, the store and the
 // simulator's access histories and local authority mailboxes.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "engine/cpis/spine_schemas.h"
 #include "engine/domain/nhs_number.h"
 #include "engine/hl7v2/message.h"
+#include "engine/mllp/framer.h"
 #include "engine/mllp/mllp_client.h"
 #include "engine/mllp/mllp_server.h"
 #include "tests/integration/engine_fixture.h"
@@ -452,6 +454,77 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
   BOOST_TEST(errors.find("broken-mapping.xml:1:") != std::string::npos, errors);
   BOOST_TEST(errors.find("feed ed: adapter no_such_adapter: ") != std::string::npos, errors);
   BOOST_TEST(engine.output().find("is valid") == std::string::npos);
+}
+
+// Enhanced mode answers CA before the check. With CP-IS holding every query, an EPR that
+// pipelines on those CAs used to have every message's check queued in memory (and a shutdown
+// waiting for them all): 400 CAs at once. Past 256 checks waiting, a CA now waits for its check
+// to begin, so the sender is held back; once CP-IS answers again, every message is acknowledged
+// and checked.
+BOOST_AUTO_TEST_CASE(enhanced_mode_holds_back_a_sender_while_checks_are_far_behind) {
+  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
+  cpis::config::XercesPlatform xerces;
+  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
+  cpis::sim::SpineSimulator simulator(cpis::sim::SimulatorSettings{}, schemas,
+                                      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
+  simulator.start();
+  cpis::sim::Fault held;  // every query held until the engine's time-out (3 s)
+  held.kind = cpis::sim::Fault::Kind::Timeout;
+  held.delay = 10s;
+  simulator.state().setFault("*", held);
+  std::uint16_t away = 0;  // the EPR's return listener is down: application ACKs wait in the outbox
+  {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    away = socket.address().port();
+  }
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced-backlog.xml");
+  EngineConfig settings;
+  settings.endpoint = simulator.queryUrl();
+  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>)";
+  settings.acknowledgement = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
+                             std::to_string(away) + R"("/></acknowledgement>)";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+
+  constexpr int kMessages = 400;
+  std::string burst;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string message = adt("Q" + std::to_string(i), "VQ" + std::to_string(i), {"9990000018"});
+    message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
+    burst += cpis::mllp::frame(message);
+  }
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  client.sendRaw(burst);
+  // The CAs that come at once: 32 checks running (maxConcurrent) and 256 waiting, give or take
+  // the one in hand. A pause of 2 s (shorter than the 3 s a held query takes) ends the count.
+  int prompt = 0;
+  try {
+    for (; prompt < kMessages; ++prompt) {
+      const auto ack = client.receive(2s);
+      BOOST_TEST_REQUIRE(ack.has_value());
+      BOOST_TEST_REQUIRE(field(*ack, "MSA-1") == "CA");
+    }
+  } catch (const Poco::TimeoutException&) {
+  }
+  BOOST_TEST_MESSAGE("enhanced mode: " << prompt << " CAs before the sender was held back");
+  BOOST_TEST(prompt <= 256 + 32 + 8, prompt);
+  BOOST_TEST(prompt >= 256);
+  simulator.state().clearFaults();  // CP-IS answers again: the rest go through
+  for (int i = prompt; i < kMessages; ++i) {
+    const auto ack = client.receive(30s);
+    BOOST_TEST_REQUIRE(ack.has_value());
+    BOOST_TEST_REQUIRE(field(*ack, "MSA-1") == "CA");
+  }
+  BOOST_TEST(cpis::test::waitFor([&] {
+    const auto stored = f.storedMessages();
+    return stored.size() == static_cast<std::size_t>(kMessages) &&
+           std::all_of(stored.begin(), stored.end(), [](const auto& m) { return m.second == "processed"; });
+  }, 60s));
+  BOOST_TEST(engine.terminate() == 0);
+  simulator.stop();
 }
 
 // Enhanced mode on a checking feed: the message is finished once checked, in the same commit as
