@@ -106,6 +106,46 @@ struct EngineConfig {
   }
 };
 
+// A simulator of a test's own (faults that would disturb the suite's shared one), started.
+struct OwnSimulator {
+  OwnSimulator() {
+    BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
+                       "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
+    schemas = std::make_unique<cpis::cpis::SpineSchemas>(cpis::test::spineSchemaFolder());
+    simulator = std::make_unique<cpis::sim::SpineSimulator>(cpis::sim::SimulatorSettings{}, *schemas,
+                                                            cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
+    simulator->start();
+  }
+  ~OwnSimulator() { simulator->stop(); }
+  cpis::sim::SimulatorState& state() { return simulator->state(); }
+
+  cpis::config::XercesPlatform xerces;
+  std::unique_ptr<cpis::cpis::SpineSchemas> schemas;
+  std::unique_ptr<cpis::sim::SpineSimulator> simulator;
+};
+
+// An enhanced-mode feed whose EPR return listener is down (a port nobody listens on): the
+// application ACKs wait in the outbox.
+EngineConfig enhancedWithReturnDown(const std::string& endpoint) {
+  std::uint16_t away = 0;
+  {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    away = socket.address().port();
+  }
+  EngineConfig settings;
+  settings.endpoint = endpoint;
+  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>)";
+  settings.acknowledgement = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
+                             std::to_string(away) + R"("/></acknowledgement>)";
+  return settings;
+}
+
+// `message` (from adt()) asking for both acknowledgements (MSH-15/16 AL).
+std::string askingForEnhancedMode(std::string message) {
+  message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
+  return message;
+}
+
 // One simulator and one engine for the whole suite: cases use different children and visits.
 struct PipelineFixture {
   PipelineFixture() {
@@ -336,14 +376,8 @@ BOOST_AUTO_TEST_SUITE(deferred_check)
 // query (the local authority is told), and the EPR gets the result unsolicited, as an ORU^R01
 // with the alert segments over the feed's return connection.
 BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the_late_result) {
-  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
-                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
-  cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
-  cpis::sim::SpineSimulator simulator(
-      cpis::sim::SimulatorSettings{}, schemas,
-      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
-  simulator.start();
+  OwnSimulator own;
+  auto& simulator = *own.simulator;
   auto& state = simulator.state();
   cpis::sim::Fault down;
   down.kind = cpis::sim::Fault::Kind::Http500;
@@ -412,7 +446,6 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   const std::string logs = engine.errors() + engine.output();
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
   eprServer.stop();
-  simulator.stop();
 }
 
 // --validate-config loads what start-up would: a mapping file that does not load, an adapter
@@ -462,39 +495,22 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
 // to begin, so the sender is held back; once CP-IS answers again, every message is acknowledged
 // and checked.
 BOOST_AUTO_TEST_CASE(enhanced_mode_holds_back_a_sender_while_checks_are_far_behind) {
-  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
-                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
-  cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
-  cpis::sim::SpineSimulator simulator(cpis::sim::SimulatorSettings{}, schemas,
-                                      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
-  simulator.start();
+  OwnSimulator own;
+  auto& simulator = *own.simulator;
   cpis::sim::Fault held;  // every query held until the engine's time-out (3 s)
   held.kind = cpis::sim::Fault::Kind::Timeout;
   held.delay = 10s;
   simulator.state().setFault("*", held);
-  std::uint16_t away = 0;  // the EPR's return listener is down: application ACKs wait in the outbox
-  {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    away = socket.address().port();
-  }
   EngineFixture f;
   const std::string config = f.dir.file("enhanced-backlog.xml");
-  EngineConfig settings;
-  settings.endpoint = simulator.queryUrl();
-  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>)";
-  settings.acknowledgement = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
-                             std::to_string(away) + R"("/></acknowledgement>)";
-  std::ofstream(config) << settings.xml();
+  std::ofstream(config) << enhancedWithReturnDown(simulator.queryUrl()).xml();
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
   BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
 
   constexpr int kMessages = 400;
   std::string burst;
   for (int i = 0; i < kMessages; ++i) {
-    std::string message = adt("Q" + std::to_string(i), "VQ" + std::to_string(i), {"9990000018"});
-    message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
-    burst += cpis::mllp::frame(message);
+    burst += cpis::mllp::frame(askingForEnhancedMode(adt("Q" + std::to_string(i), "VQ" + std::to_string(i), {"9990000018"})));
   }
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
   client.sendRaw(burst);
@@ -524,7 +540,6 @@ BOOST_AUTO_TEST_CASE(enhanced_mode_holds_back_a_sender_while_checks_are_far_behi
            std::all_of(stored.begin(), stored.end(), [](const auto& m) { return m.second == "processed"; });
   }, 60s));
   BOOST_TEST(engine.terminate() == 0);
-  simulator.stop();
 }
 
 // Enhanced mode on a checking feed: the message is finished once checked, in the same commit as
@@ -532,30 +547,14 @@ BOOST_AUTO_TEST_CASE(enhanced_mode_holds_back_a_sender_while_checks_are_far_behi
 // away, a restart retries the ACK but never checks the child again (before, the message stayed
 // unfinished until delivery, and recovery made a second query: a second access, the LA told twice).
 BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_made_once_while_its_application_ack_waits) {
-  BOOST_TEST_REQUIRE(std::filesystem::is_directory(cpis::test::spineSchemaFolder() / "CPIS" / "Schemas"),
-                     "NHS Digital's CP-IS schemas are needed at " << cpis::test::spineSchemaFolder().string());
-  cpis::config::XercesPlatform xerces;
-  cpis::cpis::SpineSchemas schemas(cpis::test::spineSchemaFolder());
-  cpis::sim::SpineSimulator simulator(cpis::sim::SimulatorSettings{}, schemas,
-                                      cpis::sim::Dataset::load(cpis::test::simulatorDataset()));
-  simulator.start();
+  OwnSimulator own;
+  auto& simulator = *own.simulator;
   auto& state = simulator.state();
-  std::uint16_t away = 0;  // a port nobody listens on: the EPR's listener is down
-  {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    away = socket.address().port();
-  }
   EngineFixture f;
   const std::string config = f.dir.file("enhanced.xml");
-  EngineConfig settings;
-  settings.endpoint = simulator.queryUrl();
-  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>)";
-  settings.acknowledgement = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
-                             std::to_string(away) + R"("/></acknowledgement>)";
-  std::ofstream(config) << settings.xml();
+  std::ofstream(config) << enhancedWithReturnDown(simulator.queryUrl()).xml();
   const auto accesses = state.accesses(nhs("9990000018")).size();
-  std::string message = adt("N1", "VN1", {"9990000018"});
-  message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
+  const std::string message = askingForEnhancedMode(adt("N1", "VN1", {"9990000018"}));
   {
     EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
     BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
@@ -586,7 +585,6 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_made_once_while_its_application_a
   BOOST_TEST(states[0] == "pending");
   BOOST_TEST(payloads[0].find("ACK^A04") != std::string::npos);
   BOOST_TEST(payloads[0].find("MSA|AA|N1") != std::string::npos);
-  simulator.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -86,10 +86,15 @@ ListenerSettings plain() {
 }
 
 // A plain blocking socket connected to the listener on `port` (one descriptor, nothing else:
-// POCO's connect with a time-out takes a second one for its poll), or -1.
-int connectRaw(std::uint16_t port) {
+// POCO's connect with a time-out takes a second one for its poll), or -1. `receiveBuffer`
+// (bytes, 0: the system's) is set before connecting, so the window never grows beyond it.
+int connectRaw(std::uint16_t port, int receiveBuffer = 0) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
+  if (receiveBuffer > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer) != 0) {
+    ::close(fd);
+    return -1;
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -370,15 +375,8 @@ BOOST_AUTO_TEST_CASE(a_pipelining_peer_that_never_reads_its_acks_is_not_read_wit
   ListenerSettings settings = plain();
   settings.readTimeout = 2s;
   Running r(settings);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = connectRaw(r.server.port(), 16 * 1024);
   BOOST_TEST_REQUIRE(fd >= 0);
-  const int small = 16 * 1024;  // set before connecting: no window scaling beyond it
-  BOOST_TEST_REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(r.server.port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
   // 40,000 frames (40 MB) whose ACKs are as large: far beyond what the kernel's buffers hold.
   constexpr std::size_t kFrames = 40'000;
   const std::string one = cpis::mllp::frame(std::string(1000, 'x'));
