@@ -109,10 +109,10 @@ struct MllpServer::Impl {
   ListenerStats stats;
   Poco::Net::Context::Ptr context;
   Poco::Net::ServerSocket socket;
+  std::unique_ptr<SocketWatchdog> watchdog;          // TLS: the connections' deadlines (outlives them)
   std::unique_ptr<Poco::ThreadPool> pool;            // TLS
   std::unique_ptr<Poco::Net::TCPServer> server;      // TLS
   std::unique_ptr<MllpReactor> reactor;              // plain TCP
-  std::unique_ptr<SocketWatchdog> watchdog;          // TLS: the connections' deadlines
   std::atomic<bool> stopping{false};
   std::mutex mutex;                 // guards admitted and open
   std::condition_variable changed;  // a connection ended
