@@ -132,6 +132,10 @@ void Dispatcher::start() {
 void Dispatcher::stop() {
   if (!started_ || stopping_.exchange(true)) return;
   accepting_ = false;
+  {
+    const std::lock_guard lock(pauseMutex_);
+  }
+  pauseWake_.notify_all();
   // Entries written claimed from now on are not handed over (a hand-over under way finishes).
   if (preClaiming_) outbox_.setClaimReceiver(nullptr);
   for (auto& [name, runner] : runners_) {
@@ -149,7 +153,8 @@ void Dispatcher::stop() {
     }
     runner->workWake.notify_all();
   }
-  // The workers finish what they hold (every claimed entry is delivered and marked).
+  // The workers finish the deliveries in flight; entries still waiting for a worker stay claimed
+  // in the store (the next start, or their lease, returns them).
   for (auto& [name, runner] : runners_) {
     for (auto& worker : runner->workers) {
       if (worker.joinable()) worker.join();
@@ -282,7 +287,9 @@ void Dispatcher::workLoop(Runner& r) {
   std::unique_lock lock(r.mutex);
   for (;;) {
     r.workWake.wait(lock, [&] { return !r.ready.empty() || r.claimerDone; });
-    if (r.ready.empty()) return;  // stopping, and nothing claimed is left
+    // Stopping: no new delivery (a sink that is down would take its whole time-out for each of
+    // the entries held); they stay claimed in the store.
+    if (r.ready.empty() || stopping_) return;
     store::OutboxEntry entry = std::move(r.ready.front());
     r.ready.pop_front();
     lock.unlock();
@@ -335,7 +342,7 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   switch (result.kind) {
     case plugin::DeliveryResult::Kind::Delivered: {
       const auto written = views(followUps);
-      if (auto status = outbox_.markDelivered(entry.id, written); !status.isOk()) {
+      if (auto status = record([&] { return outbox_.markDelivered(entry.id, written); }); !status.isOk()) {
         // Delivered but not recorded: it will be delivered again (at least once; the receiver
         // de-duplicates on the idempotency key).
         logger().error("sink %s: notification %s delivered but not marked: %s", r.name, std::to_string(entry.id),
@@ -366,7 +373,7 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
     giveUp(r, entry, "deadline passed after " + std::to_string(attempts) + " attempts: " + result.text);
     return true;
   }
-  if (auto status = outbox_.markRetry(entry.id, next, result.text); !status.isOk()) {
+  if (auto status = record([&] { return outbox_.markRetry(entry.id, next, result.text); }); !status.isOk()) {
     logger().error("sink %s: notification %s not rescheduled: %s", r.name, std::to_string(entry.id), status.message());
     const std::lock_guard lock(statsMutex_);
     ++stats_.storeErrors;
@@ -388,7 +395,7 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
   // The follow-ups first: written again after a crash, they are idempotent; lost, they are not.
   if (!followUps.empty()) {
     const auto written = views(followUps);
-    if (auto status = outbox_.enqueue(written); !status.isOk()) {
+    if (auto status = record([&] { return outbox_.enqueue(written); }); !status.isOk()) {
       logger().error("sink %s: notification %s not dead-lettered: its follow-ups were not written: %s", r.name,
                      std::to_string(entry.id), status.message());
       const std::lock_guard lock(statsMutex_);
@@ -396,7 +403,7 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
       return;
     }
   }
-  if (auto status = outbox_.markDead(entry.id, reason); !status.isOk()) {
+  if (auto status = record([&] { return outbox_.markDead(entry.id, reason); }); !status.isOk()) {
     logger().error("sink %s: notification %s not dead-lettered: %s", r.name, std::to_string(entry.id),
                    status.message());
     const std::lock_guard lock(statsMutex_);
@@ -414,6 +421,23 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
                     entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
                     std::to_string(entry.attempts + 1), reason);
   wakeFor(followUps);
+}
+
+core::Status Dispatcher::record(const std::function<core::Status()>& mark) {
+  auto status = mark();
+  std::chrono::milliseconds pause{100};
+  while (!status.isOk() && status.retryable() && !stopping_) {
+    logger().warning("notification outcome not recorded, trying again in %s ms: %s", std::to_string(pause.count()),
+                     status.message());
+    {
+      std::unique_lock lock(pauseMutex_);
+      pauseWake_.wait_for(lock, pause, [&] { return stopping_.load(); });
+    }
+    if (stopping_) break;
+    status = mark();
+    pause = std::min(pause * 2, std::chrono::milliseconds(5'000));
+  }
+  return status;
 }
 
 void Dispatcher::wakeFor(const Notifications& written) {

@@ -93,9 +93,13 @@ struct DispatcherStats {
 // store's writes (Outbox::setClaimReceiver, registered by start() and withdrawn by stop()):
 // adopt() queues them like claimed ones, and wakeFor() does not wake their sinks.
 //
-// stop() lets the deliveries in flight finish and be marked, claims nothing more and joins.
-// An entry claimed but not yet marked when the process dies stays pending in the store; its
-// lease (shared store) or the next start returns it. So does one adopted after stop().
+// stop() lets the deliveries in flight finish and be marked, starts no other (entries held in
+// memory for a worker stay claimed: a sink that is down must not make a shutdown wait its
+// time-out for each), claims nothing more and joins. An entry claimed but not yet marked when
+// the process stops or dies stays pending in the store; its lease (shared store) or the next
+// start returns it. So does one adopted after stop(). An outcome the store fails to record (a
+// failed commit, a full disk) is written again with back-off until it is, is refused, or
+// stop() comes: dropped, the entry would stay claimed and no claim would return it.
 class Dispatcher final : public store::ClaimReceiver {
  public:
   Dispatcher(store::Outbox& outbox, DispatcherOptions options = {});
@@ -136,6 +140,11 @@ class Dispatcher final : public store::ClaimReceiver {
   bool handle(Runner& runner, const store::OutboxEntry& entry);
   void giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
   void writeFollowUps(const Notifications& followUps);
+  // Runs `mark` (an outcome for the store) until the store records it, refuses it for good, or
+  // the dispatcher stops: an entry whose outcome is not recorded stays claimed in the store
+  // (SQLite: until it reopens; PostgreSQL: its lease is renewed with this instance's others),
+  // and no claim of this instance would ever return it.
+  core::Status record(const std::function<core::Status()>& mark);
   std::chrono::milliseconds backoff(const SinkOptions& options, std::uint32_t attempts);
 
   store::Outbox& outbox_;
@@ -148,6 +157,8 @@ class Dispatcher final : public store::ClaimReceiver {
   bool started_ = false;
   std::atomic<bool> accepting_{false};  // running: wantsClaimed may say yes
   bool preClaiming_ = false;            // the outbox writes entries claimed for it
+  std::mutex pauseMutex_;  // record()'s pauses, cut short by stop()
+  std::condition_variable pauseWake_;
   std::mutex renewMutex_;
   std::condition_variable renewWake_;
   std::thread renewer_;

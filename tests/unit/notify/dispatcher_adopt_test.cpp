@@ -49,6 +49,10 @@ class CountingOutbox final : public store::Outbox {
     return outbox_.markDelivered(id, f);
   }
   core::Status markRetry(store::NotificationId id, store::TimePoint next, std::string_view error) override {
+    if (failRetries > 0) {
+      --failRetries;  // e.g. the group commit this write shared failed: nothing was stored
+      return core::Status::unavailable("message store: a transaction of 2 writes failed, none was stored");
+    }
     return outbox_.markRetry(id, next, error);
   }
   core::Status markDead(store::NotificationId id, std::string_view error) override {
@@ -71,6 +75,7 @@ class CountingOutbox final : public store::Outbox {
   }
 
   std::atomic<int> claims{0}, nextDues{0};
+  std::atomic<int> failRetries{0};  // markRetry fails this many more times (the store was busy)
 
  private:
   store::Outbox& outbox_;
@@ -317,6 +322,59 @@ BOOST_AUTO_TEST_CASE(without_pre_claims_new_entries_wait_for_a_wake) {
   d.wakeFor(written);
   BOOST_TEST(waitFor([&] { return delivered() == 1; }));
   BOOST_TEST(counting.claims >= 2);
+}
+
+// A retry whose mark the store could not record (a failed batch, a full disk for a moment)
+// leaves the entry claimed in the store: SQLite's flag stays until the store reopens and no
+// claim returns it, so it must not simply be dropped by the worker.
+BOOST_AUTO_TEST_CASE(an_entry_whose_retry_could_not_be_recorded_is_not_stuck_until_a_restart) {
+  std::atomic<int> calls{0};
+  class FlakySink final : public notify::Sink {
+   public:
+    explicit FlakySink(std::atomic<int>& calls) : calls_(calls) {}
+    plugin::DeliveryResult deliver(const store::OutboxEntry&, notify::Notifications&) override {
+      if (++calls_ == 1) return {plugin::DeliveryResult::Kind::Retry, "receiver busy"};
+      return {};
+    }
+
+   private:
+    std::atomic<int>& calls_;
+  } sink(calls);
+  counting.failRetries = 1;
+  auto opts = options();
+  opts.pollInterval = 50ms;
+  Dispatcher d(counting, opts);
+  SinkOptions o;
+  o.backoffMin = 1000ms;
+  o.backoffMax = 1000ms;
+  d.addSink("team", sink, o);
+  enqueue("k1");
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return calls == 1 && counting.failRetries == 0; }));
+  clock.advance(60s);  // well past any back-off
+  d.wake("team");
+  BOOST_TEST(waitFor([&] { return delivered() == 1; }, 3s), "k1 is " << entry("k1").state << " after "
+                                                                   << entry("k1").attempts << " recorded attempts");
+}
+
+// stop() finishes the deliveries in flight; the entries only waiting in memory for a worker
+// stay claimed in the store (the next start, or the lease, returns them). A sink that answers
+// slowly (a receiver that is down: every attempt waits its whole time-out) must not make stop()
+// try every one of the up to preClaimBacklog entries it holds.
+BOOST_AUTO_TEST_CASE(stop_does_not_work_through_the_backlog_held_in_memory) {
+  GateSink sink;
+  sink.close();
+  Dispatcher d(counting, options());
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+  for (int i = 0; i < 20; ++i) enqueue("k" + std::to_string(i));  // taken claimed: held in memory
+  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
+  std::thread stopper([&] { d.stop(); });
+  sink.open();
+  stopper.join();
+  BOOST_TEST(sink.seen().size() <= 2U, sink.seen().size() << " deliveries attempted during stop()");
+  BOOST_TEST(delivered() == sink.seen().size());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
