@@ -37,7 +37,13 @@ std::string Responder::acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode
   }
   if (ack.textMessage.empty() && !anyError(issues)) ack.textMessage = alertSummary(outcome);
   std::string reply = hl7v2::buildAck(inbound, code, issues, ack);
-  plugin::AlertSegments segments(inbound.delimiters(), inbound.charset());
+  reply += composed(outcome, inbound.delimiters(), inbound.charset(), inbound.controlId());
+  return reply;
+}
+
+std::string Responder::composed(const domain::CheckOutcome& outcome, const hl7v2::Delimiters& delimiters,
+                                hl7v2::Charset charset, std::string_view controlId) const {
+  plugin::AlertSegments segments(delimiters, charset);
   const StandardEncoder encoder(options_);
   const plugin::StandardAlerts standard{&encoder, options_.encoding == AlertEncoding::Obx
                                                       ? plugin::AlertEncoding::Obx
@@ -45,16 +51,29 @@ std::string Responder::acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode
   if (const auto status = plugin_->composeAlerts(outcome, segments, standard); !status.isOk()) {
     Poco::Logger::get("cpis.pipeline")
         .error("adapter %s could not compose the alerts of MSH-10 %s; the standard alerts were sent",
-               plugin_->name(), inbound.controlId());
+               plugin_->name(), std::string(controlId));
     segments.truncate(0);
-    if (options_.encoding != AlertEncoding::None) (void)encoder.encode(outcome, standard.feedEncoding, segments);
+    (void)encoder.encode(outcome, standard.feedEncoding, segments);
   }
-  reply += segments.serialize();
-  return reply;
+  return segments.serialize();
 }
 
 void Responder::appendTo(std::string& ack, const domain::CheckOutcome& outcome) const {
-  appendAlerts(ack, outcome, options_);
+  // The feed's adapter composes these alerts too when it composes its own (an EPR that refuses
+  // Z-segments must not get them in an AR or a late result either).
+  if (plugin_ == nullptr || !plugin_->composesAlerts() || options_.encoding == AlertEncoding::None) {
+    appendAlerts(ack, outcome, options_);
+    return;
+  }
+  hl7v2::Delimiters delimiters;
+  hl7v2::Charset charset = hl7v2::Charset::Ascii;
+  std::string controlId;
+  if (const auto parsed = hl7v2::parse(std::string_view(ack))) {
+    delimiters = parsed->delimiters();
+    charset = parsed->charset();
+    controlId = parsed->controlId();
+  }
+  ack += composed(outcome, delimiters, charset, controlId);
 }
 
 }  // namespace cpis::pipeline

@@ -29,12 +29,17 @@ class Responder {
   // ACK still says what the check found.
   std::string acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode code, std::span<const core::Issue> issues,
                           hl7v2::AckOptions ack, const domain::CheckOutcome& outcome) const;
-  // For an ACK built without a parsed message (a rejection): the standard alerts appended.
+  // For an ACK (or late result) the engine built itself, a rejection included: the alerts
+  // appended in its own delimiters and character set, composed as acknowledge() composes them.
   void appendTo(std::string& ack, const domain::CheckOutcome& outcome) const;
 
   const AlertOptions& options() const noexcept { return options_; }
 
  private:
+  // The plugin's alert segments (the standard ones when it fails), serialised.
+  std::string composed(const domain::CheckOutcome& outcome, const hl7v2::Delimiters& delimiters,
+                       hl7v2::Charset charset, std::string_view controlId) const;
+
   AlertOptions options_;
   const plugin::AdapterPlugin* plugin_;
 };

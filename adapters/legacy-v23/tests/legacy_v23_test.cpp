@@ -15,6 +15,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "adapters/testing/adapter_harness.h"
+#include "engine/hl7v2/ack.h"
+#include "engine/pipeline/respond.h"
 #include "engine/plugin/plugin_error.h"
 
 using namespace cpis::adapters::testing;
@@ -281,6 +283,28 @@ BOOST_AUTO_TEST_CASE(coding_systems_access_rows_and_offsets_are_the_trusts) {
   BOOST_TEST(ackText.find("^SNM|") != std::string::npos);
   BOOST_TEST(ackText.find("|CPIS-ACC-NOT-SENT^Prior accesses not sent as rows^L|0|2|") != std::string::npos);
   BOOST_TEST(ackText.find("|A2|") == std::string::npos);
+}
+
+// The engine appends alerts to ACKs it builds itself (a rejected or "send again" AR, the late
+// result after a re-check) through Responder::appendTo. This PAS refuses Z-segments, so those
+// must be the adapter's OBX rows too, not ZCP, whatever the feed's standard encoding.
+BOOST_FIXTURE_TEST_CASE(alerts_appended_to_an_engine_built_ack_are_the_adapters, LegacyV23) {
+  const cpis::pipeline::Responder respond(cpis::pipeline::AlertOptions{}, &plugin());  // feed: ZSEG (default)
+  const cpis::hl7v2::Message inbound = sample("a04-pid2-spaces.hl7");
+  cpis::hl7v2::AckOptions options;
+  options.controlId = "CPE000001235";
+  options.timestamp = "20250612143007+0100";
+  const cpis::core::Issue issue{cpis::core::ErrorCode::TableValueNotFound, cpis::core::Severity::Error,
+                                cpis::core::Location{"MSH", 1, 3, 0, 0, 0, 0},
+                                "sending application (MSH-3) is not the one configured for this feed"};
+  std::string ack = cpis::hl7v2::buildAck(inbound, cpis::hl7v2::AckCode::AR, std::span(&issue, 1), options);
+  respond.appendTo(ack, outcomes::notChecked(domain::ReasonCode::MessageRejected, "the message was rejected"));
+  const auto parsed = cpis::hl7v2::parse(std::string_view(ack));
+  BOOST_TEST_REQUIRE(parsed.ok());
+  BOOST_TEST(parsed->occurrences("ZCP") == 0u, ack);
+  BOOST_TEST(parsed->get("OBX(1)-3") == "CPIS-TEXT");
+  BOOST_TEST(parsed->get("OBX(1)-5").find("NOT a negative result") != std::string::npos);
+  BOOST_TEST(parsed->get("OBX(1)-11") == "X");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
