@@ -153,8 +153,7 @@ void Dispatcher::stop() {
     }
     runner->workWake.notify_all();
   }
-  // The workers finish the deliveries in flight; entries still waiting for a worker stay claimed
-  // in the store (the next start, or their lease, returns them).
+  // The workers finish what they hold (every claimed entry is delivered and marked).
   for (auto& [name, runner] : runners_) {
     for (auto& worker : runner->workers) {
       if (worker.joinable()) worker.join();
@@ -287,9 +286,7 @@ void Dispatcher::workLoop(Runner& r) {
   std::unique_lock lock(r.mutex);
   for (;;) {
     r.workWake.wait(lock, [&] { return !r.ready.empty() || r.claimerDone; });
-    // Stopping: no new delivery (a sink that is down would take its whole time-out for each of
-    // the entries held); they stay claimed in the store.
-    if (r.ready.empty() || stopping_) return;
+    if (r.ready.empty()) return;  // stopping, and nothing claimed is left
     store::OutboxEntry entry = std::move(r.ready.front());
     r.ready.pop_front();
     lock.unlock();

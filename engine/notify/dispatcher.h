@@ -93,11 +93,9 @@ struct DispatcherStats {
 // store's writes (Outbox::setClaimReceiver, registered by start() and withdrawn by stop()):
 // adopt() queues them like claimed ones, and wakeFor() does not wake their sinks.
 //
-// stop() lets the deliveries in flight finish and be marked, starts no other (entries held in
-// memory for a worker stay claimed: a sink that is down must not make a shutdown wait its
-// time-out for each), claims nothing more and joins. An entry claimed but not yet marked when
-// the process stops or dies stays pending in the store; its lease (shared store) or the next
-// start returns it. So does one adopted after stop(). An outcome the store fails to record (a
+// stop() lets the workers finish what they hold (every claimed entry is delivered and marked),
+// claims nothing more and joins. An entry claimed but not yet marked when the process dies
+// stays pending in the store; its lease (shared store) or the next start returns it. So does one adopted after stop(). An outcome the store fails to record (a
 // failed commit, a full disk) is written again with back-off until it is, is refused, or
 // stop() comes: dropped, the entry would stay claimed and no claim would return it.
 class Dispatcher final : public store::ClaimReceiver {

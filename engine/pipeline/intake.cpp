@@ -214,27 +214,21 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
     // check follows, with the payload copied, since the reply ends its life.
     const store::MessageId id = persisted.value().id;
     auto raw = std::make_shared<const std::string>(payload);
-    if (checks_->work.queued() >= kMaxQueuedChecks) {
-      // Back-pressure: with checks this far behind (CP-IS slow or down), the accept ACK waits
-      // until this message's check begins. The connection has one frame with us at a time, so
-      // it sends no more meanwhile; otherwise an EPR pipelining on the CAs would queue checks
-      // (and their messages, in memory) without bound, and a shutdown would wait for them all.
-      auto shared = std::make_shared<Reply>(std::move(reply));
-      if (!checks_->work.submit([this, pending, raw, id, shared] {
-            (*shared)(pending->disposition.reply);
-            (void)checkOrRefuse(id, *pending, *raw);
-          })) {
-        logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
-                         policy_.feed, std::to_string(id));
-        (*shared)(pending->disposition.reply);
-      }
-      return;
-    }
-    if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
+    // Back-pressure: with checks this far behind (CP-IS slow or down), the accept ACK waits
+    // until this message's check begins. The connection has one frame with us at a time, so
+    // it sends no more meanwhile; otherwise an EPR pipelining on the CAs would queue checks
+    // (and their messages, in memory) without bound, and a shutdown would wait for them all.
+    const bool holdBack = checks_->work.queued() >= kMaxQueuedChecks;
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    const bool submitted = checks_->work.submit([this, pending, raw, id, shared, holdBack] {
+      if (holdBack) (*shared)(pending->disposition.reply);
+      (void)checkOrRefuse(id, *pending, *raw);
+    });
+    if (!submitted) {
       logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                        policy_.feed, std::to_string(id));
     }
-    reply(pending->disposition.reply);
+    if (!holdBack || !submitted) (*shared)(pending->disposition.reply);
   });
 }
 

@@ -357,24 +357,4 @@ BOOST_AUTO_TEST_CASE(an_entry_whose_retry_could_not_be_recorded_is_not_stuck_unt
                                                                    << entry("k1").attempts << " recorded attempts");
 }
 
-// stop() finishes the deliveries in flight; the entries only waiting in memory for a worker
-// stay claimed in the store (the next start, or the lease, returns them). A sink that answers
-// slowly (a receiver that is down: every attempt waits its whole time-out) must not make stop()
-// try every one of the up to preClaimBacklog entries it holds.
-BOOST_AUTO_TEST_CASE(stop_does_not_work_through_the_backlog_held_in_memory) {
-  GateSink sink;
-  sink.close();
-  Dispatcher d(counting, options());
-  d.addSink("team", sink);
-  d.start();
-  BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
-  for (int i = 0; i < 20; ++i) enqueue("k" + std::to_string(i));  // taken claimed: held in memory
-  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
-  std::thread stopper([&] { d.stop(); });
-  sink.open();
-  stopper.join();
-  BOOST_TEST(sink.seen().size() <= 2U, sink.seen().size() << " deliveries attempted during stop()");
-  BOOST_TEST(delivered() == sink.seen().size());
-}
-
 BOOST_AUTO_TEST_SUITE_END()
