@@ -121,7 +121,8 @@ class Outbox {
   virtual core::Status enqueue(std::span<const NewNotification> notifications) = 0;
 
   // Claims up to `limit` pending entries of `sink` due at `now` (nextAttemptAt <= now) that
-  // no live instance holds, for this instance, oldest first. Of entries sharing an order key
+  // no live instance holds, for this instance, the longest due first (earliest nextAttemptAt,
+  // then the oldest: a backlog that backs off is not read to find them). Of entries sharing an order key
   // only the oldest pending one is ever claimable, and only while no other of them is held.
   // `now` decides only what is due: leases run on the store's clock (PostgreSQL: the server's
   // unless the store was given one), as the messages' claims do.

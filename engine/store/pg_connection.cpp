@@ -310,6 +310,11 @@ void PgConnection::connect() {
     throw PgError("08001");
   }
   conn_ = conn;
+  // The engine's statements are short and prepared; PostgreSQL's JIT compiles any plan whose
+  // estimate passes jit_above_cost, and a generic plan over a large outbox does (the next-due
+  // time with 200,000 entries: 11-28 ms compiling against 0.05-0.2 ms running). A server
+  // without JIT (before version 11) refuses the setting: nothing to turn off then.
+  PQclear(PQexec(conn_, "SET jit = off"));
   // The server's notices ("relation already exists, skipping") would go to standard error as
   // libpq prints them; they are text from the server: dropped.
   PQsetNoticeProcessor(

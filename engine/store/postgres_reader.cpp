@@ -28,6 +28,8 @@ std::string outboxColumns(std::string_view table) {
          "next_attempt_at, " + t + "deadline, " + t + "finished_at, " + t + "last_error";
 }
 
+}  // namespace
+
 // Due at $2 (the caller's time; NULL: the server's clock), held by no live instance, and for an
 // order key the oldest pending entry while no other of the key is held; claimed for $3 until
 // now + $4, at most $5, passing over rows another instance is claiming or finishing at this
@@ -36,8 +38,10 @@ std::string outboxColumns(std::string_view table) {
 // this statement's own transaction, through set_config in the clock), since a claim the
 // database loses in a crash only makes the entry claimable again, and a second delivery is
 // within the at-least-once promise (the receiver has the idempotency key). It spares a WAL
-// flush per claim.
-const std::string kClaimDue =
+// flush per claim. The longest due first, in outbox_waiting's order (version 6): the walk stops
+// after $5 rows and never reads the entries not yet due (a backlog backing off while its sink
+// is down).
+const std::string kPostgresClaimDue =
     "WITH clock AS (SELECT COALESCE($2::bigint, " + std::string(kPgNowMicros) +
     ") AS due, COALESCE($6::bigint, " + std::string(kPgNowMicros) +
     ") AS now, set_config('synchronous_commit', 'off', true) AS lease),"
@@ -48,19 +52,29 @@ const std::string kClaimDue =
     "       WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"
     "         AND p.state = 'pending' AND p.id <> o.id"
     "         AND (p.id < o.id OR (p.claimed_by IS NOT NULL AND p.claimed_until >= clock.now))))"
-    "   ORDER BY o.id LIMIT $5::bigint FOR UPDATE OF o SKIP LOCKED)"
+    "   ORDER BY o.next_attempt_at, o.id LIMIT $5::bigint FOR UPDATE OF o SKIP LOCKED)"
     " UPDATE outbox SET claimed_by = $3::text, claimed_until = clock.now + $4::bigint FROM clock"
     " WHERE outbox.id IN (SELECT id FROM picked) RETURNING " +
     outboxColumns("outbox");
 
 // When the next entry may become claimable: a held entry counts from when its lease runs out,
-// an entry queued behind an older one of its order key not at all.
-const std::string kNextDue =
-    "SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.claimed_until, o.next_attempt_at))) FROM outbox o"
-    " WHERE o.sink = $1::text AND o.state = 'pending'"
-    "   AND (o.order_key = ''::bytea OR NOT EXISTS (SELECT 1 FROM outbox p"
-    "     WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"
-    "       AND p.state = 'pending' AND p.id < o.id))";
+// an entry queued behind an older one of its order key not at all. A held entry's time is at
+// least its next_attempt_at, so none later than the first unheld entry's can be the earliest:
+// the walk through outbox_waiting stops there instead of reading every pending entry (a backlog
+// backing off while its sink is down: about half a second a call with 200,000 entries).
+#define CPIS_PG_NEXT_CANDIDATE                                                                 \
+  " FROM outbox o WHERE o.sink = $1::text AND o.state = 'pending'"                              \
+  "   AND (o.order_key = ''::bytea OR NOT EXISTS (SELECT 1 FROM outbox p"                         \
+  "     WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"         \
+  "       AND p.state = 'pending' AND p.id < o.id))"
+const std::string kPostgresNextDue =
+    "WITH first AS (SELECT o.next_attempt_at AS at" CPIS_PG_NEXT_CANDIDATE
+    "   AND o.claimed_by IS NULL ORDER BY o.next_attempt_at, o.id LIMIT 1)"
+    " SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.claimed_until, o.next_attempt_at)))" CPIS_PG_NEXT_CANDIDATE
+    "   AND o.next_attempt_at <= COALESCE((SELECT at FROM first), 9223372036854775807)";
+#undef CPIS_PG_NEXT_CANDIDATE
+
+namespace {
 
 const std::string kOutboxEntry = "SELECT " + outboxColumns("outbox") + " FROM outbox WHERE id = $1::bigint";
 
@@ -121,8 +135,8 @@ PostgresReader::PostgresReader(std::unique_ptr<PgConnection> connection)
     : connection_(std::move(connection)) {
   connection_->prepare("fetch", kFetch);
   connection_->prepare("list_unfinished", kListUnfinished);
-  connection_->prepare("claim_due", kClaimDue);
-  connection_->prepare("next_due", kNextDue);
+  connection_->prepare("claim_due", kPostgresClaimDue);
+  connection_->prepare("next_due", kPostgresNextDue);
   connection_->prepare("outbox_entry", kOutboxEntry);
   connection_->prepare("list_outbox", kListOutbox);
   connection_->prepare("outbox_counts", kOutboxCounts);

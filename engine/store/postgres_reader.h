@@ -16,6 +16,11 @@
 
 namespace cpis::store {
 
+// The outbox's claim (claimDue) and next-due time (nextDue), prepared on the reader's
+// connection; for the tests of their plans.
+extern const std::string kPostgresClaimDue;
+extern const std::string kPostgresNextDue;
+
 // The PostgreSQL store's second connection: lookups, and the claim statements (short, single
 // statements that pass over locked rows rather than wait, so they never hold up a lookup for
 // long). Reads see every committed write, the writer's and other instances'. A connection that

@@ -108,8 +108,20 @@ constexpr std::string_view kVersion5[]{
     " WHERE state IN ('delivered', 'dead') AND length(payload) > 0",
 };
 
+// Version 6: a claim takes the longest due entries of a sink (ORDER BY next_attempt_at, id
+// LIMIT n). Through outbox_pending (id order) it read every pending entry of the sink whenever
+// none was due, as when a sink is down and its whole backlog backs off; this index is walked
+// in that order and the claim stops after n rows, reading none that is not yet due. It takes
+// outbox_pending's place (the renewal and release of an instance's claims read the pending
+// entries through either), so a notification still writes one index entry while pending.
+constexpr std::string_view kVersion6[]{
+    "DROP INDEX outbox_pending",
+    "CREATE INDEX outbox_waiting ON outbox (sink, next_attempt_at, id) WHERE state = 'pending'",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3,
+                                                          kVersion4, kVersion5, kVersion6};
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 int currentVersion(PgConnection& connection) {

@@ -55,11 +55,7 @@ SqliteReader::SqliteReader(Poco::Data::Session session)
                     " COALESCE(SUM(state = 'dead'), 0) FROM outbox WHERE ?1 IS NULL OR sink = ?1"),
       // Entries held by a dispatcher thread, and those queued behind an older entry of their
       // order key, do not count: they are not the next to become claimable.
-      nextDue_(Poco::Data::SQLite::Utility::dbHandle(session_),
-               "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.sink = ?1 AND o.state = 'pending'"
-               " AND o.claimed = 0 AND (o.order_key = '' OR NOT EXISTS (SELECT 1 FROM outbox p"
-               " WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''"
-               " AND p.state = 'pending' AND p.id <> o.id AND (p.id < o.id OR p.claimed <> 0)))") {}
+      nextDue_(Poco::Data::SQLite::Utility::dbHandle(session_), kSqliteNextDue) {}
 
 core::Result<StoredMessage> SqliteReader::fetch(MessageId id) {
   try {

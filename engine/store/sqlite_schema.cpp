@@ -107,12 +107,37 @@ constexpr std::string_view kVersion6[]{
     " WHERE state IN ('delivered', 'dead') AND length(payload) > 0",
 };
 
+// Version 7: claims and the next-due time walk the entries that wait for their time, earliest
+// first, and stop at the first one (or n) they can take. Through outbox_pending (id order) they
+// read every pending entry of the sink whenever none was due, as when a sink is down and its
+// whole backlog backs off: about 40 ms a claim with 200,000 entries, on the writer's thread.
+// Entries handed to the dispatcher as they are written are written claimed and never enter it.
+constexpr std::string_view kVersion7[]{
+    "CREATE INDEX outbox_waiting ON outbox (sink, next_attempt_at) WHERE state = 'pending' AND claimed = 0",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
 constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4,
-                                                          kVersion5, kVersion6};
+                                                          kVersion5, kVersion6, kVersion7};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 }  // namespace
+
+namespace {
+// Entries that can be the next claimed: pending, not held, and for an order key the oldest
+// pending entry while no other of the key is held.
+constexpr std::string_view kClaimable =
+    " FROM outbox o WHERE o.sink = ?1 AND o.state = 'pending' AND o.claimed = 0"
+    " AND (o.order_key = '' OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sink = o.sink"
+    " AND p.order_key = o.order_key AND p.order_key <> '' AND p.state = 'pending' AND p.id <> o.id"
+    " AND (p.id < o.id OR p.claimed <> 0)))";
+}  // namespace
+
+const std::string kSqliteClaimDue = "SELECT " + std::string(kSqliteOutboxColumns) + std::string(kClaimable) +
+                                    " AND o.next_attempt_at <= ?2 ORDER BY o.next_attempt_at, o.id LIMIT ?3";
+// The first in that order: MIN() would read them all.
+const std::string kSqliteNextDue =
+    "SELECT o.next_attempt_at" + std::string(kClaimable) + " ORDER BY o.next_attempt_at LIMIT 1";
 
 OutboxEntry sqliteOutboxEntry(const SqliteStatement::Run& row) {
   const auto optionalTime = [&row](int column) -> std::optional<TimePoint> {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <Poco/Data/Session.h>
@@ -15,7 +16,7 @@ namespace cpis::store {
 
 // The schema this build reads and writes; each step of sqlite_schema.cpp's migration list
 // raises it by one.
-inline constexpr int kSqliteSchemaVersion = 6;
+inline constexpr int kSqliteSchemaVersion = 7;
 
 // Times are stored as microseconds since 1970-01-01 UTC.
 inline Poco::Int64 toDbTime(TimePoint time) {
@@ -52,5 +53,11 @@ inline constexpr std::string_view kSqliteOutboxColumns =
     " next_attempt_at, deadline, finished_at, last_error";
 // Throws SqliteError for a state it does not know (SQLITE_CORRUPT).
 OutboxEntry sqliteOutboxEntry(const SqliteStatement::Run& row);
+
+// The outbox's claim (claimDue: up to ?3 entries of sink ?1 due at ?2) and its next-due time
+// (nextDue: of sink ?1). Both walk outbox_waiting in its order, earliest next attempt first,
+// and stop at the first entries that can be claimed: they never read those not yet due.
+extern const std::string kSqliteClaimDue;
+extern const std::string kSqliteNextDue;
 
 }  // namespace cpis::store

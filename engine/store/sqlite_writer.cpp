@@ -80,14 +80,7 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
                      "UPDATE outbox SET payload = X'' WHERE id IN (SELECT id FROM outbox"
                      " WHERE state IN ('delivered', 'dead') AND finished_at < ?1 AND length(payload) > 0"
                      " ORDER BY finished_at LIMIT ?2)"),
-      // Due, not held, and for an order key the oldest pending entry while no other of the
-      // key is held.
-      findClaimable_(db_, "SELECT " + std::string(kSqliteOutboxColumns) +
-                              " FROM outbox o WHERE o.sink = ?1 AND o.state = 'pending' AND o.claimed = 0"
-                              " AND o.next_attempt_at <= ?2 AND (o.order_key = '' OR NOT EXISTS ("
-                              "SELECT 1 FROM outbox p WHERE p.sink = o.sink AND p.order_key = o.order_key"
-                              " AND p.order_key <> '' AND p.state = 'pending' AND p.id <> o.id"
-                              " AND (p.id < o.id OR p.claimed <> 0))) ORDER BY o.id LIMIT ?3"),
+      findClaimable_(db_, kSqliteClaimDue),
       markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1"),
       auditSavepoint_(db_, "SAVEPOINT audit_rows"),
       auditRelease_(db_, "RELEASE audit_rows"),

@@ -347,7 +347,7 @@ BOOST_AUTO_TEST_CASE(version_4_drops_the_outbox_indexes_no_query_needs) {
   BOOST_TEST(!schema.admin().query("SELECT to_regclass('outbox_due') IS NOT NULL").boolean(0, 0));
   BOOST_TEST(!schema.admin().query("SELECT to_regclass('outbox_claimed') IS NOT NULL").boolean(0, 0));
   BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_dead') IS NOT NULL").boolean(0, 0));
-  BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_pending') IS NOT NULL").boolean(0, 0));
+  BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_waiting') IS NOT NULL").boolean(0, 0));
   // the entries of before are still claimed, renewed, released, listed and replayed
   auto& outbox = store->outbox();
   BOOST_TEST(claim(outbox, clock.now()).size() == 1U);

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Tuple.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include "engine/store/pg_connection.h"
+#include "engine/store/postgres_reader.h"
 #include "engine/store/postgres_schema.h"
 #include "engine/store/sqlite_schema.h"
 #include "tests/unit/store/outbox_test_data.h"
@@ -754,8 +756,10 @@ BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
   BOOST_TEST(total(store.outbox()) == 1U);
   BOOST_TEST(schema.admin().query("SELECT max(version)::bigint FROM schema_version").int64(0, 0) ==
              cpis::store::kPostgresSchemaVersion);
-  // Claims read the pending entries of a sink in id order through this index (version 3).
-  BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_pending') IS NOT NULL").boolean(0, 0));
+  // Claims read the pending entries of a sink in next-attempt order through this index
+  // (version 6), which replaced outbox_pending (version 3, id order).
+  BOOST_TEST(schema.admin().query("SELECT to_regclass('outbox_waiting') IS NOT NULL").boolean(0, 0));
+  BOOST_TEST(!schema.admin().query("SELECT to_regclass('outbox_pending') IS NOT NULL").boolean(0, 0));
 }
 
 // The retention purge's chunks of finished payloads come from an index of only those entries
@@ -771,6 +775,33 @@ BOOST_AUTO_TEST_CASE(the_purge_finds_finished_payloads_through_their_index) {
   std::string text;
   for (int row = 0; row < plan.rows(); ++row) text += plan.bytes(row, 0) + "\n";
   BOOST_TEST(text.find("outbox_retained") != std::string::npos, text);
+  admin.exec("RESET enable_seqscan");
+}
+
+// A claim walks the pending entries of a sink in next-attempt order (version 6) and stops after
+// its limit: with a sink down and its whole backlog backing off, it reads none of the backlog
+// (through outbox_pending, in id order, it read all of it whenever none was due).
+BOOST_AUTO_TEST_CASE(claims_walk_the_waiting_entries_in_time_order) {
+  PgTestSchema schema;
+  BOOST_REQUIRE(cpis::store::migratePostgresSchema(schema.admin()).isOk());
+  auto& admin = schema.admin();
+  admin.exec("SET enable_seqscan = off");
+  const auto explain = [&admin](const std::string& query, const std::string& arguments) {
+    admin.exec("PREPARE plan_of AS " + query);
+    const auto plan = admin.query("EXPLAIN EXECUTE plan_of(" + arguments + ")");
+    admin.exec("DEALLOCATE plan_of");
+    std::string text;
+    for (int row = 0; row < plan.rows(); ++row) text += plan.bytes(row, 0) + "\n";
+    return text;
+  };
+  const std::string claim = explain(cpis::store::kPostgresClaimDue, "'la', NULL, 'me', 1000, 10, NULL");
+  BOOST_TEST(claim.find("outbox_waiting") != std::string::npos, claim);
+  BOOST_TEST(claim.find("Sort") == std::string::npos, claim);  // the index is in order
+  // The next-due time: both of its walks (the first unheld entry, then the entries up to its
+  // time) go through the index, the second bounded by the first's time.
+  const std::string nextDue = explain(cpis::store::kPostgresNextDue, "'la'");
+  BOOST_TEST(nextDue.find("Index Cond: ((sink = 'la'::text) AND (next_attempt_at <= COALESCE(") != std::string::npos,
+             nextDue);
   admin.exec("RESET enable_seqscan");
 }
 
@@ -809,8 +840,9 @@ BOOST_AUTO_TEST_CASE(a_database_of_the_schema_before_the_outbox_is_migrated) {
   session << "SELECT max(version) FROM schema_version", Poco::Data::Keywords::into(version),
       Poco::Data::Keywords::now;
   BOOST_TEST(version == cpis::store::kSqliteSchemaVersion);
-  // Claims read the pending entries of a sink in id order through this index (version 4).
-  session << "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_pending'", Poco::Data::Keywords::into(pendingIndex),
+  // Claims read the unclaimed pending entries of a sink in next-attempt order through this
+  // index (version 7).
+  session << "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_waiting'", Poco::Data::Keywords::into(pendingIndex),
       Poco::Data::Keywords::now;
   BOOST_TEST(pendingIndex == 1);
 }
@@ -831,6 +863,26 @@ BOOST_AUTO_TEST_CASE(the_purge_finds_finished_payloads_through_their_index) {
   for (const auto& line : plan) text += line.get<3>() + "\n";
   BOOST_TEST(text.find("USING INDEX outbox_retained") != std::string::npos, text);
   BOOST_TEST(text.find("TEMP B-TREE") == std::string::npos, text);  // no sort: the index is in order
+}
+
+// A claim and the next-due time walk the entries waiting for their time in that order
+// (version 7) and stop at the first that qualify: with a sink down and its whole backlog
+// backing off, neither reads the backlog (through outbox_pending, in id order, both did).
+BOOST_AUTO_TEST_CASE(claims_and_next_due_walk_the_waiting_entries_in_time_order) {
+  cpis::test::TempDir dir;
+  const std::string path = dir.file("messages.db");
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+  BOOST_REQUIRE(cpis::store::migrateSqliteSchema(session).isOk());
+  for (const std::string& query : {cpis::store::kSqliteClaimDue, cpis::store::kSqliteNextDue}) {
+    // Through the store's own statement class: Poco would want the parameters bound.
+    cpis::store::SqliteStatement explain(Poco::Data::SQLite::Utility::dbHandle(session), "EXPLAIN QUERY PLAN " + query);
+    auto plan = explain.run();
+    std::string text;
+    while (plan.step()) text += plan.text(3) + "\n";  // id, parent, notused, detail
+    BOOST_TEST(text.find("USING INDEX outbox_waiting") != std::string::npos, query + "\n" + text);
+    BOOST_TEST(text.find("TEMP B-TREE") == std::string::npos, text);  // no sort: the index is in order
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
