@@ -145,20 +145,35 @@ void Dispatcher::stop() {
     }
     runner->claimWake.notify_all();
   }
+  // The workers finish the deliveries under way and take no more: the entries still waiting
+  // for one are given back to the store, unattempted, rather than delivered now. With a sink
+  // down, each would wait out its time-out, and a sink holds up to preClaimBacklog of them.
+  std::vector<store::NotificationId> waiting;
   for (auto& [name, runner] : runners_) {
     if (runner->claimer.joinable()) runner->claimer.join();
     {
       const std::lock_guard lock(runner->mutex);
       runner->claimerDone = true;
+      for (auto* queue : {&runner->ready, &runner->blocked}) {
+        for (const auto& entry : *queue) waiting.push_back(entry.id);
+        inFlight_ -= queue->size();
+        queue->clear();
+      }
     }
     runner->workWake.notify_all();
   }
-  // The workers finish what they hold (every claimed entry is delivered and marked).
   for (auto& [name, runner] : runners_) {
     for (auto& worker : runner->workers) {
       if (worker.joinable()) worker.join();
     }
   }
+  {
+    // Handed over while stop() began (setClaimReceiver(nullptr) above waited for the last).
+    const std::lock_guard lock(handedOverLateMutex_);
+    waiting.insert(waiting.end(), handedOverLate_.begin(), handedOverLate_.end());
+    handedOverLate_.clear();
+  }
+  releaseUntried(waiting);
   {
     const std::lock_guard lock(renewMutex_);
   }
@@ -285,8 +300,9 @@ void Dispatcher::workLoop(Runner& r) {
   pthread_setname_np(pthread_self(), ("deliver-" + r.name).substr(0, 15).c_str());
   std::unique_lock lock(r.mutex);
   for (;;) {
-    r.workWake.wait(lock, [&] { return !r.ready.empty() || r.claimerDone; });
-    if (r.ready.empty()) return;  // stopping, and nothing claimed is left
+    // Once stop() has begun, no entry is started: stop() gives those still waiting back.
+    r.workWake.wait(lock, [&] { return r.claimerDone || (!r.ready.empty() && !stopping_); });
+    if (r.claimerDone) return;
     store::OutboxEntry entry = std::move(r.ready.front());
     r.ready.pop_front();
     lock.unlock();
@@ -470,12 +486,28 @@ void Dispatcher::adopt(std::vector<store::OutboxEntry> entries) {
     Runner& r = *it->second;
     {
       const std::lock_guard lock(r.mutex);
-      // After stop() the workers may be gone: the entry stays claimed in the store.
-      if (stopping_ || !started_) continue;
-      r.place(std::move(entry));
-      ++inFlight_;
+      if (!stopping_ && started_) {
+        r.place(std::move(entry));
+        ++inFlight_;
+        r.workWake.notify_one();
+        continue;
+      }
     }
-    r.workWake.notify_one();
+    // After stop() the workers may be gone: stop() gives it back to the store (not from here:
+    // this runs on the store's writer thread).
+    const std::lock_guard lock(handedOverLateMutex_);
+    handedOverLate_.push_back(entry.id);
+  }
+}
+
+void Dispatcher::releaseUntried(std::span<const store::NotificationId> ids) {
+  if (ids.empty()) return;
+  if (auto released = outbox_.release(ids); !released) {
+    // They stay claimed: on SQLite until the store opens again, on PostgreSQL until the lease
+    // runs out. Nothing is lost either way.
+    logger().error("%z notifications not given back to the store: %s", ids.size(), released.error().message());
+  } else {
+    logger().information("%z notifications given back to the store, untried", released.value());
   }
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -93,9 +94,13 @@ struct DispatcherStats {
 // store's writes (Outbox::setClaimReceiver, registered by start() and withdrawn by stop()):
 // adopt() queues them like claimed ones, and wakeFor() does not wake their sinks.
 //
-// stop() lets the workers finish what they hold (every claimed entry is delivered and marked),
-// claims nothing more and joins. An entry claimed but not yet marked when the process dies
-// stays pending in the store; its lease (shared store) or the next start returns it. So does one adopted after stop(). An outcome the store fails to record (a
+// stop() claims nothing more, lets the workers finish the deliveries under way (each marked)
+// and joins; the entries still waiting for a worker, and any handed over while it stops, go
+// back to the store untried (Outbox::release), claimable again at once by a new dispatcher or
+// another instance. (Delivering them first would make a stop with a sink down wait out a
+// time-out per entry, and a sink holds up to preClaimBacklog.) An entry claimed but not yet
+// marked when the process dies stays pending in the store; its lease (shared store) or the
+// next start returns it. An outcome the store fails to record (a
 // failed commit, a full disk) is written again with back-off until it is, is refused, or
 // stop() comes: dropped, the entry would stay claimed and no claim would return it.
 class Dispatcher final : public store::ClaimReceiver {
@@ -122,7 +127,8 @@ class Dispatcher final : public store::ClaimReceiver {
   // preClaimBacklog entries.
   bool wantsClaimed(std::string_view sink) override;
   // Entries claimed for this instance (written claimed, or claimed elsewhere): queued for their
-  // sinks' workers, as claimed ones. An unknown sink's, or any after stop(), stay claimed.
+  // sinks' workers, as claimed ones. An unknown sink's stay claimed; stop() gives back those
+  // handed over while it stops.
   void adopt(std::vector<store::OutboxEntry> entries) override;
 
   DispatcherStats stats() const;
@@ -144,6 +150,9 @@ class Dispatcher final : public store::ClaimReceiver {
   // and no claim of this instance would ever return it.
   core::Status record(const std::function<core::Status()>& mark);
   std::chrono::milliseconds backoff(const SinkOptions& options, std::uint32_t attempts);
+  // Gives claimed entries nobody tried back to the store (stop()); a failure is logged, and
+  // they stay claimed until the store reopens (SQLite) or their lease runs out (PostgreSQL).
+  void releaseUntried(std::span<const store::NotificationId> ids);
 
   store::Outbox& outbox_;
   DispatcherOptions options_;
@@ -161,6 +170,8 @@ class Dispatcher final : public store::ClaimReceiver {
   std::condition_variable renewWake_;
   std::thread renewer_;
   std::atomic<std::size_t> inFlight_{0};
+  std::mutex handedOverLateMutex_;
+  std::vector<store::NotificationId> handedOverLate_;  // adopted once stop() had begun
   mutable std::mutex statsMutex_;
   DispatcherStats stats_;
 };

@@ -147,6 +147,11 @@ class Outbox {
   // and finishedAt set, for a person to see. The store does not dead-letter by itself: the
   // dispatcher compares deadline with its clock.
   virtual core::Status markDead(NotificationId id, std::string_view error) = 0;
+  // Gives back the claims this instance holds on pending entries it has not tried (a dispatcher
+  // stopping with entries still waiting for a worker): nothing else changes, no attempt is
+  // counted, and they are claimable again at once, here or by another instance. Ids not pending
+  // or not held by this instance are passed over. Returns how many were given back.
+  virtual core::Result<std::size_t> release(std::span<const NotificationId> ids) = 0;
 
   // Dead (or pending) entries back to pending, due now, attempts 0, deadline and finishedAt
   // cleared; lastError stays (what went wrong before), a claim on a pending one too. An

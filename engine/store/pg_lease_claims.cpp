@@ -25,6 +25,7 @@ PgLeaseClaims::PgLeaseClaims(std::string_view table, std::string_view claimable)
   // the release use the claimable rows' partial index rather than read the whole table.
   releaseSql_ = "UPDATE " + t + " SET claimed_by = NULL, claimed_until = NULL WHERE (" + condition + ") AND " + t +
                 ".claimed_by = $1::text";
+  releaseSomeSql_ = releaseSql_ + " AND " + t + ".id = ANY($2::text::bigint[])";  // the ids as text: {1,2,3}
 }
 
 std::vector<std::int64_t> PgLeaseClaims::claim(PgConnection& connection, std::string_view owner,
@@ -50,10 +51,19 @@ std::size_t PgLeaseClaims::renew(PgConnection& connection, std::string_view owne
   return static_cast<std::size_t>(connection.query(renewSql_, params).rows());
 }
 
-std::size_t PgLeaseClaims::release(PgConnection& connection, std::string_view owner) const {
+std::size_t PgLeaseClaims::release(PgConnection& connection, std::string_view owner,
+                                   std::span<const std::int64_t> ids) const {
   PgParams params;
   params.text(owner);
-  return connection.query(releaseSql_, params).affected();
+  if (ids.empty()) return connection.query(releaseSql_, params).affected();
+  std::string array = "{";
+  for (const std::int64_t id : ids) {
+    if (array.size() > 1) array += ',';
+    array += std::to_string(id);
+  }
+  array += '}';
+  params.text(array);
+  return connection.query(releaseSomeSql_, params).affected();
 }
 
 }  // namespace cpis::store

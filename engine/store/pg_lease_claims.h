@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,13 +47,16 @@ class PgLeaseClaims {
   // holds locked at the moment (being finished) are passed over. Throws PgError.
   std::size_t renew(PgConnection& connection, std::string_view owner, std::optional<std::int64_t> now,
                     std::chrono::microseconds lease) const;
-  // Gives up every claim `owner` holds; how many. Throws PgError.
-  std::size_t release(PgConnection& connection, std::string_view owner) const;
+  // Gives up every claim `owner` holds, or of those only the rows `ids` names; how many.
+  // Throws PgError.
+  std::size_t release(PgConnection& connection, std::string_view owner,
+                      std::span<const std::int64_t> ids = {}) const;
 
  private:
   std::string claimSql_;
   std::string renewSql_;
   std::string releaseSql_;
+  std::string releaseSomeSql_;
 };
 
 }  // namespace cpis::store

@@ -46,6 +46,11 @@ core::Status PostgresOutbox::markDead(NotificationId id, std::string_view error)
   return write_(WriteRequest{OutboxMarkWrite{id, OutboxEnd::Dead, {}, error, {}, now_()}}).status;
 }
 
+core::Result<std::size_t> PostgresOutbox::release(std::span<const NotificationId> ids) {
+  if (ids.empty()) return std::size_t{0};
+  return reader_.releaseOutboxClaims(instance_, ids);
+}
+
 core::Result<std::size_t> PostgresOutbox::replay(NotificationId id) {
   auto reply = write_(WriteRequest{ReplayWrite{id, std::nullopt, now_()}});
   if (!reply.status.isOk()) return std::move(reply.status);

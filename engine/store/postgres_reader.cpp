@@ -259,10 +259,11 @@ core::Result<std::size_t> PostgresReader::renewOutboxClaims(const std::string& o
                                      });
 }
 
-core::Result<std::size_t> PostgresReader::releaseOutboxClaims(const std::string& owner) {
+core::Result<std::size_t> PostgresReader::releaseOutboxClaims(const std::string& owner,
+                                                              std::span<const std::int64_t> ids) {
   return withConnection<std::size_t>("message store: cannot release the claims of notifications", false,
                                      [&](PgConnection& connection) -> core::Result<std::size_t> {
-                                       return outboxClaims_.release(connection, owner);
+                                       return outboxClaims_.release(connection, owner, ids);
                                      });
 }
 

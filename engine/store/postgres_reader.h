@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,7 +51,8 @@ class PostgresReader {
                                                   std::chrono::microseconds lease, std::size_t limit);
   core::Result<std::size_t> renewOutboxClaims(const std::string& owner, std::optional<std::int64_t> now,
                                               std::chrono::microseconds lease);
-  core::Result<std::size_t> releaseOutboxClaims(const std::string& owner);
+  // Every claim `owner` holds on notifications, or of those only `ids`.
+  core::Result<std::size_t> releaseOutboxClaims(const std::string& owner, std::span<const std::int64_t> ids = {});
   core::Result<std::optional<TimePoint>> nextDue(std::string_view sink);
   core::Result<OutboxEntry> outboxEntry(NotificationId id);
   core::Result<std::vector<OutboxEntry>> listOutbox(const OutboxFilter& filter);

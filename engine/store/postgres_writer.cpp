@@ -523,7 +523,8 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
           } else {
             // Claims go through the reader's connection here, audit rows through the audit
             // log's own (PostgresAuditLog).
-            static_assert(std::is_same_v<Write, ClaimWrite> || std::is_same_v<Write, AuditWrite>);
+            static_assert(std::is_same_v<Write, ClaimWrite> || std::is_same_v<Write, ReleaseWrite> ||
+                          std::is_same_v<Write, AuditWrite>);
             firstResult.back() = kNone;
           }
         },
@@ -600,8 +601,9 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
                                                 "and only while their content is kept"),
                   {},
                   0};
-        } else if constexpr (std::is_same_v<Write, AuditWrite>) {
-          return {core::Status::internal("message store: audit rows are not writes of this store"), {}, 0};
+        } else if constexpr (std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, ReleaseWrite>) {
+          // Audit rows go through the audit log's connection, releases through the reader's.
+          return {core::Status::internal("message store: not a write of this store's writer"), {}, 0};
         } else {
           if (result.int64(0, 0) == 1) return {};
           const std::string id = std::to_string(write.id);

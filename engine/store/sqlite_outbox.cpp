@@ -41,6 +41,13 @@ core::Status SqliteOutbox::markDead(NotificationId id, std::string_view error) {
   return write_(WriteRequest{OutboxMarkWrite{id, OutboxEnd::Dead, {}, error, {}, clock_()}}).status;
 }
 
+core::Result<std::size_t> SqliteOutbox::release(std::span<const NotificationId> ids) {
+  if (ids.empty()) return std::size_t{0};
+  auto reply = write_(WriteRequest{ReleaseWrite{ids}});
+  if (!reply.status.isOk()) return std::move(reply.status);
+  return reply.purged;
+}
+
 core::Result<std::size_t> SqliteOutbox::replay(NotificationId id) {
   auto reply = write_(WriteRequest{ReplayWrite{id, std::nullopt, clock_()}});
   if (!reply.status.isOk()) return std::move(reply.status);

@@ -26,6 +26,7 @@ class SqliteOutbox final : public Outbox {
   core::Status markDelivered(NotificationId id, std::span<const NewNotification> followUps = {}) override;
   core::Status markRetry(NotificationId id, TimePoint next, std::string_view error) override;
   core::Status markDead(NotificationId id, std::string_view error) override;
+  core::Result<std::size_t> release(std::span<const NotificationId> ids) override;
   core::Result<std::size_t> replay(NotificationId id) override;
   core::Result<std::size_t> replayDead(std::optional<std::string_view> sink) override;
   core::Result<OutboxEntry> get(NotificationId id) override;

@@ -66,6 +66,7 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       markRetry_(db_,
                  "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,"
                  " claimed = 0 WHERE id = ?1"),
+      release_(db_, "UPDATE outbox SET claimed = 0 WHERE id = ?1 AND state = 'pending' AND claimed <> 0"),
       markDead_(db_,
                 "UPDATE outbox SET state = 'dead', attempts = attempts + 1, finished_at = ?2,"
                 " last_error = ?3, claimed = 0 WHERE id = ?1"),
@@ -367,6 +368,16 @@ WriteReply SqliteWriter::apply(const ClaimWrite& write) {
     while (find.step()) reply.claimed.push_back(sqliteOutboxEntry(find));
   }
   for (const OutboxEntry& entry : reply.claimed) markClaimed_.run().bind(1, entry.id).step();
+  return reply;
+}
+
+WriteReply SqliteWriter::apply(const ReleaseWrite& write) {
+  WriteReply reply;
+  for (const NotificationId id : write.ids) {
+    auto update = release_.run();
+    update.bind(1, id).step();
+    reply.purged += static_cast<std::size_t>(update.changes());
+  }
   return reply;
 }
 

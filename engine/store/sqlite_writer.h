@@ -61,6 +61,7 @@ class SqliteWriter {
   WriteReply apply(const OutboxMarkWrite& write);
   WriteReply apply(const ReplayWrite& write);
   WriteReply apply(const ClaimWrite& write);
+  WriteReply apply(const ReleaseWrite& write);
   WriteReply apply(const AuditWrite& write);
   // Inserts the notifications (a key already written for the sink is passed over), for
   // `message` unless one names its own; those written claimed are added to `claimed`.
@@ -110,6 +111,7 @@ class SqliteWriter {
   SqliteStatement findEntry_;
   SqliteStatement markDelivered_;
   SqliteStatement markRetry_;
+  SqliteStatement release_;
   SqliteStatement markDead_;
   SqliteStatement replayOne_;
   SqliteStatement replayDead_;

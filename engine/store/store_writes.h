@@ -78,6 +78,10 @@ struct ClaimWrite {
   std::size_t limit{};
   TimePoint now;
 };
+// Outbox::release, where the claim is a write (SQLite).
+struct ReleaseWrite {
+  std::span<const NotificationId> ids;
+};
 // Audit rows written by the store's own writer (SqliteMessageStore::recordAudit), in the
 // transaction of whatever it writes next.
 struct AuditWrite {
@@ -85,14 +89,14 @@ struct AuditWrite {
 };
 struct WriteRequest {
   std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite, FinishWrite, EnqueueWrite, OutboxMarkWrite,
-               ReplayWrite, ClaimWrite, AuditWrite>
+               ReplayWrite, ClaimWrite, ReleaseWrite, AuditWrite>
       write;
 };
 
 struct WriteReply {
   core::Status status;
   PersistOutcome persisted;  // PersistWrite
-  std::size_t purged{};      // PurgeWrite: messages purged; ReplayWrite: entries replayed
+  std::size_t purged{};      // PurgeWrite: messages purged; ReplayWrite: entries replayed; ReleaseWrite: released
   std::vector<OutboxEntry> claimed{};  // ClaimWrite
   // Writes that add notifications: those written claimed (ClaimHandOver), to hand over once
   // the write is durable.

@@ -58,6 +58,9 @@ class CountingOutbox final : public store::Outbox {
   core::Status markDead(store::NotificationId id, std::string_view error) override {
     return outbox_.markDead(id, error);
   }
+  core::Result<std::size_t> release(std::span<const store::NotificationId> ids) override {
+    return outbox_.release(ids);
+  }
   core::Result<std::size_t> replay(store::NotificationId id) override { return outbox_.replay(id); }
   core::Result<std::size_t> replayDead(std::optional<std::string_view> sink) override {
     return outbox_.replayDead(sink);
@@ -71,11 +74,14 @@ class CountingOutbox final : public store::Outbox {
   }
   core::Result<std::size_t> renewClaims() override { return outbox_.renewClaims(); }
   bool setClaimReceiver(store::ClaimReceiver* receiver) override {
-    return outbox_.setClaimReceiver(receiver);
+    const bool claimed = outbox_.setClaimReceiver(receiver);
+    if (receiver == nullptr) receiverWithdrawn = true;  // the dispatcher's stop() has begun
+    return claimed;
   }
 
   std::atomic<int> claims{0}, nextDues{0};
   std::atomic<int> failRetries{0};  // markRetry fails this many more times (the store was busy)
+  std::atomic<bool> receiverWithdrawn{false};
 
  private:
   store::Outbox& outbox_;
@@ -303,6 +309,41 @@ BOOST_AUTO_TEST_CASE(an_entry_adopted_after_stop_stays_claimed_and_the_next_star
   d.start();
   BOOST_TEST(waitFor([&] { return delivered() == 1; }));
   BOOST_TEST(sink.seen() == (std::vector<std::string>{"k1"}), boost::test_tools::per_element());
+}
+
+// A sink that hangs (an endpoint down, each delivery waiting out its time-out) holds up to
+// preClaimBacklog entries. stop() waits only for the delivery under way: the entries waiting
+// for a worker go back to the store untried, claimable at once by the next dispatcher on the
+// same store (no reopen needed). Before, stop() delivered every one of them first.
+BOOST_AUTO_TEST_CASE(stop_gives_back_the_entries_waiting_for_a_worker_untried) {
+  GateSink sink;
+  sink.close();
+  constexpr int kEntries = 20;
+  {
+    Dispatcher d(counting, options());
+    d.addSink("team", sink);  // one slot
+    d.start();
+    BOOST_TEST_REQUIRE(waitFor([&] { return counting.claims == 1 && counting.nextDues == 1; }));
+    for (int i = 0; i < kEntries; ++i) enqueue("k" + std::to_string(i));  // handed over claimed
+    BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
+    BOOST_TEST(outbox().claimDue("team", 100, clock.now()).value().empty());  // all held
+    std::thread stopper([&] { d.stop(); });
+    BOOST_TEST_REQUIRE(waitFor([&] { return counting.receiverWithdrawn.load(); }));
+    sink.open();  // the delivery under way ends; stop() starts no other
+    stopper.join();
+  }
+  BOOST_TEST(sink.seen() == (std::vector<std::string>{"k0"}), boost::test_tools::per_element());
+  BOOST_TEST(entry("k0").state == store::NotificationState::Delivered);
+  for (int i = 1; i < kEntries; ++i) {
+    const auto e = entry("k" + std::to_string(i));
+    BOOST_TEST((e.state == store::NotificationState::Pending && e.attempts == 0U), "k" << i);
+  }
+  CountingOutbox again(outbox());
+  Dispatcher d(again, options());
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST(waitFor([&] { return delivered() == kEntries; }));
+  BOOST_TEST(sink.seen().size() == static_cast<std::size_t>(kEntries));  // each tried once in all
 }
 
 BOOST_AUTO_TEST_CASE(without_pre_claims_new_entries_wait_for_a_wake) {

@@ -319,6 +319,29 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claim_deliver_retry_dead_and_replay, Backend, Stor
   BOOST_TEST((outbox.replay(9999).error().code() == Status::Code::NotFound));
 }
 
+// A dispatcher that stops gives back what it claimed and did not try: claimable again at once,
+// no attempt counted, nothing else changed; entries not held, or finished, are passed over.
+BOOST_AUTO_TEST_CASE_TEMPLATE(release_gives_claims_back_untried, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const NotificationId a = enqueue(outbox, notification("k1"));
+  const NotificationId b = enqueue(outbox, notification("k2"));
+  const NotificationId c = enqueue(outbox, notification("k3"));
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == (std::vector<NotificationId>{a, b, c}));
+  BOOST_REQUIRE(outbox.markDelivered(c).isOk());
+  const std::vector<NotificationId> back{a, b, c, 9999};
+  BOOST_TEST(outbox.release(back).value() == 2U);  // c is finished, 9999 unknown
+  for (const NotificationId id : {a, b}) {
+    const auto entry = outbox.get(id).value();
+    BOOST_TEST((entry.state == NotificationState::Pending));
+    BOOST_TEST(entry.attempts == 0U);
+    BOOST_TEST((entry.nextAttemptAt == entry.createdAt));
+  }
+  BOOST_TEST((outbox.get(c)->state == NotificationState::Delivered));
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == (std::vector<NotificationId>{a, b}));
+  BOOST_TEST(outbox.release(std::vector<NotificationId>{}).value() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(replay_dead_replays_every_dead_entry_of_a_sink, Backend, StoreBackends) {
   StoreFixture<Backend> fixture;
   auto& outbox = fixture.store().outbox();
@@ -683,6 +706,21 @@ BOOST_AUTO_TEST_CASE(an_entry_whose_lease_ran_out_is_claimed_by_another_instance
   BOOST_TEST(a.outbox().renewClaims().value() == 0U);
   BOOST_TEST(b.outbox().markDelivered(id).isOk());
   BOOST_TEST((a.outbox().get(id)->state == NotificationState::Delivered));
+}
+
+BOOST_AUTO_TEST_CASE(an_instance_gives_back_only_its_own_claims) {
+  Instances instances;
+  auto& a = instances.open("engine-a");
+  auto& b = instances.open("engine-b");
+  const NotificationId first = enqueue(a.outbox(), notification("k1"));
+  const NotificationId second = enqueue(a.outbox(), notification("k2"));
+  BOOST_TEST(claim(a.outbox(), instances.clock.now(), 1) == std::vector<NotificationId>{first});
+  BOOST_TEST(claim(b.outbox(), instances.clock.now(), 1) == std::vector<NotificationId>{second});
+  const auto released = a.outbox().release(std::vector<NotificationId>{first, second});
+  BOOST_REQUIRE_MESSAGE(released.ok(), (released.ok() ? "" : released.error().message()));
+  BOOST_TEST(released.value() == 1U);
+  BOOST_TEST(claim(b.outbox(), instances.clock.now()) == std::vector<NotificationId>{first});
+  BOOST_TEST(b.outbox().markDelivered(second).isOk());  // still engine-b's
 }
 
 BOOST_AUTO_TEST_CASE(a_clean_close_hands_the_entries_over_at_once) {
