@@ -18,6 +18,7 @@ struct AckHeader {
   Charset charset = Charset::Ascii;
   std::string_view sendingApplication, sendingFacility, receivingApplication, receivingFacility;
   std::string_view triggerEvent, controlId, processingId, version, charsetField;
+  std::string_view country, language;  // MSH-17, MSH-19: echoed (England: GBR, EN)
 };
 
 AckHeader headerOf(const Message& m) {
@@ -34,6 +35,8 @@ AckHeader headerOf(const Message& m) {
   h.processingId = m.fieldRaw(0, 11);
   h.version = m.fieldRaw(0, 12);
   h.charsetField = m.fieldRaw(0, 18);
+  h.country = m.fieldRaw(0, 17);
+  h.language = m.fieldRaw(0, 19);
   return h;
 }
 
@@ -83,6 +86,8 @@ AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>
   h.version = Version::parse(pick(12).substr(0, pick(12).find(h.delimiters.component))) ? pick(12)
                                                                                         : std::string_view{};
   // The reply is written in ASCII: MSH-18 is not echoed since the bytes could not be trusted.
+  h.country = pick(17);
+  h.language = pick(19);
   return h;
 }
 
@@ -124,7 +129,9 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
     out.append(value);
     lastField = n;
   };
+  putField(17, h.country);
   putField(18, h.charsetField);
+  putField(19, h.language);
   if (!options.profile.empty()) putField(21, esc(options.profile));
   out.push_back('\r');
 

@@ -278,6 +278,22 @@ BOOST_AUTO_TEST_CASE(header_swaps_sender_and_receiver_and_echoes_the_message) {
   BOOST_TEST(reply.version() == inbound.version());
 }
 
+// ITK feeds send MSH-17 GBR and MSH-19 EN; the ACK says the same back (CPIS.md §4 and its
+// examples), also when it rejects a message whose header it could only salvage.
+BOOST_AUTO_TEST_CASE(country_and_language_are_echoed) {
+  const std::string itk = "MSH|^~\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|20240101120000||ADT^A04^ADT_A01|CTRL1|P|2.4|||||GBR|"
+                          "UNICODE UTF-8|EN||ITKv1.0\r";
+  const std::string ack = cpis::hl7v2::buildAck(parsed(itk + "PID|1\r"), AckCode::AA, {}, fixedOptions());
+  BOOST_TEST(segmentsOf(ack)[0] ==
+             "MSH|^~\\&|RCVAPP|RCVFAC|SNDAPP|SNDFAC|20240101120500.000+0000||ACK^A04^ACK|ACK00001|P|2.4|||||GBR|"
+             "UNICODE UTF-8|EN");
+  const Issue bad = issue(ErrorCode::SegmentSequence, {"", 2, 0, 0, 0, 0, 81}, "segment 2 is not a segment");
+  const auto rejected = parsed(cpis::hl7v2::buildRejection(itk + "P|\r", bad, fixedOptions()));
+  BOOST_TEST(rejected.get("MSH-17") == "GBR");
+  BOOST_TEST(rejected.get("MSH-18") == "");  // written in ASCII: the bytes could not be trusted
+  BOOST_TEST(rejected.get("MSH-19") == "EN");
+}
+
 BOOST_AUTO_TEST_CASE(msa2_is_msh10_exactly_as_sent) {
   const auto inbound = parsed("MSH|^~\\&|A|B|C|D|||ADT^A01|ID\\T\\7|P|2.4\r");
   const std::string ack = cpis::hl7v2::buildAck(inbound, AckCode::AA, {}, fixedOptions());
