@@ -171,12 +171,19 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
   if (encodeValue(utf8, d, charset, out)) return out;
   // Character by character: what the set holds stays, a letter it lacks loses its accent
   // (Ŵ -> W in an ASCII reply), anything else becomes '?', rather than losing the whole text.
+  // A message whose delimiters include '?' and that has no escape character could not take
+  // '?' either: then '_' (or a space) stands in.
+  char stand = '?';
+  for (const char candidate : {'?', '_', ' '}) {
+    stand = candidate;
+    if (d.escape != '\0' || !d.isDelimiter(candidate)) break;
+  }
   std::string fallback;
   for (std::size_t i = 0; i < utf8.size();) {
     const std::size_t start = i;
     const auto cp = nextCodePoint(utf8, i);
     if (!cp) {
-      fallback.push_back('?');
+      fallback.push_back(stand);
       continue;
     }
     const std::string_view character = utf8.substr(start, i - start);
@@ -184,13 +191,13 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
       // Without an escape character a delimiter, CR or LF cannot be written either.
       const char c = character[0];
       const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
-      fallback.push_back(unescapable ? '?' : c);
+      fallback.push_back(unescapable ? stand : c);
     } else if (std::string probe; appendFromUtf8(character, charset, probe)) {
       fallback.append(character);
     } else if (const char* ascii = asciiFor(*cp)) {
       fallback.append(ascii);
     } else {
-      fallback.push_back('?');
+      fallback.push_back(stand);
     }
   }
   out.clear();

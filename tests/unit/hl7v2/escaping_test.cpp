@@ -14,7 +14,7 @@ using cpis::test::visible;
 
 namespace {
 
-enum class Set { Standard, Truncation, Custom, NoEscape };
+enum class Set { Standard, Truncation, Custom, NoEscape, QuestionField };
 
 Delimiters delimitersOf(Set set) {
   Delimiters d;  // | ^ ~ \ &
@@ -23,6 +23,7 @@ Delimiters delimitersOf(Set set) {
     case Set::Truncation: d.truncation = '#'; break;
     case Set::Custom: d = Delimiters{'!', '@', '*', '$', '%', '\0'}; break;
     case Set::NoEscape: d.escape = '\0'; break;
+    case Set::QuestionField: d = Delimiters{'?', '+', ':', '\0', '\0', '\0'}; break;  // MSH-1 '?', MSH-2 "+:"
   }
   return d;
 }
@@ -148,6 +149,7 @@ const std::vector<EscapeTextCase> kEscapeText{
     {"O\xE2\x80\x99" "Brien \xE2\x80\x93 \xE2\x80\x9C" "A\xE2\x80\x9D\xE2\x80\xA6", Set::Standard, Charset::Ascii,
      "O'Brien - \"A\"..."},                                                         // typographic punctuation
     {"ok\xC3", Set::Standard, Charset::Ascii, "ok?"},                                // ill-formed UTF-8
+    {"a+b?\xC3\xAB", Set::QuestionField, Charset::Ascii, "a_b_e"},  // '?' is the field separator: '_' instead
 };
 
 }  // namespace
