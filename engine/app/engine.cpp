@@ -134,6 +134,7 @@ void Engine::start() {
       settings.host = back->host;
       settings.port = back->port;
       settings.ackTimeout = config_.limits.readTimeout;
+      settings.maxQueued = back->maxWaiting;
       feed->returnChannel = std::make_unique<pipeline::ReturnChannel>(
           settings, [raw](store::MessageId id, const std::string& ack) {
             if (auto status = raw->intake->applicationAckDelivered(id, ack); !status.isOk()) {

@@ -80,6 +80,7 @@ struct ListenerConfig {
 struct ReturnConnectionConfig {
   std::string host;
   std::uint16_t port = 0;
+  std::size_t maxWaiting = 10'000;  // application ACKs held in memory before new messages are refused
 
   friend bool operator==(const ReturnConnectionConfig&, const ReturnConnectionConfig&) = default;
 };

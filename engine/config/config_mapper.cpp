@@ -338,7 +338,8 @@ class Mapper {
     if (returnConnection != nullptr) {
       feed.returnConnection =
           ReturnConnectionConfig{std::string(token(*returnConnection, "host", "")),
-                                 static_cast<std::uint16_t>(number(*returnConnection, "port", 0))};
+                                 static_cast<std::uint16_t>(number(*returnConnection, "port", 0)),
+                                 static_cast<std::size_t>(number(*returnConnection, "maxWaiting", 10'000))};
     }
     // Original mode may have one too: late results (a deferred check's outcome) go over it.
     if (feed.ackMode == AckMode::Enhanced && returnConnection == nullptr) {

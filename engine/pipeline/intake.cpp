@@ -150,6 +150,7 @@ store::InboundMessage Intake::inbound(const Pending& pending, std::string_view p
 
 std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
   const auto pending = std::make_shared<const Pending>(prepare(payload));
+  if (!pending->disposition.refusal.empty()) return refused(*pending);
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
@@ -198,6 +199,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
 
 void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer*/, Reply reply) {
   auto pending = std::make_shared<const Pending>(prepare(payload));
+  if (!pending->disposition.refusal.empty()) return reply(refused(*pending));
   const store::InboundMessage message = inbound(*pending, payload);
   if (pending->check && !pending->enhanced) return checkWhileStoring(std::move(pending), message, payload, std::move(reply));
   // `payload` stays valid until `reply` is called (the FrameHandler contract), and `pending`
@@ -504,6 +506,14 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
   } else {
     d.deferred = true;
     d.state = store::MessageState::Received;
+    if (returnChannel_->full() && wanted(message.get("MSH-15"), false)) {
+      // Back-pressure: the return connection is that far behind (the sender's listener down or
+      // not reading). A new message is refused before it is stored (refused(), so that its
+      // resend is not a duplicate of a refusal); one recovery finds stored is queued anyway. A
+      // sender that takes no CR (MSH-15 NE, SU) is never refused: it would not know.
+      d.refusal = sendAgainLater(message, "not stored: application ACKs for this feed wait for its return "
+                                          "connection; send it again later");
+    }
     d.applicationAck =
         outcome && alerts ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
                                                            stamper_.next(policy_.defaultVersion), *outcome)
@@ -608,19 +618,29 @@ std::string Intake::storeUnavailable(std::string_view payload, const core::Statu
   return sendAgainLater(payload, "message not stored (" + status.message() + "); send it again later");
 }
 
+std::string Intake::refused(const Pending& pending) {
+  logger().warning("feed %s: a message refused, not stored: %s application ACKs wait for the return connection",
+                   policy_.feed, std::to_string(returnChannel_->pending()));
+  return pending.disposition.refusal;
+}
+
+namespace {
+constexpr const char* kSendAgainText = "the message was not checked: the sender should send it again";
+}  // namespace
+
 std::string Intake::sendAgainLater(std::string_view payload, std::string text) {
+  if (auto parsed = hl7v2::parse(payload)) return sendAgainLater(parsed.value(), std::move(text));
   const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
-  const auto options = stamper_.next(policy_.defaultVersion);
-  constexpr const char* kText = "the message was not checked: the sender should send it again";
-  if (auto parsed = hl7v2::parse(payload)) {
-    const auto& message = parsed.value();
-    std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),
-                                      std::span(&problem, 1), options);
-    appendRejectedAlert(ack, &message, kText);
-    return ack;
-  }
-  std::string ack = hl7v2::buildRejection(payload, problem, options);
-  appendRejectedAlert(ack, nullptr, kText);
+  std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion));
+  appendRejectedAlert(ack, nullptr, kSendAgainText);
+  return ack;
+}
+
+std::string Intake::sendAgainLater(const hl7v2::Message& message, std::string text) {
+  const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
+  std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),
+                                    std::span(&problem, 1), stamper_.next(policy_.defaultVersion));
+  appendRejectedAlert(ack, &message, kSendAgainText);
   return ack;
 }
 

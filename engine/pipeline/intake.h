@@ -108,6 +108,9 @@ class Intake final : public mllp::FrameHandler {
   // delivered. A message that needs a CP-IS check is stored unfinished first, then checked.
   struct Disposition {
     bool deferred = false;
+    // Deferred, while the return channel is full: the reply that refuses it, unstored (a new
+    // frame's; recovery ignores it).
+    std::string refusal;
     store::MessageState state = store::MessageState::Processed;
     std::string outcome;  // codes and locations, never field values
     std::string ack;      // stored with the message; empty: stored without (a check follows)
@@ -164,6 +167,9 @@ class Intake final : public mllp::FrameHandler {
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   // AR/CR with ERR 207 and `text`, asking for the message again (with the NOT_CHECKED alert).
   std::string sendAgainLater(std::string_view payload, std::string text);
+  std::string sendAgainLater(const hl7v2::Message& message, std::string text);
+  // A frame refused before it was stored (Disposition::refusal): logged, and its reply.
+  std::string refused(const Pending& pending);
   // On a feed that checks: appends NOT_CHECKED / MESSAGE_REJECTED with `text` to an AR/AE
   // answering `message` when it is an ADT, or a message that could not be read (null).
   void appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const;

@@ -41,6 +41,11 @@ std::size_t ReturnChannel::pending() const {
   return queue_.size();
 }
 
+bool ReturnChannel::full() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() >= settings_.maxQueued;
+}
+
 std::uint64_t ReturnChannel::delivered() const {
   std::lock_guard lock(mutex_);
   return deliveredCount_;

@@ -23,13 +23,18 @@ struct ReturnChannelSettings {
   std::chrono::milliseconds ackTimeout{10'000};  // for the peer's ACK of our application ACK
   std::chrono::milliseconds retryMin{500};       // back-off after a failed delivery, doubling
   std::chrono::milliseconds retryMax{30'000};
+  // How many application ACKs may wait in memory (about 300-500 bytes each) before the feed
+  // refuses new messages that would add one (full()).
+  std::size_t maxQueued = 10'000;
 };
 
 // Delivers enhanced-mode application ACKs over a connection the engine opens to the sender's
 // own MLLP listener, one at a time and in order, each sent until the peer acknowledges it
 // (any frame back counts), reconnecting with back-off. `delivered` is called on the channel's
 // thread after each. What is still queued at stop() stays unfinished in the store, and
-// recovery sends it after the next start.
+// recovery sends it after the next start. With settings.maxQueued waiting (the sender's return
+// listener down or not reading), full() says so and the intake refuses, unstored, the messages
+// that would add more (CR: send it again later), rather than holding them in memory without end.
 class ReturnChannel {
  public:
   using Delivered = std::function<void(store::MessageId, const std::string& ack)>;
@@ -43,6 +48,7 @@ class ReturnChannel {
   // Stops after the delivery in progress (if any); idempotent.
   void stop();
   std::size_t pending() const;
+  bool full() const;
   std::uint64_t delivered() const;
 
  private:

@@ -124,20 +124,46 @@ struct OwnSimulator {
   std::unique_ptr<cpis::sim::SpineSimulator> simulator;
 };
 
-// An enhanced-mode feed whose EPR return listener is down (a port nobody listens on): the
-// application ACKs wait in the outbox.
-EngineConfig enhancedWithReturnDown(const std::string& endpoint) {
-  std::uint16_t away = 0;
-  {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    away = socket.address().port();
+// An EPR's own MLLP listener (where the return connection goes): what it received, each
+// frame acknowledged.
+class EprListener final : public cpis::mllp::FrameHandler {
+ public:
+  std::string onFrame(std::string_view payload, const cpis::mllp::PeerInfo&) override {
+    const std::lock_guard lock(mutex);
+    received.emplace_back(payload);
+    return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|AA|" + field(std::string(payload), "MSH-10") +
+           "\r";
   }
+  std::string onOversized(std::string_view, std::size_t, const cpis::mllp::PeerInfo&) override { return {}; }
+  std::vector<std::string> all() {
+    const std::lock_guard lock(mutex);
+    return received;
+  }
+  std::mutex mutex;
+  std::vector<std::string> received;
+};
+
+// A port nobody listens on (for now).
+std::uint16_t unusedPort() {
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  return socket.address().port();
+}
+
+// An enhanced-mode feed whose EPR return listener is at `port`; `extra`: more attributes of
+// <returnConnection>.
+EngineConfig enhancedWithReturnAt(const std::string& endpoint, std::uint16_t port, const std::string& extra = {}) {
   EngineConfig settings;
   settings.endpoint = endpoint;
   settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300"/>)";
   settings.acknowledgement = R"(<acknowledgement mode="enhanced"><returnConnection host="127.0.0.1" port=")" +
-                             std::to_string(away) + R"("/></acknowledgement>)";
+                             std::to_string(port) + "\" " + extra + R"(/></acknowledgement>)";
   return settings;
+}
+
+// An enhanced-mode feed whose EPR return listener is down (a port nobody listens on): the
+// application ACKs wait in the outbox.
+EngineConfig enhancedWithReturnDown(const std::string& endpoint) {
+  return enhancedWithReturnAt(endpoint, unusedPort());
 }
 
 // `message` (from adt()) asking for both acknowledgements (MSH-15/16 AL).
@@ -383,22 +409,7 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   down.kind = cpis::sim::Fault::Kind::Http500;
   state.setFault("9990000018", down);
 
-  class EprListener final : public cpis::mllp::FrameHandler {
-   public:
-    std::string onFrame(std::string_view payload, const cpis::mllp::PeerInfo&) override {
-      const std::lock_guard lock(mutex);
-      received.emplace_back(payload);
-      return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|AA|" + field(std::string(payload), "MSH-10") +
-             "\r";
-    }
-    std::string onOversized(std::string_view, std::size_t, const cpis::mllp::PeerInfo&) override { return {}; }
-    std::vector<std::string> all() {
-      const std::lock_guard lock(mutex);
-      return received;
-    }
-    std::mutex mutex;
-    std::vector<std::string> received;
-  } epr;
+  EprListener epr;
   cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
   eprServer.start();
 
@@ -539,6 +550,53 @@ BOOST_AUTO_TEST_CASE(enhanced_mode_holds_back_a_sender_while_checks_are_far_behi
     return stored.size() == static_cast<std::size_t>(kMessages) &&
            std::all_of(stored.begin(), stored.end(), [](const auto& m) { return m.second == "processed"; });
   }, 60s));
+  BOOST_TEST(engine.terminate() == 0);
+}
+
+// Enhanced mode, messages that need no check (an adult): their application ACKs wait in
+// memory for the return connection. With the EPR's listener down, past maxWaiting of them a new
+// message is refused before it is stored (CR, send it again later), rather than held in memory
+// without end; once the listener is back the waiting ACKs go, and the resend is accepted (it is
+// not a duplicate of the refusal).
+BOOST_AUTO_TEST_CASE(enhanced_mode_refuses_new_messages_while_application_acks_pile_up) {
+  OwnSimulator own;
+  EngineFixture f;
+  const std::uint16_t eprPort = unusedPort();
+  const std::string config = f.dir.file("enhanced-return-down.xml");
+  std::ofstream(config) << enhancedWithReturnAt(own.simulator->queryUrl(), eprPort, R"(maxWaiting="3")").xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  Patient adult{"9990000018"};
+  adult.birthDate = "19800101";
+  const auto message = [&](int i) { return askingForEnhancedMode(adt("W" + std::to_string(i), "VW" + std::to_string(i), adult)); };
+  for (int i = 1; i <= 3; ++i) {
+    client.send(message(i));
+    BOOST_TEST_REQUIRE(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+  }
+  client.send(message(4));
+  const std::string refused = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(refused, "MSA-1") == "CR");
+  BOOST_TEST(field(refused, "MSA-6.1") == "207");  // v2.4: the error in MSA-6 and ERR-1
+  BOOST_TEST(field(refused, "MSA-3").find("send it again later") != std::string::npos, refused);
+  BOOST_TEST(f.storedMessages().size() == 3u);  // not stored
+
+  EprListener epr;  // the EPR's listener comes back
+  cpis::mllp::ListenerSettings listening;
+  listening.port = eprPort;
+  cpis::mllp::MllpServer eprServer(listening, epr);
+  eprServer.start();
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return epr.all().size() == 3u; }, 60s));
+  client.send(message(4));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+  BOOST_TEST(cpis::test::waitFor([&] {
+    const auto stored = f.storedMessages();
+    return stored.size() == 4u &&
+           std::all_of(stored.begin(), stored.end(), [](const auto& m) { return m.second == "processed"; });
+  }, 60s));
+  const auto delivered = epr.all();
+  BOOST_TEST_REQUIRE(delivered.size() == 4u);
+  BOOST_TEST(field(delivered[3], "MSA-2") == "W4");
   BOOST_TEST(engine.terminate() == 0);
 }
 

@@ -119,6 +119,7 @@ BOOST_AUTO_TEST_CASE(tls_sample_loads_where_its_files_exist) {
   BOOST_REQUIRE(ed.returnConnection);
   BOOST_TEST(ed.returnConnection->host == "edsys.rzz.example.nhs.uk");
   BOOST_TEST(ed.returnConnection->port == 2577);
+  BOOST_TEST(ed.returnConnection->maxWaiting == 10'000u);  // the default
 
   const FeedConfig& maternity = config.feeds[1];
   BOOST_TEST(maternity.name == "rzz-maternity");
@@ -174,11 +175,12 @@ BOOST_AUTO_TEST_CASE(notifications_are_read_with_their_sinks_and_default_when_le
   </notify>
   <feed name="ed">
     <listener address="127.0.0.1" port="0"/>
-    <acknowledgement mode="original"><returnConnection host="epr" port="2577"/></acknowledgement>
+    <acknowledgement mode="original"><returnConnection host="epr" port="2577" maxWaiting="500"/></acknowledgement>
   </feed>
 </cpisEngine>
 )";
   const EngineConfig config = loader.loadString(xml, "notify.xml", dir.path());
+  BOOST_TEST(config.feeds.at(0).returnConnection->maxWaiting == 500u);
   BOOST_TEST(config.notify.poll.count() == 250);
   BOOST_TEST(config.notify.maxAttempts == 4u);
   BOOST_TEST(config.notify.backoffMin.count() == 200);
