@@ -302,8 +302,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     if (queued) {
       notify::Notifications all = notifications;
       all.push_back(std::move(*queued));
-      if (auto status = finish(id, store::MessageState::Processed, text + "; application ACK queued", {}, all);
-          !status.isOk()) {
+      if (auto status = finishOrKeepTrying(id, text + "; application ACK queued", all); !status.isOk()) {
         logger().error("feed %s: message %s not finished (%s); recovery checks it again", policy_.feed,
                        std::to_string(id), status.message());
       }
@@ -320,9 +319,9 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
         }
       }
       returnChannel_->submit(id, application);
-    } else if (auto status = finish(id, store::MessageState::Processed, text, pending.disposition.ack, notifications);
-               !status.isOk()) {
-      logger().error("feed %s: message %s not finished (%s)", policy_.feed, std::to_string(id), status.message());
+    } else if (auto status = finishOrKeepTrying(id, text, notifications, pending.disposition.ack); !status.isOk()) {
+      logger().error("feed %s: message %s not finished (%s); recovery checks it again", policy_.feed,
+                     std::to_string(id), status.message());
     }
     return {};
   }
@@ -657,6 +656,23 @@ std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) co
                  "sending facility (MSH-4) is not the one configured for this feed", "MSH", 4);
   }
   return std::nullopt;
+}
+
+core::Status Intake::finishOrKeepTrying(store::MessageId id, std::string_view outcome,
+                                        const notify::Notifications& notifications, std::string_view ack) {
+  // Enhanced mode: the sender has its CA and sends nothing again, so no resend would retry this
+  // finish (as in original mode) and recovery would check the child again at the next start.
+  // The store being briefly unavailable (a failed commit, a full disk being cleared) is waited
+  // out here, on the check's own thread, until the engine stops.
+  auto pause = std::chrono::milliseconds(100);
+  for (;;) {
+    auto status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
+    if (status.isOk() || !status.retryable()) return status;
+    logger().warning("feed %s: message %s checked but not finished (%s); trying again in %s ms", policy_.feed,
+                     std::to_string(id), status.message(), std::to_string(pause.count()));
+    if (!checks_->work.pause(pause)) return status;
+    pause = std::min(pause * 2, std::chrono::milliseconds(5'000));
+  }
 }
 
 core::Status Intake::finish(store::MessageId id, store::MessageState state, std::string_view outcome,

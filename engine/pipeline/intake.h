@@ -174,6 +174,11 @@ class Intake final : public mllp::FrameHandler {
   // answering `message` when it is an ADT, or a message that could not be read (null).
   void appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const;
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
+  // finish() as Processed, tried again with back-off while the store is unavailable (enhanced
+  // mode, after the check: nobody would resend it), until it succeeds, is refused, or the
+  // engine stops.
+  core::Status finishOrKeepTrying(store::MessageId id, std::string_view outcome,
+                                  const notify::Notifications& notifications, std::string_view ack = {});
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,
                       std::string_view ack, const notify::Notifications& notifications = {});
   // The notifications an attendance's outcome causes (none without a composer).

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -43,9 +44,17 @@ class WorkQueue {
       stopping_ = true;
     }
     wake_.notify_all();
+    stopWake_.notify_all();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
+  }
+
+  // For a job that waits before trying again: waits `pause`, or less once stop() has begun.
+  // False when stopping.
+  bool pause(std::chrono::milliseconds pause) {
+    std::unique_lock lock(mutex_);
+    return !stopWake_.wait_for(lock, pause, [this] { return stopping_; });
   }
 
   std::size_t queued() const {
@@ -75,6 +84,7 @@ class WorkQueue {
   const std::string name_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable stopWake_;  // pause(): its own, so that a job's notify never wakes it
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -600,6 +600,39 @@ BOOST_AUTO_TEST_CASE(enhanced_mode_refuses_new_messages_while_application_acks_p
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// Enhanced mode: the sender has its CA and sends nothing again, so a check whose finishing
+// commit fails is not retried by a resend. The engine keeps trying that finish while the store
+// refuses it (a trigger here) and finishes the message once it can, without a restart and
+// without asking CP-IS again. Before, the message stayed unfinished until the next start, whose
+// recovery checked the child a second time.
+BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_whose_finish_fails_is_finished_once_the_store_can) {
+  OwnSimulator own;
+  auto& state = own.state();
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced-finish.xml");
+  std::ofstream(config) << enhancedWithReturnDown(own.simulator->queryUrl()).xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", f.storePath());
+  using Poco::Data::Keywords::now;
+  session << "CREATE TRIGGER refuse_finish BEFORE UPDATE OF state ON message WHEN NEW.state <> 'received'"
+             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      now;
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  client.send(askingForEnhancedMode(adt("F1", "VF1", {"9990000018"})));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return engine.errors().find("checked but not finished") != std::string::npos; },
+                                         30s));
+  session << "DROP TRIGGER refuse_finish", now;
+  BOOST_TEST(cpis::test::waitFor([&] {
+    const auto stored = f.storedMessages();
+    return stored.size() == 1u && stored[0].second == "processed";
+  }, 30s));
+  BOOST_TEST(state.stats().queries == 1u);  // checked once
+  BOOST_TEST(engine.terminate() == 0);
+}
+
 // Enhanced mode on a checking feed: the message is finished once checked, in the same commit as
 // its application ACK queued in the outbox for the return connection. With the EPR's listener
 // away, a restart retries the ACK but never checks the child again (before, the message stayed
