@@ -143,6 +143,17 @@ class EprListener final : public cpis::mllp::FrameHandler {
   std::vector<std::string> received;
 };
 
+// The engine's store refuses every finish (the commit that records a message's outcome fails,
+// as on a full disk) until allowFinishes(); the message's own insert still goes through.
+void refuseFinishes(Poco::Data::Session& session) {
+  session << "CREATE TRIGGER refuse_finish BEFORE UPDATE OF state ON message WHEN NEW.state <> 'received'"
+             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      Poco::Data::Keywords::now;
+}
+void allowFinishes(Poco::Data::Session& session) {
+  session << "DROP TRIGGER refuse_finish", Poco::Data::Keywords::now;
+}
+
 // A port nobody listens on (for now).
 std::uint16_t unusedPort() {
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
@@ -343,10 +354,7 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
   state.setFault("9990000034", held);
   Poco::Data::SQLite::Connector::registerConnector();
   Poco::Data::Session session("SQLite", f.storePath());
-  using Poco::Data::Keywords::now;
-  session << "CREATE TRIGGER refuse_finish BEFORE UPDATE OF state ON message WHEN NEW.state <> 'received'"
-             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-      now;
+  refuseFinishes(session);
   const auto refused = send(adt("L1", "VL", child));
   BOOST_TEST(field(refused, "MSA-1") == "AR");
   BOOST_TEST(field(refused, "ERR-1.4.1") == "207");
@@ -354,7 +362,7 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
   BOOST_TEST(field(refused, "ZCP-3.1") == "MESSAGE_REJECTED");
 
   BOOST_TEST(field(send(adt("L1", "VL", child)), "MSA-1") == "AR");  // the store still refuses
-  session << "DROP TRIGGER refuse_finish", now;
+  allowFinishes(session);
   const auto resent = send(adt("L1", "VL", child));
   BOOST_TEST(field(resent, "MSA-1") == "AA");
   BOOST_TEST(field(resent, "MSA-2") == "L1");
@@ -615,16 +623,13 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_whose_finish_fails_is_finished_once_
   BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
   Poco::Data::SQLite::Connector::registerConnector();
   Poco::Data::Session session("SQLite", f.storePath());
-  using Poco::Data::Keywords::now;
-  session << "CREATE TRIGGER refuse_finish BEFORE UPDATE OF state ON message WHEN NEW.state <> 'received'"
-             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-      now;
+  refuseFinishes(session);
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
   client.send(askingForEnhancedMode(adt("F1", "VF1", {"9990000018"})));
   BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return engine.errors().find("checked but not finished") != std::string::npos; },
                                          30s));
-  session << "DROP TRIGGER refuse_finish", now;
+  allowFinishes(session);
   BOOST_TEST(cpis::test::waitFor([&] {
     const auto stored = f.storedMessages();
     return stored.size() == 1u && stored[0].second == "processed";
