@@ -51,11 +51,17 @@ std::size_t PgLeaseClaims::renew(PgConnection& connection, std::string_view owne
   return static_cast<std::size_t>(connection.query(renewSql_, params).rows());
 }
 
-std::size_t PgLeaseClaims::release(PgConnection& connection, std::string_view owner,
-                                   std::span<const std::int64_t> ids) const {
+std::size_t PgLeaseClaims::release(PgConnection& connection, std::string_view owner) const {
   PgParams params;
   params.text(owner);
-  if (ids.empty()) return connection.query(releaseSql_, params).affected();
+  return connection.query(releaseSql_, params).affected();
+}
+
+std::size_t PgLeaseClaims::releaseSome(PgConnection& connection, std::string_view owner,
+                                       std::span<const std::int64_t> ids) const {
+  if (ids.empty()) return 0;
+  PgParams params;
+  params.text(owner);
   std::string array = "{";
   for (const std::int64_t id : ids) {
     if (array.size() > 1) array += ',';

@@ -47,10 +47,11 @@ class PgLeaseClaims {
   // holds locked at the moment (being finished) are passed over. Throws PgError.
   std::size_t renew(PgConnection& connection, std::string_view owner, std::optional<std::int64_t> now,
                     std::chrono::microseconds lease) const;
-  // Gives up every claim `owner` holds, or of those only the rows `ids` names; how many.
+  // Gives up every claim `owner` holds; how many. Throws PgError.
+  std::size_t release(PgConnection& connection, std::string_view owner) const;
+  // Gives up the claims `owner` holds on the rows `ids` names (none: nothing); how many.
   // Throws PgError.
-  std::size_t release(PgConnection& connection, std::string_view owner,
-                      std::span<const std::int64_t> ids = {}) const;
+  std::size_t releaseSome(PgConnection& connection, std::string_view owner, std::span<const std::int64_t> ids) const;
 
  private:
   std::string claimSql_;

@@ -244,8 +244,10 @@ core::Result<std::vector<OutboxEntry>> PostgresReader::claimDue(
             .int64(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)))
             .optionalInt64(now);
         auto entries = outboxEntries(connection.queryPrepared("claim_due", params));
-        // RETURNING promises no order
-        std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        // RETURNING promises no order: the claim's own, the longest due first
+        std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+          return a.nextAttemptAt != b.nextAttemptAt ? a.nextAttemptAt < b.nextAttemptAt : a.id < b.id;
+        });
         return entries;
       });
 }
@@ -259,11 +261,18 @@ core::Result<std::size_t> PostgresReader::renewOutboxClaims(const std::string& o
                                      });
 }
 
+core::Result<std::size_t> PostgresReader::releaseOutboxClaims(const std::string& owner) {
+  return withConnection<std::size_t>("message store: cannot release the claims of notifications", false,
+                                     [&](PgConnection& connection) -> core::Result<std::size_t> {
+                                       return outboxClaims_.release(connection, owner);
+                                     });
+}
+
 core::Result<std::size_t> PostgresReader::releaseOutboxClaims(const std::string& owner,
                                                               std::span<const std::int64_t> ids) {
   return withConnection<std::size_t>("message store: cannot release the claims of notifications", false,
                                      [&](PgConnection& connection) -> core::Result<std::size_t> {
-                                       return outboxClaims_.release(connection, owner, ids);
+                                       return outboxClaims_.releaseSome(connection, owner, ids);
                                      });
 }
 

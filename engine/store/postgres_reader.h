@@ -51,8 +51,10 @@ class PostgresReader {
                                                   std::chrono::microseconds lease, std::size_t limit);
   core::Result<std::size_t> renewOutboxClaims(const std::string& owner, std::optional<std::int64_t> now,
                                               std::chrono::microseconds lease);
-  // Every claim `owner` holds on notifications, or of those only `ids`.
-  core::Result<std::size_t> releaseOutboxClaims(const std::string& owner, std::span<const std::int64_t> ids = {});
+  // Every claim `owner` holds on notifications.
+  core::Result<std::size_t> releaseOutboxClaims(const std::string& owner);
+  // The claims `owner` holds on the notifications `ids` (none: nothing).
+  core::Result<std::size_t> releaseOutboxClaims(const std::string& owner, std::span<const std::int64_t> ids);
   core::Result<std::optional<TimePoint>> nextDue(std::string_view sink);
   core::Result<OutboxEntry> outboxEntry(NotificationId id);
   core::Result<std::vector<OutboxEntry>> listOutbox(const OutboxFilter& filter);

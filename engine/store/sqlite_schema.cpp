@@ -112,8 +112,11 @@ constexpr std::string_view kVersion6[]{
 // read every pending entry of the sink whenever none was due, as when a sink is down and its
 // whole backlog backs off: about 40 ms a claim with 200,000 entries, on the writer's thread.
 // Entries handed to the dispatcher as they are written are written claimed and never enter it.
+// It takes outbox_pending's place: no query reads that one any more, and every notification
+// wrote an entry of it.
 constexpr std::string_view kVersion7[]{
     "CREATE INDEX outbox_waiting ON outbox (sink, next_attempt_at) WHERE state = 'pending' AND claimed = 0",
+    "DROP INDEX outbox_pending",
 };
 
 // kMigrations[n] takes a database from schema version n to n + 1.

@@ -394,7 +394,8 @@ BOOST_AUTO_TEST_CASE(version_5_drops_the_outbox_index_no_query_needs) {
   }
   BOOST_TEST(indexes("outbox_due") == 0);
   BOOST_TEST(indexes("outbox_dead") == 1);
-  BOOST_TEST(indexes("outbox_pending") == 1);
+  BOOST_TEST(indexes("outbox_pending") == 0);  // version 7: outbox_waiting instead
+  BOOST_TEST(indexes("outbox_waiting") == 1);
   Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
   int version = 0;
   session << "SELECT max(version) FROM schema_version", Poco::Data::Keywords::into(version),
