@@ -143,7 +143,10 @@ std::string enqueueSql(bool claimed) {
          std::string(claimed ? ", claimed_by, claimed_until" : "") +
          ")"
          " SELECT COALESCE($1::bigint, NULLIF(gate.value, '-')::bigint), $2::text, $3::text, $4::bytea, $5::bytea,"
-         "   $6::bytea, clock.now, COALESCE($8::bigint, clock.now), $9::bigint" +
+         "   $6::bytea, clock.now, CASE WHEN $5::bytea = ''::bytea THEN COALESCE($8::bigint, clock.now)"
+         "   ELSE GREATEST(COALESCE($8::bigint, clock.now), (SELECT max(p.next_attempt_at) FROM outbox p"
+         "     WHERE p.sink = $2::text AND p.order_key = $5::bytea AND p.order_key <> ''::bytea"
+         "       AND p.state = 'pending')) END, $9::bigint" +
          std::string(claimed ? ", $10::text, clock.now + $11::bigint" : "") +
          " FROM clock, gate WHERE gate.value <> ''"
          " ON CONFLICT (sink, idempotency_key) DO NOTHING" +
@@ -163,7 +166,15 @@ const std::string kOutboxMark =
     "   finished_at = CASE WHEN $2::text = 'pending' THEN NULL ELSE clock.now END,"
     "   last_error = COALESCE($4::text, outbox.last_error), claimed_by = NULL, claimed_until = NULL"
     "   FROM clock WHERE outbox.id = $1::bigint AND outbox.state = 'pending'"
-    "     AND (outbox.claimed_by IS NULL OR outbox.claimed_by = $6::text) RETURNING outbox.message_id)"
+    "     AND (outbox.claimed_by IS NULL OR outbox.claimed_by = $6::text) RETURNING outbox.message_id),"
+    // A retried entry's successors of its order key wait until its next attempt too (they
+    // cannot be claimed before it is finished): claims, walking outbox_waiting in time order,
+    // then do not read them while it backs off.
+    " queued AS (UPDATE outbox q SET next_attempt_at = $3::bigint FROM outbox h"
+    "   WHERE $2::text = 'pending' AND $3::bigint IS NOT NULL AND EXISTS (SELECT 1 FROM changed)"
+    "     AND h.id = $1::bigint AND h.order_key <> ''::bytea AND q.sink = h.sink AND q.order_key = h.order_key"
+    "     AND q.order_key <> ''::bytea AND q.state = 'pending' AND q.id > h.id AND q.next_attempt_at < $3::bigint"
+    "   RETURNING q.id)"
     " SELECT (SELECT count(*) FROM changed), o.state, o.claimed_by,"
     "   set_config('" +
     std::string(kGate) +

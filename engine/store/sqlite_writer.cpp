@@ -55,10 +55,15 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
               "UPDATE message SET ack = COALESCE(?1, ack),"
               " acked_at = CASE WHEN ?1 IS NULL THEN acked_at ELSE ?4 END, state = ?2, outcome = ?3,"
               " finished_at = ?4 WHERE id = ?5 AND state = 'received'"),
+      // An entry queued behind older pending ones of its order key waits at least as long as
+      // they do (see raiseQueued_).
       insertNotification_(db_,
                           "INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload,"
                           " created_at, next_attempt_at, deadline, claimed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                          " COALESCE(?8, ?7), ?9, ?10) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
+                          " CASE WHEN ?5 = '' THEN COALESCE(?8, ?7) ELSE max(COALESCE(?8, ?7), COALESCE(("
+                          "SELECT max(p.next_attempt_at) FROM outbox p WHERE p.sink = ?2 AND p.order_key = ?5"
+                          " AND p.order_key <> '' AND p.state = 'pending'), 0)) END,"
+                          " ?9, ?10) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
       findEntry_(db_, "SELECT state, message_id FROM outbox WHERE id = ?1"),
       markDelivered_(db_,
                      "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = ?2,"
@@ -66,6 +71,14 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       markRetry_(db_,
                  "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,"
                  " claimed = 0 WHERE id = ?1"),
+      // A retried entry's successors of its order key cannot be claimed before it is finished,
+      // which is never before its next attempt: they wait until then as well, so that claims
+      // and next-due reads, walking outbox_waiting in time order, do not read them while it
+      // backs off (?1 the entry, ?2 its next attempt).
+      raiseQueued_(db_,
+                   "UPDATE outbox SET next_attempt_at = ?2 WHERE id IN (SELECT q.id FROM outbox h JOIN outbox q"
+                   " ON q.sink = h.sink AND q.order_key = h.order_key WHERE h.id = ?1 AND h.order_key <> ''"
+                   " AND q.order_key <> '' AND q.state = 'pending' AND q.id > h.id AND q.next_attempt_at < ?2)"),
       release_(db_, "UPDATE outbox SET claimed = 0 WHERE id = ?1 AND state = 'pending' AND claimed <> 0"),
       markDead_(db_,
                 "UPDATE outbox SET state = 'dead', attempts = attempts + 1, finished_at = ?2,"
@@ -323,6 +336,7 @@ WriteReply SqliteWriter::apply(const OutboxMarkWrite& write) {
       break;
     case OutboxEnd::Retry:
       markRetry_.run().bind(1, write.id).bind(2, toDbTime(write.next)).bindText(3, write.error).step();
+      raiseQueued_.run().bind(1, write.id).bind(2, toDbTime(write.next)).step();
       break;
     case OutboxEnd::Dead:
       markDead_.run().bind(1, write.id).bind(2, at).bindText(3, write.error).step();

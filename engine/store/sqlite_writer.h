@@ -111,6 +111,7 @@ class SqliteWriter {
   SqliteStatement findEntry_;
   SqliteStatement markDelivered_;
   SqliteStatement markRetry_;
+  SqliteStatement raiseQueued_;
   SqliteStatement release_;
   SqliteStatement markDead_;
   SqliteStatement replayOne_;

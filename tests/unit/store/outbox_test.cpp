@@ -416,6 +416,38 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delivery_writes_its_follow_ups_in_the_same_transac
   BOOST_TEST(total(outbox) == 3U);
 }
 
+// Entries queued behind a retried one of their order key cannot go before it is finished, so
+// they wait as long as it does: their next attempt moves with it (and a new one of the key
+// starts there), and claims walking the waiting entries in time order pass none of them while
+// it backs off. Once it is delivered they are due at once.
+BOOST_AUTO_TEST_CASE_TEMPLATE(entries_queued_behind_a_retried_one_wait_as_long, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const NotificationId first = enqueue(outbox, notification("k1", "visit-1"));
+  const NotificationId second = enqueue(outbox, notification("k2", "visit-1"));
+  const NotificationId other = enqueue(outbox, notification("k3", "visit-2"));
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == (std::vector<NotificationId>{first, other}));
+  const TimePoint retryAt = fixture.clock.now() + 30s;
+  BOOST_REQUIRE(outbox.markRetry(first, retryAt, "HTTP 503").isOk());
+  BOOST_TEST((outbox.get(second)->nextAttemptAt == retryAt));
+  BOOST_TEST((outbox.get(other)->nextAttemptAt == outbox.get(other)->createdAt));  // another key
+  BOOST_TEST(outbox.get(second)->attempts == 0U);
+  fixture.clock.advance(1s);
+  const NotificationId third = enqueue(outbox, notification("k4", "visit-1"));
+  const NotificationId unordered = enqueue(outbox, notification("k5"));
+  BOOST_TEST((outbox.get(third)->nextAttemptAt == retryAt));
+  BOOST_TEST((outbox.get(unordered)->nextAttemptAt == fixture.clock.now()));
+  BOOST_REQUIRE(outbox.markDelivered(other).isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{unordered});
+  BOOST_TEST((outbox.nextDue(kSink).value().value() == retryAt));
+  fixture.clock.advance(30s);
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{first});
+  BOOST_REQUIRE(outbox.markDelivered(first).isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{second});  // due at once
+  BOOST_REQUIRE(outbox.markDelivered(second).isOk());
+  BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{third});
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(entries_of_one_order_key_are_claimed_one_at_a_time_oldest_first, Backend,
                               StoreBackends) {
   StoreFixture<Backend> fixture;
