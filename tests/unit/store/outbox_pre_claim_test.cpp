@@ -19,6 +19,7 @@
 #include "engine/store/pg_connection.h"
 #include "engine/store/postgres_schema.h"
 #include "engine/store/sqlite_schema.h"
+#include "engine/store/store_writes.h"
 #include "tests/support/wait_for.h"
 #include "tests/unit/store/outbox_test_data.h"
 #include "tests/unit/store/store_backends.h"
@@ -123,6 +124,29 @@ void requireSame(const OutboxEntry& handed, const OutboxEntry& stored) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(outbox_pre_claim)
+
+// A write that claimed entries for a receiver that withdrew before they were durable (a
+// dispatcher stopping): they are still claimed, so no claim finds them; the next receiver
+// registered adopts them first. Before, they stayed claimed and nobody held them until the
+// store reopened.
+BOOST_AUTO_TEST_CASE(entries_handed_over_with_no_receiver_go_to_the_next_one) {
+  cpis::store::ClaimHandOver handOver;
+  Receiver first, second;
+  handOver.set(&first);
+  BOOST_TEST(handOver.claims(notification("k1")));
+  handOver.set(nullptr);  // withdrawn before the write was durable
+  OutboxEntry entry;
+  entry.id = 7;
+  entry.sink = std::string(kSink);
+  handOver.handOver(std::vector<OutboxEntry>{entry});
+  BOOST_TEST(first.adopted().empty());
+  handOver.set(&second);
+  BOOST_REQUIRE(second.adopted().size() == 1U);
+  BOOST_TEST(second.adopted()[0].id == 7);
+  handOver.set(nullptr);
+  handOver.set(&first);
+  BOOST_TEST(first.adopted().empty());  // handed over once
+}
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_finish_hands_over_what_it_wrote_claimed_and_no_claim_finds_it, Backend,
                               StoreBackends) {
