@@ -179,6 +179,12 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
     if (d.escape != '\0' || !d.isDelimiter(candidate)) break;
   }
   std::string fallback;
+  // Without an escape character a delimiter, CR or LF cannot be written either, whether it was
+  // in the text or in what stands in for a character (the "..." of an ellipsis, say).
+  const auto put = [&](char c) {
+    const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
+    fallback.push_back(unescapable ? stand : c);
+  };
   for (std::size_t i = 0; i < utf8.size();) {
     const std::size_t start = i;
     const auto cp = nextCodePoint(utf8, i);
@@ -188,14 +194,11 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
     }
     const std::string_view character = utf8.substr(start, i - start);
     if (*cp < 0x80) {
-      // Without an escape character a delimiter, CR or LF cannot be written either.
-      const char c = character[0];
-      const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
-      fallback.push_back(unescapable ? stand : c);
+      put(character[0]);
     } else if (std::string probe; appendFromUtf8(character, charset, probe)) {
       fallback.append(character);
     } else if (const char* ascii = asciiFor(*cp)) {
-      fallback.append(ascii);
+      for (const char* c = ascii; *c != '\0'; ++c) put(*c);
     } else {
       fallback.push_back(stand);
     }

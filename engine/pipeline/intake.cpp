@@ -2,6 +2,7 @@
 
 #include <Poco/Logger.h>
 
+#include <array>
 #include <deque>
 #include <mutex>
 #include <typeinfo>
@@ -510,7 +511,7 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
       // not reading). A new message is refused before it is stored (refused(), so that its
       // resend is not a duplicate of a refusal); one recovery finds stored is queued anyway. A
       // sender that takes no CR (MSH-15 NE, SU) is never refused: it would not know.
-      d.refusal = sendAgainLater(message, "not stored: application ACKs for this feed wait for its return "
+      d.refusal = sendAgainLater(message, "refused for now: application ACKs for this feed wait for its return "
                                           "connection; send it again later");
     }
     d.applicationAck =
@@ -618,7 +619,7 @@ std::string Intake::storeUnavailable(std::string_view payload, const core::Statu
 }
 
 std::string Intake::refused(const Pending& pending) {
-  logger().warning("feed %s: a message refused, not stored: %s application ACKs wait for the return connection",
+  logger().warning("feed %s: a message refused for now: %s application ACKs wait for the return connection",
                    policy_.feed, std::to_string(returnChannel_->pending()));
   return pending.disposition.refusal;
 }
@@ -661,18 +662,32 @@ std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) co
 core::Status Intake::finishOrKeepTrying(store::MessageId id, std::string_view outcome,
                                         const notify::Notifications& notifications, std::string_view ack) {
   // Enhanced mode: the sender has its CA and sends nothing again, so no resend would retry this
-  // finish (as in original mode) and recovery would check the child again at the next start.
-  // The store being briefly unavailable (a failed commit, a full disk being cleared) is waited
-  // out here, on the check's own thread, until the engine stops.
-  auto pause = std::chrono::milliseconds(100);
-  for (;;) {
-    auto status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
-    if (status.isOk() || !status.retryable()) return status;
+  // finish (as in original mode), and recovery would check the child again at the next start.
+  // A store briefly unavailable (a failed commit, a disk being cleared) is waited out, for
+  // about half a minute at most, and only on the check queue's own threads: never on a
+  // connection's thread (its listener's stop would wait) nor during start-up's recovery (no
+  // stop could end the wait). A failure that persists is left for recovery, as before.
+  constexpr std::array<int, 10> kPausesMs{100, 200, 400, 800, 1'600, 3'200, 5'000, 5'000, 5'000, 5'000};
+  auto status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
+  if (status.isOk() || !status.retryable() || !checks_->work.onOwnThread()) return status;
+  for (const int pauseMs : kPausesMs) {
     logger().warning("feed %s: message %s checked but not finished (%s); trying again in %s ms", policy_.feed,
-                     std::to_string(id), status.message(), std::to_string(pause.count()));
-    if (!checks_->work.pause(pause)) return status;
-    pause = std::min(pause * 2, std::chrono::milliseconds(5'000));
+                     std::to_string(id), status.message(), std::to_string(pauseMs));
+    if (!checks_->work.pause(std::chrono::milliseconds(pauseMs))) return status;
+    status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
+    if (status.isOk()) return status;
+    if (!status.retryable()) {
+      // Refused as finished already: an attempt reported as failed was stored after all (a
+      // commit whose answer was lost). What it wrote is there; its notifications were not
+      // announced.
+      if (const auto stored = store_.fetch(id); stored && stored.value().state != store::MessageState::Received) {
+        notified(notifications);
+        return core::Status::ok();
+      }
+      return status;
+    }
   }
+  return status;
 }
 
 core::Status Intake::finish(store::MessageId id, store::MessageState state, std::string_view outcome,

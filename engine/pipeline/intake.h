@@ -175,8 +175,8 @@ class Intake final : public mllp::FrameHandler {
   void appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const;
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   // finish() as Processed, tried again with back-off while the store is unavailable (enhanced
-  // mode, after the check: nobody would resend it), until it succeeds, is refused, or the
-  // engine stops.
+  // mode, after the check: nobody would resend it), on the check queue's threads only, for
+  // about half a minute at most, until it succeeds, is refused, or the engine stops.
   core::Status finishOrKeepTrying(store::MessageId id, std::string_view outcome,
                                   const notify::Notifications& notifications, std::string_view ack = {});
   core::Status finish(store::MessageId id, store::MessageState state, std::string_view outcome,

@@ -50,6 +50,9 @@ class WorkQueue {
     }
   }
 
+  // Whether the caller is one of this queue's threads (running one of its jobs).
+  bool onOwnThread() const noexcept { return current() == this; }
+
   // For a job that waits before trying again: waits `pause`, or less once stop() has begun.
   // False when stopping.
   bool pause(std::chrono::milliseconds pause) {
@@ -63,8 +66,14 @@ class WorkQueue {
   }
 
  private:
+  static const WorkQueue*& current() noexcept {
+    thread_local const WorkQueue* queue = nullptr;
+    return queue;
+  }
+
   void run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());  // as `top -H` shows it
+    current() = this;
     for (;;) {
       std::function<void()> job;
       {

@@ -638,6 +638,36 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_whose_finish_fails_is_finished_once_
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// The same failure found by start-up's recovery: the finish is not waited on there (nothing
+// could stop that wait, and the listeners would never open); the engine starts, and the message
+// stays for the next recovery. The engine that made the check first dies while retrying.
+BOOST_AUTO_TEST_CASE(a_failing_finish_does_not_hold_up_the_start) {
+  OwnSimulator own;
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced-finish-recovery.xml");
+  std::ofstream(config) << enhancedWithReturnDown(own.simulator->queryUrl()).xml();
+  Poco::Data::SQLite::Connector::registerConnector();
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    Poco::Data::Session session("SQLite", f.storePath());
+    refuseFinishes(session);
+    MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+    client.send(askingForEnhancedMode(adt("G1", "VG1", {"9990000018"})));
+    BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+    BOOST_TEST_REQUIRE(cpis::test::waitFor(
+        [&] { return engine.errors().find("checked but not finished") != std::string::npos; }, 30s));
+    engine.kill();
+  }
+  EngineProcess again(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(again.waitReady(), again.errors());  // recovery checked it, failed to finish, went on
+  BOOST_TEST(again.errors().find("recovery checks it again") != std::string::npos, again.errors());
+  BOOST_TEST(again.terminate() == 0);
+  const auto stored = f.storedMessages();
+  BOOST_TEST_REQUIRE(stored.size() == 1u);
+  BOOST_TEST(stored[0].second == "received");  // for the next start's recovery
+}
+
 // Enhanced mode on a checking feed: the message is finished once checked, in the same commit as
 // its application ACK queued in the outbox for the return connection. With the EPR's listener
 // away, a restart retries the ACK but never checks the child again (before, the message stayed

@@ -14,7 +14,7 @@ using cpis::test::visible;
 
 namespace {
 
-enum class Set { Standard, Truncation, Custom, NoEscape, QuestionField };
+enum class Set { Standard, Truncation, Custom, NoEscape, QuestionField, DashComponent };
 
 Delimiters delimitersOf(Set set) {
   Delimiters d;  // | ^ ~ \ &
@@ -23,6 +23,7 @@ Delimiters delimitersOf(Set set) {
     case Set::Truncation: d.truncation = '#'; break;
     case Set::Custom: d = Delimiters{'!', '@', '*', '$', '%', '\0'}; break;
     case Set::NoEscape: d.escape = '\0'; break;
+    case Set::DashComponent: d = Delimiters{'|', '-', '~', '\0', '&', '\0'}; break;  // component '-', no escape
     case Set::QuestionField: d = Delimiters{'?', '+', ':', '\0', '\0', '\0'}; break;  // MSH-1 '?', MSH-2 "+:"
   }
   return d;
@@ -150,6 +151,7 @@ const std::vector<EscapeTextCase> kEscapeText{
      "O'Brien - \"A\"..."},                                                         // typographic punctuation
     {"ok\xC3", Set::Standard, Charset::Ascii, "ok?"},                                // ill-formed UTF-8
     {"a+b?\xC3\xAB", Set::QuestionField, Charset::Ascii, "a_b_e"},  // '?' is the field separator: '_' instead
+    {"a \xE2\x80\x93 b", Set::DashComponent, Charset::Ascii, "a ? b"},  // the en dash's '-' is a delimiter here
 };
 
 }  // namespace
