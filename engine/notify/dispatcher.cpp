@@ -9,6 +9,7 @@
 #include <Poco/Logger.h>
 
 #include "engine/core/assert.h"
+#include "engine/core/retry.h"
 
 namespace cpis::notify {
 namespace {
@@ -166,12 +167,6 @@ void Dispatcher::stop() {
     for (auto& worker : runner->workers) {
       if (worker.joinable()) worker.join();
     }
-  }
-  {
-    // Handed over while stop() began (setClaimReceiver(nullptr) above waited for the last).
-    const std::lock_guard lock(handedOverLateMutex_);
-    waiting.insert(waiting.end(), handedOverLate_.begin(), handedOverLate_.end());
-    handedOverLate_.clear();
   }
   releaseUntried(waiting);
   {
@@ -437,20 +432,16 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
 }
 
 core::Status Dispatcher::record(const std::function<core::Status()>& mark) {
-  auto status = mark();
-  std::chrono::milliseconds pause{100};
-  while (!status.isOk() && status.retryable() && !stopping_) {
-    logger().warning("notification outcome not recorded, trying again in %s ms: %s", std::to_string(pause.count()),
-                     status.message());
-    {
-      std::unique_lock lock(pauseMutex_);
-      pauseWake_.wait_for(lock, pause, [&] { return stopping_.load(); });
-    }
-    if (stopping_) break;
-    status = mark();
-    pause = std::min(pause * 2, std::chrono::milliseconds(5'000));
-  }
-  return status;
+  return core::retryWhileUnavailable(
+      core::RetryPolicy{}, mark,
+      [this](std::chrono::milliseconds pause) {
+        std::unique_lock lock(pauseMutex_);
+        return !pauseWake_.wait_for(lock, pause, [&] { return stopping_.load(); });
+      },
+      [](const core::Status& status, std::chrono::milliseconds pause) {
+        logger().warning("notification outcome not recorded, trying again in %s ms: %s",
+                         std::to_string(pause.count()), status.message());
+      });
 }
 
 void Dispatcher::wakeFor(const Notifications& written) {
@@ -475,7 +466,8 @@ bool Dispatcher::wantsClaimed(std::string_view sink) {
   return true;
 }
 
-void Dispatcher::adopt(std::vector<store::OutboxEntry> entries) {
+std::vector<store::OutboxEntry> Dispatcher::adopt(std::vector<store::OutboxEntry> entries) {
+  std::vector<store::OutboxEntry> notTaken;
   for (auto& entry : entries) {
     const auto it = runners_.find(entry.sink);
     if (it == runners_.end()) {
@@ -493,11 +485,9 @@ void Dispatcher::adopt(std::vector<store::OutboxEntry> entries) {
         continue;
       }
     }
-    // After stop() the workers may be gone: stop() gives it back to the store (not from here:
-    // this runs on the store's writer thread).
-    const std::lock_guard lock(handedOverLateMutex_);
-    handedOverLate_.push_back(entry.id);
+    notTaken.push_back(std::move(entry));  // stopping: its workers may be gone
   }
+  return notTaken;
 }
 
 void Dispatcher::releaseUntried(std::span<const store::NotificationId> ids) {

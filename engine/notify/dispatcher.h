@@ -95,9 +95,9 @@ struct DispatcherStats {
 // adopt() queues them like claimed ones, and wakeFor() does not wake their sinks.
 //
 // stop() claims nothing more, lets the workers finish the deliveries under way (each marked)
-// and joins; the entries still waiting for a worker, and any handed over while it stops, go
-// back to the store untried (Outbox::release), claimable again at once by a new dispatcher or
-// another instance. (Delivering them first would make a stop with a sink down wait out a
+// and joins; the entries still waiting for a worker go back to the store untried
+// (Outbox::release), claimable again at once by a new dispatcher or another instance; those
+// handed over while it stops are not taken (the store keeps them for its next receiver). (Delivering them first would make a stop with a sink down wait out a
 // time-out per entry, and a sink holds up to preClaimBacklog.) An entry claimed but not yet
 // marked when the process dies stays pending in the store; its lease (shared store) or the
 // next start returns it. An outcome the store fails to record (a
@@ -127,9 +127,9 @@ class Dispatcher final : public store::ClaimReceiver {
   // preClaimBacklog entries.
   bool wantsClaimed(std::string_view sink) override;
   // Entries claimed for this instance (written claimed, or claimed elsewhere): queued for their
-  // sinks' workers, as claimed ones. An unknown sink's stay claimed; stop() gives back those
-  // handed over while it stops.
-  void adopt(std::vector<store::OutboxEntry> entries) override;
+  // sinks' workers, as claimed ones. An unknown sink's stay claimed; once stop() has begun,
+  // none is taken (the store keeps them for the next receiver).
+  std::vector<store::OutboxEntry> adopt(std::vector<store::OutboxEntry> entries) override;
 
   DispatcherStats stats() const;
   // The back-off after `attempts` failed attempts, before jitter is applied: the upper bound.
@@ -170,8 +170,6 @@ class Dispatcher final : public store::ClaimReceiver {
   std::condition_variable renewWake_;
   std::thread renewer_;
   std::atomic<std::size_t> inFlight_{0};
-  std::mutex handedOverLateMutex_;
-  std::vector<store::NotificationId> handedOverLate_;  // adopted once stop() had begun
   mutable std::mutex statsMutex_;
   DispatcherStats stats_;
 };

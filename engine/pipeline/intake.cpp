@@ -2,12 +2,12 @@
 
 #include <Poco/Logger.h>
 
-#include <array>
 #include <deque>
 #include <mutex>
 #include <typeinfo>
 #include <unordered_map>
 
+#include "engine/core/retry.h"
 #include "engine/hl7v2/ack.h"
 #include "engine/pipeline/adapt.h"
 #include "engine/pipeline/check.h"
@@ -664,30 +664,34 @@ core::Status Intake::finishOrKeepTrying(store::MessageId id, std::string_view ou
   // Enhanced mode: the sender has its CA and sends nothing again, so no resend would retry this
   // finish (as in original mode), and recovery would check the child again at the next start.
   // A store briefly unavailable (a failed commit, a disk being cleared) is waited out, for
-  // about half a minute at most, and only on the check queue's own threads: never on a
-  // connection's thread (its listener's stop would wait) nor during start-up's recovery (no
-  // stop could end the wait). A failure that persists is left for recovery, as before.
-  constexpr std::array<int, 10> kPausesMs{100, 200, 400, 800, 1'600, 3'200, 5'000, 5'000, 5'000, 5'000};
-  auto status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
-  if (status.isOk() || !status.retryable() || !checks_->work.onOwnThread()) return status;
-  for (const int pauseMs : kPausesMs) {
-    logger().warning("feed %s: message %s checked but not finished (%s); trying again in %s ms", policy_.feed,
-                     std::to_string(id), status.message(), std::to_string(pauseMs));
-    if (!checks_->work.pause(std::chrono::milliseconds(pauseMs))) return status;
-    status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
-    if (status.isOk()) return status;
-    if (!status.retryable()) {
-      // Refused as finished already: an attempt reported as failed was stored after all (a
-      // commit whose answer was lost). What it wrote is there; its notifications were not
-      // announced.
-      if (const auto stored = store_.fetch(id); stored && stored.value().state != store::MessageState::Received) {
-        notified(notifications);
-        return core::Status::ok();
-      }
-      return status;
-    }
-  }
-  return status;
+  // about half a minute at most (11 tries, pauses of 0.1 s doubling to 5 s), and only on the
+  // check queue's own threads: never on a connection's thread (its listener's stop would wait)
+  // nor during start-up's recovery (no stop could end the wait). A failure that persists is
+  // left for recovery, as before.
+  const core::RetryPolicy policy{std::chrono::milliseconds(100), std::chrono::milliseconds(5'000),
+                                 checks_->work.onOwnThread() ? std::size_t{11} : std::size_t{1}};
+  bool retried = false;
+  return core::retryWhileUnavailable(
+      policy,
+      [&] {
+        auto status = finish(id, store::MessageState::Processed, outcome, ack, notifications);
+        if (retried && !status.isOk() && !status.retryable()) {
+          // Refused as finished already: an attempt reported as failed was stored after all (a
+          // commit whose answer was lost). What it wrote is there; its notifications were not
+          // announced.
+          if (const auto stored = store_.fetch(id); stored && stored.value().state != store::MessageState::Received) {
+            notified(notifications);
+            return core::Status::ok();
+          }
+        }
+        retried = true;
+        return status;
+      },
+      [this](std::chrono::milliseconds pause) { return checks_->work.pause(pause); },
+      [&](const core::Status& status, std::chrono::milliseconds pause) {
+        logger().warning("feed %s: message %s checked but not finished (%s); trying again in %s ms", policy_.feed,
+                         std::to_string(id), status.message(), std::to_string(pause.count()));
+      });
 }
 
 core::Status Intake::finish(store::MessageId id, store::MessageState state, std::string_view outcome,

@@ -71,7 +71,7 @@ void Responder::appendTo(std::string& ack, const domain::CheckOutcome& outcome) 
   if (const auto parsed = hl7v2::parse(std::string_view(ack))) {
     delimiters = parsed->delimiters();
     charset = parsed->charset();
-    controlId = parsed->controlId();
+    controlId = parsed->get("MSA-2");  // the answered message's MSH-10, as acknowledge() logs
   }
   ack += composed(outcome, delimiters, charset, controlId);
 }

@@ -100,7 +100,9 @@ class ClaimReceiver {
   virtual bool wantsClaimed(std::string_view sink) = 0;
   // Entries written claimed, once durable (ids and all fields, as claimDue returns them).
   // Called on the store's writer thread or the caller's: quick, no calls into the store.
-  virtual void adopt(std::vector<OutboxEntry> entries) = 0;
+  // Returns those it does not take (it is stopping): the store keeps them, still claimed, for
+  // the next receiver registered.
+  virtual std::vector<OutboxEntry> adopt(std::vector<OutboxEntry> entries) = 0;
 };
 
 // The outbox of a store (SQLite or PostgreSQL): rows written by MessageStore::finish /

@@ -47,7 +47,6 @@ core::Status PostgresOutbox::markDead(NotificationId id, std::string_view error)
 }
 
 core::Result<std::size_t> PostgresOutbox::release(std::span<const NotificationId> ids) {
-  if (ids.empty()) return std::size_t{0};
   return reader_.releaseOutboxClaims(instance_, ids);
 }
 

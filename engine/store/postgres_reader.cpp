@@ -62,17 +62,17 @@ const std::string kPostgresClaimDue =
 // least its next_attempt_at, so none later than the first unheld entry's can be the earliest:
 // the walk through outbox_waiting stops there instead of reading every pending entry (a backlog
 // backing off while its sink is down: about half a second a call with 200,000 entries).
-#define CPIS_PG_NEXT_CANDIDATE                                                                 \
-  " FROM outbox o WHERE o.sink = $1::text AND o.state = 'pending'"                              \
-  "   AND (o.order_key = ''::bytea OR NOT EXISTS (SELECT 1 FROM outbox p"                         \
-  "     WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"         \
-  "       AND p.state = 'pending' AND p.id < o.id))"
-const std::string kPostgresNextDue =
-    "WITH first AS (SELECT o.next_attempt_at AS at" CPIS_PG_NEXT_CANDIDATE
-    "   AND o.claimed_by IS NULL ORDER BY o.next_attempt_at, o.id LIMIT 1)"
-    " SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.claimed_until, o.next_attempt_at)))" CPIS_PG_NEXT_CANDIDATE
-    "   AND o.next_attempt_at <= COALESCE((SELECT at FROM first), 9223372036854775807)";
-#undef CPIS_PG_NEXT_CANDIDATE
+const std::string kPostgresNextDue = [] {
+  const std::string candidates =
+      " FROM outbox o WHERE o.sink = $1::text AND o.state = 'pending'"
+      "   AND (o.order_key = ''::bytea OR NOT EXISTS (SELECT 1 FROM outbox p"
+      "     WHERE p.sink = o.sink AND p.order_key = o.order_key AND p.order_key <> ''::bytea"
+      "       AND p.state = 'pending' AND p.id < o.id))";
+  return "WITH first AS (SELECT o.next_attempt_at AS at" + candidates +
+         "   AND o.claimed_by IS NULL ORDER BY o.next_attempt_at, o.id LIMIT 1)"
+         " SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(o.claimed_until, o.next_attempt_at)))" +
+         candidates + "   AND o.next_attempt_at <= COALESCE((SELECT at FROM first), 9223372036854775807)";
+}();
 
 namespace {
 

@@ -1,8 +1,7 @@
 #include "engine/store/store_writes.h"
 
-#include <utility>
-
 #include <string>
+#include <utility>
 
 namespace cpis::store {
 
@@ -52,7 +51,7 @@ OutboxEntry claimedEntry(const NewNotification& notification, NotificationId id,
 void ClaimHandOver::set(ClaimReceiver* receiver) {
   const std::lock_guard lock(mutex_);
   receiver_ = receiver;
-  if (receiver_ != nullptr && !orphans_.empty()) receiver_->adopt(std::exchange(orphans_, {}));
+  if (receiver_ != nullptr && !orphans_.empty()) orphans_ = receiver_->adopt(std::exchange(orphans_, {}));
 }
 
 bool ClaimHandOver::claims(const NewNotification& notification) {
@@ -65,13 +64,10 @@ void ClaimHandOver::handOver(std::vector<OutboxEntry> entries) {
   if (entries.empty()) return;
   // Held while the receiver adopts them: set(nullptr) returns only once no hand-over is under way.
   const std::lock_guard lock(mutex_);
-  if (receiver_ != nullptr) {
-    receiver_->adopt(std::move(entries));
-  } else {
-    // Written claimed for a receiver that withdrew before they were durable (a dispatcher
-    // stopping): the next one registered takes them, still claimed for this instance.
-    for (auto& entry : entries) orphans_.push_back(std::move(entry));
-  }
+  // Written claimed for a receiver that withdrew, or began to stop, before they were durable:
+  // the next one registered takes them, still claimed for this instance.
+  if (receiver_ != nullptr) entries = receiver_->adopt(std::move(entries));
+  for (auto& entry : entries) orphans_.push_back(std::move(entry));
 }
 
 void ClaimHandOver::handOver(WriteReply& reply) {

@@ -7,7 +7,6 @@
 #include <span>
 #include <string_view>
 #include <variant>
-#include <utility>
 #include <vector>
 
 #include "engine/core/status.h"
@@ -121,9 +120,10 @@ class ClaimHandOver {
   void set(ClaimReceiver* receiver);
   // Due at once, without an order key, for a sink the receiver wants.
   bool claims(const NewNotification& notification);
-  // To the receiver. With none (it withdrew after the write claimed them), kept for the next
-  // receiver set(), which adopts them first: they are still claimed for this instance (until
-  // the store reopens, SQLite; until its close or their lease, PostgreSQL).
+  // To the receiver. Those it does not take (it is stopping), or all with none (it withdrew
+  // after the write claimed them), are kept for the next receiver set(), which adopts them
+  // first: they are still claimed for this instance (until the store reopens, SQLite; until its
+  // close or their lease, PostgreSQL).
   void handOver(std::vector<OutboxEntry> entries);
   // handOver(reply.preClaimed) when the reply has any.
   void handOver(WriteReply& reply);
@@ -131,7 +131,7 @@ class ClaimHandOver {
  private:
   std::mutex mutex_;
   ClaimReceiver* receiver_ = nullptr;
-  std::vector<OutboxEntry> orphans_;  // handed over while no receiver was set
+  std::vector<OutboxEntry> orphans_;  // handed over to no receiver that took them
 };
 
 // What every store refuses before queueing a persist (InvalidArgument): no feed, control id or

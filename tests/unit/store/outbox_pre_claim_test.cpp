@@ -56,13 +56,14 @@ class Receiver final : public ClaimReceiver {
     ++asked_;
     return std::find(sinks_.begin(), sinks_.end(), sink) != sinks_.end();
   }
-  void adopt(std::vector<OutboxEntry> entries) override {
+  std::vector<OutboxEntry> adopt(std::vector<OutboxEntry> entries) override {
     {
       const std::lock_guard lock(mutex_);
       ++handOvers_;
       for (auto& entry : entries) adopted_.push_back(std::move(entry));
     }
     changed_.notify_all();
+    return {};
   }
   std::vector<OutboxEntry> adopted() const {
     const std::lock_guard lock(mutex_);
