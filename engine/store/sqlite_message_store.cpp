@@ -230,10 +230,11 @@ core::Result<PersistOutcome> SqliteMessageStore::persistInbound(const InboundMes
 void SqliteMessageStore::recordAudit(std::vector<QueryAuditEntry> entries, std::function<void(core::Status)> done) {
   // The request's views point into the rows, which the callbacks keep until the write is answered.
   auto rows = std::make_shared<const std::vector<QueryAuditEntry>>(std::move(entries));
-  // A batch that fails fails every write in it, so rows that rode in a transaction another
-  // write broke (rolled back: nothing of it stored) are queued again, once; only that second
-  // answer is final. Not after a failed sync: the rows were committed then, and a second copy
-  // would be an audit record of a query that was made once.
+  // A batch that fails other than on one write's data (SqliteWriter::run) fails every write in
+  // it, so rows that rode in a transaction another write broke (rolled back: nothing of it
+  // stored) are queued again, once; only that second answer is final. Not after a failed
+  // sync: the rows were committed then, and a second copy would be an audit record of a query
+  // that was made once.
   std::function<void(WriteReply)> firstAnswer = [this, rows, done](WriteReply reply) {
     if (reply.status.isOk() || !reply.rolledBack) return done(std::move(reply.status));
     core::Status status = std::move(reply.status);

@@ -116,7 +116,7 @@ core::Status SqliteWriter::syncWal() {
 
 SqliteWriter::~SqliteWriter() = default;
 
-void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) {
+void SqliteWriter::prepareRecent(std::span<const WriteRequest* const> batch) {
   if (duplicateWindowMicros_ <= 0) return;
   if (!recentLoaded_) {
     const auto first = std::find_if(batch.begin(), batch.end(), [](const WriteRequest* request) {
@@ -143,16 +143,39 @@ void SqliteWriter::prepareRecent(const std::vector<const WriteRequest*>& batch) 
 }
 
 std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>& batch) {
+  WriteReply failure;
+  bool onData = false;
+  if (auto replies = transact(batch, failure, onData)) return std::move(*replies);
+  if (!onData || batch.size() == 1) return std::vector<WriteReply>(batch.size(), failure);
+  // One write's data (a trigger's or constraint's refusal, a value too big, the size cap
+  // reached by a large message) must not cost the others of the batch their answer, nor, with
+  // callers that retry, keep failing every batch it joins: each goes alone, in order, so a
+  // write still sees those before it. Their commits are synced together, as the batch's would be.
+  Poco::Logger::get("cpis.store")
+      .warning("message store: a transaction of %z writes failed (%s); writing them one by one", batch.size(),
+               failure.status.message());
   std::vector<WriteReply> replies;
+  replies.reserve(batch.size());
+  for (const WriteRequest* request : batch) {
+    WriteReply alone;
+    auto reply = transact({&request, 1}, alone, onData);
+    replies.push_back(reply ? std::move(reply->front()) : std::move(alone));
+  }
+  return replies;
+}
+
+std::optional<std::vector<WriteReply>> SqliteWriter::transact(std::span<const WriteRequest* const> writes,
+                                                              WriteReply& failure, bool& onData) {
   std::size_t recentMark = recent_.mark();
   std::unique_lock writing(*writeLock_, std::defer_lock);  // until committed or rolled back
   try {
-    replies.reserve(batch.size());
-    prepareRecent(batch);
+    std::vector<WriteReply> replies;
+    replies.reserve(writes.size());
+    prepareRecent(writes);
     recentMark = recent_.mark();
     writing.lock();
     begin_.run().step();
-    for (const WriteRequest* request : batch) {
+    for (const WriteRequest* request : writes) {
       replies.push_back(std::visit([this](const auto& write) { return apply(write); }, request->write));
     }
     commit_.run().step();  // the sync (or, deferred, syncWal()): only then is anyone answered
@@ -160,13 +183,17 @@ std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>
   } catch (const std::exception& e) {
     rollbackAfterFailure();
     recent_.rollback(recentMark);  // what the rolled-back transaction stored is not there
-    auto status = unavailableFrom(
-        "message store: a transaction of " + std::to_string(batch.size()) + " writes failed, none was stored",
-        e);
-    Poco::Logger::get("cpis.store").error(status.message());
-    WriteReply failed{std::move(status), {}, 0};
-    failed.rolledBack = true;
-    return std::vector<WriteReply>(batch.size(), failed);
+    const auto* sqlite = dynamic_cast<const SqliteError*>(&e);
+    const int code = sqlite != nullptr ? sqlite->code() & 0xff : SQLITE_OK;
+    onData = code == SQLITE_CONSTRAINT || code == SQLITE_TOOBIG || code == SQLITE_MISMATCH || code == SQLITE_RANGE ||
+             code == SQLITE_FULL;
+    failure = WriteReply{unavailableFrom("message store: a transaction of " + std::to_string(writes.size()) +
+                                             " writes failed, none was stored",
+                                         e),
+                         {}, 0};
+    failure.rolledBack = true;
+    if (!onData || writes.size() == 1) Poco::Logger::get("cpis.store").error(failure.status.message());
+    return std::nullopt;
   }
 }
 

@@ -36,8 +36,12 @@ class SqliteWriter {
   SqliteWriter& operator=(const SqliteWriter&) = delete;
 
   // One reply per write, in order. A write refused on its own merits (unknown id, wrong state)
-  // gets its Status and the rest of the batch commits; if the transaction fails, every write
-  // of the batch gets the same Unavailable status and none of them happened. Never throws.
+  // gets its Status and the rest of the batch commits. If the transaction fails on what a
+  // write holds (a constraint, a value too big, the database's size cap), the writes are run
+  // again one transaction each, so only the one at fault fails, as on PostgreSQL; if it fails
+  // otherwise (I/O, a broken file), every write of the batch gets the same Unavailable status
+  // and none of them happened. A failed write's reply is rolledBack: nothing of it is stored.
+  // Never throws.
   std::vector<WriteReply> run(const std::vector<const WriteRequest*>& batch);
 
   // Notifications `handOver` claims are written claimed (the flag) and returned in the reply's
@@ -73,10 +77,15 @@ class SqliteWriter {
                            std::string_view refusal);
   // Why an update by id changed nothing: no such message, or it is in the wrong state.
   core::Status explainUnchanged(MessageId id, std::string_view refusal);
+  // One transaction for `writes`: their replies, committed; or, rolled back, nothing (and
+  // `failure` set to what every one of them is answered, `onData` to whether the failure may
+  // be one write's own).
+  std::optional<std::vector<WriteReply>> transact(std::span<const WriteRequest* const> writes,
+                                                  WriteReply& failure, bool& onData);
   void rollbackAfterFailure() noexcept;
   // Before a batch: fills recent_ from the table the first time a persist comes (throws as a
   // statement does), and lets old entries go.
-  void prepareRecent(const std::vector<const WriteRequest*>& batch);
+  void prepareRecent(std::span<const WriteRequest* const> batch);
 
   Poco::Data::Session session_;  // owns the connection; declared first so it closes last
   sqlite3* db_;

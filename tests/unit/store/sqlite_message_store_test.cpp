@@ -479,32 +479,80 @@ BOOST_AUTO_TEST_CASE(a_transaction_that_failed_leaves_nothing_behind_in_the_dupl
   const std::string small = messageBytes("KEPT");
   const cpis::store::WriteRequest kept{cpis::store::PersistWrite{{"edsys", "KEPT", small}, at}};
   BOOST_REQUIRE(writer.run({&kept}).front().status.isOk());
-  // the database is full before the batch's second message fits: the whole batch fails
+  // the database is full before the batch's second message fits: that message fails, and the
+  // first, written again on its own, is stored
   Poco::Int64 pages = 0;
   session << "PRAGMA page_count", Poco::Data::Keywords::into(pages), Poco::Data::Keywords::now;
   session << "PRAGMA max_page_count = " + std::to_string(pages + 2), Poco::Data::Keywords::now;
   const std::string big = messageBytes("BIG") + std::string(64 * 1024, 'x');
-  const std::string raw = messageBytes("LOST");
-  const cpis::store::WriteRequest lost{cpis::store::PersistWrite{{"edsys", "LOST", raw}, at}};
+  const std::string raw = messageBytes("SMALL");
+  const cpis::store::WriteRequest small2{cpis::store::PersistWrite{{"edsys", "SMALL", raw}, at}};
   const cpis::store::WriteRequest tooBig{cpis::store::PersistWrite{{"edsys", "BIG", big}, at}};
-  const auto failed = writer.run({&lost, &tooBig});
-  BOOST_REQUIRE(failed.size() == 2U);
-  BOOST_TEST(!failed[0].status.isOk());
-  BOOST_TEST(!failed[1].status.isOk());
+  const auto first = writer.run({&small2, &tooBig});
+  BOOST_REQUIRE(first.size() == 2U);
+  BOOST_TEST(first[0].status.isOk());
+  BOOST_TEST(!first[0].persisted.duplicate);
+  BOOST_TEST(!first[1].status.isOk());
+  BOOST_TEST(first[1].status.retryable());
+  BOOST_TEST(first[1].rolledBack);
   session << "PRAGMA max_page_count = 1000000", Poco::Data::Keywords::now;
-  // sent again, it is a new message (nothing of the failed batch was stored), and the one
-  // stored before is still a duplicate
-  const cpis::store::WriteRequest again{cpis::store::PersistWrite{{"edsys", "LOST", raw}, at}};
+  // sent again, the one that failed is a new message (nothing of it was stored), and the ones
+  // stored before are duplicates
+  const cpis::store::WriteRequest bigAgain{cpis::store::PersistWrite{{"edsys", "BIG", big}, at}};
+  const cpis::store::WriteRequest smallAgain{cpis::store::PersistWrite{{"edsys", "SMALL", raw}, at}};
   const cpis::store::WriteRequest keptAgain{cpis::store::PersistWrite{{"edsys", "KEPT", small}, at}};
-  const auto replies = writer.run({&again, &keptAgain});
-  BOOST_REQUIRE(replies.size() == 2U);
+  const auto replies = writer.run({&bigAgain, &smallAgain, &keptAgain});
+  BOOST_REQUIRE(replies.size() == 3U);
   BOOST_TEST(replies[0].status.isOk());
   BOOST_TEST(!replies[0].persisted.duplicate);
   BOOST_TEST(replies[1].persisted.duplicate);
+  BOOST_TEST(replies[1].persisted.id == first[0].persisted.id);
+  BOOST_TEST(replies[2].persisted.duplicate);
   int rows = 0;
-  session << "SELECT count(*) FROM message WHERE control_id = 'LOST'", Poco::Data::Keywords::into(rows),
+  session << "SELECT count(*) FROM message WHERE control_id IN ('BIG', 'SMALL')", Poco::Data::Keywords::into(rows),
       Poco::Data::Keywords::now;
-  BOOST_TEST(rows == 1);
+  BOOST_TEST(rows == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_refused_on_its_own_data_fails_alone_and_the_rest_of_its_batch_is_stored) {
+  TempDir dir;
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, dir.file("alone.db"));
+  BOOST_REQUIRE(cpis::store::configureSqliteConnection(session, cpis::store::SqliteRole::Writer, 0).isOk());
+  BOOST_REQUIRE(cpis::store::migrateSqliteSchema(session).isOk());
+  session << "CREATE TRIGGER refuse_bad BEFORE INSERT ON message WHEN NEW.control_id = 'BAD'"
+             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      Poco::Data::Keywords::now;
+  cpis::store::SqliteWriter writer(session, 1h);
+  const auto at = FakeClock().now();
+  const std::string a = messageBytes("A"), bad = messageBytes("BAD"), c = messageBytes("C");
+  const cpis::store::WriteRequest first{cpis::store::PersistWrite{{"edsys", "A", a}, at}};
+  const cpis::store::WriteRequest refused{cpis::store::PersistWrite{{"edsys", "BAD", bad}, at}};
+  const cpis::store::WriteRequest resent{cpis::store::PersistWrite{{"edsys", "A", a}, at}};
+  const cpis::store::WriteRequest last{cpis::store::PersistWrite{{"edsys", "C", c}, at}};
+  const auto replies = writer.run({&first, &refused, &resent, &last});
+  BOOST_REQUIRE(replies.size() == 4U);
+  BOOST_TEST(replies[0].status.isOk());
+  BOOST_TEST(!replies[0].persisted.duplicate);
+  BOOST_TEST(!replies[1].status.isOk());
+  BOOST_TEST(replies[1].rolledBack);
+  BOOST_TEST(replies[1].status.message().find("BAD") == std::string::npos);  // no message content
+  // still in order: the resend in the same batch is a duplicate of the first
+  BOOST_TEST(replies[2].status.isOk());
+  BOOST_TEST(replies[2].persisted.duplicate);
+  BOOST_TEST(replies[2].persisted.id == replies[0].persisted.id);
+  BOOST_TEST(replies[3].status.isOk());
+  BOOST_TEST(!replies[3].persisted.duplicate);
+  int rows = 0;
+  session << "SELECT count(*) FROM message", Poco::Data::Keywords::into(rows), Poco::Data::Keywords::now;
+  BOOST_TEST(rows == 2);
+  // once the data is accepted, the refused message is new: nothing of it was kept
+  session << "DROP TRIGGER refuse_bad", Poco::Data::Keywords::now;
+  const cpis::store::WriteRequest again{cpis::store::PersistWrite{{"edsys", "BAD", bad}, at}};
+  const auto later = writer.run({&again});
+  BOOST_REQUIRE(later.size() == 1U);
+  BOOST_TEST(later[0].status.isOk());
+  BOOST_TEST(!later[0].persisted.duplicate);
 }
 
 BOOST_AUTO_TEST_CASE(a_version_2_database_loses_its_control_id_index_and_keeps_finding_duplicates) {
