@@ -25,13 +25,3 @@ function(cpis_add_test module)
   add_test(NAME ${target} COMMAND ${target} --log_level=message --report_level=short
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endfunction()
-
-# Links a server executable with jemalloc (CPIS_JEMALLOC), which then serves every malloc of
-# the process, the plugins' and the libraries' included. --no-as-needed: nothing names a
-# jemalloc symbol, so a linker that drops unused libraries would drop it.
-function(cpis_use_jemalloc target)
-  if(CPIS_JEMALLOC)
-    target_link_libraries(${target} PRIVATE "-Wl,--push-state,--no-as-needed" ${CPIS_JEMALLOC_LIBRARY}
-                          "-Wl,--pop-state")
-  endif()
-endfunction()
