@@ -34,6 +34,16 @@ struct FrameEvent {
   friend bool operator==(const FrameEvent&, const FrameEvent&) = default;
 };
 
+// Whether `events` end a frame (a Frame or an Oversized one): what counts as a sender's progress
+// for the listeners' time-outs. An abandoned frame does not: a peer that sends a start block now
+// and then would otherwise restart the read and idle time-outs for ever (slowloris).
+inline bool endsAFrame(const std::vector<FrameEvent>& events) {
+  for (const FrameEvent& event : events) {
+    if (event.kind != FrameEvent::Kind::Abandoned) return true;
+  }
+  return false;
+}
+
 // Turns reads from a socket into frames, whatever the reads' boundaries: several frames in
 // one read, one frame over many reads, bytes before a start block (dropped and counted), a
 // missing 0x0D after the end block (the frame still completes at 0x1C, so a sender that omits

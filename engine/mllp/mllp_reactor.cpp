@@ -193,6 +193,7 @@ class MllpReactor::Loop {
     Clock::time_point drainUntil;
     std::size_t drainBudget = 0;
     bool socketClosed = false;  // gone; the object stays until the handler has answered
+    bool abandonSaid = false;   // an abandoned frame has been logged
     std::string out;            // framed ACKs the socket has not taken yet
     std::uint32_t interest = 0;
     Clock::time_point lastActivity;    // connected, a frame read, or an ACK answered
@@ -396,9 +397,11 @@ class MllpReactor::Loop {
     c.framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)), events_);
     // Time-outs against slowloris: a frame's read time-out runs from its start block, not from
     // its last byte, and the idle time-out from the last frame: bytes that trickle in, inside a
-    // frame or outside one (dropped), do not keep a connection open.
-    if (!events_.empty()) c.lastActivity = now;
-    if (c.framer.insideFrame() && (!wasInside || !events_.empty())) c.frameStartedAt = now;
+    // frame or outside one (dropped), do not keep a connection open; nor do start blocks that
+    // abandon a frame (the time-out runs on from the first unfinished frame's start).
+    const bool ended = endsAFrame(events_);
+    if (ended) c.lastActivity = now;
+    if (c.framer.insideFrame() && (!wasInside || ended)) c.frameStartedAt = now;
     stats_.droppedBytes.fetch_add(c.framer.droppedBytes() - c.dropped);
     stats_.missingCarriageReturns.fetch_add(c.framer.missingCarriageReturns() - c.missingCr);
     c.dropped = c.framer.droppedBytes();
@@ -418,8 +421,15 @@ class MllpReactor::Loop {
           break;
         case FrameEvent::Kind::Abandoned:
           stats_.abandoned.fetch_add(1);
-          logger().warning("listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged",
-                           settings_.name, c.peer->address, event.payload.size());
+          // Said once a connection (the count is in the statistics): a peer sending nothing
+          // but start blocks would otherwise write a log line for each byte.
+          if (!c.abandonSaid) {
+            c.abandonSaid = true;
+            logger().warning(
+                "listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged (said once "
+                "a connection)",
+                settings_.name, c.peer->address, event.payload.size());
+          }
           break;
       }
       if (c.readEnded) break;

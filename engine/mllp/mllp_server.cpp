@@ -277,6 +277,7 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
     // (bytes outside frames are dropped, and do not keep a connection open either).
     Clock::time_point frameStart{};
     Clock::time_point lastFrame = Clock::now();
+    bool abandonSaid = false;  // an abandoned frame has been logged
     const auto timedOut = [&] {
       if (server_.stopping.load()) return;
       (framer.insideFrame() ? stats.stalled : stats.idleClosed).fetch_add(1);
@@ -314,8 +315,10 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
       const bool wasInside = framer.insideFrame();
       framer.feed(std::string_view(buffer.get(), static_cast<std::size_t>(n)), events);
       // A frame that began in this read (after any that ended in it) starts its time-out once
-      // those are answered: the handler's time is not the sender's.
-      const bool frameBegan = framer.insideFrame() && (!wasInside || !events.empty());
+      // those are answered: the handler's time is not the sender's. A start block abandoning a
+      // frame restarts neither time-out (as in MllpReactor).
+      const bool ended = endsAFrame(events);
+      const bool frameBegan = framer.insideFrame() && (!wasInside || ended);
       stats.droppedBytes.fetch_add(framer.droppedBytes() - dropped);
       stats.missingCarriageReturns.fetch_add(framer.missingCarriageReturns() - missingCr);
       dropped = framer.droppedBytes();
@@ -339,14 +342,18 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
           }
           case FrameEvent::Kind::Abandoned:
             stats.abandoned.fetch_add(1);
-            logger().warning(
-                "listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged",
-                settings.name, peer.address, event.payload.size());
+            if (!abandonSaid) {  // once a connection, as in MllpReactor
+              abandonSaid = true;
+              logger().warning(
+                  "listener %s: %s started a new frame inside one; %z bytes dropped, not acknowledged (said once "
+                  "a connection)",
+                  settings.name, peer.address, event.payload.size());
+            }
             break;
         }
       }
       const auto now = Clock::now();
-      if (!events.empty()) lastFrame = now;
+      if (ended) lastFrame = now;
       if (frameBegan) frameStart = now;
     }
   }

@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
 #include <openssl/ssl.h>
@@ -128,6 +132,25 @@ std::size_t trickleUntilClosed(std::uint16_t port, std::string_view prefix, std:
   ::close(fd);
   return closed ? sent : body.size() + 1;
 }
+
+// Counts the log messages that contain a text (the listener logs from its own threads).
+class CountingChannel : public Poco::Channel {
+ public:
+  void log(const Poco::Message& message) override {
+    const std::lock_guard lock(mutex_);
+    texts_.push_back(message.getText());
+  }
+  std::size_t count(std::string_view text) const {
+    const std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& t : texts_) n += t.find(text) != std::string::npos ? 1 : 0;
+    return n;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> texts_;
+};
 
 struct Running {
   explicit Running(ListenerSettings s) : server(std::move(s), handler) { server.start(); }
@@ -264,6 +287,25 @@ BOOST_AUTO_TEST_CASE(bytes_trickled_outside_frames_do_not_hold_off_the_idle_time
   const std::size_t sent = trickleUntilClosed(r.server.port(), "", std::string(100, 'x'));
   BOOST_TEST(sent < 60u, sent);
   BOOST_TEST(r.server.stats().idleClosed.load() == 1u);
+}
+
+// Start blocks alone, trickled: each abandons the frame the one before began. They restart
+// neither time-out (they did, and such a peer held its connection open for ever), and the
+// abandoned frames are logged once for the connection, not once a byte.
+BOOST_AUTO_TEST_CASE(start_blocks_trickled_one_at_a_time_are_closed_at_the_read_timeout_and_logged_once) {
+  auto settings = plain();
+  settings.readTimeout = 1s;
+  Running r(settings);
+  const Poco::AutoPtr<CountingChannel> counted(new CountingChannel);
+  Poco::Logger& mllp = Poco::Logger::get("cpis.mllp");
+  const Poco::AutoPtr<Poco::Channel> before(mllp.getChannel(), true);
+  mllp.setChannel(counted);
+  const std::size_t sent = trickleUntilClosed(r.server.port(), "", std::string(100, '\x0B'));
+  mllp.setChannel(before);
+  BOOST_TEST(sent < 60u, sent);
+  BOOST_TEST(r.server.stats().stalled.load() == 1u);
+  BOOST_TEST(r.server.stats().abandoned.load() >= 5u);
+  BOOST_TEST(counted->count("started a new frame inside one") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(idle_connection_is_closed_after_the_idle_timeout) {
@@ -540,6 +582,23 @@ BOOST_AUTO_TEST_CASE(a_tls_frame_trickled_a_byte_at_a_time_is_closed_at_the_read
   BOOST_TEST(sent < 60u, sent);
   BOOST_TEST(waitFor([&] { return r.server.stats().stalled.load() == 1u; }));
   BOOST_TEST(r.handler.frameCount() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(tls_start_blocks_trickled_one_at_a_time_are_closed_at_the_read_timeout) {
+  auto settings = tls(false);
+  settings.readTimeout = 1s;
+  Running r(settings);
+  MllpClient client("127.0.0.1", r.server.port(), 10s, clientTls(pki().caCertificate()));
+  std::size_t sent = 0;
+  try {
+    for (; sent < 100; ++sent) {
+      client.sendRaw("\x0B");
+      if (client.closedByPeer(100ms)) break;  // the pace
+    }
+  } catch (const Poco::Exception&) {  // writing to a connection the listener closed
+  }
+  BOOST_TEST(sent < 60u, sent);
+  BOOST_TEST(waitFor([&] { return r.server.stats().stalled.load() == 1u; }));
 }
 
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
