@@ -307,6 +307,12 @@ void Engine::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  // Every listener stops accepting first, then each is waited for: one at a time, the later
+  // ones took new messages (and started checks) while an earlier one drained, and the stop
+  // took a read time-out per feed.
+  for (auto& feed : feeds_) {
+    if (feed->server) feed->server->stopAccepting(config_.limits.readTimeout);
+  }
   for (auto& feed : feeds_) {
     if (feed->server) feed->server->stop(config_.limits.readTimeout);
   }

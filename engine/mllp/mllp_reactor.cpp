@@ -298,7 +298,8 @@ class MllpReactor::Loop {
       const int fd = accept4(listenFd_, reinterpret_cast<sockaddr*>(&address), &length,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        // EINVAL: the listening socket is shut (MllpServer::stopAccepting); the loop is stopping.
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINVAL || stopping_.load()) return;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           pauseAccepting("accept", errno);
           return;
@@ -656,8 +657,15 @@ void MllpReactor::start() {
 }
 
 void MllpReactor::stop(std::chrono::milliseconds grace) {
-  const auto deadline = Clock::now() + grace;
+  requestStop(Clock::now() + grace);
+  join();
+}
+
+void MllpReactor::requestStop(std::chrono::steady_clock::time_point deadline) {
   for (auto& loop : loops_) loop->requestStop(deadline);
+}
+
+void MllpReactor::join() {
   for (auto& loop : loops_) loop->join();
 }
 

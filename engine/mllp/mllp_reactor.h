@@ -50,6 +50,10 @@ class MllpReactor {
   // is written), frames still waiting are dropped unacknowledged (the sender resends them),
   // then it closes. Returns once every connection is closed or `grace` has passed.
   void stop(std::chrono::milliseconds grace);
+  // stop() in two halves: the loops are told at once (they stop accepting, and close what is
+  // left by `deadline`); join() waits for them. stop() is both.
+  void requestStop(std::chrono::steady_clock::time_point deadline);
+  void join();
 
   class Loop;  // one thread's epoll loop
 

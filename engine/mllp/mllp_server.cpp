@@ -1,6 +1,7 @@
 #include "engine/mllp/mllp_server.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -113,7 +114,9 @@ struct MllpServer::Impl {
   std::unique_ptr<Poco::ThreadPool> pool;            // TLS
   std::unique_ptr<Poco::Net::TCPServer> server;      // TLS
   std::unique_ptr<MllpReactor> reactor;              // plain TCP
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false};  // stopAccepting() has begun
+  std::atomic<bool> joined{false};    // stop() has begun waiting
+  std::chrono::steady_clock::time_point stopDeadline;  // set by stopAccepting(), before stop() reads it
   std::mutex mutex;                 // guards admitted and open
   std::condition_variable changed;  // a connection ended
   int admitted = 0;                 // connections being served (not those turned away)
@@ -468,16 +471,34 @@ void MllpServer::start() {
   }
 }
 
-void MllpServer::stop(std::chrono::milliseconds grace) {
+void MllpServer::stopAccepting(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
+  impl_->stopDeadline = std::chrono::steady_clock::now() + grace;
   if (impl_->reactor) {
-    impl_->reactor->stop(grace);
+    impl_->reactor->requestStop(impl_->stopDeadline);
+  } else {
+    impl_->server->stop();  // its accepting thread has ended
+    impl_->endReads();      // connections finish the frame in hand, then see the end of input
+  }
+  // Shut, not closed (the descriptor stays ours until the destructor, so no loop can meet a
+  // number reused meanwhile): connections in the backlog are reset and new ones refused.
+  // Without it the kernel went on completing connections nobody would serve until the process
+  // ended, and their senders waited for ACKs that never came.
+  if (::shutdown(impl_->socket.impl()->sockfd(), SHUT_RD) != 0) {
+    logger().warning("listener %s: the listening socket could not be shut (errno %d)", impl_->settings.name,
+                     errno);
+  }
+}
+
+void MllpServer::stop(std::chrono::milliseconds grace) {
+  stopAccepting(grace);
+  if (impl_->joined.exchange(true)) return;
+  if (impl_->reactor) {
+    impl_->reactor->join();
     return;
   }
-  impl_->server->stop();  // no new connections
-  impl_->endReads();      // connections finish the frame in hand, then see the end of input
   std::unique_lock lock(impl_->mutex);
-  if (!impl_->changed.wait_for(lock, grace, [&] { return impl_->admitted == 0; })) {
+  if (!impl_->changed.wait_until(lock, impl_->stopDeadline, [&] { return impl_->admitted == 0; })) {
     logger().warning("listener %s: %d connections still open after the grace period", impl_->settings.name,
                      impl_->admitted);
   }

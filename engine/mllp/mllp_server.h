@@ -74,6 +74,11 @@ class MllpServer {
   // Stops accepting, lets every connection finish the frame it is handling (its ACK is sent),
   // closes the connections, and returns when all are gone or `grace` has passed.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(10'000));
+  // The first half of stop(), which returns at once: no connection is accepted any more (the
+  // listening socket is shut, so the kernel completes none either: a sender or a load
+  // balancer's check is refused, not left waiting), and reads end; `grace` counts from now.
+  // An engine with several listeners stops them all this way first, then waits for each.
+  void stopAccepting(std::chrono::milliseconds grace);
 
   std::uint16_t port() const;
   const ListenerStats& stats() const;

@@ -601,6 +601,15 @@ BOOST_AUTO_TEST_CASE(tls_start_blocks_trickled_one_at_a_time_are_closed_at_the_r
   BOOST_TEST(waitFor([&] { return r.server.stats().stalled.load() == 1u; }));
 }
 
+BOOST_AUTO_TEST_CASE(a_stopped_tls_listener_refuses_new_connections) {
+  Running r(tls(false));
+  BOOST_TEST_REQUIRE(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
+  r.server.stop(5s);
+  const int fd = connectRaw(r.server.port());
+  BOOST_TEST(fd < 0);
+  if (fd >= 0) ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
   Running r(tls(false));
   BOOST_TEST(exchange(r.server.port(), clientTls(pki().caCertificate())).value() == "ACK:MSH|TLS");
@@ -836,6 +845,27 @@ BOOST_AUTO_TEST_CASE(the_rest_behind_an_oversized_frame_is_read_to_the_end_befor
   // The rest was read and dropped: all but the oversized frame and at most one read's worth
   // (64 KiB) taken with it.
   BOOST_TEST(server.stats().droppedBytes.load() - droppedBefore >= sent - 200u * 1024);
+}
+
+// Once it stops accepting, the listener's port refuses connections at once: before, the
+// socket stayed open until the server object went, and the kernel completed connections (a
+// load balancer's check passed, senders waited for ACKs) while the engine drained and closed
+// its store.
+BOOST_AUTO_TEST_CASE(a_stopping_listener_refuses_new_connections_while_it_drains) {
+  DeferredHandler handler;
+  MllpServer server(plain(), handler);
+  server.start();
+  MllpClient client("127.0.0.1", server.port(), 10s);
+  client.send("LAST");
+  BOOST_TEST_REQUIRE(waitFor([&] { return handler.pending() == 1; }, 10s));
+  server.stopAccepting(10s);
+  const int fd = connectRaw(server.port());
+  BOOST_TEST(fd < 0);
+  if (fd >= 0) ::close(fd);
+  handler.answerAllFromAnotherThread();  // the frame in hand is still answered
+  BOOST_TEST(client.receive(10s).value() == "ACK:LAST");
+  server.stop(10s);
+  BOOST_TEST(client.closedByPeer(10s));
 }
 
 BOOST_AUTO_TEST_CASE(stop_waits_for_the_frame_with_the_handler_and_sends_its_ack) {
