@@ -1,5 +1,6 @@
 #include "engine/app/engine.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <stdexcept>
@@ -189,8 +190,20 @@ void Engine::startDispatcher() {
     notify::SinkOptions recheck = standard;
     recheck.maxAttempts = 0;  // the deadline (deferredCheckHours) ends it
     recheck.concurrency = 2;
+    auto feeds = checks_->recheckFeeds();
+    for (auto& [name, recheckFeed] : feeds) {
+      const auto feed = std::find_if(feeds_.begin(), feeds_.end(), [&](const auto& f) { return f->config.name == name; });
+      if (feed == feeds_.end() || !(*feed)->intake || !recheckFeed.check) continue;
+      // The answer is remembered for the attendance, as the intake's own checks are.
+      recheckFeed.check = [check = std::move(recheckFeed.check), intake = (*feed)->intake.get()](
+                              const domain::Attendance& attendance) {
+        domain::CheckOutcome outcome = check(attendance);
+        intake->deferredCheckAnswered(attendance, outcome);
+        return outcome;
+      };
+    }
     dispatcher_->addSink(std::string(notify::kRecheckSink),
-                         std::make_unique<notify::RecheckSink>(*store_, *composer_, checks_->recheckFeeds()), recheck);
+                         std::make_unique<notify::RecheckSink>(*store_, *composer_, std::move(feeds)), recheck);
   }
   for (const auto& feed : config_.feeds) {
     if (!feed.returnConnection || !feed.check) continue;

@@ -58,13 +58,16 @@ std::optional<PreviousCheck> InMemoryCheckMemory::previous(std::string_view feed
   const auto now = clock_();
   const std::lock_guard lock(mutex_);
   const auto it = entries_.find(key);
-  if (it == entries_.end() || now - it->second.check.decidedAt > retention_) return std::nullopt;
+  if (it == entries_.end() || now - it->second.lastUsed > retention_) return std::nullopt;
+  it->second.lastUsed = now;  // a message about the attendance: it is still going on
+  order_.splice(order_.end(), order_, it->second.position);
   return it->second.check;
 }
 
 void InMemoryCheckMemory::remember(std::string_view feed, std::string_view visitNumber,
                                    const PreviousCheck& check) {
   std::string key = keyOf(feed, visitNumber);
+  const auto now = clock_();
   const std::lock_guard lock(mutex_);
   if (const auto it = entries_.find(key); it != entries_.end()) {
     order_.erase(it->second.position);
@@ -75,7 +78,7 @@ void InMemoryCheckMemory::remember(std::string_view feed, std::string_view visit
     order_.pop_front();
   }
   order_.push_back(key);
-  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end())});
+  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end()), now});
 }
 
 std::size_t InMemoryCheckMemory::size() const {
@@ -235,6 +238,21 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
   memory_.remember(attendance.feedId, attendance.visitNumber,
                    PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber,
                                  verified(attendance), outcome.mode});
+}
+
+bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
+  if (attendance.visitNumber.empty() || !answered(outcome.status)) return false;
+  auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
+  if (!previous || previous->status != CheckStatus::CheckFailed || previous->nhsNumber != attendance.nhsNumber) {
+    return false;
+  }
+  // The failed check was due, so its number counted as verified; the deferred check's
+  // attendance (from the notification's payload) carries no trace status to say so again.
+  previous->decidedAt = outcome.decidedAt;
+  previous->status = outcome.status;
+  previous->mode = outcome.mode;
+  memory_.remember(attendance.feedId, attendance.visitNumber, *previous);
+  return true;
 }
 
 domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::Attendance& attendance,

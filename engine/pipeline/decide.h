@@ -83,12 +83,15 @@ class CheckMemory {
   virtual void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) = 0;
 };
 
-// The most recent `capacity` attendances (least recently remembered ones go first), each for
-// at most `retention`.
+// The most recent `capacity` attendances (least recently used ones go first), each until
+// `retention` has passed with no message about it (no previous() or remember()). Measured from
+// the last message, not the check: an attendance is one attendance however long the stay, and
+// a ward's update after two quiet days must not query CP-IS again (CPIS.md §7: one successful
+// unscheduled query per attendance). A restart forgets all (docs/architecture.md).
 class InMemoryCheckMemory final : public CheckMemory {
  public:
   using Clock = std::function<domain::Instant()>;
-  InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(48),
+  InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(24 * 30),
                       std::size_t capacity = 100'000);
 
   std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
@@ -102,12 +105,13 @@ class InMemoryCheckMemory final : public CheckMemory {
   std::chrono::milliseconds retention_;
   std::size_t capacity_;
   mutable std::mutex mutex_;
-  std::list<std::string> order_;  // oldest first
+  mutable std::list<std::string> order_;  // least recently used first
   struct Entry {
     PreviousCheck check;
     std::list<std::string>::iterator position;
+    domain::Instant lastUsed{};
   };
-  std::unordered_map<std::string, Entry> entries_;
+  mutable std::unordered_map<std::string, Entry> entries_;
 };
 
 enum class DecisionKind {
@@ -144,6 +148,11 @@ class Decider {
 
   Decision decide(const domain::Attendance& attendance) const;
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
+  // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
+  // retried, while that failure is still the attendance's last check on the same NHS number: a
+  // later update then repeats the answer instead of showing the failure or querying again
+  // (CPIS.md §7, one successful query per attendance). False when it did not (nothing done).
+  bool recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
 
   // The access mode the attendance's location queries with, by precedence: the policy's
   // location entry, the mapping's (Attendance::accessMode), the policy's setting entry, the

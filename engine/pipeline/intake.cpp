@@ -542,6 +542,23 @@ void Intake::rememberOutcome(const domain::Attendance& attendance, const domain:
   }
 }
 
+void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
+  if (checks_ == nullptr || attendance.visitNumber.empty()) return;
+  if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) return;
+  // Here first, then the decider: it repeats a check only when this remembers the same one
+  // (decidedAt), so the two never disagree into a second query.
+  {
+    const std::lock_guard lock(outcomes_->mutex);
+    const auto it = outcomes_->byVisit.find(attendance.visitNumber);
+    if (it == outcomes_->byVisit.end() || it->second.status != domain::CheckStatus::CheckFailed ||
+        it->second.queried != attendance.nhsNumber) {
+      return;  // the attendance has moved on (or is not remembered here): nothing to replace
+    }
+    it->second = outcome;
+  }
+  checks_->decider.recordDeferred(attendance, outcome);
+}
+
 hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
   return policy_.enhancedMode ? hl7v2::ackModeOf(message) : hl7v2::AckMode::Original;
 }

@@ -460,6 +460,16 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   BOOST_TEST(field(oru, "ZCP-16") == "UNSCHEDULED");
   BOOST_TEST(field(oru, "ZCP-15.1") != field(ack, "ZCP-15.1"));  // the later check's own id
 
+  // The attendance's next update repeats the deferred check's answer, not the failure (it
+  // showed CHECK_FAILED, and once the failure was no longer recent it queried CP-IS again).
+  const auto queries = state.stats().queries;
+  client.send(adt("D2", "VD1", {"9990000018"}, "A08"));
+  const std::string update = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(update, "MSA-1") == "AA");
+  BOOST_TEST(field(update, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(update, "ZCP-15.1") == field(oru, "ZCP-15.1"));
+  BOOST_TEST(state.stats().queries == queries);
+
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(epr.all().size() == 1u);  // delivered once: the ACK came back
   const std::string logs = engine.errors() + engine.output();

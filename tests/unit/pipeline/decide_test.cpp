@@ -422,15 +422,78 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(check_memory)
 
-BOOST_AUTO_TEST_CASE(forgets_after_its_retention) {
+// Retention runs from the last message about the attendance, not from its check: a long stay
+// with an update now and then stays remembered (it used to be forgotten 48 hours after the
+// check, and the next update queried CP-IS again).
+BOOST_AUTO_TEST_CASE(forgets_after_its_retention_without_news_of_the_attendance) {
   FakeClock time;
   InMemoryCheckMemory memory(time.clock(), 48h);
   memory.remember("feed", "V1",
                   PreviousCheck{time.now, CheckStatus::Found, std::nullopt, true, AccessMode::Unscheduled});
   time.now += 47h;
   BOOST_TEST(memory.previous("feed", "V1").has_value());
-  time.now += 2h;
+  time.now += 47h;
+  BOOST_TEST(memory.previous("feed", "V1").has_value());
+  time.now += 49h;
   BOOST_TEST(!memory.previous("feed", "V1").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_stay_of_weeks_is_remembered_by_default) {
+  FakeClock time;
+  InMemoryCheckMemory memory(time.clock());
+  memory.remember("feed", "V1",
+                  PreviousCheck{time.now, CheckStatus::Found, std::nullopt, true, AccessMode::Unscheduled});
+  time.now += 24h * 20;
+  BOOST_TEST(memory.previous("feed", "V1").has_value());
+  time.now += 24h * 29;
+  BOOST_TEST(memory.previous("feed", "V1").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(an_attendance_asked_about_is_kept_over_ones_only_remembered) {
+  FakeClock time;
+  InMemoryCheckMemory memory(time.clock(), 48h, 2);
+  const PreviousCheck check{time.now, CheckStatus::NotFound, std::nullopt, true, AccessMode::Unscheduled};
+  memory.remember("feed", "V1", check);
+  memory.remember("feed", "V2", check);
+  BOOST_TEST(memory.previous("feed", "V1").has_value());  // V1 is now the most recently used
+  memory.remember("feed", "V3", check);                   // V2 goes
+  BOOST_TEST(memory.previous("feed", "V1").has_value());
+  BOOST_TEST(!memory.previous("feed", "V2").has_value());
+}
+
+// A deferred check's answer replaces the failure it retried: a later update repeats it.
+BOOST_AUTO_TEST_CASE(a_deferred_answer_replaces_the_failed_check_it_retried) {
+  FakeClock time;
+  InMemoryCheckMemory memory(time.clock());
+  Decider decider(DecisionPolicy{}, time.clock(), memory);
+  Attendance a = child();
+  a.event = AttendanceEvent::Start;
+  BOOST_TEST_REQUIRE((decider.decide(a).kind == DecisionKind::CheckDue));
+  CheckOutcome failed;
+  failed.status = CheckStatus::CheckFailed;
+  failed.mode = AccessMode::Unscheduled;
+  failed.decidedAt = time.now;
+  decider.record(a, failed);
+  time.now += 2min;
+  CheckOutcome found;
+  found.status = CheckStatus::Found;
+  found.mode = AccessMode::Unscheduled;
+  found.decidedAt = time.now;
+  Attendance fromPayload;  // as the deferred check has it: no trace status
+  fromPayload.feedId = a.feedId;
+  fromPayload.visitNumber = a.visitNumber;
+  fromPayload.nhsNumber = a.nhsNumber;
+  BOOST_TEST(decider.recordDeferred(fromPayload, found));
+  time.now += 3h;  // long after the failure, which an update would have tried again
+  a.event = AttendanceEvent::Update;
+  a.triggerEvent = "A08";
+  const Decision update = decider.decide(a);
+  BOOST_TEST((update.kind == DecisionKind::RepeatPrevious));
+  BOOST_TEST((update.previousDecidedAt == found.decidedAt));
+  // another number on the visit since: the answer is not the attendance's any more
+  Attendance other = fromPayload;
+  other.nhsNumber = nhs("9990000034");
+  BOOST_TEST(!decider.recordDeferred(other, found));
 }
 
 BOOST_AUTO_TEST_CASE(keeps_the_most_recent_within_its_capacity) {
