@@ -1,6 +1,7 @@
 #include "engine/mllp/mllp_server.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
@@ -9,6 +10,10 @@
 #include <utility>
 #include <sys/socket.h>
 #include <vector>
+
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 
 #include <Poco/Crypto/X509Certificate.h>
 #include <Poco/Exception.h>
@@ -64,18 +69,37 @@ Poco::Net::Context::Ptr makeServerContext(const TlsSettings& tls) {
   return context;
 }
 
-// The attribute=value parts of a distinguished name, sorted, so that OpenSSL's one-line form
-// ("/C=GB/O=Example Trust/CN=epr01") and the RFC 2253 form ("CN=epr01,O=Example Trust,C=GB")
-// compare equal. A backslash escapes a separator inside a value.
-std::vector<std::string> subjectParts(std::string_view subject) {
+// A distinguished name as its (attribute, value) pairs, attributes upper-cased, sorted: so that
+// OpenSSL's one-line form ("/C=GB/O=Example Trust/CN=epr01") and the RFC 2253 form
+// ("CN=epr01,O=Example Trust,C=GB") of one name compare equal.
+using NameParts = std::vector<std::pair<std::string, std::string>>;
+
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) return {};
+  return std::string(text.substr(first, text.find_last_not_of(' ') - first + 1));
+}
+
+// A configured name. A backslash escapes a separator (or anything) inside a value.
+NameParts configuredName(std::string_view subject) {
   const char separator = !subject.empty() && subject.front() == '/' ? '/' : ',';
-  std::vector<std::string> parts;
+  NameParts parts;
   std::string part;
+  std::size_t equals = std::string::npos;  // the first unescaped '=' of `part`
   const auto flush = [&] {
-    const auto first = part.find_first_not_of(' ');
-    const auto last = part.find_last_not_of(' ');
-    if (first != std::string::npos) parts.push_back(part.substr(first, last - first + 1));
+    if (equals != std::string::npos) {
+      parts.emplace_back(upper(trimmed(std::string_view(part).substr(0, equals))),
+                         trimmed(std::string_view(part).substr(equals + 1)));
+    } else if (!trimmed(part).empty()) {
+      parts.emplace_back(std::string(), trimmed(part));  // no attribute: matches nothing
+    }
     part.clear();
+    equals = std::string::npos;
   };
   for (std::size_t i = 0; i < subject.size(); ++i) {
     if (subject[i] == '\\' && i + 1 < subject.size()) {
@@ -83,6 +107,7 @@ std::vector<std::string> subjectParts(std::string_view subject) {
     } else if (subject[i] == separator) {
       flush();
     } else {
+      if (subject[i] == '=' && equals == std::string::npos) equals = part.size();
       part.push_back(subject[i]);
     }
   }
@@ -91,12 +116,42 @@ std::vector<std::string> subjectParts(std::string_view subject) {
   return parts;
 }
 
+// The certificate's subject, read entry by entry from the certificate itself: a value holding
+// '/' or ',' stays one value. (POCO's subjectName() is OpenSSL's one-line form, which escapes
+// neither and is cut at 256 bytes, so a CN of "epr01/C=GB/O=Example Trust" read as three
+// attributes.) An entry that cannot be read makes a name no allowed entry equals.
+NameParts certificateName(const Poco::Net::X509Certificate& certificate) {
+  NameParts parts;
+  const X509_NAME* name = X509_get_subject_name(certificate.certificate());
+  for (int i = 0; name != nullptr && i < X509_NAME_entry_count(name); ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    const char* shortName = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    if (shortName == nullptr || length < 0) {
+      parts.emplace_back("?", "?");
+    } else {
+      parts.emplace_back(upper(shortName), std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length)));
+    }
+    OPENSSL_free(utf8);
+  }
+  std::sort(parts.begin(), parts.end());
+  return parts;
+}
+
+// An allowed entry with an attribute (CN=..., /C=...) must equal the whole subject; one without
+// (a bare "epr01") names the certificate's common name.
 bool subjectAllowed(const TlsSettings& tls, const Poco::Net::X509Certificate& certificate) {
   if (tls.allowedSubjects.empty()) return true;
-  const auto subject = subjectParts(certificate.subjectName());
-  const std::string commonName = certificate.commonName();
+  const NameParts subject = certificateName(certificate);
   return std::any_of(tls.allowedSubjects.begin(), tls.allowedSubjects.end(), [&](const std::string& allowed) {
-    return allowed == commonName || subjectParts(allowed) == subject;
+    if (allowed.find('=') == std::string::npos) {
+      const std::string commonName = trimmed(allowed);
+      return std::any_of(subject.begin(), subject.end(),
+                         [&](const auto& part) { return part.first == "CN" && part.second == commonName; });
+    }
+    return configuredName(allowed) == subject;
   });
 }
 

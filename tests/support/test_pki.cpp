@@ -39,6 +39,10 @@ TestPki::TestPki() {
   issue("epr01", "/C=GB/O=Example Trust/CN=epr01", "ca", "extendedKeyUsage=clientAuth\n");
   issue("epr02", "/C=GB/O=Example Trust/CN=epr02", "ca", "extendedKeyUsage=clientAuth\n");
   issue("rogue", "/C=GB/O=Example Trust/CN=epr01", "rogue-ca", "extendedKeyUsage=clientAuth\n");
+  // One attribute each, a CN whose text is another subject written out: in the one-line form
+  // (slashes escaped for -subj) and in the RFC 2253 form.
+  issue("crafted", "/CN=epr01\\/C=GB\\/O=Example Trust", "ca", "extendedKeyUsage=clientAuth\n");
+  issue("crafted-dn", "/CN=CN=epr01,O=Example Trust,C=GB", "ca", "extendedKeyUsage=clientAuth\n");
 }
 
 }  // namespace cpis::test

@@ -704,6 +704,25 @@ BOOST_AUTO_TEST_CASE(mutual_tls_allow_list_takes_either_distinguished_name_form)
   }
 }
 
+// The allow-list compares the certificate's attributes, not a text made of them. A certificate
+// from the trusted CA whose only attribute is a CN reading "CN=epr01,O=Example Trust,C=GB" was
+// let in by that entry: every entry was also compared with the certificate's CN alone. A
+// bare entry ("epr01") still names a CN.
+BOOST_AUTO_TEST_CASE(mutual_tls_allow_list_is_not_fooled_by_a_subject_written_into_a_common_name) {
+  const auto dn = clientTls(pki().caCertificate(), pki().clientCertificate("crafted-dn"), pki().clientKey("crafted-dn"));
+  const auto crafted =
+      clientTls(pki().caCertificate(), pki().clientCertificate("crafted"), pki().clientKey("crafted"));
+  for (const std::string allowed : {"/C=GB/O=Example Trust/CN=epr01", "CN=epr01,O=Example Trust,C=GB", "epr01"}) {
+    Running r(tls(true, {allowed}));
+    BOOST_TEST(!exchange(r.server.port(), dn).has_value(), allowed);
+    BOOST_TEST(!exchange(r.server.port(), crafted).has_value(), allowed);
+    BOOST_TEST(waitFor([&] { return r.server.stats().tlsRefused.load() == 2; }));
+  }
+  // Named as what it is, one CN holding slashes, it is on the list.
+  Running r(tls(true, {"CN=epr01/C=GB/O=Example Trust"}));
+  BOOST_TEST(exchange(r.server.port(), crafted).value_or("<refused>") == "ACK:MSH|TLS");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(mllp_server_deferred_answers)
