@@ -50,6 +50,7 @@ constexpr std::array kEvents{
     std::pair{AttendanceEvent::End, std::string_view{"END"}},
     std::pair{AttendanceEvent::Cancel, std::string_view{"CANCEL"}},
     std::pair{AttendanceEvent::NotAnAttendance, std::string_view{"NOT_AN_ATTENDANCE"}},
+    std::pair{AttendanceEvent::Reopen, std::string_view{"REOPEN"}},
 };
 
 constexpr std::array kSexes{

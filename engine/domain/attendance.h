@@ -15,7 +15,8 @@
 namespace cpis::domain {
 
 // What the trigger event means for the attendance (CPIS.md §4; the mapping file decides).
-enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance };
+// Reopen: A13 (cancel discharge); the attendance goes on, and is not checked again (CPIS.md §4).
+enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance, Reopen };
 
 // PID-32 NHS number trace status; only Nsts01 counts as verified by default.
 enum class NhsNumberStatus { Nsts01 = 1, Nsts02, Nsts03, Nsts04, Nsts05, Nsts06, Nsts07, Nsts08, Absent };

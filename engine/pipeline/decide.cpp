@@ -143,7 +143,8 @@ Decision Decider::decide(const domain::Attendance& a) const {
     case AttendanceEvent::Cancel:
       return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " cancels the attendance");
     case AttendanceEvent::Start:
-    case AttendanceEvent::Update: break;
+    case AttendanceEvent::Update:
+    case AttendanceEvent::Reopen: break;
   }
 
   if (!a.setting) {
@@ -193,27 +194,37 @@ Decision Decider::decide(const domain::Attendance& a) const {
     }
   }
 
-  if (a.scheduledOnly && d.mode == domain::AccessMode::Unscheduled) {
-    return notChecked(
-        ReasonCode::NotAnAttendance,
-        "trigger event " + event + " is scheduled by nature and the location queries unscheduled");
+  const std::optional<PreviousCheck> previous =
+      a.visitNumber.empty() ? std::nullopt : memory_.previous(a.feedId, a.visitNumber);
+  if (d.mode == domain::AccessMode::Unscheduled) {
+    if (a.scheduledOnly) {
+      return notChecked(
+          ReasonCode::NotAnAttendance,
+          "trigger event " + event + " is scheduled by nature and the location queries unscheduled");
+    }
+    if (a.event != AttendanceEvent::Start && previous && previous->scheduledByNature) {
+      return notChecked(ReasonCode::NotAnAttendance,
+                        "the attendance began scheduled by nature (a pre-admission) and the location queries "
+                        "unscheduled; trigger event " + event + " does not start it");
+    }
   }
 
-  if (!a.visitNumber.empty()) {
-    if (const auto previous = memory_.previous(a.feedId, a.visitNumber)) {
-      const bool changed = previous->nhsNumber != a.nhsNumber ||
-                           (!previous->nhsNumberVerified && verified(a)) || previous->mode != d.mode;
-      const bool recent = now - previous->decidedAt < policy_.recheckWindow;
-      const bool repeat =
-          !changed && ((answered(previous->status) && (a.event == AttendanceEvent::Update || recent)) ||
-                       (previous->status == CheckStatus::CheckFailed && recent));
-      if (repeat) {
-        d.kind = DecisionKind::RepeatPrevious;
-        d.previousDecidedAt = previous->decidedAt;
-        d.reasonText = "the attendance was checked before on the same NHS number and access mode";
-        return d;
-      }
+  if (previous) {
+    const bool changed = previous->nhsNumber != a.nhsNumber || (!previous->nhsNumberVerified && verified(a)) ||
+                         previous->mode != d.mode;
+    const bool recent = now - previous->decidedAt < policy_.recheckWindow;
+    const bool update = a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen;
+    const bool repeat = !changed && ((answered(previous->status) && (update || recent)) ||
+                                     (previous->status == CheckStatus::CheckFailed && recent));
+    if (repeat) {
+      d.kind = DecisionKind::RepeatPrevious;
+      d.previousDecidedAt = previous->decidedAt;
+      d.reasonText = "the attendance was checked before on the same NHS number and access mode";
+      return d;
     }
+  }
+  if (a.event == AttendanceEvent::Reopen) {  // CPIS.md §4: A13 reopens the attendance; no query
+    return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " reopens the attendance: no query");
   }
 
   d.kind = DecisionKind::CheckDue;
@@ -228,16 +239,19 @@ std::optional<PreviousCheck> Decider::previous(const domain::Attendance& attenda
 
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
-  // A skipped check does not hide an attendance's real one: a later update still compares with it.
+  bool scheduledByNature = attendance.scheduledOnly;
   if (outcome.status == CheckStatus::NotChecked) {
-    if (const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
-        previous && previous->status != CheckStatus::NotChecked) {
-      return;
+    const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
+    // A skipped check does not hide an attendance's real one: a later update still compares with it.
+    if (previous && previous->status != CheckStatus::NotChecked) return;
+    // Nor does it end a pre-admission: only an event that starts the attendance does.
+    if (previous && previous->scheduledByNature && attendance.event != AttendanceEvent::Start) {
+      scheduledByNature = true;
     }
   }
   memory_.remember(attendance.feedId, attendance.visitNumber,
-                   PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber,
-                                 verified(attendance), outcome.mode});
+                   PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
+                                 outcome.mode, scheduledByNature});
 }
 
 bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {

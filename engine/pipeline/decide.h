@@ -70,6 +70,9 @@ struct PreviousCheck {
   std::optional<domain::NhsNumber> nhsNumber;
   bool nhsNumberVerified = false;
   std::optional<domain::AccessMode> mode;  // empty when it was not checked
+  // The attendance began scheduled by nature (A05/A14 pre-admission): its updates make no
+  // unscheduled query either, until an event starts it (A01).
+  bool scheduledByNature = false;
 };
 
 // The decision's memory of attendances, keyed by (feed, visit number). The pipeline may keep it

@@ -309,6 +309,12 @@ const std::vector<UpdateCase> kUpdates{
      "the same start again moments later"},
     {CheckStatus::Found, kSame, 600min, AttendanceEvent::Start, DecisionKind::CheckDue,
      "a start long after: a new attendance under the same key"},
+    {CheckStatus::Found, kSame, 600min, AttendanceEvent::Reopen, DecisionKind::RepeatPrevious,
+     "A13 (cancel discharge) hours later: the stored outcome again"},
+    {CheckStatus::Found, [](Attendance& a) { a.nhsNumber = NhsNumber::parse("9990000026"); }, 30min,
+     AttendanceEvent::Reopen, DecisionKind::NotChecked, "A13 on another NHS number: still no query"},
+    {CheckStatus::CheckFailed, kSame, 30min, AttendanceEvent::Reopen, DecisionKind::NotChecked,
+     "A13 well after a failed check: no query (CPIS.md §4)"},
 };
 
 }  // namespace
@@ -323,7 +329,7 @@ BOOST_DATA_TEST_CASE_F(DecideFixture, updates_recheck_only_on_a_change_that_matt
   time.now += c.after;
   Attendance update = child();
   update.event = c.event;
-  update.triggerEvent = c.event == AttendanceEvent::Update ? "A08" : "A04";
+  update.triggerEvent = c.event == AttendanceEvent::Update ? "A08" : c.event == AttendanceEvent::Reopen ? "A13" : "A04";
   c.change(update);
   const Decision d = decider.decide(update);
   BOOST_TEST((d.kind == c.expected), d.reasonText);
@@ -416,6 +422,46 @@ BOOST_AUTO_TEST_CASE(not_checked_outcomes_keep_the_valid_number_for_zcp_13) {
   BOOST_TEST((o.source == Source::Simulator));
   BOOST_TEST((o.decidedAt == time.now));
   BOOST_TEST(o.records.empty());
+}
+
+// CPIS.md §4: A13 reopens an attendance; never a query, even with nothing remembered of it (a
+// restart, or an attendance from before go-live). It was mapped as an update, which queried.
+BOOST_AUTO_TEST_CASE(a_reopened_attendance_nobody_remembers_is_not_checked) {
+  Attendance reopened = child();
+  reopened.event = AttendanceEvent::Reopen;
+  reopened.triggerEvent = "A13";
+  const Decision d = decide(reopened);
+  BOOST_TEST((d.kind == DecisionKind::NotChecked));
+  BOOST_TEST((d.reason == ReasonCode::NotAnAttendance));
+}
+
+// CPIS.md §4: A05/A14 are scheduled by nature. The pre-admission's updates (A08) are too: they
+// made an unscheduled query, an access recorded and the LA told before the patient came. The
+// admission itself (A01, a start) is checked as any.
+BOOST_AUTO_TEST_CASE(a_pre_admission_s_updates_make_no_unscheduled_query_until_it_starts) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance preAdmit = child();
+  preAdmit.triggerEvent = "A05";
+  preAdmit.scheduledOnly = true;
+  const Decision first = decider.decide(preAdmit);
+  BOOST_TEST_REQUIRE((first.kind == DecisionKind::NotChecked));
+  decider.record(preAdmit, notCheckedOutcome(first, preAdmit, time.now, "c1", Source::Simulator));
+  for (int i = 0; i < 2; ++i) {  // and again: a skipped update does not end the pre-admission
+    time.now += 30min;
+    Attendance update = child();
+    update.event = AttendanceEvent::Update;
+    update.triggerEvent = "A08";
+    const Decision d = decider.decide(update);
+    BOOST_TEST((d.kind == DecisionKind::NotChecked), d.reasonText);
+    BOOST_TEST((d.reason == ReasonCode::NotAnAttendance));
+    if (d.kind == DecisionKind::NotChecked) {
+      decider.record(update, notCheckedOutcome(d, update, time.now, "c2", Source::Simulator));
+    }
+  }
+  time.now += 30min;
+  Attendance admit = child();
+  admit.triggerEvent = "A01";
+  BOOST_TEST((decider.decide(admit).kind == DecisionKind::CheckDue));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -142,7 +142,7 @@ typedef enum cpis_attendance_field {
   CPIS_FIELD_FEED_ID = 1,                 /* [feed_id] read only */
   CPIS_FIELD_CONTROL_ID = 2,              /* [control_id] MSH-10, read only */
   CPIS_FIELD_TRIGGER_EVENT = 3,           /* [trigger_event] e.g. "A04" */
-  CPIS_FIELD_EVENT = 4,                   /* [event] START, UPDATE, END, CANCEL, NOT_AN_ATTENDANCE
+  CPIS_FIELD_EVENT = 4,                   /* [event] START, UPDATE, END, CANCEL, REOPEN, NOT_AN_ATTENDANCE
                                              (never empty) */
   CPIS_FIELD_NHS_NUMBER = 5,              /* [nhs_number] ten digits; written: spaces or dashes allowed,
                                              an invalid number is refused (BAD_ARGUMENT), cleared, and

@@ -285,7 +285,7 @@ enum class Field : std::uint32_t {
   ScheduledOnly = CPIS_FIELD_SCHEDULED_ONLY,
 };
 
-enum class Event { Start, Update, End, Cancel, NotAnAttendance };
+enum class Event { Start, Update, End, Cancel, NotAnAttendance, Reopen };
 
 // The draft attendance the feed's mapping file made: read it, overwrite what the adapter knows
 // better. set() throws UsageError when the engine refuses a value (fine for values the adapter
@@ -322,8 +322,8 @@ class AttendanceBuilder {
   }
 
   AttendanceBuilder& event(Event event) {
-    static constexpr std::array<const char*, 5> kCodes{"START", "UPDATE", "END", "CANCEL",
-                                                       "NOT_AN_ATTENDANCE"};
+    static constexpr std::array<const char*, 6> kCodes{"START", "UPDATE", "END", "CANCEL",
+                                                       "NOT_AN_ATTENDANCE", "REOPEN"};
     return set(Field::Event, kCodes[static_cast<std::size_t>(event)]);
   }
   // An invalid number is not an exception: the engine clears the number and records why (the
