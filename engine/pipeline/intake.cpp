@@ -285,7 +285,10 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   logger().information("feed %s: message %s checked: %s", policy_.feed, std::to_string(id),
                        std::string(domain::codeOf(outcome.status)) +
                            (outcome.reason ? " " + std::string(domain::codeOf(*outcome.reason)) : std::string()));
-  const std::string text = checkedText(message, outcome);
+  std::string text = checkedText(message, outcome);
+  // CPIS.md §8: with no birth date the check is made anyway, and noted (the outcome is what
+  // `cpis-admin messages` and the audit's readers see).
+  if (!request.attendance.birthDate) text += "; no birth date: checked anyway";
   const notify::Notifications notifications = notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
     const std::string application = checks_->responder.acknowledge(

@@ -377,6 +377,24 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
   BOOST_TEST(stored[0].second == "processed");
 }
 
+// CPIS.md §8: a child's record with no birth date is checked anyway, and that is noted in the
+// stored outcome (the decision knew, and the note went nowhere).
+BOOST_AUTO_TEST_CASE(a_message_with_no_birth_date_is_checked_and_noted) {
+  Patient child{"9990000018"};
+  child.birthDate.clear();
+  const auto ack = send(adt("B1", "VB", child));
+  BOOST_TEST(field(ack, "MSA-1") == "AA");
+  BOOST_TEST(field(ack, "ZCP-2") == "FOUND");
+  BOOST_TEST(engine->terminate() == 0);
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", f.storePath());
+  std::string outcome;
+  session << "SELECT outcome FROM message WHERE control_id = 'B1'", Poco::Data::Keywords::into(outcome),
+      Poco::Data::Keywords::now;
+  BOOST_TEST(outcome.find("CP-IS FOUND") != std::string::npos, outcome);
+  BOOST_TEST(outcome.find("no birth date: checked anyway") != std::string::npos, outcome);
+}
+
 // This feed is configured for original mode and has no return connection: a message asking for
 // enhanced mode (MSH-15/16) is answered in original mode, with its alerts, on the connection.
 // Otherwise the CA would be all the EPR ever got, and the check's outcome would go nowhere.
