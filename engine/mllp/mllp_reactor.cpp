@@ -41,8 +41,13 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // At most this many connections wait for a slot, per event loop; more are closed at once.
 constexpr std::size_t kMostWaiting = 256;
-// A connection stops being read while this many frames wait behind the one being handled.
+// A connection stops being read while this many frames wait behind the one being handled, or
+// this many bytes of them: counting frames alone let a sender pipelining large messages park
+// 64 of them (64 MiB at the default size limit) per connection while the handler was slow.
+// With the bytes a read may add and a frame half read, a connection holds at most about
+// kMaxWaitingBytes + 64 KiB + maxMessageBytes.
 constexpr std::size_t kMaxWaitingFrames = 64;
+constexpr std::size_t kMaxWaitingBytes = 1024 * 1024;
 // ... and while this many bytes of its ACKs wait for the peer to take them: a sender that
 // pipelines and reads slowly (or not at all) would otherwise have every frame it sends handled
 // and its ACK held in memory. What it sends meanwhile waits in the kernel (TCP's own flow
@@ -184,6 +189,7 @@ class MllpReactor::Loop {
     std::shared_ptr<const PeerInfo> peer;
     MllpFramer framer;
     std::deque<Frame> waiting;  // frames behind the one with the handler, in arrival order
+    std::size_t waitingBytes = 0;  // their payloads' sizes
     bool busy = false;          // a frame is with the handler
     bool readEnded = false;     // end of input (or stopping): read no more
     bool closeAfterWrite = false;
@@ -411,12 +417,14 @@ class MllpReactor::Loop {
       switch (event.kind) {
         case FrameEvent::Kind::Frame:
           stats_.frames.fetch_add(1);
+          c.waitingBytes += event.payload.size();
           c.waiting.push_back(Frame{std::move(event.payload), false});
           break;
         case FrameEvent::Kind::Oversized:
           stats_.oversized.fetch_add(1);
           logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing",
                            settings_.name, c.peer->address, settings_.maxFrameBytes);
+          c.waitingBytes += event.payload.size();
           c.waiting.push_back(Frame{std::move(event.payload), true});
           c.readEnded = true;  // nothing after it is read: the connection closes once it is answered
           break;
@@ -466,10 +474,12 @@ class MllpReactor::Loop {
     while (!c.busy && !c.waiting.empty() && !c.socketClosed && !c.closeAfterWrite) {
       Frame next = std::move(c.waiting.front());
       c.waiting.pop_front();
+      c.waitingBytes -= next.payload.size();
       if (next.oversized) {
         queueAck(c, handler_.onOversized(next.payload, settings_.maxFrameBytes, *c.peer));
         c.closeAfterWrite = true;
         c.waiting.clear();
+        c.waitingBytes = 0;
         return;
       }
       c.busy = true;
@@ -540,7 +550,7 @@ class MllpReactor::Loop {
     }
     std::uint32_t interest = 0;
     if (c.draining || (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames &&
-                       c.out.size() < kMaxUnsentBytes)) {
+                       c.waitingBytes < kMaxWaitingBytes && c.out.size() < kMaxUnsentBytes)) {
       interest |= EPOLLIN;
     }
     if (!c.out.empty()) interest |= EPOLLOUT;
@@ -554,6 +564,7 @@ class MllpReactor::Loop {
     if (c.socketClosed) return;
     c.socketClosed = true;
     c.waiting.clear();
+    c.waitingBytes = 0;
     c.out.clear();
     epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
@@ -617,6 +628,7 @@ class MllpReactor::Loop {
       Connection& c = *connections_.at(id);
       c.readEnded = true;
       c.waiting.clear();  // never handed over: not stored, not acknowledged; the sender resends
+      c.waitingBytes = 0;
       if (c.draining) closeSocket(c);  // its AR went out; the rest of it is not waited for
       settle(c);
     }

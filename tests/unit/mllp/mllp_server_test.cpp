@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <Poco/AutoPtr.h>
@@ -784,6 +785,39 @@ BOOST_AUTO_TEST_CASE(answers_from_another_thread_go_out_in_frame_order_one_frame
     BOOST_TEST(a.receive(10s).value() == "ACK:" + expected);
   }
   BOOST_TEST(b.receive(10s).value() == "ACK:B1");
+}
+
+// While its frame is with a slow handler, a connection pipelining large frames is read only
+// until about a megabyte waits behind it; the rest stays in the kernel (TCP's flow control), so
+// the sender blocks. Counted in frames alone, 64 such frames (16 MiB here, 64 MiB at the default
+// size limit) were read into memory per connection.
+BOOST_AUTO_TEST_CASE(a_pipelining_sender_of_large_frames_is_read_only_to_a_megabyte_ahead) {
+  DeferredHandler handler;
+  MllpServer server(plain(), handler);
+  server.start();
+  const int fd = connectRaw(server.port());
+  BOOST_TEST_REQUIRE(fd >= 0);
+  const timeval wait{1, 0};  // a send blocked this long: the listener has stopped reading
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
+  const std::string framed = cpis::mllp::frame(std::string(256 * 1024, 'x'));
+  bool blocked = false;
+  for (int i = 0; i < 64 && !blocked; ++i) {
+    std::size_t sent = 0;
+    while (sent < framed.size()) {
+      const ssize_t n = ::send(fd, framed.data() + sent, framed.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) {
+        blocked = true;
+        break;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+  BOOST_TEST(blocked);  // 16 MiB is more than the kernel's buffers hold
+  BOOST_TEST(server.stats().frames.load() <= 8u, server.stats().frames.load());
+  BOOST_TEST(handler.pending() == 1u);
+  ::close(fd);
+  handler.answerAllFromAnotherThread();
+  server.stop(0ms);  // the frames still waiting are dropped: never acknowledged
 }
 
 BOOST_AUTO_TEST_CASE(a_peer_that_leaves_while_its_frame_is_with_the_handler_is_closed_once_answered) {
