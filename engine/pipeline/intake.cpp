@@ -3,6 +3,7 @@
 #include <Poco/Logger.h>
 
 #include <deque>
+#include <future>
 #include <mutex>
 #include <typeinfo>
 #include <unordered_map>
@@ -157,17 +158,22 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
-  if (checks_->work.queued() >= kMaxQueuedChecks) {
-    // Back-pressure (see onFrameAsync): this connection's thread makes the check itself, and
-    // the accept ACK goes once it is made.
-    (void)checkOrRefuse(id, *pending, payload);
-    return pending->disposition.reply;
-  }
-  // Enhanced mode: the accept ACK now; the check and the application ACK follow.
+  // Enhanced mode: the accept ACK now; the check and the application ACK follow. Back-pressure
+  // (see onFrameAsync): with checks this far behind, the accept ACK waits until this message's
+  // check begins, as on the event loops. (It used to wait until the check was made, here on the
+  // connection's thread: the CA came after the lookup, and could reach the EPR after its AA.)
+  const bool holdBack = checks_->work.queued() >= kMaxQueuedChecks;
+  auto began = std::make_shared<std::promise<void>>();
+  std::future<void> beginning = began->get_future();
   auto raw = std::make_shared<const std::string>(payload);
-  if (!checks_->work.submit([this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); })) {
+  if (!checks_->work.submit([this, pending, raw, id, began] {
+        began->set_value();
+        (void)checkOrRefuse(id, *pending, *raw);
+      })) {
     logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                      policy_.feed, std::to_string(id));
+  } else if (holdBack) {
+    beginning.wait();  // the queue runs every job it took, even as it stops
   }
   return pending->disposition.reply;
 }
