@@ -182,11 +182,15 @@ Decision Decider::decide(const domain::Attendance& a) const {
                                      : "NHS number trace status " + std::string(status) + " is not verified");
   }
 
+  const std::optional<PreviousCheck> previous =
+      a.visitNumber.empty() ? std::nullopt : memory_.previous(a.feedId, a.visitNumber);
   const int maxAge = policy_.maxAgeFor(a.locationKey, *a.setting);
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
   } else if (maxAge != kNoAgeLimit && !a.pregnant) {
-    const domain::Date arrival = domain::londonDate(a.arrivedAt.value_or(now));
+    // The age at the attendance's start: an update carries its own time, not the arrival's.
+    const bool began = a.event != AttendanceEvent::Start && previous && previous->arrivedAt;
+    const domain::Date arrival = domain::londonDate(began ? *previous->arrivedAt : a.arrivedAt.value_or(now));
     if (domain::ageInYears(*a.birthDate, arrival) >= maxAge) {
       return notChecked(ReasonCode::AgeOutOfScope, "aged " + std::to_string(maxAge) +
                                                        " or over at arrival (limit for " + settingText(a) +
@@ -194,8 +198,6 @@ Decision Decider::decide(const domain::Attendance& a) const {
     }
   }
 
-  const std::optional<PreviousCheck> previous =
-      a.visitNumber.empty() ? std::nullopt : memory_.previous(a.feedId, a.visitNumber);
   if (d.mode == domain::AccessMode::Unscheduled) {
     if (a.scheduledOnly) {
       return notChecked(
@@ -239,9 +241,9 @@ std::optional<PreviousCheck> Decider::previous(const domain::Attendance& attenda
 
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
+  const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
   bool scheduledByNature = attendance.scheduledOnly;
   if (outcome.status == CheckStatus::NotChecked) {
-    const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
     // A skipped check does not hide an attendance's real one: a later update still compares with it.
     if (previous && previous->status != CheckStatus::NotChecked) return;
     // Nor does it end a pre-admission: only an event that starts the attendance does.
@@ -249,9 +251,12 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
       scheduledByNature = true;
     }
   }
+  // The arrival stays the first message's until a start begins the attendance afresh.
+  const bool began = attendance.event != AttendanceEvent::Start && previous && previous->arrivedAt;
   memory_.remember(attendance.feedId, attendance.visitNumber,
                    PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
-                                 outcome.mode, scheduledByNature});
+                                 outcome.mode, scheduledByNature,
+                                 began ? previous->arrivedAt : attendance.arrivedAt});
 }
 
 bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {

@@ -73,6 +73,9 @@ struct PreviousCheck {
   // The attendance began scheduled by nature (A05/A14 pre-admission): its updates make no
   // unscheduled query either, until an event starts it (A01).
   bool scheduledByNature = false;
+  // When the attendance began, as its first message about it said: CPIS.md §8 takes the age at
+  // the attendance's start, and an update's own times (EVN-2) are the update's.
+  std::optional<domain::Instant> arrivedAt{};
 };
 
 // The decision's memory of attendances, keyed by (feed, visit number). The pipeline may keep it

@@ -464,6 +464,35 @@ BOOST_AUTO_TEST_CASE(a_pre_admission_s_updates_make_no_unscheduled_query_until_i
   BOOST_TEST((decider.decide(admit).kind == DecisionKind::CheckDue));
 }
 
+// CPIS.md §8: the age at the attendance's start. A child who arrives the evening before their
+// 18th birthday with an untraced number, traced after midnight: the update (its own time the
+// 13th) is still a child's attendance. It was taken at the update's time: AGE_OUT_OF_SCOPE.
+BOOST_AUTO_TEST_CASE(an_update_takes_the_age_at_the_attendance_s_start) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance start = child();
+  start.birthDate = 2007y / 6 / 13;
+  start.arrivedAt = at(2025y / 6 / 12, 21h, 0min);  // 22:00 in London
+  start.nhsStatus = NhsNumberStatus::Nsts03;
+  time.now = *start.arrivedAt + 5min;
+  const Decision first = decider.decide(start);
+  BOOST_TEST_REQUIRE((first.reason == ReasonCode::NhsNumberUnverified));
+  decider.record(start, notCheckedOutcome(first, start, time.now, "c1", Source::Simulator));
+  time.now = at(2025y / 6 / 12, 23h, 35min);  // 00:35 on the 13th in London
+  Attendance traced = start;
+  traced.event = AttendanceEvent::Update;
+  traced.triggerEvent = "A08";
+  traced.nhsStatus = NhsNumberStatus::Nsts01;
+  traced.arrivedAt = at(2025y / 6 / 12, 23h, 30min);  // the A08's own EVN time
+  const Decision d = decider.decide(traced);
+  BOOST_TEST((d.kind == DecisionKind::CheckDue), d.reasonText);
+  // A new attendance that starts after midnight is an adult's.
+  Attendance later = traced;
+  later.event = AttendanceEvent::Start;
+  later.triggerEvent = "A04";
+  later.visitNumber = "A250613001";
+  BOOST_TEST((decider.decide(later).reason == ReasonCode::AgeOutOfScope));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(check_memory)
