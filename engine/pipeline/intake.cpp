@@ -423,8 +423,11 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     case AdaptResult::Kind::Failed: {
       // The message is wrong for this feed (or its adapter failed): AE, stored as failed and
       // visible, with NOT_CHECKED / MESSAGE_REJECTED (CPIS.md §5).
-      const auto outcome = rejectedOutcome(domain::ReasonCode::MessageRejected,
-                                           "the message could not be read as an attendance", source);
+      auto outcome = rejectedOutcome(domain::ReasonCode::MessageRejected,
+                                     "the message could not be read as an attendance", source);
+      // ZCP-13, when the number was read before the message was refused (CPIS.md §5: empty only
+      // with NO_NHS_NUMBER): the EPR can still confirm the patient.
+      outcome.queried = adapted.attendance.nhsNumber;
       Disposition d;
       d.state = store::MessageState::Failed;
       d.outcome = "failed: " + (adapted.kind == AdaptResult::Kind::Failed || adapted.issues.empty()

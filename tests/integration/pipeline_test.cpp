@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -493,6 +494,34 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   const std::string logs = engine.errors() + engine.output();
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
   eprServer.stop();
+}
+
+// An adapter that refuses a message after the mapping read its NHS number (ed_arrivals: an A04
+// without its ZED segment): ZCP-13 still names the number, so the EPR can confirm the patient
+// (CPIS.md §5: empty only with NO_NHS_NUMBER). It was left empty.
+BOOST_AUTO_TEST_CASE(a_message_the_adapter_refuses_still_names_its_nhs_number) {
+  EngineFixture f;
+  const std::string config = f.dir.file("ed-arrivals.xml");
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";  // no check is made
+  settings.adapter = R"(<adapter name="ed_arrivals"/>)";
+  settings.mapping = std::string(CPIS_SOURCE_DIR) + "/mappings/ed-arrivals.xml";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  std::ifstream in(std::string(CPIS_SOURCE_DIR) + "/adapters/ed-arrivals/tests/data/a04-no-zed.hl7", std::ios::binary);
+  std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string sender = "|EDTRACK|RZZ03|";
+  BOOST_TEST_REQUIRE(message.find(sender) != std::string::npos);
+  message.replace(message.find(sender), sender.size(), "|EDSYS|RZZ|");  // the feed's expected sender
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  client.send(message);
+  const std::string ack = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(ack, "MSA-1") == "AE");
+  BOOST_TEST(field(ack, "ZCP-3.1") == "MESSAGE_REJECTED");
+  BOOST_TEST(field(ack, "ZCP-13.1") == "9990000018");
+  BOOST_TEST(field(ack, "ZCP-13.4") == "NHS");
+  BOOST_TEST(engine.terminate() == 0);
 }
 
 // --validate-config loads what start-up would: a mapping file that does not load, an adapter
