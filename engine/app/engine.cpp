@@ -193,13 +193,13 @@ void Engine::startDispatcher() {
     auto feeds = checks_->recheckFeeds();
     for (auto& [name, recheckFeed] : feeds) {
       const auto feed = std::find_if(feeds_.begin(), feeds_.end(), [&](const auto& f) { return f->config.name == name; });
-      if (feed == feeds_.end() || !(*feed)->intake || !recheckFeed.check) continue;
-      // The answer is remembered for the attendance, as the intake's own checks are.
-      recheckFeed.check = [check = std::move(recheckFeed.check), intake = (*feed)->intake.get()](
-                              const domain::Attendance& attendance) {
-        domain::CheckOutcome outcome = check(attendance);
-        intake->deferredCheckAnswered(attendance, outcome);
-        return outcome;
+      if (feed == feeds_.end() || !(*feed)->intake) continue;
+      // The answer is remembered for the attendance, as the intake's own checks are. (The
+      // dispatcher stops before the intakes go.)
+      recheckFeed.answered = [intake = (*feed)->intake.get()](const domain::Attendance& attendance,
+                                                              const domain::CheckOutcome& outcome,
+                                                              std::string_view failedCheckId) {
+        intake->deferredCheckAnswered(attendance, outcome, failedCheckId);
       };
     }
     dispatcher_->addSink(std::string(notify::kRecheckSink),

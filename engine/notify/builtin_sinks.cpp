@@ -93,6 +93,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
                              " (check " + outcome.checkId + ")"};
   }
+  if (feed->second.answered) feed->second.answered(*attendance, outcome, failedCheckId);
   logger().notice("deferred check %s of message %s (check %s): %s, check %s", std::to_string(entry.id),
                   entry.messageId ? std::to_string(*entry.messageId) : std::string("-"), failedCheckId,
                   std::string(domain::codeOf(outcome.status)), outcome.checkId);

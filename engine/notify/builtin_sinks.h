@@ -27,6 +27,10 @@ struct RecheckFeed {
   // Appends the feed's alert segments to an HL7 v2 message (its delimiters and character set
   // are read from its MSH). Empty: the feed gets no late result.
   std::function<void(std::string& message, const domain::CheckOutcome&)> appendAlerts;
+  // Told of an answer (FOUND or NOT_FOUND) and the id of the failed check it retried, before
+  // anything else is made of it, so the attendance's later updates repeat it. May be empty.
+  std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId)>
+      answered;
 };
 
 // kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed

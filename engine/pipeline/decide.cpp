@@ -81,6 +81,21 @@ void InMemoryCheckMemory::remember(std::string_view feed, std::string_view visit
   entries_.emplace(std::move(key), Entry{check, std::prev(order_.end()), now});
 }
 
+bool InMemoryCheckMemory::update(std::string_view feed, std::string_view visitNumber,
+                                 const std::function<bool(PreviousCheck&)>& change) {
+  const std::string key = keyOf(feed, visitNumber);
+  const auto now = clock_();
+  const std::lock_guard lock(mutex_);
+  const auto it = entries_.find(key);
+  if (it == entries_.end() || now - it->second.lastUsed > retention_) return false;
+  PreviousCheck changed = it->second.check;
+  if (!change(changed)) return false;
+  it->second.check = changed;
+  it->second.lastUsed = now;
+  order_.splice(order_.end(), order_, it->second.position);
+  return true;
+}
+
 std::size_t InMemoryCheckMemory::size() const {
   const std::lock_guard lock(mutex_);
   return entries_.size();
@@ -242,15 +257,12 @@ std::optional<PreviousCheck> Decider::previous(const domain::Attendance& attenda
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
   const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
-  bool scheduledByNature = attendance.scheduledOnly;
-  if (outcome.status == CheckStatus::NotChecked) {
-    // A skipped check does not hide an attendance's real one: a later update still compares with it.
-    if (previous && previous->status != CheckStatus::NotChecked) return;
-    // Nor does it end a pre-admission: only an event that starts the attendance does.
-    if (previous && previous->scheduledByNature && attendance.event != AttendanceEvent::Start) {
-      scheduledByNature = true;
-    }
-  }
+  // A skipped check does not hide an attendance's real one: a later update still compares with it.
+  if (outcome.status == CheckStatus::NotChecked && previous && previous->status != CheckStatus::NotChecked) return;
+  // A pre-admission stays one, whatever its updates found (a silent read at a scheduled
+  // location, say), until an event starts the attendance.
+  const bool scheduledByNature = attendance.scheduledOnly || (attendance.event != AttendanceEvent::Start &&
+                                                              previous && previous->scheduledByNature);
   // The arrival stays the first message's until a start begins the attendance afresh.
   const bool began = attendance.event != AttendanceEvent::Start && previous && previous->arrivedAt;
   memory_.remember(attendance.feedId, attendance.visitNumber,
@@ -259,19 +271,22 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
                                  began ? previous->arrivedAt : attendance.arrivedAt});
 }
 
-bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
+bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
+                             domain::Instant failedAt) {
   if (attendance.visitNumber.empty() || !answered(outcome.status)) return false;
-  auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
-  if (!previous || previous->status != CheckStatus::CheckFailed || previous->nhsNumber != attendance.nhsNumber) {
-    return false;
-  }
-  // The failed check was due, so its number counted as verified; the deferred check's
-  // attendance (from the notification's payload) carries no trace status to say so again.
-  previous->decidedAt = outcome.decidedAt;
-  previous->status = outcome.status;
-  previous->mode = outcome.mode;
-  memory_.remember(attendance.feedId, attendance.visitNumber, *previous);
-  return true;
+  // In one step: an update checked meanwhile (another number, say) is not overwritten. The
+  // failed check was due, so its number counted as verified; the deferred check's attendance
+  // (from the notification's payload) carries no trace status to say so again.
+  return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
+    if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
+        previous.nhsNumber != attendance.nhsNumber) {
+      return false;
+    }
+    previous.decidedAt = outcome.decidedAt;
+    previous.status = outcome.status;
+    previous.mode = outcome.mode;
+    return true;
+  });
 }
 
 domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::Attendance& attendance,

@@ -78,6 +78,10 @@ struct PreviousCheck {
   std::optional<domain::Instant> arrivedAt{};
 };
 
+// How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
+// least recently used first out.
+inline constexpr std::size_t kRememberedAttendances = 100'000;
+
 // The decision's memory of attendances, keyed by (feed, visit number). The pipeline may keep it
 // in the message store so it survives a restart; InMemoryCheckMemory keeps it in memory.
 // Implementations are thread-safe.
@@ -87,6 +91,10 @@ class CheckMemory {
   virtual std::optional<PreviousCheck> previous(std::string_view feed,
                                                 std::string_view visitNumber) const = 0;
   virtual void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) = 0;
+  // Changes the attendance's entry in one step (no other thread's remember() in between), if it
+  // has one and `change` returns true; true when it did.
+  virtual bool update(std::string_view feed, std::string_view visitNumber,
+                      const std::function<bool(PreviousCheck&)>& change) = 0;
 };
 
 // The most recent `capacity` attendances (least recently used ones go first), each until
@@ -98,10 +106,12 @@ class InMemoryCheckMemory final : public CheckMemory {
  public:
   using Clock = std::function<domain::Instant()>;
   InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(24 * 30),
-                      std::size_t capacity = 100'000);
+                      std::size_t capacity = kRememberedAttendances);
 
   std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
   void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) override;
+  bool update(std::string_view feed, std::string_view visitNumber,
+              const std::function<bool(PreviousCheck&)>& change) override;
   std::size_t size() const;
 
  private:
@@ -155,10 +165,12 @@ class Decider {
   Decision decide(const domain::Attendance& attendance) const;
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
   // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
-  // retried, while that failure is still the attendance's last check on the same NHS number: a
-  // later update then repeats the answer instead of showing the failure or querying again
-  // (CPIS.md §7, one successful query per attendance). False when it did not (nothing done).
-  bool recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
+  // retried (decided at `failedAt`), while that failure is still the attendance's last check on
+  // the same NHS number: a later update then repeats the answer instead of showing the failure
+  // or querying again (CPIS.md §7, one successful query per attendance). False when it did not
+  // (nothing done).
+  bool recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
+                      domain::Instant failedAt);
 
   // The access mode the attendance's location queries with, by precedence: the policy's
   // location entry, the mapping's (Attendance::accessMode), the policy's setting entry, the

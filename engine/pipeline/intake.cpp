@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <future>
+#include <list>
 #include <mutex>
 #include <typeinfo>
 #include <unordered_map>
@@ -101,11 +102,18 @@ struct Intake::Pending {
 };
 
 // The last outcome per (visit number): an update that changes nothing repeats it.
+// As many attendances as the decider's memory, least recently used first out, so that what the
+// decider repeats is here (otherwise the attendance is checked again, a second query).
 struct Intake::Outcomes {
-  static constexpr std::size_t kCapacity = 50'000;
+  static constexpr std::size_t kCapacity = kRememberedAttendances;
+  struct Entry {
+    domain::CheckOutcome outcome;
+    std::list<std::string>::iterator position;
+  };
   mutable std::mutex mutex;
-  std::unordered_map<std::string, domain::CheckOutcome> byVisit;
-  std::deque<std::string> order;  // oldest first
+  std::unordered_map<std::string, Entry> byVisit;
+  mutable std::list<std::string> order;  // least recently used first
+  void used(const Entry& entry) const { order.splice(order.end(), order, entry.position); }
 };
 
 struct Intake::LeftOver {
@@ -477,6 +485,15 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
         previous && previous->decidedAt == decision.previousDecidedAt) {
       return pending.enhanced ? enhanced(message, &*previous, true) : accept(message, &*previous, true);
     }
+    if (attendance.event == domain::AttendanceEvent::Reopen) {  // CPIS.md §4: A13 never queries
+      Decision reopened;
+      reopened.kind = DecisionKind::NotChecked;
+      reopened.mode = decision.mode;
+      reopened.reason = domain::ReasonCode::NotAnAttendance;
+      reopened.reasonText = "trigger event " + attendance.triggerEvent + " reopens the attendance: no query";
+      const auto outcome = notCheckedOutcome(reopened, attendance, now(), newCheckId(), source);
+      return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
+    }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
   }
   pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId()};
@@ -539,36 +556,38 @@ void Intake::rememberOutcome(const domain::Attendance& attendance, const domain:
   const std::lock_guard lock(outcomes_->mutex);
   // As the decider's memory (Decider::record): a skipped check does not hide the attendance's
   // real one, which a later update repeats.
-  if (outcome.status == domain::CheckStatus::NotChecked) {
-    if (const auto it = outcomes_->byVisit.find(attendance.visitNumber);
-        it != outcomes_->byVisit.end() && it->second.status != domain::CheckStatus::NotChecked) {
-      return;
+  if (const auto it = outcomes_->byVisit.find(attendance.visitNumber); it != outcomes_->byVisit.end()) {
+    outcomes_->used(it->second);
+    if (outcome.status != domain::CheckStatus::NotChecked ||
+        it->second.outcome.status == domain::CheckStatus::NotChecked) {
+      it->second.outcome = outcome;
     }
+    return;
   }
-  auto [it, inserted] = outcomes_->byVisit.insert_or_assign(attendance.visitNumber, outcome);
-  if (!inserted) return;
-  outcomes_->order.push_back(attendance.visitNumber);
-  if (outcomes_->order.size() > Outcomes::kCapacity) {
+  while (outcomes_->byVisit.size() >= Outcomes::kCapacity) {
     outcomes_->byVisit.erase(outcomes_->order.front());
     outcomes_->order.pop_front();
   }
+  outcomes_->order.push_back(attendance.visitNumber);
+  outcomes_->byVisit.emplace(attendance.visitNumber, Outcomes::Entry{outcome, std::prev(outcomes_->order.end())});
 }
 
-void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
+void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
+                                   std::string_view failedCheckId) {
   if (checks_ == nullptr || attendance.visitNumber.empty()) return;
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) return;
-  // Here first, then the decider: it repeats a check only when this remembers the same one
-  // (decidedAt), so the two never disagree into a second query.
-  {
-    const std::lock_guard lock(outcomes_->mutex);
-    const auto it = outcomes_->byVisit.find(attendance.visitNumber);
-    if (it == outcomes_->byVisit.end() || it->second.status != domain::CheckStatus::CheckFailed ||
-        it->second.queried != attendance.nhsNumber) {
-      return;  // the attendance has moved on (or is not remembered here): nothing to replace
-    }
-    it->second = outcome;
+  // Both memories or neither, in one step under this lock (the intake records a message's
+  // outcome in both, this one last): the decider repeats a check only when this remembers the
+  // same one (decidedAt), so the two never disagree into a second query.
+  const std::lock_guard lock(outcomes_->mutex);
+  const auto it = outcomes_->byVisit.find(attendance.visitNumber);
+  if (it == outcomes_->byVisit.end()) return;  // not remembered here: nothing to replace
+  domain::CheckOutcome& last = it->second.outcome;
+  if (last.status != domain::CheckStatus::CheckFailed || last.checkId != failedCheckId ||
+      last.queried != attendance.nhsNumber) {
+    return;  // the attendance has moved on since that failure
   }
-  checks_->decider.recordDeferred(attendance, outcome);
+  if (checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) last = outcome;
 }
 
 hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
@@ -579,7 +598,8 @@ std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Atte
   const std::lock_guard lock(outcomes_->mutex);
   const auto it = outcomes_->byVisit.find(attendance.visitNumber);
   if (it == outcomes_->byVisit.end()) return std::nullopt;
-  return it->second;
+  outcomes_->used(it->second);
+  return it->second.outcome;
 }
 
 Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Message* message,

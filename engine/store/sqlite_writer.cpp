@@ -146,7 +146,10 @@ std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>
   WriteReply failure;
   bool onData = false;
   if (auto replies = transact(batch, failure, onData)) return std::move(*replies);
-  if (!onData || batch.size() == 1) return std::vector<WriteReply>(batch.size(), failure);
+  if (!onData || batch.size() == 1) {
+    Poco::Logger::get("cpis.store").error(failure.status.message());
+    return std::vector<WriteReply>(batch.size(), failure);
+  }
   // One write's data (a trigger's or constraint's refusal, a value too big, the size cap
   // reached by a large message) must not cost the others of the batch their answer, nor, with
   // callers that retry, keep failing every batch it joins: each goes alone, in order, so a
@@ -156,10 +159,20 @@ std::vector<WriteReply> SqliteWriter::run(const std::vector<const WriteRequest*>
                failure.status.message());
   std::vector<WriteReply> replies;
   replies.reserve(batch.size());
+  std::size_t failed = 0;
+  std::string first;
   for (const WriteRequest* request : batch) {
     WriteReply alone;
     auto reply = transact({&request, 1}, alone, onData);
+    if (!reply) {
+      if (failed++ == 0) first = alone.status.message();
+    }
     replies.push_back(reply ? std::move(reply->front()) : std::move(alone));
+  }
+  // Once a batch, not once a write: with the disk itself full, every one of them fails.
+  if (failed > 0) {
+    Poco::Logger::get("cpis.store")
+        .error("message store: %z of %z writes failed on their own (the first: %s)", failed, batch.size(), first);
   }
   return replies;
 }
@@ -185,6 +198,9 @@ std::optional<std::vector<WriteReply>> SqliteWriter::transact(std::span<const Wr
     recent_.rollback(recentMark);  // what the rolled-back transaction stored is not there
     const auto* sqlite = dynamic_cast<const SqliteError*>(&e);
     const int code = sqlite != nullptr ? sqlite->code() & 0xff : SQLITE_OK;
+    // Still Unavailable, as on PostgreSQL: what refuses a write may be put right (a trigger an
+    // operator drops, space freed), and a caller that retries (the enhanced-mode finish, for
+    // half a minute) costs each batch it joins a rerun, not a failure.
     onData = code == SQLITE_CONSTRAINT || code == SQLITE_TOOBIG || code == SQLITE_MISMATCH || code == SQLITE_RANGE ||
              code == SQLITE_FULL;
     failure = WriteReply{unavailableFrom("message store: a transaction of " + std::to_string(writes.size()) +
@@ -192,7 +208,6 @@ std::optional<std::vector<WriteReply>> SqliteWriter::transact(std::span<const Wr
                                          e),
                          {}, 0};
     failure.rolledBack = true;
-    if (!onData || writes.size() == 1) Poco::Logger::get("cpis.store").error(failure.status.message());
     return std::nullopt;
   }
 }

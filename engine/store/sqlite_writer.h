@@ -38,7 +38,7 @@ class SqliteWriter {
   // One reply per write, in order. A write refused on its own merits (unknown id, wrong state)
   // gets its Status and the rest of the batch commits. If the transaction fails on what a
   // write holds (a constraint, a value too big, the database's size cap), the writes are run
-  // again one transaction each, so only the one at fault fails, as on PostgreSQL; if it fails
+  // again one transaction each, so only the one at fault fails, as on PostgreSQL. If it fails
   // otherwise (I/O, a broken file), every write of the batch gets the same Unavailable status
   // and none of them happened. A failed write's reply is rolledBack: nothing of it is stored.
   // Never throws.

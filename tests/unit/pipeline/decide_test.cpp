@@ -458,6 +458,26 @@ BOOST_AUTO_TEST_CASE(a_pre_admission_s_updates_make_no_unscheduled_query_until_i
       decider.record(update, notCheckedOutcome(d, update, time.now, "c2", Source::Simulator));
     }
   }
+  // An update moving it to a scheduled location reads silently; the pre-admission stays one.
+  time.now += 30min;
+  Attendance moved = child();
+  moved.event = AttendanceEvent::Update;
+  moved.triggerEvent = "A08";
+  moved.setting = CareSetting::Camhs;
+  moved.locationKey = "RZZ01/CAMHS";
+  const Decision silent = decider.decide(moved);
+  BOOST_TEST_REQUIRE((silent.kind == DecisionKind::CheckDue));
+  BOOST_TEST((silent.mode == AccessMode::Scheduled));
+  CheckOutcome read;
+  read.status = CheckStatus::NotFound;
+  read.mode = AccessMode::Scheduled;
+  read.decidedAt = time.now;
+  decider.record(moved, read);
+  time.now += 30min;
+  Attendance back = child();
+  back.event = AttendanceEvent::Update;
+  back.triggerEvent = "A08";
+  BOOST_TEST((decider.decide(back).reason == ReasonCode::NotAnAttendance));
   time.now += 30min;
   Attendance admit = child();
   admit.triggerEvent = "A01";
@@ -558,17 +578,21 @@ BOOST_AUTO_TEST_CASE(a_deferred_answer_replaces_the_failed_check_it_retried) {
   fromPayload.feedId = a.feedId;
   fromPayload.visitNumber = a.visitNumber;
   fromPayload.nhsNumber = a.nhsNumber;
-  BOOST_TEST(decider.recordDeferred(fromPayload, found));
+  BOOST_TEST(!decider.recordDeferred(fromPayload, found, failed.decidedAt - 1min));  // another failure's answer
+  BOOST_TEST(decider.recordDeferred(fromPayload, found, failed.decidedAt));
   time.now += 3h;  // long after the failure, which an update would have tried again
   a.event = AttendanceEvent::Update;
   a.triggerEvent = "A08";
   const Decision update = decider.decide(a);
   BOOST_TEST((update.kind == DecisionKind::RepeatPrevious));
   BOOST_TEST((update.previousDecidedAt == found.decidedAt));
-  // another number on the visit since: the answer is not the attendance's any more
+  // A failure on the visit again, then its answer for another number: the visit has moved on.
+  failed.decidedAt = time.now;
+  decider.record(a, failed);
   Attendance other = fromPayload;
   other.nhsNumber = nhs("9990000034");
-  BOOST_TEST(!decider.recordDeferred(other, found));
+  BOOST_TEST(!decider.recordDeferred(other, found, failed.decidedAt));
+  BOOST_TEST(decider.recordDeferred(fromPayload, found, failed.decidedAt));
 }
 
 BOOST_AUTO_TEST_CASE(keeps_the_most_recent_within_its_capacity) {
