@@ -468,11 +468,7 @@ BOOST_AUTO_TEST_CASE(a_pre_admission_s_updates_make_no_unscheduled_query_until_i
   const Decision silent = decider.decide(moved);
   BOOST_TEST_REQUIRE((silent.kind == DecisionKind::CheckDue));
   BOOST_TEST((silent.mode == AccessMode::Scheduled));
-  CheckOutcome read;
-  read.status = CheckStatus::NotFound;
-  read.mode = AccessMode::Scheduled;
-  read.decidedAt = time.now;
-  decider.record(moved, read);
+  decider.record(moved, outcome(CheckStatus::NotFound, time.now, AccessMode::Scheduled));
   time.now += 30min;
   Attendance back = child();
   back.event = AttendanceEvent::Update;
@@ -564,16 +560,10 @@ BOOST_AUTO_TEST_CASE(a_deferred_answer_replaces_the_failed_check_it_retried) {
   Attendance a = child();
   a.event = AttendanceEvent::Start;
   BOOST_TEST_REQUIRE((decider.decide(a).kind == DecisionKind::CheckDue));
-  CheckOutcome failed;
-  failed.status = CheckStatus::CheckFailed;
-  failed.mode = AccessMode::Unscheduled;
-  failed.decidedAt = time.now;
+  CheckOutcome failed = outcome(CheckStatus::CheckFailed, time.now);
   decider.record(a, failed);
   time.now += 2min;
-  CheckOutcome found;
-  found.status = CheckStatus::Found;
-  found.mode = AccessMode::Unscheduled;
-  found.decidedAt = time.now;
+  const CheckOutcome found = outcome(CheckStatus::Found, time.now);
   Attendance fromPayload;  // as the deferred check has it: no trace status
   fromPayload.feedId = a.feedId;
   fromPayload.visitNumber = a.visitNumber;
