@@ -560,10 +560,10 @@ BOOST_AUTO_TEST_CASE(a_deferred_answer_replaces_the_failed_check_it_retried) {
   Attendance a = child();
   a.event = AttendanceEvent::Start;
   BOOST_TEST_REQUIRE((decider.decide(a).kind == DecisionKind::CheckDue));
-  CheckOutcome failed = outcome(CheckStatus::CheckFailed, time.now);
+  CheckOutcome failed = decide::outcome(CheckStatus::CheckFailed, time.now);
   decider.record(a, failed);
   time.now += 2min;
-  const CheckOutcome found = outcome(CheckStatus::Found, time.now);
+  const CheckOutcome found = decide::outcome(CheckStatus::Found, time.now);
   Attendance fromPayload;  // as the deferred check has it: no trace status
   fromPayload.feedId = a.feedId;
   fromPayload.visitNumber = a.visitNumber;
