@@ -183,13 +183,37 @@ class MllpReactor::Loop {
     std::string payload;
     bool oversized = false;
   };
+  // Frames behind the one with the handler, in arrival order, and their payloads' bytes.
+  class WaitingFrames {
+   public:
+    void push(Frame frame) {
+      bytes_ += frame.payload.size();
+      frames_.push_back(std::move(frame));
+    }
+    Frame pop() {
+      Frame frame = std::move(frames_.front());
+      frames_.pop_front();
+      bytes_ -= frame.payload.size();
+      return frame;
+    }
+    void clear() {
+      frames_.clear();
+      bytes_ = 0;
+    }
+    bool empty() const { return frames_.empty(); }
+    std::size_t size() const { return frames_.size(); }
+    std::size_t bytes() const { return bytes_; }
+
+   private:
+    std::deque<Frame> frames_;
+    std::size_t bytes_ = 0;
+  };
   struct Connection {
     std::uint64_t id = 0;
     int fd = -1;
     std::shared_ptr<const PeerInfo> peer;
     MllpFramer framer;
-    std::deque<Frame> waiting;  // frames behind the one with the handler, in arrival order
-    std::size_t waitingBytes = 0;  // their payloads' sizes
+    WaitingFrames waiting;
     bool busy = false;          // a frame is with the handler
     bool readEnded = false;     // end of input (or stopping): read no more
     bool closeAfterWrite = false;
@@ -417,15 +441,13 @@ class MllpReactor::Loop {
       switch (event.kind) {
         case FrameEvent::Kind::Frame:
           stats_.frames.fetch_add(1);
-          c.waitingBytes += event.payload.size();
-          c.waiting.push_back(Frame{std::move(event.payload), false});
+          c.waiting.push(Frame{std::move(event.payload), false});
           break;
         case FrameEvent::Kind::Oversized:
           stats_.oversized.fetch_add(1);
           logger().warning("listener %s: frame from %s over the %z byte limit; refused, closing",
                            settings_.name, c.peer->address, settings_.maxFrameBytes);
-          c.waitingBytes += event.payload.size();
-          c.waiting.push_back(Frame{std::move(event.payload), true});
+          c.waiting.push(Frame{std::move(event.payload), true});
           c.readEnded = true;  // nothing after it is read: the connection closes once it is answered
           break;
         case FrameEvent::Kind::Abandoned:
@@ -472,14 +494,11 @@ class MllpReactor::Loop {
   // Hands the next waiting frame to the handler when none is there.
   void dispatch(Connection& c) {
     while (!c.busy && !c.waiting.empty() && !c.socketClosed && !c.closeAfterWrite) {
-      Frame next = std::move(c.waiting.front());
-      c.waiting.pop_front();
-      c.waitingBytes -= next.payload.size();
+      Frame next = c.waiting.pop();
       if (next.oversized) {
         queueAck(c, handler_.onOversized(next.payload, settings_.maxFrameBytes, *c.peer));
         c.closeAfterWrite = true;
         c.waiting.clear();
-        c.waitingBytes = 0;
         return;
       }
       c.busy = true;
@@ -550,7 +569,7 @@ class MllpReactor::Loop {
     }
     std::uint32_t interest = 0;
     if (c.draining || (!c.readEnded && !c.closeAfterWrite && c.waiting.size() < kMaxWaitingFrames &&
-                       c.waitingBytes < kMaxWaitingBytes && c.out.size() < kMaxUnsentBytes)) {
+                       c.waiting.bytes() < kMaxWaitingBytes && c.out.size() < kMaxUnsentBytes)) {
       interest |= EPOLLIN;
     }
     if (!c.out.empty()) interest |= EPOLLOUT;
@@ -564,7 +583,6 @@ class MllpReactor::Loop {
     if (c.socketClosed) return;
     c.socketClosed = true;
     c.waiting.clear();
-    c.waitingBytes = 0;
     c.out.clear();
     epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
@@ -628,7 +646,6 @@ class MllpReactor::Loop {
       Connection& c = *connections_.at(id);
       c.readEnded = true;
       c.waiting.clear();  // never handed over: not stored, not acknowledged; the sender resends
-      c.waitingBytes = 0;
       if (c.draining) closeSocket(c);  // its AR went out; the rest of it is not waited for
       settle(c);
     }

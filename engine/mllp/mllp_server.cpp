@@ -117,9 +117,8 @@ NameParts configuredName(std::string_view subject) {
 }
 
 // The certificate's subject, read entry by entry from the certificate itself: a value holding
-// '/' or ',' stays one value. (POCO's subjectName() is OpenSSL's one-line form, which escapes
-// neither and is cut at 256 bytes, so a CN of "epr01/C=GB/O=Example Trust" read as three
-// attributes.) An entry that cannot be read makes a name no allowed entry equals.
+// '/' or ',' stays one value, and nothing is cut (POCO's subjectName() is OpenSSL's one-line
+// text, cut at 256 bytes). An entry that cannot be read makes a name no allowed entry equals.
 NameParts certificateName(const Poco::Net::X509Certificate& certificate) {
   NameParts parts;
   const X509_NAME* name = X509_get_subject_name(certificate.certificate());

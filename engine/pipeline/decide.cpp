@@ -25,6 +25,17 @@ bool answered(CheckStatus status) {
   return status == CheckStatus::Found || status == CheckStatus::NotFound;
 }
 
+// What a message carries on from the attendance's earlier ones (none for a start, which begins
+// it afresh): whether it began as a pre-admission, and when it began.
+bool preAdmission(const domain::Attendance& a, const std::optional<PreviousCheck>& previous) {
+  return a.scheduledOnly || (a.event != AttendanceEvent::Start && previous && previous->scheduledByNature);
+}
+std::optional<domain::Instant> attendanceStart(const domain::Attendance& a,
+                                               const std::optional<PreviousCheck>& previous) {
+  if (a.event != AttendanceEvent::Start && previous && previous->arrivedAt) return previous->arrivedAt;
+  return a.arrivedAt;
+}
+
 std::string settingText(const domain::Attendance& a) {
   return a.setting ? std::string(domain::codeOf(*a.setting)) : std::string("unmapped");
 }
@@ -204,8 +215,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
   } else if (maxAge != kNoAgeLimit && !a.pregnant) {
     // The age at the attendance's start: an update carries its own time, not the arrival's.
-    const bool began = a.event != AttendanceEvent::Start && previous && previous->arrivedAt;
-    const domain::Date arrival = domain::londonDate(began ? *previous->arrivedAt : a.arrivedAt.value_or(now));
+    const domain::Date arrival = domain::londonDate(attendanceStart(a, previous).value_or(now));
     if (domain::ageInYears(*a.birthDate, arrival) >= maxAge) {
       return notChecked(ReasonCode::AgeOutOfScope, "aged " + std::to_string(maxAge) +
                                                        " or over at arrival (limit for " + settingText(a) +
@@ -213,17 +223,13 @@ Decision Decider::decide(const domain::Attendance& a) const {
     }
   }
 
-  if (d.mode == domain::AccessMode::Unscheduled) {
-    if (a.scheduledOnly) {
-      return notChecked(
-          ReasonCode::NotAnAttendance,
-          "trigger event " + event + " is scheduled by nature and the location queries unscheduled");
-    }
-    if (a.event != AttendanceEvent::Start && previous && previous->scheduledByNature) {
-      return notChecked(ReasonCode::NotAnAttendance,
-                        "the attendance began scheduled by nature (a pre-admission) and the location queries "
-                        "unscheduled; trigger event " + event + " does not start it");
-    }
+  if (d.mode == domain::AccessMode::Unscheduled && preAdmission(a, previous)) {
+    return notChecked(ReasonCode::NotAnAttendance,
+                      a.scheduledOnly ? "trigger event " + event +
+                                            " is scheduled by nature and the location queries unscheduled"
+                                      : "the attendance began scheduled by nature (a pre-admission) and the "
+                                        "location queries unscheduled; trigger event " +
+                                            event + " does not start it");
   }
 
   if (previous) {
@@ -259,16 +265,12 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
   const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
   // A skipped check does not hide an attendance's real one: a later update still compares with it.
   if (outcome.status == CheckStatus::NotChecked && previous && previous->status != CheckStatus::NotChecked) return;
-  // A pre-admission stays one, whatever its updates found (a silent read at a scheduled
-  // location, say), until an event starts the attendance.
-  const bool scheduledByNature = attendance.scheduledOnly || (attendance.event != AttendanceEvent::Start &&
-                                                              previous && previous->scheduledByNature);
-  // The arrival stays the first message's until a start begins the attendance afresh.
-  const bool began = attendance.event != AttendanceEvent::Start && previous && previous->arrivedAt;
+  // A pre-admission stays one whatever its updates found (a silent read at a scheduled location,
+  // say), and the arrival stays the first message's, until a start begins the attendance afresh.
   memory_.remember(attendance.feedId, attendance.visitNumber,
                    PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
-                                 outcome.mode, scheduledByNature,
-                                 began ? previous->arrivedAt : attendance.arrivedAt});
+                                 outcome.mode, preAdmission(attendance, previous),
+                                 attendanceStart(attendance, previous)});
 }
 
 bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
