@@ -48,6 +48,7 @@ struct Attendance {
   // patient
   std::optional<NhsNumber> nhsNumber;      // valid (modulus 11) or absent
   std::string nhsNumberProblem;            // why a present value was refused, never the value
+  std::optional<RefusedNhsNumber> refusedNhsNumber;  // that value, for ZCP-13 only
   NhsNumberStatus nhsStatus = NhsNumberStatus::Absent;
   PatientName name;
   std::optional<Date> birthDate;
@@ -79,6 +80,9 @@ struct CheckOutcome {
   std::optional<ReasonCode> reason;        // required for CheckFailed and NotChecked
   std::string reasonText;                  // human text for ZCP-3.2, never patient data
   std::optional<NhsNumber> queried;
+  // Not checked because the NHS number was refused (NHS_NUMBER_INVALID, or a refused message
+  // that held one): the value as sent, echoed in ZCP-13 instead of `queried`.
+  std::optional<RefusedNhsNumber> refusedNhsNumber;
   std::optional<AccessMode> mode;          // empty only for NotChecked
   std::vector<CpisRecord> records;         // non-empty if and only if Found
   std::vector<PriorAccess> accesses;       // 0..25, newest first

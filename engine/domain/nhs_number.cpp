@@ -73,4 +73,17 @@ std::ostream& operator<<(std::ostream& os, const NhsNumber&) {
   return os << "NhsNumber(***)";
 }
 
+RefusedNhsNumber::RefusedNhsNumber(std::string_view text) {
+  if (text.size() > kMaxLength) {
+    std::size_t cut = kMaxLength;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // a whole character
+    text = text.substr(0, cut);
+  }
+  text_ = std::string(text);
+}
+
+std::ostream& operator<<(std::ostream& os, const RefusedNhsNumber&) {
+  return os << "RefusedNhsNumber(***)";
+}
+
 }  // namespace cpis::domain

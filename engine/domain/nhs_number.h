@@ -45,4 +45,23 @@ class NhsNumber {
 
 std::ostream& operator<<(std::ostream& os, const NhsNumber& number);  // NhsNumber(***)
 
+// A value sent as an NHS number and refused (not ten digits, a wrong check digit): patient
+// data all the same, kept only to be echoed to its sender in ZCP-13 (CPIS.md §5: empty only
+// with NO_NHS_NUMBER), so that staff can see the mistyped number. At most kMaxLength bytes are
+// kept (cut at a character boundary). It prints as RefusedNhsNumber(***).
+class RefusedNhsNumber {
+ public:
+  static constexpr std::size_t kMaxLength = 20;
+  explicit RefusedNhsNumber(std::string_view text);
+
+  std::string_view reveal() const noexcept { return text_; }
+
+  friend bool operator==(const RefusedNhsNumber&, const RefusedNhsNumber&) = default;
+
+ private:
+  std::string text_;
+};
+
+std::ostream& operator<<(std::ostream& os, const RefusedNhsNumber& number);  // RefusedNhsNumber(***)
+
 }  // namespace cpis::domain

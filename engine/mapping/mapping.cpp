@@ -294,6 +294,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
           a.nhsNumber = *number;
         } else if (auto error = domain::NhsNumber::check(value)) {
           a.nhsNumberProblem = std::string(domain::describe(*error));
+          if (!value.empty()) a.refusedNhsNumber = domain::RefusedNhsNumber(value);
         }
         break;
       case FieldId::NhsStatus:

@@ -67,6 +67,11 @@ std::string reasonText(const domain::CheckOutcome& outcome);  // outcome.reasonT
 // ZCP-19 of one plan of a FOUND outcome.
 std::string planDisplayText(const domain::CheckOutcome& outcome, const domain::CpisRecord& record,
                             const domain::ProtectionPlan& plan);
+// ZCP-13's number: the one checked, else the refused value as sent, else empty.
+inline std::string_view echoedNhsNumber(const domain::CheckOutcome& outcome) {
+  if (outcome.queried) return outcome.queried->reveal();
+  return outcome.refusedNhsNumber ? outcome.refusedNhsNumber->reveal() : std::string_view{};
+}
 // ACTIVE or ENDED: ended when the end date is before the London date of the check.
 std::string_view planState(const domain::CheckOutcome& outcome, const domain::ProtectionPlan& plan);
 

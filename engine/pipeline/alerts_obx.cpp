@@ -113,9 +113,8 @@ void encodeObx(const domain::CheckOutcome& outcome, const AlertOptions& options,
   }
 
   // The rest of the check.
-  if (outcome.queried) {
-    rows.add("CX", "CPIS-NHS-NUMBER", "NHS number checked", "0",
-             {outcome.queried->reveal(), "", "", "NHS", "NH"});
+  if (const auto number = echoedNhsNumber(outcome); !number.empty()) {
+    rows.add("CX", "CPIS-NHS-NUMBER", "NHS number checked", "0", {number, "", "", "NHS", "NH"});
   }
   rows.add("TS", "CPIS-CHECK-TIME", "CP-IS check time", "0", {domain::hl7LondonTimestamp(outcome.decidedAt)});
   rows.add("EI", "CPIS-CHECK-ID", "CP-IS check id", "0", {outcome.checkId, options.checkIdAuthority});

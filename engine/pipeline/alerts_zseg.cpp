@@ -13,7 +13,7 @@ namespace {
 // ZCP-13 to ZCP-16 and ZCP-18, the same on every ZCP of an outcome.
 void checkFields(SegmentWriter& zcp, const domain::CheckOutcome& outcome, const AlertOptions& options,
                  const std::string& checkTime) {
-  if (outcome.queried) zcp.field(13, {outcome.queried->reveal(), "", "", "NHS", "NH"});
+  if (const auto number = echoedNhsNumber(outcome); !number.empty()) zcp.field(13, {number, "", "", "NHS", "NH"});
   zcp.field(14, checkTime);
   zcp.field(15, {outcome.checkId, options.checkIdAuthority});
   if (outcome.mode) zcp.field(16, domain::codeOf(*outcome.mode));

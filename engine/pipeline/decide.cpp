@@ -291,6 +291,11 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
   });
 }
 
+void echoNhsNumber(domain::CheckOutcome& outcome, const domain::Attendance& attendance) {
+  outcome.queried = attendance.nhsNumber;
+  outcome.refusedNhsNumber = attendance.nhsNumber ? std::nullopt : attendance.refusedNhsNumber;
+}
+
 domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::Attendance& attendance,
                                        domain::Instant decidedAt, std::string checkId,
                                        domain::Source source) {
@@ -299,7 +304,7 @@ domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::A
   outcome.status = CheckStatus::NotChecked;
   outcome.reason = decision.reason;
   outcome.reasonText = decision.reasonText;
-  outcome.queried = attendance.nhsNumber;
+  echoNhsNumber(outcome, attendance);
   outcome.decidedAt = decidedAt;
   outcome.checkId = std::move(checkId);
   outcome.source = source;

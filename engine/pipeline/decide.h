@@ -191,8 +191,12 @@ class Decider {
   CheckMemory& memory_;
 };
 
-// The NOT_CHECKED outcome of a decision (for the ACK, the audit and the store). The NHS number
-// is kept when there is a valid one, so ZCP-13 lets the EPR confirm the patient.
+// The NHS number the outcome echoes in ZCP-13 so that the EPR can confirm the patient: the
+// attendance's valid one, else the value it refused (CPIS.md §5: empty only with NO_NHS_NUMBER).
+void echoNhsNumber(domain::CheckOutcome& outcome, const domain::Attendance& attendance);
+
+// The NOT_CHECKED outcome of a decision (for the ACK, the audit and the store), with the NHS
+// number echoed (echoNhsNumber).
 // `source` is the feed's CP-IS back-end (ZCP-18 is required even when nothing was asked).
 domain::CheckOutcome notCheckedOutcome(const Decision& decision, const domain::Attendance& attendance,
                                        domain::Instant decidedAt, std::string checkId,

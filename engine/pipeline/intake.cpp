@@ -435,7 +435,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                                      "the message could not be read as an attendance", source);
       // ZCP-13, when the number was read before the message was refused (CPIS.md §5: empty only
       // with NO_NHS_NUMBER): the EPR can still confirm the patient.
-      outcome.queried = adapted.attendance.nhsNumber;
+      echoNhsNumber(outcome, adapted.attendance);
       Disposition d;
       d.state = store::MessageState::Failed;
       d.outcome = "failed: " + (adapted.kind == AdaptResult::Kind::Failed || adapted.issues.empty()
@@ -449,7 +449,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     case AdaptResult::Kind::NotAnAttendance: {
       auto outcome = rejectedOutcome(domain::ReasonCode::NotAnAttendance, adapted.reason, source);
-      outcome.queried = adapted.attendance.nhsNumber;  // ZCP-13: the EPR can confirm the patient
+      echoNhsNumber(outcome, adapted.attendance);  // ZCP-13: the EPR can confirm the patient
       return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
     }
     case AdaptResult::Kind::Attendance: break;

@@ -96,6 +96,7 @@ cpis_host_result setText(std::string& target, std::string_view text) {
 }
 
 cpis_host_result setNhsNumber(domain::Attendance& a, std::string_view text) {
+  a.refusedNhsNumber.reset();
   if (text.empty()) {
     a.nhsNumber.reset();
     a.nhsNumberProblem.clear();
@@ -109,6 +110,7 @@ cpis_host_result setNhsNumber(domain::Attendance& a, std::string_view text) {
   a.nhsNumber.reset();
   const auto error = domain::NhsNumber::check(text);
   a.nhsNumberProblem = error ? std::string(domain::describe(*error)) : std::string("not an NHS number");
+  a.refusedNhsNumber = domain::RefusedNhsNumber(text);
   return CPIS_HOST_BAD_ARGUMENT;
 }
 

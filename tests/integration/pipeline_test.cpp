@@ -261,6 +261,8 @@ BOOST_AUTO_TEST_CASE(every_outcome_reaches_the_ack_the_store_and_the_mailboxes) 
   const auto invalid = send(adt("P7", "V7", {"9990000019"}));
   BOOST_TEST(field(invalid, "MSA-1") == "AA");
   BOOST_TEST(field(invalid, "ZCP-3.1") == "NHS_NUMBER_INVALID");
+  BOOST_TEST(field(invalid, "ZCP-13") == "9990000019");  // as sent: the EPR sees the typo
+  BOOST_TEST(field(invalid, "ZCP-13.4") == "NHS");
   Patient unverified{"9990000042"};
   unverified.traceStatus = "NSTS02";
   BOOST_TEST(field(send(adt("P8", "V8", unverified)), "ZCP-3.1") == "NHS_NUMBER_UNVERIFIED");

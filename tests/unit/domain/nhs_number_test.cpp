@@ -10,6 +10,7 @@
 
 using cpis::domain::NhsNumber;
 using cpis::domain::NhsNumberError;
+using cpis::domain::RefusedNhsNumber;
 
 namespace {
 
@@ -93,6 +94,18 @@ BOOST_AUTO_TEST_CASE(printing_never_shows_the_digits) {
   os << *number;
   BOOST_TEST(os.str() == "NhsNumber(***)");
   BOOST_TEST(os.str().find("943") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_number_prints_masked_and_keeps_a_bounded_prefix) {
+  const RefusedNhsNumber typo("943 476 5918");
+  BOOST_TEST(typo.reveal() == "943 476 5918");
+  std::ostringstream os;
+  os << typo;
+  BOOST_TEST(os.str() == "RefusedNhsNumber(***)");
+  // Longer than kMaxLength: cut, never inside a character (the 20th byte starts a 2-byte one).
+  const RefusedNhsNumber junk(std::string(19, '9') + "\xC3\xA9" + "123");
+  BOOST_TEST(junk.reveal() == std::string(19, '9'));
+  BOOST_TEST(RefusedNhsNumber(std::string(25, '1')).reveal().size() == RefusedNhsNumber::kMaxLength);
 }
 
 BOOST_AUTO_TEST_CASE(normalised_forms_compare_equal) {

@@ -103,6 +103,9 @@ BOOST_AUTO_TEST_CASE(an_invalid_nhs_number_is_a_problem_not_an_error) {
   BOOST_TEST(!result->nhsNumber.has_value());
   BOOST_TEST(result->nhsNumberProblem == "NHS number fails modulus 11 (wrong check digit)");
   BOOST_TEST(result->nhsNumberProblem.find("9990000019") == std::string::npos);  // never the value
+  // The value itself is kept apart, for ZCP-13 only.
+  BOOST_TEST_REQUIRE(result->refusedNhsNumber.has_value());
+  BOOST_TEST(result->refusedNhsNumber->reveal() == "9990000019");
 }
 
 BOOST_AUTO_TEST_CASE(sources_fall_back_in_order_and_constants_fill_the_rest) {

@@ -114,6 +114,8 @@ CheckOutcome notChecked(ReasonCode reason, std::string text = {}) {
   o.reasonText = std::move(text);
   o.mode.reset();
   if (reason == ReasonCode::NoNhsNumber || reason == ReasonCode::NhsNumberInvalid) o.queried.reset();
+  // ZCP-13 is empty only with NO_NHS_NUMBER: an invalid number is echoed as it was sent.
+  if (reason == ReasonCode::NhsNumberInvalid) o.refusedNhsNumber = RefusedNhsNumber("999 000 0019");
   return o;
 }
 
@@ -299,8 +301,13 @@ BOOST_DATA_TEST_CASE(zseg_golden, boost::unit_test::data::make(kGolden), c) {
     BOOST_TEST(m.get(path + "18") == codeOf(outcome.source));
     BOOST_TEST(!m.get(path + "19").empty());
     BOOST_TEST(m.get(path + "16") == (outcome.mode ? codeOf(*outcome.mode) : ""));
-    BOOST_TEST(m.get(path + "13") == (outcome.queried ? outcome.queried->reveal() : ""));
-    if (outcome.queried) BOOST_TEST(m.get(path + "13.4") == "NHS");
+    // ZCP-13: the number checked, else the one refused as it was sent; empty only with NO_NHS_NUMBER.
+    const std::string echoed = outcome.queried            ? std::string(outcome.queried->reveal())
+                               : outcome.refusedNhsNumber ? std::string(outcome.refusedNhsNumber->reveal())
+                                                          : std::string();
+    BOOST_TEST(m.get(path + "13") == echoed);
+    BOOST_TEST(echoed.empty() == (outcome.reason == ReasonCode::NoNhsNumber));
+    if (!echoed.empty()) BOOST_TEST(m.get(path + "13.4") == "NHS");
     const auto text = m.get(path + "19");
     BOOST_TEST(text.find("no CP-IS information") == std::string::npos);
   }

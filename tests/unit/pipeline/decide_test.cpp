@@ -422,6 +422,21 @@ BOOST_AUTO_TEST_CASE(not_checked_outcomes_keep_the_valid_number_for_zcp_13) {
   BOOST_TEST((o.source == Source::Simulator));
   BOOST_TEST((o.decidedAt == time.now));
   BOOST_TEST(o.records.empty());
+  BOOST_TEST(!o.refusedNhsNumber.has_value());
+}
+
+// CPIS.md §5: ZCP-13 is empty only with NO_NHS_NUMBER, so an invalid number is echoed as sent.
+BOOST_AUTO_TEST_CASE(not_checked_outcomes_echo_a_refused_number_for_zcp_13) {
+  Attendance a = child();
+  a.nhsNumber.reset();
+  a.nhsNumberProblem = "NHS number fails modulus 11 (wrong check digit)";
+  a.refusedNhsNumber = RefusedNhsNumber("9990000019");
+  const CheckOutcome o = notCheckedOutcome(decide(a), a, time.now, "check-1");
+  BOOST_TEST((o.reason == ReasonCode::NhsNumberInvalid));
+  BOOST_TEST(!o.queried.has_value());
+  BOOST_TEST_REQUIRE(o.refusedNhsNumber.has_value());
+  BOOST_TEST(o.refusedNhsNumber->reveal() == "9990000019");
+  BOOST_TEST(o.reasonText.find("9990000019") == std::string::npos);
 }
 
 // CPIS.md §4: A13 reopens an attendance; never a query, even with nothing remembered of it (a

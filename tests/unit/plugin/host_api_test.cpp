@@ -168,8 +168,11 @@ BOOST_AUTO_TEST_CASE(an_empty_text_clears_a_field_and_an_invalid_number_says_why
              CPIS_HOST_BAD_ARGUMENT);
   BOOST_TEST(!attendance.nhsNumber.has_value());
   BOOST_TEST(attendance.nhsNumberProblem == std::string(describe(cpis::domain::NhsNumberError::WrongLength)));
+  BOOST_TEST_REQUIRE(attendance.refusedNhsNumber.has_value());  // for ZCP-13
+  BOOST_TEST(attendance.refusedNhsNumber->reveal() == "99900000");
   BOOST_TEST(host.api.attendance_set(&handle, CPIS_FIELD_NHS_NUMBER, str("")) == CPIS_HOST_OK);
   BOOST_TEST(attendance.nhsNumberProblem.empty());
+  BOOST_TEST(!attendance.refusedNhsNumber.has_value());
   BOOST_TEST(host.api.attendance_set(&handle, CPIS_FIELD_BIRTH_DATE, str("20150403")) == CPIS_HOST_OK);
   BOOST_TEST(host.api.attendance_set(&handle, CPIS_FIELD_BIRTH_DATE, str("")) == CPIS_HOST_OK);
   BOOST_TEST(!attendance.birthDate.has_value());
