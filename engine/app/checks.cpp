@@ -210,6 +210,7 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
   for (const auto& [name, feed] : feeds_) {
     const pipeline::Checker* checker = feed->checker.get();
     const pipeline::Responder* responder = feed->responder.get();
+    const pipeline::Decider* decider = feed->decider.get();
     notify::RecheckFeed recheck;
     recheck.check = [checker](const domain::Attendance& attendance) {
       return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId()});
@@ -217,6 +218,7 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {
       responder->appendTo(message, outcome);
     };
+    recheck.cancelled = [decider](const domain::Attendance& attendance) { return decider->cancelled(attendance); };
     out.emplace(name, std::move(recheck));
   }
   return out;

@@ -87,6 +87,12 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
     return {Kind::Failed, "feed " + attendance->feedId + " no longer makes CP-IS checks"};
   }
   const std::string failedCheckId = payloadField(entry.payload, kKeyCheckId).value_or(std::to_string(entry.id));
+  if (feed->second.cancelled && feed->second.cancelled(*attendance)) {
+    logger().notice("deferred check %s of message %s (check %s) withdrawn: the attendance was cancelled since",
+                    std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
+                    failedCheckId);
+    return {Kind::Delivered, "withdrawn: the attendance was cancelled"};
+  }
   const domain::CheckOutcome outcome = feed->second.check(*attendance);
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) {
     return {Kind::Retry, "CP-IS check failed again: " +

@@ -31,10 +31,14 @@ struct RecheckFeed {
   // anything else is made of it, so the attendance's later updates repeat it. May be empty.
   std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId)>
       answered;
+  // Whether the attendance was cancelled (A11) since its check failed: the re-check is then
+  // withdrawn, not made (CPIS.md §4: no query for a cancelled attendance). May be empty.
+  std::function<bool(const domain::Attendance&)> cancelled;
 };
 
 // kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed
 // the access record that only a successful unscheduled query makes, CPIS.md §7).
+//   the attendance cancelled (A11) since: Delivered, with no query and no follow-up;
 //   FOUND / NOT_FOUND: Delivered, with follow-ups written in the same transaction: the late
 //     result for the EPR (when the feed has a return connection) and, when plans were found,
 //     plan-found to the subscribed sinks.

@@ -246,6 +246,10 @@ Decision Decider::decide(const domain::Attendance& a) const {
       return d;
     }
   }
+  if (previous && previous->cancelledAt && a.event != AttendanceEvent::Start) {  // CPIS.md §4: A11
+    return notChecked(ReasonCode::NotAnAttendance, "the attendance was cancelled and trigger event " + event +
+                                                       " does not start it again: no query");
+  }
   if (a.event == AttendanceEvent::Reopen) {  // CPIS.md §4: A13 reopens the attendance; no query
     return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " reopens the attendance: no query");
   }
@@ -260,8 +264,20 @@ std::optional<PreviousCheck> Decider::previous(const domain::Attendance& attenda
   return memory_.previous(attendance.feedId, attendance.visitNumber);
 }
 
+bool Decider::cancelled(const domain::Attendance& attendance) const {
+  const auto remembered = previous(attendance);
+  return remembered && remembered->cancelledAt.has_value();
+}
+
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
+  if (attendance.event == AttendanceEvent::Cancel &&
+      memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
+        if (!previous.cancelledAt) previous.cancelledAt = outcome.decidedAt;
+        return true;
+      })) {
+    return;  // the check it was made as stays remembered, now cancelled
+  }
   const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
   // A skipped check does not hide an attendance's real one: a later update still compares with it.
   if (outcome.status == CheckStatus::NotChecked && previous && previous->status != CheckStatus::NotChecked) return;
@@ -270,7 +286,9 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
   memory_.remember(attendance.feedId, attendance.visitNumber,
                    PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
                                  outcome.mode, preAdmission(attendance, previous),
-                                 attendanceStart(attendance, previous)});
+                                 attendanceStart(attendance, previous),
+                                 attendance.event == AttendanceEvent::Start || !previous ? std::nullopt
+                                                                                       : previous->cancelledAt});
 }
 
 bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,

@@ -76,6 +76,9 @@ struct PreviousCheck {
   // When the attendance began, as its first message about it said: CPIS.md §8 takes the age at
   // the attendance's start, and an update's own times (EVN-2) are the update's.
   std::optional<domain::Instant> arrivedAt{};
+  // When an A11 cancelled the attendance (CPIS.md §4): what it was checked as stays remembered,
+  // and a deferred re-check of its failed check is withdrawn. Kept until an event starts it again.
+  std::optional<domain::Instant> cancelledAt{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -179,6 +182,9 @@ class Decider {
   bool verified(const domain::Attendance& attendance) const;
   // What the memory holds of the attendance's last check (nullopt without a visit number).
   std::optional<PreviousCheck> previous(const domain::Attendance& attendance) const;
+  // The attendance was cancelled (A11) and not started again since: a deferred re-check of its
+  // failed check must not query CP-IS (CPIS.md §4: no query for a cancelled attendance).
+  bool cancelled(const domain::Attendance& attendance) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

@@ -498,6 +498,46 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   eprServer.stop();
 }
 
+// CPIS.md §4: an A11 cancels the attendance, and a cancelled attendance makes no query. Its
+// check had failed with Spine down; when Spine comes back the deferred check is withdrawn:
+// no unscheduled query (no access recorded for an attendance that did not happen, the local
+// authority not told). It used to be made all the same.
+BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  cpis::sim::Fault down;
+  down.kind = cpis::sim::Fault::Kind::Http500;
+  state.setFault("9990000018", down);
+
+  EngineFixture f;
+  const std::string config = f.dir.file("cancelled.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::size_t mailboxBefore = state.notifications("XLA01").size();
+  const std::size_t accessesBefore = state.accesses(nhs("9990000018")).size();
+
+  client.send(adt("C1", "VC1", {"9990000018"}));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  client.send(adt("C2", "VC1", {"9990000018"}, "A11"));
+  const std::string cancelled = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(cancelled, "MSA-1") == "AA");
+  BOOST_TEST(field(cancelled, "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+
+  state.clearFault("9990000018");
+  BOOST_TEST(cpis::test::waitFor([&] { return engine.errors().find("withdrawn") != std::string::npos; }, 20s),
+             engine.errors());
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
+  BOOST_TEST(state.notifications("XLA01").size() == mailboxBefore);
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(engine.errors().find("9990000018") == std::string::npos);
+}
+
 // An adapter that refuses a message after the mapping read its NHS number (ed_arrivals: an A04
 // without its ZED segment): ZCP-13 still names the number, so the EPR can confirm the patient
 // (CPIS.md §5: empty only with NO_NHS_NUMBER). It was left empty.

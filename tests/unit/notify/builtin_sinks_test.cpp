@@ -140,6 +140,31 @@ BOOST_AUTO_TEST_CASE(not_found_tells_the_epr_only_and_a_failure_is_retried) {
   BOOST_TEST(followUps.empty());
 }
 
+// CPIS.md §4: no query for a cancelled attendance (A11 after the failed check).
+BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_re_run_is_withdrawn_without_a_query) {
+  const notify::Composer composer(settings());
+  std::size_t asked = 0;
+  std::vector<std::string> visits;
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance&) {
+    ++asked;
+    return test::found("NEW");
+  };
+  feed.appendAlerts = zcp;
+  feed.cancelled = [&](const domain::Attendance& a) {
+    visits.push_back(a.visitNumber);
+    return true;
+  };
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  notify::Notifications followUps;
+  const auto result = sink.deliver(deferredEntry(composer, std::nullopt), followUps);
+  BOOST_TEST(result.kind == Kind::Delivered);
+  BOOST_TEST(result.text.find("cancelled") != std::string::npos);
+  BOOST_TEST(asked == 0u);
+  BOOST_TEST(followUps.empty());
+  BOOST_TEST(visits == std::vector<std::string>{"V1"});
+}
+
 BOOST_AUTO_TEST_CASE(an_abandoned_check_is_reported_to_the_subscribed_sinks) {
   const notify::Composer composer(settings());
   notify::RecheckSink sink(*store, composer, {});

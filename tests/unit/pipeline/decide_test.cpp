@@ -439,6 +439,43 @@ BOOST_AUTO_TEST_CASE(not_checked_outcomes_echo_a_refused_number_for_zcp_13) {
   BOOST_TEST(o.reasonText.find("9990000019") == std::string::npos);
 }
 
+// CPIS.md §4: an A11 cancels the attendance; a cancelled attendance makes no query. The failed
+// check stays remembered (an update's resend repeats it), the deferred re-check asks
+// cancelled() and is withdrawn, and an update makes no query either, until a start.
+BOOST_AUTO_TEST_CASE(a_cancelled_attendance_is_not_queried_until_it_starts_again) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  BOOST_TEST_REQUIRE((decider.decide(start).kind == DecisionKind::CheckDue));
+  decider.record(start, outcome(CheckStatus::CheckFailed, time.now, decider.accessModeFor(start)));
+  BOOST_TEST(!decider.cancelled(start));
+
+  time.now += 5min;
+  Attendance cancel = child();
+  cancel.event = AttendanceEvent::Cancel;
+  cancel.triggerEvent = "A11";
+  const Decision d = decider.decide(cancel);
+  BOOST_TEST_REQUIRE((d.kind == DecisionKind::NotChecked));
+  decider.record(cancel, notCheckedOutcome(d, cancel, time.now, "check-2"));
+  BOOST_TEST(decider.cancelled(start));
+  BOOST_TEST_REQUIRE(decider.previous(start).has_value());
+  BOOST_TEST((decider.previous(start)->status == CheckStatus::CheckFailed));  // still the check made
+
+  time.now += 60min;  // the failure is long past: an update would have tried again
+  Attendance update = child();
+  update.event = AttendanceEvent::Update;
+  update.triggerEvent = "A08";
+  const Decision u = decider.decide(update);
+  BOOST_TEST((u.kind == DecisionKind::NotChecked), u.reasonText);
+  BOOST_TEST((u.reason == ReasonCode::NotAnAttendance));
+  decider.record(update, notCheckedOutcome(u, update, time.now, "check-3"));
+  BOOST_TEST(decider.cancelled(start));
+
+  // Registered again: a new attendance under the same key, checked, and no longer cancelled.
+  BOOST_TEST((decider.decide(start).kind == DecisionKind::CheckDue));
+  decider.record(start, outcome(CheckStatus::Found, time.now, decider.accessModeFor(start)));
+  BOOST_TEST(!decider.cancelled(start));
+}
+
 // CPIS.md §4: A13 reopens an attendance; never a query, even with nothing remembered of it (a
 // restart, or an attendance from before go-live). It was mapped as an update, which queried.
 BOOST_AUTO_TEST_CASE(a_reopened_attendance_nobody_remembers_is_not_checked) {
