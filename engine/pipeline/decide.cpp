@@ -236,8 +236,12 @@ Decision Decider::decide(const domain::Attendance& a) const {
     const bool changed = previous->nhsNumber != a.nhsNumber || (!previous->nhsNumberVerified && verified(a)) ||
                          previous->mode != d.mode;
     const bool recent = now - previous->decidedAt < policy_.recheckWindow;
-    const bool update = a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen;
-    const bool repeat = !changed && ((answered(previous->status) && (update || recent)) ||
+    // CPIS.md §4: ED → paediatric ward is still unscheduled, no new query, whether the EPR says
+    // so with an A02 or with an A01 on the same visit. A start after an A03 or an A11 begins a
+    // new attendance under the same key.
+    const bool continuing = a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen ||
+                            (a.event == AttendanceEvent::Start && !previous->endedAt && !previous->cancelledAt);
+    const bool repeat = !changed && ((answered(previous->status) && (continuing || recent)) ||
                                      (previous->status == CheckStatus::CheckFailed && recent));
     if (repeat) {
       d.kind = DecisionKind::RepeatPrevious;
@@ -271,24 +275,29 @@ bool Decider::cancelled(const domain::Attendance& attendance) const {
 
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
-  if (attendance.event == AttendanceEvent::Cancel &&
+  // An A11 or an A03: the check the attendance was made as stays remembered, cancelled or ended.
+  // (An A13 leaves it ended: a later start on the visit is then taken as a new attendance, and
+  // queries again once the recheck window has passed.)
+  if ((attendance.event == AttendanceEvent::Cancel || attendance.event == AttendanceEvent::End) &&
       memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
-        if (!previous.cancelledAt) previous.cancelledAt = outcome.decidedAt;
+        auto& at = attendance.event == AttendanceEvent::Cancel ? previous.cancelledAt : previous.endedAt;
+        if (!at) at = outcome.decidedAt;
         return true;
       })) {
-    return;  // the check it was made as stays remembered, now cancelled
+    return;
   }
   const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
   // A skipped check does not hide an attendance's real one: a later update still compares with it.
   if (outcome.status == CheckStatus::NotChecked && previous && previous->status != CheckStatus::NotChecked) return;
   // A pre-admission stays one whatever its updates found (a silent read at a scheduled location,
   // say), and the arrival stays the first message's, until a start begins the attendance afresh.
-  memory_.remember(attendance.feedId, attendance.visitNumber,
-                   PreviousCheck{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
-                                 outcome.mode, preAdmission(attendance, previous),
-                                 attendanceStart(attendance, previous),
-                                 attendance.event == AttendanceEvent::Start || !previous ? std::nullopt
-                                                                                       : previous->cancelledAt});
+  PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
+                      outcome.mode, preAdmission(attendance, previous), attendanceStart(attendance, previous)};
+  if (previous && attendance.event != AttendanceEvent::Start) {  // only a start begins it afresh
+    check.cancelledAt = previous->cancelledAt;
+    check.endedAt = previous->endedAt;
+  }
+  memory_.remember(attendance.feedId, attendance.visitNumber, check);
 }
 
 bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,

@@ -79,6 +79,10 @@ struct PreviousCheck {
   // When an A11 cancelled the attendance (CPIS.md §4): what it was checked as stays remembered,
   // and a deferred re-check of its failed check is withdrawn. Kept until an event starts it again.
   std::optional<domain::Instant> cancelledAt{};
+  // When an A03 ended it: a start after that is a new attendance under the same key, checked
+  // again unless the last check is recent (recheckWindow). Before it, a start continues the
+  // attendance (an ED attendance admitted to a ward: A04, then A01), as an update does.
+  std::optional<domain::Instant> endedAt{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),

@@ -307,8 +307,17 @@ const std::vector<UpdateCase> kUpdates{
      "A08 well after a failed check: try again"},
     {CheckStatus::Found, kSame, 2min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
      "the same start again moments later"},
-    {CheckStatus::Found, kSame, 600min, AttendanceEvent::Start, DecisionKind::CheckDue,
-     "a start long after: a new attendance under the same key"},
+    {CheckStatus::Found, kSame, 600min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
+     "an A01 hours after the A04, not ended: admitted from ED, the same attendance (CPIS.md §4)"},
+    {CheckStatus::Found,
+     [](Attendance& a) {
+       a.setting = CareSetting::PaedWard;
+       a.locationKey = "RZZ01/WARD7";
+     },
+     600min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
+     "an A01 to a paediatric ward after the A04: still unscheduled, no new query"},
+    {CheckStatus::CheckFailed, kSame, 30min, AttendanceEvent::Start, DecisionKind::CheckDue,
+     "an A01 well after a failed check: try again"},
     {CheckStatus::Found, kSame, 600min, AttendanceEvent::Reopen, DecisionKind::RepeatPrevious,
      "A13 (cancel discharge) hours later: the stored outcome again"},
     {CheckStatus::Found, [](Attendance& a) { a.nhsNumber = NhsNumber::parse("9990000026"); }, 30min,
@@ -437,6 +446,36 @@ BOOST_AUTO_TEST_CASE(not_checked_outcomes_echo_a_refused_number_for_zcp_13) {
   BOOST_TEST_REQUIRE(o.refusedNhsNumber.has_value());
   BOOST_TEST(o.refusedNhsNumber->reveal() == "9990000019");
   BOOST_TEST(o.reasonText.find("9990000019") == std::string::npos);
+}
+
+// A start after an A03 begins a new attendance under the same key: checked again once the last
+// check is no longer recent (recheckWindow), repeated while it is (the same start resent).
+BOOST_AUTO_TEST_CASE(a_start_after_the_attendance_ended_is_a_new_attendance) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  BOOST_TEST_REQUIRE((decider.decide(start).kind == DecisionKind::CheckDue));
+  decider.record(start, outcome(CheckStatus::Found, time.now, decider.accessModeFor(start)));
+
+  time.now += 2min;
+  Attendance end = child();
+  end.event = AttendanceEvent::End;
+  end.triggerEvent = "A03";
+  const Decision e = decider.decide(end);
+  BOOST_TEST_REQUIRE((e.kind == DecisionKind::NotChecked));
+  decider.record(end, notCheckedOutcome(e, end, time.now, "check-2"));
+  BOOST_TEST_REQUIRE(decider.previous(start).has_value());
+  BOOST_TEST((decider.previous(start)->status == CheckStatus::Found));  // still what it was checked as
+  BOOST_TEST((decider.decide(start).kind == DecisionKind::RepeatPrevious));  // within the window
+
+  time.now += 600min;
+  BOOST_TEST((decider.decide(start).kind == DecisionKind::CheckDue));
+  Attendance update = child();
+  update.event = AttendanceEvent::Update;
+  update.triggerEvent = "A08";
+  BOOST_TEST((decider.decide(update).kind == DecisionKind::RepeatPrevious));  // an update is not a start
+  decider.record(start, outcome(CheckStatus::Found, time.now, decider.accessModeFor(start)));
+  time.now += 600min;
+  BOOST_TEST((decider.decide(start).kind == DecisionKind::RepeatPrevious));  // begun afresh: not ended
 }
 
 // CPIS.md §4: an A11 cancels the attendance; a cancelled attendance makes no query. The failed
