@@ -76,6 +76,7 @@ struct EngineConfig {
   std::string acknowledgement;
   std::string adapter = R"(<adapter name="england_adt"/>)";
   std::string mapping = std::string(CPIS_SOURCE_DIR) + "/mappings/england-adt.xml";
+  std::string check = R"(alerts="ZSEG")";  // the <check> element's attributes
 
   std::string xml() const {
     return R"(<?xml version="1.0" encoding="UTF-8"?>
@@ -97,7 +98,7 @@ struct EngineConfig {
     )" + acknowledgement + R"(
     )" + adapter + R"(
     <mapping file=")" + mapping + R"("/>
-    <check alerts="ZSEG">
+    <check )" + check + R"(>
       <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
               jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
     </check>
@@ -420,6 +421,50 @@ BOOST_AUTO_TEST_CASE(an_oversized_adt_gets_its_rejection_with_a_not_checked_aler
   BOOST_TEST(field(ack, "MSA-1") == "AR");
   BOOST_TEST(field(ack, "ZCP-2") == "NOT_CHECKED");
   BOOST_TEST(field(ack, "ZCP-3.1") == "MESSAGE_REJECTED");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(attendance_events)
+
+// CPIS.md §4: ED → paediatric ward makes no new query. An EPR that says so with an A01 on the
+// ED attendance's visit gets the A04's outcome again; a start on that visit after its A03 is a
+// new attendance and is checked. With recheckWindowMinutes="0", so that only the attendance's
+// state decides (it used to query again for every start once the window had passed).
+BOOST_AUTO_TEST_CASE(an_admission_from_ed_repeats_the_check_and_a_start_after_discharge_queries) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  EngineFixture f;
+  const std::string config = f.dir.file("admitted.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  settings.check = R"(alerts="ZSEG" recheckWindowMinutes="0")";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const auto send = [&](const std::string& message) {
+    client.send(message);
+    return client.receive(15s).value_or("<no ACK>");
+  };
+
+  const std::string arrival = send(adt("W1", "VW1", {"9990000018"}));
+  BOOST_TEST(field(arrival, "ZCP-2") == "FOUND");
+  const auto queries = state.stats().queries;
+  Patient admitted{"9990000018"};
+  admitted.location = "WARD7^^^RZZ01";
+  admitted.patientClass = "I";
+  const std::string ward = send(adt("W2", "VW1", admitted, "A01"));
+  BOOST_TEST(field(ward, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(ward, "ZCP-15") == field(arrival, "ZCP-15"));  // the same check, shown again
+  BOOST_TEST(state.stats().queries == queries);
+
+  BOOST_TEST(field(send(adt("W3", "VW1", admitted, "A03")), "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+  const std::string again = send(adt("W4", "VW1", {"9990000018"}));
+  BOOST_TEST(field(again, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(again, "ZCP-15") != field(arrival, "ZCP-15"));
+  BOOST_TEST(state.stats().queries == queries + 1);
+  BOOST_TEST(engine.terminate() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
