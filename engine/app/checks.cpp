@@ -62,6 +62,19 @@ pipeline::DecisionPolicy policyFor(const config::EngineConfig& engine, const con
   return policy;
 }
 
+// The feed's mapping file; in a LIVE engine every location it maps into scope must state its
+// access mode (CPIS.md §8, hazard H5). Throws config::ConfigError naming each row that does not.
+mapping::Mapping loadMapping(const config::EngineConfig& engine, const mapping::MappingLoader& loader,
+                             const std::filesystem::path& file) {
+  mapping::Mapping loaded = loader.loadFile(file);
+  if (engine.environment == config::Environment::Live) {
+    if (auto problems = mapping::implicitAccessModes(loaded.rules(), file.string()); !problems.empty()) {
+      throw config::ConfigError(std::move(problems));
+    }
+  }
+  return loaded;
+}
+
 cpis::Author authorFor(const config::EngineConfig& engine, const config::CheckConfig& check) {
   cpis::Author author;
   author.kind = cpis::Author::Kind::System;
@@ -123,7 +136,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     if (!feedConfig.check) continue;
     const config::CheckConfig& check = *feedConfig.check;
     auto feed = std::make_unique<Feed>();
-    feed->mapping = std::make_unique<mapping::Mapping>(loader.loadFile(*feedConfig.mappingFile));
+    feed->mapping = std::make_unique<mapping::Mapping>(loadMapping(config, loader, *feedConfig.mappingFile));
     if (const auto& adapter = feedConfig.adapter) {
       const plugin::PluginLibrary& library = adapter->library ? plugins_->load(*adapter->library)
                                                               : plugins_->find(plugin::PluginKind::Adapter, adapter->name);
@@ -180,7 +193,9 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
     const std::string name = "feed " + feed.name;
     if (feed.listener.tls) tlsFiles(name + ": listener TLS", *feed.listener.tls);
     if (!feed.check) continue;
-    if (feed.mappingFile) attempt(feed.mappingLine, name + ": mapping", [&] { (void)loader.loadFile(*feed.mappingFile); });
+    if (feed.mappingFile) {
+      attempt(feed.mappingLine, name + ": mapping", [&] { (void)loadMapping(config, loader, *feed.mappingFile); });
+    }
     if (const auto& adapter = feed.adapter) {
       attempt(adapter->line, name + ": adapter " + adapter->name, [&] {
         const plugin::PluginLibrary& library =

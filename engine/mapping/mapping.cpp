@@ -375,4 +375,26 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
   return a;
 }
 
+std::vector<config::ConfigProblem> implicitAccessModes(const MappingRules& rules, const std::string& file) {
+  std::vector<config::ConfigProblem> problems;
+  const auto require = [&](std::uint64_t line, std::uint64_t column, std::string what, domain::CareSetting setting,
+                           const std::optional<domain::AccessMode>& mode) {
+    if (setting == domain::CareSetting::OutOfScope || mode || rules.settingModes.count(setting) != 0) return;
+    const std::string code(domain::codeOf(setting));
+    problems.push_back(config::ConfigProblem{
+        file, line, column,
+        what + " (" + code + ") has no explicit access mode, which a LIVE engine requires (CPIS.md §8): give it " +
+            "mode=\"UNSCHEDULED\" or mode=\"SCHEDULED\", or the mapping a <setting code=\"" + code +
+            "\" mode=...> entry"});
+  };
+  const LocationTable& table = rules.locations;
+  for (const LocationRule& row : table.rows) {
+    std::string key;
+    for (const std::string& part : row.key) key += (key.empty() ? "" : table.separator) + part;
+    require(row.line, row.column, "location " + key, row.setting, row.mode);
+  }
+  if (table.otherwise) require(table.otherwiseLine, table.otherwiseColumn, "the otherwise rule", *table.otherwise, table.otherwiseMode);
+  return problems;
+}
+
 }  // namespace cpis::mapping

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/config/config_error.h"
 #include "engine/core/issue.h"
 #include "engine/core/result.h"
 #include "engine/domain/attendance.h"
@@ -40,5 +41,12 @@ class Mapping {
  private:
   MappingRules rules_;
 };
+
+// CPIS.md §8, hazard H5: a LIVE engine queries with the access modes its configuration states;
+// the built-in defaults only pre-fill a new configuration (sources differ on CAMHS, SARCs,
+// hospital dentistry, community paediatrics). The rows of the location table, and its
+// `otherwise` rule, that map into scope with neither a `mode` of their own nor a `<settings>`
+// entry for their care setting: one problem each, at its line of `file`.
+std::vector<config::ConfigProblem> implicitAccessModes(const MappingRules& rules, const std::string& file);
 
 }  // namespace cpis::mapping

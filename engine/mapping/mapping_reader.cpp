@@ -348,6 +348,8 @@ class TreeReader {
       const auto settingCode = setting(*location, *location->attribute("setting"));
       if (!settingCode) ok = false;
       if (const auto* mode = location->attribute("mode")) row.mode = domain::parseAccessMode(*mode);
+      row.line = location->line;
+      row.column = location->column;
       if (duplicate(
               seen, signature(row.key, row.where, table.separator), *location,
               "location key '" + keyText + "'" + (row.where.empty() ? "" : " with the same conditions"))) {
@@ -359,6 +361,8 @@ class TreeReader {
     }
     if (const auto* otherwise = locations.child("otherwise")) {
       table.otherwise = setting(*otherwise, *otherwise->attribute("setting"));
+      table.otherwiseLine = otherwise->line;
+      table.otherwiseColumn = otherwise->column;
       if (const auto* mode = otherwise->attribute("mode")) {
         table.otherwiseMode = domain::parseAccessMode(*mode);
       }

@@ -105,6 +105,7 @@ struct LocationRule {
   std::vector<Condition> where;
   domain::CareSetting setting{};
   std::optional<domain::AccessMode> mode;
+  std::uint64_t line = 0, column = 0;  // of its <location> in the mapping file
 };
 
 struct LocationTable {
@@ -113,6 +114,7 @@ struct LocationTable {
   std::vector<LocationRule> rows;
   std::optional<domain::CareSetting> otherwise;  // nullopt: unmatched = unmapped
   std::optional<domain::AccessMode> otherwiseMode;
+  std::uint64_t otherwiseLine = 0, otherwiseColumn = 0;
 };
 
 struct MappingRules {

@@ -652,6 +652,44 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
   BOOST_TEST(engine.output().find("is valid") == std::string::npos);
 }
 
+// CPIS.md §8, hazard H5: a LIVE engine refuses to start with a location whose access mode its
+// configuration does not state (the built-in defaults only pre-fill a configuration). The
+// shipped england-adt mapping leaves its rows' modes to the trust: --validate-config names each
+// such row by file and line.
+BOOST_AUTO_TEST_CASE(a_live_engine_refuses_locations_without_an_explicit_access_mode) {
+  EngineFixture f;
+  const cpis::test::TestPki pki;
+  EngineConfig settings;
+  settings.endpoint = "https://cpis.spine.example:443/syncservice";
+  settings.cpisExtra = "<clientTls><certificateFile>" + pki.serverCertificate() + "</certificateFile><privateKeyFile>" +
+                       pki.serverKey() + "</privateKeyFile><caFile>" + pki.caCertificate() + "</caFile></clientTls>";
+  std::string text = settings.xml();
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"<environment>TEST</environment>", "<environment>LIVE</environment>"},
+           {R"(backend="SIMULATOR")", R"(backend="SPINE_V3")"}}) {
+    BOOST_TEST_REQUIRE(text.find(from) != std::string::npos, from);
+    text.replace(text.find(from), from.size(), to);
+  }
+  const std::string config = f.dir.file("live.xml");
+  std::ofstream(config) << text;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--validate-config", config});
+  BOOST_TEST(engine.wait() == 78);  // EX_CONFIG
+  const std::string errors = engine.errors();
+  std::ifstream in(settings.mapping);
+  std::string line;
+  std::size_t number = 0, edmaj = 0;
+  while (std::getline(in, line) && edmaj == 0) {
+    ++number;
+    if (line.find(R"(<location key="RZZ01/EDMAJ")") != std::string::npos) edmaj = number;
+  }
+  BOOST_TEST_REQUIRE(edmaj != 0u);
+  BOOST_TEST(errors.find("feed ed: mapping: ") != std::string::npos, errors);
+  BOOST_TEST(errors.find("england-adt.xml:" + std::to_string(edmaj) + ":") != std::string::npos, errors);
+  BOOST_TEST(errors.find("location RZZ01/EDMAJ (ED) has no explicit access mode") != std::string::npos, errors);
+  BOOST_TEST(errors.find("(CAMHS)") == std::string::npos, errors);  // the mapping's <settings> states it
+  BOOST_TEST(engine.output().find("is valid") == std::string::npos);
+}
+
 // Enhanced mode answers CA before the check. With CP-IS holding every query, an EPR that
 // pipelines on those CAs used to have every message's check queued in memory (and a shutdown
 // waiting for them all): 400 CAs at once. Past 256 checks waiting, a CA now waits for its check

@@ -108,6 +108,37 @@ BOOST_AUTO_TEST_CASE(an_invalid_nhs_number_is_a_problem_not_an_error) {
   BOOST_TEST(result->refusedNhsNumber->reveal() == "9990000019");
 }
 
+// CPIS.md §8, hazard H5: in LIVE every location mapped into scope states its access mode, on
+// its row or through the mapping's <settings> entry for its setting.
+BOOST_AUTO_TEST_CASE(locations_relying_on_a_default_access_mode_are_named_by_line) {
+  const Mapping mapping = load(R"(<fields><field name="visitNumber"><source path="PV1-19"/></field></fields>
+<locations>
+  <key><part path="PV1-3.1"/></key>
+  <location key="EDMAJ" setting="ED"/>
+  <location key="CAMHS" setting="CAMHS" mode="UNSCHEDULED"/>
+  <location key="DENTAL" setting="DENTAL_ACUTE"/>
+  <location key="XRAY" setting="OUT_OF_SCOPE"/>
+  <otherwise setting="MIU"/>
+</locations>
+<settings><setting code="DENTAL_ACUTE" mode="SCHEDULED"/></settings>)");
+  const auto problems = cpis::mapping::implicitAccessModes(mapping.rules(), "t.xml");
+  BOOST_TEST_REQUIRE(problems.size() == 2u);
+  BOOST_TEST(problems[0].file == "t.xml");
+  BOOST_TEST(problems[0].line == 4u);
+  BOOST_TEST(problems[0].message.find("location EDMAJ (ED) has no explicit access mode") == 0u, problems[0].message);
+  BOOST_TEST(problems[0].message.find("mode=\"UNSCHEDULED\"") != std::string::npos);
+  BOOST_TEST(problems[1].line == 8u);
+  BOOST_TEST(problems[1].message.find("the otherwise rule (MIU)") == 0u, problems[1].message);
+
+  const Mapping stated = load(R"(<fields><field name="visitNumber"><source path="PV1-19"/></field></fields>
+<locations>
+  <key><part path="PV1-3.1"/></key>
+  <location key="EDMAJ" setting="ED" mode="UNSCHEDULED"/>
+  <otherwise setting="MIU" mode="UNSCHEDULED"/>
+</locations>)");
+  BOOST_TEST(cpis::mapping::implicitAccessModes(stated.rules(), "t.xml").empty());
+}
+
 BOOST_AUTO_TEST_CASE(sources_fall_back_in_order_and_constants_fill_the_rest) {
   const Mapping mapping = load(R"(<fields>
     <field name="arrivedAt"><source path="PV1-44"/><source path="EVN-6"/><source path="EVN-2"/></field>
