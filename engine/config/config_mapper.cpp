@@ -504,10 +504,6 @@ class Mapper {
       replies.replyTo = token(*async, "replyTo", "");
       if (const auto* listener = async->child("listener")) {
         replies.listener = mapListener(*listener);
-        if (replies.listener.tls && !replies.listener.tls->allowedClientSubjects.empty()) {
-          problem(*listener, "allowedSubject is not supported on the asyncReplies listener yet: "
-                             "clientCertificate with caFile alone decides who may deliver replies");
-        }
         for (const auto& feed : config.feeds) {
           if (clash(replies.listener, feed.listener)) {
             problem(*listener, "listener " + endpoint(replies.listener) + " clashes with feed '" + feed.name +

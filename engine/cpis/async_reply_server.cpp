@@ -9,10 +9,14 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
+
+#include "engine/mllp/certificate_subject.h"
 
 namespace cpis::cpis {
 
@@ -47,6 +51,10 @@ struct AsyncReplyServer::Impl {
         response.setContentLength(0);
         response.send();
       };
+      if (!allowed(request)) {
+        response.setKeepAlive(false);
+        return answer(Poco::Net::HTTPResponse::HTTP_FORBIDDEN);
+      }
       if (request.getURI() != impl_.settings.path) return answer(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
       if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_POST) {
         return answer(Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED);
@@ -80,6 +88,30 @@ struct AsyncReplyServer::Impl {
     }
 
    private:
+    // Mutual TLS with an allow-list: the client certificate's subject must be on it (the CA
+    // alone is not enough when the list says who). Read from the connection for each request.
+    bool allowed(Poco::Net::HTTPServerRequest& request) const {
+      const auto& tls = impl_.settings.tls;
+      if (!tls || tls->allowedSubjects.empty()) return true;
+      try {
+        Poco::Net::SecureStreamSocket socket(static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket());
+        if (!socket.havePeerCertificate()) {
+          logger().warning("CP-IS asynchronous reply from %s refused: no client certificate",
+                           request.clientAddress().toString());
+          return false;
+        }
+        const Poco::Net::X509Certificate certificate = socket.peerCertificate();
+        if (mllp::subjectAllowed(tls->allowedSubjects, certificate)) return true;
+        logger().warning("CP-IS asynchronous reply from %s refused: client certificate subject %s is not on the "
+                         "allow-list",
+                         request.clientAddress().toString(), certificate.subjectName());
+      } catch (const Poco::Exception& e) {
+        logger().warning("CP-IS asynchronous reply from %s refused: its client certificate cannot be read (%s)",
+                         request.clientAddress().toString(), std::string(e.className()));
+      }
+      return false;
+    }
+
     Impl& impl_;
   };
 

@@ -30,7 +30,7 @@ class ConfiguredLookup final : public CpisLookup {
         const auto& t = *a.listener.tls;
         server.tls = ServerTlsSettings{t.certificateFile.string(), t.privateKeyFile.string(),
                                        secret(t.privateKeyPassphrase), t.caFile ? t.caFile->string() : std::string(),
-                                       t.requireClientCertificate};
+                                       t.requireClientCertificate, t.allowedClientSubjects};
       }
       server_ = std::make_unique<AsyncReplyServer>(std::move(server), replies_, schemas, settings.replyOptions);
       server_->start();

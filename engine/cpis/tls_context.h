@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <Poco/Net/Context.h>
 
@@ -16,6 +17,9 @@ struct ServerTlsSettings {
   std::string privateKeyPassphrase;  // secret: never logged
   std::string caFile;                // PEM bundle client certificates must chain to
   bool requireClientCertificate = false;  // mutual TLS; needs caFile
+  // Client certificate subjects allowed (mllp::subjectAllowed); empty: the CA alone decides.
+  // Checked by the asynchronous reply endpoint for each request; needs requireClientCertificate.
+  std::vector<std::string> allowedSubjects{};
 };
 
 // TLS 1.2 or later, strong ciphers only. Throw Poco::Exception when a file cannot be used.
