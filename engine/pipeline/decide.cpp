@@ -318,6 +318,41 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
   });
 }
 
+UnmappedLocations::Seen UnmappedLocations::seen(std::string_view key) {
+  const std::lock_guard lock(mutex_);
+  auto it = counts_.find(key);
+  if (it == counts_.end()) {
+    if (counts_.size() >= kMaxKeys) return Seen{1, true};
+    it = counts_.emplace(std::string(key), 0).first;
+  }
+  const std::uint64_t count = ++it->second;
+  std::uint64_t power = 1;
+  while (power < count) power *= 10;
+  return Seen{count, power == count};
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> UnmappedLocations::counts() const {
+  const std::lock_guard lock(mutex_);
+  return {counts_.begin(), counts_.end()};
+}
+
+std::string UnmappedLocations::loggable(std::string_view key) {
+  std::string out;
+  for (std::size_t i = 0; i < key.size() && out.size() < 64;) {
+    if (key[i] >= '0' && key[i] <= '9') {
+      std::size_t end = i;
+      while (end < key.size() && key[end] >= '0' && key[end] <= '9') ++end;
+      out += end - i >= 8 ? std::string("********") : std::string(key.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(key[i++]);
+    out += c >= 0x20 && c < 0x7F ? static_cast<char>(c) : '?';
+  }
+  if (out.size() > 64) out.resize(64);
+  return out;
+}
+
 void echoNhsNumber(domain::CheckOutcome& outcome, const domain::Attendance& attendance) {
   outcome.queried = attendance.nhsNumber;
   outcome.refusedNhsNumber = attendance.nhsNumber ? std::nullopt : attendance.refusedNhsNumber;

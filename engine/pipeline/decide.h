@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <map>
@@ -199,6 +200,31 @@ class Decider {
   DecisionPolicy policy_;
   Clock clock_;
   CheckMemory& memory_;
+};
+
+// Hazard H4: a location the mapping does not map is a check skipped (LOCATION_UNMAPPED) for
+// every attendance there until someone hears of it, a new ward say. The intake counts each
+// location key and raises an ops alert in the log on its 1st, 10th, 100th, ... message.
+// Keys are locations (not patient data), shown as loggable(). At most kMaxKeys keys are
+// counted; a key beyond them is reported every time. Thread-safe.
+class UnmappedLocations {
+ public:
+  static constexpr std::size_t kMaxKeys = 1000;
+  struct Seen {
+    std::uint64_t count = 0;  // this key's messages so far, this one included
+    bool report = false;      // raise the alert now
+  };
+  Seen seen(std::string_view key);
+  // Each key with its count, in key order.
+  std::vector<std::pair<std::string, std::uint64_t>> counts() const;
+
+  // A key as the log may carry it: printable ASCII (anything else '?'), runs of eight or more
+  // digits masked, at most 64 characters.
+  static std::string loggable(std::string_view key);
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t, std::less<>> counts_;
 };
 
 // The NHS number the outcome echoes in ZCP-13 so that the EPR can confirm the patient: the

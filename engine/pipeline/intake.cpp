@@ -130,6 +130,7 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       returnChannel_(returnChannel),
       checks_(checks),
       outcomes_(std::make_unique<Outcomes>()),
+      unmapped_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()) {}
 
 Intake::~Intake() = default;
@@ -476,8 +477,13 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     checks_->decider.record(attendance, outcome);
     rememberOutcome(attendance, outcome);
-    return pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
-                            : accept(message, &outcome, decision.emitAlert);
+    Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
+                                     : accept(message, &outcome, decision.emitAlert);
+    if (decision.reason == domain::ReasonCode::LocationUnmapped && !attendance.locationKey.empty()) {
+      reportUnmapped(attendance.locationKey);
+      d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);  // a place, kept for the audit
+    }
+    return d;
   }
   if (decision.kind == DecisionKind::RepeatPrevious) {
     // Only the check the decider repeats: anything else remembered here is not shown for it.
@@ -588,6 +594,15 @@ void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const d
     return;  // the attendance has moved on since that failure
   }
   if (checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) last = outcome;
+}
+
+void Intake::reportUnmapped(std::string_view locationKey) {
+  const auto seen = unmapped_->seen(locationKey);
+  if (!seen.report) return;
+  logger().warning("OPS ALERT: feed %s: location %s is not in the mapping's location table: its attendances are "
+                   "not checked (LOCATION_UNMAPPED) until the mapping maps it (%Lu message%s so far)",
+                   policy_.feed, UnmappedLocations::loggable(locationKey), static_cast<Poco::UInt64>(seen.count),
+                   std::string(seen.count == 1 ? "" : "s"));
 }
 
 hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {

@@ -21,6 +21,7 @@ class Checker;
 class Decider;
 class Responder;
 class ReturnChannel;
+class UnmappedLocations;
 class WorkQueue;
 
 // What the intake knows about the feed a listener serves.
@@ -205,6 +206,8 @@ class Intake final : public mllp::FrameHandler {
   // The last outcome per attendance (visit number), for updates that repeat it.
   struct Outcomes;
   std::unique_ptr<Outcomes> outcomes_;
+  std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
+  void reportUnmapped(std::string_view locationKey);
   struct LeftOver;
   std::unique_ptr<LeftOver> leftOver_;
 };

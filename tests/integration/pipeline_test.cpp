@@ -18,6 +18,7 @@
 #include "conformance/simulator/dataset.h"
 #include "conformance/simulator/simulator_state.h"
 #include "conformance/simulator/spine_simulator.h"
+#include "engine/store/sqlite_message_store.h"
 #include "engine/config/xerces_platform.h"
 #include "engine/cpis/spine_schemas.h"
 #include "engine/domain/nhs_number.h"
@@ -609,6 +610,54 @@ BOOST_AUTO_TEST_CASE(a_message_the_adapter_refuses_still_names_its_nhs_number) {
   BOOST_TEST(field(ack, "ZCP-13.1") == "9990000018");
   BOOST_TEST(field(ack, "ZCP-13.4") == "NHS");
   BOOST_TEST(engine.terminate() == 0);
+}
+
+// Hazard H4: a location the mapping does not map (ed_arrivals: department type 07) skips the
+// check for every attendance there. The ACK says LOCATION_UNMAPPED; the log raises an ops alert
+// naming the location on its first message and its tenth (not on each), and the stored
+// outcome names it too.
+BOOST_AUTO_TEST_CASE(an_unmapped_location_is_reported_to_operations) {
+  EngineFixture f;
+  const std::string config = f.dir.file("unmapped.xml");
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";  // no check is made
+  settings.adapter = R"(<adapter name="ed_arrivals"/>)";
+  settings.mapping = std::string(CPIS_SOURCE_DIR) + "/mappings/ed-arrivals.xml";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  std::ifstream in(std::string(CPIS_SOURCE_DIR) + "/adapters/ed-arrivals/tests/data/a04-ambulance-arrival.hl7",
+                   std::ios::binary);
+  const std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  for (int i = 1; i <= 10; ++i) {
+    std::string message = sample;
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"|EDTRACK|RZZ03|", "|EDSYS|RZZ|"}, {"|1|01|PAEDS", "|1|07|PAEDS"}}) {
+      BOOST_TEST_REQUIRE(message.find(from) != std::string::npos, from);
+      message.replace(message.find(from), from.size(), to);
+    }
+    const auto control = message.find("|P|2.5");  // MSH-10 ends there: make each message new
+    BOOST_TEST_REQUIRE(control != std::string::npos);
+    message.insert(control, "-" + std::to_string(i));
+    client.send(message);
+    const std::string ack = client.receive(15s).value_or("<no ACK>");
+    BOOST_TEST(field(ack, "MSA-1") == "AA");
+    BOOST_TEST(field(ack, "ZCP-3.1") == "LOCATION_UNMAPPED");
+  }
+  BOOST_TEST(engine.terminate() == 0);
+  const std::string logs = engine.errors();
+  const std::string alert = "OPS ALERT: feed ed: location RZZ03/07 is not in the mapping's location table";
+  std::size_t alerts = 0;
+  for (auto at = logs.find(alert); at != std::string::npos; at = logs.find(alert, at + 1)) ++alerts;
+  BOOST_TEST(alerts == 2u, logs);  // the 1st message and the 10th
+  BOOST_TEST(logs.find("(10 messages so far)") != std::string::npos, logs);
+  auto store = cpis::store::SqliteMessageStore::open(f.dir.file("store.db"));
+  BOOST_TEST_REQUIRE(store.ok());
+  const auto first = store.value()->fetch(1);
+  BOOST_TEST_REQUIRE(first.ok());
+  BOOST_TEST(first.value().outcome.find("LOCATION_UNMAPPED") != std::string::npos, first.value().outcome);
+  BOOST_TEST(first.value().outcome.find(" location RZZ03/07") != std::string::npos, first.value().outcome);
 }
 
 // --validate-config loads what start-up would: a mapping file that does not load, an adapter

@@ -602,6 +602,40 @@ BOOST_AUTO_TEST_CASE(an_update_takes_the_age_at_the_attendance_s_start) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(unmapped_locations)
+
+BOOST_AUTO_TEST_CASE(reports_a_key_on_its_first_tenth_and_hundredth_message) {
+  UnmappedLocations unmapped;
+  std::vector<std::uint64_t> reported;
+  for (int i = 0; i < 150; ++i) {
+    const auto seen = unmapped.seen("RZZ01/NEWWARD");
+    if (seen.report) reported.push_back(seen.count);
+  }
+  BOOST_TEST(reported == (std::vector<std::uint64_t>{1, 10, 100}));
+  BOOST_TEST(unmapped.seen("RZZ01/OTHER").report);  // each key on its own
+  const auto counts = unmapped.counts();
+  BOOST_TEST_REQUIRE(counts.size() == 2u);
+  BOOST_TEST(counts[0].first == "RZZ01/NEWWARD");
+  BOOST_TEST(counts[0].second == 150u);
+}
+
+BOOST_AUTO_TEST_CASE(keys_beyond_the_bound_are_reported_each_time_and_not_kept) {
+  UnmappedLocations unmapped;
+  for (std::size_t i = 0; i < UnmappedLocations::kMaxKeys; ++i) unmapped.seen("K" + std::to_string(i));
+  BOOST_TEST(unmapped.seen("BEYOND").report);
+  BOOST_TEST(unmapped.seen("BEYOND").report);
+  BOOST_TEST(unmapped.counts().size() == UnmappedLocations::kMaxKeys);
+}
+
+BOOST_AUTO_TEST_CASE(keys_are_made_loggable) {
+  BOOST_TEST(UnmappedLocations::loggable("RZZ01/EDMAJ") == "RZZ01/EDMAJ");
+  BOOST_TEST(UnmappedLocations::loggable("BED/9990000018") == "BED/********");  // never a number
+  BOOST_TEST(UnmappedLocations::loggable("W\x01\xC3\xA9") == "W???");
+  BOOST_TEST(UnmappedLocations::loggable(std::string(100, 'A')).size() == 64u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(check_memory)
 
 // Retention runs from the last message about the attendance, not from its check: a long stay
