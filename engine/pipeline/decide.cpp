@@ -25,14 +25,23 @@ bool answered(CheckStatus status) {
   return status == CheckStatus::Found || status == CheckStatus::NotFound;
 }
 
-// What a message carries on from the attendance's earlier ones (none for a start, which begins
-// it afresh): whether it began as a pre-admission, and when it began.
+// Whether a start continues the attendance its visit already has: one neither ended (A03) nor
+// cancelled (A11) since, nor a pre-admission (A05/A14) that this start begins. CPIS.md §4: an ED
+// attendance admitted to a ward (A04, then A01 on the same visit) is one attendance.
+bool continues(const domain::Attendance& a, const std::optional<PreviousCheck>& previous) {
+  return a.event == AttendanceEvent::Start && !a.scheduledOnly && previous && !previous->endedAt &&
+         !previous->cancelledAt && !previous->scheduledByNature;
+}
+// What a message carries on from the attendance's earlier ones (none for a start that begins it
+// afresh): whether it began as a pre-admission, and when it began.
 bool preAdmission(const domain::Attendance& a, const std::optional<PreviousCheck>& previous) {
   return a.scheduledOnly || (a.event != AttendanceEvent::Start && previous && previous->scheduledByNature);
 }
 std::optional<domain::Instant> attendanceStart(const domain::Attendance& a,
                                                const std::optional<PreviousCheck>& previous) {
-  if (a.event != AttendanceEvent::Start && previous && previous->arrivedAt) return previous->arrivedAt;
+  if ((a.event != AttendanceEvent::Start || continues(a, previous)) && previous && previous->arrivedAt) {
+    return previous->arrivedAt;
+  }
   return a.arrivedAt;
 }
 
@@ -239,8 +248,8 @@ Decision Decider::decide(const domain::Attendance& a) const {
     // CPIS.md §4: ED → paediatric ward is still unscheduled, no new query, whether the EPR says
     // so with an A02 or with an A01 on the same visit. A start after an A03 or an A11 begins a
     // new attendance under the same key.
-    const bool continuing = a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen ||
-                            (a.event == AttendanceEvent::Start && !previous->endedAt && !previous->cancelledAt);
+    const bool continuing =
+        a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen || continues(a, previous);
     const bool repeat = !changed && ((answered(previous->status) && (continuing || recent)) ||
                                      (previous->status == CheckStatus::CheckFailed && recent));
     if (repeat) {
@@ -273,29 +282,70 @@ bool Decider::cancelled(const domain::Attendance& attendance) const {
   return remembered && remembered->cancelledAt.has_value();
 }
 
+void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at) {
+  if (attendance.visitNumber.empty()) return;
+  const auto& feed = attendance.feedId;
+  const auto& visit = attendance.visitNumber;
+  switch (attendance.event) {
+    case AttendanceEvent::Start:
+      // Begun afresh, or continued (continues()): either way neither ended nor cancelled now.
+      memory_.update(feed, visit, [&](PreviousCheck& previous) {
+        const std::optional<PreviousCheck> before = previous;
+        previous.arrivedAt = attendanceStart(attendance, before);
+        previous.scheduledByNature = attendance.scheduledOnly;
+        previous.endedAt.reset();
+        previous.cancelledAt.reset();
+        return true;
+      });
+      break;
+    case AttendanceEvent::End:
+    case AttendanceEvent::Cancel: {
+      const bool cancel = attendance.event == AttendanceEvent::Cancel;
+      const bool known = memory_.update(feed, visit, [&](PreviousCheck& previous) {
+        auto& when = cancel ? previous.cancelledAt : previous.endedAt;
+        if (!when) when = at;
+        return true;
+      });
+      if (!known) {
+        // Nothing remembered (a restart, or the start's check still running): remembered now,
+        // so that a deferred check is withdrawn and the start's check, when it ends, keeps it.
+        PreviousCheck ended;
+        ended.decidedAt = at;
+        ended.nhsNumber = attendance.nhsNumber;
+        ended.nhsNumberVerified = verified(attendance);
+        ended.arrivedAt = attendance.arrivedAt;
+        (cancel ? ended.cancelledAt : ended.endedAt) = at;
+        memory_.remember(feed, visit, ended);
+      }
+      break;
+    }
+    case AttendanceEvent::Reopen:  // A13: the discharge was an error
+      memory_.update(feed, visit, [](PreviousCheck& previous) {
+        previous.endedAt.reset();
+        return true;
+      });
+      break;
+    case AttendanceEvent::Update:
+    case AttendanceEvent::NotAnAttendance: break;
+  }
+}
+
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
-  // An A11 or an A03: the check the attendance was made as stays remembered, cancelled or ended.
-  // (An A13 leaves it ended: a later start on the visit is then taken as a new attendance, and
-  // queries again once the recheck window has passed.)
-  if ((attendance.event == AttendanceEvent::Cancel || attendance.event == AttendanceEvent::End) &&
-      memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
-        auto& at = attendance.event == AttendanceEvent::Cancel ? previous.cancelledAt : previous.endedAt;
-        if (!at) at = outcome.decidedAt;
-        return true;
-      })) {
-    return;
-  }
   const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
   // A skipped check does not hide an attendance's real one: a later update still compares with it.
   if (outcome.status == CheckStatus::NotChecked && previous && previous->status != CheckStatus::NotChecked) return;
-  // A pre-admission stays one whatever its updates found (a silent read at a scheduled location,
-  // say), and the arrival stays the first message's, until a start begins the attendance afresh.
-  PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance),
-                      outcome.mode, preAdmission(attendance, previous), attendanceStart(attendance, previous)};
-  if (previous && attendance.event != AttendanceEvent::Start) {  // only a start begins it afresh
-    check.cancelledAt = previous->cancelledAt;
+  PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance), outcome.mode};
+  if (previous) {
+    // What the attendance's messages made of it (noteEvent, in the order they came) stays: a
+    // check ends after later messages may have been decided (an A11 while its start's check ran).
+    check.scheduledByNature = previous->scheduledByNature;
+    check.arrivedAt = previous->arrivedAt;
     check.endedAt = previous->endedAt;
+    check.cancelledAt = previous->cancelledAt;
+  } else {
+    check.scheduledByNature = preAdmission(attendance, std::nullopt);
+    check.arrivedAt = attendance.arrivedAt;
   }
   memory_.remember(attendance.feedId, attendance.visitNumber, check);
 }

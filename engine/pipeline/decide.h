@@ -78,11 +78,13 @@ struct PreviousCheck {
   // the attendance's start, and an update's own times (EVN-2) are the update's.
   std::optional<domain::Instant> arrivedAt{};
   // When an A11 cancelled the attendance (CPIS.md §4): what it was checked as stays remembered,
-  // and a deferred re-check of its failed check is withdrawn. Kept until an event starts it again.
+  // its updates make no query, and a deferred re-check of its failed check is withdrawn. Until
+  // a start (A04/A01) on the visit, whatever is decided for that start.
   std::optional<domain::Instant> cancelledAt{};
-  // When an A03 ended it: a start after that is a new attendance under the same key, checked
-  // again unless the last check is recent (recheckWindow). Before it, a start continues the
-  // attendance (an ED attendance admitted to a ward: A04, then A01), as an update does.
+  // When an A03 ended it (until a start, or an A13 that reopens it): a start after that is a
+  // new attendance under the same key, checked again unless the last check is recent
+  // (recheckWindow). Before it, a start continues the attendance (an ED attendance admitted to a
+  // ward: A04, then A01), as an update does.
   std::optional<domain::Instant> endedAt{};
 };
 
@@ -163,14 +165,18 @@ struct Decision {
 // §4: an update re-checks only when the NHS number appeared, changed or became verified, or the
 // access mode changed). Otherwise the reason says why not, in that order of precedence.
 //
-// decide() reads the memory; record() writes it once the outcome of a CheckDue or NotChecked
-// decision is known (not for RepeatPrevious). Thread-safe when the memory is.
+// decide() reads the memory. noteEvent() writes what the message does to the attendance (it
+// starts, ends, is cancelled or reopened) right after its decision, whatever the decision, in
+// the order messages come; record() writes the check once the outcome of a CheckDue or
+// NotChecked decision is known (not for RepeatPrevious), keeping what noteEvent() wrote.
+// Thread-safe when the memory is.
 class Decider {
  public:
   using Clock = std::function<domain::Instant()>;
   Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory);
 
   Decision decide(const domain::Attendance& attendance) const;
+  void noteEvent(const domain::Attendance& attendance, domain::Instant at);
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
   // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
   // retried (decided at `failedAt`), while that failure is still the attendance's last check on

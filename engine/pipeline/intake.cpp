@@ -461,16 +461,22 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                     core::locationText(warning.location));
   }
   const Decision decision = checks_->decider.decide(attendance);
+  // As the attendance stood before this message (the cancellation notice below), then what the
+  // message does to it, in the order messages come (Decider::noteEvent).
+  const std::optional<PreviousCheck> before =
+      attendance.event == domain::AttendanceEvent::Cancel ? checks_->decider.previous(attendance) : std::nullopt;
+  checks_->decider.noteEvent(attendance, now());
   std::optional<domain::AccessMode> mode = decision.mode;
   if (decision.kind == DecisionKind::NotChecked) {
     const auto outcome = notCheckedOutcome(decision, attendance, now(), newCheckId(), source);
     if (attendance.event == domain::AttendanceEvent::Cancel && checks_->notifications != nullptr) {
       // CPIS.md §7: local sinks learn of a cancelled attendance that had an unscheduled query
       // (the national access record stays). Keyed by the A11's MSH-10: a resend or a recovery
-      // writes the same notification.
-      const auto previous = checks_->decider.previous(attendance);
-      if (previous && previous->mode == domain::AccessMode::Unscheduled &&
-          previous->status != domain::CheckStatus::NotChecked) {
+      // writes the same notification. A second A11 (another MSH-10) writes another: telling a
+      // sink twice is safer than not at all, and the first may not have been stored (the
+      // store down: the sender sends it again, after this memory has noted the cancellation).
+      if (before && before->mode == domain::AccessMode::Unscheduled &&
+          before->status != domain::CheckStatus::NotChecked) {
         pending.notifications =
             checks_->notifications->compose(notify::kCancelled, attendance, outcome, message.controlId());
       }

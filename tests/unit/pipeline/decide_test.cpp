@@ -448,71 +448,165 @@ BOOST_AUTO_TEST_CASE(not_checked_outcomes_echo_a_refused_number_for_zcp_13) {
   BOOST_TEST(o.reasonText.find("9990000019") == std::string::npos);
 }
 
+// What the intake does with each message: decide, note what the message does to the
+// attendance, and record the outcome (`status` for a check made, NOT_CHECKED as decided; a
+// repeat records nothing). Returns the decision.
+struct Messages {
+  Decider& decider;
+  FakeClock& time;
+
+  Decision send(AttendanceEvent event, std::string trigger, CheckStatus status = CheckStatus::Found,
+                std::function<void(Attendance&)> change = {}) {
+    Attendance a = child();
+    a.event = event;
+    a.triggerEvent = std::move(trigger);
+    if (change) change(a);
+    const Decision d = decider.decide(a);
+    decider.noteEvent(a, time.now);
+    if (d.kind == DecisionKind::CheckDue) decider.record(a, outcome(status, time.now, d.mode));
+    if (d.kind == DecisionKind::NotChecked) decider.record(a, notCheckedOutcome(d, a, time.now, "check-n"));
+    return d;
+  }
+};
+
 // A start after an A03 begins a new attendance under the same key: checked again once the last
 // check is no longer recent (recheckWindow), repeated while it is (the same start resent).
 BOOST_AUTO_TEST_CASE(a_start_after_the_attendance_ended_is_a_new_attendance) {
   Decider decider(policy, time.clock(), memory);
-  const Attendance start = child();
-  BOOST_TEST_REQUIRE((decider.decide(start).kind == DecisionKind::CheckDue));
-  decider.record(start, outcome(CheckStatus::Found, time.now, decider.accessModeFor(start)));
-
+  Messages m{decider, time};
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::CheckDue));
   time.now += 2min;
-  Attendance end = child();
-  end.event = AttendanceEvent::End;
-  end.triggerEvent = "A03";
-  const Decision e = decider.decide(end);
-  BOOST_TEST_REQUIRE((e.kind == DecisionKind::NotChecked));
-  decider.record(end, notCheckedOutcome(e, end, time.now, "check-2"));
-  BOOST_TEST_REQUIRE(decider.previous(start).has_value());
-  BOOST_TEST((decider.previous(start)->status == CheckStatus::Found));  // still what it was checked as
-  BOOST_TEST((decider.decide(start).kind == DecisionKind::RepeatPrevious));  // within the window
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::End, "A03").kind == DecisionKind::NotChecked));
+  BOOST_TEST_REQUIRE(decider.previous(child()).has_value());
+  BOOST_TEST((decider.previous(child())->status == CheckStatus::Found));  // still what it was checked as
+  BOOST_TEST((decider.decide(child()).kind == DecisionKind::RepeatPrevious));  // within the window
+  BOOST_TEST((m.send(AttendanceEvent::Update, "A08").kind == DecisionKind::RepeatPrevious));  // not a start
 
   time.now += 600min;
-  BOOST_TEST((decider.decide(start).kind == DecisionKind::CheckDue));
-  Attendance update = child();
-  update.event = AttendanceEvent::Update;
-  update.triggerEvent = "A08";
-  BOOST_TEST((decider.decide(update).kind == DecisionKind::RepeatPrevious));  // an update is not a start
-  decider.record(start, outcome(CheckStatus::Found, time.now, decider.accessModeFor(start)));
+  BOOST_TEST((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::CheckDue));
   time.now += 600min;
-  BOOST_TEST((decider.decide(start).kind == DecisionKind::RepeatPrevious));  // begun afresh: not ended
+  BOOST_TEST((m.send(AttendanceEvent::Start, "A01").kind == DecisionKind::RepeatPrevious));  // begun afresh: open
+}
+
+// The same start resent within the window after an A03 repeats, and begins the attendance
+// afresh all the same: its admission to a ward later (A01) makes no second query.
+BOOST_AUTO_TEST_CASE(a_repeated_start_still_begins_the_attendance_afresh) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04");
+  time.now += 2min;
+  m.send(AttendanceEvent::End, "A03");
+  time.now += 2min;
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::RepeatPrevious));
+  time.now += 600min;
+  BOOST_TEST((m.send(AttendanceEvent::Start, "A01").kind == DecisionKind::RepeatPrevious));
+}
+
+// An A13 cancels the discharge: the attendance is open again, and an A01 to the ward hours later
+// is still the same attendance (no second query, no second notification to the LA).
+BOOST_AUTO_TEST_CASE(an_a13_reopens_the_attendance_for_a_later_start) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04");
+  time.now += 30min;
+  m.send(AttendanceEvent::End, "A03");
+  time.now += 5min;
+  BOOST_TEST((m.send(AttendanceEvent::Reopen, "A13").kind == DecisionKind::RepeatPrevious));
+  time.now += 600min;
+  BOOST_TEST((m.send(AttendanceEvent::Start, "A01").kind == DecisionKind::RepeatPrevious));
+}
+
+// A pre-admission (A05) at a scheduled location had its silent read; the A01 that admits the
+// patient begins the attendance, so a later A02 to an unscheduled ward is not taken for a
+// pre-admission's update.
+BOOST_AUTO_TEST_CASE(a_start_after_a_pre_admission_begins_the_attendance) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  const auto camhs = [](Attendance& a) {
+    a.setting = CareSetting::Camhs;
+    a.locationKey = "RZZ01/CAMHS";
+  };
+  const auto preAdmit = [&](Attendance& a) {
+    camhs(a);
+    a.scheduledOnly = true;
+  };
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A05", CheckStatus::Found, preAdmit).mode ==
+                      AccessMode::Scheduled));
+  time.now += 600min;
+  m.send(AttendanceEvent::Start, "A01", CheckStatus::Found, camhs);
+  time.now += 60min;
+  const auto ward = [](Attendance& a) {
+    a.setting = CareSetting::PaedWard;
+    a.locationKey = "RZZ01/WARD7";
+  };
+  const Decision d = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, ward);
+  BOOST_TEST((d.kind == DecisionKind::CheckDue), d.reasonText);  // unscheduled now: the access is recorded
+  BOOST_TEST((d.mode == AccessMode::Unscheduled));
 }
 
 // CPIS.md §4: an A11 cancels the attendance; a cancelled attendance makes no query. The failed
 // check stays remembered (an update's resend repeats it), the deferred re-check asks
-// cancelled() and is withdrawn, and an update makes no query either, until a start.
+// cancelled() and is withdrawn, and an update that would query makes none, until a start.
 BOOST_AUTO_TEST_CASE(a_cancelled_attendance_is_not_queried_until_it_starts_again) {
   Decider decider(policy, time.clock(), memory);
-  const Attendance start = child();
-  BOOST_TEST_REQUIRE((decider.decide(start).kind == DecisionKind::CheckDue));
-  decider.record(start, outcome(CheckStatus::CheckFailed, time.now, decider.accessModeFor(start)));
-  BOOST_TEST(!decider.cancelled(start));
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  BOOST_TEST(!decider.cancelled(child()));
 
   time.now += 5min;
-  Attendance cancel = child();
-  cancel.event = AttendanceEvent::Cancel;
-  cancel.triggerEvent = "A11";
-  const Decision d = decider.decide(cancel);
-  BOOST_TEST_REQUIRE((d.kind == DecisionKind::NotChecked));
-  decider.record(cancel, notCheckedOutcome(d, cancel, time.now, "check-2"));
-  BOOST_TEST(decider.cancelled(start));
-  BOOST_TEST_REQUIRE(decider.previous(start).has_value());
-  BOOST_TEST((decider.previous(start)->status == CheckStatus::CheckFailed));  // still the check made
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Cancel, "A11").kind == DecisionKind::NotChecked));
+  BOOST_TEST(decider.cancelled(child()));
+  BOOST_TEST_REQUIRE(decider.previous(child()).has_value());
+  BOOST_TEST((decider.previous(child())->status == CheckStatus::CheckFailed));  // still the check made
 
   time.now += 60min;  // the failure is long past: an update would have tried again
-  Attendance update = child();
-  update.event = AttendanceEvent::Update;
-  update.triggerEvent = "A08";
-  const Decision u = decider.decide(update);
+  const Decision u = m.send(AttendanceEvent::Update, "A08");
   BOOST_TEST((u.kind == DecisionKind::NotChecked), u.reasonText);
   BOOST_TEST((u.reason == ReasonCode::NotAnAttendance));
-  decider.record(update, notCheckedOutcome(u, update, time.now, "check-3"));
-  BOOST_TEST(decider.cancelled(start));
+  BOOST_TEST(decider.cancelled(child()));
 
   // Registered again: a new attendance under the same key, checked, and no longer cancelled.
-  BOOST_TEST((decider.decide(start).kind == DecisionKind::CheckDue));
-  decider.record(start, outcome(CheckStatus::Found, time.now, decider.accessModeFor(start)));
-  BOOST_TEST(!decider.cancelled(start));
+  BOOST_TEST((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::CheckDue));
+  BOOST_TEST(!decider.cancelled(child()));
+}
+
+// Registered again moments after the cancellation: the start repeats the failure (recent), and
+// is a start all the same: no longer cancelled, so the deferred check runs and updates query.
+BOOST_AUTO_TEST_CASE(a_start_after_a_cancellation_ends_it_whatever_is_decided) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  time.now += 1min;
+  m.send(AttendanceEvent::Cancel, "A11");
+  time.now += 1min;
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::RepeatPrevious));
+  BOOST_TEST(!decider.cancelled(child()));
+  // Not checked at all (an untraced number), then traced: the update queries.
+  m.send(AttendanceEvent::Cancel, "A11");
+  const auto untraced = [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Nsts03; };
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, untraced).kind ==
+                      DecisionKind::NotChecked));
+  BOOST_TEST(!decider.cancelled(child()));
+  time.now += 30min;
+  BOOST_TEST((m.send(AttendanceEvent::Update, "A08").kind == DecisionKind::CheckDue));
+}
+
+// An A11 with nothing remembered (the engine restarted; or enhanced mode, the start's check
+// still running when the A11 is decided) is remembered, and the start's check, recorded after
+// it, keeps it: the deferred check is withdrawn either way.
+BOOST_AUTO_TEST_CASE(a_cancellation_nothing_was_remembered_of_is_kept) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance start = child();
+  const Decision d = decider.decide(start);
+  decider.noteEvent(start, time.now);  // its check is running
+  time.now += 1s;
+  Messages m{decider, time};
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Cancel, "A11").kind == DecisionKind::NotChecked));
+  BOOST_TEST(decider.cancelled(child()));
+  time.now += 5s;
+  decider.record(start, outcome(CheckStatus::CheckFailed, time.now, d.mode));  // the check ends
+  BOOST_TEST(decider.cancelled(child()));
+  BOOST_TEST((decider.previous(child())->status == CheckStatus::CheckFailed));
 }
 
 // CPIS.md §4: A13 reopens an attendance; never a query, even with nothing remembered of it (a

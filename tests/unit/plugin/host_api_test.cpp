@@ -211,7 +211,8 @@ const std::vector<MaskCase> kMaskCases{
     {"number 9990000018 refused", "number *** refused"},
     {"9990000018", "***"},
     {"943 476 5919 and 943-476-5919", "*** and ***"},
-    {"9990000019 fails modulus 11", "9990000019 fails modulus 11"},
+    {"9990000019 fails modulus 11", "*** fails modulus 11"},  // a mistyped number: masked too
+    {"999-000-0019 too", "*** too"},
     {"id 19990000018 is longer", "id 19990000018 is longer"},
     {"999 000 00181", "999 000 00181"},
     {"born 20150403", "born 20150403"},
