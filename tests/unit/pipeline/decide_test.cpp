@@ -278,6 +278,10 @@ std::ostream& operator<<(std::ostream& os, const UpdateCase& c) {
 }
 
 const auto kSame = [](Attendance&) {};
+const auto kToWard7 = [](Attendance& a) {
+  a.setting = CareSetting::PaedWard;
+  a.locationKey = "RZZ01/WARD7";
+};
 const std::vector<UpdateCase> kUpdates{
     {CheckStatus::Found, kSame, 30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
      "A08, nothing changed"},
@@ -287,12 +291,7 @@ const std::vector<UpdateCase> kUpdates{
      AttendanceEvent::Update, DecisionKind::CheckDue, "A08: the NHS number changed"},
     {CheckStatus::Found, [](Attendance& a) { a.department = "EDPAED"; }, 30min, AttendanceEvent::Update,
      DecisionKind::RepeatPrevious, "A02 ED to paediatric ED: same mode"},
-    {CheckStatus::Found,
-     [](Attendance& a) {
-       a.setting = CareSetting::PaedWard;
-       a.locationKey = "RZZ01/WARD7";
-     },
-     30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+    {CheckStatus::Found, kToWard7, 30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
      "A02 ED to paediatric ward: still unscheduled"},
     {CheckStatus::Found,
      [](Attendance& a) {
@@ -309,12 +308,7 @@ const std::vector<UpdateCase> kUpdates{
      "the same start again moments later"},
     {CheckStatus::Found, kSame, 600min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
      "an A01 hours after the A04, not ended: admitted from ED, the same attendance (CPIS.md §4)"},
-    {CheckStatus::Found,
-     [](Attendance& a) {
-       a.setting = CareSetting::PaedWard;
-       a.locationKey = "RZZ01/WARD7";
-     },
-     600min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
+    {CheckStatus::Found, kToWard7, 600min, AttendanceEvent::Start, DecisionKind::RepeatPrevious,
      "an A01 to a paediatric ward after the A04: still unscheduled, no new query"},
     {CheckStatus::CheckFailed, kSame, 30min, AttendanceEvent::Start, DecisionKind::CheckDue,
      "an A01 well after a failed check: try again"},
@@ -488,32 +482,45 @@ BOOST_AUTO_TEST_CASE(a_start_after_the_attendance_ended_is_a_new_attendance) {
   BOOST_TEST((m.send(AttendanceEvent::Start, "A01").kind == DecisionKind::RepeatPrevious));  // begun afresh: open
 }
 
-// The same start resent within the window after an A03 repeats, and begins the attendance
-// afresh all the same: its admission to a ward later (A01) makes no second query.
-BOOST_AUTO_TEST_CASE(a_repeated_start_still_begins_the_attendance_afresh) {
-  Decider decider(policy, time.clock(), memory);
-  Messages m{decider, time};
-  m.send(AttendanceEvent::Start, "A04");
-  time.now += 2min;
-  m.send(AttendanceEvent::End, "A03");
-  time.now += 2min;
-  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::RepeatPrevious));
-  time.now += 600min;
-  BOOST_TEST((m.send(AttendanceEvent::Start, "A01").kind == DecisionKind::RepeatPrevious));
+// Sequences on one visit whose last start must not query CP-IS again (CPIS.md §4: one
+// attendance, one access): each message after the first, how long after the one before, and
+// what it must decide.
+struct Step {
+  minutes after;
+  AttendanceEvent event;
+  const char* trigger;
+  DecisionKind expected;
+};
+struct Sequence {
+  std::string_view why;
+  std::vector<Step> steps;
+};
+std::ostream& operator<<(std::ostream& os, const Sequence& s) {
+  return os << s.why;
 }
+const std::vector<Sequence> kOneAttendance{
+    {"the same start resent within the window after an A03 repeats, and begins the attendance afresh all "
+     "the same: its admission to a ward hours later makes no second query",
+     {{2min, AttendanceEvent::End, "A03", DecisionKind::NotChecked},
+      {2min, AttendanceEvent::Start, "A04", DecisionKind::RepeatPrevious},
+      {600min, AttendanceEvent::Start, "A01", DecisionKind::RepeatPrevious}}},
+    {"an A13 cancels the discharge: the attendance is open again, and an A01 to the ward hours later is "
+     "still the same attendance",
+     {{30min, AttendanceEvent::End, "A03", DecisionKind::NotChecked},
+      {5min, AttendanceEvent::Reopen, "A13", DecisionKind::RepeatPrevious},
+      {600min, AttendanceEvent::Start, "A01", DecisionKind::RepeatPrevious}}},
+};
 
-// An A13 cancels the discharge: the attendance is open again, and an A01 to the ward hours later
-// is still the same attendance (no second query, no second notification to the LA).
-BOOST_AUTO_TEST_CASE(an_a13_reopens_the_attendance_for_a_later_start) {
+BOOST_DATA_TEST_CASE_F(DecideFixture, one_attendance_is_queried_once, boost::unit_test::data::make(kOneAttendance),
+                       c) {
   Decider decider(policy, time.clock(), memory);
   Messages m{decider, time};
-  m.send(AttendanceEvent::Start, "A04");
-  time.now += 30min;
-  m.send(AttendanceEvent::End, "A03");
-  time.now += 5min;
-  BOOST_TEST((m.send(AttendanceEvent::Reopen, "A13").kind == DecisionKind::RepeatPrevious));
-  time.now += 600min;
-  BOOST_TEST((m.send(AttendanceEvent::Start, "A01").kind == DecisionKind::RepeatPrevious));
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04").kind == DecisionKind::CheckDue));
+  for (const Step& step : c.steps) {
+    time.now += step.after;
+    const Decision d = m.send(step.event, step.trigger);
+    BOOST_TEST((d.kind == step.expected), step.trigger << ": " << d.reasonText);
+  }
 }
 
 // A pre-admission (A05) at a scheduled location had its silent read; the A01 that admits the
@@ -535,11 +542,7 @@ BOOST_AUTO_TEST_CASE(a_start_after_a_pre_admission_begins_the_attendance) {
   time.now += 600min;
   m.send(AttendanceEvent::Start, "A01", CheckStatus::Found, camhs);
   time.now += 60min;
-  const auto ward = [](Attendance& a) {
-    a.setting = CareSetting::PaedWard;
-    a.locationKey = "RZZ01/WARD7";
-  };
-  const Decision d = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, ward);
+  const Decision d = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, kToWard7);
   BOOST_TEST((d.kind == DecisionKind::CheckDue), d.reasonText);  // unscheduled now: the access is recorded
   BOOST_TEST((d.mode == AccessMode::Unscheduled));
 }
