@@ -547,8 +547,10 @@ class MllpReactor::Loop {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        stats_.peerGone.fetch_add(1);
-        logger().notice("listener %s: peer left before its ACK was sent", settings_.name);
+        if (!c.busy) {  // busy: counted (and logged) once, when the frame with the handler is answered
+          stats_.peerGone.fetch_add(1);
+          logger().notice("listener %s: peer left before its ACK was sent", settings_.name);
+        }
         closeSocket(c);
         return;
       }
