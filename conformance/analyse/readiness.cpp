@@ -578,6 +578,7 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
   patientStats(a);
   report_.settings[a.setting ? std::string(domain::codeOf(*a.setting)) : std::string("(unmapped)")].add(where);
   const pipeline::Decision decision = decider_.decide(a);
+  decider_.noteEvent(a, now());  // what the message does to the attendance, as the engine's intake
   switch (decision.kind) {
     case pipeline::DecisionKind::CheckDue: {
       report_.outcomes["CHECK_DUE"].add(where);

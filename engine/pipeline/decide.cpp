@@ -116,6 +116,30 @@ bool InMemoryCheckMemory::update(std::string_view feed, std::string_view visitNu
   return true;
 }
 
+bool InMemoryCheckMemory::merge(std::string_view feed, std::string_view visitNumber,
+                                const std::function<bool(std::optional<PreviousCheck>&)>& change) {
+  std::string key = keyOf(feed, visitNumber);
+  const auto now = clock_();
+  const std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  std::optional<PreviousCheck> entry;
+  if (it != entries_.end() && now - it->second.lastUsed <= retention_) entry = it->second.check;
+  if (!change(entry) || !entry) return false;
+  if (it != entries_.end()) {  // kept, or forgotten (retention) and now new
+    it->second.check = *entry;
+    it->second.lastUsed = now;
+    order_.splice(order_.end(), order_, it->second.position);
+    return true;
+  }
+  while (entries_.size() >= capacity_) {
+    entries_.erase(order_.front());
+    order_.pop_front();
+  }
+  order_.push_back(key);
+  entries_.emplace(std::move(key), Entry{*entry, std::prev(order_.end()), now});
+  return true;
+}
+
 std::size_t InMemoryCheckMemory::size() const {
   const std::lock_guard lock(mutex_);
   return entries_.size();
@@ -251,7 +275,8 @@ Decision Decider::decide(const domain::Attendance& a) const {
     const bool continuing =
         a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen || continues(a, previous);
     const bool repeat = !changed && ((answered(previous->status) && (continuing || recent)) ||
-                                     (previous->status == CheckStatus::CheckFailed && recent));
+                                     // a failure's re-check is queued, unless an A11 withdrew it
+                                     (previous->status == CheckStatus::CheckFailed && recent && !previous->cancelledAt));
     if (repeat) {
       d.kind = DecisionKind::RepeatPrevious;
       d.previousDecidedAt = previous->decidedAt;
@@ -301,22 +326,20 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
     case AttendanceEvent::End:
     case AttendanceEvent::Cancel: {
       const bool cancel = attendance.event == AttendanceEvent::Cancel;
-      const bool known = memory_.update(feed, visit, [&](PreviousCheck& previous) {
-        auto& when = cancel ? previous.cancelledAt : previous.endedAt;
+      memory_.merge(feed, visit, [&](std::optional<PreviousCheck>& entry) {
+        if (!entry) {
+          // Nothing remembered (a restart, or the start's check still running): remembered now,
+          // so that a deferred check is withdrawn and the start's check, when it ends, keeps it.
+          entry.emplace();
+          entry->decidedAt = at;
+          entry->nhsNumber = attendance.nhsNumber;
+          entry->nhsNumberVerified = verified(attendance);
+          entry->arrivedAt = attendance.arrivedAt;
+        }
+        auto& when = cancel ? entry->cancelledAt : entry->endedAt;
         if (!when) when = at;
         return true;
       });
-      if (!known) {
-        // Nothing remembered (a restart, or the start's check still running): remembered now,
-        // so that a deferred check is withdrawn and the start's check, when it ends, keeps it.
-        PreviousCheck ended;
-        ended.decidedAt = at;
-        ended.nhsNumber = attendance.nhsNumber;
-        ended.nhsNumberVerified = verified(attendance);
-        ended.arrivedAt = attendance.arrivedAt;
-        (cancel ? ended.cancelledAt : ended.endedAt) = at;
-        memory_.remember(feed, visit, ended);
-      }
       break;
     }
     case AttendanceEvent::Reopen:  // A13: the discharge was an error
@@ -332,22 +355,25 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
 
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
   if (attendance.visitNumber.empty()) return;
-  const auto previous = memory_.previous(attendance.feedId, attendance.visitNumber);
-  // A skipped check does not hide an attendance's real one: a later update still compares with it.
-  if (outcome.status == CheckStatus::NotChecked && previous && previous->status != CheckStatus::NotChecked) return;
-  PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance), outcome.mode};
-  if (previous) {
-    // What the attendance's messages made of it (noteEvent, in the order they came) stays: a
-    // check ends after later messages may have been decided (an A11 while its start's check ran).
-    check.scheduledByNature = previous->scheduledByNature;
-    check.arrivedAt = previous->arrivedAt;
-    check.endedAt = previous->endedAt;
-    check.cancelledAt = previous->cancelledAt;
-  } else {
-    check.scheduledByNature = preAdmission(attendance, std::nullopt);
-    check.arrivedAt = attendance.arrivedAt;
-  }
-  memory_.remember(attendance.feedId, attendance.visitNumber, check);
+  // In one step, so that an event noted meanwhile (an A11 while this check ran) is not lost.
+  memory_.merge(attendance.feedId, attendance.visitNumber, [&](std::optional<PreviousCheck>& entry) {
+    // A skipped check does not hide an attendance's real one: a later update still compares with it.
+    if (outcome.status == CheckStatus::NotChecked && entry && entry->status != CheckStatus::NotChecked) return false;
+    PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance), outcome.mode};
+    if (entry) {
+      // What the attendance's messages made of it (noteEvent, in the order they came) stays: a
+      // check ends after later messages may have been noted.
+      check.scheduledByNature = entry->scheduledByNature;
+      check.arrivedAt = entry->arrivedAt;
+      check.endedAt = entry->endedAt;
+      check.cancelledAt = entry->cancelledAt;
+    } else {
+      check.scheduledByNature = preAdmission(attendance, std::nullopt);
+      check.arrivedAt = attendance.arrivedAt;
+    }
+    entry = check;
+    return true;
+  });
 }
 
 bool Decider::recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
@@ -390,9 +416,15 @@ std::string UnmappedLocations::loggable(std::string_view key) {
   std::string out;
   for (std::size_t i = 0; i < key.size() && out.size() < 64;) {
     if (key[i] >= '0' && key[i] <= '9') {
-      std::size_t end = i;
-      while (end < key.size() && key[end] >= '0' && key[end] <= '9') ++end;
-      out += end - i >= 8 ? std::string("********") : std::string(key.substr(i, end - i));
+      // Digits, with single spaces or dashes between them ("943 476 5919" is one number).
+      const auto digit = [&](std::size_t at) { return at < key.size() && key[at] >= '0' && key[at] <= '9'; };
+      std::size_t end = i, digits = 0;
+      while (digit(end) ||
+             (end < key.size() && (key[end] == ' ' || key[end] == '-') && digit(end - 1) && digit(end + 1))) {
+        if (digit(end)) ++digits;
+        ++end;
+      }
+      out += digits >= 8 ? std::string("********") : std::string(key.substr(i, end - i));
       i = end;
       continue;
     }

@@ -105,6 +105,10 @@ class CheckMemory {
   // has one and `change` returns true; true when it did.
   virtual bool update(std::string_view feed, std::string_view visitNumber,
                       const std::function<bool(PreviousCheck&)>& change) = 0;
+  // As update(), for an attendance with or without an entry (nullopt): `change` may fill it in.
+  // Stored when `change` returns true and leaves an entry; true when it did.
+  virtual bool merge(std::string_view feed, std::string_view visitNumber,
+                     const std::function<bool(std::optional<PreviousCheck>&)>& change) = 0;
 };
 
 // The most recent `capacity` attendances (least recently used ones go first), each until
@@ -122,6 +126,8 @@ class InMemoryCheckMemory final : public CheckMemory {
   void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) override;
   bool update(std::string_view feed, std::string_view visitNumber,
               const std::function<bool(PreviousCheck&)>& change) override;
+  bool merge(std::string_view feed, std::string_view visitNumber,
+             const std::function<bool(std::optional<PreviousCheck>&)>& change) override;
   std::size_t size() const;
 
  private:
@@ -225,7 +231,7 @@ class UnmappedLocations {
   std::vector<std::pair<std::string, std::uint64_t>> counts() const;
 
   // A key as the log may carry it: printable ASCII (anything else '?'), runs of eight or more
-  // digits masked, at most 64 characters.
+  // digits masked (also with single spaces or dashes between them), at most 64 characters.
   static std::string loggable(std::string_view key);
 
  private:

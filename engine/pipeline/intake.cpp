@@ -99,6 +99,16 @@ struct Intake::Pending {
   notify::Notifications notifications;  // stored with the completion (no check due)
   // Views of `notifications` for the store, made once the Pending has its final place.
   mutable std::vector<store::NewNotification> notificationViews;
+  // What the message does to the attendance memories, applied by noteStored() once the store has
+  // taken it as a new message (not a duplicate, not refused): a resend, or a try the store
+  // refused, changes nothing there.
+  struct Remember {
+    domain::Attendance attendance;
+    domain::Instant at{};
+    std::optional<domain::CheckOutcome> notChecked;  // recorded as the attendance's check
+    bool unmapped = false;                           // counted, and alerted (hazard H4)
+  };
+  std::optional<Remember> remember;
 };
 
 // The last outcome per (visit number): an update that changes nothing repeats it.
@@ -164,6 +174,7 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (!pending->disposition.refusal.empty()) return refused(*pending);
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
+  if (persisted && !persisted.value().duplicate) noteStored(*pending);
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
@@ -199,8 +210,9 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   };
   store_.persistInboundEarly(
       message,
-      [check](const store::PersistOutcome& written) {
+      [this, pending, check](const store::PersistOutcome& written) {
         if (written.duplicate) return false;  // answered once durable, as any duplicate (its original's ACK)
+        noteStored(*pending);
         check(written.id);                    // taken as written: not synced on its own
         return true;
       },
@@ -209,6 +221,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
         // message is durable (the check starts then).
         if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(*shared));
         if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
+        noteStored(*pending);
         check(persisted.value().id);
       });
 }
@@ -224,6 +237,7 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
   store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
                                           core::Result<store::PersistOutcome> persisted) mutable {
     if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(reply));
+    if (persisted && !persisted.value().duplicate) noteStored(*pending);
     if (!pending->check || !persisted || persisted.value().duplicate) {
       reply(answer(*pending, payload, persisted));
       return;
@@ -289,12 +303,24 @@ std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, s
   return sendAgainLater(payload, "message stored, but its CP-IS check failed unexpectedly; send it again later");
 }
 
+domain::CheckOutcome Intake::cancelledOutcome(const CheckRequest& request) const {
+  Decision none;
+  none.kind = DecisionKind::NotChecked;
+  none.reason = domain::ReasonCode::NotAnAttendance;
+  none.reasonText = "the attendance was cancelled before its check was made: no query";
+  return notCheckedOutcome(none, request.attendance, now(), request.checkId, checks_->checker.source());
+}
+
 std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::string_view payload) {
   const auto parsed = hl7v2::parse(payload);
   if (!parsed) return storeUnavailable(payload, core::Status::internal("a stored message no longer parses"));
   const hl7v2::Message& message = parsed.value();
   const CheckRequest& request = *pending.check;
-  const domain::CheckOutcome outcome = checks_->checker.check(request);
+  // CPIS.md §4: cancelled (an A11 stored) while this message waited for its check: no query.
+  const domain::CheckOutcome outcome =
+      checks_->decider.cancelled(request.attendance)
+          ? cancelledOutcome(request)
+          : checks_->checker.check(request);
   checks_->decider.record(request.attendance, outcome);
   rememberOutcome(request.attendance, outcome);
   logger().information("feed %s: message %s checked: %s", policy_.feed, std::to_string(id),
@@ -461,11 +487,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                     core::locationText(warning.location));
   }
   const Decision decision = checks_->decider.decide(attendance);
-  // As the attendance stood before this message (the cancellation notice below), then what the
-  // message does to it, in the order messages come (Decider::noteEvent).
-  const std::optional<PreviousCheck> before =
-      attendance.event == domain::AttendanceEvent::Cancel ? checks_->decider.previous(attendance) : std::nullopt;
-  checks_->decider.noteEvent(attendance, now());
+  // What the message does to the attendance (Decider::noteEvent), once it is stored.
+  pending.remember = Pending::Remember{attendance, now(), std::nullopt, false};
   std::optional<domain::AccessMode> mode = decision.mode;
   if (decision.kind == DecisionKind::NotChecked) {
     const auto outcome = notCheckedOutcome(decision, attendance, now(), newCheckId(), source);
@@ -473,21 +496,22 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       // CPIS.md §7: local sinks learn of a cancelled attendance that had an unscheduled query
       // (the national access record stays). Keyed by the A11's MSH-10: a resend or a recovery
       // writes the same notification. A second A11 (another MSH-10) writes another: telling a
-      // sink twice is safer than not at all, and the first may not have been stored (the
-      // store down: the sender sends it again, after this memory has noted the cancellation).
+      // sink twice is safer than not at all.
+      const auto before = checks_->decider.previous(attendance);
       if (before && before->mode == domain::AccessMode::Unscheduled &&
           before->status != domain::CheckStatus::NotChecked) {
         pending.notifications =
             checks_->notifications->compose(notify::kCancelled, attendance, outcome, message.controlId());
       }
     }
-    checks_->decider.record(attendance, outcome);
-    rememberOutcome(attendance, outcome);
+    pending.remember->notChecked = outcome;
     Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
                                      : accept(message, &outcome, decision.emitAlert);
     if (decision.reason == domain::ReasonCode::LocationUnmapped && !attendance.locationKey.empty()) {
-      reportUnmapped(attendance.locationKey);
-      d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);  // a place, kept for the audit
+      pending.remember->unmapped = true;
+      // A place, kept for the audit (enhanced mode stores its outcome once the application ACK
+      // is delivered, without it).
+      if (!d.outcome.empty()) d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);
     }
     return d;
   }
@@ -497,13 +521,17 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
         previous && previous->decidedAt == decision.previousDecidedAt) {
       return pending.enhanced ? enhanced(message, &*previous, true) : accept(message, &*previous, true);
     }
-    if (attendance.event == domain::AttendanceEvent::Reopen) {  // CPIS.md §4: A13 never queries
-      Decision reopened;
-      reopened.kind = DecisionKind::NotChecked;
-      reopened.mode = decision.mode;
-      reopened.reason = domain::ReasonCode::NotAnAttendance;
-      reopened.reasonText = "trigger event " + attendance.triggerEvent + " reopens the attendance: no query";
-      const auto outcome = notCheckedOutcome(reopened, attendance, now(), newCheckId(), source);
+    // CPIS.md §4: an A13 never queries, nor does an update of a cancelled attendance.
+    const bool reopen = attendance.event == domain::AttendanceEvent::Reopen;
+    if (reopen || (attendance.event != domain::AttendanceEvent::Start && checks_->decider.cancelled(attendance))) {
+      Decision none;
+      none.kind = DecisionKind::NotChecked;
+      none.mode = decision.mode;
+      none.reason = domain::ReasonCode::NotAnAttendance;
+      none.reasonText = reopen ? "trigger event " + attendance.triggerEvent + " reopens the attendance: no query"
+                               : "the attendance was cancelled and trigger event " + attendance.triggerEvent +
+                                     " does not start it again: no query";
+      const auto outcome = notCheckedOutcome(none, attendance, now(), newCheckId(), source);
       return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
@@ -602,6 +630,17 @@ void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const d
   if (checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) last = outcome;
 }
 
+void Intake::noteStored(const Pending& pending) {
+  if (checks_ == nullptr || !pending.remember) return;
+  const Pending::Remember& r = *pending.remember;
+  checks_->decider.noteEvent(r.attendance, r.at);
+  if (r.notChecked) {
+    checks_->decider.record(r.attendance, *r.notChecked);
+    rememberOutcome(r.attendance, *r.notChecked);
+  }
+  if (r.unmapped) reportUnmapped(r.attendance.locationKey);
+}
+
 void Intake::reportUnmapped(std::string_view locationKey) {
   const auto seen = unmapped_->seen(locationKey);
   if (!seen.report) return;
@@ -664,6 +703,7 @@ core::Status Intake::resume(store::MessageId id) {
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
   const std::string& raw = *stored.value().raw;
   const Pending pending = prepare(raw);
+  noteStored(pending);  // stored before the stop; its effect on the memories is made now
   const Disposition& d = pending.disposition;
   if (pending.check) {
     // Stored, not yet checked when the engine stopped: check now (this thread may block).

@@ -18,6 +18,7 @@ namespace cpis::pipeline {
 
 class Adapter;
 class Checker;
+struct CheckRequest;
 class Decider;
 class Responder;
 class ReturnChannel;
@@ -208,6 +209,10 @@ class Intake final : public mllp::FrameHandler {
   std::unique_ptr<Outcomes> outcomes_;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
   void reportUnmapped(std::string_view locationKey);
+  // What a message the store has taken as new does to the attendance memories (Pending::Remember).
+  void noteStored(const Pending& pending);
+  // The NOT_CHECKED outcome of a check the attendance's cancellation overtook.
+  domain::CheckOutcome cancelledOutcome(const CheckRequest& request) const;
   struct LeftOver;
   std::unique_ptr<LeftOver> leftOver_;
 };

@@ -461,6 +461,9 @@ BOOST_AUTO_TEST_CASE(an_admission_from_ed_repeats_the_check_and_a_start_after_di
   BOOST_TEST(state.stats().queries == queries);
 
   BOOST_TEST(field(send(adt("W3", "VW1", admitted, "A03")), "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+  // The A01 resent (its MSH-10 again): answered from the store, and nothing else. (It used to
+  // count as a start all the same, reopening the attendance, and the start below was not checked.)
+  BOOST_TEST(send(adt("W2", "VW1", admitted, "A01")) == ward);
   const std::string again = send(adt("W4", "VW1", {"9990000018"}));
   BOOST_TEST(field(again, "ZCP-2") == "FOUND");
   BOOST_TEST(field(again, "ZCP-15") != field(arrival, "ZCP-15"));
