@@ -313,8 +313,13 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
   const auto& visit = attendance.visitNumber;
   switch (attendance.event) {
     case AttendanceEvent::Start:
-      // Begun afresh, or continued (continues()): either way neither ended nor cancelled now.
+      // Begun afresh, or continued (continues()): either way neither ended nor cancelled now,
+      // unless an end or a cancellation came after this start (noted first: a start processed
+      // late, after a restart or by another instance).
       memory_.update(feed, visit, [&](PreviousCheck& previous) {
+        if ((previous.endedAt && *previous.endedAt > at) || (previous.cancelledAt && *previous.cancelledAt > at)) {
+          return false;
+        }
         const std::optional<PreviousCheck> before = previous;
         previous.arrivedAt = attendanceStart(attendance, before);
         previous.scheduledByNature = attendance.scheduledOnly;

@@ -174,7 +174,7 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (!pending->disposition.refusal.empty()) return refused(*pending);
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
-  if (persisted && !persisted.value().duplicate) noteStored(*pending);
+  if (persisted) noteStored(*pending, persisted.value().duplicate);
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
@@ -220,8 +220,8 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
         // Not taken as written: refused, failed, a duplicate, or a store that only says when a
         // message is durable (the check starts then).
         if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(*shared));
+        if (persisted) noteStored(*pending, persisted.value().duplicate);
         if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
-        noteStored(*pending);
         check(persisted.value().id);
       });
 }
@@ -237,7 +237,7 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
   store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
                                           core::Result<store::PersistOutcome> persisted) mutable {
     if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(reply));
-    if (persisted && !persisted.value().duplicate) noteStored(*pending);
+    if (persisted) noteStored(*pending, persisted.value().duplicate);
     if (!pending->check || !persisted || persisted.value().duplicate) {
       reply(answer(*pending, payload, persisted));
       return;
@@ -329,7 +329,9 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   std::string text = checkedText(message, outcome);
   // CPIS.md §8: with no birth date the check is made anyway, and noted (the outcome is what
   // `cpis-admin messages` and the audit's readers see).
-  if (!request.attendance.birthDate) text += "; no birth date: checked anyway";
+  if (!request.attendance.birthDate && outcome.status != domain::CheckStatus::NotChecked) {
+    text += "; no birth date: checked anyway";
+  }
   const notify::Notifications notifications = notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
     const std::string application = checks_->responder.acknowledge(
@@ -630,9 +632,18 @@ void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const d
   if (checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) last = outcome;
 }
 
-void Intake::noteStored(const Pending& pending) {
+void Intake::noteStored(const Pending& pending, bool duplicate) {
   if (checks_ == nullptr || !pending.remember) return;
   const Pending::Remember& r = *pending.remember;
+  if (duplicate) {
+    // The original may have been stored by another instance, or before a restart: its end or
+    // cancellation is noted (which only sets a time not yet set); nothing else of a resend is.
+    const auto event = r.attendance.event;
+    if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel) {
+      checks_->decider.noteEvent(r.attendance, r.at);
+    }
+    return;
+  }
   checks_->decider.noteEvent(r.attendance, r.at);
   if (r.notChecked) {
     checks_->decider.record(r.attendance, *r.notChecked);
@@ -702,8 +713,13 @@ core::Status Intake::resume(store::MessageId id) {
   if (!stored) return stored.error();
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
   const std::string& raw = *stored.value().raw;
-  const Pending pending = prepare(raw);
-  noteStored(pending);  // stored before the stop; its effect on the memories is made now
+  Pending pending = prepare(raw);
+  // Its effect on the memories, as of when it arrived: an end or a cancellation noted since (a
+  // left-over's resend, a take-over from another instance) is not undone by this start.
+  if (pending.remember) {
+    pending.remember->at = std::chrono::time_point_cast<std::chrono::milliseconds>(stored.value().receivedAt);
+  }
+  noteStored(pending);
   const Disposition& d = pending.disposition;
   if (pending.check) {
     // Stored, not yet checked when the engine stopped: check now (this thread may block).

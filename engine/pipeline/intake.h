@@ -209,8 +209,9 @@ class Intake final : public mllp::FrameHandler {
   std::unique_ptr<Outcomes> outcomes_;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
   void reportUnmapped(std::string_view locationKey);
-  // What a message the store has taken as new does to the attendance memories (Pending::Remember).
-  void noteStored(const Pending& pending);
+  // What a message the store has taken does to the attendance memories (Pending::Remember).
+  // `duplicate`: a resend answered from the store (only an end or a cancellation is noted).
+  void noteStored(const Pending& pending, bool duplicate = false);
   // The NOT_CHECKED outcome of a check the attendance's cancellation overtook.
   domain::CheckOutcome cancelledOutcome(const CheckRequest& request) const;
   struct LeftOver;

@@ -602,6 +602,23 @@ BOOST_AUTO_TEST_CASE(a_start_after_a_cancellation_ends_it_whatever_is_decided) {
   BOOST_TEST(!decider.cancelled(child()));
 }
 
+// A start processed late (recovery, a left-over's resend, a take-over from another instance) is
+// noted as of when it arrived: an A11 noted since, that came after it, still holds.
+BOOST_AUTO_TEST_CASE(a_start_noted_late_does_not_undo_a_later_cancellation) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  const Instant arrived = time.now + 1min;  // an A01 stored then, processed later
+  time.now += 2min;
+  m.send(AttendanceEvent::Cancel, "A11");
+  Attendance late = child();
+  late.triggerEvent = "A01";
+  decider.noteEvent(late, arrived);
+  BOOST_TEST(decider.cancelled(child()));
+  decider.noteEvent(late, time.now + 1min);  // a start after the cancellation lifts it
+  BOOST_TEST(!decider.cancelled(child()));
+}
+
 // An A11 with nothing remembered (the engine restarted; or enhanced mode, the start's check
 // still running when the A11 is decided) is remembered, and the start's check, recorded after
 // it, keeps it: the deferred check is withdrawn either way.
