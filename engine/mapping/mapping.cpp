@@ -393,7 +393,9 @@ std::vector<config::ConfigProblem> implicitAccessModes(const MappingRules& rules
     for (const std::string& part : row.key) key += (key.empty() ? "" : table.separator) + part;
     require(row.line, row.column, "location " + key, row.setting, row.mode);
   }
-  if (table.otherwise) require(table.otherwiseLine, table.otherwiseColumn, "the otherwise rule", *table.otherwise, table.otherwiseMode);
+  if (table.otherwise) {
+    require(table.otherwiseLine, table.otherwiseColumn, "the otherwise rule", *table.otherwise, table.otherwiseMode);
+  }
   return problems;
 }
 

@@ -74,7 +74,8 @@ NameParts certificateName(const Poco::Net::X509Certificate& certificate) {
     if (shortName == nullptr || length < 0) {
       parts.emplace_back("?", "?");
     } else {
-      parts.emplace_back(upper(shortName), std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length)));
+      parts.emplace_back(upper(shortName),
+                         std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length)));
     }
     OPENSSL_free(utf8);
   }

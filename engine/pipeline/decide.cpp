@@ -84,38 +84,6 @@ std::optional<PreviousCheck> InMemoryCheckMemory::previous(std::string_view feed
   return it->second.check;
 }
 
-void InMemoryCheckMemory::remember(std::string_view feed, std::string_view visitNumber,
-                                   const PreviousCheck& check) {
-  std::string key = keyOf(feed, visitNumber);
-  const auto now = clock_();
-  const std::lock_guard lock(mutex_);
-  if (const auto it = entries_.find(key); it != entries_.end()) {
-    order_.erase(it->second.position);
-    entries_.erase(it);
-  }
-  while (entries_.size() >= capacity_) {
-    entries_.erase(order_.front());
-    order_.pop_front();
-  }
-  order_.push_back(key);
-  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end()), now});
-}
-
-bool InMemoryCheckMemory::update(std::string_view feed, std::string_view visitNumber,
-                                 const std::function<bool(PreviousCheck&)>& change) {
-  const std::string key = keyOf(feed, visitNumber);
-  const auto now = clock_();
-  const std::lock_guard lock(mutex_);
-  const auto it = entries_.find(key);
-  if (it == entries_.end() || now - it->second.lastUsed > retention_) return false;
-  PreviousCheck changed = it->second.check;
-  if (!change(changed)) return false;
-  it->second.check = changed;
-  it->second.lastUsed = now;
-  order_.splice(order_.end(), order_, it->second.position);
-  return true;
-}
-
 bool InMemoryCheckMemory::merge(std::string_view feed, std::string_view visitNumber,
                                 const std::function<bool(std::optional<PreviousCheck>&)>& change) {
   std::string key = keyOf(feed, visitNumber);
@@ -274,9 +242,9 @@ Decision Decider::decide(const domain::Attendance& a) const {
     // new attendance under the same key.
     const bool continuing =
         a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen || continues(a, previous);
-    const bool repeat = !changed && ((answered(previous->status) && (continuing || recent)) ||
-                                     // a failure's re-check is queued, unless an A11 withdrew it
-                                     (previous->status == CheckStatus::CheckFailed && recent && !previous->cancelledAt));
+    // A failure is repeated while recent: its re-check is queued, unless an A11 withdrew it.
+    const bool failedRecently = previous->status == CheckStatus::CheckFailed && recent && !previous->cancelledAt;
+    const bool repeat = !changed && ((answered(previous->status) && (continuing || recent)) || failedRecently);
     if (repeat) {
       d.kind = DecisionKind::RepeatPrevious;
       d.previousDecidedAt = previous->decidedAt;
@@ -438,6 +406,15 @@ std::string UnmappedLocations::loggable(std::string_view key) {
   }
   if (out.size() > 64) out.resize(64);
   return out;
+}
+
+Decision noQuery(std::string reasonText, std::optional<domain::AccessMode> mode) {
+  Decision d;
+  d.kind = DecisionKind::NotChecked;
+  d.mode = mode;
+  d.reason = ReasonCode::NotAnAttendance;
+  d.reasonText = std::move(reasonText);
+  return d;
 }
 
 void echoNhsNumber(domain::CheckOutcome& outcome, const domain::Attendance& attendance) {

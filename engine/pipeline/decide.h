@@ -100,15 +100,23 @@ class CheckMemory {
   virtual ~CheckMemory() = default;
   virtual std::optional<PreviousCheck> previous(std::string_view feed,
                                                 std::string_view visitNumber) const = 0;
-  virtual void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) = 0;
-  // Changes the attendance's entry in one step (no other thread's remember() in between), if it
-  // has one and `change` returns true; true when it did.
-  virtual bool update(std::string_view feed, std::string_view visitNumber,
-                      const std::function<bool(PreviousCheck&)>& change) = 0;
-  // As update(), for an attendance with or without an entry (nullopt): `change` may fill it in.
-  // Stored when `change` returns true and leaves an entry; true when it did.
+  // Changes the attendance's entry in one step (no other thread's change in between): `change`
+  // is given the entry, or nullopt when there is none, and may fill it in. Stored when `change`
+  // returns true and leaves an entry; true when it did.
   virtual bool merge(std::string_view feed, std::string_view visitNumber,
                      const std::function<bool(std::optional<PreviousCheck>&)>& change) = 0;
+
+  // merge(), for an attendance that has an entry.
+  bool update(std::string_view feed, std::string_view visitNumber, const std::function<bool(PreviousCheck&)>& change) {
+    return merge(feed, visitNumber, [&](std::optional<PreviousCheck>& entry) { return entry && change(*entry); });
+  }
+  // merge(), replacing whatever the attendance had.
+  void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) {
+    merge(feed, visitNumber, [&](std::optional<PreviousCheck>& entry) {
+      entry = check;
+      return true;
+    });
+  }
 };
 
 // The most recent `capacity` attendances (least recently used ones go first), each until
@@ -123,9 +131,6 @@ class InMemoryCheckMemory final : public CheckMemory {
                       std::size_t capacity = kRememberedAttendances);
 
   std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
-  void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) override;
-  bool update(std::string_view feed, std::string_view visitNumber,
-              const std::function<bool(PreviousCheck&)>& change) override;
   bool merge(std::string_view feed, std::string_view visitNumber,
              const std::function<bool(std::optional<PreviousCheck>&)>& change) override;
   std::size_t size() const;
@@ -238,6 +243,10 @@ class UnmappedLocations {
   mutable std::mutex mutex_;
   std::map<std::string, std::uint64_t, std::less<>> counts_;
 };
+
+// NOT_CHECKED / NOT_AN_ATTENDANCE with `reasonText`: a message that must not query CP-IS
+// (CPIS.md §4), decided after decide() (the intake's own rules on a repeat or a late check).
+Decision noQuery(std::string reasonText, std::optional<domain::AccessMode> mode = std::nullopt);
 
 // The NHS number the outcome echoes in ZCP-13 so that the EPR can confirm the patient: the
 // attendance's valid one, else the value it refused (CPIS.md §5: empty only with NO_NHS_NUMBER).

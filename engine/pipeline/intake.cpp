@@ -2,7 +2,6 @@
 
 #include <Poco/Logger.h>
 
-#include <deque>
 #include <future>
 #include <list>
 #include <mutex>
@@ -304,11 +303,8 @@ std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, s
 }
 
 domain::CheckOutcome Intake::cancelledOutcome(const CheckRequest& request) const {
-  Decision none;
-  none.kind = DecisionKind::NotChecked;
-  none.reason = domain::ReasonCode::NotAnAttendance;
-  none.reasonText = "the attendance was cancelled before its check was made: no query";
-  return notCheckedOutcome(none, request.attendance, now(), request.checkId, checks_->checker.source());
+  return notCheckedOutcome(noQuery("the attendance was cancelled before its check was made: no query"),
+                           request.attendance, now(), request.checkId, checks_->checker.source());
 }
 
 std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::string_view payload) {
@@ -526,13 +522,11 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     // CPIS.md §4: an A13 never queries, nor does an update of a cancelled attendance.
     const bool reopen = attendance.event == domain::AttendanceEvent::Reopen;
     if (reopen || (attendance.event != domain::AttendanceEvent::Start && checks_->decider.cancelled(attendance))) {
-      Decision none;
-      none.kind = DecisionKind::NotChecked;
-      none.mode = decision.mode;
-      none.reason = domain::ReasonCode::NotAnAttendance;
-      none.reasonText = reopen ? "trigger event " + attendance.triggerEvent + " reopens the attendance: no query"
-                               : "the attendance was cancelled and trigger event " + attendance.triggerEvent +
-                                     " does not start it again: no query";
+      const Decision none =
+          noQuery(reopen ? "trigger event " + attendance.triggerEvent + " reopens the attendance: no query"
+                         : "the attendance was cancelled and trigger event " + attendance.triggerEvent +
+                               " does not start it again: no query",
+                  decision.mode);
       const auto outcome = notCheckedOutcome(none, attendance, now(), newCheckId(), source);
       return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
     }
