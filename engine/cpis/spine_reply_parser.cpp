@@ -4,8 +4,6 @@
 // else -> CheckFailed UnrecognisedResponse with a reason.
 #include <algorithm>
 
-#include <libxml/tree.h>
-
 #include "engine/cpis/spine_envelope.h"
 #include "engine/cpis/spine_message.h"
 #include "engine/cpis/spine_wire.h"
@@ -33,11 +31,11 @@ bool isInteraction(Node node) {
 // The interaction is the Body's child, or (as Spine wraps it, e.g. in CP-ISNHSQueryResponse)
 // its grandchild.
 Node findInteraction(Node body) {
-  for (Node node = wire::firstChild(body); node != nullptr; node = node->next) {
+  for (Node node = wire::firstChild(body); node != nullptr; node = wire::nextSibling(node)) {
     if (isInteraction(node)) return node;
   }
-  for (Node wrapper = wire::firstChild(body); wrapper != nullptr; wrapper = wrapper->next) {
-    for (Node node = wire::firstChild(wrapper); node != nullptr; node = node->next) {
+  for (Node wrapper = wire::firstChild(body); wrapper != nullptr; wrapper = wire::nextSibling(wrapper)) {
+    for (Node node = wire::firstChild(wrapper); node != nullptr; node = wire::nextSibling(node)) {
       if (isInteraction(node)) return node;
     }
   }

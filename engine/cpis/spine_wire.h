@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,8 +15,6 @@
 
 #include "engine/domain/cpis_record.h"
 
-struct _xmlDoc;
-struct _xmlNode;
 
 namespace cpis::cpis::wire {
 
@@ -102,11 +101,51 @@ class XmlWriter {
 
 // ---- reading ----------------------------------------------------------------------------
 
-using Node = const _xmlNode*;
+struct Element;
+using Node = const Element*;
+
+// An attribute as read: names and value after the parser's normalisation and references.
+struct Attribute {
+  std::string_view name;    // local name
+  std::string_view prefix;  // "" without one
+  std::string_view ns;      // namespace URI, "" for none (the usual HL7 v3 attribute)
+  std::string_view value;
+};
+
+// A namespace declaration on an element: xmlns="uri" (prefix "") or xmlns:prefix="uri".
+struct NamespaceDeclaration {
+  std::string_view prefix;
+  std::string_view uri;
+};
+
+// An element of a parsed document. Only elements are nodes: text is kept as each element's
+// text (its own and its descendants', in document order), comments and processing
+// instructions are dropped. Everything points into the XmlDocument it came from.
+struct Element {
+  std::string_view name;    // local name
+  std::string_view prefix;  // "" without one
+  std::string_view ns;      // namespace URI, "" for none
+  Node parent = nullptr;
+  Node firstChild = nullptr;   // the first child element
+  Node nextSibling = nullptr;  // the next element with the same parent
+  std::span<const Attribute> attributes;
+  std::span<const NamespaceDeclaration> declarations;  // made on this element's own start tag
+  std::string_view text;  // every character of the element's content, descendants included, untrimmed
+  // Where the element lies in the text it was parsed from: [begin, end), from the '<' of its
+  // start tag to the '>' that ends it; end == 0 when not known.
+  std::size_t begin = 0, end = 0;
+};
 
 // A parsed document. DTDs are refused (SOAP forbids them), nothing is fetched from the network.
-// Each thread parses with a libxml2 context of its own, kept from one document to the next (its
-// dictionary of names stays warm); a document may be destroyed on any thread.
+// libxml2 reads the text (each thread with a parser context of its own, kept from one
+// document to the next so that its dictionary of names stays warm) and reports what it reads
+// to callbacks that build this compact tree: a few blocks of memory a document, where libxml2's
+// own tree is a block or more for every element, attribute and text, most of a large reply's
+// parse. The document owns its tree and can be moved and destroyed on any thread.
+//
+// Blank text: white space between elements (indentation) is not kept. A leaf's text is kept,
+// blank or not; so is text mixed with elements unless it is blank (<m><i>x</i> <i>y</i></m>
+// reads "xy"): nothing in HL7 v3 that the engine reads is such mixed content.
 class XmlDocument {
  public:
   // nullopt and `error` set ("not well-formed XML at line N", never quoting content).
@@ -117,30 +156,22 @@ class XmlDocument {
 
   Node root() const;
   // Where `element` lies in the text it was parsed from: [begin, end), from the '<' of its
-  // start tag to the '>' that ends it. nullopt if not known.
+  // start tag to the '>' that ends it. nullopt if not known, or not an element of this document.
   std::optional<std::pair<std::size_t, std::size_t>> span(Node element) const;
   // The encoding the document declared ("" if none).
   std::string_view declaredEncoding() const;
 
-  // What parse() records of an element (internal).
-  struct Span {
-    Node node;
-    std::size_t begin, end;
-  };
+  struct Tree;  // what parse() builds (internal)
 
  private:
-  struct Parser;  // the parsing thread's libxml2 context, whose dictionary the tree's names are in
-  XmlDocument(_xmlDoc* doc, std::shared_ptr<Parser> parser) : doc_(doc), parser_(std::move(parser)) {}
-  void free() noexcept;
-  _xmlDoc* doc_;
-  std::shared_ptr<Parser> parser_;
-  // In document order; each element's _private holds its index here + 1 (the tree is ours).
-  std::vector<Span> spans_;
+  explicit XmlDocument(std::unique_ptr<const Tree> tree);
+  std::unique_ptr<const Tree> tree_;  // on the heap: Elements point into it, and a move keeps it
 };
 
 std::string_view localName(Node node);
 bool isElement(Node node, const char* ns, std::string_view name);  // ns nullptr = any namespace
 Node firstChild(Node parent);                                      // the first element child
+Node nextSibling(Node node);                                       // the next element, same parent
 Node child(Node parent, std::string_view name, const char* ns = kHl7Ns);
 std::vector<Node> children(Node parent, std::string_view name, const char* ns = kHl7Ns);
 Node path(Node from, std::initializer_list<std::string_view> names);  // hl7 children, nullptr if absent

@@ -1,8 +1,10 @@
 #include "engine/cpis/spine_wire.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <mutex>
+#include <cstring>
+#include <functional>
 
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
@@ -11,7 +13,7 @@
 
 #include "engine/core/assert.h"
 
-// The XML half of spine_wire.h: writing into a string, reading libxml2 trees.
+// The XML half of spine_wire.h: writing into a string, reading into a compact tree.
 namespace cpis::cpis::wire {
 namespace {
 
@@ -28,58 +30,6 @@ std::string trim(std::string_view text) {
   while (!text.empty() && isAsciiSpace(text.front())) text.remove_prefix(1);
   while (!text.empty() && isAsciiSpace(text.back())) text.remove_suffix(1);
   return std::string(text);
-}
-
-std::string asString(xmlChar* owned) {
-  if (owned == nullptr) return {};
-  std::string result(reinterpret_cast<const char*>(owned));
-  xmlFree(owned);
-  return result;
-}
-
-// Each element's byte offsets in the text, for cut(). No record_info (libxml2 keeps that one
-// sorted with a search and a memmove per element): the SAX2 element callbacks are wrapped and
-// read the input cursor, which stands on the start tag's closing '>' (or the '/' of "/>") when
-// the start is reported, and just past the end tag's '>' (or the "/>") when the end is. The
-// '<' that opened the start tag is the last one before its '>' (a start tag cannot hold a raw
-// '<'). Only positions in the document's own text are taken (not inside an entity's).
-struct SpanRecorder {
-  std::vector<XmlDocument::Span>* spans;
-};
-
-std::optional<std::size_t> cursor(const xmlParserCtxt* parser) {
-  if (parser->inputNr != 1 || parser->input == nullptr || parser->input->cur == nullptr ||
-      parser->input->base == nullptr || parser->input->cur < parser->input->base) {
-    return std::nullopt;
-  }
-  return static_cast<std::size_t>(parser->input->consumed) +
-         static_cast<std::size_t>(parser->input->cur - parser->input->base);
-}
-
-void recordStart(void* context, const xmlChar* localName, const xmlChar* prefix, const xmlChar* uri,
-                 int namespaceCount, const xmlChar** namespaces, int attributeCount, int defaultedCount,
-                 const xmlChar** attributes) {
-  xmlSAX2StartElementNs(context, localName, prefix, uri, namespaceCount, namespaces, attributeCount, defaultedCount,
-                        attributes);
-  auto* parser = static_cast<xmlParserCtxtPtr>(context);
-  const auto* recorder = static_cast<const SpanRecorder*>(parser->_private);
-  const auto at = cursor(parser);
-  if (recorder == nullptr || parser->node == nullptr || parser->node->_private != nullptr || !at) return;
-  recorder->spans->push_back({parser->node, *at, 0});  // the '>' for now; the '<' once parsed
-  parser->node->_private = reinterpret_cast<void*>(static_cast<std::uintptr_t>(recorder->spans->size()));
-}
-
-void recordEnd(void* context, const xmlChar* localName, const xmlChar* prefix, const xmlChar* uri) {
-  auto* parser = static_cast<xmlParserCtxtPtr>(context);
-  const auto* recorder = static_cast<const SpanRecorder*>(parser->_private);
-  const xmlNode* node = parser->node;  // xmlSAX2EndElementNs() pops it
-  if (recorder != nullptr && node != nullptr && node->_private != nullptr) {
-    const auto index = reinterpret_cast<std::uintptr_t>(node->_private) - 1;
-    if (const auto at = cursor(parser); at && index < recorder->spans->size() && (*recorder->spans)[index].node == node) {
-      (*recorder->spans)[index].end = *at;
-    }
-  }
-  xmlSAX2EndElementNs(context, localName, prefix, uri);
 }
 
 }  // namespace
@@ -234,28 +184,278 @@ std::string XmlWriter::finish() {
 
 // ---- reading ----------------------------------------------------------------------------
 
-// A libxml2 parser context kept by one thread. Its dictionary holds the names of every tree
-// parsed with it (each tree holds a reference to it), so a tree must not be freed while the
-// context parses: the mutex is held for both. A context whose dictionary has grown past
-// kMaxNames (names are the sender's choice) is replaced; trees keep the old dictionary alive.
-struct XmlDocument::Parser {
+// The tree as the document keeps it. Elements, attributes and declarations point into the
+// strings here; every vector is complete before the first pointer is taken.
+struct XmlDocument::Tree {
+  std::string strings;  // names, prefixes, namespace URIs and attribute values, back to back
+  std::string text;     // the documents's text, in document order (each Element::text is a part)
+  std::vector<Element> elements;  // in document order; the root first
+  std::vector<Attribute> attributes;
+  std::vector<NamespaceDeclaration> declarations;
+  std::string encoding;
+};
+
+namespace {
+
+// A string in Tree::strings while it still grows.
+struct Piece {
+  std::uint32_t at = 0, size = 0;
+};
+
+// What the parse callbacks build, by index, until the tree is complete.
+struct Builder {
+  struct Open {
+    Piece name, prefix, ns;
+    std::int32_t parent = -1, firstChild = -1, lastChild = -1, nextSibling = -1;
+    std::uint32_t attributesFrom = 0, attributesTo = 0;
+    std::uint32_t declarationsFrom = 0, declarationsTo = 0;
+    std::size_t textFrom = 0, textTo = 0;
+    std::size_t tagEnd = 0, end = 0;  // the start tag's '>' (or the "/>"'s '/'); just past the end
+    bool positioned = false;
+  };
+  struct PieceAttribute {
+    Piece name, prefix, ns, value;
+  };
+  struct PieceDeclaration {
+    Piece prefix, uri;
+  };
+
+  std::string_view source;
+  std::unique_ptr<XmlDocument::Tree> tree = std::make_unique<XmlDocument::Tree>();
+  std::vector<Open> elements;
+  std::vector<PieceAttribute> attributes;
+  std::vector<PieceDeclaration> declarations;
+  std::vector<std::int32_t> stack;  // the open elements
+  std::string blank;                // white space read in the innermost open element, not yet kept
+  bool textSinceTag = false;        // text other than white space read since the last tag
+  const xmlChar* lastUri = nullptr;  // the last namespace URI stored (libxml2 gives its dictionary's pointer)
+  Piece lastUriPiece;
+  bool hasDtd = false;
+
+  Piece store(const xmlChar* value) {
+    if (value == nullptr) return {};
+    return store(reinterpret_cast<const char*>(value), std::strlen(reinterpret_cast<const char*>(value)));
+  }
+  Piece store(const char* value, std::size_t size) {
+    const Piece piece{static_cast<std::uint32_t>(tree->strings.size()), static_cast<std::uint32_t>(size)};
+    tree->strings.append(value, size);
+    return piece;
+  }
+  // A namespace URI: as an attribute value (it is one, in its declaration).
+  Piece storeUri(const xmlChar* uri) {
+    if (uri == nullptr) return {};
+    if (uri != lastUri) {
+      lastUri = uri;
+      lastUriPiece = storeValue(uri, uri + std::strlen(reinterpret_cast<const char*>(uri)));
+    }
+    return lastUriPiece;
+  }
+  // An attribute value as libxml2 reports it without entity substitution: every reference is
+  // resolved except that an '&' (from "&amp;" or "&#38;") stays "&#38;" for a later pass.
+  Piece storeValue(const xmlChar* from, const xmlChar* to) {
+    std::string_view value(reinterpret_cast<const char*>(from), static_cast<std::size_t>(to - from));
+    const Piece piece{static_cast<std::uint32_t>(tree->strings.size()), 0};
+    for (std::size_t amp = value.find("&#38;"); amp != std::string_view::npos; amp = value.find("&#38;")) {
+      tree->strings.append(value.substr(0, amp + 1));
+      value.remove_prefix(amp + 5);
+    }
+    tree->strings.append(value);
+    return Piece{piece.at, static_cast<std::uint32_t>(tree->strings.size() - piece.at)};
+  }
+
+  void keepBlank() {
+    tree->text += blank;
+    blank.clear();
+  }
+};
+
+Builder& builderOf(void* context) {
+  return *static_cast<Builder*>(static_cast<xmlParserCtxtPtr>(context)->_private);
+}
+
+// Where the parser's cursor stands in the document's own text (not inside an entity's): on the
+// start tag's closing '>' (or the '/' of "/>") when a start is reported, just past the end
+// tag's '>' (or the "/>") when the end is. The '<' that opened the start tag is the last one
+// before its '>' (a start tag cannot hold a raw '<').
+std::optional<std::size_t> cursor(const xmlParserCtxt* parser) {
+  if (parser->inputNr != 1 || parser->input == nullptr || parser->input->cur == nullptr ||
+      parser->input->base == nullptr || parser->input->cur < parser->input->base) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(parser->input->consumed) +
+         static_cast<std::size_t>(parser->input->cur - parser->input->base);
+}
+
+void onStart(void* context, const xmlChar* localName, const xmlChar* prefix, const xmlChar* uri, int namespaceCount,
+             const xmlChar** namespaces, int attributeCount, int /*defaultedCount*/, const xmlChar** attributes) {
+  Builder& b = builderOf(context);
+  if (b.textSinceTag) b.keepBlank();  // "x <i>": the space is the text's
+  b.blank.clear();                    // white space alone before a child element is indentation
+  b.textSinceTag = false;
+  const auto index = static_cast<std::int32_t>(b.elements.size());
+  Builder::Open& e = b.elements.emplace_back();
+  e.name = b.store(localName);
+  e.prefix = b.store(prefix);
+  e.ns = b.storeUri(uri);
+  e.declarationsFrom = static_cast<std::uint32_t>(b.declarations.size());
+  for (int i = 0; i < namespaceCount; ++i) {
+    b.declarations.push_back({b.store(namespaces[2 * i]), b.storeUri(namespaces[2 * i + 1])});
+  }
+  e.declarationsTo = static_cast<std::uint32_t>(b.declarations.size());
+  e.attributesFrom = static_cast<std::uint32_t>(b.attributes.size());
+  for (int i = 0; i < attributeCount; ++i) {
+    const xmlChar** a = attributes + 5 * i;  // local name, prefix, URI, value, value end
+    b.attributes.push_back({b.store(a[0]), b.store(a[1]), b.storeUri(a[2]), b.storeValue(a[3], a[4])});
+  }
+  e.attributesTo = static_cast<std::uint32_t>(b.attributes.size());
+  e.textFrom = b.tree->text.size();
+  if (const auto at = cursor(static_cast<xmlParserCtxtPtr>(context))) {
+    e.tagEnd = *at;
+    e.positioned = true;
+  }
+  if (!b.stack.empty()) {
+    Builder::Open& parent = b.elements[static_cast<std::size_t>(b.stack.back())];
+    e.parent = b.stack.back();
+    if (parent.lastChild < 0) parent.firstChild = index;
+    else b.elements[static_cast<std::size_t>(parent.lastChild)].nextSibling = index;
+    parent.lastChild = index;
+  }
+  b.stack.push_back(index);
+}
+
+void onEnd(void* context, const xmlChar*, const xmlChar*, const xmlChar*) {
+  Builder& b = builderOf(context);
+  if (b.stack.empty()) return;
+  Builder::Open& e = b.elements[static_cast<std::size_t>(b.stack.back())];
+  if (e.firstChild < 0 || b.textSinceTag) b.keepBlank();  // a leaf's blank text is its value
+  b.blank.clear();  // white space alone after the last child element is indentation
+  b.textSinceTag = false;
+  e.textTo = b.tree->text.size();
+  if (const auto at = cursor(static_cast<xmlParserCtxtPtr>(context))) e.end = *at;
+  else e.positioned = false;
+  b.stack.pop_back();
+}
+
+void onText(void* context, const xmlChar* characters, int size) {
+  Builder& b = builderOf(context);
+  if (b.stack.empty() || size <= 0) return;
+  const std::string_view chunk(reinterpret_cast<const char*>(characters), static_cast<std::size_t>(size));
+  if (std::all_of(chunk.begin(), chunk.end(), isAsciiSpace)) {
+    b.blank += chunk;  // kept only if text or the element's end follows, not a child element
+    return;
+  }
+  b.keepBlank();
+  b.tree->text += chunk;
+  b.textSinceTag = true;
+}
+
+// A DOCTYPE: SOAP forbids one. The parse stops before its internal subset is read, so no
+// entity it declares is ever expanded.
+void onDtd(void* context, const xmlChar*, const xmlChar*, const xmlChar*) {
+  builderOf(context).hasDtd = true;
+  xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
+}
+
+void onEndDocument(void* context) {
+  const auto* parser = static_cast<xmlParserCtxtPtr>(context);
+  Builder& b = builderOf(context);
+  const xmlChar* encoding = parser->encoding;
+  if (encoding == nullptr && parser->inputTab != nullptr && parser->inputNr > 0 && parser->inputTab[0] != nullptr) {
+    encoding = parser->inputTab[0]->encoding;
+  }
+  if (encoding != nullptr) b.tree->encoding = reinterpret_cast<const char*>(encoding);
+}
+
+// The tree from what the callbacks built: pieces become views, indexes pointers, and each
+// start tag's '>' the '<' before it.
+std::unique_ptr<const XmlDocument::Tree> finish(Builder& b) {
+  XmlDocument::Tree& tree = *b.tree;
+  const auto view = [&](Piece piece) { return std::string_view(tree.strings).substr(piece.at, piece.size); };
+  tree.attributes.reserve(b.attributes.size());
+  for (const auto& a : b.attributes) tree.attributes.push_back({view(a.name), view(a.prefix), view(a.ns), view(a.value)});
+  tree.declarations.reserve(b.declarations.size());
+  for (const auto& d : b.declarations) tree.declarations.push_back({view(d.prefix), view(d.uri)});
+  tree.elements.resize(b.elements.size());
+  const auto at = [&](std::int32_t index) -> Node {
+    return index < 0 ? nullptr : &tree.elements[static_cast<std::size_t>(index)];
+  };
+  const std::string_view text(tree.text);
+  for (std::size_t i = 0; i < b.elements.size(); ++i) {
+    const Builder::Open& from = b.elements[i];
+    Element& to = tree.elements[i];
+    to.name = view(from.name);
+    to.prefix = view(from.prefix);
+    to.ns = view(from.ns);
+    to.parent = at(from.parent);
+    to.firstChild = at(from.firstChild);
+    to.nextSibling = at(from.nextSibling);
+    to.attributes = std::span<const Attribute>(tree.attributes).subspan(from.attributesFrom,
+                                                                          from.attributesTo - from.attributesFrom);
+    to.declarations = std::span<const NamespaceDeclaration>(tree.declarations)
+                          .subspan(from.declarationsFrom, from.declarationsTo - from.declarationsFrom);
+    to.text = text.substr(from.textFrom, from.textTo - from.textFrom);
+    const auto open = from.tagEnd < b.source.size() ? b.source.rfind('<', from.tagEnd) : std::string_view::npos;
+    if (from.positioned && open != std::string_view::npos && from.end > from.tagEnd && from.end <= b.source.size()) {
+      to.begin = open;
+      to.end = from.end;
+    }
+  }
+  return std::move(b.tree);
+}
+
+void quiet(void*, const char*, ...) {}
+
+// A libxml2 parser context kept by one thread, whose callbacks are the Builder's. A context
+// whose dictionary has grown past kMaxNames (names are the sender's choice) is replaced. The
+// trees own their strings: nothing they hold is in the dictionary.
+struct ThreadParser {
   static constexpr std::size_t kMaxNames = 20'000;
 
-  std::mutex mutex;
   xmlParserCtxtPtr context = nullptr;
 
-  Parser() = default;
-  Parser(const Parser&) = delete;
-  Parser& operator=(const Parser&) = delete;
-  ~Parser() {
+  ThreadParser() = default;
+  ThreadParser(const ThreadParser&) = delete;
+  ThreadParser& operator=(const ThreadParser&) = delete;
+  ~ThreadParser() {
     if (context != nullptr) xmlFreeParserCtxt(context);
   }
 
-  static const std::shared_ptr<Parser>& forThisThread() {
-    thread_local const std::shared_ptr<Parser> parser = std::make_shared<Parser>();
+  xmlParserCtxtPtr get() {
+    if (context != nullptr && static_cast<std::size_t>(xmlDictSize(context->dict)) > kMaxNames) {
+      xmlFreeParserCtxt(context);
+      context = nullptr;
+    }
+    if (context == nullptr) {
+      // libxml2 writes some problems (an encoder's, for one) to this thread's generic error
+      // handler, stderr by default, whatever the parse options say: a reply's bytes are not for
+      // the log. What the parse refuses is in the error parse() returns.
+      xmlSetGenericErrorFunc(nullptr, quiet);
+      context = xmlNewParserCtxt();
+      if (context == nullptr || context->sax == nullptr || context->sax->initialized != XML_SAX2_MAGIC) return nullptr;
+      xmlSAXHandler& sax = *context->sax;
+      sax.startElementNs = onStart;
+      sax.endElementNs = onEnd;
+      sax.characters = onText;
+      sax.ignorableWhitespace = onText;
+      sax.cdataBlock = nullptr;  // CDATA sections arrive as text (XML_PARSE_NOCDATA)
+      sax.comment = nullptr;
+      sax.processingInstruction = nullptr;
+      sax.reference = nullptr;
+      sax.internalSubset = onDtd;
+      sax.externalSubset = onDtd;
+      sax.startDocument = nullptr;  // no libxml2 document: the Builder's tree is the only one
+      sax.endDocument = onEndDocument;
+    }
+    return context;
+  }
+
+  static ThreadParser& forThisThread() {
+    thread_local ThreadParser parser;
     return parser;
   }
 };
+
+}  // namespace
 
 std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string& error) {
   ensureLibxml();
@@ -263,139 +463,83 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
     error = "not well-formed XML";
     return std::nullopt;
   }
-  if (text.size() > static_cast<std::size_t>(INT_MAX)) {
+  if (text.size() > static_cast<std::size_t>(INT_MAX) || text.size() > UINT32_MAX / 2) {
     error = "reply too large";
     return std::nullopt;
   }
-  const std::shared_ptr<Parser>& parser = Parser::forThisThread();
-  // Each element's byte offsets, for cut(): from recordStart() and recordEnd().
-  std::vector<Span> spans;
-  spans.reserve(256);
-  xmlDocPtr doc = nullptr;
-  {
-    const std::lock_guard lock(parser->mutex);
-    if (parser->context != nullptr && static_cast<std::size_t>(xmlDictSize(parser->context->dict)) > Parser::kMaxNames) {
-      xmlFreeParserCtxt(parser->context);
-      parser->context = nullptr;
-    }
-    if (parser->context == nullptr) parser->context = xmlNewParserCtxt();
-    xmlParserCtxtPtr context = parser->context;
-    if (context == nullptr || context->sax == nullptr || context->sax->initialized != XML_SAX2_MAGIC) {
-      error = "not well-formed XML";  // no memory
-      return std::nullopt;
-    }
-    SpanRecorder recorder{&spans};
-    context->_private = &recorder;
-    context->sax->startElementNs = recordStart;
-    context->sax->endElementNs = recordEnd;
-    // Resets the context (not its SAX handler nor _private), then parses; nullptr if not well-formed.
-    // NOBLANKS: the indentation between elements is not kept as text nodes (a tenth of a FOUND
-    // reply's parse). A leaf's own text is kept, blank or not; so is mixed text, except blank
-    // text between two child elements (<m><i>x</i> <i>y</i></m> reads "xy"): nothing in HL7 v3
-    // that the engine reads is such mixed content.
-    doc = xmlCtxtReadMemory(context, text.data(), static_cast<int>(text.size()), nullptr, nullptr,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_COMPACT |
-                                XML_PARSE_NOBLANKS);
-    context->_private = nullptr;
-    if (doc == nullptr || context->wellFormed == 0) {
-      if (doc != nullptr) xmlFreeDoc(doc);
-      const xmlError* last = xmlCtxtGetLastError(context);
-      error = "not well-formed XML";
-      if (last != nullptr && last->line > 0) error += " at line " + std::to_string(last->line);
-      return std::nullopt;
-    }
+  xmlParserCtxtPtr context = ThreadParser::forThisThread().get();
+  if (context == nullptr) {
+    error = "not well-formed XML";  // no memory
+    return std::nullopt;
   }
-  // Each start from the '>' recorded to the '<' before it; an element whose span is unknown
-  // (or does not make sense) keeps none.
-  for (Span& s : spans) {
-    const std::size_t tagEnd = s.begin;
-    const auto open = tagEnd < text.size() ? text.rfind('<', tagEnd) : std::string_view::npos;
-    if (open == std::string_view::npos || s.end <= tagEnd || s.end > text.size()) {
-      s.node = nullptr;
-      s.begin = s.end = 0;
-    } else {
-      s.begin = open;
-    }
-  }
-  XmlDocument document(doc, parser);
-  document.spans_ = std::move(spans);
-  if (doc->intSubset != nullptr || doc->extSubset != nullptr) {
+  Builder builder;
+  builder.source = text;
+  builder.elements.reserve(256);
+  builder.attributes.reserve(256);
+  builder.tree->strings.reserve(text.size() / 2);
+  builder.tree->text.reserve(text.size() / 8);
+  context->_private = &builder;
+  // Resets the context (not its SAX handler nor _private), then parses. No document comes back
+  // (the callbacks build the tree); whether the text was well-formed is the context's to say.
+  // Blank text is the callbacks' to judge (not XML_PARSE_NOBLANKS, which would put back
+  // libxml2's handler for it).
+  xmlDocPtr doc = xmlCtxtReadMemory(context, text.data(), static_cast<int>(text.size()), nullptr, nullptr,
+                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+  context->_private = nullptr;
+  if (doc != nullptr) xmlFreeDoc(doc);  // not expected: no startDocument callback makes one
+  if (builder.hasDtd) {
     error = "the document has a DTD (SOAP forbids them)";
     return std::nullopt;
   }
-  if (xmlDocGetRootElement(doc) == nullptr) {
+  // A namespace error (an undeclared prefix, say) leaves the text well-formed to libxml2: the
+  // element has no namespace here, and Xerces-C++ refuses it when it validates.
+  if (context->wellFormed == 0 || !builder.stack.empty()) {
+    const xmlError* last = xmlCtxtGetLastError(context);
+    error = "not well-formed XML";
+    if (last != nullptr && last->line > 0) error += " at line " + std::to_string(last->line);
+    return std::nullopt;
+  }
+  if (builder.elements.empty()) {
     error = "the document has no root element";
     return std::nullopt;
   }
-  return document;
+  return XmlDocument(finish(builder));
 }
 
-void XmlDocument::free() noexcept {
-  if (doc_ == nullptr) return;
-  if (parser_ != nullptr) {
-    const std::lock_guard lock(parser_->mutex);
-    xmlFreeDoc(doc_);
-  } else {
-    xmlFreeDoc(doc_);
-  }
-  doc_ = nullptr;
-  parser_.reset();
-}
-
-XmlDocument::XmlDocument(XmlDocument&& other) noexcept
-    : doc_(other.doc_), parser_(std::move(other.parser_)), spans_(std::move(other.spans_)) {
-  other.doc_ = nullptr;
-}
-
-XmlDocument& XmlDocument::operator=(XmlDocument&& other) noexcept {
-  if (this != &other) {
-    free();
-    doc_ = other.doc_;
-    parser_ = std::move(other.parser_);
-    spans_ = std::move(other.spans_);
-    other.doc_ = nullptr;
-  }
-  return *this;
-}
-
-XmlDocument::~XmlDocument() { free(); }
+XmlDocument::XmlDocument(std::unique_ptr<const Tree> tree) : tree_(std::move(tree)) {}
+XmlDocument::XmlDocument(XmlDocument&& other) noexcept = default;
+XmlDocument& XmlDocument::operator=(XmlDocument&& other) noexcept = default;
+XmlDocument::~XmlDocument() = default;
 
 std::optional<std::pair<std::size_t, std::size_t>> XmlDocument::span(Node element) const {
-  if (element == nullptr || element->doc != doc_ || element->_private == nullptr) return std::nullopt;
-  const auto index = reinterpret_cast<std::uintptr_t>(element->_private) - 1;
-  if (index >= spans_.size() || spans_[index].node != element) return std::nullopt;
-  return std::make_pair(spans_[index].begin, spans_[index].end);
+  if (element == nullptr || tree_ == nullptr || tree_->elements.empty()) return std::nullopt;
+  const Element* first = tree_->elements.data();
+  if (std::less<>()(element, first) || !std::less<>()(element, first + tree_->elements.size())) return std::nullopt;
+  if (element->end == 0) return std::nullopt;
+  return std::make_pair(element->begin, element->end);
 }
 
 std::string_view XmlDocument::declaredEncoding() const {
-  return doc_ == nullptr || doc_->encoding == nullptr ? std::string_view()
-                                                       : std::string_view(reinterpret_cast<const char*>(doc_->encoding));
+  return tree_ == nullptr ? std::string_view() : std::string_view(tree_->encoding);
 }
 
-Node XmlDocument::root() const { return xmlDocGetRootElement(doc_); }
-
-std::string_view localName(Node node) {
-  return node == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(node->name));
+Node XmlDocument::root() const {
+  return tree_ == nullptr || tree_->elements.empty() ? nullptr : tree_->elements.data();
 }
+
+std::string_view localName(Node node) { return node == nullptr ? std::string_view() : node->name; }
 
 bool isElement(Node node, const char* ns, std::string_view name) {
-  if (node == nullptr || node->type != XML_ELEMENT_NODE || localName(node) != name) return false;
-  if (ns == nullptr) return true;
-  return node->ns != nullptr && node->ns->href != nullptr &&
-         std::string_view(reinterpret_cast<const char*>(node->ns->href)) == ns;
+  if (node == nullptr || node->name != name) return false;
+  return ns == nullptr || node->ns == ns;
 }
 
-Node firstChild(Node parent) {
-  if (parent == nullptr) return nullptr;
-  for (Node node = parent->children; node != nullptr; node = node->next) {
-    if (node->type == XML_ELEMENT_NODE) return node;
-  }
-  return nullptr;
-}
+Node firstChild(Node parent) { return parent == nullptr ? nullptr : parent->firstChild; }
+
+Node nextSibling(Node node) { return node == nullptr ? nullptr : node->nextSibling; }
 
 Node child(Node parent, std::string_view name, const char* ns) {
-  if (parent == nullptr) return nullptr;
-  for (Node node = parent->children; node != nullptr; node = node->next) {
+  for (Node node = firstChild(parent); node != nullptr; node = node->nextSibling) {
     if (isElement(node, ns, name)) return node;
   }
   return nullptr;
@@ -403,8 +547,7 @@ Node child(Node parent, std::string_view name, const char* ns) {
 
 std::vector<Node> children(Node parent, std::string_view name, const char* ns) {
   std::vector<Node> found;
-  if (parent == nullptr) return found;
-  for (Node node = parent->children; node != nullptr; node = node->next) {
+  for (Node node = firstChild(parent); node != nullptr; node = node->nextSibling) {
     if (isElement(node, ns, name)) found.push_back(node);
   }
   return found;
@@ -418,13 +561,13 @@ Node path(Node from, std::initializer_list<std::string_view> names) {
 
 std::string attribute(Node node, const char* name) {
   if (node == nullptr) return {};
-  return asString(xmlGetNoNsProp(node, x(name)));
+  for (const Attribute& a : node->attributes) {
+    if (a.ns.empty() && a.name == name) return std::string(a.value);
+  }
+  return {};
 }
 
-std::string text(Node node) {
-  if (node == nullptr) return {};
-  return trim(asString(xmlNodeGetContent(node)));
-}
+std::string text(Node node) { return node == nullptr ? std::string() : trim(node->text); }
 
 std::string personName(Node name) {
   if (name == nullptr) return {};
@@ -443,42 +586,82 @@ std::string personName(Node name) {
   return joined;
 }
 
-std::string serialise(Node element) {
-  xmlDocPtr doc = xmlNewDoc(x("1.0"));
-  CPIS_ASSERT(doc != nullptr);
-  // Copying reaches back into the original tree for namespaces declared above `element` and
-  // declares them on the copy's root.
-  xmlNodePtr copy = xmlDocCopyNode(const_cast<xmlNodePtr>(element), doc, 1);
-  CPIS_ASSERT(copy != nullptr);
-  xmlDocSetRootElement(doc, copy);
-  xmlChar* memory = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc, &memory, &size, "UTF-8");
-  std::string result(reinterpret_cast<const char*>(memory), static_cast<std::size_t>(size));
-  xmlFree(memory);
-  xmlFreeDoc(doc);
-  return result;
-}
-
 namespace {
 
 bool isNameEnd(char c) { return isAsciiSpace(c) || c == '/' || c == '>'; }
 
-void appendEscaped(std::string& out, std::string_view value) {
-  for (const char c : value) {
-    switch (c) {
-      case '"': out += "&quot;"; break;
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      default: out += c;
+void appendQualified(std::string& out, std::string_view prefix, std::string_view name) {
+  if (!prefix.empty()) {
+    out += prefix;
+    out += ':';
+  }
+  out += name;
+}
+
+// The namespace declarations in scope at `element` that it does not make itself, as
+// attributes to add to its start tag: the nearest declaration of each prefix.
+std::string inheritedDeclarations(Node element) {
+  std::vector<std::string_view> seen;  // prefixes, "" the default namespace
+  for (const auto& own : element->declarations) seen.push_back(own.prefix);
+  std::string declarations;
+  for (Node ancestor = element->parent; ancestor != nullptr; ancestor = ancestor->parent) {
+    for (const auto& declaration : ancestor->declarations) {
+      if (declaration.prefix == "xml" || std::find(seen.begin(), seen.end(), declaration.prefix) != seen.end()) continue;
+      seen.push_back(declaration.prefix);
+      declarations += declaration.prefix.empty() ? std::string(" xmlns=\"") : " xmlns:" + std::string(declaration.prefix) + "=\"";
+      appendAttributeValue(declarations, declaration.uri);
+      declarations += '"';
     }
   }
+  return declarations;
+}
+
+// The element as XML: its own text between its children, where it was.
+void serialiseElement(std::string& out, Node element, std::string_view extraDeclarations) {
+  out += '<';
+  appendQualified(out, element->prefix, element->name);
+  for (const auto& declaration : element->declarations) {
+    out += declaration.prefix.empty() ? std::string(" xmlns=\"") : " xmlns:" + std::string(declaration.prefix) + "=\"";
+    appendAttributeValue(out, declaration.uri);
+    out += '"';
+  }
+  out += extraDeclarations;
+  for (const auto& a : element->attributes) {
+    out += ' ';
+    appendQualified(out, a.prefix, a.name);
+    out += "=\"";
+    appendAttributeValue(out, a.value);
+    out += '"';
+  }
+  if (element->firstChild == nullptr && element->text.empty()) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  const char* textAt = element->text.data();
+  for (Node node = element->firstChild; node != nullptr; node = node->nextSibling) {
+    appendText(out, std::string_view(textAt, static_cast<std::size_t>(node->text.data() - textAt)));
+    serialiseElement(out, node, {});
+    textAt = node->text.data() + node->text.size();
+  }
+  appendText(out, std::string_view(textAt, static_cast<std::size_t>(element->text.data() + element->text.size() - textAt)));
+  out += "</";
+  appendQualified(out, element->prefix, element->name);
+  out += '>';
 }
 
 }  // namespace
 
+std::string serialise(Node element) {
+  CPIS_ASSERT(element != nullptr);
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  serialiseElement(out, element, inheritedDeclarations(element));
+  out += '\n';
+  return out;
+}
+
 std::optional<std::string> cut(std::string_view text, const XmlDocument& document, Node element) {
-  if (element == nullptr || element->type != XML_ELEMENT_NODE) return std::nullopt;
+  if (element == nullptr) return std::nullopt;
   // Cut bytes are read as UTF-8 (they carry no declaration): only a UTF-8 document is cut.
   const std::string_view encoding = document.declaredEncoding();
   if (!encoding.empty() && xmlStrcasecmp(reinterpret_cast<const xmlChar*>(std::string(encoding).c_str()),
@@ -493,10 +676,7 @@ std::optional<std::string> cut(std::string_view text, const XmlDocument& documen
   const std::string_view bytes = text.substr(span->first, span->second - span->first);
   // The span must be this element: '<' and its qualified name, and its own end.
   std::string name;
-  if (element->ns != nullptr && element->ns->prefix != nullptr) {
-    name = std::string(reinterpret_cast<const char*>(element->ns->prefix)) + ":";
-  }
-  name += reinterpret_cast<const char*>(element->name);
+  appendQualified(name, element->prefix, element->name);
   if (bytes.size() < name.size() + 3 || bytes.front() != '<' || bytes.compare(1, name.size(), name) != 0 ||
       !isNameEnd(bytes[name.size() + 1]) || bytes.back() != '>') {
     return std::nullopt;
@@ -506,25 +686,11 @@ std::optional<std::string> cut(std::string_view text, const XmlDocument& documen
   const std::string endTag = "</" + name;
   const bool endsOwnTag = beforeClose.size() >= endTag.size() &&
                           beforeClose.compare(beforeClose.size() - endTag.size(), endTag.size(), endTag) == 0;
-  const bool emptyTag = beforeClose.size() >= 1 && beforeClose.back() == '/' && element->children == nullptr &&
-                        bytes.find('>') == bytes.size() - 1;
+  const bool emptyTag = beforeClose.size() >= 1 && beforeClose.back() == '/' && element->firstChild == nullptr &&
+                        element->text.empty() && bytes.find('>') == bytes.size() - 1;
   if (!endsOwnTag && !emptyTag) return std::nullopt;
 
-  // The namespaces in scope that the element does not declare itself.
-  std::string declarations;
-  xmlNsPtr* inScope = xmlGetNsList(element->doc, element);
-  for (xmlNsPtr* ns = inScope; ns != nullptr && *ns != nullptr; ++ns) {
-    bool own = false;
-    for (xmlNsPtr def = element->nsDef; def != nullptr && !own; def = def->next) own = def == *ns;
-    if (own || (*ns)->href == nullptr) continue;
-    if ((*ns)->prefix != nullptr && xmlStrEqual((*ns)->prefix, x("xml"))) continue;
-    declarations += (*ns)->prefix == nullptr ? std::string(" xmlns=\"")
-                                             : " xmlns:" + std::string(reinterpret_cast<const char*>((*ns)->prefix)) + "=\"";
-    appendEscaped(declarations, reinterpret_cast<const char*>((*ns)->href));
-    declarations += '"';
-  }
-  if (inScope != nullptr) xmlFree(inScope);
-
+  const std::string declarations = inheritedDeclarations(element);
   std::string result;
   result.reserve(bytes.size() + declarations.size());
   result.append(bytes.substr(0, name.size() + 1));

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
-#include <libxml/tree.h>
 
 #include "tests/unit/cpis/spine_samples.h"
 
@@ -137,19 +136,79 @@ BOOST_AUTO_TEST_CASE(indentation_is_dropped_and_every_leafs_text_is_kept) {
   const wire::Node root = document->root();
   const wire::Node a = wire::child(root, "a");
   BOOST_TEST_REQUIRE(a != nullptr);
-  BOOST_TEST(a->children == wire::child(a, "b"));  // no blank text node before <b>
-  BOOST_TEST(a->children->next == nullptr);
+  BOOST_TEST(wire::firstChild(a) == wire::child(a, "b"));
+  BOOST_TEST(wire::nextSibling(wire::firstChild(a)) == nullptr);
+  BOOST_TEST(a->text.empty());  // the indentation around <b> is not kept
   const wire::Node t = wire::child(root, "t");
-  BOOST_TEST_REQUIRE(t->children != nullptr);
-  BOOST_TEST(std::string(reinterpret_cast<const char*>(t->children->content)) == "  two  words ");
+  BOOST_TEST(t->text == "  two  words ");
   BOOST_TEST(wire::text(t) == "two  words");
   const wire::Node blank = wire::child(root, "blank");
-  BOOST_TEST_REQUIRE(blank->children != nullptr);  // a leaf's blank text is its value
-  BOOST_TEST(std::string(reinterpret_cast<const char*>(blank->children->content)) == "   ");
+  BOOST_TEST(blank->text == "   ");  // a leaf's blank text is its value
   BOOST_TEST(wire::text(wire::child(root, "m")) == "x y z");
   const auto cut = wire::cut(xml, *document, a);
   BOOST_TEST_REQUIRE(cut.has_value());
   BOOST_TEST(*cut == "<a xmlns=\"urn:hl7-org:v3\">\n    <b root=\"1\"/>\n  </a>");
+}
+
+// What the tree keeps of a document: references resolved in text and attributes (an '&'
+// included), text mixed with elements in order, namespaced attributes apart from plain ones,
+// and no comments or processing instructions.
+BOOST_AUTO_TEST_CASE(the_tree_keeps_text_attributes_and_namespaces_as_read) {
+  const std::string xml =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?pi x?><r xmlns=\"urn:hl7-org:v3\" xmlns:xsi=\"urn:xsi\">"
+      "<v a=\"x &amp; y &#38; z&lt;\" b=\"t&#9;u\" c=\"t\tu\" xsi:type=\"II\"/><!-- c --><m>x &amp; <i>y</i> z<![CDATA[ <w> ]]></m>"
+      "<n>&#x41;&#66;</n><g><i>1</i> <i>2</i></g></r>";
+  std::string error;
+  const auto document = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  BOOST_TEST(document->declaredEncoding() == "UTF-8");
+  const wire::Node root = document->root();
+  BOOST_TEST(root->ns == wire::kHl7Ns);
+  BOOST_TEST(root->parent == nullptr);
+  const wire::Node v = wire::child(root, "v");
+  BOOST_TEST_REQUIRE(v != nullptr);
+  BOOST_TEST(v->parent == root);
+  BOOST_TEST(wire::attribute(v, "a") == "x & y & z<");
+  BOOST_TEST(wire::attribute(v, "b") == "t\tu");  // a character reference is kept
+  BOOST_TEST(wire::attribute(v, "c") == "t u");   // a tab as such is normalised
+  BOOST_TEST(wire::attribute(v, "type").empty());  // xsi:type is not a plain attribute
+  BOOST_TEST_REQUIRE(v->attributes.size() == 4u);
+  BOOST_TEST(v->attributes[3].ns == "urn:xsi");
+  BOOST_TEST(v->attributes[3].prefix == "xsi");
+  BOOST_TEST(wire::text(wire::child(root, "m")) == "x & y z <w>");
+  BOOST_TEST(wire::text(wire::child(root, "n")) == "AB");
+  BOOST_TEST(wire::text(wire::child(root, "g")) == "12");  // blank text between elements is not kept
+  BOOST_TEST(wire::children(root, "v").size() == 1u);
+  BOOST_TEST(wire::child(root, "v", "urn:other") == nullptr);
+  BOOST_TEST(wire::child(root, "v", nullptr) == v);
+  const auto amp = wire::XmlDocument::parse("<q:r xmlns:q=\"urn:a&amp;b\" q:x=\"1\"/>", error);
+  BOOST_TEST_REQUIRE(amp.has_value(), error);
+  BOOST_TEST(amp->root()->ns == "urn:a&b");  // a namespace URI is read as the value it is
+  BOOST_TEST(amp->root()->attributes[0].ns == "urn:a&b");
+  BOOST_TEST(amp->root()->declarations[0].uri == "urn:a&b");
+  // serialise() writes the text back in its place between the children.
+  const std::string alone = wire::serialise(wire::child(root, "m"));
+  BOOST_TEST(alone == "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<m xmlns=\"urn:hl7-org:v3\" xmlns:xsi=\"urn:xsi\">"
+                      "x &amp; <i>y</i> z &lt;w&gt; </m>\n");
+  const auto again = wire::XmlDocument::parse(wire::serialise(v), error);
+  BOOST_TEST_REQUIRE(again.has_value(), error);
+  BOOST_TEST(wire::attribute(again->root(), "a") == "x & y & z<");
+  BOOST_TEST(again->root()->attributes[3].ns == "urn:xsi");
+  BOOST_TEST(wire::attribute(again->root(), "b") == "t\tu");
+}
+
+// SOAP forbids a DTD: the parse stops at the DOCTYPE, before any entity it declares is read.
+BOOST_AUTO_TEST_CASE(a_document_with_a_dtd_is_refused_before_its_entities_are_read) {
+  std::string error;
+  BOOST_TEST(!wire::XmlDocument::parse("<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>", error).has_value());
+  BOOST_TEST(error == "the document has a DTD (SOAP forbids them)");
+  BOOST_TEST(!wire::XmlDocument::parse("<!DOCTYPE r SYSTEM \"file:///etc/passwd\"><r/>", error).has_value());
+  BOOST_TEST(error == "the document has a DTD (SOAP forbids them)");
+  BOOST_TEST(!wire::XmlDocument::parse("<r><a></r>", error).has_value());
+  BOOST_TEST(error.rfind("not well-formed XML at line 1", 0) == 0);
+  BOOST_TEST(!wire::XmlDocument::parse("<?xml version=\"1.0\"?>", error).has_value());
+  BOOST_TEST(!error.empty());
+  BOOST_TEST(!wire::XmlDocument::parse("<r>&undeclared;</r>", error).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(spans_cover_each_element_from_its_start_tag_to_its_end) {
