@@ -136,7 +136,8 @@ struct Element {
   std::size_t begin = 0, end = 0;
 };
 
-// A parsed document. DTDs are refused (SOAP forbids them), nothing is fetched from the network.
+// A parsed document. DTDs are refused (SOAP forbids them), nothing is fetched from the network;
+// so is a prefix without a namespace declaration (as Xerces-C++ refuses it).
 // libxml2 reads the text (each thread with a parser context of its own, kept from one
 // document to the next so that its dictionary of names stays warm) and reports what it reads
 // to callbacks that build this compact tree: a few blocks of memory a document, where libxml2's
@@ -156,10 +157,14 @@ class XmlDocument {
 
   Node root() const;
   // Where `element` lies in the text it was parsed from: [begin, end), from the '<' of its
-  // start tag to the '>' that ends it. nullopt if not known, or not an element of this document.
+  // start tag to the '>' that ends it. nullopt if not known (a document in another encoding than
+  // UTF-8 is read converted), or not an element of this document.
   std::optional<std::pair<std::size_t, std::size_t>> span(Node element) const;
   // The encoding the document declared ("" if none).
   std::string_view declaredEncoding() const;
+  // The bytes of names, values and text the tree holds: at most twice the text it was read
+  // from (four times from an encoding other than UTF-8), whatever the document's shape.
+  std::size_t size() const;
 
   struct Tree;  // what parse() builds (internal)
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <unordered_map>
 
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
@@ -228,9 +229,14 @@ struct Builder {
   std::vector<std::int32_t> stack;  // the open elements
   std::string blank;                // white space read in the innermost open element, not yet kept
   bool textSinceTag = false;        // text other than white space read since the last tag
-  const xmlChar* lastUri = nullptr;  // the last namespace URI stored (libxml2 gives its dictionary's pointer)
+  // Each namespace URI stored once: libxml2 gives the same pointer (its dictionary's) for the
+  // same URI throughout a parse. Without this, elements alternating between two namespaces
+  // would store a URI per element: memory the square of the document's size.
+  std::unordered_map<const xmlChar*, Piece> uris;
+  const xmlChar* lastUri = nullptr;
   Piece lastUriPiece;
-  bool hasDtd = false;
+  // Why the callbacks stopped the parse, if they did.
+  enum class Stop : unsigned char { No, Dtd, UndeclaredPrefix, NoMemory } stop = Stop::No;
 
   Piece store(const xmlChar* value) {
     if (value == nullptr) return {};
@@ -244,10 +250,11 @@ struct Builder {
   // A namespace URI: as an attribute value (it is one, in its declaration).
   Piece storeUri(const xmlChar* uri) {
     if (uri == nullptr) return {};
-    if (uri != lastUri) {
-      lastUri = uri;
-      lastUriPiece = storeValue(uri, uri + std::strlen(reinterpret_cast<const char*>(uri)));
-    }
+    if (uri == lastUri) return lastUriPiece;  // most elements are in their parent's namespace
+    const auto [at, added] = uris.try_emplace(uri);
+    if (added) at->second = storeValue(uri, uri + std::strlen(reinterpret_cast<const char*>(uri)));
+    lastUri = uri;
+    lastUriPiece = at->second;
     return lastUriPiece;
   }
   // An attribute value as libxml2 reports it without entity substitution: every reference is
@@ -277,93 +284,127 @@ Builder& builderOf(void* context) {
 // start tag's closing '>' (or the '/' of "/>") when a start is reported, just past the end
 // tag's '>' (or the "/>") when the end is. The '<' that opened the start tag is the last one
 // before its '>' (a start tag cannot hold a raw '<').
+// Unknown when libxml2 reads a conversion of the text (another encoding than UTF-8): its
+// offsets are then in the converted bytes.
 std::optional<std::size_t> cursor(const xmlParserCtxt* parser) {
   if (parser->inputNr != 1 || parser->input == nullptr || parser->input->cur == nullptr ||
-      parser->input->base == nullptr || parser->input->cur < parser->input->base) {
+      parser->input->base == nullptr || parser->input->cur < parser->input->base ||
+      (parser->input->buf != nullptr && parser->input->buf->encoder != nullptr)) {
     return std::nullopt;
   }
   return static_cast<std::size_t>(parser->input->consumed) +
          static_cast<std::size_t>(parser->input->cur - parser->input->base);
 }
 
+void stopParse(void* context, Builder::Stop why) {
+  builderOf(context).stop = why;
+  xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
+}
+
+// Runs a callback's work; an exception (no memory) must not cross libxml2's C frames: it stops
+// the parse instead.
+template <typename Work>
+void guarded(void* context, Work&& work) noexcept {
+  try {
+    work(builderOf(context));
+  } catch (...) {
+    stopParse(context, Builder::Stop::NoMemory);
+  }
+}
+
+// A prefix without a declaration: libxml2 reports a namespace error and goes on, with the
+// element or attribute in no namespace. Xerces-C++ refuses such a document; so does this reader
+// (else "p:a" would read as a plain attribute "a").
+bool undeclaredPrefix(const xmlChar* prefix, const xmlChar* uri, int attributeCount, const xmlChar** attributes) {
+  if (prefix != nullptr && uri == nullptr) return true;
+  for (int i = 0; i < attributeCount; ++i) {
+    if (attributes[5 * i + 1] != nullptr && attributes[5 * i + 2] == nullptr) return true;
+  }
+  return false;
+}
+
 void onStart(void* context, const xmlChar* localName, const xmlChar* prefix, const xmlChar* uri, int namespaceCount,
              const xmlChar** namespaces, int attributeCount, int /*defaultedCount*/, const xmlChar** attributes) {
-  Builder& b = builderOf(context);
-  if (b.textSinceTag) b.keepBlank();  // "x <i>": the space is the text's
-  b.blank.clear();                    // white space alone before a child element is indentation
-  b.textSinceTag = false;
-  const auto index = static_cast<std::int32_t>(b.elements.size());
-  Builder::Open& e = b.elements.emplace_back();
-  e.name = b.store(localName);
-  e.prefix = b.store(prefix);
-  e.ns = b.storeUri(uri);
-  e.declarationsFrom = static_cast<std::uint32_t>(b.declarations.size());
-  for (int i = 0; i < namespaceCount; ++i) {
-    b.declarations.push_back({b.store(namespaces[2 * i]), b.storeUri(namespaces[2 * i + 1])});
+  if (undeclaredPrefix(prefix, uri, attributeCount, attributes)) {
+    return stopParse(context, Builder::Stop::UndeclaredPrefix);
   }
-  e.declarationsTo = static_cast<std::uint32_t>(b.declarations.size());
-  e.attributesFrom = static_cast<std::uint32_t>(b.attributes.size());
-  for (int i = 0; i < attributeCount; ++i) {
-    const xmlChar** a = attributes + 5 * i;  // local name, prefix, URI, value, value end
-    b.attributes.push_back({b.store(a[0]), b.store(a[1]), b.storeUri(a[2]), b.storeValue(a[3], a[4])});
-  }
-  e.attributesTo = static_cast<std::uint32_t>(b.attributes.size());
-  e.textFrom = b.tree->text.size();
-  if (const auto at = cursor(static_cast<xmlParserCtxtPtr>(context))) {
-    e.tagEnd = *at;
-    e.positioned = true;
-  }
-  if (!b.stack.empty()) {
-    Builder::Open& parent = b.elements[static_cast<std::size_t>(b.stack.back())];
-    e.parent = b.stack.back();
-    if (parent.lastChild < 0) parent.firstChild = index;
-    else b.elements[static_cast<std::size_t>(parent.lastChild)].nextSibling = index;
-    parent.lastChild = index;
-  }
-  b.stack.push_back(index);
+  guarded(context, [&](Builder& b) {
+    if (b.textSinceTag) b.keepBlank();  // "x <i>": the space is the text's
+    b.blank.clear();                    // white space alone before a child element is indentation
+    b.textSinceTag = false;
+    const auto index = static_cast<std::int32_t>(b.elements.size());
+    Builder::Open& e = b.elements.emplace_back();
+    e.name = b.store(localName);
+    e.prefix = b.store(prefix);
+    e.ns = b.storeUri(uri);
+    e.declarationsFrom = static_cast<std::uint32_t>(b.declarations.size());
+    for (int i = 0; i < namespaceCount; ++i) {
+      b.declarations.push_back({b.store(namespaces[2 * i]), b.storeUri(namespaces[2 * i + 1])});
+    }
+    e.declarationsTo = static_cast<std::uint32_t>(b.declarations.size());
+    e.attributesFrom = static_cast<std::uint32_t>(b.attributes.size());
+    for (int i = 0; i < attributeCount; ++i) {
+      const xmlChar** a = attributes + 5 * i;  // local name, prefix, URI, value, value end
+      b.attributes.push_back({b.store(a[0]), b.store(a[1]), b.storeUri(a[2]), b.storeValue(a[3], a[4])});
+    }
+    e.attributesTo = static_cast<std::uint32_t>(b.attributes.size());
+    e.textFrom = b.tree->text.size();
+    if (const auto at = cursor(static_cast<xmlParserCtxtPtr>(context))) {
+      e.tagEnd = *at;
+      e.positioned = true;
+    }
+    if (!b.stack.empty()) {
+      Builder::Open& parent = b.elements[static_cast<std::size_t>(b.stack.back())];
+      e.parent = b.stack.back();
+      if (parent.lastChild < 0) parent.firstChild = index;
+      else b.elements[static_cast<std::size_t>(parent.lastChild)].nextSibling = index;
+      parent.lastChild = index;
+    }
+    b.stack.push_back(index);
+  });
 }
 
 void onEnd(void* context, const xmlChar*, const xmlChar*, const xmlChar*) {
-  Builder& b = builderOf(context);
-  if (b.stack.empty()) return;
-  Builder::Open& e = b.elements[static_cast<std::size_t>(b.stack.back())];
-  if (e.firstChild < 0 || b.textSinceTag) b.keepBlank();  // a leaf's blank text is its value
-  b.blank.clear();  // white space alone after the last child element is indentation
-  b.textSinceTag = false;
-  e.textTo = b.tree->text.size();
-  if (const auto at = cursor(static_cast<xmlParserCtxtPtr>(context))) e.end = *at;
-  else e.positioned = false;
-  b.stack.pop_back();
+  guarded(context, [&](Builder& b) {
+    if (b.stack.empty()) return;
+    Builder::Open& e = b.elements[static_cast<std::size_t>(b.stack.back())];
+    if (e.firstChild < 0 || b.textSinceTag) b.keepBlank();  // a leaf's blank text is its value
+    b.blank.clear();  // white space alone after the last child element is indentation
+    b.textSinceTag = false;
+    e.textTo = b.tree->text.size();
+    if (const auto at = cursor(static_cast<xmlParserCtxtPtr>(context))) e.end = *at;
+    else e.positioned = false;
+    b.stack.pop_back();
+  });
 }
 
 void onText(void* context, const xmlChar* characters, int size) {
-  Builder& b = builderOf(context);
-  if (b.stack.empty() || size <= 0) return;
-  const std::string_view chunk(reinterpret_cast<const char*>(characters), static_cast<std::size_t>(size));
-  if (std::all_of(chunk.begin(), chunk.end(), isAsciiSpace)) {
-    b.blank += chunk;  // kept only if text or the element's end follows, not a child element
-    return;
-  }
-  b.keepBlank();
-  b.tree->text += chunk;
-  b.textSinceTag = true;
+  guarded(context, [&](Builder& b) {
+    if (b.stack.empty() || size <= 0) return;
+    const std::string_view chunk(reinterpret_cast<const char*>(characters), static_cast<std::size_t>(size));
+    if (std::all_of(chunk.begin(), chunk.end(), isAsciiSpace)) {
+      b.blank += chunk;  // kept only if text or the element's end follows, not a child element
+      return;
+    }
+    b.keepBlank();
+    b.tree->text += chunk;
+    b.textSinceTag = true;
+  });
 }
 
 // A DOCTYPE: SOAP forbids one. The parse stops before its internal subset is read, so no
 // entity it declares is ever expanded.
-void onDtd(void* context, const xmlChar*, const xmlChar*, const xmlChar*) {
-  builderOf(context).hasDtd = true;
-  xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
-}
+void onDtd(void* context, const xmlChar*, const xmlChar*, const xmlChar*) { stopParse(context, Builder::Stop::Dtd); }
 
 void onEndDocument(void* context) {
   const auto* parser = static_cast<xmlParserCtxtPtr>(context);
-  Builder& b = builderOf(context);
-  const xmlChar* encoding = parser->encoding;
-  if (encoding == nullptr && parser->inputTab != nullptr && parser->inputNr > 0 && parser->inputTab[0] != nullptr) {
-    encoding = parser->inputTab[0]->encoding;
-  }
-  if (encoding != nullptr) b.tree->encoding = reinterpret_cast<const char*>(encoding);
+  guarded(context, [&](Builder& b) {
+    const xmlChar* encoding = parser->encoding;
+    if (encoding == nullptr && parser->inputTab != nullptr && parser->inputNr > 0 && parser->inputTab[0] != nullptr) {
+      encoding = parser->inputTab[0]->encoding;
+    }
+    if (encoding != nullptr) b.tree->encoding = reinterpret_cast<const char*>(encoding);
+  });
 }
 
 // The tree from what the callbacks built: pieces become views, indexes pointers, and each
@@ -463,7 +504,9 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
     error = "not well-formed XML";
     return std::nullopt;
   }
-  if (text.size() > static_cast<std::size_t>(INT_MAX) || text.size() > UINT32_MAX / 2) {
+  // The tree's strings (Piece offsets are 32-bit) are at most twice the text, four times once
+  // converted from another encoding to UTF-8.
+  if (text.size() > static_cast<std::size_t>(INT_MAX) || text.size() > UINT32_MAX / 8) {
     error = "reply too large";
     return std::nullopt;
   }
@@ -487,9 +530,16 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
   context->_private = nullptr;
   if (doc != nullptr) xmlFreeDoc(doc);  // not expected: no startDocument callback makes one
-  if (builder.hasDtd) {
-    error = "the document has a DTD (SOAP forbids them)";
-    return std::nullopt;
+  switch (builder.stop) {
+    case Builder::Stop::No: break;
+    case Builder::Stop::Dtd: error = "the document has a DTD (SOAP forbids them)"; return std::nullopt;
+    case Builder::Stop::UndeclaredPrefix: {
+      error = "not namespace-well-formed XML (a prefix is not declared)";
+      const xmlError* last = xmlCtxtGetLastError(context);
+      if (last != nullptr && last->line > 0) error += " at line " + std::to_string(last->line);
+      return std::nullopt;
+    }
+    case Builder::Stop::NoMemory: error = "the document is too large to read"; return std::nullopt;
   }
   // A namespace error (an undeclared prefix, say) leaves the text well-formed to libxml2: the
   // element has no namespace here, and Xerces-C++ refuses it when it validates.
@@ -517,6 +567,10 @@ std::optional<std::pair<std::size_t, std::size_t>> XmlDocument::span(Node elemen
   if (std::less<>()(element, first) || !std::less<>()(element, first + tree_->elements.size())) return std::nullopt;
   if (element->end == 0) return std::nullopt;
   return std::make_pair(element->begin, element->end);
+}
+
+std::size_t XmlDocument::size() const {
+  return tree_ == nullptr ? 0 : tree_->strings.size() + tree_->text.size();
 }
 
 std::string_view XmlDocument::declaredEncoding() const {
@@ -562,7 +616,7 @@ Node path(Node from, std::initializer_list<std::string_view> names) {
 std::string attribute(Node node, const char* name) {
   if (node == nullptr) return {};
   for (const Attribute& a : node->attributes) {
-    if (a.ns.empty() && a.name == name) return std::string(a.value);
+    if (a.ns.empty() && a.prefix.empty() && a.name == name) return std::string(a.value);
   }
   return {};
 }

@@ -2,8 +2,8 @@
 // any bytes as a document. Beyond "no crash, no hang, no out-of-bounds read" it checks that the
 // tree hangs together (each element inside its parent, its text a part of its parent's, its
 // span inside the input) and that each element, cut from the input or serialised on its own,
-// reads back with the same name, namespace, attributes and text: what Xerces-C++ validates is
-// what the engine then reads.
+// reads back with the same name, namespace, attributes and text (what Xerces-C++ validates is
+// what the engine then reads), and that the tree's size stays within a bound of the input's.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -80,6 +80,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!error.empty());
     return 0;
   }
+  // The tree's strings stay within a bound of the input whatever its shape (UTF-8 from another
+  // encoding takes up to twice the bytes).
+  require(document->size() <= 4 * input.size() + 64);
   const wire::Node root = document->root();
   require(root != nullptr && root->parent == nullptr);
   check(input, *document, root, 0, wire::cut(input, *document, root).has_value());

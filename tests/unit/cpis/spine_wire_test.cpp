@@ -209,6 +209,47 @@ BOOST_AUTO_TEST_CASE(a_document_with_a_dtd_is_refused_before_its_entities_are_re
   BOOST_TEST(!wire::XmlDocument::parse("<?xml version=\"1.0\"?>", error).has_value());
   BOOST_TEST(!error.empty());
   BOOST_TEST(!wire::XmlDocument::parse("<r>&undeclared;</r>", error).has_value());
+  // A prefix without a declaration: libxml2 would read on with the element or attribute in no
+  // namespace ("p:a" as a plain "a"); Xerces-C++ refuses such a document, and so does this reader.
+  for (const char* xml : {"<r p:a=\"1\" a=\"2\"/>", "<r>\n<p:fault/></r>"}) {
+    BOOST_TEST_CONTEXT(xml) {
+      BOOST_TEST(!wire::XmlDocument::parse(xml, error).has_value());
+      BOOST_TEST(error.rfind("not namespace-well-formed XML (a prefix is not declared) at line ", 0) == 0, error);
+    }
+  }
+}
+
+// The tree's strings grow with the document, not with its square: each namespace URI is kept
+// once however many elements are in it (elements alternating between two long namespaces used
+// to store the URI once per element).
+BOOST_AUTO_TEST_CASE(the_trees_size_is_bounded_by_the_documents) {
+  const std::string longUri(2000, 'u');
+  std::string xml = "<r xmlns:a=\"urn:a" + longUri + "\" xmlns:b=\"urn:b" + longUri + "\">";
+  for (int i = 0; i < 2000; ++i) xml += "<a:x b:y=\"1\"/><b:x/>";
+  xml += "</r>";
+  std::string error;
+  const auto document = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  BOOST_TEST(document->size() <= 2 * xml.size());
+  const wire::Node first = wire::firstChild(document->root());
+  BOOST_TEST(first->ns == "urn:a" + longUri);
+  BOOST_TEST(first->attributes[0].ns == "urn:b" + longUri);
+  BOOST_TEST(wire::nextSibling(first)->ns == "urn:b" + longUri);
+}
+
+// A document in another encoding is read converted to UTF-8: its elements' positions in the
+// text are not known (libxml2's offsets are in the converted bytes), so none is given.
+BOOST_AUTO_TEST_CASE(a_document_in_another_encoding_has_no_spans) {
+  const std::string xml = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<r xmlns=\"urn:hl7-org:v3\"><name>Ren\xe9"
+                          "e</name><a/></r>";
+  std::string error;
+  const auto document = wire::XmlDocument::parse(xml, error);
+  BOOST_TEST_REQUIRE(document.has_value(), error);
+  BOOST_TEST(wire::text(wire::child(document->root(), "name")) == "Ren\xC3\xA9" "e");
+  BOOST_TEST(!document->span(document->root()).has_value());
+  BOOST_TEST(!document->span(wire::child(document->root(), "a")).has_value());
+  BOOST_TEST(!wire::cut(xml, *document, wire::child(document->root(), "a")).has_value());
+  BOOST_TEST(wire::serialise(wire::child(document->root(), "name")).find("Ren\xC3\xA9" "e") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(spans_cover_each_element_from_its_start_tag_to_its_end) {
