@@ -162,8 +162,10 @@ class XmlDocument {
   std::optional<std::pair<std::size_t, std::size_t>> span(Node element) const;
   // The encoding the document declared ("" if none).
   std::string_view declaredEncoding() const;
-  // The bytes of names, values and text the tree holds: at most twice the text it was read
-  // from (four times from an encoding other than UTF-8), whatever the document's shape.
+  // The bytes of names, values and text the tree holds: for UTF-8, at most the text's size and
+  // each namespace URI once more, whatever the document's shape; never more than four times
+  // the text and 64 bytes (a document that would take more, converted from an encoding with
+  // more bytes in UTF-8, is refused as too large).
   std::size_t size() const;
 
   struct Tree;  // what parse() builds (internal)

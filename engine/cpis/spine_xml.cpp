@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <unordered_map>
 
 #include <libxml/parser.h>
@@ -222,6 +223,7 @@ struct Builder {
   };
 
   std::string_view source;
+  std::size_t limit = 0;  // for the tree's strings and text together
   std::unique_ptr<XmlDocument::Tree> tree = std::make_unique<XmlDocument::Tree>();
   std::vector<Open> elements;
   std::vector<PieceAttribute> attributes;
@@ -243,9 +245,20 @@ struct Builder {
     return store(reinterpret_cast<const char*>(value), std::strlen(reinterpret_cast<const char*>(value)));
   }
   Piece store(const char* value, std::size_t size) {
+    makeRoom(size);
     const Piece piece{static_cast<std::uint32_t>(tree->strings.size()), static_cast<std::uint32_t>(size)};
     tree->strings.append(value, size);
     return piece;
+  }
+  // The tree's bytes stay within `limit` (a Piece is 32-bit): an encoding that takes more than
+  // four times the bytes in UTF-8 (some iconv ones do) cannot grow it further. Throws, which
+  // guarded() turns into a stopped parse.
+  void makeRoom(std::size_t more) const {
+    if (tree->strings.size() + tree->text.size() + more > limit) throw std::length_error("XML document too large");
+  }
+  void appendText(std::string_view chunk) {
+    makeRoom(chunk.size());
+    tree->text += chunk;
   }
   // A namespace URI: as an attribute value (it is one, in its declaration).
   Piece storeUri(const xmlChar* uri) {
@@ -261,6 +274,7 @@ struct Builder {
   // resolved except that an '&' (from "&amp;" or "&#38;") stays "&#38;" for a later pass.
   Piece storeValue(const xmlChar* from, const xmlChar* to) {
     std::string_view value(reinterpret_cast<const char*>(from), static_cast<std::size_t>(to - from));
+    makeRoom(value.size());
     const Piece piece{static_cast<std::uint32_t>(tree->strings.size()), 0};
     for (std::size_t amp = value.find("&#38;"); amp != std::string_view::npos; amp = value.find("&#38;")) {
       tree->strings.append(value.substr(0, amp + 1));
@@ -271,7 +285,7 @@ struct Builder {
   }
 
   void keepBlank() {
-    tree->text += blank;
+    appendText(blank);
     blank.clear();
   }
 };
@@ -387,7 +401,7 @@ void onText(void* context, const xmlChar* characters, int size) {
       return;
     }
     b.keepBlank();
-    b.tree->text += chunk;
+    b.appendText(chunk);
     b.textSinceTag = true;
   });
 }
@@ -504,8 +518,9 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
     error = "not well-formed XML";
     return std::nullopt;
   }
-  // The tree's strings (Piece offsets are 32-bit) are at most twice the text, four times once
-  // converted from another encoding to UTF-8.
+  // The tree's strings and text are at most the text's size and each namespace URI once more
+  // (UTF-8), and are held to four times the text (Builder::makeRoom) for one converted from an
+  // encoding that takes more bytes in UTF-8; Piece offsets are 32-bit.
   if (text.size() > static_cast<std::size_t>(INT_MAX) || text.size() > UINT32_MAX / 8) {
     error = "reply too large";
     return std::nullopt;
@@ -517,6 +532,7 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
   }
   Builder builder;
   builder.source = text;
+  builder.limit = 4 * text.size() + 64;
   builder.elements.reserve(256);
   builder.attributes.reserve(256);
   builder.tree->strings.reserve(text.size() / 2);

@@ -80,8 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!error.empty());
     return 0;
   }
-  // The tree's strings stay within a bound of the input whatever its shape (UTF-8 from another
-  // encoding takes up to twice the bytes).
+  // The tree's strings stay within a bound of the input whatever its shape or encoding.
   require(document->size() <= 4 * input.size() + 64);
   const wire::Node root = document->root();
   require(root != nullptr && root->parent == nullptr);

@@ -235,6 +235,11 @@ BOOST_AUTO_TEST_CASE(the_trees_size_is_bounded_by_the_documents) {
   BOOST_TEST(first->ns == "urn:a" + longUri);
   BOOST_TEST(first->attributes[0].ns == "urn:b" + longUri);
   BOOST_TEST(wire::nextSibling(first)->ns == "urn:b" + longUri);
+  // An encoding whose bytes take more than four bytes each in UTF-8 (TSCII: up to twelve) is
+  // held to four times the text: such a document is refused as too large.
+  const std::string tscii = "<?xml version=\"1.0\" encoding=\"TSCII\"?><r>" + std::string(200, '\x82') + "</r>";
+  BOOST_TEST(!wire::XmlDocument::parse(tscii, error).has_value());
+  BOOST_TEST(error == "the document is too large to read");
 }
 
 // A document in another encoding is read converted to UTF-8: its elements' positions in the
