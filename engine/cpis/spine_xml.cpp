@@ -190,7 +190,7 @@ std::string XmlWriter::finish() {
 // strings here; every vector is complete before the first pointer is taken.
 struct XmlDocument::Tree {
   std::string strings;  // names, prefixes, namespace URIs and attribute values, back to back
-  std::string text;     // the documents's text, in document order (each Element::text is a part)
+  std::string text;     // the document's text, in document order (each Element::text is a part)
   std::vector<Element> elements;  // in document order; the root first
   std::vector<Attribute> attributes;
   std::vector<NamespaceDeclaration> declarations;
@@ -238,7 +238,7 @@ struct Builder {
   const xmlChar* lastUri = nullptr;
   Piece lastUriPiece;
   // Why the callbacks stopped the parse, if they did.
-  enum class Stop : unsigned char { No, Dtd, UndeclaredPrefix, NoMemory } stop = Stop::No;
+  enum class Stop : unsigned char { No, Dtd, UndeclaredPrefix, TooLarge } stop = Stop::No;
 
   Piece store(const xmlChar* value) {
     if (value == nullptr) return {};
@@ -315,14 +315,14 @@ void stopParse(void* context, Builder::Stop why) {
   xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
 }
 
-// Runs a callback's work; an exception (no memory) must not cross libxml2's C frames: it stops
-// the parse instead.
+// Runs a callback's work. An exception (no memory, or the tree past Builder::limit) must not
+// cross libxml2's C frames: it stops the parse instead.
 template <typename Work>
 void guarded(void* context, Work&& work) noexcept {
   try {
     work(builderOf(context));
   } catch (...) {
-    stopParse(context, Builder::Stop::NoMemory);
+    stopParse(context, Builder::Stop::TooLarge);
   }
 }
 
@@ -555,7 +555,7 @@ std::optional<XmlDocument> XmlDocument::parse(std::string_view text, std::string
       if (last != nullptr && last->line > 0) error += " at line " + std::to_string(last->line);
       return std::nullopt;
     }
-    case Builder::Stop::NoMemory: error = "the document is too large to read"; return std::nullopt;
+    case Builder::Stop::TooLarge: error = "the document is too large to read"; return std::nullopt;
   }
   // A namespace error (an undeclared prefix, say) leaves the text well-formed to libxml2: the
   // element has no namespace here, and Xerces-C++ refuses it when it validates.
