@@ -668,6 +668,18 @@ void appendQualified(std::string& out, std::string_view prefix, std::string_view
   out += name;
 }
 
+// ' xmlns="uri"' or ' xmlns:prefix="uri"'.
+void appendDeclaration(std::string& out, const NamespaceDeclaration& declaration) {
+  out += " xmlns";
+  if (!declaration.prefix.empty()) {
+    out += ':';
+    out += declaration.prefix;
+  }
+  out += "=\"";
+  appendAttributeValue(out, declaration.uri);
+  out += '"';
+}
+
 // The namespace declarations in scope at `element` that it does not make itself, as
 // attributes to add to its start tag: the nearest declaration of each prefix.
 std::string inheritedDeclarations(Node element) {
@@ -678,9 +690,7 @@ std::string inheritedDeclarations(Node element) {
     for (const auto& declaration : ancestor->declarations) {
       if (declaration.prefix == "xml" || std::find(seen.begin(), seen.end(), declaration.prefix) != seen.end()) continue;
       seen.push_back(declaration.prefix);
-      declarations += declaration.prefix.empty() ? std::string(" xmlns=\"") : " xmlns:" + std::string(declaration.prefix) + "=\"";
-      appendAttributeValue(declarations, declaration.uri);
-      declarations += '"';
+      appendDeclaration(declarations, declaration);
     }
   }
   return declarations;
@@ -690,11 +700,7 @@ std::string inheritedDeclarations(Node element) {
 void serialiseElement(std::string& out, Node element, std::string_view extraDeclarations) {
   out += '<';
   appendQualified(out, element->prefix, element->name);
-  for (const auto& declaration : element->declarations) {
-    out += declaration.prefix.empty() ? std::string(" xmlns=\"") : " xmlns:" + std::string(declaration.prefix) + "=\"";
-    appendAttributeValue(out, declaration.uri);
-    out += '"';
-  }
+  for (const auto& declaration : element->declarations) appendDeclaration(out, declaration);
   out += extraDeclarations;
   for (const auto& a : element->attributes) {
     out += ' ';
