@@ -234,6 +234,7 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
       responder->appendTo(message, outcome);
     };
     recheck.cancelled = [decider](const domain::Attendance& attendance) { return decider->cancelled(attendance); };
+    recheck.mergedInto = [decider](const domain::Attendance& attendance) { return decider->mergedInto(attendance); };
     out.emplace(name, std::move(recheck));
   }
   return out;

@@ -51,6 +51,7 @@ constexpr std::array kEvents{
     std::pair{AttendanceEvent::Cancel, std::string_view{"CANCEL"}},
     std::pair{AttendanceEvent::NotAnAttendance, std::string_view{"NOT_AN_ATTENDANCE"}},
     std::pair{AttendanceEvent::Reopen, std::string_view{"REOPEN"}},
+    std::pair{AttendanceEvent::Merge, std::string_view{"MERGE"}},
 };
 
 constexpr std::array kSexes{

@@ -16,7 +16,9 @@ namespace cpis::domain {
 
 // What the trigger event means for the attendance (CPIS.md §4; the mapping file decides).
 // Reopen: A13 (cancel discharge); the attendance goes on, and is not checked again (CPIS.md §4).
-enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance, Reopen };
+// Merge: A40 (merge patient); no attendance and no query, but the open attendances checked on
+// the retired NHS number (Attendance::priorNhsNumber) are re-keyed to the surviving one.
+enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance, Reopen, Merge };
 
 // PID-32 NHS number trace status; only Nsts01 counts as verified by default.
 enum class NhsNumberStatus { Nsts01 = 1, Nsts02, Nsts03, Nsts04, Nsts05, Nsts06, Nsts07, Nsts08, Absent };
@@ -49,6 +51,9 @@ struct Attendance {
   std::optional<NhsNumber> nhsNumber;      // valid (modulus 11) or absent
   std::string nhsNumberProblem;            // why a present value was refused, never the value
   std::optional<RefusedNhsNumber> refusedNhsNumber;  // that value, for ZCP-13 only
+  // A merge (A40): the NHS number of the record merged away (MRG-1), when valid. nhsNumber is
+  // the surviving record's.
+  std::optional<NhsNumber> priorNhsNumber;
   NhsNumberStatus nhsStatus = NhsNumberStatus::Absent;
   PatientName name;
   std::optional<Date> birthDate;

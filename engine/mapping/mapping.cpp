@@ -35,6 +35,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::SiteOdsCode, "siteOdsCode", FieldKind::Text},
     {FieldId::Department, "department", FieldKind::Text},
     {FieldId::PatientClass, "patientClass", FieldKind::Text},
+    {FieldId::PriorNhsNumber, "priorNhsNumber", FieldKind::NhsNumber},
 }};
 
 const FieldInfo& infoOf(FieldId field) {
@@ -255,7 +256,9 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
                                   [&](const EventRule& rule) { return rule.code == a.triggerEvent; });
   a.event = event != rules_.events.end() ? event->means : rules_.otherEvents;
   a.scheduledOnly = event != rules_.events.end() && event->scheduledOnly;
-  const bool attendance = a.event != domain::AttendanceEvent::NotAnAttendance;
+  // A merge (A40) is about people, not an attendance: nothing is required of it.
+  const bool attendance =
+      a.event != domain::AttendanceEvent::NotAnAttendance && a.event != domain::AttendanceEvent::Merge;
 
   std::vector<core::Issue> issues;
   for (const FieldRule& rule : rules_.fields) {
@@ -329,6 +332,8 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       case FieldId::SiteOdsCode: a.siteOdsCode = value; break;
       case FieldId::Department: a.department = value; break;
       case FieldId::PatientClass: a.patientClass = value; break;
+      // Only a merge re-keys by it, and only a valid number: anything else leaves it absent.
+      case FieldId::PriorNhsNumber: a.priorNhsNumber = domain::NhsNumber::parse(value); break;
     }
   }
 

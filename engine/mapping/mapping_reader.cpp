@@ -192,7 +192,7 @@ class TreeReader {
         Source source;
         source.constant = *child.attribute("value");
         if (kind == FieldKind::NhsNumber) {
-          problem(child, "nhsNumber cannot be a constant: it identifies the patient (hazard H1)");
+          problem(child, name + " cannot be a constant: it identifies the patient (hazard H1)");
         } else if (kind == FieldKind::Date && !rule.format.date(source.constant)) {
           problem(child, "constant is not a date in the format " + rule.format.spec());
         } else if (kind == FieldKind::DateTime && !rule.format.instant(source.constant, TimeZone::Utc)) {

@@ -33,8 +33,9 @@ enum class FieldId : std::uint8_t {
   SiteOdsCode,
   Department,
   PatientClass,
+  PriorNhsNumber,  // a merge (A40): the record merged away, MRG-1
 };
-inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(FieldId::PatientClass) + 1;
+inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(FieldId::PriorNhsNumber) + 1;
 
 // What a field's text becomes.
 enum class FieldKind { Text, NhsNumber, NhsStatus, Sex, YesNo, Date, DateTime };

@@ -80,7 +80,7 @@ RecheckSink::RecheckSink(store::MessageStore& store, const Composer& composer,
     : store_(store), composer_(composer), feeds_(std::move(feeds)) {}
 
 plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Notifications& followUps) {
-  const auto attendance = attendanceFromPayload(entry.payload);
+  auto attendance = attendanceFromPayload(entry.payload);
   if (!attendance) return {Kind::Failed, "the deferred check's payload names no feed or NHS number"};
   const auto feed = feeds_.find(attendance->feedId);
   if (feed == feeds_.end() || !feed->second.check) {
@@ -92,6 +92,15 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                     std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
                     failedCheckId);
     return {Kind::Delivered, "withdrawn: the attendance was cancelled"};
+  }
+  if (feed->second.mergedInto) {
+    if (auto surviving = feed->second.mergedInto(*attendance)) {
+      logger().notice("deferred check %s of message %s (check %s) re-keyed: a patient merge retired the NHS number "
+                      "it was for; the surviving record's is checked",
+                      std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
+                      failedCheckId);
+      attendance->nhsNumber = std::move(surviving);
+    }
   }
   const domain::CheckOutcome outcome = feed->second.check(*attendance);
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) {

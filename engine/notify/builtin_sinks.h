@@ -34,11 +34,16 @@ struct RecheckFeed {
   // Whether the attendance was cancelled (A11) since its check failed: the re-check is then
   // withdrawn, not made (CPIS.md §4: no query for a cancelled attendance). May be empty.
   std::function<bool(const domain::Attendance&)> cancelled;
+  // The surviving record's NHS number when a patient merge (A40) retired the attendance's own
+  // since its check failed (Decider::mergedInto): the re-check queries that one instead, for
+  // the child who is there. May be empty.
+  std::function<std::optional<domain::NhsNumber>(const domain::Attendance&)> mergedInto;
 };
 
 // kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed
 // the access record that only a successful unscheduled query makes, CPIS.md §7).
 //   the attendance cancelled (A11) since: Delivered, with no query and no follow-up;
+//   its NHS number retired by a patient merge (A40) since: the surviving number is checked;
 //   FOUND / NOT_FOUND: Delivered, with follow-ups written in the same transaction: the late
 //     result for the EPR (when the feed has a return connection) and, when plans were found,
 //     plan-found to the subscribed sinks.

@@ -108,6 +108,23 @@ bool InMemoryCheckMemory::merge(std::string_view feed, std::string_view visitNum
   return true;
 }
 
+std::size_t InMemoryCheckMemory::updateEach(std::string_view feed,
+                                            const std::function<bool(PreviousCheck&)>& change) {
+  const std::string prefix = keyOf(feed, {});
+  const auto now = clock_();
+  const std::lock_guard lock(mutex_);
+  std::size_t changed = 0;
+  for (auto& [key, entry] : entries_) {
+    if (key.compare(0, prefix.size(), prefix) != 0 || now - entry.lastUsed > retention_) continue;
+    PreviousCheck check = entry.check;
+    if (change(check)) {
+      entry.check = std::move(check);
+      ++changed;
+    }
+  }
+  return changed;
+}
+
 std::size_t InMemoryCheckMemory::size() const {
   const std::lock_guard lock(mutex_);
   return entries_.size();
@@ -169,6 +186,9 @@ Decision Decider::decide(const domain::Attendance& a) const {
       return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " ends the attendance");
     case AttendanceEvent::Cancel:
       return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " cancels the attendance");
+    case AttendanceEvent::Merge:
+      return notChecked(ReasonCode::NotAnAttendance,
+                        "trigger event " + event + " merges two patients' records: no attendance, no query");
     case AttendanceEvent::Start:
     case AttendanceEvent::Update:
     case AttendanceEvent::Reopen: break;
@@ -275,8 +295,28 @@ bool Decider::cancelled(const domain::Attendance& attendance) const {
   return remembered && remembered->cancelledAt.has_value();
 }
 
-void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at) {
-  if (attendance.visitNumber.empty()) return;
+std::optional<domain::NhsNumber> Decider::mergedInto(const domain::Attendance& attendance) const {
+  const auto remembered = previous(attendance);
+  if (!remembered || !remembered->mergedInto || remembered->nhsNumber != attendance.nhsNumber) return std::nullopt;
+  return remembered->mergedInto;
+}
+
+std::size_t Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at) {
+  if (attendance.event == AttendanceEvent::Merge) {
+    // CPIS.md §4: A40 re-keys open attendances. Only the retired number's own: a merge that
+    // keeps the NHS number (two local records of one person) changes nothing CP-IS was asked.
+    const auto& prior = attendance.priorNhsNumber;
+    const auto& surviving = attendance.nhsNumber;
+    if (!prior || !surviving || *prior == *surviving) return 0;
+    return memory_.updateEach(attendance.feedId, [&](PreviousCheck& entry) {
+      if (entry.nhsNumber != prior || entry.endedAt || entry.cancelledAt) return false;
+      if (entry.mergedInto == surviving) return false;  // a resend of the same merge
+      entry.mergedAt = at;
+      entry.mergedInto = surviving;
+      return true;
+    });
+  }
+  if (attendance.visitNumber.empty()) return 0;
   const auto& feed = attendance.feedId;
   const auto& visit = attendance.visitNumber;
   switch (attendance.event) {
@@ -322,8 +362,10 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
       });
       break;
     case AttendanceEvent::Update:
-    case AttendanceEvent::NotAnAttendance: break;
+    case AttendanceEvent::NotAnAttendance:
+    case AttendanceEvent::Merge: break;
   }
+  return 0;
 }
 
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {

@@ -86,6 +86,13 @@ struct PreviousCheck {
   // (recheckWindow). Before it, a start continues the attendance (an ED attendance admitted to a
   // ward: A04, then A01), as an update does.
   std::optional<domain::Instant> endedAt{};
+  // When a merge (A40) retired the NHS number this attendance was checked on, and the surviving
+  // record's number (CPIS.md §4: A40 re-keys open attendances). nhsNumber stays the one checked,
+  // so the attendance's next message, which carries the surviving number, is checked again
+  // rather than shown the retired record's outcome; a deferred re-check queries the surviving
+  // number. A check on the visit since clears both.
+  std::optional<domain::Instant> mergedAt{};
+  std::optional<domain::NhsNumber> mergedInto{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -110,6 +117,11 @@ class CheckMemory {
   bool update(std::string_view feed, std::string_view visitNumber, const std::function<bool(PreviousCheck&)>& change) {
     return merge(feed, visitNumber, [&](std::optional<PreviousCheck>& entry) { return entry && change(*entry); });
   }
+  // Changes, in one step each, every entry of the feed that `change` returns true for; the count
+  // of those. Neither a message about those attendances nor a use (least recently used order
+  // and retention stay as they were).
+  virtual std::size_t updateEach(std::string_view feed, const std::function<bool(PreviousCheck&)>& change) = 0;
+
   // merge(), replacing whatever the attendance had.
   void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) {
     merge(feed, visitNumber, [&](std::optional<PreviousCheck>& entry) {
@@ -133,6 +145,7 @@ class InMemoryCheckMemory final : public CheckMemory {
   std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
   bool merge(std::string_view feed, std::string_view visitNumber,
              const std::function<bool(std::optional<PreviousCheck>&)>& change) override;
+  std::size_t updateEach(std::string_view feed, const std::function<bool(PreviousCheck&)>& change) override;
   std::size_t size() const;
 
  private:
@@ -187,7 +200,10 @@ class Decider {
   Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory);
 
   Decision decide(const domain::Attendance& attendance) const;
-  void noteEvent(const domain::Attendance& attendance, domain::Instant at);
+  // A merge (A40) re-keys the feed's open attendances (neither ended nor cancelled) last checked
+  // on its prior NHS number (PreviousCheck::mergedInto): the count of those (0 for any other
+  // event).
+  std::size_t noteEvent(const domain::Attendance& attendance, domain::Instant at);
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
   // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
   // retried (decided at `failedAt`), while that failure is still the attendance's last check on
@@ -207,6 +223,9 @@ class Decider {
   // The attendance was cancelled (A11) and not started again since: a deferred re-check of its
   // failed check must not query CP-IS (CPIS.md §4: no query for a cancelled attendance).
   bool cancelled(const domain::Attendance& attendance) const;
+  // The surviving NHS number, when a merge (A40) retired the number the attendance was last
+  // checked on and the attendance still carries it: what a deferred re-check of it queries.
+  std::optional<domain::NhsNumber> mergedInto(const domain::Attendance& attendance) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

@@ -630,20 +630,42 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
   if (checks_ == nullptr || !pending.remember) return;
   const Pending::Remember& r = *pending.remember;
   if (duplicate) {
-    // The original may have been stored by another instance, or before a restart: its end or
-    // cancellation is noted (which only sets a time not yet set); nothing else of a resend is.
+    // The original may have been stored by another instance, or before a restart: its end,
+    // cancellation or merge is noted (which only sets what is not yet set); nothing else of a
+    // resend is.
     const auto event = r.attendance.event;
-    if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel) {
-      checks_->decider.noteEvent(r.attendance, r.at);
+    if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel ||
+        event == domain::AttendanceEvent::Merge) {
+      noteMerged(r.attendance, checks_->decider.noteEvent(r.attendance, r.at));
     }
     return;
   }
-  checks_->decider.noteEvent(r.attendance, r.at);
+  noteMerged(r.attendance, checks_->decider.noteEvent(r.attendance, r.at));
   if (r.notChecked) {
     checks_->decider.record(r.attendance, *r.notChecked);
     rememberOutcome(r.attendance, *r.notChecked);
   }
   if (r.unmapped) reportUnmapped(r.attendance.locationKey);
+}
+
+void Intake::noteMerged(const domain::Attendance& attendance, std::size_t rekeyed) const {
+  if (attendance.event != domain::AttendanceEvent::Merge) return;
+  // CPIS.md §4 and hazard H1: a merge is logged, with what it re-keyed (counts, never numbers:
+  // the message itself, stored, holds both records' identifiers).
+  const std::string_view why = !attendance.priorNhsNumber || !attendance.nhsNumber
+                                   ? "it does not name both records' NHS numbers"
+                               : *attendance.priorNhsNumber == *attendance.nhsNumber
+                                   ? "both records have the same NHS number"
+                                   : "";
+  if (!why.empty()) {
+    logger().notice("feed %s: MSH-10 %s: patient merge (%s): no attendance re-keyed: %s", policy_.feed,
+                    attendance.controlId, attendance.triggerEvent, std::string(why));
+    return;
+  }
+  logger().notice("feed %s: MSH-10 %s: patient merge (%s): %Lu open attendance%s checked on the retired NHS number "
+                  "re-keyed to the surviving one; each is checked again on its next message",
+                  policy_.feed, attendance.controlId, attendance.triggerEvent,
+                  static_cast<Poco::UInt64>(rekeyed), std::string(rekeyed == 1 ? "" : "s"));
 }
 
 void Intake::reportUnmapped(std::string_view locationKey) {

@@ -41,6 +41,7 @@ constexpr std::array kFields{
     FieldRow{CPIS_FIELD_PATIENT_CLASS, "patient_class", false},
     FieldRow{CPIS_FIELD_ACCESS_MODE, "access_mode", false},
     FieldRow{CPIS_FIELD_SCHEDULED_ONLY, "scheduled_only", false},
+    FieldRow{CPIS_FIELD_PRIOR_NHS_NUMBER, "prior_nhs_number", false},
 };
 
 const FieldRow* rowOf(cpis_attendance_field field) {
@@ -168,6 +169,8 @@ std::optional<std::string> readAttendanceField(const domain::Attendance& a, cpis
     case CPIS_FIELD_ACCESS_MODE:
       return a.accessMode ? std::string(domain::codeOf(*a.accessMode)) : std::string();
     case CPIS_FIELD_SCHEDULED_ONLY: return yesNo(a.scheduledOnly);
+    case CPIS_FIELD_PRIOR_NHS_NUMBER:
+      return a.priorNhsNumber ? std::string(a.priorNhsNumber->reveal()) : std::string();
     default: return std::nullopt;
   }
 }
@@ -226,6 +229,9 @@ cpis_host_result writeAttendanceField(domain::Attendance& a, cpis_attendance_fie
       a.scheduledOnly = *scheduled;
       return CPIS_HOST_OK;
     }
+    case CPIS_FIELD_PRIOR_NHS_NUMBER:
+      a.priorNhsNumber = domain::NhsNumber::parse(text);
+      return text.empty() || a.priorNhsNumber ? CPIS_HOST_OK : CPIS_HOST_BAD_ARGUMENT;
     default: return CPIS_HOST_BAD_ARGUMENT;
   }
 }

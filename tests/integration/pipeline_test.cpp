@@ -587,6 +587,69 @@ BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
   BOOST_TEST(engine.errors().find("9990000018") == std::string::npos);
 }
 
+// CPIS.md §4 and hazard H1: an A40 merges a child's record (9990000018) into another
+// (9990000034) while the attendance's check, on the retired number, has failed. The A40
+// queries nobody; it re-keys the attendance, so the deferred check queries the surviving
+// number (the child who is there), not the retired one, and the attendance's next update,
+// which carries the surviving number, is checked on it.
+BOOST_AUTO_TEST_CASE(a_merge_re_keys_an_open_attendance_and_its_deferred_check) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  cpis::sim::Fault down;
+  down.kind = cpis::sim::Fault::Kind::Http500;
+  state.setFault("9990000018", down);  // the retired number's check fails, and keeps failing
+
+  EngineFixture f;
+  const std::string config = f.dir.file("merge.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::size_t retiredBefore = state.accesses(nhs("9990000018")).size();
+  const std::size_t survivingBefore = state.accesses(nhs("9990000034")).size();
+
+  client.send(adt("M1", "VM1", {"9990000018"}));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  const auto queries = state.stats().queries;
+  client.send("MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125103000||ADT^A40^ADT_A39|M2|P|2.4|||||GBR||EN||ITKv1.0\r"
+              "EVN|A40|20261125103000\r"
+              "PID|1||9990000034^^^NHS^NH~RZM1^^^RZZ^MR||TESTCHILD^ALEX^^^^^L||20150403|M||||||||||||||||||||||||NSTS01\r"
+              "MRG|9990000018^^^NHS^NH~RZM0^^^RZZ^MR\r");
+  const std::string merged = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(merged, "MSA-1") == "AA", merged);
+  BOOST_TEST(field(merged, "ZCP-2") == "NOT_CHECKED");
+  BOOST_TEST(field(merged, "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+  BOOST_TEST(cpis::test::waitFor(
+                 [&] {
+                   return engine.errors().find("1 open attendance checked on the retired NHS number re-keyed") !=
+                          std::string::npos;
+                 },
+                 10s),
+             engine.errors());
+
+  // The deferred check (retried while the A40 was on its way) now queries the surviving number.
+  BOOST_TEST(cpis::test::waitFor([&] { return state.accesses(nhs("9990000034")).size() == survivingBefore + 1; }, 20s),
+             engine.errors());
+  BOOST_TEST(engine.errors().find("re-keyed: a patient merge retired the NHS number") != std::string::npos);
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == retiredBefore);
+  BOOST_TEST(state.stats().queries > queries);
+
+  // The attendance's next update carries the surviving number: checked on it (FOUND: a looked
+  // after child), not shown the retired record's failure.
+  client.send(adt("M3", "VM1", {"9990000034"}, "A08"));
+  const std::string update = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(update, "ZCP-2") == "FOUND", update);
+  BOOST_TEST(field(update, "ZCP-13") == "9990000034");
+
+  BOOST_TEST(engine.terminate() == 0);
+  const std::string logs = engine.errors() + engine.output();
+  for (const char* phi : {"9990000018", "9990000034", "TESTCHILD"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+}
+
 // An engine whose feed "ed" reads the ed_arrivals adapter's messages (no CP-IS endpoint: no
 // check is made).
 struct EdArrivalsEngine {

@@ -347,6 +347,33 @@ BOOST_AUTO_TEST_CASE(england_pre_admission_is_scheduled_only) {
   BOOST_TEST(result->scheduledOnly);
 }
 
+// CPIS.md §4: an A40 is a merge, not an attendance. PID is the surviving record, MRG-1 the
+// record merged away; the NHS number of each is read by the same rule (never an MR number).
+BOOST_AUTO_TEST_CASE(england_merge_names_the_retired_and_the_surviving_nhs_number) {
+  const auto mapped = mapping("england-adt").apply(sample("england-a40-merge.hl7"), "feed-1");
+  BOOST_TEST_REQUIRE(mapped.ok());
+  BOOST_TEST((mapped->event == AttendanceEvent::Merge));
+  BOOST_TEST(mapped->triggerEvent == "A40");
+  BOOST_TEST_REQUIRE(mapped->nhsNumber.has_value());
+  BOOST_TEST(mapped->nhsNumber->reveal() == "9990000026");
+  BOOST_TEST_REQUIRE(mapped->priorNhsNumber.has_value());
+  BOOST_TEST(mapped->priorNhsNumber->reveal() == "9990000018");
+  BOOST_TEST(mapped->visitNumber.empty());
+
+  // MRG-1 with only a local number: no prior NHS number (nothing to re-key by).
+  auto text = cpis::test::readRepoFile("tests/data/adt/england-a40-merge.hl7");
+  text.replace(text.find("~9990000018^^^NHS^NH"), 20, "");
+  auto local = cpis::hl7v2::parse(std::move(text));
+  BOOST_TEST_REQUIRE(local.ok());
+  const auto localOnly = mapping("england-adt").apply(*local, "feed-1");
+  BOOST_TEST_REQUIRE(localOnly.ok());
+  BOOST_TEST(!localOnly->priorNhsNumber.has_value());
+  // An attendance message has no MRG: no prior number.
+  const auto a04 = mapping("england-adt").apply(sample("england-a04-ed-child.hl7"), "feed-1");
+  BOOST_TEST_REQUIRE(a04.ok());
+  BOOST_TEST(!a04->priorNhsNumber.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(england_settings_table_sets_modes) {
   auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-ed-child.hl7");
   text.replace(text.find("EDMAJ^^^RZZ01"), 13, "DENTAL^^^RZZ01");

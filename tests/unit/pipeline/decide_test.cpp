@@ -722,6 +722,79 @@ BOOST_AUTO_TEST_CASE(an_update_takes_the_age_at_the_attendance_s_start) {
   BOOST_TEST((decider.decide(later).reason == ReasonCode::AgeOutOfScope));
 }
 
+// CPIS.md §4 and hazard H1: an A40 merges the record of 9990000018 into 9990000026's. It queries
+// nobody, and re-keys the feed's open attendances checked on the retired number: their next
+// message, which carries the surviving number, is checked again instead of being shown the
+// retired record's outcome, and a deferred re-check queries the surviving number.
+BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_open_attendances_of_the_retired_number) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  const auto visit = [](std::string number) {
+    return [number](Attendance& a) { a.visitNumber = std::move(number); };
+  };
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);                    // open, on the retired number
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, visit("V-ENDED"));        // ended below
+  m.send(AttendanceEvent::End, "A03", CheckStatus::Found, visit("V-ENDED"));
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, [](Attendance& a) {       // another child
+    a.visitNumber = "V-OTHER";
+    a.nhsNumber = nhs("9990000034");
+  });
+  Attendance elsewhere = child();  // the same child in another feed: not this feed's merge
+  elsewhere.feedId = "rzz-ward";
+  decider.record(elsewhere, outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled));
+
+  const auto merge = [](Attendance& a) {
+    a.visitNumber.clear();  // an A40 names no visit
+    a.nhsNumber = nhs("9990000026");
+    a.priorNhsNumber = nhs("9990000018");
+  };
+  time.now += 5min;
+  Attendance a40 = child();
+  a40.event = AttendanceEvent::Merge;
+  a40.triggerEvent = "A40";
+  merge(a40);
+  const Decision d = decider.decide(a40);
+  BOOST_TEST((d.kind == DecisionKind::NotChecked));
+  BOOST_TEST((d.reason == ReasonCode::NotAnAttendance));
+  BOOST_TEST(d.reasonText.find("merges") != std::string::npos, d.reasonText);
+  BOOST_TEST(decider.noteEvent(a40, time.now) == 1u);
+  BOOST_TEST(decider.noteEvent(a40, time.now + 1min) == 0u);  // a resend changes nothing more
+
+  const auto open = decider.previous(child());
+  BOOST_TEST_REQUIRE(open.has_value());
+  BOOST_TEST((open->mergedInto == nhs("9990000026")));
+  BOOST_TEST((open->mergedAt == time.now));
+  BOOST_TEST((open->nhsNumber == nhs("9990000018")));  // what was checked
+  BOOST_TEST((decider.mergedInto(child()) == nhs("9990000026")));  // what a deferred re-check asks
+  Attendance ended = child();
+  ended.visitNumber = "V-ENDED";
+  BOOST_TEST(!decider.previous(ended)->mergedInto.has_value());
+  Attendance other = child();
+  other.visitNumber = "V-OTHER";
+  BOOST_TEST(!decider.previous(other)->mergedInto.has_value());
+  BOOST_TEST(!decider.previous(elsewhere)->mergedInto.has_value());
+
+  // A merge that keeps the number, or names only one, re-keys nothing.
+  Attendance same = a40;
+  same.priorNhsNumber = same.nhsNumber;
+  BOOST_TEST(decider.noteEvent(same, time.now) == 0u);
+  Attendance half = a40;
+  half.priorNhsNumber.reset();
+  BOOST_TEST(decider.noteEvent(half, time.now) == 0u);
+
+  // The attendance's next update carries the surviving number: checked, and the merge is then
+  // behind it.
+  time.now += 1min;
+  const Decision update = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
+    a.nhsNumber = nhs("9990000026");
+  });
+  BOOST_TEST((update.kind == DecisionKind::CheckDue), update.reasonText);
+  BOOST_TEST(!decider.previous(child())->mergedInto.has_value());
+  Attendance survivor = child();
+  survivor.nhsNumber = nhs("9990000026");
+  BOOST_TEST(!decider.mergedInto(survivor).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(unmapped_locations)

@@ -141,6 +141,9 @@ const std::vector<FieldCase> kFieldCases{
     {"access_mode", "SCHEDULED", CPIS_HOST_OK, "SCHEDULED"},
     {"access_mode", "SILENT", CPIS_HOST_BAD_ARGUMENT, ""},
     {"scheduled_only", "Y", CPIS_HOST_OK, "Y"},
+    {"event", "MERGE", CPIS_HOST_OK, "MERGE"},
+    {"prior_nhs_number", "999 000 0026", CPIS_HOST_OK, "9990000026"},
+    {"prior_nhs_number", "9990000027", CPIS_HOST_BAD_ARGUMENT, ""},  // wrong check digit: cleared
     {"feed_id", "other", CPIS_HOST_READ_ONLY, ""},
     {"control_id", "other", CPIS_HOST_READ_ONLY, ""},
     {"nhs_number_problem", "x", CPIS_HOST_READ_ONLY, ""},

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define CPIS_PLUGIN_ABI_MAJOR 1
-#define CPIS_PLUGIN_ABI_MINOR 0
+#define CPIS_PLUGIN_ABI_MINOR 1
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CPIS_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -142,8 +142,8 @@ typedef enum cpis_attendance_field {
   CPIS_FIELD_FEED_ID = 1,                 /* [feed_id] read only */
   CPIS_FIELD_CONTROL_ID = 2,              /* [control_id] MSH-10, read only */
   CPIS_FIELD_TRIGGER_EVENT = 3,           /* [trigger_event] e.g. "A04" */
-  CPIS_FIELD_EVENT = 4,                   /* [event] START, UPDATE, END, CANCEL, REOPEN, NOT_AN_ATTENDANCE
-                                             (never empty) */
+  CPIS_FIELD_EVENT = 4,                   /* [event] START, UPDATE, END, CANCEL, REOPEN, MERGE,
+                                             NOT_AN_ATTENDANCE (never empty) */
   CPIS_FIELD_NHS_NUMBER = 5,              /* [nhs_number] ten digits; written: spaces or dashes allowed,
                                              an invalid number is refused (BAD_ARGUMENT), cleared, and
                                              the reason kept in nhs_number_problem */
@@ -165,6 +165,9 @@ typedef enum cpis_attendance_field {
   CPIS_FIELD_PATIENT_CLASS = 20,          /* [patient_class] PV1-2 */
   CPIS_FIELD_ACCESS_MODE = 21,            /* [access_mode] UNSCHEDULED, SCHEDULED; empty = the feed decides */
   CPIS_FIELD_SCHEDULED_ONLY = 22,         /* [scheduled_only] Y or N: scheduled by nature (A05, A14) */
+  CPIS_FIELD_PRIOR_NHS_NUMBER = 23,       /* [prior_nhs_number] MERGE (A40) only: the NHS number of the
+                                             record merged away (MRG-1); ten digits, an invalid number
+                                             is refused (BAD_ARGUMENT) and cleared */
   CPIS_FIELD_FORCE_32BIT = 0x7fffffff
 } cpis_attendance_field;
 

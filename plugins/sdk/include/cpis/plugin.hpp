@@ -283,9 +283,10 @@ enum class Field : std::uint32_t {
   PatientClass = CPIS_FIELD_PATIENT_CLASS,
   AccessMode = CPIS_FIELD_ACCESS_MODE,
   ScheduledOnly = CPIS_FIELD_SCHEDULED_ONLY,
+  PriorNhsNumber = CPIS_FIELD_PRIOR_NHS_NUMBER,
 };
 
-enum class Event { Start, Update, End, Cancel, NotAnAttendance, Reopen };
+enum class Event { Start, Update, End, Cancel, NotAnAttendance, Reopen, Merge };
 
 // The draft attendance the feed's mapping file made: read it, overwrite what the adapter knows
 // better. set() throws UsageError when the engine refuses a value (fine for values the adapter
@@ -322,8 +323,8 @@ class AttendanceBuilder {
   }
 
   AttendanceBuilder& event(Event event) {
-    static constexpr std::array<const char*, 6> kCodes{"START", "UPDATE", "END", "CANCEL",
-                                                       "NOT_AN_ATTENDANCE", "REOPEN"};
+    static constexpr std::array<const char*, 7> kCodes{"START",  "UPDATE", "END",  "CANCEL",
+                                                       "NOT_AN_ATTENDANCE", "REOPEN", "MERGE"};
     return set(Field::Event, kCodes[static_cast<std::size_t>(event)]);
   }
   // An invalid number is not an exception: the engine clears the number and records why (the
