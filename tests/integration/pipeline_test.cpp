@@ -551,22 +551,32 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
 // check had failed with Spine down; when Spine comes back the deferred check is withdrawn:
 // no unscheduled query (no access recorded for an attendance that did not happen, the local
 // authority not told). It used to be made all the same.
-BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
+// An engine on a simulator of its own whose queries about `failing` fail (HTTP 500) until the
+// case clears the fault, with deferred checks retried every 100-300 ms.
+struct DeferredChecks {
+  explicit DeferredChecks(const std::string& failing) {
+    cpis::sim::Fault down;
+    down.kind = cpis::sim::Fault::Kind::Http500;
+    state.setFault(failing, down);
+    const std::string config = f.dir.file("deferred.xml");
+    EngineConfig settings;
+    settings.endpoint = own.simulator->queryUrl();
+    settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+    settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
+    std::ofstream(config) << settings.xml();
+    engine = std::make_unique<EngineProcess>(CPIS_ENGINE_BINARY, std::vector<std::string>{"--config", config});
+    BOOST_TEST_REQUIRE(engine->waitReady(), engine->errors());
+  }
   OwnSimulator own;
-  auto& state = own.simulator->state();
-  cpis::sim::Fault down;
-  down.kind = cpis::sim::Fault::Kind::Http500;
-  state.setFault("9990000018", down);
-
+  cpis::sim::SimulatorState& state = own.simulator->state();
   EngineFixture f;
-  const std::string config = f.dir.file("cancelled.xml");
-  EngineConfig settings;
-  settings.endpoint = own.simulator->queryUrl();
-  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
-  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
-  std::ofstream(config) << settings.xml();
-  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
-  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  std::unique_ptr<EngineProcess> engine;
+};
+
+BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
+  DeferredChecks run("9990000018");
+  auto& state = run.state;
+  EngineProcess& engine = *run.engine;
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
   const std::size_t mailboxBefore = state.notifications("XLA01").size();
   const std::size_t accessesBefore = state.accesses(nhs("9990000018")).size();
@@ -593,21 +603,9 @@ BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
 // number (the child who is there), not the retired one, and the attendance's next update,
 // which carries the surviving number, is checked on it.
 BOOST_AUTO_TEST_CASE(a_merge_re_keys_an_open_attendance_and_its_deferred_check) {
-  OwnSimulator own;
-  auto& state = own.simulator->state();
-  cpis::sim::Fault down;
-  down.kind = cpis::sim::Fault::Kind::Http500;
-  state.setFault("9990000018", down);  // the retired number's check fails, and keeps failing
-
-  EngineFixture f;
-  const std::string config = f.dir.file("merge.xml");
-  EngineConfig settings;
-  settings.endpoint = own.simulator->queryUrl();
-  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
-  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
-  std::ofstream(config) << settings.xml();
-  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
-  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  DeferredChecks run("9990000018");  // the retired number's check fails, and keeps failing
+  auto& state = run.state;
+  EngineProcess& engine = *run.engine;
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
   const std::size_t retiredBefore = state.accesses(nhs("9990000018")).size();
   const std::size_t survivingBefore = state.accesses(nhs("9990000034")).size();

@@ -39,6 +39,17 @@ cpis::hl7v2::Message sample(std::string_view file) {
   return std::move(parsed).value();
 }
 
+// A sample with the first `from` replaced by `to`.
+cpis::hl7v2::Message edited(std::string_view file, std::string_view from, std::string_view to) {
+  auto text = cpis::test::readRepoFile("tests/data/adt/" + std::string(file));
+  const auto at = text.find(from);
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, file << " has no " << from);
+  text.replace(at, from.size(), to);
+  auto parsed = cpis::hl7v2::parse(std::move(text));
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), file << " edited does not parse");
+  return std::move(parsed).value();
+}
+
 Instant utc(sys_days day, hours h, minutes m = 0min) {
   return Instant{day + h + m};
 }
@@ -323,11 +334,8 @@ BOOST_AUTO_TEST_CASE(england_bad_values_are_not_message_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(england_an_invalid_nhs_number_alone_leaves_the_adt_accepted) {
-  auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-bad-values.hl7");
-  text.replace(text.find("20151332"), 8, "20150403");
-  auto message = cpis::hl7v2::parse(std::move(text));
-  BOOST_TEST_REQUIRE(message.ok());
-  const auto result = mapping("england-adt").apply(*message, "feed-1");
+  const auto result = mapping("england-adt").apply(edited("england-a04-bad-values.hl7", "20151332", "20150403"),
+                                                   "feed-1");
   BOOST_TEST_REQUIRE(result.ok());
   BOOST_TEST(!result->nhsNumber.has_value());
   BOOST_TEST(result->nhsNumberProblem == "NHS number fails modulus 11 (wrong check digit)");
@@ -361,11 +369,8 @@ BOOST_AUTO_TEST_CASE(england_merge_names_the_retired_and_the_surviving_nhs_numbe
   BOOST_TEST(mapped->visitNumber.empty());
 
   // MRG-1 with only a local number: no prior NHS number (nothing to re-key by).
-  auto text = cpis::test::readRepoFile("tests/data/adt/england-a40-merge.hl7");
-  text.replace(text.find("~9990000018^^^NHS^NH"), 20, "");
-  auto local = cpis::hl7v2::parse(std::move(text));
-  BOOST_TEST_REQUIRE(local.ok());
-  const auto localOnly = mapping("england-adt").apply(*local, "feed-1");
+  const auto localOnly =
+      mapping("england-adt").apply(edited("england-a40-merge.hl7", "~9990000018^^^NHS^NH", ""), "feed-1");
   BOOST_TEST_REQUIRE(localOnly.ok());
   BOOST_TEST(!localOnly->priorNhsNumber.has_value());
   // An attendance message has no MRG: no prior number.
@@ -375,11 +380,8 @@ BOOST_AUTO_TEST_CASE(england_merge_names_the_retired_and_the_surviving_nhs_numbe
 }
 
 BOOST_AUTO_TEST_CASE(england_settings_table_sets_modes) {
-  auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-ed-child.hl7");
-  text.replace(text.find("EDMAJ^^^RZZ01"), 13, "DENTAL^^^RZZ01");
-  auto message = cpis::hl7v2::parse(std::move(text));
-  BOOST_TEST_REQUIRE(message.ok());
-  const auto result = mapping("england-adt").apply(*message, "feed-1");
+  const auto result = mapping("england-adt").apply(edited("england-a04-ed-child.hl7", "EDMAJ^^^RZZ01", "DENTAL^^^RZZ01"),
+                                                   "feed-1");
   BOOST_TEST_REQUIRE(result.ok());
   BOOST_TEST((result->setting == CareSetting::DentalAcute));
   BOOST_TEST((result->accessMode == AccessMode::Unscheduled));  // the trust's choice over the default
