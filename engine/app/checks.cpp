@@ -132,6 +132,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
   const domain::Source source =
       cpisConfig.backend == config::CpisBackend::Simulator ? domain::Source::Simulator : domain::Source::Spine;
 
+  merges_ = std::make_unique<pipeline::MergedNumbers>(now);
   for (const auto& feedConfig : config.feeds) {
     if (!feedConfig.check) continue;
     const config::CheckConfig& check = *feedConfig.check;
@@ -145,7 +146,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     }
     feed->adapter = std::make_unique<pipeline::Adapter>(feedConfig.name, feed->mapping.get(), feed->plugin.get());
     feed->memory = std::make_unique<pipeline::InMemoryCheckMemory>(now);
-    feed->decider = std::make_unique<pipeline::Decider>(policyFor(config, check), now, *feed->memory);
+    feed->decider = std::make_unique<pipeline::Decider>(policyFor(config, check), now, *feed->memory, merges_.get());
     feed->checker = std::make_unique<pipeline::Checker>(*lookup_, authorFor(config, check), source, now);
     pipeline::AlertOptions alerts;
     alerts.encoding = pipeline::parseAlertEncoding(check.alerts).value_or(pipeline::AlertEncoding::Zseg);

@@ -25,6 +25,7 @@ class PluginRegistry;
 namespace cpis::pipeline {
 struct CheckStages;
 class WorkQueue;
+class MergedNumbers;
 }  // namespace cpis::pipeline
 
 namespace cpis::app {
@@ -75,6 +76,8 @@ class Checks {
   std::unique_ptr<cpis::CpisLookup> lookup_;
   std::unique_ptr<plugin::PluginRegistry> plugins_;
   std::unique_ptr<pipeline::WorkQueue> work_;
+  // Patient merges (A40) from every feed: an NHS number is national.
+  std::unique_ptr<pipeline::MergedNumbers> merges_;
   std::map<std::string, std::unique_ptr<Feed>> feeds_;
 };
 

@@ -28,6 +28,23 @@ std::string segment(const hl7v2::Message& message, std::string_view id) {
   return std::string(message.segmentRaw(index)) + '\r';
 }
 
+// `inbound` with the NHS number `from` replaced by `to` wherever it stands alone (no digit
+// either side) in the PID segment: the late result of a deferred check that a patient merge
+// re-keyed names the surviving record, as its alert segments (ZCP-13) do.
+std::string withPidNumber(std::string inbound, std::string_view from, std::string_view to) {
+  std::size_t start = inbound.rfind("PID", 0) == 0 ? 0 : inbound.find("\rPID");
+  if (start == std::string::npos) return inbound;
+  if (start != 0) ++start;
+  const std::size_t end = std::min(inbound.find('\r', start), inbound.size());
+  const auto digit = [&](std::size_t at) { return at < inbound.size() && inbound[at] >= '0' && inbound[at] <= '9'; };
+  for (std::size_t at = inbound.find(from, start); at != std::string::npos && at + from.size() <= end;
+       at = inbound.find(from, at + from.size())) {
+    if ((at > 0 && digit(at - 1)) || digit(at + from.size())) continue;
+    inbound.replace(at, from.size(), to);  // same length: `end` holds
+  }
+  return inbound;
+}
+
 }  // namespace
 
 // ---- the late result ---------------------------------------------------------------------------
@@ -93,6 +110,8 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                     failedCheckId);
     return {Kind::Delivered, "withdrawn: the attendance was cancelled"};
   }
+  // The attendance as its check failed; `attendance` becomes the one queried now.
+  const domain::Attendance failed = *attendance;
   if (feed->second.mergedInto) {
     if (auto surviving = feed->second.mergedInto(*attendance)) {
       logger().notice("deferred check %s of message %s (check %s) re-keyed: a patient merge retired the NHS number "
@@ -108,7 +127,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
                              " (check " + outcome.checkId + ")"};
   }
-  if (feed->second.answered) feed->second.answered(*attendance, outcome, failedCheckId);
+  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId);
   logger().notice("deferred check %s of message %s (check %s): %s, check %s", std::to_string(entry.id),
                   entry.messageId ? std::to_string(*entry.messageId) : std::string("-"), failedCheckId,
                   std::string(domain::codeOf(outcome.status)), outcome.checkId);
@@ -116,6 +135,9 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
     std::string inbound;
     if (entry.messageId) {
       if (auto stored = store_.fetch(*entry.messageId); stored && stored.value().raw) inbound = *stored.value().raw;
+    }
+    if (failed.nhsNumber && attendance->nhsNumber && *failed.nhsNumber != *attendance->nhsNumber) {
+      inbound = withPidNumber(std::move(inbound), failed.nhsNumber->reveal(), attendance->nhsNumber->reveal());
     }
     const std::string key = Composer::idempotencyKey(kLateResult, attendance->feedId, attendance->visitNumber,
                                                      failedCheckId);
@@ -133,8 +155,12 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
 }
 
 Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
-  const auto attendance = attendanceFromPayload(entry.payload);
+  auto attendance = attendanceFromPayload(entry.payload);
   if (!attendance) return {};
+  // Told about the child who is there: the surviving record's number when a merge retired it.
+  if (const auto feed = feeds_.find(attendance->feedId); feed != feeds_.end() && feed->second.mergedInto) {
+    if (auto surviving = feed->second.mergedInto(*attendance)) attendance->nhsNumber = std::move(surviving);
+  }
   domain::CheckOutcome abandoned;
   abandoned.status = domain::CheckStatus::CheckFailed;
   abandoned.reason = domain::parseReasonCode(payloadField(entry.payload, kKeyReason).value_or(""))

@@ -28,7 +28,9 @@ struct RecheckFeed {
   // are read from its MSH). Empty: the feed gets no late result.
   std::function<void(std::string& message, const domain::CheckOutcome&)> appendAlerts;
   // Told of an answer (FOUND or NOT_FOUND) and the id of the failed check it retried, before
-  // anything else is made of it, so the attendance's later updates repeat it. May be empty.
+  // anything else is made of it, so the attendance's later updates repeat it. The attendance is
+  // as its check failed: the answer's `queried` is the surviving number when a merge re-keyed
+  // it (mergedInto). May be empty.
   std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId)>
       answered;
   // Whether the attendance was cancelled (A11) since its check failed: the re-check is then

@@ -108,21 +108,59 @@ bool InMemoryCheckMemory::merge(std::string_view feed, std::string_view visitNum
   return true;
 }
 
-std::size_t InMemoryCheckMemory::updateEach(std::string_view feed,
-                                            const std::function<bool(PreviousCheck&)>& change) {
+std::size_t InMemoryCheckMemory::count(std::string_view feed,
+                                       const std::function<bool(const PreviousCheck&)>& test) const {
   const std::string prefix = keyOf(feed, {});
   const auto now = clock_();
   const std::lock_guard lock(mutex_);
-  std::size_t changed = 0;
-  for (auto& [key, entry] : entries_) {
-    if (key.compare(0, prefix.size(), prefix) != 0 || now - entry.lastUsed > retention_) continue;
-    PreviousCheck check = entry.check;
-    if (change(check)) {
-      entry.check = std::move(check);
-      ++changed;
-    }
+  std::size_t held = 0;
+  for (const auto& [key, entry] : entries_) {
+    if (key.compare(0, prefix.size(), prefix) == 0 && now - entry.lastUsed <= retention_ && test(entry.check)) ++held;
   }
-  return changed;
+  return held;
+}
+
+// MergedNumbers ----------------------------------------------------------------------------
+
+MergedNumbers::MergedNumbers(Clock clock, std::chrono::milliseconds retention, std::size_t capacity)
+    : clock_(std::move(clock)), retention_(retention), capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving) {
+  CPIS_ASSERT(retired != surviving);
+  const std::string key(retired.reveal());
+  const auto now = clock_();
+  const std::lock_guard lock(mutex_);
+  // The surviving number is the live one now: a merge of it into another, undone, is over.
+  if (const auto back = entries_.find(std::string(surviving.reveal())); back != entries_.end()) {
+    order_.erase(back->second.position);
+    entries_.erase(back);
+  }
+  if (const auto it = entries_.find(key); it != entries_.end()) {
+    if (it->second.surviving == surviving && now - it->second.at <= retention_) return false;
+    order_.erase(it->second.position);
+    entries_.erase(it);
+  }
+  while (entries_.size() >= capacity_) {
+    entries_.erase(order_.front());
+    order_.pop_front();
+  }
+  order_.push_back(key);
+  entries_.emplace(key, Entry{surviving, now, std::prev(order_.end())});
+  return true;
+}
+
+std::optional<domain::NhsNumber> MergedNumbers::survivorOf(const domain::NhsNumber& number) const {
+  const auto now = clock_();
+  const std::lock_guard lock(mutex_);
+  std::optional<domain::NhsNumber> survivor;
+  // note() keeps the merges a chain without cycles; the bound is for safety alone.
+  for (int step = 0; step < 16; ++step) {
+    const auto it = entries_.find(std::string((survivor ? *survivor : number).reveal()));
+    if (it == entries_.end() || now - it->second.at > retention_) break;
+    survivor = it->second.surviving;
+  }
+  if (survivor == number) return std::nullopt;
+  return survivor;
 }
 
 std::size_t InMemoryCheckMemory::size() const {
@@ -132,8 +170,8 @@ std::size_t InMemoryCheckMemory::size() const {
 
 // Decider --------------------------------------------------------------------------------
 
-Decider::Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory)
-    : policy_(std::move(policy)), clock_(std::move(clock)), memory_(memory) {}
+Decider::Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory, MergedNumbers* merges)
+    : policy_(std::move(policy)), clock_(std::move(clock)), memory_(memory), merges_(merges) {}
 
 const LocationPolicy* Decider::location(const domain::Attendance& attendance) const {
   const auto it = policy_.locations.find(attendance.locationKey);
@@ -213,21 +251,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
     }
     return notChecked(ReasonCode::NhsNumberInvalid, a.nhsNumberProblem);
   }
-  if (policy_.environment == Environment::Live) {
-    if (a.nhsNumber->isTestRange()) {
-      return notChecked(ReasonCode::TestNumberInLive, "an NHS number in the 999 test range in a LIVE feed");
-    }
-    if (policy_.refusePlaceholdersInLive && a.nhsNumber->isPlaceholder()) {
-      return notChecked(ReasonCode::TestNumberInLive,
-                        "a placeholder NHS number (one digit ten times) in a LIVE feed");
-    }
-  }
-  if (!acceptable(a, loc)) {
-    const std::string_view status = domain::codeOf(a.nhsStatus);
-    return notChecked(ReasonCode::NhsNumberUnverified,
-                      status.empty() ? std::string("the message gives no NHS number trace status")
-                                     : "NHS number trace status " + std::string(status) + " is not verified");
-  }
+  if (auto refused = numberRefused(a, loc)) return notChecked(refused->first, std::move(refused->second));
 
   const std::optional<PreviousCheck> previous =
       a.visitNumber.empty() ? std::nullopt : memory_.previous(a.feedId, a.visitNumber);
@@ -285,6 +309,27 @@ Decision Decider::decide(const domain::Attendance& a) const {
   return d;
 }
 
+std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const domain::Attendance& a,
+                                                                          const LocationPolicy* loc) const {
+  CPIS_ASSERT(a.nhsNumber.has_value());
+  if (policy_.environment == Environment::Live) {
+    if (a.nhsNumber->isTestRange()) {
+      return std::pair{ReasonCode::TestNumberInLive, std::string("an NHS number in the 999 test range in a LIVE feed")};
+    }
+    if (policy_.refusePlaceholdersInLive && a.nhsNumber->isPlaceholder()) {
+      return std::pair{ReasonCode::TestNumberInLive,
+                       std::string("a placeholder NHS number (one digit ten times) in a LIVE feed")};
+    }
+  }
+  if (!acceptable(a, loc)) {
+    const std::string_view status = domain::codeOf(a.nhsStatus);
+    return std::pair{ReasonCode::NhsNumberUnverified,
+                     status.empty() ? std::string("the message gives no NHS number trace status")
+                                    : "NHS number trace status " + std::string(status) + " is not verified"};
+  }
+  return std::nullopt;
+}
+
 std::optional<PreviousCheck> Decider::previous(const domain::Attendance& attendance) const {
   if (attendance.visitNumber.empty()) return std::nullopt;
   return memory_.previous(attendance.feedId, attendance.visitNumber);
@@ -296,27 +341,36 @@ bool Decider::cancelled(const domain::Attendance& attendance) const {
 }
 
 std::optional<domain::NhsNumber> Decider::mergedInto(const domain::Attendance& attendance) const {
-  const auto remembered = previous(attendance);
-  if (!remembered || !remembered->mergedInto || remembered->nhsNumber != attendance.nhsNumber) return std::nullopt;
-  return remembered->mergedInto;
+  if (merges_ == nullptr || !attendance.nhsNumber) return std::nullopt;
+  return merges_->survivorOf(*attendance.nhsNumber);
 }
 
-std::size_t Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at) {
-  if (attendance.event == AttendanceEvent::Merge) {
-    // CPIS.md §4: A40 re-keys open attendances. Only the retired number's own: a merge that
-    // keeps the NHS number (two local records of one person) changes nothing CP-IS was asked.
-    const auto& prior = attendance.priorNhsNumber;
-    const auto& surviving = attendance.nhsNumber;
-    if (!prior || !surviving || *prior == *surviving) return 0;
-    return memory_.updateEach(attendance.feedId, [&](PreviousCheck& entry) {
-      if (entry.nhsNumber != prior || entry.endedAt || entry.cancelledAt) return false;
-      if (entry.mergedInto == surviving) return false;  // a resend of the same merge
-      entry.mergedAt = at;
-      entry.mergedInto = surviving;
-      return true;
-    });
+MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
+  MergeNoted noted;
+  const auto& prior = attendance.priorNhsNumber;
+  const auto& surviving = attendance.nhsNumber;
+  if (merges_ == nullptr) {
+    noted.notRecorded = "this engine keeps no merges";
+  } else if (!prior || !surviving) {
+    noted.notRecorded = "the message does not name both records' valid NHS numbers";
+  } else if (*prior == *surviving) {
+    // Two local records of one person: nothing CP-IS was asked changes.
+    noted.notRecorded = "both records have the same NHS number";
+  } else if (auto refused = numberRefused(attendance, nullptr)) {
+    // Hazard H1: a deferred check must not move to a number the feed would not query.
+    noted.notRecorded = "the surviving record's number may not be queried: " + refused->second;
   }
-  if (attendance.visitNumber.empty()) return 0;
+  if (!noted.notRecorded.empty()) return noted;
+  noted.recorded = true;
+  noted.known = !merges_->note(*prior, *surviving);
+  noted.openAttendances = memory_.count(attendance.feedId, [&](const PreviousCheck& entry) {
+    return entry.nhsNumber == prior && !entry.endedAt && !entry.cancelledAt;
+  });
+  return noted;
+}
+
+void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at) {
+  if (attendance.visitNumber.empty()) return;
   const auto& feed = attendance.feedId;
   const auto& visit = attendance.visitNumber;
   switch (attendance.event) {
@@ -363,9 +417,8 @@ std::size_t Decider::noteEvent(const domain::Attendance& attendance, domain::Ins
       break;
     case AttendanceEvent::Update:
     case AttendanceEvent::NotAnAttendance:
-    case AttendanceEvent::Merge: break;
+    case AttendanceEvent::Merge: break;  // noteMerge()
   }
-  return 0;
 }
 
 void Decider::record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
@@ -397,11 +450,17 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
   // In one step: an update checked meanwhile (another number, say) is not overwritten. The
   // failed check was due, so its number counted as verified; the deferred check's attendance
   // (from the notification's payload) carries no trace status to say so again.
+  const auto survivor = mergedInto(attendance);
   return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
     if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
         previous.nhsNumber != attendance.nhsNumber) {
       return false;
     }
+    // Asked about the surviving number of a merge that re-keyed the attendance: the attendance
+    // is now checked on that number.
+    const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
+    if (asked != attendance.nhsNumber && asked != survivor) return false;
+    previous.nhsNumber = asked;
     previous.decidedAt = outcome.decidedAt;
     previous.status = outcome.status;
     previous.mode = outcome.mode;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/domain/attendance.h"
@@ -86,13 +87,6 @@ struct PreviousCheck {
   // (recheckWindow). Before it, a start continues the attendance (an ED attendance admitted to a
   // ward: A04, then A01), as an update does.
   std::optional<domain::Instant> endedAt{};
-  // When a merge (A40) retired the NHS number this attendance was checked on, and the surviving
-  // record's number (CPIS.md §4: A40 re-keys open attendances). nhsNumber stays the one checked,
-  // so the attendance's next message, which carries the surviving number, is checked again
-  // rather than shown the retired record's outcome; a deferred re-check queries the surviving
-  // number. A check on the visit since clears both.
-  std::optional<domain::Instant> mergedAt{};
-  std::optional<domain::NhsNumber> mergedInto{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -117,10 +111,9 @@ class CheckMemory {
   bool update(std::string_view feed, std::string_view visitNumber, const std::function<bool(PreviousCheck&)>& change) {
     return merge(feed, visitNumber, [&](std::optional<PreviousCheck>& entry) { return entry && change(*entry); });
   }
-  // Changes, in one step each, every entry of the feed that `change` returns true for; the count
-  // of those. Neither a message about those attendances nor a use (least recently used order
-  // and retention stay as they were).
-  virtual std::size_t updateEach(std::string_view feed, const std::function<bool(PreviousCheck&)>& change) = 0;
+  // How many of the feed's entries `test` holds for. Not a use of them (least recently used
+  // order and retention stay as they were).
+  virtual std::size_t count(std::string_view feed, const std::function<bool(const PreviousCheck&)>& test) const = 0;
 
   // merge(), replacing whatever the attendance had.
   void remember(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) {
@@ -145,7 +138,7 @@ class InMemoryCheckMemory final : public CheckMemory {
   std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
   bool merge(std::string_view feed, std::string_view visitNumber,
              const std::function<bool(std::optional<PreviousCheck>&)>& change) override;
-  std::size_t updateEach(std::string_view feed, const std::function<bool(PreviousCheck&)>& change) override;
+  std::size_t count(std::string_view feed, const std::function<bool(const PreviousCheck&)>& test) const override;
   std::size_t size() const;
 
  private:
@@ -162,6 +155,44 @@ class InMemoryCheckMemory final : public CheckMemory {
     domain::Instant lastUsed{};
   };
   mutable std::unordered_map<std::string, Entry> entries_;
+};
+
+// Patient merges (A40) the engine has been told of, on any feed (an NHS number is national):
+// the number each retired NHS number was merged into (CPIS.md §4: A40 re-keys open attendances;
+// hazard H1). At most `capacity` (oldest out), each for `retention`. Thread-safe.
+class MergedNumbers {
+ public:
+  using Clock = std::function<domain::Instant()>;
+  explicit MergedNumbers(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(24 * 30),
+                         std::size_t capacity = kRememberedAttendances);
+
+  // `retired` now lives on as `surviving`; and `surviving` is no longer retired, if it was (a
+  // merge the other way undone). False when this was known already (a resend).
+  bool note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving);
+  // The number `number` lives on as, through every merge since (X into Y, then Y into Z: Z);
+  // nullopt when it was not merged.
+  std::optional<domain::NhsNumber> survivorOf(const domain::NhsNumber& number) const;
+
+ private:
+  struct Entry {
+    domain::NhsNumber surviving;
+    domain::Instant at{};
+    std::list<std::string>::iterator position;
+  };
+  Clock clock_;
+  std::chrono::milliseconds retention_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::list<std::string> order_;  // oldest first
+  std::unordered_map<std::string, Entry> entries_;  // by the retired number's digits
+};
+
+// What a merge (Decider::noteMerge) did.
+struct MergeNoted {
+  bool recorded = false;     // the merge is known now (it may have been already)
+  bool known = false;        // it was known already (a resend): nothing new
+  std::string notRecorded;   // why not, when not: rules and codes, never a number
+  std::size_t openAttendances = 0;  // the feed's open attendances last checked on the retired number
 };
 
 enum class DecisionKind {
@@ -197,19 +228,23 @@ struct Decision {
 class Decider {
  public:
   using Clock = std::function<domain::Instant()>;
-  Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory);
+  Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory, MergedNumbers* merges = nullptr);
 
   Decision decide(const domain::Attendance& attendance) const;
-  // A merge (A40) re-keys the feed's open attendances (neither ended nor cancelled) last checked
-  // on its prior NHS number (PreviousCheck::mergedInto): the count of those (0 for any other
-  // event).
-  std::size_t noteEvent(const domain::Attendance& attendance, domain::Instant at);
+  void noteEvent(const domain::Attendance& attendance, domain::Instant at);
+  // A merge (A40: attendance.priorNhsNumber merged into attendance.nhsNumber) is recorded in
+  // `merges` when both numbers are valid and differ, and the surviving one passes the feed's
+  // rules for a number to query (verified trace status by the A40's PID-32, not test data in
+  // LIVE). Does nothing without `merges`.
+  MergeNoted noteMerge(const domain::Attendance& attendance);
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
   // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
   // retried (decided at `failedAt`), while that failure is still the attendance's last check on
   // the same NHS number: a later update then repeats the answer instead of showing the failure
-  // or querying again (CPIS.md §7, one successful query per attendance). False when it did not
-  // (nothing done).
+  // or querying again (CPIS.md §7, one successful query per attendance). `attendance` is as the
+  // check failed; the answer may be for the surviving number of a merge that re-keyed it
+  // (outcome.queried == mergedInto()), and the attendance is then checked on that number. False
+  // when it did not (nothing done).
   bool recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
                       domain::Instant failedAt);
 
@@ -223,8 +258,8 @@ class Decider {
   // The attendance was cancelled (A11) and not started again since: a deferred re-check of its
   // failed check must not query CP-IS (CPIS.md §4: no query for a cancelled attendance).
   bool cancelled(const domain::Attendance& attendance) const;
-  // The surviving NHS number, when a merge (A40) retired the number the attendance was last
-  // checked on and the attendance still carries it: what a deferred re-check of it queries.
+  // The surviving NHS number, when a merge (A40) retired the attendance's number: what a
+  // deferred re-check of it queries, for the child who is there.
   std::optional<domain::NhsNumber> mergedInto(const domain::Attendance& attendance) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
@@ -232,10 +267,15 @@ class Decider {
  private:
   const LocationPolicy* location(const domain::Attendance& attendance) const;
   bool acceptable(const domain::Attendance& attendance, const LocationPolicy* location) const;
+  // Why the attendance's valid NHS number may not be queried (test data in LIVE, unverified),
+  // or nullopt when it may.
+  std::optional<std::pair<domain::ReasonCode, std::string>> numberRefused(const domain::Attendance& attendance,
+                                                                          const LocationPolicy* location) const;
 
   DecisionPolicy policy_;
   Clock clock_;
   CheckMemory& memory_;
+  MergedNumbers* merges_;
 };
 
 // Hazard H4: a location the mapping does not map is a check skipped (LOCATION_UNMAPPED) for

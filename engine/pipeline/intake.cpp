@@ -634,13 +634,14 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
     // cancellation or merge is noted (which only sets what is not yet set); nothing else of a
     // resend is.
     const auto event = r.attendance.event;
-    if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel ||
-        event == domain::AttendanceEvent::Merge) {
-      noteMerged(r.attendance, checks_->decider.noteEvent(r.attendance, r.at));
+    if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel) {
+      checks_->decider.noteEvent(r.attendance, r.at);
     }
+    if (event == domain::AttendanceEvent::Merge) noteMerge(r.attendance);
     return;
   }
-  noteMerged(r.attendance, checks_->decider.noteEvent(r.attendance, r.at));
+  checks_->decider.noteEvent(r.attendance, r.at);
+  if (r.attendance.event == domain::AttendanceEvent::Merge) noteMerge(r.attendance);
   if (r.notChecked) {
     checks_->decider.record(r.attendance, *r.notChecked);
     rememberOutcome(r.attendance, *r.notChecked);
@@ -648,24 +649,23 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
   if (r.unmapped) reportUnmapped(r.attendance.locationKey);
 }
 
-void Intake::noteMerged(const domain::Attendance& attendance, std::size_t rekeyed) const {
-  if (attendance.event != domain::AttendanceEvent::Merge) return;
-  // CPIS.md §4 and hazard H1: a merge is logged, with what it re-keyed (counts, never numbers:
-  // the message itself, stored, holds both records' identifiers).
-  const std::string_view why = !attendance.priorNhsNumber || !attendance.nhsNumber
-                                   ? "it does not name both records' NHS numbers"
-                               : *attendance.priorNhsNumber == *attendance.nhsNumber
-                                   ? "both records have the same NHS number"
-                                   : "";
-  if (!why.empty()) {
-    logger().notice("feed %s: MSH-10 %s: patient merge (%s): no attendance re-keyed: %s", policy_.feed,
-                    attendance.controlId, attendance.triggerEvent, std::string(why));
+void Intake::noteMerge(const domain::Attendance& attendance) const {
+  // CPIS.md §4 and hazard H1: a merge is logged, with what it re-keyed (counts and rules, never
+  // numbers: the message itself, stored, holds both records' identifiers).
+  const MergeNoted noted = checks_->decider.noteMerge(attendance);
+  if (noted.known) return;  // a resend
+  if (!noted.recorded) {
+    logger().warning("feed %s: MSH-10 %s: patient merge (%s) not recorded: %s; deferred checks of the retired "
+                     "record are not re-keyed",
+                     policy_.feed, attendance.controlId, attendance.triggerEvent, noted.notRecorded);
     return;
   }
-  logger().notice("feed %s: MSH-10 %s: patient merge (%s): %Lu open attendance%s checked on the retired NHS number "
-                  "re-keyed to the surviving one; each is checked again on its next message",
+  logger().notice("feed %s: MSH-10 %s: patient merge (%s) recorded: %Lu open attendance%s of this feed %s checked on "
+                  "the retired NHS number; deferred checks of it query the surviving number, and each attendance "
+                  "is checked again on its next message",
                   policy_.feed, attendance.controlId, attendance.triggerEvent,
-                  static_cast<Poco::UInt64>(rekeyed), std::string(rekeyed == 1 ? "" : "s"));
+                  static_cast<Poco::UInt64>(noted.openAttendances), std::string(noted.openAttendances == 1 ? "" : "s"),
+                  std::string(noted.openAttendances == 1 ? "was" : "were"));
 }
 
 void Intake::reportUnmapped(std::string_view locationKey) {

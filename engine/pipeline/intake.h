@@ -209,8 +209,8 @@ class Intake final : public mllp::FrameHandler {
   std::unique_ptr<Outcomes> outcomes_;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
   void reportUnmapped(std::string_view locationKey);
-  // Logs what a merge (A40) did: `rekeyed` attendances (Decider::noteEvent). Nothing for other events.
-  void noteMerged(const domain::Attendance& attendance, std::size_t rekeyed) const;
+  // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did.
+  void noteMerge(const domain::Attendance& attendance) const;
   // What a message the store has taken does to the attendance memories (Pending::Remember).
   // `duplicate`: a resend answered from the store (only an end, a cancellation or a merge is noted).
   void noteStored(const Pending& pending, bool duplicate = false);

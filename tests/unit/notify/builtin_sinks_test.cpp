@@ -165,6 +165,48 @@ BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_re_run_is_withdrawn_without_a_quer
   BOOST_TEST(visits == std::vector<std::string>{"V1"});
 }
 
+// CPIS.md §4, hazard H1: a patient merge (A40) retired the number the check failed on. The re-run
+// asks about the surviving number, for the child who is there; the late result names that
+// number in its PID too; the intake is told of the answer with the attendance as it failed (so
+// the answer can take the failure's place); an abandoned check names the surviving number.
+BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_number) {
+  notify::ComposerSettings identifiers = settings();
+  identifiers.sinks.front().data = notify::DataLevel::Identifiers;
+  const notify::Composer composer(identifiers);
+  const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", kAdt});
+  BOOST_TEST_REQUIRE(persisted.ok());
+  std::vector<std::string> asked, told;
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance& a) {
+    asked.emplace_back(a.nhsNumber->reveal());
+    auto answer = test::found("NEW-CHECK");
+    answer.queried = a.nhsNumber;
+    return answer;
+  };
+  feed.appendAlerts = zcp;
+  feed.answered = [&](const domain::Attendance& a, const domain::CheckOutcome& o, std::string_view) {
+    told.emplace_back(std::string(a.nhsNumber->reveal()) + ">" + std::string(o.queried->reveal()));
+  };
+  feed.mergedInto = [](const domain::Attendance& a) -> std::optional<domain::NhsNumber> {
+    if (a.nhsNumber->reveal() != "9990000018") return std::nullopt;
+    return domain::NhsNumber::parse("9990000026");
+  };
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  notify::Notifications followUps;
+  BOOST_TEST(sink.deliver(deferredEntry(composer, persisted.value().id), followUps).kind == Kind::Delivered);
+  BOOST_TEST(asked == std::vector<std::string>{"9990000026"});
+  BOOST_TEST(told == std::vector<std::string>{"9990000018>9990000026"});
+  BOOST_TEST_REQUIRE(followUps.size() == 2u);
+  const std::string hl7 = notify::payloadField(followUps[0].payload, notify::kKeyHl7).value_or("");
+  BOOST_TEST(field(hl7, "PID-3") == "9990000026");
+  BOOST_TEST(hl7.find("9990000018") == std::string::npos);
+  BOOST_TEST(notify::payloadField(followUps[1].payload, notify::kKeyNhsNumber).value_or("") == "9990000026");
+
+  const auto abandoned = sink.onDead(deferredEntry(composer, persisted.value().id));
+  BOOST_TEST_REQUIRE(abandoned.size() == 1u);
+  BOOST_TEST(notify::payloadField(abandoned[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000026");
+}
+
 BOOST_AUTO_TEST_CASE(an_abandoned_check_is_reported_to_the_subscribed_sinks) {
   const notify::Composer composer(settings());
   notify::RecheckSink sink(*store, composer, {});

@@ -723,76 +723,110 @@ BOOST_AUTO_TEST_CASE(an_update_takes_the_age_at_the_attendance_s_start) {
 }
 
 // CPIS.md §4 and hazard H1: an A40 merges the record of 9990000018 into 9990000026's. It queries
-// nobody, and re-keys the feed's open attendances checked on the retired number: their next
-// message, which carries the surviving number, is checked again instead of being shown the
-// retired record's outcome, and a deferred re-check queries the surviving number.
-BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_open_attendances_of_the_retired_number) {
-  Decider decider(policy, time.clock(), memory);
+// nobody; the merge is recorded, so a deferred re-check of any attendance on the retired number
+// (open or ended) queries the surviving one, and its answer becomes the attendance's check on
+// that number.
+BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_attendances_of_the_retired_number) {
+  MergedNumbers merges(time.clock());
+  Decider decider(policy, time.clock(), memory, &merges);
   Messages m{decider, time};
   const auto visit = [](std::string number) {
     return [number](Attendance& a) { a.visitNumber = std::move(number); };
   };
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);                    // open, on the retired number
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, visit("V-ENDED"));        // ended below
-  m.send(AttendanceEvent::End, "A03", CheckStatus::Found, visit("V-ENDED"));
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, [](Attendance& a) {       // another child
+  const auto onVisit = [](std::string number) {
+    Attendance a = child();
+    a.visitNumber = std::move(number);
+    return a;
+  };
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);               // open, on the retired number
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, visit("V-SECOND"));   // open too
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, visit("V-ENDED"));
+  m.send(AttendanceEvent::End, "A03", CheckStatus::Found, visit("V-ENDED"));      // discharged, check owed
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, [](Attendance& a) {  // another child
     a.visitNumber = "V-OTHER";
     a.nhsNumber = nhs("9990000034");
   });
-  Attendance elsewhere = child();  // the same child in another feed: not this feed's merge
-  elsewhere.feedId = "rzz-ward";
-  decider.record(elsewhere, outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled));
+  const Instant failedAt = decider.previous(child())->decidedAt;
 
-  const auto merge = [](Attendance& a) {
-    a.visitNumber.clear();  // an A40 names no visit
-    a.nhsNumber = nhs("9990000026");
-    a.priorNhsNumber = nhs("9990000018");
-  };
   time.now += 5min;
   Attendance a40 = child();
   a40.event = AttendanceEvent::Merge;
   a40.triggerEvent = "A40";
-  merge(a40);
+  a40.visitNumber.clear();  // an A40 names no visit
+  a40.nhsNumber = nhs("9990000026");
+  a40.priorNhsNumber = nhs("9990000018");
   const Decision d = decider.decide(a40);
   BOOST_TEST((d.kind == DecisionKind::NotChecked));
   BOOST_TEST((d.reason == ReasonCode::NotAnAttendance));
   BOOST_TEST(d.reasonText.find("merges") != std::string::npos, d.reasonText);
-  BOOST_TEST(decider.noteEvent(a40, time.now) == 1u);
-  BOOST_TEST(decider.noteEvent(a40, time.now + 1min) == 0u);  // a resend changes nothing more
+  const MergeNoted noted = decider.noteMerge(a40);
+  BOOST_TEST(noted.recorded);
+  BOOST_TEST(!noted.known);
+  BOOST_TEST(noted.openAttendances == 2u);  // not the ended one, not the other child's
+  BOOST_TEST(decider.noteMerge(a40).known);  // a resend
 
-  const auto open = decider.previous(child());
-  BOOST_TEST_REQUIRE(open.has_value());
-  BOOST_TEST((open->mergedInto == nhs("9990000026")));
-  BOOST_TEST((open->mergedAt == time.now));
-  BOOST_TEST((open->nhsNumber == nhs("9990000018")));  // what was checked
-  BOOST_TEST((decider.mergedInto(child()) == nhs("9990000026")));  // what a deferred re-check asks
-  Attendance ended = child();
-  ended.visitNumber = "V-ENDED";
-  BOOST_TEST(!decider.previous(ended)->mergedInto.has_value());
-  Attendance other = child();
-  other.visitNumber = "V-OTHER";
-  BOOST_TEST(!decider.previous(other)->mergedInto.has_value());
-  BOOST_TEST(!decider.previous(elsewhere)->mergedInto.has_value());
+  BOOST_TEST((decider.mergedInto(child()) == nhs("9990000026")));
+  BOOST_TEST((decider.mergedInto(onVisit("V-ENDED")) == nhs("9990000026")));  // its deferred check too
+  Attendance other = onVisit("V-OTHER");
+  other.nhsNumber = nhs("9990000034");
+  BOOST_TEST(!decider.mergedInto(other).has_value());
+  // The memory still says what was checked: an update that still carries the retired number
+  // repeats that check; one with the surviving number is checked on it.
+  BOOST_TEST((decider.previous(child())->nhsNumber == nhs("9990000018")));
 
-  // A merge that keeps the number, or names only one, re-keys nothing.
-  Attendance same = a40;
-  same.priorNhsNumber = same.nhsNumber;
-  BOOST_TEST(decider.noteEvent(same, time.now) == 0u);
-  Attendance half = a40;
-  half.priorNhsNumber.reset();
-  BOOST_TEST(decider.noteEvent(half, time.now) == 0u);
-
-  // The attendance's next update carries the surviving number: checked, and the merge is then
-  // behind it.
+  // The deferred re-check asks about the surviving number: its answer takes the failure's
+  // place, on that number, and the attendance's next update repeats it (no second query, no
+  // second notification). An answer about any other number does not.
+  CheckOutcome wrong = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
+  wrong.queried = nhs("9990000034");
+  BOOST_TEST(!decider.recordDeferred(child(), wrong, failedAt));
+  CheckOutcome answer = outcome(CheckStatus::NotFound, time.now, AccessMode::Unscheduled);
+  answer.queried = nhs("9990000026");
+  BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
+  BOOST_TEST((decider.previous(child())->nhsNumber == nhs("9990000026")));
+  BOOST_TEST((decider.previous(child())->status == CheckStatus::NotFound));
   time.now += 1min;
-  const Decision update = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
-    a.nhsNumber = nhs("9990000026");
+  const auto survivingNumber = [](Attendance& a) { a.nhsNumber = nhs("9990000026"); };
+  BOOST_TEST((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, survivingNumber).kind ==
+              DecisionKind::RepeatPrevious));
+  const Decision second = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
+    survivingNumber(a);
+    a.visitNumber = "V-SECOND";
   });
-  BOOST_TEST((update.kind == DecisionKind::CheckDue), update.reasonText);
-  BOOST_TEST(!decider.previous(child())->mergedInto.has_value());
-  Attendance survivor = child();
-  survivor.nhsNumber = nhs("9990000026");
-  BOOST_TEST(!decider.mergedInto(survivor).has_value());
+  BOOST_TEST((second.kind == DecisionKind::CheckDue), second.reasonText);
+}
+
+// A merge is recorded only when it names two valid, different NHS numbers and the surviving one
+// is a number the feed would query: a deferred check must not move to an unverified number, or
+// to test data in LIVE (hazard H1).
+BOOST_AUTO_TEST_CASE(a_merge_the_rules_refuse_is_not_recorded) {
+  MergedNumbers merges(time.clock());
+  Attendance a40 = child();
+  a40.event = AttendanceEvent::Merge;
+  a40.triggerEvent = "A40";
+  a40.nhsNumber = nhs("9990000026");
+  a40.priorNhsNumber = nhs("9990000018");
+  const auto refused = [&](const DecisionPolicy& rules, const std::function<void(Attendance&)>& change) {
+    Decider decider(rules, time.clock(), memory, &merges);
+    Attendance a = a40;
+    change(a);
+    const MergeNoted noted = decider.noteMerge(a);
+    BOOST_TEST(!decider.mergedInto(child()).has_value());
+    return noted.recorded ? std::string("(recorded)") : noted.notRecorded;
+  };
+  BOOST_TEST(refused(policy, [](Attendance& a) { a.priorNhsNumber = a.nhsNumber; }) ==
+             "both records have the same NHS number");
+  BOOST_TEST(refused(policy, [](Attendance& a) { a.priorNhsNumber.reset(); }) ==
+             "the message does not name both records' valid NHS numbers");
+  BOOST_TEST(refused(policy, [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Nsts03; }) ==
+             "the surviving record's number may not be queried: NHS number trace status NSTS03 is not verified");
+  DecisionPolicy live = policy;
+  live.environment = Environment::Live;
+  BOOST_TEST(refused(live, [](Attendance&) {}) ==
+             "the surviving record's number may not be queried: an NHS number in the 999 test range in a LIVE feed");
+  Decider without(policy, time.clock(), memory);
+  BOOST_TEST(!without.noteMerge(a40).recorded);
+  BOOST_TEST(!without.mergedInto(child()).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -927,6 +961,28 @@ BOOST_AUTO_TEST_CASE(feed_and_visit_do_not_run_together) {
   memory.remember("ab", "c", PreviousCheck{time.now, CheckStatus::Found, std::nullopt, true, std::nullopt});
   BOOST_TEST(!memory.previous("a", "bc").has_value());
   BOOST_TEST(memory.previous("ab", "c").has_value());
+}
+
+// Merges chain (X into Y, then Y into Z: Z), a merge the other way undoes the first, and each is
+// kept for its retention and within its capacity.
+BOOST_AUTO_TEST_CASE(merged_numbers_follow_chains_and_forget) {
+  FakeClock time;
+  MergedNumbers merges(time.clock(), hours(24), 2);
+  const auto x = nhs("9990000018"), y = nhs("9990000026"), z = nhs("9990000034"), w = nhs("9990000042");
+  BOOST_TEST(merges.note(x, y));
+  BOOST_TEST(!merges.note(x, y));  // known
+  BOOST_TEST(merges.note(y, z));
+  BOOST_TEST((merges.survivorOf(x) == z));
+  BOOST_TEST((merges.survivorOf(y) == z));
+  BOOST_TEST(!merges.survivorOf(z).has_value());
+  BOOST_TEST(merges.note(z, x));  // merged back: x is the live record again
+  BOOST_TEST(!merges.survivorOf(x).has_value());
+  BOOST_TEST((merges.survivorOf(y) == x));
+  BOOST_TEST(merges.note(w, x));  // a third entry: the oldest (y into z) goes
+  BOOST_TEST(!merges.survivorOf(y).has_value());
+  BOOST_TEST((merges.survivorOf(w) == x));
+  time.now += hours(25);
+  BOOST_TEST(!merges.survivorOf(w).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
