@@ -235,7 +235,12 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
       responder->appendTo(message, outcome);
     };
     recheck.cancelled = [decider](const domain::Attendance& attendance) { return decider->cancelled(attendance); };
-    recheck.mergedInto = [decider](const domain::Attendance& attendance) { return decider->mergedInto(attendance); };
+    recheck.mergedInto = [decider](const domain::Attendance& attendance, domain::Instant since) {
+      return decider->mergedInto(attendance, since);
+    };
+    recheck.checkedOn = [decider](const domain::Attendance& attendance, const domain::NhsNumber& number) {
+      return decider->checkedOn(attendance, number);
+    };
     out.emplace(name, std::move(recheck));
   }
   return out;

@@ -79,6 +79,14 @@ struct Attendance {
   std::vector<core::Issue> warnings;
 };
 
+// The number a patient merge (A40) says a retired NHS number lives on as, for a check still owed
+// on the retired one (CPIS.md §4, hazard H1), and why the feed may not query it, if it may not
+// (the rules and codes, never a number; empty when it may).
+struct MergedNumber {
+  NhsNumber surviving;
+  std::string refused;
+};
+
 // The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.
 struct CheckOutcome {
   CheckStatus status = CheckStatus::NotChecked;

@@ -28,21 +28,16 @@ std::string segment(const hl7v2::Message& message, std::string_view id) {
   return std::string(message.segmentRaw(index)) + '\r';
 }
 
-// `inbound` with the NHS number `from` replaced by `to` wherever it stands alone (no digit
-// either side) in the PID segment: the late result of a deferred check that a patient merge
-// re-keyed names the surviving record, as its alert segments (ZCP-13) do.
-std::string withPidNumber(std::string inbound, std::string_view from, std::string_view to) {
-  std::size_t start = inbound.rfind("PID", 0) == 0 ? 0 : inbound.find("\rPID");
-  if (start == std::string::npos) return inbound;
-  if (start != 0) ++start;
-  const std::size_t end = std::min(inbound.find('\r', start), inbound.size());
-  const auto digit = [&](std::size_t at) { return at < inbound.size() && inbound[at] >= '0' && inbound[at] <= '9'; };
-  for (std::size_t at = inbound.find(from, start); at != std::string::npos && at + from.size() <= end;
-       at = inbound.find(from, at + from.size())) {
+// `segment` with the NHS number `from` replaced by `to` wherever it stands alone (no digit
+// either side).
+std::string renumbered(std::string segment, std::string_view from, std::string_view to) {
+  if (from.empty() || from.size() != to.size()) return segment;
+  const auto digit = [&](std::size_t at) { return at < segment.size() && segment[at] >= '0' && segment[at] <= '9'; };
+  for (std::size_t at = segment.find(from); at != std::string::npos; at = segment.find(from, at + from.size())) {
     if ((at > 0 && digit(at - 1)) || digit(at + from.size())) continue;
-    inbound.replace(at, from.size(), to);  // same length: `end` holds
+    segment.replace(at, from.size(), to);
   }
-  return inbound;
+  return segment;
 }
 
 }  // namespace
@@ -59,7 +54,8 @@ std::string lateResultControlId(std::string_view idempotencyKey) {
 }
 
 std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
-                            const std::function<void(std::string&)>& appendAlerts) {
+                            const std::function<void(std::string&)>& appendAlerts,
+                            std::optional<std::pair<std::string_view, std::string_view>> renumber) {
   const auto parsed = inbound.empty() ? core::Result<hl7v2::Message, core::Issue>(core::Issue{})
                                       : hl7v2::parse(inbound);
   std::string out;
@@ -76,7 +72,7 @@ std::string buildLateResult(std::string_view inbound, std::string_view controlId
           f + std::string(timestamp) + f + f + "ORU" + c + "R01" + c + "ORU_R01" + f + std::string(controlId) + f +
           std::string(processing.empty() ? "P" : processing) + f + std::string(version.empty() ? "2.4" : version) +
           f + f + f + f + f + std::string(rawAt(m, "MSH-17")) + f + std::string(rawAt(m, "MSH-18")) + '\r';
-    out += segment(m, "PID");
+    out += renumber ? renumbered(segment(m, "PID"), renumber->first, renumber->second) : segment(m, "PID");
     out += segment(m, "PV1");
     out += "OBR" + f + "1" + f + f + f + "CPIS-CHECK" + c + "CP-IS check" + c + "99CPIS" + f + f + f +
            std::string(timestamp) + '\r';
@@ -112,13 +108,25 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
   }
   // The attendance as its check failed; `attendance` becomes the one queried now.
   const domain::Attendance failed = *attendance;
+  const std::string entryText = std::to_string(entry.id);
+  const std::string messageText = entry.messageId ? std::to_string(*entry.messageId) : std::string("-");
   if (feed->second.mergedInto) {
-    if (auto surviving = feed->second.mergedInto(*attendance)) {
+    const auto since = std::chrono::time_point_cast<std::chrono::milliseconds>(entry.createdAt);
+    if (auto merged = feed->second.mergedInto(*attendance, since)) {
+      if (!merged->refused.empty()) {
+        return {Kind::Failed, "a patient merge retired the NHS number it was for, and this feed may not query the "
+                              "surviving record's: " + merged->refused};
+      }
+      attendance->nhsNumber = merged->surviving;
+      if (feed->second.checkedOn && feed->second.checkedOn(*attendance, merged->surviving)) {
+        logger().notice("deferred check %s of message %s (check %s) not made: a patient merge retired the NHS number "
+                        "it was for, and the attendance was checked on the surviving record's since",
+                        entryText, messageText, failedCheckId);
+        return {Kind::Delivered, "superseded: the attendance was checked on the surviving record's number since"};
+      }
       logger().notice("deferred check %s of message %s (check %s) re-keyed: a patient merge retired the NHS number "
                       "it was for; the surviving record's is checked",
-                      std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
-                      failedCheckId);
-      attendance->nhsNumber = std::move(surviving);
+                      entryText, messageText, failedCheckId);
     }
   }
   const domain::CheckOutcome outcome = feed->second.check(*attendance);
@@ -136,13 +144,15 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
     if (entry.messageId) {
       if (auto stored = store_.fetch(*entry.messageId); stored && stored.value().raw) inbound = *stored.value().raw;
     }
-    if (failed.nhsNumber && attendance->nhsNumber && *failed.nhsNumber != *attendance->nhsNumber) {
-      inbound = withPidNumber(std::move(inbound), failed.nhsNumber->reveal(), attendance->nhsNumber->reveal());
-    }
     const std::string key = Composer::idempotencyKey(kLateResult, attendance->feedId, attendance->visitNumber,
                                                      failedCheckId);
+    std::optional<std::pair<std::string_view, std::string_view>> renumber;
+    if (failed.nhsNumber && attendance->nhsNumber && *failed.nhsNumber != *attendance->nhsNumber) {
+      renumber.emplace(failed.nhsNumber->reveal(), attendance->nhsNumber->reveal());
+    }
     std::string hl7 = buildLateResult(inbound, lateResultControlId(key), hl7v2::hl7Timestamp(outcome.decidedAt),
-                                      [&](std::string& message) { feed->second.appendAlerts(message, outcome); });
+                                      [&](std::string& message) { feed->second.appendAlerts(message, outcome); },
+                                      renumber);
     if (auto late = composer_.lateResult(*attendance, outcome, failedCheckId, std::move(hl7), entry.messageId)) {
       followUps.push_back(std::move(*late));
     }
@@ -157,9 +167,13 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
 Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
   auto attendance = attendanceFromPayload(entry.payload);
   if (!attendance) return {};
-  // Told about the child who is there: the surviving record's number when a merge retired it.
+  // Told about the child who is there: the surviving record's number when a merge retired it
+  // (and the feed may query it; else the number the check was for, which a person looks up).
   if (const auto feed = feeds_.find(attendance->feedId); feed != feeds_.end() && feed->second.mergedInto) {
-    if (auto surviving = feed->second.mergedInto(*attendance)) attendance->nhsNumber = std::move(surviving);
+    const auto since = std::chrono::time_point_cast<std::chrono::milliseconds>(entry.createdAt);
+    if (auto merged = feed->second.mergedInto(*attendance, since); merged && merged->refused.empty()) {
+      attendance->nhsNumber = merged->surviving;
+    }
   }
   domain::CheckOutcome abandoned;
   abandoned.status = domain::CheckStatus::CheckFailed;

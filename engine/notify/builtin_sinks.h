@@ -36,16 +36,22 @@ struct RecheckFeed {
   // Whether the attendance was cancelled (A11) since its check failed: the re-check is then
   // withdrawn, not made (CPIS.md §4: no query for a cancelled attendance). May be empty.
   std::function<bool(const domain::Attendance&)> cancelled;
-  // The surviving record's NHS number when a patient merge (A40) retired the attendance's own
-  // since its check failed (Decider::mergedInto): the re-check queries that one instead, for
-  // the child who is there. May be empty.
-  std::function<std::optional<domain::NhsNumber>(const domain::Attendance&)> mergedInto;
+  // The surviving record's NHS number when a patient merge (A40) noted after `since` (when the
+  // check failed) retired the attendance's own (Decider::mergedInto): the re-check queries that
+  // one instead, for the child who is there, or goes to a person when the feed's rules refuse
+  // it. May be empty.
+  std::function<std::optional<domain::MergedNumber>(const domain::Attendance&, domain::Instant since)> mergedInto;
+  // Whether the attendance's last check was on `number` (Decider::checkedOn): a re-keyed re-check
+  // whose attendance was checked on the surviving number since is not made again. May be empty.
+  std::function<bool(const domain::Attendance&, const domain::NhsNumber&)> checkedOn;
 };
 
 // kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed
 // the access record that only a successful unscheduled query makes, CPIS.md §7).
 //   the attendance cancelled (A11) since: Delivered, with no query and no follow-up;
 //   its NHS number retired by a patient merge (A40) since: the surviving number is checked;
+//     Delivered with no query when the attendance was checked on it since; Failed (a person
+//     checks CP-IS by hand) when the feed's rules refuse it;
 //   FOUND / NOT_FOUND: Delivered, with follow-ups written in the same transaction: the late
 //     result for the EPR (when the feed has a return connection) and, when plans were found,
 //     plan-found to the subscribed sinks.
@@ -96,8 +102,11 @@ std::string lateResultControlId(std::string_view idempotencyKey);
 // The unsolicited ORU^R01 for a late result: MSH (the original's sender and receiver swapped,
 // its delimiters, version and character set), the original's PID and PV1, an OBR for the
 // CP-IS check, then the segments `appendAlerts` adds. `inbound` empty or unreadable (content
-// purged): MSH with defaults and no PID/PV1.
+// purged): MSH with defaults and no PID/PV1. `renumber` (retired, surviving): the NHS number a
+// patient merge retired is replaced in the PID by the surviving one wherever it stands alone
+// (no digit either side), so that the result names the record its alerts are for.
 std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
-                            const std::function<void(std::string&)>& appendAlerts);
+                            const std::function<void(std::string&)>& appendAlerts,
+                            std::optional<std::pair<std::string_view, std::string_view>> renumber = std::nullopt);
 
 }  // namespace cpis::notify

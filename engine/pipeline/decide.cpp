@@ -120,52 +120,69 @@ std::size_t InMemoryCheckMemory::count(std::string_view feed,
   return held;
 }
 
+std::size_t InMemoryCheckMemory::size() const {
+  const std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
 // MergedNumbers ----------------------------------------------------------------------------
 
 MergedNumbers::MergedNumbers(Clock clock, std::chrono::milliseconds retention, std::size_t capacity)
     : clock_(std::move(clock)), retention_(retention), capacity_(std::max<std::size_t>(capacity, 1)) {}
 
-bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving) {
+void MergedNumbers::erase(std::unordered_map<std::string, Entry>::iterator it) {
+  order_.erase(it->second.position);
+  entries_.erase(it);
+}
+
+bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving,
+                         domain::NhsNumberStatus survivingStatus) {
   CPIS_ASSERT(retired != surviving);
   const std::string key(retired.reveal());
   const auto now = clock_();
   const std::lock_guard lock(mutex_);
-  // The surviving number is the live one now: a merge of it into another, undone, is over.
-  if (const auto back = entries_.find(std::string(surviving.reveal())); back != entries_.end()) {
-    order_.erase(back->second.position);
-    entries_.erase(back);
+  const auto fresh = [&](const Entry& e) { return now - e.at <= retention_; };
+  if (const auto it = entries_.find(key);
+      it != entries_.end() && fresh(it->second) && it->second.surviving == surviving) {
+    it->second.status = survivingStatus;
+    return false;
   }
-  if (const auto it = entries_.find(key); it != entries_.end()) {
-    if (it->second.surviving == surviving && now - it->second.at <= retention_) return false;
-    order_.erase(it->second.position);
-    entries_.erase(it);
+  // A loop (the surviving record's own chain leads back to the retired one): the merge undoes
+  // the link that leaves the surviving record. Any other link of it stays: a stale merge into
+  // a record retired since (W into Y, with Y into Z known) still ends at Z.
+  std::string at(surviving.reveal());
+  for (int step = 0; step < 16; ++step) {
+    const auto it = entries_.find(at);
+    if (it == entries_.end() || !fresh(it->second)) break;
+    if (it->second.surviving == retired) {
+      erase(entries_.find(std::string(surviving.reveal())));
+      break;
+    }
+    at = std::string(it->second.surviving.reveal());
   }
+  if (const auto it = entries_.find(key); it != entries_.end()) erase(it);
   while (entries_.size() >= capacity_) {
     entries_.erase(order_.front());
     order_.pop_front();
   }
   order_.push_back(key);
-  entries_.emplace(key, Entry{surviving, now, std::prev(order_.end())});
+  entries_.emplace(key, Entry{surviving, survivingStatus, now, std::prev(order_.end())});
   return true;
 }
 
-std::optional<domain::NhsNumber> MergedNumbers::survivorOf(const domain::NhsNumber& number) const {
+std::optional<MergedNumbers::Survivor> MergedNumbers::survivorOf(const domain::NhsNumber& number,
+                                                                 domain::Instant since) const {
   const auto now = clock_();
   const std::lock_guard lock(mutex_);
-  std::optional<domain::NhsNumber> survivor;
-  // note() keeps the merges a chain without cycles; the bound is for safety alone.
+  std::optional<Survivor> survivor;
+  // note() keeps the chains free of loops; the bound is for safety alone.
   for (int step = 0; step < 16; ++step) {
-    const auto it = entries_.find(std::string((survivor ? *survivor : number).reveal()));
-    if (it == entries_.end() || now - it->second.at > retention_) break;
-    survivor = it->second.surviving;
+    const auto it = entries_.find(std::string((survivor ? survivor->number : number).reveal()));
+    if (it == entries_.end() || now - it->second.at > retention_ || it->second.at <= since) break;
+    survivor = Survivor{it->second.surviving, it->second.status};
   }
-  if (survivor == number) return std::nullopt;
+  if (survivor && survivor->number == number) return std::nullopt;
   return survivor;
-}
-
-std::size_t InMemoryCheckMemory::size() const {
-  const std::lock_guard lock(mutex_);
-  return entries_.size();
 }
 
 // Decider --------------------------------------------------------------------------------
@@ -278,8 +295,17 @@ Decision Decider::decide(const domain::Attendance& a) const {
   }
 
   if (previous) {
-    const bool changed = previous->nhsNumber != a.nhsNumber || (!previous->nhsNumberVerified && verified(a)) ||
-                         previous->mode != d.mode;
+    // The attendance's check moved to the surviving number of a merge (a deferred check's
+    // answer): an update that still carries the retired number is the same patient, not a
+    // change that queries the retired number again.
+    const bool sameNumber =
+        previous->nhsNumber == a.nhsNumber ||
+        (merges_ != nullptr && previous->nhsNumber && a.nhsNumber &&
+         [&] {
+           const auto survivor = merges_->survivorOf(*a.nhsNumber);
+           return survivor && survivor->number == *previous->nhsNumber;
+         }());
+    const bool changed = !sameNumber || (!previous->nhsNumberVerified && verified(a)) || previous->mode != d.mode;
     const bool recent = now - previous->decidedAt < policy_.recheckWindow;
     // CPIS.md §4: ED → paediatric ward is still unscheduled, no new query, whether the EPR says
     // so with an A02 or with an A01 on the same visit. A start after an A03 or an A11 begins a
@@ -340,9 +366,22 @@ bool Decider::cancelled(const domain::Attendance& attendance) const {
   return remembered && remembered->cancelledAt.has_value();
 }
 
-std::optional<domain::NhsNumber> Decider::mergedInto(const domain::Attendance& attendance) const {
+std::optional<domain::MergedNumber> Decider::mergedInto(const domain::Attendance& attendance,
+                                                       domain::Instant since) const {
   if (merges_ == nullptr || !attendance.nhsNumber) return std::nullopt;
-  return merges_->survivorOf(*attendance.nhsNumber);
+  const auto survivor = merges_->survivorOf(*attendance.nhsNumber, since);
+  if (!survivor) return std::nullopt;
+  // The feed's own rules (its location's too), on the surviving record as the A40 gave it.
+  domain::Attendance surviving = attendance;
+  surviving.nhsNumber = survivor->number;
+  surviving.nhsStatus = survivor->status;
+  const auto refused = numberRefused(surviving, location(attendance));
+  return domain::MergedNumber{survivor->number, refused ? refused->second : std::string()};
+}
+
+bool Decider::checkedOn(const domain::Attendance& attendance, const domain::NhsNumber& number) const {
+  const auto remembered = previous(attendance);
+  return remembered && remembered->nhsNumber == number;
 }
 
 MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
@@ -356,13 +395,13 @@ MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
   } else if (*prior == *surviving) {
     // Two local records of one person: nothing CP-IS was asked changes.
     noted.notRecorded = "both records have the same NHS number";
-  } else if (auto refused = numberRefused(attendance, nullptr)) {
-    // Hazard H1: a deferred check must not move to a number the feed would not query.
-    noted.notRecorded = "the surviving record's number may not be queried: " + refused->second;
   }
   if (!noted.notRecorded.empty()) return noted;
   noted.recorded = true;
-  noted.known = !merges_->note(*prior, *surviving);
+  noted.known = !merges_->note(*prior, *surviving, attendance.nhsStatus);
+  // Hazard H1: a check still owed on the retired number must not move to a number the rules
+  // refuse; nor stay on the retired one. Each feed applies its own rules when it re-checks.
+  if (auto refused = numberRefused(attendance, nullptr)) noted.survivingRefused = refused->second;
   noted.openAttendances = memory_.count(attendance.feedId, [&](const PreviousCheck& entry) {
     return entry.nhsNumber == prior && !entry.endedAt && !entry.cancelledAt;
   });
@@ -450,7 +489,9 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
   // In one step: an update checked meanwhile (another number, say) is not overwritten. The
   // failed check was due, so its number counted as verified; the deferred check's attendance
   // (from the notification's payload) carries no trace status to say so again.
-  const auto survivor = mergedInto(attendance);
+  const auto merged = mergedInto(attendance, failedAt);
+  const std::optional<domain::NhsNumber> survivor =
+      merged && merged->refused.empty() ? std::optional(merged->surviving) : std::nullopt;
   return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
     if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
         previous.nhsNumber != attendance.nhsNumber) {

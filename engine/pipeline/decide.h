@@ -158,27 +158,39 @@ class InMemoryCheckMemory final : public CheckMemory {
 };
 
 // Patient merges (A40) the engine has been told of, on any feed (an NHS number is national):
-// the number each retired NHS number was merged into (CPIS.md §4: A40 re-keys open attendances;
-// hazard H1). At most `capacity` (oldest out), each for `retention`. Thread-safe.
+// the number each retired NHS number was merged into, with the surviving record's trace status
+// as the A40 gave it (CPIS.md §4: A40 re-keys open attendances; hazard H1). At most `capacity`
+// (oldest out), each for `retention`. Thread-safe.
 class MergedNumbers {
  public:
   using Clock = std::function<domain::Instant()>;
   explicit MergedNumbers(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(24 * 30),
                          std::size_t capacity = kRememberedAttendances);
 
-  // `retired` now lives on as `surviving`; and `surviving` is no longer retired, if it was (a
-  // merge the other way undone). False when this was known already (a resend).
-  bool note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving);
-  // The number `number` lives on as, through every merge since (X into Y, then Y into Z: Z);
-  // nullopt when it was not merged.
-  std::optional<domain::NhsNumber> survivorOf(const domain::NhsNumber& number) const;
+  struct Survivor {
+    domain::NhsNumber number;
+    domain::NhsNumberStatus status = domain::NhsNumberStatus::Absent;  // the last merge's PID-32
+  };
+  // `retired` now lives on as `surviving`. A merge that closes a loop (Y into X after X into Y,
+  // or after X into Y into Z, Z into X) undoes the link that leaves `surviving`: it is the live
+  // record again. False when this merge was known already (a resend).
+  bool note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving,
+            domain::NhsNumberStatus survivingStatus);
+  // The number `number` lives on as through the merges noted after `since` (X into Y, then Y
+  // into Z: Z); nullopt when none retired it since. A check made on X after X's merge was on
+  // the EPR's own number, and is not moved.
+  std::optional<Survivor> survivorOf(const domain::NhsNumber& number,
+                                     domain::Instant since = domain::Instant::min()) const;
 
  private:
   struct Entry {
     domain::NhsNumber surviving;
+    domain::NhsNumberStatus status = domain::NhsNumberStatus::Absent;
     domain::Instant at{};
     std::list<std::string>::iterator position;
   };
+  void erase(std::unordered_map<std::string, Entry>::iterator it);  // mutex_ held
+
   Clock clock_;
   std::chrono::milliseconds retention_;
   std::size_t capacity_;
@@ -192,6 +204,9 @@ struct MergeNoted {
   bool recorded = false;     // the merge is known now (it may have been already)
   bool known = false;        // it was known already (a resend): nothing new
   std::string notRecorded;   // why not, when not: rules and codes, never a number
+  // The feed's own rules refuse the surviving number (unverified, test data in LIVE): checks
+  // still owed on the retired number go to a person (abandoned), never to either number.
+  std::string survivingRefused;
   std::size_t openAttendances = 0;  // the feed's open attendances last checked on the retired number
 };
 
@@ -233,9 +248,8 @@ class Decider {
   Decision decide(const domain::Attendance& attendance) const;
   void noteEvent(const domain::Attendance& attendance, domain::Instant at);
   // A merge (A40: attendance.priorNhsNumber merged into attendance.nhsNumber) is recorded in
-  // `merges` when both numbers are valid and differ, and the surviving one passes the feed's
-  // rules for a number to query (verified trace status by the A40's PID-32, not test data in
-  // LIVE). Does nothing without `merges`.
+  // `merges` when both numbers are valid and differ, with the surviving record's trace status.
+  // Does nothing without `merges`.
   MergeNoted noteMerge(const domain::Attendance& attendance);
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
   // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
@@ -243,8 +257,8 @@ class Decider {
   // the same NHS number: a later update then repeats the answer instead of showing the failure
   // or querying again (CPIS.md §7, one successful query per attendance). `attendance` is as the
   // check failed; the answer may be for the surviving number of a merge that re-keyed it
-  // (outcome.queried == mergedInto()), and the attendance is then checked on that number. False
-  // when it did not (nothing done).
+  // (outcome.queried == mergedInto(attendance, failedAt)), and the attendance is then checked
+  // on that number. False when it did not (nothing done).
   bool recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
                       domain::Instant failedAt);
 
@@ -258,9 +272,13 @@ class Decider {
   // The attendance was cancelled (A11) and not started again since: a deferred re-check of its
   // failed check must not query CP-IS (CPIS.md §4: no query for a cancelled attendance).
   bool cancelled(const domain::Attendance& attendance) const;
-  // The surviving NHS number, when a merge (A40) retired the attendance's number: what a
-  // deferred re-check of it queries, for the child who is there.
-  std::optional<domain::NhsNumber> mergedInto(const domain::Attendance& attendance) const;
+  // The surviving NHS number, when a merge (A40) noted after `since` retired the attendance's
+  // number: what a deferred re-check of a check that failed at `since` queries, for the child
+  // who is there; with why this feed's rules refuse it (the A40's trace status, test data in
+  // LIVE), if they do.
+  std::optional<domain::MergedNumber> mergedInto(const domain::Attendance& attendance, domain::Instant since) const;
+  // Whether the attendance's last check (or failure) was on `number`.
+  bool checkedOn(const domain::Attendance& attendance, const domain::NhsNumber& number) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

@@ -630,14 +630,13 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
   if (checks_ == nullptr || !pending.remember) return;
   const Pending::Remember& r = *pending.remember;
   if (duplicate) {
-    // The original may have been stored by another instance, or before a restart: its end,
-    // cancellation or merge is noted (which only sets what is not yet set); nothing else of a
-    // resend is.
+    // The original may have been stored by another instance, or before a restart: its end or
+    // cancellation is noted (which only sets a time not yet set); nothing else of a resend is
+    // (a merge resent after a later merge back would undo that).
     const auto event = r.attendance.event;
     if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel) {
       checks_->decider.noteEvent(r.attendance, r.at);
     }
-    if (event == domain::AttendanceEvent::Merge) noteMerge(r.attendance);
     return;
   }
   checks_->decider.noteEvent(r.attendance, r.at);
@@ -650,22 +649,27 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
 }
 
 void Intake::noteMerge(const domain::Attendance& attendance) const {
-  // CPIS.md §4 and hazard H1: a merge is logged, with what it re-keyed (counts and rules, never
+  // CPIS.md §4 and hazard H1: a merge is logged, with what it did (counts and rules, never
   // numbers: the message itself, stored, holds both records' identifiers).
   const MergeNoted noted = checks_->decider.noteMerge(attendance);
-  if (noted.known) return;  // a resend
+  if (noted.known) return;
   if (!noted.recorded) {
-    logger().warning("feed %s: MSH-10 %s: patient merge (%s) not recorded: %s; deferred checks of the retired "
-                     "record are not re-keyed",
-                     policy_.feed, attendance.controlId, attendance.triggerEvent, noted.notRecorded);
+    logger().notice("feed %s: MSH-10 %s: patient merge (%s) not recorded: %s", policy_.feed, attendance.controlId,
+                    attendance.triggerEvent, noted.notRecorded);
     return;
   }
-  logger().notice("feed %s: MSH-10 %s: patient merge (%s) recorded: %Lu open attendance%s of this feed %s checked on "
-                  "the retired NHS number; deferred checks of it query the surviving number, and each attendance "
-                  "is checked again on its next message",
-                  policy_.feed, attendance.controlId, attendance.triggerEvent,
-                  static_cast<Poco::UInt64>(noted.openAttendances), std::string(noted.openAttendances == 1 ? "" : "s"),
-                  std::string(noted.openAttendances == 1 ? "was" : "were"));
+  const std::string open = std::to_string(noted.openAttendances) + " open attendance" +
+                           (noted.openAttendances == 1 ? " of this feed was" : "s of this feed were");
+  if (!noted.survivingRefused.empty()) {
+    logger().warning("OPS ALERT: feed %s: MSH-10 %s: patient merge (%s) recorded, but the surviving record's NHS "
+                     "number may not be queried (%s): deferred checks owed on the retired number are abandoned "
+                     "for a person to check CP-IS by hand; %s checked on the retired number",
+                     policy_.feed, attendance.controlId, attendance.triggerEvent, noted.survivingRefused, open);
+    return;
+  }
+  logger().notice("feed %s: MSH-10 %s: patient merge (%s) recorded: %s checked on the retired NHS number; deferred "
+                  "checks owed on it query the surviving number, and an update carrying that number is checked on it",
+                  policy_.feed, attendance.controlId, attendance.triggerEvent, open);
 }
 
 void Intake::reportUnmapped(std::string_view locationKey) {

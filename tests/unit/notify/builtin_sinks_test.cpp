@@ -167,13 +167,16 @@ BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_re_run_is_withdrawn_without_a_quer
 
 // CPIS.md §4, hazard H1: a patient merge (A40) retired the number the check failed on. The re-run
 // asks about the surviving number, for the child who is there; the late result names that
-// number in its PID too; the intake is told of the answer with the attendance as it failed (so
-// the answer can take the failure's place); an abandoned check names the surviving number.
+// number in its PID too (the EPR sent CR LF between segments: the PID is found all the same);
+// the intake is told of the answer with the attendance as it failed (so that the answer can
+// take the failure's place); an abandoned check names the surviving number.
 BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_number) {
   notify::ComposerSettings identifiers = settings();
   identifiers.sinks.front().data = notify::DataLevel::Identifiers;
   const notify::Composer composer(identifiers);
-  const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", kAdt});
+  std::string crlf;
+  for (const char c : kAdt) crlf += c == '\r' ? std::string("\r\n") : std::string(1, c);
+  const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", crlf});
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<std::string> asked, told;
   notify::RecheckFeed feed;
@@ -187,9 +190,15 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   feed.answered = [&](const domain::Attendance& a, const domain::CheckOutcome& o, std::string_view) {
     told.emplace_back(std::string(a.nhsNumber->reveal()) + ">" + std::string(o.queried->reveal()));
   };
-  feed.mergedInto = [](const domain::Attendance& a) -> std::optional<domain::NhsNumber> {
+  std::string refused;
+  feed.mergedInto = [&](const domain::Attendance& a, domain::Instant) -> std::optional<domain::MergedNumber> {
     if (a.nhsNumber->reveal() != "9990000018") return std::nullopt;
-    return domain::NhsNumber::parse("9990000026");
+    return domain::MergedNumber{domain::NhsNumber::parse("9990000026").value(), refused};
+  };
+  bool checkedSince = false;
+  feed.checkedOn = [&](const domain::Attendance& a, const domain::NhsNumber& n) {
+    BOOST_TEST((a.nhsNumber == n));
+    return checkedSince;
   };
   notify::RecheckSink sink(*store, composer, {{"ed", feed}});
   notify::Notifications followUps;
@@ -201,10 +210,33 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   BOOST_TEST(field(hl7, "PID-3") == "9990000026");
   BOOST_TEST(hl7.find("9990000018") == std::string::npos);
   BOOST_TEST(notify::payloadField(followUps[1].payload, notify::kKeyNhsNumber).value_or("") == "9990000026");
-
   const auto abandoned = sink.onDead(deferredEntry(composer, persisted.value().id));
   BOOST_TEST_REQUIRE(abandoned.size() == 1u);
   BOOST_TEST(notify::payloadField(abandoned[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000026");
+
+  // The attendance was checked on the surviving number since (an update carrying it): not
+  // made again.
+  checkedSince = true;
+  asked.clear();
+  followUps.clear();
+  const auto superseded = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
+  BOOST_TEST(superseded.kind == Kind::Delivered);
+  BOOST_TEST(superseded.text.find("superseded") != std::string::npos);
+  BOOST_TEST(asked.empty());
+  BOOST_TEST(followUps.empty());
+
+  // The feed's rules refuse the surviving number: neither number is queried; a person checks
+  // (dead-lettered: the abandoned check names the number the check was for).
+  checkedSince = false;
+  refused = "NHS number trace status NSTS02 is not verified";
+  const auto toPerson = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
+  BOOST_TEST(toPerson.kind == Kind::Failed);
+  BOOST_TEST(toPerson.text.find("NSTS02") != std::string::npos);
+  BOOST_TEST(toPerson.text.find("999") == std::string::npos);
+  BOOST_TEST(asked.empty());
+  const auto byHand = sink.onDead(deferredEntry(composer, persisted.value().id));
+  BOOST_TEST_REQUIRE(byHand.size() == 1u);
+  BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000018");
 }
 
 BOOST_AUTO_TEST_CASE(an_abandoned_check_is_reported_to_the_subscribed_sinks) {

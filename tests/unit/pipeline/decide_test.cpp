@@ -723,10 +723,11 @@ BOOST_AUTO_TEST_CASE(an_update_takes_the_age_at_the_attendance_s_start) {
 }
 
 // CPIS.md §4 and hazard H1: an A40 merges the record of 9990000018 into 9990000026's. It queries
-// nobody; the merge is recorded, so a deferred re-check of any attendance on the retired number
-// (open or ended) queries the surviving one, and its answer becomes the attendance's check on
-// that number.
-BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_attendances_of_the_retired_number) {
+// nobody; the merge is recorded, so a check still owed on the retired number (an open
+// attendance's or a discharged one's) moves to the surviving one, and its answer becomes the
+// attendance's check on that number. A check made on the retired number after the merge (an
+// EPR that still uses it) is not moved.
+BOOST_AUTO_TEST_CASE(a_merge_re_keys_checks_owed_on_the_retired_number) {
   MergedNumbers merges(time.clock());
   Decider decider(policy, time.clock(), memory, &merges);
   Messages m{decider, time};
@@ -738,6 +739,7 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_attendances_of_the_retired_number) {
     a.visitNumber = std::move(number);
     return a;
   };
+  const NhsNumber retired = nhs("9990000018"), surviving = nhs("9990000026");
   m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);               // open, on the retired number
   m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, visit("V-SECOND"));   // open too
   m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, visit("V-ENDED"));
@@ -753,8 +755,8 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_attendances_of_the_retired_number) {
   a40.event = AttendanceEvent::Merge;
   a40.triggerEvent = "A40";
   a40.visitNumber.clear();  // an A40 names no visit
-  a40.nhsNumber = nhs("9990000026");
-  a40.priorNhsNumber = nhs("9990000018");
+  a40.nhsNumber = surviving;
+  a40.priorNhsNumber = retired;
   const Decision d = decider.decide(a40);
   BOOST_TEST((d.kind == DecisionKind::NotChecked));
   BOOST_TEST((d.reason == ReasonCode::NotAnAttendance));
@@ -762,71 +764,95 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_the_attendances_of_the_retired_number) {
   const MergeNoted noted = decider.noteMerge(a40);
   BOOST_TEST(noted.recorded);
   BOOST_TEST(!noted.known);
-  BOOST_TEST(noted.openAttendances == 2u);  // not the ended one, not the other child's
+  BOOST_TEST(noted.survivingRefused.empty());
+  BOOST_TEST(noted.openAttendances == 2u);  // not the discharged one, not the other child's
   BOOST_TEST(decider.noteMerge(a40).known);  // a resend
 
-  BOOST_TEST((decider.mergedInto(child()) == nhs("9990000026")));
-  BOOST_TEST((decider.mergedInto(onVisit("V-ENDED")) == nhs("9990000026")));  // its deferred check too
+  const auto moved = decider.mergedInto(child(), failedAt);
+  BOOST_TEST_REQUIRE(moved.has_value());
+  BOOST_TEST((moved->surviving == surviving));
+  BOOST_TEST(moved->refused.empty());
+  BOOST_TEST((decider.mergedInto(onVisit("V-ENDED"), failedAt)->surviving == surviving));
+  BOOST_TEST(!decider.mergedInto(child(), time.now).has_value());  // failed after the merge: stays
   Attendance other = onVisit("V-OTHER");
   other.nhsNumber = nhs("9990000034");
-  BOOST_TEST(!decider.mergedInto(other).has_value());
-  // The memory still says what was checked: an update that still carries the retired number
-  // repeats that check; one with the surviving number is checked on it.
-  BOOST_TEST((decider.previous(child())->nhsNumber == nhs("9990000018")));
+  BOOST_TEST(!decider.mergedInto(other, failedAt).has_value());
+  Attendance onSurviving = child();
+  onSurviving.nhsNumber = surviving;
+  BOOST_TEST(!decider.checkedOn(onSurviving, surviving));  // the memory says what was checked: the retired one
+  BOOST_TEST(decider.checkedOn(child(), retired));
 
   // The deferred re-check asks about the surviving number: its answer takes the failure's
-  // place, on that number, and the attendance's next update repeats it (no second query, no
-  // second notification). An answer about any other number does not.
+  // place, on that number. An answer about any other number does not.
   CheckOutcome wrong = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
   wrong.queried = nhs("9990000034");
   BOOST_TEST(!decider.recordDeferred(child(), wrong, failedAt));
   CheckOutcome answer = outcome(CheckStatus::NotFound, time.now, AccessMode::Unscheduled);
-  answer.queried = nhs("9990000026");
+  answer.queried = surviving;
   BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
-  BOOST_TEST((decider.previous(child())->nhsNumber == nhs("9990000026")));
   BOOST_TEST((decider.previous(child())->status == CheckStatus::NotFound));
+  BOOST_TEST(decider.checkedOn(onSurviving, surviving));
+
+  // The attendance's next updates repeat it, whether they carry the surviving number or still
+  // the retired one: no second query for one attendance (CPIS.md §7).
   time.now += 1min;
-  const auto survivingNumber = [](Attendance& a) { a.nhsNumber = nhs("9990000026"); };
-  BOOST_TEST((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, survivingNumber).kind ==
+  const auto carrying = [](NhsNumber number) { return [number](Attendance& a) { a.nhsNumber = number; }; };
+  BOOST_TEST((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, carrying(surviving)).kind ==
               DecisionKind::RepeatPrevious));
+  BOOST_TEST((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, carrying(retired)).kind ==
+              DecisionKind::RepeatPrevious));
+  // The other open attendance was checked on the retired number: an update carrying the
+  // surviving one is checked on it.
   const Decision second = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
-    survivingNumber(a);
+    a.nhsNumber = surviving;
     a.visitNumber = "V-SECOND";
   });
   BOOST_TEST((second.kind == DecisionKind::CheckDue), second.reasonText);
 }
 
-// A merge is recorded only when it names two valid, different NHS numbers and the surviving one
-// is a number the feed would query: a deferred check must not move to an unverified number, or
-// to test data in LIVE (hazard H1).
-BOOST_AUTO_TEST_CASE(a_merge_the_rules_refuse_is_not_recorded) {
+// A merge is recorded whenever it names two valid, different NHS numbers. Whether a check owed
+// on the retired number may move to the surviving one is each feed's own rule, applied to the
+// surviving record as the A40 gave it (its PID-32): a feed that queries only verified numbers
+// sends such a check to a person rather than query an unverified number (hazard H1), or the
+// retired one.
+BOOST_AUTO_TEST_CASE(a_merge_s_surviving_number_meets_each_feed_s_own_rules) {
   MergedNumbers merges(time.clock());
   Attendance a40 = child();
   a40.event = AttendanceEvent::Merge;
   a40.triggerEvent = "A40";
+  a40.visitNumber.clear();
   a40.nhsNumber = nhs("9990000026");
   a40.priorNhsNumber = nhs("9990000018");
-  const auto refused = [&](const DecisionPolicy& rules, const std::function<void(Attendance&)>& change) {
-    Decider decider(rules, time.clock(), memory, &merges);
-    Attendance a = a40;
-    change(a);
-    const MergeNoted noted = decider.noteMerge(a);
-    BOOST_TEST(!decider.mergedInto(child()).has_value());
-    return noted.recorded ? std::string("(recorded)") : noted.notRecorded;
-  };
-  BOOST_TEST(refused(policy, [](Attendance& a) { a.priorNhsNumber = a.nhsNumber; }) ==
-             "both records have the same NHS number");
-  BOOST_TEST(refused(policy, [](Attendance& a) { a.priorNhsNumber.reset(); }) ==
-             "the message does not name both records' valid NHS numbers");
-  BOOST_TEST(refused(policy, [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Nsts03; }) ==
-             "the surviving record's number may not be queried: NHS number trace status NSTS03 is not verified");
+  a40.nhsStatus = NhsNumberStatus::Nsts02;
+  DecisionPolicy lenient = policy;
+  lenient.acceptUnverifiedNhsNumber = true;
+  Decider sender(lenient, time.clock(), memory, &merges);
+  const MergeNoted noted = sender.noteMerge(a40);
+  BOOST_TEST(noted.recorded);
+  BOOST_TEST(noted.survivingRefused.empty());
+  const Instant before = time.now - 1min;
+  BOOST_TEST(sender.mergedInto(child(), before)->refused.empty());
+
+  Decider strict(policy, time.clock(), memory, &merges);
+  BOOST_TEST(strict.mergedInto(child(), before)->refused == "NHS number trace status NSTS02 is not verified");
   DecisionPolicy live = policy;
   live.environment = Environment::Live;
-  BOOST_TEST(refused(live, [](Attendance&) {}) ==
-             "the surviving record's number may not be queried: an NHS number in the 999 test range in a LIVE feed");
+  Decider inLive(live, time.clock(), memory, &merges);
+  BOOST_TEST(inLive.mergedInto(child(), before)->refused == "an NHS number in the 999 test range in a LIVE feed");
+  BOOST_TEST(strict.noteMerge(a40).survivingRefused == "NHS number trace status NSTS02 is not verified");
+
+  const auto notRecorded = [&](const std::function<void(Attendance&)>& change) {
+    Attendance a = a40;
+    change(a);
+    return sender.noteMerge(a).notRecorded;
+  };
+  BOOST_TEST(notRecorded([](Attendance& a) { a.priorNhsNumber = a.nhsNumber; }) ==
+             "both records have the same NHS number");
+  BOOST_TEST(notRecorded([](Attendance& a) { a.priorNhsNumber.reset(); }) ==
+             "the message does not name both records' valid NHS numbers");
   Decider without(policy, time.clock(), memory);
   BOOST_TEST(!without.noteMerge(a40).recorded);
-  BOOST_TEST(!without.mergedInto(child()).has_value());
+  BOOST_TEST(!without.mergedInto(child(), before).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -963,26 +989,50 @@ BOOST_AUTO_TEST_CASE(feed_and_visit_do_not_run_together) {
   BOOST_TEST(memory.previous("ab", "c").has_value());
 }
 
-// Merges chain (X into Y, then Y into Z: Z), a merge the other way undoes the first, and each is
-// kept for its retention and within its capacity.
+// Merges chain (X into Y, then Y into Z: Z); a merge that closes a loop undoes the link that
+// leaves its surviving record, and only that one; a stale merge into a record retired since
+// still ends at the newest; each is kept for its retention and within its capacity; only the
+// merges after `since` count.
 BOOST_AUTO_TEST_CASE(merged_numbers_follow_chains_and_forget) {
   FakeClock time;
-  MergedNumbers merges(time.clock(), hours(24), 2);
   const auto x = nhs("9990000018"), y = nhs("9990000026"), z = nhs("9990000034"), w = nhs("9990000042");
-  BOOST_TEST(merges.note(x, y));
-  BOOST_TEST(!merges.note(x, y));  // known
-  BOOST_TEST(merges.note(y, z));
-  BOOST_TEST((merges.survivorOf(x) == z));
-  BOOST_TEST((merges.survivorOf(y) == z));
-  BOOST_TEST(!merges.survivorOf(z).has_value());
-  BOOST_TEST(merges.note(z, x));  // merged back: x is the live record again
-  BOOST_TEST(!merges.survivorOf(x).has_value());
-  BOOST_TEST((merges.survivorOf(y) == x));
-  BOOST_TEST(merges.note(w, x));  // a third entry: the oldest (y into z) goes
-  BOOST_TEST(!merges.survivorOf(y).has_value());
-  BOOST_TEST((merges.survivorOf(w) == x));
-  time.now += hours(25);
-  BOOST_TEST(!merges.survivorOf(w).has_value());
+  const auto v = nhs("9990000050");
+  const auto survivor = [](const MergedNumbers& merges, const NhsNumber& n, Instant since = Instant::min()) {
+    const auto s = merges.survivorOf(n, since);
+    return s ? std::string(s->number.reveal()) : std::string("-");
+  };
+  {
+    MergedNumbers merges(time.clock());
+    BOOST_TEST(merges.note(x, y, NhsNumberStatus::Nsts02));
+    BOOST_TEST(!merges.note(x, y, NhsNumberStatus::Nsts01));  // known; the status is the newest
+    BOOST_TEST((merges.survivorOf(x)->status == NhsNumberStatus::Nsts01));
+    const Instant first = time.now;
+    time.now += 1min;
+    BOOST_TEST(merges.note(y, z, NhsNumberStatus::Nsts01));
+    BOOST_TEST(survivor(merges, x) == "9990000034");
+    BOOST_TEST(survivor(merges, y) == "9990000034");
+    BOOST_TEST(survivor(merges, z) == "-");
+    BOOST_TEST(survivor(merges, x, first) == "-");  // x's own merge came before: not moved
+    BOOST_TEST(survivor(merges, y, first) == "9990000034");
+    BOOST_TEST(merges.note(w, y, NhsNumberStatus::Nsts01));  // stale: y was retired since
+    BOOST_TEST(survivor(merges, w) == "9990000034");
+    BOOST_TEST(survivor(merges, y) == "9990000034");
+    BOOST_TEST(merges.note(z, x, NhsNumberStatus::Nsts01));  // a loop: x is the live record again
+    BOOST_TEST(survivor(merges, x) == "-");
+    BOOST_TEST(survivor(merges, y) == "9990000018");
+    BOOST_TEST(survivor(merges, z) == "9990000018");
+    BOOST_TEST(merges.note(y, x, NhsNumberStatus::Nsts01));  // y straight into x now
+    BOOST_TEST(survivor(merges, y) == "9990000018");
+    time.now += hours(24 * 31);
+    BOOST_TEST(survivor(merges, y) == "-");  // forgotten
+  }
+  MergedNumbers small(time.clock(), hours(24), 2);
+  small.note(x, y, NhsNumberStatus::Nsts01);
+  small.note(z, w, NhsNumberStatus::Nsts01);
+  small.note(v, w, NhsNumberStatus::Nsts01);  // a third: the oldest goes
+  BOOST_TEST(survivor(small, x) == "-");
+  BOOST_TEST(survivor(small, z) == "9990000042");
+  BOOST_TEST(survivor(small, v) == "9990000042");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
