@@ -85,6 +85,7 @@ struct Attendance {
 struct MergedNumber {
   NhsNumber surviving;
   std::string refused;
+  std::optional<ReasonCode> refusedReason;  // with `refused`: NHS_NUMBER_UNVERIFIED, TEST_NUMBER_IN_LIVE
 };
 
 // The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.

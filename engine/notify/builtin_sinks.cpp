@@ -40,6 +40,22 @@ std::string renumbered(std::string segment, std::string_view from, std::string_v
   return segment;
 }
 
+// When the failed check was decided (the payload's, else when its re-check was queued).
+domain::Instant failedAt(const store::OutboxEntry& entry) {
+  if (const auto ms = payloadField(entry.payload, kKeyFailedAtMs)) {
+    try {
+      return domain::Instant{std::chrono::milliseconds{std::stoll(*ms)}};
+    } catch (const std::exception&) {  // not a number: the queue time below
+    }
+  }
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(entry.createdAt);
+}
+
+std::string mergeRefusedText(std::string_view refused) {
+  return "a patient merge retired the NHS number this check was for, and the surviving record's number may not be "
+         "queried: " + std::string(refused) + "; check CP-IS by hand";
+}
+
 }  // namespace
 
 // ---- the late result ---------------------------------------------------------------------------
@@ -111,12 +127,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
   const std::string entryText = std::to_string(entry.id);
   const std::string messageText = entry.messageId ? std::to_string(*entry.messageId) : std::string("-");
   if (feed->second.mergedInto) {
-    const auto since = std::chrono::time_point_cast<std::chrono::milliseconds>(entry.createdAt);
-    if (auto merged = feed->second.mergedInto(*attendance, since)) {
-      if (!merged->refused.empty()) {
-        return {Kind::Failed, "a patient merge retired the NHS number it was for, and this feed may not query the "
-                              "surviving record's: " + merged->refused};
-      }
+    if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
       if (feed->second.checkedOn && feed->second.checkedOn(*attendance, merged->surviving)) {
         logger().notice("deferred check %s of message %s (check %s) not made: a patient merge retired the NHS number "
@@ -124,6 +135,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                         entryText, messageText, failedCheckId);
         return {Kind::Delivered, "superseded: the attendance was checked on the surviving record's number since"};
       }
+      if (!merged->refused.empty()) return {Kind::Failed, mergeRefusedText(merged->refused)};
       logger().notice("deferred check %s of message %s (check %s) re-keyed: a patient merge retired the NHS number "
                       "it was for; the surviving record's is checked",
                       entryText, messageText, failedCheckId);
@@ -167,19 +179,23 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
 Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
   auto attendance = attendanceFromPayload(entry.payload);
   if (!attendance) return {};
-  // Told about the child who is there: the surviving record's number when a merge retired it
-  // (and the feed may query it; else the number the check was for, which a person looks up).
-  if (const auto feed = feeds_.find(attendance->feedId); feed != feeds_.end() && feed->second.mergedInto) {
-    const auto since = std::chrono::time_point_cast<std::chrono::milliseconds>(entry.createdAt);
-    if (auto merged = feed->second.mergedInto(*attendance, since); merged && merged->refused.empty()) {
-      attendance->nhsNumber = merged->surviving;
-    }
-  }
   domain::CheckOutcome abandoned;
   abandoned.status = domain::CheckStatus::CheckFailed;
   abandoned.reason = domain::parseReasonCode(payloadField(entry.payload, kKeyReason).value_or(""))
                          .value_or(domain::ReasonCode::SpineUnavailable);
   abandoned.reasonText = "the deferred check never succeeded";
+  // About the child who is there: the surviving record's number when a merge retired the one
+  // the check was for; and when the feed may not query that number, why, for the person who
+  // checks CP-IS by hand (the record was merged; neither number was asked).
+  if (const auto feed = feeds_.find(attendance->feedId); feed != feeds_.end() && feed->second.mergedInto) {
+    if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
+      attendance->nhsNumber = merged->surviving;
+      if (!merged->refused.empty()) {
+        abandoned.reason = merged->refusedReason.value_or(domain::ReasonCode::NhsNumberUnverified);
+        abandoned.reasonText = mergeRefusedText(merged->refused);
+      }
+    }
+  }
   abandoned.queried = attendance->nhsNumber;
   abandoned.mode = domain::AccessMode::Unscheduled;
   abandoned.decidedAt = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());

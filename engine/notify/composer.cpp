@@ -264,7 +264,8 @@ Notification Composer::deferredCheck(const domain::Attendance& attendance, const
   n.kind = std::string(kDeferredCheck);
   n.idempotencyKey = idempotencyKey(kDeferredCheck, attendance.feedId, attendance.visitNumber, failed.checkId);
   n.payload = payloadFor(DataLevel::Full, kDeferredCheck, n.idempotencyKey, attendance, failed,
-                         {{std::string(kKeyLocationKey), attendance.locationKey}});
+                         {{std::string(kKeyLocationKey), attendance.locationKey},
+                          {std::string(kKeyFailedAtMs), std::to_string(failed.decidedAt.time_since_epoch().count())}});
   const store::TimePoint at = failed.decidedAt;
   n.notBefore = at + settings_.deferredCheckDelay;
   n.deadline = at + settings_.deferredCheckDeadline;

@@ -66,6 +66,9 @@ inline constexpr std::string_view kKeyPlans = "plans";  // one line per plan: ty
 // ---- keys only the built-in sinks read (never given to a plugin sink) ------------------------
 // kDeferredCheck: the location key the check's author and access mode were chosen by.
 inline constexpr std::string_view kKeyLocationKey = "location_key";
+// kDeferredCheck: when the failed check was decided, in milliseconds since 1970 UTC (the
+// engine's clock): the merges a re-check follows are those noted after it.
+inline constexpr std::string_view kKeyFailedAtMs = "failed_at_ms";
 // kLateResult: the unsolicited HL7 v2 message for the EPR, built when the result was queued, so
 // that every delivery attempt sends the same bytes with the same MSH-10.
 inline constexpr std::string_view kKeyHl7 = "hl7";

@@ -178,7 +178,7 @@ std::optional<MergedNumbers::Survivor> MergedNumbers::survivorOf(const domain::N
   // note() keeps the chains free of loops; the bound is for safety alone.
   for (int step = 0; step < 16; ++step) {
     const auto it = entries_.find(std::string((survivor ? survivor->number : number).reveal()));
-    if (it == entries_.end() || now - it->second.at > retention_ || it->second.at <= since) break;
+    if (it == entries_.end() || now - it->second.at > retention_ || (!survivor && it->second.at <= since)) break;
     survivor = Survivor{it->second.surviving, it->second.status};
   }
   if (survivor && survivor->number == number) return std::nullopt;
@@ -296,15 +296,10 @@ Decision Decider::decide(const domain::Attendance& a) const {
 
   if (previous) {
     // The attendance's check moved to the surviving number of a merge (a deferred check's
-    // answer): an update that still carries the retired number is the same patient, not a
+    // answer): an update that still carries the number it moved from is the same patient, not a
     // change that queries the retired number again.
     const bool sameNumber =
-        previous->nhsNumber == a.nhsNumber ||
-        (merges_ != nullptr && previous->nhsNumber && a.nhsNumber &&
-         [&] {
-           const auto survivor = merges_->survivorOf(*a.nhsNumber);
-           return survivor && survivor->number == *previous->nhsNumber;
-         }());
+        previous->nhsNumber == a.nhsNumber || (previous->rekeyedFrom && previous->rekeyedFrom == a.nhsNumber);
     const bool changed = !sameNumber || (!previous->nhsNumberVerified && verified(a)) || previous->mode != d.mode;
     const bool recent = now - previous->decidedAt < policy_.recheckWindow;
     // CPIS.md §4: ED → paediatric ward is still unscheduled, no new query, whether the EPR says
@@ -375,8 +370,9 @@ std::optional<domain::MergedNumber> Decider::mergedInto(const domain::Attendance
   domain::Attendance surviving = attendance;
   surviving.nhsNumber = survivor->number;
   surviving.nhsStatus = survivor->status;
-  const auto refused = numberRefused(surviving, location(attendance));
-  return domain::MergedNumber{survivor->number, refused ? refused->second : std::string()};
+  auto refused = numberRefused(surviving, location(attendance));
+  if (!refused) return domain::MergedNumber{survivor->number, {}, std::nullopt};
+  return domain::MergedNumber{survivor->number, std::move(refused->second), refused->first};
 }
 
 bool Decider::checkedOn(const domain::Attendance& attendance, const domain::NhsNumber& number) const {
@@ -492,6 +488,15 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
   const auto merged = mergedInto(attendance, failedAt);
   const std::optional<domain::NhsNumber> survivor =
       merged && merged->refused.empty() ? std::optional(merged->surviving) : std::nullopt;
+  // The number the re-check asked about: the survivor, or one on its way there (a merge of it
+  // noted while the query ran: the attendance then moves to it, and its next update, carrying
+  // the newest number, is checked on that).
+  const auto onTheChain = [&](const std::optional<domain::NhsNumber>& asked) {
+    if (!survivor || !asked) return false;
+    if (*asked == *survivor) return true;
+    const auto onward = merges_ != nullptr ? merges_->survivorOf(*asked, failedAt) : std::nullopt;
+    return onward && onward->number == *survivor;
+  };
   return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
     if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
         previous.nhsNumber != attendance.nhsNumber) {
@@ -500,8 +505,11 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
     // Asked about the surviving number of a merge that re-keyed the attendance: the attendance
     // is now checked on that number.
     const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
-    if (asked != attendance.nhsNumber && asked != survivor) return false;
-    previous.nhsNumber = asked;
+    if (asked != attendance.nhsNumber && !onTheChain(asked)) return false;
+    if (asked != previous.nhsNumber) {
+      previous.rekeyedFrom = previous.nhsNumber;
+      previous.nhsNumber = asked;
+    }
     previous.decidedAt = outcome.decidedAt;
     previous.status = outcome.status;
     previous.mode = outcome.mode;

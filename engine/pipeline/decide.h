@@ -87,6 +87,10 @@ struct PreviousCheck {
   // (recheckWindow). Before it, a start continues the attendance (an ED attendance admitted to a
   // ward: A04, then A01), as an update does.
   std::optional<domain::Instant> endedAt{};
+  // The number the attendance was checked on before a deferred check's answer moved it to the
+  // surviving record of a patient merge (recordDeferred): an update that still carries it is
+  // the same patient. A check since clears it.
+  std::optional<domain::NhsNumber> rekeyedFrom{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -176,9 +180,10 @@ class MergedNumbers {
   // record again. False when this merge was known already (a resend).
   bool note(const domain::NhsNumber& retired, const domain::NhsNumber& surviving,
             domain::NhsNumberStatus survivingStatus);
-  // The number `number` lives on as through the merges noted after `since` (X into Y, then Y
-  // into Z: Z); nullopt when none retired it since. A check made on X after X's merge was on
-  // the EPR's own number, and is not moved.
+  // The number `number` lives on as when a merge noted after `since` retired it, following
+  // every merge of the surviving records since (X into Y, then Y into Z: Z, whenever Y's merge
+  // was noted); nullopt when none retired `number` after `since`. A check made on X after X's
+  // merge was on the number its EPR still uses, and is not moved.
   std::optional<Survivor> survivorOf(const domain::NhsNumber& number,
                                      domain::Instant since = domain::Instant::min()) const;
 

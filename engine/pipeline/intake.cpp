@@ -661,9 +661,9 @@ void Intake::noteMerge(const domain::Attendance& attendance) const {
   const std::string open = std::to_string(noted.openAttendances) + " open attendance" +
                            (noted.openAttendances == 1 ? " of this feed was" : "s of this feed were");
   if (!noted.survivingRefused.empty()) {
-    logger().warning("OPS ALERT: feed %s: MSH-10 %s: patient merge (%s) recorded, but the surviving record's NHS "
-                     "number may not be queried (%s): deferred checks owed on the retired number are abandoned "
-                     "for a person to check CP-IS by hand; %s checked on the retired number",
+    logger().warning("OPS ALERT: feed %s: MSH-10 %s: patient merge (%s) recorded, but by this feed's rules the "
+                     "surviving record's NHS number may not be queried (%s): its deferred checks owed on the retired "
+                     "number go to a person to check CP-IS by hand; %s checked on the retired number",
                      policy_.feed, attendance.controlId, attendance.triggerEvent, noted.survivingRefused, open);
     return;
   }

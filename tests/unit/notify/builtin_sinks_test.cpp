@@ -193,7 +193,8 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   std::string refused;
   feed.mergedInto = [&](const domain::Attendance& a, domain::Instant) -> std::optional<domain::MergedNumber> {
     if (a.nhsNumber->reveal() != "9990000018") return std::nullopt;
-    return domain::MergedNumber{domain::NhsNumber::parse("9990000026").value(), refused};
+    return domain::MergedNumber{domain::NhsNumber::parse("9990000026").value(), refused,
+                                refused.empty() ? std::nullopt : std::optional(domain::ReasonCode::NhsNumberUnverified)};
   };
   bool checkedSince = false;
   feed.checkedOn = [&](const domain::Attendance& a, const domain::NhsNumber& n) {
@@ -226,7 +227,8 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   BOOST_TEST(followUps.empty());
 
   // The feed's rules refuse the surviving number: neither number is queried; a person checks
-  // (dead-lettered: the abandoned check names the number the check was for).
+  // (dead-lettered). The abandoned check names the surviving record, says why, and gives the
+  // refusal's reason code, not the outage's.
   checkedSince = false;
   refused = "NHS number trace status NSTS02 is not verified";
   const auto toPerson = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
@@ -236,7 +238,12 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   BOOST_TEST(asked.empty());
   const auto byHand = sink.onDead(deferredEntry(composer, persisted.value().id));
   BOOST_TEST_REQUIRE(byHand.size() == 1u);
-  BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000018");
+  BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000026");
+  BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyReason).value_or("") == "NHS_NUMBER_UNVERIFIED");
+
+  // A check already made on the surviving number wins over the A40's trace status for it.
+  checkedSince = true;
+  BOOST_TEST(sink.deliver(deferredEntry(composer, persisted.value().id), followUps).kind == Kind::Delivered);
 }
 
 BOOST_AUTO_TEST_CASE(an_abandoned_check_is_reported_to_the_subscribed_sinks) {

@@ -792,6 +792,7 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_checks_owed_on_the_retired_number) {
   BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
   BOOST_TEST((decider.previous(child())->status == CheckStatus::NotFound));
   BOOST_TEST(decider.checkedOn(onSurviving, surviving));
+  BOOST_TEST((decider.previous(child())->rekeyedFrom == retired));
 
   // The attendance's next updates repeat it, whether they carry the surviving number or still
   // the retired one: no second query for one attendance (CPIS.md §7).
@@ -808,6 +809,29 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_checks_owed_on_the_retired_number) {
     a.visitNumber = "V-SECOND";
   });
   BOOST_TEST((second.kind == DecisionKind::CheckDue), second.reasonText);
+}
+
+// The surviving record was merged on while the deferred check's query about it ran (X into Y,
+// the query on Y, then Y into Z): the answer still takes the failure's place, on Y, and the
+// attendance's next update, carrying Z, is checked on Z.
+BOOST_AUTO_TEST_CASE(a_deferred_answer_on_a_number_merged_on_meanwhile_still_counts) {
+  MergedNumbers merges(time.clock());
+  Decider decider(policy, time.clock(), memory, &merges);
+  Messages m{decider, time};
+  const NhsNumber x = nhs("9990000018"), y = nhs("9990000026"), z = nhs("9990000034");
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  const Instant failedAt = decider.previous(child())->decidedAt;
+  time.now += 1min;
+  merges.note(x, y, NhsNumberStatus::Nsts01);
+  BOOST_TEST((decider.mergedInto(child(), failedAt)->surviving == y));  // the query goes to y
+  time.now += 1min;
+  merges.note(y, z, NhsNumberStatus::Nsts01);  // while it runs
+  CheckOutcome answer = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
+  answer.queried = y;
+  BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
+  BOOST_TEST((decider.previous(child())->nhsNumber == y));
+  const Decision next = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) { a.nhsNumber = z; });
+  BOOST_TEST((next.kind == DecisionKind::CheckDue), next.reasonText);
 }
 
 // A merge is recorded whenever it names two valid, different NHS numbers. Whether a check owed
@@ -1014,8 +1038,11 @@ BOOST_AUTO_TEST_CASE(merged_numbers_follow_chains_and_forget) {
     BOOST_TEST(survivor(merges, z) == "-");
     BOOST_TEST(survivor(merges, x, first) == "-");  // x's own merge came before: not moved
     BOOST_TEST(survivor(merges, y, first) == "9990000034");
+    const Instant beforeStale = time.now;
+    time.now += 1min;
     BOOST_TEST(merges.note(w, y, NhsNumberStatus::Nsts01));  // stale: y was retired since
     BOOST_TEST(survivor(merges, w) == "9990000034");
+    BOOST_TEST(survivor(merges, w, beforeStale) == "9990000034");  // the first link decides; the rest follow
     BOOST_TEST(survivor(merges, y) == "9990000034");
     BOOST_TEST(merges.note(z, x, NhsNumberStatus::Nsts01));  // a loop: x is the live record again
     BOOST_TEST(survivor(merges, x) == "-");
