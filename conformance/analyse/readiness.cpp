@@ -149,7 +149,8 @@ mapping::MappingRules allRequired(const mapping::MappingRules& rules) {
   for (auto& rule : probe.fields) {
     const bool fromMessage = std::any_of(rule.sources.begin(), rule.sources.end(),
                                          [](const mapping::Source& s) { return s.path.has_value(); });
-    rule.required = fromMessage;
+    // priorNhsNumber is a merge's (A40), which requires nothing: never missing from an attendance.
+    rule.required = fromMessage && rule.field != FieldId::PriorNhsNumber;
   }
   return probe;
 }
@@ -309,7 +310,10 @@ ReadinessAnalyser::ReadinessAnalyser(const mapping::Mapping& mapping, const pipe
   report_.mapping = mapping.name();
   report_.fields.clear();
   for (const auto& rule : mapping.rules().fields) {
-    if (rule.field == FieldId::ControlId || rule.field == FieldId::TriggerEvent || rule.sources.empty()) continue;
+    if (rule.field == FieldId::ControlId || rule.field == FieldId::TriggerEvent ||
+        rule.field == FieldId::PriorNhsNumber || rule.sources.empty()) {
+      continue;  // the message's own, or a merge's (A40): not an attendance's fields
+    }
     FieldStats stats;
     stats.name = std::string(mapping::nameOf(rule.field));
     stats.paths = pathsOf(rule);
@@ -514,7 +518,8 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
 
   // The mapping's view, field by field (only attendance events are checked by the mapping).
   const auto raw = probes_->raw.apply(message, "analyse");
-  const bool attendanceEvent = raw && raw.value().event != domain::AttendanceEvent::NotAnAttendance;
+  const bool attendanceEvent = raw && raw.value().event != domain::AttendanceEvent::NotAnAttendance &&
+                               raw.value().event != domain::AttendanceEvent::Merge;
   const auto stats = [&](FieldId field) -> FieldStats* {
     const std::string_view name = mapping::nameOf(field);
     for (auto& s : report_.fields) {
@@ -574,6 +579,13 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
   }
 
   const domain::Attendance& a = adapted.attendance;
+  if (a.event == domain::AttendanceEvent::Merge) {  // a patient merge (A40): no attendance, no query
+    const pipeline::Decision merge = decider_.decide(a);
+    report_.outcomes["NOT_CHECKED"].add(where);
+    report_.reasons["NOT_AN_ATTENDANCE"].add(where);
+    report_.reasonTexts["NOT_AN_ATTENDANCE: " + merge.reasonText].add(where);
+    return;
+  }
   ++report_.attendances;
   patientStats(a);
   report_.settings[a.setting ? std::string(domain::codeOf(*a.setting)) : std::string("(unmapped)")].add(where);

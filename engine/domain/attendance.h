@@ -16,8 +16,9 @@ namespace cpis::domain {
 
 // What the trigger event means for the attendance (CPIS.md §4; the mapping file decides).
 // Reopen: A13 (cancel discharge); the attendance goes on, and is not checked again (CPIS.md §4).
-// Merge: A40 (merge patient); no attendance and no query, but the open attendances checked on
-// the retired NHS number (Attendance::priorNhsNumber) are re-keyed to the surviving one.
+// Merge: A40 (merge patient); no attendance and no query. The engine records that the NHS number
+// Attendance::priorNhsNumber was merged into nhsNumber: checks still owed on it move to the
+// surviving number (docs/architecture.md).
 enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance, Reopen, Merge };
 
 // PID-32 NHS number trace status; only Nsts01 counts as verified by default.

@@ -227,12 +227,16 @@ Decision Decider::decide(const domain::Attendance& a) const {
     return d;
   };
 
+  const std::string event = a.triggerEvent.empty() ? std::string("(none)") : a.triggerEvent;
+  if (a.event == AttendanceEvent::Merge) {  // about people, whatever the feed's switches
+    return notChecked(ReasonCode::NotAnAttendance,
+                      "trigger event " + event + " merges two patients' records: no attendance, no query");
+  }
   if (!policy_.enabled) return notChecked(ReasonCode::Disabled, "CP-IS checks are disabled for this feed");
   if (loc && !loc->enabled) {
     return notChecked(ReasonCode::Disabled, "CP-IS checks are disabled for this location");
   }
 
-  const std::string event = a.triggerEvent.empty() ? std::string("(none)") : a.triggerEvent;
   switch (a.event) {
     case AttendanceEvent::NotAnAttendance:
       return notChecked(ReasonCode::NotAnAttendance,
@@ -241,9 +245,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
       return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " ends the attendance");
     case AttendanceEvent::Cancel:
       return notChecked(ReasonCode::NotAnAttendance, "trigger event " + event + " cancels the attendance");
-    case AttendanceEvent::Merge:
-      return notChecked(ReasonCode::NotAnAttendance,
-                        "trigger event " + event + " merges two patients' records: no attendance, no query");
+    case AttendanceEvent::Merge: break;  // above
     case AttendanceEvent::Start:
     case AttendanceEvent::Update:
     case AttendanceEvent::Reopen: break;

@@ -116,7 +116,8 @@ class CheckMemory {
     return merge(feed, visitNumber, [&](std::optional<PreviousCheck>& entry) { return entry && change(*entry); });
   }
   // How many of the feed's entries `test` holds for. Not a use of them (least recently used
-  // order and retention stay as they were).
+  // order and retention stay as they were). It may read every entry under the memory's lock (a
+  // millisecond or so for 100,000): for rare events (a merge), not for every message.
   virtual std::size_t count(std::string_view feed, const std::function<bool(const PreviousCheck&)>& test) const = 0;
 
   // merge(), replacing whatever the attendance had.

@@ -212,7 +212,7 @@ class Intake final : public mllp::FrameHandler {
   // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did.
   void noteMerge(const domain::Attendance& attendance) const;
   // What a message the store has taken does to the attendance memories (Pending::Remember).
-  // `duplicate`: a resend answered from the store (only an end, a cancellation or a merge is noted).
+  // `duplicate`: a resend answered from the store (only an end or a cancellation is noted).
   void noteStored(const Pending& pending, bool duplicate = false);
   // The NOT_CHECKED outcome of a check the attendance's cancellation overtook.
   domain::CheckOutcome cancelledOutcome(const CheckRequest& request) const;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <Poco/JSON/Object.h>
@@ -392,6 +393,25 @@ BOOST_AUTO_TEST_CASE(unmapped_locations_and_missing_fields) {
   BOOST_TEST(r.field("nhsStatus")->getValue<std::size_t>("missing") == 1u);
   BOOST_TEST(r.field("department")->getValue<std::size_t>("missing") == 1u);
   BOOST_TEST(r.count("outcomes", "REJECTED") == 1u);
+}
+
+// A patient merge (A40) is not an attendance: counted as NOT_CHECKED / NOT_AN_ATTENDANCE, not
+// in the attendance events whose fields are tallied, and its prior NHS number is no field an
+// attendance lacks.
+BOOST_AUTO_TEST_CASE(a_merge_is_not_an_attendance) {
+  const cpis::test::TempDir out("cpis-analyse");
+  const std::string a40 = slurp(kSource / "tests" / "data" / "adt" / "england-a40-merge.hl7");
+  const Run r = analyseFiles({{"a.hl7", a04("C1") + a40}}, out);
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::vector<std::tuple<std::string, std::string, std::size_t>> tallies{
+      {"outcomes", "CHECK_DUE", 1}, {"outcomes", "NOT_CHECKED", 1}, {"reasons", "NOT_AN_ATTENDANCE", 1}};
+  for (const auto& [section, key, expected] : tallies) BOOST_TEST(r.count(section, key) == expected, key);
+  BOOST_TEST(r.number("adt") == 2u);
+  BOOST_TEST(r.number("attendanceEvents") == 1u);
+  BOOST_TEST(r.number("attendances") == 1u);
+  BOOST_TEST(r.countContaining("decisions", "merges two patients' records") == 1u);
+  BOOST_TEST(r.jsonText.find("priorNhsNumber") == std::string::npos);
+  BOOST_TEST(r.field("visitNumber")->getValue<std::size_t>("missing") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(unreadable_trace_status) {

@@ -79,6 +79,11 @@ const std::vector<ReasonCase> kReasons{
      "A03 ends the attendance"},
     {[](Attendance& a, DecisionPolicy&) { a.event = AttendanceEvent::Cancel; }, ReasonCode::NotAnAttendance,
      "A11 cancels it"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.event = AttendanceEvent::Merge;
+       p.enabled = false;
+     },
+     ReasonCode::NotAnAttendance, "A40 merges two records: not an attendance, whatever the feed's switch"},
     {[](Attendance& a, DecisionPolicy&) { a.setting.reset(); }, ReasonCode::LocationUnmapped,
      "unmapped location"},
     {[](Attendance& a, DecisionPolicy&) { a.setting = CareSetting::OutOfScope; },
