@@ -518,8 +518,7 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
 
   // The mapping's view, field by field (only attendance events are checked by the mapping).
   const auto raw = probes_->raw.apply(message, "analyse");
-  const bool attendanceEvent = raw && raw.value().event != domain::AttendanceEvent::NotAnAttendance &&
-                               raw.value().event != domain::AttendanceEvent::Merge;
+  const bool attendanceEvent = raw && domain::aboutAnAttendance(raw.value().event);
   const auto stats = [&](FieldId field) -> FieldStats* {
     const std::string_view name = mapping::nameOf(field);
     for (auto& s : report_.fields) {

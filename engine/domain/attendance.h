@@ -20,6 +20,11 @@ namespace cpis::domain {
 // Attendance::priorNhsNumber was merged into nhsNumber: checks still owed on it move to the
 // surviving number (docs/architecture.md).
 enum class AttendanceEvent { Start, Update, End, Cancel, NotAnAttendance, Reopen, Merge };
+// Whether the event is about an attendance (the mapping's required fields apply to it), not a
+// person-level message: everything but NOT_AN_ATTENDANCE and MERGE.
+constexpr bool aboutAnAttendance(AttendanceEvent event) {
+  return event != AttendanceEvent::NotAnAttendance && event != AttendanceEvent::Merge;
+}
 
 // PID-32 NHS number trace status; only Nsts01 counts as verified by default.
 enum class NhsNumberStatus { Nsts01 = 1, Nsts02, Nsts03, Nsts04, Nsts05, Nsts06, Nsts07, Nsts08, Absent };

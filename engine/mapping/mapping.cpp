@@ -256,9 +256,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
                                   [&](const EventRule& rule) { return rule.code == a.triggerEvent; });
   a.event = event != rules_.events.end() ? event->means : rules_.otherEvents;
   a.scheduledOnly = event != rules_.events.end() && event->scheduledOnly;
-  // A merge (A40) is about people, not an attendance: nothing is required of it.
-  const bool attendance =
-      a.event != domain::AttendanceEvent::NotAnAttendance && a.event != domain::AttendanceEvent::Merge;
+  const bool attendance = domain::aboutAnAttendance(a.event);  // else nothing is required of it
 
   std::vector<core::Issue> issues;
   for (const FieldRule& rule : rules_.fields) {

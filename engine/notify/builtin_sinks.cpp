@@ -115,17 +115,16 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
   if (feed == feeds_.end() || !feed->second.check) {
     return {Kind::Failed, "feed " + attendance->feedId + " no longer makes CP-IS checks"};
   }
-  const std::string failedCheckId = payloadField(entry.payload, kKeyCheckId).value_or(std::to_string(entry.id));
+  const std::string entryText = std::to_string(entry.id);
+  const std::string messageText = entry.messageId ? std::to_string(*entry.messageId) : std::string("-");
+  const std::string failedCheckId = payloadField(entry.payload, kKeyCheckId).value_or(entryText);
   if (feed->second.cancelled && feed->second.cancelled(*attendance)) {
     logger().notice("deferred check %s of message %s (check %s) withdrawn: the attendance was cancelled since",
-                    std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
-                    failedCheckId);
+                    entryText, messageText, failedCheckId);
     return {Kind::Delivered, "withdrawn: the attendance was cancelled"};
   }
   // The attendance as its check failed; `attendance` becomes the one queried now.
   const domain::Attendance failed = *attendance;
-  const std::string entryText = std::to_string(entry.id);
-  const std::string messageText = entry.messageId ? std::to_string(*entry.messageId) : std::string("-");
   if (feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
@@ -148,8 +147,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              " (check " + outcome.checkId + ")"};
   }
   if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId);
-  logger().notice("deferred check %s of message %s (check %s): %s, check %s", std::to_string(entry.id),
-                  entry.messageId ? std::to_string(*entry.messageId) : std::string("-"), failedCheckId,
+  logger().notice("deferred check %s of message %s (check %s): %s, check %s", entryText, messageText, failedCheckId,
                   std::string(domain::codeOf(outcome.status)), outcome.checkId);
   if (feed->second.appendAlerts && composer_.settings().feedsWithReturn.count(attendance->feedId) != 0) {
     std::string inbound;

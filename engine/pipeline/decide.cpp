@@ -161,10 +161,7 @@ bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumb
     at = std::string(it->second.surviving.reveal());
   }
   if (const auto it = entries_.find(key); it != entries_.end()) erase(it);
-  while (entries_.size() >= capacity_) {
-    entries_.erase(order_.front());
-    order_.pop_front();
-  }
+  while (entries_.size() >= capacity_) erase(entries_.find(order_.front()));
   order_.push_back(key);
   entries_.emplace(key, Entry{surviving, survivingStatus, now, std::prev(order_.end())});
   return true;
