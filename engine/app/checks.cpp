@@ -17,6 +17,8 @@
 #include "engine/pipeline/check.h"
 #include "engine/pipeline/decide.h"
 #include "engine/pipeline/intake.h"
+#include "engine/pipeline/last_outcomes.h"
+#include "engine/pipeline/memory_journal.h"
 #include "engine/pipeline/respond.h"
 #include "engine/pipeline/work_queue.h"
 #include "engine/plugin/adapter_plugin.h"
@@ -33,6 +35,9 @@ namespace {
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.engine");
 }
+
+// How often the attendance memories' changes are written: a crash forgets at most this much.
+constexpr std::chrono::milliseconds kMemoryFlushInterval{500};
 
 domain::Instant now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -94,6 +99,7 @@ struct Checks::Feed {
   std::unique_ptr<plugin::AdapterPlugin> plugin;
   std::unique_ptr<pipeline::Adapter> adapter;
   std::unique_ptr<pipeline::InMemoryCheckMemory> memory;
+  std::unique_ptr<pipeline::LastOutcomes> outcomes;
   std::unique_ptr<pipeline::Decider> decider;
   std::unique_ptr<pipeline::Checker> checker;
   std::unique_ptr<pipeline::Responder> responder;
@@ -133,6 +139,10 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
       cpisConfig.backend == config::CpisBackend::Simulator ? domain::Source::Simulator : domain::Source::Spine;
 
   merges_ = std::make_unique<pipeline::MergedNumbers>(now);
+  if (store != nullptr) {
+    journal_ = std::make_unique<pipeline::MemoryJournal>(now);
+    merges_->journalTo(journal_.get());
+  }
   for (const auto& feedConfig : config.feeds) {
     if (!feedConfig.check) continue;
     const config::CheckConfig& check = *feedConfig.check;
@@ -146,6 +156,8 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     }
     feed->adapter = std::make_unique<pipeline::Adapter>(feedConfig.name, feed->mapping.get(), feed->plugin.get());
     feed->memory = std::make_unique<pipeline::InMemoryCheckMemory>(now);
+    feed->memory->journalTo(journal_.get());
+    feed->outcomes = std::make_unique<pipeline::LastOutcomes>(feedConfig.name, journal_.get());
     feed->decider = std::make_unique<pipeline::Decider>(policyFor(config, check), now, *feed->memory, merges_.get());
     feed->checker = std::make_unique<pipeline::Checker>(*lookup_, authorFor(config, check), source, now);
     pipeline::AlertOptions alerts;
@@ -154,11 +166,70 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     feed->responder = std::make_unique<pipeline::Responder>(alerts, feed->plugin.get());
     feed->stages = std::make_unique<pipeline::CheckStages>(
         pipeline::CheckStages{*feed->adapter, *feed->decider, *feed->checker, *feed->responder, *work_,
-                              notifications, notified});
+                              notifications, notified, feed->outcomes.get()});
     logger().information("feed %s: CP-IS checks with mapping %s%s, alerts %s", feedConfig.name,
                          feedConfig.mappingFile->string(),
                          feed->plugin ? ", adapter " + feed->plugin->name() : std::string(), check.alerts);
     feeds_.emplace(feedConfig.name, std::move(feed));
+  }
+  if (journal_) {
+    // As long as the memories keep an attendance, and no longer than the store keeps content.
+    const auto retention = std::min<std::chrono::milliseconds>(pipeline::kMemoryRetention, config.store.retention);
+    restoreMemory(*store, retention);
+    journal_->start(*store, kMemoryFlushInterval, retention);
+  }
+}
+
+void Checks::restoreMemory(store::MessageStore& store, std::chrono::milliseconds retention) {
+  const auto started = std::chrono::steady_clock::now();
+  auto rows = store.loadMemory(store::TimePoint(now() - retention));
+  if (!rows) throw std::runtime_error("attendance memory: " + rows.error().message());
+  std::size_t checks = 0;
+  std::size_t outcomes = 0;
+  std::size_t merges = 0;
+  std::size_t unreadable = 0;
+  std::size_t elsewhere = 0;  // feeds this configuration does not check
+  for (const store::MemoryRow& row : rows.value()) {  // oldest first: the newest end up most recent
+    const auto at = std::chrono::floor<std::chrono::milliseconds>(row.at);
+    if (row.kind == pipeline::kMergeRow) {
+      const auto retired = domain::NhsNumber::parse(row.key);
+      const auto survivor = pipeline::decodeMerge(row.body);
+      if (!retired || !survivor) {
+        ++unreadable;
+        continue;
+      }
+      merges_->restore(*retired, *survivor, at);
+      ++merges;
+      continue;
+    }
+    const auto feed = feeds_.find(row.feed);
+    if (feed == feeds_.end()) {
+      ++elsewhere;
+      continue;
+    }
+    if (row.kind == pipeline::kCheckRow) {
+      if (const auto check = pipeline::decodeCheck(row.body)) {
+        feed->second->memory->restore(row.feed, row.key, *check, at);
+        ++checks;
+        continue;
+      }
+    } else if (row.kind == pipeline::kOutcomeRow) {
+      if (const auto outcome = pipeline::decodeOutcome(row.body)) {
+        feed->second->outcomes->restore(row.key, *outcome);
+        ++outcomes;
+        continue;
+      }
+    }
+    ++unreadable;
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  logger().information("attendance memory restored from the store: %z attendances' checks, %z outcomes, %z patient "
+                       "merges (%z rows of feeds that do not check here, %z unreadable) in %Ld ms",
+                       checks, outcomes, merges, elsewhere, unreadable, static_cast<Poco::Int64>(took.count()));
+  if (unreadable > 0) {
+    logger().warning("attendance memory: %z rows could not be read and were left out: those attendances are checked "
+                     "again at their next message",
+                     unreadable);
   }
 }
 
@@ -248,6 +319,10 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
 
 void Checks::stop() {
   if (work_) work_->stop();
+}
+
+void Checks::finishMemory() {
+  if (journal_) (void)journal_->stop();  // a failure is logged there
 }
 
 void Checks::flushAudit() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -26,6 +27,7 @@ namespace cpis::pipeline {
 struct CheckStages;
 class WorkQueue;
 class MergedNumbers;
+class MemoryJournal;
 }  // namespace cpis::pipeline
 
 namespace cpis::app {
@@ -67,6 +69,9 @@ class Checks {
   void stop();
   // Waits until every audit row recorded so far is written: before the store closes.
   void flushAudit();
+  // Writes the attendance memory's last changes and stops writing it: after the last message
+  // and notification, before the store closes.
+  void finishMemory();
 
  private:
   struct Feed;
@@ -78,7 +83,11 @@ class Checks {
   std::unique_ptr<pipeline::WorkQueue> work_;
   // Patient merges (A40) from every feed: an NHS number is national.
   std::unique_ptr<pipeline::MergedNumbers> merges_;
+  // The attendance memories' changes, written to the store (null without one).
+  std::unique_ptr<pipeline::MemoryJournal> journal_;
   std::map<std::string, std::unique_ptr<Feed>> feeds_;
+  // Puts back what the store kept of the memories (at start-up, before any message).
+  void restoreMemory(store::MessageStore& store, std::chrono::milliseconds retention);
 };
 
 }  // namespace cpis::app

@@ -5,6 +5,7 @@
 
 #include "engine/core/assert.h"
 #include "engine/domain/london_time.h"
+#include "engine/pipeline/memory_journal.h"
 
 namespace cpis::pipeline {
 
@@ -93,19 +94,35 @@ bool InMemoryCheckMemory::merge(std::string_view feed, std::string_view visitNum
   std::optional<PreviousCheck> entry;
   if (it != entries_.end() && now - it->second.lastUsed <= retention_) entry = it->second.check;
   if (!change(entry) || !entry) return false;
+  if (journal_ != nullptr) journal_->checkChanged(feed, visitNumber, *entry);
   if (it != entries_.end()) {  // kept, or forgotten (retention) and now new
     it->second.check = *entry;
     it->second.lastUsed = now;
     order_.splice(order_.end(), order_, it->second.position);
     return true;
   }
+  put(std::move(key), *entry, now);
+  return true;
+}
+
+void InMemoryCheckMemory::put(std::string key, const PreviousCheck& check, domain::Instant at) {
   while (entries_.size() >= capacity_) {
     entries_.erase(order_.front());
     order_.pop_front();
   }
   order_.push_back(key);
-  entries_.emplace(std::move(key), Entry{*entry, std::prev(order_.end()), now});
-  return true;
+  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end()), at});
+}
+
+void InMemoryCheckMemory::restore(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check,
+                                  domain::Instant lastUsed) {
+  std::string key = keyOf(feed, visitNumber);
+  const std::lock_guard lock(mutex_);
+  if (const auto it = entries_.find(key); it != entries_.end()) {
+    order_.erase(it->second.position);
+    entries_.erase(it);
+  }
+  put(std::move(key), check, lastUsed);
 }
 
 std::size_t InMemoryCheckMemory::count(std::string_view feed,
@@ -144,6 +161,9 @@ bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumb
   const auto fresh = [&](const Entry& e) { return now - e.at <= retention_; };
   if (const auto it = entries_.find(key);
       it != entries_.end() && fresh(it->second) && it->second.surviving == surviving) {
+    if (it->second.status != survivingStatus && journal_ != nullptr) {
+      journal_->mergeChanged(retired, Survivor{surviving, survivingStatus}, it->second.at);
+    }
     it->second.status = survivingStatus;
     return false;
   }
@@ -156,15 +176,27 @@ bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumb
     if (it == entries_.end() || !fresh(it->second)) break;
     if (it->second.surviving == retired) {
       erase(entries_.find(std::string(surviving.reveal())));
+      if (journal_ != nullptr) journal_->mergeChanged(surviving, std::nullopt, now);
       break;
     }
     at = std::string(it->second.surviving.reveal());
   }
+  put(key, Survivor{surviving, survivingStatus}, now);
+  if (journal_ != nullptr) journal_->mergeChanged(retired, Survivor{surviving, survivingStatus}, now);
+  return true;
+}
+
+void MergedNumbers::put(const std::string& key, const Survivor& survivor, domain::Instant at) {
   if (const auto it = entries_.find(key); it != entries_.end()) erase(it);
   while (entries_.size() >= capacity_) erase(entries_.find(order_.front()));
   order_.push_back(key);
-  entries_.emplace(key, Entry{surviving, survivingStatus, now, std::prev(order_.end())});
-  return true;
+  entries_.emplace(key, Entry{survivor.number, survivor.status, at, std::prev(order_.end())});
+}
+
+void MergedNumbers::restore(const domain::NhsNumber& retired, const Survivor& survivor, domain::Instant at) {
+  if (retired == survivor.number) return;
+  const std::lock_guard lock(mutex_);
+  put(std::string(retired.reveal()), survivor, at);
 }
 
 std::optional<MergedNumbers::Survivor> MergedNumbers::survivorOf(const domain::NhsNumber& number,

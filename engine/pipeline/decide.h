@@ -20,6 +20,8 @@
 
 namespace cpis::pipeline {
 
+class MemoryJournal;
+
 enum class Environment { Live, Test };
 
 // An age limit in whole years: a patient this age or older at arrival is out of scope.
@@ -96,6 +98,8 @@ struct PreviousCheck {
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
 // least recently used first out.
 inline constexpr std::size_t kRememberedAttendances = 100'000;
+// How long they keep an attendance after its last message (and the merges a merge).
+inline constexpr std::chrono::milliseconds kMemoryRetention = std::chrono::hours(24 * 30);
 
 // The decision's memory of attendances, keyed by (feed, visit number). The pipeline may keep it
 // in the message store so it survives a restart; InMemoryCheckMemory keeps it in memory.
@@ -137,7 +141,7 @@ class CheckMemory {
 class InMemoryCheckMemory final : public CheckMemory {
  public:
   using Clock = std::function<domain::Instant()>;
-  InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(24 * 30),
+  InMemoryCheckMemory(Clock clock, std::chrono::milliseconds retention = kMemoryRetention,
                       std::size_t capacity = kRememberedAttendances);
 
   std::optional<PreviousCheck> previous(std::string_view feed, std::string_view visitNumber) const override;
@@ -146,9 +150,19 @@ class InMemoryCheckMemory final : public CheckMemory {
   std::size_t count(std::string_view feed, const std::function<bool(const PreviousCheck&)>& test) const override;
   std::size_t size() const;
 
+  // Every entry stored from now on is told to `journal` (null: none), which outlives this.
+  void journalTo(MemoryJournal* journal) noexcept { journal_ = journal; }
+  // An entry as the store kept it (MemoryJournal), last used at `lastUsed`: the newest entry
+  // of the memory, and not told to the journal. Before the memory is used (at start-up).
+  void restore(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check,
+               domain::Instant lastUsed);
+
  private:
   static std::string keyOf(std::string_view feed, std::string_view visitNumber);
+  // Stores `check` under `key` (mutex_ held) as its newest entry, last used at `at`.
+  void put(std::string key, const PreviousCheck& check, domain::Instant at);
 
+  MemoryJournal* journal_ = nullptr;
   Clock clock_;
   std::chrono::milliseconds retention_;
   std::size_t capacity_;
@@ -169,7 +183,7 @@ class InMemoryCheckMemory final : public CheckMemory {
 class MergedNumbers {
  public:
   using Clock = std::function<domain::Instant()>;
-  explicit MergedNumbers(Clock clock, std::chrono::milliseconds retention = std::chrono::hours(24 * 30),
+  explicit MergedNumbers(Clock clock, std::chrono::milliseconds retention = kMemoryRetention,
                          std::size_t capacity = kRememberedAttendances);
 
   struct Survivor {
@@ -188,6 +202,12 @@ class MergedNumbers {
   std::optional<Survivor> survivorOf(const domain::NhsNumber& number,
                                      domain::Instant since = domain::Instant::min()) const;
 
+  // Every link noted or undone from now on is told to `journal` (null: none), which outlives this.
+  void journalTo(MemoryJournal* journal) noexcept { journal_ = journal; }
+  // A link as the store kept it (MemoryJournal), noted at `at`: the newest, and not told to the
+  // journal. Before the merges are used (at start-up).
+  void restore(const domain::NhsNumber& retired, const Survivor& survivor, domain::Instant at);
+
  private:
   struct Entry {
     domain::NhsNumber surviving;
@@ -196,7 +216,9 @@ class MergedNumbers {
     std::list<std::string>::iterator position;
   };
   void erase(std::unordered_map<std::string, Entry>::iterator it);  // mutex_ held
+  void put(const std::string& key, const Survivor& survivor, domain::Instant at);  // mutex_ held
 
+  MemoryJournal* journal_ = nullptr;
   Clock clock_;
   std::chrono::milliseconds retention_;
   std::size_t capacity_;

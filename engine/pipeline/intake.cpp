@@ -13,6 +13,7 @@
 #include "engine/pipeline/adapt.h"
 #include "engine/pipeline/check.h"
 #include "engine/pipeline/decide.h"
+#include "engine/pipeline/last_outcomes.h"
 #include "engine/pipeline/respond.h"
 #include "engine/pipeline/return_channel.h"
 #include "engine/pipeline/work_queue.h"
@@ -110,21 +111,6 @@ struct Intake::Pending {
   std::optional<Remember> remember;
 };
 
-// The last outcome per (visit number): an update that changes nothing repeats it.
-// As many attendances as the decider's memory, least recently used first out, so that what the
-// decider repeats is here (otherwise the attendance is checked again, a second query).
-struct Intake::Outcomes {
-  static constexpr std::size_t kCapacity = kRememberedAttendances;
-  struct Entry {
-    domain::CheckOutcome outcome;
-    std::list<std::string>::iterator position;
-  };
-  mutable std::mutex mutex;
-  std::unordered_map<std::string, Entry> byVisit;
-  mutable std::list<std::string> order;  // least recently used first
-  void used(const Entry& entry) const { order.splice(order.end(), order, entry.position); }
-};
-
 struct Intake::LeftOver {
   static constexpr std::size_t kCapacity = 10'000;  // beyond it, recovery at the next start
   std::mutex mutex;
@@ -138,7 +124,9 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       stamper_(stamper),
       returnChannel_(returnChannel),
       checks_(checks),
-      outcomes_(std::make_unique<Outcomes>()),
+      ownOutcomes_(checks != nullptr && checks->outcomes != nullptr ? nullptr
+                                                                    : std::make_unique<LastOutcomes>(policy_.feed)),
+      outcomes_(ownOutcomes_ ? ownOutcomes_.get() : checks->outcomes),
       unmapped_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()) {}
 
@@ -588,42 +576,25 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
 }
 
 void Intake::rememberOutcome(const domain::Attendance& attendance, const domain::CheckOutcome& outcome) {
-  if (attendance.visitNumber.empty()) return;
-  const std::lock_guard lock(outcomes_->mutex);
-  // As the decider's memory (Decider::record): a skipped check does not hide the attendance's
-  // real one, which a later update repeats.
-  if (const auto it = outcomes_->byVisit.find(attendance.visitNumber); it != outcomes_->byVisit.end()) {
-    outcomes_->used(it->second);
-    if (outcome.status != domain::CheckStatus::NotChecked ||
-        it->second.outcome.status == domain::CheckStatus::NotChecked) {
-      it->second.outcome = outcome;
-    }
-    return;
-  }
-  while (outcomes_->byVisit.size() >= Outcomes::kCapacity) {
-    outcomes_->byVisit.erase(outcomes_->order.front());
-    outcomes_->order.pop_front();
-  }
-  outcomes_->order.push_back(attendance.visitNumber);
-  outcomes_->byVisit.emplace(attendance.visitNumber, Outcomes::Entry{outcome, std::prev(outcomes_->order.end())});
+  outcomes_->remember(attendance.visitNumber, outcome);
 }
 
 void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
                                    std::string_view failedCheckId) {
   if (checks_ == nullptr || attendance.visitNumber.empty()) return;
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) return;
-  // Both memories or neither, in one step under this lock (the intake records a message's
-  // outcome in both, this one last): the decider repeats a check only when this remembers the
-  // same one (decidedAt), so the two never disagree into a second query.
-  const std::lock_guard lock(outcomes_->mutex);
-  const auto it = outcomes_->byVisit.find(attendance.visitNumber);
-  if (it == outcomes_->byVisit.end()) return;  // not remembered here: nothing to replace
-  domain::CheckOutcome& last = it->second.outcome;
-  if (last.status != domain::CheckStatus::CheckFailed || last.checkId != failedCheckId ||
-      last.queried != attendance.nhsNumber) {
-    return;  // the attendance has moved on since that failure
-  }
-  if (checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) last = outcome;
+  // Both memories or neither, in one step under the outcomes' lock (the intake records a
+  // message's outcome in both, this one last): the decider repeats a check only when this
+  // remembers the same one (decidedAt), so the two never disagree into a second query.
+  outcomes_->update(attendance.visitNumber, [&](domain::CheckOutcome& last) {
+    if (last.status != domain::CheckStatus::CheckFailed || last.checkId != failedCheckId ||
+        last.queried != attendance.nhsNumber) {
+      return false;  // the attendance has moved on since that failure
+    }
+    if (!checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) return false;
+    last = outcome;
+    return true;
+  });
 }
 
 void Intake::noteStored(const Pending& pending, bool duplicate) {
@@ -686,11 +657,7 @@ hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
 }
 
 std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
-  const std::lock_guard lock(outcomes_->mutex);
-  const auto it = outcomes_->byVisit.find(attendance.visitNumber);
-  if (it == outcomes_->byVisit.end()) return std::nullopt;
-  outcomes_->used(it->second);
-  return it->second.outcome;
+  return outcomes_->get(attendance.visitNumber);
 }
 
 Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Message* message,

@@ -20,6 +20,7 @@ class Adapter;
 class Checker;
 struct CheckRequest;
 class Decider;
+class LastOutcomes;
 class Responder;
 class ReturnChannel;
 class UnmappedLocations;
@@ -51,6 +52,9 @@ struct CheckStages {
   // Called with what was written after notifications were (the dispatcher's sinks they are
   // for look at once); may be empty.
   std::function<void(const notify::Notifications&)> notified{};
+  // The feed's last outcome per attendance, kept where a restart finds it again (MemoryJournal);
+  // null: the intake keeps its own, in memory.
+  LastOutcomes* outcomes = nullptr;
 };
 
 // The front of the pipeline for one feed: persist, parse, adapt, decide, look up, answer. It
@@ -204,9 +208,10 @@ class Intake final : public mllp::FrameHandler {
   AckStamper& stamper_;
   ReturnChannel* returnChannel_;
   const CheckStages* checks_;
-  // The last outcome per attendance (visit number), for updates that repeat it.
-  struct Outcomes;
-  std::unique_ptr<Outcomes> outcomes_;
+  // The last outcome per attendance (visit number), for updates that repeat it: the stages'
+  // (CheckStages::outcomes), else the intake's own.
+  std::unique_ptr<LastOutcomes> ownOutcomes_;
+  LastOutcomes* outcomes_ = nullptr;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
   void reportUnmapped(std::string_view locationKey);
   // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did.

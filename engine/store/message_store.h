@@ -65,6 +65,19 @@ struct PersistOutcome {
   std::optional<std::string> originalAck;
 };
 
+// One entry of what the engine remembers about attendances, kept in the store so that a restart
+// does not forget it (docs/architecture.md, "The attendance memory"): the decision's memory of
+// an attendance's last check, its last outcome, a patient merge. Patient data (NHS numbers,
+// CP-IS outcomes), under the store's access control and purged with the content
+// (purgeContent). The store keeps one row per (kind, feed, key) and does not read `body`.
+struct MemoryRow {
+  std::string kind;  // what the body is ("check", "outcome", "merge": the engine's names)
+  std::string feed;  // the feed it belongs to; empty for what is engine-wide (merges)
+  std::string key;   // the attendance's visit number; a merge's retired NHS number
+  std::string body;  // the entry, encoded by the engine; empty: the row is deleted
+  TimePoint at;      // when the entry last changed
+};
+
 struct StoredMessage {
   MessageId id{};
   std::string feed;
@@ -163,10 +176,18 @@ class MessageStore {
   // Drops the raw bytes and the ACK (both can hold patient data) of finished messages
   // received more than `olderThan` ago; the rest of the row stays as the audit record. Drops
   // too the payload of outbox entries delivered or dead more than `olderThan` ago (a dead one
-  // is then no longer replayed). Returns how many messages and entries were purged.
+  // is then no longer replayed), and the memory rows (MemoryRow) that last changed more than
+  // `olderThan` ago. Returns how many messages and entries were purged (rows not counted).
   virtual core::Result<std::size_t> purgeContent(std::chrono::days olderThan) = 0;
 
   virtual core::Result<StoredMessage> fetch(MessageId id) = 0;
+
+  // Writes the rows (replacing any of the same kind, feed and key; an empty body deletes it)
+  // and, with `purgeBefore`, deletes every row whose `at` is older, in one transaction; blocks
+  // until that is durable. The whole call fails or succeeds.
+  virtual core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) = 0;
+  // Every row whose `at` is `since` or later, oldest first.
+  virtual core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since) = 0;
 
   // Commits every write already queued, then refuses further writes with Unavailable (reads
   // still work). Idempotent; call it once the callers have stopped, e.g. on SIGTERM.

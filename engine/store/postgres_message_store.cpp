@@ -105,6 +105,7 @@ PostgresMessageStore::~PostgresMessageStore() {
 
 void PostgresMessageStore::close() {
   std::call_once(closed_, [this] {
+    closing_ = true;
     queue_->close();
     auto released = reader_->releaseClaims(options_.instance);
     auto releasedNotifications = outbox_->releaseClaims();
@@ -206,8 +207,21 @@ core::Result<std::size_t> PostgresMessageStore::purgeContent(std::chrono::days o
     const auto reply = write(WriteRequest{PurgeWrite{at - olderThan, chunk, at}});
     if (!reply.status.isOk()) return reply.status;
     purged += reply.purged;
-    if (reply.purged < chunk) return purged;
+    if (reply.purged < chunk) break;
   }
+  // The memory rows carry the engine's times: purged by the engine's clock.
+  const TimePoint engineNow = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  if (auto status = saveMemory({}, engineNow - olderThan); !status.isOk()) return status;
+  return purged;
+}
+
+core::Status PostgresMessageStore::saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) {
+  if (closing_) return core::Status::unavailable("message store: closed");
+  return reader_->saveMemory(rows, purgeBefore);
+}
+
+core::Result<std::vector<MemoryRow>> PostgresMessageStore::loadMemory(TimePoint since) {
+  return reader_->loadMemory(since);
 }
 
 core::Result<StoredMessage> PostgresMessageStore::fetch(MessageId id) {

@@ -140,6 +140,21 @@ PostgresReader::PostgresReader(std::unique_ptr<PgConnection> connection)
   connection_->prepare("outbox_entry", kOutboxEntry);
   connection_->prepare("list_outbox", kListOutbox);
   connection_->prepare("outbox_counts", kOutboxCounts);
+  // The attendance memory (schema version 7). Times are the engine's, as the rows carry them
+  // (NULL, the store's sentinel for the server's clock: the server's).
+  connection_->prepare("memory_upsert",
+                       "INSERT INTO attendance_memory (kind, feed, key, body, updated_at)"
+                       " VALUES ($1::text, $2::text, $3::bytea, $4::bytea, COALESCE($5::bigint, " +
+                           std::string(kPgNowMicros) +
+                           ")) ON CONFLICT (kind, feed, key) DO UPDATE SET body = excluded.body,"
+                           " updated_at = excluded.updated_at");
+  connection_->prepare("memory_delete",
+                       "DELETE FROM attendance_memory WHERE kind = $1::text AND feed = $2::text AND key = $3::bytea");
+  connection_->prepare("memory_purge", "DELETE FROM attendance_memory WHERE updated_at < COALESCE($1::bigint, " +
+                                           std::string(kPgNowMicros) + ")");
+  connection_->prepare("memory_load",
+                       "SELECT kind, feed, key, body, updated_at FROM attendance_memory"
+                       " WHERE updated_at >= COALESCE($1::bigint, 0) ORDER BY updated_at");
 }
 
 template <typename T, typename Work>
@@ -187,6 +202,57 @@ core::Result<StoredMessage> PostgresReader::fetch(MessageId id) {
         message.duplicatesReceived = static_cast<std::uint32_t>(row.int64(0, 10));
         message.raw = row.optionalBytes(0, 11);
         return message;
+      });
+}
+
+core::Status PostgresReader::saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) {
+  const auto saved = withConnection<bool>(
+      "message store: cannot write the attendance memory", false,
+      [&](PgConnection& connection) -> core::Result<bool> {
+        connection.exec("BEGIN");
+        try {
+          for (const MemoryRow& row : rows) {
+            // PgParams keeps views: the texts must outlive the statement.
+            const std::string kind = pgText(row.kind);
+            const std::string feed = pgText(row.feed);
+            PgParams params;
+            params.text(kind).text(feed).bytes(row.key);
+            if (row.body.empty()) {
+              connection.queryPrepared("memory_delete", params);
+              continue;
+            }
+            params.bytes(row.body).optionalInt64(pgTime(row.at));
+            connection.queryPrepared("memory_upsert", params);
+          }
+          if (purgeBefore) {
+            PgParams params;
+            params.optionalInt64(pgTime(*purgeBefore));
+            connection.queryPrepared("memory_purge", params);
+          }
+          connection.exec("COMMIT");
+        } catch (...) {
+          if (connection.healthy()) connection.exec("ROLLBACK");
+          throw;
+        }
+        return true;
+      });
+  return saved ? core::Status::ok() : saved.error();
+}
+
+core::Result<std::vector<MemoryRow>> PostgresReader::loadMemory(TimePoint since) {
+  return withConnection<std::vector<MemoryRow>>(
+      "message store: cannot read the attendance memory", true,
+      [&](PgConnection& connection) -> core::Result<std::vector<MemoryRow>> {
+        PgParams params;
+        params.optionalInt64(pgTime(since));
+        const auto found = connection.queryPrepared("memory_load", params);
+        std::vector<MemoryRow> rows;
+        rows.reserve(static_cast<std::size_t>(found.rows()));
+        for (int row = 0; row < found.rows(); ++row) {
+          rows.push_back(MemoryRow{found.bytes(row, 0), found.bytes(row, 1), found.bytes(row, 2),
+                                   found.bytes(row, 3), fromPgMicros(found.int64(row, 4))});
+        }
+        return rows;
       });
 }
 

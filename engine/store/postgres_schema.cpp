@@ -119,9 +119,22 @@ constexpr std::string_view kVersion6[]{
     "CREATE INDEX outbox_waiting ON outbox (sink, next_attempt_at, id) WHERE state = 'pending'",
 };
 
+// Version 7: what the engine remembers about attendances (MemoryRow), as SQLite's version 8.
+constexpr std::string_view kVersion7[]{
+    R"(CREATE TABLE attendance_memory (
+             kind text NOT NULL,
+             feed text NOT NULL,
+             key bytea NOT NULL,
+             body bytea NOT NULL,
+             updated_at bigint NOT NULL,
+             PRIMARY KEY (kind, feed, key)
+           ))",
+    "CREATE INDEX attendance_memory_by_time ON attendance_memory (updated_at)",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
-constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3,
-                                                          kVersion4, kVersion5, kVersion6};
+constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4,
+                                                          kVersion5, kVersion6, kVersion7};
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 int currentVersion(PgConnection& connection) {

@@ -8,7 +8,7 @@ class PgConnection;
 
 // The schema this build reads and writes; each step of postgres_schema.cpp's migration list
 // raises it by one. Kept apart from SQLite's version: the two databases migrate on their own.
-inline constexpr int kPostgresSchemaVersion = 6;
+inline constexpr int kPostgresSchemaVersion = 7;
 
 // Creates the schema in the connection's first search_path schema, or upgrades an older one,
 // in one transaction under an advisory lock, so instances starting together migrate once. A

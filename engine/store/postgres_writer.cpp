@@ -535,7 +535,7 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
             // Claims go through the reader's connection here, audit rows through the audit
             // log's own (PostgresAuditLog).
             static_assert(std::is_same_v<Write, ClaimWrite> || std::is_same_v<Write, ReleaseWrite> ||
-                          std::is_same_v<Write, AuditWrite>);
+                          std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, MemoryWrite>);
             firstResult.back() = kNone;
           }
         },
@@ -612,8 +612,10 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
                                                 "and only while their content is kept"),
                   {},
                   0};
-        } else if constexpr (std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, ReleaseWrite>) {
-          // Audit rows go through the audit log's connection, releases through the reader's.
+        } else if constexpr (std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, ReleaseWrite> ||
+                             std::is_same_v<Write, MemoryWrite>) {
+          // Audit rows go through the audit log's connection, releases and memory rows through
+          // the reader's.
           return {core::Status::internal("message store: not a write of this store's writer"), {}, 0};
         } else {
           if (result.int64(0, 0) == 1) return {};

@@ -473,12 +473,22 @@ core::Result<std::size_t> SqliteMessageStore::purgeContent(std::chrono::days old
     const auto reply = write(WriteRequest{PurgeWrite{now - olderThan, chunk, now}});
     if (!reply.status.isOk()) return reply.status;
     purged += reply.purged;
-    if (reply.purged < chunk) return purged;
+    if (reply.purged < chunk) break;
   }
+  if (auto status = saveMemory({}, now - olderThan); !status.isOk()) return status;
+  return purged;
 }
 
 core::Result<StoredMessage> SqliteMessageStore::fetch(MessageId id) {
   return reader_->fetch(id);
+}
+
+core::Status SqliteMessageStore::saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) {
+  return write(WriteRequest{MemoryWrite{rows, purgeBefore}}).status;
+}
+
+core::Result<std::vector<MemoryRow>> SqliteMessageStore::loadMemory(TimePoint since) {
+  return reader_->loadMemory(since);
 }
 
 }  // namespace cpis::store

@@ -113,6 +113,8 @@ class SqliteMessageStore final : public MessageStore {
   core::Result<std::vector<MessageId>> listUnfinished() override;
   core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
   core::Result<StoredMessage> fetch(MessageId id) override;
+  core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) override;
+  core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since) override;
   void close() override;
 
   SqliteStoreStats stats() const;

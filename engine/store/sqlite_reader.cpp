@@ -115,6 +115,25 @@ core::Result<std::vector<MessageId>> SqliteReader::listUnfinished() {
   }
 }
 
+core::Result<std::vector<MemoryRow>> SqliteReader::loadMemory(TimePoint since) {
+  try {
+    const std::lock_guard lock(mutex_);
+    SqliteStatement load(Poco::Data::SQLite::Utility::dbHandle(session_),
+                         "SELECT kind, feed, key, body, updated_at FROM attendance_memory WHERE updated_at >= ?1"
+                         " ORDER BY updated_at");
+    auto find = load.run();
+    find.bind(1, toDbTime(since));
+    std::vector<MemoryRow> rows;
+    while (find.step()) {
+      rows.push_back(MemoryRow{find.text(0), find.text(1), find.blob(2).value_or(std::string()),
+                               find.blob(3).value_or(std::string()), fromDbTime(find.int64(4))});
+    }
+    return rows;
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot read the attendance memory", e);
+  }
+}
+
 core::Result<OutboxEntry> SqliteReader::outboxEntry(NotificationId id) {
   try {
     const std::lock_guard lock(mutex_);

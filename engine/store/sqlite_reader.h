@@ -29,6 +29,9 @@ class SqliteReader {
   core::Result<OutboxCounts> outboxCounts(std::optional<std::string_view> sink);
   core::Result<std::optional<TimePoint>> nextDue(std::string_view sink);
 
+  // MessageStore::loadMemory.
+  core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since);
+
  private:
   std::mutex mutex_;  // a Poco session is not for concurrent use
   Poco::Data::Session session_;

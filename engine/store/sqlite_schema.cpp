@@ -119,9 +119,24 @@ constexpr std::string_view kVersion7[]{
     "DROP INDEX outbox_pending",
 };
 
+// Version 8: what the engine remembers about attendances (MemoryRow), so that a restart does not
+// forget which attendances were checked: one row per (kind, feed, key), replaced as the entry
+// changes; updated_at orders the load and serves the purge.
+constexpr std::string_view kVersion8[]{
+    R"(CREATE TABLE attendance_memory (
+             kind TEXT NOT NULL,
+             feed TEXT NOT NULL,
+             key BLOB NOT NULL,
+             body BLOB NOT NULL,
+             updated_at INTEGER NOT NULL,
+             PRIMARY KEY (kind, feed, key)
+           ) WITHOUT ROWID)",
+    "CREATE INDEX attendance_memory_by_time ON attendance_memory (updated_at)",
+};
+
 // kMigrations[n] takes a database from schema version n to n + 1.
 constexpr std::span<const std::string_view> kMigrations[]{kVersion1, kVersion2, kVersion3, kVersion4,
-                                                          kVersion5, kVersion6, kVersion7};
+                                                          kVersion5, kVersion6, kVersion7, kVersion8};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 }  // namespace

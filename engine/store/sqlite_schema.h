@@ -16,7 +16,7 @@ namespace cpis::store {
 
 // The schema this build reads and writes; each step of sqlite_schema.cpp's migration list
 // raises it by one.
-inline constexpr int kSqliteSchemaVersion = 7;
+inline constexpr int kSqliteSchemaVersion = 8;
 
 // Times are stored as microseconds since 1970-01-01 UTC.
 inline Poco::Int64 toDbTime(TimePoint time) {

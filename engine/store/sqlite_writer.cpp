@@ -458,6 +458,33 @@ WriteReply SqliteWriter::apply(const AuditWrite& write) {
   return {};
 }
 
+WriteReply SqliteWriter::apply(const MemoryWrite& write) {
+  if (!upsertMemory_) {
+    upsertMemory_ = std::make_unique<SqliteStatement>(
+        db_,
+        "INSERT INTO attendance_memory (kind, feed, key, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT (kind, feed, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+    deleteMemory_ = std::make_unique<SqliteStatement>(
+        db_, "DELETE FROM attendance_memory WHERE kind = ?1 AND feed = ?2 AND key = ?3");
+    purgeMemory_ = std::make_unique<SqliteStatement>(db_, "DELETE FROM attendance_memory WHERE updated_at < ?1");
+  }
+  for (const MemoryRow& row : write.rows) {
+    if (row.body.empty()) {
+      deleteMemory_->run().bindText(1, row.kind).bindText(2, row.feed).bindBlob(3, row.key).step();
+      continue;
+    }
+    upsertMemory_->run()
+        .bindText(1, row.kind)
+        .bindText(2, row.feed)
+        .bindBlob(3, row.key)
+        .bindBlob(4, row.body)
+        .bind(5, toDbTime(row.at))
+        .step();
+  }
+  if (write.purgeBefore) purgeMemory_->run().bind(1, toDbTime(*write.purgeBefore)).step();
+  return {};
+}
+
 core::Status SqliteWriter::refuseEntry(NotificationId id, std::optional<std::string_view> state,
                                        std::string_view refusal) {
   if (!state) return core::Status::notFound("message store: no notification " + std::to_string(id));

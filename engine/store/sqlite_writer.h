@@ -67,6 +67,7 @@ class SqliteWriter {
   WriteReply apply(const ClaimWrite& write);
   WriteReply apply(const ReleaseWrite& write);
   WriteReply apply(const AuditWrite& write);
+  WriteReply apply(const MemoryWrite& write);
   // Inserts the notifications (a key already written for the sink is passed over), for
   // `message` unless one names its own; those written claimed are added to `claimed`.
   void insertNotifications(std::span<const NewNotification> notifications, std::optional<MessageId> message,
@@ -130,6 +131,8 @@ class SqliteWriter {
   SqliteStatement markClaimed_;
   // The audit table is the audit log's (SqliteAuditLog creates it): prepared at the first rows.
   std::unique_ptr<SqliteStatement> insertAudit_;
+  // The memory rows' statements (schema version 8): prepared at the first MemoryWrite.
+  std::unique_ptr<SqliteStatement> upsertMemory_, deleteMemory_, purgeMemory_;
   SqliteStatement auditSavepoint_;
   SqliteStatement auditRelease_;
   SqliteStatement auditRollback_;

@@ -87,9 +87,14 @@ struct ReleaseWrite {
 struct AuditWrite {
   std::span<const QueryAuditEntry> entries;
 };
+// MessageStore::saveMemory (SQLite; PostgreSQL writes the rows on the reader's connection).
+struct MemoryWrite {
+  std::span<const MemoryRow> rows;
+  std::optional<TimePoint> purgeBefore;
+};
 struct WriteRequest {
   std::variant<PersistWrite, AckWrite, OutcomeWrite, PurgeWrite, FinishWrite, EnqueueWrite, OutboxMarkWrite,
-               ReplayWrite, ClaimWrite, ReleaseWrite, AuditWrite>
+               ReplayWrite, ClaimWrite, ReleaseWrite, AuditWrite, MemoryWrite>
       write;
 };
 

@@ -471,6 +471,65 @@ BOOST_AUTO_TEST_CASE(an_admission_from_ed_repeats_the_check_and_a_start_after_di
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// CPIS.md §7: one successful unscheduled query per attendance, a restart in between or not.
+// The decision's memory and the last outcomes are kept in the store (MemoryJournal): after a
+// stop, and after a kill once the memory was written (every half second), an update of an
+// attendance checked before repeats that check and CP-IS is not asked again (before, each
+// restart made a second query: a second access record, the local authority told twice).
+BOOST_AUTO_TEST_CASE(a_restart_remembers_which_attendances_were_checked) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  EngineFixture f;
+  const std::string config = f.dir.file("restart.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  std::ofstream(config) << settings.xml();
+  const auto sendTo = [](EngineProcess& engine, const std::string& message) {
+    MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+    client.send(message);
+    return client.receive(15s).value_or("<no ACK>");
+  };
+  std::string arrival;
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    arrival = sendTo(engine, adt("K1", "VK1", {"9990000018"}));
+    BOOST_TEST_REQUIRE(field(arrival, "ZCP-2") == "FOUND");
+    BOOST_TEST(engine.terminate() == 0);
+  }
+  const auto queries = state.stats().queries;
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    BOOST_TEST(engine.errors().find("restored from the store: 1 attendances' checks, 1 outcomes") !=
+                   std::string::npos,
+               engine.errors());
+    const auto update = sendTo(engine, adt("K2", "VK1", {"9990000018"}, "A08"));
+    BOOST_TEST(field(update, "ZCP-2") == "FOUND");
+    BOOST_TEST(field(update, "ZCP-15") == field(arrival, "ZCP-15"));  // the same check, shown again
+    BOOST_TEST(state.stats().queries == queries);
+    // A second attendance, then a kill once its memory is in the store.
+    BOOST_TEST_REQUIRE(field(sendTo(engine, adt("K3", "VK2", {"9990001006"})), "ZCP-2") == "NOT_FOUND");
+    Poco::Data::SQLite::Connector::registerConnector();
+    BOOST_TEST_REQUIRE(cpis::test::waitFor([&] {
+      Poco::Data::Session session("SQLite", f.storePath());
+      int rows = 0;
+      session << "SELECT count(*) FROM attendance_memory WHERE CAST(key AS TEXT) = 'VK2'", Poco::Data::Keywords::into(rows),
+          Poco::Data::Keywords::now;
+      return rows == 2;
+    }));
+    engine.kill();
+  }
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  BOOST_TEST(field(sendTo(engine, adt("K4", "VK2", {"9990001006"}, "A08")), "ZCP-2") == "NOT_FOUND");
+  BOOST_TEST(field(sendTo(engine, adt("K5", "VK1", {"9990000018"}, "A08")), "ZCP-2") == "FOUND");
+  BOOST_TEST(state.stats().queries == queries + 1);  // VK2's arrival alone
+  BOOST_TEST(engine.terminate() == 0);
+  // The log says what was restored in counts: no NHS number in it.
+  BOOST_TEST(engine.errors().find("9990000018") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(deferred_check)

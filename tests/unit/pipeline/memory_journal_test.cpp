@@ -1,0 +1,292 @@
+// The attendance memory kept in the store (MemoryJournal): its rows' encoding, and the memories
+// written through a real SQLite store and put back from it as a restart does.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/domain/attendance.h"
+#include "engine/pipeline/decide.h"
+#include "engine/pipeline/last_outcomes.h"
+#include "engine/pipeline/memory_journal.h"
+#include "engine/store/sqlite_message_store.h"
+#include "tests/support/temp_dir.h"
+
+using namespace std::chrono_literals;
+using cpis::domain::AccessMode;
+using cpis::domain::CheckOutcome;
+using cpis::domain::CheckStatus;
+using cpis::domain::Instant;
+using cpis::domain::NhsNumber;
+using cpis::domain::NhsNumberStatus;
+using namespace cpis::pipeline;
+
+namespace {
+
+NhsNumber number(const char* digits) {
+  return NhsNumber::parse(digits).value();
+}
+
+struct Clock {
+  Instant now = Instant(std::chrono::milliseconds(1'790'000'000'123));
+  std::function<Instant()> function() {
+    return [this] { return now; };
+  }
+};
+
+PreviousCheck everyField() {
+  PreviousCheck check;
+  check.decidedAt = Instant(std::chrono::milliseconds(1'790'000'000'456));
+  check.status = CheckStatus::CheckFailed;
+  check.nhsNumber = number("9434765919");
+  check.nhsNumberVerified = true;
+  check.mode = AccessMode::Unscheduled;
+  check.scheduledByNature = true;
+  check.arrivedAt = Instant(std::chrono::milliseconds(1'789'999'000'001));
+  check.cancelledAt = Instant(std::chrono::milliseconds(1'790'000'100'002));
+  check.endedAt = Instant(std::chrono::milliseconds(1'790'000'200'003));
+  check.rekeyedFrom = number("9434765870");
+  return check;
+}
+
+void checkSame(const PreviousCheck& a, const PreviousCheck& b) {
+  BOOST_TEST((a.decidedAt == b.decidedAt));
+  BOOST_TEST((a.status == b.status));
+  BOOST_TEST((a.nhsNumber == b.nhsNumber));
+  BOOST_TEST(a.nhsNumberVerified == b.nhsNumberVerified);
+  BOOST_TEST((a.mode == b.mode));
+  BOOST_TEST(a.scheduledByNature == b.scheduledByNature);
+  BOOST_TEST((a.arrivedAt == b.arrivedAt));
+  BOOST_TEST((a.cancelledAt == b.cancelledAt));
+  BOOST_TEST((a.endedAt == b.endedAt));
+  BOOST_TEST((a.rekeyedFrom == b.rekeyedFrom));
+}
+
+CheckOutcome found() {
+  using namespace cpis::domain;
+  using std::chrono::day;
+  using std::chrono::month;
+  using std::chrono::year;
+  CheckOutcome outcome;
+  outcome.status = CheckStatus::Found;
+  outcome.reasonText = "found \"quoted\" \\ text";
+  outcome.queried = number("9434765919");
+  outcome.mode = AccessMode::Unscheduled;
+  CpisRecord child;
+  child.la = {"E10000001", "Exampleshire County Council", "01234 567890", std::string("01234 000000")};
+  child.subject = SubjectKind::Child;
+  child.plans.push_back({PlanType::Cppi, Date{year(2026), month(3), day(1)}, std::nullopt});
+  child.plans.push_back({PlanType::Ucpi, Date{year(2025), month(12), day(31)}, Date{year(2026), month(2), day(28)}});
+  CpisRecord unborn;
+  unborn.la = {"E10000002", "Sample Borough \u00e9", "0800 000 000", std::nullopt};
+  unborn.subject = SubjectKind::UnbornChild;
+  unborn.plans.push_back({PlanType::Laci, Date{year(2024), month(2), day(29)}, std::nullopt});
+  outcome.records = {child, unborn};
+  PriorAccess byPerson{Instant(std::chrono::milliseconds(1'780'000'000'000)), false, "Dr A Person", "R8000",
+                       "Clinical Practitioner", "RXX01", "Example Hospital", std::nullopt};
+  PriorAccess bySystem{Instant(std::chrono::milliseconds(1'770'000'000'000)), true, "Ms Nominated", "", "",
+                       "RXX02", "Example ED", std::string("123456789012")};
+  outcome.accesses = {byPerson, bySystem};
+  outcome.decidedAt = Instant(std::chrono::milliseconds(1'790'000'000'789));
+  outcome.checkId = "6f1c1f5e-0c39-4a43-9d2c-0d5a4b5b7e11";
+  outcome.source = Source::Simulator;
+  return outcome;
+}
+
+void outcomeSame(const CheckOutcome& a, const CheckOutcome& b) {
+  BOOST_TEST((a.status == b.status));
+  BOOST_TEST((a.reason == b.reason));
+  BOOST_TEST(a.reasonText == b.reasonText);
+  BOOST_TEST((a.queried == b.queried));
+  BOOST_TEST((a.refusedNhsNumber == b.refusedNhsNumber));
+  BOOST_TEST((a.mode == b.mode));
+  BOOST_TEST((a.records == b.records));
+  BOOST_TEST((a.accesses == b.accesses));
+  BOOST_TEST((a.decidedAt == b.decidedAt));
+  BOOST_TEST(a.checkId == b.checkId);
+  BOOST_TEST((a.source == b.source));
+}
+
+std::unique_ptr<cpis::store::SqliteMessageStore> openStore(const cpis::test::TempDir& dir) {
+  auto opened = cpis::store::SqliteMessageStore::open((dir.path() / "store.db").string(), {});
+  BOOST_TEST_REQUIRE(opened.ok());
+  return std::move(opened).value();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(memory_journal)
+
+BOOST_AUTO_TEST_CASE(a_previous_check_comes_back_as_it_was) {
+  const PreviousCheck check = everyField();
+  const auto decoded = decodeCheck(encodeCheck(check));
+  BOOST_TEST_REQUIRE(decoded.has_value());
+  checkSame(*decoded, check);
+
+  const PreviousCheck bare;  // nothing optional set
+  const auto decodedBare = decodeCheck(encodeCheck(bare));
+  BOOST_TEST_REQUIRE(decodedBare.has_value());
+  checkSame(*decodedBare, bare);
+}
+
+BOOST_AUTO_TEST_CASE(an_outcome_comes_back_with_its_plans_contacts_and_accesses) {
+  const CheckOutcome outcome = found();
+  const auto decoded = decodeOutcome(encodeOutcome(outcome));
+  BOOST_TEST_REQUIRE(decoded.has_value());
+  outcomeSame(*decoded, outcome);
+
+  CheckOutcome refused;
+  refused.status = CheckStatus::NotChecked;
+  refused.reason = cpis::domain::ReasonCode::NhsNumberInvalid;
+  refused.refusedNhsNumber.emplace("943 476 591X");
+  refused.checkId = "x";
+  const auto decodedRefused = decodeOutcome(encodeOutcome(refused));
+  BOOST_TEST_REQUIRE(decodedRefused.has_value());
+  outcomeSame(*decodedRefused, refused);
+}
+
+BOOST_AUTO_TEST_CASE(a_merge_comes_back_with_its_trace_status) {
+  const MergedNumbers::Survivor survivor{number("9434765919"), NhsNumberStatus::Nsts02};
+  const auto decoded = decodeMerge(encodeMerge(survivor));
+  BOOST_TEST_REQUIRE(decoded.has_value());
+  BOOST_TEST((decoded->number == survivor.number));
+  BOOST_TEST((decoded->status == NhsNumberStatus::Nsts02));
+}
+
+BOOST_AUTO_TEST_CASE(a_body_that_cannot_be_read_whole_is_refused) {
+  for (const std::string body : {"", "{", "[]", "null", "{}", "{\"status\":\"FOUND\"}"}) {
+    BOOST_TEST(!decodeCheck(body).has_value(), body);
+    BOOST_TEST(!decodeOutcome(body).has_value(), body);
+    BOOST_TEST(!decodeMerge(body).has_value(), body);
+  }
+  // a value that is there but wrong: a bad check digit, an unknown code, a date that is none
+  std::string check = encodeCheck(everyField());
+  check.replace(check.find("9434765919"), 10, "9434765918");
+  BOOST_TEST(!decodeCheck(check).has_value());
+  std::string outcome = encodeOutcome(found());
+  outcome.replace(outcome.find("\"FOUND\""), 7, "\"FOUNDX\"");
+  BOOST_TEST(!decodeOutcome(outcome).has_value());
+  outcome = encodeOutcome(found());
+  outcome.replace(outcome.find("2026-02-28"), 10, "2026-02-30");
+  BOOST_TEST(!decodeOutcome(outcome).has_value());
+  BOOST_TEST(!decodeMerge("{\"surviving\":\"9434765919\",\"status\":0}").has_value());
+}
+
+// What a run's memories wrote, a restart's memories put back: the same decisions follow.
+BOOST_AUTO_TEST_CASE(the_memories_written_through_the_store_come_back_after_a_restart) {
+  cpis::test::TempDir dir;
+  Clock clock;
+  const PreviousCheck check = everyField();
+  {
+    auto store = openStore(dir);
+    MemoryJournal journal(clock.function());
+    InMemoryCheckMemory memory(clock.function());
+    memory.journalTo(&journal);
+    LastOutcomes outcomes("ed", &journal);
+    MergedNumbers merges(clock.function());
+    merges.journalTo(&journal);
+
+    memory.remember("ed", "V1", check);
+    memory.remember("ed", "V2", PreviousCheck{});
+    outcomes.remember("V1", found());
+    clock.now += 1s;
+    BOOST_TEST(merges.note(number("9434765919"), number("9434765870"), NhsNumberStatus::Nsts01));
+    const Instant mergedAt = clock.now;
+    clock.now += 1s;
+    // a merge back undoes the link: its row goes
+    BOOST_TEST(merges.note(number("9434765870"), number("9434765919"), NhsNumberStatus::Nsts01));
+    BOOST_TEST(merges.note(number("9434765919"), number("9434765870"), NhsNumberStatus::Nsts02));
+    (void)mergedAt;
+    BOOST_TEST(journal.pending() == 5U);  // two checks, an outcome, two merge rows (one deleted)
+    BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
+    BOOST_TEST(journal.pending() == 0U);
+    // nothing changed: a flush writes nothing
+    BOOST_TEST(journal.flush(*store).isOk());
+    const auto rows = store->loadMemory(cpis::store::TimePoint{});
+    BOOST_TEST_REQUIRE(rows.ok());
+    BOOST_TEST(rows->size() == 4U);
+  }
+  clock.now += 1h;
+  auto store = openStore(dir);
+  const auto rows = store->loadMemory(cpis::store::TimePoint{});
+  BOOST_TEST_REQUIRE(rows.ok());
+  InMemoryCheckMemory memory(clock.function());
+  LastOutcomes outcomes("ed");
+  MergedNumbers merges(clock.function());
+  for (const auto& row : *rows) {
+    const auto at = std::chrono::floor<std::chrono::milliseconds>(row.at);
+    if (row.kind == kCheckRow) memory.restore(row.feed, row.key, decodeCheck(row.body).value(), at);
+    if (row.kind == kOutcomeRow) outcomes.restore(row.key, decodeOutcome(row.body).value());
+    if (row.kind == kMergeRow) merges.restore(NhsNumber::parse(row.key).value(), decodeMerge(row.body).value(), at);
+  }
+  BOOST_TEST(memory.size() == 2U);
+  const auto previous = memory.previous("ed", "V1");
+  BOOST_TEST_REQUIRE(previous.has_value());
+  checkSame(*previous, check);
+  const auto outcome = outcomes.get("V1");
+  BOOST_TEST_REQUIRE(outcome.has_value());
+  outcomeSame(*outcome, found());
+  // the last merge stands, with its status and its time (a failure before it is re-keyed,
+  // one after it is not)
+  const auto survivor = merges.survivorOf(number("9434765919"), clock.now - 2h);
+  BOOST_TEST_REQUIRE(survivor.has_value());
+  BOOST_TEST((survivor->number == number("9434765870")));
+  BOOST_TEST((survivor->status == NhsNumberStatus::Nsts02));
+  BOOST_TEST(!merges.survivorOf(number("9434765919"), clock.now - 1min).has_value());
+  BOOST_TEST(!merges.survivorOf(number("9434765870")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(changes_a_failed_write_did_not_store_are_written_by_the_next_flush) {
+  cpis::test::TempDir dir;
+  Clock clock;
+  MemoryJournal journal(clock.function());
+  InMemoryCheckMemory memory(clock.function());
+  memory.journalTo(&journal);
+  PreviousCheck first;
+  first.status = CheckStatus::NotFound;
+  memory.remember("ed", "V1", first);
+  {
+    auto closed = openStore(dir);
+    closed->close();
+    BOOST_TEST(!journal.flush(*closed).isOk());
+  }
+  BOOST_TEST(journal.pending() == 1U);
+  // a change after the failed write is the one written
+  PreviousCheck second;
+  second.status = CheckStatus::Found;
+  memory.remember("ed", "V1", second);
+  memory.remember("ed", "V2", first);
+  auto store = openStore(dir);
+  BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
+  const auto rows = store->loadMemory(cpis::store::TimePoint{});
+  BOOST_TEST_REQUIRE(rows.ok());
+  BOOST_TEST_REQUIRE(rows->size() == 2U);
+  for (const auto& row : *rows) {
+    const auto decoded = decodeCheck(row.body);
+    BOOST_TEST_REQUIRE(decoded.has_value());
+    BOOST_TEST((decoded->status == (row.key == "V1" ? CheckStatus::Found : CheckStatus::NotFound)));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_thread_writes_changes_and_the_stop_writes_the_last_ones) {
+  cpis::test::TempDir dir;
+  Clock clock;
+  auto store = openStore(dir);
+  MemoryJournal journal(clock.function());
+  LastOutcomes outcomes("ed", &journal);
+  // An interval longer than the test: only the stop's flush can have written it.
+  journal.start(*store, std::chrono::hours(1), std::chrono::hours(24 * 30));
+  outcomes.remember("V1", found());
+  BOOST_TEST(journal.stop().isOk());
+  BOOST_TEST(journal.stop().isOk());  // idempotent
+  const auto rows = store->loadMemory(cpis::store::TimePoint{});
+  BOOST_TEST_REQUIRE(rows.ok());
+  BOOST_TEST_REQUIRE(rows->size() == 1U);
+  BOOST_TEST(rows->front().kind == kOutcomeRow);
+  BOOST_TEST(rows->front().feed == "ed");
+  BOOST_TEST(rows->front().key == "V1");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
