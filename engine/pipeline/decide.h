@@ -137,7 +137,8 @@ class CheckMemory {
 // `retention` has passed with no message about it (no previous() or remember()). Measured from
 // the last message, not the check: an attendance is one attendance however long the stay, and
 // a ward's update after two quiet days must not query CP-IS again (CPIS.md §7: one successful
-// unscheduled query per attendance). A restart forgets all (docs/architecture.md).
+// unscheduled query per attendance). What a restart must not forget is written
+// to the store through a MemoryJournal (journalTo) and put back (restore) at start.
 class InMemoryCheckMemory final : public CheckMemory {
  public:
   using Clock = std::function<domain::Instant()>;
