@@ -82,6 +82,10 @@ std::optional<PreviousCheck> InMemoryCheckMemory::previous(std::string_view feed
   if (it == entries_.end() || now - it->second.lastUsed > retention_) return std::nullopt;
   it->second.lastUsed = now;  // a message about the attendance: it is still going on
   order_.splice(order_.end(), order_, it->second.position);
+  if (journal_ != nullptr && now - it->second.journaledAt >= kJournalTouch) {
+    journal_->checkChanged(feed, visitNumber, it->second.check);
+    it->second.journaledAt = now;
+  }
   return it->second.check;
 }
 
@@ -98,6 +102,7 @@ bool InMemoryCheckMemory::merge(std::string_view feed, std::string_view visitNum
   if (it != entries_.end()) {  // kept, or forgotten (retention) and now new
     it->second.check = *entry;
     it->second.lastUsed = now;
+    it->second.journaledAt = now;
     order_.splice(order_.end(), order_, it->second.position);
     return true;
   }
@@ -111,7 +116,7 @@ void InMemoryCheckMemory::put(std::string key, const PreviousCheck& check, domai
     order_.pop_front();
   }
   order_.push_back(key);
-  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end()), at});
+  entries_.emplace(std::move(key), Entry{check, std::prev(order_.end()), at, at});
 }
 
 void InMemoryCheckMemory::restore(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check,

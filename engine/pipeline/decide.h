@@ -173,7 +173,12 @@ class InMemoryCheckMemory final : public CheckMemory {
     PreviousCheck check;
     std::list<std::string>::iterator position;
     domain::Instant lastUsed{};
+    // When the journal was last told of the entry: a message that changes nothing still tells
+    // it again once kJournalTouch has passed, so that the row's time (which its retention and
+    // the load go by) keeps up with lastUsed.
+    domain::Instant journaledAt{};
   };
+  static constexpr std::chrono::hours kJournalTouch{1};
   mutable std::unordered_map<std::string, Entry> entries_;
 };
 

@@ -1,278 +1,287 @@
 #include "engine/pipeline/memory_journal.h"
 
+#include <algorithm>
 #include <array>
-#include <cstdio>
+#include <charconv>
+#include <cstdint>
 #include <exception>
-#include <sstream>
+#include <span>
 #include <type_traits>
 #include <utility>
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 
 namespace cpis::pipeline {
 
 namespace {
 
-using Poco::JSON::Array;
-using Poco::JSON::Object;
-
 Poco::Logger& logger() {
   return Poco::Logger::get("cpis.memory");
 }
 
-// Instants as milliseconds since 1970 (what the engine compares them at: a check repeated is
-// matched by its decidedAt), dates as YYYY-MM-DD, enumerations as their wire codes.
-Poco::Int64 millis(domain::Instant at) {
-  return at.time_since_epoch().count();
-}
-domain::Instant instantOf(Poco::Int64 ms) {
-  return domain::Instant(std::chrono::milliseconds(ms));
-}
+// The rows' bodies: a version tag, then each field in a fixed order as a netstring ("5:hello,"),
+// numbers in decimal, absent optionals as "0:," after a presence flag. Byte-exact for any value
+// (names and texts from Spine or the EPR are written as they are), and quick both ways: a FOUND
+// outcome with 25 prior accesses is written for every check. A body of another version, or one
+// that does not read whole and to its end, is refused (its attendance is then checked again).
+constexpr std::string_view kCheckVersion = "check/1";
+constexpr std::string_view kOutcomeVersion = "outcome/1";
+constexpr std::string_view kMergeVersion = "merge/1";
 
-std::string dateText(domain::Date date) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()),
-                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
-  return text;
-}
-std::optional<domain::Date> dateOf(const std::string& text) {
-  int y = 0;
-  unsigned m = 0;
-  unsigned d = 0;
-  char dash1 = 0;
-  char dash2 = 0;
-  std::istringstream in(text);
-  if (!(in >> y >> dash1 >> m >> dash2 >> d) || dash1 != '-' || dash2 != '-') return std::nullopt;
-  const domain::Date date{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
-  if (!date.ok()) return std::nullopt;
-  return date;
-}
+class Writer {
+ public:
+  explicit Writer(std::string_view version) { text(version); }
+  Writer& text(std::string_view value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value.size()).ptr;
+    out_.append(digits, end).append(1, ':').append(value).append(1, ',');
+    return *this;
+  }
+  Writer& number(std::int64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    return text(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  Writer& flag(bool value) { return text(value ? "1" : "0"); }
+  Writer& instant(domain::Instant at) { return number(at.time_since_epoch().count()); }
+  Writer& date(domain::Date date) {
+    return number(static_cast<int>(date.year()) * 10000 + static_cast<int>(static_cast<unsigned>(date.month())) * 100 +
+                  static_cast<int>(static_cast<unsigned>(date.day())));
+  }
+  template <typename T, typename Put>
+  Writer& optional(const std::optional<T>& value, Put&& put) {
+    flag(value.has_value());
+    if (value) put(*this, *value);
+    return *this;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Thrown by Reader for a body that does not read; caught by decoded().
+struct Unreadable : std::exception {};
+
+class Reader {
+ public:
+  Reader(std::string_view body, std::string_view version) : rest_(body) {
+    if (text() != version) throw Unreadable();
+  }
+  std::string_view text() {
+    std::size_t length = 0;
+    const auto [end, error] = std::from_chars(rest_.data(), rest_.data() + rest_.size(), length);
+    if (error != std::errc() || end == rest_.data()) throw Unreadable();
+    const std::size_t digits = static_cast<std::size_t>(end - rest_.data());
+    if (digits >= rest_.size() || rest_[digits] != ':' || rest_.size() - digits - 1 < length + 1 ||
+        rest_[digits + 1 + length] != ',') {
+      throw Unreadable();
+    }
+    const std::string_view value = rest_.substr(digits + 1, length);
+    rest_.remove_prefix(digits + 2 + length);
+    return value;
+  }
+  std::int64_t number() {
+    const std::string_view digits = text();
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (error != std::errc() || end != digits.data() + digits.size()) throw Unreadable();
+    return value;
+  }
+  bool flag() {
+    const std::string_view value = text();
+    if (value != "0" && value != "1") throw Unreadable();
+    return value == "1";
+  }
+  domain::Instant instant() { return domain::Instant(std::chrono::milliseconds(number())); }
+  domain::Date date() {
+    const std::int64_t value = number();
+    const domain::Date date{std::chrono::year(static_cast<int>(value / 10000)),
+                            std::chrono::month(static_cast<unsigned>(value / 100 % 100)),
+                            std::chrono::day(static_cast<unsigned>(value % 100))};
+    if (value < 0 || !date.ok()) throw Unreadable();
+    return date;
+  }
+  std::size_t count(std::size_t most) {
+    const std::int64_t value = number();
+    if (value < 0 || static_cast<std::uint64_t>(value) > most) throw Unreadable();
+    return static_cast<std::size_t>(value);
+  }
+  template <typename Take>
+  auto optional(Take&& take) -> std::optional<decltype(take(*this))> {
+    if (!flag()) return std::nullopt;
+    return take(*this);
+  }
+  domain::NhsNumber nhsNumber() { return need(domain::NhsNumber::parse(text())); }
+  template <typename T>
+  static T need(std::optional<T> value) {
+    if (!value) throw Unreadable();
+    return std::move(*value);
+  }
+  void end() const {
+    if (!rest_.empty()) throw Unreadable();
+  }
+
+ private:
+  std::string_view rest_;
+};
 
 // The enumeration value whose code is `code`, of those listed.
 template <typename E, std::size_t N>
-std::optional<E> byCode(const std::array<E, N>& values, std::string_view code) {
+E byCode(const std::array<E, N>& values, std::string_view code) {
   for (const E value : values) {
     if (domain::codeOf(value) == code) return value;
   }
-  return std::nullopt;
+  throw Unreadable();
 }
 constexpr std::array kStatuses{domain::CheckStatus::Found, domain::CheckStatus::NotFound,
                                domain::CheckStatus::CheckFailed, domain::CheckStatus::NotChecked};
 constexpr std::array kSubjects{domain::SubjectKind::Child, domain::SubjectKind::UnbornChild};
 constexpr std::array kSources{domain::Source::Spine, domain::Source::FhirApi, domain::Source::Simulator};
+constexpr std::array kModes{domain::AccessMode::Unscheduled, domain::AccessMode::Scheduled};
+constexpr std::array kPlanTypes{domain::PlanType::Cppi, domain::PlanType::Laci, domain::PlanType::Ucpi};
 
-// Thrown by the readers below for a value that is there but wrong; Poco's own exceptions cover
-// a value that is missing or of the wrong type.
-struct Unreadable : std::exception {};
-
-template <typename T>
-T need(std::optional<T> value) {
-  if (!value) throw Unreadable();
-  return std::move(*value);
-}
-
-domain::NhsNumber nhsNumberOf(const Object& object, const std::string& name) {
-  return need(domain::NhsNumber::parse(object.getValue<std::string>(name)));
-}
-std::optional<domain::NhsNumber> optionalNhsNumber(const Object& object, const std::string& name) {
-  if (!object.has(name)) return std::nullopt;
-  return nhsNumberOf(object, name);
-}
-std::optional<domain::Instant> optionalInstant(const Object& object, const std::string& name) {
-  if (!object.has(name)) return std::nullopt;
-  return instantOf(object.getValue<Poco::Int64>(name));
-}
-std::optional<domain::AccessMode> optionalMode(const Object& object) {
-  if (!object.has("mode")) return std::nullopt;
-  return need(domain::parseAccessMode(object.getValue<std::string>("mode")));
-}
-std::optional<std::string> optionalText(const Object& object, const std::string& name) {
-  if (!object.has(name)) return std::nullopt;
-  return object.getValue<std::string>(name);
-}
-
-std::string text(const Object& object) {
-  std::ostringstream out;
-  object.stringify(out);
-  return out.str();
-}
-
-Object::Ptr parsed(std::string_view body) {
-  Poco::JSON::Parser parser;
-  return parser.parse(std::string(body)).extract<Object::Ptr>();
-}
-
-// Runs `read` on the body's object; nullopt when anything in it cannot be read.
+// Runs `read` on a Reader of the body; nullopt when the body does not read whole.
 template <typename Read>
-auto decoded(std::string_view body, Read&& read) -> std::optional<decltype(read(std::declval<const Object&>()))> {
+auto decoded(std::string_view body, std::string_view version, Read&& read)
+    -> std::optional<decltype(read(std::declval<Reader&>()))> {
   try {
-    const Object::Ptr object = parsed(body);
-    if (!object) return std::nullopt;
-    return read(*object);
-  } catch (const std::exception&) {  // Poco::Exception, Unreadable, a bad_cast of a wrong type
+    Reader reader(body, version);
+    auto value = read(reader);
+    reader.end();
+    return value;
+  } catch (const Unreadable&) {
     return std::nullopt;
   }
 }
 
+const auto putNumber = [](Writer& w, const domain::NhsNumber& number) { w.text(number.reveal()); };
+const auto putInstant = [](Writer& w, domain::Instant at) { w.instant(at); };
+const auto putMode = [](Writer& w, domain::AccessMode mode) { w.text(domain::codeOf(mode)); };
+const auto putText = [](Writer& w, const std::string& text) { w.text(text); };
+const auto takeNumber = [](Reader& r) { return r.nhsNumber(); };
+const auto takeInstant = [](Reader& r) { return r.instant(); };
+const auto takeMode = [](Reader& r) { return byCode(kModes, r.text()); };
+const auto takeText = [](Reader& r) { return std::string(r.text()); };
+
+// Rows per saveMemory (one transaction each).
+constexpr std::size_t kRowsPerWrite = 32;
+
+// Bounds on what a body may hold (CPIS.md: 1..3 plans a record, 25 accesses; generous).
+constexpr std::size_t kMostRecords = 64;
+constexpr std::size_t kMostPlans = 64;
+constexpr std::size_t kMostAccesses = 1024;
+
 }  // namespace
 
 std::string encodeCheck(const PreviousCheck& check) {
-  Object object;
-  object.set("decidedAt", millis(check.decidedAt));
-  object.set("status", std::string(domain::codeOf(check.status)));
-  if (check.nhsNumber) object.set("nhsNumber", std::string(check.nhsNumber->reveal()));
-  object.set("verified", check.nhsNumberVerified);
-  if (check.mode) object.set("mode", std::string(domain::codeOf(*check.mode)));
-  object.set("scheduledByNature", check.scheduledByNature);
-  if (check.arrivedAt) object.set("arrivedAt", millis(*check.arrivedAt));
-  if (check.cancelledAt) object.set("cancelledAt", millis(*check.cancelledAt));
-  if (check.endedAt) object.set("endedAt", millis(*check.endedAt));
-  if (check.rekeyedFrom) object.set("rekeyedFrom", std::string(check.rekeyedFrom->reveal()));
-  return text(object);
+  Writer w(kCheckVersion);
+  w.instant(check.decidedAt).text(domain::codeOf(check.status));
+  w.optional(check.nhsNumber, putNumber).flag(check.nhsNumberVerified).optional(check.mode, putMode);
+  w.flag(check.scheduledByNature).optional(check.arrivedAt, putInstant).optional(check.cancelledAt, putInstant);
+  w.optional(check.endedAt, putInstant).optional(check.rekeyedFrom, putNumber);
+  return w.take();
 }
 
 std::optional<PreviousCheck> decodeCheck(std::string_view body) {
-  return decoded(body, [](const Object& object) {
+  return decoded(body, kCheckVersion, [](Reader& r) {
     PreviousCheck check;
-    check.decidedAt = instantOf(object.getValue<Poco::Int64>("decidedAt"));
-    check.status = need(byCode(kStatuses, object.getValue<std::string>("status")));
-    check.nhsNumber = optionalNhsNumber(object, "nhsNumber");
-    check.nhsNumberVerified = object.getValue<bool>("verified");
-    check.mode = optionalMode(object);
-    check.scheduledByNature = object.getValue<bool>("scheduledByNature");
-    check.arrivedAt = optionalInstant(object, "arrivedAt");
-    check.cancelledAt = optionalInstant(object, "cancelledAt");
-    check.endedAt = optionalInstant(object, "endedAt");
-    check.rekeyedFrom = optionalNhsNumber(object, "rekeyedFrom");
+    check.decidedAt = r.instant();
+    check.status = byCode(kStatuses, r.text());
+    check.nhsNumber = r.optional(takeNumber);
+    check.nhsNumberVerified = r.flag();
+    check.mode = r.optional(takeMode);
+    check.scheduledByNature = r.flag();
+    check.arrivedAt = r.optional(takeInstant);
+    check.cancelledAt = r.optional(takeInstant);
+    check.endedAt = r.optional(takeInstant);
+    check.rekeyedFrom = r.optional(takeNumber);
     return check;
   });
 }
 
 std::string encodeOutcome(const domain::CheckOutcome& outcome) {
-  Object object;
-  object.set("status", std::string(domain::codeOf(outcome.status)));
-  if (outcome.reason) object.set("reason", std::string(domain::codeOf(*outcome.reason)));
-  object.set("reasonText", outcome.reasonText);
-  if (outcome.queried) object.set("queried", std::string(outcome.queried->reveal()));
-  if (outcome.refusedNhsNumber) object.set("refused", std::string(outcome.refusedNhsNumber->reveal()));
-  if (outcome.mode) object.set("mode", std::string(domain::codeOf(*outcome.mode)));
-  Array records;
+  Writer w(kOutcomeVersion);
+  w.text(domain::codeOf(outcome.status));
+  w.optional(outcome.reason, [](Writer& o, domain::ReasonCode reason) { o.text(domain::codeOf(reason)); });
+  w.text(outcome.reasonText).optional(outcome.queried, putNumber);
+  w.optional(outcome.refusedNhsNumber, [](Writer& o, const domain::RefusedNhsNumber& n) { o.text(n.reveal()); });
+  w.optional(outcome.mode, putMode);
+  w.number(static_cast<std::int64_t>(outcome.records.size()));
   for (const domain::CpisRecord& record : outcome.records) {
-    Object la;
-    la.set("ods", record.la.odsCode);
-    la.set("name", record.la.name);
-    la.set("emergencyPhone", record.la.emergencyPhone);
-    if (record.la.workplacePhone) la.set("workplacePhone", *record.la.workplacePhone);
-    Array plans;
+    w.text(record.la.odsCode).text(record.la.name).text(record.la.emergencyPhone);
+    w.optional(record.la.workplacePhone, putText).text(domain::codeOf(record.subject));
+    w.number(static_cast<std::int64_t>(record.plans.size()));
     for (const domain::ProtectionPlan& plan : record.plans) {
-      Object p;
-      p.set("type", std::string(domain::codeOf(plan.type)));
-      p.set("start", dateText(plan.start));
-      if (plan.end) p.set("end", dateText(*plan.end));
-      plans.add(p);
+      w.text(domain::codeOf(plan.type)).date(plan.start);
+      w.optional(plan.end, [](Writer& o, domain::Date end) { o.date(end); });
     }
-    Object r;
-    r.set("la", la);
-    r.set("subject", std::string(domain::codeOf(record.subject)));
-    r.set("plans", plans);
-    records.add(r);
   }
-  object.set("records", records);
-  Array accesses;
+  w.number(static_cast<std::int64_t>(outcome.accesses.size()));
   for (const domain::PriorAccess& access : outcome.accesses) {
-    Object a;
-    a.set("at", millis(access.at));
-    a.set("bySystem", access.bySystem);
-    a.set("person", access.personName);
-    a.set("roleCode", access.jobRoleCode);
-    a.set("roleName", access.jobRoleName);
-    a.set("ods", access.orgOdsCode);
-    a.set("org", access.orgName);
-    if (access.asid) a.set("asid", *access.asid);
-    accesses.add(a);
+    w.instant(access.at).flag(access.bySystem).text(access.personName).text(access.jobRoleCode);
+    w.text(access.jobRoleName).text(access.orgOdsCode).text(access.orgName).optional(access.asid, putText);
   }
-  object.set("accesses", accesses);
-  object.set("decidedAt", millis(outcome.decidedAt));
-  object.set("checkId", outcome.checkId);
-  object.set("source", std::string(domain::codeOf(outcome.source)));
-  return text(object);
+  w.instant(outcome.decidedAt).text(outcome.checkId).text(domain::codeOf(outcome.source));
+  return w.take();
 }
 
 std::optional<domain::CheckOutcome> decodeOutcome(std::string_view body) {
-  return decoded(body, [](const Object& object) {
+  return decoded(body, kOutcomeVersion, [](Reader& r) {
     domain::CheckOutcome outcome;
-    outcome.status = need(byCode(kStatuses, object.getValue<std::string>("status")));
-    if (object.has("reason")) outcome.reason = need(domain::parseReasonCode(object.getValue<std::string>("reason")));
-    outcome.reasonText = object.getValue<std::string>("reasonText");
-    outcome.queried = optionalNhsNumber(object, "queried");
-    if (const auto refused = optionalText(object, "refused")) outcome.refusedNhsNumber.emplace(*refused);
-    outcome.mode = optionalMode(object);
-    const Array::Ptr records = object.getArray("records");
-    if (!records) throw Unreadable();
-    for (std::size_t i = 0; i < records->size(); ++i) {
-      const Object::Ptr r = records->getObject(static_cast<unsigned>(i));
-      if (!r) throw Unreadable();
-      const Object::Ptr la = r->getObject("la");
-      const Array::Ptr plans = r->getArray("plans");
-      if (!la || !plans) throw Unreadable();
-      domain::CpisRecord record;
-      record.la.odsCode = la->getValue<std::string>("ods");
-      record.la.name = la->getValue<std::string>("name");
-      record.la.emergencyPhone = la->getValue<std::string>("emergencyPhone");
-      record.la.workplacePhone = optionalText(*la, "workplacePhone");
-      record.subject = need(byCode(kSubjects, r->getValue<std::string>("subject")));
-      for (std::size_t j = 0; j < plans->size(); ++j) {
-        const Object::Ptr p = plans->getObject(static_cast<unsigned>(j));
-        if (!p) throw Unreadable();
-        domain::ProtectionPlan plan;
-        plan.type = need(domain::parsePlanType(p->getValue<std::string>("type")));
-        plan.start = need(dateOf(p->getValue<std::string>("start")));
-        if (p->has("end")) plan.end = need(dateOf(p->getValue<std::string>("end")));
-        record.plans.push_back(plan);
+    outcome.status = byCode(kStatuses, r.text());
+    outcome.reason = r.optional([](Reader& o) { return Reader::need(domain::parseReasonCode(o.text())); });
+    outcome.reasonText = std::string(r.text());
+    outcome.queried = r.optional(takeNumber);
+    if (const auto refused = r.optional(takeText)) outcome.refusedNhsNumber.emplace(*refused);
+    outcome.mode = r.optional(takeMode);
+    outcome.records.resize(r.count(kMostRecords));
+    for (domain::CpisRecord& record : outcome.records) {
+      record.la.odsCode = std::string(r.text());
+      record.la.name = std::string(r.text());
+      record.la.emergencyPhone = std::string(r.text());
+      record.la.workplacePhone = r.optional(takeText);
+      record.subject = byCode(kSubjects, r.text());
+      record.plans.resize(r.count(kMostPlans));
+      for (domain::ProtectionPlan& plan : record.plans) {
+        plan.type = byCode(kPlanTypes, r.text());
+        plan.start = r.date();
+        plan.end = r.optional([](Reader& o) { return o.date(); });
       }
-      outcome.records.push_back(std::move(record));
     }
-    const Array::Ptr accesses = object.getArray("accesses");
-    if (!accesses) throw Unreadable();
-    for (std::size_t i = 0; i < accesses->size(); ++i) {
-      const Object::Ptr a = accesses->getObject(static_cast<unsigned>(i));
-      if (!a) throw Unreadable();
-      domain::PriorAccess access;
-      access.at = instantOf(a->getValue<Poco::Int64>("at"));
-      access.bySystem = a->getValue<bool>("bySystem");
-      access.personName = a->getValue<std::string>("person");
-      access.jobRoleCode = a->getValue<std::string>("roleCode");
-      access.jobRoleName = a->getValue<std::string>("roleName");
-      access.orgOdsCode = a->getValue<std::string>("ods");
-      access.orgName = a->getValue<std::string>("org");
-      access.asid = optionalText(*a, "asid");
-      outcome.accesses.push_back(std::move(access));
+    outcome.accesses.resize(r.count(kMostAccesses));
+    for (domain::PriorAccess& access : outcome.accesses) {
+      access.at = r.instant();
+      access.bySystem = r.flag();
+      access.personName = std::string(r.text());
+      access.jobRoleCode = std::string(r.text());
+      access.jobRoleName = std::string(r.text());
+      access.orgOdsCode = std::string(r.text());
+      access.orgName = std::string(r.text());
+      access.asid = r.optional(takeText);
     }
-    outcome.decidedAt = instantOf(object.getValue<Poco::Int64>("decidedAt"));
-    outcome.checkId = object.getValue<std::string>("checkId");
-    outcome.source = need(byCode(kSources, object.getValue<std::string>("source")));
+    outcome.decidedAt = r.instant();
+    outcome.checkId = std::string(r.text());
+    outcome.source = byCode(kSources, r.text());
     return outcome;
   });
 }
 
 std::string encodeMerge(const MergedNumbers::Survivor& survivor) {
-  Object object;
-  object.set("surviving", std::string(survivor.number.reveal()));
-  object.set("status", static_cast<int>(survivor.status));
-  return text(object);
+  Writer w(kMergeVersion);
+  w.text(survivor.number.reveal()).number(static_cast<int>(survivor.status));
+  return w.take();
 }
 
 std::optional<MergedNumbers::Survivor> decodeMerge(std::string_view body) {
-  return decoded(body, [](const Object& object) {
-    const int status = object.getValue<int>("status");
+  return decoded(body, kMergeVersion, [](Reader& r) {
+    const domain::NhsNumber number = r.nhsNumber();
+    const std::int64_t status = r.number();
     if (status < static_cast<int>(domain::NhsNumberStatus::Nsts01) ||
         status > static_cast<int>(domain::NhsNumberStatus::Absent)) {
       throw Unreadable();
     }
-    return MergedNumbers::Survivor{nhsNumberOf(object, "surviving"), static_cast<domain::NhsNumberStatus>(status)};
+    return MergedNumbers::Survivor{number, static_cast<domain::NhsNumberStatus>(status)};
   });
 }
 
@@ -318,6 +327,17 @@ core::Status MemoryJournal::flush(store::MessageStore& store, std::optional<stor
     taken.swap(changes_);
   }
   if (taken.empty() && !purgeBefore) return core::Status::ok();
+  try {
+    return write(store, taken, purgeBefore);
+  } catch (const std::exception& e) {  // no memory to encode a row: kept, as after a failed write
+    const std::lock_guard lock(mutex_);
+    for (auto& [key, change] : taken) changes_.try_emplace(key, std::move(change));
+    return core::Status::internal(std::string("attendance memory not encoded: ") + e.what());
+  }
+}
+
+core::Status MemoryJournal::write(store::MessageStore& store, std::map<Key, Change>& taken,
+                                  std::optional<store::TimePoint> purgeBefore) {
   // Encoded here, off the threads that answer messages.
   std::vector<store::MemoryRow> rows;
   rows.reserve(taken.size());
@@ -341,11 +361,25 @@ core::Status MemoryJournal::flush(store::MessageStore& store, std::optional<stor
         change.entry);
     rows.push_back(std::move(row));
   }
-  core::Status status = store.saveMemory(rows, purgeBefore);
+  // A few rows a transaction: the store's writer commits messages in the same transactions
+  // (SQLite's group commit), and a large one would hold their acknowledgements up.
+  std::size_t written = 0;
+  core::Status status = core::Status::ok();
+  while (status.isOk() && (written < rows.size() || (written == 0 && purgeBefore))) {
+    const std::size_t n = std::min(kRowsPerWrite, rows.size() - written);
+    const bool last = written + n == rows.size();
+    status = store.saveMemory(std::span(rows).subspan(written, n), last ? purgeBefore : std::nullopt);
+    if (status.isOk()) written += n;
+    if (last) break;
+  }
   if (!status.isOk()) {
-    // Kept for the next flush, unless changed again meanwhile (the newer change is the one to write).
+    // What was not written is kept for the next flush, unless changed again meanwhile (the
+    // newer change is the one to write).
     const std::lock_guard lock(mutex_);
-    for (auto& [key, change] : taken) changes_.try_emplace(key, std::move(change));
+    std::size_t index = 0;
+    for (auto& [key, change] : taken) {
+      if (index++ >= written) changes_.try_emplace(key, std::move(change));
+    }
   }
   return status;
 }

@@ -31,9 +31,9 @@ inline constexpr std::string_view kCheckRow = "check";      // a feed's Previous
 inline constexpr std::string_view kOutcomeRow = "outcome";  // a feed's last CheckOutcome, by visit number
 inline constexpr std::string_view kMergeRow = "merge";      // MergedNumbers' link, by retired NHS number
 
-// The rows' bodies (JSON). Each decode is the inverse of its encode and returns nullopt for
-// anything it cannot read whole (a row written by a later build with a field this one does not
-// know is read without it).
+// The rows' bodies (a versioned, length-prefixed encoding: memory_journal.cpp). Each decode is
+// the inverse of its encode and returns nullopt for anything it cannot read whole, or of
+// another version.
 std::string encodeCheck(const PreviousCheck& check);
 std::optional<PreviousCheck> decodeCheck(std::string_view body);
 std::string encodeOutcome(const domain::CheckOutcome& outcome);
@@ -85,6 +85,9 @@ class MemoryJournal {
     std::uint64_t sequence = 0;
   };
   void changed(std::string_view kind, std::string_view feed, std::string key, Entry entry, domain::Instant at);
+  // flush(): encodes and writes `taken` (flushMutex_ held); puts back what it did not write.
+  core::Status write(store::MessageStore& store, std::map<Key, Change>& taken,
+                     std::optional<store::TimePoint> purgeBefore);
 
   Clock clock_;
   mutable std::mutex mutex_;

@@ -184,7 +184,9 @@ class MessageStore {
 
   // Writes the rows (replacing any of the same kind, feed and key; an empty body deletes it)
   // and, with `purgeBefore`, deletes every row whose `at` is older, in one transaction; blocks
-  // until that is durable. The whole call fails or succeeds.
+  // until that is durable. The rows of one feed and key share their time: a row written moves
+  // the others' `at` up to its own (an attendance's entries age together). The whole call
+  // fails or succeeds.
   virtual core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) = 0;
   // Every row whose `at` is `since` or later, oldest first.
   virtual core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since) = 0;

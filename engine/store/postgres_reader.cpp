@@ -146,8 +146,13 @@ PostgresReader::PostgresReader(std::unique_ptr<PgConnection> connection)
                        "INSERT INTO attendance_memory (kind, feed, key, body, updated_at)"
                        " VALUES ($1::text, $2::text, $3::bytea, $4::bytea, COALESCE($5::bigint, " +
                            std::string(kPgNowMicros) +
-                           ")) ON CONFLICT (kind, feed, key) DO UPDATE SET body = excluded.body,"
+                           ")) ON CONFLICT (feed, key, kind) DO UPDATE SET body = excluded.body,"
                            " updated_at = excluded.updated_at");
+  // The other rows of the same feed and key share the row's time (MessageStore::saveMemory).
+  connection_->prepare("memory_redate",
+                       "UPDATE attendance_memory SET updated_at = COALESCE($3::bigint, " + std::string(kPgNowMicros) +
+                           ") WHERE feed = $1::text AND key = $2::bytea AND updated_at < COALESCE($3::bigint, " +
+                           std::string(kPgNowMicros) + ")");
   connection_->prepare("memory_delete",
                        "DELETE FROM attendance_memory WHERE kind = $1::text AND feed = $2::text AND key = $3::bytea");
   connection_->prepare("memory_purge", "DELETE FROM attendance_memory WHERE updated_at < COALESCE($1::bigint, " +
@@ -221,8 +226,12 @@ core::Status PostgresReader::saveMemory(std::span<const MemoryRow> rows, std::op
               connection.queryPrepared("memory_delete", params);
               continue;
             }
-            params.bytes(row.body).optionalInt64(pgTime(row.at));
+            const auto at = pgTime(row.at);
+            params.bytes(row.body).optionalInt64(at);
             connection.queryPrepared("memory_upsert", params);
+            PgParams redate;
+            redate.text(feed).bytes(row.key).optionalInt64(at);
+            connection.queryPrepared("memory_redate", redate);
           }
           if (purgeBefore) {
             PgParams params;

@@ -127,7 +127,7 @@ constexpr std::string_view kVersion7[]{
              key bytea NOT NULL,
              body bytea NOT NULL,
              updated_at bigint NOT NULL,
-             PRIMARY KEY (kind, feed, key)
+             PRIMARY KEY (feed, key, kind)
            ))",
     "CREATE INDEX attendance_memory_by_time ON attendance_memory (updated_at)",
 };

@@ -120,8 +120,9 @@ constexpr std::string_view kVersion7[]{
 };
 
 // Version 8: what the engine remembers about attendances (MemoryRow), so that a restart does not
-// forget which attendances were checked: one row per (kind, feed, key), replaced as the entry
-// changes; updated_at orders the load and serves the purge.
+// forget which attendances were checked: one row per (feed, key, kind), replaced as the entry
+// changes, in key order so that the rows of one attendance (which share their time) are found
+// together; updated_at orders the load and serves the purge.
 constexpr std::string_view kVersion8[]{
     R"(CREATE TABLE attendance_memory (
              kind TEXT NOT NULL,
@@ -129,7 +130,7 @@ constexpr std::string_view kVersion8[]{
              key BLOB NOT NULL,
              body BLOB NOT NULL,
              updated_at INTEGER NOT NULL,
-             PRIMARY KEY (kind, feed, key)
+             PRIMARY KEY (feed, key, kind)
            ) WITHOUT ROWID)",
     "CREATE INDEX attendance_memory_by_time ON attendance_memory (updated_at)",
 };

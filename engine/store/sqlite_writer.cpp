@@ -463,7 +463,9 @@ WriteReply SqliteWriter::apply(const MemoryWrite& write) {
     upsertMemory_ = std::make_unique<SqliteStatement>(
         db_,
         "INSERT INTO attendance_memory (kind, feed, key, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-        " ON CONFLICT (kind, feed, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+        " ON CONFLICT (feed, key, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+    redateMemory_ = std::make_unique<SqliteStatement>(
+        db_, "UPDATE attendance_memory SET updated_at = ?3 WHERE feed = ?1 AND key = ?2 AND updated_at < ?3");
     deleteMemory_ = std::make_unique<SqliteStatement>(
         db_, "DELETE FROM attendance_memory WHERE kind = ?1 AND feed = ?2 AND key = ?3");
     purgeMemory_ = std::make_unique<SqliteStatement>(db_, "DELETE FROM attendance_memory WHERE updated_at < ?1");
@@ -480,6 +482,7 @@ WriteReply SqliteWriter::apply(const MemoryWrite& write) {
         .bindBlob(4, row.body)
         .bind(5, toDbTime(row.at))
         .step();
+    redateMemory_->run().bindText(1, row.feed).bindBlob(2, row.key).bind(3, toDbTime(row.at)).step();
   }
   if (write.purgeBefore) purgeMemory_->run().bind(1, toDbTime(*write.purgeBefore)).step();
   return {};

@@ -132,7 +132,7 @@ class SqliteWriter {
   // The audit table is the audit log's (SqliteAuditLog creates it): prepared at the first rows.
   std::unique_ptr<SqliteStatement> insertAudit_;
   // The memory rows' statements (schema version 8): prepared at the first MemoryWrite.
-  std::unique_ptr<SqliteStatement> upsertMemory_, deleteMemory_, purgeMemory_;
+  std::unique_ptr<SqliteStatement> upsertMemory_, redateMemory_, deleteMemory_, purgeMemory_;
   SqliteStatement auditSavepoint_;
   SqliteStatement auditRelease_;
   SqliteStatement auditRollback_;

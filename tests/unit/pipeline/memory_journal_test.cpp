@@ -156,22 +156,37 @@ BOOST_AUTO_TEST_CASE(a_merge_comes_back_with_its_trace_status) {
 }
 
 BOOST_AUTO_TEST_CASE(a_body_that_cannot_be_read_whole_is_refused) {
-  for (const std::string body : {"", "{", "[]", "null", "{}", "{\"status\":\"FOUND\"}"}) {
+  for (const std::string body : {"", "{}", "7:check/1", "7:check/1,", "x:check/1,", "99:check/1,",
+                                 "9:outcome/1,", "7:merge/1,10:9434765919,"}) {
     BOOST_TEST(!decodeCheck(body).has_value(), body);
     BOOST_TEST(!decodeOutcome(body).has_value(), body);
     BOOST_TEST(!decodeMerge(body).has_value(), body);
   }
-  // a value that is there but wrong: a bad check digit, an unknown code, a date that is none
-  std::string check = encodeCheck(everyField());
-  check.replace(check.find("9434765919"), 10, "9434765918");
-  BOOST_TEST(!decodeCheck(check).has_value());
+  // another kind's body, another version, a body cut short, more after its end
+  const std::string check = encodeCheck(everyField());
+  BOOST_TEST(!decodeOutcome(check).has_value());
+  std::string other = check;
+  other.replace(0, 10, "7:check/2,");
+  BOOST_TEST(!decodeCheck(other).has_value());
+  for (std::size_t length = 0; length < check.size(); ++length) {
+    BOOST_TEST(!decodeCheck(check.substr(0, length)).has_value(), length);
+  }
+  BOOST_TEST(!decodeCheck(check + "0:,").has_value());
+  // a value that is there but wrong: a bad check digit, an unknown code, a date that is none,
+  // a flag that is neither 0 nor 1
+  std::string wrong = check;
+  wrong.replace(wrong.find("9434765919"), 10, "9434765918");
+  BOOST_TEST(!decodeCheck(wrong).has_value());
   std::string outcome = encodeOutcome(found());
-  outcome.replace(outcome.find("\"FOUND\""), 7, "\"FOUNDX\"");
+  outcome.replace(outcome.find("5:FOUND,"), 8, "6:FOUNDX,");
   BOOST_TEST(!decodeOutcome(outcome).has_value());
   outcome = encodeOutcome(found());
-  outcome.replace(outcome.find("2026-02-28"), 10, "2026-02-30");
+  outcome.replace(outcome.find("8:20260228,"), 11, "8:20260230,");
   BOOST_TEST(!decodeOutcome(outcome).has_value());
-  BOOST_TEST(!decodeMerge("{\"surviving\":\"9434765919\",\"status\":0}").has_value());
+  BOOST_TEST(decodeMerge("7:merge/1,10:9434765919,1:2,").has_value());
+  BOOST_TEST(!decodeMerge("7:merge/1,10:9434765919,1:0,").has_value());
+  BOOST_TEST(!decodeMerge("7:merge/1,10:9434765919,2:10,").has_value());
+  BOOST_TEST(!decodeMerge("7:merge/1,10:9434765919,2:+1,").has_value());
 }
 
 // What a run's memories wrote, a restart's memories put back: the same decisions follow.
@@ -268,6 +283,35 @@ BOOST_AUTO_TEST_CASE(changes_a_failed_write_did_not_store_are_written_by_the_nex
     BOOST_TEST_REQUIRE(decoded.has_value());
     BOOST_TEST((decoded->status == (row.key == "V1" ? CheckStatus::Found : CheckStatus::NotFound)));
   }
+}
+
+// A long stay's messages that change nothing still keep its rows young: the memory keeps an
+// attendance 30 days from its last message, and so must the store (and a restart's load).
+BOOST_AUTO_TEST_CASE(a_message_that_changes_nothing_tells_the_journal_again_after_an_hour) {
+  cpis::test::TempDir dir;
+  Clock clock;
+  auto store = openStore(dir);
+  MemoryJournal journal(clock.function());
+  InMemoryCheckMemory memory(clock.function());
+  memory.journalTo(&journal);
+  memory.remember("ed", "V1", everyField());
+  BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
+  clock.now += 59min;
+  BOOST_TEST(memory.previous("ed", "V1").has_value());
+  BOOST_TEST(journal.pending() == 0U);
+  clock.now += 1min;
+  BOOST_TEST(memory.previous("ed", "V1").has_value());
+  BOOST_TEST(journal.pending() == 1U);
+  BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
+  const auto rows = store->loadMemory(cpis::store::TimePoint(clock.now));
+  BOOST_TEST_REQUIRE(rows.ok());
+  BOOST_TEST(rows->size() == 1U);
+  // restored, it is last used when its row says, and kept 30 days from then
+  InMemoryCheckMemory restored(clock.function());
+  restored.restore("ed", "V1", decodeCheck(rows->front().body).value(),
+                   std::chrono::floor<std::chrono::milliseconds>(rows->front().at));
+  clock.now += std::chrono::hours(24 * 30) - 1min;
+  BOOST_TEST(restored.previous("ed", "V1").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(the_thread_writes_changes_and_the_stop_writes_the_last_ones) {

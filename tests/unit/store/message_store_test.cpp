@@ -597,9 +597,16 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(memory_rows_are_replaced_deleted_purged_and_read_b
   loaded = fixture.store().loadMemory(t0);
   BOOST_REQUIRE(loaded.ok());
   BOOST_REQUIRE(loaded->size() == 4U);
-  BOOST_TEST(loaded->back().body == "{\"a\":9}");
+  // merge (4 s), the binary key (5 s), then ed V1's check and outcome, both at 10 s now (the
+  // rows of one feed and key share their time)
+  BOOST_TEST(loaded->at(0).kind == "merge");
+  for (std::size_t i = 2; i < 4; ++i) {
+    BOOST_TEST(loaded->at(i).key == "V1");
+    BOOST_TEST((loaded->at(i).at == t0 + std::chrono::seconds(10)));
+    if (loaded->at(i).kind == "check") BOOST_TEST(loaded->at(i).body == "{\"a\":9}");
+  }
   // only rows at or after `since`
-  loaded = fixture.store().loadMemory(t0 + std::chrono::seconds(4));
+  loaded = fixture.store().loadMemory(t0 + std::chrono::seconds(5));
   BOOST_REQUIRE(loaded.ok());
   BOOST_TEST(loaded->size() == 3U);
 
@@ -607,7 +614,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(memory_rows_are_replaced_deleted_purged_and_read_b
   BOOST_REQUIRE(fixture.store().saveMemory({}, t0 + std::chrono::seconds(5)).isOk());
   loaded = fixture.store().loadMemory(t0);
   BOOST_REQUIRE(loaded.ok());
-  BOOST_REQUIRE(loaded->size() == 2U);
+  BOOST_REQUIRE(loaded->size() == 3U);
   BOOST_TEST(loaded->front().key == binaryKey);
 
   // and with the content, by the store's retention
@@ -623,6 +630,27 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(memory_rows_are_replaced_deleted_purged_and_read_b
   loaded = fixture.store().loadMemory(t0);
   BOOST_REQUIRE(loaded.ok());
   BOOST_TEST(loaded->size() == 5U);
+}
+
+// An attendance's rows age together: its outcome row, written at the check, is not purged
+// while its check row is written again (an A03 days later), nor left out of a load.
+BOOST_AUTO_TEST_CASE_TEMPLATE(the_memory_rows_of_one_attendance_share_their_time, Backend, StoreBackends) {
+  using cpis::store::MemoryRow;
+  StoreFixture<Backend> fixture;
+  const auto t0 = fixture.clock.now();
+  const std::vector<MemoryRow> checked{{"check", "ed", "V1", "c1", t0}, {"outcome", "ed", "V1", "o1", t0},
+                                       {"outcome", "ed", "V2", "o2", t0}, {"outcome", "ward", "V1", "o3", t0}};
+  BOOST_REQUIRE(fixture.store().saveMemory(checked, std::nullopt).isOk());
+  const std::vector<MemoryRow> ended{{"check", "ed", "V1", "c2", t0 + std::chrono::days(25)}};
+  BOOST_REQUIRE(fixture.store().saveMemory(ended, t0 + std::chrono::days(1)).isOk());
+  const auto loaded = fixture.store().loadMemory(t0 + std::chrono::days(1));
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_REQUIRE(loaded->size() == 2U);  // ed V1's two rows; V2 and the other feed's V1 were purged
+  for (const MemoryRow& row : *loaded) {
+    BOOST_TEST(row.feed == "ed");
+    BOOST_TEST(row.key == "V1");
+    BOOST_TEST((row.at == t0 + std::chrono::days(25)));
+  }
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_closed_store_refuses_memory_rows, Backend, StoreBackends) {
