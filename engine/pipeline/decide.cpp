@@ -83,7 +83,7 @@ std::optional<PreviousCheck> InMemoryCheckMemory::previous(std::string_view feed
   it->second.lastUsed = now;  // a message about the attendance: it is still going on
   order_.splice(order_.end(), order_, it->second.position);
   if (journal_ != nullptr && now - it->second.journaledAt >= kJournalTouch) {
-    journal_->checkChanged(feed, visitNumber, it->second.check);
+    journal_->checkTouched(feed, visitNumber);
     it->second.journaledAt = now;
   }
   return it->second.check;
@@ -172,20 +172,7 @@ bool MergedNumbers::note(const domain::NhsNumber& retired, const domain::NhsNumb
     it->second.status = survivingStatus;
     return false;
   }
-  // A loop (the surviving record's own chain leads back to the retired one): the merge undoes
-  // the link that leaves the surviving record. Any other link of it stays: a stale merge into
-  // a record retired since (W into Y, with Y into Z known) still ends at Z.
-  std::string at(surviving.reveal());
-  for (int step = 0; step < 16; ++step) {
-    const auto it = entries_.find(at);
-    if (it == entries_.end() || !fresh(it->second)) break;
-    if (it->second.surviving == retired) {
-      erase(entries_.find(std::string(surviving.reveal())));
-      if (journal_ != nullptr) journal_->mergeChanged(surviving, std::nullopt, now);
-      break;
-    }
-    at = std::string(it->second.surviving.reveal());
-  }
+  if (undoLoop(retired, surviving, now) && journal_ != nullptr) journal_->mergeChanged(surviving, std::nullopt, now);
   put(key, Survivor{surviving, survivingStatus}, now);
   if (journal_ != nullptr) journal_->mergeChanged(retired, Survivor{surviving, survivingStatus}, now);
   return true;
@@ -198,9 +185,30 @@ void MergedNumbers::put(const std::string& key, const Survivor& survivor, domain
   entries_.emplace(key, Entry{survivor.number, survivor.status, at, std::prev(order_.end())});
 }
 
+bool MergedNumbers::undoLoop(const domain::NhsNumber& retired, const domain::NhsNumber& surviving,
+                             domain::Instant now) {
+  // A loop (the surviving record's own chain leads back to the retired one): the merge undoes
+  // the link that leaves the surviving record. Any other link of it stays: a stale merge into
+  // a record retired since (W into Y, with Y into Z known) still ends at Z.
+  std::string at(surviving.reveal());
+  for (int step = 0; step < 16; ++step) {
+    const auto it = entries_.find(at);
+    if (it == entries_.end() || now - it->second.at > retention_) return false;
+    if (it->second.surviving == retired) {
+      erase(entries_.find(std::string(surviving.reveal())));
+      return true;
+    }
+    at = std::string(it->second.surviving.reveal());
+  }
+  return false;
+}
+
 void MergedNumbers::restore(const domain::NhsNumber& retired, const Survivor& survivor, domain::Instant at) {
   if (retired == survivor.number) return;
   const std::lock_guard lock(mutex_);
+  // Restored oldest first: a newer link that closes a loop with an older one undoes it, as when
+  // it was noted (the older link's deletion may not have reached the store before a crash).
+  undoLoop(retired, survivor.number, at);
   put(std::string(retired.reveal()), survivor, at);
 }
 

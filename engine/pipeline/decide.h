@@ -223,6 +223,9 @@ class MergedNumbers {
   };
   void erase(std::unordered_map<std::string, Entry>::iterator it);  // mutex_ held
   void put(const std::string& key, const Survivor& survivor, domain::Instant at);  // mutex_ held
+  // Erases the link that leaves `surviving` when its chain (as of `now`) leads back to
+  // `retired`; true when it did. mutex_ held.
+  bool undoLoop(const domain::NhsNumber& retired, const domain::NhsNumber& surviving, domain::Instant now);
 
   MemoryJournal* journal_ = nullptr;
   Clock clock_;

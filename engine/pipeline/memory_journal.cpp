@@ -297,11 +297,22 @@ void MemoryJournal::changed(std::string_view kind, std::string_view feed, std::s
   Change& change = changes_[Key{std::string(kind), std::string(feed), std::move(key)}];
   change.entry = std::move(entry);
   change.at = at;
-  change.sequence = ++sequence_;
 }
 
 void MemoryJournal::checkChanged(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) {
   changed(kCheckRow, feed, std::string(visitNumber), check, clock_());
+}
+
+void MemoryJournal::checkTouched(std::string_view feed, std::string_view visitNumber) {
+  const domain::Instant at = clock_();
+  const std::lock_guard lock(mutex_);
+  auto [it, added] = changes_.try_emplace(Key{std::string(kCheckRow), std::string(feed), std::string(visitNumber)});
+  if (added) {
+    it->second.entry = Touch{};
+    it->second.at = at;
+  } else {
+    it->second.at = std::max(it->second.at, at);
+  }
 }
 
 void MemoryJournal::outcomeChanged(std::string_view feed, std::string_view visitNumber,
@@ -354,6 +365,8 @@ core::Status MemoryJournal::write(store::MessageStore& store, std::map<Key, Chan
             row.body = encodeCheck(entry);
           } else if constexpr (std::is_same_v<T, domain::CheckOutcome>) {
             row.body = encodeOutcome(entry);
+          } else if constexpr (std::is_same_v<T, Touch>) {
+            row.touch = true;
           } else if (entry) {
             row.body = encodeMerge(*entry);
           }  // else: empty, the row is deleted

@@ -61,6 +61,9 @@ class MemoryJournal {
   MemoryJournal& operator=(const MemoryJournal&) = delete;
 
   void checkChanged(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check);
+  // The attendance had a message that changed nothing: its rows' time moves up (MemoryRow::touch),
+  // unless a change of its check is waiting to be written anyway.
+  void checkTouched(std::string_view feed, std::string_view visitNumber);
   void outcomeChanged(std::string_view feed, std::string_view visitNumber, const domain::CheckOutcome& outcome);
   // nullopt: the link is gone (a merge back undid it). `at`: when the merge was noted (what
   // MergedNumbers compares a failure's time with), kept as the row's time.
@@ -70,7 +73,7 @@ class MemoryJournal {
   // Writes what changed (and, with `purgeBefore`, purges older rows). On failure what it took
   // is kept for the next flush, except where a newer change of the same entry came meanwhile.
   core::Status flush(store::MessageStore& store, std::optional<store::TimePoint> purgeBefore = std::nullopt);
-  // Flushes every `interval` until stop(); rows older than `retention` go with each flush.
+  // Flushes every `interval` until stop(); rows older than `retention` go every ten minutes.
   void start(store::MessageStore& store, std::chrono::milliseconds interval, std::chrono::milliseconds retention);
   // Stops the thread and flushes once more. Idempotent; the store must still be open.
   core::Status stop();
@@ -78,11 +81,11 @@ class MemoryJournal {
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;  // kind, feed, key
-  using Entry = std::variant<PreviousCheck, domain::CheckOutcome, std::optional<MergedNumbers::Survivor>>;
+  struct Touch {};
+  using Entry = std::variant<PreviousCheck, domain::CheckOutcome, std::optional<MergedNumbers::Survivor>, Touch>;
   struct Change {
     Entry entry;
     domain::Instant at{};
-    std::uint64_t sequence = 0;
   };
   void changed(std::string_view kind, std::string_view feed, std::string key, Entry entry, domain::Instant at);
   // flush(): encodes and writes `taken` (flushMutex_ held); puts back what it did not write.
@@ -92,7 +95,6 @@ class MemoryJournal {
   Clock clock_;
   mutable std::mutex mutex_;
   std::map<Key, Change> changes_;
-  std::uint64_t sequence_ = 0;
   store::MessageStore* store_ = nullptr;
   std::chrono::milliseconds retention_{};
   std::mutex flushMutex_;  // one flush at a time

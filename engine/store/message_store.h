@@ -75,7 +75,11 @@ struct MemoryRow {
   std::string feed;  // the feed it belongs to; empty for what is engine-wide (merges)
   std::string key;   // the attendance's visit number; a merge's retired NHS number
   std::string body;  // the entry, encoded by the engine; empty: the row is deleted
-  TimePoint at;      // when the entry last changed
+  TimePoint at;      // when the entry was last used (changed, or its attendance had a message)
+  // Only moves the time of the rows of (feed, key) up to `at`, whatever their kind; writes no
+  // body (an entry in use but unchanged: its row must not age out, nor be rewritten from a copy
+  // that may be older than the row).
+  bool touch = false;
 };
 
 struct StoredMessage {
@@ -176,7 +180,7 @@ class MessageStore {
   // Drops the raw bytes and the ACK (both can hold patient data) of finished messages
   // received more than `olderThan` ago; the rest of the row stays as the audit record. Drops
   // too the payload of outbox entries delivered or dead more than `olderThan` ago (a dead one
-  // is then no longer replayed), and the memory rows (MemoryRow) that last changed more than
+  // is then no longer replayed), and the memory rows (MemoryRow) last used more than
   // `olderThan` ago. Returns how many messages and entries were purged (rows not counted).
   virtual core::Result<std::size_t> purgeContent(std::chrono::days olderThan) = 0;
 

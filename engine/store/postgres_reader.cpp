@@ -220,13 +220,19 @@ core::Status PostgresReader::saveMemory(std::span<const MemoryRow> rows, std::op
             // PgParams keeps views: the texts must outlive the statement.
             const std::string kind = pgText(row.kind);
             const std::string feed = pgText(row.feed);
+            const auto at = pgTime(row.at);
+            if (row.touch) {
+              PgParams redate;
+              redate.text(feed).bytes(row.key).optionalInt64(at);
+              connection.queryPrepared("memory_redate", redate);
+              continue;
+            }
             PgParams params;
             params.text(kind).text(feed).bytes(row.key);
             if (row.body.empty()) {
               connection.queryPrepared("memory_delete", params);
               continue;
             }
-            const auto at = pgTime(row.at);
             params.bytes(row.body).optionalInt64(at);
             connection.queryPrepared("memory_upsert", params);
             PgParams redate;

@@ -471,6 +471,10 @@ WriteReply SqliteWriter::apply(const MemoryWrite& write) {
     purgeMemory_ = std::make_unique<SqliteStatement>(db_, "DELETE FROM attendance_memory WHERE updated_at < ?1");
   }
   for (const MemoryRow& row : write.rows) {
+    if (row.touch) {
+      redateMemory_->run().bindText(1, row.feed).bindBlob(2, row.key).bind(3, toDbTime(row.at)).step();
+      continue;
+    }
     if (row.body.empty()) {
       deleteMemory_->run().bindText(1, row.kind).bindText(2, row.feed).bindBlob(3, row.key).step();
       continue;

@@ -1,11 +1,14 @@
 // The attendance memory kept in the store (MemoryJournal): its rows' encoding, and the memories
 // written through a real SQLite store and put back from it as a restart does.
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
 
 #include "engine/domain/attendance.h"
 #include "engine/pipeline/decide.h"
@@ -13,6 +16,7 @@
 #include "engine/pipeline/memory_journal.h"
 #include "engine/store/sqlite_message_store.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 
 using namespace std::chrono_literals;
 using cpis::domain::AccessMode;
@@ -208,12 +212,10 @@ BOOST_AUTO_TEST_CASE(the_memories_written_through_the_store_come_back_after_a_re
     outcomes.remember("V1", found());
     clock.now += 1s;
     BOOST_TEST(merges.note(number("9434765919"), number("9434765870"), NhsNumberStatus::Nsts01));
-    const Instant mergedAt = clock.now;
     clock.now += 1s;
     // a merge back undoes the link: its row goes
     BOOST_TEST(merges.note(number("9434765870"), number("9434765919"), NhsNumberStatus::Nsts01));
     BOOST_TEST(merges.note(number("9434765919"), number("9434765870"), NhsNumberStatus::Nsts02));
-    (void)mergedAt;
     BOOST_TEST(journal.pending() == 5U);  // two checks, an outcome, two merge rows (one deleted)
     BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
     BOOST_TEST(journal.pending() == 0U);
@@ -302,16 +304,86 @@ BOOST_AUTO_TEST_CASE(a_message_that_changes_nothing_tells_the_journal_again_afte
   clock.now += 1min;
   BOOST_TEST(memory.previous("ed", "V1").has_value());
   BOOST_TEST(journal.pending() == 1U);
+  // Another instance (sharing the store) wrote the row since: the touch re-dates it and leaves
+  // its body as that instance wrote it.
+  PreviousCheck newer = everyField();
+  newer.status = CheckStatus::Found;
+  const std::vector<cpis::store::MemoryRow> theirs{
+      {std::string(kCheckRow), "ed", "V1", encodeCheck(newer), cpis::store::TimePoint(clock.now - 1min)}};
+  BOOST_TEST_REQUIRE(store->saveMemory(theirs, std::nullopt).isOk());
   BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
   const auto rows = store->loadMemory(cpis::store::TimePoint(clock.now));
   BOOST_TEST_REQUIRE(rows.ok());
-  BOOST_TEST(rows->size() == 1U);
+  BOOST_TEST_REQUIRE(rows->size() == 1U);
+  BOOST_TEST((decodeCheck(rows->front().body).value().status == CheckStatus::Found));
   // restored, it is last used when its row says, and kept 30 days from then
   InMemoryCheckMemory restored(clock.function());
   restored.restore("ed", "V1", decodeCheck(rows->front().body).value(),
                    std::chrono::floor<std::chrono::milliseconds>(rows->front().at));
   clock.now += std::chrono::hours(24 * 30) - 1min;
   BOOST_TEST(restored.previous("ed", "V1").has_value());
+}
+
+// A flush writes 32 rows a transaction: a transaction that fails leaves its rows and the
+// later ones for the next flush, the earlier ones written.
+BOOST_AUTO_TEST_CASE(rows_a_failed_transaction_did_not_write_wait_for_the_next_flush) {
+  cpis::test::TempDir dir;
+  Clock clock;
+  auto store = openStore(dir);
+  MemoryJournal journal(clock.function());
+  InMemoryCheckMemory memory(clock.function());
+  memory.journalTo(&journal);
+  for (int i = 0; i < 100; ++i) {  // keys in the journal's (and the rows') order: V000..V099
+    char key[8];
+    std::snprintf(key, sizeof key, "V%03d", i);
+    memory.remember("ed", key, PreviousCheck{});
+  }
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", (dir.path() / "store.db").string());
+  using Poco::Data::Keywords::now;
+  session << "CREATE TRIGGER refuse_v040 BEFORE INSERT ON attendance_memory WHEN CAST(NEW.key AS TEXT) = 'V040'"
+             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      now;
+  BOOST_TEST(!journal.flush(*store, cpis::store::TimePoint(clock.now - 1h)).isOk());
+  auto rows = store->loadMemory(cpis::store::TimePoint{});
+  BOOST_TEST_REQUIRE(rows.ok());
+  BOOST_TEST(rows->size() == 32U);  // V000..V031: the second transaction (V032..V063) failed
+  BOOST_TEST(journal.pending() == 68U);
+  session << "DROP TRIGGER refuse_v040", now;
+  BOOST_TEST_REQUIRE(journal.flush(*store).isOk());
+  rows = store->loadMemory(cpis::store::TimePoint{});
+  BOOST_TEST_REQUIRE(rows.ok());
+  BOOST_TEST(rows->size() == 100U);
+  BOOST_TEST(journal.pending() == 0U);
+}
+
+// Rows restored oldest first: a merge back whose undoing of the older link never reached the
+// store (a crash between two transactions) still wins, as it did when it was noted.
+BOOST_AUTO_TEST_CASE(a_merge_back_restored_after_the_merge_it_undid_undoes_it_again) {
+  Clock clock;
+  MergedNumbers merges(clock.function());
+  merges.restore(number("9434765919"), {number("9434765870"), NhsNumberStatus::Nsts01}, clock.now - 2s);
+  merges.restore(number("9434765870"), {number("9434765919"), NhsNumberStatus::Nsts01}, clock.now - 1s);
+  const auto survivor = merges.survivorOf(number("9434765870"));
+  BOOST_TEST_REQUIRE(survivor.has_value());
+  BOOST_TEST((survivor->number == number("9434765919")));
+  BOOST_TEST(!merges.survivorOf(number("9434765919")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_thread_writes_what_changed_every_interval) {
+  cpis::test::TempDir dir;
+  Clock clock;
+  auto store = openStore(dir);
+  MemoryJournal journal(clock.function());
+  LastOutcomes outcomes("ed", &journal);
+  journal.start(*store, 10ms, std::chrono::hours(24 * 30));
+  outcomes.remember("V1", found());
+  BOOST_TEST(cpis::test::waitFor([&] {
+    const auto rows = store->loadMemory(cpis::store::TimePoint{});
+    return rows.ok() && rows->size() == 1U;
+  }));
+  BOOST_TEST(journal.pending() == 0U);
+  BOOST_TEST(journal.stop().isOk());
 }
 
 BOOST_AUTO_TEST_CASE(the_thread_writes_changes_and_the_stop_writes_the_last_ones) {
