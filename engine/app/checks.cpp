@@ -309,8 +309,8 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     recheck.mergedInto = [decider](const domain::Attendance& attendance, domain::Instant since) {
       return decider->mergedInto(attendance, since);
     };
-    recheck.checkedOn = [decider](const domain::Attendance& attendance, const domain::NhsNumber& number) {
-      return decider->checkedOn(attendance, number);
+    recheck.superseded = [decider](const domain::Attendance& attendance, domain::Instant since) {
+      return decider->supersededSince(attendance, since);
     };
     out.emplace(name, std::move(recheck));
   }

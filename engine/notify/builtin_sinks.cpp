@@ -123,17 +123,21 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                     entryText, messageText, failedCheckId);
     return {Kind::Delivered, "withdrawn: the attendance was cancelled"};
   }
+  // A later check took its place (another NHS number: a merge's surviving record or the EPR's
+  // correction; or an unscheduled check on the same): not made, so that neither a record whose
+  // child is not there nor the same child a second time is queried.
+  if (feed->second.superseded) {
+    if (const auto why = feed->second.superseded(*attendance, failedAt(entry))) {
+      logger().notice("deferred check %s of message %s (check %s) not made: %s", entryText, messageText,
+                      failedCheckId, *why);
+      return {Kind::Delivered, "superseded: " + *why};
+    }
+  }
   // The attendance as its check failed; `attendance` becomes the one queried now.
   const domain::Attendance failed = *attendance;
   if (feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
-      if (feed->second.checkedOn && feed->second.checkedOn(*attendance, merged->surviving)) {
-        logger().notice("deferred check %s of message %s (check %s) not made: a patient merge retired the NHS number "
-                        "it was for, and the attendance was checked on the surviving record's since",
-                        entryText, messageText, failedCheckId);
-        return {Kind::Delivered, "superseded: the attendance was checked on the surviving record's number since"};
-      }
       if (!merged->refused.empty()) return {Kind::Failed, mergeRefusedText(merged->refused)};
       logger().notice("deferred check %s of message %s (check %s) re-keyed: a patient merge retired the NHS number "
                       "it was for; the surviving record's is checked",

@@ -41,9 +41,10 @@ struct RecheckFeed {
   // one instead, for the child who is there, or goes to a person when the feed's rules refuse
   // it. May be empty.
   std::function<std::optional<domain::MergedNumber>(const domain::Attendance&, domain::Instant since)> mergedInto;
-  // Whether the attendance's last check was on `number` (Decider::checkedOn): a re-keyed re-check
-  // whose attendance was checked on the surviving number since is not made again. May be empty.
-  std::function<bool(const domain::Attendance&, const domain::NhsNumber&)> checkedOn;
+  // Why a check of the attendance made after `since` (when the check failed) takes the re-check's
+  // place (Decider::supersededSince): one on another NHS number, or an unscheduled one on the
+  // same; nullopt when none does. The re-check is then not made. May be empty.
+  std::function<std::optional<std::string>(const domain::Attendance&, domain::Instant since)> superseded;
 };
 
 // kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed

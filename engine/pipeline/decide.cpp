@@ -419,9 +419,15 @@ std::optional<domain::MergedNumber> Decider::mergedInto(const domain::Attendance
   return domain::MergedNumber{survivor->number, std::move(refused->second), refused->first};
 }
 
-bool Decider::checkedOn(const domain::Attendance& attendance, const domain::NhsNumber& number) const {
-  const auto remembered = previous(attendance);
-  return remembered && remembered->nhsNumber == number;
+std::optional<std::string> Decider::supersededSince(const domain::Attendance& attendance,
+                                                    domain::Instant since) const {
+  const auto last = previous(attendance);
+  if (!last || last->decidedAt <= since || last->status == CheckStatus::NotChecked || !last->nhsNumber) {
+    return std::nullopt;
+  }
+  if (attendance.nhsNumber != last->nhsNumber) return "the attendance was checked on another NHS number since";
+  if (last->mode == domain::AccessMode::Unscheduled) return "the attendance had an unscheduled check since";
+  return std::nullopt;
 }
 
 MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {

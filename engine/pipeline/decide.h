@@ -314,8 +314,15 @@ class Decider {
   // who is there; with why this feed's rules refuse it (the A40's trace status, test data in
   // LIVE), if they do.
   std::optional<domain::MergedNumber> mergedInto(const domain::Attendance& attendance, domain::Instant since) const;
-  // Whether the attendance's last check (or failure) was on `number`.
-  bool checkedOn(const domain::Attendance& attendance, const domain::NhsNumber& number) const;
+  // Why a check of the attendance made after `since` takes the place of the deferred re-check of
+  // a check that failed at `since` (on the attendance's NHS number), or nullopt when none does:
+  // - one on another NHS number (a merge's surviving record, or the EPR's correction): the child
+  //   who is there is that record, and the failed number is not queried;
+  // - an unscheduled one on the same number: its success made the access record, and its own
+  //   failure has its own deferred re-check (one successful unscheduled query per attendance,
+  //   CPIS.md §7).
+  // A silent read since does not: the local authority is still owed the unscheduled query.
+  std::optional<std::string> supersededSince(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

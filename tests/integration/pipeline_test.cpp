@@ -632,6 +632,33 @@ struct DeferredChecks {
   std::unique_ptr<EngineProcess> engine;
 };
 
+// The EPR corrects the patient on an attendance whose check failed (an A08 with another NHS
+// number, checked on it): the failed number's deferred check is not made. It used to query the
+// record of a child who is not there (an access recorded against that child, their local
+// authority told of an attendance that was not theirs).
+BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checked_on_another_number) {
+  DeferredChecks run("9990000018");
+  auto& state = run.state;
+  EngineProcess& engine = *run.engine;
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::size_t accessesBefore = state.accesses(nhs("9990000018")).size();
+
+  client.send(adt("E1", "VE1", {"9990000018"}));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  client.send(adt("E2", "VE1", {"9990000034"}, "A08"));
+  const std::string corrected = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(corrected, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(corrected, "ZCP-13.1") == "9990000034");
+
+  state.clearFault("9990000018");
+  BOOST_TEST(cpis::test::waitFor(
+                 [&] { return engine.errors().find("checked on another NHS number since") != std::string::npos; }, 20s),
+             engine.errors());
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
   DeferredChecks run("9990000018");
   auto& state = run.state;

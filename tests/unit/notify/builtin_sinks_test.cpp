@@ -197,9 +197,10 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
                                 refused.empty() ? std::nullopt : std::optional(domain::ReasonCode::NhsNumberUnverified)};
   };
   bool checkedSince = false;
-  feed.checkedOn = [&](const domain::Attendance& a, const domain::NhsNumber& n) {
-    BOOST_TEST((a.nhsNumber == n));
-    return checkedSince;
+  feed.superseded = [&](const domain::Attendance& a, domain::Instant) -> std::optional<std::string> {
+    BOOST_TEST(a.nhsNumber->reveal() == "9990000018");  // asked about the attendance as its check failed
+    if (!checkedSince) return std::nullopt;
+    return std::string("the attendance was checked on another NHS number since");
   };
   notify::RecheckSink sink(*store, composer, {{"ed", feed}});
   notify::Notifications followUps;

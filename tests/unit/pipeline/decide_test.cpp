@@ -468,6 +468,51 @@ struct Messages {
   }
 };
 
+// A deferred re-check of a failed unscheduled check is not made once a later check took its
+// place: an unscheduled one on the same number (it made the access record, or has its own
+// re-check), or any on another number (the child there is another record). A silent read since
+// does not: the local authority is still owed the unscheduled query.
+BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed).kind == DecisionKind::CheckDue));
+  const Instant failedAt = decider.previous(child())->decidedAt;
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+  BOOST_TEST(decider.supersededSince(child(), failedAt - 1ms).has_value());  // it takes the place of an earlier failure
+
+  // An update that is not checked (an unverified trace status) takes nothing's place.
+  time.now += 11min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Nsts02; });
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+
+  // A silent read on the same number (the attendance moved to a scheduled setting) does not.
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found,
+         [](Attendance& a) { a.accessMode = AccessMode::Scheduled; });
+  BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Scheduled));
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+
+  // An unscheduled check on the same number does (failed again: it has its own re-check).
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::CheckFailed);
+  BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Unscheduled));
+  const auto again = decider.supersededSince(child(), failedAt);
+  BOOST_TEST_REQUIRE(again.has_value());
+  BOOST_TEST(again->find("unscheduled check") != std::string::npos);
+  // and that newer failure's own re-check is not superseded by itself
+  BOOST_TEST(!decider.supersededSince(child(), decider.previous(child())->decidedAt).has_value());
+
+  // A check on another number (the EPR corrected the patient), in any mode, does.
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
+    a.nhsNumber = nhs("9990000026");
+    a.accessMode = AccessMode::Scheduled;
+  });
+  const auto other = decider.supersededSince(child(), failedAt);
+  BOOST_TEST_REQUIRE(other.has_value());
+  BOOST_TEST(other->find("another NHS number") != std::string::npos);
+  BOOST_TEST(other->find("999") == std::string::npos);  // never a number
+}
+
 // A start after an A03 begins a new attendance under the same key: checked again once the last
 // check is no longer recent (recheckWindow), repeated while it is (the same start resent).
 BOOST_AUTO_TEST_CASE(a_start_after_the_attendance_ended_is_a_new_attendance) {
@@ -784,8 +829,7 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_checks_owed_on_the_retired_number) {
   BOOST_TEST(!decider.mergedInto(other, failedAt).has_value());
   Attendance onSurviving = child();
   onSurviving.nhsNumber = surviving;
-  BOOST_TEST(!decider.checkedOn(onSurviving, surviving));  // the memory says what was checked: the retired one
-  BOOST_TEST(decider.checkedOn(child(), retired));
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());  // the failure is still its last check
 
   // The deferred re-check asks about the surviving number: its answer takes the failure's
   // place, on that number. An answer about any other number does not.
@@ -796,7 +840,7 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_checks_owed_on_the_retired_number) {
   answer.queried = surviving;
   BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
   BOOST_TEST((decider.previous(child())->status == CheckStatus::NotFound));
-  BOOST_TEST(decider.checkedOn(onSurviving, surviving));
+  BOOST_TEST(decider.supersededSince(child(), failedAt).has_value());  // answered: not asked again
   BOOST_TEST((decider.previous(child())->rekeyedFrom == retired));
 
   // The attendance's next updates repeat it, whether they carry the surviving number or still
