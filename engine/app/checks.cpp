@@ -36,9 +36,6 @@ Poco::Logger& logger() {
   return Poco::Logger::get("cpis.engine");
 }
 
-// How often the attendance memories' changes are written: a crash forgets at most this much.
-constexpr std::chrono::milliseconds kMemoryFlushInterval{500};
-
 domain::Instant now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
@@ -140,7 +137,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
 
   merges_ = std::make_unique<pipeline::MergedNumbers>(now);
   if (store != nullptr) {
-    journal_ = std::make_unique<pipeline::MemoryJournal>(now);
+    journal_ = std::make_unique<pipeline::MemoryJournal>(now, *store);
     merges_->journalTo(journal_.get());
   }
   for (const auto& feedConfig : config.feeds) {
@@ -176,13 +173,18 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     // As long as the memories keep an attendance, and no longer than the store keeps content.
     const auto retention = std::min<std::chrono::milliseconds>(pipeline::kMemoryRetention, config.store.retention);
     restoreMemory(*store, retention);
-    journal_->start(*store, kMemoryFlushInterval, retention);
   }
 }
 
 void Checks::restoreMemory(store::MessageStore& store, std::chrono::milliseconds retention) {
   const auto started = std::chrono::steady_clock::now();
-  auto rows = store.loadMemory(store::TimePoint(now() - retention));
+  const auto since = store::TimePoint(now() - retention);
+  // Rows past the memory's own retention (shorter than the store's) go now; the store's
+  // retention purge takes the rest as they age.
+  if (auto purged = store.saveMemory({}, since); !purged.isOk()) {
+    throw std::runtime_error("attendance memory: " + purged.message());
+  }
+  auto rows = store.loadMemory(since);
   if (!rows) throw std::runtime_error("attendance memory: " + rows.error().message());
   std::size_t checks = 0;
   std::size_t outcomes = 0;
@@ -319,10 +321,6 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
 
 void Checks::stop() {
   if (work_) work_->stop();
-}
-
-void Checks::finishMemory() {
-  if (journal_) (void)journal_->stop();  // a failure is logged there
 }
 
 void Checks::flushAudit() {

@@ -69,9 +69,6 @@ class Checks {
   void stop();
   // Waits until every audit row recorded so far is written: before the store closes.
   void flushAudit();
-  // Writes the attendance memory's last changes and stops writing it: after the last message
-  // and notification, before the store closes.
-  void finishMemory();
 
  private:
   struct Feed;
@@ -83,7 +80,7 @@ class Checks {
   std::unique_ptr<pipeline::WorkQueue> work_;
   // Patient merges (A40) from every feed: an NHS number is national.
   std::unique_ptr<pipeline::MergedNumbers> merges_;
-  // The attendance memories' changes, written to the store (null without one).
+  // Writes the attendance memories' changes to the store (null without one).
   std::unique_ptr<pipeline::MemoryJournal> journal_;
   std::map<std::string, std::unique_ptr<Feed>> feeds_;
   // Puts back what the store kept of the memories (at start-up, before any message).

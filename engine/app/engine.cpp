@@ -337,7 +337,6 @@ void Engine::stop() {
   if (dispatcher_) dispatcher_->stop();  // deliveries in flight finish and are marked
   if (housekeeper_.joinable()) housekeeper_.join();
   if (checks_) checks_->flushAudit();  // written through the store, when it is SQLite
-  if (checks_) checks_->finishMemory();  // the attendance memory's last changes
   if (store_) store_->close();
   if (started_) logger().information("stopped; every acknowledged message is stored");
 }

@@ -5,19 +5,14 @@
 #include <charconv>
 #include <cstdint>
 #include <exception>
-#include <span>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
-#include <Poco/Logger.h>
 
 namespace cpis::pipeline {
 
 namespace {
-
-Poco::Logger& logger() {
-  return Poco::Logger::get("cpis.memory");
-}
 
 // The rows' bodies: a version tag, then each field in a fixed order as a netstring ("5:hello,"),
 // numbers in decimal, absent optionals as "0:," after a presence flag. Byte-exact for any value
@@ -165,7 +160,7 @@ const auto takeMode = [](Reader& r) { return byCode(kModes, r.text()); };
 const auto takeText = [](Reader& r) { return std::string(r.text()); };
 
 // Rows per saveMemory (one transaction each).
-constexpr std::size_t kRowsPerWrite = 32;
+constexpr std::size_t kRowsPerWrite = 16;
 
 // Bounds on what a body may hold (CPIS.md: 1..3 plans a record, 25 accesses; generous).
 constexpr std::size_t kMostRecords = 64;
@@ -285,171 +280,37 @@ std::optional<MergedNumbers::Survivor> decodeMerge(std::string_view body) {
   });
 }
 
-MemoryJournal::MemoryJournal(Clock clock) : clock_(std::move(clock)) {}
+MemoryJournal::MemoryJournal(Clock clock, store::MessageStore& store) : clock_(std::move(clock)), store_(store) {}
 
-MemoryJournal::~MemoryJournal() {
-  (void)stop();
-}
-
-void MemoryJournal::changed(std::string_view kind, std::string_view feed, std::string key, Entry entry,
-                            domain::Instant at) {
-  const std::lock_guard lock(mutex_);
-  Change& change = changes_[Key{std::string(kind), std::string(feed), std::move(key)}];
-  change.entry = std::move(entry);
-  change.at = at;
+void MemoryJournal::stage(std::string_view kind, std::string_view feed, std::string key, std::string body,
+                          domain::Instant at, bool touch) {
+  std::vector<store::MemoryRow> rows(1);
+  store::MemoryRow& row = rows.front();
+  row.kind = kind;
+  row.feed = feed;
+  row.key = std::move(key);
+  row.body = std::move(body);
+  row.at = store::TimePoint(at);
+  row.touch = touch;
+  store_.stageMemory(std::move(rows));
 }
 
 void MemoryJournal::checkChanged(std::string_view feed, std::string_view visitNumber, const PreviousCheck& check) {
-  changed(kCheckRow, feed, std::string(visitNumber), check, clock_());
+  stage(kCheckRow, feed, std::string(visitNumber), encodeCheck(check), clock_());
 }
 
 void MemoryJournal::checkTouched(std::string_view feed, std::string_view visitNumber) {
-  const domain::Instant at = clock_();
-  const std::lock_guard lock(mutex_);
-  auto [it, added] = changes_.try_emplace(Key{std::string(kCheckRow), std::string(feed), std::string(visitNumber)});
-  if (added) {
-    it->second.entry = Touch{};
-    it->second.at = at;
-  } else {
-    it->second.at = std::max(it->second.at, at);
-  }
+  stage(kCheckRow, feed, std::string(visitNumber), {}, clock_(), true);
 }
 
 void MemoryJournal::outcomeChanged(std::string_view feed, std::string_view visitNumber,
                                    const domain::CheckOutcome& outcome) {
-  changed(kOutcomeRow, feed, std::string(visitNumber), outcome, clock_());
+  stage(kOutcomeRow, feed, std::string(visitNumber), encodeOutcome(outcome), clock_());
 }
 
 void MemoryJournal::mergeChanged(const domain::NhsNumber& retired,
                                  const std::optional<MergedNumbers::Survivor>& survivor, domain::Instant at) {
-  changed(kMergeRow, {}, std::string(retired.reveal()), survivor, at);
-}
-
-std::size_t MemoryJournal::pending() const {
-  const std::lock_guard lock(mutex_);
-  return changes_.size();
-}
-
-core::Status MemoryJournal::flush(store::MessageStore& store, std::optional<store::TimePoint> purgeBefore) {
-  const std::lock_guard flushing(flushMutex_);
-  std::map<Key, Change> taken;
-  {
-    const std::lock_guard lock(mutex_);
-    taken.swap(changes_);
-  }
-  if (taken.empty() && !purgeBefore) return core::Status::ok();
-  try {
-    return write(store, taken, purgeBefore);
-  } catch (const std::exception& e) {  // no memory to encode a row: kept, as after a failed write
-    const std::lock_guard lock(mutex_);
-    for (auto& [key, change] : taken) changes_.try_emplace(key, std::move(change));
-    return core::Status::internal(std::string("attendance memory not encoded: ") + e.what());
-  }
-}
-
-core::Status MemoryJournal::write(store::MessageStore& store, std::map<Key, Change>& taken,
-                                  std::optional<store::TimePoint> purgeBefore) {
-  // Encoded here, off the threads that answer messages.
-  std::vector<store::MemoryRow> rows;
-  rows.reserve(taken.size());
-  for (const auto& [key, change] : taken) {
-    store::MemoryRow row;
-    row.kind = std::get<0>(key);
-    row.feed = std::get<1>(key);
-    row.key = std::get<2>(key);
-    row.at = store::TimePoint(change.at);
-    std::visit(
-        [&](const auto& entry) {
-          using T = std::decay_t<decltype(entry)>;
-          if constexpr (std::is_same_v<T, PreviousCheck>) {
-            row.body = encodeCheck(entry);
-          } else if constexpr (std::is_same_v<T, domain::CheckOutcome>) {
-            row.body = encodeOutcome(entry);
-          } else if constexpr (std::is_same_v<T, Touch>) {
-            row.touch = true;
-          } else if (entry) {
-            row.body = encodeMerge(*entry);
-          }  // else: empty, the row is deleted
-        },
-        change.entry);
-    rows.push_back(std::move(row));
-  }
-  // A few rows a transaction: the store's writer commits messages in the same transactions
-  // (SQLite's group commit), and a large one would hold their acknowledgements up.
-  std::size_t written = 0;
-  core::Status status = core::Status::ok();
-  while (status.isOk() && (written < rows.size() || (written == 0 && purgeBefore))) {
-    const std::size_t n = std::min(kRowsPerWrite, rows.size() - written);
-    const bool last = written + n == rows.size();
-    status = store.saveMemory(std::span(rows).subspan(written, n), last ? purgeBefore : std::nullopt);
-    if (status.isOk()) written += n;
-    if (last) break;
-  }
-  if (!status.isOk()) {
-    // What was not written is kept for the next flush, unless changed again meanwhile (the
-    // newer change is the one to write).
-    const std::lock_guard lock(mutex_);
-    std::size_t index = 0;
-    for (auto& [key, change] : taken) {
-      if (index++ >= written) changes_.try_emplace(key, std::move(change));
-    }
-  }
-  return status;
-}
-
-void MemoryJournal::start(store::MessageStore& store, std::chrono::milliseconds interval,
-                          std::chrono::milliseconds retention) {
-  {
-    const std::lock_guard lock(mutex_);
-    store_ = &store;
-    retention_ = retention;
-  }
-  thread_ = std::thread([this, &store, interval] {
-    std::unique_lock lock(mutex_);
-    bool failing = false;
-    // Rows past the memory's retention go every ten minutes (a flush with nothing to write and
-    // nothing to purge costs nothing).
-    constexpr auto kPurgeEvery = std::chrono::minutes(10);
-    auto nextPurge = std::chrono::steady_clock::now();
-    while (!stopping_) {
-      wake_.wait_for(lock, interval, [&] { return stopping_; });
-      if (stopping_) break;
-      lock.unlock();
-      std::optional<store::TimePoint> purgeBefore;
-      if (std::chrono::steady_clock::now() >= nextPurge) {
-        nextPurge = std::chrono::steady_clock::now() + kPurgeEvery;
-        purgeBefore = store::TimePoint(clock_() - retention_);
-      }
-      const core::Status status = flush(store, purgeBefore);
-      // Once per spell of failures: the store's own errors are logged where they happen.
-      if (!status.isOk() && !failing) {
-        logger().error("attendance memory not written (kept, tried again): %s", status.message());
-      } else if (status.isOk() && failing) {
-        logger().notice("attendance memory written again");
-      }
-      failing = !status.isOk();
-      lock.lock();
-    }
-  });
-}
-
-core::Status MemoryJournal::stop() {
-  store::MessageStore* store = nullptr;
-  {
-    const std::lock_guard lock(mutex_);
-    stopping_ = true;
-    store = store_;
-    store_ = nullptr;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  if (store == nullptr) return core::Status::ok();
-  core::Status status = flush(*store);
-  if (!status.isOk()) {
-    logger().error("attendance memory not written at stop: %s (a restart checks those attendances again)",
-                   status.message());
-  }
-  return status;
+  stage(kMergeRow, {}, std::string(retired.reveal()), survivor ? encodeMerge(*survivor) : std::string(), at);
 }
 
 }  // namespace cpis::pipeline

@@ -192,6 +192,13 @@ class MessageStore {
   // the others' `at` up to its own (an attendance's entries age together). The whole call
   // fails or succeeds.
   virtual core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) = 0;
+  // Queues the rows to be written with the store's next transaction (a message's, within a few
+  // milliseconds at most) and returns at once: what the engine remembers is written as it
+  // changes, in the order of the calls, sharing the commits (and syncs) of the messages that
+  // changed it. The rows of one call are written or not together, and their failure never
+  // fails what they share a transaction with; it is logged, and those rows are lost (their
+  // attendances are checked again after a restart). Never throws.
+  virtual void stageMemory(std::vector<MemoryRow> rows) = 0;
   // Every row whose `at` is `since` or later, oldest first.
   virtual core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since) = 0;
 

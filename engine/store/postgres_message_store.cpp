@@ -105,7 +105,6 @@ PostgresMessageStore::~PostgresMessageStore() {
 
 void PostgresMessageStore::close() {
   std::call_once(closed_, [this] {
-    closing_ = true;
     queue_->close();
     auto released = reader_->releaseClaims(options_.instance);
     auto releasedNotifications = outbox_->releaseClaims();
@@ -216,8 +215,12 @@ core::Result<std::size_t> PostgresMessageStore::purgeContent(std::chrono::days o
 }
 
 core::Status PostgresMessageStore::saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) {
-  if (closing_) return core::Status::unavailable("message store: closed");
-  return reader_->saveMemory(rows, purgeBefore);
+  return write(WriteRequest{MemoryWrite{rows, purgeBefore}}).status;
+}
+
+void PostgresMessageStore::stageMemory(std::vector<MemoryRow> rows) {
+  // As long as SQLite's audit rows linger for a transaction to share.
+  stageMemoryRows(*queue_, std::move(rows), std::chrono::milliseconds(10));
 }
 
 core::Result<std::vector<MemoryRow>> PostgresMessageStore::loadMemory(TimePoint since) {

@@ -98,6 +98,7 @@ class PostgresMessageStore final : public MessageStore {
   core::Result<std::vector<MessageId>> listUnfinished() override;
   core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
   core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) override;
+  void stageMemory(std::vector<MemoryRow> rows) override;
   core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since) override;
   core::Result<StoredMessage> fetch(MessageId id) override;
   // Also gives up this instance's claims (messages and notifications), so other instances take
@@ -122,7 +123,6 @@ class PostgresMessageStore final : public MessageStore {
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_; stops first
   std::unique_ptr<PostgresOutbox> outbox_;  // writes through queue_, claims and reads through reader_
   std::once_flag closed_;
-  std::atomic<bool> closing_{false};  // close() has begun: memory rows are refused (as writes are)
 };
 
 }  // namespace cpis::store

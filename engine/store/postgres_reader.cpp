@@ -140,23 +140,7 @@ PostgresReader::PostgresReader(std::unique_ptr<PgConnection> connection)
   connection_->prepare("outbox_entry", kOutboxEntry);
   connection_->prepare("list_outbox", kListOutbox);
   connection_->prepare("outbox_counts", kOutboxCounts);
-  // The attendance memory (schema version 7). Times are the engine's, as the rows carry them
-  // (NULL, the store's sentinel for the server's clock: the server's).
-  connection_->prepare("memory_upsert",
-                       "INSERT INTO attendance_memory (kind, feed, key, body, updated_at)"
-                       " VALUES ($1::text, $2::text, $3::bytea, $4::bytea, COALESCE($5::bigint, " +
-                           std::string(kPgNowMicros) +
-                           ")) ON CONFLICT (feed, key, kind) DO UPDATE SET body = excluded.body,"
-                           " updated_at = excluded.updated_at");
-  // The other rows of the same feed and key share the row's time (MessageStore::saveMemory).
-  connection_->prepare("memory_redate",
-                       "UPDATE attendance_memory SET updated_at = COALESCE($3::bigint, " + std::string(kPgNowMicros) +
-                           ") WHERE feed = $1::text AND key = $2::bytea AND updated_at < COALESCE($3::bigint, " +
-                           std::string(kPgNowMicros) + ")");
-  connection_->prepare("memory_delete",
-                       "DELETE FROM attendance_memory WHERE kind = $1::text AND feed = $2::text AND key = $3::bytea");
-  connection_->prepare("memory_purge", "DELETE FROM attendance_memory WHERE updated_at < COALESCE($1::bigint, " +
-                                           std::string(kPgNowMicros) + ")");
+  // The attendance memory (schema version 7); the writer writes it.
   connection_->prepare("memory_load",
                        "SELECT kind, feed, key, body, updated_at FROM attendance_memory"
                        " WHERE updated_at >= COALESCE($1::bigint, 0) ORDER BY updated_at");
@@ -208,50 +192,6 @@ core::Result<StoredMessage> PostgresReader::fetch(MessageId id) {
         message.raw = row.optionalBytes(0, 11);
         return message;
       });
-}
-
-core::Status PostgresReader::saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) {
-  const auto saved = withConnection<bool>(
-      "message store: cannot write the attendance memory", false,
-      [&](PgConnection& connection) -> core::Result<bool> {
-        connection.exec("BEGIN");
-        try {
-          for (const MemoryRow& row : rows) {
-            // PgParams keeps views: the texts must outlive the statement.
-            const std::string kind = pgText(row.kind);
-            const std::string feed = pgText(row.feed);
-            const auto at = pgTime(row.at);
-            if (row.touch) {
-              PgParams redate;
-              redate.text(feed).bytes(row.key).optionalInt64(at);
-              connection.queryPrepared("memory_redate", redate);
-              continue;
-            }
-            PgParams params;
-            params.text(kind).text(feed).bytes(row.key);
-            if (row.body.empty()) {
-              connection.queryPrepared("memory_delete", params);
-              continue;
-            }
-            params.bytes(row.body).optionalInt64(at);
-            connection.queryPrepared("memory_upsert", params);
-            PgParams redate;
-            redate.text(feed).bytes(row.key).optionalInt64(at);
-            connection.queryPrepared("memory_redate", redate);
-          }
-          if (purgeBefore) {
-            PgParams params;
-            params.optionalInt64(pgTime(*purgeBefore));
-            connection.queryPrepared("memory_purge", params);
-          }
-          connection.exec("COMMIT");
-        } catch (...) {
-          if (connection.healthy()) connection.exec("ROLLBACK");
-          throw;
-        }
-        return true;
-      });
-  return saved ? core::Status::ok() : saved.error();
 }
 
 core::Result<std::vector<MemoryRow>> PostgresReader::loadMemory(TimePoint since) {

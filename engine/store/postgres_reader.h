@@ -60,9 +60,7 @@ class PostgresReader {
   core::Result<std::vector<OutboxEntry>> listOutbox(const OutboxFilter& filter);
   core::Result<OutboxCounts> outboxCounts(std::optional<std::string_view> sink);
 
-  // MessageStore::saveMemory and loadMemory: the rows written in one transaction of their own
-  // on this connection (a few a second at most: they do not go through the writer's pipeline).
-  core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore);
+  // MessageStore::loadMemory.
   core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since);
 
  private:

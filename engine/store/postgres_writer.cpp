@@ -322,6 +322,35 @@ void sendNotifications(Pipeline& pipeline, std::span<const NewNotification> noti
   }
 }
 
+// A MemoryWrite's statements (none for no rows and no purge).
+void sendMemoryRows(Pipeline& pipeline, const MemoryWrite& write) {
+  for (const MemoryRow& row : write.rows) {
+    // PgParams keeps views: the texts must outlive the statement's sending.
+    const std::string kind = pgText(row.kind);
+    const std::string feed = pgText(row.feed);
+    const auto at = pgTime(row.at);
+    if (!row.touch && row.body.empty()) {
+      PgParams params;
+      params.text(kind).text(feed).bytes(row.key);
+      pipeline.sendPrepared("memory_delete", params);
+      continue;
+    }
+    if (!row.touch) {
+      PgParams params;
+      params.text(kind).text(feed).bytes(row.key).bytes(row.body).optionalInt64(at);
+      pipeline.sendPrepared("memory_upsert", params);
+    }
+    PgParams redate;
+    redate.text(feed).bytes(row.key).optionalInt64(at);
+    pipeline.sendPrepared("memory_redate", redate);
+  }
+  if (write.purgeBefore) {
+    PgParams params;
+    params.optionalInt64(pgTime(*write.purgeBefore));
+    pipeline.sendPrepared("memory_purge", params);
+  }
+}
+
 // The entry a claimed insert wrote, from its RETURNING row and what was sent.
 OutboxEntry writtenClaimed(const PgResult& row, const NewNotification& notification) {
   std::optional<TimePoint> deadline;
@@ -359,6 +388,23 @@ void PostgresWriter::prepareStatements() {
   connection_->prepare("outbox_mark", kOutboxMark);
   connection_->prepare("replay_one", kReplayOne);
   connection_->prepare("replay_dead", kReplayDead);
+  // The attendance memory (schema version 7). Times are the engine's, as the rows carry them
+  // (NULL, the store's sentinel for the server's clock: the server's).
+  const std::string at = "COALESCE($5::bigint, " + std::string(kPgNowMicros) + ")";
+  connection_->prepare("memory_upsert",
+                       "INSERT INTO attendance_memory (kind, feed, key, body, updated_at)"
+                       " VALUES ($1::text, $2::text, $3::bytea, $4::bytea, " + at +
+                           ") ON CONFLICT (feed, key, kind) DO UPDATE SET body = excluded.body,"
+                           " updated_at = excluded.updated_at");
+  // The other rows of the same feed and key share the row's time (MessageStore::saveMemory).
+  const std::string redateAt = "COALESCE($3::bigint, " + std::string(kPgNowMicros) + ")";
+  connection_->prepare("memory_redate", "UPDATE attendance_memory SET updated_at = " + redateAt +
+                                            " WHERE feed = $1::text AND key = $2::bytea AND updated_at < " +
+                                            redateAt);
+  connection_->prepare("memory_delete",
+                       "DELETE FROM attendance_memory WHERE kind = $1::text AND feed = $2::text AND key = $3::bytea");
+  connection_->prepare("memory_purge", "DELETE FROM attendance_memory WHERE updated_at < COALESCE($1::bigint, " +
+                                           std::string(kPgNowMicros) + ")");
 }
 
 std::vector<WriteReply> PostgresWriter::failAll(std::size_t size, const core::Status& status) const {
@@ -531,11 +577,14 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
               params.optionalInt64(pgTime(write.at));
               pipeline.sendPrepared("replay_dead", params);
             }
+          } else if constexpr (std::is_same_v<Write, MemoryWrite>) {
+            sendMemoryRows(pipeline, write);
+            if (pipeline.sent() == firstResult.back()) firstResult.back() = kNone;  // nothing to write
           } else {
             // Claims go through the reader's connection here, audit rows through the audit
             // log's own (PostgresAuditLog).
             static_assert(std::is_same_v<Write, ClaimWrite> || std::is_same_v<Write, ReleaseWrite> ||
-                          std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, MemoryWrite>);
+                          std::is_same_v<Write, AuditWrite>);
             firstResult.back() = kNone;
           }
         },
@@ -553,7 +602,9 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
   std::vector<WriteReply> replies;
   replies.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (firstResult[i] == kNone) {
+    if (firstResult[i] == kNone && std::holds_alternative<MemoryWrite>(batch[i]->write)) {
+      replies.push_back({});  // no rows: nothing written
+    } else if (firstResult[i] == kNone) {
       replies.push_back(
           {core::Status::internal("message store: claims and audit rows are not writes of this store"), {}, 0});
     } else {
@@ -612,10 +663,10 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
                                                 "and only while their content is kept"),
                   {},
                   0};
-        } else if constexpr (std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, ReleaseWrite> ||
-                             std::is_same_v<Write, MemoryWrite>) {
-          // Audit rows go through the audit log's connection, releases and memory rows through
-          // the reader's.
+        } else if constexpr (std::is_same_v<Write, MemoryWrite>) {
+          return {};
+        } else if constexpr (std::is_same_v<Write, AuditWrite> || std::is_same_v<Write, ReleaseWrite>) {
+          // Audit rows go through the audit log's connection, releases through the reader's.
           return {core::Status::internal("message store: not a write of this store's writer"), {}, 0};
         } else {
           if (result.int64(0, 0) == 1) return {};

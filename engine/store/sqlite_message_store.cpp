@@ -487,6 +487,10 @@ core::Status SqliteMessageStore::saveMemory(std::span<const MemoryRow> rows, std
   return write(WriteRequest{MemoryWrite{rows, purgeBefore}}).status;
 }
 
+void SqliteMessageStore::stageMemory(std::vector<MemoryRow> rows) {
+  stageMemoryRows(*queue_, std::move(rows), options_.auditLinger);
+}
+
 core::Result<std::vector<MemoryRow>> SqliteMessageStore::loadMemory(TimePoint since) {
   return reader_->loadMemory(since);
 }

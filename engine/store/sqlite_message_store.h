@@ -114,6 +114,7 @@ class SqliteMessageStore final : public MessageStore {
   core::Result<std::size_t> purgeContent(std::chrono::days olderThan) override;
   core::Result<StoredMessage> fetch(MessageId id) override;
   core::Status saveMemory(std::span<const MemoryRow> rows, std::optional<TimePoint> purgeBefore) override;
+  void stageMemory(std::vector<MemoryRow> rows) override;
   core::Result<std::vector<MemoryRow>> loadMemory(TimePoint since) override;
   void close() override;
 

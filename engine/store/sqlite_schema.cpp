@@ -121,17 +121,19 @@ constexpr std::string_view kVersion7[]{
 
 // Version 8: what the engine remembers about attendances (MemoryRow), so that a restart does not
 // forget which attendances were checked: one row per (feed, key, kind), replaced as the entry
-// changes, in key order so that the rows of one attendance (which share their time) are found
-// together; updated_at orders the load and serves the purge.
+// changes, found by key (the rows of one attendance share their time); updated_at orders the
+// load and serves the purge.
 constexpr std::string_view kVersion8[]{
     R"(CREATE TABLE attendance_memory (
              kind TEXT NOT NULL,
              feed TEXT NOT NULL,
              key BLOB NOT NULL,
              body BLOB NOT NULL,
-             updated_at INTEGER NOT NULL,
-             PRIMARY KEY (feed, key, kind)
-           ) WITHOUT ROWID)",
+             updated_at INTEGER NOT NULL
+           ))",
+    // A rowid table with the key in an index: an outcome's body (a few KB with 25 prior
+    // accesses) stays on its table page, where WITHOUT ROWID spilled it to overflow pages.
+    "CREATE UNIQUE INDEX attendance_memory_by_key ON attendance_memory (feed, key, kind)",
     "CREATE INDEX attendance_memory_by_time ON attendance_memory (updated_at)",
 };
 

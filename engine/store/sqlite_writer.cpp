@@ -98,7 +98,10 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1"),
       auditSavepoint_(db_, "SAVEPOINT audit_rows"),
       auditRelease_(db_, "RELEASE audit_rows"),
-      auditRollback_(db_, "ROLLBACK TO audit_rows") {
+      auditRollback_(db_, "ROLLBACK TO audit_rows"),
+      memorySavepoint_(db_, "SAVEPOINT memory_rows"),
+      memoryRelease_(db_, "RELEASE memory_rows"),
+      memoryRollback_(db_, "ROLLBACK TO memory_rows") {
   writeLock_ = sqliteWriteLock(db_);
 }
 
@@ -459,36 +462,48 @@ WriteReply SqliteWriter::apply(const AuditWrite& write) {
 }
 
 WriteReply SqliteWriter::apply(const MemoryWrite& write) {
-  if (!upsertMemory_) {
-    upsertMemory_ = std::make_unique<SqliteStatement>(
-        db_,
-        "INSERT INTO attendance_memory (kind, feed, key, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-        " ON CONFLICT (feed, key, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
-    redateMemory_ = std::make_unique<SqliteStatement>(
-        db_, "UPDATE attendance_memory SET updated_at = ?3 WHERE feed = ?1 AND key = ?2 AND updated_at < ?3");
-    deleteMemory_ = std::make_unique<SqliteStatement>(
-        db_, "DELETE FROM attendance_memory WHERE kind = ?1 AND feed = ?2 AND key = ?3");
-    purgeMemory_ = std::make_unique<SqliteStatement>(db_, "DELETE FROM attendance_memory WHERE updated_at < ?1");
+  // As audit rows: they share the transaction of whatever else the batch writes, and a failure
+  // of theirs (the table missing, say) undoes them alone.
+  try {
+    if (!upsertMemory_) {
+      upsertMemory_ = std::make_unique<SqliteStatement>(
+          db_,
+          "INSERT INTO attendance_memory (kind, feed, key, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+          " ON CONFLICT (feed, key, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at");
+      redateMemory_ = std::make_unique<SqliteStatement>(
+          db_, "UPDATE attendance_memory SET updated_at = ?3 WHERE feed = ?1 AND key = ?2 AND updated_at < ?3");
+      deleteMemory_ = std::make_unique<SqliteStatement>(
+          db_, "DELETE FROM attendance_memory WHERE kind = ?1 AND feed = ?2 AND key = ?3");
+      purgeMemory_ = std::make_unique<SqliteStatement>(db_, "DELETE FROM attendance_memory WHERE updated_at < ?1");
+    }
+  } catch (const SqliteError& e) {
+    return {unavailableFrom("message store: attendance memory not written", e), {}, 0};
   }
-  for (const MemoryRow& row : write.rows) {
-    if (row.touch) {
+  memorySavepoint_.run().step();
+  try {
+    for (const MemoryRow& row : write.rows) {
+      if (!row.touch && row.body.empty()) {
+        deleteMemory_->run().bindText(1, row.kind).bindText(2, row.feed).bindBlob(3, row.key).step();
+        continue;
+      }
+      if (!row.touch) {
+        upsertMemory_->run()
+            .bindText(1, row.kind)
+            .bindText(2, row.feed)
+            .bindBlob(3, row.key)
+            .bindBlob(4, row.body)
+            .bind(5, toDbTime(row.at))
+            .step();
+      }
       redateMemory_->run().bindText(1, row.feed).bindBlob(2, row.key).bind(3, toDbTime(row.at)).step();
-      continue;
     }
-    if (row.body.empty()) {
-      deleteMemory_->run().bindText(1, row.kind).bindText(2, row.feed).bindBlob(3, row.key).step();
-      continue;
-    }
-    upsertMemory_->run()
-        .bindText(1, row.kind)
-        .bindText(2, row.feed)
-        .bindBlob(3, row.key)
-        .bindBlob(4, row.body)
-        .bind(5, toDbTime(row.at))
-        .step();
-    redateMemory_->run().bindText(1, row.feed).bindBlob(2, row.key).bind(3, toDbTime(row.at)).step();
+    if (write.purgeBefore) purgeMemory_->run().bind(1, toDbTime(*write.purgeBefore)).step();
+  } catch (const std::exception& e) {  // SQLite's refusal, or no memory for a row: the rows alone
+    memoryRollback_.run().step();
+    memoryRelease_.run().step();
+    return {unavailableFrom("message store: attendance memory not written", e), {}, 0};
   }
-  if (write.purgeBefore) purgeMemory_->run().bind(1, toDbTime(*write.purgeBefore)).step();
+  memoryRelease_.run().step();
   return {};
 }
 

@@ -136,6 +136,9 @@ class SqliteWriter {
   SqliteStatement auditSavepoint_;
   SqliteStatement auditRelease_;
   SqliteStatement auditRollback_;
+  SqliteStatement memorySavepoint_;
+  SqliteStatement memoryRelease_;
+  SqliteStatement memoryRollback_;
 };
 
 }  // namespace cpis::store

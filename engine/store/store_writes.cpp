@@ -1,7 +1,11 @@
 #include "engine/store/store_writes.h"
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <utility>
+
+#include <Poco/Logger.h>
 
 namespace cpis::store {
 
@@ -80,6 +84,38 @@ std::optional<NotificationState> parseNotificationState(std::string_view text) {
     if (toString(state) == text) return state;
   }
   return std::nullopt;
+}
+
+void stageMemoryRows(GroupCommitQueue<WriteRequest, WriteReply>& queue, std::vector<MemoryRow> rows,
+                     std::chrono::milliseconds linger) {
+  if (rows.empty()) return;
+  static std::atomic<bool> failing{false};
+  try {
+    // The request's views point into the rows, which the callback keeps until the write is answered.
+    auto kept = std::make_shared<const std::vector<MemoryRow>>(std::move(rows));
+    const bool queued = queue.submitLazy(
+        WriteRequest{MemoryWrite{*kept, std::nullopt}},
+        [kept](WriteReply reply) {
+          if (!reply.status.isOk()) {
+            if (!failing.exchange(true)) {
+              Poco::Logger::get("cpis.store")
+                  .error("attendance memory: %z rows not written (%s): their attendances are checked again after a "
+                         "restart",
+                         kept->size(), reply.status.message());
+            }
+          } else if (failing.exchange(false)) {
+            Poco::Logger::get("cpis.store").notice("attendance memory: rows written again");
+          }
+        },
+        linger);
+    if (!queued && !failing.exchange(true)) {
+      Poco::Logger::get("cpis.store").warning("attendance memory: rows not written: the store is closed");
+    }
+  } catch (const std::exception& e) {  // no memory to queue them
+    if (!failing.exchange(true)) {
+      Poco::Logger::get("cpis.store").error("attendance memory: rows not written: %s", std::string(e.what()));
+    }
+  }
 }
 
 }  // namespace cpis::store

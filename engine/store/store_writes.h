@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -11,6 +12,7 @@
 
 #include "engine/core/status.h"
 #include "engine/store/audit_log.h"
+#include "engine/store/group_commit_queue.h"
 #include "engine/store/message_store.h"
 
 namespace cpis::store {
@@ -87,7 +89,7 @@ struct ReleaseWrite {
 struct AuditWrite {
   std::span<const QueryAuditEntry> entries;
 };
-// MessageStore::saveMemory (SQLite; PostgreSQL writes the rows on the reader's connection).
+// MessageStore::saveMemory and stageMemory.
 struct MemoryWrite {
   std::span<const MemoryRow> rows;
   std::optional<TimePoint> purgeBefore;
@@ -149,5 +151,11 @@ core::Status checkInboundMessage(const InboundMessage& message, std::size_t maxM
 core::Status checkNotifications(std::span<const NewNotification> notifications);
 
 std::optional<NotificationState> parseNotificationState(std::string_view text);
+
+// MessageStore::stageMemory on a store whose writer runs `queue`: the rows as one MemoryWrite,
+// lingering up to `linger` for a transaction to share. A failure is logged, once per spell of
+// failures (without the rows: they are patient data). Never throws.
+void stageMemoryRows(GroupCommitQueue<WriteRequest, WriteReply>& queue, std::vector<MemoryRow> rows,
+                     std::chrono::milliseconds linger);
 
 }  // namespace cpis::store
