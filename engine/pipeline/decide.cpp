@@ -425,9 +425,11 @@ std::optional<std::string> Decider::supersededSince(const domain::Attendance& at
   if (!last || last->decidedAt <= since || last->status == CheckStatus::NotChecked || !last->nhsNumber) {
     return std::nullopt;
   }
-  if (attendance.nhsNumber != last->nhsNumber) return "the attendance was checked on another NHS number since";
-  if (last->mode == domain::AccessMode::Unscheduled) return "the attendance had an unscheduled check since";
-  return std::nullopt;
+  if (last->mode != domain::AccessMode::Unscheduled) return std::nullopt;
+  if (attendance.nhsNumber != last->nhsNumber) {
+    return "the attendance had an unscheduled check on another NHS number since";
+  }
+  return "the attendance had an unscheduled check since";
 }
 
 MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {

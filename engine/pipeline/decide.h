@@ -314,14 +314,13 @@ class Decider {
   // who is there; with why this feed's rules refuse it (the A40's trace status, test data in
   // LIVE), if they do.
   std::optional<domain::MergedNumber> mergedInto(const domain::Attendance& attendance, domain::Instant since) const;
-  // Why a check of the attendance made after `since` takes the place of the deferred re-check of
-  // a check that failed at `since` (on the attendance's NHS number), or nullopt when none does:
-  // - one on another NHS number (a merge's surviving record, or the EPR's correction): the child
-  //   who is there is that record, and the failed number is not queried;
-  // - an unscheduled one on the same number: its success made the access record, and its own
-  //   failure has its own deferred re-check (one successful unscheduled query per attendance,
-  //   CPIS.md §7).
-  // A silent read since does not: the local authority is still owed the unscheduled query.
+  // Why an unscheduled check of the attendance made after `since` takes the place of the
+  // deferred re-check of a check that failed at `since`, or nullopt when none does. On the same
+  // number, its success made the access record, and its failure has a deferred re-check of its
+  // own (one successful unscheduled query per attendance, CPIS.md §7); on another number (a
+  // merge's surviving record, the EPR's correction), the child who is there was asked about,
+  // and the failed number is not queried for a child who is not. A silent read since does not:
+  // the local authority is still owed the unscheduled query (re-keyed by a merge, if any).
   std::optional<std::string> supersededSince(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <typeinfo>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/core/retry.h"
 #include "engine/hl7v2/ack.h"
@@ -95,6 +96,8 @@ struct Intake::Pending {
   std::string controlId;
   Disposition disposition;
   std::optional<CheckRequest> check;  // a CP-IS check is due: stored first, checked after
+  // The attendance's remembered check, repeated instead of a new one (DecisionKind::RepeatPrevious).
+  std::optional<std::pair<domain::Attendance, domain::CheckOutcome>> repeated;
   bool enhanced = false;              // enhanced acknowledgement mode (MSH-15/16 valued)
   notify::Notifications notifications;  // stored with the completion (no check due)
   // Views of `notifications` for the store, made once the Pending has its final place.
@@ -334,7 +337,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
       notify::Notifications all = notifications;
       all.push_back(std::move(*queued));
       if (auto status = finishOrKeepTrying(id, text + "; application ACK queued", all); !status.isOk()) {
-        logger().error("feed %s: message %s not finished (%s); recovery checks it again", policy_.feed,
+        logger().error("feed %s: message %s not finished (%s); the next start finishes it", policy_.feed,
                        std::to_string(id), status.message());
       }
     } else if (applicationAckWanted) {
@@ -351,7 +354,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
       }
       returnChannel_->submit(id, application);
     } else if (auto status = finishOrKeepTrying(id, text, notifications, pending.disposition.ack); !status.isOk()) {
-      logger().error("feed %s: message %s not finished (%s); recovery checks it again", policy_.feed,
+      logger().error("feed %s: message %s not finished (%s); the next start finishes it", policy_.feed,
                      std::to_string(id), status.message());
     }
     return {};
@@ -505,6 +508,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     // Only the check the decider repeats: anything else remembered here is not shown for it.
     if (const auto previous = rememberedOutcome(attendance);
         previous && previous->decidedAt == decision.previousDecidedAt) {
+      pending.repeated.emplace(attendance, *previous);
       return pending.enhanced ? enhanced(message, &*previous, true) : accept(message, &*previous, true);
     }
     // CPIS.md §4: an A13 never queries, nor does an update of a cancelled attendance.
@@ -708,6 +712,16 @@ core::Status Intake::resume(store::MessageId id) {
   }
   noteStored(pending);
   const Disposition& d = pending.disposition;
+  // A check made for this message (or a later one) before the engine stopped, whose finish was
+  // not stored: the memory, kept across the restart, repeats it rather than asking CP-IS a
+  // second time, and what the check causes (plan-found; the deferred re-check of a failure) is
+  // written now, as its finish would have. Each has the check's idempotency key: what a later
+  // message's finish wrote already is not written twice.
+  notify::Notifications caused;
+  if (pending.repeated && pending.repeated->second.decidedAt >=
+                              std::chrono::floor<std::chrono::milliseconds>(stored.value().receivedAt)) {
+    caused = notificationsFor(pending.repeated->first, pending.repeated->second, id);
+  }
   if (pending.check) {
     // Stored, not yet checked when the engine stopped: check now (this thread may block).
     if (pending.enhanced && !d.ack.empty()) {
@@ -716,7 +730,14 @@ core::Status Intake::resume(store::MessageId id) {
     (void)checkOrRefuse(id, pending, raw);  // finishes the message (or leaves it for the next start)
     return core::Status::ok();
   }
-  if (!d.deferred) return finish(id, d.state, d.outcome, d.ack, pending.notifications);
+  if (!caused.empty()) caused.insert(caused.begin(), pending.notifications.begin(), pending.notifications.end());
+  const notify::Notifications& notifications = caused.empty() ? pending.notifications : caused;
+  if (!d.deferred) return finish(id, d.state, d.outcome, d.ack, notifications);
+  if (!notifications.empty()) {
+    const auto written = notify::views(notifications);
+    if (auto status = store_.outbox().enqueue(written); !status.isOk()) return status;
+    notified(notifications);
+  }
   if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
   returnChannel_->submit(id, d.applicationAck);
   return core::Status::ok();

@@ -159,9 +159,6 @@ const auto takeInstant = [](Reader& r) { return r.instant(); };
 const auto takeMode = [](Reader& r) { return byCode(kModes, r.text()); };
 const auto takeText = [](Reader& r) { return std::string(r.text()); };
 
-// Rows per saveMemory (one transaction each).
-constexpr std::size_t kRowsPerWrite = 16;
-
 // Bounds on what a body may hold (CPIS.md: 1..3 plans a record, 25 accesses; generous).
 constexpr std::size_t kMostRecords = 64;
 constexpr std::size_t kMostPlans = 64;

@@ -501,12 +501,18 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   // and that newer failure's own re-check is not superseded by itself
   BOOST_TEST(!decider.supersededSince(child(), decider.previous(child())->decidedAt).has_value());
 
-  // A check on another number (the EPR corrected the patient), in any mode, does.
+  // On another number (the EPR corrected the patient): a silent read does not, an unscheduled
+  // check does.
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
     a.nhsNumber = nhs("9990000026");
     a.accessMode = AccessMode::Scheduled;
   });
+  BOOST_TEST_REQUIRE((decider.previous(child())->nhsNumber == nhs("9990000026")));
+  BOOST_TEST(!decider.supersededSince(child(), decider.previous(child())->decidedAt - 1ms).has_value());
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber = nhs("9990000026"); });
+  BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Unscheduled));
   const auto other = decider.supersededSince(child(), failedAt);
   BOOST_TEST_REQUIRE(other.has_value());
   BOOST_TEST(other->find("another NHS number") != std::string::npos);

@@ -650,6 +650,35 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(the_memory_rows_of_one_attendance_share_their_time
   }
 }
 
+// Staged rows are written with the store's next transaction, in the order staged: a blocking
+// write queued after them finds them written. A touch moves the time of the key's rows and
+// rewrites no body.
+BOOST_AUTO_TEST_CASE_TEMPLATE(staged_memory_rows_are_written_in_order_with_the_next_transaction, Backend,
+                              StoreBackends) {
+  using cpis::store::MemoryRow;
+  StoreFixture<Backend> fixture;
+  const auto t0 = fixture.clock.now();
+  fixture.store().stageMemory({{"check", "ed", "V1", "first", t0}});
+  fixture.store().stageMemory({{"check", "ed", "V1", "second", t0 + std::chrono::seconds(1)},
+                               {"outcome", "ed", "V1", "o", t0 + std::chrono::seconds(1)}});
+  fixture.store().stageMemory({});  // nothing: nothing written, nothing failed
+  MemoryRow touch{"check", "ed", "V1", "", t0 + std::chrono::minutes(5)};
+  touch.touch = true;
+  fixture.store().stageMemory({touch});
+  fixture.store().stageMemory({{"check", "ed", "V2", "v2", t0}, {"check", "ed", "V2", "", t0}});  // written, deleted
+  const MessageId id = fixture.persist("M1");  // a message's transaction, queued after them
+  BOOST_TEST(id > 0);
+  BOOST_REQUIRE(fixture.store().saveMemory({}, std::nullopt).isOk());
+  const auto loaded = fixture.store().loadMemory(t0);
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_REQUIRE(loaded->size() == 2U);
+  for (const MemoryRow& row : *loaded) {
+    BOOST_TEST(row.key == "V1");
+    BOOST_TEST((row.at == t0 + std::chrono::minutes(5)));
+    if (row.kind == "check") BOOST_TEST(row.body == "second");
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_closed_store_refuses_memory_rows, Backend, StoreBackends) {
   StoreFixture<Backend> fixture;
   fixture.store().close();
