@@ -422,14 +422,23 @@ std::optional<domain::MergedNumber> Decider::mergedInto(const domain::Attendance
 std::optional<std::string> Decider::supersededSince(const domain::Attendance& attendance,
                                                     domain::Instant since) const {
   const auto last = previous(attendance);
-  if (!last || last->decidedAt <= since || last->status == CheckStatus::NotChecked || !last->nhsNumber) {
+  if (!last || last->decidedAt <= since || last->status == CheckStatus::NotChecked || !last->nhsNumber ||
+      last->answersFailureAt == since) {  // none since, or this re-check's own answer (a retry)
     return std::nullopt;
   }
-  if (last->mode != domain::AccessMode::Unscheduled) return std::nullopt;
-  if (attendance.nhsNumber != last->nhsNumber) {
-    return "the attendance had an unscheduled check on another NHS number since";
+  const bool unscheduled = last->mode == domain::AccessMode::Unscheduled;
+  if (attendance.nhsNumber == last->nhsNumber) {
+    if (unscheduled) return "the attendance had an unscheduled check since";
+    return std::nullopt;
   }
-  return "the attendance had an unscheduled check since";
+  if (unscheduled) return "the attendance had an unscheduled check on another NHS number since";
+  // A silent read on another number: a merge's surviving record is still owed the unscheduled
+  // query (the re-check is re-keyed to it); a number the EPR corrected is the child who is
+  // there, and the failed one is not queried for a child who is not.
+  if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
+    return std::nullopt;
+  }
+  return "the attendance's NHS number changed since (not by a patient merge), and it was checked on the new one";
 }
 
 MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
@@ -565,6 +574,7 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
     previous.decidedAt = outcome.decidedAt;
     previous.status = outcome.status;
     previous.mode = outcome.mode;
+    previous.answersFailureAt = failedAt;
     return true;
   });
 }

@@ -93,6 +93,9 @@ struct PreviousCheck {
   // surviving record of a patient merge (recordDeferred): an update that still carries it is
   // the same patient. A check since clears it.
   std::optional<domain::NhsNumber> rekeyedFrom{};
+  // Set by recordDeferred: this check is the deferred re-check's answer to the failure decided
+  // then (it takes no deferred re-check's place: the re-check is that one). A check since clears it.
+  std::optional<domain::Instant> answersFailureAt{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -314,13 +317,17 @@ class Decider {
   // who is there; with why this feed's rules refuse it (the A40's trace status, test data in
   // LIVE), if they do.
   std::optional<domain::MergedNumber> mergedInto(const domain::Attendance& attendance, domain::Instant since) const;
-  // Why an unscheduled check of the attendance made after `since` takes the place of the
-  // deferred re-check of a check that failed at `since`, or nullopt when none does. On the same
-  // number, its success made the access record, and its failure has a deferred re-check of its
-  // own (one successful unscheduled query per attendance, CPIS.md §7); on another number (a
-  // merge's surviving record, the EPR's correction), the child who is there was asked about,
-  // and the failed number is not queried for a child who is not. A silent read since does not:
-  // the local authority is still owed the unscheduled query (re-keyed by a merge, if any).
+  // Why a check of the attendance made after `since` takes the place of the deferred re-check of
+  // a check that failed at `since`, or nullopt when none does (nor does that re-check's own
+  // answer, recordDeferred, on a retry):
+  // - an unscheduled one on the same number: its success made the access record, and its
+  //   failure has a deferred re-check of its own (one successful unscheduled query per
+  //   attendance, CPIS.md §7); a silent read does not (the unscheduled query is still owed);
+  // - an unscheduled one on another number (a merge's surviving record, the EPR's correction):
+  //   the child who is there was asked about;
+  // - a silent read on a number the EPR corrected to (not a merge's surviving record): the
+  //   failed number is not queried for a child who is not there. On a merge's surviving record
+  //   it does not: the re-check is re-keyed to that record and makes the owed query.
   std::optional<std::string> supersededSince(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }

@@ -712,15 +712,18 @@ core::Status Intake::resume(store::MessageId id) {
   }
   noteStored(pending);
   const Disposition& d = pending.disposition;
-  // A check made for this message (or a later one) before the engine stopped, whose finish was
-  // not stored: the memory, kept across the restart, repeats it rather than asking CP-IS a
-  // second time, and what the check causes (plan-found; the deferred re-check of a failure) is
-  // written now, as its finish would have. Each has the check's idempotency key: what a later
-  // message's finish wrote already is not written twice.
+  // A check made for this message (or another) before the engine stopped, whose finish may not
+  // have been stored: the memory, kept across the restart, repeats it rather than asking CP-IS
+  // a second time, and what the check causes (plan-found; the deferred re-check of a failure)
+  // is written now, as its finish would have. Each has the check's idempotency key, so what its
+  // own message's finish wrote is not written twice. Not for a deferred re-check's answer: the
+  // re-check wrote what it causes (under the failed check's key).
   notify::Notifications caused;
-  if (pending.repeated && pending.repeated->second.decidedAt >=
-                              std::chrono::floor<std::chrono::milliseconds>(stored.value().receivedAt)) {
-    caused = notificationsFor(pending.repeated->first, pending.repeated->second, id);
+  if (pending.repeated) {
+    const auto previous = checks_->decider.previous(pending.repeated->first);
+    if (previous && !previous->answersFailureAt) {
+      caused = notificationsFor(pending.repeated->first, pending.repeated->second, id);
+    }
   }
   if (pending.check) {
     // Stored, not yet checked when the engine stopped: check now (this thread may block).

@@ -172,6 +172,7 @@ std::string encodeCheck(const PreviousCheck& check) {
   w.optional(check.nhsNumber, putNumber).flag(check.nhsNumberVerified).optional(check.mode, putMode);
   w.flag(check.scheduledByNature).optional(check.arrivedAt, putInstant).optional(check.cancelledAt, putInstant);
   w.optional(check.endedAt, putInstant).optional(check.rekeyedFrom, putNumber);
+  w.optional(check.answersFailureAt, putInstant);
   return w.take();
 }
 
@@ -188,6 +189,7 @@ std::optional<PreviousCheck> decodeCheck(std::string_view body) {
     check.cancelledAt = r.optional(takeInstant);
     check.endedAt = r.optional(takeInstant);
     check.rekeyedFrom = r.optional(takeNumber);
+    check.answersFailureAt = r.optional(takeInstant);
     return check;
   });
 }

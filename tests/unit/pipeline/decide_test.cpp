@@ -501,15 +501,17 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   // and that newer failure's own re-check is not superseded by itself
   BOOST_TEST(!decider.supersededSince(child(), decider.previous(child())->decidedAt).has_value());
 
-  // On another number (the EPR corrected the patient): a silent read does not, an unscheduled
-  // check does.
+  // On a number the EPR corrected to (no merge), even a silent read does: the failed number is
+  // not queried for a child who is not there.
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
     a.nhsNumber = nhs("9990000026");
     a.accessMode = AccessMode::Scheduled;
   });
   BOOST_TEST_REQUIRE((decider.previous(child())->nhsNumber == nhs("9990000026")));
-  BOOST_TEST(!decider.supersededSince(child(), decider.previous(child())->decidedAt - 1ms).has_value());
+  const auto corrected = decider.supersededSince(child(), failedAt);
+  BOOST_TEST_REQUIRE(corrected.has_value());
+  BOOST_TEST(corrected->find("not by a patient merge") != std::string::npos);
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber = nhs("9990000026"); });
   BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Unscheduled));
@@ -517,6 +519,49 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   BOOST_TEST_REQUIRE(other.has_value());
   BOOST_TEST(other->find("another NHS number") != std::string::npos);
   BOOST_TEST(other->find("999") == std::string::npos);  // never a number
+}
+
+// A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
+// record and makes the unscheduled query); a re-check's own answer, recorded in the memory,
+// does not take the place of that re-check when it is tried again.
+BOOST_AUTO_TEST_CASE(a_silent_read_after_a_merge_and_a_re_check_s_own_answer_supersede_nothing) {
+  MergedNumbers merges(time.clock());
+  Decider decider(policy, time.clock(), memory, &merges);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  const Instant failedAt = decider.previous(child())->decidedAt;
+  time.now += 1min;
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000018"), nhs("9990000026"), NhsNumberStatus::Nsts01));
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [](Attendance& a) {
+    a.nhsNumber = nhs("9990000026");
+    a.accessMode = AccessMode::Scheduled;
+  });
+  BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Scheduled));
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+
+  // The re-check's answer (on the surviving number) recorded, and the same re-check tried again.
+  Decider plain(policy, time.clock(), memory);
+  Messages n{plain, time};
+  const auto other = [](Attendance& a) { a.visitNumber = "V-RETRY"; };
+  n.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, other);
+  Attendance retried = child();
+  other(retried);
+  const Instant failed = plain.previous(retried)->decidedAt;
+  time.now += 1min;
+  CheckOutcome answer = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
+  answer.queried = retried.nhsNumber;
+  BOOST_TEST_REQUIRE(plain.recordDeferred(retried, answer, failed));
+  BOOST_TEST(!plain.supersededSince(retried, failed).has_value());
+  // A check since (an update after that answer's memory was replaced) does.
+  time.now += 11min;
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
+    other(a);
+    a.accessMode = AccessMode::Scheduled;
+  });
+  time.now += 1min;
+  n.send(AttendanceEvent::Update, "A02", CheckStatus::Found, other);
+  BOOST_TEST(plain.supersededSince(retried, failed).has_value());
 }
 
 // A start after an A03 begins a new attendance under the same key: checked again once the last
@@ -846,7 +891,7 @@ BOOST_AUTO_TEST_CASE(a_merge_re_keys_checks_owed_on_the_retired_number) {
   answer.queried = surviving;
   BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
   BOOST_TEST((decider.previous(child())->status == CheckStatus::NotFound));
-  BOOST_TEST(decider.supersededSince(child(), failedAt).has_value());  // answered: not asked again
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());  // its own answer: a retry is not superseded by it
   BOOST_TEST((decider.previous(child())->rekeyedFrom == retired));
 
   // The attendance's next updates repeat it, whether they carry the surviving number or still

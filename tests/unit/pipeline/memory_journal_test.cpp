@@ -52,6 +52,7 @@ PreviousCheck everyField() {
   check.cancelledAt = Instant(std::chrono::milliseconds(1'790'000'100'002));
   check.endedAt = Instant(std::chrono::milliseconds(1'790'000'200'003));
   check.rekeyedFrom = number("9434765870");
+  check.answersFailureAt = Instant(std::chrono::milliseconds(1'790'000'000'400));
   return check;
 }
 
@@ -66,6 +67,7 @@ void checkSame(const PreviousCheck& a, const PreviousCheck& b) {
   BOOST_TEST((a.cancelledAt == b.cancelledAt));
   BOOST_TEST((a.endedAt == b.endedAt));
   BOOST_TEST((a.rekeyedFrom == b.rekeyedFrom));
+  BOOST_TEST((a.answersFailureAt == b.answersFailureAt));
 }
 
 CheckOutcome found() {

@@ -650,10 +650,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(the_memory_rows_of_one_attendance_share_their_time
   }
 }
 
-// Staged rows are written with the store's next transaction, in the order staged: a blocking
-// write queued after them finds them written. A touch moves the time of the key's rows and
-// rewrites no body.
-BOOST_AUTO_TEST_CASE_TEMPLATE(staged_memory_rows_are_written_in_order_with_the_next_transaction, Backend,
+// Staged rows are written in the order staged, before a write queued after them. A touch moves
+// the time of the key's rows and rewrites no body.
+BOOST_AUTO_TEST_CASE_TEMPLATE(staged_memory_rows_are_written_in_order, Backend,
                               StoreBackends) {
   using cpis::store::MemoryRow;
   StoreFixture<Backend> fixture;
