@@ -123,9 +123,8 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                     entryText, messageText, failedCheckId);
     return {Kind::Delivered, "withdrawn: the attendance was cancelled"};
   }
-  // A later check took its place (another NHS number: a merge's surviving record or the EPR's
-  // correction; or an unscheduled check on the same): not made, so that neither a record whose
-  // child is not there nor the same child a second time is queried.
+  // A later check took its place (RecheckFeed::superseded): not made, so that neither a record
+  // whose child is not there nor the same child a second time is queried.
   if (feed->second.superseded) {
     if (const auto why = feed->second.superseded(*attendance, failedAt(entry))) {
       logger().notice("deferred check %s of message %s (check %s) not made: %s", entryText, messageText,

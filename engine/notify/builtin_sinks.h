@@ -42,8 +42,8 @@ struct RecheckFeed {
   // it. May be empty.
   std::function<std::optional<domain::MergedNumber>(const domain::Attendance&, domain::Instant since)> mergedInto;
   // Why a check of the attendance made after `since` (when the check failed) takes the re-check's
-  // place (Decider::supersededSince): one on another NHS number, or an unscheduled one on the
-  // same; nullopt when none does. The re-check is then not made. May be empty.
+  // place (Decider::supersededSince: an unscheduled one, or a silent read on a number the EPR
+  // corrected to); nullopt when none does. The re-check is then not made. May be empty.
   std::function<std::optional<std::string>(const domain::Attendance&, domain::Instant since)> superseded;
 };
 

@@ -104,8 +104,9 @@ inline constexpr std::size_t kRememberedAttendances = 100'000;
 // How long they keep an attendance after its last message (and the merges a merge).
 inline constexpr std::chrono::milliseconds kMemoryRetention = std::chrono::hours(24 * 30);
 
-// The decision's memory of attendances, keyed by (feed, visit number). The pipeline may keep it
-// in the message store so it survives a restart; InMemoryCheckMemory keeps it in memory.
+// The decision's memory of attendances, keyed by (feed, visit number). InMemoryCheckMemory keeps
+// it in memory, and with a MemoryJournal writes it to the message store so that it survives a
+// restart.
 // Implementations are thread-safe.
 class CheckMemory {
  public:

@@ -3,7 +3,6 @@
 #include <Poco/Logger.h>
 
 #include <future>
-#include <list>
 #include <mutex>
 #include <typeinfo>
 #include <unordered_map>
@@ -712,19 +711,6 @@ core::Status Intake::resume(store::MessageId id) {
   }
   noteStored(pending);
   const Disposition& d = pending.disposition;
-  // A check made for this message (or another) before the engine stopped, whose finish may not
-  // have been stored: the memory, kept across the restart, repeats it rather than asking CP-IS
-  // a second time, and what the check causes (plan-found; the deferred re-check of a failure)
-  // is written now, as its finish would have. Each has the check's idempotency key, so what its
-  // own message's finish wrote is not written twice. Not for a deferred re-check's answer: the
-  // re-check wrote what it causes (under the failed check's key).
-  notify::Notifications caused;
-  if (pending.repeated) {
-    const auto previous = checks_->decider.previous(pending.repeated->first);
-    if (previous && !previous->answersFailureAt) {
-      caused = notificationsFor(pending.repeated->first, pending.repeated->second, id);
-    }
-  }
   if (pending.check) {
     // Stored, not yet checked when the engine stopped: check now (this thread may block).
     if (pending.enhanced && !d.ack.empty()) {
@@ -733,8 +719,20 @@ core::Status Intake::resume(store::MessageId id) {
     (void)checkOrRefuse(id, pending, raw);  // finishes the message (or leaves it for the next start)
     return core::Status::ok();
   }
-  if (!caused.empty()) caused.insert(caused.begin(), pending.notifications.begin(), pending.notifications.end());
-  const notify::Notifications& notifications = caused.empty() ? pending.notifications : caused;
+  // A check made for this message (or another) before the engine stopped, whose finish may not
+  // have been stored: the memory, kept across the restart, repeats it rather than asking CP-IS
+  // a second time, and what the check causes (plan-found; the deferred re-check of a failure)
+  // is written now, as its finish would have. Each has the check's idempotency key, so what its
+  // own message's finish wrote is not written twice. Not for a deferred re-check's answer: the
+  // re-check wrote what it causes (under the failed check's key).
+  notify::Notifications notifications = pending.notifications;
+  if (pending.repeated) {
+    const auto& [attendance, outcome] = *pending.repeated;
+    if (const auto previous = checks_->decider.previous(attendance); previous && !previous->answersFailureAt) {
+      const auto caused = notificationsFor(attendance, outcome, id);
+      notifications.insert(notifications.end(), caused.begin(), caused.end());
+    }
+  }
   if (!d.deferred) return finish(id, d.state, d.outcome, d.ack, notifications);
   if (!notifications.empty()) {
     const auto written = notify::views(notifications);

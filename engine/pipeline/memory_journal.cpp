@@ -1,14 +1,11 @@
 #include "engine/pipeline/memory_journal.h"
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
 #include <exception>
-#include <type_traits>
 #include <utility>
 #include <vector>
-
 
 namespace cpis::pipeline {
 

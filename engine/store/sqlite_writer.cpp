@@ -96,12 +96,9 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
                      " ORDER BY finished_at LIMIT ?2)"),
       findClaimable_(db_, kSqliteClaimDue),
       markClaimed_(db_, "UPDATE outbox SET claimed = 1 WHERE id = ?1"),
-      auditSavepoint_(db_, "SAVEPOINT audit_rows"),
-      auditRelease_(db_, "RELEASE audit_rows"),
-      auditRollback_(db_, "ROLLBACK TO audit_rows"),
-      memorySavepoint_(db_, "SAVEPOINT memory_rows"),
-      memoryRelease_(db_, "RELEASE memory_rows"),
-      memoryRollback_(db_, "ROLLBACK TO memory_rows") {
+      ownRowsSavepoint_(db_, "SAVEPOINT own_rows"),
+      ownRowsRelease_(db_, "RELEASE own_rows"),
+      ownRowsRollback_(db_, "ROLLBACK TO own_rows") {
   writeLock_ = sqliteWriteLock(db_);
 }
 
@@ -440,32 +437,30 @@ WriteReply SqliteWriter::apply(const ReleaseWrite& write) {
   return reply;
 }
 
-WriteReply SqliteWriter::apply(const AuditWrite& write) {
-  // The rows share the transaction of whatever else the batch writes: a failure of theirs
-  // (the audit table missing, say) undoes them alone. One the transaction does not survive
-  // (the rollback throws) fails the batch, as any write's would.
+WriteReply SqliteWriter::alone(std::string_view what, const std::function<void()>& write) {
+  ownRowsSavepoint_.run().step();
   try {
-    if (!insertAudit_) insertAudit_ = std::make_unique<SqliteStatement>(db_, kSqliteAuditInsert);
-  } catch (const SqliteError& e) {
-    return {unavailableFrom("message store: audit rows not written", e), {}, 0};
-  }
-  auditSavepoint_.run().step();
-  try {
-    insertAuditEntries(*insertAudit_, write.entries);
+    write();
   } catch (const std::exception& e) {  // SQLite's refusal, or no memory for a row: the rows alone
-    auditRollback_.run().step();
-    auditRelease_.run().step();
-    return {unavailableFrom("message store: audit rows not written", e), {}, 0};
+    ownRowsRollback_.run().step();
+    ownRowsRelease_.run().step();
+    return {unavailableFrom("message store: " + std::string(what) + " not written", e), {}, 0};
   }
-  auditRelease_.run().step();
+  ownRowsRelease_.run().step();
   return {};
 }
 
+WriteReply SqliteWriter::apply(const AuditWrite& write) {
+  return alone("audit rows", [&] {
+    // The audit table is the audit log's (SqliteAuditLog creates it): prepared at the first rows.
+    if (!insertAudit_) insertAudit_ = std::make_unique<SqliteStatement>(db_, kSqliteAuditInsert);
+    insertAuditEntries(*insertAudit_, write.entries);
+  });
+}
+
 WriteReply SqliteWriter::apply(const MemoryWrite& write) {
-  // As audit rows: they share the transaction of whatever else the batch writes, and a failure
-  // of theirs (the table missing, say) undoes them alone.
-  try {
-    if (!upsertMemory_) {
+  return alone("attendance memory", [&] {
+    if (!upsertMemory_) {  // schema version 8: prepared at the first rows
       upsertMemory_ = std::make_unique<SqliteStatement>(
           db_,
           "INSERT INTO attendance_memory (kind, feed, key, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -476,11 +471,6 @@ WriteReply SqliteWriter::apply(const MemoryWrite& write) {
           db_, "DELETE FROM attendance_memory WHERE kind = ?1 AND feed = ?2 AND key = ?3");
       purgeMemory_ = std::make_unique<SqliteStatement>(db_, "DELETE FROM attendance_memory WHERE updated_at < ?1");
     }
-  } catch (const SqliteError& e) {
-    return {unavailableFrom("message store: attendance memory not written", e), {}, 0};
-  }
-  memorySavepoint_.run().step();
-  try {
     for (const MemoryRow& row : write.rows) {
       if (!row.touch && row.body.empty()) {
         deleteMemory_->run().bindText(1, row.kind).bindText(2, row.feed).bindBlob(3, row.key).step();
@@ -498,13 +488,7 @@ WriteReply SqliteWriter::apply(const MemoryWrite& write) {
       redateMemory_->run().bindText(1, row.feed).bindBlob(2, row.key).bind(3, toDbTime(row.at)).step();
     }
     if (write.purgeBefore) purgeMemory_->run().bind(1, toDbTime(*write.purgeBefore)).step();
-  } catch (const std::exception& e) {  // SQLite's refusal, or no memory for a row: the rows alone
-    memoryRollback_.run().step();
-    memoryRelease_.run().step();
-    return {unavailableFrom("message store: attendance memory not written", e), {}, 0};
-  }
-  memoryRelease_.run().step();
-  return {};
+  });
 }
 
 core::Status SqliteWriter::refuseEntry(NotificationId id, std::optional<std::string_view> state,

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,11 @@ class SqliteWriter {
   WriteReply apply(const ReleaseWrite& write);
   WriteReply apply(const AuditWrite& write);
   WriteReply apply(const MemoryWrite& write);
+  // Runs `write` (audit rows, memory rows) in a savepoint of its own within the batch's
+  // transaction: a failure of its rows (their table missing, SQLite's refusal, no memory) undoes
+  // them alone, answered "`what` not written"; one the transaction does not survive (the
+  // rollback throws) fails the batch, as any write's would.
+  WriteReply alone(std::string_view what, const std::function<void()>& write);
   // Inserts the notifications (a key already written for the sink is passed over), for
   // `message` unless one names its own; those written claimed are added to `claimed`.
   void insertNotifications(std::span<const NewNotification> notifications, std::optional<MessageId> message,
@@ -129,16 +135,13 @@ class SqliteWriter {
   SqliteStatement clearPayloads_;
   SqliteStatement findClaimable_;
   SqliteStatement markClaimed_;
-  // The audit table is the audit log's (SqliteAuditLog creates it): prepared at the first rows.
-  std::unique_ptr<SqliteStatement> insertAudit_;
+  std::unique_ptr<SqliteStatement> insertAudit_;  // prepared at the first audit rows
   // The memory rows' statements (schema version 8): prepared at the first MemoryWrite.
   std::unique_ptr<SqliteStatement> upsertMemory_, redateMemory_, deleteMemory_, purgeMemory_;
-  SqliteStatement auditSavepoint_;
-  SqliteStatement auditRelease_;
-  SqliteStatement auditRollback_;
-  SqliteStatement memorySavepoint_;
-  SqliteStatement memoryRelease_;
-  SqliteStatement memoryRollback_;
+  // alone(): rows that share the batch's transaction and, failing, undo only themselves.
+  SqliteStatement ownRowsSavepoint_;
+  SqliteStatement ownRowsRelease_;
+  SqliteStatement ownRowsRollback_;
 };
 
 }  // namespace cpis::store
