@@ -96,6 +96,14 @@ struct PreviousCheck {
   // Set by recordDeferred: this check is the deferred re-check's answer to the failure decided
   // then (it takes no deferred re-check's place: the re-check is that one). A check since clears it.
   std::optional<domain::Instant> answersFailureAt{};
+  // When a later message of the visit first carried another valid NHS number than the one the
+  // attendance was checked on (and that message was not checked: an unverified trace status,
+  // test data in LIVE), and that number (noteEvent). The EPR then says the child there is another
+  // record: a deferred re-check of a failure before it is not made on the failed number
+  // (supersededSince), unless a patient merge retired that number into this one (the merge then
+  // decides). A message carrying the checked number again, or a check since, clears it.
+  std::optional<domain::Instant> otherNumberAt{};
+  std::optional<domain::NhsNumber> otherNumber{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -328,7 +336,10 @@ class Decider {
   //   the child who is there was asked about;
   // - a silent read on a number the EPR corrected to (not a merge's surviving record): the
   //   failed number is not queried for a child who is not there. On a merge's surviving record
-  //   it does not: the re-check is re-keyed to that record and makes the owed query.
+  //   it does not: the re-check is re-keyed to that record and makes the owed query;
+  // - no check, but a later message carrying another valid number (PreviousCheck::otherNumber:
+  //   the EPR corrected the patient to a number this feed may not query, say an unverified
+  //   one), unless a merge retired the failed number into that one.
   std::optional<std::string> supersededSince(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }

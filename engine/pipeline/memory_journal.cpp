@@ -110,6 +110,7 @@ class Reader {
     if (!value) throw Unreadable();
     return std::move(*value);
   }
+  bool atEnd() const noexcept { return rest_.empty(); }
   void end() const {
     if (!rest_.empty()) throw Unreadable();
   }
@@ -170,6 +171,7 @@ std::string encodeCheck(const PreviousCheck& check) {
   w.flag(check.scheduledByNature).optional(check.arrivedAt, putInstant).optional(check.cancelledAt, putInstant);
   w.optional(check.endedAt, putInstant).optional(check.rekeyedFrom, putNumber);
   w.optional(check.answersFailureAt, putInstant);
+  w.optional(check.otherNumberAt, putInstant).optional(check.otherNumber, putNumber);
   return w.take();
 }
 
@@ -187,6 +189,10 @@ std::optional<PreviousCheck> decodeCheck(std::string_view body) {
     check.endedAt = r.optional(takeInstant);
     check.rekeyedFrom = r.optional(takeNumber);
     check.answersFailureAt = r.optional(takeInstant);
+    if (!r.atEnd()) {  // rows written before these fields were added end here
+      check.otherNumberAt = r.optional(takeInstant);
+      check.otherNumber = r.optional(takeNumber);
+    }
     return check;
   });
 }

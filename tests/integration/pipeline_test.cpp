@@ -635,7 +635,8 @@ struct DeferredChecks {
 // The EPR corrects the patient on an attendance whose check failed (an A08 with another NHS
 // number, checked on it): the failed number's deferred check is not made. It used to query the
 // record of a child who is not there (an access recorded against that child, their local
-// authority told of an attendance that was not theirs).
+// authority told of an attendance that was not theirs). Nor when the number corrected to is one
+// the feed may not query (an unverified trace status): neither number is then queried.
 BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checked_on_another_number) {
   DeferredChecks run("9990000018");
   auto& state = run.state;
@@ -649,10 +650,25 @@ BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checke
   const std::string corrected = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(corrected, "ZCP-2") == "FOUND");
   BOOST_TEST(field(corrected, "ZCP-13.1") == "9990000034");
+  // Another visit, corrected to a number whose trace status is not verified: not checked, and
+  // the failed number is not queried either.
+  client.send(adt("E3", "VE2", {"9990000018"}));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  Patient unverified{"9990000026"};
+  unverified.traceStatus = "NSTS02";
+  client.send(adt("E4", "VE2", unverified, "A08"));
+  const std::string notChecked = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(notChecked, "ZCP-2") == "NOT_CHECKED");
+  BOOST_TEST(field(notChecked, "ZCP-3.1") == "NHS_NUMBER_UNVERIFIED");
 
   state.clearFault("9990000018");
   BOOST_TEST(cpis::test::waitFor(
-                 [&] { return engine.errors().find("check on another NHS number since") != std::string::npos; }, 20s),
+                 [&] {
+                   const std::string logs = engine.errors();
+                   return logs.find("check on another NHS number since") != std::string::npos &&
+                          logs.find("to one that was not checked") != std::string::npos;
+                 },
+                 20s),
              engine.errors());
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
   BOOST_TEST(engine.terminate() == 0);

@@ -521,6 +521,60 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   BOOST_TEST(other->find("999") == std::string::npos);  // never a number
 }
 
+// The EPR corrects the patient to a number the feed may not query (an unverified trace status):
+// that update is not checked, and the deferred re-check of the failure before it is not made on
+// the failed number, which is not the child's. Back on the failed number, it is made again; an
+// update without a valid number says nothing of which record it is; a merge's surviving record
+// is the merge's to decide.
+BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_supersedes_the_re_check) {
+  MergedNumbers merges(time.clock());
+  Decider decider(policy, time.clock(), memory, &merges);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  const Instant failedAt = decider.previous(child())->decidedAt;
+
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber.reset(); });
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+
+  time.now += 1min;
+  const Decision unverified = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
+    a.nhsNumber = nhs("9990000026");
+    a.nhsStatus = NhsNumberStatus::Nsts02;
+  });
+  BOOST_TEST_REQUIRE((unverified.kind == DecisionKind::NotChecked));
+  BOOST_TEST_REQUIRE((decider.previous(child())->nhsNumber == nhs("9990000018")));  // still the failed check
+  const auto corrected = decider.supersededSince(child(), failedAt);
+  BOOST_TEST_REQUIRE(corrected.has_value());
+  BOOST_TEST(corrected->find("not checked") != std::string::npos);
+  BOOST_TEST(corrected->find("999") == std::string::npos);  // never a number
+  BOOST_TEST(decider.supersededSince(child(), time.now).has_value() == false);  // a failure after it: not this
+
+  // The number written back: the failed one is the child's after all.
+  time.now += 1min;
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Update, "A08").kind == DecisionKind::RepeatPrevious));
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+
+  // Another visit: the failed number merged into the unverified one, which an update then carries.
+  const auto other = [](Attendance& a) { a.visitNumber = "V-MERGED"; };
+  Attendance failed = child();
+  other(failed);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, other);
+  const Instant mergedFailedAt = decider.previous(failed)->decidedAt;
+  time.now += 1min;
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000018"), nhs("9990000034"), NhsNumberStatus::Nsts02));
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
+    other(a);
+    a.nhsNumber = nhs("9990000034");
+    a.nhsStatus = NhsNumberStatus::Nsts02;
+  });
+  BOOST_TEST(!decider.supersededSince(failed, mergedFailedAt).has_value());
+  const auto merged = decider.mergedInto(failed, mergedFailedAt);
+  BOOST_TEST_REQUIRE(merged.has_value());
+  BOOST_TEST(!merged->refused.empty());  // to a person: neither number is queried
+}
+
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
 // record and makes the unscheduled query); a re-check's own answer, recorded in the memory,
 // does not take the place of that re-check when it is tried again.
