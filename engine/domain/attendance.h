@@ -60,6 +60,16 @@ struct Attendance {
   // A merge (A40): the NHS number of the record merged away (MRG-1), when valid. nhsNumber is
   // the surviving record's.
   std::optional<NhsNumber> priorNhsNumber;
+  // A merge message whose structure (ADT_A39) repeats the PID/MRG group, one merge a group: the
+  // first group's is in nhsNumber, priorNhsNumber and nhsStatus; the others', each read by the
+  // same mapping and adapter as a message of its own, here in message order.
+  struct FurtherMerge {
+    std::optional<NhsNumber> surviving;
+    std::optional<NhsNumber> prior;
+    NhsNumberStatus status = NhsNumberStatus::Absent;
+    friend bool operator==(const FurtherMerge&, const FurtherMerge&) = default;
+  };
+  std::vector<FurtherMerge> furtherMerges;
   NhsNumberStatus nhsStatus = NhsNumberStatus::Absent;
   PatientName name;
   std::optional<Date> birthDate;

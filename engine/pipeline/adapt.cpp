@@ -1,11 +1,101 @@
 #include "engine/pipeline/adapt.h"
 
+#include <map>
+
 #include "engine/mapping/mapping.h"
 #include "engine/plugin/adapter_plugin.h"
 
 namespace cpis::pipeline {
 
+namespace {
+
+// One PID/MRG group of a merge message (ADT_A39 repeats it: PID, [PD1], MRG, [PV1]) as a
+// message of its own: the segments before the first PID (MSH, EVN), then the group's. Keeps
+// which segment of the whole message each of its segments is, to relocate what is said of it.
+struct Group {
+  std::string text;
+  std::vector<std::size_t> original;  // the whole message's segment index of each segment
+};
+
+Group groupOf(const hl7v2::Message& message, std::size_t firstPid, std::size_t begin, std::size_t end) {
+  Group group;
+  const auto add = [&](std::size_t i) {
+    group.text.append(message.segmentRaw(i)).append(1, '\r');
+    group.original.push_back(i);
+  };
+  for (std::size_t i = 0; i < firstPid; ++i) add(i);
+  for (std::size_t i = begin; i < end; ++i) add(i);
+  return group;
+}
+
+std::size_t offsetOf(const hl7v2::Message& message, std::size_t segment) {
+  return static_cast<std::size_t>(message.segmentRaw(segment).data() - message.raw().data());
+}
+
+// A location in a group's message, as a location in the whole message.
+core::Location relocated(core::Location at, const hl7v2::Message& part, const Group& group,
+                         const hl7v2::Message& whole) {
+  if (at.segmentId.empty() || at.segmentSequence == 0) return at;
+  const std::size_t index = part.findSegment(at.segmentId, at.segmentSequence);
+  if (index >= group.original.size()) return at;
+  const std::size_t original = group.original[index];
+  std::uint32_t sequence = 0;
+  for (std::size_t i = 0; i <= original; ++i) {
+    if (whole.segmentId(i) == at.segmentId) ++sequence;
+  }
+  const std::size_t partBegin = offsetOf(part, index);
+  at.segmentSequence = sequence;
+  if (at.byteOffset >= partBegin) at.byteOffset = offsetOf(whole, original) + (at.byteOffset - partBegin);
+  return at;
+}
+
+}  // namespace
+
 AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
+  AdaptResult result = adaptOne(message);
+  if (result.kind != AdaptResult::Kind::Attendance || result.attendance.event != domain::AttendanceEvent::Merge) {
+    return result;
+  }
+  // A merge of several records in one message: every group is read, none dropped.
+  const std::vector<std::size_t> pids = message.segmentsNamed("PID");
+  for (std::size_t g = 1; g < pids.size(); ++g) {
+    const std::size_t end = g + 1 < pids.size() ? pids[g + 1] : message.segmentCount();
+    const Group group = groupOf(message, pids.front(), pids[g], end);
+    auto part = hl7v2::parse(group.text);
+    if (!part) {  // the segments parsed as the whole message's did; a group of them should too
+      result.kind = AdaptResult::Kind::DataError;
+      core::Issue issue = part.error();
+      issue.text = "merge group " + std::to_string(g + 1) + " cannot be read on its own: " + issue.text;
+      result.issues = {std::move(issue)};
+      return result;
+    }
+    AdaptResult merge = adaptOne(part.value());
+    const auto relocate = [&](std::vector<core::Issue>& issues) {
+      for (auto& issue : issues) issue.location = relocated(issue.location, part.value(), group, message);
+    };
+    relocate(merge.issues);
+    relocate(merge.attendance.warnings);
+    if (merge.kind == AdaptResult::Kind::DataError || merge.kind == AdaptResult::Kind::Failed) {
+      merge.attendance = std::move(result.attendance);
+      return merge;
+    }
+    if (merge.kind != AdaptResult::Kind::Attendance || merge.attendance.event != domain::AttendanceEvent::Merge) {
+      // The adapter made something else of this group: said, not dropped.
+      result.attendance.warnings.push_back(
+          {core::ErrorCode::SegmentSequence, core::Severity::Warning,
+           relocated({"PID", 1, 0, 0, 0, 0, offsetOf(part.value(), pids.front())}, part.value(), group, message),
+           "merge group " + std::to_string(g + 1) + " is not a merge for this feed's adapter: not recorded"});
+      continue;
+    }
+    result.attendance.warnings.insert(result.attendance.warnings.end(), merge.attendance.warnings.begin(),
+                                      merge.attendance.warnings.end());
+    result.attendance.furtherMerges.push_back(
+        {merge.attendance.nhsNumber, merge.attendance.priorNhsNumber, merge.attendance.nhsStatus});
+  }
+  return result;
+}
+
+AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
   AdaptResult result;
   if (mapping_ != nullptr) {
     auto mapped = mapping_->apply(message, feed_);

@@ -614,7 +614,23 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
     return;
   }
   checks_->decider.noteEvent(r.attendance, r.at);
-  if (r.attendance.event == domain::AttendanceEvent::Merge) noteMerge(r.attendance);
+  if (r.attendance.event == domain::AttendanceEvent::Merge) {
+    const std::size_t groups = 1 + r.attendance.furtherMerges.size();
+    const auto label = [&](std::size_t group) {
+      return groups == 1 ? r.attendance.triggerEvent
+                         : r.attendance.triggerEvent + ", group " + std::to_string(group) + " of " +
+                               std::to_string(groups);
+    };
+    noteMerge(r.attendance, label(1));
+    for (std::size_t i = 0; i < r.attendance.furtherMerges.size(); ++i) {
+      domain::Attendance further = r.attendance;
+      further.nhsNumber = r.attendance.furtherMerges[i].surviving;
+      further.priorNhsNumber = r.attendance.furtherMerges[i].prior;
+      further.nhsStatus = r.attendance.furtherMerges[i].status;
+      further.furtherMerges.clear();
+      noteMerge(further, label(i + 2));
+    }
+  }
   if (r.notChecked) {
     checks_->decider.record(r.attendance, *r.notChecked);
     rememberOutcome(r.attendance, *r.notChecked);
@@ -622,14 +638,14 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
   if (r.unmapped) reportUnmapped(r.attendance.locationKey);
 }
 
-void Intake::noteMerge(const domain::Attendance& attendance) const {
+void Intake::noteMerge(const domain::Attendance& attendance, const std::string& label) const {
   // CPIS.md §4 and hazard H1: a merge is logged, with what it did (counts and rules, never
   // numbers: the message itself, stored, holds both records' identifiers).
   const MergeNoted noted = checks_->decider.noteMerge(attendance);
   if (noted.known) return;
   if (!noted.recorded) {
     logger().notice("feed %s: MSH-10 %s: patient merge (%s) not recorded: %s", policy_.feed, attendance.controlId,
-                    attendance.triggerEvent, noted.notRecorded);
+                    label, noted.notRecorded);
     return;
   }
   const std::string open = std::to_string(noted.openAttendances) + " open attendance" +
@@ -638,12 +654,12 @@ void Intake::noteMerge(const domain::Attendance& attendance) const {
     logger().warning("OPS ALERT: feed %s: MSH-10 %s: patient merge (%s) recorded, but by this feed's rules the "
                      "surviving record's NHS number may not be queried (%s): its deferred checks owed on the retired "
                      "number go to a person to check CP-IS by hand; %s checked on the retired number",
-                     policy_.feed, attendance.controlId, attendance.triggerEvent, noted.survivingRefused, open);
+                     policy_.feed, attendance.controlId, label, noted.survivingRefused, open);
     return;
   }
   logger().notice("feed %s: MSH-10 %s: patient merge (%s) recorded: %s checked on the retired NHS number; deferred "
                   "checks owed on it query the surviving number, and an update carrying that number is checked on it",
-                  policy_.feed, attendance.controlId, attendance.triggerEvent, open);
+                  policy_.feed, attendance.controlId, label, open);
 }
 
 void Intake::reportUnmapped(std::string_view locationKey) {

@@ -214,8 +214,9 @@ class Intake final : public mllp::FrameHandler {
   LastOutcomes* outcomes_ = nullptr;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
   void reportUnmapped(std::string_view locationKey);
-  // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did.
-  void noteMerge(const domain::Attendance& attendance) const;
+  // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did;
+  // `label` names it in the log (the trigger event, and which group of a message of several).
+  void noteMerge(const domain::Attendance& attendance, const std::string& label) const;
   // What a message the store has taken does to the attendance memories (Pending::Remember).
   // `duplicate`: a resend answered from the store (only an end or a cancellation is noted).
   void noteStored(const Pending& pending, bool duplicate = false);

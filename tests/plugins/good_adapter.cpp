@@ -24,6 +24,14 @@ class GoodAdapter final : public sdk::Adapter {
       out.event(sdk::Event::Start);
     } else if (trigger == "A08") {
       out.event(sdk::Event::Update);
+    } else if (trigger == "A40") {  // a merge: PID the surviving record, MRG-1 the retired one
+      out.event(sdk::Event::Merge);
+      if (const auto nhs = message.findNhsNumber("PID-3")) out.nhsNumber(*nhs);
+      if (const auto prior = message.findNhsNumber("MRG-1")) out.set(sdk::Field::PriorNhsNumber, *prior);
+      if (message.has("PID-32") && !out.trySet(sdk::Field::NhsStatus, message.get("PID-32"))) {
+        return sdk::AdaptResult::dataError(sdk::Hl7Error::TableValue, "PID-32", "not an NHS number status code");
+      }
+      return sdk::AdaptResult::attendance();
     } else {
       return sdk::AdaptResult::notAnAttendance("trigger event not mapped");
     }

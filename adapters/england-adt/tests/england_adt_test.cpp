@@ -137,6 +137,34 @@ BOOST_AUTO_TEST_CASE(demographics_and_pregnancy_come_through_from_the_mapping) {
   BOOST_TEST(a.attendance.name.family == "TESTMOTHER");
 }
 
+// An A40 that merges two pairs of records (ADT_A39 repeats the PID/MRG group): both merges are
+// read, the second by the same mapping and adapter as the first. Only the first was read.
+BOOST_AUTO_TEST_CASE(every_group_of_a_merge_message_is_read) {
+  const Adapted a = adapt("a40-two-merges.hl7");
+  BOOST_TEST_REQUIRE(a.isAttendance(), a.why());
+  BOOST_TEST((a.attendance.event == domain::AttendanceEvent::Merge));
+  BOOST_TEST(a.nhsNumber() == "9990000026");
+  BOOST_TEST_REQUIRE(a.attendance.priorNhsNumber.has_value());
+  BOOST_TEST(a.attendance.priorNhsNumber->reveal() == "9990000018");
+  BOOST_TEST(domain::codeOf(a.attendance.nhsStatus) == "NSTS01");
+  BOOST_TEST_REQUIRE(a.attendance.furtherMerges.size() == 1u);
+  const auto& second = a.attendance.furtherMerges.front();
+  BOOST_TEST_REQUIRE((second.surviving.has_value() && second.prior.has_value()));
+  BOOST_TEST(second.surviving->reveal() == "9990000042");
+  BOOST_TEST(second.prior->reveal() == "9990000034");
+  BOOST_TEST(domain::codeOf(second.status) == "NSTS02");
+  BOOST_TEST(a.attendance.warnings.empty());  // a merge's birth date is not read as an attendance's
+  const std::string text = sampleText("a40-two-merges.hl7");
+
+  // One group: nothing further.
+  auto one = cpis::hl7v2::parse(text.substr(0, text.find("PID|2|")));
+  BOOST_TEST_REQUIRE(one.ok());
+  const Adapted single = adapt(one.value());
+  BOOST_TEST_REQUIRE(single.isAttendance(), single.why());
+  BOOST_TEST(single.attendance.furtherMerges.empty());
+  BOOST_TEST(single.attendance.warnings.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_person_level_message_is_not_an_attendance) {
   const Adapted a = adapt("a28-person.hl7");
   BOOST_TEST_REQUIRE(a.isNotAnAttendance(), a.why());

@@ -7,6 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "engine/pipeline/adapt.h"
 #include "engine/plugin/plugin_error.h"
 #include "engine/plugin/plugin_registry.h"
 #include "tests/unit/plugin/plugin_test_support.h"
@@ -68,6 +69,38 @@ BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
   BOOST_TEST(attendance.feedId == "rzz-ed");
   BOOST_TEST(attendance.department == "from the mapping file");
   BOOST_TEST(plugin->failures() == 0U);
+}
+
+// A merge message of several PID/MRG groups through the engine's adapt stage: every group is
+// adapted, and a group the adapter refuses makes the whole message an error, located in the
+// whole message (the second PID), not in the group read on its own.
+BOOST_AUTO_TEST_CASE(each_merge_group_goes_through_the_adapter_located_in_the_whole_message) {
+  const auto plugin = good();
+  const cpis::pipeline::Adapter stage("rzz-ed", nullptr, plugin.get());
+  const std::string head =
+      "MSH|^~\\&|PAS|RZZ01|CPIS-ENGINE|RZZ|20250612160000||ADT^A40^ADT_A39|PAS0004023|P|2.4\r"
+      "EVN|A40|20250612160000\r";
+  const std::string first =
+      "PID|1||9990000026^^^NHS^NH||TESTCHILD^ALEX||20150403|M||||||||||||||||||||||||NSTS01\r"
+      "MRG|9990000018^^^NHS^NH\r";
+  const std::string second = "PID|2||9990000042^^^NHS^NH||TESTCHILD^SAM||20151101|F||||||||||||||||||||||||";
+  const auto both = stage.adapt(message(head + first + second + "NSTS02\rMRG|9990000034^^^NHS^NH\r"));
+  BOOST_TEST_REQUIRE((both.kind == cpis::pipeline::AdaptResult::Kind::Attendance));
+  BOOST_TEST_REQUIRE(both.attendance.priorNhsNumber.has_value());
+  BOOST_TEST(both.attendance.priorNhsNumber->reveal() == "9990000018");
+  BOOST_TEST_REQUIRE(both.attendance.furtherMerges.size() == 1U);
+  BOOST_TEST(both.attendance.furtherMerges[0].surviving->reveal() == "9990000042");
+  BOOST_TEST(both.attendance.furtherMerges[0].prior->reveal() == "9990000034");
+  BOOST_TEST((both.attendance.furtherMerges[0].status == cpis::domain::NhsNumberStatus::Nsts02));
+
+  const std::string refusedText = head + first + second + "XX\rMRG|9990000034^^^NHS^NH\r";
+  const auto refused = stage.adapt(message(refusedText));
+  BOOST_TEST_REQUIRE((refused.kind == cpis::pipeline::AdaptResult::Kind::DataError));
+  BOOST_TEST_REQUIRE(refused.issues.size() == 1U);
+  const auto& where = refused.issues[0].location;
+  BOOST_TEST(where.segmentId == "PID");
+  BOOST_TEST(where.segmentSequence == 2U);
+  BOOST_TEST(where.field == 32U);
 }
 
 BOOST_AUTO_TEST_CASE(configuration_values_reach_the_adapter) {
