@@ -314,6 +314,9 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     recheck.superseded = [decider](const domain::Attendance& attendance, domain::Instant since) {
       return decider->supersededSince(attendance, since);
     };
+    recheck.movedTo = [decider](const domain::Attendance& attendance, domain::Instant since) {
+      return decider->movedTo(attendance, since);
+    };
     out.emplace(name, std::move(recheck));
   }
   return out;

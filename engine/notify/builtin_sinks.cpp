@@ -51,6 +51,11 @@ domain::Instant failedAt(const store::OutboxEntry& entry) {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(entry.createdAt);
 }
 
+constexpr std::string_view kMovedText =
+    "the EPR moved the attendance to another NHS number since the check failed, and that number was not checked "
+    "(its own acknowledgement said why): the failed number, no longer the child's, is not queried; check CP-IS by "
+    "hand";
+
 std::string mergeRefusedText(std::string_view refused) {
   return "a patient merge retired the NHS number this check was for, and the surviving record's number may not be "
          "queried: " + std::string(refused) + "; check CP-IS by hand";
@@ -132,6 +137,9 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
       return {Kind::Delivered, "superseded: " + *why};
     }
   }
+  if (feed->second.movedTo && feed->second.movedTo(*attendance, failedAt(entry))) {
+    return {Kind::Failed, std::string(kMovedText)};
+  }
   // The attendance as its check failed; `attendance` becomes the one queried now.
   const domain::Attendance failed = *attendance;
   if (feed->second.mergedInto) {
@@ -188,7 +196,13 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
   // About the child who is there: the surviving record's number when a merge retired the one
   // the check was for; and when the feed may not query that number, why, for the person who
   // checks CP-IS by hand (the record was merged; neither number was asked).
-  if (const auto feed = feeds_.find(attendance->feedId); feed != feeds_.end() && feed->second.mergedInto) {
+  const auto feed = feeds_.find(attendance->feedId);
+  const auto moved = feed != feeds_.end() && feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry))
+                                                                  : std::nullopt;
+  if (moved) {  // about the record the EPR now says the child is
+    attendance->nhsNumber = *moved;
+    abandoned.reasonText = std::string(kMovedText);
+  } else if (feed != feeds_.end() && feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
       if (!merged->refused.empty()) {

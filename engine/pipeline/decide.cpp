@@ -422,16 +422,6 @@ std::optional<domain::MergedNumber> Decider::mergedInto(const domain::Attendance
 std::optional<std::string> Decider::supersededSince(const domain::Attendance& attendance,
                                                     domain::Instant since) const {
   const auto last = previous(attendance);
-  if (last && last->otherNumberAt && *last->otherNumberAt > since && last->nhsNumber == attendance.nhsNumber &&
-      last->answersFailureAt != since) {
-    // The EPR moved the attendance to another record, and did not have it checked (a number this
-    // feed may not query): the failed number is not queried for a child who is not there. A
-    // merge's surviving record is the merge's to decide (re-keyed, or to a person).
-    const auto merged = mergedInto(attendance, since);
-    if (!merged || merged->surviving != last->otherNumber) {
-      return "the attendance's NHS number changed since (not by a patient merge) to one that was not checked";
-    }
-  }
   if (!last || last->decidedAt <= since || last->status == CheckStatus::NotChecked || !last->nhsNumber ||
       last->answersFailureAt == since) {  // none since, or this re-check's own answer (a retry)
     return std::nullopt;
@@ -449,6 +439,26 @@ std::optional<std::string> Decider::supersededSince(const domain::Attendance& at
     return std::nullopt;
   }
   return "the attendance's NHS number changed since (not by a patient merge), and it was checked on the new one";
+}
+
+std::optional<domain::NhsNumber> Decider::movedTo(const domain::Attendance& attendance, domain::Instant since) const {
+  const auto last = previous(attendance);
+  if (!last || !last->lastNumber || !attendance.nhsNumber || last->nhsNumber != attendance.nhsNumber ||
+      last->answersFailureAt == since) {
+    return std::nullopt;  // no memory of it, a check on another number since, or this re-check's own answer
+  }
+  const domain::NhsNumber& latest = *last->lastNumber;
+  if (latest == *attendance.nhsNumber || last->rekeyedFrom == latest) return std::nullopt;
+  if (merges_ != nullptr) {
+    // On the failed number's chain of merges (X into Y, then Y into Z: an update carrying Y or
+    // Z): the merge decides (re-keyed, or to a person when the feed may not query the survivor).
+    if (const auto survivor = merges_->survivorOf(*attendance.nhsNumber, since)) {
+      if (latest == survivor->number) return std::nullopt;
+      const auto onward = merges_->survivorOf(latest, domain::Instant{});
+      if (onward && onward->number == survivor->number) return std::nullopt;
+    }
+  }
+  return latest;
 }
 
 MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
@@ -477,27 +487,17 @@ MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
 
 namespace {
 
-// Notes which number a message of the visit carried against the one it was checked on
-// (PreviousCheck::otherNumber); true when that changed the entry. A message without a valid
-// number says nothing of which record the child is.
-bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, domain::Instant at) {
-  if (!attendance.nhsNumber || !previous.nhsNumber || previous.status == CheckStatus::NotChecked) return false;
-  const bool checkedOne = attendance.nhsNumber == previous.nhsNumber || attendance.nhsNumber == previous.rekeyedFrom;
-  if (checkedOne) {
-    if (!previous.otherNumberAt) return false;
-    previous.otherNumberAt.reset();
-    previous.otherNumber.reset();
-    return true;
-  }
-  if (previous.otherNumber == attendance.nhsNumber) return false;
-  if (!previous.otherNumberAt) previous.otherNumberAt = at;  // since when the EPR says another record
-  previous.otherNumber = attendance.nhsNumber;
+// Notes the number a message of the visit carried (PreviousCheck::lastNumber); true when that
+// changed the entry. A message without a valid number says nothing of which record the child is.
+bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, bool resent) {
+  if (resent || !attendance.nhsNumber || previous.lastNumber == attendance.nhsNumber) return false;
+  previous.lastNumber = attendance.nhsNumber;
   return true;
 }
 
 }  // namespace
 
-void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at) {
+void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at, bool resent) {
   if (attendance.visitNumber.empty()) return;
   const auto& feed = attendance.feedId;
   const auto& visit = attendance.visitNumber;
@@ -508,9 +508,9 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
       // late, after a restart or by another instance).
       memory_.update(feed, visit, [&](PreviousCheck& previous) {
         if ((previous.endedAt && *previous.endedAt > at) || (previous.cancelledAt && *previous.cancelledAt > at)) {
-          return noteNumber(previous, attendance, at);
+          return false;  // a later message was noted first: its number is the latest
         }
-        noteNumber(previous, attendance, at);
+        noteNumber(previous, attendance, resent);
         const std::optional<PreviousCheck> before = previous;
         previous.arrivedAt = attendanceStart(attendance, before);
         previous.scheduledByNature = attendance.scheduledOnly;
@@ -532,7 +532,7 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
           entry->nhsNumberVerified = verified(attendance);
           entry->arrivedAt = attendance.arrivedAt;
         }
-        noteNumber(*entry, attendance, at);
+        noteNumber(*entry, attendance, resent);
         auto& when = cancel ? entry->cancelledAt : entry->endedAt;
         if (!when) when = at;
         return true;
@@ -541,13 +541,13 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
     }
     case AttendanceEvent::Reopen:  // A13: the discharge was an error
       memory_.update(feed, visit, [&](PreviousCheck& previous) {
-        noteNumber(previous, attendance, at);
+        noteNumber(previous, attendance, resent);
         previous.endedAt.reset();
         return true;
       });
       break;
     case AttendanceEvent::Update:
-      memory_.update(feed, visit, [&](PreviousCheck& previous) { return noteNumber(previous, attendance, at); });
+      memory_.update(feed, visit, [&](PreviousCheck& previous) { return noteNumber(previous, attendance, resent); });
       break;
     case AttendanceEvent::NotAnAttendance:
     case AttendanceEvent::Merge: break;  // noteMerge()
@@ -568,16 +568,12 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
       check.arrivedAt = entry->arrivedAt;
       check.endedAt = entry->endedAt;
       check.cancelledAt = entry->cancelledAt;
-      // Another number carried by a message noted while this check ran stays another one.
-      if (entry->otherNumberAt && *entry->otherNumberAt > outcome.decidedAt &&
-          entry->otherNumber != attendance.nhsNumber) {
-        check.otherNumberAt = entry->otherNumberAt;
-        check.otherNumber = entry->otherNumber;
-      }
+      check.lastNumber = entry->lastNumber;
     } else {
       check.scheduledByNature = preAdmission(attendance, std::nullopt);
       check.arrivedAt = attendance.arrivedAt;
     }
+    if (!check.lastNumber) check.lastNumber = attendance.nhsNumber;
     entry = check;
     return true;
   });
@@ -613,10 +609,6 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
     if (asked != previous.nhsNumber) {
       previous.rekeyedFrom = previous.nhsNumber;
       previous.nhsNumber = asked;
-      if (previous.otherNumber == asked) {  // the update that carried it already: it is this record
-        previous.otherNumberAt.reset();
-        previous.otherNumber.reset();
-      }
     }
     previous.decidedAt = outcome.decidedAt;
     previous.status = outcome.status;

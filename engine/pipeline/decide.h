@@ -96,14 +96,11 @@ struct PreviousCheck {
   // Set by recordDeferred: this check is the deferred re-check's answer to the failure decided
   // then (it takes no deferred re-check's place: the re-check is that one). A check since clears it.
   std::optional<domain::Instant> answersFailureAt{};
-  // When a later message of the visit first carried another valid NHS number than the one the
-  // attendance was checked on (and that message was not checked: an unverified trace status,
-  // test data in LIVE), and that number (noteEvent). The EPR then says the child there is another
-  // record: a deferred re-check of a failure before it is not made on the failed number
-  // (supersededSince), unless a patient merge retired that number into this one (the merge then
-  // decides). A message carrying the checked number again, or a check since, clears it.
-  std::optional<domain::Instant> otherNumberAt{};
-  std::optional<domain::NhsNumber> otherNumber{};
+  // The valid NHS number the visit's latest message carried, in the order the store took them
+  // (noteEvent; a resend's is not noted), whether or not that message was checked: the record
+  // the EPR now says the child is. When it is not the number a failed check was for, the
+  // deferred re-check of that failure does not query the failed number (movedTo).
+  std::optional<domain::NhsNumber> lastNumber{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -295,7 +292,9 @@ class Decider {
   Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory, MergedNumbers* merges = nullptr);
 
   Decision decide(const domain::Attendance& attendance) const;
-  void noteEvent(const domain::Attendance& attendance, domain::Instant at);
+  // `resent`: a resend the store answered from its original, whose end or cancellation is all
+  // that is noted of it.
+  void noteEvent(const domain::Attendance& attendance, domain::Instant at, bool resent = false);
   // A merge (A40: attendance.priorNhsNumber merged into attendance.nhsNumber) is recorded in
   // `merges` when both numbers are valid and differ, with the surviving record's trace status.
   // Does nothing without `merges`.
@@ -336,11 +335,16 @@ class Decider {
   //   the child who is there was asked about;
   // - a silent read on a number the EPR corrected to (not a merge's surviving record): the
   //   failed number is not queried for a child who is not there. On a merge's surviving record
-  //   it does not: the re-check is re-keyed to that record and makes the owed query;
-  // - no check, but a later message carrying another valid number (PreviousCheck::otherNumber:
-  //   the EPR corrected the patient to a number this feed may not query, say an unverified
-  //   one), unless a merge retired the failed number into that one.
+  //   it does not: the re-check is re-keyed to that record and makes the owed query.
   std::optional<std::string> supersededSince(const domain::Attendance& attendance, domain::Instant since) const;
+  // The number the EPR moved the attendance to, when its latest message carries another valid
+  // NHS number than the one a check that failed at `since` was for (PreviousCheck::lastNumber)
+  // and no check took that failure's place (supersededSince): the EPR corrected the patient to a
+  // number that was not checked (an unverified one, say). The failed number is then not the
+  // child's, and the deferred re-check goes to a person instead of querying it. nullopt when the
+  // EPR still uses the failed number (or the one a merge's answer moved the attendance from), or
+  // when the latest number is on the failed number's chain of merges (the merge decides).
+  std::optional<domain::NhsNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

@@ -609,7 +609,7 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
     // (a merge resent after a later merge back would undo that).
     const auto event = r.attendance.event;
     if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel) {
-      checks_->decider.noteEvent(r.attendance, r.at);
+      checks_->decider.noteEvent(r.attendance, r.at, /*resent=*/true);
     }
     return;
   }

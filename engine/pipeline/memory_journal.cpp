@@ -171,7 +171,9 @@ std::string encodeCheck(const PreviousCheck& check) {
   w.flag(check.scheduledByNature).optional(check.arrivedAt, putInstant).optional(check.cancelledAt, putInstant);
   w.optional(check.endedAt, putInstant).optional(check.rekeyedFrom, putNumber);
   w.optional(check.answersFailureAt, putInstant);
-  w.optional(check.otherNumberAt, putInstant).optional(check.otherNumber, putNumber);
+  // Only when it is another number than the one checked: the row is then as a row written
+  // before the field was kept, which engines of that time still read.
+  if (check.lastNumber && check.lastNumber != check.nhsNumber) w.optional(check.lastNumber, putNumber);
   return w.take();
 }
 
@@ -189,10 +191,8 @@ std::optional<PreviousCheck> decodeCheck(std::string_view body) {
     check.endedAt = r.optional(takeInstant);
     check.rekeyedFrom = r.optional(takeNumber);
     check.answersFailureAt = r.optional(takeInstant);
-    if (!r.atEnd()) {  // rows written before these fields were added end here
-      check.otherNumberAt = r.optional(takeInstant);
-      check.otherNumber = r.optional(takeNumber);
-    }
+    // The latest message's number, written only when it is another than the one checked.
+    check.lastNumber = r.atEnd() ? check.nhsNumber : r.optional(takeNumber);
     return check;
   });
 }

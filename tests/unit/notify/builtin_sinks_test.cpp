@@ -247,6 +247,48 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   BOOST_TEST(sink.deliver(deferredEntry(composer, persisted.value().id), followUps).kind == Kind::Delivered);
 }
 
+// The EPR moved the attendance to another number since the check failed, a number that was not
+// checked (an unverified one): the failed number is not queried, and a person checks CP-IS by
+// hand, told of the record the EPR now uses. A check since still wins (not made, not a person's).
+BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_number_goes_to_a_person) {
+  notify::ComposerSettings identifiers = settings();
+  identifiers.sinks.front().data = notify::DataLevel::Identifiers;
+  const notify::Composer composer(identifiers);
+  const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", std::string(kAdt)});
+  BOOST_TEST_REQUIRE(persisted.ok());
+  std::vector<std::string> asked;
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance& a) {
+    asked.emplace_back(a.nhsNumber->reveal());
+    return test::found("NEW-CHECK");
+  };
+  bool checkedSince = false;
+  feed.superseded = [&](const domain::Attendance&, domain::Instant) -> std::optional<std::string> {
+    if (!checkedSince) return std::nullopt;
+    return std::string("the attendance had an unscheduled check since");
+  };
+  feed.movedTo = [&](const domain::Attendance& a, domain::Instant) -> std::optional<domain::NhsNumber> {
+    BOOST_TEST(a.nhsNumber->reveal() == "9990000018");  // asked about the attendance as its check failed
+    return domain::NhsNumber::parse("9990000042");
+  };
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  notify::Notifications followUps;
+  const auto toPerson = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
+  BOOST_TEST(toPerson.kind == Kind::Failed);
+  BOOST_TEST(toPerson.text.find("moved the attendance to another NHS number") != std::string::npos);
+  BOOST_TEST(toPerson.text.find("999") == std::string::npos);
+  BOOST_TEST(asked.empty());
+  BOOST_TEST(followUps.empty());
+  const auto byHand = sink.onDead(deferredEntry(composer, persisted.value().id));
+  BOOST_TEST_REQUIRE(byHand.size() == 1u);
+  BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000042");
+
+  checkedSince = true;
+  const auto superseded = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
+  BOOST_TEST(superseded.kind == Kind::Delivered);
+  BOOST_TEST(asked.empty());
+}
+
 BOOST_AUTO_TEST_CASE(an_abandoned_check_is_reported_to_the_subscribed_sinks) {
   const notify::Composer composer(settings());
   notify::RecheckSink sink(*store, composer, {});

@@ -522,57 +522,104 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
 }
 
 // The EPR corrects the patient to a number the feed may not query (an unverified trace status):
-// that update is not checked, and the deferred re-check of the failure before it is not made on
-// the failed number, which is not the child's. Back on the failed number, it is made again; an
-// update without a valid number says nothing of which record it is; a merge's surviving record
-// is the merge's to decide.
-BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_supersedes_the_re_check) {
+// that update is not checked, and the deferred re-check of the failure before it does not query
+// the failed number, which is not the child's (movedTo: a person checks instead). Back on the
+// failed number, it is made again; an update without a valid number says nothing of which record
+// it is; a resend is not noted; a number on the failed one's chain of merges is the merge's.
+BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_check_to_a_person) {
   MergedNumbers merges(time.clock());
   Decider decider(policy, time.clock(), memory, &merges);
   Messages m{decider, time};
+  const auto unverified = [](const char* number) {
+    return [number](Attendance& a) {
+      a.nhsNumber = nhs(number);
+      a.nhsStatus = NhsNumberStatus::Nsts02;
+    };
+  };
   m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
   const Instant failedAt = decider.previous(child())->decidedAt;
+  BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());
 
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber.reset(); });
-  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+  BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());
 
   time.now += 1min;
-  const Decision unverified = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
-    a.nhsNumber = nhs("9990000026");
-    a.nhsStatus = NhsNumberStatus::Nsts02;
-  });
-  BOOST_TEST_REQUIRE((unverified.kind == DecisionKind::NotChecked));
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9990000026")).kind ==
+                      DecisionKind::NotChecked));
   BOOST_TEST_REQUIRE((decider.previous(child())->nhsNumber == nhs("9990000018")));  // still the failed check
-  const auto corrected = decider.supersededSince(child(), failedAt);
-  BOOST_TEST_REQUIRE(corrected.has_value());
-  BOOST_TEST(corrected->find("not checked") != std::string::npos);
-  BOOST_TEST(corrected->find("999") == std::string::npos);  // never a number
-  BOOST_TEST(decider.supersededSince(child(), time.now).has_value() == false);  // a failure after it: not this
+  BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());  // a person's, not withdrawn
+
+  // A resend (answered from the store) of an older A03 carrying the failed number notes nothing.
+  Attendance resent = child();
+  resent.event = AttendanceEvent::End;
+  resent.triggerEvent = "A03";
+  decider.noteEvent(resent, time.now, /*resent=*/true);
+  BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
 
   // The number written back: the failed one is the child's after all.
   time.now += 1min;
   BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Update, "A08").kind == DecisionKind::RepeatPrevious));
-  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
+  BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());
 
-  // Another visit: the failed number merged into the unverified one, which an update then carries.
-  const auto other = [](Attendance& a) { a.visitNumber = "V-MERGED"; };
+  // Noted while a re-check ran, which then failed: that failure's re-check is moved too.
+  time.now += 11min;
+  Attendance recheck = child();
+  recheck.event = AttendanceEvent::Update;
+  recheck.triggerEvent = "A08";
+  const Decision due = decider.decide(recheck);
+  BOOST_TEST_REQUIRE((due.kind == DecisionKind::CheckDue));
+  decider.noteEvent(recheck, time.now);
+  time.now += 1s;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9990000034"));
+  time.now += 30s;  // the lookup times out
+  decider.record(recheck, outcome(CheckStatus::CheckFailed, time.now, due.mode));
+  BOOST_TEST((decider.movedTo(child(), time.now) == nhs("9990000034")));
+
+  // A check on B in flight, then C (unverified): B's failure is not queried either.
+  const auto visit = [](Attendance& a) { a.visitNumber = "V-BC"; };
+  Attendance onB = child();
+  visit(onB);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, visit);
+  time.now += 1min;
+  onB.event = AttendanceEvent::Update;
+  onB.triggerEvent = "A08";
+  onB.nhsNumber = nhs("9990000042");
+  const Decision onBDue = decider.decide(onB);
+  BOOST_TEST_REQUIRE((onBDue.kind == DecisionKind::CheckDue));
+  decider.noteEvent(onB, time.now);
+  time.now += 1s;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
+    visit(a);
+    unverified("9990000050")(a);
+  });
+  time.now += 30s;
+  decider.record(onB, outcome(CheckStatus::CheckFailed, time.now, onBDue.mode));
+  BOOST_TEST((decider.movedTo(onB, time.now) == nhs("9990000050")));
+
+  // A chain of merges: the failed number merged into S1, an update carries S1 (unverified),
+  // then S1 merged into S2. The merge decides (re-keyed to S2), not the correction rule.
+  const auto merged = [](Attendance& a) { a.visitNumber = "V-CHAIN"; };
   Attendance failed = child();
-  other(failed);
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, other);
-  const Instant mergedFailedAt = decider.previous(failed)->decidedAt;
+  merged(failed);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, merged);
+  const Instant chainFailedAt = decider.previous(failed)->decidedAt;
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000018"), nhs("9990000034"), NhsNumberStatus::Nsts02));
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
-    other(a);
-    a.nhsNumber = nhs("9990000034");
-    a.nhsStatus = NhsNumberStatus::Nsts02;
+    merged(a);
+    unverified("9990000034")(a);
   });
-  BOOST_TEST(!decider.supersededSince(failed, mergedFailedAt).has_value());
-  const auto merged = decider.mergedInto(failed, mergedFailedAt);
-  BOOST_TEST_REQUIRE(merged.has_value());
-  BOOST_TEST(!merged->refused.empty());  // to a person: neither number is queried
+  BOOST_TEST(!decider.movedTo(failed, chainFailedAt).has_value());
+  time.now += 1min;
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000034"), nhs("9990000042"), NhsNumberStatus::Nsts01));
+  BOOST_TEST(!decider.movedTo(failed, chainFailedAt).has_value());
+  const auto survivor = decider.mergedInto(failed, chainFailedAt);
+  BOOST_TEST_REQUIRE(survivor.has_value());
+  BOOST_TEST((survivor->surviving == nhs("9990000042")));
+  BOOST_TEST(survivor->refused.empty());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
