@@ -162,6 +162,20 @@ BOOST_AUTO_TEST_CASE(what_the_mapping_alone_cannot_say) {
   BOOST_TEST(code(evening->setting) == "UTC_WIC");
 }
 
+// A40 (merge patient): PID-2 the surviving record's NHS number, MRG-4 the retired one's (this
+// PAS keeps no MRG-1 NHS repetition), the trace status in ZU1-27. Not an attendance, nothing
+// required of it (no PV1-19), and the adapter lets it through as a merge.
+BOOST_AUTO_TEST_CASE(a_merge_names_the_retired_and_the_surviving_nhs_number) {
+  const Adapted a = adapt("a40-merge.hl7");
+  BOOST_TEST_REQUIRE(a.isAttendance(), a.why());
+  BOOST_TEST((a.attendance.event == domain::AttendanceEvent::Merge));
+  BOOST_TEST(a.nhsNumber() == "9990000026");
+  BOOST_TEST_REQUIRE(a.attendance.priorNhsNumber.has_value());
+  BOOST_TEST(a.attendance.priorNhsNumber->reveal() == "9990000018");
+  BOOST_TEST(domain::codeOf(a.attendance.nhsStatus) == "NSTS01");
+  BOOST_TEST(a.attendance.visitNumber.empty());
+}
+
 BOOST_AUTO_TEST_CASE(maternity_details_come_through_from_the_mapping) {
   const Adapted a = adapt("a01-untyped-pid3-maternity.hl7");
   BOOST_TEST_REQUIRE(a.isAttendance(), a.why());
