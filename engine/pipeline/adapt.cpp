@@ -56,16 +56,20 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
   if (result.kind != AdaptResult::Kind::Attendance || result.attendance.event != domain::AttendanceEvent::Merge) {
     return result;
   }
-  // A merge of several records in one message: every group is read, none dropped.
+  // A merge of several records in one message: every group is read, none dropped, and each from
+  // its own segments (read whole, the first group's MRG or PV1 paths would find the next
+  // group's when its own are missing).
   const std::vector<std::size_t> pids = message.segmentsNamed("PID");
-  for (std::size_t g = 1; g < pids.size(); ++g) {
+  if (pids.size() < 2) return result;
+  for (std::size_t g = 0; g < pids.size(); ++g) {
     const std::size_t end = g + 1 < pids.size() ? pids[g + 1] : message.segmentCount();
     const Group group = groupOf(message, pids.front(), pids[g], end);
+    const std::string name = "merge group " + std::to_string(g + 1);
     auto part = hl7v2::parse(group.text);
     if (!part) {  // the segments parsed as the whole message's did; a group of them should too
       result.kind = AdaptResult::Kind::DataError;
       core::Issue issue = part.error();
-      issue.text = "merge group " + std::to_string(g + 1) + " cannot be read on its own: " + issue.text;
+      issue.text = name + " cannot be read on its own: " + issue.text;
       result.issues = {std::move(issue)};
       return result;
     }
@@ -79,14 +83,26 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
       merge.attendance = std::move(result.attendance);
       return merge;
     }
-    if (merge.kind != AdaptResult::Kind::Attendance || merge.attendance.event != domain::AttendanceEvent::Merge) {
+    const bool isMerge =
+        merge.kind == AdaptResult::Kind::Attendance && merge.attendance.event == domain::AttendanceEvent::Merge;
+    if (g == 0) {
+      if (isMerge) {
+        result = std::move(merge);
+      } else {  // nothing of the first group is recorded, nor read from the others' segments
+        result.attendance.nhsNumber.reset();
+        result.attendance.priorNhsNumber.reset();
+        result.attendance.warnings.clear();
+      }
+    }
+    if (!isMerge) {
       // The adapter made something else of this group: said, not dropped.
       result.attendance.warnings.push_back(
           {core::ErrorCode::SegmentSequence, core::Severity::Warning,
            relocated({"PID", 1, 0, 0, 0, 0, offsetOf(part.value(), pids.front())}, part.value(), group, message),
-           "merge group " + std::to_string(g + 1) + " is not a merge for this feed's adapter: not recorded"});
+           name + " is not a merge for this feed's adapter: not recorded"});
       continue;
     }
+    if (g == 0) continue;
     result.attendance.warnings.insert(result.attendance.warnings.end(), merge.attendance.warnings.begin(),
                                       merge.attendance.warnings.end());
     result.attendance.furtherMerges.push_back(

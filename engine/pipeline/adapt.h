@@ -42,10 +42,10 @@ class Adapter {
       : feed_(std::move(feed)), mapping_(mapping), plugin_(plugin) {}
 
   // A merge message (MERGE) with several PID/MRG groups (ADT_A39 repeats the group) has each
-  // group after the first read as a message of its own (the segments before the first PID, then
-  // the group's), by the same mapping and plugin, into Attendance::furtherMerges; what is said
-  // of a group (issues, warnings) is located in the whole message. A group that is an error
-  // makes the whole message one: every merge or none.
+  // group read as a message of its own (the segments before the first PID, then the group's),
+  // by the same mapping and plugin: the first into the attendance, the others into
+  // Attendance::furtherMerges; what is said of a group (issues, warnings) is located in the
+  // whole message. A group that is an error makes the whole message one: every merge or none.
   AdaptResult adapt(const hl7v2::Message& message) const;
 
   const plugin::AdapterPlugin* plugin() const noexcept { return plugin_; }

@@ -447,16 +447,19 @@ std::optional<domain::NhsNumber> Decider::movedTo(const domain::Attendance& atte
       last->answersFailureAt == since) {
     return std::nullopt;  // no memory of it, a check on another number since, or this re-check's own answer
   }
-  const domain::NhsNumber& latest = *last->lastNumber;
-  if (latest == *attendance.nhsNumber || last->rekeyedFrom == latest) return std::nullopt;
-  if (merges_ != nullptr) {
-    // On the failed number's chain of merges (X into Y, then Y into Z: an update carrying Y or
-    // Z): the merge decides (re-keyed, or to a person when the feed may not query the survivor).
-    if (const auto survivor = merges_->survivorOf(*attendance.nhsNumber, since)) {
-      if (latest == survivor->number) return std::nullopt;
-      const auto onward = merges_->survivorOf(latest, domain::Instant{});
-      if (onward && onward->number == survivor->number) return std::nullopt;
-    }
+  const domain::NhsNumber& failed = *attendance.nhsNumber;
+  if (*last->lastNumber == failed || last->rekeyedFrom == last->lastNumber) return std::nullopt;
+  if (merges_ == nullptr) return last->lastNumber;
+  // The latest number as the merges left it (whenever they came): merged into the failed
+  // number, or both on one chain (X into Y, then Y into Z: an update carrying Y or Z), it is the
+  // same child, and the merge decides (re-keyed, or to a person when the feed may not query the
+  // survivor; a merge older than the failure leaves the check on the failed number). Otherwise
+  // the person is sent to the record it lives on now.
+  const auto onward = merges_->survivorOf(*last->lastNumber, domain::Instant{});
+  const domain::NhsNumber latest = onward ? onward->number : *last->lastNumber;
+  if (latest == failed) return std::nullopt;
+  if (const auto survivor = merges_->survivorOf(failed, domain::Instant{}); survivor && survivor->number == latest) {
+    return std::nullopt;
   }
   return latest;
 }
@@ -489,9 +492,11 @@ namespace {
 
 // Notes the number a message of the visit carried (PreviousCheck::lastNumber); true when that
 // changed the entry. A message without a valid number says nothing of which record the child is.
-bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, bool resent) {
+bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, domain::Instant at, bool resent) {
   if (resent || !attendance.nhsNumber || previous.lastNumber == attendance.nhsNumber) return false;
+  if (previous.lastNumberAt && at < *previous.lastNumberAt) return false;  // an older message, processed late
   previous.lastNumber = attendance.nhsNumber;
+  previous.lastNumberAt = at;
   return true;
 }
 
@@ -510,7 +515,7 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
         if ((previous.endedAt && *previous.endedAt > at) || (previous.cancelledAt && *previous.cancelledAt > at)) {
           return false;  // a later message was noted first: its number is the latest
         }
-        noteNumber(previous, attendance, resent);
+        noteNumber(previous, attendance, at, resent);
         const std::optional<PreviousCheck> before = previous;
         previous.arrivedAt = attendanceStart(attendance, before);
         previous.scheduledByNature = attendance.scheduledOnly;
@@ -532,7 +537,7 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
           entry->nhsNumberVerified = verified(attendance);
           entry->arrivedAt = attendance.arrivedAt;
         }
-        noteNumber(*entry, attendance, resent);
+        noteNumber(*entry, attendance, at, resent);
         auto& when = cancel ? entry->cancelledAt : entry->endedAt;
         if (!when) when = at;
         return true;
@@ -541,13 +546,13 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
     }
     case AttendanceEvent::Reopen:  // A13: the discharge was an error
       memory_.update(feed, visit, [&](PreviousCheck& previous) {
-        noteNumber(previous, attendance, resent);
+        noteNumber(previous, attendance, at, resent);
         previous.endedAt.reset();
         return true;
       });
       break;
     case AttendanceEvent::Update:
-      memory_.update(feed, visit, [&](PreviousCheck& previous) { return noteNumber(previous, attendance, resent); });
+      memory_.update(feed, visit, [&](PreviousCheck& previous) { return noteNumber(previous, attendance, at, resent); });
       break;
     case AttendanceEvent::NotAnAttendance:
     case AttendanceEvent::Merge: break;  // noteMerge()
@@ -569,6 +574,7 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
       check.endedAt = entry->endedAt;
       check.cancelledAt = entry->cancelledAt;
       check.lastNumber = entry->lastNumber;
+      check.lastNumberAt = entry->lastNumberAt;
     } else {
       check.scheduledByNature = preAdmission(attendance, std::nullopt);
       check.arrivedAt = attendance.arrivedAt;

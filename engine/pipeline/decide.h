@@ -101,6 +101,9 @@ struct PreviousCheck {
   // the EPR now says the child is. When it is not the number a failed check was for, the
   // deferred re-check of that failure does not query the failed number (movedTo).
   std::optional<domain::NhsNumber> lastNumber{};
+  // When the message that carried it arrived: a message recovery processes late (stored before
+  // the restart, after others were noted) does not take the place of a later one's number.
+  std::optional<domain::Instant> lastNumberAt{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -343,7 +346,9 @@ class Decider {
   // number that was not checked (an unverified one, say). The failed number is then not the
   // child's, and the deferred re-check goes to a person instead of querying it. nullopt when the
   // EPR still uses the failed number (or the one a merge's answer moved the attendance from), or
-  // when the latest number is on the failed number's chain of merges (the merge decides).
+  // when the latest number, followed through the merges, is the failed number or where the
+  // failed number's own merges lead (the same child: the merge decides). Otherwise the number
+  // the latest one lives on now.
   std::optional<domain::NhsNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }

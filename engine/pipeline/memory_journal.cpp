@@ -173,7 +173,9 @@ std::string encodeCheck(const PreviousCheck& check) {
   w.optional(check.answersFailureAt, putInstant);
   // Only when it is another number than the one checked: the row is then as a row written
   // before the field was kept, which engines of that time still read.
-  if (check.lastNumber && check.lastNumber != check.nhsNumber) w.optional(check.lastNumber, putNumber);
+  if (check.lastNumber && check.lastNumber != check.nhsNumber) {
+    w.optional(check.lastNumber, putNumber).optional(check.lastNumberAt, putInstant);
+  }
   return w.take();
 }
 
@@ -192,7 +194,12 @@ std::optional<PreviousCheck> decodeCheck(std::string_view body) {
     check.rekeyedFrom = r.optional(takeNumber);
     check.answersFailureAt = r.optional(takeInstant);
     // The latest message's number, written only when it is another than the one checked.
-    check.lastNumber = r.atEnd() ? check.nhsNumber : r.optional(takeNumber);
+    if (r.atEnd()) {
+      check.lastNumber = check.nhsNumber;
+    } else {
+      check.lastNumber = r.optional(takeNumber);
+      check.lastNumberAt = r.optional(takeInstant);
+    }
     return check;
   });
 }

@@ -163,6 +163,24 @@ BOOST_AUTO_TEST_CASE(every_group_of_a_merge_message_is_read) {
   BOOST_TEST_REQUIRE(single.isAttendance(), single.why());
   BOOST_TEST(single.attendance.furtherMerges.empty());
   BOOST_TEST(single.attendance.warnings.empty());
+
+  // Each group from its own segments: a first group without its MRG (or PV1) does not borrow
+  // the next group's, which would record the second group's retired record as merged into the
+  // first group's surviving one (another child).
+  const std::string head = text.substr(0, text.find("PID|1|"));
+  const std::string firstPid = text.substr(text.find("PID|1|"), text.find("MRG|") - text.find("PID|1|"));
+  auto borrowed = cpis::hl7v2::parse(head + firstPid + "PID|2||K4455670^^^RZZ^MR||TESTCHILD^Sam\r" +
+                                     "MRG|K4455671^^^RZZ^MR~9990000034^^^NHS^NH\rPV1|1|E|EDMAJ^^^RZZ01|||||||180|||||||||V2^^^RZZ^VN\r");
+  BOOST_TEST_REQUIRE(borrowed.ok());
+  const Adapted apart = adapt(borrowed.value());
+  BOOST_TEST_REQUIRE(apart.isAttendance(), apart.why());
+  BOOST_TEST(apart.nhsNumber() == "9990000026");
+  BOOST_TEST(!apart.attendance.priorNhsNumber.has_value());
+  BOOST_TEST(apart.attendance.visitNumber.empty());
+  BOOST_TEST_REQUIRE(apart.attendance.furtherMerges.size() == 1u);
+  BOOST_TEST(!apart.attendance.furtherMerges[0].surviving.has_value());
+  BOOST_TEST_REQUIRE(apart.attendance.furtherMerges[0].prior.has_value());
+  BOOST_TEST(apart.attendance.furtherMerges[0].prior->reveal() == "9990000034");
 }
 
 BOOST_AUTO_TEST_CASE(a_person_level_message_is_not_an_attendance) {

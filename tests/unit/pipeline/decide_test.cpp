@@ -557,6 +557,13 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   resent.triggerEvent = "A03";
   decider.noteEvent(resent, time.now, /*resent=*/true);
   BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
+  // Nor does an older message that recovery processes late (stored before the restart, before
+  // the correction was).
+  Attendance late = child();
+  late.event = AttendanceEvent::Update;
+  late.triggerEvent = "A08";
+  decider.noteEvent(late, time.now - 2min);
+  BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
 
   // The number written back: the failed one is the child's after all.
   time.now += 1min;
@@ -620,6 +627,27 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   BOOST_TEST_REQUIRE(survivor.has_value());
   BOOST_TEST((survivor->surviving == nhs("9990000042")));
   BOOST_TEST(survivor->refused.empty());
+
+  // The number corrected to is a duplicate record, merged into the failed one since: the same
+  // child, queried on the failed number. Merged into another record instead, the person is sent
+  // to the record it lives on now.
+  const auto duplicate = [](Attendance& a) { a.visitNumber = "V-DUP"; };
+  Attendance onX = child();
+  duplicate(onX);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, duplicate);
+  const Instant dupFailedAt = decider.previous(onX)->decidedAt;
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
+    duplicate(a);
+    unverified("9990000077")(a);
+  });
+  BOOST_TEST((decider.movedTo(onX, dupFailedAt) == nhs("9990000077")));
+  time.now += 1min;
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000077"), nhs("9990000093"), NhsNumberStatus::Nsts01));
+  BOOST_TEST((decider.movedTo(onX, dupFailedAt) == nhs("9990000093")));
+  time.now += 1min;
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000093"), nhs("9990000018"), NhsNumberStatus::Nsts01));
+  BOOST_TEST(!decider.movedTo(onX, dupFailedAt).has_value());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that

@@ -312,7 +312,10 @@ typedef struct cpis_host_api {
 /* ---- what a plugin provides ---------------------------------------------------------------
  * Threading: create() and destroy() run once each, at start-up and shut-down. adapt(),
  * compose_alerts() and deliver() run on many threads at once on the same instance: keep the
- * instance immutable after create(), or guard what changes. */
+ * instance immutable after create(), or guard what changes. adapt() may run more than once for
+ * one received message: a merge (A40) with several PID/MRG groups is adapted once whole, then
+ * once per group as a message the engine makes of the segments before the first PID and that
+ * group's (same MSH-10). */
 typedef struct cpis_plugin_descriptor {
   uint32_t abi_major;   /* CPIS_PLUGIN_ABI_MAJOR the plugin was built with */
   uint32_t abi_minor;   /* CPIS_PLUGIN_ABI_MINOR the plugin was built with */
