@@ -491,9 +491,13 @@ MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
 namespace {
 
 // Notes the number a message of the visit carried (PreviousCheck::lastNumber); true when that
-// changed the entry. A message without a valid number says nothing of which record the child is.
+// changed the entry. A message without a valid number says nothing of which record the child is,
+// nor does a placeholder (one digit ten times: "not known" in some EPRs).
 bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, domain::Instant at, bool resent) {
-  if (resent || !attendance.nhsNumber || previous.lastNumber == attendance.nhsNumber) return false;
+  if (resent || !attendance.nhsNumber || attendance.nhsNumber->isPlaceholder() ||
+      previous.lastNumber == attendance.nhsNumber) {
+    return false;
+  }
   if (previous.lastNumberAt && at < *previous.lastNumberAt) return false;  // an older message, processed late
   previous.lastNumber = attendance.nhsNumber;
   previous.lastNumberAt = at;

@@ -543,6 +543,8 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber.reset(); });
   BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9999999999"));  // "not known"
+  BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());
 
   time.now += 1min;
   BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9990000026")).kind ==
