@@ -104,6 +104,15 @@ struct MergedNumber {
   std::optional<ReasonCode> refusedReason;  // with `refused`: NHS_NUMBER_UNVERIFIED, TEST_NUMBER_IN_LIVE
 };
 
+// The number the EPR moved an attendance to since a check of it failed (a later message carried
+// another valid NHS number that was not checked): the failed number is then not the child's.
+// While the check of that message has not ended, `checkPending`; once it was not checked, why.
+struct MovedNumber {
+  NhsNumber number;
+  bool checkPending = false;
+  std::optional<ReasonCode> notCheckedReason;
+};
+
 // The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.
 struct CheckOutcome {
   CheckStatus status = CheckStatus::NotChecked;

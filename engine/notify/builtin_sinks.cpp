@@ -137,7 +137,10 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
       return {Kind::Delivered, "superseded: " + *why};
     }
   }
-  if (feed->second.movedTo && feed->second.movedTo(*attendance, failedAt(entry))) {
+  if (const auto moved = feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry)) : std::nullopt) {
+    if (moved->checkPending) {
+      return {Kind::Retry, "the attendance's latest message carries another NHS number, whose check has not ended"};
+    }
     return {Kind::Failed, std::string(kMovedText)};
   }
   // The attendance as its check failed; `attendance` becomes the one queried now.
@@ -199,8 +202,9 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
   const auto feed = feeds_.find(attendance->feedId);
   const auto moved = feed != feeds_.end() && feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry))
                                                                   : std::nullopt;
-  if (moved) {  // about the record the EPR now says the child is
-    attendance->nhsNumber = *moved;
+  if (moved) {  // about the record the EPR now says the child is, and why it was not checked
+    attendance->nhsNumber = moved->number;
+    abandoned.reason = moved->notCheckedReason.value_or(domain::ReasonCode::NhsNumberUnverified);
     abandoned.reasonText = std::string(kMovedText);
   } else if (feed != feeds_.end() && feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {

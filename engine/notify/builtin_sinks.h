@@ -48,8 +48,9 @@ struct RecheckFeed {
   // The number the EPR moved the attendance to since its check failed at `since`, when that
   // number was not checked (Decider::movedTo: an update corrected the patient to an unverified
   // number, say): the failed number is not the child's, and the re-check goes to a person
-  // instead of querying it. May be empty.
-  std::function<std::optional<domain::NhsNumber>(const domain::Attendance&, domain::Instant since)> movedTo;
+  // instead of querying it; while that number's own check has not ended, the re-check waits
+  // for it. May be empty.
+  std::function<std::optional<domain::MovedNumber>(const domain::Attendance&, domain::Instant since)> movedTo;
 };
 
 // kRecheckSink: re-runs a failed unscheduled check in the background (the LA is still owed
@@ -59,7 +60,8 @@ struct RecheckFeed {
 //     Delivered with no query when the attendance was checked on it since; Failed (a person
 //     checks CP-IS by hand) when the feed's rules refuse it;
 //   the EPR moved the attendance to another number since, not checked (movedTo): Failed, no
-//     query (the failed number is not the child's; a person checks CP-IS by hand);
+//     query (the failed number is not the child's; a person checks CP-IS by hand); Retry while
+//     that number's own check has not ended;
 //   FOUND / NOT_FOUND: Delivered, with follow-ups written in the same transaction: the late
 //     result for the EPR (when the feed has a return connection) and, when plans were found,
 //     plan-found to the subscribed sinks.

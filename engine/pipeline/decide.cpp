@@ -441,27 +441,29 @@ std::optional<std::string> Decider::supersededSince(const domain::Attendance& at
   return "the attendance's NHS number changed since (not by a patient merge), and it was checked on the new one";
 }
 
-std::optional<domain::NhsNumber> Decider::movedTo(const domain::Attendance& attendance, domain::Instant since) const {
+std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& attendance,
+                                                    domain::Instant since) const {
   const auto last = previous(attendance);
   if (!last || !last->lastNumber || !attendance.nhsNumber || last->nhsNumber != attendance.nhsNumber ||
       last->answersFailureAt == since) {
     return std::nullopt;  // no memory of it, a check on another number since, or this re-check's own answer
   }
   const domain::NhsNumber& failed = *attendance.nhsNumber;
-  if (*last->lastNumber == failed || last->rekeyedFrom == last->lastNumber) return std::nullopt;
-  if (merges_ == nullptr) return last->lastNumber;
-  // The latest number as the merges left it (whenever they came): merged into the failed
-  // number, or both on one chain (X into Y, then Y into Z: an update carrying Y or Z), it is the
-  // same child, and the merge decides (re-keyed, or to a person when the feed may not query the
-  // survivor; a merge older than the failure leaves the check on the failed number). Otherwise
-  // the person is sent to the record it lives on now.
-  const auto onward = merges_->survivorOf(*last->lastNumber, domain::Instant{});
-  const domain::NhsNumber latest = onward ? onward->number : *last->lastNumber;
-  if (latest == failed) return std::nullopt;
-  if (const auto survivor = merges_->survivorOf(failed, domain::Instant{}); survivor && survivor->number == latest) {
-    return std::nullopt;
+  if (*last->lastNumber == failed) return std::nullopt;
+  // The latest number as the merges left it (whenever they came): merged into the failed number,
+  // or into the survivor a merge since the failure retired the failed number into, it is the same
+  // child, and the merge decides (the re-check re-keyed to that survivor, or to a person when the
+  // feed may not query it). Otherwise a person is sent to the record it lives on now; that
+  // includes a failed number retired before its failure (the EPR was still using it).
+  domain::NhsNumber latest = *last->lastNumber;
+  if (merges_ != nullptr) {
+    if (const auto onward = merges_->survivorOf(latest, domain::Instant{})) latest = onward->number;
+    if (latest == failed) return std::nullopt;
+    if (const auto survivor = merges_->survivorOf(failed, since); survivor && survivor->number == latest) {
+      return std::nullopt;
+    }
   }
-  return latest;
+  return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
 }
 
 MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
@@ -493,20 +495,27 @@ namespace {
 // Notes the number a message of the visit carried (PreviousCheck::lastNumber); true when that
 // changed the entry. A message without a valid number says nothing of which record the child is,
 // nor does a placeholder (one digit ten times: "not known" in some EPRs).
-bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, domain::Instant at, bool resent) {
-  if (resent || !attendance.nhsNumber || attendance.nhsNumber->isPlaceholder() ||
-      previous.lastNumber == attendance.nhsNumber) {
-    return false;
-  }
+bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, domain::Instant at,
+                Decider::Taken taken) {
+  if (taken == Decider::Taken::Resend || !attendance.nhsNumber || attendance.nhsNumber->isPlaceholder()) return false;
   if (previous.lastNumberAt && at < *previous.lastNumberAt) return false;  // an older message, processed late
+  const bool pending = taken == Decider::Taken::CheckDue && attendance.nhsNumber != previous.nhsNumber;
+  if (previous.lastNumber == attendance.nhsNumber) {
+    if (!pending || previous.lastNumberPending) return false;
+    previous.lastNumberPending = true;  // checked again (the mode changed, say): that check decides
+    previous.lastNumberRefused.reset();
+    return true;
+  }
   previous.lastNumber = attendance.nhsNumber;
   previous.lastNumberAt = at;
+  previous.lastNumberPending = pending;
+  previous.lastNumberRefused.reset();
   return true;
 }
 
 }  // namespace
 
-void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at, bool resent) {
+void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at, Taken taken) {
   if (attendance.visitNumber.empty()) return;
   const auto& feed = attendance.feedId;
   const auto& visit = attendance.visitNumber;
@@ -519,7 +528,7 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
         if ((previous.endedAt && *previous.endedAt > at) || (previous.cancelledAt && *previous.cancelledAt > at)) {
           return false;  // a later message was noted first: its number is the latest
         }
-        noteNumber(previous, attendance, at, resent);
+        noteNumber(previous, attendance, at, taken);
         const std::optional<PreviousCheck> before = previous;
         previous.arrivedAt = attendanceStart(attendance, before);
         previous.scheduledByNature = attendance.scheduledOnly;
@@ -541,7 +550,7 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
           entry->nhsNumberVerified = verified(attendance);
           entry->arrivedAt = attendance.arrivedAt;
         }
-        noteNumber(*entry, attendance, at, resent);
+        noteNumber(*entry, attendance, at, taken);
         auto& when = cancel ? entry->cancelledAt : entry->endedAt;
         if (!when) when = at;
         return true;
@@ -550,13 +559,13 @@ void Decider::noteEvent(const domain::Attendance& attendance, domain::Instant at
     }
     case AttendanceEvent::Reopen:  // A13: the discharge was an error
       memory_.update(feed, visit, [&](PreviousCheck& previous) {
-        noteNumber(previous, attendance, at, resent);
+        noteNumber(previous, attendance, at, taken);
         previous.endedAt.reset();
         return true;
       });
       break;
     case AttendanceEvent::Update:
-      memory_.update(feed, visit, [&](PreviousCheck& previous) { return noteNumber(previous, attendance, at, resent); });
+      memory_.update(feed, visit, [&](PreviousCheck& previous) { return noteNumber(previous, attendance, at, taken); });
       break;
     case AttendanceEvent::NotAnAttendance:
     case AttendanceEvent::Merge: break;  // noteMerge()
@@ -568,7 +577,15 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
   // In one step, so that an event noted meanwhile (an A11 while this check ran) is not lost.
   memory_.merge(attendance.feedId, attendance.visitNumber, [&](std::optional<PreviousCheck>& entry) {
     // A skipped check does not hide an attendance's real one: a later update still compares with it.
-    if (outcome.status == CheckStatus::NotChecked && entry && entry->status != CheckStatus::NotChecked) return false;
+    if (outcome.status == CheckStatus::NotChecked && entry && entry->status != CheckStatus::NotChecked) {
+      // But the latest number's message, not checked, says why (Decider::movedTo).
+      if (!attendance.nhsNumber || entry->lastNumber != attendance.nhsNumber || entry->nhsNumber == attendance.nhsNumber) {
+        return false;
+      }
+      entry->lastNumberPending = false;
+      entry->lastNumberRefused = outcome.reason;
+      return true;
+    }
     PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance), outcome.mode};
     if (entry) {
       // What the attendance's messages made of it (noteEvent, in the order they came) stays: a
@@ -579,6 +596,10 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
       check.cancelledAt = entry->cancelledAt;
       check.lastNumber = entry->lastNumber;
       check.lastNumberAt = entry->lastNumberAt;
+      if (entry->lastNumber != attendance.nhsNumber) {  // a later message's number, still to be decided
+        check.lastNumberPending = entry->lastNumberPending;
+        check.lastNumberRefused = entry->lastNumberRefused;
+      }
     } else {
       check.scheduledByNature = preAdmission(attendance, std::nullopt);
       check.arrivedAt = attendance.arrivedAt;

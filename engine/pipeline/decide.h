@@ -104,6 +104,10 @@ struct PreviousCheck {
   // When the message that carried it arrived: a message recovery processes late (stored before
   // the restart, after others were noted) does not take the place of a later one's number.
   std::optional<domain::Instant> lastNumberAt{};
+  // While it is not the checked number: whether its message's check is due and has not ended
+  // (that check then decides), and, once that message was not checked, why (record()).
+  bool lastNumberPending = false;
+  std::optional<domain::ReasonCode> lastNumberRefused{};
 };
 
 // How many attendances a feed's memories keep (the decision's, and the intake's of outcomes),
@@ -295,9 +299,11 @@ class Decider {
   Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory, MergedNumbers* merges = nullptr);
 
   Decision decide(const domain::Attendance& attendance) const;
-  // `resent`: a resend the store answered from its original, whose end or cancellation is all
-  // that is noted of it.
-  void noteEvent(const domain::Attendance& attendance, domain::Instant at, bool resent = false);
+  // How the message was taken: one whose check is due (its number's fate waits for that check),
+  // or a resend the store answered from its original (its end or cancellation is all that is
+  // noted of it).
+  enum class Taken { Message, CheckDue, Resend };
+  void noteEvent(const domain::Attendance& attendance, domain::Instant at, Taken taken = Taken::Message);
   // A merge (A40: attendance.priorNhsNumber merged into attendance.nhsNumber) is recorded in
   // `merges` when both numbers are valid and differ, with the surviving record's trace status.
   // Does nothing without `merges`.
@@ -343,13 +349,13 @@ class Decider {
   // The number the EPR moved the attendance to, when its latest message carries another valid
   // NHS number than the one a check that failed at `since` was for (PreviousCheck::lastNumber)
   // and no check took that failure's place (supersededSince): the EPR corrected the patient to a
-  // number that was not checked (an unverified one, say). The failed number is then not the
-  // child's, and the deferred re-check goes to a person instead of querying it. nullopt when the
-  // EPR still uses the failed number (or the one a merge's answer moved the attendance from), or
-  // when the latest number, followed through the merges, is the failed number or where the
-  // failed number's own merges lead (the same child: the merge decides). Otherwise the number
-  // the latest one lives on now.
-  std::optional<domain::NhsNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
+  // number that was not checked (an unverified one, say), or whose check has not ended
+  // (checkPending: wait for it). The failed number is then not the child's, and the deferred
+  // re-check goes to a person instead of querying it. nullopt when the EPR still uses the failed
+  // number, or when the latest number, followed through the merges, is the failed number or the
+  // survivor a merge since the failure retired it into (the same child: the merge decides). The
+  // number given is the one the latest lives on now.
+  std::optional<domain::MovedNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 

@@ -609,11 +609,12 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
     // (a merge resent after a later merge back would undo that).
     const auto event = r.attendance.event;
     if (event == domain::AttendanceEvent::End || event == domain::AttendanceEvent::Cancel) {
-      checks_->decider.noteEvent(r.attendance, r.at, /*resent=*/true);
+      checks_->decider.noteEvent(r.attendance, r.at, Decider::Taken::Resend);
     }
     return;
   }
-  checks_->decider.noteEvent(r.attendance, r.at);
+  checks_->decider.noteEvent(r.attendance, r.at,
+                             pending.check ? Decider::Taken::CheckDue : Decider::Taken::Message);
   if (r.attendance.event == domain::AttendanceEvent::Merge) {
     const std::size_t groups = 1 + r.attendance.furtherMerges.size();
     const auto label = [&](std::size_t group) {

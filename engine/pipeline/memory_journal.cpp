@@ -156,6 +156,8 @@ const auto takeNumber = [](Reader& r) { return r.nhsNumber(); };
 const auto takeInstant = [](Reader& r) { return r.instant(); };
 const auto takeMode = [](Reader& r) { return byCode(kModes, r.text()); };
 const auto takeText = [](Reader& r) { return std::string(r.text()); };
+const auto putReason = [](Writer& w, domain::ReasonCode reason) { w.text(domain::codeOf(reason)); };
+const auto takeReason = [](Reader& r) { return Reader::need(domain::parseReasonCode(r.text())); };
 
 // Bounds on what a body may hold (CPIS.md: 1..3 plans a record, 25 accesses; generous).
 constexpr std::size_t kMostRecords = 64;
@@ -174,7 +176,8 @@ std::string encodeCheck(const PreviousCheck& check) {
   // Only when it is another number than the one checked: the row is then as a row written
   // before the field was kept, which engines of that time still read.
   if (check.lastNumber && check.lastNumber != check.nhsNumber) {
-    w.optional(check.lastNumber, putNumber).optional(check.lastNumberAt, putInstant);
+    w.optional(check.lastNumber, putNumber).optional(check.lastNumberAt, putInstant).flag(check.lastNumberPending);
+    w.optional(check.lastNumberRefused, putReason);
   }
   return w.take();
 }
@@ -199,6 +202,8 @@ std::optional<PreviousCheck> decodeCheck(std::string_view body) {
     } else {
       check.lastNumber = r.optional(takeNumber);
       check.lastNumberAt = r.optional(takeInstant);
+      check.lastNumberPending = r.flag();
+      check.lastNumberRefused = r.optional(takeReason);
     }
     return check;
   });
@@ -207,7 +212,7 @@ std::optional<PreviousCheck> decodeCheck(std::string_view body) {
 std::string encodeOutcome(const domain::CheckOutcome& outcome) {
   Writer w(kOutcomeVersion);
   w.text(domain::codeOf(outcome.status));
-  w.optional(outcome.reason, [](Writer& o, domain::ReasonCode reason) { o.text(domain::codeOf(reason)); });
+  w.optional(outcome.reason, putReason);
   w.text(outcome.reasonText).optional(outcome.queried, putNumber);
   w.optional(outcome.refusedNhsNumber, [](Writer& o, const domain::RefusedNhsNumber& n) { o.text(n.reveal()); });
   w.optional(outcome.mode, putMode);
@@ -234,7 +239,7 @@ std::optional<domain::CheckOutcome> decodeOutcome(std::string_view body) {
   return decoded(body, kOutcomeVersion, [](Reader& r) {
     domain::CheckOutcome outcome;
     outcome.status = byCode(kStatuses, r.text());
-    outcome.reason = r.optional([](Reader& o) { return Reader::need(domain::parseReasonCode(o.text())); });
+    outcome.reason = r.optional(takeReason);
     outcome.reasonText = std::string(r.text());
     outcome.queried = r.optional(takeNumber);
     if (const auto refused = r.optional(takeText)) outcome.refusedNhsNumber.emplace(*refused);

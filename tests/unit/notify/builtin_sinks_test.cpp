@@ -267,9 +267,11 @@ BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_num
     if (!checkedSince) return std::nullopt;
     return std::string("the attendance had an unscheduled check since");
   };
-  feed.movedTo = [&](const domain::Attendance& a, domain::Instant) -> std::optional<domain::NhsNumber> {
+  bool checkPending = false;
+  feed.movedTo = [&](const domain::Attendance& a, domain::Instant) -> std::optional<domain::MovedNumber> {
     BOOST_TEST(a.nhsNumber->reveal() == "9990000018");  // asked about the attendance as its check failed
-    return domain::NhsNumber::parse("9990000042");
+    return domain::MovedNumber{domain::NhsNumber::parse("9990000042").value(), checkPending,
+                               domain::ReasonCode::TestNumberInLive};
   };
   notify::RecheckSink sink(*store, composer, {{"ed", feed}});
   notify::Notifications followUps;
@@ -282,6 +284,14 @@ BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_num
   const auto byHand = sink.onDead(deferredEntry(composer, persisted.value().id));
   BOOST_TEST_REQUIRE(byHand.size() == 1u);
   BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000042");
+  // why that number was not checked, not the outage's reason
+  BOOST_TEST(notify::payloadField(byHand[0].payload, notify::kKeyReason).value_or("") == "TEST_NUMBER_IN_LIVE");
+
+  // While that number's own check has not ended, the re-check waits for it.
+  checkPending = true;
+  const auto waiting = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
+  BOOST_TEST(waiting.kind == Kind::Retry);
+  BOOST_TEST(asked.empty());
 
   checkedSince = true;
   const auto superseded = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);

@@ -461,7 +461,7 @@ struct Messages {
     a.triggerEvent = std::move(trigger);
     if (change) change(a);
     const Decision d = decider.decide(a);
-    decider.noteEvent(a, time.now);
+    decider.noteEvent(a, time.now, d.kind == DecisionKind::CheckDue ? Decider::Taken::CheckDue : Decider::Taken::Message);
     if (d.kind == DecisionKind::CheckDue) decider.record(a, outcome(status, time.now, d.mode));
     if (d.kind == DecisionKind::NotChecked) decider.record(a, notCheckedOutcome(d, a, time.now, "check-n"));
     return d;
@@ -536,6 +536,10 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
       a.nhsStatus = NhsNumberStatus::Nsts02;
     };
   };
+  const auto movedTo = [&](const Attendance& a, Instant since) -> std::optional<NhsNumber> {
+    const auto moved = decider.movedTo(a, since);
+    return moved ? std::optional(moved->number) : std::nullopt;
+  };
   m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
   const Instant failedAt = decider.previous(child())->decidedAt;
   BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());
@@ -550,22 +554,24 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9990000026")).kind ==
                       DecisionKind::NotChecked));
   BOOST_TEST_REQUIRE((decider.previous(child())->nhsNumber == nhs("9990000018")));  // still the failed check
-  BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
+  BOOST_TEST((movedTo(child(), failedAt) == nhs("9990000026")));
+  BOOST_TEST(!decider.movedTo(child(), failedAt)->checkPending);
+  BOOST_TEST((decider.movedTo(child(), failedAt)->notCheckedReason == ReasonCode::NhsNumberUnverified));
   BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());  // a person's, not withdrawn
 
   // A resend (answered from the store) of an older A03 carrying the failed number notes nothing.
   Attendance resent = child();
   resent.event = AttendanceEvent::End;
   resent.triggerEvent = "A03";
-  decider.noteEvent(resent, time.now, /*resent=*/true);
-  BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
+  decider.noteEvent(resent, time.now, Decider::Taken::Resend);
+  BOOST_TEST((movedTo(child(), failedAt) == nhs("9990000026")));
   // Nor does an older message that recovery processes late (stored before the restart, before
   // the correction was).
   Attendance late = child();
   late.event = AttendanceEvent::Update;
   late.triggerEvent = "A08";
   decider.noteEvent(late, time.now - 2min);
-  BOOST_TEST((decider.movedTo(child(), failedAt) == nhs("9990000026")));
+  BOOST_TEST((movedTo(child(), failedAt) == nhs("9990000026")));
 
   // The number written back: the failed one is the child's after all.
   time.now += 1min;
@@ -579,12 +585,12 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   recheck.triggerEvent = "A08";
   const Decision due = decider.decide(recheck);
   BOOST_TEST_REQUIRE((due.kind == DecisionKind::CheckDue));
-  decider.noteEvent(recheck, time.now);
+  decider.noteEvent(recheck, time.now, Decider::Taken::CheckDue);
   time.now += 1s;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9990000034"));
   time.now += 30s;  // the lookup times out
   decider.record(recheck, outcome(CheckStatus::CheckFailed, time.now, due.mode));
-  BOOST_TEST((decider.movedTo(child(), time.now) == nhs("9990000034")));
+  BOOST_TEST((movedTo(child(), time.now) == nhs("9990000034")));
 
   // A check on B in flight, then C (unverified): B's failure is not queried either.
   const auto visit = [](Attendance& a) { a.visitNumber = "V-BC"; };
@@ -597,7 +603,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   onB.nhsNumber = nhs("9990000042");
   const Decision onBDue = decider.decide(onB);
   BOOST_TEST_REQUIRE((onBDue.kind == DecisionKind::CheckDue));
-  decider.noteEvent(onB, time.now);
+  decider.noteEvent(onB, time.now, Decider::Taken::CheckDue);
   time.now += 1s;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
     visit(a);
@@ -605,7 +611,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   });
   time.now += 30s;
   decider.record(onB, outcome(CheckStatus::CheckFailed, time.now, onBDue.mode));
-  BOOST_TEST((decider.movedTo(onB, time.now) == nhs("9990000050")));
+  BOOST_TEST((movedTo(onB, time.now) == nhs("9990000050")));
 
   // A chain of merges: the failed number merged into S1, an update carries S1 (unverified),
   // then S1 merged into S2. The merge decides (re-keyed to S2), not the correction rule.
@@ -633,7 +639,10 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   // The number corrected to is a duplicate record, merged into the failed one since: the same
   // child, queried on the failed number. Merged into another record instead, the person is sent
   // to the record it lives on now.
-  const auto duplicate = [](Attendance& a) { a.visitNumber = "V-DUP"; };
+  const auto duplicate = [](Attendance& a) {
+    a.visitNumber = "V-DUP";
+    a.nhsNumber = nhs("9990000107");
+  };
   Attendance onX = child();
   duplicate(onX);
   m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, duplicate);
@@ -643,13 +652,57 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
     duplicate(a);
     unverified("9990000077")(a);
   });
-  BOOST_TEST((decider.movedTo(onX, dupFailedAt) == nhs("9990000077")));
+  BOOST_TEST((movedTo(onX, dupFailedAt) == nhs("9990000077")));
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000077"), nhs("9990000093"), NhsNumberStatus::Nsts01));
-  BOOST_TEST((decider.movedTo(onX, dupFailedAt) == nhs("9990000093")));
+  BOOST_TEST((movedTo(onX, dupFailedAt) == nhs("9990000093")));
   time.now += 1min;
-  BOOST_TEST_REQUIRE(merges.note(nhs("9990000093"), nhs("9990000018"), NhsNumberStatus::Nsts01));
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000093"), nhs("9990000107"), NhsNumberStatus::Nsts01));
   BOOST_TEST(!decider.movedTo(onX, dupFailedAt).has_value());
+
+  // The failed number was retired into the corrected one before it failed (the EPR still used
+  // it): no merge since re-keys the re-check, so the person is sent to the record the EPR now uses
+  // rather than the retired number queried.
+  const auto old = [](Attendance& a) {
+    a.visitNumber = "V-OLD";
+    a.nhsNumber = nhs("9990000115");
+  };
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000115"), nhs("9990000123"), NhsNumberStatus::Nsts01));
+  time.now += 1min;
+  Attendance retired = child();
+  old(retired);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, old);
+  const Instant oldFailedAt = decider.previous(retired)->decidedAt;
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
+    old(a);
+    unverified("9990000123")(a);
+  });
+  BOOST_TEST(!decider.mergedInto(retired, oldFailedAt).has_value());
+  BOOST_TEST((movedTo(retired, oldFailedAt) == nhs("9990000123")));
+
+  // A correction to a verified number whose check has not ended: the re-check waits for it, and
+  // once it is made (unscheduled) it takes the re-check's place.
+  const auto pending = [](Attendance& a) { a.visitNumber = "V-PENDING"; };
+  Attendance onFailed = child();
+  pending(onFailed);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, pending);
+  const Instant pendingFailedAt = decider.previous(onFailed)->decidedAt;
+  time.now += 1min;
+  Attendance corrected = onFailed;
+  corrected.event = AttendanceEvent::Update;
+  corrected.triggerEvent = "A08";
+  corrected.nhsNumber = nhs("9990000131");
+  const Decision correctedDue = decider.decide(corrected);
+  BOOST_TEST_REQUIRE((correctedDue.kind == DecisionKind::CheckDue));
+  decider.noteEvent(corrected, time.now, Decider::Taken::CheckDue);
+  const auto waiting = decider.movedTo(onFailed, pendingFailedAt);
+  BOOST_TEST_REQUIRE(waiting.has_value());
+  BOOST_TEST(waiting->checkPending);
+  time.now += 1s;
+  decider.record(corrected, outcome(CheckStatus::Found, time.now, correctedDue.mode));
+  BOOST_TEST(!decider.movedTo(onFailed, pendingFailedAt).has_value());
+  BOOST_TEST(decider.supersededSince(onFailed, pendingFailedAt).has_value());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that

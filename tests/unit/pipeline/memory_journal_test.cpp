@@ -55,6 +55,8 @@ PreviousCheck everyField() {
   check.answersFailureAt = Instant(std::chrono::milliseconds(1'790'000'000'400));
   check.lastNumber = number("9434765927");
   check.lastNumberAt = Instant(std::chrono::milliseconds(1'790'000'300'004));
+  check.lastNumberPending = true;
+  check.lastNumberRefused = cpis::domain::ReasonCode::NhsNumberUnverified;
   return check;
 }
 
@@ -72,6 +74,8 @@ void checkSame(const PreviousCheck& a, const PreviousCheck& b) {
   BOOST_TEST((a.answersFailureAt == b.answersFailureAt));
   BOOST_TEST((a.lastNumber == b.lastNumber));
   BOOST_TEST((a.lastNumberAt == b.lastNumberAt));
+  BOOST_TEST(a.lastNumberPending == b.lastNumberPending);
+  BOOST_TEST((a.lastNumberRefused == b.lastNumberRefused));
 }
 
 CheckOutcome found() {
@@ -146,14 +150,16 @@ BOOST_AUTO_TEST_CASE(a_previous_check_comes_back_as_it_was) {
   PreviousCheck same = check;
   same.lastNumber = same.nhsNumber;
   same.lastNumberAt.reset();
+  same.lastNumberPending = false;
+  same.lastNumberRefused.reset();
   const std::string plain = encodeCheck(same);
   const std::string current = encodeCheck(check);
   BOOST_TEST(current.substr(0, plain.size()) == plain);
-  BOOST_TEST(current.size() - plain.size() == std::string("1:1,10:9434765927,1:1,13:1790000300004,").size());
+  BOOST_TEST(current.size() - plain.size() == std::string("1:1,10:9434765927,1:1,13:1790000300004,1:1,1:1,21:NHS_NUMBER_UNVERIFIED,").size());
   const auto decodedPlain = decodeCheck(plain);
   BOOST_TEST_REQUIRE(decodedPlain.has_value());
   BOOST_TEST((decodedPlain->lastNumber == check.nhsNumber));
-  BOOST_TEST(!decodeCheck(current.substr(0, current.size() - std::string("1:1,13:1790000300004,").size())).has_value());
+  BOOST_TEST(!decodeCheck(current.substr(0, current.size() - std::string("1:1,21:NHS_NUMBER_UNVERIFIED,").size())).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(an_outcome_comes_back_with_its_plans_contacts_and_accesses) {
@@ -194,7 +200,7 @@ BOOST_AUTO_TEST_CASE(a_body_that_cannot_be_read_whole_is_refused) {
   other.replace(0, 10, "7:check/2,");
   BOOST_TEST(!decodeCheck(other).has_value());
   // (cut where a row without the latest message's number ends, it reads as one of those)
-  const std::size_t olderRow = check.size() - std::string("1:1,10:9434765927,1:1,13:1790000300004,").size();
+  const std::size_t olderRow = check.size() - std::string("1:1,10:9434765927,1:1,13:1790000300004,1:1,1:1,21:NHS_NUMBER_UNVERIFIED,").size();
   for (std::size_t length = 0; length < check.size(); ++length) {
     if (length != olderRow) BOOST_TEST(!decodeCheck(check.substr(0, length)).has_value(), length);
   }
