@@ -204,7 +204,7 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
                                                                   : std::nullopt;
   if (moved) {  // about the record the EPR now says the child is, and why it was not checked
     attendance->nhsNumber = moved->number;
-    abandoned.reason = moved->notCheckedReason.value_or(domain::ReasonCode::NhsNumberUnverified);
+    if (moved->notCheckedReason) abandoned.reason = moved->notCheckedReason;  // else the failure's own
     abandoned.reasonText = std::string(kMovedText);
   } else if (feed != feeds_.end() && feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {

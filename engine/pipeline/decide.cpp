@@ -438,15 +438,31 @@ std::optional<std::string> Decider::supersededSince(const domain::Attendance& at
   if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
     return std::nullopt;
   }
+  // A silent read that failed made nothing and queues no re-check of its own: movedTo sends the
+  // re-check to a person.
+  if (last->status == CheckStatus::CheckFailed) return std::nullopt;
   return "the attendance's NHS number changed since (not by a patient merge), and it was checked on the new one";
 }
 
 std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& attendance,
                                                     domain::Instant since) const {
   const auto last = previous(attendance);
-  if (!last || !last->lastNumber || !attendance.nhsNumber || last->nhsNumber != attendance.nhsNumber ||
-      last->answersFailureAt == since) {
-    return std::nullopt;  // no memory of it, a check on another number since, or this re-check's own answer
+  if (!last || !last->lastNumber || !attendance.nhsNumber || last->answersFailureAt == since) {
+    return std::nullopt;  // no memory of it, or this re-check's own answer
+  }
+  if (last->nhsNumber != attendance.nhsNumber) {
+    // A check on another number since: supersededSince's to judge, but for a silent read on it
+    // that failed (not a merge's survivor, to which the re-check is re-keyed): it made nothing
+    // and queues nothing, so a person checks, on the number the EPR uses now.
+    if (!last->nhsNumber || last->decidedAt <= since || last->status != CheckStatus::CheckFailed ||
+        last->mode != domain::AccessMode::Scheduled) {
+      return std::nullopt;
+    }
+    if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
+      return std::nullopt;
+    }
+    if (*last->lastNumber == *last->nhsNumber) return domain::MovedNumber{*last->nhsNumber, false, std::nullopt};
+    return domain::MovedNumber{*last->lastNumber, last->lastNumberPending, last->lastNumberRefused};
   }
   const domain::NhsNumber& failed = *attendance.nhsNumber;
   if (*last->lastNumber == failed) return std::nullopt;
@@ -578,8 +594,14 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
   memory_.merge(attendance.feedId, attendance.visitNumber, [&](std::optional<PreviousCheck>& entry) {
     // A skipped check does not hide an attendance's real one: a later update still compares with it.
     if (outcome.status == CheckStatus::NotChecked && entry && entry->status != CheckStatus::NotChecked) {
-      // But the latest number's message, not checked, says why (Decider::movedTo).
-      if (!attendance.nhsNumber || entry->lastNumber != attendance.nhsNumber || entry->nhsNumber == attendance.nhsNumber) {
+      // But the latest number's message, not checked, says why (Decider::movedTo): one that could
+      // have been checked on it (a start or an update; an A03, an A13 or an event that is no
+      // attendance says nothing of that number).
+      const bool couldHaveBeen =
+          (attendance.event == AttendanceEvent::Start || attendance.event == AttendanceEvent::Update) &&
+          outcome.reason != ReasonCode::NotAnAttendance;
+      if (!couldHaveBeen || !attendance.nhsNumber || entry->lastNumber != attendance.nhsNumber ||
+          entry->nhsNumber == attendance.nhsNumber) {
         return false;
       }
       entry->lastNumberPending = false;

@@ -699,10 +699,40 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   const auto waiting = decider.movedTo(onFailed, pendingFailedAt);
   BOOST_TEST_REQUIRE(waiting.has_value());
   BOOST_TEST(waiting->checkPending);
+  // An A03 carrying that number meanwhile (not checked: it is no start) says nothing of it.
+  time.now += 1s;
+  m.send(AttendanceEvent::End, "A03", CheckStatus::Found, [&](Attendance& a) {
+    pending(a);
+    a.nhsNumber = nhs("9990000131");
+  });
+  BOOST_TEST(decider.movedTo(onFailed, pendingFailedAt)->checkPending);
+  BOOST_TEST(!decider.movedTo(onFailed, pendingFailedAt)->notCheckedReason.has_value());
   time.now += 1s;
   decider.record(corrected, outcome(CheckStatus::Found, time.now, correctedDue.mode));
   BOOST_TEST(!decider.movedTo(onFailed, pendingFailedAt).has_value());
   BOOST_TEST(decider.supersededSince(onFailed, pendingFailedAt).has_value());
+
+  // The corrected number's check is a silent read (a scheduled location) that fails too: it made
+  // nothing and queues nothing, so it does not take the re-check's place, and a person checks,
+  // on that number (the failure's own reason).
+  const auto silent = [](Attendance& a) { a.visitNumber = "V-SILENT"; };
+  Attendance onSilent = child();
+  silent(onSilent);
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, silent);
+  const Instant silentFailedAt = decider.previous(onSilent)->decidedAt;
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::CheckFailed, [&](Attendance& a) {
+    silent(a);
+    a.nhsNumber = nhs("9990000131");
+    a.accessMode = AccessMode::Scheduled;
+  });
+  BOOST_TEST_REQUIRE((decider.previous(onSilent)->mode == AccessMode::Scheduled));
+  BOOST_TEST(!decider.supersededSince(onSilent, silentFailedAt).has_value());
+  const auto toPerson = decider.movedTo(onSilent, silentFailedAt);
+  BOOST_TEST_REQUIRE(toPerson.has_value());
+  BOOST_TEST((toPerson->number == nhs("9990000131")));
+  BOOST_TEST(!toPerson->checkPending);
+  BOOST_TEST(!toPerson->notCheckedReason.has_value());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
