@@ -1,7 +1,5 @@
 #include "engine/pipeline/adapt.h"
 
-#include <map>
-
 #include "engine/mapping/mapping.h"
 #include "engine/plugin/adapter_plugin.h"
 
@@ -83,18 +81,12 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
       merge.attendance = std::move(result.attendance);
       return merge;
     }
-    const bool isMerge =
-        merge.kind == AdaptResult::Kind::Attendance && merge.attendance.event == domain::AttendanceEvent::Merge;
-    if (g == 0) {
-      if (isMerge) {
-        result = std::move(merge);
-      } else {  // nothing of the first group is recorded, nor read from the others' segments
+    if (merge.kind != AdaptResult::Kind::Attendance || merge.attendance.event != domain::AttendanceEvent::Merge) {
+      if (g == 0) {  // nothing of the first group is recorded, nor read from the others' segments
         result.attendance.nhsNumber.reset();
         result.attendance.priorNhsNumber.reset();
         result.attendance.warnings.clear();
       }
-    }
-    if (!isMerge) {
       // The adapter made something else of this group: said, not dropped.
       result.attendance.warnings.push_back(
           {core::ErrorCode::SegmentSequence, core::Severity::Warning,
@@ -102,7 +94,10 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
            name + " is not a merge for this feed's adapter: not recorded"});
       continue;
     }
-    if (g == 0) continue;
+    if (g == 0) {
+      result = std::move(merge);
+      continue;
+    }
     result.attendance.warnings.insert(result.attendance.warnings.end(), merge.attendance.warnings.begin(),
                                       merge.attendance.warnings.end());
     result.attendance.furtherMerges.push_back(

@@ -461,7 +461,7 @@ std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& at
     if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
       return std::nullopt;
     }
-    if (*last->lastNumber == *last->nhsNumber) return domain::MovedNumber{*last->nhsNumber, false, std::nullopt};
+    // (pending and refused are only ever set while the latest number is not the checked one)
     return domain::MovedNumber{*last->lastNumber, last->lastNumberPending, last->lastNumberRefused};
   }
   const domain::NhsNumber& failed = *attendance.nhsNumber;

@@ -536,6 +536,20 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
       a.nhsStatus = NhsNumberStatus::Nsts02;
     };
   };
+  // A visit of its own whose first check failed: the attendance as it failed, and when.
+  const auto failedVisit = [&](const std::function<void(Attendance&)>& visit) {
+    Attendance a = child();
+    visit(a);
+    m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, visit);
+    return std::pair{a, decider.previous(a)->decidedAt};
+  };
+  // An update of that visit carrying `number`, unverified: not checked.
+  const auto correctTo = [&](const std::function<void(Attendance&)>& visit, const char* number) {
+    m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
+      visit(a);
+      unverified(number)(a);
+    });
+  };
   const auto movedTo = [&](const Attendance& a, Instant since) -> std::optional<NhsNumber> {
     const auto moved = decider.movedTo(a, since);
     return moved ? std::optional(moved->number) : std::nullopt;
@@ -616,17 +630,11 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   // A chain of merges: the failed number merged into S1, an update carries S1 (unverified),
   // then S1 merged into S2. The merge decides (re-keyed to S2), not the correction rule.
   const auto merged = [](Attendance& a) { a.visitNumber = "V-CHAIN"; };
-  Attendance failed = child();
-  merged(failed);
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, merged);
-  const Instant chainFailedAt = decider.previous(failed)->decidedAt;
+  const auto [failed, chainFailedAt] = failedVisit(merged);
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000018"), nhs("9990000034"), NhsNumberStatus::Nsts02));
   time.now += 1min;
-  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
-    merged(a);
-    unverified("9990000034")(a);
-  });
+  correctTo(merged, "9990000034");
   BOOST_TEST(!decider.movedTo(failed, chainFailedAt).has_value());
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000034"), nhs("9990000042"), NhsNumberStatus::Nsts01));
@@ -643,15 +651,9 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
     a.visitNumber = "V-DUP";
     a.nhsNumber = nhs("9990000107");
   };
-  Attendance onX = child();
-  duplicate(onX);
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, duplicate);
-  const Instant dupFailedAt = decider.previous(onX)->decidedAt;
+  const auto [onX, dupFailedAt] = failedVisit(duplicate);
   time.now += 1min;
-  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
-    duplicate(a);
-    unverified("9990000077")(a);
-  });
+  correctTo(duplicate, "9990000077");
   BOOST_TEST((movedTo(onX, dupFailedAt) == nhs("9990000077")));
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000077"), nhs("9990000093"), NhsNumberStatus::Nsts01));
@@ -669,25 +671,16 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   };
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000115"), nhs("9990000123"), NhsNumberStatus::Nsts01));
   time.now += 1min;
-  Attendance retired = child();
-  old(retired);
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, old);
-  const Instant oldFailedAt = decider.previous(retired)->decidedAt;
+  const auto [retired, oldFailedAt] = failedVisit(old);
   time.now += 1min;
-  m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
-    old(a);
-    unverified("9990000123")(a);
-  });
+  correctTo(old, "9990000123");
   BOOST_TEST(!decider.mergedInto(retired, oldFailedAt).has_value());
   BOOST_TEST((movedTo(retired, oldFailedAt) == nhs("9990000123")));
 
   // A correction to a verified number whose check has not ended: the re-check waits for it, and
   // once it is made (unscheduled) it takes the re-check's place.
   const auto pending = [](Attendance& a) { a.visitNumber = "V-PENDING"; };
-  Attendance onFailed = child();
-  pending(onFailed);
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, pending);
-  const Instant pendingFailedAt = decider.previous(onFailed)->decidedAt;
+  const auto [onFailed, pendingFailedAt] = failedVisit(pending);
   time.now += 1min;
   Attendance corrected = onFailed;
   corrected.event = AttendanceEvent::Update;
@@ -716,10 +709,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   // nothing and queues nothing, so it does not take the re-check's place, and a person checks,
   // on that number (the failure's own reason).
   const auto silent = [](Attendance& a) { a.visitNumber = "V-SILENT"; };
-  Attendance onSilent = child();
-  silent(onSilent);
-  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, silent);
-  const Instant silentFailedAt = decider.previous(onSilent)->decidedAt;
+  const auto [onSilent, silentFailedAt] = failedVisit(silent);
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A02", CheckStatus::CheckFailed, [&](Attendance& a) {
     silent(a);
