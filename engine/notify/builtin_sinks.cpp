@@ -137,14 +137,19 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
       return {Kind::Delivered, "superseded: " + *why};
     }
   }
+  // The attendance as its check failed; `attendance` becomes the one queried now.
+  const domain::Attendance failed = *attendance;
   if (const auto moved = feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry)) : std::nullopt) {
     if (moved->checkPending) {
       return {Kind::Retry, "the attendance's latest message carries another NHS number, whose check has not ended"};
     }
-    return {Kind::Failed, std::string(kMovedText)};
+    if (!moved->checkedSince) return {Kind::Failed, std::string(kMovedText)};
+    attendance->nhsNumber = moved->number;
+    logger().notice("deferred check %s of message %s (check %s) re-keyed: the EPR corrected the patient's NHS number "
+                    "since, and the new number was read silently (a scheduled setting); the unscheduled query is made "
+                    "on it",
+                    entryText, messageText, failedCheckId);
   }
-  // The attendance as its check failed; `attendance` becomes the one queried now.
-  const domain::Attendance failed = *attendance;
   if (feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
@@ -160,7 +165,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
                              " (check " + outcome.checkId + ")"};
   }
-  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId);
+  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId, failedAt(entry));
   logger().notice("deferred check %s of message %s (check %s): %s, check %s", entryText, messageText, failedCheckId,
                   std::string(domain::codeOf(outcome.status)), outcome.checkId);
   if (feed->second.appendAlerts && composer_.settings().feedsWithReturn.count(attendance->feedId) != 0) {
@@ -204,9 +209,12 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
                                                                   : std::nullopt;
   if (moved) {  // about the record the EPR now says the child is, and why it was not checked
     attendance->nhsNumber = moved->number;
-    if (moved->notCheckedReason) abandoned.reason = moved->notCheckedReason;  // else the failure's own
-    abandoned.reasonText = std::string(kMovedText);
-  } else if (feed != feeds_.end() && feed->second.mergedInto) {
+    if (!moved->checkedSince) {
+      if (moved->notCheckedReason) abandoned.reason = moved->notCheckedReason;  // else the failure's own
+      abandoned.reasonText = std::string(kMovedText);
+    }
+  }
+  if ((!moved || moved->checkedSince) && feed != feeds_.end() && feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
       if (!merged->refused.empty()) {

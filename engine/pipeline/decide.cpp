@@ -432,53 +432,66 @@ std::optional<std::string> Decider::supersededSince(const domain::Attendance& at
     return std::nullopt;
   }
   if (unscheduled) return "the attendance had an unscheduled check on another NHS number since";
-  // A silent read on another number: a merge's surviving record is still owed the unscheduled
-  // query (the re-check is re-keyed to it); a number the EPR corrected is the child who is
-  // there, and the failed one is not queried for a child who is not.
-  if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
-    return std::nullopt;
-  }
-  // A silent read that failed made nothing and queues no re-check of its own: movedTo sends the
-  // re-check to a person.
-  if (last->status == CheckStatus::CheckFailed) return std::nullopt;
-  return "the attendance's NHS number changed since (not by a patient merge), and it was checked on the new one";
+  // A silent read on another number (a merge's surviving record, or a number the EPR corrected
+  // to) takes nothing's place: the unscheduled query the attendance is owed is still to be made,
+  // and the re-check makes it on that number (mergedInto, movedTo).
+  return std::nullopt;
 }
 
 std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& attendance,
                                                     domain::Instant since) const {
   const auto last = previous(attendance);
-  if (!last || !last->lastNumber || !attendance.nhsNumber || last->answersFailureAt == since) {
-    return std::nullopt;  // no memory of it, or this re-check's own answer
+  if (!last || !attendance.nhsNumber) return std::nullopt;
+  const domain::NhsNumber& failed = *attendance.nhsNumber;
+  if (last->answersFailureAt == since) {
+    // This re-check's own answer, recorded: tried again (its delivery not marked), it asks about
+    // the same number, one the EPR corrected to included, never the failed one.
+    if (!last->nhsNumber || *last->nhsNumber == failed || last->rekeyedFrom) return std::nullopt;
+    if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
+      return std::nullopt;  // a merge's surviving record: mergedInto re-keys it again
+    }
+    return domain::MovedNumber{*last->nhsNumber, false, std::nullopt, true};
   }
+  if (!last->lastNumber) return std::nullopt;  // no memory of the visit's latest number
+  // A number as the merges left it (whenever they came).
+  const auto onward = [&](const domain::NhsNumber& number) {
+    if (merges_ == nullptr) return number;
+    const auto survivor = merges_->survivorOf(number, domain::Instant{});
+    return survivor ? survivor->number : number;
+  };
+  // The latest number, followed through the merges, is the failed number, or the survivor a merge
+  // since the failure retired the failed number into: the same child, and the merge decides (the
+  // re-check re-keyed to that survivor, or to a person when the feed may not query it).
+  const domain::NhsNumber latest = onward(*last->lastNumber);
+  const auto sameChild = [&] {
+    if (*last->lastNumber == failed || latest == failed) return true;
+    const auto survivor = merges_ != nullptr ? merges_->survivorOf(failed, since) : std::nullopt;
+    return survivor && survivor->number == latest;
+  };
   if (last->nhsNumber != attendance.nhsNumber) {
-    // A check on another number since: supersededSince's to judge, but for a silent read on it
-    // that failed (not a merge's survivor, to which the re-check is re-keyed): it made nothing
-    // and queues nothing, so a person checks, on the number the EPR uses now.
-    if (!last->nhsNumber || last->decidedAt <= since || last->status != CheckStatus::CheckFailed ||
+    // A check on another number since. An unscheduled one took the re-check's place
+    // (supersededSince); a silent read on a merge's surviving record leaves the re-check to the
+    // merge (mergedInto re-keys it). A silent read on a number the EPR corrected to, answered or
+    // failed, is the child who is there, a number the feed may query: the re-check makes the owed
+    // unscheduled query on it, unless the EPR has moved the attendance on from it since.
+    if (!last->nhsNumber || last->decidedAt <= since || last->status == CheckStatus::NotChecked ||
         last->mode != domain::AccessMode::Scheduled) {
       return std::nullopt;
     }
     if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
       return std::nullopt;
     }
+    // The EPR's latest message still carries the number read silently (so its check is not
+    // pending and it was not refused): that number is asked about (a merge of it since is
+    // mergedInto's to follow, with the feed's rules on the surviving record).
+    if (*last->lastNumber == *last->nhsNumber) return domain::MovedNumber{*last->nhsNumber, false, std::nullopt, true};
+    if (sameChild()) return std::nullopt;  // back on the failed number
     // (pending and refused are only ever set while the latest number is not the checked one)
-    return domain::MovedNumber{*last->lastNumber, last->lastNumberPending, last->lastNumberRefused};
+    return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
   }
-  const domain::NhsNumber& failed = *attendance.nhsNumber;
-  if (*last->lastNumber == failed) return std::nullopt;
-  // The latest number as the merges left it (whenever they came): merged into the failed number,
-  // or into the survivor a merge since the failure retired the failed number into, it is the same
-  // child, and the merge decides (the re-check re-keyed to that survivor, or to a person when the
-  // feed may not query it). Otherwise a person is sent to the record it lives on now; that
-  // includes a failed number retired before its failure (the EPR was still using it).
-  domain::NhsNumber latest = *last->lastNumber;
-  if (merges_ != nullptr) {
-    if (const auto onward = merges_->survivorOf(latest, domain::Instant{})) latest = onward->number;
-    if (latest == failed) return std::nullopt;
-    if (const auto survivor = merges_->survivorOf(failed, since); survivor && survivor->number == latest) {
-      return std::nullopt;
-    }
-  }
+  if (sameChild()) return std::nullopt;
+  // Otherwise a person is sent to the record the latest number lives on now; that includes a
+  // failed number retired before its failure (the EPR was still using it).
   return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
 }
 
@@ -651,14 +664,31 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
     return onward && onward->number == *survivor;
   };
   return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
-    if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
-        previous.nhsNumber != attendance.nhsNumber) {
+    const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
+    // A silent read since on another number is what the re-check was re-keyed to when it is the
+    // number asked about, or a merge since took it there (a merge's surviving record, or the
+    // number the EPR corrected to: movedTo); the unscheduled answer takes its place.
+    const auto readSilently = [&] {
+      if (previous.mode != domain::AccessMode::Scheduled || previous.decidedAt <= failedAt ||
+          previous.status == CheckStatus::NotChecked || !previous.nhsNumber || !asked ||
+          previous.nhsNumber == attendance.nhsNumber) {
+        return false;
+      }
+      if (*previous.nhsNumber == *asked) return true;
+      const auto onward = merges_ != nullptr ? merges_->survivorOf(*previous.nhsNumber, failedAt) : std::nullopt;
+      return onward && onward->number == *asked;
+    };
+    const bool silentReadSince = readSilently();
+    if (!silentReadSince && (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
+                             previous.nhsNumber != attendance.nhsNumber)) {
       return false;
     }
     // Asked about the surviving number of a merge that re-keyed the attendance: the attendance
     // is now checked on that number.
-    const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
-    if (asked != attendance.nhsNumber && !onTheChain(asked)) return false;
+    if (!silentReadSince && asked != attendance.nhsNumber && !onTheChain(asked)) return false;
+    // The number a merge retired is the same patient (an update still carrying it repeats this);
+    // a number the EPR corrected away from is not.
+    if (silentReadSince && onTheChain(previous.nhsNumber)) previous.rekeyedFrom = attendance.nhsNumber;
     if (asked != previous.nhsNumber) {
       previous.rekeyedFrom = previous.nhsNumber;
       previous.nhsNumber = asked;

@@ -637,7 +637,8 @@ struct DeferredChecks {
 // record of a child who is not there (an access recorded against that child, their local
 // authority told of an attendance that was not theirs). Nor when the number corrected to is one
 // the feed may not query (an unverified trace status): neither number is then queried, and the
-// check goes to a person.
+// check goes to a person. When the corrected number was read silently (the attendance moved to a
+// scheduled setting), the unscheduled query the attendance is owed is made on that number.
 BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checked_on_another_number) {
   DeferredChecks run("9990000018");
   auto& state = run.state;
@@ -661,6 +662,18 @@ BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checke
   const std::string notChecked = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(notChecked, "ZCP-2") == "NOT_CHECKED");
   BOOST_TEST(field(notChecked, "ZCP-3.1") == "NHS_NUMBER_UNVERIFIED");
+  // A third, corrected to a number read silently (a scheduled setting): no access recorded then.
+  client.send(adt("E5", "VE3", {"9990000018"}));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  Patient camhs{"9990000034"};
+  camhs.location = "CAMHS^^^RZZ01";
+  camhs.patientClass = "O";
+  const std::size_t correctedBefore = state.accesses(nhs("9990000034")).size();
+  client.send(adt("E6", "VE3", camhs, "A02"));
+  const std::string silent = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(silent, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(silent, "ZCP-16") == "SCHEDULED");
+  BOOST_TEST(state.accesses(nhs("9990000034")).size() == correctedBefore);
 
   state.clearFault("9990000018");
   BOOST_TEST(cpis::test::waitFor(
@@ -669,10 +682,20 @@ BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checke
                    return logs.find("check on another NHS number since") != std::string::npos &&
                           logs.find("moved the attendance to another NHS number since the check failed") !=
                               std::string::npos &&
-                          logs.find("OPS ALERT: deferred check") != std::string::npos;
+                          logs.find("OPS ALERT: deferred check") != std::string::npos &&
+                          logs.find("): FOUND, check ") != std::string::npos;  // answered and noted
                  },
                  20s),
              engine.errors());
+  BOOST_TEST(engine.errors().find("the EPR corrected the patient's NHS number since") != std::string::npos);
+  BOOST_TEST(state.accesses(nhs("9990000034")).size() == correctedBefore + 1);
+  // That answer is remembered for the attendance: back in the emergency department on that
+  // number, the update repeats it (no second access).
+  client.send(adt("E7", "VE3", {"9990000034"}, "A02"));
+  const std::string back = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(back, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(back, "ZCP-16") == "UNSCHEDULED");
+  BOOST_TEST(state.accesses(nhs("9990000034")).size() == correctedBefore + 1);
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
