@@ -198,9 +198,8 @@ void Engine::startDispatcher() {
       // dispatcher stops before the intakes go.)
       recheckFeed.answered = [intake = (*feed)->intake.get()](const domain::Attendance& attendance,
                                                               const domain::CheckOutcome& outcome,
-                                                              std::string_view failedCheckId,
-                                                              domain::Instant failedAt) {
-        intake->deferredCheckAnswered(attendance, outcome, failedCheckId, failedAt);
+                                                              std::string_view failedCheckId) {
+        intake->deferredCheckAnswered(attendance, outcome, failedCheckId);
       };
     }
     dispatcher_->addSink(std::string(notify::kRecheckSink),

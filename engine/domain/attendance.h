@@ -105,15 +105,15 @@ struct MergedNumber {
 };
 
 // The number the EPR moved an attendance to since a check of it failed (a later message carried
-// another valid NHS number): the failed number is then not the child's. While the check of that
-// message has not ended, `checkPending`; once it was not checked, why. `checkedSince`: that
-// number was checked since, as a silent read (a scheduled setting), so the feed may query it and
-// the unscheduled query the attendance is owed is made on it, as on a merge's surviving record.
+// another valid NHS number that was not checked, or only read silently): the failed number is
+// then not the child's. While the check of that message has not ended, `checkPending`; once it
+// was not checked, why. `readSilently`: it was read silently since (a scheduled setting, answered
+// or failed), which recorded no access and told no local authority.
 struct MovedNumber {
   NhsNumber number;
   bool checkPending = false;
   std::optional<ReasonCode> notCheckedReason;
-  bool checkedSince = false;
+  bool readSilently = false;
 };
 
 // The outcome of one attendance check: drives the ACK's alert segments, the audit and the outbox.

@@ -55,6 +55,10 @@ constexpr std::string_view kMovedText =
     "the EPR moved the attendance to another NHS number since the check failed, and that number was not checked "
     "(its own acknowledgement said why): the failed number, no longer the child's, is not queried; check CP-IS by "
     "hand";
+constexpr std::string_view kMovedReadText =
+    "the EPR moved the attendance to another NHS number since the check failed, and that number was only read "
+    "silently (a scheduled setting: no access recorded, its local authority not told): the failed number, no longer "
+    "the child's, is not queried; check CP-IS by hand";
 
 std::string mergeRefusedText(std::string_view refused) {
   return "a patient merge retired the NHS number this check was for, and the surviving record's number may not be "
@@ -137,19 +141,14 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
       return {Kind::Delivered, "superseded: " + *why};
     }
   }
-  // The attendance as its check failed; `attendance` becomes the one queried now.
-  const domain::Attendance failed = *attendance;
   if (const auto moved = feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry)) : std::nullopt) {
     if (moved->checkPending) {
       return {Kind::Retry, "the attendance's latest message carries another NHS number, whose check has not ended"};
     }
-    if (!moved->checkedSince) return {Kind::Failed, std::string(kMovedText)};
-    attendance->nhsNumber = moved->number;
-    logger().notice("deferred check %s of message %s (check %s) re-keyed: the EPR corrected the patient's NHS number "
-                    "since, and the new number was read silently (a scheduled setting); the unscheduled query is made "
-                    "on it",
-                    entryText, messageText, failedCheckId);
+    return {Kind::Failed, std::string(moved->readSilently ? kMovedReadText : kMovedText)};
   }
+  // The attendance as its check failed; `attendance` becomes the one queried now.
+  const domain::Attendance failed = *attendance;
   if (feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
@@ -165,7 +164,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
                              " (check " + outcome.checkId + ")"};
   }
-  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId, failedAt(entry));
+  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId);
   logger().notice("deferred check %s of message %s (check %s): %s, check %s", entryText, messageText, failedCheckId,
                   std::string(domain::codeOf(outcome.status)), outcome.checkId);
   if (feed->second.appendAlerts && composer_.settings().feedsWithReturn.count(attendance->feedId) != 0) {
@@ -209,12 +208,14 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
                                                                   : std::nullopt;
   if (moved) {  // about the record the EPR now says the child is, and why it was not checked
     attendance->nhsNumber = moved->number;
-    if (!moved->checkedSince) {
-      if (moved->notCheckedReason) abandoned.reason = moved->notCheckedReason;  // else the failure's own
-      abandoned.reasonText = std::string(kMovedText);
-    }
-  }
-  if ((!moved || moved->checkedSince) && feed != feeds_.end() && feed->second.mergedInto) {
+    // The name and date of birth are the failed message's: those of another child, when the EPR
+    // corrected which patient this is. The person goes by the number and the visit.
+    attendance->name = {};
+    attendance->birthDate.reset();
+    attendance->sex = domain::Sex::Unknown;
+    if (moved->notCheckedReason) abandoned.reason = moved->notCheckedReason;  // else the failure's own
+    abandoned.reasonText = std::string(moved->readSilently ? kMovedReadText : kMovedText);
+  } else if (feed != feeds_.end() && feed->second.mergedInto) {
     if (auto merged = feed->second.mergedInto(*attendance, failedAt(entry))) {
       attendance->nhsNumber = merged->surviving;
       if (!merged->refused.empty()) {

@@ -30,10 +30,8 @@ struct RecheckFeed {
   // Told of an answer (FOUND or NOT_FOUND) and the id of the failed check it retried, before
   // anything else is made of it, so the attendance's later updates repeat it. The attendance is
   // as its check failed: the answer's `queried` is the surviving number when a merge re-keyed
-  // it (mergedInto), or the number the EPR corrected to (movedTo, checkedSince). May be empty.
-  // `failedAt` is when that check failed.
-  std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId,
-                     domain::Instant failedAt)>
+  // it (mergedInto). May be empty.
+  std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId)>
       answered;
   // Whether the attendance was cancelled (A11) since its check failed: the re-check is then
   // withdrawn, not made (CPIS.md §4: no query for a cancelled attendance). May be empty.
@@ -48,10 +46,10 @@ struct RecheckFeed {
   // is then not made. May be empty.
   std::function<std::optional<std::string>(const domain::Attendance&, domain::Instant since)> superseded;
   // The number the EPR moved the attendance to since its check failed at `since`
-  // (Decider::movedTo): the failed number is not the child's, and is not queried. Read silently
-  // since (checkedSince), the re-check queries that number instead; not checked (an update
-  // corrected the patient to an unverified number, say), the re-check goes to a person; while
-  // that number's own check has not ended, the re-check waits for it. May be empty.
+  // (Decider::movedTo: an update corrected the patient to an unverified number, say, or to one
+  // then read silently): the failed number is not the child's, and the re-check goes to a person
+  // instead of querying it; while that number's own check has not ended, the re-check waits for
+  // it. May be empty.
   std::function<std::optional<domain::MovedNumber>(const domain::Attendance&, domain::Instant since)> movedTo;
 };
 
@@ -61,10 +59,10 @@ struct RecheckFeed {
 //   its NHS number retired by a patient merge (A40) since: the surviving number is checked;
 //     Delivered with no query when the attendance was checked on it since; Failed (a person
 //     checks CP-IS by hand) when the feed's rules refuse it;
-//   the EPR moved the attendance to another number since (movedTo): not queried (the failed
-//     number is not the child's); the new number is checked when it was read silently since;
-//     Failed (a person checks CP-IS by hand) when it was not checked; Retry while its own
-//     check has not ended;
+//   the EPR moved the attendance to another number since, not checked or only read silently
+//     (movedTo): Failed, no query (the failed number is not the child's; a person checks CP-IS
+//     by hand, on the number the EPR now uses); Retry while that number's own check has not
+//     ended;
 //   FOUND / NOT_FOUND: Delivered, with follow-ups written in the same transaction: the late
 //     result for the EPR (when the feed has a return connection) and, when plans were found,
 //     plan-found to the subscribed sinks.

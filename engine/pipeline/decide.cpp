@@ -432,59 +432,48 @@ std::optional<std::string> Decider::supersededSince(const domain::Attendance& at
     return std::nullopt;
   }
   if (unscheduled) return "the attendance had an unscheduled check on another NHS number since";
-  // A silent read on another number (a merge's surviving record, or a number the EPR corrected
-  // to) takes nothing's place: the unscheduled query the attendance is owed is still to be made,
-  // and the re-check makes it on that number (mergedInto, movedTo).
+  // A silent read on another number takes nothing's place: the unscheduled query the attendance
+  // is owed is still to be made. On a merge's surviving record the re-check makes it there
+  // (mergedInto); on a number the EPR corrected to, a person does (movedTo).
   return std::nullopt;
 }
 
 std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& attendance,
                                                     domain::Instant since) const {
   const auto last = previous(attendance);
-  if (!last || !attendance.nhsNumber) return std::nullopt;
-  const domain::NhsNumber& failed = *attendance.nhsNumber;
-  if (last->answersFailureAt == since) {
-    // This re-check's own answer, recorded: tried again (its delivery not marked), it asks about
-    // the same number, one the EPR corrected to included, never the failed one.
-    if (!last->nhsNumber || *last->nhsNumber == failed || last->rekeyedFrom) return std::nullopt;
-    if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
-      return std::nullopt;  // a merge's surviving record: mergedInto re-keys it again
-    }
-    return domain::MovedNumber{*last->nhsNumber, false, std::nullopt, true};
+  if (!last || !last->lastNumber || !attendance.nhsNumber || last->answersFailureAt == since) {
+    return std::nullopt;  // no memory of it, or this re-check's own answer
   }
-  if (!last->lastNumber) return std::nullopt;  // no memory of the visit's latest number
-  // A number as the merges left it (whenever they came).
-  const auto onward = [&](const domain::NhsNumber& number) {
-    if (merges_ == nullptr) return number;
-    const auto survivor = merges_->survivorOf(number, domain::Instant{});
-    return survivor ? survivor->number : number;
-  };
-  // The latest number, followed through the merges, is the failed number, or the survivor a merge
-  // since the failure retired the failed number into: the same child, and the merge decides (the
-  // re-check re-keyed to that survivor, or to a person when the feed may not query it).
-  const domain::NhsNumber latest = onward(*last->lastNumber);
+  const domain::NhsNumber& failed = *attendance.nhsNumber;
+  // The latest number as the merges left it (whenever they came). Merged into the failed number,
+  // or into the survivor a merge since the failure retired the failed number into, it is the
+  // same child, and the merge decides (the re-check re-keyed to that survivor, or to a person
+  // when the feed may not query it).
+  domain::NhsNumber latest = *last->lastNumber;
+  if (merges_ != nullptr) {
+    if (const auto onward = merges_->survivorOf(latest, domain::Instant{})) latest = onward->number;
+  }
   const auto sameChild = [&] {
     if (*last->lastNumber == failed || latest == failed) return true;
     const auto survivor = merges_ != nullptr ? merges_->survivorOf(failed, since) : std::nullopt;
     return survivor && survivor->number == latest;
   };
   if (last->nhsNumber != attendance.nhsNumber) {
-    // A check on another number since. An unscheduled one took the re-check's place
+    // A check on another number since the failure (the failure replaced the memory, so any check
+    // on another number came after it, whatever its time: a silent read answered from the cache
+    // carries the time of the answer it reuses). An unscheduled one took the re-check's place
     // (supersededSince); a silent read on a merge's surviving record leaves the re-check to the
     // merge (mergedInto re-keys it). A silent read on a number the EPR corrected to, answered or
-    // failed, is the child who is there, a number the feed may query: the re-check makes the owed
-    // unscheduled query on it, unless the EPR has moved the attendance on from it since.
-    if (!last->nhsNumber || last->decidedAt <= since || last->status == CheckStatus::NotChecked ||
-        last->mode != domain::AccessMode::Scheduled) {
+    // failed, recorded no access and told no local authority: a person checks, on the number the
+    // EPR uses now (the one read, unless it moved on since), and the failed number, no longer the
+    // child's, is not queried.
+    if (!last->nhsNumber || last->status == CheckStatus::NotChecked || last->mode != domain::AccessMode::Scheduled) {
       return std::nullopt;
     }
     if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
       return std::nullopt;
     }
-    // The EPR's latest message still carries the number read silently (so its check is not
-    // pending and it was not refused): that number is asked about (a merge of it since is
-    // mergedInto's to follow, with the feed's rules on the surviving record).
-    if (*last->lastNumber == *last->nhsNumber) return domain::MovedNumber{*last->nhsNumber, false, std::nullopt, true};
+    if (*last->lastNumber == *last->nhsNumber) return domain::MovedNumber{latest, false, std::nullopt, true};
     if (sameChild()) return std::nullopt;  // back on the failed number
     // (pending and refused are only ever set while the latest number is not the checked one)
     return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
@@ -664,31 +653,14 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
     return onward && onward->number == *survivor;
   };
   return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
-    const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
-    // A silent read since on another number is what the re-check was re-keyed to when it is the
-    // number asked about, or a merge since took it there (a merge's surviving record, or the
-    // number the EPR corrected to: movedTo); the unscheduled answer takes its place.
-    const auto readSilently = [&] {
-      if (previous.mode != domain::AccessMode::Scheduled || previous.decidedAt <= failedAt ||
-          previous.status == CheckStatus::NotChecked || !previous.nhsNumber || !asked ||
-          previous.nhsNumber == attendance.nhsNumber) {
-        return false;
-      }
-      if (*previous.nhsNumber == *asked) return true;
-      const auto onward = merges_ != nullptr ? merges_->survivorOf(*previous.nhsNumber, failedAt) : std::nullopt;
-      return onward && onward->number == *asked;
-    };
-    const bool silentReadSince = readSilently();
-    if (!silentReadSince && (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
-                             previous.nhsNumber != attendance.nhsNumber)) {
+    if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
+        previous.nhsNumber != attendance.nhsNumber) {
       return false;
     }
     // Asked about the surviving number of a merge that re-keyed the attendance: the attendance
     // is now checked on that number.
-    if (!silentReadSince && asked != attendance.nhsNumber && !onTheChain(asked)) return false;
-    // The number a merge retired is the same patient (an update still carrying it repeats this);
-    // a number the EPR corrected away from is not.
-    if (silentReadSince && onTheChain(previous.nhsNumber)) previous.rekeyedFrom = attendance.nhsNumber;
+    const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
+    if (asked != attendance.nhsNumber && !onTheChain(asked)) return false;
     if (asked != previous.nhsNumber) {
       previous.rekeyedFrom = previous.nhsNumber;
       previous.nhsNumber = asked;

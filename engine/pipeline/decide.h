@@ -314,10 +314,8 @@ class Decider {
   // the same NHS number: a later update then repeats the answer instead of showing the failure
   // or querying again (CPIS.md §7, one successful query per attendance). `attendance` is as the
   // check failed; the answer may be for the surviving number of a merge that re-keyed it
-  // (outcome.queried == mergedInto(attendance, failedAt)), or for the number the EPR corrected
-  // the patient to (movedTo's, checkedSince), and the attendance is then checked on that number.
-  // It also takes the place of a silent read since on the number it asked about (the one the
-  // re-check was re-keyed to). False when it did not (nothing done).
+  // (outcome.queried == mergedInto(attendance, failedAt)), and the attendance is then checked
+  // on that number. False when it did not (nothing done).
   bool recordDeferred(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
                       domain::Instant failedAt);
 
@@ -344,23 +342,21 @@ class Decider {
   //   attendance, CPIS.md §7); a silent read does not (the unscheduled query is still owed);
   // - an unscheduled one on another number (a merge's surviving record, the EPR's correction):
   //   the child who is there was asked about.
-  // A silent read since does not, on any number: the unscheduled query is still owed. On another
-  // number the re-check is re-keyed to it (a merge's surviving record: mergedInto; the number the
-  // EPR corrected to: movedTo) and makes that query there.
+  // A silent read since does not, on any number: the unscheduled query is still owed. On a
+  // merge's surviving record the re-check is re-keyed to it (mergedInto) and makes that query
+  // there; on a number the EPR corrected to, a person makes it (movedTo).
   std::optional<std::string> supersededSince(const domain::Attendance& attendance, domain::Instant since) const;
   // The number the EPR moved the attendance to, when its latest message carries another valid
   // NHS number than the one a check that failed at `since` was for (PreviousCheck::lastNumber)
-  // and no check took that failure's place (supersededSince). The failed number is then not the
-  // child's, and the deferred re-check does not query it:
-  // - checkedSince: that number was checked since as a silent read (answered or failed), so the
-  //   feed may query it: the re-check makes the owed unscheduled query on it (the number as
-  //   checked; a merge of it since is mergedInto's to follow);
-  // - checkPending: its check has not ended: the re-check waits for it;
-  // - otherwise it was not checked (an unverified number, say; notCheckedReason says why): the
-  //   re-check goes to a person, to the record the latest number lives on now.
-  // nullopt when the EPR still uses the failed number, or when the latest number, followed
-  // through the merges, is the failed number or the survivor a merge since the failure retired
-  // it into (the same child: the merge decides).
+  // and no check took that failure's place (supersededSince): the EPR corrected the patient to a
+  // number that was not checked (an unverified one, say: notCheckedReason says why), or only read
+  // silently since (readSilently: a scheduled setting, answered or failed; no access recorded, no
+  // local authority told), or whose check has not ended (checkPending: wait for it). The failed
+  // number is then not the child's, and the deferred re-check goes to a person instead of
+  // querying it. nullopt when the EPR still uses the failed number, or when the latest number,
+  // followed through the merges, is the failed number or the survivor a merge since the failure
+  // retired it into (the same child: the merge decides). The number given is the one the latest
+  // lives on now.
   std::optional<domain::MovedNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }

@@ -583,22 +583,18 @@ void Intake::rememberOutcome(const domain::Attendance& attendance, const domain:
 }
 
 void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
-                                   std::string_view failedCheckId, domain::Instant failedAt) {
+                                   std::string_view failedCheckId) {
   if (checks_ == nullptr || attendance.visitNumber.empty()) return;
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) return;
   // Both memories or neither, in one step under the outcomes' lock (the intake records a
   // message's outcome in both, this one last): the decider repeats a check only when this
   // remembers the same one (decidedAt), so the two never disagree into a second query.
   outcomes_->update(attendance.visitNumber, [&](domain::CheckOutcome& last) {
-    const bool stillFailed = last.status == domain::CheckStatus::CheckFailed && last.checkId == failedCheckId &&
-                             last.queried == attendance.nhsNumber;
-    // A silent read since on another number: the decider says whether it is the one the re-check
-    // was re-keyed to.
-    const bool silentReadSince = last.mode == domain::AccessMode::Scheduled && last.decidedAt > failedAt &&
-                                 last.status != domain::CheckStatus::NotChecked && last.queried &&
-                                 last.queried != attendance.nhsNumber;
-    if (!stillFailed && !silentReadSince) return false;  // the attendance has moved on since that failure
-    if (!checks_->decider.recordDeferred(attendance, outcome, stillFailed ? last.decidedAt : failedAt)) return false;
+    if (last.status != domain::CheckStatus::CheckFailed || last.checkId != failedCheckId ||
+        last.queried != attendance.nhsNumber) {
+      return false;  // the attendance has moved on since that failure
+    }
+    if (!checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) return false;
     last = outcome;
     return true;
   });

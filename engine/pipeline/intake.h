@@ -107,13 +107,11 @@ class Intake final : public mllp::FrameHandler {
   // Called by the return channel once the peer has taken an application ACK.
   core::Status applicationAckDelivered(store::MessageId id, std::string_view ack);
   // Called with a deferred check's answer (the notification sink that re-checks after a failed
-  // check, `failedCheckId`, decided at `failedAt`): the attendance's later updates repeat it
-  // (Decider::recordDeferred), where they would have shown the failure, or queried CP-IS a second
-  // time once it was not recent. Only while that failure is still the attendance's last outcome,
-  // or a silent read since on another number is (the number the re-check was re-keyed to: the
-  // one the EPR corrected the patient to, or a merge's surviving record), whose place it takes.
+  // check, `failedCheckId`): the attendance's later updates repeat it (Decider::recordDeferred),
+  // where they would have shown the failure, or queried CP-IS a second time once it was not
+  // recent. Only while that failure is still the attendance's last outcome.
   void deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
-                             std::string_view failedCheckId, domain::Instant failedAt);
+                             std::string_view failedCheckId);
 
  private:
   // What becomes of a message, decided before it is stored so that the message, its ACK and

@@ -502,7 +502,7 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   BOOST_TEST(!decider.supersededSince(child(), decider.previous(child())->decidedAt).has_value());
 
   // Nor does a silent read on a number the EPR corrected to (no merge): the unscheduled query is
-  // still owed, and the re-check makes it on that number (movedTo), not on the failed one.
+  // still owed, and a person makes it on that number (movedTo), not the re-check on the failed one.
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) {
     a.nhsNumber = nhs("9990000026");
@@ -513,7 +513,7 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   const auto rekeyed = decider.movedTo(child(), failedAt);
   BOOST_TEST_REQUIRE(rekeyed.has_value());
   BOOST_TEST((rekeyed->number == nhs("9990000026")));
-  BOOST_TEST(rekeyed->checkedSince);
+  BOOST_TEST(rekeyed->readSilently);
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber = nhs("9990000026"); });
   BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Unscheduled));
@@ -708,38 +708,49 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   BOOST_TEST(decider.supersededSince(onFailed, pendingFailedAt).has_value());
 
   // The corrected number's check is a silent read (a scheduled location), failed or answered:
-  // it takes nothing's place (the unscheduled query is still owed), and the number, one the feed
-  // may query, is the one the re-check queries (checkedSince). Moved on from it to an unverified
-  // number, a person checks, on that one; back on the failed number, the failed number is
-  // queried.
+  // it takes nothing's place (no access recorded, no local authority told), and a person checks,
+  // on that number (readSilently, the failure's own reason), also when the silent read was
+  // answered from the cache (dated by the answer it reused, before the failure). Moved on from it
+  // to an unverified number, the person is sent to that one; back on the failed number, the
+  // failed number is queried.
   const auto silent = [](Attendance& a) { a.visitNumber = "V-SILENT"; };
   const auto [onSilent, silentFailedAt] = failedVisit(silent);
-  const auto silentRead = [&](CheckStatus status, const char* number) {
-    m.send(AttendanceEvent::Update, "A02", status, [&](Attendance& a) {
-      silent(a);
-      a.nhsNumber = nhs(number);
-      a.accessMode = AccessMode::Scheduled;
-    });
+  const auto silentRead = [&](CheckStatus status, const char* number, Instant decided) {
+    Attendance a = onSilent;
+    a.event = AttendanceEvent::Update;
+    a.triggerEvent = "A02";
+    a.nhsNumber = nhs(number);
+    a.accessMode = AccessMode::Scheduled;
+    const Decision d = decider.decide(a);
+    BOOST_TEST_REQUIRE((d.kind == DecisionKind::CheckDue));
+    decider.noteEvent(a, time.now, Decider::Taken::CheckDue);
+    decider.record(a, outcome(status, decided, d.mode));
   };
-  for (const CheckStatus status : {CheckStatus::CheckFailed, CheckStatus::NotFound}) {
-    time.now += 11min;
-    silentRead(status, "9990000131");
-    BOOST_TEST_REQUIRE((decider.previous(onSilent)->mode == AccessMode::Scheduled));
+  time.now += 1min;
+  silentRead(CheckStatus::NotFound, "9990000131", silentFailedAt - 2min);  // from the cache
+  BOOST_TEST_REQUIRE((decider.previous(onSilent)->mode == AccessMode::Scheduled));
+  for (const auto& [status, number] : {std::pair{CheckStatus::NotFound, "9990000131"},
+                                       std::pair{CheckStatus::CheckFailed, "9990000166"},
+                                       std::pair{CheckStatus::Found, "9990000174"}}) {
+    if (status != CheckStatus::NotFound) {
+      time.now += 1min;
+      silentRead(status, number, time.now);
+    }
     BOOST_TEST_REQUIRE((decider.previous(onSilent)->status == status));
     BOOST_TEST(!decider.supersededSince(onSilent, silentFailedAt).has_value());
-    const auto onCorrected = decider.movedTo(onSilent, silentFailedAt);
-    BOOST_TEST_REQUIRE(onCorrected.has_value());
-    BOOST_TEST((onCorrected->number == nhs("9990000131")));
-    BOOST_TEST(onCorrected->checkedSince);
-    BOOST_TEST(!onCorrected->checkPending);
-    BOOST_TEST(!onCorrected->notCheckedReason.has_value());
+    const auto toPerson = decider.movedTo(onSilent, silentFailedAt);
+    BOOST_TEST_REQUIRE(toPerson.has_value());
+    BOOST_TEST((toPerson->number == nhs(number)));
+    BOOST_TEST(toPerson->readSilently);
+    BOOST_TEST(!toPerson->checkPending);
+    BOOST_TEST(!toPerson->notCheckedReason.has_value());
   }
   time.now += 1min;
   correctTo(silent, "9990000158");
   const auto movedOn = decider.movedTo(onSilent, silentFailedAt);
   BOOST_TEST_REQUIRE(movedOn.has_value());
   BOOST_TEST((movedOn->number == nhs("9990000158")));
-  BOOST_TEST(!movedOn->checkedSince);
+  BOOST_TEST(!movedOn->readSilently);
   BOOST_TEST((movedOn->notCheckedReason == ReasonCode::NhsNumberUnverified));
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
@@ -747,57 +758,6 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
     a.nhsStatus = NhsNumberStatus::Nsts02;  // the failed number again, not checked
   });
   BOOST_TEST(!decider.movedTo(onSilent, silentFailedAt).has_value());
-
-  // The re-check's answer on the corrected number takes the silent read's place: the attendance
-  // is then checked, unscheduled, on that number.
-  const auto answered = [](Attendance& a) { a.visitNumber = "V-ANSWERED"; };
-  const auto [onAnswered, answeredFailedAt] = failedVisit(answered);
-  time.now += 1min;
-  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
-    answered(a);
-    a.nhsNumber = nhs("9990000166");
-    a.accessMode = AccessMode::Scheduled;
-  });
-  time.now += 1min;
-  CheckOutcome answer = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
-  answer.queried = nhs("9990000174");  // a number nobody corrected to: takes no one's place
-  BOOST_TEST(!decider.recordDeferred(onAnswered, answer, answeredFailedAt));
-  BOOST_TEST((decider.previous(onAnswered)->mode == AccessMode::Scheduled));
-  answer.queried = nhs("9990000166");
-  BOOST_TEST_REQUIRE(decider.recordDeferred(onAnswered, answer, answeredFailedAt));
-  BOOST_TEST((decider.previous(onAnswered)->nhsNumber == nhs("9990000166")));
-  BOOST_TEST((decider.previous(onAnswered)->mode == AccessMode::Unscheduled));
-  BOOST_TEST(!decider.previous(onAnswered)->rekeyedFrom.has_value());  // the failed number is another child's
-  BOOST_TEST(!decider.supersededSince(onAnswered, answeredFailedAt).has_value());  // its own answer
-  // Tried again (its delivery not marked), it asks about the corrected number again, never the
-  // failed one.
-  const auto again = decider.movedTo(onAnswered, answeredFailedAt);
-  BOOST_TEST_REQUIRE(again.has_value());
-  BOOST_TEST((again->number == nhs("9990000166")));
-  BOOST_TEST(again->checkedSince);
-
-  // The corrected number merged since into another record: the answer about that record takes
-  // the silent read's place too.
-  const auto chain = [](Attendance& a) { a.visitNumber = "V-CHAIN-SILENT"; };
-  const auto [onChain, chainSilentFailedAt] = failedVisit(chain);
-  time.now += 1min;
-  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
-    chain(a);
-    a.nhsNumber = nhs("9990000182");
-    a.accessMode = AccessMode::Scheduled;
-  });
-  time.now += 1min;
-  BOOST_TEST_REQUIRE(merges.note(nhs("9990000182"), nhs("9990000190"), NhsNumberStatus::Nsts01));
-  const auto toChecked = decider.movedTo(onChain, chainSilentFailedAt);
-  BOOST_TEST_REQUIRE(toChecked.has_value());
-  BOOST_TEST((toChecked->number == nhs("9990000182")));  // as read; the merge is mergedInto's
-  BOOST_TEST(toChecked->checkedSince);
-  time.now += 1min;
-  CheckOutcome onSurvivor = outcome(CheckStatus::NotFound, time.now, AccessMode::Unscheduled);
-  onSurvivor.queried = nhs("9990000190");
-  BOOST_TEST_REQUIRE(decider.recordDeferred(onChain, onSurvivor, chainSilentFailedAt));
-  BOOST_TEST((decider.previous(onChain)->nhsNumber == nhs("9990000190")));
-  BOOST_TEST((decider.previous(onChain)->rekeyedFrom == nhs("9990000182")));
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
@@ -818,15 +778,7 @@ BOOST_AUTO_TEST_CASE(a_silent_read_after_a_merge_and_a_re_check_s_own_answer_sup
   });
   BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Scheduled));
   BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
-  // Its answer on the surviving record takes the silent read's place; the retired number is the
-  // same patient.
-  time.now += 1min;
-  CheckOutcome onSurvivor = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
-  onSurvivor.queried = nhs("9990000026");
-  BOOST_TEST_REQUIRE(decider.recordDeferred(child(), onSurvivor, failedAt));
-  BOOST_TEST((decider.previous(child())->mode == AccessMode::Unscheduled));
-  BOOST_TEST((decider.previous(child())->rekeyedFrom == nhs("9990000018")));
-  BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());  // tried again: mergedInto's
+  BOOST_TEST(!decider.movedTo(child(), failedAt).has_value());  // the merge's: re-keyed to the survivor
 
   // The re-check's answer (on the surviving number) recorded, and the same re-check tried again.
   Decider plain(policy, time.clock(), memory);
