@@ -459,23 +459,27 @@ std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& at
     return survivor && survivor->number == latest;
   };
   if (last->nhsNumber != attendance.nhsNumber) {
-    // A check on another number since the failure (the failure replaced the memory, so any check
-    // on another number came after it, whatever its time: a silent read answered from the cache
-    // carries the time of the answer it reuses). An unscheduled one took the re-check's place
-    // (supersededSince); a silent read on a merge's surviving record leaves the re-check to the
-    // merge (mergedInto re-keys it). A silent read on a number the EPR corrected to, answered or
-    // failed, recorded no access and told no local authority: a person checks, on the number the
-    // EPR uses now (the one read, unless it moved on since), and the failed number, no longer the
-    // child's, is not queried.
-    if (!last->nhsNumber || last->status == CheckStatus::NotChecked || last->mode != domain::AccessMode::Scheduled) {
+    // A check on another number since the failure: decided after it, or on a number a message
+    // carried after it (a silent read answered from the cache carries the time of the answer it
+    // reuses). An unscheduled one took the re-check's place (supersededSince); a silent read on a
+    // merge's surviving record leaves the re-check to the merge (mergedInto re-keys it). A silent
+    // read on a number the EPR corrected to, answered or failed, recorded no access and told no
+    // local authority: a person checks, on the number the EPR uses now (the one read, unless it
+    // moved on since), and the failed number, no longer the child's, is not queried; while a
+    // check due on that number has not ended (back in an unscheduled setting, say), the re-check
+    // waits for it.
+    const bool after = last->decidedAt > since || (last->lastNumberAt && *last->lastNumberAt > since);
+    if (!last->nhsNumber || !after || last->status == CheckStatus::NotChecked ||
+        last->mode != domain::AccessMode::Scheduled) {
       return std::nullopt;
     }
     if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
       return std::nullopt;
     }
-    if (*last->lastNumber == *last->nhsNumber) return domain::MovedNumber{latest, false, std::nullopt, true};
-    if (sameChild()) return std::nullopt;  // back on the failed number
-    // (pending and refused are only ever set while the latest number is not the checked one)
+    if (sameChild()) return std::nullopt;  // back on the failed number, or merged into it
+    if (*last->lastNumber == *last->nhsNumber) {
+      return domain::MovedNumber{latest, last->lastNumberPending, std::nullopt, true};
+    }
     return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
   }
   if (sameChild()) return std::nullopt;
@@ -517,7 +521,11 @@ bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, d
                 Decider::Taken taken) {
   if (taken == Decider::Taken::Resend || !attendance.nhsNumber || attendance.nhsNumber->isPlaceholder()) return false;
   if (previous.lastNumberAt && at < *previous.lastNumberAt) return false;  // an older message, processed late
-  const bool pending = taken == Decider::Taken::CheckDue && attendance.nhsNumber != previous.nhsNumber;
+  // A check due on another number than the one checked, or on the number only read silently
+  // (back in an unscheduled setting, say): until it ends, a deferred check moved to that number
+  // waits for it (Decider::movedTo).
+  const bool pending = taken == Decider::Taken::CheckDue &&
+                       (attendance.nhsNumber != previous.nhsNumber || previous.mode == domain::AccessMode::Scheduled);
   if (previous.lastNumber == attendance.nhsNumber) {
     if (!pending || previous.lastNumberPending) return false;
     previous.lastNumberPending = true;  // checked again (the mode changed, say): that check decides

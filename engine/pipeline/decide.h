@@ -105,7 +105,9 @@ struct PreviousCheck {
   // the restart, after others were noted) does not take the place of a later one's number.
   std::optional<domain::Instant> lastNumberAt{};
   // While it is not the checked number: whether its message's check is due and has not ended
-  // (that check then decides), and, once that message was not checked, why (record()).
+  // (that check then decides), and, once that message was not checked, why (record()). Pending
+  // also while a check is due on the number checked when that was only read silently (the child
+  // back in an unscheduled setting, say); the memory row keeps it only while the numbers differ.
   bool lastNumberPending = false;
   std::optional<domain::ReasonCode> lastNumberRefused{};
 };

@@ -510,10 +510,10 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   });
   BOOST_TEST_REQUIRE((decider.previous(child())->nhsNumber == nhs("9990000026")));
   BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());
-  const auto rekeyed = decider.movedTo(child(), failedAt);
-  BOOST_TEST_REQUIRE(rekeyed.has_value());
-  BOOST_TEST((rekeyed->number == nhs("9990000026")));
-  BOOST_TEST(rekeyed->readSilently);
+  const auto toPerson = decider.movedTo(child(), failedAt);
+  BOOST_TEST_REQUIRE(toPerson.has_value());
+  BOOST_TEST((toPerson->number == nhs("9990000026")));
+  BOOST_TEST(toPerson->readSilently);
   time.now += 1min;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [](Attendance& a) { a.nhsNumber = nhs("9990000026"); });
   BOOST_TEST_REQUIRE((decider.previous(child())->mode == AccessMode::Unscheduled));
@@ -758,6 +758,41 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
     a.nhsStatus = NhsNumberStatus::Nsts02;  // the failed number again, not checked
   });
   BOOST_TEST(!decider.movedTo(onSilent, silentFailedAt).has_value());
+  // The number read silently, back in an unscheduled setting: its check is due, and the re-check
+  // waits for it; made, it takes the re-check's place.
+  time.now += 1min;
+  Attendance back = onSilent;
+  back.event = AttendanceEvent::Update;
+  back.triggerEvent = "A02";
+  back.nhsNumber = nhs("9990000174");
+  const Decision backDue = decider.decide(back);
+  BOOST_TEST_REQUIRE((backDue.kind == DecisionKind::CheckDue));
+  decider.noteEvent(back, time.now, Decider::Taken::CheckDue);
+  const auto waitsForIt = decider.movedTo(onSilent, silentFailedAt);
+  BOOST_TEST_REQUIRE(waitsForIt.has_value());
+  BOOST_TEST(waitsForIt->checkPending);
+  BOOST_TEST(waitsForIt->readSilently);
+  time.now += 1s;
+  decider.record(back, outcome(CheckStatus::Found, time.now, backDue.mode));
+  BOOST_TEST(!decider.movedTo(onSilent, silentFailedAt).has_value());
+  BOOST_TEST(decider.supersededSince(onSilent, silentFailedAt).has_value());
+
+  // The number read silently merged since into the failed one: the same child, queried on it.
+  const auto intoFailed = [](Attendance& a) {
+    a.visitNumber = "V-SILENT-MERGED";
+    a.nhsNumber = nhs("9990000190");
+  };
+  const auto [onMerged, mergedFailedAt] = failedVisit(intoFailed);
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
+    intoFailed(a);
+    a.nhsNumber = nhs("9990000182");
+    a.accessMode = AccessMode::Scheduled;
+  });
+  BOOST_TEST_REQUIRE(decider.movedTo(onMerged, mergedFailedAt).has_value());
+  time.now += 1min;
+  BOOST_TEST_REQUIRE(merges.note(nhs("9990000182"), nhs("9990000190"), NhsNumberStatus::Nsts01));
+  BOOST_TEST(!decider.movedTo(onMerged, mergedFailedAt).has_value());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
