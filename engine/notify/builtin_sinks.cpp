@@ -143,7 +143,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
   }
   if (const auto moved = feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry)) : std::nullopt) {
     if (moved->checkPending) {
-      return {Kind::Retry, "the attendance's latest message carries another NHS number, whose check has not ended"};
+      return {Kind::Retry, "a check of the attendance's latest message has not ended"};
     }
     return {Kind::Failed, std::string(moved->readSilently ? kMovedReadText : kMovedText)};
   }
@@ -204,8 +204,9 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
   // the check was for; and when the feed may not query that number, why, for the person who
   // checks CP-IS by hand (the record was merged; neither number was asked).
   const auto feed = feeds_.find(attendance->feedId);
-  const auto moved = feed != feeds_.end() && feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry))
-                                                                  : std::nullopt;
+  auto moved = feed != feeds_.end() && feed->second.movedTo ? feed->second.movedTo(*attendance, failedAt(entry))
+                                                            : std::nullopt;
+  if (moved && moved->number == *attendance->nhsNumber) moved.reset();  // not moved: a check of it pends
   if (moved) {  // about the record the EPR now says the child is, and why it was not checked
     attendance->nhsNumber = moved->number;
     // The name and date of birth are the failed message's: those of another child, when the EPR

@@ -458,6 +458,12 @@ std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& at
     const auto survivor = merges_ != nullptr ? merges_->survivorOf(failed, since) : std::nullopt;
     return survivor && survivor->number == latest;
   };
+  // The same child: nothing moved, but a check due on it that has not ended (an update back in an
+  // unscheduled setting) is waited for, so that the two do not both query.
+  const auto waitFor = [&](const domain::NhsNumber& number) -> std::optional<domain::MovedNumber> {
+    if (!last->lastNumberPending) return std::nullopt;
+    return domain::MovedNumber{number, true, std::nullopt, false};
+  };
   if (last->nhsNumber != attendance.nhsNumber) {
     // A check on another number since the failure: decided after it, or on a number a message
     // carried after it (a silent read answered from the cache carries the time of the answer it
@@ -476,13 +482,13 @@ std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& at
     if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
       return std::nullopt;
     }
-    if (sameChild()) return std::nullopt;  // back on the failed number, or merged into it
+    if (sameChild()) return waitFor(failed);  // back on the failed number, or merged into it
     if (*last->lastNumber == *last->nhsNumber) {
       return domain::MovedNumber{latest, last->lastNumberPending, std::nullopt, true};
     }
     return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
   }
-  if (sameChild()) return std::nullopt;
+  if (sameChild()) return waitFor(failed);
   // Otherwise a person is sent to the record the latest number lives on now; that includes a
   // failed number retired before its failure (the EPR was still using it).
   return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
@@ -521,11 +527,10 @@ bool noteNumber(PreviousCheck& previous, const domain::Attendance& attendance, d
                 Decider::Taken taken) {
   if (taken == Decider::Taken::Resend || !attendance.nhsNumber || attendance.nhsNumber->isPlaceholder()) return false;
   if (previous.lastNumberAt && at < *previous.lastNumberAt) return false;  // an older message, processed late
-  // A check due on another number than the one checked, or on the number only read silently
-  // (back in an unscheduled setting, say): until it ends, a deferred check moved to that number
-  // waits for it (Decider::movedTo).
-  const bool pending = taken == Decider::Taken::CheckDue &&
-                       (attendance.nhsNumber != previous.nhsNumber || previous.mode == domain::AccessMode::Scheduled);
+  // A check due: until it ends (record()), a deferred check of the attendance waits for it
+  // (Decider::movedTo), whichever number it is on: on the failed number, the same child, or on
+  // another one (a correction, or the number only read silently, back in an unscheduled setting).
+  const bool pending = taken == Decider::Taken::CheckDue;
   if (previous.lastNumber == attendance.nhsNumber) {
     if (!pending || previous.lastNumberPending) return false;
     previous.lastNumberPending = true;  // checked again (the mode changed, say): that check decides

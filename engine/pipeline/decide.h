@@ -104,10 +104,10 @@ struct PreviousCheck {
   // When the message that carried it arrived: a message recovery processes late (stored before
   // the restart, after others were noted) does not take the place of a later one's number.
   std::optional<domain::Instant> lastNumberAt{};
-  // While it is not the checked number: whether its message's check is due and has not ended
-  // (that check then decides), and, once that message was not checked, why (record()). Pending
-  // also while a check is due on the number checked when that was only read silently (the child
-  // back in an unscheduled setting, say); the memory row keeps it only while the numbers differ.
+  // Whether a check of the visit's latest message is due and has not ended (that check then
+  // decides: a deferred re-check waits for it, on whichever number; record() ends it), and, while
+  // the latest number is not the checked one, why its message was not checked (record()). The
+  // memory row keeps both only while the numbers differ.
   bool lastNumberPending = false;
   std::optional<domain::ReasonCode> lastNumberRefused{};
 };
@@ -355,10 +355,11 @@ class Decider {
   // silently since (readSilently: a scheduled setting, answered or failed; no access recorded, no
   // local authority told), or whose check has not ended (checkPending: wait for it). The failed
   // number is then not the child's, and the deferred re-check goes to a person instead of
-  // querying it. nullopt when the EPR still uses the failed number, or when the latest number,
-  // followed through the merges, is the failed number or the survivor a merge since the failure
-  // retired it into (the same child: the merge decides). The number given is the one the latest
-  // lives on now.
+  // querying it. When the EPR still uses the failed number, or the latest number, followed
+  // through the merges, is the failed number or the survivor a merge since the failure retired
+  // it into (the same child: the merge decides): nullopt, or, while a check of the latest
+  // message has not ended, the failed number with checkPending (wait for it, so that the two do
+  // not both query). Otherwise the number given is the one the latest lives on now.
   std::optional<domain::MovedNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
 
   const DecisionPolicy& policy() const noexcept { return policy_; }

@@ -268,9 +268,10 @@ BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_num
     return std::string("the attendance had an unscheduled check since");
   };
   bool checkPending = false;
+  const char* moved = "9990000042";
   feed.movedTo = [&](const domain::Attendance& a, domain::Instant) -> std::optional<domain::MovedNumber> {
     BOOST_TEST(a.nhsNumber->reveal() == "9990000018");  // asked about the attendance as its check failed
-    return domain::MovedNumber{domain::NhsNumber::parse("9990000042").value(), checkPending,
+    return domain::MovedNumber{domain::NhsNumber::parse(moved).value(), checkPending,
                                domain::ReasonCode::TestNumberInLive};
   };
   notify::RecheckSink sink(*store, composer, {{"ed", feed}});
@@ -292,6 +293,18 @@ BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_num
   const auto waiting = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);
   BOOST_TEST(waiting.kind == Kind::Retry);
   BOOST_TEST(asked.empty());
+  // So it does for a check on the failed number itself (the same child); given up meanwhile, it
+  // is an ordinary abandoned check, with the failure's own reason.
+  moved = "9990000018";
+  BOOST_TEST(sink.deliver(deferredEntry(composer, persisted.value().id), followUps).kind == Kind::Retry);
+  BOOST_TEST(asked.empty());
+  const auto entry = deferredEntry(composer, persisted.value().id);
+  const auto ordinary = sink.onDead(entry);
+  BOOST_TEST_REQUIRE(ordinary.size() == 1u);
+  BOOST_TEST(notify::payloadField(ordinary[0].payload, notify::kKeyNhsNumber).value_or("") == "9990000018");
+  BOOST_TEST(notify::payloadField(ordinary[0].payload, notify::kKeyReason).value_or("-") ==
+             notify::payloadField(entry.payload, notify::kKeyReason).value_or(""));
+  moved = "9990000042";
 
   checkedSince = true;
   const auto superseded = sink.deliver(deferredEntry(composer, persisted.value().id), followUps);

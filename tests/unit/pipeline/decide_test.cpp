@@ -552,6 +552,20 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
       unverified(number)(a);
     });
   };
+  // An update of `base`'s visit carrying `number` (and `change`), taken with a check due that has
+  // not ended (its outcome not recorded yet): the update and the decision.
+  const auto dueOn = [&](const Attendance& base, const char* trigger, const char* number,
+                         const std::function<void(Attendance&)>& change = {}) {
+    Attendance a = base;
+    a.event = AttendanceEvent::Update;
+    a.triggerEvent = trigger;
+    a.nhsNumber = nhs(number);
+    if (change) change(a);
+    const Decision d = decider.decide(a);
+    BOOST_TEST_REQUIRE((d.kind == DecisionKind::CheckDue));
+    decider.noteEvent(a, time.now, Decider::Taken::CheckDue);
+    return std::pair{a, d};
+  };
   const auto movedTo = [&](const Attendance& a, Instant since) -> std::optional<NhsNumber> {
     const auto moved = decider.movedTo(a, since);
     return moved ? std::optional(moved->number) : std::nullopt;
@@ -684,13 +698,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   const auto pending = [](Attendance& a) { a.visitNumber = "V-PENDING"; };
   const auto [onFailed, pendingFailedAt] = failedVisit(pending);
   time.now += 1min;
-  Attendance corrected = onFailed;
-  corrected.event = AttendanceEvent::Update;
-  corrected.triggerEvent = "A08";
-  corrected.nhsNumber = nhs("9990000131");
-  const Decision correctedDue = decider.decide(corrected);
-  BOOST_TEST_REQUIRE((correctedDue.kind == DecisionKind::CheckDue));
-  decider.noteEvent(corrected, time.now, Decider::Taken::CheckDue);
+  const auto [corrected, correctedDue] = dueOn(onFailed, "A08", "9990000131");
   const auto waiting = decider.movedTo(onFailed, pendingFailedAt);
   BOOST_TEST_REQUIRE(waiting.has_value());
   BOOST_TEST(waiting->checkPending);
@@ -716,14 +724,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   const auto silent = [](Attendance& a) { a.visitNumber = "V-SILENT"; };
   const auto [onSilent, silentFailedAt] = failedVisit(silent);
   const auto silentRead = [&](CheckStatus status, const char* number, Instant decided) {
-    Attendance a = onSilent;
-    a.event = AttendanceEvent::Update;
-    a.triggerEvent = "A02";
-    a.nhsNumber = nhs(number);
-    a.accessMode = AccessMode::Scheduled;
-    const Decision d = decider.decide(a);
-    BOOST_TEST_REQUIRE((d.kind == DecisionKind::CheckDue));
-    decider.noteEvent(a, time.now, Decider::Taken::CheckDue);
+    const auto [a, d] = dueOn(onSilent, "A02", number, [](Attendance& s) { s.accessMode = AccessMode::Scheduled; });
     decider.record(a, outcome(status, decided, d.mode));
   };
   time.now += 1min;
@@ -761,13 +762,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   // The number read silently, back in an unscheduled setting: its check is due, and the re-check
   // waits for it; made, it takes the re-check's place.
   time.now += 1min;
-  Attendance back = onSilent;
-  back.event = AttendanceEvent::Update;
-  back.triggerEvent = "A02";
-  back.nhsNumber = nhs("9990000174");
-  const Decision backDue = decider.decide(back);
-  BOOST_TEST_REQUIRE((backDue.kind == DecisionKind::CheckDue));
-  decider.noteEvent(back, time.now, Decider::Taken::CheckDue);
+  const auto [back, backDue] = dueOn(onSilent, "A02", "9990000174");
   const auto waitsForIt = decider.movedTo(onSilent, silentFailedAt);
   BOOST_TEST_REQUIRE(waitsForIt.has_value());
   BOOST_TEST(waitsForIt->checkPending);
@@ -793,6 +788,31 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000182"), nhs("9990000190"), NhsNumberStatus::Nsts01));
   BOOST_TEST(!decider.movedTo(onMerged, mergedFailedAt).has_value());
+
+  // Back on the failed number after a silent read on another, in an unscheduled setting: the same
+  // child, whose check is due; the re-check waits for it (the two must not both query), and
+  // once it is made it takes the re-check's place.
+  const auto returning = [](Attendance& a) {
+    a.visitNumber = "V-RETURN";
+    a.nhsNumber = nhs("9990000204");
+  };
+  const auto [onReturn, returnFailedAt] = failedVisit(returning);
+  time.now += 1min;
+  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
+    returning(a);
+    a.nhsNumber = nhs("9990000212");
+    a.accessMode = AccessMode::Scheduled;
+  });
+  time.now += 1min;
+  const auto [returned, returnedDue] = dueOn(onReturn, "A02", "9990000204");
+  const auto sameChild = decider.movedTo(onReturn, returnFailedAt);
+  BOOST_TEST_REQUIRE(sameChild.has_value());
+  BOOST_TEST(sameChild->checkPending);
+  BOOST_TEST((sameChild->number == nhs("9990000204")));
+  time.now += 1s;
+  decider.record(returned, outcome(CheckStatus::Found, time.now, returnedDue.mode));
+  BOOST_TEST(!decider.movedTo(onReturn, returnFailedAt).has_value());
+  BOOST_TEST(decider.supersededSince(onReturn, returnFailedAt).has_value());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
