@@ -813,6 +813,26 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   decider.record(returned, outcome(CheckStatus::Found, time.now, returnedDue.mode));
   BOOST_TEST(!decider.movedTo(onReturn, returnFailedAt).has_value());
   BOOST_TEST(decider.supersededSince(onReturn, returnFailedAt).has_value());
+
+  // The same, with no silent read between: an update on the failed number checked again once
+  // the failure is no longer recent. The re-check waits for it; that check failing too, the new
+  // failure's own re-check does not wait on itself, and the first is superseded.
+  const auto twice = [](Attendance& a) {
+    a.visitNumber = "V-TWICE";
+    a.nhsNumber = nhs("9990000239");
+  };
+  const auto [onTwice, twiceFailedAt] = failedVisit(twice);
+  time.now += 11min;
+  const auto [retried, retriedDue] = dueOn(onTwice, "A08", "9990000239");
+  const auto waitsOnItself = decider.movedTo(onTwice, twiceFailedAt);
+  BOOST_TEST_REQUIRE(waitsOnItself.has_value());
+  BOOST_TEST(waitsOnItself->checkPending);
+  BOOST_TEST((waitsOnItself->number == nhs("9990000239")));
+  time.now += 1s;
+  decider.record(retried, outcome(CheckStatus::CheckFailed, time.now, retriedDue.mode));
+  BOOST_TEST(!decider.movedTo(onTwice, time.now).has_value());
+  BOOST_TEST(!decider.movedTo(onTwice, twiceFailedAt).has_value());
+  BOOST_TEST(decider.supersededSince(onTwice, twiceFailedAt).has_value());
 }
 
 // A silent read on a merge's surviving record leaves the re-check owed (it is re-keyed to that
