@@ -460,9 +460,9 @@ std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& at
   };
   // The same child: nothing moved, but a check due on it that has not ended (an update back in an
   // unscheduled setting) is waited for, so that the two do not both query.
-  const auto waitFor = [&](const domain::NhsNumber& number) -> std::optional<domain::MovedNumber> {
+  const auto waitForIt = [&]() -> std::optional<domain::MovedNumber> {
     if (!last->lastNumberPending) return std::nullopt;
-    return domain::MovedNumber{number, true, std::nullopt, false};
+    return domain::MovedNumber{failed, true, std::nullopt, false};
   };
   if (last->nhsNumber != attendance.nhsNumber) {
     // A check on another number since the failure: decided after it, or on a number a message
@@ -482,13 +482,13 @@ std::optional<domain::MovedNumber> Decider::movedTo(const domain::Attendance& at
     if (const auto merged = mergedInto(attendance, since); merged && merged->surviving == *last->nhsNumber) {
       return std::nullopt;
     }
-    if (sameChild()) return waitFor(failed);  // back on the failed number, or merged into it
-    if (*last->lastNumber == *last->nhsNumber) {
-      return domain::MovedNumber{latest, last->lastNumberPending, std::nullopt, true};
-    }
-    return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};
+    if (sameChild()) return waitForIt();  // back on the failed number, or merged into it
+    // Still on the number read silently, or moved on from it (refused is never set while the
+    // latest number is the checked one).
+    return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused,
+                               *last->lastNumber == *last->nhsNumber};
   }
-  if (sameChild()) return waitFor(failed);
+  if (sameChild()) return waitForIt();
   // Otherwise a person is sent to the record the latest number lives on now; that includes a
   // failed number retired before its failure (the EPR was still using it).
   return domain::MovedNumber{latest, last->lastNumberPending, last->lastNumberRefused};

@@ -25,11 +25,21 @@ std::string field(const std::string& hl7, const std::string& path) {
   return message ? message.value().get(path) : "<unreadable>";
 }
 
-notify::ComposerSettings settings() {
+notify::ComposerSettings settings(notify::DataLevel level = notify::DataLevel::Minimal) {
   notify::ComposerSettings s;
-  s.sinks.push_back(notify::SinkRoute{"team", {"plan-found", "check-abandoned"}, notify::DataLevel::Minimal, false});
+  s.sinks.push_back(notify::SinkRoute{"team", {"plan-found", "check-abandoned"}, level, false});
   s.feedsWithReturn.insert("ed");
   return s;
+}
+
+// A feed whose check notes the NHS number it was asked about in `asked` and answers FOUND.
+notify::RecheckFeed askingFeed(std::vector<std::string>& asked) {
+  notify::RecheckFeed feed;
+  feed.check = [&asked](const domain::Attendance& a) {
+    asked.emplace_back(a.nhsNumber->reveal());
+    return test::found("NEW-CHECK");
+  };
+  return feed;
 }
 
 // The deferred check of test::child()'s failed check, as the intake writes it.
@@ -251,17 +261,11 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
 // checked (an unverified one): the failed number is not queried, and a person checks CP-IS by
 // hand, told of the record the EPR now uses. A check since still wins (not made, not a person's).
 BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_number_goes_to_a_person) {
-  notify::ComposerSettings identifiers = settings();
-  identifiers.sinks.front().data = notify::DataLevel::Identifiers;
-  const notify::Composer composer(identifiers);
+  const notify::Composer composer(settings(notify::DataLevel::Identifiers));
   const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", std::string(kAdt)});
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<std::string> asked;
-  notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance& a) {
-    asked.emplace_back(a.nhsNumber->reveal());
-    return test::found("NEW-CHECK");
-  };
+  notify::RecheckFeed feed = askingFeed(asked);
   bool checkedSince = false;
   feed.superseded = [&](const domain::Attendance&, domain::Instant) -> std::optional<std::string> {
     if (!checkedSince) return std::nullopt;
@@ -318,17 +322,11 @@ BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_moved_to_an_unchecked_num
 // reason. The abandoned check carries no name or date of birth: the failed message's, they may
 // be another child's.
 BOOST_AUTO_TEST_CASE(a_re_run_of_an_attendance_the_epr_corrected_to_a_number_read_silently_goes_to_a_person) {
-  notify::ComposerSettings full = settings();
-  full.sinks.front().data = notify::DataLevel::Full;
-  const notify::Composer composer(full);
+  const notify::Composer composer(settings(notify::DataLevel::Full));
   const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", std::string(kAdt)});
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<std::string> asked;
-  notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance& a) {
-    asked.emplace_back(a.nhsNumber->reveal());
-    return test::found("NEW-CHECK");
-  };
+  notify::RecheckFeed feed = askingFeed(asked);
   feed.movedTo = [&](const domain::Attendance&, domain::Instant) -> std::optional<domain::MovedNumber> {
     return domain::MovedNumber{domain::NhsNumber::parse("9990000042").value(), false, std::nullopt, true};
   };

@@ -552,6 +552,14 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
       unverified(number)(a);
     });
   };
+  // An update of that visit carrying `number`, read silently (a scheduled setting) and answered.
+  const auto readSilently = [&](const std::function<void(Attendance&)>& visit, const char* number) {
+    m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
+      visit(a);
+      a.nhsNumber = nhs(number);
+      a.accessMode = AccessMode::Scheduled;
+    });
+  };
   // An update of `base`'s visit carrying `number` (and `change`), taken with a check due that has
   // not ended (its outcome not recorded yet): the update and the decision.
   const auto dueOn = [&](const Attendance& base, const char* trigger, const char* number,
@@ -565,6 +573,15 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
     BOOST_TEST_REQUIRE((d.kind == DecisionKind::CheckDue));
     decider.noteEvent(a, time.now, Decider::Taken::CheckDue);
     return std::pair{a, d};
+  };
+  // That check, made (unscheduled) a second later, takes the place of the re-check of `failed`'s
+  // failure at `failedAt`, which no longer waits for it.
+  const auto madeInItsPlace = [&](const Attendance& due, const Decision& d, const Attendance& failed,
+                                  Instant failedAt) {
+    time.now += 1s;
+    decider.record(due, outcome(CheckStatus::Found, time.now, d.mode));
+    BOOST_TEST(!decider.movedTo(failed, failedAt).has_value());
+    BOOST_TEST(decider.supersededSince(failed, failedAt).has_value());
   };
   const auto movedTo = [&](const Attendance& a, Instant since) -> std::optional<NhsNumber> {
     const auto moved = decider.movedTo(a, since);
@@ -610,12 +627,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
 
   // Noted while a re-check ran, which then failed: that failure's re-check is moved too.
   time.now += 11min;
-  Attendance recheck = child();
-  recheck.event = AttendanceEvent::Update;
-  recheck.triggerEvent = "A08";
-  const Decision due = decider.decide(recheck);
-  BOOST_TEST_REQUIRE((due.kind == DecisionKind::CheckDue));
-  decider.noteEvent(recheck, time.now, Decider::Taken::CheckDue);
+  const auto [recheck, due] = dueOn(child(), "A08", "9990000018");
   time.now += 1s;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, unverified("9990000034"));
   time.now += 30s;  // the lookup times out
@@ -624,16 +636,11 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
 
   // A check on B in flight, then C (unverified): B's failure is not queried either.
   const auto visit = [](Attendance& a) { a.visitNumber = "V-BC"; };
-  Attendance onB = child();
-  visit(onB);
+  Attendance onA = child();
+  visit(onA);
   m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, visit);
   time.now += 1min;
-  onB.event = AttendanceEvent::Update;
-  onB.triggerEvent = "A08";
-  onB.nhsNumber = nhs("9990000042");
-  const Decision onBDue = decider.decide(onB);
-  BOOST_TEST_REQUIRE((onBDue.kind == DecisionKind::CheckDue));
-  decider.noteEvent(onB, time.now, Decider::Taken::CheckDue);
+  const auto [onB, onBDue] = dueOn(onA, "A08", "9990000042");
   time.now += 1s;
   m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, [&](Attendance& a) {
     visit(a);
@@ -710,10 +717,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   });
   BOOST_TEST(decider.movedTo(onFailed, pendingFailedAt)->checkPending);
   BOOST_TEST(!decider.movedTo(onFailed, pendingFailedAt)->notCheckedReason.has_value());
-  time.now += 1s;
-  decider.record(corrected, outcome(CheckStatus::Found, time.now, correctedDue.mode));
-  BOOST_TEST(!decider.movedTo(onFailed, pendingFailedAt).has_value());
-  BOOST_TEST(decider.supersededSince(onFailed, pendingFailedAt).has_value());
+  madeInItsPlace(corrected, correctedDue, onFailed, pendingFailedAt);
 
   // The corrected number's check is a silent read (a scheduled location), failed or answered:
   // it takes nothing's place (no access recorded, no local authority told), and a person checks,
@@ -767,10 +771,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   BOOST_TEST_REQUIRE(waitsForIt.has_value());
   BOOST_TEST(waitsForIt->checkPending);
   BOOST_TEST(waitsForIt->readSilently);
-  time.now += 1s;
-  decider.record(back, outcome(CheckStatus::Found, time.now, backDue.mode));
-  BOOST_TEST(!decider.movedTo(onSilent, silentFailedAt).has_value());
-  BOOST_TEST(decider.supersededSince(onSilent, silentFailedAt).has_value());
+  madeInItsPlace(back, backDue, onSilent, silentFailedAt);
 
   // The number read silently merged since into the failed one: the same child, queried on it.
   const auto intoFailed = [](Attendance& a) {
@@ -779,11 +780,7 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   };
   const auto [onMerged, mergedFailedAt] = failedVisit(intoFailed);
   time.now += 1min;
-  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
-    intoFailed(a);
-    a.nhsNumber = nhs("9990000182");
-    a.accessMode = AccessMode::Scheduled;
-  });
+  readSilently(intoFailed, "9990000182");
   BOOST_TEST_REQUIRE(decider.movedTo(onMerged, mergedFailedAt).has_value());
   time.now += 1min;
   BOOST_TEST_REQUIRE(merges.note(nhs("9990000182"), nhs("9990000190"), NhsNumberStatus::Nsts01));
@@ -798,21 +795,14 @@ BOOST_AUTO_TEST_CASE(a_correction_to_a_number_that_is_not_checked_moves_the_re_c
   };
   const auto [onReturn, returnFailedAt] = failedVisit(returning);
   time.now += 1min;
-  m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
-    returning(a);
-    a.nhsNumber = nhs("9990000212");
-    a.accessMode = AccessMode::Scheduled;
-  });
+  readSilently(returning, "9990000212");
   time.now += 1min;
   const auto [returned, returnedDue] = dueOn(onReturn, "A02", "9990000204");
   const auto sameChild = decider.movedTo(onReturn, returnFailedAt);
   BOOST_TEST_REQUIRE(sameChild.has_value());
   BOOST_TEST(sameChild->checkPending);
   BOOST_TEST((sameChild->number == nhs("9990000204")));
-  time.now += 1s;
-  decider.record(returned, outcome(CheckStatus::Found, time.now, returnedDue.mode));
-  BOOST_TEST(!decider.movedTo(onReturn, returnFailedAt).has_value());
-  BOOST_TEST(decider.supersededSince(onReturn, returnFailedAt).has_value());
+  madeInItsPlace(returned, returnedDue, onReturn, returnFailedAt);
 
   // The same, with no silent read between: an update on the failed number checked again once
   // the failure is no longer recent. The re-check waits for it; that check failing too, the new
