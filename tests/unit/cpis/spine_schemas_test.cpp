@@ -201,6 +201,10 @@ BOOST_AUTO_TEST_CASE(broken_instances_are_caught_with_line_and_column) {
       {"undeclared element", "<processingCode code=\"P\"/>", "<processingCode code=\"P\"/><surprise/>"},
       {"undeclared root", "QUPC_IN000006GB01", "QUPC_IN000099GB01"},
       {"not well-formed", "</ControlActEvent>", "</ControlAct>"},
+      {"undeclared attribute", "<processingCode code=\"P\"/>", "<processingCode code=\"P\" surprise=\"1\"/>"},
+      {"value outside an enumeration", "<processingCode code=\"P\"/>", "<processingCode code=\"Q\"/>"},
+      {"text in element-only content", "<processingCode code=\"P\"/>", "<processingCode code=\"P\"/>stray"},
+      {"another element where one belongs", "<versionCode code=\"V3NPfIT3.0\"/>", "<acceptAckCode code=\"NE\"/>"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c) {
