@@ -1,8 +1,12 @@
 #include "adapters/ed-arrivals/ed_arrivals_alerts.h"
 
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
+
+// Europe/London from the rules, as the legacy PAS adapter reads it (compiled into this plugin too).
+#include "adapters/legacy-v23/legacy_v23_time.h"
 
 namespace cpis::adapters::ed_arrivals {
 namespace {
@@ -15,22 +19,42 @@ std::string_view shortName(std::string_view planType) {
   return "plan";
 }
 
+// The London date of the check (ZCP-7's rule: a plan whose end date is before it has ENDED), or
+// nullopt when the engine's time does not read.
+std::optional<legacy_v23::Date> checkDate(const sdk::CheckOutcome& outcome) {
+  const auto at = legacy_v23::parseInstant(outcome.decidedAt());
+  if (!at) return std::nullopt;
+  return legacy_v23::londonDate(*at);
+}
+
+bool ended(const sdk::CheckOutcome::Plan& plan, const std::optional<legacy_v23::Date>& today) {
+  const auto end = plan.endDate();
+  if (!end || !today) return false;
+  const auto date = legacy_v23::parseDate(*end);
+  return date && *date < *today;
+}
+
 }  // namespace
 
 std::string boardNote(const sdk::CheckOutcome& outcome, std::uint32_t width) {
   std::string note;
   if (outcome.found()) {
-    std::vector<std::string_view> seen;
-    note = "CP-IS ALERT: ";
-    for (const sdk::CheckOutcome::Plan& plan : outcome.plans()) {
-      const std::string_view name = shortName(plan.typeCode());
-      bool repeated = false;
-      for (const std::string_view earlier : seen) repeated = repeated || earlier == name;
-      if (repeated) continue;
-      if (!seen.empty()) note += ", ";
-      note += name;
-      seen.push_back(name);
+    // Plans in force first, ended ones after, marked: CPIS.md §2 (never assume a plan returned is
+    // a plan in force), and a line cut to the board's width loses the ended ones first.
+    const auto today = checkDate(outcome);
+    std::vector<std::string> labels;
+    for (const bool endedOnes : {false, true}) {
+      for (const sdk::CheckOutcome::Plan& plan : outcome.plans()) {
+        if (ended(plan, today) != endedOnes) continue;
+        std::string label(shortName(plan.typeCode()));
+        if (endedOnes) label += " (ended)";
+        bool repeated = false;
+        for (const std::string& earlier : labels) repeated = repeated || earlier == label;
+        if (!repeated) labels.push_back(std::move(label));
+      }
     }
+    note = "CP-IS ALERT: ";
+    for (std::size_t i = 0; i < labels.size(); ++i) note += (i == 0 ? "" : ", ") + labels[i];
     note += " - see CP-IS details";
   } else if (outcome.notFound()) {
     note = "CP-IS: no plan found";

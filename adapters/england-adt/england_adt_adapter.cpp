@@ -144,10 +144,11 @@ std::string EnglandAdtAdapter::traceStatusOf(const sdk::MessageView& message) {
 
 void EnglandAdtAdapter::composeAlerts(const sdk::CheckOutcome& outcome, sdk::AlertWriter& out) const {
   (void)outcome;
-  // ZCP/ZCA whatever the feed's default encoding says: ITK receivers keep Z-segments, and ZCP
-  // carries the whole outcome one segment per plan. Without a standard encoder this fails, and
-  // the engine then writes its own alerts in the feed's encoding.
-  if (!out.standardAlerts(sdk::AlertEncoding::ZSegments)) {
+  // The feed's encoding: ZCP/ZCA by default (ITK receivers keep Z-segments, and ZCP carries the
+  // whole outcome one segment per plan), OBX rows when the feed says so (its EPR refuses
+  // Z-segments: sending them anyway would have the ACK refused). Without a standard encoder
+  // this fails, and the engine then writes its own alerts in the feed's encoding.
+  if (!out.standardAlerts(sdk::AlertEncoding::FeedDefault)) {
     throw std::runtime_error("the engine offers no standard alert encoder here");
   }
 }

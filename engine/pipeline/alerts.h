@@ -50,7 +50,9 @@ struct AlertOptions {
 //         check in NCRS.
 //   Obx:  the same content as OBX rows: OBX-3 coded in the CP-IS system, OBX-4 grouping rows
 //         (0 the check, 1..n a plan, A1..A25 an access), OBX-11 F, or X when the check failed
-//         or was not made.
+//         or was not made. OBX-2 only value types HL7 table 0125 allows (v2.3 to v2.5.1): codes
+//         without a coding system (plan state, subject, mode, source, accessor kind) and the
+//         check id are ST, not ID or EI.
 //   None: nothing.
 void encodeAlerts(const domain::CheckOutcome& outcome, const AlertOptions& options,
                   const hl7v2::Delimiters& delimiters, hl7v2::Charset charset, std::string& segmentsOut);

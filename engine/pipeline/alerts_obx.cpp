@@ -97,8 +97,8 @@ void encodeObx(const domain::CheckOutcome& outcome, const AlertOptions& options,
                  {domain::snomedCodeOf(p.type), snomedTermOf(p.type), systems.snomed});
         rows.add("DT", codes.start, codes.startText, group, {domain::hl7Date(p.start)});
         if (p.end) rows.add("DT", codes.end, codes.endText, group, {domain::hl7Date(*p.end)});
-        rows.add("ID", "CPIS-PLAN-STATE", "Plan state at check time", group, {planState(outcome, p)});
-        rows.add("ID", "CPIS-SUBJECT", "Plan subject", group, {domain::codeOf(record.subject)});
+        rows.add("ST", "CPIS-PLAN-STATE", "Plan state at check time", group, {planState(outcome, p)});
+        rows.add("ST", "CPIS-SUBJECT", "Plan subject", group, {domain::codeOf(record.subject)});
         rows.add("ST", "CPIS-LA-ODS", "Local authority ODS code", group, {record.la.odsCode});
         rows.add("ST", "CPIS-LA-NAME", "Local authority name", group, {record.la.name});
         rows.add("XTN", "CPIS-LA-EC", "Local authority emergency contact", group,
@@ -117,13 +117,13 @@ void encodeObx(const domain::CheckOutcome& outcome, const AlertOptions& options,
     rows.add("CX", "CPIS-NHS-NUMBER", "NHS number checked", "0", {number, "", "", "NHS", "NH"});
   }
   rows.add("TS", "CPIS-CHECK-TIME", "CP-IS check time", "0", {domain::hl7LondonTimestamp(outcome.decidedAt)});
-  rows.add("EI", "CPIS-CHECK-ID", "CP-IS check id", "0", {outcome.checkId, options.checkIdAuthority});
-  if (outcome.mode) rows.add("ID", "CPIS-MODE", "CP-IS access mode", "0", {domain::codeOf(*outcome.mode)});
+  rows.add("ST", "CPIS-CHECK-ID", "CP-IS check id", "0", {outcome.checkId});
+  if (outcome.mode) rows.add("ST", "CPIS-MODE", "CP-IS access mode", "0", {domain::codeOf(*outcome.mode)});
   if (found) {
     rows.add("NM", "TRCR", "CP-IS record count", "0", {std::to_string(records)});
     rows.add("NM", "TRAR", "CP-IS prior access count", "0", {std::to_string(accesses)});
   }
-  rows.add("ID", "CPIS-SOURCE", "CP-IS source", "0", {domain::codeOf(outcome.source)});
+  rows.add("ST", "CPIS-SOURCE", "CP-IS source", "0", {domain::codeOf(outcome.source)});
   rows.add("TX", "CPIS-TEXT", "CP-IS display text", "0", {displayText(outcome, options)});
 
   // Prior accesses, newest first.
@@ -136,7 +136,7 @@ void encodeObx(const domain::CheckOutcome& outcome, const AlertOptions& options,
     cra.field(14, domain::hl7LondonTimestamp(access.at));
     cra.field(16, {access.asid.value_or(""), access.personName});
     rows.add(cra);
-    rows.add("ID", "CPIS-ACC-KIND", "Accessor kind", group, {access.bySystem ? "SYSTEM" : "PERSON"});
+    rows.add("ST", "CPIS-ACC-KIND", "Accessor kind", group, {access.bySystem ? "SYSTEM" : "PERSON"});
     if (!access.jobRoleCode.empty() || !access.jobRoleName.empty()) {
       rows.add("CE", "CPIS-ACC-ROLE", "Accessor job role", group,
                {access.jobRoleCode, access.jobRoleName, systems.jobRole});

@@ -1,5 +1,6 @@
 #include "engine/pipeline/check.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <sys/random.h>
@@ -58,10 +59,15 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
   outcome.status = result.status;
   switch (result.status) {
     case domain::CheckStatus::Found:
-      if (result.records.empty()) {  // FOUND without a record is not a result we can show
+      // FOUND without a record, or with a record holding no plan, is not a result we can show:
+      // "0 plans found" would read as no information (hazard H3). Spine's schema requires a
+      // plan in every record; another back end might not.
+      if (result.records.empty() ||
+          std::any_of(result.records.begin(), result.records.end(), [](const auto& r) { return r.plans.empty(); })) {
         outcome.status = domain::CheckStatus::CheckFailed;
         outcome.reason = domain::ReasonCode::UnrecognisedResponse;
-        outcome.reasonText = "CP-IS said found but sent no record";
+        outcome.reasonText = result.records.empty() ? "CP-IS said found but sent no record"
+                                                    : "CP-IS said found but sent a record without a plan";
         break;
       }
       outcome.records = std::move(result.records);

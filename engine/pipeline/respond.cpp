@@ -1,5 +1,7 @@
 #include "engine/pipeline/respond.h"
 
+#include <string_view>
+
 #include <Poco/Logger.h>
 
 #include "engine/plugin/adapter_plugin.h"
@@ -24,6 +26,23 @@ class StandardEncoder final : public plugin::AlertEncoder {
  private:
   const AlertOptions& options_;
 };
+
+// Whether an adapter's alerts carry the check's status: a ZCP segment, or the OBX row
+// CPIS-STATUS (CPIS.md §5: every ACK carries at least one; a missing one is hazard H3's
+// "missing ZCP").
+bool carriesStatus(std::string_view segments) {
+  while (!segments.empty()) {
+    const auto end = segments.find('\r');
+    const std::string_view segment = segments.substr(0, end);
+    if (segment.size() > 3 && segment.substr(0, 3) == "ZCP") return true;
+    if (segment.size() > 3 && segment.substr(0, 3) == "OBX" && segment.find("CPIS-STATUS") != std::string_view::npos) {
+      return true;
+    }
+    if (end == std::string_view::npos) break;
+    segments.remove_prefix(end + 1);
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -53,6 +72,14 @@ std::string Responder::composed(const domain::CheckOutcome& outcome, const hl7v2
         .error("adapter %s could not compose the alerts of MSH-10 %s; the standard alerts were sent",
                plugin_->name(), std::string(controlId));
     segments.truncate(0);
+    (void)encoder.encode(outcome, standard.feedEncoding, segments);
+  } else if (!carriesStatus(segments.serialize())) {
+    // The adapter answered without the status (a NTE alone, say): the EPR must still learn what
+    // the check found, so the standard alerts follow what it wrote.
+    Poco::Logger::get("cpis.pipeline")
+        .warning("adapter %s composed no status segment (ZCP or OBX CPIS-STATUS) for MSH-10 %s; the standard "
+                 "alerts were added",
+                 plugin_->name(), std::string(controlId));
     (void)encoder.encode(outcome, standard.feedEncoding, segments);
   }
   return segments.serialize();

@@ -71,6 +71,34 @@ BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
   BOOST_TEST(plugin->failures() == 0U);
 }
 
+// The SDK's findNhsNumber (read by the good adapter) takes only the NHS register's number (hazard
+// H1): authority NHS or the NHS number's OID, typed NH or untyped; never another register's
+// number typed NH, and none when two NHS repetitions disagree.
+BOOST_AUTO_TEST_CASE(the_sdk_finds_the_nhs_number_strictly) {
+  const std::string ids = "K4455667^^^RZZ^MR~9990000018^^^NHS^NH";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"K4455667^^^RZZ^MR~9990000018^^^NHS", "9990000018"},                     // untyped, ITK
+      {"9990000018^^^NHS&2.16.840.1.113883.2.1.4.1&ISO^NH", "9990000018"},       // the HD form
+      {"9990000018^^^&2.16.840.1.113883.2.1.4.1&ISO^NH", "9990000018"},          // the OID alone
+      {"9990000018^^^NHS^NH~999 000 0018^^^NHS^NH", "9990000018"},              // the same number twice
+      {"9990000026^^^CHI^NH", ""},                                               // another register, typed NH
+      {"9990000018^^^NHS&2.16.840.1.113883.2.1.4.99&ISO^NH", ""},                // NHS under another OID
+      {"9990000018^^^NHS^MR", ""},                                               // never an MR repetition
+      {"9990000018^^^NHS^NH~9990000026^^^NHS^NH", ""},                          // two numbers: a person decides
+  };
+  const auto plugin = good();
+  for (const auto& [pid3, expected] : cases) {
+    BOOST_TEST_CONTEXT(pid3) {
+      std::string text = edRegistration();
+      text.replace(text.find(ids), ids.size(), pid3);
+      Attendance attendance = draft();
+      const auto result = plugin->adapt(message(text), attendance);
+      BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
+      BOOST_TEST((attendance.nhsNumber ? std::string(attendance.nhsNumber->reveal()) : std::string()) == expected);
+    }
+  }
+}
+
 // A merge message of several PID/MRG groups through the engine's adapt stage: every group is
 // adapted, and a group the adapter refuses makes the whole message an error, located in the
 // whole message (the second PID), not in the group read on its own.

@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "engine/pipeline/respond.h"
 #include "engine/plugin/adapter_plugin.h"
 #include "engine/plugin/alert_segments.h"
 #include "engine/plugin/plugin_registry.h"
@@ -237,6 +238,28 @@ BOOST_AUTO_TEST_CASE(an_adapter_in_c_composes_alerts) {
   AlertSegments more;
   BOOST_TEST_REQUIRE(plugin->composeAlerts(found(), more, {}).isOk());
   BOOST_TEST(more.serialize() == "ZCP|1|FOUND\rZCA|1|RZZ02\rZCA|2|RZY\r");
+}
+
+// Hazard H3's "missing ZCP": an adapter that answers without the check's status (here the good
+// adapter, which writes a ZCP per plan, given a record without one: only ZCA rows) has the
+// standard alerts added after what it wrote, so the EPR still learns what the check found.
+BOOST_AUTO_TEST_CASE(alerts_an_adapter_composed_without_a_status_get_the_standard_ones_after_them) {
+  const auto plugin = adapter("good", {{"site", "RZZ01"}});
+  CheckOutcome outcome = found();
+  outcome.records.front().plans.clear();
+  const cpis::pipeline::Responder responder(cpis::pipeline::AlertOptions{}, plugin.get());
+  std::string ack = "MSH|^~\\&|CPIS-ENGINE|RZZ|EDSYS|RZZ01|20250612143006||ACK^A04^ACK|A1|P|2.4\rMSA|AA|ED1\r";
+  const std::string head = ack;
+  responder.appendTo(ack, outcome);
+  const std::string alerts = ack.substr(head.size());
+  BOOST_TEST(alerts.rfind("ZCA|1|", 0) == 0U, alerts);  // the adapter's own rows first
+  BOOST_TEST(alerts.find("\rZCP|1|") != std::string::npos, alerts);  // then the engine's status
+
+  // An adapter that wrote its status is left as it is.
+  std::string complete = head;
+  responder.appendTo(complete, found());
+  BOOST_TEST(complete.substr(head.size()).rfind("ZCP|1|FOUND|", 0) == 0U, complete);
+  BOOST_TEST(complete.find("CP-IS:") == std::string::npos, complete);  // no standard ZCP-19 text added
 }
 
 BOOST_AUTO_TEST_CASE(an_adapter_without_composeAlerts_leaves_the_alerts_to_the_engine) {

@@ -4,6 +4,8 @@
 // own ctest (test_plugin_sdk_install); disabled in the plain test_plugin run.
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
 
@@ -44,14 +46,64 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
   BOOST_TEST(library->configKeys().size() == 3U);
 
   const auto adapter = AdapterPlugin::create(*library, {{"mrn_authority", "RZZ"}});
-  cpis::domain::Attendance attendance;
+  // The draft the feed's mapping file makes first: the event is the mapping's to say.
+  const auto draft = [](cpis::domain::AttendanceEvent event) {
+    cpis::domain::Attendance a;
+    a.event = event;
+    return a;
+  };
+  cpis::domain::Attendance attendance = draft(cpis::domain::AttendanceEvent::Start);
   const auto adapted =
       adapter->adapt(test::message(test::edRegistration(), {{"PID-32", "NSTS01"}}), attendance);
   BOOST_TEST_REQUIRE(adapted.ok(), cpis::plugin::test::whyNot(adapted));
   BOOST_TEST((adapted->kind == AdaptOutcome::Kind::Attendance));
+  BOOST_TEST_REQUIRE(attendance.nhsNumber.has_value());
   BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");
   BOOST_TEST((attendance.nhsStatus == cpis::domain::NhsNumberStatus::Nsts01));
   BOOST_TEST(attendance.visitNumber == "A250612001");
+
+  // v2.5.1's repeating PID-32 (an identity reliability code first) and the two digits alone.
+  using Sets = std::vector<std::pair<std::string, std::string>>;
+  for (const Sets& sent : {Sets{{"PID-32(1)", "AL"}, {"PID-32(2)", "NSTS01"}}, Sets{{"PID-32", "01"}}}) {
+    attendance = draft(cpis::domain::AttendanceEvent::Start);
+    const auto read = adapter->adapt(test::message(test::edRegistration(), sent), attendance);
+    BOOST_TEST_REQUIRE(read.ok(), cpis::plugin::test::whyNot(read));
+    BOOST_TEST(!read->issue.has_value(), sent.front().second);
+    BOOST_TEST((attendance.nhsStatus == cpis::domain::NhsNumberStatus::Nsts01), sent.front().second);
+  }
+
+  // A merge (A40: no visit number) and a reopen (A13) stay as the mapping read them.
+  for (const auto event : {cpis::domain::AttendanceEvent::Merge, cpis::domain::AttendanceEvent::Reopen}) {
+    attendance = draft(event);
+    std::string text = test::edRegistration("ED0000790", event == cpis::domain::AttendanceEvent::Merge ? "A40" : "A13");
+    if (event == cpis::domain::AttendanceEvent::Merge) text.replace(text.find("A250612001^^^RZZ^VN"), 19, "");
+    const auto kept = adapter->adapt(test::message(text), attendance);
+    BOOST_TEST_REQUIRE(kept.ok(), cpis::plugin::test::whyNot(kept));
+    BOOST_TEST((kept->kind == AdaptOutcome::Kind::Attendance));
+    BOOST_TEST(!kept->issue.has_value());
+    BOOST_TEST((attendance.event == event));
+  }
+  // What the mapping says is no attendance stays none.
+  attendance = draft(cpis::domain::AttendanceEvent::NotAnAttendance);
+  const auto none = adapter->adapt(test::message(test::edRegistration("ED0000791", "A31")), attendance);
+  BOOST_TEST_REQUIRE(none.ok(), cpis::plugin::test::whyNot(none));
+  BOOST_TEST((none->kind == AdaptOutcome::Kind::NotAnAttendance));
+
+  // Without PV1-19 and without the trust's label on PID-18, no visit number: an error, not an
+  // account number taken as the key.
+  attendance = draft(cpis::domain::AttendanceEvent::Start);
+  std::string noVisit = test::edRegistration("ED0000792");
+  noVisit.replace(noVisit.find("A250612001^^^RZZ^VN"), 19, "");
+  const auto unkeyed = adapter->adapt(test::message(noVisit, {{"PID-18.1", "ACC123"}, {"PID-18.4", "OTHER"}}), attendance);
+  BOOST_TEST_REQUIRE(unkeyed.ok(), cpis::plugin::test::whyNot(unkeyed));
+  BOOST_TEST_REQUIRE(unkeyed->issue.has_value());
+  BOOST_TEST(unkeyed->issue->location.field == 19U);
+  attendance = draft(cpis::domain::AttendanceEvent::Start);
+  const auto keyed = adapter->adapt(test::message(noVisit, {{"PID-18.1", "ACC123"}, {"PID-18.4", "RZZ"}}), attendance);
+  BOOST_TEST_REQUIRE(keyed.ok(), cpis::plugin::test::whyNot(keyed));
+  BOOST_TEST(!keyed->issue.has_value());
+  BOOST_TEST(attendance.visitNumber == "ACC123");
+  attendance = draft(cpis::domain::AttendanceEvent::Start);
 
   const auto refused =
       adapter->adapt(test::message(test::edRegistration(), {{"PID-32", "TRACED"}}), attendance);

@@ -219,20 +219,49 @@ class MessageView {
                                                             std::string_view authority) const {
     return findWhere(field, ".4.1", authority);
   }
-  // The NHS number as the England profile carries it (CPIS.md §4): the repetition with
-  // assigning authority NHS and type NH, or authority NHS without a type (ITK samples), or
-  // type NH; never a local MR number.
+  // The NHS number as the England profile carries it (CPIS.md §4, hazard H1): CX-1 of the
+  // repetitions of `field` whose assigning authority is NHS (CX-4.1), or the NHS number's OID
+  // 2.16.840.1.113883.2.1.4.1 (CX-4.2, with CX-4.3 ISO or empty and CX-4.1 NHS or empty: the HD
+  // form), typed NH or untyped (ITK samples). Never a local MR number, nor another register's
+  // number typed NH (a namespace NHS under another OID is another register). When two such
+  // repetitions carry different numbers (spaces and dashes aside), none: the record needs a
+  // person, not a guess.
   std::optional<std::string_view> findNhsNumber(std::string_view field = "PID-3") const {
-    const auto ids = getAll(std::string(field) + "(*).1");
-    const auto authorities = getAll(std::string(field) + "(*).4.1");
-    const auto types = getAll(std::string(field) + "(*).5");
+    static constexpr std::string_view kNhsNumberOid = "2.16.840.1.113883.2.1.4.1";
+    const std::string base(field);
+    const auto ids = getAll(base + "(*).1");
+    const auto namespaces = getAll(base + "(*).4.1");
+    const auto oids = getAll(base + "(*).4.2");
+    const auto oidTypes = getAll(base + "(*).4.3");
+    const auto types = getAll(base + "(*).5");
+    const auto at = [](const std::vector<std::string_view>& values, std::size_t i) {
+      return i < values.size() ? values[i] : std::string_view();
+    };
+    const auto digits = [](std::string_view text) {
+      std::string out;
+      for (const char c : text) {
+        if (c != ' ' && c != '-') out.push_back(c);
+      }
+      return out;
+    };
+    std::optional<std::string_view> found;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      const bool nhs = i < authorities.size() && authorities[i] == "NHS";
-      const bool nh = i < types.size() && types[i] == "NH";
-      const bool untyped = i >= types.size() || types[i].empty();
-      if (!ids[i].empty() && ((nhs && (nh || untyped)) || nh)) return ids[i];
+      const std::string_view type = at(types, i);
+      if (ids[i].empty() || (!type.empty() && type != "NH")) continue;
+      const std::string_view space = at(namespaces, i);
+      const std::string_view oid = at(oids, i);
+      const std::string_view oidType = at(oidTypes, i);
+      const bool nhs = oid.empty() ? space == "NHS"
+                                   : oid == kNhsNumberOid && (oidType.empty() || oidType == "ISO") &&
+                                         (space.empty() || space == "NHS");
+      if (!nhs) continue;
+      if (!found) {
+        found = ids[i];
+      } else if (digits(*found) != digits(ids[i])) {
+        return std::nullopt;
+      }
     }
-    return std::nullopt;
+    return found;
   }
 
   // Whether the engine opened this message for writing (never in adapt()).

@@ -22,39 +22,52 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
 
   cpis::sdk::AdaptResult adapt(const cpis::sdk::MessageView& message,
                                cpis::sdk::AttendanceBuilder& out) const override {
-    const std::string_view event = message.get("MSH-9.2");
-    if (event == "A04" || event == "A01") {
-      out.event(cpis::sdk::Event::Start);
-    } else if (event == "A08" || event == "A02") {
-      out.event(cpis::sdk::Event::Update);
-    } else if (event == "A03") {
-      out.event(cpis::sdk::Event::End);
-    } else if (event == "A11") {
-      out.event(cpis::sdk::Event::Cancel);
-    } else {
-      return cpis::sdk::AdaptResult::notAnAttendance("trigger event not mapped");
+    // What the trigger event means (start, update, end, cancel, reopen, merge, or no attendance)
+    // is the feed's mapping file's to say: keep its draft. A merge (A40) names two patient
+    // records and no visit; the engine records it as the mapping read it, and a check still owed
+    // on the retired number moves to the surviving one (hazard H1). Overriding the event here
+    // would drop merges and reopens.
+    const std::string_view event = out.get(cpis::sdk::Field::Event);
+    if (event == "NOT_AN_ATTENDANCE") {
+      return cpis::sdk::AdaptResult::notAnAttendance("trigger event not mapped as an attendance");
     }
+    if (event == "MERGE") return cpis::sdk::AdaptResult::attendance();
 
-    // The NHS number: authority NHS (type NH, or no type); never a local MR number. A number
-    // that fails modulus 11 is not an error here: the engine records why and says
-    // NHS_NUMBER_INVALID in the alert.
-    if (const auto nhsNumber = message.findNhsNumber("PID-3")) out.nhsNumber(*nhsNumber);
+    // The NHS number, strictly (hazard H1): authority NHS or the NHS number's OID, type NH or
+    // none; never a local MR number, nor another register's number. Two such repetitions with
+    // different numbers give none: the ACK then says NOT_CHECKED / NO_NHS_NUMBER, and a person
+    // looks at the record. A number that fails modulus 11 is not an error here: the engine
+    // records why and says NHS_NUMBER_INVALID in the alert.
+    out.nhsNumber(message.findNhsNumber("PID-3").value_or(""));
 
-    // PID-32 trace status, as sent; a value outside NSTS01..NSTS08 is the sender's data error.
-    if (message.has("PID-32") && !out.trySet(cpis::sdk::Field::NhsStatus, message.get("PID-32"))) {
+    // PID-32 trace status: NSTS01..NSTS08, or its two digits alone. v2.5.1 repeats the field with
+    // identity reliability codes (HL7 table 0445: AL, UA, UD, US), which are no trace status and
+    // are passed over; the first repetition that is a status counts. Anything else is the
+    // sender's data error.
+    for (const std::string_view sent : message.getAll("PID-32(*)")) {
+      if (sent.empty() || sent == "AL" || sent == "UA" || sent == "UD" || sent == "US") continue;
+      const bool digits = sent.size() == 2 && sent[0] == '0' && sent[1] >= '1' && sent[1] <= '8';
+      if (out.trySet(cpis::sdk::Field::NhsStatus, digits ? "NSTS" + std::string(sent) : std::string(sent))) break;
       // Where and what, never the value: this text reaches the ERR segment and the logs.
       return cpis::sdk::AdaptResult::dataError(cpis::sdk::Hl7Error::TableValue, "PID-32",
                                                "not an NHS number trace status");
     }
 
-    // The attendance key. Some EPRs put the visit number under their MRN authority in PID-18.
+    // The attendance key. Some EPRs put the visit number in PID-18 under the trust's own
+    // assigning authority (mrn_authority): only then, and only when it is configured, is PID-18
+    // the key (an account number without that label may span several visits).
     std::string_view visit = message.get("PV1-19");
-    if (visit.empty() && message.get("PID-18.4") == mrnAuthority_) visit = message.get("PID-18");
-    if (visit.empty() && requireVisitNumber_) {
-      return cpis::sdk::AdaptResult::dataError(cpis::sdk::Hl7Error::RequiredFieldMissing, "PV1-19",
-                                               "no visit number");
+    if (visit.empty() && !mrnAuthority_.empty() && message.get("PID-18.4") == mrnAuthority_) {
+      visit = message.get("PID-18");
     }
-    out.visitNumber(visit);
+    if (visit.empty()) {
+      if (requireVisitNumber_) {
+        return cpis::sdk::AdaptResult::dataError(cpis::sdk::Hl7Error::RequiredFieldMissing, "PV1-19",
+                                                 "no visit number");
+      }
+    } else {
+      out.visitNumber(visit);
+    }
     return cpis::sdk::AdaptResult::attendance();
   }
 
