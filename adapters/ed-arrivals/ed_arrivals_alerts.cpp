@@ -37,10 +37,10 @@ bool ended(const sdk::CheckOutcome::Plan& plan, const std::optional<legacy_v23::
 }  // namespace
 
 std::string boardNote(const sdk::CheckOutcome& outcome, std::uint32_t width) {
-  std::string note;
   if (outcome.found()) {
     // Plans in force first, ended ones after, marked: CPIS.md §2 (never assume a plan returned is
-    // a plan in force), and a line cut to the board's width loses the ended ones first.
+    // a plan in force). A line longer than the board's width keeps whole labels only, as many as
+    // fit, then "...": it loses the ended ones first, and never cuts "(ended)" off a plan.
     const auto today = checkDate(outcome);
     std::vector<std::string> labels;
     for (const bool endedOnes : {false, true}) {
@@ -53,18 +53,24 @@ std::string boardNote(const sdk::CheckOutcome& outcome, std::uint32_t width) {
         if (!repeated) labels.push_back(std::move(label));
       }
     }
-    note = "CP-IS ALERT: ";
-    for (std::size_t i = 0; i < labels.size(); ++i) note += (i == 0 ? "" : ", ") + labels[i];
-    note += " - see CP-IS details";
-  } else if (outcome.notFound()) {
-    note = "CP-IS: no plan found";
-  } else if (outcome.checkFailed()) {
-    note = "CP-IS CHECK FAILED - not a negative result";
-  } else {
-    note = "CP-IS NOT CHECKED - not a negative result";
+    std::string list;
+    for (std::size_t i = 0; i < labels.size(); ++i) list += (i == 0 ? "" : ", ") + labels[i];
+    std::string note = "CP-IS ALERT: " + list + " - see CP-IS details";
+    if (note.size() > width) {
+      note = "CP-IS ALERT: ";
+      for (std::size_t i = 0; i < labels.size(); ++i) {
+        const std::string next = (i == 0 ? "" : ", ") + labels[i];
+        if (note.size() + next.size() + 3 > width) break;
+        note += next;
+      }
+      note += "...";  // width >= 45: the prefix and two labels always fit
+    }
+    return note;
   }
-  if (note.size() > width) note = note.substr(0, width - 3) + "...";  // FOUND only: width >= 45
-  return note;
+  // These fit the narrowest board (45) whole.
+  if (outcome.notFound()) return "CP-IS: no plan found";
+  if (outcome.checkFailed()) return "CP-IS CHECK FAILED - not a negative result";
+  return "CP-IS NOT CHECKED - not a negative result";
 }
 
 void writeAlerts(const sdk::CheckOutcome& outcome, const EdArrivalsConfig& config, sdk::AlertWriter& out) {

@@ -1,6 +1,5 @@
 #include "engine/pipeline/check.h"
 
-#include <algorithm>
 #include <array>
 #include <cctype>
 #include <sys/random.h>
@@ -59,15 +58,15 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
   outcome.status = result.status;
   switch (result.status) {
     case domain::CheckStatus::Found:
-      // FOUND without a record, or with a record holding no plan, is not a result we can show:
-      // "0 plans found" would read as no information (hazard H3). Spine's schema requires a
-      // plan in every record; another back end might not.
-      if (result.records.empty() ||
-          std::any_of(result.records.begin(), result.records.end(), [](const auto& r) { return r.plans.empty(); })) {
+      // A record holding no plan has nothing to show (Spine's schema requires a plan in every
+      // record; another back end might not): left out, so that the plans of the others are
+      // shown. FOUND with nothing left to show is not a result we can show: "0 plans found"
+      // would read as no information (hazard H3).
+      std::erase_if(result.records, [](const domain::CpisRecord& record) { return record.plans.empty(); });
+      if (result.records.empty()) {
         outcome.status = domain::CheckStatus::CheckFailed;
         outcome.reason = domain::ReasonCode::UnrecognisedResponse;
-        outcome.reasonText = result.records.empty() ? "CP-IS said found but sent no record"
-                                                    : "CP-IS said found but sent a record without a plan";
+        outcome.reasonText = "CP-IS said found but sent no plan";
         break;
       }
       outcome.records = std::move(result.records);

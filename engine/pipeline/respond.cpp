@@ -27,24 +27,30 @@ class StandardEncoder final : public plugin::AlertEncoder {
   const AlertOptions& options_;
 };
 
-// Whether an adapter's alerts carry the check's status: a ZCP segment, or the OBX row
-// CPIS-STATUS (CPIS.md §5: every ACK carries at least one; a missing one is hazard H3's
-// "missing ZCP").
-bool carriesStatus(std::string_view segments) {
+}  // namespace
+
+bool carriesStatus(std::string_view segments, const hl7v2::Delimiters& delimiters) {
+  // Field `n` of a segment (the segment id is field 0), up to its first component.
+  const auto field = [&](std::string_view segment, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto next = segment.find(delimiters.field);
+      if (next == std::string_view::npos) return std::string_view();
+      segment.remove_prefix(next + 1);
+    }
+    return segment.substr(0, segment.find(delimiters.field));
+  };
+  const auto firstComponent = [&](std::string_view value) { return value.substr(0, value.find(delimiters.component)); };
   while (!segments.empty()) {
     const auto end = segments.find('\r');
     const std::string_view segment = segments.substr(0, end);
-    if (segment.size() > 3 && segment.substr(0, 3) == "ZCP") return true;
-    if (segment.size() > 3 && segment.substr(0, 3) == "OBX" && segment.find("CPIS-STATUS") != std::string_view::npos) {
-      return true;
-    }
+    const std::string_view id = segment.substr(0, 3);
+    if (id == "ZCP" && !firstComponent(field(segment, 2)).empty()) return true;
+    if (id == "OBX" && firstComponent(field(segment, 3)) == "CPIS-STATUS" && !field(segment, 5).empty()) return true;
     if (end == std::string_view::npos) break;
     segments.remove_prefix(end + 1);
   }
   return false;
 }
-
-}  // namespace
 
 std::string Responder::acknowledge(const hl7v2::Message& inbound, hl7v2::AckCode code,
                                    std::span<const core::Issue> issues, hl7v2::AckOptions ack,
@@ -73,13 +79,15 @@ std::string Responder::composed(const domain::CheckOutcome& outcome, const hl7v2
                plugin_->name(), std::string(controlId));
     segments.truncate(0);
     (void)encoder.encode(outcome, standard.feedEncoding, segments);
-  } else if (!carriesStatus(segments.serialize())) {
-    // The adapter answered without the status (a NTE alone, say): the EPR must still learn what
-    // the check found, so the standard alerts follow what it wrote.
+  } else if (!carriesStatus(segments.serialize(), delimiters)) {
+    // The adapter answered without the status (a note alone, say): the EPR must still learn what
+    // the check found, so the standard alerts go out instead, as for a failed compose (what the
+    // adapter wrote, before or after them, would break their order and numbering).
     Poco::Logger::get("cpis.pipeline")
-        .warning("adapter %s composed no status segment (ZCP or OBX CPIS-STATUS) for MSH-10 %s; the standard "
-                 "alerts were added",
+        .warning("adapter %s composed no status (a ZCP, or an OBX CPIS-STATUS row) for MSH-10 %s; the standard "
+                 "alerts were sent",
                  plugin_->name(), std::string(controlId));
+    segments.truncate(0);
     (void)encoder.encode(outcome, standard.feedEncoding, segments);
   }
   return segments.serialize();

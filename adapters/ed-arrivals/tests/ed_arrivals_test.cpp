@@ -253,8 +253,16 @@ BOOST_AUTO_TEST_CASE(the_board_note_fits_the_board_or_is_left_out) {
   const auto parsed =
       cpis::hl7v2::parse(ack(inbound, outcomes::foundSeveralPlans(), AlertEncoding::ZSegments, narrow.get()));
   BOOST_TEST_REQUIRE(parsed.ok());
-  // Plans in force first, so that a line cut short loses the ended ones first.
-  BOOST_TEST(parsed->get("NTE-3") == "CP-IS ALERT: CPP, UCP, LAC (ended) - see C...");
+  // Plans in force first, whole labels only: a line cut short loses the ended ones first and
+  // never cuts "(ended)" off a plan.
+  BOOST_TEST(parsed->get("NTE-3") == "CP-IS ALERT: CPP, UCP, LAC (ended)...");
+  domain::CheckOutcome allEnded = outcomes::foundSeveralPlans();
+  for (auto& record : allEnded.records) {
+    for (auto& plan : record.plans) plan.end = domain::Date{std::chrono::year{2025}, std::chrono::May, std::chrono::day{1}};
+  }
+  const auto ended = cpis::hl7v2::parse(ack(inbound, allEnded, AlertEncoding::ZSegments, narrow.get()));
+  BOOST_TEST_REQUIRE(ended.ok());
+  BOOST_TEST(ended->get("NTE-3") == "CP-IS ALERT: CPP (ended), LAC (ended)...");
   const auto failed = cpis::hl7v2::parse(ack(inbound, outcomes::checkFailed(domain::ReasonCode::Timeout),
                                              AlertEncoding::ZSegments, narrow.get()));
   BOOST_TEST_REQUIRE(failed.ok());

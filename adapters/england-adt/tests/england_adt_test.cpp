@@ -231,8 +231,11 @@ BOOST_DATA_TEST_CASE_F(EnglandAdt, alerts_are_zcp_and_zca, boost::unit_test::dat
   const std::string ackText = ack(inbound, outcome);
   checkGolden(golden(c.name), ackText);
 
-  // The feed's encoding: an EPR that refuses Z-segments gets OBX rows, never a ZCP.
+  // The feed's encoding: an EPR that refuses Z-segments gets OBX rows, never a ZCP, composed by
+  // the adapter (not the engine's fallback after a failure).
+  const auto failuresBefore = plugin().failures();
   const std::string obx = ack(inbound, outcome, AlertEncoding::Obx);
+  BOOST_TEST(plugin().failures() == failuresBefore);
   BOOST_TEST(obx.find("\rZCP|") == std::string::npos, obx);
   BOOST_TEST(obx.find("|CPIS-STATUS^") != std::string::npos, obx);
 

@@ -65,14 +65,20 @@ cpis::domain::CpisRecord recordWith(std::size_t plans) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(found_without_a_record_or_a_plan_is_a_failed_check) {
+BOOST_AUTO_TEST_CASE(found_without_a_plan_is_a_failed_check) {
   cpis::cpis::LookupResult found;
   found.status = cpis::domain::CheckStatus::Found;
   found.records = {recordWith(1)};
   BOOST_TEST((checkAgainst(found).status == cpis::domain::CheckStatus::Found));
+  // A record without a plan is left out; the others' plans are shown.
+  found.records = {recordWith(0), recordWith(2)};
+  const auto shown = checkAgainst(found);
+  BOOST_TEST((shown.status == cpis::domain::CheckStatus::Found));
+  BOOST_TEST_REQUIRE(shown.records.size() == 1U);
+  BOOST_TEST(shown.records.front().plans.size() == 2U);
   for (const auto& records : {std::vector<cpis::domain::CpisRecord>{},
                               std::vector<cpis::domain::CpisRecord>{recordWith(0)},
-                              std::vector<cpis::domain::CpisRecord>{recordWith(1), recordWith(0)}}) {
+                              std::vector<cpis::domain::CpisRecord>{recordWith(0), recordWith(0)}}) {
     found.records = records;
     const auto outcome = checkAgainst(found);
     BOOST_TEST((outcome.status == cpis::domain::CheckStatus::CheckFailed), records.size());

@@ -242,8 +242,9 @@ BOOST_AUTO_TEST_CASE(an_adapter_in_c_composes_alerts) {
 
 // Hazard H3's "missing ZCP": an adapter that answers without the check's status (here the good
 // adapter, which writes a ZCP per plan, given a record without one: only ZCA rows) has the
-// standard alerts added after what it wrote, so the EPR still learns what the check found.
-BOOST_AUTO_TEST_CASE(alerts_an_adapter_composed_without_a_status_get_the_standard_ones_after_them) {
+// standard alerts sent instead, in their order and numbering, so the EPR still learns what the
+// check found.
+BOOST_AUTO_TEST_CASE(alerts_an_adapter_composed_without_a_status_are_replaced_by_the_standard_ones) {
   const auto plugin = adapter("good", {{"site", "RZZ01"}});
   CheckOutcome outcome = found();
   outcome.records.front().plans.clear();
@@ -252,14 +253,33 @@ BOOST_AUTO_TEST_CASE(alerts_an_adapter_composed_without_a_status_get_the_standar
   const std::string head = ack;
   responder.appendTo(ack, outcome);
   const std::string alerts = ack.substr(head.size());
-  BOOST_TEST(alerts.rfind("ZCA|1|", 0) == 0U, alerts);  // the adapter's own rows first
-  BOOST_TEST(alerts.find("\rZCP|1|") != std::string::npos, alerts);  // then the engine's status
+  BOOST_TEST(alerts.rfind("ZCP|1|FOUND|", 0) == 0U, alerts);  // the engine's status first
+  BOOST_TEST(alerts.find("ZCA|1|") == alerts.rfind("ZCA|1|"), alerts);  // one ZCA numbering, not two
 
   // An adapter that wrote its status is left as it is.
   std::string complete = head;
   responder.appendTo(complete, found());
   BOOST_TEST(complete.substr(head.size()).rfind("ZCP|1|FOUND|", 0) == 0U, complete);
   BOOST_TEST(complete.find("CP-IS:") == std::string::npos, complete);  // no standard ZCP-19 text added
+}
+
+BOOST_AUTO_TEST_CASE(a_status_is_a_zcp_with_its_status_or_the_obx_status_row) {
+  using cpis::pipeline::carriesStatus;
+  const cpis::hl7v2::Delimiters standard;
+  BOOST_TEST(carriesStatus("ZCP|1|FOUND\rZCA|1|RZZ02\r", standard));
+  BOOST_TEST(carriesStatus("NTE|1||note\rOBX|1|CE|CPIS-STATUS^CP-IS check status^99CPIS|0|FOUND^Found^99CPIS\r", standard));
+  BOOST_TEST(!carriesStatus("", standard));
+  BOOST_TEST(!carriesStatus("NTE|1||CP-IS ALERT\r", standard));
+  BOOST_TEST(!carriesStatus("ZCP|1|\r", standard));  // no ZCP-2
+  BOOST_TEST(!carriesStatus("ZCA|1|RZZ02\rZCP\r", standard));
+  BOOST_TEST(!carriesStatus("OBX|1|ST|CPIS-TEXT^Display^99CPIS|0|see CPIS-STATUS\r", standard));  // the text elsewhere
+  BOOST_TEST(!carriesStatus("OBX|1|CE|CPIS-STATUS-NOTE^x^99CPIS|0|FOUND\r", standard));  // another code
+  BOOST_TEST(!carriesStatus("OBX|1|CE|CPIS-STATUS^CP-IS check status^99CPIS|0|\r", standard));  // no value
+  cpis::hl7v2::Delimiters other;
+  other.field = '#';
+  other.component = '$';
+  BOOST_TEST(carriesStatus("OBX#1#CE#CPIS-STATUS$CP-IS check status$99CPIS#0#FOUND$Found$99CPIS\r", other));
+  BOOST_TEST(!carriesStatus("OBX|1|CE|CPIS-STATUS^CP-IS check status^99CPIS|0|FOUND\r", other));
 }
 
 BOOST_AUTO_TEST_CASE(an_adapter_without_composeAlerts_leaves_the_alerts_to_the_engine) {

@@ -83,6 +83,17 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
     BOOST_TEST(!kept->issue.has_value());
     BOOST_TEST((attendance.event == event));
   }
+  // A merge's two numbers, each by the NHS rule: MRG-1 names the retired record.
+  attendance = draft(cpis::domain::AttendanceEvent::Merge);
+  std::string merge = test::edRegistration("ED0000793", "A40");
+  merge.replace(merge.find("PV1|"), std::string::npos, "MRG|K1^^^RZZ^MR~9990000026^^^NHS^NH\r");
+  const auto merged = adapter->adapt(test::message(merge), attendance);
+  BOOST_TEST_REQUIRE(merged.ok(), cpis::plugin::test::whyNot(merged));
+  BOOST_TEST(!merged->issue.has_value());
+  BOOST_TEST_REQUIRE(attendance.nhsNumber.has_value());
+  BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");
+  BOOST_TEST_REQUIRE(attendance.priorNhsNumber.has_value());
+  BOOST_TEST(attendance.priorNhsNumber->reveal() == "9990000026");
   // What the mapping says is no attendance stays none.
   attendance = draft(cpis::domain::AttendanceEvent::NotAnAttendance);
   const auto none = adapter->adapt(test::message(test::edRegistration("ED0000791", "A31")), attendance);
@@ -103,6 +114,14 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
   BOOST_TEST_REQUIRE(keyed.ok(), cpis::plugin::test::whyNot(keyed));
   BOOST_TEST(!keyed->issue.has_value());
   BOOST_TEST(attendance.visitNumber == "ACC123");
+  // With the default configuration (no mrn_authority) an unlabelled PID-18 is no visit number.
+  const auto defaults = AdapterPlugin::create(*library, {});
+  attendance = draft(cpis::domain::AttendanceEvent::Start);
+  const auto unlabelled = defaults->adapt(test::message(noVisit, {{"PID-18.1", "ACC123"}}), attendance);
+  BOOST_TEST_REQUIRE(unlabelled.ok(), cpis::plugin::test::whyNot(unlabelled));
+  BOOST_TEST_REQUIRE(unlabelled->issue.has_value());
+  BOOST_TEST(unlabelled->issue->location.field == 19U);
+  BOOST_TEST(attendance.visitNumber.empty());
   attendance = draft(cpis::domain::AttendanceEvent::Start);
 
   const auto refused =

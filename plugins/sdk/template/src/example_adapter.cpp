@@ -23,15 +23,12 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
   cpis::sdk::AdaptResult adapt(const cpis::sdk::MessageView& message,
                                cpis::sdk::AttendanceBuilder& out) const override {
     // What the trigger event means (start, update, end, cancel, reopen, merge, or no attendance)
-    // is the feed's mapping file's to say: keep its draft. A merge (A40) names two patient
-    // records and no visit; the engine records it as the mapping read it, and a check still owed
-    // on the retired number moves to the surviving one (hazard H1). Overriding the event here
-    // would drop merges and reopens.
+    // is the feed's mapping file's to say: keep its draft. Overriding the event here would drop
+    // merges and reopens.
     const std::string_view event = out.get(cpis::sdk::Field::Event);
     if (event == "NOT_AN_ATTENDANCE") {
       return cpis::sdk::AdaptResult::notAnAttendance("trigger event not mapped as an attendance");
     }
-    if (event == "MERGE") return cpis::sdk::AdaptResult::attendance();
 
     // The NHS number, strictly (hazard H1): authority NHS or the NHS number's OID, type NH or
     // none; never a local MR number, nor another register's number. Two such repetitions with
@@ -51,6 +48,15 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
       // Where and what, never the value: this text reaches the ERR segment and the logs.
       return cpis::sdk::AdaptResult::dataError(cpis::sdk::Hl7Error::TableValue, "PID-32",
                                                "not an NHS number trace status");
+    }
+
+    // A merge (A40): PID the surviving record (its trace status read above), MRG-1 the retired
+    // one, by the same rule; no visit. The engine records it, and a check still owed on the
+    // retired number moves to the surviving one (hazard H1). Without both valid numbers it
+    // records nothing, and logs why.
+    if (event == "MERGE") {
+      (void)out.trySet(cpis::sdk::Field::PriorNhsNumber, message.findNhsNumber("MRG-1").value_or(""));
+      return cpis::sdk::AdaptResult::attendance();
     }
 
     // The attendance key. Some EPRs put the visit number in PID-18 under the trust's own
