@@ -57,13 +57,18 @@ std::string boardNote(const sdk::CheckOutcome& outcome, std::uint32_t width) {
     for (std::size_t i = 0; i < labels.size(); ++i) list += (i == 0 ? "" : ", ") + labels[i];
     std::string note = "CP-IS ALERT: " + list + " - see CP-IS details";
     if (note.size() > width) {
-      note = "CP-IS ALERT: ";
-      for (std::size_t i = 0; i < labels.size(); ++i) {
-        const std::string next = (i == 0 ? "" : ", ") + labels[i];
-        if (note.size() + next.size() + 3 > width) break;
-        note += next;
+      // Without the pointer to the details when the labels fit whole; else as many whole labels
+      // as fit, then "..." (width >= 45: the prefix and two labels always fit).
+      note = "CP-IS ALERT: " + list;
+      if (note.size() > width) {
+        note = "CP-IS ALERT: ";
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+          const std::string next = (i == 0 ? "" : ", ") + labels[i];
+          if (note.size() + next.size() + 3 > width) break;
+          note += next;
+        }
+        note += "...";
       }
-      note += "...";  // width >= 45: the prefix and two labels always fit
     }
     return note;
   }

@@ -364,6 +364,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       mode = row->mode;
     } else if (table.otherwise) {
       a.setting = table.otherwise;
+      a.settingByDefault = true;
       mode = table.otherwiseMode;
     }
   }

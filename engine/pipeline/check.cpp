@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <sys/types.h>
 
+#include <Poco/Logger.h>
 #include <Poco/UUIDGenerator.h>
 
 namespace cpis::pipeline {
@@ -62,7 +63,13 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
       // record; another back end might not): left out, so that the plans of the others are
       // shown. FOUND with nothing left to show is not a result we can show: "0 plans found"
       // would read as no information (hazard H3).
-      std::erase_if(result.records, [](const domain::CpisRecord& record) { return record.plans.empty(); });
+      if (const auto dropped =
+              std::erase_if(result.records, [](const domain::CpisRecord& record) { return record.plans.empty(); });
+          dropped > 0) {
+        Poco::Logger::get("cpis.pipeline")
+            .warning("check %s: CP-IS said found with %s record%s holding no plan: left out of the outcome",
+                     request.checkId, std::to_string(dropped), std::string(dropped == 1 ? "" : "s"));
+      }
       if (result.records.empty()) {
         outcome.status = domain::CheckStatus::CheckFailed;
         outcome.reason = domain::ReasonCode::UnrecognisedResponse;

@@ -54,7 +54,8 @@ struct DecisionPolicy {
   bool refusePlaceholdersInLive = true;
   // Per setting; a setting not listed has 18, except MATERNITY, which has none.
   std::map<domain::CareSetting, int> maxAgeYears;
-  // Per setting; a setting not listed has the mapping's mode, else the CPIS.md §8 default.
+  // Per setting, below the mapping's own mode (a location row's or its <settings> entry's) and
+  // above the CPIS.md §8 default (Decider::accessModeFor).
   std::map<domain::CareSetting, domain::AccessMode> settingModes;
   // Per location key (Attendance::locationKey).
   std::map<std::string, LocationPolicy, std::less<>> locations;

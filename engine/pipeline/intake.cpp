@@ -109,6 +109,7 @@ struct Intake::Pending {
     domain::Instant at{};
     std::optional<domain::CheckOutcome> notChecked;  // recorded as the attendance's check
     bool unmapped = false;                           // counted, and alerted (hazard H4)
+    bool outOfScopeByDefault = false;                // counted, and reported (hazard H4)
   };
   std::optional<Remember> remember;
 };
@@ -130,6 +131,7 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
                                                                     : std::make_unique<LastOutcomes>(policy_.feed)),
       outcomes_(ownOutcomes_ ? ownOutcomes_.get() : checks->outcomes),
       unmapped_(std::make_unique<UnmappedLocations>()),
+      defaulted_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()) {}
 
 Intake::~Intake() = default;
@@ -501,6 +503,11 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       // is delivered, without it).
       if (!d.outcome.empty()) d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);
     }
+    if (decision.reason == domain::ReasonCode::SettingOutOfScope && attendance.settingByDefault &&
+        !attendance.locationKey.empty()) {
+      pending.remember->outOfScopeByDefault = true;
+      if (!d.outcome.empty()) d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);
+    }
     return d;
   }
   if (decision.kind == DecisionKind::RepeatPrevious) {
@@ -637,6 +644,7 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
     rememberOutcome(r.attendance, *r.notChecked);
   }
   if (r.unmapped) reportUnmapped(r.attendance.locationKey);
+  if (r.outOfScopeByDefault) reportOutOfScopeByDefault(r.attendance.locationKey);
 }
 
 void Intake::noteMerge(const domain::Attendance& attendance, const std::string& label) const {
@@ -668,6 +676,19 @@ void Intake::reportUnmapped(std::string_view locationKey) {
   if (!seen.report) return;
   logger().warning("OPS ALERT: feed %s: location %s is not in the mapping's location table: its attendances are "
                    "not checked (LOCATION_UNMAPPED) until the mapping maps it (%Lu message%s so far)",
+                   policy_.feed, UnmappedLocations::loggable(locationKey), static_cast<Poco::UInt64>(seen.count),
+                   std::string(seen.count == 1 ? "" : "s"));
+}
+
+void Intake::reportOutOfScopeByDefault(std::string_view locationKey) {
+  // Hazard H4 behind a default rule: a location no row maps (a new ED point of care, say) that
+  // the mapping's `otherwise` puts out of scope is not checked either. The rule is the trust's
+  // own, so this is a warning rather than an alert, on the same 1st, 10th, 100th... message.
+  const auto seen = defaulted_->seen(locationKey);
+  if (!seen.report) return;
+  logger().warning("feed %s: location %s is not in the mapping's location table, and its default rule puts it "
+                   "out of scope: its attendances are not checked (SETTING_OUT_OF_SCOPE); map it if it is a care "
+                   "setting CP-IS covers (%Lu message%s so far)",
                    policy_.feed, UnmappedLocations::loggable(locationKey), static_cast<Poco::UInt64>(seen.count),
                    std::string(seen.count == 1 ? "" : "s"));
 }

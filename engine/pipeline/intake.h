@@ -213,7 +213,9 @@ class Intake final : public mllp::FrameHandler {
   std::unique_ptr<LastOutcomes> ownOutcomes_;
   LastOutcomes* outcomes_ = nullptr;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
+  std::unique_ptr<UnmappedLocations> defaulted_;  // out of scope by the default rule: counted, a warning
   void reportUnmapped(std::string_view locationKey);
+  void reportOutOfScopeByDefault(std::string_view locationKey);
   // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did;
   // `label` names it in the log (the trigger event, and which group of a message of several).
   void noteMerge(const domain::Attendance& attendance, const std::string& label) const;

@@ -39,13 +39,20 @@ bool carriesStatus(std::string_view segments, const hl7v2::Delimiters& delimiter
     }
     return segment.substr(0, segment.find(delimiters.field));
   };
-  const auto firstComponent = [&](std::string_view value) { return value.substr(0, value.find(delimiters.component)); };
+  // The first component of a field's first repetition; HL7's explicit null ("") is no value.
+  const auto firstComponent = [&](std::string_view value) {
+    const char stops[] = {delimiters.component, delimiters.repetition, delimiters.subComponent, '\0'};
+    value = value.substr(0, value.find_first_of(std::string_view(stops, 3)));
+    return value == "\"\"" ? std::string_view() : value;
+  };
   while (!segments.empty()) {
     const auto end = segments.find('\r');
     const std::string_view segment = segments.substr(0, end);
     const std::string_view id = segment.substr(0, 3);
     if (id == "ZCP" && !firstComponent(field(segment, 2)).empty()) return true;
-    if (id == "OBX" && firstComponent(field(segment, 3)) == "CPIS-STATUS" && !field(segment, 5).empty()) return true;
+    if (id == "OBX" && firstComponent(field(segment, 3)) == "CPIS-STATUS" && !firstComponent(field(segment, 5)).empty()) {
+      return true;
+    }
     if (end == std::string_view::npos) break;
     segments.remove_prefix(end + 1);
   }

@@ -391,6 +391,32 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
 
 // CPIS.md §8: a child's record with no birth date is checked anyway, and that is noted in the
 // stored outcome (the decision knew, and the note went nowhere).
+// Hazard H4 behind a default rule: england-adt.xml's `otherwise` puts a location no row maps out
+// of scope (SETTING_OUT_OF_SCOPE). That is the trust's choice, but a new ED point of care would
+// fall to it unseen: the log warns, naming the location, on its 1st and 10th message (not each),
+// and the stored outcome names it.
+BOOST_AUTO_TEST_CASE(a_location_the_default_rule_puts_out_of_scope_is_reported) {
+  Patient child{"9990000018"};
+  child.location = "GYM^^^RZZ09";
+  for (int i = 1; i <= 10; ++i) {
+    const auto ack = send(adt("G" + std::to_string(i), "VG" + std::to_string(i), child));
+    BOOST_TEST(field(ack, "MSA-1") == "AA");
+    BOOST_TEST(field(ack, "ZCP-3.1") == "SETTING_OUT_OF_SCOPE");
+  }
+  BOOST_TEST(engine->terminate() == 0);
+  const std::string logs = engine->errors();
+  const std::string warning = "feed ed: location RZZ09/GYM is not in the mapping's location table, and its default "
+                              "rule puts it out of scope";
+  BOOST_TEST(occurrences(logs, warning) == 2u, logs);  // the 1st message and the 10th
+  BOOST_TEST(logs.find("(10 messages so far)") != std::string::npos, logs);
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", f.storePath());
+  std::string outcome;
+  session << "SELECT outcome FROM message WHERE control_id = 'G1'", Poco::Data::Keywords::into(outcome),
+      Poco::Data::Keywords::now;
+  BOOST_TEST(outcome.find(" location RZZ09/GYM") != std::string::npos, outcome);
+}
+
 BOOST_AUTO_TEST_CASE(a_message_with_no_birth_date_is_checked_and_noted) {
   Patient child{"9990000018"};
   child.birthDate.clear();

@@ -243,8 +243,15 @@ BOOST_AUTO_TEST_CASE(html_is_self_contained_with_summary_and_tables) {
 
 BOOST_AUTO_TEST_CASE(no_patient_identifier_reaches_the_report) {
   const cpis::test::TempDir out("cpis-analyse");
-  const Run r = sampleRun(out);
+  Run r = sampleRun(out);
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  // The temporary folder's name is random (mkdtemp) and the summary names the files written
+  // there: a short identifier ("Zo") can turn up in it by chance. Not the report's content.
+  for (std::string* text : {&r.out, &r.html, &r.jsonText}) {
+    for (auto at = text->find(out.path().string()); at != std::string::npos; at = text->find(out.path().string())) {
+      text->erase(at, out.path().string().size());
+    }
+  }
   std::istringstream identifiers(slurp(kSamples / "feed-capture-identifiers.txt"));
   std::size_t checked = 0;
   for (std::string line; std::getline(identifiers, line);) {

@@ -339,8 +339,12 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
       <location key="RZZ01/EDMAJ" setting="ED"/>
       <otherwise setting="OUT_OF_SCOPE"/>
     </locations>)");
-  BOOST_TEST((attendanceOf(mapping, message("PV1|1|O|OPD4^^^RZZ01\r")).setting == CareSetting::OutOfScope));
-  BOOST_TEST((attendanceOf(mapping, message("PV1|1|E|EDMAJ^^^RZZ01\r")).setting == CareSetting::Ed));
+  const Attendance byDefault = attendanceOf(mapping, message("PV1|1|O|OPD4^^^RZZ01\r"));
+  BOOST_TEST((byDefault.setting == CareSetting::OutOfScope));
+  BOOST_TEST(byDefault.settingByDefault);  // no row mapped it (hazard H4: the intake reports it)
+  const Attendance mapped = attendanceOf(mapping, message("PV1|1|E|EDMAJ^^^RZZ01\r"));
+  BOOST_TEST((mapped.setting == CareSetting::Ed));
+  BOOST_TEST(!mapped.settingByDefault);
   // A message without any location has no key, and gets the default too.
   const Attendance none = attendanceOf(mapping, message(""));
   BOOST_TEST(none.locationKey.empty());

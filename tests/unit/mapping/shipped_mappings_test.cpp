@@ -387,6 +387,54 @@ BOOST_AUTO_TEST_CASE(england_settings_table_sets_modes) {
   BOOST_TEST((result->accessMode == AccessMode::Unscheduled));  // the trust's choice over the default
 }
 
+// The wildcard rows by treatment function take attendances, not clinics: an antenatal clinic
+// (PV1-2 O, PV1-10 501) at an unlisted point of care is not MATERNITY, nor an ED review clinic ED.
+BOOST_AUTO_TEST_CASE(england_wildcard_rows_leave_clinics_out) {
+  const auto clinic = [&](const std::string& pv1Head, const std::string& function) {
+    const auto message = edited("england-a04-ed-child.hl7", "PV1|1|E|EDMAJ^^^RZZ01|||||||180", pv1Head + "|||||||" + function);
+    const auto result = mapping("england-adt").apply(message, "feed-1");
+    BOOST_TEST_REQUIRE(result.ok());
+    return result->setting;
+  };
+  BOOST_TEST((clinic("PV1|1|E|ANC^^^RZZ01", "501") == CareSetting::Maternity));
+  BOOST_TEST((clinic("PV1|1|O|ANC^^^RZZ01", "501") == CareSetting::OutOfScope));
+  BOOST_TEST((clinic("PV1|1|I|LABOUR^^^RZZ01", "560") == CareSetting::Maternity));
+  BOOST_TEST((clinic("PV1|1|E|RESUS2^^^RZZ01", "180") == CareSetting::Ed));
+  BOOST_TEST((clinic("PV1|1|O|EDREVIEW^^^RZZ01", "180") == CareSetting::OutOfScope));
+  BOOST_TEST((clinic("PV1|1|R|EDREVIEW^^^RZZ01", "180") == CareSetting::OutOfScope));
+}
+
+// Hazard H1: the namespace NHS under another register's OID is not the NHS number, in PID-3
+// as in MRG-1; a repeated PID-32 gives its first trace status.
+BOOST_AUTO_TEST_CASE(england_the_nhs_authority_and_a_repeated_trace_status) {
+  const auto apply = [&](const std::string& from, const std::string& to) {
+    auto result = mapping("england-adt").apply(edited("england-a04-ed-child.hl7", from, to), "feed-1");
+    BOOST_TEST_REQUIRE(result.ok());
+    return std::move(result).value();
+  };
+  BOOST_TEST(!apply("9990000018^^^NHS^NH", "9990000018^^^NHS&1.2.3.4&ISO^NH").nhsNumber.has_value());
+  BOOST_TEST(apply("9990000018^^^NHS^NH", "9990000018^^^NHS&2.16.840.1.113883.2.1.4.1&ISO^NH").nhsNumber.has_value());
+  BOOST_TEST((apply("|NSTS01", "|AL~NSTS04").nhsStatus == NhsNumberStatus::Nsts04));
+  BOOST_TEST((apply("|NSTS01", "|US~02").nhsStatus == NhsNumberStatus::Nsts02));
+  BOOST_TEST((apply("|NSTS01", "|AL").nhsStatus == NhsNumberStatus::Absent));
+}
+
+// The legacy PAS's PID-2 and MRG-4 are the NHS number only without another authority.
+BOOST_AUTO_TEST_CASE(legacy_pid2_under_another_authority_is_not_the_nhs_number) {
+  const auto apply = [&](const std::string& pid2) {
+    auto text = cpis::test::readRepoFile("tests/data/adt/legacy-a04-pid2.hl7");
+    text.replace(text.find("PID|1|9990000018|"), 17, "PID|1|" + pid2 + "|");
+    auto message = cpis::hl7v2::parse(std::move(text));
+    BOOST_TEST_REQUIRE(message.ok());
+    auto result = mapping("legacy-v23").apply(*message, "feed-1");
+    BOOST_TEST_REQUIRE(result.ok());
+    return std::move(result).value();
+  };
+  BOOST_TEST(apply("9990000018").nhsNumber.has_value());
+  BOOST_TEST(apply("9990000018^^^NHS").nhsNumber.has_value());
+  BOOST_TEST(!apply("9990000018^^^RZZ02").nhsNumber.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(legacy_an_unknown_attendance_type_is_unmapped) {
   auto text = cpis::test::readRepoFile("tests/data/adt/legacy-a04-pid2.hl7");
   text.replace(text.find("ZPV|1|MIU"), 9, "ZPV|1|XRAY");

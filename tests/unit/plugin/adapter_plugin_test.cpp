@@ -52,6 +52,7 @@ BOOST_AUTO_TEST_SUITE(adapter_plugin)
 BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
   const auto plugin = good();
   Attendance attendance = draft();
+  attendance.settingByDefault = true;  // the mapping's default rule, which the adapter overrides
   const auto result = plugin->adapt(message(edRegistration(), {{"PID-32", "NSTS01"}}), attendance);
   BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
   BOOST_TEST((result->kind == AdaptOutcome::Kind::Attendance));
@@ -62,6 +63,7 @@ BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
   BOOST_TEST(attendance.visitNumber == "A250612001");
   BOOST_TEST(attendance.siteOdsCode == "RZZ01");
   BOOST_TEST((attendance.setting == cpis::domain::CareSetting::Ed));
+  BOOST_TEST(!attendance.settingByDefault);  // the adapter's word now
   BOOST_TEST(attendance.locationKey == "EDMAJ/mrn-8");
   BOOST_TEST((attendance.birthDate ==
               cpis::domain::Date{std::chrono::year{2015}, std::chrono::April, std::chrono::day{3}}));

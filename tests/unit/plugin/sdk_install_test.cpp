@@ -86,8 +86,10 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
   // A merge's two numbers, each by the NHS rule: MRG-1 names the retired record.
   attendance = draft(cpis::domain::AttendanceEvent::Merge);
   std::string merge = test::edRegistration("ED0000793", "A40");
-  merge.replace(merge.find("PV1|"), std::string::npos, "MRG|K1^^^RZZ^MR~9990000026^^^NHS^NH\r");
-  const auto merged = adapter->adapt(test::message(merge), attendance);
+  // The MR number first, valid by modulus 11 (never taken), and a PID-32 that is no status (a
+  // merge is not refused for it).
+  merge.replace(merge.find("PV1|"), std::string::npos, "MRG|9990000034^^^RZZ^MR~9990000026^^^NHS^NH\r");
+  const auto merged = adapter->adapt(test::message(merge, {{"PID-32", "TRACED"}}), attendance);
   BOOST_TEST_REQUIRE(merged.ok(), cpis::plugin::test::whyNot(merged));
   BOOST_TEST(!merged->issue.has_value());
   BOOST_TEST_REQUIRE(attendance.nhsNumber.has_value());

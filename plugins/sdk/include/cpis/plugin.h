@@ -335,7 +335,8 @@ typedef struct cpis_plugin_descriptor {
    * attendance the feed's mapping file made; answers with a cpis_status. compose_alerts
    * (NULL = the engine's standard alerts in the feed's encoding): writes the alert segments
    * for the outcome; CPIS_OK or CPIS_FAILED (the engine then drops what was written and uses
-   * its standard alerts). */
+   * its standard alerts, as it does when what was written carries no status: no ZCP with
+   * ZCP-2, no OBX row CPIS-STATUS with its value). */
   cpis_status (*adapt)(const cpis_instance* instance, const cpis_message* message,
                        cpis_attendance* attendance, cpis_error* error);
   cpis_status (*compose_alerts)(const cpis_instance* instance, const cpis_outcome* outcome,
