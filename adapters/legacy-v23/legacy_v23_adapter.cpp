@@ -129,8 +129,11 @@ std::string LegacyV23Adapter::nhsNumberOf(const sdk::MessageView& message, std::
       return disagree("PID-3 repetitions");
     }
   }
-  // 2. PID-2, the external patient id, which this PAS fills with the NHS number.
-  const std::string external(trim(message.get("PID-2.1")));
+  // 2. PID-2, the external patient id, which this PAS fills with the NHS number: unlabelled, or
+  //    under the authority NHS; never a number another authority labels (hazard H1).
+  const std::string_view externalAuthority = trim(message.get("PID-2.4"));
+  const std::string external(externalAuthority.empty() || externalAuthority == "NHS" ? trim(message.get("PID-2.1"))
+                                                                                    : std::string_view());
   if (!typed.empty() && !external.empty() && compact(typed) != compact(external)) {
     return disagree("PID-2 and PID-3");
   }

@@ -82,9 +82,10 @@ struct Attendance {
   std::optional<Instant> arrivedAt;        // PV1-44, else EVN-6, else EVN-2
   std::string locationKey;                 // the key the location table matched
   std::optional<CareSetting> setting;      // absent = location unmapped
-  // The setting came from the mapping's default location rule (`otherwise`), not a row of its
-  // table: a location nobody mapped (hazard H4), reported when that rule puts it out of scope.
-  // An adapter that sets the care setting clears it.
+  // The setting came from the mapping's default location rule (`otherwise`), and no row of its
+  // table names this location (a row that names it and whose conditions left the message out is
+  // the table's word on it): a location nobody mapped (hazard H4), reported when that rule puts
+  // it out of scope. An adapter that sets the care setting clears it.
   bool settingByDefault = false;
   std::string siteOdsCode;                 // PV1-3.4
   std::string department;                  // PV1-3.1

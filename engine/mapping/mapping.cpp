@@ -364,7 +364,14 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       mode = row->mode;
     } else if (table.otherwise) {
       a.setting = table.otherwise;
-      a.settingByDefault = true;
+      // Not in the table: no row names this key itself (a row that names it, and whose
+      // conditions left this message out, is the table's own word on it).
+      a.settingByDefault = std::none_of(table.rows.begin(), table.rows.end(), [&](const LocationRule& named) {
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+          if (named.key[i] == "*" || named.key[i] != parts[i]) return false;
+        }
+        return true;
+      });
       mode = table.otherwiseMode;
     }
   }

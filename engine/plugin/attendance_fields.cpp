@@ -218,9 +218,11 @@ cpis_host_result writeAttendanceField(domain::Attendance& a, cpis_attendance_fie
     case CPIS_FIELD_VISIT_NUMBER: return setText(a.visitNumber, text);
     case CPIS_FIELD_ARRIVED_AT: return setOptional(a.arrivedAt, text, parseHl7Instant);
     case CPIS_FIELD_LOCATION_KEY: return setText(a.locationKey, text);
-    case CPIS_FIELD_CARE_SETTING:
-      a.settingByDefault = false;  // the adapter's word, not the mapping's default rule
-      return setOptional(a.setting, text, domain::parseCareSetting);
+    case CPIS_FIELD_CARE_SETTING: {
+      const cpis_host_result result = setOptional(a.setting, text, domain::parseCareSetting);
+      if (result == CPIS_HOST_OK) a.settingByDefault = false;  // the adapter's word, not the default rule
+      return result;
+    }
     case CPIS_FIELD_SITE_ODS_CODE: return setText(a.siteOdsCode, text);
     case CPIS_FIELD_DEPARTMENT: return setText(a.department, text);
     case CPIS_FIELD_PATIENT_CLASS: return setText(a.patientClass, text);

@@ -389,8 +389,6 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
   BOOST_TEST(stored[0].second == "processed");
 }
 
-// CPIS.md §8: a child's record with no birth date is checked anyway, and that is noted in the
-// stored outcome (the decision knew, and the note went nowhere).
 // Hazard H4 behind a default rule: england-adt.xml's `otherwise` puts a location no row maps out
 // of scope (SETTING_OUT_OF_SCOPE). That is the trust's choice, but a new ED point of care would
 // fall to it unseen: the log warns, naming the location, on its 1st and 10th message (not each),
@@ -417,6 +415,8 @@ BOOST_AUTO_TEST_CASE(a_location_the_default_rule_puts_out_of_scope_is_reported) 
   BOOST_TEST(outcome.find(" location RZZ09/GYM") != std::string::npos, outcome);
 }
 
+// CPIS.md §8: a child's record with no birth date is checked anyway, and that is noted in the
+// stored outcome (the decision knew, and the note went nowhere).
 BOOST_AUTO_TEST_CASE(a_message_with_no_birth_date_is_checked_and_noted) {
   Patient child{"9990000018"};
   child.birthDate.clear();

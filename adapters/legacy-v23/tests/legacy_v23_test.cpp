@@ -220,6 +220,14 @@ BOOST_AUTO_TEST_CASE(untyped_numbers_can_be_switched_off) {
   BOOST_TEST(adapt(sample("a01-untyped-pid3-maternity.hl7"), otherLocal.get()).nhsNumber().empty());
 }
 
+// Hazard H1: PID-2 is this PAS's NHS number unlabelled or under the authority NHS, never a
+// number another authority labels (a local number there passes modulus 11 one time in eleven).
+BOOST_AUTO_TEST_CASE(pid2_under_another_authority_is_not_the_nhs_number) {
+  BOOST_TEST(adapt(variant("a04-pid2-spaces.hl7", "999 000 0018|", "999 000 0018^^^RZZ02|")).nhsNumber().empty());
+  BOOST_TEST(adapt(variant("a04-pid2-spaces.hl7", "999 000 0018|", "999 000 0018^^^NHS|")).nhsNumber() ==
+             "9990000018");
+}
+
 BOOST_AUTO_TEST_CASE(an_invalid_pid2_is_recorded_not_refused) {
   const Adapted a = adapt(variant("a04-pid2-spaces.hl7", "999 000 0018", "999 000 0019"));
   BOOST_TEST_REQUIRE(a.isAttendance(), a.why());

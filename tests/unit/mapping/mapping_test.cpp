@@ -337,6 +337,8 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
   const Mapping mapping = load(R"(<fields/><locations>
       <key><part path="PV1-3.4"/><part path="PV1-3.1"/></key>
       <location key="RZZ01/EDMAJ" setting="ED"/>
+      <location key="RZZ01/WARD7" setting="PAED_WARD"><where path="PV1-2" in="I E"/></location>
+      <location key="RZZ01/*" setting="ED"><where path="PV1-10" in="180"/></location>
       <otherwise setting="OUT_OF_SCOPE"/>
     </locations>)");
   const Attendance byDefault = attendanceOf(mapping, message("PV1|1|O|OPD4^^^RZZ01\r"));
@@ -345,6 +347,10 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
   const Attendance mapped = attendanceOf(mapping, message("PV1|1|E|EDMAJ^^^RZZ01\r"));
   BOOST_TEST((mapped.setting == CareSetting::Ed));
   BOOST_TEST(!mapped.settingByDefault);
+  // A row names the location, and its conditions leave this message out: the table's own word.
+  const Attendance excluded = attendanceOf(mapping, message("PV1|1|O|WARD7^^^RZZ01\r"));
+  BOOST_TEST((excluded.setting == CareSetting::OutOfScope));
+  BOOST_TEST(!excluded.settingByDefault);
   // A message without any location has no key, and gets the default too.
   const Attendance none = attendanceOf(mapping, message(""));
   BOOST_TEST(none.locationKey.empty());

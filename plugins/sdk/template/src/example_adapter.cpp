@@ -40,13 +40,15 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
     // PID-32 trace status: NSTS01..NSTS08, or its two digits alone. v2.5.1 repeats the field with
     // identity reliability codes (HL7 table 0445: AL, UA, UD, US), which are no trace status and
     // are passed over; the first repetition that is a status counts. Anything else is the
-    // sender's data error, except in a merge: refusing an A40 would leave a check owed on the
-    // retired number to query it (hazard H1), so its status stays as the mapping read it.
+    // sender's data error in a start or an update (a check may be due); in any other message
+    // (an end, a cancel, a merge...) refusing it would lose what the message does (a merge left
+    // unrecorded, a check owed on the retired number queries it: hazard H1), so its status stays
+    // as the mapping read it.
     for (const std::string_view sent : message.getAll("PID-32(*)")) {
       if (sent.empty() || sent == "AL" || sent == "UA" || sent == "UD" || sent == "US") continue;
       const bool digits = sent.size() == 2 && sent[0] == '0' && sent[1] >= '1' && sent[1] <= '8';
       if (out.trySet(cpis::sdk::Field::NhsStatus, digits ? "NSTS" + std::string(sent) : std::string(sent))) break;
-      if (event == "MERGE") break;
+      if (event != "START" && event != "UPDATE") break;
       // Where and what, never the value: this text reaches the ERR segment and the logs.
       return cpis::sdk::AdaptResult::dataError(cpis::sdk::Hl7Error::TableValue, "PID-32",
                                                "not an NHS number trace status");
