@@ -497,15 +497,15 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     pending.remember->notChecked = outcome;
     Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
                                      : accept(message, &outcome, decision.emitAlert);
-    if (decision.reason == domain::ReasonCode::LocationUnmapped && !attendance.locationKey.empty()) {
-      pending.remember->unmapped = true;
+    // Hazard H4: a location nobody mapped, unmapped or put out of scope by the mapping's default
+    // rule, is reported once stored (noteStored).
+    const bool unmapped = decision.reason == domain::ReasonCode::LocationUnmapped;
+    const bool byDefault = decision.reason == domain::ReasonCode::SettingOutOfScope && attendance.settingByDefault;
+    if ((unmapped || byDefault) && !attendance.locationKey.empty()) {
+      pending.remember->unmapped = unmapped;
+      pending.remember->outOfScopeByDefault = byDefault;
       // A place, kept for the audit (enhanced mode stores its outcome once the application ACK
       // is delivered, without it).
-      if (!d.outcome.empty()) d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);
-    }
-    if (decision.reason == domain::ReasonCode::SettingOutOfScope && attendance.settingByDefault &&
-        !attendance.locationKey.empty()) {
-      pending.remember->outOfScopeByDefault = true;
       if (!d.outcome.empty()) d.outcome += " location " + UnmappedLocations::loggable(attendance.locationKey);
     }
     return d;
@@ -672,24 +672,25 @@ void Intake::noteMerge(const domain::Attendance& attendance, const std::string& 
 }
 
 void Intake::reportUnmapped(std::string_view locationKey) {
-  const auto seen = unmapped_->seen(locationKey);
-  if (!seen.report) return;
-  logger().warning("OPS ALERT: feed %s: location %s is not in the mapping's location table: its attendances are "
-                   "not checked (LOCATION_UNMAPPED) until the mapping maps it (%Lu message%s so far)",
-                   policy_.feed, UnmappedLocations::loggable(locationKey), static_cast<Poco::UInt64>(seen.count),
-                   std::string(seen.count == 1 ? "" : "s"));
+  reportLocation(*unmapped_, locationKey,
+                 "OPS ALERT: feed %s: location %s is not in the mapping's location table: its attendances are not "
+                 "checked (LOCATION_UNMAPPED) until the mapping maps it (%Lu message%s so far)");
 }
 
 void Intake::reportOutOfScopeByDefault(std::string_view locationKey) {
   // Hazard H4 behind a default rule: a location no row maps (a new ED point of care, say) that
   // the mapping's `otherwise` puts out of scope is not checked either. The rule is the trust's
-  // own, so this is a warning rather than an alert, on the same 1st, 10th, 100th... message.
-  const auto seen = defaulted_->seen(locationKey);
+  // own, so this is a warning rather than an ops alert, on the same 1st, 10th, 100th... message.
+  reportLocation(*defaulted_, locationKey,
+                 "feed %s: location %s is not in the mapping's location table, and its default rule puts it out of "
+                 "scope: its attendances are not checked (SETTING_OUT_OF_SCOPE); map it if it is a care setting "
+                 "CP-IS covers (%Lu message%s so far)");
+}
+
+void Intake::reportLocation(UnmappedLocations& counter, std::string_view locationKey, const std::string& text) {
+  const auto seen = counter.seen(locationKey);
   if (!seen.report) return;
-  logger().warning("feed %s: location %s is not in the mapping's location table, and its default rule puts it "
-                   "out of scope: its attendances are not checked (SETTING_OUT_OF_SCOPE); map it if it is a care "
-                   "setting CP-IS covers (%Lu message%s so far)",
-                   policy_.feed, UnmappedLocations::loggable(locationKey), static_cast<Poco::UInt64>(seen.count),
+  logger().warning(text, policy_.feed, UnmappedLocations::loggable(locationKey), static_cast<Poco::UInt64>(seen.count),
                    std::string(seen.count == 1 ? "" : "s"));
 }
 

@@ -216,6 +216,10 @@ class Intake final : public mllp::FrameHandler {
   std::unique_ptr<UnmappedLocations> defaulted_;  // out of scope by the default rule: counted, a warning
   void reportUnmapped(std::string_view locationKey);
   void reportOutOfScopeByDefault(std::string_view locationKey);
+  // Counts the location in `counter` and, on its 1st, 10th, 100th... message, logs `text` as a
+  // warning (a format taking the feed, the location as loggable() shows it, the count and a
+  // plural "s").
+  void reportLocation(UnmappedLocations& counter, std::string_view locationKey, const std::string& text);
   // Records a merge (A40) that the store has taken (Decider::noteMerge) and logs what it did;
   // `label` names it in the log (the trigger event, and which group of a message of several).
   void noteMerge(const domain::Attendance& attendance, const std::string& label) const;

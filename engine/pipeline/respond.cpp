@@ -86,17 +86,19 @@ std::string Responder::composed(const domain::CheckOutcome& outcome, const hl7v2
                plugin_->name(), std::string(controlId));
     segments.truncate(0);
     (void)encoder.encode(outcome, standard.feedEncoding, segments);
-  } else if (!carriesStatus(segments.serialize(), delimiters)) {
-    // The adapter answered without the status (a note alone, say): the EPR must still learn what
-    // the check found, so the standard alerts go out instead, as for a failed compose (what the
-    // adapter wrote, before or after them, would break their order and numbering).
-    Poco::Logger::get("cpis.pipeline")
-        .warning("adapter %s composed no status (a ZCP, or an OBX CPIS-STATUS row) for MSH-10 %s; the standard "
-                 "alerts were sent",
-                 plugin_->name(), std::string(controlId));
-    segments.truncate(0);
-    (void)encoder.encode(outcome, standard.feedEncoding, segments);
+    return segments.serialize();
   }
+  std::string written = segments.serialize();
+  if (carriesStatus(written, delimiters)) return written;
+  // The adapter answered without the status (a note alone, say): the EPR must still learn what
+  // the check found, so the standard alerts go out instead, as for a failed compose (what the
+  // adapter wrote, before or after them, would break their order and numbering).
+  Poco::Logger::get("cpis.pipeline")
+      .warning("adapter %s composed no status (a ZCP, or an OBX CPIS-STATUS row) for MSH-10 %s; the standard "
+               "alerts were sent",
+               plugin_->name(), std::string(controlId));
+  segments.truncate(0);
+  (void)encoder.encode(outcome, standard.feedEncoding, segments);
   return segments.serialize();
 }
 
