@@ -106,6 +106,9 @@ std::string_view codeOf(NhsNumberStatus status) {
 std::optional<NhsNumberStatus> parseNhsNumberStatus(std::string_view code) {
   return valueIn<NhsNumberStatus>(kStatuses, code);
 }
+bool isIdentityReliabilityCode(std::string_view code) {
+  return code == "AL" || code == "UA" || code == "UD" || code == "US";
+}
 
 std::string_view codeOf(AttendanceEvent event) {
   return codeIn(kEvents, event);

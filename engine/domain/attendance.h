@@ -71,6 +71,10 @@ struct Attendance {
   };
   std::vector<FurtherMerge> furtherMerges;
   NhsNumberStatus nhsStatus = NhsNumberStatus::Absent;
+  // The message carried a trace status nobody could read ("4", "NSTS4", a local code): nhsStatus
+  // is then Absent, but this is not a feed that sends no status. It may stand for NSTS04 (traced,
+  // no match: perhaps another person's number), so no switch admits it (CPIS.md §4, hazard H1).
+  bool nhsStatusUnreadable = false;
   PatientName name;
   std::optional<Date> birthDate;
   Sex sex = Sex::Unknown;
@@ -143,6 +147,9 @@ std::optional<CareSetting> parseCareSetting(std::string_view code);
 AccessMode defaultAccessMode(CareSetting setting);               // CPIS.md §8 defaults
 std::string_view codeOf(NhsNumberStatus status);                 // "NSTS01".."NSTS08", ""
 std::optional<NhsNumberStatus> parseNhsNumberStatus(std::string_view code);
+// HL7 table 0445 (identity reliability: AL, UA, UD, US), which v2.5.1 carries in PID-32 too:
+// codes that say nothing of the NHS number's trace, so a PID-32 of these alone has no status.
+bool isIdentityReliabilityCode(std::string_view code);
 std::string_view codeOf(AttendanceEvent event);                  // "START", ..., "NOT_AN_ATTENDANCE"
 std::optional<AttendanceEvent> parseAttendanceEvent(std::string_view code);
 std::string_view codeOf(Sex sex);                                // HL7 table 0001: "F", "M", "O", "U"

@@ -299,7 +299,12 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
         }
         break;
       case FieldId::NhsStatus:
-        a.nhsStatus = domain::parseNhsNumberStatus(value).value_or(domain::NhsNumberStatus::Absent);
+        if (const auto status = domain::parseNhsNumberStatus(value)) {
+          a.nhsStatus = *status;
+        } else {
+          a.nhsStatus = domain::NhsNumberStatus::Absent;
+          a.nhsStatusUnreadable = !value.empty() && !domain::isIdentityReliabilityCode(value);
+        }
         break;
       case FieldId::FamilyName: a.name.family = value; break;
       case FieldId::GivenName: a.name.given = value; break;

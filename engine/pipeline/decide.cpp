@@ -253,6 +253,7 @@ bool Decider::verified(const domain::Attendance& attendance) const {
 
 bool Decider::acceptable(const domain::Attendance& attendance, const LocationPolicy* loc) const {
   if (verified(attendance)) return true;
+  if (attendance.nhsStatusUnreadable) return false;  // not "no status": it may be NSTS04
   const bool acceptUnverified = loc && loc->acceptUnverifiedNhsNumber ? *loc->acceptUnverifiedNhsNumber
                                                                       : policy_.acceptUnverifiedNhsNumber;
   return acceptUnverified && contains(policy_.acceptableUnverifiedStatuses, attendance.nhsStatus);
@@ -388,6 +389,10 @@ std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const d
   }
   if (!acceptable(a, loc)) {
     const std::string_view status = domain::codeOf(a.nhsStatus);
+    if (a.nhsStatusUnreadable) {
+      return std::pair{ReasonCode::NhsNumberUnverified,
+                       std::string("the NHS number trace status (PID-32) is none of NSTS01 to NSTS08")};
+    }
     return std::pair{ReasonCode::NhsNumberUnverified,
                      status.empty() ? std::string("the message gives no NHS number trace status")
                                     : "NHS number trace status " + std::string(status) + " is not verified"};
@@ -705,6 +710,7 @@ std::vector<std::pair<std::string, std::uint64_t>> UnmappedLocations::counts() c
 }
 
 std::string UnmappedLocations::loggable(std::string_view key) {
+  if (key.empty()) return "(none)";  // the message names no location at all
   std::string out;
   for (std::size_t i = 0; i < key.size() && out.size() < 64;) {
     if (key[i] >= '0' && key[i] <= '9') {

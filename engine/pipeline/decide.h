@@ -396,7 +396,8 @@ class UnmappedLocations {
   std::vector<std::pair<std::string, std::uint64_t>> counts() const;
 
   // A key as the log may carry it: printable ASCII (anything else '?'), runs of eight or more
-  // digits masked (also with single spaces or dashes between them), at most 64 characters.
+  // digits masked (also with single spaces or dashes between them), at most 64 characters;
+  // the empty key (a message that names no location) is "(none)".
   static std::string loggable(std::string_view key);
 
  private:

@@ -501,7 +501,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     // rule, is reported once stored (noteStored).
     const bool unmapped = decision.reason == domain::ReasonCode::LocationUnmapped;
     const bool byDefault = decision.reason == domain::ReasonCode::SettingOutOfScope && attendance.settingByDefault;
-    if ((unmapped || byDefault) && !attendance.locationKey.empty()) {
+    if (unmapped || byDefault) {  // a message naming no location too: "(none)", a feed to mend
       pending.remember->unmapped = unmapped;
       pending.remember->outOfScopeByDefault = byDefault;
       // A place, kept for the audit (enhanced mode stores its outcome once the application ACK

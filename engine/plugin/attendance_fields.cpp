@@ -190,13 +190,16 @@ cpis_host_result writeAttendanceField(domain::Attendance& a, cpis_attendance_fie
     }
     case CPIS_FIELD_NHS_NUMBER: return setNhsNumber(a, text);
     case CPIS_FIELD_NHS_STATUS: {
+      // The adapter's word replaces the mapping's, an unreadable value's flag with it.
       if (text.empty()) {
         a.nhsStatus = domain::NhsNumberStatus::Absent;
+        a.nhsStatusUnreadable = false;
         return CPIS_HOST_OK;
       }
       const auto status = domain::parseNhsNumberStatus(text);
       if (!status) return CPIS_HOST_BAD_ARGUMENT;
       a.nhsStatus = *status;
+      a.nhsStatusUnreadable = false;
       return CPIS_HOST_OK;
     }
     case CPIS_FIELD_FAMILY_NAME: return setText(a.name.family, text);

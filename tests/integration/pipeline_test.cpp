@@ -401,18 +401,27 @@ BOOST_AUTO_TEST_CASE(a_location_the_default_rule_puts_out_of_scope_is_reported) 
     BOOST_TEST(field(ack, "MSA-1") == "AA");
     BOOST_TEST(field(ack, "ZCP-3.1") == "SETTING_OUT_OF_SCOPE");
   }
+  // A message naming no point of care (PV1-3 empty; the site falls back to MSH-4) falls to the
+  // default rule too, and is reported by the key it has: a feed to mend.
+  Patient nowhere{"9990000018"};
+  nowhere.location.clear();
+  const auto unplaced = send(adt("N1", "VN1", nowhere));
+  BOOST_TEST(field(unplaced, "ZCP-3.1") == "SETTING_OUT_OF_SCOPE");
   BOOST_TEST(engine->terminate() == 0);
   const std::string logs = engine->errors();
   const std::string warning = "feed ed: location RZZ09/GYM is not in the mapping's location table, and its default "
                               "rule puts it out of scope";
   BOOST_TEST(occurrences(logs, warning) == 2u, logs);  // the 1st message and the 10th
   BOOST_TEST(logs.find("(10 messages so far)") != std::string::npos, logs);
+  BOOST_TEST(occurrences(logs, "feed ed: location RZZ/ is not in the mapping's location table") == 1u, logs);
   Poco::Data::SQLite::Connector::registerConnector();
   Poco::Data::Session session("SQLite", f.storePath());
-  std::string outcome;
-  session << "SELECT outcome FROM message WHERE control_id = 'G1'", Poco::Data::Keywords::into(outcome),
-      Poco::Data::Keywords::now;
-  BOOST_TEST(outcome.find(" location RZZ09/GYM") != std::string::npos, outcome);
+  for (const auto& [controlId, place] : {std::pair{"G1", " location RZZ09/GYM"}, std::pair{"N1", " location RZZ/"}}) {
+    std::string outcome;
+    session << "SELECT outcome FROM message WHERE control_id = ?", Poco::Data::Keywords::bind(std::string(controlId)),
+        Poco::Data::Keywords::into(outcome), Poco::Data::Keywords::now;
+    BOOST_TEST(outcome.find(place) != std::string::npos, outcome);
+  }
 }
 
 // CPIS.md §8: a child's record with no birth date is checked anyway, and that is noted in the

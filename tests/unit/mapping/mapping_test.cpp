@@ -215,6 +215,13 @@ BOOST_AUTO_TEST_CASE(maps_translate_local_codes_and_leave_others) {
   BOOST_TEST((attendanceOf(mapping, message(pid("M", "NSTS02"))).nhsStatus == NhsNumberStatus::Nsts02));
   BOOST_TEST((attendanceOf(mapping, message(pid("Z", "TRACED"))).sex == Sex::Unknown));  // not table 0001
   BOOST_TEST((attendanceOf(mapping, message(pid("Z", "TRACED"))).nhsStatus == NhsNumberStatus::Absent));
+  // A status sent that is none is unreadable, not absent (it may stand for NSTS04); no PID-32, or
+  // an identity reliability code (table 0445) alone, is no status.
+  BOOST_TEST(attendanceOf(mapping, message(pid("Z", "TRACED"))).nhsStatusUnreadable);
+  BOOST_TEST(attendanceOf(mapping, message(pid("Z", "4"))).nhsStatusUnreadable);
+  BOOST_TEST(!attendanceOf(mapping, message(pid("Z", ""))).nhsStatusUnreadable);
+  BOOST_TEST(!attendanceOf(mapping, message(pid("Z", "AL"))).nhsStatusUnreadable);
+  BOOST_TEST(!attendanceOf(mapping, message(pid("Z", "01"))).nhsStatusUnreadable);
 }
 
 // A value mapped to nothing counts as absent, so the next source is read; and a constant is

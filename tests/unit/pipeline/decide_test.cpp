@@ -114,6 +114,18 @@ const std::vector<ReasonCase> kReasons{
      },
      ReasonCode::NhsNumberUnverified, "NSTS04 (no match) never accepted"},
     {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Absent;
+       p.acceptUnverifiedNhsNumber = true;
+     },
+     std::nullopt, "no status at all accepted by the feed's switch"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Absent;
+       a.nhsStatusUnreadable = true;  // "4", say: perhaps NSTS04
+       p.acceptUnverifiedNhsNumber = true;
+       p.locations["RZZ01/EDMAJ"].acceptUnverifiedNhsNumber = true;
+     },
+     ReasonCode::NhsNumberUnverified, "an unreadable status is not 'no status': never accepted"},
+    {[](Attendance& a, DecisionPolicy& p) {
        a.nhsStatus = NhsNumberStatus::Nsts02;
        p.verifiedStatuses = {NhsNumberStatus::Nsts01, NhsNumberStatus::Nsts02};
      },
@@ -1318,6 +1330,7 @@ BOOST_AUTO_TEST_CASE(keys_are_made_loggable) {
   BOOST_TEST(UnmappedLocations::loggable("W-12 3-4") == "W-12 3-4");
   BOOST_TEST(UnmappedLocations::loggable("W\x01\xC3\xA9") == "W???");
   BOOST_TEST(UnmappedLocations::loggable(std::string(100, 'A')).size() == 64u);
+  BOOST_TEST(UnmappedLocations::loggable("") == "(none)");  // a message that names no location
 }
 
 BOOST_AUTO_TEST_SUITE_END()

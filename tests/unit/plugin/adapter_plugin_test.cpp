@@ -53,6 +53,7 @@ BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
   const auto plugin = good();
   Attendance attendance = draft();
   attendance.settingByDefault = true;  // the mapping's default rule, which the adapter overrides
+  attendance.nhsStatusUnreadable = true;  // the mapping could not read PID-32; the adapter could
   const auto result = plugin->adapt(message(edRegistration(), {{"PID-32", "NSTS01"}}), attendance);
   BOOST_TEST_REQUIRE(result.ok(), cpis::plugin::test::whyNot(result));
   BOOST_TEST((result->kind == AdaptOutcome::Kind::Attendance));
@@ -60,6 +61,7 @@ BOOST_AUTO_TEST_CASE(a_good_adapter_fills_in_the_attendance) {
   BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");  // the NHS repetition, not the MR
   BOOST_TEST((attendance.event == cpis::domain::AttendanceEvent::Start));
   BOOST_TEST((attendance.nhsStatus == cpis::domain::NhsNumberStatus::Nsts01));
+  BOOST_TEST(!attendance.nhsStatusUnreadable);
   BOOST_TEST(attendance.visitNumber == "A250612001");
   BOOST_TEST(attendance.siteOdsCode == "RZZ01");
   BOOST_TEST((attendance.setting == cpis::domain::CareSetting::Ed));
