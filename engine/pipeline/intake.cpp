@@ -2,8 +2,10 @@
 
 #include <Poco/Logger.h>
 
+#include <condition_variable>
 #include <future>
 #include <mutex>
+#include <set>
 #include <typeinfo>
 #include <unordered_map>
 #include <utility>
@@ -114,6 +116,47 @@ struct Intake::Pending {
   std::optional<Remember> remember;
 };
 
+struct Intake::VisitTurns {
+  std::mutex mutex;
+  std::condition_variable ended;
+  std::set<std::string, std::less<>> running;
+
+  // Blocks while a check of `visit` runs; then it is this one's turn until the Turn ends.
+  class Turn {
+   public:
+    Turn(VisitTurns* turns, std::string visit, bool waited)
+        : turns_(turns), visit_(std::move(visit)), waited_(waited) {}
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+    ~Turn() {
+      if (turns_ == nullptr) return;
+      {
+        const std::lock_guard lock(turns_->mutex);
+        turns_->running.erase(visit_);
+      }
+      turns_->ended.notify_all();
+    }
+    bool waited() const { return waited_; }
+
+   private:
+    VisitTurns* turns_;
+    std::string visit_;
+    bool waited_;
+  };
+
+  Turn take(const std::string& visit) {
+    if (visit.empty()) return Turn(nullptr, {}, false);  // no visit: nothing to share a check with
+    std::unique_lock lock(mutex);
+    bool waited = false;
+    while (running.count(visit) != 0) {
+      waited = true;
+      ended.wait(lock);
+    }
+    running.insert(visit);
+    return Turn(this, visit, waited);
+  }
+};
+
 struct Intake::LeftOver {
   static constexpr std::size_t kCapacity = 10'000;  // beyond it, recovery at the next start
   std::mutex mutex;
@@ -132,7 +175,8 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       outcomes_(ownOutcomes_ ? ownOutcomes_.get() : checks->outcomes),
       unmapped_(std::make_unique<UnmappedLocations>()),
       defaulted_(std::make_unique<UnmappedLocations>()),
-      leftOver_(std::make_unique<LeftOver>()) {}
+      leftOver_(std::make_unique<LeftOver>()),
+      visitTurns_(std::make_unique<VisitTurns>()) {}
 
 Intake::~Intake() = default;
 
@@ -304,23 +348,30 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   if (!parsed) return storeUnavailable(payload, core::Status::internal("a stored message no longer parses"));
   const hl7v2::Message& message = parsed.value();
   const CheckRequest& request = *pending.check;
+  const auto turn = visitTurns_->take(request.attendance.visitNumber);
+  const std::optional<domain::CheckOutcome> repeated =
+      turn.waited() ? outcomeToRepeat(request.attendance) : std::nullopt;
   // CPIS.md §4: cancelled (an A11 stored) while this message waited for its check: no query.
   const domain::CheckOutcome outcome =
-      checks_->decider.cancelled(request.attendance)
-          ? cancelledOutcome(request)
-          : checks_->checker.check(request);
+      repeated                                        ? *repeated
+      : checks_->decider.cancelled(request.attendance) ? cancelledOutcome(request)
+                                                       : checks_->checker.check(request);
   checks_->decider.record(request.attendance, outcome);
   rememberOutcome(request.attendance, outcome);
-  logger().information("feed %s: message %s checked: %s", policy_.feed, std::to_string(id),
+  logger().information("feed %s: message %s %s: %s", policy_.feed, std::to_string(id),
+                       std::string(repeated ? "repeats its visit's check made meanwhile" : "checked"),
                        std::string(domain::codeOf(outcome.status)) +
                            (outcome.reason ? " " + std::string(domain::codeOf(*outcome.reason)) : std::string()));
   std::string text = checkedText(message, outcome);
+  if (repeated) text += "; the check its visit's earlier message was making, repeated (one query an attendance)";
   // CPIS.md §8: with no birth date the check is made anyway, and noted (the outcome is what
   // `cpis-admin messages` and the audit's readers see).
   if (!request.attendance.birthDate && outcome.status != domain::CheckStatus::NotChecked) {
     text += "; no birth date: checked anyway";
   }
-  const notify::Notifications notifications = notificationsFor(request.attendance, outcome, id);
+  // A repeated check told whom it tells once, with its own message.
+  const notify::Notifications notifications =
+      repeated ? notify::Notifications{} : notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
     const std::string application = checks_->responder.acknowledge(
         message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion), outcome);
@@ -331,8 +382,9 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     const bool applicationAckWanted = returnChannel_ != nullptr && wanted(message.get("MSH-16"), true);
     std::optional<notify::Notification> queued;
     if (applicationAckWanted && checks_->notifications != nullptr) {
-      queued = checks_->notifications->lateResult(request.attendance, outcome, "application-ack:" + outcome.checkId,
-                                                  application, id);
+      // A repeated check's id is its earlier message's: this message's own ACK is keyed apart.
+      const std::string key = "application-ack:" + outcome.checkId + (repeated ? ":" + std::to_string(id) : "");
+      queued = checks_->notifications->lateResult(request.attendance, outcome, key, application, id);
     }
     if (queued) {
       notify::Notifications all = notifications;
@@ -700,6 +752,16 @@ hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
 
 std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
   return outcomes_->get(attendance.visitNumber);
+}
+
+std::optional<domain::CheckOutcome> Intake::outcomeToRepeat(const domain::Attendance& attendance) const {
+  // The visit's check that ran meanwhile is recorded now: decided again, this message repeats it
+  // as an update arriving after it would (same number, same access mode), or is checked itself.
+  const Decision again = checks_->decider.decide(attendance);
+  if (again.kind != DecisionKind::RepeatPrevious) return std::nullopt;
+  auto previous = rememberedOutcome(attendance);
+  if (!previous || previous->decidedAt != again.previousDecidedAt) return std::nullopt;
+  return previous;
 }
 
 Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Message* message,

@@ -230,6 +230,15 @@ class Intake final : public mllp::FrameHandler {
   domain::CheckOutcome cancelledOutcome(const CheckRequest& request) const;
   struct LeftOver;
   std::unique_ptr<LeftOver> leftOver_;
+  // CPIS.md §7, hazard H7: one query per attendance. The checks of one visit run one at a time:
+  // a message whose check was due while its visit's check ran (an update sent on the start's CA,
+  // enhanced mode; or on a second connection) waits for it, then is decided again, and repeats
+  // that check's outcome when the number and access mode are the same (VisitTurns).
+  struct VisitTurns;
+  std::unique_ptr<VisitTurns> visitTurns_;
+  // After waiting for the visit's check before it: that check's outcome, when the decider now
+  // repeats it for this message (none: this message is checked itself).
+  std::optional<domain::CheckOutcome> outcomeToRepeat(const domain::Attendance& attendance) const;
 };
 
 }  // namespace cpis::pipeline

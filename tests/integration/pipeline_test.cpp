@@ -1201,6 +1201,56 @@ BOOST_AUTO_TEST_CASE(a_failing_finish_does_not_hold_up_the_start) {
 // its application ACK queued in the outbox for the return connection. With the EPR's listener
 // away, a restart retries the ACK but never checks the child again (before, the message stayed
 // unfinished until delivery, and recovery made a second query: a second access, the LA told twice).
+// CPIS.md §7, hazard H7: one query per attendance. In enhanced mode the EPR sends the update
+// (A08) on the start's CA, while the start's check still waits for CP-IS: the update waits for
+// that check and repeats it (one access at Spine), and each message gets its own application
+// ACK with the one check's outcome.
+BOOST_AUTO_TEST_CASE(an_update_sent_while_its_start_is_checked_repeats_that_check) {
+  OwnSimulator own;
+  auto& simulator = *own.simulator;
+  auto& state = simulator.state();
+  cpis::sim::Fault slow;  // CP-IS answers, slowly: the update arrives while the start's check runs
+  slow.kind = cpis::sim::Fault::Kind::Delay;
+  slow.delay = 1500ms;
+  state.setFault("*", slow);
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced.xml");
+  std::ofstream(config) << enhancedWithReturnDown(simulator.queryUrl()).xml();
+  const auto accesses = state.accesses(nhs("9990000018")).size();
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+    client.send(askingForEnhancedMode(adt("S1", "VS1", {"9990000018"})));
+    BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+    client.send(askingForEnhancedMode(adt("S2", "VS1", {"9990000018"}, "A08")));
+    BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+    BOOST_TEST(cpis::test::waitFor([&] {
+      const auto stored = f.storedMessages();
+      return stored.size() == 2u && stored[0].second == "processed" && stored[1].second == "processed";
+    }));
+    BOOST_TEST(engine.terminate() == 0);
+  }
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == accesses + 1);  // one query, not two
+  Poco::Data::Session session("SQLite", f.storePath());
+  std::vector<std::string> payloads;
+  session << "SELECT payload FROM outbox WHERE kind = 'late-result' ORDER BY id", Poco::Data::Keywords::into(payloads),
+      Poco::Data::Keywords::now;
+  BOOST_TEST_REQUIRE(payloads.size() == 2u);  // an application ACK for each message
+  const auto checkIdIn = [](const std::string& payload) {
+    const auto at = payload.find("^CPIS-ENGINE");
+    return at == std::string::npos || at < 36 ? std::string("<none>") : payload.substr(at - 36, 36);
+  };
+  const bool start = payloads[0].find("MSA|AA|S1") != std::string::npos || payloads[1].find("MSA|AA|S1") != std::string::npos;
+  const bool update = payloads[0].find("MSA|AA|S2") != std::string::npos || payloads[1].find("MSA|AA|S2") != std::string::npos;
+  BOOST_TEST(start);
+  BOOST_TEST(update);
+  BOOST_TEST(checkIdIn(payloads[0]) != "<none>");
+  BOOST_TEST(checkIdIn(payloads[0]) == checkIdIn(payloads[1]));  // the one check, repeated
+  BOOST_TEST(payloads[0].find("FOUND") != std::string::npos);
+  BOOST_TEST(payloads[1].find("FOUND") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_made_once_while_its_application_ack_waits) {
   OwnSimulator own;
   auto& simulator = *own.simulator;
