@@ -21,6 +21,7 @@ constexpr std::array kKinds{
     std::pair{Fault::Kind::DuplicateReply, std::string_view{"duplicateReply"}},
     std::pair{Fault::Kind::LateReply, std::string_view{"lateReply"}},
     std::pair{Fault::Kind::UnknownMessageId, std::string_view{"unknownMessageId"}},
+    std::pair{Fault::Kind::AcceptanceLost, std::string_view{"acceptanceLost"}},
 };
 
 }  // namespace
@@ -47,7 +48,8 @@ bool queryProcessed(Fault::Kind kind) {
     case Fault::Kind::InvalidResponse:
     case Fault::Kind::DuplicateReply:
     case Fault::Kind::LateReply:
-    case Fault::Kind::UnknownMessageId: return true;
+    case Fault::Kind::UnknownMessageId:
+    case Fault::Kind::AcceptanceLost: return true;
     case Fault::Kind::Timeout:
     case Fault::Kind::Http500:
     case Fault::Kind::SoapFault:

@@ -26,6 +26,7 @@ struct Fault {
     DuplicateReply,   // the reply is POSTed twice
     LateReply,        // the reply is POSTed after delayMs
     UnknownMessageId, // the reply is POSTed for a message id nobody sent
+    AcceptanceLost,   // the reply is POSTed, and the query's own connection closed without its 202
   };
 
   Kind kind = Kind::Delay;

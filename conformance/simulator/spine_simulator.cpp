@@ -315,8 +315,12 @@ struct SpineSimulator::Impl {
       }
       return;
     }
-    sendXml(x, HTTPResponse::HTTP_ACCEPTED, "");
     const auto kind = fault ? fault->kind : Fault::Kind::Delay;
+    if (kind == Fault::Kind::AcceptanceLost) {  // Spine took the query and answers; its 202 is lost
+      sender->send(query.header.replyTo, reply, std::chrono::milliseconds(0));
+      return drop(x);
+    }
+    sendXml(x, HTTPResponse::HTTP_ACCEPTED, "");
     const auto delay = fault && kind == Fault::Kind::LateReply ? fault->delay : std::chrono::milliseconds(0);
     sender->send(query.header.replyTo, reply, delay);
     if (fault && kind == Fault::Kind::DuplicateReply) sender->send(query.header.replyTo, reply, delay);

@@ -232,11 +232,13 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       if (response.getKeepAlive() && SteadyClock::now() < deadline) giveBack(std::move(session));
       return reply;
     } catch (const Poco::TimeoutException& e) {
-      return failure(Kind::Timeout, phase == Phase::Waiting,
+      // A request that went out whole on the first, kept-alive, connection may have arrived
+      // (`resent`), whatever becomes of the second: a retry's query is then a possible duplicate.
+      return failure(Kind::Timeout, resent || phase == Phase::Waiting,
                      phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
     } catch (const Poco::Exception& e) {
       if (SteadyClock::now() >= deadline) {  // the watchdog ended it (or it failed as time ran out)
-        return failure(Kind::Timeout, phase == Phase::Waiting,
+        return failure(Kind::Timeout, resent || phase == Phase::Waiting,
                        phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
       }
       // On a kept-alive connection a failure is usually the server having closed it while it
@@ -246,22 +248,22 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
         resent = phase == Phase::Waiting;
         continue;
       }
-      const bool sent = phase == Phase::Waiting;
+      const bool sent = resent || phase == Phase::Waiting;  // resent: the first connection's request
       if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
         // Also a server refusing our certificate: that surfaces when we first read.
-        return failure(Kind::Tls, false, "TLS with " + endpoint.host + " failed", e);
+        return failure(Kind::Tls, sent, "TLS with " + endpoint.host + " failed", e);
       }
       if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e) != nullptr) {
-        return failure(Kind::Connect, false, "connection to " + endpoint.host + " refused", e);
+        return failure(Kind::Connect, sent, "connection to " + endpoint.host + " refused", e);
       }
       if (dynamic_cast<const Poco::Net::DNSException*>(&e) != nullptr) {
-        return failure(Kind::Connect, false, "host " + endpoint.host + " not found", e);
+        return failure(Kind::Connect, sent, "host " + endpoint.host + " not found", e);
       }
       if (dynamic_cast<const Poco::Net::MessageException*>(&e) != nullptr) {
         return failure(Kind::Protocol, sent, "the reply is not HTTP", e);
       }
       if (phase == Phase::Connecting) {
-        return failure(Kind::Connect, false, "cannot connect to " + endpoint.host, e);
+        return failure(Kind::Connect, sent, "cannot connect to " + endpoint.host, e);
       }
       return failure(Kind::Dropped, sent, "connection closed before a complete reply", e);
     }

@@ -217,9 +217,19 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
 
   auto posted = transport_->post(kQueryAction, soap, settings_.timeout);  // the whole exchange
   if (!posted.ok()) {
-    if (async) replies_->cancel(header.messageId);
     const TransportFailure& f = posted.error();
     a.requestMayHaveArrived = f.requestSent;
+    if (async && f.requestSent) {
+      // Spine may have taken the query although its 202 was lost (a reset, a stall): its reply,
+      // come or coming before the attempt's deadline, is the answer. Sending the query again
+      // would record a second access (hazard H7); giving up would show a failure for an answer.
+      if (auto parsed = replies_->wait(header.messageId, deadline)) {
+        a.result = fromAsyncReply(request, std::move(*parsed));
+        return a;
+      }
+    } else if (async) {
+      replies_->cancel(header.messageId);
+    }
     using Kind = TransportFailure::Kind;
     switch (f.kind) {
       case Kind::Timeout:

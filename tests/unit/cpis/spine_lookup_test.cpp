@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <boost/test/unit_test.hpp>
 
 #include "engine/cpis/async_reply_server.h"
@@ -230,6 +232,52 @@ BOOST_AUTO_TEST_CASE(retries_after_a_dropped_connection) {
   BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
   BOOST_TEST(r.possibleDuplicate);  // the dropped requests had gone out whole
   BOOST_TEST(s.state().stats().queries == 3u);
+}
+
+// Reads one HTTP request (headers and a Content-Length body) from `socket`.
+bool readRequest(Poco::Net::StreamSocket& socket) {
+  std::string data;
+  char buffer[4096];
+  for (;;) {
+    const auto end = data.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::size_t length = 0;
+      if (const auto at = data.find("Content-Length: "); at != std::string::npos) {
+        length = std::stoul(data.substr(at + 16));
+      }
+      if (data.size() >= end + 4 + length) return true;
+    }
+    const int n = socket.receiveBytes(buffer, sizeof buffer);
+    if (n <= 0) return false;
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+// Hazard H7: a request that went out whole on a kept-alive connection, which then closed, may
+// have reached the server; when the fresh connection for the second try cannot be made, the
+// failure still says the request may have arrived (a retry's query is a possible duplicate).
+BOOST_AUTO_TEST_CASE(a_request_sent_on_a_kept_alive_connection_stays_sent_when_the_next_cannot_connect) {
+  Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const std::uint16_t port = listener.address().port();
+  std::thread server([&] {
+    Poco::Net::StreamSocket connection = listener.acceptConnection();
+    if (!readRequest(connection)) return;
+    const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+    connection.sendBytes(ok.data(), static_cast<int>(ok.size()));
+    if (!readRequest(connection)) return;  // the second request, taken whole
+    listener.close();                      // nobody listens any more: the next connection is refused
+    connection.close();                    // and no reply
+  });
+  client::HttpsTransport::Settings settings;
+  settings.endpoint = client::Endpoint::parse("http://127.0.0.1:" + std::to_string(port) + "/spine").value();
+  client::HttpsTransport transport(settings);
+  const auto first = transport.post("q", "<a/>", 2s);
+  BOOST_TEST_REQUIRE(first.ok());
+  const auto second = transport.post("q", "<b/>", 2s);
+  server.join();
+  BOOST_TEST_REQUIRE(!second.ok());
+  BOOST_TEST(second.error().requestSent, second.error().detail);
+  BOOST_TEST((second.error().kind == client::TransportFailure::Kind::Connect), second.error().detail);
 }
 
 BOOST_AUTO_TEST_CASE(a_rejection_is_never_retried) {
@@ -590,6 +638,22 @@ BOOST_FIXTURE_TEST_CASE(a_late_reply_is_a_timeout_and_is_discarded_when_it_comes
   BOOST_TEST(r.failure->detail.find("asynchronous") != std::string::npos);
   BOOST_TEST(waitFor([&] { return replies.stats().late == 1u; }, 5s));
   BOOST_TEST(replies.stats().matched == 0u);
+}
+
+// Hazard H7: Spine took the query and POSTed its answer, but the query's own connection closed
+// without the 202. The answer is used; the query is not sent again (a second access recorded).
+BOOST_FIXTURE_TEST_CASE(a_reply_whose_acceptance_was_lost_is_the_answer, AsyncFixture) {
+  auto lookupSettings = settings();
+  lookupSettings.retries = 2;
+  client::SpineLookup lookup(lookupSettings, test::spineSchemas(), nullptr, &replies);
+  const auto& child = test::childLabelled("CPP and LAC at once");
+  setFault(s, child.nhsNumber, Fault::Kind::AcceptanceLost, 0ms, 1);
+  const auto queries = s.state().stats().queries;
+  const auto r = lookup.lookup(test::lookupRequest(child.nhsNumber, AccessMode::Unscheduled));
+  BOOST_TEST((r.status == CheckStatus::Found), reasonOf(r));
+  BOOST_TEST((r.records == child.records));
+  BOOST_TEST(s.state().stats().queries == queries + 1);  // asked once
+  BOOST_TEST(replies.stats().matched == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_reply_for_an_unknown_message_id_is_discarded, AsyncFixture) {
