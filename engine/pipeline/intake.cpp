@@ -209,7 +209,7 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (!pending->disposition.refusal.empty()) return refused(*pending);
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
-  if (persisted) noteStored(*pending, persisted.value().duplicate);
+  if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
@@ -255,7 +255,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
         // Not taken as written: refused, failed, a duplicate, or a store that only says when a
         // message is durable (the check starts then).
         if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(*shared));
-        if (persisted) noteStored(*pending, persisted.value().duplicate);
+        if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
         if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
         check(persisted.value().id);
       });
@@ -272,7 +272,7 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
   store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
                                           core::Result<store::PersistOutcome> persisted) mutable {
     if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(reply));
-    if (persisted) noteStored(*pending, persisted.value().duplicate);
+    if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
     if (!pending->check || !persisted || persisted.value().duplicate) {
       reply(answer(*pending, payload, persisted));
       return;
@@ -304,6 +304,7 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   if (!persisted) return storeUnavailable(payload, persisted.error());
   const store::PersistOutcome& stored = persisted.value();
   const Disposition& disposition = pending.disposition;
+  if (stored.duplicate && stored.conflicting) return reusedControlId(payload);
   if (stored.duplicate) {
     logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store",
                          policy_.feed, pending.controlId, std::to_string(stored.id));
@@ -432,7 +433,7 @@ void Intake::leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish
 }
 
 std::optional<Intake::LeftOverEntry> Intake::takeLeftOver(const core::Result<store::PersistOutcome>& persisted) {
-  if (!persisted || !persisted.value().duplicate) return std::nullopt;
+  if (!persisted || !persisted.value().duplicate || persisted.value().conflicting) return std::nullopt;
   const store::PersistOutcome& stored = persisted.value();
   if (stored.originalAck && !stored.originalAck->empty()) return std::nullopt;  // finished: its ACK answers
   const std::lock_guard lock(leftOver_->mutex);
@@ -869,6 +870,35 @@ std::string Intake::sendAgainLater(std::string_view payload, std::string text) {
   const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
   std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion));
   appendRejectedAlert(ack, nullptr, kSendAgainText);
+  return ack;
+}
+
+std::string Intake::reusedControlId(std::string_view payload) {
+  // Hazard H1: another message under a stored message's MSH-10 (an EPR's counter reset, a
+  // fail-over) is not a resend: the original's ACK is about another attendance, perhaps another
+  // child, and this message would go unchecked behind it. Refused, not stored; the sender's
+  // error queue shows why, and the log tells operations.
+  const auto parsed = hl7v2::parse(payload);
+  const std::string controlId = parsed ? std::string(parsed.value().controlId()) : std::string("?");
+  logger().warning("OPS ALERT: feed %s: MSH-10 %s is already the control id of a stored message with other content "
+                   "(received within the duplicate window): refused with AR 205, not stored; the sender must give "
+                   "each message an MSH-10 of its own",
+                   policy_.feed, controlId);
+  const auto problem =
+      issue(core::ErrorCode::DuplicateKeyIdentifier,
+            "MSH-10 is already the control id of another message received within the duplicate window (other "
+            "content): not stored; send this message with an MSH-10 of its own",
+            "MSH", 10);
+  const char* alert = "the message was not checked: its MSH-10 is another message's";
+  if (!parsed) {
+    std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion));
+    appendRejectedAlert(ack, nullptr, alert);
+    return ack;
+  }
+  const hl7v2::Message& message = parsed.value();
+  std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),
+                                    std::span(&problem, 1), stamper_.next(policy_.defaultVersion));
+  appendRejectedAlert(ack, &message, alert);
   return ack;
 }
 

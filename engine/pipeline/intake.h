@@ -133,6 +133,9 @@ class Intake final : public mllp::FrameHandler {
   struct Pending;
 
   Pending prepare(std::string_view payload);
+  // AR 205 for a message whose MSH-10 a stored message with other content already has
+  // (PersistOutcome::conflicting): never that message's ACK.
+  std::string reusedControlId(std::string_view payload);
   // onFrameAsync for a message that needs a CP-IS check, original mode: its lookup starts as
   // soon as the store has written the message (not a duplicate), and that commit is not synced
   // on its own (MessageStore::persistInboundEarly): the ACK goes once the lookup's finishing

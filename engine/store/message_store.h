@@ -63,6 +63,11 @@ struct PersistOutcome {
   // Duplicate only: the ACK last recorded for the original, empty if none has been recorded
   // yet (the original is still being processed) or its content was purged.
   std::optional<std::string> originalAck;
+  // Duplicate only: the original's bytes differ from this message's (beyond MSH-7, which a
+  // sender may stamp afresh on a resend). Not a resend but another message under a reused
+  // MSH-10 (a counter reset, a fail-over): never answered with the original's ACK, which is
+  // about another attendance, perhaps another child (hazard H1). Nothing is stored.
+  bool conflicting{};
 };
 
 // One entry of what the engine remembers about attendances, kept in the store so that a restart
@@ -96,6 +101,7 @@ struct StoredMessage {
   std::optional<TimePoint> finishedAt;
   std::optional<TimePoint> purgedAt;
   std::uint32_t duplicatesReceived{};  // how often the same (feed, MSH-10) came again in the window
+                                       // (resends, and other messages refused for reusing it)
 };
 
 // The durable record of every inbound message: what arrived, what was answered, what became

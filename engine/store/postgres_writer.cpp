@@ -51,7 +51,8 @@ const std::string kPersist =
     "   FROM clock WHERE NOT EXISTS (SELECT 1 FROM original) RETURNING id),"
     " stored AS (INSERT INTO message_raw (id, raw) SELECT id, $11::bytea FROM inserted)"
     " SELECT COALESCE((SELECT id FROM inserted), (SELECT id FROM original)),"
-    "   NOT EXISTS (SELECT 1 FROM inserted), (SELECT ack FROM original)";
+    "   NOT EXISTS (SELECT 1 FROM inserted), (SELECT ack FROM original),"
+    "   (SELECT r.raw FROM message_raw r WHERE r.id = (SELECT id FROM original))";
 
 // The row as it was before the update (a data-modifying CTE's change is not visible to the
 // rest of its statement), which says why nothing changed: no such row, purged, finished, or
@@ -627,10 +628,14 @@ WriteReply PostgresWriter::replyFor(const WriteRequest& request, const PgResult&
         using Write = std::decay_t<decltype(write)>;
         if constexpr (std::is_same_v<Write, PersistWrite>) {
           const bool duplicate = result.boolean(0, 1);
-          return {core::Status::ok(),
-                  PersistOutcome{result.int64(0, 0), duplicate,
-                                 duplicate ? result.optionalBytes(0, 2) : std::nullopt},
-                  0};
+          PersistOutcome outcome{result.int64(0, 0), duplicate, duplicate ? result.optionalBytes(0, 2) : std::nullopt};
+          if (duplicate) {
+            if (const auto raw = result.optionalBytes(0, 3)) {
+              outcome.conflicting = !sameMessageSentAgain(*raw, write.message.raw);
+            }
+            if (outcome.conflicting) outcome.originalAck.reset();  // about another message
+          }
+          return {core::Status::ok(), std::move(outcome), 0};
         } else if constexpr (std::is_same_v<Write, PurgeWrite>) {
           return {core::Status::ok(), {}, static_cast<std::size_t>(result.int64(0, 0))};
         } else if constexpr (std::is_same_v<Write, EnqueueWrite> || std::is_same_v<Write, ClaimWrite>) {

@@ -26,7 +26,9 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       commit_(db_, "COMMIT"),
       rollback_(db_, "ROLLBACK"),
       // A candidate of recent_ confirmed: the row is this (feed, MSH-10) (recent_ holds hashes).
-      findDuplicate_(db_, "SELECT ack FROM message WHERE id = ?1 AND feed = ?2 AND control_id = ?3"),
+      findDuplicate_(db_,
+                     "SELECT m.ack, r.raw FROM message m LEFT JOIN message_raw r ON r.id = m.id"
+                     " WHERE m.id = ?1 AND m.feed = ?2 AND m.control_id = ?3"),
       // What recent_ starts from: the messages of the window, in the order they were stored.
       loadRecent_(db_, kSqliteRecentMessages),
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
@@ -235,11 +237,13 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
       find.bind(1, candidate).bindText(2, message.feed).bindText(3, message.controlId);
       if (find.step()) {
         original = PersistOutcome{candidate, true, find.blob(0)};
+        if (const auto raw = find.blob(1)) original->conflicting = !sameMessageSentAgain(*raw, message.raw);
         break;
       }
     }
     if (original) {
-      countDuplicate_.run().bind(1, original->id).step();
+      if (original->conflicting) original->originalAck.reset();  // about another message: never handed out
+      countDuplicate_.run().bind(1, original->id).step();         // received again under its MSH-10
       return {core::Status::ok(), std::move(*original), 0};
     }
   }

@@ -118,4 +118,28 @@ void stageMemoryRows(GroupCommitQueue<WriteRequest, WriteReply>& queue, std::vec
   }
 }
 
+namespace {
+// `message` without the text of MSH-7 (the field separators kept). HL7 v2: the message starts
+// with "MSH", then the field separator; MSH-7 follows the sixth separator.
+std::pair<std::string_view, std::string_view> aroundMsh7(std::string_view message) {
+  if (message.size() < 4 || message.substr(0, 3) != "MSH") return {message, {}};
+  const char separator = message[3];
+  std::size_t at = 3;
+  for (int seen = 1; seen < 6; ++seen) {
+    at = message.find_first_of(std::string{separator, '\r', '\n'}, at + 1);
+    if (at == std::string_view::npos || message[at] != separator) return {message, {}};
+  }
+  const std::size_t end = message.find_first_of(std::string{separator, '\r', '\n'}, at + 1);
+  if (end == std::string_view::npos) return {message.substr(0, at + 1), {}};
+  return {message.substr(0, at + 1), message.substr(end)};
+}
+}  // namespace
+
+bool sameMessageSentAgain(std::string_view stored, std::string_view received) {
+  if (stored == received) return true;
+  const auto [storedHead, storedTail] = aroundMsh7(stored);
+  const auto [receivedHead, receivedTail] = aroundMsh7(received);
+  return !storedTail.empty() && storedHead == receivedHead && storedTail == receivedTail;
+}
+
 }  // namespace cpis::store

@@ -152,6 +152,11 @@ core::Status checkNotifications(std::span<const NewNotification> notifications);
 
 std::optional<NotificationState> parseNotificationState(std::string_view text);
 
+// Whether a message received under a stored message's (feed, MSH-10) is that message sent
+// again: the same bytes, but for MSH-7 (the time of the message, which some senders stamp
+// afresh on a resend). False when the stored bytes are gone (purged): then nothing tells.
+bool sameMessageSentAgain(std::string_view stored, std::string_view received);
+
 // MessageStore::stageMemory on a store whose writer runs `queue`: the rows as one MemoryWrite,
 // lingering up to `linger` for a transaction to share. A failure is logged, once per spell of
 // failures (without the rows: they are patient data). Never throws.

@@ -389,6 +389,28 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
   BOOST_TEST(stored[0].second == "processed");
 }
 
+// Hazard H1: an EPR whose MSH-10 counter was reset sends another child's attendance under a
+// control id already stored. It is not a resend: never answered with the first child's ACK
+// (their plans, their NHS number), not stored, refused with AR 205 at MSH-10, and the log
+// tells operations. The first message's true resend is still answered from the store.
+BOOST_AUTO_TEST_CASE(another_message_under_a_stored_msh10_is_refused_not_answered_with_its_ack) {
+  const auto first = send(adt("K1", "VK1", {"9990000018"}));
+  BOOST_TEST(field(first, "ZCP-2") == "FOUND");
+  const auto other = send(adt("K1", "VK2", {"9990000034"}));
+  BOOST_TEST(field(other, "MSA-1") == "AR");
+  BOOST_TEST(field(other, "MSA-2") == "K1");
+  BOOST_TEST(field(other, "ERR-1.4.1") == "205");
+  BOOST_TEST(field(other, "ERR-1.3") == "10");
+  BOOST_TEST(field(other, "ZCP-2") == "NOT_CHECKED");  // never the other child's FOUND
+  BOOST_TEST(other.find("9990000018") == std::string::npos, other);
+  BOOST_TEST(send(adt("K1", "VK1", {"9990000018"})) == first);  // the true resend
+  BOOST_TEST(engine->terminate() == 0);
+  BOOST_TEST(f.storedMessages().size() == 1u);
+  BOOST_TEST(engine->errors().find("OPS ALERT: feed ed: MSH-10 K1 is already the control id of a stored message") !=
+                 std::string::npos,
+             engine->errors());
+}
+
 // Hazard H4 behind a default rule: england-adt.xml's `otherwise` puts a location no row maps out
 // of scope (SETTING_OUT_OF_SCOPE). That is the trust's choice, but a new ED point of care would
 // fall to it unseen: the log warns, naming the location, on its 1st and 10th message (not each),

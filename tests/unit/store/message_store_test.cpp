@@ -13,6 +13,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "engine/store/store_writes.h"
+
 #include "tests/unit/store/store_backends.h"
 
 using namespace std::chrono_literals;
@@ -199,6 +201,48 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_duplicate_within_the_window_gets_the_original_id
   // nothing new was stored (an id may have been set aside for the resend: ids increase, with gaps)
   BOOST_TEST(fixture.persist("MSG2") > original);
   BOOST_TEST(fixture.store().listUnfinished().value().size() == 2U);
+}
+
+// Hazard H1: another message under a stored message's MSH-10 (a sender's counter reset) is not a
+// resend. It is told apart by its bytes (all but MSH-7, which a resend may stamp afresh), never
+// given the original's ACK (about another attendance), and not stored.
+BOOST_AUTO_TEST_CASE(a_message_sent_again_differs_at_most_in_msh7) {
+  using cpis::store::sameMessageSentAgain;
+  const std::string a = "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1\r";
+  BOOST_TEST(sameMessageSentAgain(a, a));
+  BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|202601011200||ADT^A04|M1|P|2.4\rPID|||1\r"));
+  BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|||ADT^A04|M1|P|2.4\rPID|||1\r"));
+  BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A08|M1|P|2.4\rPID|||1\r"));
+  BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||2\r"));
+  BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAX|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1\r"));
+  // Another field separator; MSH-7 is still the field after the sixth.
+  BOOST_TEST(sameMessageSentAgain("MSH#^~\\&#S#F#R#F#2026#x", "MSH#^~\\&#S#F#R#F#2027#x"));
+  BOOST_TEST(!sameMessageSentAgain("MSH#^~\\&#S#F#R#F#2026#x", "MSH#^~\\&#S#F#R#F#2027#y"));
+  // A header too short to have an MSH-7, or no header: the bytes alone.
+  BOOST_TEST(!sameMessageSentAgain("MSH|^~\\&|A\r", "MSH|^~\\&|B\r"));
+  BOOST_TEST(!sameMessageSentAgain("junk1", "junk2"));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(another_message_under_a_stored_msh10_is_not_a_duplicate, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture(withWindow(1h));
+  const MessageId original = fixture.persist("MSG1");
+  BOOST_REQUIRE(fixture.store().recordAck(original, "MSH|^~\\&|RCV\rMSA|AA|MSG1\r").isOk());
+  std::string restamped = messageBytes("MSG1");
+  const auto time = restamped.find("|20");
+  BOOST_REQUIRE(time != std::string::npos);
+  restamped.insert(time + 1, "2027");  // MSH-7 stamped afresh: still the message sent again
+  const auto resend = fixture.store().persistInbound({"edsys", "MSG1", restamped});
+  BOOST_REQUIRE(resend.ok());
+  BOOST_TEST(resend->duplicate);
+  BOOST_TEST(!resend->conflicting);
+  BOOST_TEST(resend->originalAck.has_value());
+  const auto other = fixture.store().persistInbound({"edsys", "MSG1", messageBytes("MSG1") + "PV1|1|E\r"});
+  BOOST_REQUIRE(other.ok());
+  BOOST_TEST(other->duplicate);  // not stored
+  BOOST_TEST(other->conflicting);
+  BOOST_TEST(!other->originalAck.has_value());  // never the other message's ACK
+  // Counted as received again under its MSH-10, both (the refused one is in the log, not the store).
+  BOOST_TEST(fixture.store().fetch(original)->duplicatesReceived == 2U);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_duplicate_of_a_message_not_yet_answered_has_no_ack, Backend, StoreBackends) {

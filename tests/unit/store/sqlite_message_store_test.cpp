@@ -571,7 +571,9 @@ BOOST_AUTO_TEST_CASE(a_version_2_database_loses_its_control_id_index_and_keeps_f
     session << "INSERT INTO message (feed, control_id, received_at, raw_size, ack, state) VALUES"
                " ('edsys', 'RECENT', ?, 3, X'414141', 'processed'), ('edsys', 'OLD', ?, 3, NULL, 'processed')",
         Poco::Data::Keywords::bind(recent), Poco::Data::Keywords::bind(old), Poco::Data::Keywords::now;
-    session << "INSERT INTO message_raw (id, raw) VALUES (1, X'616263'), (2, X'616263')", Poco::Data::Keywords::now;
+    const std::string raw = messageBytes("RECENT");  // a resend is told by its bytes
+    session << "INSERT INTO message_raw (id, raw) VALUES (1, ?), (2, X'616263')", Poco::Data::Keywords::bind(raw),
+        Poco::Data::Keywords::now;
   }
   SqliteStoreOptions options;
   options.duplicateWindow = 24h;
