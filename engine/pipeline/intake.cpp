@@ -488,6 +488,7 @@ Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Iss
   if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
+  if (auto problem = checkProcessingId(message)) return rejection(payload, &message, *problem);
   pending.enhanced = modeOf(message) == hl7v2::AckMode::Enhanced;
   if (checks_ != nullptr && message.messageCode() == "ADT") return attend(message, pending);
   return pending.enhanced ? enhanced(message, nullptr, false) : accept(message, nullptr, false);
@@ -923,6 +924,24 @@ std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) co
                  "sending facility (MSH-4) is not the one configured for this feed", "MSH", 4);
   }
   return std::nullopt;
+}
+
+std::optional<core::Issue> Intake::checkProcessingId(const hl7v2::Message& message) const {
+  if (checks_ == nullptr) return std::nullopt;
+  return refusedProcessingId(message, checks_->decider.policy().environment);
+}
+
+std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, Environment environment) {
+  // A training (T) or debugging (D) message, an EPR's training system pointed at a LIVE engine:
+  // its query would record an unscheduled access, and tell a local authority, of a made-up
+  // attendance. HL7's answer: AR 202, stored as rejected. P, or no MSH-11, goes on.
+  if (environment != Environment::Live) return std::nullopt;
+  const std::string_view id = message.get(hl7v2::Path{"MSH", 1, 11, 1, 1, 0});
+  if (id != "T" && id != "D") return std::nullopt;
+  return issue(core::ErrorCode::UnsupportedProcessingId,
+               std::string("processing id (MSH-11) ") + (id == "T" ? "T (training)" : "D (debugging)") +
+                   " sent to a LIVE feed: not checked; only P (production) messages are",
+               "MSH", 11);
 }
 
 core::Status Intake::finishOrKeepTrying(store::MessageId id, std::string_view outcome,

@@ -12,6 +12,7 @@
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/frame_handler.h"
 #include "engine/pipeline/ack_stamper.h"
+#include "engine/pipeline/decide.h"
 #include "engine/store/message_store.h"
 
 namespace cpis::pipeline {
@@ -133,6 +134,8 @@ class Intake final : public mllp::FrameHandler {
   struct Pending;
 
   Pending prepare(std::string_view payload);
+  // AR 202 for a training or debugging message (MSH-11 T or D) on a LIVE feed.
+  std::optional<core::Issue> checkProcessingId(const hl7v2::Message& message) const;
   // AR 205 for a message whose MSH-10 a stored message with other content already has
   // (PersistOutcome::conflicting): never that message's ACK.
   std::string reusedControlId(std::string_view payload);
@@ -243,5 +246,9 @@ class Intake final : public mllp::FrameHandler {
   // repeats it for this message (none: this message is checked itself).
   std::optional<domain::CheckOutcome> outcomeToRepeat(const domain::Attendance& attendance) const;
 };
+
+// AR 202's issue for a message a feed in `environment` does not take: in LIVE, a training (T) or
+// debugging (D) processing id (MSH-11.1). None otherwise.
+std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, Environment environment);
 
 }  // namespace cpis::pipeline
