@@ -3,6 +3,8 @@
 // NotFound; any other QUQI, an MCCI AE/AR, a SOAP fault -> CheckFailed SpineRejected; anything
 // else -> CheckFailed UnrecognisedResponse with a reason.
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "engine/cpis/spine_envelope.h"
 #include "engine/cpis/spine_message.h"
@@ -131,7 +133,8 @@ std::string nhsNumberOf(Node holder) {
 // One <record>: the local authority, 1..3 plans and the subject. A record naming both a child
 // and an unborn child (a pregnant girl with her own plan) becomes two: the UCPI plans go with
 // the unborn child. Naming both with no UCPI plan, it is the child's record alone.
-bool readRecord(Node record, ParsedReply& reply, std::string& problem) {
+// `named` collects every NHS number the record names (each subject's), the ones it sets aside too.
+bool readRecord(Node record, ParsedReply& reply, std::set<std::string>& named, std::string& problem) {
   domain::CpisRecord base;
   const Node organisation = wire::path(record, {"communicationFunctionSnd", "organisation"});
   base.la.odsCode = wire::attribute(wire::child(organisation, "id"), "extension");
@@ -156,9 +159,11 @@ bool readRecord(Node record, ParsedReply& reply, std::string& problem) {
     if (const Node node = wire::child(subject, "COCT_TP145101GB01.Child")) {
       child = true;
       childNumber = nhsNumberOf(node);
+      named.insert(childNumber);
     } else if (const Node mother = wire::child(subject, "COCT_TP145100GB01.UnbornChild")) {
       unborn = true;
       motherNumber = nhsNumberOf(wire::path(mother, {"parentMotherPerson", "playedMother"}));
+      named.insert(motherNumber);
     }
   }
   if (!child && !unborn) {
@@ -188,7 +193,8 @@ bool readRecord(Node record, ParsedReply& reply, std::string& problem) {
   return true;
 }
 
-bool readAccess(Node query, ParsedReply& reply, std::string& problem) {
+bool readAccess(Node query, ParsedReply& reply, std::set<std::string>& named, std::string& problem) {
+  named.insert(wire::attribute(wire::path(query, {"queryByParameter", "person.NHSnumber", "value"}), "extension"));
   const auto at = wire::parseTimestamp(wire::attribute(wire::child(query, "effectiveTime"), "value"));
   const auto author = envelope::readAuthor(wire::child(query, "author"));
   if (!at || !author) {
@@ -219,18 +225,39 @@ void readRecords(Node interaction, ParsedReply& reply) {
   }
   const Node payload = wire::path(controlAct, {"subject", "CP-ISNHSQueryResponse"});
   std::string problem;
+  // Every NHS number the reply names: the records' subjects (those a record sets aside too) and
+  // each access's query. One reply is about one person: two numbers are a mixed reply (hazard
+  // H1), not one to pick from.
+  std::set<std::string> named;
+  std::size_t records = 0;
   for (const Node information : wire::children(payload, "pertinentInformation14")) {
     for (const Node record : wire::children(wire::child(information, "pertinentCP-ISRecordControlAct"), "record")) {
-      if (!readRecord(record, reply, problem)) return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01: " + problem);
+      ++records;
+      if (!readRecord(record, reply, named, problem)) {
+        return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01: " + problem);
+      }
     }
   }
   for (const Node information : wire::children(payload, "pertinentInformation13")) {
-    if (!readAccess(wire::child(information, "pertinentCP-ISNHSQuery"), reply, problem)) {
+    if (!readAccess(wire::child(information, "pertinentCP-ISNHSQuery"), reply, named, problem)) {
       return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01: " + problem);
     }
   }
   if (reply.result.records.empty()) {
     return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01 without a record");
+  }
+  if (named.size() > 1) {
+    return fail(reply, ReasonCode::UnrecognisedResponse,
+                "REPC_IN000007GB01 names more than one NHS number (its records' subjects and accesses)");
+  }
+  // A partial reply: fewer (or more) records than it says it returns. A plan left out is not
+  // shown as the whole answer.
+  const std::string total = wire::attribute(
+      wire::path(payload, {"pertinentInformation12", "pertinentTotalReturnedChildRecords", "value"}), "value");
+  if (total != std::to_string(records)) {
+    return fail(reply, ReasonCode::UnrecognisedResponse,
+                "REPC_IN000007GB01 says it returns " + wire::logSafe(total, 12) + " record(s) and holds " +
+                    std::to_string(records));
   }
   auto& accesses = reply.result.accesses;
   std::stable_sort(accesses.begin(), accesses.end(), [](const auto& a, const auto& b) { return a.at > b.at; });

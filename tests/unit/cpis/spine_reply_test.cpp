@@ -188,6 +188,44 @@ BOOST_AUTO_TEST_CASE(a_record_naming_both_subjects_without_an_unborn_plan_is_the
   BOOST_TEST(reply.subjectNhsNumbers.front() == "9990000018");
 }
 
+// Hazard H1: one reply is about one person. A reply whose records or accesses name another NHS
+// number too (a record with a second child subject, an access on another number) is mixed, not
+// one to pick a record from; a reply holding fewer records than it says it returns is partial.
+BOOST_AUTO_TEST_CASE(a_mixed_or_partial_found_reply_is_not_believed) {
+  const std::vector<CpisRecord> built{samples::record({{PlanType::Cppi, kStart, std::nullopt}})};
+  const std::string found = cc::buildFoundReply(samples::replyHeader(), samples::subject(), built, accesses(2));
+  BOOST_TEST_REQUIRE((parse(found).result.status == CheckStatus::Found), detailOf(parse(found)));
+  // A second child subject on another number, before the first.
+  const std::string twoChildren =
+      replaced(found, "<subject>",
+               "<subject><npfitlc:contentId root=\"2.16.840.1.113883.2.1.3.2.4.18.16\" "
+               "extension=\"COCT_TP145101GB01#Child\"/><COCT_TP145101GB01.Child><id root=\"2.16.840.1.113883.2.1.4.1\" "
+               "extension=\"9990000034\"/><childPerson><birthTime value=\"20090101\"/><name><given>Sam</given>"
+               "<family>Other</family></name></childPerson></COCT_TP145101GB01.Child></subject><subject>");
+  checkValid(twoChildren, "REPC_IN000007GB01");
+  auto reply = parse(twoChildren);
+  checkFailed(reply, ReasonCode::UnrecognisedResponse);
+  BOOST_TEST(detailOf(reply).find("more than one NHS number") != std::string::npos, detailOf(reply));
+  BOOST_TEST(detailOf(reply).find("9990000034") == std::string::npos);  // never the number itself
+  // An access made on another number.
+  const std::string otherAccess = replaced(found, "<value extension=\"9990000018\"/>", "<value extension=\"9990000034\"/>");
+  checkValid(otherAccess, "REPC_IN000007GB01");
+  reply = parse(otherAccess);
+  checkFailed(reply, ReasonCode::UnrecognisedResponse);
+  BOOST_TEST(detailOf(reply).find("more than one NHS number") != std::string::npos, detailOf(reply));
+  // Two records said, one sent.
+  const auto total = found.find("pertinentTotalReturnedChildRecords");
+  BOOST_TEST_REQUIRE(total != std::string::npos);
+  std::string partial = found;
+  const auto one = partial.find("value=\"1\"", total);
+  BOOST_TEST_REQUIRE(one != std::string::npos);
+  partial.replace(one, 9, "value=\"2\"");
+  checkValid(partial, "REPC_IN000007GB01");
+  reply = parse(partial);
+  checkFailed(reply, ReasonCode::UnrecognisedResponse);
+  BOOST_TEST(detailOf(reply).find("says it returns 2 record(s) and holds 1") != std::string::npos, detailOf(reply));
+}
+
 BOOST_AUTO_TEST_CASE(phone_numbers_travel_as_digits) {
   auto record = samples::record({{PlanType::Cppi, kStart, std::nullopt}});
   record.la.emergencyPhone = "01632 960001";
