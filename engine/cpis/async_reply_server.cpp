@@ -16,6 +16,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include "engine/cpis/spine_wire.h"
 #include "engine/mllp/certificate_subject.h"
 
 namespace cpis::cpis {
@@ -81,7 +82,7 @@ struct AsyncReplyServer::Impl {
       const auto delivery = impl_.replies.deliver(std::move(reply));
       if (delivery != AsyncReplies::Delivery::Matched) {
         // Message ids are not patient data; the reply's content is never logged.
-        logger().warning("CP-IS asynchronous reply for message %s discarded: %s", relatesTo,
+        logger().warning("CP-IS asynchronous reply for message %s discarded: %s", wire::logSafe(relatesTo, 80),
                          std::string(toString(delivery)));
       }
       answer(Poco::Net::HTTPResponse::HTTP_ACCEPTED);

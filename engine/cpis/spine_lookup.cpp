@@ -35,10 +35,11 @@ std::string seconds(std::chrono::milliseconds ms) {
 }
 
 // The failures that say the service is down or unreachable; a query Spine answered and
-// rejected says the service is up.
+// rejected says the service is up, unless it was a fault of Spine's own (a SOAP Server fault,
+// the one rejection that is retried): a Spine faulting every query is a Spine down.
 bool countsAgainstService(const LookupResult& result) {
   return result.status == CheckStatus::CheckFailed && result.failure &&
-         result.failure->reason != ReasonCode::SpineRejected;
+         (result.failure->reason != ReasonCode::SpineRejected || result.failure->retryable);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "engine/cpis/spine_schemas.h"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -269,9 +270,13 @@ std::string redactQuoted(std::string_view message) {
   std::string out;
   out.reserve(message.size());
   char open = 0;
-  for (const char c : message) {
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
     if (open != 0) {
-      if (c == open) {
+      // The quote that ends the value, not one inside it ('O'Neil'): followed by the end or by
+      // something that is no letter or digit.
+      const bool last = i + 1 == message.size() || std::isalnum(static_cast<unsigned char>(message[i + 1])) == 0;
+      if (c == open && last) {
         out += "...";
         out += c;
         open = 0;

@@ -351,6 +351,26 @@ BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
   BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
 }
 
+// A Spine faulting every query (SOAP Server faults, its own failure) is a Spine down: it opens
+// the breaker. A rejection of the query itself shows the service is up, and does not.
+BOOST_AUTO_TEST_CASE(server_faults_open_the_breaker_and_rejections_do_not) {
+  test::Simulator s;
+  auto settings = s.lookupSettings();
+  settings.breaker = {3, 30s};
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto number = numberOf("LAC open");
+  s.state().setFault("*", Fault{Fault::Kind::ApplicationError, 0ms, std::nullopt});
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST((reason(lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled))) == ReasonCode::SpineRejected));
+  }
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Closed));
+  s.state().setFault("*", Fault{Fault::Kind::SoapFault, 0ms, std::nullopt});
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST((reason(lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled))) == ReasonCode::SpineRejected));
+  }
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Open));
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_probe_keeps_it_open) {
   test::Simulator s;
   auto now = Clock::now();

@@ -306,6 +306,9 @@ BOOST_AUTO_TEST_CASE(redaction_hides_every_quoted_value) {
              "value '...' does not match facet '...'");
   BOOST_TEST(cpis::cpis::redactQuoted("element \"given\" unexpected") == "element \"...\" unexpected");
   BOOST_TEST(cpis::cpis::redactQuoted("unterminated 'Smith") == "unterminated '...");
+  // A quote inside the value does not end it (a name such as O'Neil).
+  BOOST_TEST(cpis::cpis::redactQuoted("value 'O'Neil' is not valid") == "value '...' is not valid");
+  BOOST_TEST(cpis::cpis::redactQuoted("'a'b', 'c'.") == "'...', '...'.");
   BOOST_TEST(cpis::cpis::redactQuoted("nothing quoted") == "nothing quoted");
 }
 
