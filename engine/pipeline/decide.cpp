@@ -321,8 +321,9 @@ Decision Decider::decide(const domain::Attendance& a) const {
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
   } else if (maxAge != kNoAgeLimit && !a.pregnant) {
-    // The age at the attendance's start: an update carries its own time, not the arrival's.
-    const domain::Date arrival = domain::londonDate(attendanceStart(a, previous).value_or(now));
+    // The age at the attendance's start: an update carries its own time, not the arrival's. An
+    // arrival after now (a mistyped year, a clock ahead) never ages a child out of the check.
+    const domain::Date arrival = domain::londonDate(std::min(attendanceStart(a, previous).value_or(now), now));
     if (domain::ageInYears(*a.birthDate, arrival) >= maxAge) {
       return notChecked(ReasonCode::AgeOutOfScope, "aged " + std::to_string(maxAge) +
                                                        " or over at arrival (limit for " + settingText(a) +

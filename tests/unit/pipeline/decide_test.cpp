@@ -149,10 +149,15 @@ const std::vector<ReasonCase> kReasons{
      "18th birthday on the day of arrival"},
     {[](Attendance& a, DecisionPolicy&) { a.birthDate = 2007y / 6 / 13; }, std::nullopt, "17 until tomorrow"},
     {[](Attendance& a, DecisionPolicy&) {
-       a.birthDate = 2007y / 6 / 13;
-       a.arrivedAt = at(2025y / 6 / 12, 23h, 30min);  // 00:30 on the 13th in London
+       a.birthDate = 2007y / 6 / 12;
+       a.arrivedAt = at(2025y / 6 / 11, 23h, 30min);  // 00:30 on the 12th in London
      },
      ReasonCode::AgeOutOfScope, "late-night arrival: the London date is the birthday"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 2015y / 4 / 3;
+       a.arrivedAt = at(2035y / 6 / 12, 13h, 29min);  // a mistyped year: the child would be 20
+     },
+     std::nullopt, "an arrival after now never ages a child out: the age now counts"},
     {[](Attendance& a, DecisionPolicy&) {
        a.birthDate = 2007y / 1 / 13;
        a.arrivedAt = at(2025y / 1 / 12, 23h, 30min);  // GMT: still the 12th
