@@ -262,11 +262,12 @@ std::string buildAck(const Message& inbound, AckCode code, std::span<const core:
   return composeAck(headerOf(inbound), code, issues, options);
 }
 
-std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options) {
+std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options,
+                           bool enhancedFeed) {
   std::array<std::string_view, 22> fields{};
   const AckHeader header = salvageHeader(bytes, fields);
   const auto valued = [&](std::size_t n) { return !fields[n].empty() && fields[n] != "\"\""; };
-  const bool enhanced = valued(15) || valued(16);
+  const bool enhanced = enhancedFeed && (valued(15) || valued(16));
   return composeAck(header, enhanced ? AckCode::CR : AckCode::AR, std::span(&issue, 1), options);
 }
 

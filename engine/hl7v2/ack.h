@@ -46,8 +46,10 @@ std::string buildAck(const Message& inbound, AckCode code, std::span<const core:
 // The rejection for bytes that did not parse: whatever a damaged MSH still offers (delimiters,
 // MSH-3 to MSH-6, MSH-10, MSH-11, MSH-12, MSH-9.2) is salvaged so the sender can pair the ACK
 // with its message; fields that cannot be trusted are left empty. The code is AR, or CR when
-// the damaged header asked for enhanced mode.
-std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options);
+// the damaged header asked for enhanced mode and the feed takes it (`enhancedFeed`; false: the
+// feed answers every message in original mode, whatever its MSH-15/16 say).
+std::string buildRejection(std::string_view bytes, const core::Issue& issue, const AckOptions& options,
+                           bool enhancedFeed = true);
 
 // MSH-10 as a damaged message still gives it (raw, and only when it is plain printable text),
 // or "" when it cannot be found: the key a rejected message is stored and de-duplicated under.

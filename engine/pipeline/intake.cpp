@@ -776,7 +776,7 @@ Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Mes
       message != nullptr
           ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(*message)),
                             std::span(&problem, 1), options)
-          : hl7v2::buildRejection(payload, problem, options);
+          : hl7v2::buildRejection(payload, problem, options, policy_.enhancedMode);
   appendRejectedAlert(d.ack, message, "the message was rejected");
   d.reply = d.ack;
   return d;
@@ -796,7 +796,7 @@ std::string Intake::onOversized(std::string_view prefix, std::size_t limit, cons
                                                                 std::to_string(limit) + " bytes");
   logger().warning("feed %s: message from %s over %z bytes refused (MSH-10 %s)", policy_.feed, peer.address,
                    limit, hl7v2::salvageControlId(prefix));
-  std::string ack = hl7v2::buildRejection(prefix, problem, stamper_.next(policy_.defaultVersion));
+  std::string ack = hl7v2::buildRejection(prefix, problem, stamper_.next(policy_.defaultVersion), policy_.enhancedMode);
   appendRejectedAlert(ack, nullptr, "the message is larger than this feed takes");
   return ack;
 }
@@ -869,7 +869,7 @@ constexpr const char* kSendAgainText = "the message was not checked: the sender 
 std::string Intake::sendAgainLater(std::string_view payload, std::string text) {
   if (auto parsed = hl7v2::parse(payload)) return sendAgainLater(parsed.value(), std::move(text));
   const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
-  std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion));
+  std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion), policy_.enhancedMode);
   appendRejectedAlert(ack, nullptr, kSendAgainText);
   return ack;
 }
@@ -892,7 +892,7 @@ std::string Intake::reusedControlId(std::string_view payload) {
             "MSH", 10);
   const char* alert = "the message was not checked: its MSH-10 is another message's";
   if (!parsed) {
-    std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion));
+    std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion), policy_.enhancedMode);
     appendRejectedAlert(ack, nullptr, alert);
     return ack;
   }

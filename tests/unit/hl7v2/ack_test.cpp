@@ -294,6 +294,15 @@ BOOST_AUTO_TEST_CASE(country_and_language_are_echoed) {
   BOOST_TEST(rejected.get("MSH-19") == "EN");
 }
 
+// A feed set to original mode answers in original mode whatever the message's MSH-15/16 ask:
+// a damaged message asking for enhanced mode gets AR there, CR only on an enhanced-mode feed.
+BOOST_AUTO_TEST_CASE(a_rejection_follows_the_feeds_mode) {
+  const std::string asking = "MSH|^~\\&|A|B|C|D|20240101120000||ADT^A04|C9|P|2.4|||AL|NE\rP|\r";
+  const Issue bad = issue(ErrorCode::SegmentSequence, {"", 2, 0, 0, 0, 0, 81}, "segment 2 is not a segment");
+  BOOST_TEST(parsed(cpis::hl7v2::buildRejection(asking, bad, fixedOptions())).get("MSA-1") == "CR");
+  BOOST_TEST(parsed(cpis::hl7v2::buildRejection(asking, bad, fixedOptions(), false)).get("MSA-1") == "AR");
+}
+
 BOOST_AUTO_TEST_CASE(msa2_is_msh10_exactly_as_sent) {
   const auto inbound = parsed("MSH|^~\\&|A|B|C|D|||ADT^A01|ID\\T\\7|P|2.4\r");
   const std::string ack = cpis::hl7v2::buildAck(inbound, AckCode::AA, {}, fixedOptions());
