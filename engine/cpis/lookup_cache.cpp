@@ -9,10 +9,22 @@ LookupCache::LookupCache(std::chrono::milliseconds ttl, std::size_t maxEntries, 
       maxEntries_(std::max<std::size_t>(maxEntries, 1)),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
 
-std::optional<LookupResult> LookupCache::get(const domain::NhsNumber& number, domain::AccessMode mode) {
+std::string LookupCache::requesterOf(const LookupRequest& request) {
+  const Author& a = request.author;
+  std::string out = request.feedId;
+  for (const std::string* part : {&a.asid, &a.sdsUserId, &a.orgOdsCode}) {
+    out += '\x1f';
+    out += *part;
+  }
+  out += a.kind == Author::Kind::System ? "\x1fS" : "\x1fP";
+  return out;
+}
+
+std::optional<LookupResult> LookupCache::get(const domain::NhsNumber& number, domain::AccessMode mode,
+                                             std::string_view requester) {
   if (!enabled()) return std::nullopt;
   const std::lock_guard lock(mutex_);
-  const auto it = entries_.find(Key{std::string(number.reveal()), mode});
+  const auto it = entries_.find(Key{std::string(number.reveal()), mode, std::string(requester)});
   if (it == entries_.end()) return std::nullopt;
   if (clock_() >= it->second.expires) {
     entries_.erase(it);
@@ -22,7 +34,8 @@ std::optional<LookupResult> LookupCache::get(const domain::NhsNumber& number, do
   return it->second.result;
 }
 
-void LookupCache::put(const domain::NhsNumber& number, domain::AccessMode mode, const LookupResult& result) {
+void LookupCache::put(const domain::NhsNumber& number, domain::AccessMode mode, const LookupResult& result,
+                      std::string_view requester) {
   if (!enabled()) return;
   if (result.status != domain::CheckStatus::Found && result.status != domain::CheckStatus::NotFound) return;
   const auto now = clock_();
@@ -35,7 +48,7 @@ void LookupCache::put(const domain::NhsNumber& number, domain::AccessMode mode, 
     });
     entries_.erase(oldest);
   }
-  entries_.insert_or_assign(Key{std::string(number.reveal()), mode}, Entry{now + ttl_, result});
+  entries_.insert_or_assign(Key{std::string(number.reveal()), mode, std::string(requester)}, Entry{now + ttl_, result});
 }
 
 void LookupCache::clear() {

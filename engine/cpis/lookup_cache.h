@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "engine/cpis/lookup.h"
@@ -20,7 +22,8 @@ namespace cpis::cpis {
 // "no caching, fail visibly"). Keyed by NHS number AND access mode: a silent read must never
 // answer an unscheduled check (the LA would not be told of the attendance), nor the reverse;
 // SpineLookup keeps and asks it for silent reads only (an unscheduled check always reaches
-// Spine).
+// Spine). And by who asks (`requester`: the feed and the author, requesterOf()): an answer had
+// for one site is never shown at another, as if that site had asked (hazard H2).
 // Only definite answers (Found, NotFound) are kept; a failure is never remembered.
 //
 // Threading: any thread. The clock is injected so tests move time instead of sleeping.
@@ -31,15 +34,19 @@ class LookupCache {
   LookupCache(std::chrono::milliseconds ttl, std::size_t maxEntries = 10'000, Clock clock = {});
 
   bool enabled() const noexcept { return ttl_.count() > 0; }
-  std::optional<LookupResult> get(const domain::NhsNumber& number, domain::AccessMode mode);
-  void put(const domain::NhsNumber& number, domain::AccessMode mode, const LookupResult& result);
+  std::optional<LookupResult> get(const domain::NhsNumber& number, domain::AccessMode mode,
+                                  std::string_view requester = {});
+  void put(const domain::NhsNumber& number, domain::AccessMode mode, const LookupResult& result,
+           std::string_view requester = {});
+  // Who asks, as the cache keys it: the feed, and the author's kind, system or user, and organisation.
+  static std::string requesterOf(const LookupRequest& request);
   void clear();
 
   std::size_t size() const;
   std::uint64_t hits() const;
 
  private:
-  using Key = std::pair<std::string, domain::AccessMode>;
+  using Key = std::tuple<std::string, domain::AccessMode, std::string>;
   struct Entry {
     std::chrono::steady_clock::time_point expires;
     LookupResult result;

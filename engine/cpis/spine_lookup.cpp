@@ -95,7 +95,7 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
   try {
     // Only silent reads are answered from the cache: an unscheduled check must reach Spine, which
     // records the access (for the next site's history) and tells the LA (CPIS.md §7).
-    if (auto cached = cacheable ? cache_.get(request.nhsNumber, request.mode) : std::nullopt) {
+    if (auto cached = cacheable ? cache_.get(request.nhsNumber, request.mode, LookupCache::requesterOf(request)) : std::nullopt) {
       result = std::move(*cached);
       result.possibleDuplicate = false;
       fromCache = true;
@@ -130,7 +130,7 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
   if (cacheable && !fromCache) {
     LookupResult kept = result;
     kept.answeredAt = at;
-    cache_.put(request.nhsNumber, request.mode, kept);
+    cache_.put(request.nhsNumber, request.mode, kept, LookupCache::requesterOf(request));
   }
   switch (result.status) {
     case CheckStatus::Found: ++counters_.found; break;

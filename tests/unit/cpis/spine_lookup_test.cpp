@@ -450,9 +450,18 @@ BOOST_AUTO_TEST_CASE(cache_is_off_by_default_and_answers_only_silent_reads) {
   BOOST_TEST(s.state().accesses(number).size() == accessesBefore + 2);
   BOOST_TEST(again.accesses.size() == first.accesses.size() + 1);  // the first unscheduled one shows
   BOOST_TEST(lookup.stats().cacheHits == 1u);
+  // Hazard H2: another site's (or feed's) silent read is its own: never answered with this one's.
+  auto otherSite = test::lookupRequest(number, AccessMode::Scheduled);
+  otherSite.author.orgOdsCode = "RZZ99";
+  lookup.lookup(otherSite);
+  auto otherFeed = test::lookupRequest(number, AccessMode::Scheduled);
+  otherFeed.feedId = "another-feed";
+  lookup.lookup(otherFeed);
+  BOOST_TEST(s.state().stats().queries == 7u);
+  BOOST_TEST(lookup.stats().cacheHits == 1u);
   now += 10s;  // expired
   lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled));
-  BOOST_TEST(s.state().stats().queries == 6u);
+  BOOST_TEST(s.state().stats().queries == 8u);
   // The cached answer is audited as such.
   {
     const auto flushed = audit->flush();
