@@ -346,7 +346,14 @@ Decision Decider::decide(const domain::Attendance& a) const {
     // change that queries the retired number again.
     const bool sameNumber =
         previous->nhsNumber == a.nhsNumber || (previous->rekeyedFrom && previous->rekeyedFrom == a.nhsNumber);
-    const bool changed = !sameNumber || (!previous->nhsNumberVerified && verified(a)) || previous->mode != d.mode;
+    // An answered unscheduled check covers a move to a scheduled setting (ED to CAMHS, say): its
+    // answer is repeated, no silent read made, so the attendance's check stays the unscheduled
+    // one, and a move back (to a paediatric ward) repeats it too rather than query and tell the
+    // local authority a second time (CPIS.md §7: one access an attendance).
+    const bool coveredByUnscheduled = previous->mode == domain::AccessMode::Unscheduled &&
+                                      d.mode == domain::AccessMode::Scheduled && answered(previous->status);
+    const bool changed = !sameNumber || (!previous->nhsNumberVerified && verified(a)) ||
+                         (previous->mode != d.mode && !coveredByUnscheduled);
     const bool recent = now - previous->decidedAt < policy_.recheckWindow;
     // CPIS.md §4: ED → paediatric ward is still unscheduled, no new query, whether the EPR says
     // so with an A02 or with an A01 on the same visit. A start after an A03 or an A11 begins a

@@ -320,8 +320,8 @@ const std::vector<UpdateCase> kUpdates{
        a.setting = CareSetting::Camhs;
        a.locationKey = "RZZ01/CAMHS";
      },
-     30min, AttendanceEvent::Update, DecisionKind::CheckDue,
-     "A02 into a scheduled setting: the mode changed"},
+     30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+     "A02 into a scheduled setting: the unscheduled check's answer covers it, no silent read"},
     {CheckStatus::CheckFailed, kSame, 2min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
      "A08 moments after a failed check"},
     {CheckStatus::CheckFailed, kSame, 30min, AttendanceEvent::Update, DecisionKind::CheckDue,
@@ -875,14 +875,19 @@ BOOST_AUTO_TEST_CASE(a_silent_read_after_a_merge_and_a_re_check_s_own_answer_sup
   answer.queried = retried.nhsNumber;
   BOOST_TEST_REQUIRE(plain.recordDeferred(retried, answer, failed));
   BOOST_TEST(!plain.supersededSince(retried, failed).has_value());
-  // A check since (an update after that answer's memory was replaced) does.
+  // A silent read since does not (the answered unscheduled check covers a scheduled setting, so
+  // none is made); an unscheduled check since (an update on another number) does.
   time.now += 11min;
   m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
     other(a);
     a.accessMode = AccessMode::Scheduled;
   });
+  BOOST_TEST(!plain.supersededSince(retried, failed).has_value());
   time.now += 1min;
-  n.send(AttendanceEvent::Update, "A02", CheckStatus::Found, other);
+  n.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
+    other(a);
+    a.nhsNumber = nhs("9990000026");
+  });
   BOOST_TEST(plain.supersededSince(retried, failed).has_value());
 }
 
@@ -968,6 +973,25 @@ BOOST_AUTO_TEST_CASE(a_start_after_a_pre_admission_begins_the_attendance) {
   const Decision d = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, kToWard7);
   BOOST_TEST((d.kind == DecisionKind::CheckDue), d.reasonText);  // unscheduled now: the access is recorded
   BOOST_TEST((d.mode == AccessMode::Unscheduled));
+}
+
+// CPIS.md §7, one access an attendance: ED (checked, unscheduled), then CAMHS (scheduled), then
+// back to a paediatric ward (unscheduled). The ED check's answer covers both moves: no silent
+// read, and no second unscheduled query telling the local authority again.
+BOOST_AUTO_TEST_CASE(a_move_to_a_scheduled_setting_and_back_repeats_the_unscheduled_check) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  const Decision ed = m.send(AttendanceEvent::Start, "A04", CheckStatus::Found);
+  BOOST_TEST_REQUIRE((ed.kind == DecisionKind::CheckDue));
+  time.now += 60min;
+  const Decision camhs = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [](Attendance& a) {
+    a.setting = CareSetting::Camhs;
+    a.locationKey = "RZZ01/CAMHS";
+  });
+  BOOST_TEST((camhs.kind == DecisionKind::RepeatPrevious), camhs.reasonText);
+  time.now += 60min;
+  const Decision ward = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, kToWard7);
+  BOOST_TEST((ward.kind == DecisionKind::RepeatPrevious), ward.reasonText);
 }
 
 // CPIS.md §4: an A11 cancels the attendance; a cancelled attendance makes no query. The failed
