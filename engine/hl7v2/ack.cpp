@@ -132,7 +132,9 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
   putField(17, h.country);
   putField(18, h.charsetField);
   putField(19, h.language);
-  if (!options.profile.empty()) putField(21, esc(options.profile));
+  // MSH-21: the message profile (2.4 on; the conformance statement id in 2.3.1). v2.3's MSH
+  // ends at MSH-19.
+  if (!options.profile.empty() && version.atLeast(2, 3, 1)) putField(21, esc(options.profile));
   out.push_back('\r');
 
   // MSA

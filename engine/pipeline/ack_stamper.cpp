@@ -14,6 +14,7 @@ hl7v2::AckOptions AckStamper::next(std::string defaultVersion) {
   options.controlId = prefix_ + core::base36(counter_.fetch_add(1) + 1);
   options.timestamp = hl7v2::hl7Timestamp(clock_());
   options.defaultVersion = std::move(defaultVersion);
+  options.profile = "CPIS-ACK-1.0";  // CPIS.md §4: the ACK profile the alert segments belong to
   return options;
 }
 

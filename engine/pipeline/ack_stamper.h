@@ -11,7 +11,8 @@
 namespace cpis::pipeline {
 
 // Stamps each ACK the engine builds: MSH-7 from the clock, MSH-10 unique across the engine's
-// runs ("C" + the start time and a counter, in base 36: at most 20 characters, HL7's limit).
+// runs ("C" + the start time and a counter, in base 36: at most 20 characters, HL7's limit),
+// MSH-21 the engine's ACK profile, CPIS-ACK-1.0 (CPIS.md §4; from v2.3.1).
 // Thread-safe.
 class AckStamper {
  public:
