@@ -375,7 +375,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
       repeated ? notify::Notifications{} : notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
     const std::string application = checks_->responder.acknowledge(
-        message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion), outcome);
+        message, hl7v2::AckCode::AA, request.attendance.warnings, stamper_.next(policy_.defaultVersion), outcome);
     // The check is made: the message is finished now, in the same commit as its application ACK
     // queued in the outbox for the feed's return connection (retried, dead-lettered, replayable).
     // Leaving it unfinished until delivery would make a restart check it again: a second access
@@ -521,7 +521,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     case AdaptResult::Kind::NotAnAttendance: {
       auto outcome = rejectedOutcome(domain::ReasonCode::NotAnAttendance, adapted.reason, source);
       echoNhsNumber(outcome, adapted.attendance);  // ZCP-13: the EPR can confirm the patient
-      return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
+      return pending.enhanced ? enhanced(message, &outcome, true, adapted.attendance.warnings)
+                              : accept(message, &outcome, true, adapted.attendance.warnings);
     }
     case AdaptResult::Kind::Attendance: break;
   }
@@ -549,8 +550,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       }
     }
     pending.remember->notChecked = outcome;
-    Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert)
-                                     : accept(message, &outcome, decision.emitAlert);
+    Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert, attendance.warnings)
+                                     : accept(message, &outcome, decision.emitAlert, attendance.warnings);
     // Hazard H4: a location nobody mapped, unmapped or put out of scope by the mapping's default
     // rule, is reported once stored (noteStored).
     const bool unmapped = decision.reason == domain::ReasonCode::LocationUnmapped;
@@ -569,7 +570,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     if (const auto previous = rememberedOutcome(attendance);
         previous && previous->decidedAt == decision.previousDecidedAt) {
       pending.repeated.emplace(attendance, *previous);
-      return pending.enhanced ? enhanced(message, &*previous, true) : accept(message, &*previous, true);
+      return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
+                              : accept(message, &*previous, true, attendance.warnings);
     }
     // CPIS.md §4: an A13 never queries, nor does an update of a cancelled attendance.
     const bool reopen = attendance.event == domain::AttendanceEvent::Reopen;
@@ -580,7 +582,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                                " does not start it again: no query",
                   decision.mode);
       const auto outcome = notCheckedOutcome(none, attendance, now(), newCheckId(), source);
-      return pending.enhanced ? enhanced(message, &outcome, true) : accept(message, &outcome, true);
+      return pending.enhanced ? enhanced(message, &outcome, true, attendance.warnings)
+                              : accept(message, &outcome, true, attendance.warnings);
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
   }
@@ -595,19 +598,20 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
 }
 
 Intake::Disposition Intake::accept(const hl7v2::Message& message, const domain::CheckOutcome* outcome,
-                                   bool alerts) {
+                                   bool alerts, std::span<const core::Issue> warnings) {
   Disposition d;
   d.state = store::MessageState::Processed;
   d.outcome = outcome ? checkedText(message, *outcome) : "accepted " + messageType(message);
-  d.ack = outcome && alerts ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
-                                                             stamper_.next(policy_.defaultVersion), *outcome)
-                            : hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+  d.ack = outcome && alerts
+              ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, warnings,
+                                               stamper_.next(policy_.defaultVersion), *outcome)
+              : hl7v2::buildAck(message, hl7v2::AckCode::AA, warnings, stamper_.next(policy_.defaultVersion));
   d.reply = d.ack;
   return d;
 }
 
 Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome,
-                                     bool alerts) {
+                                     bool alerts, std::span<const core::Issue> warnings) {
   // Enhanced mode: accept now (CA, once stored), answer for the application later over the
   // return channel.
   const std::string type = outcome ? checkedText(message, *outcome) : "accepted " + messageType(message);
@@ -632,9 +636,10 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
                                           "connection; send it again later");
     }
     d.applicationAck =
-        outcome && alerts ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, {},
-                                                           stamper_.next(policy_.defaultVersion), *outcome)
-                          : hl7v2::buildAck(message, hl7v2::AckCode::AA, {}, stamper_.next(policy_.defaultVersion));
+        outcome && alerts
+            ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, warnings,
+                                             stamper_.next(policy_.defaultVersion), *outcome)
+            : hl7v2::buildAck(message, hl7v2::AckCode::AA, warnings, stamper_.next(policy_.defaultVersion));
   }
   return d;
 }

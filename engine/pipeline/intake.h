@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -179,8 +180,12 @@ class Intake final : public mllp::FrameHandler {
   Disposition dispose(const core::Result<hl7v2::Message, core::Issue>& parsed, std::string_view payload,
                       Pending& pending);
   Disposition attend(const hl7v2::Message& message, Pending& pending);
-  Disposition accept(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts);
-  Disposition enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts);
+  // `warnings`: the mapping's (an unreadable birth date, say), each an ERR with severity W in
+  // the ACK that answers for the application.
+  Disposition accept(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts,
+                     std::span<const core::Issue> warnings = {});
+  Disposition enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts,
+                       std::span<const core::Issue> warnings = {});
   Disposition rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   // AR/CR with ERR 207 and `text`, asking for the message again (with the NOT_CHECKED alert).

@@ -446,6 +446,19 @@ BOOST_AUTO_TEST_CASE(a_location_the_default_rule_puts_out_of_scope_is_reported) 
   }
 }
 
+// The mapping's warnings (an unreadable birth date, taken as absent) reach the ACK as an ERR
+// whatever the outcome: a NOT_CHECKED attendance's ACK too, not only a checked one's.
+BOOST_AUTO_TEST_CASE(a_mapping_warning_reaches_the_ack_of_an_attendance_not_checked) {
+  Patient child{"9990000018"};
+  child.birthDate = "2015XX03";
+  child.location = "GYM^^^RZZ09";  // out of scope: not checked
+  const auto ack = send(adt("W1", "VW1", child));
+  BOOST_TEST(field(ack, "MSA-1") == "AA");
+  BOOST_TEST(field(ack, "ZCP-3.1") == "SETTING_OUT_OF_SCOPE");
+  BOOST_TEST(field(ack, "ERR-1.1") == "PID", ack);
+  BOOST_TEST(field(ack, "ERR-1.3") == "7", ack);
+}
+
 // CPIS.md §8: a child's record with no birth date is checked anyway, and that is noted in the
 // stored outcome (the decision knew, and the note went nowhere).
 BOOST_AUTO_TEST_CASE(a_message_with_no_birth_date_is_checked_and_noted) {
