@@ -313,10 +313,20 @@ Decision Decider::decide(const domain::Attendance& a) const {
     }
     return notChecked(ReasonCode::NhsNumberInvalid, a.nhsNumberProblem);
   }
-  if (auto refused = numberRefused(a, loc)) return notChecked(refused->first, std::move(refused->second));
-
   const std::optional<PreviousCheck> previous =
       a.visitNumber.empty() ? std::nullopt : memory_.previous(a.feedId, a.visitNumber);
+  // CPIS.md §4: an update that leaves out PID-32 (a partial A08) carrying the number the
+  // attendance was checked on, verified then, says nothing new of it: its check is repeated,
+  // rather than a NOT_CHECKED that takes the plan's alert off the EPR's screen. An update that
+  // says the number is not verified (NSTS02 to NSTS08), or sends a status nobody can read, is
+  // still refused.
+  const bool verifiedBefore = previous && a.event != AttendanceEvent::Start &&
+                              a.nhsStatus == domain::NhsNumberStatus::Absent && !a.nhsStatusUnreadable &&
+                              previous->nhsNumberVerified && previous->nhsNumber == a.nhsNumber &&
+                              answered(previous->status);
+  if (!verifiedBefore) {
+    if (auto refused = numberRefused(a, loc)) return notChecked(refused->first, std::move(refused->second));
+  }
   const int maxAge = policy_.maxAgeFor(a.locationKey, *a.setting);
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway

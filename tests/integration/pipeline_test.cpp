@@ -333,6 +333,11 @@ BOOST_AUTO_TEST_CASE(an_update_repeats_the_real_check_not_a_skipped_one_in_betwe
   const auto traced = send(adt("R3", "VR", child, "A08"));
   BOOST_TEST(field(traced, "ZCP-2") == "FOUND");
   BOOST_TEST(field(traced, "ZCP-15") == field(first, "ZCP-15"));  // the same check, shown again
+  Patient partial = child;  // an A08 that leaves PID-32 out: the plan's alert stays on screen
+  partial.traceStatus.clear();
+  const auto partialUpdate = send(adt("R3B", "VR", partial, "A08"));
+  BOOST_TEST(field(partialUpdate, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(partialUpdate, "ZCP-15") == field(first, "ZCP-15"));
 
   const auto discharged = send(adt("R4", "VR", child, "A03"));
   BOOST_TEST(field(discharged, "ZCP-2") == "NOT_CHECKED");

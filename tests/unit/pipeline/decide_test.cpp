@@ -307,6 +307,17 @@ const auto kToWard7 = [](Attendance& a) {
 const std::vector<UpdateCase> kUpdates{
     {CheckStatus::Found, kSame, 30min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
      "A08, nothing changed"},
+    {CheckStatus::Found, [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Absent; }, 30min,
+     AttendanceEvent::Update, DecisionKind::RepeatPrevious,
+     "a partial A08 without PID-32, on the number verified and checked: its check repeated"},
+    {CheckStatus::Found, [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Nsts02; }, 30min,
+     AttendanceEvent::Update, DecisionKind::NotChecked, "an A08 that says the number is not verified now"},
+    {CheckStatus::Found,
+     [](Attendance& a) {
+       a.nhsStatus = NhsNumberStatus::Absent;
+       a.nhsStatusUnreadable = true;
+     },
+     30min, AttendanceEvent::Update, DecisionKind::NotChecked, "an A08 whose PID-32 nobody can read"},
     {CheckStatus::NotFound, kSame, 600min, AttendanceEvent::Update, DecisionKind::RepeatPrevious,
      "A08 hours later, nothing changed"},
     {CheckStatus::Found, [](Attendance& a) { a.nhsNumber = NhsNumber::parse("9990000026"); }, 30min,
