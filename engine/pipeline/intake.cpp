@@ -507,11 +507,15 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       // ZCP-13, when the number was read before the message was refused (CPIS.md §5: empty only
       // with NO_NHS_NUMBER): the EPR can still confirm the patient.
       echoNhsNumber(outcome, adapted.attendance);
+      const std::string failed = "failed: " + (adapted.kind == AdaptResult::Kind::Failed || adapted.issues.empty()
+                                                   ? adapted.reason
+                                                   : describeIssue(adapted.issues.front()));
+      // Enhanced mode: stored, so CA (a CE would have the EPR send it again, to the same answer),
+      // then the AE with its ERRs as the application ACK.
+      if (pending.enhanced) return enhanced(message, &outcome, true, adapted.issues, hl7v2::AckCode::AE, failed);
       Disposition d;
       d.state = store::MessageState::Failed;
-      d.outcome = "failed: " + (adapted.kind == AdaptResult::Kind::Failed || adapted.issues.empty()
-                                    ? adapted.reason
-                                    : describeIssue(adapted.issues.front()));
+      d.outcome = failed;
       d.ack = checks_->responder.acknowledge(
           message, hl7v2::ackCodeFor(hl7v2::Outcome::Error, modeOf(message)), adapted.issues,
           stamper_.next(policy_.defaultVersion), outcome);
@@ -611,11 +615,15 @@ Intake::Disposition Intake::accept(const hl7v2::Message& message, const domain::
 }
 
 Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome,
-                                     bool alerts, std::span<const core::Issue> warnings) {
+                                     bool alerts, std::span<const core::Issue> issues, hl7v2::AckCode code,
+                                     std::string_view failed) {
   // Enhanced mode: accept now (CA, once stored), answer for the application later over the
   // return channel.
-  const std::string type = outcome ? checkedText(message, *outcome) : "accepted " + messageType(message);
+  const std::string type = !failed.empty() ? std::string(failed)
+                           : outcome      ? checkedText(message, *outcome)
+                                          : "accepted " + messageType(message);
   Disposition d;
+  if (!failed.empty()) d.state = store::MessageState::Failed;
   d.ack = hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
   d.reply = wanted(message.get("MSH-15"), true) ? d.ack : std::string();
   if (!wanted(message.get("MSH-16"), true)) {
@@ -627,6 +635,7 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
   } else {
     d.deferred = true;
     d.state = store::MessageState::Received;
+    d.outcome = type;  // stored with the CA; the delivery is added to it
     if (returnChannel_->full() && wanted(message.get("MSH-15"), false)) {
       // Back-pressure: the return connection is that far behind (the sender's listener down or
       // not reading). A new message is refused before it is stored (refused(), so that its
@@ -637,9 +646,8 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
     }
     d.applicationAck =
         outcome && alerts
-            ? checks_->responder.acknowledge(message, hl7v2::AckCode::AA, warnings,
-                                             stamper_.next(policy_.defaultVersion), *outcome)
-            : hl7v2::buildAck(message, hl7v2::AckCode::AA, warnings, stamper_.next(policy_.defaultVersion));
+            ? checks_->responder.acknowledge(message, code, issues, stamper_.next(policy_.defaultVersion), *outcome)
+            : hl7v2::buildAck(message, code, issues, stamper_.next(policy_.defaultVersion));
   }
   return d;
 }
@@ -853,7 +861,19 @@ core::Status Intake::resume(store::MessageId id) {
 }
 
 core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_view ack) {
-  return finish(id, store::MessageState::Processed, "accepted; application ACK delivered", ack);
+  // The message keeps the CA as the ACK a resend gets (on the forward connection the EPR expects
+  // the accept ACK, and it has had the application ACK) and the outcome stored with it, which the
+  // delivery is added to; it ends as the application ACK says (AE: failed).
+  const auto stored = store_.fetch(id);
+  std::string outcome = stored && !stored.value().outcome.empty() ? stored.value().outcome : std::string("accepted");
+  outcome += "; application ACK delivered";
+  store::MessageState state = store::MessageState::Processed;
+  if (const auto parsed = hl7v2::parse(ack)) {
+    const std::string_view code = parsed.value().get("MSA-1");
+    if (code == "AE") state = store::MessageState::Failed;
+    if (code == "AR") state = store::MessageState::Rejected;
+  }
+  return finish(id, state, outcome, {});
 }
 
 std::string Intake::storeUnavailable(std::string_view payload, const core::Status& status) {

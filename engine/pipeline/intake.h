@@ -184,8 +184,12 @@ class Intake final : public mllp::FrameHandler {
   // the ACK that answers for the application.
   Disposition accept(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts,
                      std::span<const core::Issue> warnings = {});
+  // Enhanced mode: the CA now, the application ACK (`code`, with `issues` as its ERRs) over the
+  // return connection; `failed` (a message refused for its content, code AE): the stored
+  // outcome's text, and the message ends failed.
   Disposition enhanced(const hl7v2::Message& message, const domain::CheckOutcome* outcome, bool alerts,
-                       std::span<const core::Issue> warnings = {});
+                       std::span<const core::Issue> issues = {}, hl7v2::AckCode code = hl7v2::AckCode::AA,
+                       std::string_view failed = {});
   Disposition rejection(std::string_view payload, const hl7v2::Message* message, const core::Issue& issue);
   std::string storeUnavailable(std::string_view payload, const core::Status& status);
   // AR/CR with ERR 207 and `text`, asking for the message again (with the NOT_CHECKED alert).

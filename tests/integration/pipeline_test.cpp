@@ -1241,6 +1241,39 @@ BOOST_AUTO_TEST_CASE(a_failing_finish_does_not_hold_up_the_start) {
 // its application ACK queued in the outbox for the return connection. With the EPR's listener
 // away, a restart retries the ACK but never checks the child again (before, the message stayed
 // unfinished until delivery, and recovery made a second query: a second access, the LA told twice).
+// Enhanced mode: a message refused for its content (no visit number, which the mapping requires)
+// is stored, so it gets CA (a CE would have the EPR send it again, to the same answer), then the
+// AE with its ERR over the return connection. It ends failed, and a resend gets the CA again,
+// never the application ACK on the forward connection.
+BOOST_AUTO_TEST_CASE(an_enhanced_mode_message_refused_for_its_content_gets_ca_then_ae) {
+  OwnSimulator own;
+  EprListener epr;
+  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
+  eprServer.start();
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced-ae.xml");
+  std::ofstream(config) << enhancedWithReturnAt(own.simulator->queryUrl(), eprServer.port()).xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::string message = askingForEnhancedMode(adt("E9", "", {"9990000018"}));
+  client.send(message);
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+  BOOST_TEST(cpis::test::waitFor([&] { return !epr.all().empty(); }, 20s));
+  const std::string application = epr.all().empty() ? std::string() : epr.all().front();
+  BOOST_TEST(field(application, "MSA-1") == "AE", application);
+  BOOST_TEST(field(application, "MSA-2") == "E9");
+  BOOST_TEST(field(application, "ERR-1.4.1") == "101", application);  // required field missing
+  BOOST_TEST(field(application, "ZCP-3.1") == "MESSAGE_REJECTED");
+  BOOST_TEST(cpis::test::waitFor([&] {
+    const auto stored = f.storedMessages();
+    return stored.size() == 1u && stored[0].second == "failed";
+  }));
+  client.send(message);  // a resend: the CA again
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA");
+  BOOST_TEST(engine.terminate() == 0);
+}
+
 // CPIS.md §7, hazard H7: one query per attendance. In enhanced mode the EPR sends the update
 // (A08) on the start's CA, while the start's check still waits for CP-IS: the update waits for
 // that check and repeats it (one access at Spine), and each message gets its own application
