@@ -129,6 +129,10 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
     out.append(value);
     lastField = n;
   };
+  if (options.askForAccept) {
+    putField(15, "AL");
+    putField(16, "NE");
+  }
   putField(17, h.country);
   putField(18, h.charsetField);
   putField(19, h.language);
@@ -287,6 +291,12 @@ std::string hl7Timestamp(std::chrono::system_clock::time_point at) {
   std::snprintf(text, sizeof text, "%04d%02d%02d%02d%02d%02d.%03d+0000", utc.tm_year + 1900, utc.tm_mon + 1,
                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
   return text;
+}
+
+std::string acknowledgementOf(std::string_view reply, std::string_view controlId) {
+  const auto parsed = parse(std::string(reply));
+  if (!parsed || parsed.value().get("MSA-2") != controlId) return {};
+  return std::string(parsed.value().get("MSA-1"));
 }
 
 }  // namespace cpis::hl7v2

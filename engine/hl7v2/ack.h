@@ -32,7 +32,15 @@ struct AckOptions {
   std::string defaultVersion = "2.4";  // MSH-12 when the message carries none (ITK's version)
   std::string textMessage;             // MSA-3, plain text; default: the first issue's text
   std::string profile;                 // MSH-21, e.g. "CPIS-ACK-1.0"; empty = none
+  // MSH-15 AL and MSH-16 NE: an application ACK sent over a return connection asks the EPR for
+  // its accept ACK (an ACK in original mode is never acknowledged, and the engine waits for one).
+  bool askForAccept = false;
 };
+
+// What a reply to a message we sent says of it: its MSA-1 ("CA", "AA", "AE"...) when the reply
+// is an ACK whose MSA-2 names `controlId`; empty for anything else (not HL7, another message's
+// ACK), which acknowledges nothing.
+std::string acknowledgementOf(std::string_view reply, std::string_view controlId);
 
 // The ACK for a parsed message: MSH with sending and receiving application and facility
 // swapped, the message's own delimiters, version (MSH-12) and character set (MSH-18); MSA-2

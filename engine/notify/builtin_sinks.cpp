@@ -248,8 +248,10 @@ plugin::DeliveryResult ReturnSink::deliver(const store::OutboxEntry& entry, Noti
     client.send(*hl7);
     const auto reply = client.receive(settings_.ackTimeout);
     if (!reply) return {Kind::Retry, "the EPR closed the connection without an acknowledgement"};
-    const auto ack = hl7v2::parse(*reply);
-    const std::string code = ack ? ack.value().get("MSA-1") : std::string();
+    // Only an acknowledgement of this message (MSA-2 its MSH-10) says anything of it.
+    const auto sent = hl7v2::parse(*hl7);
+    const std::string code =
+        hl7v2::acknowledgementOf(*reply, sent ? std::string(sent.value().controlId()) : std::string());
     if (code == "AA" || code == "CA") return {};
     if (code == "AE" || code == "CE") return {Kind::Failed, "the EPR answered " + code};
     return {Kind::Retry, code.empty() ? std::string("the EPR's answer is not an acknowledgement")

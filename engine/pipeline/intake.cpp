@@ -374,8 +374,8 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   const notify::Notifications notifications =
       repeated ? notify::Notifications{} : notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
-    const std::string application = checks_->responder.acknowledge(
-        message, hl7v2::AckCode::AA, request.attendance.warnings, stamper_.next(policy_.defaultVersion), outcome);
+    const std::string application = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, request.attendance.warnings,
+                                                                   applicationAckOptions(), outcome);
     // The check is made: the message is finished now, in the same commit as its application ACK
     // queued in the outbox for the feed's return connection (retried, dead-lettered, replayable).
     // Leaving it unfinished until delivery would make a restart check it again: a second access
@@ -644,10 +644,9 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
       d.refusal = sendAgainLater(message, "refused for now: application ACKs for this feed wait for its return "
                                           "connection; send it again later");
     }
-    d.applicationAck =
-        outcome && alerts
-            ? checks_->responder.acknowledge(message, code, issues, stamper_.next(policy_.defaultVersion), *outcome)
-            : hl7v2::buildAck(message, code, issues, stamper_.next(policy_.defaultVersion));
+    d.applicationAck = outcome && alerts
+                           ? checks_->responder.acknowledge(message, code, issues, applicationAckOptions(), *outcome)
+                           : hl7v2::buildAck(message, code, issues, applicationAckOptions());
   }
   return d;
 }
@@ -860,13 +859,20 @@ core::Status Intake::resume(store::MessageId id) {
   return core::Status::ok();
 }
 
-core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_view ack) {
+hl7v2::AckOptions Intake::applicationAckOptions() {
+  hl7v2::AckOptions options = stamper_.next(policy_.defaultVersion);
+  options.askForAccept = true;  // the return connection waits for the EPR's CA
+  return options;
+}
+
+core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_view ack, std::string_view answer) {
   // The message keeps the CA as the ACK a resend gets (on the forward connection the EPR expects
   // the accept ACK, and it has had the application ACK) and the outcome stored with it, which the
   // delivery is added to; it ends as the application ACK says (AE: failed).
   const auto stored = store_.fetch(id);
   std::string outcome = stored && !stored.value().outcome.empty() ? stored.value().outcome : std::string("accepted");
   outcome += "; application ACK delivered";
+  if (!answer.empty() && answer != "CA" && answer != "AA") outcome += " (the EPR answered " + std::string(answer) + ")";
   store::MessageState state = store::MessageState::Processed;
   if (const auto parsed = hl7v2::parse(ack)) {
     const std::string_view code = parsed.value().get("MSA-1");

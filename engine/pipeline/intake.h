@@ -107,7 +107,8 @@ class Intake final : public mllp::FrameHandler {
   // it again and stores the ACK it gets, so a resend is answered from the store.
   core::Status resume(store::MessageId id);
   // Called by the return channel once the peer has taken an application ACK.
-  core::Status applicationAckDelivered(store::MessageId id, std::string_view ack);
+  // `answer`: the EPR's MSA-1 for it (CA; AE, AR, CE or CR: it took the ACK and refused it).
+  core::Status applicationAckDelivered(store::MessageId id, std::string_view ack, std::string_view answer = {});
   // Called with a deferred check's answer (the notification sink that re-checks after a failed
   // check, `failedCheckId`): the attendance's later updates repeat it (Decider::recordDeferred),
   // where they would have shown the failure, or queried CP-IS a second time once it was not
@@ -140,6 +141,8 @@ class Intake final : public mllp::FrameHandler {
   // AR 205 for a message whose MSH-10 a stored message with other content already has
   // (PersistOutcome::conflicting): never that message's ACK.
   std::string reusedControlId(std::string_view payload);
+  // An application ACK's options: stamped, and asking the EPR for its accept ACK (MSH-15/16).
+  hl7v2::AckOptions applicationAckOptions();
   // onFrameAsync for a message that needs a CP-IS check, original mode: its lookup starts as
   // soon as the store has written the message (not a duplicate), and that commit is not synced
   // on its own (MessageStore::persistInboundEarly): the ACK goes once the lookup's finishing

@@ -1,9 +1,12 @@
 #include "engine/pipeline/return_channel.h"
 
 #include <algorithm>
+#include <set>
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+
+#include "engine/hl7v2/ack.h"
 
 namespace cpis::pipeline {
 namespace {
@@ -51,21 +54,39 @@ std::uint64_t ReturnChannel::delivered() const {
   return deliveredCount_;
 }
 
-bool ReturnChannel::deliver(const std::string& ack) {
+std::optional<std::string> ReturnChannel::deliver(const std::string& ack) {
+  const auto sent = hl7v2::parse(ack);
+  const std::string controlId = sent ? std::string(sent.value().controlId()) : std::string();
   try {
     if (!client_) {
       client_ = std::make_unique<mllp::MllpClient>(settings_.host, settings_.port, settings_.ackTimeout,
                                                    settings_.tls);
     }
     client_->send(ack);
-    if (client_->receive(settings_.ackTimeout)) return true;
-    logger().warning("feed %s: return connection closed before acknowledging", settings_.feed);
+    if (const auto reply = client_->receive(settings_.ackTimeout)) {
+      // Only the EPR's acknowledgement of this ACK (MSA-2 its MSH-10) delivers it; an answer it
+      // refuses (AE, AR, CE, CR) delivers it too (resending would not change it), and is said.
+      std::string answer = hl7v2::acknowledgementOf(*reply, controlId);
+      static const std::set<std::string, std::less<>> kCodes{"AA", "AE", "AR", "CA", "CE", "CR"};
+      if (kCodes.count(answer) == 0) {
+        logger().warning("feed %s: the return connection's answer does not acknowledge application ACK %s", settings_.feed,
+                         controlId);
+      } else {
+        if (answer != "CA" && answer != "AA") {
+          logger().warning("OPS ALERT: feed %s: the EPR answered %s to application ACK %s", settings_.feed, answer,
+                           controlId);
+        }
+        return answer;
+      }
+    } else {
+      logger().warning("feed %s: return connection closed before acknowledging", settings_.feed);
+    }
   } catch (const Poco::Exception& e) {
     logger().warning("feed %s: return connection to %s:%hu failed (%s)", settings_.feed, settings_.host,
                      settings_.port, std::string(e.className()));
   }
   client_.reset();
-  return false;
+  return std::nullopt;
 }
 
 void ReturnChannel::run() {
@@ -76,8 +97,9 @@ void ReturnChannel::run() {
     if (stopping_) return;
     const auto [id, ack] = queue_.front();
     lock.unlock();
-    const bool ok = deliver(ack);
-    if (ok) onDelivered_(id, ack);
+    const auto answer = deliver(ack);
+    const bool ok = answer.has_value();
+    if (ok) onDelivered_(id, ack, *answer);
     lock.lock();
     if (ok) {
       queue_.pop_front();

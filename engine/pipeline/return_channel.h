@@ -37,7 +37,8 @@ struct ReturnChannelSettings {
 // that would add more (CR: send it again later), rather than holding them in memory without end.
 class ReturnChannel {
  public:
-  using Delivered = std::function<void(store::MessageId, const std::string& ack)>;
+  // `answer`: the EPR's MSA-1 for the ACK (CA, AA; or AE, AR, CE, CR: taken, and refused).
+  using Delivered = std::function<void(store::MessageId, const std::string& ack, const std::string& answer)>;
 
   ReturnChannel(ReturnChannelSettings settings, Delivered delivered);
   ~ReturnChannel();
@@ -53,7 +54,8 @@ class ReturnChannel {
 
  private:
   void run();
-  bool deliver(const std::string& ack);  // true once the peer has acknowledged it
+  // The EPR's MSA-1 once it has acknowledged this ACK (MSA-2 its MSH-10); nullopt: not delivered.
+  std::optional<std::string> deliver(const std::string& ack);
 
   ReturnChannelSettings settings_;
   Delivered onDelivered_;

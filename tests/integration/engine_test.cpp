@@ -186,7 +186,10 @@ BOOST_AUTO_TEST_CASE(enhanced_mode_accepts_at_once_and_sends_the_application_ack
     std::string onFrame(std::string_view payload, const cpis::mllp::PeerInfo&) override {
       std::lock_guard lock(mutex);
       received.emplace_back(payload);
-      return "MSH|^~\\&|EDSYS|RXX01|CPIS|RXX|20261125||ACK|R1|P|2.4\rMSA|AA|x\r";
+      // The EPR's accept ACK of the application ACK: MSA-2 names its MSH-10.
+      const auto sent = cpis::hl7v2::parse(payload);
+      const std::string id = sent ? std::string(sent.value().controlId()) : std::string("?");
+      return "MSH|^~\\&|EDSYS|RXX01|CPIS|RXX|20261125||ACK|R1|P|2.4\rMSA|CA|" + id + "\r";
     }
     std::string onOversized(std::string_view, std::size_t, const cpis::mllp::PeerInfo&) override { return {}; }
     std::mutex mutex;
@@ -213,6 +216,8 @@ BOOST_AUTO_TEST_CASE(enhanced_mode_accepts_at_once_and_sends_the_application_ack
     std::lock_guard lock(epr.mutex);
     BOOST_TEST(field(epr.received.front(), "MSA-1") == "AA");
     BOOST_TEST(field(epr.received.front(), "MSA-2") == "ENH1");
+    BOOST_TEST(field(epr.received.front(), "MSH-15") == "AL");  // it asks for the EPR's accept ACK
+    BOOST_TEST(field(epr.received.front(), "MSH-16") == "NE");
   }
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(f.storedMessages().at(0).second == "processed");

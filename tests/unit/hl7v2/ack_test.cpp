@@ -303,6 +303,22 @@ BOOST_AUTO_TEST_CASE(a_rejection_follows_the_feeds_mode) {
   BOOST_TEST(parsed(cpis::hl7v2::buildRejection(asking, bad, fixedOptions(), false)).get("MSA-1") == "AR");
 }
 
+// The EPR's answer to a message the engine sent counts only as an ACK of that message; an
+// application ACK sent over a return connection asks for it (MSH-15 AL, MSH-16 NE).
+BOOST_AUTO_TEST_CASE(an_answer_acknowledges_only_the_message_it_names) {
+  using cpis::hl7v2::acknowledgementOf;
+  const std::string ack = "MSH|^~\\&|E|R|C|R|20261125||ACK|R1|P|2.4\rMSA|CA|C123\r";
+  BOOST_TEST(acknowledgementOf(ack, "C123") == "CA");
+  BOOST_TEST(acknowledgementOf(ack, "C124").empty());
+  BOOST_TEST(acknowledgementOf("not HL7", "C123").empty());
+  auto options = fixedOptions();
+  options.askForAccept = true;
+  const auto asking = parsed(cpis::hl7v2::buildAck(parsed("MSH|^~\\&|A|B|C|D|||ADT^A01|ID1|P|2.4\r"),
+                                                    AckCode::AA, {}, options));
+  BOOST_TEST(asking.get("MSH-15") == "AL");
+  BOOST_TEST(asking.get("MSH-16") == "NE");
+}
+
 BOOST_AUTO_TEST_CASE(msa2_is_msh10_exactly_as_sent) {
   const auto inbound = parsed("MSH|^~\\&|A|B|C|D|||ADT^A01|ID\\T\\7|P|2.4\r");
   const std::string ack = cpis::hl7v2::buildAck(inbound, AckCode::AA, {}, fixedOptions());

@@ -377,12 +377,14 @@ class Epr final : public mllp::FrameHandler {
   std::string onFrame(std::string_view payload, const mllp::PeerInfo&) override {
     const std::lock_guard lock(mutex);
     received.emplace_back(payload);
-    return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|" + answer + "|x\r";
+    return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|" + answer + "|" +
+           (acknowledged.empty() ? field(std::string(payload), "MSH-10") : acknowledged) + "\r";
   }
   std::string onOversized(std::string_view, std::size_t, const mllp::PeerInfo&) override { return {}; }
   std::mutex mutex;
   std::vector<std::string> received;
   std::string answer = "AA";
+  std::string acknowledged;  // MSA-2; empty: the message's own MSH-10
 };
 
 store::OutboxEntry lateEntry() {
@@ -422,6 +424,12 @@ BOOST_AUTO_TEST_CASE(sends_the_message_and_the_epr_s_answer_decides) {
   {
     const std::lock_guard lock(epr.mutex);
     epr.answer = "AR";
+  }
+  BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
+  {
+    const std::lock_guard lock(epr.mutex);
+    epr.answer = "AA";
+    epr.acknowledged = "ANOTHER1";  // an ACK of another message delivers nothing
   }
   BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
   server.stop();
