@@ -159,11 +159,11 @@ bool readRecord(Node record, ParsedReply& reply, std::set<std::string>& named, s
     if (const Node node = wire::child(subject, "COCT_TP145101GB01.Child")) {
       child = true;
       childNumber = nhsNumberOf(node);
-      named.insert(childNumber);
+      if (!childNumber.empty()) named.insert(childNumber);
     } else if (const Node mother = wire::child(subject, "COCT_TP145100GB01.UnbornChild")) {
       unborn = true;
       motherNumber = nhsNumberOf(wire::path(mother, {"parentMotherPerson", "playedMother"}));
-      named.insert(motherNumber);
+      if (!motherNumber.empty()) named.insert(motherNumber);
     }
   }
   if (!child && !unborn) {
@@ -194,7 +194,11 @@ bool readRecord(Node record, ParsedReply& reply, std::set<std::string>& named, s
 }
 
 bool readAccess(Node query, ParsedReply& reply, std::set<std::string>& named, std::string& problem) {
-  named.insert(wire::attribute(wire::path(query, {"queryByParameter", "person.NHSnumber", "value"}), "extension"));
+  // (None named is not another number: the subject's own check covers a record without one.)
+  if (auto number = wire::attribute(wire::path(query, {"queryByParameter", "person.NHSnumber", "value"}), "extension");
+      !number.empty()) {
+    named.insert(std::move(number));
+  }
   const auto at = wire::parseTimestamp(wire::attribute(wire::child(query, "effectiveTime"), "value"));
   const auto author = envelope::readAuthor(wire::child(query, "author"));
   if (!at || !author) {

@@ -15,6 +15,9 @@ struct CheckRequest {
   domain::Attendance attendance;  // with a valid NHS number (the decision saw to it)
   domain::AccessMode mode = domain::AccessMode::Unscheduled;
   std::string checkId;            // UUID: the query's event id and ZCP-15
+  // When the intake decided the check was due: a check of the same visit recorded since (its
+  // message was in flight then) may answer this one (Intake::runCheck).
+  domain::Instant decidedAt{};
 };
 
 class Checker {

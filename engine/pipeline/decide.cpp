@@ -646,7 +646,13 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
       entry->lastNumberRefused = outcome.reason;
       return true;
     }
-    PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber, verified(attendance), outcome.mode};
+    // A message that left PID-32 out on the number verified before (a partial update) keeps it
+    // verified: its check, made on that number, does not make the next update's NSTS01 a change.
+    const bool stillVerified = entry && entry->nhsNumberVerified && entry->nhsNumber == attendance.nhsNumber &&
+                               attendance.nhsStatus == domain::NhsNumberStatus::Absent &&
+                               !attendance.nhsStatusUnreadable;
+    PreviousCheck check{outcome.decidedAt, outcome.status, attendance.nhsNumber,
+                        verified(attendance) || stillVerified, outcome.mode};
     if (entry) {
       // What the attendance's messages made of it (noteEvent, in the order they came) stays: a
       // check ends after later messages may have been noted.
@@ -666,6 +672,15 @@ void Decider::record(const domain::Attendance& attendance, const domain::CheckOu
     }
     if (!check.lastNumber) check.lastNumber = attendance.nhsNumber;
     entry = check;
+    return true;
+  });
+}
+
+void Decider::repeatedCheck(const domain::Attendance& attendance) {
+  if (attendance.visitNumber.empty()) return;
+  memory_.merge(attendance.feedId, attendance.visitNumber, [&](std::optional<PreviousCheck>& entry) {
+    if (!entry || !entry->lastNumberPending || entry->lastNumber != attendance.nhsNumber) return false;
+    entry->lastNumberPending = false;
     return true;
   });
 }

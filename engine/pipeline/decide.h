@@ -312,6 +312,10 @@ class Decider {
   // Does nothing without `merges`.
   MergeNoted noteMerge(const domain::Attendance& attendance);
   void record(const domain::Attendance& attendance, const domain::CheckOutcome& outcome);
+  // A message whose check was due repeats the visit's check made meanwhile (Intake::runCheck):
+  // the memory keeps that check as it is; only the message's due check ends (lastNumberPending,
+  // when it carried the latest number).
+  void repeatedCheck(const domain::Attendance& attendance);
   // A deferred check's answer (FOUND or NOT_FOUND) takes the place of the failed check it
   // retried (decided at `failedAt`), while that failure is still the attendance's last check on
   // the same NHS number: a later update then repeats the answer instead of showing the failure

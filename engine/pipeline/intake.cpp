@@ -350,15 +350,23 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   const hl7v2::Message& message = parsed.value();
   const CheckRequest& request = *pending.check;
   const auto turn = visitTurns_->take(request.attendance.visitNumber);
-  const std::optional<domain::CheckOutcome> repeated =
-      turn.waited() ? outcomeToRepeat(request.attendance) : std::nullopt;
+  // A check of the visit recorded since this message was decided (whether or not this one had
+  // to wait for it: a long queue ahead of it does too): decided again, in its turn.
+  const auto previous = checks_->decider.previous(request.attendance);
+  const std::optional<domain::CheckOutcome> repeated = previous && previous->decidedAt >= request.decidedAt
+                                                           ? outcomeToRepeat(request.attendance)
+                                                           : std::nullopt;
   // CPIS.md §4: cancelled (an A11 stored) while this message waited for its check: no query.
   const domain::CheckOutcome outcome =
       repeated                                        ? *repeated
       : checks_->decider.cancelled(request.attendance) ? cancelledOutcome(request)
                                                        : checks_->checker.check(request);
-  checks_->decider.record(request.attendance, outcome);
-  rememberOutcome(request.attendance, outcome);
+  if (repeated) {
+    checks_->decider.repeatedCheck(request.attendance);  // the memories keep the check as it was
+  } else {
+    checks_->decider.record(request.attendance, outcome);
+    rememberOutcome(request.attendance, outcome);
+  }
   logger().information("feed %s: message %s %s: %s", policy_.feed, std::to_string(id),
                        std::string(repeated ? "repeats its visit's check made meanwhile" : "checked"),
                        std::string(domain::codeOf(outcome.status)) +
@@ -591,7 +599,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
   }
-  pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId()};
+  pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now()};
   Disposition d;
   d.state = store::MessageState::Received;
   if (pending.enhanced) {  // the accept ACK is stored with the message; the check follows
@@ -626,7 +634,7 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
   if (!failed.empty()) d.state = store::MessageState::Failed;
   d.ack = hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
   d.reply = wanted(message.get("MSH-15"), true) ? d.ack : std::string();
-  if (!wanted(message.get("MSH-16"), true)) {
+  if (!wanted(message.get("MSH-16"), code == hl7v2::AckCode::AA)) {  // ER: errors only; SU: successes only
     d.outcome = type + "; no application ACK asked for";
   } else if (returnChannel_ == nullptr) {
     d.outcome = type + "; application ACK not sent: the feed has no return connection";
@@ -737,13 +745,23 @@ void Intake::noteMerge(const domain::Attendance& attendance, const std::string& 
                   policy_.feed, attendance.controlId, label, open);
 }
 
+namespace {
+// A message naming no location at all (a demographic update, a feed that leaves PV1-3 out): a
+// warning, which no row of the mapping's table can mend.
+constexpr const char* kNoLocationText =
+    "feed %s: location %s: messages that name no location are not checked; if they are attendances, the feed "
+    "should send one (%Lu message%s so far)";
+}  // namespace
+
 void Intake::reportUnmapped(std::string_view locationKey) {
+  if (locationKey.empty()) return reportLocation(*unmapped_, locationKey, kNoLocationText);
   reportLocation(*unmapped_, locationKey,
                  "OPS ALERT: feed %s: location %s is not in the mapping's location table: its attendances are not "
                  "checked (LOCATION_UNMAPPED) until the mapping maps it (%Lu message%s so far)");
 }
 
 void Intake::reportOutOfScopeByDefault(std::string_view locationKey) {
+  if (locationKey.empty()) return reportLocation(*defaulted_, locationKey, kNoLocationText);
   // Hazard H4 behind a default rule: a location no row maps (a new ED point of care, say) that
   // the mapping's `otherwise` puts out of scope is not checked either. The rule is the trust's
   // own, so this is a warning rather than an ops alert, on the same 1st, 10th, 100th... message.

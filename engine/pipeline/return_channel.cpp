@@ -71,6 +71,7 @@ std::optional<std::string> ReturnChannel::deliver(const std::string& ack) {
       if (kCodes.count(answer) == 0) {
         logger().warning("feed %s: the return connection's answer does not acknowledge application ACK %s", settings_.feed,
                          controlId);
+        return std::string();  // answered, but not with an acknowledgement of it
       } else {
         if (answer != "CA" && answer != "AA") {
           logger().warning("OPS ALERT: feed %s: the EPR answered %s to application ACK %s", settings_.feed, answer,
@@ -97,11 +98,25 @@ void ReturnChannel::run() {
     if (stopping_) return;
     const auto [id, ack] = queue_.front();
     lock.unlock();
-    const auto answer = deliver(ack);
-    const bool ok = answer.has_value();
-    if (ok) onDelivered_(id, ack, *answer);
+    // An EPR that answers, but never with an acknowledgement naming this ACK (MSA-2 empty, or
+    // its own message's id), would hold the queue for ever: after kMaxUnacknowledged answers the
+    // ACK counts as delivered, said in the log and the stored outcome.
+    bool ok = false;
+    std::string code;
+    if (auto answer = deliver(ack)) {
+      code = std::move(*answer);
+      ok = !code.empty() || ++unacknowledged_ >= kMaxUnacknowledged;
+    }
+    if (ok && code.empty()) {
+      logger().warning("OPS ALERT: feed %s: the EPR answered message %s's application ACK %d times without "
+                       "acknowledging it (MSA-2 not its MSH-10): taken as delivered",
+                       settings_.feed, std::to_string(id), static_cast<int>(kMaxUnacknowledged));
+      code = "no acknowledgement naming it";
+    }
+    if (ok) onDelivered_(id, ack, code);
     lock.lock();
     if (ok) {
+      unacknowledged_ = 0;
       queue_.pop_front();
       ++deliveredCount_;
       backoff = settings_.retryMin;

@@ -54,8 +54,11 @@ class ReturnChannel {
 
  private:
   void run();
-  // The EPR's MSA-1 once it has acknowledged this ACK (MSA-2 its MSH-10); nullopt: not delivered.
+  // The EPR's MSA-1 once it has acknowledged this ACK (MSA-2 its MSH-10); "" when it answered
+  // with something else; nullopt: no answer (not delivered).
   std::optional<std::string> deliver(const std::string& ack);
+  static constexpr unsigned kMaxUnacknowledged = 5;
+  unsigned unacknowledged_ = 0;  // answers to the queue's head that acknowledge it not (run's thread)
 
   ReturnChannelSettings settings_;
   Delivered onDelivered_;

@@ -133,12 +133,30 @@ std::pair<std::string_view, std::string_view> aroundMsh7(std::string_view messag
   if (end == std::string_view::npos) return {message.substr(0, at + 1), {}};
   return {message.substr(0, at + 1), message.substr(end)};
 }
+
+// The message as the parser reads it: no UTF-8 byte-order mark, no blank lines before MSH,
+// segments ended by CR whether sent with CR, LF or CR LF, and no empty segments at the end.
+std::string asParsed(std::string_view message) {
+  if (message.substr(0, 3) == "\xEF\xBB\xBF") message.remove_prefix(3);
+  while (!message.empty() && (message.front() == '\r' || message.front() == '\n')) message.remove_prefix(1);
+  std::string out;
+  out.reserve(message.size());
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') continue;  // CR LF: one CR
+    out.push_back(c == '\n' ? '\r' : c);
+  }
+  while (!out.empty() && out.back() == '\r') out.pop_back();
+  return out;
+}
 }  // namespace
 
 bool sameMessageSentAgain(std::string_view stored, std::string_view received) {
   if (stored == received) return true;
-  const auto [storedHead, storedTail] = aroundMsh7(stored);
-  const auto [receivedHead, receivedTail] = aroundMsh7(received);
+  const std::string storedText = asParsed(stored), receivedText = asParsed(received);
+  if (storedText == receivedText) return true;
+  const auto [storedHead, storedTail] = aroundMsh7(storedText);
+  const auto [receivedHead, receivedTail] = aroundMsh7(receivedText);
   return !storedTail.empty() && storedHead == receivedHead && storedTail == receivedTail;
 }
 

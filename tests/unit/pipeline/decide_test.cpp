@@ -1005,6 +1005,26 @@ BOOST_AUTO_TEST_CASE(a_move_to_a_scheduled_setting_and_back_repeats_the_unschedu
   BOOST_TEST((ward.kind == DecisionKind::RepeatPrevious), ward.reasonText);
 }
 
+// A partial update (no PID-32) on the number verified before that is checked (it moved to an
+// unscheduled setting) keeps the number verified: the next update's NSTS01 is no change, and
+// makes no second unscheduled query.
+BOOST_AUTO_TEST_CASE(a_check_made_for_a_partial_update_keeps_the_number_verified) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  const auto camhs = [](Attendance& a) {
+    a.setting = CareSetting::Camhs;
+    a.locationKey = "RZZ01/CAMHS";
+  };
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, camhs).mode == AccessMode::Scheduled));
+  time.now += 30min;
+  const Decision toEd = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found,
+                               [](Attendance& a) { a.nhsStatus = NhsNumberStatus::Absent; });
+  BOOST_TEST_REQUIRE((toEd.kind == DecisionKind::CheckDue), toEd.reasonText);  // unscheduled now
+  time.now += 30min;
+  const Decision traced = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found);
+  BOOST_TEST((traced.kind == DecisionKind::RepeatPrevious), traced.reasonText);
+}
+
 // CPIS.md §4: an A11 cancels the attendance; a cancelled attendance makes no query. The failed
 // check stays remembered (an update's resend repeats it), the deferred re-check asks
 // cancelled() and is withdrawn, and an update that would query makes none, until a start.

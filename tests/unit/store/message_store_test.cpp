@@ -218,6 +218,12 @@ BOOST_AUTO_TEST_CASE(a_message_sent_again_differs_at_most_in_msh7) {
   // Another field separator; MSH-7 is still the field after the sixth.
   BOOST_TEST(sameMessageSentAgain("MSH#^~\\&#S#F#R#F#2026#x", "MSH#^~\\&#S#F#R#F#2027#x"));
   BOOST_TEST(!sameMessageSentAgain("MSH#^~\\&#S#F#R#F#2026#x", "MSH#^~\\&#S#F#R#F#2027#y"));
+  // Read as the parser reads them: CR LF or LF for CR, a trailing newline, a byte-order mark or
+  // blank lines before MSH change nothing.
+  BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260102||ADT^A04|M1|P|2.4\r\nPID|||1\r\n"));
+  BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\nPID|||1\n\n"));
+  BOOST_TEST(sameMessageSentAgain("\xEF\xBB\xBF\r\n" + a, "MSH|^~\\&|SND|FAC|RCV|FAC|2027||ADT^A04|M1|P|2.4\rPID|||1"));
+  BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\r\nPID|||2\r\n"));
   // A header too short to have an MSH-7, or no header: the bytes alone.
   BOOST_TEST(!sameMessageSentAgain("MSH|^~\\&|A\r", "MSH|^~\\&|B\r"));
   BOOST_TEST(!sameMessageSentAgain("junk1", "junk2"));
