@@ -893,7 +893,7 @@ core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_vi
   if (!answer.empty() && answer != "CA" && answer != "AA") outcome += " (the EPR answered " + std::string(answer) + ")";
   store::MessageState state = store::MessageState::Processed;
   if (const auto parsed = hl7v2::parse(ack)) {
-    const std::string_view code = parsed.value().get("MSA-1");
+    const std::string code = parsed.value().get("MSA-1");
     if (code == "AE") state = store::MessageState::Failed;
     if (code == "AR") state = store::MessageState::Rejected;
   }
@@ -985,7 +985,7 @@ std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, En
   // its query would record an unscheduled access, and tell a local authority, of a made-up
   // attendance. HL7's answer: AR 202, stored as rejected. P, or no MSH-11, goes on.
   if (environment != Environment::Live) return std::nullopt;
-  const std::string_view id = message.get(hl7v2::Path{"MSH", 1, 11, 1, 1, 0});
+  const std::string id = message.get(hl7v2::Path{"MSH", 1, 11, 1, 1, 0});
   if (id != "T" && id != "D") return std::nullopt;
   return issue(core::ErrorCode::UnsupportedProcessingId,
                std::string("processing id (MSH-11) ") + (id == "T" ? "T (training)" : "D (debugging)") +
