@@ -583,8 +583,10 @@ BOOST_AUTO_TEST_CASE(a_restart_remembers_which_attendances_were_checked) {
   {
     EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
     BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
-    BOOST_TEST(engine.errors().find("restored from the store: 1 attendances' checks, 1 outcomes") !=
-                   std::string::npos,
+    // Standard error is read on a thread of its own: "ready" on standard output may come first.
+    BOOST_TEST(cpis::test::waitFor([&] {
+      return engine.errors().find("restored from the store: 1 attendances' checks, 1 outcomes") != std::string::npos;
+    }),
                engine.errors());
     const auto update = sendTo(engine, adt("K2", "VK1", {"9990000018"}, "A08"));
     BOOST_TEST(field(update, "ZCP-2") == "FOUND");
