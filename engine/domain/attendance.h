@@ -44,6 +44,25 @@ struct PatientName {
   friend bool operator==(const PatientName&, const PatientName&) = default;
 };
 
+// What the mapping's location table says of checks at one location beyond its setting and
+// access mode (CPIS.md §8): the matching <location> row's attributes, else those of its setting's
+// <setting> entry. Unset: the feed's rule.
+struct LocationTerms {
+  std::optional<int> maxAgeYears;                 // 0: no age limit
+  std::optional<bool> acceptUnverifiedNhsNumber;  // a clinical safety officer's decision
+  std::optional<bool> emitOutOfScope;             // OUT_OF_SCOPE only: a NOT_CHECKED alert or none
+  std::optional<bool> enabled;                    // false: not checked here (DISABLED)
+
+  // These terms, with what they leave unset taken from `fallback`.
+  LocationTerms over(const LocationTerms& fallback) const {
+    return LocationTerms{maxAgeYears ? maxAgeYears : fallback.maxAgeYears,
+                         acceptUnverifiedNhsNumber ? acceptUnverifiedNhsNumber : fallback.acceptUnverifiedNhsNumber,
+                         emitOutOfScope ? emitOutOfScope : fallback.emitOutOfScope,
+                         enabled ? enabled : fallback.enabled};
+  }
+  friend bool operator==(const LocationTerms&, const LocationTerms&) = default;
+};
+
 struct Attendance {
   // source
   std::string feedId;
@@ -97,6 +116,9 @@ struct Attendance {
   // The mapping file's access mode for this location or setting; absent = it says none and the
   // feed's policy (or the CPIS.md §8 default) decides.
   std::optional<AccessMode> accessMode;
+  // The mapping file's other terms for this location or setting (maximum age, unverified
+  // numbers, out-of-scope alerts, checks off).
+  LocationTerms locationTerms;
 
   // Values the mapping could not read in fields it does not require (a date that is not one):
   // taken as absent, so the check still runs (CPIS.md §8: no birth date, check anyway). Severity

@@ -362,13 +362,16 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
                        [&](const Condition& c) { return reader.holds(c, c.path); });
   };
   std::optional<domain::AccessMode> mode;
+  domain::LocationTerms terms;
   if (!table.key.empty()) {
     const auto row = std::find_if(table.rows.begin(), table.rows.end(), matches);
     if (row != table.rows.end()) {
       a.setting = row->setting;
       mode = row->mode;
+      terms = row->terms;
     } else if (table.otherwise) {
       a.setting = table.otherwise;
+      terms = table.otherwiseTerms;
       // Not in the table: no row names this key itself (a row that names it, and whose
       // conditions left this message out, is the table's own word on it).
       a.settingByDefault = std::none_of(table.rows.begin(), table.rows.end(), [&](const LocationRule& named) {
@@ -385,7 +388,13 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       mode = it->second;
     }
   }
+  if (a.setting) {
+    if (const auto it = rules_.settingTerms.find(*a.setting); it != rules_.settingTerms.end()) {
+      terms = terms.over(it->second);
+    }
+  }
   a.accessMode = mode;
+  a.locationTerms = terms;
 
   if (!issues.empty()) return issues;
   return a;

@@ -73,6 +73,30 @@ class TreeReader {
     return std::move(parsed).value();
   }
 
+  // A <location>, <otherwise> or <setting> element's terms of checks there (CPIS.md §8); the
+  // schema has checked each attribute's form.
+  domain::LocationTerms terms(const XmlElement& at, const std::optional<domain::CareSetting>& setting) {
+    domain::LocationTerms t;
+    const auto flag = [&](const char* name) -> std::optional<bool> {
+      const auto* value = at.attribute(name);
+      return value ? std::optional<bool>(isTrue(value)) : std::nullopt;
+    };
+    if (const auto* age = at.attribute("maxAgeYears")) {
+      t.maxAgeYears = *age == "none" ? 0 : std::stoi(*age);
+    }
+    t.acceptUnverifiedNhsNumber = flag("acceptUnverifiedNhsNumber");
+    t.emitOutOfScope = flag("emitOutOfScope");
+    t.enabled = flag("enabled");
+    if (t.emitOutOfScope && setting && *setting != domain::CareSetting::OutOfScope) {
+      problem(at, "emitOutOfScope applies to OUT_OF_SCOPE only; " + std::string(domain::codeOf(*setting)) +
+                      " is checked or read, and its ACK always carries its status");
+    }
+    if (t.maxAgeYears && setting == domain::CareSetting::OutOfScope) {
+      problem(at, "maxAgeYears has no meaning for OUT_OF_SCOPE, which is never queried");
+    }
+    return t;
+  }
+
   std::optional<domain::CareSetting> setting(const XmlElement& at, const std::string& code) {
     const auto parsed = domain::parseCareSetting(code);
     if (!parsed) problem(at, "unknown care setting '" + code + "': known settings are " + knownSettings());
@@ -348,6 +372,7 @@ class TreeReader {
       const auto settingCode = setting(*location, *location->attribute("setting"));
       if (!settingCode) ok = false;
       if (const auto* mode = location->attribute("mode")) row.mode = domain::parseAccessMode(*mode);
+      row.terms = terms(*location, settingCode);
       row.line = location->line;
       row.column = location->column;
       if (duplicate(
@@ -366,6 +391,7 @@ class TreeReader {
       if (const auto* mode = otherwise->attribute("mode")) {
         table.otherwiseMode = domain::parseAccessMode(*mode);
       }
+      table.otherwiseTerms = terms(*otherwise, table.otherwise);
     }
   }
 
@@ -374,8 +400,15 @@ class TreeReader {
     for (const XmlElement* element : settings.childrenNamed("setting")) {
       const std::string& code = *element->attribute("code");
       const auto parsed = setting(*element, code);
+      const domain::LocationTerms settingTerms = terms(*element, parsed);
       if (duplicate(seen, code, *element, "setting '" + code + "'") || !parsed) continue;
-      rules.settingModes[*parsed] = domain::parseAccessMode(*element->attribute("mode")).value();
+      if (const auto* mode = element->attribute("mode")) {
+        rules.settingModes[*parsed] = domain::parseAccessMode(*mode).value();
+      } else if (settingTerms == domain::LocationTerms{}) {
+        problem(*element, "setting '" + code + "' says nothing: give it a mode or a term " +
+                              "(maxAgeYears, acceptUnverifiedNhsNumber, emitOutOfScope, enabled)");
+      }
+      if (settingTerms != domain::LocationTerms{}) rules.settingTerms[*parsed] = settingTerms;
     }
   }
 

@@ -106,6 +106,7 @@ struct LocationRule {
   std::vector<Condition> where;
   domain::CareSetting setting{};
   std::optional<domain::AccessMode> mode;
+  domain::LocationTerms terms;
   std::uint64_t line = 0, column = 0;  // of its <location> in the mapping file
 };
 
@@ -115,6 +116,7 @@ struct LocationTable {
   std::vector<LocationRule> rows;
   std::optional<domain::CareSetting> otherwise;  // nullopt: unmatched = unmapped
   std::optional<domain::AccessMode> otherwiseMode;
+  domain::LocationTerms otherwiseTerms;
   std::uint64_t otherwiseLine = 0, otherwiseColumn = 0;
 };
 
@@ -125,7 +127,8 @@ struct MappingRules {
   std::vector<EventRule> events;
   domain::AttendanceEvent otherEvents = domain::AttendanceEvent::NotAnAttendance;
   LocationTable locations;
-  std::map<domain::CareSetting, domain::AccessMode> settingModes;
+  std::map<domain::CareSetting, domain::AccessMode> settingModes;  // <setting> entries with a mode
+  std::map<domain::CareSetting, domain::LocationTerms> settingTerms;
 
   const FieldRule& rule(FieldId field) const { return fields[static_cast<std::size_t>(field)]; }
   // A rule for every field: controlId and triggerEvent with their HL7 defaults, the rest empty.

@@ -215,6 +215,7 @@ std::optional<domain::Attendance> attendanceFromPayload(std::string_view payload
     else if (key == kKeyCareSetting) a.setting = domain::parseCareSetting(value);
     else if (key == kKeySiteOds) a.siteOdsCode = value;
     else if (key == kKeyLocationKey) a.locationKey = value;
+    else if (key == kKeyAcceptUnverified) a.locationTerms.acceptUnverifiedNhsNumber = value == "true";
   }
   if (a.feedId.empty() || !a.nhsNumber) return std::nullopt;
   return a;
@@ -263,9 +264,12 @@ Notification Composer::deferredCheck(const domain::Attendance& attendance, const
   n.sink = std::string(kRecheckSink);
   n.kind = std::string(kDeferredCheck);
   n.idempotencyKey = idempotencyKey(kDeferredCheck, attendance.feedId, attendance.visitNumber, failed.checkId);
-  n.payload = payloadFor(DataLevel::Full, kDeferredCheck, n.idempotencyKey, attendance, failed,
-                         {{std::string(kKeyLocationKey), attendance.locationKey},
-                          {std::string(kKeyFailedAtMs), std::to_string(failed.decidedAt.time_since_epoch().count())}});
+  Fields own{{std::string(kKeyLocationKey), attendance.locationKey},
+             {std::string(kKeyFailedAtMs), std::to_string(failed.decidedAt.time_since_epoch().count())}};
+  if (const auto accept = attendance.locationTerms.acceptUnverifiedNhsNumber) {
+    own.emplace_back(std::string(kKeyAcceptUnverified), *accept ? "true" : "false");
+  }
+  n.payload = payloadFor(DataLevel::Full, kDeferredCheck, n.idempotencyKey, attendance, failed, own);
   const store::TimePoint at = failed.decidedAt;
   n.notBefore = at + settings_.deferredCheckDelay;
   n.deadline = at + settings_.deferredCheckDeadline;

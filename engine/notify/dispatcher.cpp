@@ -33,7 +33,9 @@ plugin::DeliveryResult PluginSink::deliver(const store::OutboxEntry& entry, Noti
   }
   plugin::NotificationFields notification;
   for (const auto& [key, value] : *fields) {
-    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyFailedAtMs) continue;  // the built-in sinks' own
+    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyFailedAtMs || key == kKeyAcceptUnverified) {
+      continue;  // the built-in sinks' own
+    }
     notification.insert_or_assign(key, value);
   }
   // The entry's own values win: the key the store de-duplicates on is the one the receiver sees.

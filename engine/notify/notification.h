@@ -69,6 +69,9 @@ inline constexpr std::string_view kKeyLocationKey = "location_key";
 // kDeferredCheck: when the failed check was decided, in milliseconds since 1970 UTC (the
 // engine's clock): the merges a re-check follows are those noted after it.
 inline constexpr std::string_view kKeyFailedAtMs = "failed_at_ms";
+// kDeferredCheck: "true" or "false" when the location's terms say whether an unverified NHS
+// number may be queried there (a merge's surviving number is judged by them); absent: the feed's.
+inline constexpr std::string_view kKeyAcceptUnverified = "accept_unverified";
 // kLateResult: the unsolicited HL7 v2 message for the EPR, built when the result was queued, so
 // that every delivery attempt sends the same bytes with the same MSH-10.
 inline constexpr std::string_view kKeyHl7 = "hl7";

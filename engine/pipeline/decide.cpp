@@ -52,12 +52,9 @@ std::string settingText(const domain::Attendance& a) {
 
 }  // namespace
 
-int DecisionPolicy::maxAgeFor(std::string_view locationKey, domain::CareSetting setting) const {
-  if (const auto it = locations.find(locationKey); it != locations.end() && it->second.maxAgeYears) {
-    return *it->second.maxAgeYears;
-  }
-  if (const auto it = maxAgeYears.find(setting); it != maxAgeYears.end()) return it->second;
-  return setting == domain::CareSetting::Maternity ? kNoAgeLimit : kDefaultMaxAge;
+int DecisionPolicy::maxAgeFor(const domain::Attendance& attendance) {
+  if (attendance.locationTerms.maxAgeYears) return *attendance.locationTerms.maxAgeYears;
+  return attendance.setting == domain::CareSetting::Maternity ? kNoAgeLimit : kDefaultMaxAge;
 }
 
 // InMemoryCheckMemory ----------------------------------------------------------------------
@@ -232,18 +229,9 @@ std::optional<MergedNumbers::Survivor> MergedNumbers::survivorOf(const domain::N
 Decider::Decider(DecisionPolicy policy, Clock clock, CheckMemory& memory, MergedNumbers* merges)
     : policy_(std::move(policy)), clock_(std::move(clock)), memory_(memory), merges_(merges) {}
 
-const LocationPolicy* Decider::location(const domain::Attendance& attendance) const {
-  const auto it = policy_.locations.find(attendance.locationKey);
-  return it == policy_.locations.end() ? nullptr : &it->second;
-}
-
 std::optional<domain::AccessMode> Decider::accessModeFor(const domain::Attendance& attendance) const {
   if (!attendance.setting) return std::nullopt;
-  if (const auto* loc = location(attendance); loc && loc->accessMode) return loc->accessMode;
   if (attendance.accessMode) return attendance.accessMode;
-  if (const auto it = policy_.settingModes.find(*attendance.setting); it != policy_.settingModes.end()) {
-    return it->second;
-  }
   return domain::defaultAccessMode(*attendance.setting);
 }
 
@@ -251,16 +239,15 @@ bool Decider::verified(const domain::Attendance& attendance) const {
   return contains(policy_.verifiedStatuses, attendance.nhsStatus);
 }
 
-bool Decider::acceptable(const domain::Attendance& attendance, const LocationPolicy* loc) const {
+bool Decider::acceptable(const domain::Attendance& attendance) const {
   if (verified(attendance)) return true;
   if (attendance.nhsStatusUnreadable) return false;  // not "no status": it may be NSTS04
-  const bool acceptUnverified = loc && loc->acceptUnverifiedNhsNumber ? *loc->acceptUnverifiedNhsNumber
-                                                                      : policy_.acceptUnverifiedNhsNumber;
+  const bool acceptUnverified =
+      attendance.locationTerms.acceptUnverifiedNhsNumber.value_or(policy_.acceptUnverifiedNhsNumber);
   return acceptUnverified && contains(policy_.acceptableUnverifiedStatuses, attendance.nhsStatus);
 }
 
 Decision Decider::decide(const domain::Attendance& a) const {
-  const LocationPolicy* loc = location(a);
   const domain::Instant now = clock_();
   Decision d;
   const auto notChecked = [&](ReasonCode reason, std::string text) {
@@ -276,7 +263,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
                       "trigger event " + event + " merges two patients' records: no attendance, no query");
   }
   if (!policy_.enabled) return notChecked(ReasonCode::Disabled, "CP-IS checks are disabled for this feed");
-  if (loc && !loc->enabled) {
+  if (!a.locationTerms.enabled.value_or(true)) {
     return notChecked(ReasonCode::Disabled, "CP-IS checks are disabled for this location");
   }
 
@@ -302,7 +289,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
   }
   d.mode = accessModeFor(a);
   if (*a.setting == domain::CareSetting::OutOfScope) {
-    d.emitAlert = loc && loc->emitOutOfScope ? *loc->emitOutOfScope : policy_.emitOutOfScope;
+    d.emitAlert = a.locationTerms.emitOutOfScope.value_or(policy_.emitOutOfScope);
     return notChecked(ReasonCode::SettingOutOfScope,
                       "location " + a.locationKey + " is out of scope for CP-IS");
   }
@@ -325,9 +312,9 @@ Decision Decider::decide(const domain::Attendance& a) const {
                               previous->nhsNumberVerified && previous->nhsNumber == a.nhsNumber &&
                               answered(previous->status);
   if (!verifiedBefore) {
-    if (auto refused = numberRefused(a, loc)) return notChecked(refused->first, std::move(refused->second));
+    if (auto refused = numberRefused(a)) return notChecked(refused->first, std::move(refused->second));
   }
-  const int maxAge = policy_.maxAgeFor(a.locationKey, *a.setting);
+  const int maxAge = DecisionPolicy::maxAgeFor(a);
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
   } else if (maxAge != kNoAgeLimit && !a.pregnant) {
@@ -393,8 +380,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
   return d;
 }
 
-std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const domain::Attendance& a,
-                                                                          const LocationPolicy* loc) const {
+std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const domain::Attendance& a) const {
   CPIS_ASSERT(a.nhsNumber.has_value());
   if (policy_.environment == Environment::Live) {
     if (a.nhsNumber->isTestRange()) {
@@ -405,7 +391,7 @@ std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const d
                        std::string("a placeholder NHS number (one digit ten times) in a LIVE feed")};
     }
   }
-  if (!acceptable(a, loc)) {
+  if (!acceptable(a)) {
     const std::string_view status = domain::codeOf(a.nhsStatus);
     if (a.nhsStatusUnreadable) {
       return std::pair{ReasonCode::NhsNumberUnverified,
@@ -437,7 +423,7 @@ std::optional<domain::MergedNumber> Decider::mergedInto(const domain::Attendance
   domain::Attendance surviving = attendance;
   surviving.nhsNumber = survivor->number;
   surviving.nhsStatus = survivor->status;
-  auto refused = numberRefused(surviving, location(attendance));
+  auto refused = numberRefused(surviving);
   if (!refused) return domain::MergedNumber{survivor->number, {}, std::nullopt};
   return domain::MergedNumber{survivor->number, std::move(refused->second), refused->first};
 }
@@ -534,7 +520,10 @@ MergeNoted Decider::noteMerge(const domain::Attendance& attendance) {
   noted.known = !merges_->note(*prior, *surviving, attendance.nhsStatus);
   // Hazard H1: a check still owed on the retired number must not move to a number the rules
   // refuse; nor stay on the retired one. Each feed applies its own rules when it re-checks.
-  if (auto refused = numberRefused(attendance, nullptr)) noted.survivingRefused = refused->second;
+  // A merge is about people, not a location: the feed's own terms judge it.
+  domain::Attendance merge = attendance;
+  merge.locationTerms = {};
+  if (auto refused = numberRefused(merge)) noted.survivingRefused = refused->second;
   noted.openAttendances = memory_.count(attendance.feedId, [&](const PreviousCheck& entry) {
     return entry.nhsNumber == prior && !entry.endedAt && !entry.cancelledAt;
   });

@@ -28,15 +28,6 @@ enum class Environment { Live, Test };
 // kNoAgeLimit: any age (maternity: a woman is checked on her own number for an unborn child's plan).
 inline constexpr int kNoAgeLimit = 0;
 
-// What one location may override; unset values fall back to the feed's.
-struct LocationPolicy {
-  std::optional<domain::AccessMode> accessMode;  // explicit per location in LIVE (CPIS.md §8)
-  std::optional<int> maxAgeYears;                // kNoAgeLimit for none
-  std::optional<bool> acceptUnverifiedNhsNumber;
-  std::optional<bool> emitOutOfScope;
-  bool enabled = true;  // false: DISABLED
-};
-
 // The rules of one feed. Defaults are CPIS.md's.
 struct DecisionPolicy {
   Environment environment = Environment::Test;
@@ -52,20 +43,17 @@ struct DecisionPolicy {
   // In LIVE, all-same-digit numbers (valid checksums used as placeholders) are refused like 999
   // test numbers. Configurable: public ITK samples use 3333333333.
   bool refusePlaceholdersInLive = true;
-  // Per setting; a setting not listed has 18, except MATERNITY, which has none.
-  std::map<domain::CareSetting, int> maxAgeYears;
-  // Per setting, below the mapping's own mode (a location row's or its <settings> entry's) and
-  // above the CPIS.md §8 default (Decider::accessModeFor).
-  std::map<domain::CareSetting, domain::AccessMode> settingModes;
-  // Per location key (Attendance::locationKey).
-  std::map<std::string, LocationPolicy, std::less<>> locations;
-  // Whether an out-of-scope setting still gets a NOT_CHECKED alert segment (default yes).
+  // Per location and per setting, the mapping's location table says more (the attendance's
+  // accessMode and locationTerms); what it leaves unset, these and CPIS.md's defaults decide:
+  // an age limit of 18 (none for MATERNITY), the setting's default access mode, and whether an
+  // out-of-scope setting still gets a NOT_CHECKED alert segment (default yes).
   bool emitOutOfScope = true;
   // A start for an attendance whose unchanged check is younger than this repeats that check's
   // outcome; so does an update after a failed check (an older failure is tried again).
   std::chrono::milliseconds recheckWindow = std::chrono::minutes(10);
 
-  int maxAgeFor(std::string_view locationKey, domain::CareSetting setting) const;
+  // The age from which a patient is not checked at the attendance's location (kNoAgeLimit: none).
+  static int maxAgeFor(const domain::Attendance& attendance);
 };
 
 // What the decision knows of an attendance's last check: its basis, and how it ended.
@@ -370,12 +358,10 @@ class Decider {
   const DecisionPolicy& policy() const noexcept { return policy_; }
 
  private:
-  const LocationPolicy* location(const domain::Attendance& attendance) const;
-  bool acceptable(const domain::Attendance& attendance, const LocationPolicy* location) const;
+  bool acceptable(const domain::Attendance& attendance) const;
   // Why the attendance's valid NHS number may not be queried (test data in LIVE, unverified),
   // or nullopt when it may.
-  std::optional<std::pair<domain::ReasonCode, std::string>> numberRefused(const domain::Attendance& attendance,
-                                                                          const LocationPolicy* location) const;
+  std::optional<std::pair<domain::ReasonCode, std::string>> numberRefused(const domain::Attendance& attendance) const;
 
   DecisionPolicy policy_;
   Clock clock_;

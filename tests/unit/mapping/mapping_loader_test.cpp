@@ -147,12 +147,21 @@ const std::vector<ErrorCase> kErrors{
      7, "a location condition needs a path", "location conditions are absolute"},
     {"<events>\n  <event code=\"A08\" means=\"UPDATE\" scheduledOnly=\"true\"/>\n</events>\n<fields/>\n", 4,
      "scheduledOnly applies to START events only", "scheduledOnly on updates"},
+    {"<fields/>\n<locations>\n" + std::string(kKey) +
+         "  <location key=\"RZZ01/EDMAJ\" setting=\"ED\" emitOutOfScope=\"false\"/>\n</locations>\n",
+     6, "emitOutOfScope applies to OUT_OF_SCOPE only; ED is checked", "emitOutOfScope on a checked setting"},
+    {"<fields/>\n<locations>\n" + std::string(kKey) + "  <otherwise setting=\"OUT_OF_SCOPE\" maxAgeYears=\"16\"/>\n</locations>\n",
+     6, "maxAgeYears has no meaning for OUT_OF_SCOPE", "an age limit where nothing is queried"},
+    {"<fields/>\n<settings>\n  <setting code=\"ED\"/>\n</settings>\n", 5,
+     "setting 'ED' says nothing: give it a mode or a term", "an empty setting entry"},
     // What the schema itself refuses, located by Xerces.
     {"<fieldz/>\n", 3, "fieldz", "unknown elements"},
     {"<events>\n  <event code=\"A04\" means=\"BEGIN\"/>\n</events>\n<fields/>\n", 4, "BEGIN",
      "event meanings"},
     {"<fields/>\n<settings>\n  <setting code=\"ED\" mode=\"SILENT\"/>\n</settings>\n", 5, "SILENT",
      "access modes"},
+    {"<fields/>\n<settings>\n  <setting code=\"ED\" maxAgeYears=\"0\"/>\n</settings>\n", 5, "maxAgeYears",
+     "an age limit of 0 years (none is spelt none)"},
     {"<fields>\n  <field name=\"visitNumber\" required=\"maybe\"><source "
      "path=\"PV1-19\"/></field>\n</fields>\n",
      4, "maybe", "booleans"},

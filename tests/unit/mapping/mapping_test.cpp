@@ -364,6 +364,45 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
   BOOST_TEST((none.setting == CareSetting::OutOfScope));
 }
 
+// CPIS.md §8: a location's terms of checks (maximum age, unverified numbers, out-of-scope
+// alerts, checks off) on its row, else on its setting's entry; unset terms stay unset (the feed's).
+BOOST_AUTO_TEST_CASE(location_terms_come_from_the_row_then_the_setting) {
+  const Mapping mapping = load(R"(<fields/><locations>
+      <key><part path="PV1-3.4"/><part path="PV1-3.1"/></key>
+      <location key="RZZ01/LEAVING" setting="ED" mode="UNSCHEDULED" maxAgeYears="25" acceptUnverifiedNhsNumber="true"/>
+      <location key="RZZ01/EDMAJ" setting="ED" mode="UNSCHEDULED"/>
+      <location key="RZZ01/BIRTH" setting="MATERNITY" mode="UNSCHEDULED" enabled="false"/>
+      <location key="RZZ01/XRAY" setting="OUT_OF_SCOPE" emitOutOfScope="true"/>
+      <otherwise setting="OUT_OF_SCOPE"/>
+    </locations>
+    <settings>
+      <setting code="ED" maxAgeYears="16" acceptUnverifiedNhsNumber="false"/>
+      <setting code="MATERNITY" mode="UNSCHEDULED" maxAgeYears="none"/>
+      <setting code="OUT_OF_SCOPE" emitOutOfScope="false"/>
+    </settings>)");
+  const Attendance leaving = attendanceOf(mapping, message("PV1|1|E|LEAVING^^^RZZ01\r"));
+  BOOST_TEST((leaving.locationTerms.maxAgeYears == 25));  // the row's, over its setting's 16
+  BOOST_TEST((leaving.locationTerms.acceptUnverifiedNhsNumber == true));
+  BOOST_TEST(!leaving.locationTerms.enabled.has_value());
+  const Attendance ed = attendanceOf(mapping, message("PV1|1|E|EDMAJ^^^RZZ01\r"));
+  BOOST_TEST((ed.locationTerms.maxAgeYears == 16));  // its setting's
+  BOOST_TEST((ed.locationTerms.acceptUnverifiedNhsNumber == false));
+  BOOST_TEST((ed.accessMode == AccessMode::Unscheduled));
+  const Attendance birth = attendanceOf(mapping, message("PV1|1|I|BIRTH^^^RZZ01\r"));
+  BOOST_TEST((birth.locationTerms.enabled == false));
+  BOOST_TEST((birth.locationTerms.maxAgeYears == 0));  // none
+  const Attendance xray = attendanceOf(mapping, message("PV1|1|O|XRAY^^^RZZ01\r"));
+  BOOST_TEST((xray.locationTerms.emitOutOfScope == true));  // the row's, over its setting's false
+  const Attendance other = attendanceOf(mapping, message("PV1|1|O|OPD4^^^RZZ01\r"));
+  BOOST_TEST((other.locationTerms.emitOutOfScope == false));  // the otherwise rule's setting entry
+  // A mapping that says nothing leaves every term to the feed.
+  const Mapping plain = load(R"(<fields/><locations>
+      <key><part path="PV1-3.1"/></key>
+      <location key="EDMAJ" setting="ED" mode="UNSCHEDULED"/>
+    </locations>)");
+  BOOST_TEST((attendanceOf(plain, message("PV1|1|E|EDMAJ\r")).locationTerms == LocationTerms{}));
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_required_field_is_issue_101_naming_the_field) {
   const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>
       <field name="visitNumber" required="true"><source path="PV1-19"/><source path="PV2-1"/></field>

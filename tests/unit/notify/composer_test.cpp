@@ -157,6 +157,16 @@ BOOST_AUTO_TEST_CASE(a_failed_unscheduled_check_is_deferred_and_reported) {
   BOOST_TEST(attendance->locationKey == "EDMAJ");
   BOOST_TEST((attendance->birthDate == test::child().birthDate));
   BOOST_TEST(bySink(all, "team-minimal").kind == "check-failed");
+  BOOST_TEST(!attendance->locationTerms.acceptUnverifiedNhsNumber.has_value());  // the feed's
+  // The location's word on unverified numbers travels with it (a merge's surviving number is
+  // judged by it when the check is made again).
+  for (const bool accept : {true, false}) {
+    auto atLocation = test::child();
+    atLocation.locationTerms.acceptUnverifiedNhsNumber = accept;
+    const auto again = notify::attendanceFromPayload(composer.deferredCheck(atLocation, test::failed(), std::nullopt).payload);
+    BOOST_TEST_REQUIRE(again.has_value());
+    BOOST_TEST((again->locationTerms.acceptUnverifiedNhsNumber == accept));
+  }
 
   settings.deferredChecks = false;
   const auto withoutRecheck = Composer(settings).afterCheck(test::child(), test::failed());

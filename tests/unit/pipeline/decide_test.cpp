@@ -71,7 +71,7 @@ std::ostream& operator<<(std::ostream& os, const ReasonCase& c) {
 const std::vector<ReasonCase> kReasons{
     {[](Attendance&, DecisionPolicy&) {}, std::nullopt, "a child at an ED: check due"},
     {[](Attendance&, DecisionPolicy& p) { p.enabled = false; }, ReasonCode::Disabled, "feed disabled"},
-    {[](Attendance&, DecisionPolicy& p) { p.locations["RZZ01/EDMAJ"].enabled = false; }, ReasonCode::Disabled,
+    {[](Attendance& a, DecisionPolicy&) { a.locationTerms.enabled = false; }, ReasonCode::Disabled,
      "location disabled"},
     {[](Attendance& a, DecisionPolicy&) { a.event = AttendanceEvent::NotAnAttendance; },
      ReasonCode::NotAnAttendance, "A28: not an attendance"},
@@ -103,11 +103,17 @@ const std::vector<ReasonCase> kReasons{
        p.acceptUnverifiedNhsNumber = true;
      },
      std::nullopt, "NSTS02 accepted by the feed's switch"},
-    {[](Attendance& a, DecisionPolicy& p) {
+    {[](Attendance& a, DecisionPolicy&) {
        a.nhsStatus = NhsNumberStatus::Nsts08;
-       p.locations["RZZ01/EDMAJ"].acceptUnverifiedNhsNumber = true;
+       a.locationTerms.acceptUnverifiedNhsNumber = true;
      },
      std::nullopt, "NSTS08 accepted by the location's switch"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Nsts02;
+       p.acceptUnverifiedNhsNumber = true;
+       a.locationTerms.acceptUnverifiedNhsNumber = false;
+     },
+     ReasonCode::NhsNumberUnverified, "the location's switch off beats the feed's on"},
     {[](Attendance& a, DecisionPolicy& p) {
        a.nhsStatus = NhsNumberStatus::Nsts04;
        p.acceptUnverifiedNhsNumber = true;
@@ -122,7 +128,7 @@ const std::vector<ReasonCase> kReasons{
        a.nhsStatus = NhsNumberStatus::Absent;
        a.nhsStatusUnreadable = true;  // "4", say: perhaps NSTS04
        p.acceptUnverifiedNhsNumber = true;
-       p.locations["RZZ01/EDMAJ"].acceptUnverifiedNhsNumber = true;
+       a.locationTerms.acceptUnverifiedNhsNumber = true;
      },
      ReasonCode::NhsNumberUnverified, "an unreadable status is not 'no status': never accepted"},
     {[](Attendance& a, DecisionPolicy& p) {
@@ -173,16 +179,27 @@ const std::vector<ReasonCase> kReasons{
        a.setting = CareSetting::Maternity;
      },
      std::nullopt, "maternity has no age limit"},
-    {[](Attendance& a, DecisionPolicy& p) {
+    {[](Attendance& a, DecisionPolicy&) {
        a.birthDate = 2009y / 1 / 1;
-       p.maxAgeYears[CareSetting::Ed] = 16;
+       a.locationTerms.maxAgeYears = 16;
      },
-     ReasonCode::AgeOutOfScope, "age limit per setting"},
-    {[](Attendance& a, DecisionPolicy& p) {
+     ReasonCode::AgeOutOfScope, "a lower age limit at the location"},
+    {[](Attendance& a, DecisionPolicy&) {
        a.birthDate = 2005y / 1 / 1;
-       p.locations["RZZ01/EDMAJ"].maxAgeYears = 25;
+       a.locationTerms.maxAgeYears = 25;
      },
      std::nullopt, "age limit per location (leaving care services)"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.locationTerms.maxAgeYears = kNoAgeLimit;
+     },
+     std::nullopt, "no age limit at the location"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.setting = CareSetting::Maternity;
+       a.locationTerms.maxAgeYears = 18;
+     },
+     ReasonCode::AgeOutOfScope, "a maternity location given an age limit keeps it"},
     {[](Attendance& a, DecisionPolicy&) { a.birthDate.reset(); }, std::nullopt,
      "no birth date: checked anyway"},
     {[](Attendance& a, DecisionPolicy&) { a.scheduledOnly = true; }, ReasonCode::NotAnAttendance,
@@ -248,12 +265,8 @@ BOOST_AUTO_TEST_CASE(access_mode_precedence) {
   a.setting = CareSetting::Camhs;
   a.locationKey = "RZZ01/CAMHS";
   BOOST_TEST((decide(a).mode == AccessMode::Scheduled));  // CPIS.md section 8 default
-  policy.settingModes[CareSetting::Camhs] = AccessMode::Unscheduled;
-  BOOST_TEST((decide(a).mode == AccessMode::Unscheduled));  // the policy's setting entry
-  a.accessMode = AccessMode::Scheduled;
-  BOOST_TEST((decide(a).mode == AccessMode::Scheduled));  // the mapping's mode beats it
-  policy.locations["RZZ01/CAMHS"].accessMode = AccessMode::Unscheduled;
-  BOOST_TEST((decide(a).mode == AccessMode::Unscheduled));  // the location's explicit mode beats all
+  a.accessMode = AccessMode::Unscheduled;
+  BOOST_TEST((decide(a).mode == AccessMode::Unscheduled));  // the mapping's mode beats it
   BOOST_TEST((decide(a).kind == DecisionKind::CheckDue));
 }
 
@@ -263,12 +276,14 @@ BOOST_AUTO_TEST_CASE(out_of_scope_alerts_can_be_silenced) {
   BOOST_TEST(decide(a).emitAlert);
   policy.emitOutOfScope = false;
   BOOST_TEST(!decide(a).emitAlert);
-  policy.locations["RZZ01/EDMAJ"].emitOutOfScope = true;
+  a.locationTerms.emitOutOfScope = true;
   BOOST_TEST(decide(a).emitAlert);
+  policy.emitOutOfScope = true;
+  a.locationTerms.emitOutOfScope = false;
+  BOOST_TEST(!decide(a).emitAlert);
   // Every other reason always gets its alert.
   a.setting = CareSetting::Ed;
   a.nhsNumber.reset();
-  policy.locations.clear();
   BOOST_TEST(decide(a).emitAlert);
 }
 
