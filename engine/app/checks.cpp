@@ -302,7 +302,7 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     const pipeline::Decider* decider = feed->decider.get();
     notify::RecheckFeed recheck;
     recheck.check = [checker](const domain::Attendance& attendance) {
-      return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId()});
+      return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId(), {}, std::nullopt});
     };
     recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {
       responder->appendTo(message, outcome);

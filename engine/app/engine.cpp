@@ -149,6 +149,7 @@ void Engine::start() {
     policy.expectedSendingApplication = feedConfig.expectedSendingApplication;
     policy.expectedSendingFacility = feedConfig.expectedSendingFacility;
     policy.enhancedMode = feedConfig.ackMode == config::AckMode::Enhanced;
+    if (feedConfig.check) policy.ackDeadline = feedConfig.check->ackDeadline;
     feed->intake = std::make_unique<pipeline::Intake>(policy, *store_, *stamper_, feed->returnChannel.get(),
                                                       checks_->stagesFor(feedConfig.name));
     feeds_.push_back(std::move(feed));

@@ -378,7 +378,8 @@ int runQueryTool(const std::vector<std::string>& args, std::ostream& out, std::o
                                 .author = o.author,
                                 .checkId = cpis::newMessageId(),
                                 .feedId = {},
-                                .locationKey = {}};
+                                .locationKey = {},
+                                .answerBy = std::nullopt};
     request.author.asid = settings.fromAsid;
     const cpis::LookupResult result = lookup.lookup(request);
     if (o.json) {

@@ -111,6 +111,9 @@ struct CheckConfig {
   bool enabled = true;          // false: every attendance is NOT_CHECKED / DISABLED
   bool acceptUnverifiedNhsNumber = false;  // a clinical safety officer's decision
   std::chrono::minutes recheckWindow{10};
+  // Original mode: the ACK goes back within this of the message's arrival, its check made or
+  // failed by then (CPIS.md §8: the CP-IS timeoutMs < this < the sender's own ACK timeout).
+  std::chrono::milliseconds ackDeadline{15'000};
   CheckAuthorConfig author;
 
   friend bool operator==(const CheckConfig&, const CheckConfig&) = default;

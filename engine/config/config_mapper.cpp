@@ -57,12 +57,20 @@ class Mapper {
     checkFeedsTogether(root, config);
     if (const auto* cpis = root.child("cpis")) config.cpis = mapCpis(*cpis, config);
     if (const auto* notify = root.child("notify")) config.notify = mapNotify(*notify);
-    if (!config.cpis) {
-      const auto feeds = root.childrenNamed("feed");
-      for (std::size_t i = 0; i < config.feeds.size() && i < feeds.size(); ++i) {
-        if (const auto* check = feeds[i]->child("check")) {
-          problem(*check, "feed '" + config.feeds[i].name + "' checks CP-IS but the configuration has no cpis element");
-        }
+    const auto feeds = root.childrenNamed("feed");
+    for (std::size_t i = 0; i < config.feeds.size() && i < feeds.size(); ++i) {
+      const auto* check = feeds[i]->child("check");
+      if (check == nullptr || !config.feeds[i].check) continue;
+      if (!config.cpis) {
+        problem(*check, "feed '" + config.feeds[i].name + "' checks CP-IS but the configuration has no cpis element");
+        continue;
+      }
+      // CPIS.md §8: lookupTimeoutMs < ackDeadlineMs (defaults count, as for the limits).
+      const auto deadline = config.feeds[i].check->ackDeadline;
+      if (deadline <= config.cpis->timeout) {
+        problem(*check, "ackDeadlineMs (" + std::to_string(deadline.count()) + ") must exceed the cpis element's timeoutMs (" +
+                            std::to_string(config.cpis->timeout.count()) +
+                            "): a CP-IS query could never be answered before the ACK is due");
       }
     }
     return config;
@@ -271,6 +279,7 @@ class Mapper {
     check.enabled = flag(element, "enabled", check.enabled);
     check.acceptUnverifiedNhsNumber = flag(element, "acceptUnverifiedNhsNumber", check.acceptUnverifiedNhsNumber);
     check.recheckWindow = std::chrono::minutes(number(element, "recheckWindowMinutes", check.recheckWindow.count()));
+    check.ackDeadline = std::chrono::milliseconds(number(element, "ackDeadlineMs", check.ackDeadline.count()));
     if (const auto* author = element.child("author")) {
       check.author.odsCode = std::string(token(*author, "odsCode", ""));
       check.author.organisation = std::string(token(*author, "organisation", ""));

@@ -37,6 +37,11 @@ struct LookupRequest {
   // For the audit trail only (never sent): which feed and location the check is made for.
   std::string feedId;
   std::string locationKey;
+  // When the answer is due (the ACK's deadline, CPIS.md §8); nullopt: the lookup's own time-outs
+  // alone bound it. An attempt ends by then; a retry is made only when a whole attempt still
+  // fits before it; a query not sent by then is not sent. Failing for it is TIMEOUT (retryable:
+  // the deferred check tries again).
+  std::optional<std::chrono::steady_clock::time_point> answerBy;
 };
 
 // Why a lookup failed, and whether trying again may help (time-outs and transport errors yes;

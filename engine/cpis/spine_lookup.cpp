@@ -153,14 +153,22 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   // A lookup holds its slot for all its attempts, and waits at most `timeout` for one. Each
   // attempt then has the whole `timeout`: a first attempt sent with only what a long wait left
   // would time out on a reply Spine is still making, and its retry would make a second access
-  // record. So a lookup ends within timeout (the wait) + (1 + retries) x timeout.
-  const auto permit = limit_.acquire(SteadyClock::now() + settings_.timeout);
+  // record. So a lookup ends within timeout (the wait) + (1 + retries) x timeout, and by the
+  // request's answerBy when it has one (the ACK's deadline): its first attempt has what is left
+  // then, a retry is made only with a whole timeout before it.
+  const auto waitUntil = std::min(SteadyClock::now() + settings_.timeout, request.answerBy.value_or(SteadyClock::time_point::max()));
+  const auto permit = limit_.acquire(waitUntil);
   if (!permit) {
     breaker_.release(admission);
     return LookupResult::failed(ReasonCode::Timeout,
-                                "query not sent: all " + std::to_string(limit_.limit()) +
-                                    " query slots stayed busy for " + seconds(settings_.timeout),
+                                "query not sent: all " + std::to_string(limit_.limit()) + " query slots stayed busy " +
+                                    (waitUntil == request.answerBy ? std::string("until the ACK was due")
+                                                                   : "for " + seconds(settings_.timeout)),
                                 true);
+  }
+  if (request.answerBy && SteadyClock::now() >= *request.answerBy) {
+    breaker_.release(admission);
+    return LookupResult::failed(ReasonCode::Timeout, "query not sent: its ACK was due before it could be", true);
   }
   // Whatever happens below, the breaker hears of this request once (a probe left unreported
   // would keep it open for good).
@@ -176,8 +184,16 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   bool earlierMayHaveArrived = false;
   const std::uint32_t attempts = settings_.retries + 1;
   for (std::uint32_t n = 0; n < attempts; ++n) {
+    auto until = SteadyClock::now() + settings_.timeout;
+    if (request.answerBy) {
+      if (n > 0 && until > *request.answerBy) {  // a retry cut short would time out on a reply in the making
+        result.failure->detail += "; not tried again: the ACK is due first";
+        break;
+      }
+      until = std::min(until, *request.answerBy);
+    }
     if (n > 0) ++counters_.retries;
-    Attempt a = attempt(request, SteadyClock::now() + settings_.timeout);
+    Attempt a = attempt(request, until);
     if (!a.messageId.empty()) lastMessageId = a.messageId;
     const bool retry = a.result.status == CheckStatus::CheckFailed && a.result.failure &&
                        a.result.failure->retryable && n + 1 < attempts;
@@ -216,7 +232,8 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
   if (async) replies_->expect(header.messageId);  // before sending: a fast reply is not missed
   ++counters_.attempts;
 
-  auto posted = transport_->post(kQueryAction, soap, settings_.timeout);  // the whole exchange
+  const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+  auto posted = transport_->post(kQueryAction, soap, std::max(budget, std::chrono::milliseconds(1)));  // the whole exchange
   if (!posted.ok()) {
     const TransportFailure& f = posted.error();
     a.requestMayHaveArrived = f.requestSent;
@@ -234,7 +251,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
     using Kind = TransportFailure::Kind;
     switch (f.kind) {
       case Kind::Timeout:
-        a.result = LookupResult::failed(ReasonCode::Timeout, "no reply from CP-IS within " + seconds(settings_.timeout), true);
+        a.result = LookupResult::failed(ReasonCode::Timeout, "no reply from CP-IS within " + seconds(budget), true);
         break;
       case Kind::Connect:
         a.result = LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS unreachable: " + f.detail, true);
@@ -260,7 +277,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
   if (async && accepted) {
     auto parsed = replies_->wait(header.messageId, deadline);
     if (!parsed) {
-      a.result = LookupResult::failed(ReasonCode::Timeout, "no asynchronous reply from CP-IS within " + seconds(settings_.timeout), true);
+      a.result = LookupResult::failed(ReasonCode::Timeout, "no asynchronous reply from CP-IS within " + seconds(budget), true);
     } else {
       a.result = fromAsyncReply(request, std::move(*parsed));
     }

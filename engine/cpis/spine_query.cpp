@@ -161,7 +161,8 @@ core::Result<ParsedQuery, std::vector<std::string>> parseQuery(std::string_view 
                                                       .author = *author,
                                                       .checkId = checkId,
                                                       .feedId = {},
-                                                      .locationKey = {}}};
+                                                      .locationKey = {},
+                                                      .answerBy = std::nullopt}};
 }
 
 }  // namespace cpis::cpis

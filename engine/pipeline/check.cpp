@@ -47,7 +47,7 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
     return outcome;
   }
   cpis::LookupRequest query{*request.attendance.nhsNumber, request.mode, author_, request.checkId,
-                            request.attendance.feedId, request.attendance.locationKey};
+                            request.attendance.feedId, request.attendance.locationKey, request.answerBy};
   cpis::LookupResult result;
   try {
     result = lookup_.lookup(query);

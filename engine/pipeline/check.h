@@ -18,6 +18,8 @@ struct CheckRequest {
   // When the intake decided the check was due: a check of the same visit recorded since (its
   // message was in flight then) may answer this one (Intake::runCheck).
   domain::Instant decidedAt{};
+  // When its ACK is due (original mode): the lookup gives up by then (LookupRequest::answerBy).
+  std::optional<std::chrono::steady_clock::time_point> answerBy;
 };
 
 class Checker {

@@ -599,7 +599,12 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
   }
-  pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now()};
+  pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now(), std::nullopt};
+  // Original mode: the sender waits for the ACK, counted from the frame's arrival (now). In
+  // enhanced mode it has its CA; the application ACK follows whenever the check ends.
+  if (!pending.enhanced && policy_.ackDeadline) {
+    pending.check->answerBy = std::chrono::steady_clock::now() + *policy_.ackDeadline;
+  }
   Disposition d;
   d.state = store::MessageState::Received;
   if (pending.enhanced) {  // the accept ACK is stored with the message; the check follows

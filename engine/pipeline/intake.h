@@ -39,6 +39,9 @@ struct FeedPolicy {
   // original mode every message is answered in original mode (AA/AE/AR with its alerts, on the
   // same connection), whatever MSH-15/16 say: the feed has nowhere to send a later answer.
   bool enhancedMode = false;
+  // Original mode: a check is made or failed within this of the message's arrival, so that its
+  // ACK goes back before the sender gives up (CPIS.md §8); nullopt: bounded by the lookup alone.
+  std::optional<std::chrono::milliseconds> ackDeadline;
 };
 
 // What a feed that checks CP-IS adds to the intake: the stages after parse. Each outlives

@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
                             .author = {},
                             .checkId = "3F2A6C1E-8B4D-4E21-9A57-0C9D2E7B1F44",
                             .feedId = {},
-                            .locationKey = {}};
+                            .locationKey = {},
+                            .answerBy = std::nullopt};
   request.author.kind = cc::Author::Kind::System;
   request.author.asid = "200000000101";
   request.author.jobRoleCode = "R0260";

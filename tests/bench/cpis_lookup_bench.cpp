@@ -138,7 +138,8 @@ void runCase(const Case& c, double seconds, const client::SpineSchemas& schemas,
                                  .author = author(),
                                  .checkId = client::newMessageId(),
                                  .feedId = "bench",
-                                 .locationKey = "RZZ01/ED"};
+                                 .locationKey = "RZZ01/ED",
+                                 .answerBy = std::nullopt};
   };
   // Warm-up: connections, TLS sessions, parser pools.
   for (int i = 0; i < 50; ++i) lookup.lookup(makeRequest());

@@ -618,6 +618,44 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(deferred_check)
 
+// CPIS.md §8: the ACK goes back by the feed's ackDeadlineMs, counted from the message's arrival.
+// With one query slot and CP-IS slow, the second child's check waits behind the first, and its
+// own query then has only what is left: it ends CHECK_FAILED / TIMEOUT by the deadline instead
+// of a whole time-out later (by when a sender with that ACK time-out has given up).
+BOOST_AUTO_TEST_CASE(the_ack_goes_back_by_the_feed_deadline_when_its_check_waited) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  cpis::sim::Fault slow;
+  slow.kind = cpis::sim::Fault::Kind::Delay;
+  slow.delay = 2500ms;
+  state.setFault("*", slow);
+  EngineFixture f;
+  const std::string config = f.dir.file("deadline.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  settings.check = R"(alerts="ZSEG" ackDeadlineMs="3200")";
+  std::string xml = settings.xml();
+  xml.replace(xml.find("retries=\"0\""), 11, "retries=\"0\" maxConcurrent=\"1\"");
+  std::ofstream(config) << xml;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient first("127.0.0.1", engine.port("ed"), 10s);
+  MllpClient second("127.0.0.1", engine.port("ed"), 10s);
+  first.send(adt("T1", "VT1", {"9990000018"}));
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return state.stats().queries == 1u; }));  // it holds the slot
+  const auto sent = std::chrono::steady_clock::now();
+  second.send(adt("T2", "VT2", {"9990000034"}));
+  const std::string late = second.receive(15s).value_or("<no ACK>");
+  const auto took = std::chrono::steady_clock::now() - sent;
+  BOOST_TEST(field(late, "MSA-1") == "AA");
+  BOOST_TEST(field(late, "ZCP-2") == "CHECK_FAILED", late);
+  BOOST_TEST(field(late, "ZCP-3.1") == "TIMEOUT", field(late, "ZCP-3"));
+  // By the 3.2 s deadline (and some processing), not 2.5 s of waiting plus a 3 s time-out.
+  BOOST_TEST(took < 4800ms, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  BOOST_TEST(field(first.receive(15s).value_or("<no ACK>"), "ZCP-2") == "FOUND");  // the first was in time
+  BOOST_TEST(engine.terminate() == 0);
+}
+
 // Spine is down when the child arrives: the ACK says CHECK_FAILED (not a negative result,
 // retry in progress); once Spine is back the engine's deferred check makes the unscheduled
 // query (the local authority is told), and the EPR gets the result unsolicited, as an ORU^R01

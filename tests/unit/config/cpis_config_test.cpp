@@ -147,6 +147,48 @@ BOOST_AUTO_TEST_CASE(simulator_is_refused_in_live) {
   BOOST_TEST(problems("TEST", kSimulator).empty());
 }
 
+// CPIS.md §8: lookupTimeoutMs < ackDeadlineMs, checked as the file loads, defaults counted.
+BOOST_AUTO_TEST_CASE(the_ack_deadline_must_exceed_the_lookup_time_out) {
+  cpis::test::writeFile(dir, "ed.xml", "<mapping/>");
+  const auto withCheck = [&](std::string_view cpisAttributes, std::string_view checkAttributes) {
+    std::string cpis = kSimulator;
+    cpis.replace(cpis.find("backend"), 0, std::string(cpisAttributes) + " ");
+    return std::string(R"(<?xml version="1.0" encoding="UTF-8"?>
+<cpisEngine xmlns="urn:cpis-engine:config:1">
+  <environment>TEST</environment>
+  <store><sqlite path="cpis.db"/></store>
+)") + cpis + R"(  <feed name="ed">
+    <listener address="127.0.0.1" port="2575"/>
+    <mapping file="ed.xml"/>
+    <check )" + std::string(checkAttributes) + R"(>
+      <author odsCode="RZZ01" organisation="Trust" person="Lead" jobRoleCode="R0260" jobRoleName="Nurse"/>
+    </check>
+  </feed>
+</cpisEngine>
+)";
+  };
+  const auto refusal = [&](const std::string& text) {
+    try {
+      (void)loader.loadString(text, "cpis-test.xml", dir.path());
+      return std::string();
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+  };
+  const EngineConfig defaults = loader.loadString(withCheck("", ""), "cpis-test.xml", dir.path());
+  BOOST_TEST_REQUIRE(defaults.feeds.front().check.has_value());
+  BOOST_TEST(defaults.feeds.front().check->ackDeadline.count() == 15000);
+  const EngineConfig set = loader.loadString(withCheck("timeoutMs=\"2000\"", "ackDeadlineMs=\"2500\""), "cpis-test.xml", dir.path());
+  BOOST_TEST(set.feeds.front().check->ackDeadline.count() == 2500);
+
+  const std::string equal = refusal(withCheck("timeoutMs=\"5000\"", "ackDeadlineMs=\"5000\""));
+  BOOST_TEST(equal.find("cpis-test.xml:13:") != std::string::npos, equal);  // the <check> element
+  BOOST_TEST(equal.find("ackDeadlineMs (5000) must exceed the cpis element's timeoutMs (5000)") != std::string::npos, equal);
+  const std::string byDefault = refusal(withCheck("timeoutMs=\"20000\"", ""));
+  BOOST_TEST(byDefault.find("ackDeadlineMs (15000) must exceed the cpis element's timeoutMs (20000)") != std::string::npos,
+             byDefault);
+}
+
 BOOST_AUTO_TEST_CASE(spine_needs_mutual_tls_and_https) {
   const std::string noTls = R"(  <cpis backend="SPINE_V3">
     <endpoint>http://cpis.spine.example/syncservice</endpoint>

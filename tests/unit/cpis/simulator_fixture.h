@@ -78,7 +78,8 @@ inline ::cpis::cpis::LookupRequest lookupRequest(const domain::NhsNumber& number
                                      .author = systemAuthor(),
                                      .checkId = ::cpis::cpis::newMessageId(),
                                      .feedId = "rzz-ed",
-                                     .locationKey = "RZZ01/EDMAJ"};
+                                     .locationKey = "RZZ01/EDMAJ",
+                                     .answerBy = std::nullopt};
 }
 
 inline domain::NhsNumber numberOf(const std::string& label) { return childLabelled(label).nhsNumber; }

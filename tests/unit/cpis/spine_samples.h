@@ -56,7 +56,8 @@ inline ::cpis::cpis::LookupRequest request(::cpis::cpis::Author author, domain::
                                    .author = std::move(author),
                                    .checkId = "3F2A6C1E-8B4D-4E21-9A57-0C9D2E7B1F44",
                                    .feedId = {},
-                                   .locationKey = {}};
+                                   .locationKey = {},
+                                   .answerBy = std::nullopt};
 }
 
 inline ::cpis::cpis::MessageHeader queryHeader() {
