@@ -1,7 +1,9 @@
 #include "engine/cpis/https_transport.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/URI.h>
 
 #include "engine/cpis/tls_context.h"
@@ -39,6 +42,38 @@ TransportFailure failure(TransportFailure::Kind kind, bool sent, const std::stri
                          const Poco::Exception& e) {
   return TransportFailure{kind, sent, doing + " (" + e.name() + ")"};
 }
+
+// Told when a session's TCP connection is up, before anything else is said on it.
+struct ConnectHook {
+  std::function<void()> connected;
+};
+
+// A session whose every connection is watched from the moment it exists. POCO connects inside
+// sendRequest(), and over TLS shakes hands there too, each socket wait of the handshake given
+// the whole connect time-out: a peer trickling its handshake would hold the exchange for as
+// long as it liked, before the watchdog had the socket. Here the handshake is deferred (lazy)
+// past the TCP connect, the hook starts the watch, and the handshake and the peer certificate's
+// check (which POCO makes only for a handshake it makes itself) follow under it.
+template <class Session>
+class WatchedSession final : public Session, public ConnectHook {
+ public:
+  using Session::Session;
+
+ protected:
+  void connect(const Poco::Net::SocketAddress& address) override {
+    if constexpr (std::is_same_v<Session, Poco::Net::HTTPSClientSession>) {
+      Poco::Net::SecureStreamSocket secure(this->socket());
+      secure.setLazyHandshake(true);
+      Session::connect(address);
+      if (connected) connected();
+      secure.completeHandshake();
+      secure.verifyPeerCertificate();
+    } else {
+      Session::connect(address);
+      if (connected) connected();
+    }
+  }
+};
 
 }  // namespace
 
@@ -137,9 +172,10 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
     }
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     if (endpoint.tls) {
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(endpoint.host, endpoint.port, pool_->context);
+      session = std::make_unique<WatchedSession<Poco::Net::HTTPSClientSession>>(endpoint.host, endpoint.port,
+                                                                                pool_->context);
     } else {
-      session = std::make_unique<Poco::Net::HTTPClientSession>(endpoint.host, endpoint.port);
+      session = std::make_unique<WatchedSession<Poco::Net::HTTPClientSession>>(endpoint.host, endpoint.port);
     }
     session->setKeepAlive(true);
     return {std::move(session), false};
@@ -171,6 +207,33 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
     auto [session, reused] = take();
     waitAtMost(*session);
     enum class Phase { Connecting, Sending, Waiting } phase = Phase::Connecting;
+    // From the connection's first moment to the reply's last byte, the watchdog ends the
+    // exchange at the deadline: a kept-alive connection from now, a new one (or one POCO
+    // reopens) as soon as its TCP connection is up, before the TLS handshake.
+    struct Watch {
+      mllp::SocketWatchdog& watchdog;
+      SteadyClock::time_point deadline;
+      std::uint64_t id = 0;
+      void start(const Poco::Net::StreamSocket& socket) {
+        end();
+        id = watchdog.watch(socket, deadline);
+      }
+      void end() {
+        if (id != 0) watchdog.unwatch(std::exchange(id, 0));
+      }
+      ~Watch() { end(); }
+    } watch{pool_->watchdog, deadline};
+    Poco::Net::HTTPClientSession* const raw = session.get();
+    auto* const hook = dynamic_cast<ConnectHook*>(raw);
+    struct Unhook {  // the hook refers to this exchange's watch: gone before the session is pooled
+      ConnectHook* hook;
+      void now() {
+        if (hook != nullptr) std::exchange(hook, nullptr)->connected = nullptr;
+      }
+      ~Unhook() { now(); }
+    } unhook{hook};
+    if (hook != nullptr) hook->connected = [&watch, raw] { watch.start(raw->socket()); };
+    if (raw->connected()) watch.start(raw->socket());
     try {
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, endpoint.path,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
@@ -181,13 +244,6 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       if (!soapAction.empty()) request.set("SOAPAction", "\"" + std::string(soapAction) + "\"");
       std::ostream& out = session->sendRequest(request);
       phase = Phase::Sending;
-      // Connected now: from here to the reply's last byte, the watchdog ends it at the deadline.
-      struct Watch {
-        mllp::SocketWatchdog& watchdog;
-        std::uint64_t id;
-        void end() { watchdog.unwatch(std::exchange(id, 0)); }
-        ~Watch() { end(); }
-      } watch{pool_->watchdog, pool_->watchdog.watch(session->socket(), deadline)};
       waitAtMost(*session);
       out.write(body.data(), static_cast<std::streamsize>(body.size()));
       out.flush();
@@ -229,6 +285,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       }
       reply.resent = resent;
       watch.end();  // before the connection is pooled: a shutdown from here would be the next request's
+      unhook.now();
       if (response.getKeepAlive() && SteadyClock::now() < deadline) giveBack(std::move(session));
       return reply;
     } catch (const Poco::TimeoutException& e) {

@@ -651,6 +651,40 @@ BOOST_FIXTURE_TEST_CASE(tls_time_outs_are_not_doubled_and_trickles_are_cut_off, 
   }
 }
 
+// A peer that trickles its TLS handshake (a record announced whole, then a byte at a time,
+// each within the socket's wait) is cut off at the deadline too: the connection is watched
+// from its TCP connect on, not from the request's first byte after the handshake.
+BOOST_FIXTURE_TEST_CASE(a_trickled_tls_handshake_is_cut_off_at_the_time_out, TlsFixture) {
+  Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
+  std::atomic<bool> done{false};
+  std::thread server([&] {
+    Poco::Net::StreamSocket connection = listener.acceptConnection();
+    char hello[4096];
+    if (connection.receiveBytes(hello, sizeof hello) <= 0) return;  // the ClientHello
+    const char header[] = {0x16, 0x03, 0x03, 0x40, 0x00};  // a handshake record of 16 KiB, to come
+    connection.sendBytes(header, sizeof header);
+    const char zero = 0;
+    while (!done.load()) {  // far more slowly than the record needs, each byte well inside a wait
+      if (connection.sendBytes(&zero, 1) <= 0) return;
+      if (connection.poll(Poco::Timespan(50'000), Poco::Net::Socket::SELECT_ERROR)) return;
+    }
+  });
+  client::HttpsTransport::Settings settings;
+  settings.endpoint =
+      client::Endpoint::parse("https://127.0.0.1:" + std::to_string(listener.address().port()) + "/spine").value();
+  settings.tls = client::ClientTlsSettings{pki.clientCertificate("epr01"), pki.clientKey("epr01"), "", pki.caCertificate()};
+  client::HttpsTransport transport(settings);
+  const auto started = Clock::now();
+  const auto r = transport.post("q", "<a/>", 800ms);
+  const auto took = Clock::now() - started;
+  done = true;
+  server.join();
+  BOOST_TEST_REQUIRE(!r.ok());
+  BOOST_TEST((r.error().kind == client::TransportFailure::Kind::Timeout), r.error().detail);
+  BOOST_TEST(!r.error().requestSent);
+  BOOST_TEST(took < 1500ms);  // it held the exchange for 800 s (16 KiB at 50 ms a byte) before
+}
+
 // The asynchronous reply endpoint over mutual TLS with an allow-list of client certificate
 // subjects: a certificate from the trusted CA that is not on the list is refused (403) before
 // anything of the body is read; one on it gets as far as the reply (400: this body answers no
