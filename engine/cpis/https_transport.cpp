@@ -39,8 +39,8 @@ Poco::Timespan socketTimeout(SteadyClock::time_point deadline, bool tls) {
 // The failure's class and what we were doing; never displayText(), which can quote the peer's
 // bytes.
 TransportFailure failure(TransportFailure::Kind kind, bool sent, const std::string& doing,
-                         const Poco::Exception& e) {
-  return TransportFailure{kind, sent, doing + " (" + e.name() + ")"};
+                         const Poco::Exception& e, bool sentTwice) {
+  return TransportFailure{kind, sent, doing + " (" + e.name() + ")", sentTwice};
 }
 
 // Told when a session's TCP connection is up, before anything else is said on it.
@@ -202,7 +202,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
   bool resent = false;
   for (int round = 0; round < 2; ++round) {
     if (SteadyClock::now() >= deadline) {
-      return TransportFailure{Kind::Timeout, resent, resent ? "no reply in time" : "no connection in time"};
+      return TransportFailure{Kind::Timeout, resent, resent ? "no reply in time" : "no connection in time", false};
     }
     auto [session, reused] = take();
     waitAtMost(*session);
@@ -234,6 +234,9 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
     } unhook{hook};
     if (hook != nullptr) hook->connected = [&watch, raw] { watch.start(raw->socket()); };
     if (raw->connected()) watch.start(raw->socket());
+    // The request went out whole on the first, kept-alive, connection and again on this one:
+    // the server may have acted on both.
+    const auto twice = [&] { return resent && phase == Phase::Waiting; };
     try {
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, endpoint.path,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
@@ -265,14 +268,16 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       }
       char buffer[16 * 1024];
       for (;;) {
-        if (SteadyClock::now() >= deadline) return TransportFailure{Kind::Timeout, true, "reply not complete in time"};
+        if (SteadyClock::now() >= deadline) {
+          return TransportFailure{Kind::Timeout, true, "reply not complete in time", resent};
+        }
         waitAtMost(*session);
         if (in.peek() == std::char_traits<char>::eof()) break;  // the end, or a failure (bad())
         const std::streamsize n = in.readsome(buffer, sizeof buffer);
         reply.body.append(buffer, static_cast<std::size_t>(n));
         if (reply.body.size() > settings_.maxReplyBytes) {
           return TransportFailure{Kind::Protocol, true,
-                                  "reply larger than " + std::to_string(settings_.maxReplyBytes) + " bytes"};
+                                  "reply larger than " + std::to_string(settings_.maxReplyBytes) + " bytes", resent};
         }
       }
       if (in.bad()) {
@@ -292,11 +297,11 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       // A request that went out whole on the first, kept-alive, connection may have arrived
       // (`resent`), whatever becomes of the second: a retry's query is then a possible duplicate.
       return failure(Kind::Timeout, resent || phase == Phase::Waiting,
-                     phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
+                     phase == Phase::Waiting ? "no reply in time" : "no connection in time", e, twice());
     } catch (const Poco::Exception& e) {
       if (SteadyClock::now() >= deadline) {  // the watchdog ended it (or it failed as time ran out)
         return failure(Kind::Timeout, resent || phase == Phase::Waiting,
-                       phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
+                       phase == Phase::Waiting ? "no reply in time" : "no connection in time", e, twice());
       }
       // On a kept-alive connection a failure is usually the server having closed it while it
       // was idle: try once more on a new connection. The server may have seen the request if
@@ -308,24 +313,24 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       const bool sent = resent || phase == Phase::Waiting;  // resent: the first connection's request
       if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
         // Also a server refusing our certificate: that surfaces when we first read.
-        return failure(Kind::Tls, sent, "TLS with " + endpoint.host + " failed", e);
+        return failure(Kind::Tls, sent, "TLS with " + endpoint.host + " failed", e, twice());
       }
       if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e) != nullptr) {
-        return failure(Kind::Connect, sent, "connection to " + endpoint.host + " refused", e);
+        return failure(Kind::Connect, sent, "connection to " + endpoint.host + " refused", e, twice());
       }
       if (dynamic_cast<const Poco::Net::DNSException*>(&e) != nullptr) {
-        return failure(Kind::Connect, sent, "host " + endpoint.host + " not found", e);
+        return failure(Kind::Connect, sent, "host " + endpoint.host + " not found", e, twice());
       }
       if (dynamic_cast<const Poco::Net::MessageException*>(&e) != nullptr) {
-        return failure(Kind::Protocol, sent, "the reply is not HTTP", e);
+        return failure(Kind::Protocol, sent, "the reply is not HTTP", e, twice());
       }
       if (phase == Phase::Connecting) {
-        return failure(Kind::Connect, sent, "cannot connect to " + endpoint.host, e);
+        return failure(Kind::Connect, sent, "cannot connect to " + endpoint.host, e, twice());
       }
-      return failure(Kind::Dropped, sent, "connection closed before a complete reply", e);
+      return failure(Kind::Dropped, sent, "connection closed before a complete reply", e, twice());
     }
   }
-  return TransportFailure{Kind::Dropped, true, "connection closed before a complete reply"};
+  return TransportFailure{Kind::Dropped, true, "connection closed before a complete reply", false};
 }
 
 }  // namespace cpis::cpis

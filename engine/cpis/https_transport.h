@@ -56,6 +56,8 @@ struct TransportFailure {
   Kind kind = Kind::Connect;
   bool requestSent = false;  // the whole request went out: the server may have acted on it
   std::string detail;        // exception class and peer, never the body
+  // It went out whole twice: on a kept-alive connection that then failed, and on a new one.
+  bool sentTwice = false;
 };
 
 std::string_view toString(TransportFailure::Kind kind);

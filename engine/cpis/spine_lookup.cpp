@@ -243,6 +243,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
       // would record a second access (hazard H7); giving up would show a failure for an answer.
       if (auto parsed = replies_->wait(header.messageId, deadline)) {
         a.result = fromAsyncReply(request, std::move(*parsed));
+        a.result.possibleDuplicate = f.sentTwice;  // both copies may have made an access
         return a;
       }
     } else if (async) {

@@ -333,6 +333,41 @@ BOOST_AUTO_TEST_CASE(a_request_sent_on_a_kept_alive_connection_stays_sent_when_t
   BOOST_TEST_REQUIRE(!second.ok());
   BOOST_TEST(second.error().requestSent, second.error().detail);
   BOOST_TEST((second.error().kind == client::TransportFailure::Kind::Connect), second.error().detail);
+  BOOST_TEST(!second.error().sentTwice);  // it went out once: the new connection was refused
+}
+
+// The same request out whole on the kept-alive connection, and again whole on a new one that
+// then goes unanswered: both may have reached the server. An asynchronous query's reply awaited
+// after it (the 202 lost) is then a possible duplicate (two accesses may have been recorded).
+BOOST_AUTO_TEST_CASE(a_request_sent_again_on_a_new_connection_is_known_to_have_gone_twice) {
+  Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const std::uint16_t port = listener.address().port();
+  std::atomic<bool> done{false};
+  std::thread server([&] {
+    {
+      Poco::Net::StreamSocket connection = listener.acceptConnection();
+      if (!readRequest(connection)) return;
+      const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+      connection.sendBytes(ok.data(), static_cast<int>(ok.size()));
+      if (!readRequest(connection)) return;  // the second request, taken whole; no reply
+    }
+    Poco::Net::StreamSocket again = listener.acceptConnection();
+    if (!readRequest(again)) return;  // the same request on a new connection, taken whole too
+    while (!done.load()) {
+      if (again.poll(Poco::Timespan(20'000), Poco::Net::Socket::SELECT_ERROR)) return;
+    }
+  });
+  client::HttpsTransport::Settings settings;
+  settings.endpoint = client::Endpoint::parse("http://127.0.0.1:" + std::to_string(port) + "/spine").value();
+  client::HttpsTransport transport(settings);
+  BOOST_TEST_REQUIRE(transport.post("q", "<a/>", 2s).ok());
+  const auto second = transport.post("q", "<b/>", 600ms);
+  done = true;
+  server.join();
+  BOOST_TEST_REQUIRE(!second.ok());
+  BOOST_TEST((second.error().kind == client::TransportFailure::Kind::Timeout), second.error().detail);
+  BOOST_TEST(second.error().requestSent);
+  BOOST_TEST(second.error().sentTwice);
 }
 
 BOOST_AUTO_TEST_CASE(a_rejection_is_never_retried) {
