@@ -137,10 +137,10 @@ void Engine::start() {
       settings.ackTimeout = config_.limits.readTimeout;
       settings.maxQueued = back->maxWaiting;
       feed->returnChannel = std::make_unique<pipeline::ReturnChannel>(
-          settings, [raw](store::MessageId id, const std::string& ack, const std::string& answer) {
-            if (auto status = raw->intake->applicationAckDelivered(id, ack, answer); !status.isOk()) {
+          settings, [raw](const pipeline::ApplicationAck& ack, const std::string& answer) {
+            if (auto status = raw->intake->applicationAckDelivered(ack, answer); !status.isOk()) {
               logger().error("feed %s: application ACK of message %s delivered but not recorded (%s)",
-                             raw->config.name, std::to_string(id), status.message());
+                             raw->config.name, std::to_string(ack.id), status.message());
             }
           });
     }

@@ -318,7 +318,11 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
     logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
   }
   if (!pending.notifications.empty()) notified(pending.notifications);
-  if (disposition.deferred) returnChannel_->submit(stored.id, disposition.applicationAck);
+  if (disposition.deferred) {
+    ApplicationAck application = disposition.applicationAck;
+    application.id = stored.id;
+    returnChannel_->submit(std::move(application));
+  }
   return disposition.reply;
 }
 
@@ -382,8 +386,9 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   const notify::Notifications notifications =
       repeated ? notify::Notifications{} : notificationsFor(request.attendance, outcome, id);
   if (pending.enhanced) {
-    const std::string application = checks_->responder.acknowledge(message, hl7v2::AckCode::AA, request.attendance.warnings,
-                                                                   applicationAckOptions(), outcome);
+    const auto options = applicationAckOptions();
+    const std::string application =
+        checks_->responder.acknowledge(message, hl7v2::AckCode::AA, request.attendance.warnings, options, outcome);
     // The check is made: the message is finished now, in the same commit as its application ACK
     // queued in the outbox for the feed's return connection (retried, dead-lettered, replayable).
     // Leaving it unfinished until delivery would make a restart check it again: a second access
@@ -414,7 +419,8 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
           notified(notifications);
         }
       }
-      returnChannel_->submit(id, application);
+      // The check's outcome goes with it: stored once delivered, with the delivery added.
+      returnChannel_->submit(ApplicationAck{id, application, options.controlId, "AA", text});
     } else if (auto status = finishOrKeepTrying(id, text, notifications, pending.disposition.ack); !status.isOk()) {
       logger().error("feed %s: message %s not finished (%s); the next start finishes it", policy_.feed,
                      std::to_string(id), status.message());
@@ -657,9 +663,11 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
       d.refusal = sendAgainLater(message, "refused for now: application ACKs for this feed wait for its return "
                                           "connection; send it again later");
     }
-    d.applicationAck = outcome && alerts
-                           ? checks_->responder.acknowledge(message, code, issues, applicationAckOptions(), *outcome)
-                           : hl7v2::buildAck(message, code, issues, applicationAckOptions());
+    const auto options = applicationAckOptions();
+    d.applicationAck.ack = outcome && alerts ? checks_->responder.acknowledge(message, code, issues, options, *outcome)
+                                             : hl7v2::buildAck(message, code, issues, options);
+    d.applicationAck.controlId = options.controlId;
+    d.applicationAck.code = std::string(hl7v2::toString(code));
   }
   return d;
 }
@@ -803,18 +811,23 @@ std::optional<domain::CheckOutcome> Intake::outcomeToRepeat(const domain::Attend
 
 Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Message* message,
                                    const core::Issue& problem) {
-  const auto options = stamper_.next(policy_.defaultVersion);
   Disposition d;
   d.state = store::MessageState::Rejected;
   d.outcome = "rejected: " + describeIssue(problem);
-  d.ack =
-      message != nullptr
-          ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(*message)),
-                            std::span(&problem, 1), options)
-          : hl7v2::buildRejection(payload, problem, options, policy_.enhancedMode);
-  appendRejectedAlert(d.ack, message, "the message was rejected");
+  d.ack = refusalAck(payload, message, problem, "the message was rejected");
   d.reply = d.ack;
   return d;
+}
+
+std::string Intake::refusalAck(std::string_view payload, const hl7v2::Message* message, const core::Issue& problem,
+                               std::string alert) {
+  const auto options = stamper_.next(policy_.defaultVersion);
+  std::string ack = message != nullptr
+                        ? hl7v2::buildAck(*message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(*message)),
+                                          std::span(&problem, 1), options)
+                        : hl7v2::buildRejection(payload, problem, options, policy_.enhancedMode);
+  appendRejectedAlert(ack, message, std::move(alert));
+  return ack;
 }
 
 void Intake::appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const {
@@ -878,7 +891,9 @@ core::Status Intake::resume(store::MessageId id) {
     notified(notifications);
   }
   if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
-  returnChannel_->submit(id, d.applicationAck);
+  ApplicationAck application = d.applicationAck;
+  application.id = id;
+  returnChannel_->submit(std::move(application));
   return core::Status::ok();
 }
 
@@ -888,21 +903,22 @@ hl7v2::AckOptions Intake::applicationAckOptions() {
   return options;
 }
 
-core::Status Intake::applicationAckDelivered(store::MessageId id, std::string_view ack, std::string_view answer) {
+core::Status Intake::applicationAckDelivered(const ApplicationAck& application, std::string_view answer) {
   // The message keeps the CA as the ACK a resend gets (on the forward connection the EPR expects
-  // the accept ACK, and it has had the application ACK) and the outcome stored with it, which the
-  // delivery is added to; it ends as the application ACK says (AE: failed).
-  const auto stored = store_.fetch(id);
-  std::string outcome = stored && !stored.value().outcome.empty() ? stored.value().outcome : std::string("accepted");
+  // the accept ACK, and it has had the application ACK) and its outcome (the check's, or the one
+  // stored with it), which the delivery is added to; it ends as the application ACK says (AE:
+  // failed).
+  std::string outcome = application.outcome;
+  if (outcome.empty()) {
+    const auto stored = store_.fetch(application.id);
+    outcome = stored && !stored.value().outcome.empty() ? stored.value().outcome : std::string("accepted");
+  }
   outcome += "; application ACK delivered";
   if (!answer.empty() && answer != "CA" && answer != "AA") outcome += " (the EPR answered " + std::string(answer) + ")";
   store::MessageState state = store::MessageState::Processed;
-  if (const auto parsed = hl7v2::parse(ack)) {
-    const std::string code = parsed.value().get("MSA-1");
-    if (code == "AE") state = store::MessageState::Failed;
-    if (code == "AR") state = store::MessageState::Rejected;
-  }
-  return finish(id, state, outcome, {});
+  if (application.code == "AE") state = store::MessageState::Failed;
+  if (application.code == "AR") state = store::MessageState::Rejected;
+  return finish(application.id, state, outcome, {});
 }
 
 std::string Intake::storeUnavailable(std::string_view payload, const core::Status& status) {
@@ -921,11 +937,9 @@ constexpr const char* kSendAgainText = "the message was not checked: the sender 
 }  // namespace
 
 std::string Intake::sendAgainLater(std::string_view payload, std::string text) {
-  if (auto parsed = hl7v2::parse(payload)) return sendAgainLater(parsed.value(), std::move(text));
-  const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
-  std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion), policy_.enhancedMode);
-  appendRejectedAlert(ack, nullptr, kSendAgainText);
-  return ack;
+  const auto parsed = hl7v2::parse(payload);
+  return refusalAck(payload, parsed ? &parsed.value() : nullptr,
+                    issue(core::ErrorCode::ApplicationInternalError, std::move(text)), kSendAgainText);
 }
 
 std::string Intake::reusedControlId(std::string_view payload) {
@@ -944,25 +958,12 @@ std::string Intake::reusedControlId(std::string_view payload) {
             "MSH-10 is already the control id of another message received within the duplicate window (other "
             "content): not stored; send this message with an MSH-10 of its own",
             "MSH", 10);
-  const char* alert = "the message was not checked: its MSH-10 is another message's";
-  if (!parsed) {
-    std::string ack = hl7v2::buildRejection(payload, problem, stamper_.next(policy_.defaultVersion), policy_.enhancedMode);
-    appendRejectedAlert(ack, nullptr, alert);
-    return ack;
-  }
-  const hl7v2::Message& message = parsed.value();
-  std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),
-                                    std::span(&problem, 1), stamper_.next(policy_.defaultVersion));
-  appendRejectedAlert(ack, &message, alert);
-  return ack;
+  return refusalAck(payload, parsed ? &parsed.value() : nullptr, problem,
+                    "the message was not checked: its MSH-10 is another message's");
 }
 
 std::string Intake::sendAgainLater(const hl7v2::Message& message, std::string text) {
-  const auto problem = issue(core::ErrorCode::ApplicationInternalError, std::move(text));
-  std::string ack = hl7v2::buildAck(message, hl7v2::ackCodeFor(hl7v2::Outcome::Reject, modeOf(message)),
-                                    std::span(&problem, 1), stamper_.next(policy_.defaultVersion));
-  appendRejectedAlert(ack, &message, kSendAgainText);
-  return ack;
+  return refusalAck({}, &message, issue(core::ErrorCode::ApplicationInternalError, std::move(text)), kSendAgainText);
 }
 
 std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) const {

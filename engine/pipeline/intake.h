@@ -14,6 +14,7 @@
 #include "engine/mllp/frame_handler.h"
 #include "engine/pipeline/ack_stamper.h"
 #include "engine/pipeline/decide.h"
+#include "engine/pipeline/return_channel.h"
 #include "engine/store/message_store.h"
 
 namespace cpis::pipeline {
@@ -111,7 +112,7 @@ class Intake final : public mllp::FrameHandler {
   core::Status resume(store::MessageId id);
   // Called by the return channel once the peer has taken an application ACK.
   // `answer`: the EPR's MSA-1 for it (CA; AE, AR, CE or CR: it took the ACK and refused it).
-  core::Status applicationAckDelivered(store::MessageId id, std::string_view ack, std::string_view answer = {});
+  core::Status applicationAckDelivered(const ApplicationAck& ack, std::string_view answer = {});
   // Called with a deferred check's answer (the notification sink that re-checks after a failed
   // check, `failedCheckId`): the attendance's later updates repeat it (Decider::recordDeferred),
   // where they would have shown the failure, or queried CP-IS a second time once it was not
@@ -133,7 +134,7 @@ class Intake final : public mllp::FrameHandler {
     std::string outcome;  // codes and locations, never field values
     std::string ack;      // stored with the message; empty: stored without (a check follows)
     std::string reply;    // sent to the peer (enhanced mode: empty when MSH-15 says so)
-    std::string applicationAck;  // deferred only: for the return channel
+    ApplicationAck applicationAck;  // deferred only: for the return channel (its id set once stored)
   };
   // One frame on its way through the store.
   struct Pending;
@@ -206,6 +207,10 @@ class Intake final : public mllp::FrameHandler {
   // On a feed that checks: appends NOT_CHECKED / MESSAGE_REJECTED with `text` to an AR/AE
   // answering `message` when it is an ADT, or a message that could not be read (null).
   void appendRejectedAlert(std::string& ack, const hl7v2::Message* message, std::string text) const;
+  // The AR (CR in enhanced mode) with `problem` in its ERR and a NOT_CHECKED alert saying
+  // `alert`: built on `message` when it parsed, else on what can be read of `payload`.
+  std::string refusalAck(std::string_view payload, const hl7v2::Message* message, const core::Issue& problem,
+                         std::string alert);
   std::optional<core::Issue> checkSender(const hl7v2::Message& message) const;
   // finish() as Processed, tried again with back-off while the store is unavailable (enhanced
   // mode, after the check: nobody would resend it), on the check queue's threads only, for

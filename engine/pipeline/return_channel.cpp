@@ -22,10 +22,10 @@ ReturnChannel::~ReturnChannel() {
   stop();
 }
 
-void ReturnChannel::submit(store::MessageId id, std::string ack) {
+void ReturnChannel::submit(ApplicationAck ack) {
   {
     std::lock_guard lock(mutex_);
-    queue_.emplace_back(id, std::move(ack));
+    queue_.push_back(std::move(ack));
   }
   wake_.notify_all();
 }
@@ -54,15 +54,14 @@ std::uint64_t ReturnChannel::delivered() const {
   return deliveredCount_;
 }
 
-std::optional<std::string> ReturnChannel::deliver(const std::string& ack) {
-  const auto sent = hl7v2::parse(ack);
-  const std::string controlId = sent ? std::string(sent.value().controlId()) : std::string();
+std::optional<std::string> ReturnChannel::deliver(const ApplicationAck& application) {
+  const std::string& controlId = application.controlId;
   try {
     if (!client_) {
       client_ = std::make_unique<mllp::MllpClient>(settings_.host, settings_.port, settings_.ackTimeout,
                                                    settings_.tls);
     }
-    client_->send(ack);
+    client_->send(application.ack);
     if (const auto reply = client_->receive(settings_.ackTimeout)) {
       // Only the EPR's acknowledgement of this ACK (MSA-2 its MSH-10) delivers it; an answer it
       // refuses (AE, AR, CE, CR) delivers it too (resending would not change it), and is said.
@@ -96,14 +95,15 @@ void ReturnChannel::run() {
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    const auto [id, ack] = queue_.front();
+    const ApplicationAck head = queue_.front();
+    const store::MessageId id = head.id;
     lock.unlock();
     // An EPR that answers, but never with an acknowledgement naming this ACK (MSA-2 empty, or
     // its own message's id), would hold the queue for ever: after kMaxUnacknowledged answers the
     // ACK counts as delivered, said in the log and the stored outcome.
     bool ok = false;
     std::string code;
-    if (auto answer = deliver(ack)) {
+    if (auto answer = deliver(head)) {
       code = std::move(*answer);
       ok = !code.empty() || ++unacknowledged_ >= kMaxUnacknowledged;
     }
@@ -113,7 +113,7 @@ void ReturnChannel::run() {
                        settings_.feed, std::to_string(id), static_cast<int>(kMaxUnacknowledged));
       code = "no acknowledgement naming it";
     }
-    if (ok) onDelivered_(id, ack, code);
+    if (ok) onDelivered_(head, code);
     lock.lock();
     if (ok) {
       unacknowledged_ = 0;

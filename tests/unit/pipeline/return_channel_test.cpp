@@ -62,18 +62,21 @@ BOOST_AUTO_TEST_CASE(only_an_acknowledgement_naming_the_ack_delivers_it) {
   settings.ackTimeout = 5s;
   settings.retryMin = 1ms;
   settings.retryMax = 2ms;
-  cpis::pipeline::ReturnChannel channel(settings, [&](cpis::store::MessageId id, const std::string&,
+  cpis::pipeline::ReturnChannel channel(settings, [&](const cpis::pipeline::ApplicationAck& ack,
                                                       const std::string& answer) {
     const std::lock_guard lock(delivered.mutex);
-    delivered.answers.emplace_back(id, answer);
+    delivered.answers.emplace_back(ack.id, answer);
   });
-  channel.submit(1, kAck);
+  const auto application = [](cpis::store::MessageId id) {
+    return cpis::pipeline::ApplicationAck{id, kAck, "C1", "AA", {}};
+  };
+  channel.submit(application(1));
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return delivered.size() == 1u; }));
   {
     const std::lock_guard lock(epr.mutex);
     epr.code = "AR";
   }
-  channel.submit(2, kAck);
+  channel.submit(application(2));
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return delivered.size() == 2u; }));
   int before = 0;
   {
@@ -82,7 +85,7 @@ BOOST_AUTO_TEST_CASE(only_an_acknowledgement_naming_the_ack_delivers_it) {
     epr.names = "SOMETHINGELSE";
     before = epr.answers;
   }
-  channel.submit(3, kAck);
+  channel.submit(application(3));
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return delivered.size() == 3u; }));
   channel.stop();
   server.stop();
