@@ -50,6 +50,7 @@ constexpr std::string_view kUsageText =
     "  --setting KEY=VALUE    an adapter setting, as <adapter><setting> gives it (repeatable)\n"
     "  --environment ENV      TEST (default) or LIVE: LIVE refuses 999 test and placeholder numbers\n"
     "  --accept-unverified    decide as a feed with acceptUnverifiedNhsNumber=\"true\"\n"
+    "  --accept-missing-status  decide as a feed with acceptMissingTraceStatus=\"true\"\n"
     "  --html FILE            the HTML report (default readiness-report.html when --json is not given)\n"
     "  --json FILE            the same counts as JSON\n";
 
@@ -60,6 +61,7 @@ struct Options {
   plugin::PluginSettings settings;
   pipeline::Environment environment = pipeline::Environment::Test;
   bool acceptUnverified = false;
+  bool acceptMissingStatus = false;
   std::optional<fs::path> html;
   std::optional<fs::path> json;
   std::optional<fs::path> folder;
@@ -113,6 +115,8 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
       }
     } else if (arg == "--accept-unverified") {
       o.acceptUnverified = true;
+    } else if (arg == "--accept-missing-status") {
+      o.acceptMissingStatus = true;
     } else if (arg == "--html") {
       auto v = value();
       if (!v) return std::nullopt;
@@ -247,6 +251,7 @@ int run(const Options& o, std::ostream& out, std::ostream& err) {
   pipeline::DecisionPolicy policy;
   policy.environment = o.environment;
   policy.acceptUnverifiedNhsNumber = o.acceptUnverified;
+  policy.acceptMissingTraceStatus = o.acceptMissingStatus;
   const auto clock = [] {
     return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   };

@@ -60,6 +60,7 @@ pipeline::DecisionPolicy policyFor(const config::EngineConfig& engine, const con
       engine.environment == config::Environment::Live ? pipeline::Environment::Live : pipeline::Environment::Test;
   policy.enabled = check.enabled;
   policy.acceptUnverifiedNhsNumber = check.acceptUnverifiedNhsNumber;
+  policy.acceptMissingTraceStatus = check.acceptMissingTraceStatus;
   policy.recheckWindow = check.recheckWindow;
   return policy;
 }

@@ -107,7 +107,8 @@ void printFeed(std::ostream& os, const FeedConfig& feed) {
   if (feed.mappingFile) os << "    mapping " << *feed.mappingFile << "\n";
   if (feed.check) {
     os << "    check alerts " << feed.check->alerts << (feed.check->enabled ? "" : ", disabled")
-       << (feed.check->acceptUnverifiedNhsNumber ? ", unverified NHS numbers accepted" : "") << ", recheck window "
+       << (feed.check->acceptUnverifiedNhsNumber ? ", unverified NHS numbers accepted" : "")
+       << (feed.check->acceptMissingTraceStatus ? ", NHS numbers without a trace status accepted" : "") << ", recheck window "
        << feed.check->recheckWindow.count() << " min, author " << feed.check->author.odsCode << "\n";
   }
 }

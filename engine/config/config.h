@@ -109,7 +109,8 @@ struct CheckAuthorConfig {
 struct CheckConfig {
   std::string alerts = "ZSEG";  // ZSEG, OBX or NONE: how the EPR takes the outcome
   bool enabled = true;          // false: every attendance is NOT_CHECKED / DISABLED
-  bool acceptUnverifiedNhsNumber = false;  // a clinical safety officer's decision
+  bool acceptUnverifiedNhsNumber = false;  // NSTS02, NSTS08: a clinical safety officer's decision
+  bool acceptMissingTraceStatus = false;   // no trace status at all: likewise
   std::chrono::minutes recheckWindow{10};
   // Original mode: the ACK goes back within this of the message's arrival, its check made or
   // failed by then (CPIS.md §8: the CP-IS timeoutMs < this < the sender's own ACK timeout).

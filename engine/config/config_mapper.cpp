@@ -278,6 +278,7 @@ class Mapper {
     check.alerts = std::string(token(element, "alerts", check.alerts));
     check.enabled = flag(element, "enabled", check.enabled);
     check.acceptUnverifiedNhsNumber = flag(element, "acceptUnverifiedNhsNumber", check.acceptUnverifiedNhsNumber);
+    check.acceptMissingTraceStatus = flag(element, "acceptMissingTraceStatus", check.acceptMissingTraceStatus);
     check.recheckWindow = std::chrono::minutes(number(element, "recheckWindowMinutes", check.recheckWindow.count()));
     check.ackDeadline = std::chrono::milliseconds(number(element, "ackDeadlineMs", check.ackDeadline.count()));
     if (const auto* author = element.child("author")) {

@@ -49,7 +49,8 @@ struct PatientName {
 // <setting> entry. Unset: the feed's rule.
 struct LocationTerms {
   std::optional<int> maxAgeYears;                 // 0: no age limit
-  std::optional<bool> acceptUnverifiedNhsNumber;  // a clinical safety officer's decision
+  std::optional<bool> acceptUnverifiedNhsNumber;  // NSTS02, NSTS08: a clinical safety officer's decision
+  std::optional<bool> acceptMissingTraceStatus;   // no PID-32 at all: likewise
   std::optional<bool> emitOutOfScope;             // OUT_OF_SCOPE only: a NOT_CHECKED alert or none
   std::optional<bool> enabled;                    // false: not checked here (DISABLED)
 
@@ -57,6 +58,7 @@ struct LocationTerms {
   LocationTerms over(const LocationTerms& fallback) const {
     return LocationTerms{maxAgeYears ? maxAgeYears : fallback.maxAgeYears,
                          acceptUnverifiedNhsNumber ? acceptUnverifiedNhsNumber : fallback.acceptUnverifiedNhsNumber,
+                         acceptMissingTraceStatus ? acceptMissingTraceStatus : fallback.acceptMissingTraceStatus,
                          emitOutOfScope ? emitOutOfScope : fallback.emitOutOfScope,
                          enabled ? enabled : fallback.enabled};
   }

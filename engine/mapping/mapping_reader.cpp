@@ -85,6 +85,7 @@ class TreeReader {
       t.maxAgeYears = *age == "none" ? 0 : std::stoi(*age);
     }
     t.acceptUnverifiedNhsNumber = flag("acceptUnverifiedNhsNumber");
+    t.acceptMissingTraceStatus = flag("acceptMissingTraceStatus");
     t.emitOutOfScope = flag("emitOutOfScope");
     t.enabled = flag("enabled");
     if (t.emitOutOfScope && setting && *setting != domain::CareSetting::OutOfScope) {
@@ -406,7 +407,7 @@ class TreeReader {
         rules.settingModes[*parsed] = domain::parseAccessMode(*mode).value();
       } else if (settingTerms == domain::LocationTerms{}) {
         problem(*element, "setting '" + code + "' says nothing: give it a mode or a term " +
-                              "(maxAgeYears, acceptUnverifiedNhsNumber, emitOutOfScope, enabled)");
+                              "(maxAgeYears, acceptUnverifiedNhsNumber, acceptMissingTraceStatus, emitOutOfScope, enabled)");
       }
       if (settingTerms != domain::LocationTerms{}) rules.settingTerms[*parsed] = settingTerms;
     }

@@ -216,6 +216,7 @@ std::optional<domain::Attendance> attendanceFromPayload(std::string_view payload
     else if (key == kKeySiteOds) a.siteOdsCode = value;
     else if (key == kKeyLocationKey) a.locationKey = value;
     else if (key == kKeyAcceptUnverified) a.locationTerms.acceptUnverifiedNhsNumber = value == "true";
+    else if (key == kKeyAcceptMissingStatus) a.locationTerms.acceptMissingTraceStatus = value == "true";
   }
   if (a.feedId.empty() || !a.nhsNumber) return std::nullopt;
   return a;
@@ -268,6 +269,9 @@ Notification Composer::deferredCheck(const domain::Attendance& attendance, const
              {std::string(kKeyFailedAtMs), std::to_string(failed.decidedAt.time_since_epoch().count())}};
   if (const auto accept = attendance.locationTerms.acceptUnverifiedNhsNumber) {
     own.emplace_back(std::string(kKeyAcceptUnverified), *accept ? "true" : "false");
+  }
+  if (const auto accept = attendance.locationTerms.acceptMissingTraceStatus) {
+    own.emplace_back(std::string(kKeyAcceptMissingStatus), *accept ? "true" : "false");
   }
   n.payload = payloadFor(DataLevel::Full, kDeferredCheck, n.idempotencyKey, attendance, failed, own);
   const store::TimePoint at = failed.decidedAt;

@@ -33,7 +33,8 @@ plugin::DeliveryResult PluginSink::deliver(const store::OutboxEntry& entry, Noti
   }
   plugin::NotificationFields notification;
   for (const auto& [key, value] : *fields) {
-    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyFailedAtMs || key == kKeyAcceptUnverified) {
+    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyFailedAtMs || key == kKeyAcceptUnverified ||
+        key == kKeyAcceptMissingStatus) {
       continue;  // the built-in sinks' own
     }
     notification.insert_or_assign(key, value);

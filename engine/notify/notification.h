@@ -72,6 +72,7 @@ inline constexpr std::string_view kKeyFailedAtMs = "failed_at_ms";
 // kDeferredCheck: "true" or "false" when the location's terms say whether an unverified NHS
 // number may be queried there (a merge's surviving number is judged by them); absent: the feed's.
 inline constexpr std::string_view kKeyAcceptUnverified = "accept_unverified";
+inline constexpr std::string_view kKeyAcceptMissingStatus = "accept_missing_status";  // the same, for no status
 // kLateResult: the unsolicited HL7 v2 message for the EPR, built when the result was queued, so
 // that every delivery attempt sends the same bytes with the same MSH-10.
 inline constexpr std::string_view kKeyHl7 = "hl7";

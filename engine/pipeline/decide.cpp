@@ -242,6 +242,9 @@ bool Decider::verified(const domain::Attendance& attendance) const {
 bool Decider::acceptable(const domain::Attendance& attendance) const {
   if (verified(attendance)) return true;
   if (attendance.nhsStatusUnreadable) return false;  // not "no status": it may be NSTS04
+  if (attendance.nhsStatus == domain::NhsNumberStatus::Absent) {
+    return attendance.locationTerms.acceptMissingTraceStatus.value_or(policy_.acceptMissingTraceStatus);
+  }
   const bool acceptUnverified =
       attendance.locationTerms.acceptUnverifiedNhsNumber.value_or(policy_.acceptUnverifiedNhsNumber);
   return acceptUnverified && contains(policy_.acceptableUnverifiedStatuses, attendance.nhsStatus);

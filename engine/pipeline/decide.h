@@ -35,11 +35,14 @@ struct DecisionPolicy {
   // Trace statuses that count as verified (PID-32).
   std::vector<domain::NhsNumberStatus> verifiedStatuses{domain::NhsNumberStatus::Nsts01};
   // Querying an unverified number is a switch the clinical safety officer signs off (default off).
-  // When on, it admits these statuses too: not traced, trace postponed (a baby under six weeks),
-  // and a feed that sends no status at all.
+  // When on, it admits these statuses too (CPIS.md §4): not traced, trace postponed (a baby under
+  // six weeks).
   bool acceptUnverifiedNhsNumber = false;
-  std::vector<domain::NhsNumberStatus> acceptableUnverifiedStatuses{
-      domain::NhsNumberStatus::Nsts02, domain::NhsNumberStatus::Nsts08, domain::NhsNumberStatus::Absent};
+  std::vector<domain::NhsNumberStatus> acceptableUnverifiedStatuses{domain::NhsNumberStatus::Nsts02,
+                                                                    domain::NhsNumberStatus::Nsts08};
+  // A message with no trace status at all (a feed whose EPR sends none, a v2.3 PAS): its own
+  // switch, signed off the same way (default off). A status nobody can read is never "none".
+  bool acceptMissingTraceStatus = false;
   // In LIVE, all-same-digit numbers (valid checksums used as placeholders) are refused like 999
   // test numbers. Configurable: public ITK samples use 3333333333.
   bool refusePlaceholdersInLive = true;

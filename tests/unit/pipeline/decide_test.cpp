@@ -123,11 +123,28 @@ const std::vector<ReasonCase> kReasons{
        a.nhsStatus = NhsNumberStatus::Absent;
        p.acceptUnverifiedNhsNumber = true;
      },
-     std::nullopt, "no status at all accepted by the feed's switch"},
+     ReasonCode::NhsNumberUnverified, "no status at all is not NSTS02 or NSTS08: that switch does not admit it"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Absent;
+       p.acceptMissingTraceStatus = true;
+     },
+     std::nullopt, "no status at all accepted by the feed's own switch for it"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Nsts02;
+       p.acceptMissingTraceStatus = true;
+     },
+     ReasonCode::NhsNumberUnverified, "the switch for no status admits no NSTS02"},
+    {[](Attendance& a, DecisionPolicy& p) {
+       a.nhsStatus = NhsNumberStatus::Absent;
+       p.acceptMissingTraceStatus = true;
+       a.locationTerms.acceptMissingTraceStatus = false;
+     },
+     ReasonCode::NhsNumberUnverified, "the location's switch for no status, off, beats the feed's"},
     {[](Attendance& a, DecisionPolicy& p) {
        a.nhsStatus = NhsNumberStatus::Absent;
        a.nhsStatusUnreadable = true;  // "4", say: perhaps NSTS04
        p.acceptUnverifiedNhsNumber = true;
+       p.acceptMissingTraceStatus = true;
        a.locationTerms.acceptUnverifiedNhsNumber = true;
      },
      ReasonCode::NhsNumberUnverified, "an unreadable status is not 'no status': never accepted"},
