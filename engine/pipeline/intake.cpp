@@ -3,7 +3,9 @@
 #include <Poco/Logger.h>
 
 #include <condition_variable>
+#include <deque>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <typeinfo>
@@ -116,44 +118,88 @@ struct Intake::Pending {
   std::optional<Remember> remember;
 };
 
+// The checks of one visit run one at a time (hazard H7: one query an attendance). A check on a
+// work-queue thread whose visit is being checked is parked, not waited for: the thread goes on
+// to other visits' checks, and the parked one is queued again when the visit's turn reaches it.
+// (Waiting there, a burst of one visit's updates behind a slow lookup held every cpis-check
+// thread, and with them every other child's check.) A caller off the queue (a connection's own
+// thread, recovery at start) waits for the turn.
 struct Intake::VisitTurns {
+  explicit VisitTurns(WorkQueue* queue) : work(queue) {}
+
+  WorkQueue* work;  // where parked checks go when their turn comes; null: nothing is parked
   std::mutex mutex;
   std::condition_variable ended;
-  std::set<std::string, std::less<>> running;
+  // A visit being checked, and the checks parked behind it, in order of arrival.
+  std::map<std::string, std::deque<std::function<void()>>, std::less<>> running;
 
-  // Blocks while a check of `visit` runs; then it is this one's turn until the Turn ends.
+  // Ends a turn taken by take(), on any path.
   class Turn {
    public:
-    Turn(VisitTurns* turns, std::string visit, bool waited)
-        : turns_(turns), visit_(std::move(visit)), waited_(waited) {}
+    Turn(VisitTurns* turns, std::string visit) : turns_(turns), visit_(std::move(visit)) {}
     Turn(const Turn&) = delete;
     Turn& operator=(const Turn&) = delete;
     ~Turn() {
-      if (turns_ == nullptr) return;
-      {
-        const std::lock_guard lock(turns_->mutex);
-        turns_->running.erase(visit_);
-      }
-      turns_->ended.notify_all();
+      if (turns_ != nullptr) turns_->release(visit_);
     }
-    bool waited() const { return waited_; }
 
    private:
     VisitTurns* turns_;
     std::string visit_;
-    bool waited_;
   };
 
+  // Blocks while a check of `visit` runs (or is parked); then it is this one's turn until the
+  // Turn ends.
   Turn take(const std::string& visit) {
-    if (visit.empty()) return Turn(nullptr, {}, false);  // no visit: nothing to share a check with
+    if (visit.empty()) return Turn(nullptr, {});  // no visit: nothing to share a check with
     std::unique_lock lock(mutex);
-    bool waited = false;
-    while (running.count(visit) != 0) {
-      waited = true;
-      ended.wait(lock);
+    ended.wait(lock, [&] { return running.count(visit) == 0; });
+    running.try_emplace(visit);
+    return Turn(this, visit);
+  }
+
+  // Runs `job` in the visit's turn: here and now when no check of it runs, else parked.
+  void run(const std::string& visit, std::function<void()> job) {
+    if (!visit.empty() && work != nullptr) {
+      const std::lock_guard lock(mutex);
+      const auto [it, free] = running.try_emplace(visit);
+      if (!free) {
+        it->second.push_back(std::move(job));
+        return;
+      }
+    } else if (!visit.empty()) {
+      const Turn turn = take(visit);
+      job();
+      return;
     }
-    running.insert(visit);
-    return Turn(this, visit, waited);
+    const Turn turn(visit.empty() ? nullptr : this, visit);
+    job();
+  }
+
+  // The turn passes to the visit's next parked check (queued), or the visit is free.
+  void release(const std::string& visit) {
+    for (;;) {
+      std::function<void()> next;
+      {
+        const std::lock_guard lock(mutex);
+        const auto it = running.find(visit);
+        if (it == running.end()) break;
+        if (it->second.empty()) {
+          running.erase(it);
+          break;
+        }
+        next = std::move(it->second.front());
+        it->second.pop_front();
+      }
+      if (work->submit([this, visit, next] {
+            const Turn turn(this, visit);
+            next();
+          })) {
+        return;
+      }
+      next();  // the queue is stopping: run here, still in the visit's turn
+    }
+    ended.notify_all();
   }
 };
 
@@ -176,7 +222,7 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       unmapped_(std::make_unique<UnmappedLocations>()),
       defaulted_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()),
-      visitTurns_(std::make_unique<VisitTurns>()) {}
+      visitTurns_(std::make_unique<VisitTurns>(checks != nullptr ? &checks->work : nullptr)) {}
 
 Intake::~Intake() = default;
 
@@ -212,7 +258,10 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
-  if (!pending->enhanced) return checkOrRefuse(id, *pending, payload);
+  if (!pending->enhanced) {
+    const auto turn = visitTurns_->take(visitOf(*pending));  // this connection's own thread waits
+    return checkOrRefuse(id, *pending, payload);
+  }
   // Enhanced mode: the accept ACK now; the check and the application ACK follow. Back-pressure
   // (see onFrameAsync): with checks this far behind, the accept ACK waits until this message's
   // check begins, as on the event loops. (It used to wait until the check was made, here on the
@@ -223,7 +272,7 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   auto raw = std::make_shared<const std::string>(payload);
   if (!checks_->work.submit([this, pending, raw, id, began] {
         began->set_value();
-        (void)checkOrRefuse(id, *pending, *raw);
+        visitTurns_->run(visitOf(*pending), [this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); });
       })) {
     logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                      policy_.feed, std::to_string(id));
@@ -239,7 +288,10 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   // The check on the work queue; its reply is the ACK, made once the finishing commit is
   // durable, whose sync covers the message's own commit too (never run on the store's thread).
   const auto check = [this, pending, payload, shared](store::MessageId id) {
-    if (!checks_->work.submit([this, pending, payload, shared, id] { (*shared)(checkOrRefuse(id, *pending, payload)); })) {
+    if (!checks_->work.submit([this, pending, payload, shared, id] {
+          visitTurns_->run(visitOf(*pending),
+                           [this, pending, payload, shared, id] { (*shared)(checkOrRefuse(id, *pending, payload)); });
+        })) {
       (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
     }
   };
@@ -289,7 +341,7 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
     auto shared = std::make_shared<Reply>(std::move(reply));
     const bool submitted = checks_->work.submit([this, pending, raw, id, shared, holdBack] {
       if (holdBack) (*shared)(pending->disposition.reply);
-      (void)checkOrRefuse(id, *pending, *raw);
+      visitTurns_->run(visitOf(*pending), [this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); });
     });
     if (!submitted) {
       logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
@@ -326,6 +378,11 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   return disposition.reply;
 }
 
+const std::string& Intake::visitOf(const Pending& pending) {
+  static const std::string kNone;
+  return pending.check ? pending.check->attendance.visitNumber : kNone;
+}
+
 std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload) {
   // The work queue drops a job that throws: the sender would wait for its ACK for ever. The
   // message stays unfinished (stored, not checked): the sender is told to send it again, and
@@ -353,7 +410,6 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   if (!parsed) return storeUnavailable(payload, core::Status::internal("a stored message no longer parses"));
   const hl7v2::Message& message = parsed.value();
   const CheckRequest& request = *pending.check;
-  const auto turn = visitTurns_->take(request.attendance.visitNumber);
   // A check of the visit recorded since this message was decided (whether or not this one had
   // to wait for it: a long queue ahead of it does too): decided again, in its turn.
   const auto previous = checks_->decider.previous(request.attendance);
@@ -867,6 +923,7 @@ core::Status Intake::resume(store::MessageId id) {
     if (pending.enhanced && !d.ack.empty()) {
       if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
     }
+    const auto turn = visitTurns_->take(visitOf(pending));
     (void)checkOrRefuse(id, pending, raw);  // finishes the message (or leaves it for the next start)
     return core::Status::ok();
   }

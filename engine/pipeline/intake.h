@@ -157,8 +157,11 @@ class Intake final : public mllp::FrameHandler {
   // The reply for a frame that needs no check, once the store has answered.
   std::string answer(const Pending& pending, std::string_view payload,
                      const core::Result<store::PersistOutcome>& persisted);
-  // runCheck(), or (when it throws) the AR that asks for the message again.
+  // runCheck(), or (when it throws) the AR that asks for the message again. In the visit's turn
+  // (VisitTurns), which the caller holds.
   std::string checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload);
+  // The visit a pending check is of ("" when none: it shares a turn with nothing).
+  static const std::string& visitOf(const Pending& pending);
   // Messages this intake stored but could not finish: their senders were asked to send them
   // again, and such a resend is a duplicate of an original with no ACK. Each is kept with the
   // finish whose commit failed (its outcome, ACK and notifications: a check made is not made

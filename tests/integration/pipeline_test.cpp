@@ -656,6 +656,52 @@ BOOST_AUTO_TEST_CASE(the_ack_goes_back_by_the_feed_deadline_when_its_check_waite
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// One visit's checks run one at a time, and a check waiting for its visit's turn holds no
+// cpis-check thread: with two threads and CP-IS slow, an update sent while its start is being
+// checked is parked, and another child's check runs meanwhile instead of queueing behind both.
+BOOST_AUTO_TEST_CASE(a_check_waiting_for_its_visit_leaves_its_thread_to_another_child) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  cpis::sim::Fault slow;
+  slow.kind = cpis::sim::Fault::Kind::Delay;
+  slow.delay = 1500ms;
+  state.setFault("*", slow);
+  EngineFixture f;
+  const std::string config = f.dir.file("turns.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  std::string xml = settings.xml();
+  xml.replace(xml.find("retries=\"0\""), 11, "retries=\"0\" maxConcurrent=\"2\"");
+  std::ofstream(config) << xml;
+  const auto queries = state.stats().queries;
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient start("127.0.0.1", engine.port("ed"), 10s);
+  MllpClient update("127.0.0.1", engine.port("ed"), 10s);
+  MllpClient other("127.0.0.1", engine.port("ed"), 10s);
+  start.send(adt("U1", "VU1", {"9990000018"}));
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return state.stats().queries == queries + 1; }));
+  update.send(adt("U2", "VU1", {"9990000018"}, "A08"));
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] {  // stored, and its check on the second thread, parked
+    const auto stored = f.storedMessages();
+    return stored.size() == 2u;
+  }));
+  const auto sent = std::chrono::steady_clock::now();
+  other.send(adt("U3", "VU2", {"9990000034"}));
+  const std::string otherAck = other.receive(15s).value_or("<no ACK>");
+  const auto took = std::chrono::steady_clock::now() - sent;
+  BOOST_TEST(field(otherAck, "ZCP-2") == "FOUND", otherAck);
+  // Its own 1.5 s lookup, not that plus the rest of the start's (which held the other thread).
+  BOOST_TEST(took < 2600ms, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  const std::string startAck = start.receive(15s).value_or("<no ACK>");
+  const std::string updateAck = update.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(startAck, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(updateAck, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(updateAck, "ZCP-15") == field(startAck, "ZCP-15"));  // the start's check, repeated
+  BOOST_TEST(state.stats().queries == queries + 2);  // the start and the other child: the update made none
+  BOOST_TEST(engine.terminate() == 0);
+}
+
 // Spine is down when the child arrives: the ACK says CHECK_FAILED (not a negative result,
 // retry in progress); once Spine is back the engine's deferred check makes the unscheduled
 // query (the local authority is told), and the EPR gets the result unsolicited, as an ORU^R01
