@@ -85,6 +85,7 @@ struct EngineConfig {
   std::string adapter = R"(<adapter name="england_adt"/>)";
   std::string mapping = std::string(CPIS_SOURCE_DIR) + "/mappings/england-adt.xml";
   std::string check = R"(alerts="ZSEG")";  // the <check> element's attributes
+  std::string cpisAttributes = R"(timeoutMs="3000" retries="0")";  // the <cpis> element's, after backend
 
   std::string xml() const {
     return R"(<?xml version="1.0" encoding="UTF-8"?>
@@ -93,7 +94,7 @@ struct EngineConfig {
   <store><sqlite path="store.db"/></store>
   )" + limits + R"(
   <logging format="json" level="information"/>
-  <cpis backend="SIMULATOR" timeoutMs="3000" retries="0">
+  <cpis backend="SIMULATOR" )" + cpisAttributes + R"(>
     <endpoint>)" + endpoint + R"(</endpoint>
     <schemaFolder>)" + cpis::test::spineSchemaFolder().string() + R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
@@ -128,6 +129,13 @@ struct OwnSimulator {
   }
   ~OwnSimulator() { simulator->stop(); }
   cpis::sim::SimulatorState& state() { return simulator->state(); }
+  // CP-IS answers every query, `delay` late.
+  void answerLate(std::chrono::milliseconds delay) {
+    cpis::sim::Fault slow;
+    slow.kind = cpis::sim::Fault::Kind::Delay;
+    slow.delay = delay;
+    state().setFault("*", slow);
+  }
 
   cpis::config::XercesPlatform xerces;
   std::unique_ptr<cpis::cpis::SpineSchemas> schemas;
@@ -625,18 +633,14 @@ BOOST_AUTO_TEST_SUITE(deferred_check)
 BOOST_AUTO_TEST_CASE(the_ack_goes_back_by_the_feed_deadline_when_its_check_waited) {
   OwnSimulator own;
   auto& state = own.simulator->state();
-  cpis::sim::Fault slow;
-  slow.kind = cpis::sim::Fault::Kind::Delay;
-  slow.delay = 2500ms;
-  state.setFault("*", slow);
+  own.answerLate(2500ms);
   EngineFixture f;
   const std::string config = f.dir.file("deadline.xml");
   EngineConfig settings;
   settings.endpoint = own.simulator->queryUrl();
   settings.check = R"(alerts="ZSEG" ackDeadlineMs="3200")";
-  std::string xml = settings.xml();
-  xml.replace(xml.find("retries=\"0\""), 11, "retries=\"0\" maxConcurrent=\"1\"");
-  std::ofstream(config) << xml;
+  settings.cpisAttributes += R"( maxConcurrent="1")";
+  std::ofstream(config) << settings.xml();
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
   BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
   MllpClient first("127.0.0.1", engine.port("ed"), 10s);
@@ -662,17 +666,13 @@ BOOST_AUTO_TEST_CASE(the_ack_goes_back_by_the_feed_deadline_when_its_check_waite
 BOOST_AUTO_TEST_CASE(a_check_waiting_for_its_visit_leaves_its_thread_to_another_child) {
   OwnSimulator own;
   auto& state = own.simulator->state();
-  cpis::sim::Fault slow;
-  slow.kind = cpis::sim::Fault::Kind::Delay;
-  slow.delay = 1500ms;
-  state.setFault("*", slow);
+  own.answerLate(1500ms);
   EngineFixture f;
   const std::string config = f.dir.file("turns.xml");
   EngineConfig settings;
   settings.endpoint = own.simulator->queryUrl();
-  std::string xml = settings.xml();
-  xml.replace(xml.find("retries=\"0\""), 11, "retries=\"0\" maxConcurrent=\"2\"");
-  std::ofstream(config) << xml;
+  settings.cpisAttributes += R"( maxConcurrent="2")";
+  std::ofstream(config) << settings.xml();
   const auto queries = state.stats().queries;
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
   BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
@@ -1369,10 +1369,7 @@ BOOST_AUTO_TEST_CASE(an_update_sent_while_its_start_is_checked_repeats_that_chec
   OwnSimulator own;
   auto& simulator = *own.simulator;
   auto& state = simulator.state();
-  cpis::sim::Fault slow;  // CP-IS answers, slowly: the update arrives while the start's check runs
-  slow.kind = cpis::sim::Fault::Kind::Delay;
-  slow.delay = 1500ms;
-  state.setFault("*", slow);
+  own.answerLate(1500ms);  // the update arrives while the start's check runs
   EngineFixture f;
   const std::string config = f.dir.file("enhanced.xml");
   std::ofstream(config) << enhancedWithReturnDown(simulator.queryUrl()).xml();
