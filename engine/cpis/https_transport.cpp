@@ -66,7 +66,9 @@ class WatchedSession final : public Session, public ConnectHook {
       secure.setLazyHandshake(true);
       Session::connect(address);
       if (connected) connected();
-      secure.completeHandshake();
+      if (secure.completeHandshake() != 1) {  // a blocking socket throws on failure; never left half-done
+        throw Poco::Net::SSLConnectionUnexpectedlyClosedException("TLS handshake not completed");
+      }
       secure.verifyPeerCertificate();
     } else {
       Session::connect(address);

@@ -270,6 +270,7 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
                                         false);
         break;
     }
+    a.result.possibleDuplicate = f.sentTwice;  // the audit says so, retried or not
     return a;
   }
   const HttpReply& reply = posted.value();

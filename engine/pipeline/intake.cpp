@@ -2,6 +2,7 @@
 
 #include <Poco/Logger.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -128,6 +129,7 @@ struct Intake::VisitTurns {
   explicit VisitTurns(WorkQueue* queue) : work(queue) {}
 
   WorkQueue* work;  // where parked checks go when their turn comes; null: nothing is parked
+  std::atomic<std::size_t> parkedCount{0};
   std::mutex mutex;
   std::condition_variable ended;
   // A visit being checked, and the checks parked behind it, in order of arrival.
@@ -165,6 +167,7 @@ struct Intake::VisitTurns {
       const auto [it, free] = running.try_emplace(visit);
       if (!free) {
         it->second.push_back(std::move(job));
+        ++parkedCount;
         return;
       }
     } else if (!visit.empty()) {
@@ -190,6 +193,7 @@ struct Intake::VisitTurns {
         }
         next = std::move(it->second.front());
         it->second.pop_front();
+        --parkedCount;
       }
       if (work->submit([this, visit, next] {
             const Turn turn(this, visit);
@@ -197,10 +201,19 @@ struct Intake::VisitTurns {
           })) {
         return;
       }
-      next();  // the queue is stopping: run here, still in the visit's turn
+      // The queue is stopping: run here, still in the visit's turn. A destructor calls this,
+      // so nothing may escape (checkOrRefuse catches; the rest should not throw).
+      try {
+        next();
+      } catch (...) {
+        logger().error("a parked check of a visit failed unexpectedly as the engine stopped; recovery checks it");
+      }
     }
     ended.notify_all();
   }
+
+  // Checks parked behind their visit's running check: back-pressure counts them as queued.
+  std::size_t parked() const { return parkedCount.load(); }
 };
 
 struct Intake::LeftOver {
@@ -266,13 +279,15 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   // (see onFrameAsync): with checks this far behind, the accept ACK waits until this message's
   // check begins, as on the event loops. (It used to wait until the check was made, here on the
   // connection's thread: the CA came after the lookup, and could reach the EPR after its AA.)
-  const bool holdBack = checks_->work.queued() >= kMaxQueuedChecks;
+  const bool holdBack = checks_->work.queued() + visitTurns_->parked() >= kMaxQueuedChecks;
   auto began = std::make_shared<std::promise<void>>();
   std::future<void> beginning = began->get_future();
   auto raw = std::make_shared<const std::string>(payload);
   if (!checks_->work.submit([this, pending, raw, id, began] {
-        began->set_value();
-        visitTurns_->run(visitOf(*pending), [this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); });
+        visitTurns_->run(visitOf(*pending), [this, pending, raw, id, began] {
+          began->set_value();  // begun: not when parked
+          (void)checkOrRefuse(id, *pending, *raw);
+        });
       })) {
     logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                      policy_.feed, std::to_string(id));
@@ -337,11 +352,14 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
     // until this message's check begins. The connection has one frame with us at a time, so
     // it sends no more meanwhile; otherwise an EPR pipelining on the CAs would queue checks
     // (and their messages, in memory) without bound, and a shutdown would wait for them all.
-    const bool holdBack = checks_->work.queued() >= kMaxQueuedChecks;
+    // Parked checks (VisitTurns) count: they wait as queued ones do.
+    const bool holdBack = checks_->work.queued() + visitTurns_->parked() >= kMaxQueuedChecks;
     auto shared = std::make_shared<Reply>(std::move(reply));
     const bool submitted = checks_->work.submit([this, pending, raw, id, shared, holdBack] {
-      if (holdBack) (*shared)(pending->disposition.reply);
-      visitTurns_->run(visitOf(*pending), [this, pending, raw, id] { (void)checkOrRefuse(id, *pending, *raw); });
+      visitTurns_->run(visitOf(*pending), [this, pending, raw, id, shared, holdBack] {
+        if (holdBack) (*shared)(pending->disposition.reply);  // when the check begins, not when parked
+        (void)checkOrRefuse(id, *pending, *raw);
+      });
     });
     if (!submitted) {
       logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
