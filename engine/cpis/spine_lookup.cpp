@@ -154,21 +154,27 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   // attempt then has the whole `timeout`: a first attempt sent with only what a long wait left
   // would time out on a reply Spine is still making, and its retry would make a second access
   // record. So a lookup ends within timeout (the wait) + (1 + retries) x timeout, and by the
-  // request's answerBy when it has one (the ACK's deadline): its first attempt has what is left
-  // then, a retry is made only with a whole timeout before it.
-  const auto waitUntil = std::min(SteadyClock::now() + settings_.timeout, request.answerBy.value_or(SteadyClock::time_point::max()));
+  // request's answerBy when it has one (the ACK's deadline): every attempt, the first too, is
+  // made only with a whole timeout before it (a query cut short would time out on a reply Spine
+  // is still making, its access recorded and the LA told, and the deferred check would query
+  // again), so the slot is awaited until a whole attempt no longer fits.
+  const auto lastStart = request.answerBy ? std::optional(*request.answerBy - settings_.timeout) : std::nullopt;
+  const auto waitUntil = std::min(SteadyClock::now() + settings_.timeout, lastStart.value_or(SteadyClock::time_point::max()));
   const auto permit = limit_.acquire(waitUntil);
   if (!permit) {
     breaker_.release(admission);
     return LookupResult::failed(ReasonCode::Timeout,
                                 "query not sent: all " + std::to_string(limit_.limit()) + " query slots stayed busy " +
-                                    (waitUntil == request.answerBy ? std::string("until the ACK was due")
-                                                                   : "for " + seconds(settings_.timeout)),
+                                    (waitUntil == lastStart ? std::string("until a query could no longer be answered before its ACK was due")
+                                                            : "for " + seconds(settings_.timeout)),
                                 true);
   }
-  if (request.answerBy && SteadyClock::now() >= *request.answerBy) {
+  if (lastStart && SteadyClock::now() > *lastStart) {
     breaker_.release(admission);
-    return LookupResult::failed(ReasonCode::Timeout, "query not sent: its ACK was due before it could be", true);
+    return LookupResult::failed(ReasonCode::Timeout,
+                                "query not sent: it could no longer be answered (" + seconds(settings_.timeout) +
+                                    ") before its ACK was due",
+                                true);
   }
   // Whatever happens below, the breaker hears of this request once (a probe left unreported
   // would keep it open for good).
@@ -190,7 +196,6 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
         result.failure->detail += "; not tried again: the ACK is due first";
         break;
       }
-      until = std::min(until, *request.answerBy);
     }
     if (n > 0) ++counters_.retries;
     Attempt a = attempt(request, until);

@@ -929,6 +929,8 @@ core::Status Intake::resume(store::MessageId id) {
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
   const std::string& raw = *stored.value().raw;
   Pending pending = prepare(raw);
+  // Recovery or a take-over: its sender stopped waiting long ago; no ACK deadline cuts its check.
+  if (pending.check) pending.check->answerBy.reset();
   // Its effect on the memories, as of when it arrived: an end or a cancellation noted since (a
   // left-over's resend, a take-over from another instance) is not undone by this start.
   if (pending.remember) {
