@@ -190,12 +190,10 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   bool earlierMayHaveArrived = false;
   const std::uint32_t attempts = settings_.retries + 1;
   for (std::uint32_t n = 0; n < attempts; ++n) {
-    auto until = SteadyClock::now() + settings_.timeout;
-    if (request.answerBy) {
-      if (n > 0 && until > *request.answerBy) {  // a retry cut short would time out on a reply in the making
-        result.failure->detail += "; not tried again: the ACK is due first";
-        break;
-      }
+    const auto until = SteadyClock::now() + settings_.timeout;
+    if (n > 0 && request.answerBy && until > *request.answerBy) {  // a retry cut short would time out on a reply in the making
+      result.failure->detail += "; not tried again: the ACK is due first";
+      break;
     }
     if (n > 0) ++counters_.retries;
     Attempt a = attempt(request, until);

@@ -21,6 +21,7 @@
 #include "engine/pipeline/last_outcomes.h"
 #include "engine/pipeline/respond.h"
 #include "engine/pipeline/return_channel.h"
+#include "engine/pipeline/visit_turns.h"
 #include "engine/pipeline/work_queue.h"
 
 namespace cpis::pipeline {
@@ -119,103 +120,6 @@ struct Intake::Pending {
   std::optional<Remember> remember;
 };
 
-// The checks of one visit run one at a time (hazard H7: one query an attendance). A check on a
-// work-queue thread whose visit is being checked is parked, not waited for: the thread goes on
-// to other visits' checks, and the parked one is queued again when the visit's turn reaches it.
-// (Waiting there, a burst of one visit's updates behind a slow lookup held every cpis-check
-// thread, and with them every other child's check.) A caller off the queue (a connection's own
-// thread, recovery at start) waits for the turn.
-struct Intake::VisitTurns {
-  explicit VisitTurns(WorkQueue* queue) : work(queue) {}
-
-  WorkQueue* work;  // where parked checks go when their turn comes; null: nothing is parked
-  std::atomic<std::size_t> parkedCount{0};
-  std::mutex mutex;
-  std::condition_variable ended;
-  // A visit being checked, and the checks parked behind it, in order of arrival.
-  std::map<std::string, std::deque<std::function<void()>>, std::less<>> running;
-
-  // Ends a turn taken by take(), on any path.
-  class Turn {
-   public:
-    Turn(VisitTurns* turns, std::string visit) : turns_(turns), visit_(std::move(visit)) {}
-    Turn(const Turn&) = delete;
-    Turn& operator=(const Turn&) = delete;
-    ~Turn() {
-      if (turns_ != nullptr) turns_->release(visit_);
-    }
-
-   private:
-    VisitTurns* turns_;
-    std::string visit_;
-  };
-
-  // Blocks while a check of `visit` runs (or is parked); then it is this one's turn until the
-  // Turn ends.
-  Turn take(const std::string& visit) {
-    if (visit.empty()) return Turn(nullptr, {});  // no visit: nothing to share a check with
-    std::unique_lock lock(mutex);
-    ended.wait(lock, [&] { return running.count(visit) == 0; });
-    running.try_emplace(visit);
-    return Turn(this, visit);
-  }
-
-  // Runs `job` in the visit's turn: here and now when no check of it runs, else parked.
-  void run(const std::string& visit, std::function<void()> job) {
-    if (!visit.empty() && work != nullptr) {
-      const std::lock_guard lock(mutex);
-      const auto [it, free] = running.try_emplace(visit);
-      if (!free) {
-        it->second.push_back(std::move(job));
-        ++parkedCount;
-        return;
-      }
-    } else if (!visit.empty()) {
-      const Turn turn = take(visit);
-      job();
-      return;
-    }
-    const Turn turn(visit.empty() ? nullptr : this, visit);
-    job();
-  }
-
-  // The turn passes to the visit's next parked check (queued), or the visit is free.
-  void release(const std::string& visit) {
-    for (;;) {
-      std::function<void()> next;
-      {
-        const std::lock_guard lock(mutex);
-        const auto it = running.find(visit);
-        if (it == running.end()) break;
-        if (it->second.empty()) {
-          running.erase(it);
-          break;
-        }
-        next = std::move(it->second.front());
-        it->second.pop_front();
-        --parkedCount;
-      }
-      if (work->submit([this, visit, next] {
-            const Turn turn(this, visit);
-            next();
-          })) {
-        return;
-      }
-      // The queue is stopping: run here, still in the visit's turn. A destructor calls this,
-      // so nothing may escape (checkOrRefuse catches; the rest should not throw).
-      try {
-        next();
-      } catch (...) {
-        logger().error("a parked check of a visit failed unexpectedly as the engine stopped; recovery checks it");
-      }
-    }
-    ended.notify_all();
-  }
-
-  // Checks parked behind their visit's running check: back-pressure counts them as queued.
-  std::size_t parked() const { return parkedCount.load(); }
-};
-
 struct Intake::LeftOver {
   static constexpr std::size_t kCapacity = 10'000;  // beyond it, recovery at the next start
   std::mutex mutex;
@@ -235,7 +139,7 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       unmapped_(std::make_unique<UnmappedLocations>()),
       defaulted_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()),
-      visitTurns_(std::make_unique<VisitTurns>(checks != nullptr ? &checks->work : nullptr)) {}
+      visitTurns_(checks != nullptr ? std::make_unique<VisitTurns>(checks->work) : nullptr) {}
 
 Intake::~Intake() = default;
 
@@ -279,15 +183,13 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   // (see onFrameAsync): with checks this far behind, the accept ACK waits until this message's
   // check begins, as on the event loops. (It used to wait until the check was made, here on the
   // connection's thread: the CA came after the lookup, and could reach the EPR after its AA.)
-  const bool holdBack = checks_->work.queued() + visitTurns_->parked() >= kMaxQueuedChecks;
+  const bool holdBack = checksBehind();
   auto began = std::make_shared<std::promise<void>>();
   std::future<void> beginning = began->get_future();
   auto raw = std::make_shared<const std::string>(payload);
-  if (!checks_->work.submit([this, pending, raw, id, began] {
-        visitTurns_->run(visitOf(*pending), [this, pending, raw, id, began] {
-          began->set_value();  // begun: not when parked
-          (void)checkOrRefuse(id, *pending, *raw);
-        });
+  if (!submitInTurn(pending, [this, pending, raw, id, began] {
+        began->set_value();  // begun: not when parked
+        (void)checkOrRefuse(id, *pending, *raw);
       })) {
     logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
                      policy_.feed, std::to_string(id));
@@ -303,10 +205,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   // The check on the work queue; its reply is the ACK, made once the finishing commit is
   // durable, whose sync covers the message's own commit too (never run on the store's thread).
   const auto check = [this, pending, payload, shared](store::MessageId id) {
-    if (!checks_->work.submit([this, pending, payload, shared, id] {
-          visitTurns_->run(visitOf(*pending),
-                           [this, pending, payload, shared, id] { (*shared)(checkOrRefuse(id, *pending, payload)); });
-        })) {
+    if (!submitInTurn(pending, [this, pending, payload, shared, id] { (*shared)(checkOrRefuse(id, *pending, payload)); })) {
       (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
     }
   };
@@ -353,13 +252,11 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
     // it sends no more meanwhile; otherwise an EPR pipelining on the CAs would queue checks
     // (and their messages, in memory) without bound, and a shutdown would wait for them all.
     // Parked checks (VisitTurns) count: they wait as queued ones do.
-    const bool holdBack = checks_->work.queued() + visitTurns_->parked() >= kMaxQueuedChecks;
+    const bool holdBack = checksBehind();
     auto shared = std::make_shared<Reply>(std::move(reply));
-    const bool submitted = checks_->work.submit([this, pending, raw, id, shared, holdBack] {
-      visitTurns_->run(visitOf(*pending), [this, pending, raw, id, shared, holdBack] {
-        if (holdBack) (*shared)(pending->disposition.reply);  // when the check begins, not when parked
-        (void)checkOrRefuse(id, *pending, *raw);
-      });
+    const bool submitted = submitInTurn(pending, [this, pending, raw, id, shared, holdBack] {
+      if (holdBack) (*shared)(pending->disposition.reply);  // when the check begins, not when parked
+      (void)checkOrRefuse(id, *pending, *raw);
     });
     if (!submitted) {
       logger().warning("feed %s: message %s stays unfinished: the engine is stopping; recovery checks it",
@@ -400,6 +297,13 @@ const std::string& Intake::visitOf(const Pending& pending) {
   static const std::string kNone;
   return pending.check ? pending.check->attendance.visitNumber : kNone;
 }
+
+bool Intake::submitInTurn(const std::shared_ptr<const Pending>& pending, std::function<void()> job) {
+  return checks_->work.submit(
+      [this, pending, job = std::move(job)]() mutable { visitTurns_->run(visitOf(*pending), std::move(job)); });
+}
+
+bool Intake::checksBehind() const { return checks_->work.queued() + visitTurns_->parked() >= kMaxQueuedChecks; }
 
 std::string Intake::checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload) {
   // The work queue drops a job that throws: the sender would wait for its ACK for ever. The

@@ -27,6 +27,7 @@ class LastOutcomes;
 class Responder;
 class ReturnChannel;
 class UnmappedLocations;
+class VisitTurns;
 class WorkQueue;
 
 // What the intake knows about the feed a listener serves.
@@ -162,6 +163,12 @@ class Intake final : public mllp::FrameHandler {
   std::string checkOrRefuse(store::MessageId id, const Pending& pending, std::string_view payload);
   // The visit a pending check is of ("" when none: it shares a turn with nothing).
   static const std::string& visitOf(const Pending& pending);
+  // Queues `job` on the check stages' work queue, to run in its visit's turn (parked behind a
+  // running check of the same visit). False: the queue is stopping, and `job` will not run.
+  bool submitInTurn(const std::shared_ptr<const Pending>& pending, std::function<void()> job);
+  // Enhanced mode's back-pressure: this many checks wait (queued or parked) that the accept ACK
+  // should wait for its check to begin.
+  bool checksBehind() const;
   // Messages this intake stored but could not finish: their senders were asked to send them
   // again, and such a resend is a duplicate of an original with no ACK. Each is kept with the
   // finish whose commit failed (its outcome, ACK and notifications: a check made is not made
@@ -263,7 +270,6 @@ class Intake final : public mllp::FrameHandler {
   // a message whose check was due while its visit's check ran (an update sent on the start's CA,
   // enhanced mode; or on a second connection) waits for it, then is decided again, and repeats
   // that check's outcome when the number and access mode are the same (VisitTurns).
-  struct VisitTurns;
   std::unique_ptr<VisitTurns> visitTurns_;
   // After waiting for the visit's check before it: that check's outcome, when the decider now
   // repeats it for this message (none: this message is checked itself).
