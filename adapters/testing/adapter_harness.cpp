@@ -53,8 +53,9 @@ std::string Adapted::why() const {
 AdapterHarness::AdapterHarness(std::string pluginName, std::string mappingName, std::string folder,
                                plugin::PluginSettings settings)
     : folder_(std::move(folder)),
+      mappingName_(std::move(mappingName)),
       loader_(xerces_),
-      mapping_(loader_.loadFile(sourceDir() / "mappings" / (mappingName + ".xml"))),
+      mapping_(loader_.loadFile(sourceDir() / "mappings" / (mappingName_ + ".xml"))),
       library_(&registry().find(plugin::PluginKind::Adapter, pluginName)),
       plugin_(plugin::AdapterPlugin::create(*library_, settings)) {}
 
@@ -75,8 +76,25 @@ hl7v2::Message AdapterHarness::sample(std::string_view file) const {
   return std::move(parsed).value();
 }
 
+std::string AdapterHarness::mappingText() const {
+  return readFile(sourceDir() / "mappings" / (mappingName_ + ".xml"));
+}
+
+mapping::Mapping AdapterHarness::loadMapping(std::string_view xml) const {
+  return loader_.loadString(xml, mappingName_ + " (test variant)");
+}
+
+Adapted AdapterHarness::adapt(const hl7v2::Message& message, const mapping::Mapping& mapping) const {
+  return adaptWith(message, mapping, *plugin_);
+}
+
 Adapted AdapterHarness::adapt(const hl7v2::Message& message, const plugin::AdapterPlugin* with) const {
-  const pipeline::Adapter stage("feed-1", &mapping_, with != nullptr ? with : plugin_.get());
+  return adaptWith(message, mapping_, with != nullptr ? *with : *plugin_);
+}
+
+Adapted AdapterHarness::adaptWith(const hl7v2::Message& message, const mapping::Mapping& mapping,
+                                  const plugin::AdapterPlugin& plugin) const {
+  const pipeline::Adapter stage("feed-1", &mapping, &plugin);
   pipeline::AdaptResult result = stage.adapt(message);
   Adapted out;
   out.kind = result.kind;

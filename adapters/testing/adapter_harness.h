@@ -75,6 +75,11 @@ class AdapterHarness {
   // The engine's adapt stage for the feed (with `with`, another instance of the plugin).
   Adapted adapt(const hl7v2::Message& message, const plugin::AdapterPlugin* with = nullptr) const;
   Adapted adapt(std::string_view file) const { return adapt(sample(file)); }
+  // The same with another mapping, such as the shipped file's text (mappingText()) with a
+  // trust's additions, loaded by loadMapping() (ConfigError when refused).
+  Adapted adapt(const hl7v2::Message& message, const mapping::Mapping& mapping) const;
+  std::string mappingText() const;
+  mapping::Mapping loadMapping(std::string_view xml) const;
 
   // The engine's respond stage (pipeline::Responder): the acknowledgement (AA) to `inbound`, MSA-3
   // the engine's summary of the outcome, then the segments compose_alerts writes, with
@@ -87,7 +92,11 @@ class AdapterHarness {
   std::filesystem::path golden(std::string_view name) const;
 
  private:
+  Adapted adaptWith(const hl7v2::Message& message, const mapping::Mapping& mapping,
+                    const plugin::AdapterPlugin& plugin) const;
+
   std::string folder_;
+  std::string mappingName_;
   config::XercesPlatform xerces_;
   mapping::MappingLoader loader_;
   mapping::Mapping mapping_;

@@ -238,7 +238,7 @@ Mapping::Mapping(MappingRules rules) : rules_(std::move(rules)) {
 }
 
 core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const hl7v2::Message& message,
-                                                                          std::string_view feedId) const {
+                                                                          std::string_view feedId, RowTerms* row) const {
   const Reader reader(message);
   domain::Attendance a;
   a.feedId = std::string(feedId);
@@ -354,24 +354,22 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       a.locationKey += parts[i];
     }
   }
-  const auto matches = [&](const LocationRule& row) {
+  const auto matches = [&](const LocationRule& rule) {
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (row.key[i] != "*" && row.key[i] != parts[i]) return false;
+      if (rule.key[i] != "*" && rule.key[i] != parts[i]) return false;
     }
-    return std::all_of(row.where.begin(), row.where.end(),
+    return std::all_of(rule.where.begin(), rule.where.end(),
                        [&](const Condition& c) { return reader.holds(c, c.path); });
   };
-  std::optional<domain::AccessMode> mode;
-  domain::LocationTerms terms;
+  RowTerms matched;
   if (!table.key.empty()) {
-    const auto row = std::find_if(table.rows.begin(), table.rows.end(), matches);
-    if (row != table.rows.end()) {
-      a.setting = row->setting;
-      mode = row->mode;
-      terms = row->terms;
+    const auto hit = std::find_if(table.rows.begin(), table.rows.end(), matches);
+    if (hit != table.rows.end()) {
+      a.setting = hit->setting;
+      matched = RowTerms{hit->mode, hit->terms};
     } else if (table.otherwise) {
       a.setting = table.otherwise;
-      terms = table.otherwiseTerms;
+      matched = RowTerms{table.otherwiseMode, table.otherwiseTerms};
       // Not in the table: no row names this key itself (a row that names it, and whose
       // conditions left this message out, is the table's own word on it).
       a.settingByDefault = std::none_of(table.rows.begin(), table.rows.end(), [&](const LocationRule& named) {
@@ -380,24 +378,25 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
         }
         return true;
       });
-      mode = table.otherwiseMode;
     }
   }
-  if (a.setting && !mode) {
-    if (const auto it = rules_.settingModes.find(*a.setting); it != rules_.settingModes.end()) {
-      mode = it->second;
-    }
-  }
-  if (a.setting) {
-    if (const auto it = rules_.settingTerms.find(*a.setting); it != rules_.settingTerms.end()) {
-      terms = terms.over(it->second);
-    }
-  }
-  a.accessMode = mode;
-  a.locationTerms = terms;
+  settle(a, matched);
+  if (row != nullptr) *row = matched;
 
   if (!issues.empty()) return issues;
   return a;
+}
+
+void Mapping::settle(domain::Attendance& a, const RowTerms& row) const {
+  a.accessMode = row.mode;
+  a.locationTerms = row.terms;
+  if (!a.setting) return;
+  if (!a.accessMode) {
+    if (const auto it = rules_.settingModes.find(*a.setting); it != rules_.settingModes.end()) a.accessMode = it->second;
+  }
+  if (const auto it = rules_.settingTerms.find(*a.setting); it != rules_.settingTerms.end()) {
+    a.locationTerms = row.terms.over(it->second);
+  }
 }
 
 std::vector<config::ConfigProblem> implicitAccessModes(const MappingRules& rules, const std::string& file) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,8 +36,23 @@ class Mapping {
   const std::string& name() const noexcept { return rules_.name; }
   const MappingRules& rules() const noexcept { return rules_; }
 
+  // What the location table's matched row (or its `otherwise`) says itself, before its care
+  // setting's <settings> entry fills the rest.
+  struct RowTerms {
+    std::optional<domain::AccessMode> mode;
+    domain::LocationTerms terms;
+  };
+
+  // `row`, when given, receives the matched row's own terms: an adapter plugin that moves the
+  // attendance to another care setting then has them settled again for that setting (settle()).
   core::Result<domain::Attendance, std::vector<core::Issue>> apply(const hl7v2::Message& message,
-                                                                   std::string_view feedId) const;
+                                                                   std::string_view feedId,
+                                                                   RowTerms* row = nullptr) const;
+
+  // CPIS.md §8's precedence for `a`'s care setting as it is now: the row's mode and terms, then
+  // what that setting's <settings> entry adds (the feed's rules and the defaults come later, in
+  // the decision). Sets a.accessMode and a.locationTerms.
+  void settle(domain::Attendance& a, const RowTerms& row) const;
 
  private:
   MappingRules rules_;

@@ -108,8 +108,9 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
 
 AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
   AdaptResult result;
+  mapping::Mapping::RowTerms row;
   if (mapping_ != nullptr) {
-    auto mapped = mapping_->apply(message, feed_);
+    auto mapped = mapping_->apply(message, feed_, &row);
     if (!mapped) {
       result.kind = AdaptResult::Kind::DataError;
       result.issues = std::move(mapped.error());
@@ -122,6 +123,8 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
     result.attendance.triggerEvent = message.triggerEvent();
   }
   if (plugin_ != nullptr) {
+    const auto settledSetting = result.attendance.setting;
+    const auto settledMode = result.attendance.accessMode;
     auto adapted = plugin_->adapt(message, result.attendance);
     if (!adapted) {
       result.kind = AdaptResult::Kind::Failed;
@@ -139,6 +142,14 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
         result.kind = AdaptResult::Kind::DataError;
         if (adapted.value().issue) result.issues = {*adapted.value().issue};
         return result;
+    }
+    // The plugin moved the attendance to another care setting (legacy-v23's GP out-of-hours
+    // clinics): the row's own terms stand, and the new setting's <settings> entry fills the rest,
+    // not the old one's. An access mode the plugin set itself stays.
+    if (mapping_ != nullptr && result.attendance.setting != settledSetting) {
+      const auto mode = result.attendance.accessMode;
+      mapping_->settle(result.attendance, row);
+      if (mode != settledMode) result.attendance.accessMode = mode;
     }
   }
   if (result.attendance.event == domain::AttendanceEvent::NotAnAttendance) {

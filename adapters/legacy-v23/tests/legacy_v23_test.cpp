@@ -203,6 +203,43 @@ BOOST_AUTO_TEST_CASE(configured_bank_holidays_and_hours) {
   BOOST_TEST(code(adapt(miu).attendance.setting) == "MIU");
 }
 
+// CPIS.md §8: a location's terms are its row's, then its care setting's <settings> entry. When
+// the adapter moves an urgent care attendance out of hours (GP_OOH), that setting's entry
+// applies, not the one for UTC_WIC the row matched; the row's own terms stand.
+BOOST_AUTO_TEST_CASE(an_attendance_moved_out_of_hours_takes_that_settings_terms) {
+  std::string xml = mappingText();
+  const auto end = xml.rfind("</mapping>");
+  BOOST_TEST_REQUIRE(end != std::string::npos);
+  xml.insert(end, R"(<settings>
+    <setting code="UTC_WIC" mode="UNSCHEDULED" maxAgeYears="16" acceptMissingTraceStatus="true"/>
+    <setting code="GP_OOH" mode="SCHEDULED" maxAgeYears="none"/>
+  </settings>
+)");
+  const auto withSettings = loadMapping(xml);
+  const Adapted day = adapt(sample("a04-ucc-weekday-daytime.hl7"), withSettings);
+  BOOST_TEST_REQUIRE(day.isAttendance(), day.why());
+  BOOST_TEST(code(day.attendance.setting) == "UTC_WIC");
+  BOOST_TEST((day.attendance.accessMode == domain::AccessMode::Unscheduled));
+  BOOST_TEST((day.attendance.locationTerms.maxAgeYears == 16));
+  BOOST_TEST((day.attendance.locationTerms.acceptMissingTraceStatus == true));
+  const Adapted evening = adapt(sample("a04-ucc-weekday-evening.hl7"), withSettings);
+  BOOST_TEST_REQUIRE(evening.isAttendance(), evening.why());
+  BOOST_TEST(code(evening.attendance.setting) == "GP_OOH");
+  BOOST_TEST((evening.attendance.accessMode == domain::AccessMode::Scheduled));
+  BOOST_TEST((evening.attendance.locationTerms.maxAgeYears == 0));  // none: no age limit
+  BOOST_TEST(!evening.attendance.locationTerms.acceptMissingTraceStatus.has_value());  // the feed's rule
+  // A row's own terms stand when the adapter moves it.
+  std::string rowTerms = xml;
+  const std::string row = R"(<location key="RZZ02/UCC" setting="UTC_WIC"/>)";
+  const auto at = rowTerms.find(row);
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  rowTerms.replace(at, row.size(), R"(<location key="RZZ02/UCC" setting="UTC_WIC" maxAgeYears="17"/>)");
+  const Adapted own = adapt(sample("a04-ucc-weekday-evening.hl7"), loadMapping(rowTerms));
+  BOOST_TEST(code(own.attendance.setting) == "GP_OOH");
+  BOOST_TEST((own.attendance.locationTerms.maxAgeYears == 17));
+  BOOST_TEST((own.attendance.accessMode == domain::AccessMode::Scheduled));
+}
+
 BOOST_AUTO_TEST_CASE(an_unmapped_attendance_type_stays_unmapped) {
   const auto configured = instance({{"out_of_hours_types", "UCC XRAY"}});
   const Adapted a =
