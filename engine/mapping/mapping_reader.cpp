@@ -81,9 +81,7 @@ class TreeReader {
       const auto* value = at.attribute(name);
       return value ? std::optional<bool>(isTrue(value)) : std::nullopt;
     };
-    if (const auto* age = at.attribute("maxAgeYears")) {
-      t.maxAgeYears = *age == "none" ? 0 : std::stoi(*age);
-    }
+    if (const auto* age = at.attribute("maxAgeYears")) t.maxAgeYears = maxAge(at, *age);
     t.acceptUnverifiedNhsNumber = flag("acceptUnverifiedNhsNumber");
     t.acceptMissingTraceStatus = flag("acceptMissingTraceStatus");
     t.emitOutOfScope = flag("emitOutOfScope");
@@ -92,10 +90,32 @@ class TreeReader {
       problem(at, "emitOutOfScope applies to OUT_OF_SCOPE only; " + std::string(domain::codeOf(*setting)) +
                       " is checked or read, and its ACK always carries its status");
     }
-    if (t.maxAgeYears && setting == domain::CareSetting::OutOfScope) {
-      problem(at, "maxAgeYears has no meaning for OUT_OF_SCOPE, which is never queried");
+    if (setting == domain::CareSetting::OutOfScope) {
+      // Terms of a check on a setting that is never queried: a mistake (meant for another row?).
+      for (const auto& [name, given] : {std::pair<const char*, bool>{"maxAgeYears", t.maxAgeYears.has_value()},
+                                        {"acceptUnverifiedNhsNumber", t.acceptUnverifiedNhsNumber.has_value()},
+                                        {"acceptMissingTraceStatus", t.acceptMissingTraceStatus.has_value()},
+                                        {"enabled", t.enabled.has_value()}}) {
+        if (given) problem(at, std::string(name) + " has no meaning for OUT_OF_SCOPE, which is never queried");
+      }
     }
     return t;
+  }
+
+  // maxAgeYears: "none" (0: any age) or 1 to 150. The schema says so; this reads the value
+  // whitespace and all, whatever the validator normalised, and never throws.
+  std::optional<int> maxAge(const XmlElement& at, std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    const auto last = text.find_last_not_of(" \t\r\n");
+    if (first != std::string_view::npos) text = text.substr(first, last - first + 1);
+    if (text == "none") return 0;
+    int years = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), years);
+    if (error != std::errc{} || end != text.data() + text.size() || years < 1 || years > 150) {
+      problem(at, "maxAgeYears must be whole years from 1 to 150, or none");
+      return std::nullopt;
+    }
+    return years;
   }
 
   std::optional<domain::CareSetting> setting(const XmlElement& at, const std::string& code) {

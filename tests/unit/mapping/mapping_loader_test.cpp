@@ -152,6 +152,11 @@ const std::vector<ErrorCase> kErrors{
      6, "emitOutOfScope applies to OUT_OF_SCOPE only; ED is checked", "emitOutOfScope on a checked setting"},
     {"<fields/>\n<locations>\n" + std::string(kKey) + "  <otherwise setting=\"OUT_OF_SCOPE\" maxAgeYears=\"16\"/>\n</locations>\n",
      6, "maxAgeYears has no meaning for OUT_OF_SCOPE", "an age limit where nothing is queried"},
+    {"<fields/>\n<locations>\n" + std::string(kKey) +
+         "  <location key=\"RZZ01/XRAY\" setting=\"OUT_OF_SCOPE\" acceptUnverifiedNhsNumber=\"true\"/>\n</locations>\n",
+     6, "acceptUnverifiedNhsNumber has no meaning for OUT_OF_SCOPE", "a switch of queries where nothing is queried"},
+    {"<fields/>\n<settings>\n  <setting code=\"OUT_OF_SCOPE\" enabled=\"false\"/>\n</settings>\n", 5,
+     "enabled has no meaning for OUT_OF_SCOPE", "checks off where nothing is checked"},
     {"<fields/>\n<settings>\n  <setting code=\"ED\"/>\n</settings>\n", 5,
      "setting 'ED' says nothing: give it a mode or a term", "an empty setting entry"},
     // What the schema itself refuses, located by Xerces.

@@ -369,7 +369,8 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
 BOOST_AUTO_TEST_CASE(location_terms_come_from_the_row_then_the_setting) {
   const Mapping mapping = load(R"(<fields/><locations>
       <key><part path="PV1-3.4"/><part path="PV1-3.1"/></key>
-      <location key="RZZ01/LEAVING" setting="ED" mode="UNSCHEDULED" maxAgeYears="25" acceptUnverifiedNhsNumber="true"/>
+      <location key="RZZ01/LEAVING" setting="ED" mode="UNSCHEDULED" maxAgeYears=" 25
+        " acceptUnverifiedNhsNumber="true"/>
       <location key="RZZ01/EDMAJ" setting="ED" mode="UNSCHEDULED"/>
       <location key="RZZ01/BIRTH" setting="MATERNITY" mode="UNSCHEDULED" enabled="false"/>
       <location key="RZZ01/XRAY" setting="OUT_OF_SCOPE" emitOutOfScope="true"/>
@@ -377,7 +378,7 @@ BOOST_AUTO_TEST_CASE(location_terms_come_from_the_row_then_the_setting) {
     </locations>
     <settings>
       <setting code="ED" maxAgeYears="16" acceptUnverifiedNhsNumber="false"/>
-      <setting code="MATERNITY" mode="UNSCHEDULED" maxAgeYears="none"/>
+      <setting code="MATERNITY" mode="UNSCHEDULED" maxAgeYears=" none "/>
       <setting code="OUT_OF_SCOPE" emitOutOfScope="false"/>
     </settings>)");
   const Attendance leaving = attendanceOf(mapping, message("PV1|1|E|LEAVING^^^RZZ01\r"));
