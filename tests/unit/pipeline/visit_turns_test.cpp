@@ -29,6 +29,28 @@ struct Log {
   }
 };
 
+// A check of V1 running on the queue's one thread, held until release().
+struct RunningCheck {
+  WorkQueue work{1, "test-turns"};
+  VisitTurns turns{work};
+  Log log;
+  std::promise<void> released;
+
+  explicit RunningCheck(std::string name) {
+    std::promise<void> began;
+    std::shared_future<void> go = released.get_future().share();
+    BOOST_TEST_REQUIRE(work.submit([this, &began, go, name] {
+      turns.run("V1", [&began, go, this, name] {
+        began.set_value();
+        go.wait();
+        log.add(name);
+      });
+    }));
+    began.get_future().wait();
+  }
+  void release() { released.set_value(); }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(visit_turns)
@@ -36,25 +58,13 @@ BOOST_AUTO_TEST_SUITE(visit_turns)
 // A check whose visit is being checked is parked, and its thread is free: another visit's check
 // runs meanwhile; the parked one runs when the first ends.
 BOOST_AUTO_TEST_CASE(a_check_of_a_busy_visit_is_parked_and_runs_when_the_turn_comes) {
-  WorkQueue work(1, "test-turns");
-  VisitTurns turns(work);
-  Log log;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> firstBegan;
-  BOOST_TEST_REQUIRE(work.submit([&] {
-    turns.run("V1", [&] {
-      firstBegan.set_value();
-      released.wait();
-      log.add("V1 first");
-    });
-  }));
-  firstBegan.get_future().wait();
+  RunningCheck v1("V1 first");
+  auto& [work, turns, log, released] = v1;
   turns.run("V1", [&] { log.add("V1 second"); });  // parked: returns at once
   BOOST_TEST(turns.parked() == 1u);
   turns.run("V2", [&] { log.add("V2"); });  // another visit: runs here and now
   BOOST_TEST(log.taken() == std::vector<std::string>{"V2"});
-  release.set_value();
+  v1.release();
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return log.taken().size() == 3u; }));
   BOOST_TEST(log.taken() == (std::vector<std::string>{"V2", "V1 first", "V1 second"}));
   BOOST_TEST(turns.parked() == 0u);
@@ -65,20 +75,8 @@ BOOST_AUTO_TEST_CASE(a_check_of_a_busy_visit_is_parked_and_runs_when_the_turn_co
 // first (before, each parked check was queued ahead of it, and a steady stream of them could
 // keep it waiting for ever).
 BOOST_AUTO_TEST_CASE(a_waiting_thread_takes_its_turn_before_checks_parked_after_it) {
-  WorkQueue work(1, "test-turns");
-  VisitTurns turns(work);
-  Log log;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> firstBegan;
-  BOOST_TEST_REQUIRE(work.submit([&] {
-    turns.run("V1", [&] {
-      firstBegan.set_value();
-      released.wait();
-      log.add("running");
-    });
-  }));
-  firstBegan.get_future().wait();
+  RunningCheck v1("running");
+  auto& [work, turns, log, released] = v1;
   turns.run("V1", [&] { log.add("parked before"); });
   std::thread waiter([&] {
     const auto turn = turns.take("V1");
@@ -86,7 +84,7 @@ BOOST_AUTO_TEST_CASE(a_waiting_thread_takes_its_turn_before_checks_parked_after_
   });
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return turns.waiting() == 1u; }));
   turns.run("V1", [&] { log.add("parked after"); });
-  release.set_value();
+  v1.release();
   waiter.join();
   BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return log.taken().size() == 4u; }));
   BOOST_TEST(log.taken() == (std::vector<std::string>{"running", "parked before", "waiter", "parked after"}));
