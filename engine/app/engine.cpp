@@ -193,7 +193,8 @@ void Engine::startDispatcher() {
     recheck.concurrency = 2;
     auto feeds = checks_->recheckFeeds();
     for (auto& [name, recheckFeed] : feeds) {
-      const auto feed = std::find_if(feeds_.begin(), feeds_.end(), [&](const auto& f) { return f->config.name == name; });
+      const auto feed = std::find_if(feeds_.begin(), feeds_.end(),
+                                     [&feedName = name](const auto& f) { return f->config.name == feedName; });
       if (feed == feeds_.end() || !(*feed)->intake) continue;
       // The answer is remembered for the attendance, as the intake's own checks are. (The
       // dispatcher stops before the intakes go.)

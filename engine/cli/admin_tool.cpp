@@ -188,7 +188,7 @@ class SqliteIndex final : public MessageIndex {
  private:
   class Statement {
    public:
-    Statement(sqlite3* db, const char* sql) : db_(db) {
+    Statement(sqlite3* db, const char* sql) {
       if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
         throw Failure{std::string("cannot read the message store: ") + sqlite3_errstr(sqlite3_errcode(db))};
       }
@@ -205,7 +205,6 @@ class SqliteIndex final : public MessageIndex {
     }
 
    private:
-    sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
   };
   sqlite3* db_ = nullptr;
