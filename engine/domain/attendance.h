@@ -118,6 +118,9 @@ struct Attendance {
   // The mapping file's access mode for this location or setting; absent = it says none and the
   // feed's policy (or the CPIS.md §8 default) decides.
   std::optional<AccessMode> accessMode;
+  // An adapter plugin wrote accessMode itself: it stays when the plugin moves the attendance to
+  // another care setting (pipeline::Adapter), whatever that setting's <settings> entry says.
+  bool accessModeByAdapter = false;
   // The mapping file's other terms for this location or setting (maximum age, unverified
   // numbers, out-of-scope alerts, checks off).
   LocationTerms locationTerms;

@@ -109,6 +109,7 @@ class TreeReader {
     const auto last = text.find_last_not_of(" \t\r\n");
     if (first != std::string_view::npos) text = text.substr(first, last - first + 1);
     if (text == "none") return 0;
+    if (!text.empty() && text.front() == '+') text.remove_prefix(1);  // xs:positiveInteger allows it
     int years = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), years);
     if (error != std::errc{} || end != text.data() + text.size() || years < 1 || years > 150) {

@@ -125,6 +125,7 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
   if (plugin_ != nullptr) {
     const auto settledSetting = result.attendance.setting;
     const auto settledMode = result.attendance.accessMode;
+    result.attendance.accessModeByAdapter = false;
     auto adapted = plugin_->adapt(message, result.attendance);
     if (!adapted) {
       result.kind = AdaptResult::Kind::Failed;
@@ -145,11 +146,17 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
     }
     // The plugin moved the attendance to another care setting (legacy-v23's GP out-of-hours
     // clinics): the row's own terms stand, and the new setting's <settings> entry fills the rest,
-    // not the old one's. An access mode the plugin set itself stays.
+    // not the old one's. An access mode the plugin wrote itself stays; one the configuration
+    // stated for the old setting stays too when the new one's entry names none (hazard H5: a
+    // stated mode is never traded for a built-in default).
     if (mapping_ != nullptr && result.attendance.setting != settledSetting) {
       const auto mode = result.attendance.accessMode;
       mapping_->settle(result.attendance, row);
-      if (mode != settledMode) result.attendance.accessMode = mode;
+      if (result.attendance.accessModeByAdapter) {
+        result.attendance.accessMode = mode;
+      } else if (!result.attendance.accessMode) {
+        result.attendance.accessMode = settledMode;
+      }
     }
   }
   if (result.attendance.event == domain::AttendanceEvent::NotAnAttendance) {

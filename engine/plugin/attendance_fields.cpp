@@ -229,7 +229,11 @@ cpis_host_result writeAttendanceField(domain::Attendance& a, cpis_attendance_fie
     case CPIS_FIELD_SITE_ODS_CODE: return setText(a.siteOdsCode, text);
     case CPIS_FIELD_DEPARTMENT: return setText(a.department, text);
     case CPIS_FIELD_PATIENT_CLASS: return setText(a.patientClass, text);
-    case CPIS_FIELD_ACCESS_MODE: return setOptional(a.accessMode, text, domain::parseAccessMode);
+    case CPIS_FIELD_ACCESS_MODE: {
+      const cpis_host_result result = setOptional(a.accessMode, text, domain::parseAccessMode);
+      if (result == CPIS_HOST_OK) a.accessModeByAdapter = true;
+      return result;
+    }
     case CPIS_FIELD_SCHEDULED_ONLY: {
       const auto scheduled = parseYesNo(text);
       if (!scheduled) return CPIS_HOST_BAD_ARGUMENT;

@@ -54,6 +54,11 @@ class GoodAdapter final : public sdk::Adapter {
     const std::string_view facility = message.get("PV1-3.4");
     out.set(sdk::Field::SiteOdsCode, facility.empty() ? std::string_view(site_) : facility);
     if (message.get("PV1-2") == "E") out.careSetting("ED");
+    if (message.get("PV1-2") == "W") {  // a walk-in: moved, its access mode written back as read
+      const std::string mode(out.get(sdk::Field::AccessMode));
+      out.careSetting("UTC_WIC");
+      out.set(sdk::Field::AccessMode, mode);
+    }
     if (!out.trySet(sdk::Field::BirthDate, message.get("PID-7"))) {
       return sdk::AdaptResult::dataError(sdk::Hl7Error::DataType, "PID-7", "birth date is not YYYYMMDD");
     }

@@ -167,6 +167,8 @@ const std::vector<ErrorCase> kErrors{
      "access modes"},
     {"<fields/>\n<settings>\n  <setting code=\"ED\" maxAgeYears=\"0\"/>\n</settings>\n", 5, "maxAgeYears",
      "an age limit of 0 years (none is spelt none)"},
+    {"<fields/>\n<settings>\n  <setting code=\"ED\" maxAgeYears=\"ten\"/>\n</settings>\n", 5, "maxAgeYears",
+     "an age limit that is not a number (refused, never thrown)"},
     {"<fields>\n  <field name=\"visitNumber\" required=\"maybe\"><source "
      "path=\"PV1-19\"/></field>\n</fields>\n",
      4, "maybe", "booleans"},

@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(location_terms_come_from_the_row_then_the_setting) {
       <otherwise setting="OUT_OF_SCOPE"/>
     </locations>
     <settings>
-      <setting code="ED" maxAgeYears="16" acceptUnverifiedNhsNumber="false"/>
+      <setting code="ED" maxAgeYears="+16" acceptUnverifiedNhsNumber="false"/>
       <setting code="MATERNITY" mode="UNSCHEDULED" maxAgeYears=" none "/>
       <setting code="OUT_OF_SCOPE" emitOutOfScope="false"/>
     </settings>)");

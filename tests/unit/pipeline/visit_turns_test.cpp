@@ -29,18 +29,19 @@ struct Log {
   }
 };
 
-// A check of V1 running on the queue's one thread, held until release().
+// A check of V1 running on the queue's one thread, held until release(). The queue is the
+// last member, so it is stopped (its jobs, and the turns they end, finished) before the rest go.
 struct RunningCheck {
+  Log log;
+  std::promise<void> began;
+  std::promise<void> released;
   WorkQueue work{1, "test-turns"};
   VisitTurns turns{work};
-  Log log;
-  std::promise<void> released;
 
   explicit RunningCheck(std::string name) {
-    std::promise<void> began;
     std::shared_future<void> go = released.get_future().share();
-    BOOST_TEST_REQUIRE(work.submit([this, &began, go, name] {
-      turns.run("V1", [&began, go, this, name] {
+    BOOST_TEST_REQUIRE(work.submit([this, go, name] {
+      turns.run("V1", [go, this, name] {
         began.set_value();
         go.wait();
         log.add(name);
@@ -48,6 +49,7 @@ struct RunningCheck {
     }));
     began.get_future().wait();
   }
+  ~RunningCheck() { work.stop(); }
   void release() { released.set_value(); }
 };
 
@@ -59,7 +61,8 @@ BOOST_AUTO_TEST_SUITE(visit_turns)
 // runs meanwhile; the parked one runs when the first ends.
 BOOST_AUTO_TEST_CASE(a_check_of_a_busy_visit_is_parked_and_runs_when_the_turn_comes) {
   RunningCheck v1("V1 first");
-  auto& [work, turns, log, released] = v1;
+  auto& turns = v1.turns;
+  auto& log = v1.log;
   turns.run("V1", [&] { log.add("V1 second"); });  // parked: returns at once
   BOOST_TEST(turns.parked() == 1u);
   turns.run("V2", [&] { log.add("V2"); });  // another visit: runs here and now
@@ -76,7 +79,8 @@ BOOST_AUTO_TEST_CASE(a_check_of_a_busy_visit_is_parked_and_runs_when_the_turn_co
 // keep it waiting for ever).
 BOOST_AUTO_TEST_CASE(a_waiting_thread_takes_its_turn_before_checks_parked_after_it) {
   RunningCheck v1("running");
-  auto& [work, turns, log, released] = v1;
+  auto& turns = v1.turns;
+  auto& log = v1.log;
   turns.run("V1", [&] { log.add("parked before"); });
   std::thread waiter([&] {
     const auto turn = turns.take("V1");

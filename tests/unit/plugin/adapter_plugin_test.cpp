@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "engine/config/xerces_platform.h"
+#include "engine/mapping/mapping_loader.h"
 #include "engine/pipeline/adapt.h"
 #include "engine/plugin/plugin_error.h"
 #include "engine/plugin/plugin_registry.h"
@@ -133,6 +135,61 @@ BOOST_AUTO_TEST_CASE(each_merge_group_goes_through_the_adapter_located_in_the_wh
   BOOST_TEST(where.segmentId == "PID");
   BOOST_TEST(where.segmentSequence == 2U);
   BOOST_TEST(where.field == 32U);
+}
+
+// CPIS.md §8 and hazard H5: an adapter that moves the attendance to another care setting gets
+// that setting's <settings> entry after adapt(), under the row's own terms; an access mode the
+// adapter wrote stays even when it wrote back the value it read, and a mode the configuration
+// stated is never traded for a built-in default.
+BOOST_AUTO_TEST_CASE(an_adapter_that_moves_the_care_setting_gets_that_settings_mode) {
+  const cpis::config::XercesPlatform xerces;
+  const cpis::mapping::MappingLoader loader(xerces);
+  const auto mapping = [&](const std::string& settings) {
+    return loader.loadString(R"(<?xml version="1.0"?>
+<mapping xmlns="urn:cpis-engine:mapping:1" name="moves">
+  <fields/>
+  <locations>
+    <key><part path="PV1-3.1"/></key>
+    <location key="MINORS" setting="MIU"/>
+  </locations>
+  <settings>)" + settings + R"(</settings>
+</mapping>)",
+                             "moves.xml");
+  };
+  const auto plugin = good();
+  const auto adapt = [&](const cpis::mapping::Mapping& rules, const std::string& patientClass) {
+    const cpis::pipeline::Adapter stage("rzz-ed", &rules, plugin.get());
+    const auto result = stage.adapt(message(
+        "MSH|^~\\&|EDSYS|RZZ01|CPIS-ENGINE|RZZ|20250612160000||ADT^A04^ADT_A01|ED1|P|2.4\r"
+        "PID|1||9990000018^^^NHS^NH||TESTCHILD^ALEX||20150403|M\r"
+        "PV1|1|" + patientClass + "|MINORS^^^RZZ01||||||||||||||||V1\r"));
+    BOOST_TEST_REQUIRE((result.kind == cpis::pipeline::AdaptResult::Kind::Attendance), result.reason);
+    return result.attendance;
+  };
+  const auto both = mapping(R"(<setting code="MIU" mode="UNSCHEDULED" maxAgeYears="16"/>
+    <setting code="UTC_WIC" mode="SCHEDULED" maxAgeYears="17"/>
+    <setting code="ED" mode="SCHEDULED"/>)");
+  // Not moved: the row's setting's entry.
+  const Attendance stays = adapt(both, "O");
+  BOOST_TEST((stays.setting == cpis::domain::CareSetting::Miu));
+  BOOST_TEST((stays.accessMode == cpis::domain::AccessMode::Unscheduled));
+  BOOST_TEST((stays.locationTerms.maxAgeYears == 16));
+  // Moved to ED (the adapter writes no mode): ED's entry, mode and terms.
+  const Attendance moved = adapt(both, "E");
+  BOOST_TEST((moved.setting == cpis::domain::CareSetting::Ed));
+  BOOST_TEST((moved.accessMode == cpis::domain::AccessMode::Scheduled));
+  BOOST_TEST(!moved.locationTerms.maxAgeYears.has_value());
+  // Moved to UTC_WIC with the mode written back as read: the adapter's word stands, the terms
+  // are UTC_WIC's.
+  const Attendance walkIn = adapt(both, "W");
+  BOOST_TEST((walkIn.setting == cpis::domain::CareSetting::UtcWic));
+  BOOST_TEST((walkIn.accessMode == cpis::domain::AccessMode::Unscheduled));
+  BOOST_TEST((walkIn.locationTerms.maxAgeYears == 17));
+  // Moved to a setting without an entry: the mode stated for MIU stays, not a default.
+  const Attendance unstated = adapt(mapping(R"(<setting code="MIU" mode="UNSCHEDULED" maxAgeYears="16"/>)"), "E");
+  BOOST_TEST((unstated.setting == cpis::domain::CareSetting::Ed));
+  BOOST_TEST((unstated.accessMode == cpis::domain::AccessMode::Unscheduled));
+  BOOST_TEST(!unstated.locationTerms.maxAgeYears.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(configuration_values_reach_the_adapter) {
