@@ -200,8 +200,9 @@ void Engine::startDispatcher() {
       // dispatcher stops before the intakes go.)
       recheckFeed.answered = [intake = (*feed)->intake.get()](const domain::Attendance& attendance,
                                                               const domain::CheckOutcome& outcome,
-                                                              std::string_view failedCheckId) {
-        intake->deferredCheckAnswered(attendance, outcome, failedCheckId);
+                                                              std::string_view failedCheckId,
+                                                              domain::Instant failedAt) {
+        intake->deferredCheckAnswered(attendance, outcome, failedCheckId, failedAt);
       };
     }
     dispatcher_->addSink(std::string(notify::kRecheckSink),

@@ -164,7 +164,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
                              " (check " + outcome.checkId + ")"};
   }
-  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId);
+  if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId, failedAt(entry));
   logger().notice("deferred check %s of message %s (check %s): %s, check %s", entryText, messageText, failedCheckId,
                   std::string(domain::codeOf(outcome.status)), outcome.checkId);
   if (feed->second.appendAlerts && composer_.settings().feedsWithReturn.count(attendance->feedId) != 0) {

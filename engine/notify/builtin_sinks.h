@@ -31,7 +31,8 @@ struct RecheckFeed {
   // anything else is made of it, so the attendance's later updates repeat it. The attendance is
   // as its check failed: the answer's `queried` is the surviving number when a merge re-keyed
   // it (mergedInto). May be empty.
-  std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId)>
+  std::function<void(const domain::Attendance&, const domain::CheckOutcome&, std::string_view failedCheckId,
+                     domain::Instant failedAt)>
       answered;
   // Whether the attendance was cancelled (A11) since its check failed: the re-check is then
   // withdrawn, not made (CPIS.md §4: no query for a cancelled attendance). May be empty.

@@ -318,9 +318,15 @@ Decision Decider::decide(const domain::Attendance& a) const {
     if (auto refused = numberRefused(a)) return notChecked(refused->first, std::move(refused->second));
   }
   const int maxAge = DecisionPolicy::maxAgeFor(a);
+  // The age rule is the attendance's, judged at its start: an update of an attendance checked on
+  // this number (answered, or failed and being re-checked) does not age it out of its check. A
+  // pregnant woman's A08 without the pregnancy OBX, or a transfer whose PV1-2 is no longer B,
+  // would otherwise replace her unborn child's plan on the EPR with AGE_OUT_OF_SCOPE.
+  const bool checkedBefore = previous && a.event != AttendanceEvent::Start && previous->nhsNumber == a.nhsNumber &&
+                             (answered(previous->status) || previous->status == CheckStatus::CheckFailed);
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
-  } else if (maxAge != kNoAgeLimit && !a.pregnant) {
+  } else if (maxAge != kNoAgeLimit && !a.pregnant && !checkedBefore) {
     // The age at the attendance's start: an update carries its own time, not the arrival's. An
     // arrival after now (a mistyped year, a clock ahead) never ages a child out of the check.
     const domain::Date arrival = domain::londonDate(std::min(attendanceStart(a, previous).value_or(now), now));
@@ -696,14 +702,20 @@ bool Decider::recordDeferred(const domain::Attendance& attendance, const domain:
     return onward && onward->number == *survivor;
   };
   return memory_.update(attendance.feedId, attendance.visitNumber, [&](PreviousCheck& previous) {
-    if (previous.status != CheckStatus::CheckFailed || previous.decidedAt != failedAt ||
-        previous.nhsNumber != attendance.nhsNumber) {
-      return false;
-    }
+    if (previous.nhsNumber != attendance.nhsNumber) return false;
+    const bool theFailure = previous.status == CheckStatus::CheckFailed && previous.decidedAt == failedAt;
+    // A silent read made since, on the same number (the child moved to a scheduled setting
+    // while the re-check was owed; it does not take the re-check's place: supersededSince):
+    // the unscheduled answer becomes the attendance's check, so that a move back to an
+    // unscheduled setting repeats it rather than query and tell the local authority again
+    // (CPIS.md §7: one access an attendance).
+    const bool readSince = previous.mode == domain::AccessMode::Scheduled && answered(previous.status) &&
+                           previous.decidedAt > failedAt && outcome.mode == domain::AccessMode::Unscheduled;
+    if (!theFailure && !readSince) return false;
     // Asked about the surviving number of a merge that re-keyed the attendance: the attendance
     // is now checked on that number.
     const auto& asked = outcome.queried ? outcome.queried : attendance.nhsNumber;
-    if (asked != attendance.nhsNumber && !onTheChain(asked)) return false;
+    if (asked != attendance.nhsNumber && (readSince || !onTheChain(asked))) return false;
     if (asked != previous.nhsNumber) {
       previous.rekeyedFrom = previous.nhsNumber;
       previous.nhsNumber = asked;

@@ -655,18 +655,22 @@ void Intake::rememberOutcome(const domain::Attendance& attendance, const domain:
 }
 
 void Intake::deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
-                                   std::string_view failedCheckId) {
+                                   std::string_view failedCheckId, domain::Instant failedAt) {
   if (checks_ == nullptr || attendance.visitNumber.empty()) return;
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) return;
   // Both memories or neither, in one step under the outcomes' lock (the intake records a
   // message's outcome in both, this one last): the decider repeats a check only when this
   // remembers the same one (decidedAt), so the two never disagree into a second query.
   outcomes_->update(attendance.visitNumber, [&](domain::CheckOutcome& last) {
-    if (last.status != domain::CheckStatus::CheckFailed || last.checkId != failedCheckId ||
-        last.queried != attendance.nhsNumber) {
-      return false;  // the attendance has moved on since that failure
-    }
-    if (!checks_->decider.recordDeferred(attendance, outcome, last.decidedAt)) return false;
+    if (last.queried != attendance.nhsNumber) return false;  // the attendance has moved on since that failure
+    const bool theFailure = last.status == domain::CheckStatus::CheckFailed && last.checkId == failedCheckId;
+    // A silent read on the same number since (a scheduled setting meanwhile): the unscheduled
+    // answer takes its place too (Decider::recordDeferred says when).
+    const bool readSince = last.mode == domain::AccessMode::Scheduled &&
+                           (last.status == domain::CheckStatus::Found || last.status == domain::CheckStatus::NotFound) &&
+                           last.decidedAt > failedAt;
+    if (!theFailure && !readSince) return false;
+    if (!checks_->decider.recordDeferred(attendance, outcome, theFailure ? last.decidedAt : failedAt)) return false;
     last = outcome;
     return true;
   });

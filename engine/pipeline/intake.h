@@ -117,9 +117,11 @@ class Intake final : public mllp::FrameHandler {
   // Called with a deferred check's answer (the notification sink that re-checks after a failed
   // check, `failedCheckId`): the attendance's later updates repeat it (Decider::recordDeferred),
   // where they would have shown the failure, or queried CP-IS a second time once it was not
-  // recent. Only while that failure is still the attendance's last outcome.
+  // recent. Only while that failure (decided at `failedAt`) is still the attendance's last
+  // outcome, or a silent read on the same number made since it is (the answer then takes the
+  // read's place: a move back to an unscheduled setting repeats it).
   void deferredCheckAnswered(const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
-                             std::string_view failedCheckId);
+                             std::string_view failedCheckId, domain::Instant failedAt);
 
  private:
   // What becomes of a message, decided before it is stored so that the message, its ACK and

@@ -781,16 +781,22 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
 // authority not told). It used to be made all the same.
 // An engine on a simulator of its own whose queries about `failing` fail (HTTP 500) until the
 // case clears the fault, with deferred checks retried every 100-300 ms.
+// `times`: the queries that fail before the fault vanishes (none: until cleared); `firstRetry`:
+// when the deferred check first tries again (the notify backoff's minimum).
 struct DeferredChecks {
-  explicit DeferredChecks(const std::string& failing) {
+  explicit DeferredChecks(const std::string& failing, std::optional<std::uint32_t> times = std::nullopt,
+                          std::chrono::milliseconds firstRetry = 100ms) {
     cpis::sim::Fault down;
     down.kind = cpis::sim::Fault::Kind::Http500;
+    down.times = times;
     state.setFault(failing, down);
     const std::string config = f.dir.file("deferred.xml");
     EngineConfig settings;
     settings.endpoint = own.simulator->queryUrl();
     settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
-    settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
+    const auto backoffMax = std::max(firstRetry, 300ms);
+    settings.notify = R"(<notify pollMs="200" backoffMinMs=")" + std::to_string(firstRetry.count()) +
+                      R"(" backoffMaxMs=")" + std::to_string(backoffMax.count()) + R"(" deferredCheckHours="1"/>)";
     std::ofstream(config) << settings.xml();
     engine = std::make_unique<EngineProcess>(CPIS_ENGINE_BINARY, std::vector<std::string>{"--config", config});
     BOOST_TEST_REQUIRE(engine->waitReady(), engine->errors());
@@ -862,6 +868,49 @@ BOOST_AUTO_TEST_CASE(a_deferred_check_is_not_made_once_the_attendance_was_checke
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore);
+}
+
+// CPIS.md §7, one access an attendance: the check fails in the emergency department, the child
+// moves to CAMHS (a silent read: no access, so the deferred check is still owed), the deferred
+// check makes the unscheduled query, and then the child is admitted to a paediatric ward. The
+// ward repeats the deferred check's answer: before, the silent read stayed the attendance's
+// check, the move back to an unscheduled setting queried again, and the local authority was
+// told twice.
+BOOST_AUTO_TEST_CASE(a_deferred_answer_after_a_silent_read_is_not_repeated_by_a_move_back) {
+  DeferredChecks run("9990000018", 1u, 3000ms);  // the first query fails; its re-check after 3 s
+  auto& state = run.state;
+  EngineProcess& engine = *run.engine;
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::size_t mailboxBefore = state.notifications("XLA01").size();
+  const auto queriesBefore = state.stats().queries;
+
+  client.send(adt("S1", "VS1", {"9990000018"}));
+  BOOST_TEST_REQUIRE(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  Patient camhs{"9990000018"};
+  camhs.location = "CAMHS^^^RZZ01";
+  camhs.patientClass = "O";
+  client.send(adt("S2", "VS1", camhs, "A02"));
+  const std::string read = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(read, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(read, "ZCP-16") == "SCHEDULED");
+  BOOST_TEST_REQUIRE(state.notifications("XLA01").size() == mailboxBefore);  // read silently; re-check not yet made
+  // The deferred check: the unscheduled query, the local authority told.
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return state.notifications("XLA01").size() == mailboxBefore + 1; }, 20s));
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return engine.errors().find("): FOUND, check") != std::string::npos; },
+                                         10s),
+                     engine.errors());  // the deferred check's answer, recorded
+  const auto queriesAfterRecheck = state.stats().queries;
+  BOOST_TEST(queriesAfterRecheck > queriesBefore);
+  Patient ward{"9990000018"};
+  ward.location = "WARD7^^^RZZ01";
+  ward.patientClass = "I";
+  client.send(adt("S3", "VS1", ward, "A02"));
+  const std::string admitted = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(admitted, "ZCP-2") == "FOUND");
+  BOOST_TEST(field(admitted, "ZCP-16") == "UNSCHEDULED");
+  BOOST_TEST(state.stats().queries == queriesAfterRecheck);  // repeated, not queried again
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(state.notifications("XLA01").size() == mailboxBefore + 1);
 }
 
 // A check made, then a crash before its finish was stored: the memory, kept across the restart,

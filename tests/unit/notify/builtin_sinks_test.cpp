@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
     return answer;
   };
   feed.appendAlerts = zcp;
-  feed.answered = [&](const domain::Attendance& a, const domain::CheckOutcome& o, std::string_view) {
+  feed.answered = [&](const domain::Attendance& a, const domain::CheckOutcome& o, std::string_view, domain::Instant) {
     told.emplace_back(std::string(a.nhsNumber->reveal()) + ">" + std::string(o.queried->reveal()));
   };
   std::string refused;

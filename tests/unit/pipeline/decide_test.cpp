@@ -583,6 +583,92 @@ BOOST_AUTO_TEST_CASE(a_later_check_supersedes_a_deferred_re_check) {
   BOOST_TEST(other->find("999") == std::string::npos);  // never a number
 }
 
+// CPIS.md §2, §4: a pregnant woman is checked at any age, and an update on the same number
+// repeats the attendance's check. Her A08 without the pregnancy OBX (or a transfer whose PV1-2
+// is no longer B) does not age the attendance out: the unborn child's plan stays on the EPR,
+// whether the check was answered or failed (its re-check owed). Her next attendance is judged
+// afresh.
+BOOST_AUTO_TEST_CASE(an_update_without_the_pregnancy_flag_repeats_a_pregnant_adults_check) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  const auto adult = [](bool pregnant) {
+    return [pregnant](Attendance& a) {
+      a.birthDate = 1990y / 1 / 1;
+      a.pregnant = pregnant;
+    };
+  };
+  BOOST_TEST_REQUIRE((m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, adult(true)).kind == DecisionKind::CheckDue));
+  time.now += 20min;
+  const Decision update = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, adult(false));
+  BOOST_TEST((update.kind == DecisionKind::RepeatPrevious), update.reasonText);
+  const Decision transfer = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [&](Attendance& a) {
+    adult(false)(a);
+    a.setting = CareSetting::PaedWard;
+  });
+  BOOST_TEST((transfer.kind == DecisionKind::RepeatPrevious), transfer.reasonText);
+  // Failed and owed a re-check: the update says so again, not AGE_OUT_OF_SCOPE.
+  Attendance failedVisit = child();
+  failedVisit.visitNumber = "V-FAILED";
+  const auto onFailedVisit = [&](bool pregnant) {
+    return [&, pregnant](Attendance& a) {
+      adult(pregnant)(a);
+      a.visitNumber = "V-FAILED";
+    };
+  };
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed, onFailedVisit(true));
+  time.now += 1min;
+  const Decision afterFailure = m.send(AttendanceEvent::Update, "A08", CheckStatus::Found, onFailedVisit(false));
+  BOOST_TEST((afterFailure.kind == DecisionKind::RepeatPrevious), afterFailure.reasonText);
+  // A new attendance without the flag is an adult's: not checked.
+  const Decision next = m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, [&](Attendance& a) {
+    adult(false)(a);
+    a.visitNumber = "V-NEXT";
+  });
+  BOOST_TEST((next.reason == ReasonCode::AgeOutOfScope));
+}
+
+// CPIS.md §7, one access an attendance: the check fails in the emergency department, the child
+// moves to CAMHS (a silent read, which does not take the owed re-check's place), the re-check's
+// unscheduled answer comes, then a move to a paediatric ward. The answer took the silent read's
+// place, so the ward repeats it: no second unscheduled query, no second notification.
+BOOST_AUTO_TEST_CASE(a_deferred_answer_after_a_silent_read_covers_a_move_back) {
+  Decider decider(policy, time.clock(), memory);
+  Messages m{decider, time};
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::CheckFailed);
+  const Instant failedAt = decider.previous(child())->decidedAt;
+  time.now += 2min;
+  const Decision read = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [](Attendance& a) {
+    a.setting = CareSetting::Camhs;
+    a.accessMode = AccessMode::Scheduled;
+  });
+  BOOST_TEST_REQUIRE((read.kind == DecisionKind::CheckDue));
+  BOOST_TEST_REQUIRE((read.mode == AccessMode::Scheduled));
+  BOOST_TEST(!decider.supersededSince(child(), failedAt).has_value());  // the re-check is still owed
+  time.now += 1min;
+  // An answer about another number, or a scheduled one, takes nothing's place.
+  CheckOutcome wrong = outcome(CheckStatus::Found, time.now, AccessMode::Scheduled);
+  BOOST_TEST(!decider.recordDeferred(child(), wrong, failedAt));
+  const CheckOutcome answer = outcome(CheckStatus::Found, time.now, AccessMode::Unscheduled);
+  BOOST_TEST_REQUIRE(decider.recordDeferred(child(), answer, failedAt));
+  BOOST_TEST((decider.previous(child())->mode == AccessMode::Unscheduled));
+  BOOST_TEST((decider.previous(child())->answersFailureAt == failedAt));
+  time.now += 1min;
+  const Decision ward = m.send(AttendanceEvent::Update, "A02", CheckStatus::Found, [](Attendance& a) {
+    a.setting = CareSetting::PaedWard;
+    a.accessMode = AccessMode::Unscheduled;
+  });
+  BOOST_TEST((ward.kind == DecisionKind::RepeatPrevious), ward.reasonText);
+  // A read made before the failure is not one "since": an answer does not take its place.
+  Attendance earlier = child();
+  earlier.visitNumber = "V-EARLIER";
+  m.send(AttendanceEvent::Start, "A04", CheckStatus::Found, [](Attendance& a) {
+    a.visitNumber = "V-EARLIER";
+    a.setting = CareSetting::Camhs;
+    a.accessMode = AccessMode::Scheduled;
+  });
+  BOOST_TEST(!decider.recordDeferred(earlier, answer, time.now + 1min));
+}
+
 // The EPR corrects the patient to a number the feed may not query (an unverified trace status):
 // that update is not checked, and the deferred re-check of the failure before it does not query
 // the failed number, which is not the child's (movedTo: a person checks instead). Back on the
