@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "engine/cpis/spine_envelope.h"
 #include "engine/cpis/spine_message.h"
@@ -30,18 +31,21 @@ bool isInteraction(Node node) {
   return false;
 }
 
-// The interaction is the Body's child, or (as Spine wraps it, e.g. in CP-ISNHSQueryResponse)
-// its grandchild.
-Node findInteraction(Node body) {
+// The interactions in the Body: its children, and (as Spine wraps one, e.g. in
+// CP-ISNHSQueryResponse) its grandchildren. A reply holds one; with more, which one counts is
+// anybody's guess (a "no records" before a wrapped FOUND), so none is believed.
+std::vector<Node> findInteractions(Node body) {
+  std::vector<Node> found;
   for (Node node = wire::firstChild(body); node != nullptr; node = wire::nextSibling(node)) {
-    if (isInteraction(node)) return node;
-  }
-  for (Node wrapper = wire::firstChild(body); wrapper != nullptr; wrapper = wire::nextSibling(wrapper)) {
-    for (Node node = wire::firstChild(wrapper); node != nullptr; node = wire::nextSibling(node)) {
-      if (isInteraction(node)) return node;
+    if (isInteraction(node)) {
+      found.push_back(node);
+      continue;
+    }
+    for (Node inner = wire::firstChild(node); inner != nullptr; inner = wire::nextSibling(inner)) {
+      if (isInteraction(inner)) found.push_back(inner);
     }
   }
-  return nullptr;
+  return found;
 }
 
 // Spine's words for a failure, for the audit trail only (LookupFailure::peerText).
@@ -56,8 +60,10 @@ std::string collectIssues(Node interaction, std::vector<std::string>& codes, std
   std::string first;
   const auto take = [&](Node code) {
     if (code == nullptr) return;
-    const std::string value = wire::attribute(code, "code");
-    if (value.empty()) return;
+    std::string value = wire::attribute(code, "code");
+    // An issue without a code (a nullFlavor in its place) is an issue all the same: it never
+    // matches the no-records code, so a reply that carries one is not read as NOT_FOUND.
+    if (value.empty()) value = "nullFlavor:" + wire::attribute(code, "nullFlavor");
     codes.push_back(value);
     if (first.empty()) {
       first = "code " + wire::logSafe(value, 40);
@@ -273,15 +279,21 @@ void readRecords(Node interaction, ParsedReply& reply) {
 void readQueryActFailed(Node interaction, ParsedReply& reply, const ReplyOptions& options) {
   std::string words;
   const std::string first = collectIssues(interaction, reply.issueCodes, &words);
+  // HL7 v3's QueryResponse: NF "no data found". An error (QE, AE) is not "no records", whatever
+  // its issue codes say.
+  const std::string responseCode =
+      wire::attribute(wire::path(interaction, {"ControlActEvent", "queryAck", "queryResponseCode"}), "code");
   const bool noRecords =
-      !reply.issueCodes.empty() && !options.noRecordsCode.empty() &&
+      !reply.issueCodes.empty() && !options.noRecordsCode.empty() && responseCode == "NF" &&
       std::all_of(reply.issueCodes.begin(), reply.issueCodes.end(), [&](const auto& code) { return code == options.noRecordsCode; });
   if (noRecords) {
     reply.result = LookupResult{};
     reply.result.status = domain::CheckStatus::NotFound;
     return;
   }
-  fail(reply, ReasonCode::SpineRejected, "QUQI_IN010000UK14 query failed: " + first);
+  fail(reply, ReasonCode::SpineRejected,
+       "QUQI_IN010000UK14 query failed: " + first + ", queryResponseCode " +
+           (responseCode.empty() ? std::string("(none)") : wire::logSafe(responseCode, 8)));
   sayInAudit(reply, std::move(words));
 }
 
@@ -318,14 +330,22 @@ ParsedReply parseReply(std::string_view soapText, const SpineSchemas& schemas, c
     readFault(fault, reply);
     return reply;
   }
-  const Node interaction = findInteraction(parts->body);
-  if (interaction == nullptr) {
+  const std::vector<Node> interactions = findInteractions(parts->body);
+  if (interactions.empty()) {
     const Node first = wire::firstChild(parts->body);
     fail(reply, ReasonCode::UnrecognisedResponse,
          first == nullptr ? std::string("reply has an empty SOAP Body")
                           : "reply holds no CP-IS interaction (found " + wire::logSafe(wire::localName(first), 60) + ")");
     return reply;
   }
+  if (interactions.size() > 1) {
+    fail(reply, ReasonCode::UnrecognisedResponse,
+         "reply holds " + std::to_string(interactions.size()) + " CP-IS interactions (" +
+             wire::logSafe(wire::localName(interactions[0]), 60) + ", " +
+             wire::logSafe(wire::localName(interactions[1]), 60) + "): one is expected");
+    return reply;
+  }
+  const Node interaction = interactions.front();
   reply.interaction = std::string(wire::localName(interaction));
   const auto problems = envelope::validateInteraction(soapText, *document, interaction, schemas);
   if (!problems.empty()) {

@@ -272,6 +272,41 @@ BOOST_AUTO_TEST_CASE(not_found_only_from_the_configured_code) {
   BOOST_TEST((parse(configured, cc::ReplyOptions{"1712"}).result.status == CheckStatus::NotFound));
 }
 
+// Hazard H3, "no information" only when Spine says so: a no-records reply that also carries an
+// issue without a code (a nullFlavor where the code goes), or whose queryResponseCode is an
+// error (QE, AE) rather than NF "no data found", is a failed check. Both validate.
+BOOST_AUTO_TEST_CASE(a_no_records_reply_with_another_issue_or_an_error_response_is_not_not_found) {
+  const std::string soap = cc::buildNotFoundReply(samples::replyHeader(), {});
+  const std::string codeless =
+      replaced(soap, "<acknowledgement typeCode=\"AA\">",
+               "<acknowledgement typeCode=\"AA\">\n<acknowledgementDetail typeCode=\"ER\">"
+               "<code nullFlavor=\"OTH\" displayName=\"Query failed: internal error\"/></acknowledgementDetail>");
+  checkValid(codeless, "QUQI_IN010000UK14");
+  checkFailed(parse(codeless), ReasonCode::SpineRejected);
+  const std::string queryError = replaced(soap, "<queryResponseCode code=\"NF\"/>", "<queryResponseCode code=\"QE\"/>");
+  checkValid(queryError, "QUQI_IN010000UK14");
+  const auto reply = parse(queryError);
+  checkFailed(reply, ReasonCode::SpineRejected);
+  BOOST_TEST(detailOf(reply).find("queryResponseCode QE") != std::string::npos, detailOf(reply));
+}
+
+// A Body holding two interactions (a no-records QUQI before Spine's wrapped FOUND): which one
+// counts is anybody's guess, so neither is believed.
+BOOST_AUTO_TEST_CASE(a_reply_with_two_interactions_is_not_believed) {
+  const std::vector<CpisRecord> built{samples::record({{PlanType::Cppi, kStart, std::nullopt}})};
+  const std::string found = cc::buildFoundReply(samples::replyHeader(), samples::subject(), built, accesses(1));
+  const std::string none = cc::buildNotFoundReply(samples::replyHeader(), {});
+  const auto from = none.find("<QUQI_IN010000UK14");
+  const std::string end = "</QUQI_IN010000UK14>";
+  const auto to = none.find(end);
+  BOOST_TEST_REQUIRE((from != std::string::npos && to != std::string::npos));
+  const std::string quqi = none.substr(from, to + end.size() - from);
+  BOOST_TEST_REQUIRE(found.find("<SOAP:Body>") != std::string::npos);
+  const auto reply = parse(replaced(found, "<SOAP:Body>", "<SOAP:Body>" + quqi));
+  checkFailed(reply, ReasonCode::UnrecognisedResponse);
+  BOOST_TEST(detailOf(reply).find("2 CP-IS interactions") != std::string::npos, detailOf(reply));
+}
+
 BOOST_AUTO_TEST_CASE(another_query_failure_code_is_spine_rejected) {
   const std::string soap = cc::buildQueryFailedReply(samples::replyHeader(), "2001", "Invalid query parameter");
   checkValid(soap, "QUQI_IN010000UK14");
