@@ -302,8 +302,9 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     const pipeline::Responder* responder = feed->responder.get();
     const pipeline::Decider* decider = feed->decider.get();
     notify::RecheckFeed recheck;
-    recheck.check = [checker](const domain::Attendance& attendance) {
-      return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId(), {}, std::nullopt});
+    recheck.check = [checker](const domain::Attendance& attendance, bool earlierMayHaveArrived) {
+      return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId(),
+                                                   {}, std::nullopt, earlierMayHaveArrived});
     };
     recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {
       responder->appendTo(message, outcome);

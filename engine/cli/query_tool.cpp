@@ -379,7 +379,8 @@ int runQueryTool(const std::vector<std::string>& args, std::ostream& out, std::o
                                 .checkId = cpis::newMessageId(),
                                 .feedId = {},
                                 .locationKey = {},
-                                .answerBy = std::nullopt};
+                                .answerBy = std::nullopt,
+                                .earlierMayHaveArrived = false};
     request.author.asid = settings.fromAsid;
     const cpis::LookupResult result = lookup.lookup(request);
     if (o.json) {

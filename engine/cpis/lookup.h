@@ -42,6 +42,10 @@ struct LookupRequest {
   // fits before it; a query not sent by then is not sent. Failing for it is TIMEOUT (retryable:
   // the deferred check tries again).
   std::optional<std::chrono::steady_clock::time_point> answerBy;
+  // An earlier query for the same attendance (the failed check a deferred check retries) went
+  // out whole and got no answer: Spine may have recorded its access and told the LA. This
+  // lookup's query is then a possible duplicate in the audit (CPIS.md §7).
+  bool earlierMayHaveArrived = false;
 };
 
 // Why a lookup failed, and whether trying again may help (time-outs and transport errors yes;
@@ -64,6 +68,8 @@ struct LookupResult {
   std::string transportMessageId;             // the id of the last request sent (audit link)
   std::chrono::microseconds latency{0};       // time spent in the lookup, retries included
   bool possibleDuplicate = false;  // a retry followed a time-out after the request was sent
+  // A failed lookup: a request went out whole and no answer came (Spine may have acted on it).
+  bool requestMayHaveArrived = false;
   // When the answer was had, if earlier than this lookup: a silent read answered from the cache.
   std::optional<domain::Instant> answeredAt;
 

@@ -187,7 +187,8 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   } outcome{breaker_};
   LookupResult result;
   std::string lastMessageId;
-  bool earlierMayHaveArrived = false;
+  bool earlierMayHaveArrived = request.earlierMayHaveArrived;
+  bool mayHaveArrived = false;
   const std::uint32_t attempts = settings_.retries + 1;
   for (std::uint32_t n = 0; n < attempts; ++n) {
     const auto until = SteadyClock::now() + settings_.timeout;
@@ -203,8 +204,10 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
     // A retry after a request that may have arrived can make a second access record and a
     // second LA notification: safer than none, and flagged (CPIS.md §7).
     const bool resent = a.result.possibleDuplicate;
+    mayHaveArrived = mayHaveArrived || a.requestMayHaveArrived;
     result = std::move(a.result);
     result.possibleDuplicate = resent || earlierMayHaveArrived;
+    result.requestMayHaveArrived = result.status == CheckStatus::CheckFailed && mayHaveArrived;
     if (!retry) break;
     earlierMayHaveArrived = earlierMayHaveArrived || a.requestMayHaveArrived;
   }

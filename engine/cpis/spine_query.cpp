@@ -162,7 +162,8 @@ core::Result<ParsedQuery, std::vector<std::string>> parseQuery(std::string_view 
                                                       .checkId = checkId,
                                                       .feedId = {},
                                                       .locationKey = {},
-                                                      .answerBy = std::nullopt}};
+                                                      .answerBy = std::nullopt,
+                                                      .earlierMayHaveArrived = false}};
 }
 
 }  // namespace cpis::cpis

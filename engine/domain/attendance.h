@@ -167,6 +167,9 @@ struct CheckOutcome {
   Instant decidedAt{};
   std::string checkId;                     // UUID, also the HL7 v3 query's event id
   Source source = Source::Spine;
+  // CheckFailed: a query went out whole and no answer came; Spine may have recorded the access
+  // and told the LA. Its deferred check's query is then a possible duplicate (CPIS.md §7).
+  bool requestMayHaveArrived = false;
 };
 
 std::string_view codeOf(CareSetting setting);                    // "ED", "UTC_WIC", ...

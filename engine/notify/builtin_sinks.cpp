@@ -158,7 +158,10 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                       entryText, messageText, failedCheckId);
     }
   }
-  const domain::CheckOutcome outcome = feed->second.check(*attendance);
+  // The failed check's query may have reached Spine (a time-out after it went out whole): this
+  // one is then a possible duplicate in the audit, as a retry within a lookup is.
+  const bool earlierMayHaveArrived = payloadField(entry.payload, kKeyMayHaveArrived) == "true";
+  const domain::CheckOutcome outcome = feed->second.check(*attendance, earlierMayHaveArrived);
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) {
     return {Kind::Retry, "CP-IS check failed again: " +
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +

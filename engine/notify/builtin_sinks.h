@@ -23,7 +23,7 @@ namespace cpis::notify {
 struct RecheckFeed {
   // Runs the CP-IS check for the attendance, unscheduled, with a new check id. Blocks (the
   // lookup's time-out bounds it); never throws.
-  std::function<domain::CheckOutcome(const domain::Attendance&)> check;
+  std::function<domain::CheckOutcome(const domain::Attendance&, bool earlierMayHaveArrived)> check;
   // Appends the feed's alert segments to an HL7 v2 message (its delimiters and character set
   // are read from its MSH). Empty: the feed gets no late result.
   std::function<void(std::string& message, const domain::CheckOutcome&)> appendAlerts;

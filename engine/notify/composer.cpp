@@ -273,6 +273,7 @@ Notification Composer::deferredCheck(const domain::Attendance& attendance, const
   if (const auto accept = attendance.locationTerms.acceptMissingTraceStatus) {
     own.emplace_back(std::string(kKeyAcceptMissingStatus), *accept ? "true" : "false");
   }
+  if (failed.requestMayHaveArrived) own.emplace_back(std::string(kKeyMayHaveArrived), "true");
   n.payload = payloadFor(DataLevel::Full, kDeferredCheck, n.idempotencyKey, attendance, failed, own);
   const store::TimePoint at = failed.decidedAt;
   n.notBefore = at + settings_.deferredCheckDelay;

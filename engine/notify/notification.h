@@ -73,6 +73,9 @@ inline constexpr std::string_view kKeyFailedAtMs = "failed_at_ms";
 // number may be queried there (a merge's surviving number is judged by them); absent: the feed's.
 inline constexpr std::string_view kKeyAcceptUnverified = "accept_unverified";
 inline constexpr std::string_view kKeyAcceptMissingStatus = "accept_missing_status";  // the same, for no status
+// kDeferredCheck: "true" when the failed check's query went out whole and got no answer
+// (CheckOutcome::requestMayHaveArrived): the re-check's query is a possible duplicate.
+inline constexpr std::string_view kKeyMayHaveArrived = "may_have_arrived";
 // kLateResult: the unsolicited HL7 v2 message for the EPR, built when the result was queued, so
 // that every delivery attempt sends the same bytes with the same MSH-10.
 inline constexpr std::string_view kKeyHl7 = "hl7";

@@ -46,8 +46,10 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
     outcome.decidedAt = clock_();
     return outcome;
   }
-  cpis::LookupRequest query{*request.attendance.nhsNumber, request.mode, author_, request.checkId,
-                            request.attendance.feedId, request.attendance.locationKey, request.answerBy};
+  cpis::LookupRequest query{*request.attendance.nhsNumber, request.mode,
+                            author_,                        request.checkId,
+                            request.attendance.feedId,      request.attendance.locationKey,
+                            request.answerBy,               request.earlierMayHaveArrived};
   cpis::LookupResult result;
   try {
     result = lookup_.lookup(query);
@@ -86,6 +88,7 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
       outcome.status = domain::CheckStatus::CheckFailed;
       outcome.reason = result.failure ? result.failure->reason : domain::ReasonCode::InternalError;
       outcome.reasonText = result.failure ? result.failure->detail : "the CP-IS client gave no reason";
+      outcome.requestMayHaveArrived = result.requestMayHaveArrived;
       break;
   }
   return outcome;

@@ -20,6 +20,9 @@ struct CheckRequest {
   domain::Instant decidedAt{};
   // When its ACK is due (original mode): the lookup gives up by then (LookupRequest::answerBy).
   std::optional<std::chrono::steady_clock::time_point> answerBy;
+  // A deferred check whose failed check's query may have reached Spine
+  // (LookupRequest::earlierMayHaveArrived): its query is a possible duplicate in the audit.
+  bool earlierMayHaveArrived = false;
 };
 
 class Checker {

@@ -583,7 +583,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
   }
-  pending.check = CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now(), std::nullopt};
+  pending.check =
+      CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now(), std::nullopt, false};
   // Original mode: the sender waits for the ACK, counted from the frame's arrival (now). In
   // enhanced mode it has its CA; the application ACK follows whenever the check ends.
   if (!pending.enhanced && policy_.ackDeadline) {

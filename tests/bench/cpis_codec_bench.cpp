@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
                             .checkId = "3F2A6C1E-8B4D-4E21-9A57-0C9D2E7B1F44",
                             .feedId = {},
                             .locationKey = {},
-                            .answerBy = std::nullopt};
+                            .answerBy = std::nullopt,
+                            .earlierMayHaveArrived = false};
   request.author.kind = cc::Author::Kind::System;
   request.author.asid = "200000000101";
   request.author.jobRoleCode = "R0260";

@@ -139,7 +139,8 @@ void runCase(const Case& c, double seconds, const client::SpineSchemas& schemas,
                                  .checkId = client::newMessageId(),
                                  .feedId = "bench",
                                  .locationKey = "RZZ01/ED",
-                                 .answerBy = std::nullopt};
+                                 .answerBy = std::nullopt,
+                                 .earlierMayHaveArrived = false};
   };
   // Warm-up: connections, TLS sessions, parser pools.
   for (int i = 0; i < 50; ++i) lookup.lookup(makeRequest());

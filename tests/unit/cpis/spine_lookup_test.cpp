@@ -244,6 +244,7 @@ BOOST_AUTO_TEST_CASE(the_ack_deadline_allows_no_attempt_cut_short) {
   BOOST_TEST(took < 700ms);
   BOOST_TEST(lookup.stats().attempts == 1u);
   BOOST_TEST(lookup.stats().retries == 0u);
+  BOOST_TEST(r.requestMayHaveArrived);  // it went out whole: its deferred check is a possible duplicate
 
   // Less than a whole time-out left: not sent at all.
   auto late = test::lookupRequest(child.nhsNumber, AccessMode::Unscheduled);
@@ -252,6 +253,23 @@ BOOST_AUTO_TEST_CASE(the_ack_deadline_allows_no_attempt_cut_short) {
   BOOST_REQUIRE(none.failure.has_value());
   BOOST_TEST(none.failure->detail.find("query not sent: it could no longer be answered") == 0u, none.failure->detail);
   BOOST_TEST(lookup.stats().attempts == 1u);
+  BOOST_TEST(!none.requestMayHaveArrived);  // never sent
+}
+
+// CPIS.md §7: a deferred check's query after a failed one that may have reached Spine is a
+// possible duplicate, answered or not; without that, an answer is not.
+BOOST_AUTO_TEST_CASE(a_query_after_one_that_may_have_arrived_is_a_possible_duplicate) {
+  test::Simulator s;
+  client::SpineLookup lookup(s.lookupSettings(), test::spineSchemas());
+  auto request = test::lookupRequest(numberOf("LAC open"), AccessMode::Unscheduled);
+  const auto plain = lookup.lookup(request);
+  BOOST_TEST((plain.status == CheckStatus::Found), reasonOf(plain));
+  BOOST_TEST(!plain.possibleDuplicate);
+  BOOST_TEST(!plain.requestMayHaveArrived);
+  request.earlierMayHaveArrived = true;
+  const auto again = lookup.lookup(request);
+  BOOST_TEST((again.status == CheckStatus::Found), reasonOf(again));
+  BOOST_TEST(again.possibleDuplicate);
 }
 
 BOOST_AUTO_TEST_CASE(a_retry_is_made_when_a_whole_attempt_fits_before_the_ack_deadline) {

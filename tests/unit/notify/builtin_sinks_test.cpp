@@ -35,7 +35,7 @@ notify::ComposerSettings settings(notify::DataLevel level = notify::DataLevel::M
 // A feed whose check notes the NHS number it was asked about in `asked` and answers FOUND.
 notify::RecheckFeed askingFeed(std::vector<std::string>& asked) {
   notify::RecheckFeed feed;
-  feed.check = [&asked](const domain::Attendance& a) {
+  feed.check = [&asked](const domain::Attendance& a, bool) {
     asked.emplace_back(a.nhsNumber->reveal());
     return test::found("NEW-CHECK");
   };
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_k
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<domain::Attendance> asked;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance& a) {
+  feed.check = [&](const domain::Attendance& a, bool) {
     asked.push_back(a);
     return test::found("NEW-CHECK");
   };
@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(not_found_tells_the_epr_only_and_a_failure_is_retried) {
   next.status = domain::CheckStatus::NotFound;
   next.records.clear();
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance&) { return next; };
+  feed.check = [&](const domain::Attendance&, bool) { return next; };
   feed.appendAlerts = zcp;
   notify::RecheckSink sink(*store, composer, {{"ed", feed}});
   notify::Notifications followUps;
@@ -150,13 +150,38 @@ BOOST_AUTO_TEST_CASE(not_found_tells_the_epr_only_and_a_failure_is_retried) {
   BOOST_TEST(followUps.empty());
 }
 
+// CPIS.md §7: a failed check whose query went out whole and got no answer (Spine may have made
+// the access) has its re-check's query flagged a possible duplicate; one that never reached
+// Spine does not.
+BOOST_AUTO_TEST_CASE(a_re_run_after_a_query_that_may_have_arrived_is_a_possible_duplicate) {
+  const notify::Composer composer(settings());
+  std::vector<bool> flagged;
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance&, bool earlierMayHaveArrived) {
+    flagged.push_back(earlierMayHaveArrived);
+    return test::found("NEW-CHECK");
+  };
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  notify::Notifications followUps;
+  BOOST_TEST(sink.deliver(deferredEntry(composer, std::nullopt), followUps).kind == Kind::Delivered);
+  domain::CheckOutcome timedOut = test::failed();
+  timedOut.reason = domain::ReasonCode::Timeout;
+  timedOut.requestMayHaveArrived = true;
+  const auto n = composer.deferredCheck(test::child(), timedOut, std::nullopt);
+  BOOST_TEST(notify::payloadField(n.payload, notify::kKeyMayHaveArrived).value_or("") == "true");
+  store::OutboxEntry entry = deferredEntry(composer, std::nullopt);
+  entry.payload = n.payload;
+  BOOST_TEST(sink.deliver(entry, followUps).kind == Kind::Delivered);
+  BOOST_TEST(flagged == (std::vector<bool>{false, true}), boost::test_tools::per_element());
+}
+
 // CPIS.md §4: no query for a cancelled attendance (A11 after the failed check).
 BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_re_run_is_withdrawn_without_a_query) {
   const notify::Composer composer(settings());
   std::size_t asked = 0;
   std::vector<std::string> visits;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance&) {
+  feed.check = [&](const domain::Attendance&, bool) {
     ++asked;
     return test::found("NEW");
   };
@@ -190,7 +215,7 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<std::string> asked, told;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance& a) {
+  feed.check = [&](const domain::Attendance& a, bool) {
     asked.emplace_back(a.nhsNumber->reveal());
     auto answer = test::found("NEW-CHECK");
     answer.queried = a.nhsNumber;
