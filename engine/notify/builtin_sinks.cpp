@@ -244,7 +244,7 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
 ReturnSink::ReturnSink(ReturnSinkSettings settings) : settings_(std::move(settings)) {}
 
 plugin::DeliveryResult ReturnSink::deliver(const store::OutboxEntry& entry, Notifications& /*followUps*/) {
-  const auto hl7 = payloadField(entry.payload, kKeyHl7);
+  const auto hl7 = hl7Of(entry.payload);
   if (!hl7 || hl7->empty()) return {Kind::Failed, "the late result holds no HL7 message"};
   try {
     mllp::MllpClient client(settings_.host, settings_.port, settings_.connectTimeout, settings_.tls);

@@ -1,7 +1,12 @@
 #include "engine/notify/composer.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <sstream>
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
 
 #include <Poco/Dynamic/Var.h>
 #include <Poco/Exception.h>
@@ -72,6 +77,15 @@ std::string planLines(const domain::CheckOutcome& outcome) {
     }
   }
   return text;
+}
+
+std::string base64(std::string_view bytes) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  encoder.close();
+  return out.str();
 }
 
 std::string toJson(const Fields& fields) {
@@ -191,6 +205,20 @@ std::optional<Fields> payloadFields(std::string_view payload) {
   }
 }
 
+std::optional<std::string> hl7Of(std::string_view payload) {
+  if (auto plain = payloadField(payload, kKeyHl7)) return plain;
+  const auto encoded = payloadField(payload, kKeyHl7Base64);
+  if (!encoded) return std::nullopt;
+  try {
+    std::istringstream in(*encoded);
+    Poco::Base64Decoder decoder(in);
+    std::string bytes((std::istreambuf_iterator<char>(decoder)), std::istreambuf_iterator<char>());
+    return bytes;
+  } catch (const Poco::Exception&) {  // not base64: no message
+    return std::nullopt;
+  }
+}
+
 std::optional<std::string> payloadField(std::string_view payload, std::string_view key) {
   const auto fields = payloadFields(payload);
   if (!fields) return std::nullopt;
@@ -290,8 +318,10 @@ std::optional<Notification> Composer::lateResult(const domain::Attendance& atten
   n.sink = returnSinkName(attendance.feedId);
   n.kind = std::string(kLateResult);
   n.idempotencyKey = idempotencyKey(kLateResult, attendance.feedId, attendance.visitNumber, checkSeq);
+  const bool ascii = std::all_of(hl7.begin(), hl7.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   n.payload = payloadFor(DataLevel::Minimal, kLateResult, n.idempotencyKey, attendance, outcome,
-                         {{std::string(kKeyHl7), std::move(hl7)}});
+                         {ascii ? Fields::value_type{std::string(kKeyHl7), std::move(hl7)}
+                                : Fields::value_type{std::string(kKeyHl7Base64), base64(hl7)}});
   n.messageId = messageId;
   return n;
 }

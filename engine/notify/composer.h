@@ -114,6 +114,9 @@ std::string payloadFor(DataLevel level, std::string_view kind, std::string_view 
 // JSON object.
 std::optional<std::vector<std::pair<std::string, std::string>>> payloadFields(std::string_view payload);
 std::optional<std::string> payloadField(std::string_view payload, std::string_view key);
+// A late result's or application ACK's HL7 v2 message, byte for byte (kKeyHl7, else
+// kKeyHl7Base64 decoded); nullopt when the payload holds neither.
+std::optional<std::string> hl7Of(std::string_view payload);
 
 // The attendance a deferred check's payload describes (what the re-run needs).
 std::optional<domain::Attendance> attendanceFromPayload(std::string_view payload);

@@ -33,8 +33,8 @@ plugin::DeliveryResult PluginSink::deliver(const store::OutboxEntry& entry, Noti
   }
   plugin::NotificationFields notification;
   for (const auto& [key, value] : *fields) {
-    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyFailedAtMs || key == kKeyAcceptUnverified ||
-        key == kKeyAcceptMissingStatus) {
+    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyHl7Base64 || key == kKeyFailedAtMs ||
+        key == kKeyAcceptUnverified || key == kKeyAcceptMissingStatus || key == kKeyMayHaveArrived) {
       continue;  // the built-in sinks' own
     }
     notification.insert_or_assign(key, value);

@@ -79,5 +79,8 @@ inline constexpr std::string_view kKeyMayHaveArrived = "may_have_arrived";
 // kLateResult: the unsolicited HL7 v2 message for the EPR, built when the result was queued, so
 // that every delivery attempt sends the same bytes with the same MSH-10.
 inline constexpr std::string_view kKeyHl7 = "hl7";
+// The same, base64, for a message with bytes beyond ASCII: a JSON payload is UTF-8 text, and a
+// feed's own character set (MSH-18 8859/1, say) is not (hl7Of() reads either).
+inline constexpr std::string_view kKeyHl7Base64 = "hl7_base64";
 
 }  // namespace cpis::notify

@@ -412,10 +412,10 @@ class Epr final : public mllp::FrameHandler {
   std::string acknowledged;  // MSA-2; empty: the message's own MSH-10
 };
 
-store::OutboxEntry lateEntry() {
+store::OutboxEntry lateEntry(const std::string& adt = kAdt) {
   const notify::Composer composer(settings());
   const auto late = composer.lateResult(test::child(), test::found(), "C1",
-                                        notify::buildLateResult(kAdt, "LXYZ", "20261125103000+0000", {}), 1);
+                                        notify::buildLateResult(adt, "LXYZ", "20261125103000+0000", {}), 1);
   store::OutboxEntry e;
   e.id = 1;
   e.sink = late->sink;
@@ -457,6 +457,37 @@ BOOST_AUTO_TEST_CASE(sends_the_message_and_the_epr_s_answer_decides) {
     epr.acknowledged = "ANOTHER1";  // an ACK of another message delivers nothing
   }
   BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
+  server.stop();
+}
+
+// CPIS.md §4 (MSH-18: the reply in the sender's character set): a Latin-1 feed's late result
+// with a name beyond ASCII reaches the EPR byte for byte. (Its bytes in the JSON payload as they
+// were made it invalid UTF-8: the payload did not parse, and the result was dead-lettered.)
+BOOST_AUTO_TEST_CASE(a_latin_1_message_is_sent_byte_for_byte) {
+  Epr epr;
+  mllp::MllpServer server(mllp::ListenerSettings{}, epr);
+  server.start();
+  notify::ReturnSinkSettings s;
+  s.feed = "ed";
+  s.host = "127.0.0.1";
+  s.port = server.port();
+  s.ackTimeout = 5s;
+  notify::ReturnSink sink(s);
+  std::string latin1 = kAdt;
+  latin1.replace(latin1.find("UNICODE UTF-8"), 13, "8859/1");
+  latin1.replace(latin1.find("TESTCHILD^ALEX"), 14, "TESTCHILD^ZO\xCB");
+  const auto entry = lateEntry(latin1);
+  BOOST_TEST(notify::payloadFields(entry.payload).has_value());  // valid JSON, valid UTF-8
+  BOOST_TEST(!notify::payloadField(entry.payload, notify::kKeyHl7).has_value());
+  const std::string sent = notify::hl7Of(entry.payload).value_or("");
+  BOOST_TEST(sent.find("TESTCHILD^ZO\xCB") != std::string::npos);
+  notify::Notifications followUps;
+  BOOST_TEST(sink.deliver(entry, followUps).kind == Kind::Delivered);
+  {
+    const std::lock_guard lock(epr.mutex);
+    BOOST_TEST_REQUIRE(epr.received.size() == 1u);
+    BOOST_TEST(epr.received[0] == sent);
+  }
   server.stop();
 }
 
