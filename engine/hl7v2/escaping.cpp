@@ -134,18 +134,24 @@ std::optional<std::size_t> decodeValue(std::string_view raw, const Delimiters& d
 bool encodeValue(std::string_view utf8, const Delimiters& d, Charset charset, std::string& out) {
   std::string converted;
   if (!appendFromUtf8(utf8, charset, converted)) return false;
+  // A control character (MLLP's start block 0x0B, its end block 0x1C among them) written as it
+  // is would cut the frame the message travels in: never written raw.
+  const auto control = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7F;
+  };
   if (d.escape == '\0') {  // nothing can be escaped: only plain text fits
     for (const char c : converted) {
-      if (c == '\r' || c == '\n' || d.isDelimiter(c)) return false;
+      if (control(c) || d.isDelimiter(c)) return false;
     }
     out.append(converted);
     return true;
   }
+  static constexpr char kHex[] = "0123456789ABCDEF";
   for (const char c : converted) {
-    if (c == '\r') {
-      out.append({d.escape, 'X', '0', 'D', d.escape});
-    } else if (c == '\n') {
-      out.append({d.escape, 'X', '0', 'A', d.escape});
+    if (control(c)) {  // \X0D\ for CR, \X0A\ for LF, and so on
+      const auto byte = static_cast<unsigned char>(c);
+      out.append({d.escape, 'X', kHex[byte >> 4], kHex[byte & 0x0F], d.escape});
     } else if (!d.isDelimiter(c)) {
       out.push_back(c);
     } else {
@@ -179,10 +185,11 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
     if (d.escape != '\0' || !d.isDelimiter(candidate)) break;
   }
   std::string fallback;
-  // Without an escape character a delimiter, CR or LF cannot be written either, whether it was
+  // Without an escape character a delimiter or a control character (CR, LF, ...) cannot be written either, whether it was
   // in the text or in what stands in for a character (the "..." of an ellipsis, say).
   const auto put = [&](char c) {
-    const bool unescapable = d.escape == '\0' && (c == '\r' || c == '\n' || d.isDelimiter(c));
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unescapable = d.escape == '\0' && (byte < 0x20 || byte == 0x7F || d.isDelimiter(c));
     fallback.push_back(unescapable ? stand : c);
   };
   for (std::size_t i = 0; i < utf8.size();) {

@@ -111,6 +111,8 @@ const std::vector<EncodeCase> kEncode{
     {"a#b", Set::Truncation, Charset::Ascii, "a\\P\\b"},                        // ... escaped with it
     {"a\rb", Set::Standard, Charset::Ascii, "a\\X0D\\b"},                       // CR cannot be sent
     {"a\nb", Set::Standard, Charset::Ascii, "a\\X0A\\b"},                       // nor LF
+    {"a\x0B" "b\x1C" "c", Set::Standard, Charset::Ascii, "a\\X0B\\b\\X1C\\c"},  // nor MLLP's blocks
+    {"a\tb\x7F", Set::Standard, Charset::Utf8, "a\\X09\\b\\X7F\\"},           // nor any control
     {"a!b@c|d", Set::Custom, Charset::Ascii, "a$F$b$S$c|d"},                    // custom delimiters
     {"$*%", Set::Custom, Charset::Ascii, "$E$$R$$T$"},                          // the other custom ones
     {"Zo\xC3\xAB", Set::Standard, Charset::Latin1, "Zo\xEB"},                   // UTF-8 to Latin-1
@@ -124,6 +126,7 @@ const std::vector<EncodeCase> kEncode{
     {"plain", Set::NoEscape, Charset::Ascii, "plain"},                          // fine without escape
     {"a^b", Set::NoEscape, Charset::Ascii, std::nullopt},                       // cannot be escaped
     {"a\rb", Set::NoEscape, Charset::Ascii, std::nullopt},                      // nor CR
+    {"a\x0B" "b", Set::NoEscape, Charset::Ascii, std::nullopt},                   // nor a control
     {"a\\b", Set::NoEscape, Charset::Ascii, "a\\b"},                            // '\' is plain data then
 };
 
@@ -144,6 +147,7 @@ const std::vector<EscapeTextCase> kEscapeText{
     {"\xF0\x9F\x99\x82", Set::Standard, Charset::Ascii, "?"},                     // one '?' per character
     {"a^b", Set::NoEscape, Charset::Ascii, "a?b"},                                // no escape char: '?'
     {"x\ry", Set::NoEscape, Charset::Ascii, "x?y"},                               // ... for CR too
+    {"x\x0By\x1Cz", Set::NoEscape, Charset::Ascii, "x?y?z"},                     // ... and MLLP's blocks
     {"Cyngor Sir Ynys \xC5\xB4" "en", Set::Standard, Charset::Ascii, "Cyngor Sir Ynys Wen"},  // W with circumflex
     {"Stra\xC3\x9F" "e \xC3\x86", Set::Standard, Charset::Ascii, "Strasse AE"},            // sharp s, AE ligature
     {"\xC5\x81\xC3\xB3" "d\xC5\xBA", Set::Standard, Charset::Latin1, "L\xF3" "dz"},          // Latin-1 keeps o-acute
