@@ -216,6 +216,12 @@ const std::vector<ErrorCase> kCases{
      "  <store duplicateWindowHours=\"49\" retentionDays=\"2\"><sqlite path=\"x.db\"/></store>\n" +
          kFeed + "</cpisEngine>\n",
      4, 54, "duplicateWindowHours (49) is longer than retentionDays (2 days): ..."},
+    {"deferred_checks_beyond_retention",
+     "<?xml version=\"1.0\"?>\n<cpisEngine xmlns=\"urn:cpis-engine:config:1\">\n  "
+     "<environment>TEST</environment>\n"
+     "  <store retentionDays=\"8\"><sqlite path=\"x.db\"/></store>\n  <notify deferredCheckHours=\"200\"/>\n" +
+         kFeed + "</cpisEngine>\n",
+     5, 37, "deferredCheckHours (200) is longer than the store's retentionDays (8 days): ..."},
     {"adapter_setting_twice",
      document(
          "  <feed name=\"a\">\n    <listener address=\"127.0.0.1\" port=\"1\"/>\n    <adapter "
