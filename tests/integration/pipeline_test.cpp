@@ -886,10 +886,13 @@ BOOST_AUTO_TEST_CASE(a_deferred_answer_after_a_silent_read_is_not_repeated_by_a_
 
   client.send(adt("S1", "VS1", {"9990000018"}));
   BOOST_TEST_REQUIRE(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
-  Patient camhs{"9990000018"};
-  camhs.location = "CAMHS^^^RZZ01";
-  camhs.patientClass = "O";
-  client.send(adt("S2", "VS1", camhs, "A02"));
+  const auto at = [](const char* location, const char* patientClass) {
+    Patient p{"9990000018"};
+    p.location = location;
+    p.patientClass = patientClass;
+    return p;
+  };
+  client.send(adt("S2", "VS1", at("CAMHS^^^RZZ01", "O"), "A02"));
   const std::string read = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(read, "ZCP-2") == "FOUND");
   BOOST_TEST(field(read, "ZCP-16") == "SCHEDULED");
@@ -901,10 +904,7 @@ BOOST_AUTO_TEST_CASE(a_deferred_answer_after_a_silent_read_is_not_repeated_by_a_
                      engine.errors());  // the deferred check's answer, recorded
   const auto queriesAfterRecheck = state.stats().queries;
   BOOST_TEST(queriesAfterRecheck > queriesBefore);
-  Patient ward{"9990000018"};
-  ward.location = "WARD7^^^RZZ01";
-  ward.patientClass = "I";
-  client.send(adt("S3", "VS1", ward, "A02"));
+  client.send(adt("S3", "VS1", at("WARD7^^^RZZ01", "I"), "A02"));
   const std::string admitted = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(admitted, "ZCP-2") == "FOUND");
   BOOST_TEST(field(admitted, "ZCP-16") == "UNSCHEDULED");

@@ -1,5 +1,6 @@
 #include "engine/notify/builtin_sinks.h"
 
+#include <memory>
 #include <mutex>
 
 #include <boost/test/unit_test.hpp>
@@ -424,18 +425,28 @@ store::OutboxEntry lateEntry(const std::string& adt = kAdt) {
   e.payload = late->payload;
   return e;
 }
+// An EPR listening on the feed's return connection, and the sink that sends to it.
+struct ToEpr {
+  Epr epr;
+  mllp::MllpServer server{mllp::ListenerSettings{}, epr};
+  std::unique_ptr<notify::ReturnSink> sink;
+  ToEpr() {
+    server.start();
+    notify::ReturnSinkSettings s;
+    s.feed = "ed";
+    s.host = "127.0.0.1";
+    s.port = server.port();
+    s.ackTimeout = 5s;
+    sink = std::make_unique<notify::ReturnSink>(s);
+  }
+  ~ToEpr() { server.stop(); }
+};
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(sends_the_message_and_the_epr_s_answer_decides) {
-  Epr epr;
-  mllp::MllpServer server(mllp::ListenerSettings{}, epr);
-  server.start();
-  notify::ReturnSinkSettings s;
-  s.feed = "ed";
-  s.host = "127.0.0.1";
-  s.port = server.port();
-  s.ackTimeout = 5s;
-  notify::ReturnSink sink(s);
+  ToEpr to;
+  auto& epr = to.epr;
+  auto& sink = *to.sink;
   notify::Notifications followUps;
   BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Delivered);
   {
@@ -457,22 +468,15 @@ BOOST_AUTO_TEST_CASE(sends_the_message_and_the_epr_s_answer_decides) {
     epr.acknowledged = "ANOTHER1";  // an ACK of another message delivers nothing
   }
   BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
-  server.stop();
 }
 
 // CPIS.md §4 (MSH-18: the reply in the sender's character set): a Latin-1 feed's late result
 // with a name beyond ASCII reaches the EPR byte for byte. (Its bytes in the JSON payload as they
 // were made it invalid UTF-8: the payload did not parse, and the result was dead-lettered.)
 BOOST_AUTO_TEST_CASE(a_latin_1_message_is_sent_byte_for_byte) {
-  Epr epr;
-  mllp::MllpServer server(mllp::ListenerSettings{}, epr);
-  server.start();
-  notify::ReturnSinkSettings s;
-  s.feed = "ed";
-  s.host = "127.0.0.1";
-  s.port = server.port();
-  s.ackTimeout = 5s;
-  notify::ReturnSink sink(s);
+  ToEpr to;
+  auto& epr = to.epr;
+  auto& sink = *to.sink;
   std::string latin1 = kAdt;
   latin1.replace(latin1.find("UNICODE UTF-8"), 13, "8859/1");
   latin1.replace(latin1.find("TESTCHILD^ALEX"), 14, "TESTCHILD^ZO\xCB");
@@ -488,7 +492,6 @@ BOOST_AUTO_TEST_CASE(a_latin_1_message_is_sent_byte_for_byte) {
     BOOST_TEST_REQUIRE(epr.received.size() == 1u);
     BOOST_TEST(epr.received[0] == sent);
   }
-  server.stop();
 }
 
 BOOST_AUTO_TEST_CASE(an_epr_that_is_not_listening_is_a_retry) {
