@@ -56,16 +56,17 @@ class Mapper {
     for (const auto* feed : root.childrenNamed("feed")) config.feeds.push_back(mapFeed(*feed));
     checkFeedsTogether(root, config);
     if (const auto* cpis = root.child("cpis")) config.cpis = mapCpis(*cpis, config);
-    if (const auto* notify = root.child("notify")) config.notify = mapNotify(*notify);
-    // A deferred check's late result is built from its stored message (PID, PV1): a message
-    // purged before its checks give up would leave the EPR an ORU that names no patient.
-    if (config.notify.deferredChecks && config.notify.deferredCheckDeadline > config.store.retention) {
-      const XmlElement* at = root.child("notify") != nullptr ? root.child("notify") : root.child("store");
-      if (at != nullptr) {
-        problem(*at, "deferredCheckHours (" + std::to_string(config.notify.deferredCheckDeadline.count()) +
-                         ") is longer than the store's retentionDays (" +
-                         std::to_string(config.store.retention.count()) +
-                         " days): a deferred check's message could be purged before its late result is sent");
+    if (const auto* notify = root.child("notify")) {
+      config.notify = mapNotify(*notify);
+      // A deferred check's late result is built from its stored message (PID, PV1): a message
+      // purged before its checks give up would leave the EPR an ORU that names no patient. (The
+      // defaults, 24 hours and at least a day's retention, always fit.)
+      if (config.notify.deferredChecks && config.notify.deferredCheckDeadline > config.store.retention) {
+        problem(*notify,
+                "deferredCheckHours (" + std::to_string(config.notify.deferredCheckDeadline.count()) +
+                    ") is longer than the store's retentionDays (" +
+                    std::to_string(config.store.retention.count()) +
+                    " days): a deferred check's message could be purged before its late result is sent");
       }
     }
     const auto feeds = root.childrenNamed("feed");

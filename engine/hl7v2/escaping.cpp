@@ -131,15 +131,18 @@ std::optional<std::size_t> decodeValue(std::string_view raw, const Delimiters& d
   return firstBad;
 }
 
+namespace {
+// A control character (CR, LF; MLLP's start block 0x0B and end block 0x1C among them) written as
+// it is would cut the segment or the frame the message travels in: never written raw.
+bool control(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte < 0x20 || byte == 0x7F;
+}
+}  // namespace
+
 bool encodeValue(std::string_view utf8, const Delimiters& d, Charset charset, std::string& out) {
   std::string converted;
   if (!appendFromUtf8(utf8, charset, converted)) return false;
-  // A control character (MLLP's start block 0x0B, its end block 0x1C among them) written as it
-  // is would cut the frame the message travels in: never written raw.
-  const auto control = [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7F;
-  };
   if (d.escape == '\0') {  // nothing can be escaped: only plain text fits
     for (const char c : converted) {
       if (control(c) || d.isDelimiter(c)) return false;
@@ -185,11 +188,10 @@ std::string escapeText(std::string_view utf8, const Delimiters& d, Charset chars
     if (d.escape != '\0' || !d.isDelimiter(candidate)) break;
   }
   std::string fallback;
-  // Without an escape character a delimiter or a control character (CR, LF, ...) cannot be written either, whether it was
-  // in the text or in what stands in for a character (the "..." of an ellipsis, say).
+  // Without an escape character a delimiter or a control character cannot be written either,
+  // whether it was in the text or in what stands in for a character (the "..." of an ellipsis).
   const auto put = [&](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool unescapable = d.escape == '\0' && (byte < 0x20 || byte == 0x7F || d.isDelimiter(c));
+    const bool unescapable = d.escape == '\0' && (control(c) || d.isDelimiter(c));
     fallback.push_back(unescapable ? stand : c);
   };
   for (std::size_t i = 0; i < utf8.size();) {

@@ -102,12 +102,9 @@ class TreeReader {
     return t;
   }
 
-  // maxAgeYears: "none" (0: any age) or 1 to 150. The schema says so; this reads the value
-  // whitespace and all, whatever the validator normalised, and never throws.
+  // maxAgeYears: "none" (0: any age) or 1 to 150. The schema says so (and Xerces-C++ hands over
+  // the value with its white space collapsed); this never throws, whatever the value.
   std::optional<int> maxAge(const XmlElement& at, std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    const auto last = text.find_last_not_of(" \t\r\n");
-    if (first != std::string_view::npos) text = text.substr(first, last - first + 1);
     if (text == "none") return 0;
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);  // xs:positiveInteger allows it
     int years = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <exception>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -33,8 +34,8 @@ plugin::DeliveryResult PluginSink::deliver(const store::OutboxEntry& entry, Noti
   }
   plugin::NotificationFields notification;
   for (const auto& [key, value] : *fields) {
-    if (key == kKeyLocationKey || key == kKeyHl7 || key == kKeyHl7Base64 || key == kKeyFailedAtMs ||
-        key == kKeyAcceptUnverified || key == kKeyAcceptMissingStatus || key == kKeyMayHaveArrived) {
+    if (std::find(std::begin(kBuiltinOnlyKeys), std::end(kBuiltinOnlyKeys), key) !=
+        std::end(kBuiltinOnlyKeys)) {
       continue;  // the built-in sinks' own
     }
     notification.insert_or_assign(key, value);

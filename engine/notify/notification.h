@@ -82,5 +82,9 @@ inline constexpr std::string_view kKeyHl7 = "hl7";
 // The same, base64, for a message with bytes beyond ASCII: a JSON payload is UTF-8 text, and a
 // feed's own character set (MSH-18 8859/1, say) is not (hl7Of() reads either).
 inline constexpr std::string_view kKeyHl7Base64 = "hl7_base64";
+// Every key above in this section: a plugin sink never sees them.
+inline constexpr std::string_view kBuiltinOnlyKeys[] = {
+    kKeyLocationKey,    kKeyFailedAtMs, kKeyAcceptUnverified, kKeyAcceptMissingStatus,
+    kKeyMayHaveArrived, kKeyHl7,        kKeyHl7Base64};
 
 }  // namespace cpis::notify

@@ -13,10 +13,10 @@ VisitTurns::Turn VisitTurns::take(const std::string& visit) {
   std::unique_lock lock(mutex_);
   const auto [it, free] = running_.try_emplace(visit);
   if (!free) {
-    auto handedOver = std::make_shared<bool>(false);
-    it->second.push_back(Next{nullptr, handedOver});
+    bool handedOver = false;  // outlives its entry: the entry is taken before the flag is set
+    it->second.push_back(Next{nullptr, &handedOver});
     ++waiting_;
-    handedOn_.wait(lock, [&] { return *handedOver; });
+    handedOn_.wait(lock, [&] { return handedOver; });
     --waiting_;
   }
   return Turn(this, visit);
@@ -49,7 +49,7 @@ void VisitTurns::release(const std::string& visit) {
       }
       Next first = std::move(it->second.front());
       it->second.pop_front();
-      if (first.handedOver) {
+      if (first.handedOver != nullptr) {
         *first.handedOver = true;  // the turn is the waiting thread's; its Turn ends it
         handedOn_.notify_all();
         return;

@@ -6,7 +6,6 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 
@@ -62,7 +61,7 @@ class VisitTurns {
   // One in line behind a visit's running check: a parked job, or a thread waiting in take().
   struct Next {
     std::function<void()> job;
-    std::shared_ptr<bool> handedOver;  // a waiting thread's: set under `mutex_` when its turn comes
+    bool* handedOver;  // a waiting thread's own flag (it waits until set): set under `mutex_`
   };
 
   void release(const std::string& visit);
