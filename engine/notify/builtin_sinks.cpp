@@ -5,6 +5,7 @@
 
 #include "engine/core/base36.h"
 #include "engine/hl7v2/ack.h"
+#include "engine/hl7v2/escaping.h"
 #include "engine/hl7v2/message.h"
 #include "engine/hl7v2/path.h"
 
@@ -89,18 +90,23 @@ std::string buildLateResult(std::string_view inbound, std::string_view controlId
     const hl7v2::Delimiters& d = m.delimiters();
     const std::string f(1, d.field);
     const std::string c(1, d.component);
+    // The engine's own texts, escaped: a feed's delimiters may be any punctuation ('-', ' ').
+    const auto esc = [&](std::string_view text) { return hl7v2::escapeText(text, d, m.charset()); };
     const std::string_view receiver = rawAt(m, "MSH-5");
     const std::string_view version = rawAt(m, "MSH-12");
     const std::string_view processing = rawAt(m, "MSH-11");
-    out = "MSH" + f + d.encodingCharacters() + f + std::string(receiver.empty() ? "CPIS-ENGINE" : receiver) + f +
-          std::string(rawAt(m, "MSH-6")) + f + std::string(rawAt(m, "MSH-3")) + f + std::string(rawAt(m, "MSH-4")) +
-          f + std::string(timestamp) + f + f + "ORU" + c + "R01" + c + "ORU_R01" + f + std::string(controlId) + f +
-          std::string(processing.empty() ? "P" : processing) + f + std::string(version.empty() ? "2.4" : version) +
-          f + f + f + f + f + std::string(rawAt(m, "MSH-17")) + f + std::string(rawAt(m, "MSH-18")) + '\r';
+    out = "MSH" + f + d.encodingCharacters() + f +
+          (receiver.empty() ? esc("CPIS-ENGINE") : std::string(receiver)) + f +
+          std::string(rawAt(m, "MSH-6")) + f + std::string(rawAt(m, "MSH-3")) + f +
+          std::string(rawAt(m, "MSH-4")) + f + esc(timestamp) + f + f + esc("ORU") + c + esc("R01") + c +
+          esc("ORU_R01") + f + esc(controlId) + f +
+          (processing.empty() ? esc("P") : std::string(processing)) + f +
+          (version.empty() ? esc("2.4") : std::string(version)) + f + f + f + f + f +
+          std::string(rawAt(m, "MSH-17")) + f + std::string(rawAt(m, "MSH-18")) + '\r';
     out += renumber ? renumbered(segment(m, "PID"), renumber->first, renumber->second) : segment(m, "PID");
     out += segment(m, "PV1");
-    out += "OBR" + f + "1" + f + f + f + "CPIS-CHECK" + c + "CP-IS check" + c + "99CPIS" + f + f + f +
-           std::string(timestamp) + '\r';
+    out += "OBR" + f + esc("1") + f + f + f + esc("CPIS-CHECK") + c + esc("CP-IS check") + c + esc("99CPIS") +
+           f + f + f + esc(timestamp) + '\r';
   } else {
     out = "MSH|^~\\&|CPIS-ENGINE||||" + std::string(timestamp) + "||ORU^R01^ORU_R01|" + std::string(controlId) +
           "|P|2.4\r"

@@ -92,6 +92,27 @@ BOOST_AUTO_TEST_CASE(is_an_oru_r01_to_the_sender_with_its_patient_and_the_alerts
   BOOST_TEST(field(bare, "OBR-4") == "CPIS-CHECK");
 }
 
+BOOST_AUTO_TEST_CASE(escapes_its_own_texts_for_the_feeds_delimiters) {
+  // '-' between fields and '_' between components: the engine's texts hold both.
+  const std::string adt =
+      "MSH-_~\\&-EDSYS-RZZ-CPIS-RZZ-20261125101500--ADT_A04-C1-P-2.4\r"
+      "PID-1--9990000018_____NHS_NH--TESTCHILD_ALEX-\r"
+      "PV1-1-E-EDMAJ\r";
+  const std::string oru = notify::buildLateResult(adt, "LABC", "20261125103000+0000", {});
+  const auto parsed = hl7v2::parse(oru);
+  BOOST_REQUIRE(parsed);
+  const hl7v2::Message& m = parsed.value();
+  BOOST_TEST(m.get("MSH-9") == "ORU");
+  BOOST_TEST(m.get("MSH-9.3") == "ORU_R01");
+  BOOST_TEST(m.get("MSH-10") == "LABC");
+  BOOST_TEST(m.get("MSH-12") == "2.4");
+  BOOST_TEST(m.get("PID-3") == "9990000018");
+  BOOST_TEST(m.get("OBR-4") == "CPIS-CHECK");
+  BOOST_TEST(m.get("OBR-4.2") == "CP-IS check");
+  BOOST_TEST(m.get("OBR-7") == "20261125103000+0000");
+  BOOST_TEST(m.segmentCount() == 4u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(recheck_sink, test::StoreFixture)
