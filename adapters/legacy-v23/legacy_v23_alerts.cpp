@@ -104,6 +104,17 @@ bool ended(const sdk::CheckOutcome::Plan& plan, Date today) {
   return end && dateOf(*end) < today;
 }
 
+// The local authority and how to reach it: "Name, emergency NUMBER", or what CP-IS left out
+// (its emergency number is mandatory there; a record without one is still shown).
+std::string laContact(const sdk::CheckOutcome::Record& record) {
+  std::string text(record.laName());
+  if (!record.emergencyPhone().empty()) return text + ", emergency " + std::string(record.emergencyPhone());
+  if (const auto workplace = record.workplacePhone()) {
+    return text + ", no emergency number in CP-IS, office hours " + std::string(*workplace);
+  }
+  return text + ", no telephone number in CP-IS";
+}
+
 std::string accessesSentence(std::size_t count) {
   if (count == 0) return "No earlier unscheduled accesses.";
   if (count == 1) return "1 earlier unscheduled access.";
@@ -130,8 +141,7 @@ std::string bannerText(const sdk::CheckOutcome& outcome, Date today, std::size_t
         text += codesOf(plan.typeCode()).name;
         if (ended(plan, today)) text += " (ENDED)";
       }
-      text +=
-          " (" + std::string(record.laName()) + ", emergency " + std::string(record.emergencyPhone()) + ")";
+      text += " (" + laContact(record) + ")";
     }
     text += ". " + accessesSentence(accesses);
     if (outcome.accessMode() == "SCHEDULED") text += " Silent read: the local authority is not notified.";
@@ -162,7 +172,7 @@ std::string planText(const sdk::CheckOutcome::Record& record, const sdk::CheckOu
   } else {
     text += " since " + start + " (no end date).";
   }
-  text += " " + std::string(record.laName()) + ", emergency " + std::string(record.emergencyPhone()) + ".";
+  text += " " + laContact(record) + ".";
   if (silentRead) text += " Silent read: the local authority is not notified.";
   return text;
 }
@@ -254,8 +264,10 @@ void writeObxAlerts(const sdk::CheckOutcome& outcome, const ObxOptions& options,
       rows.value("ST", "CPIS-SUBJECT", "Plan subject", g, record.subject());
       rows.value("ST", "CPIS-LA-ODS", "Local authority ODS code", g, record.laOdsCode());
       rows.value("ST", "CPIS-LA-NAME", "Local authority name", g, record.laName());
-      rows.row("XTN", "CPIS-LA-EC", "Local authority emergency contact", g)
-          .components(5, {record.emergencyPhone(), "EMR", "PH"});
+      if (!record.emergencyPhone().empty()) {
+        rows.row("XTN", "CPIS-LA-EC", "Local authority emergency contact", g)
+            .components(5, {record.emergencyPhone(), "EMR", "PH"});
+      }
       if (const auto workplace = record.workplacePhone()) {
         rows.row("XTN", "CPIS-LA-WP", "Local authority workplace contact", g)
             .components(5, {*workplace, "WPN", "PH"});

@@ -102,6 +102,15 @@ std::string_view planState(const domain::CheckOutcome& outcome, const domain::Pr
   return plan.end && *plan.end < domain::londonDate(outcome.decidedAt) ? "ENDED" : "ACTIVE";
 }
 
+std::string laContactText(const domain::LocalAuthority& la) {
+  if (!la.emergencyPhone.empty()) return la.name + ", emergency " + la.emergencyPhone;
+  // CP-IS makes the emergency number mandatory; a record without one is still shown (failing
+  // the check would hide the plan), saying so rather than showing "emergency" and nothing.
+  if (la.workplacePhone)
+    return la.name + ", no emergency number in CP-IS, office hours " + *la.workplacePhone;
+  return la.name + ", no telephone number in CP-IS";
+}
+
 std::string planDisplayText(const domain::CheckOutcome& outcome, const domain::CpisRecord& record,
                             const domain::ProtectionPlan& plan) {
   std::string text = "CP-IS: " + upper(domain::displayNameOf(plan.type));
@@ -116,7 +125,7 @@ std::string planDisplayText(const domain::CheckOutcome& outcome, const domain::C
   } else {
     text += " since " + domain::displayDate(plan.start) + ", ends " + domain::displayDate(*plan.end) + ".";
   }
-  text += " " + record.la.name + ", emergency " + record.la.emergencyPhone + ". ";
+  text += " " + laContactText(record.la) + ". ";
   text += accessesSentence(std::min(outcome.accesses.size(), kMaxAccesses));
   if (outcome.mode == domain::AccessMode::Scheduled) {
     text += " Silent read: the local authority is not notified.";

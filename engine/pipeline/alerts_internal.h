@@ -64,6 +64,9 @@ std::string_view statusName(domain::CheckStatus status);      // "Found", "Not f
 std::string_view reasonLabel(domain::ReasonCode reason);      // ZCP-3.2 when the outcome has no text
 std::string_view snomedTermOf(domain::PlanType type);         // "Subject to child protection plan"
 std::string reasonText(const domain::CheckOutcome& outcome);  // outcome.reasonText, else the label
+// The local authority and how to reach it, for display texts: "Name, emergency NUMBER", or what
+// CP-IS left out.
+std::string laContactText(const domain::LocalAuthority& la);
 // ZCP-19 of one plan of a FOUND outcome.
 std::string planDisplayText(const domain::CheckOutcome& outcome, const domain::CpisRecord& record,
                             const domain::ProtectionPlan& plan);

@@ -101,8 +101,10 @@ void encodeObx(const domain::CheckOutcome& outcome, const AlertOptions& options,
         rows.add("ST", "CPIS-SUBJECT", "Plan subject", group, {domain::codeOf(record.subject)});
         rows.add("ST", "CPIS-LA-ODS", "Local authority ODS code", group, {record.la.odsCode});
         rows.add("ST", "CPIS-LA-NAME", "Local authority name", group, {record.la.name});
-        rows.add("XTN", "CPIS-LA-EC", "Local authority emergency contact", group,
-                 {record.la.emergencyPhone, "EMR", "PH"});
+        if (!record.la.emergencyPhone.empty()) {
+          rows.add("XTN", "CPIS-LA-EC", "Local authority emergency contact", group,
+                   {record.la.emergencyPhone, "EMR", "PH"});
+        }
         if (record.la.workplacePhone) {
           rows.add("XTN", "CPIS-LA-WP", "Local authority workplace contact", group,
                    {*record.la.workplacePhone, "WPN", "PH"});

@@ -41,7 +41,7 @@ void encodeZseg(const domain::CheckOutcome& outcome, const AlertOptions& options
         zcp.field(7, planState(outcome, plan));
         zcp.field(8, domain::codeOf(record.subject));
         zcp.field(9, record.la.odsCode).field(10, record.la.name);
-        zcp.field(11, {record.la.emergencyPhone, "EMR", "PH"});
+        if (!record.la.emergencyPhone.empty()) zcp.field(11, {record.la.emergencyPhone, "EMR", "PH"});
         if (record.la.workplacePhone) zcp.field(12, {*record.la.workplacePhone, "WPN", "PH"});
         checkFields(zcp, outcome, options, checkTime);
         zcp.field(17, std::to_string(accesses));

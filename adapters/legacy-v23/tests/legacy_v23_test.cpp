@@ -344,6 +344,24 @@ BOOST_AUTO_TEST_CASE(coding_systems_access_rows_and_offsets_are_the_trusts) {
   BOOST_TEST(ackText.find("|A2|") == std::string::npos);
 }
 
+// CP-IS makes the local authority's emergency number mandatory; a record without one is still
+// shown, and its texts say so instead of "emergency" and nothing.
+BOOST_FIXTURE_TEST_CASE(a_record_without_an_emergency_number_says_so, LegacyV23) {
+  domain::CheckOutcome outcome = outcomes::foundOnePlan();
+  BOOST_TEST_REQUIRE(outcome.records.size() == 1u);
+  outcome.records[0].la.emergencyPhone.clear();
+  outcome.records[0].la.workplacePhone = "01632 960000";
+  std::string ackText = ack(sample("a04-pid2-spaces.hl7"), outcome);
+  BOOST_TEST(ackText.find("CPIS-LA-EC") == std::string::npos, ackText);
+  BOOST_TEST(ackText.find("emergency)") == std::string::npos, ackText);
+  BOOST_TEST(ackText.find("emergency .") == std::string::npos, ackText);
+  BOOST_TEST(ackText.find("no emergency number in CP-IS, office hours 01632 960000") != std::string::npos,
+             ackText);
+  outcome.records[0].la.workplacePhone.reset();
+  ackText = ack(sample("a04-pid2-spaces.hl7"), outcome);
+  BOOST_TEST(ackText.find("no telephone number in CP-IS") != std::string::npos, ackText);
+}
+
 // The engine appends alerts to ACKs it builds itself (a rejected or "send again" AR, the late
 // result after a re-check) through Responder::appendTo. This PAS refuses Z-segments, so those
 // must be the adapter's OBX rows too, not ZCP, whatever the feed's standard encoding.

@@ -442,6 +442,33 @@ BOOST_AUTO_TEST_CASE(at_most_25_accesses_follow) {
   BOOST_TEST(m.get("ZCP-19").find("25 earlier unscheduled accesses") != std::string::npos);
 }
 
+// CP-IS makes the local authority's emergency number mandatory. A record without one is still
+// shown (failing the check would hide the plan), saying so: not "emergency ." and an empty
+// "^EMR^PH" that reads as a number.
+BOOST_AUTO_TEST_CASE(a_record_without_an_emergency_number_says_so) {
+  LocalAuthority la = exampleshire();
+  la.emergencyPhone.clear();
+  CheckOutcome outcome = found({{la, SubjectKind::Child, {{PlanType::Cppi, 2025y / 3 / 1, {}}}}}, 0);
+  for (const auto encoding : {AlertEncoding::Zseg, AlertEncoding::Obx}) {
+    AlertOptions options;
+    options.encoding = encoding;
+    const std::string ack = buildAlertAck(inbound(), hl7v2::AckCode::AA, {}, ackOptions(), outcome, options);
+    BOOST_TEST(ack.find("EMR") == std::string::npos, ack);
+    BOOST_TEST(ack.find("emergency .") == std::string::npos, ack);
+    BOOST_TEST(ack.find("no emergency number in CP-IS, office hours 01632 960000") != std::string::npos, ack);
+  }
+  outcome.records[0].la.workplacePhone.reset();
+  const std::string ack =
+      buildAlertAck(inbound(), hl7v2::AckCode::AA, {}, ackOptions(), outcome, AlertOptions{});
+  const auto m = hl7v2::parse(std::string_view(ack)).value();
+  BOOST_TEST(m.get("ZCP-11").empty());
+  BOOST_TEST(m.get("ZCP-12").empty());
+  BOOST_TEST(
+      m.get("ZCP-19").find("Exampleshire County Council, no telephone number in CP-IS.") != std::string::npos,
+      m.get("ZCP-19"));
+  BOOST_TEST(m.get("ZCP-2") == "FOUND");  // the plan is shown all the same
+}
+
 BOOST_AUTO_TEST_CASE(the_none_encoding_adds_no_segment_but_keeps_the_warning) {
   AlertOptions options;
   options.encoding = AlertEncoding::None;
