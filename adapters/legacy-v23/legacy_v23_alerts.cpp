@@ -227,7 +227,8 @@ void writeObxAlerts(const sdk::CheckOutcome& outcome, const ObxOptions& options,
     rows.row("CE", "CPIS-REASON", "CP-IS check reason", "0")
         .components(5, {reason, reasonText(outcome), systems.cpis});
   }
-  if (const auto nhsNumber = outcome.nhsNumber()) {
+  // The number checked, else a refused one as the PAS sent it (so the clerk sees which).
+  if (const auto nhsNumber = outcome.nhsNumber() ? outcome.nhsNumber() : outcome.refusedNhsNumber()) {
     rows.row("CX", "CPIS-NHS-NUMBER", "NHS number checked", "0")
         .components(5, {*nhsNumber, "", "", "NHS", "NH"});
   }

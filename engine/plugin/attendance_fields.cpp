@@ -277,6 +277,9 @@ cpis_host_result readOutcomeField(const domain::CheckOutcome& o, cpis_outcome_fi
       case CPIS_OUTCOME_DECIDED_AT: return give(text, formatInstant(o.decidedAt));
       case CPIS_OUTCOME_CHECK_ID: return give(text, o.checkId);
       case CPIS_OUTCOME_SOURCE: return give(text, domain::codeOf(o.source));
+      case CPIS_OUTCOME_REFUSED_NHS_NUMBER:
+        return giveOptional(text, o.refusedNhsNumber,
+                            [](const domain::RefusedNhsNumber& n) { return n.reveal(); });
       default: return CPIS_HOST_BAD_ARGUMENT;
     }
   }

@@ -362,6 +362,26 @@ BOOST_FIXTURE_TEST_CASE(a_record_without_an_emergency_number_says_so, LegacyV23)
   BOOST_TEST(ackText.find("no telephone number in CP-IS") != std::string::npos, ackText);
 }
 
+// A number refused as invalid is echoed as the PAS sent it (ABI 1.2), as the engine's own
+// encodings do in ZCP-13: the clerk sees which number was refused.
+BOOST_FIXTURE_TEST_CASE(a_refused_nhs_number_is_echoed_as_sent, LegacyV23) {
+  domain::CheckOutcome outcome =
+      outcomes::notChecked(domain::ReasonCode::NhsNumberInvalid, "NHS number fails its check digit");
+  outcome.refusedNhsNumber.emplace("999 000 0019");
+  const std::string ackText = ack(sample("a04-pid2-spaces.hl7"), outcome);
+  const auto parsed = cpis::hl7v2::parse(std::string_view(ackText));
+  BOOST_TEST_REQUIRE(parsed.ok());
+  bool echoed = false;
+  for (std::size_t i = 1; i <= parsed->occurrences("OBX"); ++i) {
+    const std::string obx = "OBX(" + std::to_string(i) + ")-";
+    if (parsed->get(obx + "3") != "CPIS-NHS-NUMBER") continue;
+    echoed = true;
+    BOOST_TEST(parsed->get(obx + "5") == "999 000 0019");
+    BOOST_TEST(parsed->get(obx + "11") == "X");
+  }
+  BOOST_TEST(echoed, ackText);
+}
+
 // The engine appends alerts to ACKs it builds itself (a rejected or "send again" AR, the late
 // result after a re-check) through Responder::appendTo. This PAS refuses Z-segments, so those
 // must be the adapter's OBX rows too, not ZCP, whatever the feed's standard encoding.

@@ -285,6 +285,13 @@ BOOST_AUTO_TEST_CASE(a_check_outcome_reads_as_text) {
   BOOST_TEST(get(CPIS_ACCESS_ASID, 0).first == CPIS_HOST_ABSENT);
   BOOST_TEST(get(CPIS_ACCESS_ORG_ODS_CODE, 1).first == CPIS_HOST_BAD_ARGUMENT);
   BOOST_TEST(get(static_cast<cpis_outcome_field>(99)).first == CPIS_HOST_BAD_ARGUMENT);
+  BOOST_TEST(get(CPIS_OUTCOME_REFUSED_NHS_NUMBER).first == CPIS_HOST_ABSENT);
+  // Not checked on a refused number (ABI 1.2): the value as sent, and no number queried.
+  outcome.status = cpis::domain::CheckStatus::NotChecked;
+  outcome.queried.reset();
+  outcome.refusedNhsNumber.emplace("999 000 0019");
+  BOOST_TEST(get(CPIS_OUTCOME_REFUSED_NHS_NUMBER).second == "999 000 0019");
+  BOOST_TEST(get(CPIS_OUTCOME_NHS_NUMBER).first == CPIS_HOST_ABSENT);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

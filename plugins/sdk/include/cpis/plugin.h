@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define CPIS_PLUGIN_ABI_MAJOR 1
-#define CPIS_PLUGIN_ABI_MINOR 1
+#define CPIS_PLUGIN_ABI_MINOR 2
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CPIS_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -185,7 +185,11 @@ typedef enum cpis_outcome_field {
   CPIS_OUTCOME_DECIDED_AT = 6,  /* when the outcome was decided */
   CPIS_OUTCOME_CHECK_ID = 7,    /* UUID of the check */
   CPIS_OUTCOME_SOURCE = 8,      /* SPINE, FHIR_API, SIMULATOR */
-  CPIS_RECORD_SUBJECT = 20,     /* CHILD, UNBORN */
+  /* ABI 1.2: not checked because the NHS number was refused (NHS_NUMBER_INVALID, or a rejected
+   * message that held one): the value as the message sent it, any text; absent otherwise.
+   * ZCP-13 echoes it where CPIS_OUTCOME_NHS_NUMBER is absent. Never log it. */
+  CPIS_OUTCOME_REFUSED_NHS_NUMBER = 9,
+  CPIS_RECORD_SUBJECT = 20, /* CHILD, UNBORN */
   CPIS_RECORD_LA_ODS_CODE = 21,
   CPIS_RECORD_LA_NAME = 22,
   CPIS_RECORD_LA_EMERGENCY_PHONE = 23,

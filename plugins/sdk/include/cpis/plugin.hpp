@@ -396,6 +396,10 @@ class CheckOutcome {
   std::string_view reasonCode() const { return get(CPIS_OUTCOME_REASON); }  // "" for FOUND/NOT_FOUND
   std::string_view reasonText() const { return get(CPIS_OUTCOME_REASON_TEXT); }
   std::optional<std::string_view> nhsNumber() const { return find(CPIS_OUTCOME_NHS_NUMBER, 0, 0); }
+  // Not checked because the NHS number was refused: the value as sent (ABI 1.2); never log it.
+  std::optional<std::string_view> refusedNhsNumber() const {
+    return find(CPIS_OUTCOME_REFUSED_NHS_NUMBER, 0, 0);
+  }
   std::string_view accessMode() const { return get(CPIS_OUTCOME_ACCESS_MODE); }
   std::string_view decidedAt() const { return get(CPIS_OUTCOME_DECIDED_AT); }
   std::string_view checkId() const { return get(CPIS_OUTCOME_CHECK_ID); }
