@@ -155,8 +155,10 @@ class Outbox {
   // or not held by this instance are passed over. Returns how many were given back.
   virtual core::Result<std::size_t> release(std::span<const NotificationId> ids) = 0;
 
-  // Dead (or pending) entries back to pending, due now, attempts 0, deadline and finishedAt
-  // cleared; lastError stays (what went wrong before), a claim on a pending one too. An
+  // Dead (or pending) entries back to pending, due now, attempts 0, finishedAt cleared; lastError
+  // stays (what went wrong before), a claim on a pending one too. A deadline still ahead stays;
+  // one passed becomes now plus the entry's window (deadline - createdAt): an entry that ends
+  // at its deadline (a deferred check) still ends, and is not given up at once. An
   // unknown or delivered id is NotFound / InvalidArgument. Returns how many were replayed.
   virtual core::Result<std::size_t> replay(NotificationId id) = 0;
   // Every dead entry (of one sink when given) back to pending, as replay().

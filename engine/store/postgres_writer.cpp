@@ -183,7 +183,11 @@ const std::string kOutboxMark =
     " FROM (SELECT 1) AS one LEFT JOIN outbox o ON o.id = $1::bigint";
 
 constexpr std::string_view kReplaySet =
-    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = clock.now, deadline = NULL,"
+    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = clock.now,"
+    // A deadline still ahead stays; one passed gives the entry its window again, from now (a
+    // deferred check, whose sink makes unlimited attempts, must still end: check-abandoned).
+    " deadline = CASE WHEN outbox.deadline IS NULL OR outbox.deadline > clock.now THEN outbox.deadline"
+    "   ELSE clock.now + (outbox.deadline - outbox.created_at) END,"
     " finished_at = NULL FROM clock";
 
 const std::string kReplayOne = "WITH clock AS (SELECT " + clockSql("$2") + " AS now), changed AS (" +

@@ -16,6 +16,16 @@
 #include "engine/store/sqlite_schema.h"
 
 namespace cpis::store {
+namespace {
+
+// A replayed entry's deadline (?2: now): one still ahead stays; one passed gives the entry its
+// window again, from now. A deferred check's sink makes unlimited attempts: it must still end
+// (check-abandoned reaches a person), as it would have without the replay.
+const std::string kReplayDeadline =
+    "deadline = CASE WHEN deadline IS NULL OR deadline > ?2 THEN deadline ELSE ?2 + (deadline - created_at) "
+    "END,";
+
+}  // namespace
 
 SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microseconds duplicateWindow)
     : session_(std::move(session)),
@@ -33,13 +43,15 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       loadRecent_(db_, kSqliteRecentMessages),
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
       // ?8 (and ?5): the id the store gave the message, or NULL for SQLite's next rowid.
-      insertMessage_(db_,
-                     "INSERT INTO message (id, feed, control_id, received_at, raw_size) VALUES (?5, ?1, ?2, ?3, ?4)"),
+      insertMessage_(
+          db_,
+          "INSERT INTO message (id, feed, control_id, received_at, raw_size) VALUES (?5, ?1, ?2, ?3, ?4)"),
       // Processed before it was stored: the message, its ACK and its outcome in one row write.
-      insertFinished_(db_,
-                      "INSERT INTO message (id, feed, control_id, received_at, raw_size, ack, acked_at, state,"
-                      " outcome, finished_at) VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7,"
-                      " CASE WHEN ?6 = 'received' THEN NULL ELSE ?3 END)"),
+      insertFinished_(
+          db_,
+          "INSERT INTO message (id, feed, control_id, received_at, raw_size, ack, acked_at, state,"
+          " outcome, finished_at) VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7,"
+          " CASE WHEN ?6 = 'received' THEN NULL ELSE ?3 END)"),
       insertRaw_(db_, "INSERT INTO message_raw (id, raw) VALUES (?1, ?2)"),
       recordAck_(db_, "UPDATE message SET ack = ?1, acked_at = ?2 WHERE id = ?3 AND purged_at IS NULL"),
       markOutcome_(db_,
@@ -59,13 +71,14 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
               " finished_at = ?4 WHERE id = ?5 AND state = 'received'"),
       // An entry queued behind older pending ones of its order key waits at least as long as
       // they do (see raiseQueued_).
-      insertNotification_(db_,
-                          "INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload,"
-                          " created_at, next_attempt_at, deadline, claimed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                          " CASE WHEN ?5 = '' THEN COALESCE(?8, ?7) ELSE max(COALESCE(?8, ?7), COALESCE(("
-                          "SELECT max(p.next_attempt_at) FROM outbox p WHERE p.sink = ?2 AND p.order_key = ?5"
-                          " AND p.order_key <> '' AND p.state = 'pending'), 0)) END,"
-                          " ?9, ?10) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
+      insertNotification_(
+          db_,
+          "INSERT INTO outbox (message_id, sink, kind, idempotency_key, order_key, payload,"
+          " created_at, next_attempt_at, deadline, claimed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+          " CASE WHEN ?5 = '' THEN COALESCE(?8, ?7) ELSE max(COALESCE(?8, ?7), COALESCE(("
+          "SELECT max(p.next_attempt_at) FROM outbox p WHERE p.sink = ?2 AND p.order_key = ?5"
+          " AND p.order_key <> '' AND p.state = 'pending'), 0)) END,"
+          " ?9, ?10) ON CONFLICT (sink, idempotency_key) DO NOTHING"),
       findEntry_(db_, "SELECT state, message_id FROM outbox WHERE id = ?1"),
       markDelivered_(db_,
                      "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, finished_at = ?2,"
@@ -77,20 +90,21 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       // which is never before its next attempt: they wait until then as well, so that claims
       // and next-due reads, walking outbox_waiting in time order, do not read them while it
       // backs off (?1 the entry, ?2 its next attempt).
-      raiseQueued_(db_,
-                   "UPDATE outbox SET next_attempt_at = ?2 WHERE id IN (SELECT q.id FROM outbox h JOIN outbox q"
-                   " ON q.sink = h.sink AND q.order_key = h.order_key WHERE h.id = ?1 AND h.order_key <> ''"
-                   " AND q.order_key <> '' AND q.state = 'pending' AND q.id > h.id AND q.next_attempt_at < ?2)"),
+      raiseQueued_(
+          db_,
+          "UPDATE outbox SET next_attempt_at = ?2 WHERE id IN (SELECT q.id FROM outbox h JOIN outbox q"
+          " ON q.sink = h.sink AND q.order_key = h.order_key WHERE h.id = ?1 AND h.order_key <> ''"
+          " AND q.order_key <> '' AND q.state = 'pending' AND q.id > h.id AND q.next_attempt_at < ?2)"),
       release_(db_, "UPDATE outbox SET claimed = 0 WHERE id = ?1 AND state = 'pending' AND claimed <> 0"),
       markDead_(db_,
                 "UPDATE outbox SET state = 'dead', attempts = attempts + 1, finished_at = ?2,"
                 " last_error = ?3, claimed = 0 WHERE id = ?1"),
-      replayOne_(db_,
-                 "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, deadline = NULL,"
-                 " finished_at = NULL WHERE id = ?1 AND length(payload) > 0"),
-      replayDead_(db_,
-                  "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, deadline = NULL,"
-                  " finished_at = NULL WHERE state = 'dead' AND (?1 IS NULL OR sink = ?1) AND length(payload) > 0"),
+      replayOne_(db_, "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, " +
+                          kReplayDeadline + " finished_at = NULL WHERE id = ?1 AND length(payload) > 0"),
+      replayDead_(db_, "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, " +
+                           kReplayDeadline +
+                           " finished_at = NULL WHERE state = 'dead' AND (?1 IS NULL OR sink = ?1) AND "
+                           "length(payload) > 0"),
       // Finished notifications hold patient data too: their payloads go after the retention.
       clearPayloads_(db_,
                      "UPDATE outbox SET payload = X'' WHERE id IN (SELECT id FROM outbox"

@@ -304,19 +304,52 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(claim_deliver_retry_dead_and_replay, Backend, Stor
   fixture.clock.advance(30s);
   BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{b});
 
-  // the dead one is replayed: pending, due now, attempts and deadline cleared, the error kept
+  // the dead one is replayed: pending, due now, attempts cleared, its deadline (still ahead) and
+  // the error kept
+  const TimePoint deadline = outbox.get(c).value().deadline.value();
   fixture.clock.advance(1min);
   BOOST_TEST(outbox.replay(c).value() == 1U);
   entry = outbox.get(c).value();
   BOOST_TEST((entry.state == NotificationState::Pending));
   BOOST_TEST(entry.attempts == 0U);
   BOOST_TEST((entry.nextAttemptAt == fixture.clock.now()));
-  BOOST_TEST(!entry.deadline.has_value());
+  BOOST_TEST((entry.deadline == deadline));
   BOOST_TEST(!entry.finishedAt.has_value());
   BOOST_TEST(entry.lastError == "HTTP 400 refused");
   BOOST_TEST(claim(outbox, fixture.clock.now()) == std::vector<NotificationId>{c});
   BOOST_TEST((outbox.replay(a).error().code() == Status::Code::InvalidArgument));  // delivered
   BOOST_TEST((outbox.replay(9999).error().code() == Status::Code::NotFound));
+}
+
+// A replay keeps an entry's end. A deferred check's sink makes unlimited attempts and stops at
+// its deadline (then check-abandoned tells a person): a replay that cleared the deadline left it
+// retrying for ever, and nobody was told. A deadline still ahead stays (a pending entry replayed
+// to try it now); one passed gives the entry its window again, counted from the replay.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_replay_keeps_the_entrys_deadline_or_gives_its_window_again, Backend,
+                              StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const TimePoint created = fixture.clock.now();
+  NewNotification deferred = notification("k1");
+  deferred.deadline = created + 24h;
+  const NotificationId pending = enqueue(outbox, deferred);
+  deferred.idempotencyKey = "k2";
+  const NotificationId late = enqueue(outbox, deferred);
+  const NotificationId none = enqueue(outbox, notification("k3"));
+  BOOST_TEST(claim(outbox, fixture.clock.now()).size() == 3U);
+  BOOST_REQUIRE(outbox.markRetry(pending, created + 1h, "SPINE_UNAVAILABLE").isOk());
+  BOOST_REQUIRE(outbox.markDead(none, "refused").isOk());
+  fixture.clock.advance(10min);
+  BOOST_TEST(outbox.replay(pending).value() == 1U);  // try it now: the same end
+  BOOST_TEST((outbox.get(pending)->deadline == created + 24h));
+  BOOST_TEST((outbox.get(pending)->nextAttemptAt == fixture.clock.now()));
+
+  fixture.clock.advance(25h);  // past its deadline: the dispatcher marks it dead
+  BOOST_REQUIRE(outbox.markDead(late, "deadline passed").isOk());
+  fixture.clock.advance(2h);
+  BOOST_TEST(outbox.replayDead(std::nullopt).value() == 2U);
+  BOOST_TEST((outbox.get(late)->deadline == fixture.clock.now() + 24h));  // its 24 hours again
+  BOOST_TEST(!outbox.get(none)->deadline.has_value());                    // none: still none
 }
 
 // A dispatcher that stops gives back what it claimed and did not try: claimable again at once,
