@@ -34,8 +34,11 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: cpis-admin --config FILE [--json] COMMAND\n"
     "  notifications list [--state pending|delivered|dead] [--sink S] [--kind K] [--limit N]\n"
-    "  notifications show ID [--show-payload]       why it failed: attempts, last error, next attempt, deadline\n"
+    "  notifications show ID [--show-payload]       why it failed: attempts, last error, next attempt, "
+    "deadline\n"
     "  notifications replay ID | --all-dead [--sink S]   back to pending, due now, attempts 0\n"
+    "                                               (dead deferred checks: by ID or --sink cpis-recheck "
+    "only)\n"
     "  deferred list [--state pending|delivered|dead] [--limit N]   deferred CP-IS checks\n"
     "  messages list --state received|failed|rejected|processed [--limit N]\n"
     "  messages show ID [--show-content]            the raw message and ACK only when asked\n"
@@ -340,8 +343,35 @@ void listEntries(std::ostream& out, const std::vector<store::OutboxEntry>& entri
 
 // ---- commands --------------------------------------------------------------------------------
 
-int notifications(const Options& o, OpenStore& s, std::ostream& out) {
+// The sink names `config` gives notifications to: its <sink>s, the deferred check's, and each
+// checking feed's return channel.
+std::vector<std::string> sinkNames(const config::EngineConfig& config) {
+  std::vector<std::string> names;
+  for (const auto& sink : config.notify.sinks) names.push_back(sink.name);
+  names.emplace_back(notify::kRecheckSink);
+  for (const auto& feed : config.feeds) {
+    if (feed.returnConnection && feed.check)
+      names.push_back(std::string(notify::kReturnSinkPrefix) + feed.name);
+  }
+  return names;
+}
+
+// --sink names a sink this configuration has, or one the store holds notifications of (a sink
+// since removed): a typo is an error, not "0 replayed".
+void checkSinkName(const std::string& sink, const config::EngineConfig& config, store::Outbox& outbox) {
+  const auto names = sinkNames(config);
+  if (std::find(names.begin(), names.end(), sink) != names.end()) return;
+  const store::OutboxCounts held = valueOr(outbox.counts(std::string_view(sink)));
+  if (held.pending + held.delivered + held.dead != 0) return;
+  std::string known;
+  for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
+  throw Failure{"no sink is named " + sink + " in " + config.source +
+                " or in the store (its sinks: " + known + ")"};
+}
+
+int notifications(const Options& o, OpenStore& s, const config::EngineConfig& config, std::ostream& out) {
   store::Outbox& outbox = s.store->outbox();
+  if (o.sink) checkSinkName(*o.sink, config, outbox);
   const std::string verb = o.words.size() > 1 ? o.words[1] : "";
   if (verb == "list") {
     if (o.words.size() != 2) throw Usage{"notifications list takes no operand"};
@@ -386,6 +416,19 @@ int notifications(const Options& o, OpenStore& s, std::ostream& out) {
     if (o.allDead) {
       if (o.words.size() != 2) throw Usage{"notifications replay takes an ID or --all-dead, not both"};
       const std::optional<std::string_view> sink = o.sink ? std::optional<std::string_view>(*o.sink) : std::nullopt;
+      if (!sink) {
+        // A dead deferred check was abandoned: a person was told to check CP-IS by hand. Replayed,
+        // it queries CP-IS again, hours or days after the attendance (an access recorded, the
+        // local authority told): never as a side effect of replaying a webhook's backlog.
+        if (const auto dead = valueOr(outbox.counts(notify::kRecheckSink)).dead; dead != 0) {
+          throw Failure{
+              std::to_string(dead) + " dead deferred CP-IS check" + (dead == 1 ? " is" : "s are") +
+              " among them, and each would query CP-IS again: replay the other sinks' with --sink NAME "
+              "(notifications list --state dead shows them), and deferred checks only with --sink " +
+              std::string(notify::kRecheckSink) +
+              " or by ID, once nobody has checked those children by hand"};
+        }
+      }
       replayed = valueOr(outbox.replayDead(sink));
     } else {
       if (o.words.size() != 3) throw Usage{"notifications replay ID | --all-dead [--sink S]"};
@@ -517,9 +560,9 @@ int summary(const Options& o, OpenStore& s, std::ostream& out) {
   }
   out << "messages        ";
   for (const char* state : kStates) out << ' ' << state << ' ' << states[state];
-  out << "\nnotifications    pending " << all.pending << " delivered " << all.delivered << " dead " << all.dead
-      << "\ndeferred checks  pending " << recheck.pending << " delivered " << recheck.delivered << " dead "
-      << recheck.dead << '\n';
+  out << "\nnotifications    pending " << all.pending << " delivered " << all.delivered << " dead "
+      << all.dead << "\n  of which deferred checks  pending " << recheck.pending << " delivered "
+      << recheck.delivered << " dead " << recheck.dead << '\n';
   return kAdminOk;
 }
 
@@ -547,7 +590,7 @@ int runAdminTool(const std::vector<std::string>& args, std::ostream& out, std::o
     }
     OpenStore s = openStore(config.store);
     int status = kAdminOk;
-    if (command == "notifications") status = notifications(o, s, out);
+    if (command == "notifications") status = notifications(o, s, config, out);
     if (command == "deferred") status = deferred(o, s, out);
     if (command == "messages") status = messages(o, s, out);
     if (command == "summary") status = summary(o, s, out);

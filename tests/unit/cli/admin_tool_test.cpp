@@ -196,13 +196,40 @@ void exerciseTool(const std::string& configFile, cpis::store::MessageStore& engi
   BOOST_TEST(due.value()[0].id == w.dead);
   BOOST_TEST_REQUIRE(engine.outbox().markDead(w.dead, "HTTP 410 again").isOk());
 
-  // replay every dead one of a sink
-  BOOST_TEST(json(admin(configFile, {"--json", "notifications", "replay", "--all-dead", "--sink", "smtp"}).out)
-                 .extract<Poco::JSON::Object::Ptr>()
-                 ->getValue<int>("replayed") == 0);
+  // replay every dead one of a sink; a sink nobody has (a typo) is an error, not "0 replayed"
+  auto typo = admin(configFile, {"notifications", "replay", "--all-dead", "--sink", "webhok"});
+  BOOST_TEST(typo.status == cpis::cli::kAdminFailed);
+  BOOST_TEST(typo.err.find("no sink is named webhok") != std::string::npos, typo.err);
+  BOOST_TEST(typo.err.find("cpis-recheck") != std::string::npos, typo.err);  // the ones there are
+  BOOST_TEST(admin(configFile, {"notifications", "list", "--sink", "webhok"}).status ==
+             cpis::cli::kAdminFailed);
+  BOOST_TEST(
+      json(admin(configFile, {"--json", "notifications", "replay", "--all-dead", "--sink", "cpis-recheck"})
+               .out)
+          .extract<Poco::JSON::Object::Ptr>()
+          ->getValue<int>("replayed") == 0);  // configured (built in), nothing dead
   auto all = admin(configFile, {"--json", "notifications", "replay", "--all-dead", "--sink", "webhook"});
   BOOST_TEST_REQUIRE(all.status == cpis::cli::kAdminOk, all.err);
   BOOST_TEST(json(all.out).extract<Poco::JSON::Object::Ptr>()->getValue<int>("replayed") == 1);
+
+  // A dead deferred check (abandoned: a person was told) is not replayed by --all-dead alone:
+  // it would query CP-IS again, days late. Named, it is, and it keeps its end.
+  auto rechecks =
+      engine.outbox().claimDue("cpis-recheck", 10, std::chrono::system_clock::now() + std::chrono::hours(1));
+  BOOST_TEST_REQUIRE(rechecks.ok());
+  BOOST_TEST_REQUIRE(rechecks.value().size() == 1u);
+  const auto deadline = rechecks.value()[0].deadline;
+  BOOST_TEST_REQUIRE(engine.outbox().markDead(w.recheck, "deadline passed: SPINE_UNAVAILABLE").isOk());
+  auto refused = admin(configFile, {"notifications", "replay", "--all-dead"});
+  BOOST_TEST(refused.status == cpis::cli::kAdminFailed);
+  BOOST_TEST(refused.err.find("1 dead deferred CP-IS check is among them") != std::string::npos, refused.err);
+  BOOST_TEST(engine.outbox().get(w.recheck).value().state == NotificationState::Dead);
+  auto named =
+      admin(configFile, {"--json", "notifications", "replay", "--all-dead", "--sink", "cpis-recheck"});
+  BOOST_TEST_REQUIRE(named.status == cpis::cli::kAdminOk, named.err);
+  BOOST_TEST(json(named.out).extract<Poco::JSON::Object::Ptr>()->getValue<int>("replayed") == 1);
+  BOOST_TEST(engine.outbox().get(w.recheck).value().state == NotificationState::Pending);
+  BOOST_TEST((engine.outbox().get(w.recheck).value().deadline == deadline));
 
   // failures and usage
   BOOST_TEST(admin(configFile, {"notifications", "show", "999999"}).status == cpis::cli::kAdminFailed);
