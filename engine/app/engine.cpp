@@ -155,6 +155,25 @@ void Engine::start() {
     feeds_.push_back(std::move(feed));
   }
 
+  // Every listener binds before anything acts (recovery's CP-IS checks, the dispatcher's
+  // deliveries): a port in use stops the start with nothing done, rather than after queries
+  // and notifications that a supervisor's restarts would repeat. Connections wait in the
+  // backlog until the listeners start, after recovery.
+  for (auto& feed : feeds_) {
+    const config::ListenerConfig& listener = feed->config.listener;
+    try {
+      feed->server =
+          std::make_unique<mllp::MllpServer>(listenerSettings(feed->config, config_.limits), *feed->intake);
+    } catch (const Poco::Exception& e) {
+      throw std::runtime_error("feed " + feed->config.name + ": listener " + listener.address + ":" +
+                               std::to_string(listener.port) +
+                               (listener.line != 0
+                                    ? " (" + config_.source + ":" + std::to_string(listener.line) + ")"
+                                    : std::string()) +
+                               ": " + e.displayText());
+    }
+  }
+
   // Recovery: what was stored but not finished (and no other running instance owns) is
   // finished before anything new comes in.
   auto unfinished = store_->claimUnfinished(std::numeric_limits<std::size_t>::max());
@@ -164,8 +183,6 @@ void Engine::start() {
   startDispatcher();
 
   for (auto& feed : feeds_) {
-    feed->server =
-        std::make_unique<mllp::MllpServer>(listenerSettings(feed->config, config_.limits), *feed->intake);
     feed->server->start();
     logger().information("feed %s: listening on %s:%hu%s", feed->config.name, feed->config.listener.address,
                          feed->server->port(), std::string(feed->config.listener.tls ? " (TLS)" : ""));

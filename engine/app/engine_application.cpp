@@ -80,14 +80,16 @@ int EngineApplication::main(const ArgVec& args) {
     if (std::string_view(e.what()).empty() || std::string_view(e.what()).back() != '\n') std::cerr << '\n';
     return EXIT_CONFIG;
   }
+  // What start-up would load (mappings, plugins, TLS keys), each problem with its line in the
+  // file: with --validate-config, "valid" means the engine starts; before a start, nothing
+  // (no store, no recovery, no dispatcher) has begun when the engine refuses.
+  Poco::Logger::root().setLevel(Poco::Message::PRIO_WARNING);  // plugins say hello at information
+  if (const auto problems = Checks::unloadable(configuration, xerces); !problems.empty()) {
+    std::cerr << "cpis-engine: " << configuration.source << " names what cannot be loaded:\n";
+    for (const auto& problem : problems) std::cerr << "  " << problem << "\n";
+    return EXIT_CONFIG;
+  }
   if (validateOnly_) {
-    // What start-up would load (mappings, plugins, TLS keys): "valid" means the engine starts.
-    Poco::Logger::root().setLevel(Poco::Message::PRIO_WARNING);  // plugins say hello at information
-    if (const auto problems = Checks::unloadable(configuration, xerces); !problems.empty()) {
-      std::cerr << "cpis-engine: " << configuration.source << " names what cannot be loaded:\n";
-      for (const auto& problem : problems) std::cerr << "  " << problem << "\n";
-      return EXIT_CONFIG;
-    }
     std::cout << configuration << "cpis-engine: " << configuration.source << " is valid\n";
     return EXIT_OK;
   }

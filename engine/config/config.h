@@ -71,6 +71,7 @@ struct ListenerConfig {
   std::string address;     // an IP address or host name to bind; "0.0.0.0" or "::" for all
   std::uint16_t port = 0;  // 0: the system chooses (tests)
   std::optional<TlsConfig> tls;
+  std::uint64_t line = 0;  // of <listener> in the configuration file (0: not from one)
 
   friend bool operator==(const ListenerConfig&, const ListenerConfig&) = default;
 };

@@ -307,6 +307,7 @@ class Mapper {
     ListenerConfig listener;
     listener.address = token(element, "address", "");
     listener.port = static_cast<std::uint16_t>(number(element, "port", 0));
+    listener.line = element.line;
     if (const auto* tls = element.child("tls")) listener.tls = mapTls(*tls);
     return listener;
   }

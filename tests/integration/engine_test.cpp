@@ -1,11 +1,12 @@
 #define BOOST_TEST_MODULE test_integration
-#include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <mutex>
 
 #include <Poco/Net/ServerSocket.h>
 
+#include <boost/test/unit_test.hpp>
 
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_client.h"
@@ -50,21 +51,30 @@ BOOST_AUTO_TEST_CASE(invalid_config_is_refused_with_file_line_and_problem) {
   BOOST_TEST(errors.find("sometimes") != std::string::npos, errors);
 }
 
+// The message names the feed, the address and the <listener> line; every listener binds before
+// anything acts, so the dispatcher (and recovery's checks) never started.
 BOOST_AUTO_TEST_CASE(a_port_already_in_use_stops_the_start_with_a_clear_message) {
   Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
   EngineFixture f;
   std::string config = f.writeConfig();
+  std::string xml;
   {
     std::ifstream in(config);
-    std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    xml.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     xml.replace(xml.find(R"(port="0")"), 8, "port=\"" + std::to_string(taken.address().port()) + "\"");
     std::ofstream(config) << xml;
   }
+  const auto line =
+      1 + std::count(xml.begin(), xml.begin() + static_cast<std::ptrdiff_t>(xml.find("<listener")), '\n');
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
   BOOST_TEST(engine.wait() == 69);  // EX_UNAVAILABLE
   const std::string errors = engine.errors();
-  BOOST_TEST(errors.find("cpis-engine: cannot start: ") != std::string::npos, errors);
+  BOOST_TEST(errors.find("cpis-engine: cannot start: feed ed: listener 127.0.0.1:" +
+                         std::to_string(taken.address().port()) + " (" + config + ":" + std::to_string(line) +
+                         "): ") != std::string::npos,
+             errors);
   BOOST_TEST(errors.find("in use") != std::string::npos, errors);
+  BOOST_TEST(errors.find("dispatcher") == std::string::npos, errors);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_engine_on_the_same_database_is_refused_and_the_first_carries_on) {

@@ -1168,6 +1168,16 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
   BOOST_TEST(errors.find("broken-mapping.xml:1:") != std::string::npos, errors);
   BOOST_TEST(errors.find("feed ed: adapter no_such_adapter: ") != std::string::npos, errors);
   BOOST_TEST(engine.output().find("is valid") == std::string::npos);
+
+  // A plain start refuses the same way, each problem at its line, before anything began: no
+  // store opened (before, the store and the dispatcher were up when an unreadable key stopped
+  // the start, whose message named no line).
+  EngineProcess start(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST(start.wait() == 78);  // EX_CONFIG, as --validate-config
+  BOOST_TEST(start.errors().find(config + ":" + lineOf("<privateKeyFile>") +
+                                 ": feed ed: listener TLS key: ") != std::string::npos,
+             start.errors());
+  BOOST_TEST(!std::filesystem::exists(f.storePath()));
 }
 
 // CPIS.md §8, hazard H5: a LIVE engine refuses to start with a location whose access mode its

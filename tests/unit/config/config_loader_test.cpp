@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(omitted_settings_take_the_defaults) {
   expected.store.sqlitePath = dir.path() / "data/cpis.db";
   FeedConfig feed;
   feed.name = "only";
-  feed.listener = {"127.0.0.1", 0, std::nullopt};
+  feed.listener = {"127.0.0.1", 0, std::nullopt, 5};  // <listener> is on line 5
   expected.feeds.push_back(feed);
   BOOST_TEST((config == expected), "loaded:\n" << config << "expected:\n" << expected);
 }
