@@ -340,7 +340,11 @@ void Dispatcher::workLoop(Runner& r) {
 
 bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   if (entry.deadline && options_.clock() >= *entry.deadline) {
-    giveUp(r, entry, "deadline passed before it could be delivered");
+    // Why its last attempt failed stays readable (SPINE_UNAVAILABLE, say): what the engineer
+    // needs before a replay, which the dead letter's own text would otherwise replace.
+    giveUp(r, entry,
+           "deadline passed before it could be delivered" +
+               (entry.lastError.empty() ? std::string() : " (its last attempt: " + entry.lastError + ")"));
     return true;
   }
   Notifications followUps;

@@ -250,6 +250,29 @@ BOOST_AUTO_TEST_CASE(an_entry_past_its_deadline_is_dead_lettered_without_an_atte
   BOOST_TEST(entry("late").lastError.find("deadline") != std::string::npos);
 }
 
+// The engine was down across a deferred check's deadline: the dead letter still says why the
+// check last failed, which the engineer needs before replaying it.
+BOOST_AUTO_TEST_CASE(an_entry_dead_lettered_at_its_deadline_keeps_why_it_last_failed) {
+  TestSink sink;
+  enqueue("team", "late", {}, clock.now() + 10s);
+  const auto claimed = outbox().claimDue("team", 10, clock.now());
+  BOOST_TEST_REQUIRE(claimed.ok());
+  BOOST_TEST_REQUIRE(claimed.value().size() == 1u);
+  BOOST_TEST_REQUIRE(
+      outbox()
+          .markRetry(claimed.value()[0].id, clock.now() + 5s, "CP-IS check failed again: SPINE_UNAVAILABLE")
+          .isOk());
+  clock.advance(20s);
+  Dispatcher d(outbox(), options());
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return entry("late").state == store::NotificationState::Dead; }));
+  BOOST_TEST(sink.seen() == 0u);
+  BOOST_TEST(entry("late").lastError ==
+             "deadline passed before it could be delivered (its last attempt: CP-IS check failed again: "
+             "SPINE_UNAVAILABLE)");
+}
+
 BOOST_AUTO_TEST_CASE(a_retry_that_would_pass_the_deadline_ends_the_entry) {
   TestSink sink;
   sink.behave([](const store::OutboxEntry&, notify::Notifications&) { return retry(); });
