@@ -68,6 +68,7 @@ notify::ComposerSettings composerSettings(const config::EngineConfig& config) {
   settings.deferredChecks = config.notify.deferredChecks && config.cpis.has_value();
   settings.deferredCheckDelay = config.notify.backoffMin;
   settings.deferredCheckDeadline = config.notify.deferredCheckDeadline;
+  settings.deliveryDeadline = config.notify.deliveryDeadline;
   for (const auto& feed : config.feeds) {
     if (feed.returnConnection && feed.check) settings.feedsWithReturn.insert(feed.name);
   }

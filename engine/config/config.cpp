@@ -143,9 +143,12 @@ void printCpis(std::ostream& os, const CpisConfig& cpis) {
 }
 
 void printNotify(std::ostream& os, const NotifyConfig& notify) {
-  os << "  notify poll " << notify.poll.count() << " ms, maxAttempts " << notify.maxAttempts << ", back-off "
+  os << "  notify poll " << notify.poll.count() << " ms, delivery tried for "
+     << notify.deliveryDeadline.count() << " h, maxAttempts "
+     << (notify.maxAttempts == 0 ? std::string("none") : std::to_string(notify.maxAttempts)) << ", back-off "
      << notify.backoffMin.count() << ".." << notify.backoffMax.count() << " ms, deferred checks "
-     << (notify.deferredChecks ? "on for " + std::to_string(notify.deferredCheckDeadline.count()) + " h" : std::string("off"))
+     << (notify.deferredChecks ? "on for " + std::to_string(notify.deferredCheckDeadline.count()) + " h"
+                               : std::string("off"))
      << "\n";
   for (const auto& sink : notify.sinks) {
     os << "    sink " << sink.name << " plugin " << sink.plugin << ", events";

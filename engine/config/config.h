@@ -243,7 +243,10 @@ struct NotifySinkConfig {
 // The outbox dispatcher and the deferred check (CPIS.md §7).
 struct NotifyConfig {
   std::chrono::milliseconds poll{5'000};
-  std::uint32_t maxAttempts = 10;
+  // 0: no limit; the delivery deadline ends a sink's retries (CPIS.md §7: back-off with jitter
+  // for a grace period, then dead-letter).
+  std::uint32_t maxAttempts = 0;
+  std::chrono::hours deliveryDeadline{24};  // a sink notification's, from when it is written
   std::chrono::milliseconds backoffMin{1'000};
   std::chrono::milliseconds backoffMax{300'000};
   bool deferredChecks = true;

@@ -391,6 +391,8 @@ class Mapper {
     NotifyConfig notify;
     notify.poll = std::chrono::milliseconds(number(element, "pollMs", notify.poll.count()));
     notify.maxAttempts = static_cast<std::uint32_t>(number(element, "maxAttempts", notify.maxAttempts));
+    notify.deliveryDeadline =
+        std::chrono::hours(number(element, "deliveryHours", notify.deliveryDeadline.count()));
     notify.backoffMin = std::chrono::milliseconds(number(element, "backoffMinMs", notify.backoffMin.count()));
     notify.backoffMax = std::chrono::milliseconds(number(element, "backoffMaxMs", notify.backoffMax.count()));
     notify.deferredChecks = flag(element, "deferredChecks", notify.deferredChecks);

@@ -273,6 +273,10 @@ Notifications Composer::compose(std::string_view kind, const domain::Attendance&
   Notifications out;
   const std::string key =
       idempotencyKey(kind, attendance.feedId, attendance.visitNumber, checkSeq.empty() ? outcome.checkId : checkSeq);
+  // Counted from now, not from the check: a check-abandoned composed a day after the failed
+  // check must still be tried for the whole window.
+  const auto written =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   for (const auto& sink : settings_.sinks) {
     if (sink.events.count(kind) == 0) continue;
     Notification n;
@@ -282,6 +286,7 @@ Notifications Composer::compose(std::string_view kind, const domain::Attendance&
     if (sink.ordered && !attendance.visitNumber.empty()) n.orderKey = attendance.feedId + ":" + attendance.visitNumber;
     n.payload = payloadFor(sink.data, kind, key, attendance, outcome);
     n.messageId = messageId;
+    n.deadline = written + settings_.deliveryDeadline;
     out.push_back(std::move(n));
   }
   return out;

@@ -45,6 +45,8 @@ struct ComposerSettings {
   bool deferredChecks = true;
   std::chrono::milliseconds deferredCheckDelay{30'000};  // the first re-run not before this
   std::chrono::hours deferredCheckDeadline{24};          // given up (check-abandoned) after this
+  // A sink's notification is retried this long after it is composed, then dead-lettered.
+  std::chrono::hours deliveryDeadline{24};
   // Feeds with a return connection: a late result goes to returnSinkName(feed).
   std::set<std::string, std::less<>> feedsWithReturn;
 };

@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(notifications_are_read_with_their_sinks_and_default_when_le
   <environment>TEST</environment>
   <store><sqlite path="cpis.db"/></store>
   <notify pollMs="250" maxAttempts="4" backoffMinMs="200" backoffMaxMs="9000" deferredChecks="false"
-          deferredCheckHours="6">
+          deferredCheckHours="6" deliveryHours="48">
     <sink name="safeguarding" plugin="webhook" events="plan-found  check-failed cancelled" data="identifiers"
           concurrency="3" ordered="true" maxAttempts="7">
       <setting name="url" value="https://safeguarding.example.nhs.uk/hook"/>
@@ -187,6 +187,7 @@ BOOST_AUTO_TEST_CASE(notifications_are_read_with_their_sinks_and_default_when_le
   BOOST_TEST(config.notify.backoffMax.count() == 9000);
   BOOST_TEST(!config.notify.deferredChecks);
   BOOST_TEST(config.notify.deferredCheckDeadline.count() == 6);
+  BOOST_TEST(config.notify.deliveryDeadline.count() == 48);
   BOOST_REQUIRE(config.notify.sinks.size() == 2u);
   const NotifySinkConfig& hook = config.notify.sinks[0];
   BOOST_TEST(hook.name == "safeguarding");
@@ -216,6 +217,9 @@ BOOST_AUTO_TEST_CASE(notifications_are_read_with_their_sinks_and_default_when_le
   BOOST_TEST((defaults.notify == NotifyConfig{}));
   BOOST_TEST(defaults.notify.deferredChecks);
   BOOST_TEST(defaults.notify.deferredCheckDeadline.count() == 24);
+  // CPIS.md §7: retried with back-off for a grace period (24 h), not a handful of attempts
+  BOOST_TEST(defaults.notify.deliveryDeadline.count() == 24);
+  BOOST_TEST(defaults.notify.maxAttempts == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_postgresql_store_is_read_with_its_password_from_its_file) {

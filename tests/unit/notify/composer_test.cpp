@@ -174,6 +174,25 @@ BOOST_AUTO_TEST_CASE(a_failed_unscheduled_check_is_deferred_and_reported) {
   BOOST_TEST(withoutRecheck.front().kind == "check-failed");
 }
 
+// CPIS.md §7: a sink's notification is retried with back-off for a grace period, then
+// dead-lettered with an ops alert; counted from when it is written (a check-abandoned composed
+// a day after its failed check gets the whole window too).
+BOOST_AUTO_TEST_CASE(a_sinks_notification_is_tried_for_the_delivery_window_from_when_it_is_written) {
+  auto settings = threeSinks();
+  settings.deliveryDeadline = std::chrono::hours(36);
+  const Composer composer(settings);
+  const auto before = std::chrono::system_clock::now();
+  const auto all = composer.compose(notify::kPlanFound, test::child(), test::found());
+  const auto after = std::chrono::system_clock::now();
+  BOOST_TEST_REQUIRE(!all.empty());
+  for (const auto& n : all) {
+    BOOST_TEST_REQUIRE(n.deadline.has_value());
+    BOOST_TEST((*n.deadline >=
+                std::chrono::time_point_cast<std::chrono::milliseconds>(before) + std::chrono::hours(36)));
+    BOOST_TEST((*n.deadline <= after + std::chrono::hours(36)));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_late_result_only_for_feeds_with_a_return_connection) {
   const Composer composer(threeSinks());
   const auto late = composer.lateResult(test::child(), test::found(), "FAILED-CHECK", "MSH|^~\\&|X\r", 5);
