@@ -185,8 +185,12 @@ void Engine::start() {
 
   for (auto& feed : feeds_) {
     feed->server->start();
-    logger().information("feed %s: listening on %s:%hu%s", feed->config.name, feed->config.listener.address,
-                         feed->server->port(), std::string(feed->config.listener.tls ? " (TLS)" : ""));
+    logger().information(
+        "feed %s: listening on %s:%hu%s%s", feed->config.name, feed->config.listener.address,
+        feed->server->port(), std::string(feed->config.listener.tls ? " (TLS)" : ""),
+        std::string(feed->config.check ? ""
+                                       : "; no <check>: messages are stored and acknowledged "
+                                         "without a CP-IS check or alerts"));
   }
   started_ = true;
   housekeeper_ = std::thread([this] { housekeeping(); });

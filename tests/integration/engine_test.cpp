@@ -109,6 +109,10 @@ BOOST_AUTO_TEST_CASE(message_is_acknowledged_once_stored_and_processed) {
   BOOST_TEST_REQUIRE(stored.size() == 1u);
   BOOST_TEST(stored[0].first == "M0001");
   BOOST_TEST(stored[0].second == "processed");
+  // A feed without <check> says at start that it checks nothing (a copied sample is no surprise).
+  BOOST_TEST(engine.errors().find("no <check>: messages are stored and acknowledged without a CP-IS check") !=
+                 std::string::npos,
+             engine.errors());
 }
 
 BOOST_AUTO_TEST_CASE(a_resend_gets_the_stored_ack_byte_for_byte_and_is_not_stored_again) {
