@@ -130,12 +130,16 @@ class Mapper {
   // fail then, naming the element. Returns the resolved path.
   fs::path readableFile(const XmlElement& element, std::string_view written) {
     const fs::path path = resolve(written);
-    // Someone may have typed the passphrase itself where its file belongs: never echo that.
-    const std::string shown = element.name == kPassphraseFileElement
-                                  ? std::string(
-                                        " (path not shown: this element names the file holding the "
-                                        "passphrase, not the passphrase)")
-                                  : ": " + path.string();
+    // Someone may have typed the passphrase itself where its file belongs: never echo that, but
+    // say where a relative name was looked for (the configuration file's folder).
+    const std::string shown =
+        element.name == kPassphraseFileElement
+            ? " (" +
+                  (fs::path(written).is_absolute() ? std::string("an absolute path")
+                                                   : "relative to " + context_.baseDirectory.string()) +
+                  "; the name itself is not shown: this element names the file holding the passphrase, and a "
+                  "passphrase typed here instead must not reach a log)"
+            : ": " + path.string();
     std::error_code error;
     const auto status = fs::status(path, error);
     if (!fs::exists(status)) {

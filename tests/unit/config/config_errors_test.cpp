@@ -65,7 +65,8 @@ const std::vector<ErrorCase> kCases{
      "<listen> is not allowed here: <feed> expects (expectedSender?, listener, acknowledgement?, adapter?, "
      "mapping?, check?)"},
     {"element_out_of_order", document("  <logging/>\n  <limits/>\n" + kFeed), 6, 12,
-     "<limits> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, notify?, feed+)"},
+     "<limits> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, "
+     "notify?, feed+)"},
     {"element_twice",
      document("  <feed name=\"a\">\n"
               "    <listener address=\"127.0.0.1\" port=\"1\"/>\n"
@@ -75,7 +76,8 @@ const std::vector<ErrorCase> kCases{
      "<listener> is not allowed here: <feed> expects (expectedSender?, listener, acknowledgement?, adapter?, "
      "mapping?, check?)"},
     {"missing_required_element", document("  <feed name=\"a\">\n  </feed>\n"), 5, 18,
-     "<feed> is incomplete: expected (expectedSender?, listener, acknowledgement?, adapter?, mapping?, check?)"},
+     "<feed> is incomplete: expected (expectedSender?, listener, acknowledgement?, adapter?, mapping?, "
+     "check?)"},
     {"no_feed_at_all", document(""), 2, 46,
      "<cpisEngine> is incomplete: expected (environment, store, limits?, logging?, cpis?, notify?, feed+)"},
     {"missing_required_attribute", document("  <feed name=\"a\"><listener address=\"127.0.0.1\"/></feed>\n"),
@@ -140,7 +142,8 @@ const std::vector<ErrorCase> kCases{
          kFeed + "</cpisEngine>\n",
      4, 28, "attribute 'groupCommit' of <store>: 'yes' is not a boolean: write true or false"},
     {"second_store", document("  <store><sqlite path=\"y.db\"/></store>\n" + kFeed), 5, 10,
-     "<store> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, notify?, feed+)"},
+     "<store> is not allowed here: <cpisEngine> expects (environment, store, limits?, logging?, cpis?, "
+     "notify?, feed+)"},
     {"bad_feed_name",
      document("  <feed name=\"RZZ ED\"><listener address=\"127.0.0.1\" port=\"1\"/></feed>\n"), 5, 23,
      "attribute 'name' of <feed>: 'RZZ ED' does not match the pattern [a-z0-9][a-z0-9._\\-]{0,63}"},
@@ -170,9 +173,8 @@ const std::vector<ErrorCase> kCases{
      tlsFeed(kCert + kKey + "        <privateKeyPassphraseFile>" + std::string(kPassphrase) +
              "</privateKeyPassphraseFile>\n"),
      10, 35,
-     "privateKeyPassphraseFile: no such file (path not shown: this element names the file holding the "
-     "passphrase, "
-     "not the passphrase)"},
+     "privateKeyPassphraseFile: no such file (relative to {dir}; the name itself is not shown: this element "
+     "names the file holding the passphrase, and a passphrase typed here instead must not reach a log)"},
     {"empty_passphrase_file",
      tlsFeed(kCert + kKey + "        <privateKeyPassphraseFile>tls/empty</privateKeyPassphraseFile>\n"), 10,
      35, "privateKeyPassphraseFile: the file is empty: {dir}/tls/empty"},
@@ -191,19 +193,28 @@ const std::vector<ErrorCase> kCases{
               "    <acknowledgement mode=\"enhanced\"/>\n  </feed>\n"),
      7, 39, "mode=\"enhanced\" needs a returnConnection: the application acknowledgements are sent over it"},
     {"unknown_notification_event",
-     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found attendance\"/>\n  </notify>\n" + kFeed), 6, 72,
-     "sink 'team': unknown event 'attendance' (plan-found, check-failed, cancelled, check-abandoned)"},
+     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found attendance\"/>\n  "
+              "</notify>\n" +
+              kFeed),
+     6, 72, "sink 'team': unknown event 'attendance' (plan-found, check-failed, cancelled, check-abandoned)"},
     {"unknown_data_level",
-     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\" data=\"everything\"/>\n  </notify>\n" + kFeed), 6, 79,
-     "sink 'team': unknown data level 'everything' (minimal, identifiers, full)"},
+     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\" "
+              "data=\"everything\"/>\n  </notify>\n" +
+              kFeed),
+     6, 79, "sink 'team': unknown data level 'everything' (minimal, identifiers, full)"},
     {"duplicate_sink_name",
-     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\"/>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\"/>\n  </notify>\n" + kFeed), 7, 61,
-     "sink name 'team' is already used by the sink at line 6"},
+     document("  <notify>\n    <sink name=\"team\" plugin=\"webhook\" events=\"plan-found\"/>\n    <sink "
+              "name=\"team\" plugin=\"webhook\" events=\"plan-found\"/>\n  </notify>\n" +
+              kFeed),
+     7, 61, "sink name 'team' is already used by the sink at line 6"},
     {"reserved_sink_name",
-     document("  <notify>\n    <sink name=\"cpis-recheck\" plugin=\"webhook\" events=\"plan-found\"/>\n  </notify>\n" + kFeed), 6, 69,
-     "sink name 'cpis-recheck' is the engine's own (the deferred check): choose another"},
+     document("  <notify>\n    <sink name=\"cpis-recheck\" plugin=\"webhook\" events=\"plan-found\"/>\n  "
+              "</notify>\n" +
+              kFeed),
+     6, 69, "sink name 'cpis-recheck' is the engine's own (the deferred check): choose another"},
     {"back_off_minimum_above_maximum",
-     document("  <notify backoffMinMs=\"5000\" backoffMaxMs=\"1000\"/>\n" + kFeed), 5, 52, "backoffMinMs (5000) is longer than backoffMaxMs (1000)"},
+     document("  <notify backoffMinMs=\"5000\" backoffMaxMs=\"1000\"/>\n" + kFeed), 5, 52,
+     "backoffMinMs (5000) is longer than backoffMaxMs (1000)"},
     {"read_timeout_above_idle_timeout",
      document("  <limits readTimeoutMs=\"60000\" idleTimeoutMs=\"30000\"/>\n" + kFeed), 5, 56,
      "readTimeoutMs (60000) must not exceed idleTimeoutMs (30000): a stalled frame would outlive an idle "
@@ -219,7 +230,8 @@ const std::vector<ErrorCase> kCases{
     {"deferred_checks_beyond_retention",
      "<?xml version=\"1.0\"?>\n<cpisEngine xmlns=\"urn:cpis-engine:config:1\">\n  "
      "<environment>TEST</environment>\n"
-     "  <store retentionDays=\"8\"><sqlite path=\"x.db\"/></store>\n  <notify deferredCheckHours=\"200\"/>\n" +
+     "  <store retentionDays=\"8\"><sqlite path=\"x.db\"/></store>\n  <notify "
+     "deferredCheckHours=\"200\"/>\n" +
          kFeed + "</cpisEngine>\n",
      5, 37, "deferredCheckHours (200) is longer than the store's retentionDays (8 days): ..."},
     {"adapter_setting_twice",
