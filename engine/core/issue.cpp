@@ -49,7 +49,9 @@ std::string locationText(const Location& location) {
       }
     }
   }
-  os << " at byte " << location.byteOffset;
+  // 0 is where the message starts, and what an issue found after parsing (a mapping's, a feed
+  // rule's) carries when no offset is known: "MSH(1)-3 at byte 0" would point at the wrong place.
+  if (location.byteOffset > 0) os << " at byte " << location.byteOffset;
   return os.str();
 }
 

@@ -18,17 +18,18 @@ struct LocationCase {
 std::ostream& operator<<(std::ostream& os, const LocationCase& c) { return os << c.expected; }
 
 const std::vector<LocationCase> kLocations{
-    {{"PID", 1, 3, 2, 4, 0, 112}, "PID(1)-3(2).4 at byte 112"},     // repetition and component
-    {{"PID", 1, 3, 1, 4, 2, 112}, "PID(1)-3(1).4.2 at byte 112"},   // down to the sub-component
-    {{"PID", 1, 3, 0, 0, 0, 90}, "PID(1)-3 at byte 90"},            // field only
-    {{"OBX", 3, 5, 0, 0, 0, 400}, "OBX(3)-5 at byte 400"},          // third OBX
-    {{"MSH", 1, 0, 0, 0, 0, 0}, "MSH(1) at byte 0"},                // whole segment: field 0
-    {{"PID", 0, 3, 0, 0, 0, 7}, "PID-3 at byte 7"},                 // sequence unknown
-    {{"PID", 1, 3, 0, 4, 0, 9}, "PID(1)-3.4 at byte 9"},            // component without repetition
-    {{"PID", 1, 3, 2, 0, 5, 9}, "PID(1)-3(2) at byte 9"},           // sub-component needs a component
-    {{"PID", 1, 0, 2, 4, 1, 9}, "PID(1) at byte 9"},                // no field: nothing below shown
-    {{"", 2, 3, 0, 0, 0, 32}, "message at byte 32"},                // no segment id: the message
-    {{}, "message at byte 0"},                                      // empty location
+    {{"PID", 1, 3, 2, 4, 0, 112}, "PID(1)-3(2).4 at byte 112"},    // repetition and component
+    {{"PID", 1, 3, 1, 4, 2, 112}, "PID(1)-3(1).4.2 at byte 112"},  // down to the sub-component
+    {{"PID", 1, 3, 0, 0, 0, 90}, "PID(1)-3 at byte 90"},           // field only
+    {{"OBX", 3, 5, 0, 0, 0, 400}, "OBX(3)-5 at byte 400"},         // third OBX
+    {{"MSH", 1, 0, 0, 0, 0, 0}, "MSH(1)"},                         // whole segment: field 0
+    {{"PID", 0, 3, 0, 0, 0, 7}, "PID-3 at byte 7"},                // sequence unknown
+    {{"PID", 1, 3, 0, 4, 0, 9}, "PID(1)-3.4 at byte 9"},           // component without repetition
+    {{"PID", 1, 3, 2, 0, 5, 9}, "PID(1)-3(2) at byte 9"},          // sub-component needs a component
+    {{"PID", 1, 0, 2, 4, 1, 9}, "PID(1) at byte 9"},               // no field: nothing below shown
+    {{"", 2, 3, 0, 0, 0, 32}, "message at byte 32"},               // no segment id: the message
+    {{}, "message"},                                               // empty location
+    {{"ZED", 1, 2, 1, 0, 0, 0}, "ZED(1)-2(1)"},                    // no offset known: none shown
 };
 
 struct CodeCase {
@@ -86,8 +87,7 @@ BOOST_AUTO_TEST_CASE(an_issue_prints_location_code_description_and_text) {
   issue.text = "message control id (MSH-10) is missing";
   std::ostringstream os;
   os << issue;
-  BOOST_TEST(os.str() ==
-             "MSH(1)-10 at byte 0: 101 Required field missing: message control id (MSH-10) is missing");
+  BOOST_TEST(os.str() == "MSH(1)-10: 101 Required field missing: message control id (MSH-10) is missing");
 }
 
 BOOST_AUTO_TEST_CASE(a_default_issue_is_an_internal_error) {
