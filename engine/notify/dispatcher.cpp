@@ -317,6 +317,14 @@ void Dispatcher::workLoop(Runner& r) {
     lock.lock();
     r.held.erase(entry.id);
     if (!entry.orderKey.empty()) r.heldKeys.erase(entry.orderKey);
+    if (settled) {
+      // A copy of this entry claimed while it was being delivered (a lease that lapsed while the
+      // store could not renew it) is stale now that it is finished: delivered again, the
+      // receiver would get it twice, and only the mark after would be refused.
+      const auto stale =
+          std::erase_if(r.blocked, [&](const store::OutboxEntry& e) { return e.id == entry.id; });
+      inFlight_ -= stale;
+    }
     for (auto it = r.blocked.begin(); it != r.blocked.end();) {
       if (r.busyWith(*it)) {
         ++it;

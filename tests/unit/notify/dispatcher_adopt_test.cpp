@@ -265,6 +265,27 @@ BOOST_AUTO_TEST_CASE(an_adopted_entry_waits_for_the_one_of_its_order_key_being_d
   BOOST_TEST(sink.seen() == (std::vector<std::string>{"first", "second"}), boost::test_tools::per_element());
 }
 
+// PostgreSQL: a lease that lapsed while the store could not renew it lets this instance claim an
+// entry again while it is still delivering it. The copy waits behind the entry; once that is
+// delivered the copy is stale and dropped, not delivered a second time.
+BOOST_AUTO_TEST_CASE(a_copy_claimed_while_the_entry_is_delivered_is_dropped_once_it_is_delivered) {
+  GateSink sink;
+  sink.close();
+  enqueue("only");
+  Dispatcher d(counting, options());
+  d.addSink("team", sink);
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 1; }));
+  d.adopt({entry("only")});  // the same entry, handed over again
+  sink.open();
+  BOOST_TEST_REQUIRE(waitFor([&] { return delivered() == 1; }));
+  enqueue("next");  // delivered after: the copy, had it gone, would have gone before it
+  d.wake("team");
+  BOOST_TEST_REQUIRE(waitFor([&] { return delivered() == 2; }));
+  BOOST_TEST(sink.seen() == (std::vector<std::string>{"only", "next"}), boost::test_tools::per_element());
+  BOOST_TEST(d.stats().storeErrors == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(a_sink_with_a_backlog_takes_no_more_and_claims_them_when_it_has_room) {
   GateSink sink;
   sink.close();
