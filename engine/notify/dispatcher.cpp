@@ -366,7 +366,9 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   switch (result.kind) {
     case plugin::DeliveryResult::Kind::Delivered: {
       const auto written = views(followUps);
-      if (auto status = record([&] { return outbox_.markDelivered(entry.id, written); }); !status.isOk()) {
+      if (auto status = recordFinish(entry.id, store::NotificationState::Delivered,
+                                     [&] { return outbox_.markDelivered(entry.id, written); });
+          !status.isOk()) {
         // Delivered but not recorded: it will be delivered again (at least once; the receiver
         // de-duplicates on the idempotency key).
         logger().error("sink %s: notification %s delivered but not marked: %s", r.name, std::to_string(entry.id),
@@ -427,7 +429,9 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
       return;
     }
   }
-  if (auto status = record([&] { return outbox_.markDead(entry.id, reason); }); !status.isOk()) {
+  if (auto status = recordFinish(entry.id, store::NotificationState::Dead,
+                                 [&] { return outbox_.markDead(entry.id, reason); });
+      !status.isOk()) {
     logger().error("sink %s: notification %s not dead-lettered: %s", r.name, std::to_string(entry.id),
                    status.message());
     const std::lock_guard lock(statsMutex_);
@@ -458,6 +462,19 @@ core::Status Dispatcher::record(const std::function<core::Status()>& mark) {
         logger().warning("notification outcome not recorded, trying again in %s ms: %s",
                          std::to_string(pause.count()), status.message());
       });
+}
+
+core::Status Dispatcher::recordFinish(store::NotificationId id, store::NotificationState finished,
+                                      const std::function<core::Status()>& mark) {
+  bool retried = false;
+  auto status = record([&] {
+    auto attempt = mark();
+    if (attempt.retryable()) retried = true;
+    return attempt;
+  });
+  if (status.isOk() || !retried || status.code() != core::Status::Code::InvalidArgument) return status;
+  if (const auto now = outbox_.get(id); now && now.value().state == finished) return core::Status::ok();
+  return status;
 }
 
 void Dispatcher::wakeFor(const Notifications& written) {

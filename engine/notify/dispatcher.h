@@ -149,6 +149,12 @@ class Dispatcher final : public store::ClaimReceiver {
   // (SQLite: until it reopens; PostgreSQL: its lease is renewed with this instance's others),
   // and no claim of this instance would ever return it.
   core::Status record(const std::function<core::Status()>& mark);
+  // record() of a mark that finishes entry `id` (delivered or dead): when an attempt was retried
+  // after the store answered "unavailable", the first may have committed with its answer lost
+  // (a connection dropped after COMMIT), and the retry is refused as already finished; the entry
+  // in `finished` state is then the mark done, not an error.
+  core::Status recordFinish(store::NotificationId id, store::NotificationState finished,
+                            const std::function<core::Status()>& mark);
   std::chrono::milliseconds backoff(const SinkOptions& options, std::uint32_t attempts);
   // Gives claimed entries nobody tried back to the store (stop()); a failure is logged, and
   // they stay claimed until the store reopens (SQLite) or their lease runs out (PostgreSQL).

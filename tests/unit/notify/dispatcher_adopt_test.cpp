@@ -56,7 +56,12 @@ class CountingOutbox final : public store::Outbox {
     return outbox_.markRetry(id, next, error);
   }
   core::Status markDead(store::NotificationId id, std::string_view error) override {
-    return outbox_.markDead(id, error);
+    auto status = outbox_.markDead(id, error);
+    if (status.isOk() && loseDeadAnswers > 0) {
+      --loseDeadAnswers;  // committed, and the answer lost (a connection dropped after COMMIT)
+      return core::Status::unavailable("message store: the connection was lost");
+    }
+    return status;
   }
   core::Result<std::size_t> release(std::span<const store::NotificationId> ids) override {
     return outbox_.release(ids);
@@ -81,6 +86,7 @@ class CountingOutbox final : public store::Outbox {
 
   std::atomic<int> claims{0}, nextDues{0};
   std::atomic<int> failRetries{0};  // markRetry fails this many more times (the store was busy)
+  std::atomic<int> loseDeadAnswers{0};  // markDead commits, then answers "unavailable", this many times
   std::atomic<bool> receiverWithdrawn{false};
 
  private:
@@ -284,6 +290,25 @@ BOOST_AUTO_TEST_CASE(a_copy_claimed_while_the_entry_is_delivered_is_dropped_once
   BOOST_TEST_REQUIRE(waitFor([&] { return delivered() == 2; }));
   BOOST_TEST(sink.seen() == (std::vector<std::string>{"only", "next"}), boost::test_tools::per_element());
   BOOST_TEST(d.stats().storeErrors == 0U);
+}
+
+// A dead-letter whose commit's answer was lost: the retry is refused (already dead), which is
+// the mark done. Before, it was logged "not dead-lettered" and the OPS ALERT never came.
+BOOST_AUTO_TEST_CASE(a_dead_letter_whose_answer_was_lost_is_counted_and_alerted) {
+  class RefusingSink final : public notify::Sink {
+   public:
+    plugin::DeliveryResult deliver(const store::OutboxEntry&, notify::Notifications&) override {
+      return {plugin::DeliveryResult::Kind::Failed, "HTTP 410"};
+    }
+  } sink;
+  counting.loseDeadAnswers = 1;
+  Dispatcher d(counting, options());
+  d.addSink("team", sink);
+  enqueue("k1");
+  d.start();
+  BOOST_TEST_REQUIRE(waitFor([&] { return d.stats().dead == 1U; }, 10s));
+  BOOST_TEST(d.stats().storeErrors == 0U);
+  BOOST_TEST(entry("k1").state == store::NotificationState::Dead);
 }
 
 BOOST_AUTO_TEST_CASE(a_sink_with_a_backlog_takes_no_more_and_claims_them_when_it_has_room) {
