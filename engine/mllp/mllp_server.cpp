@@ -85,6 +85,7 @@ struct MllpServer::Impl {
   std::unique_ptr<Poco::Net::TCPServer> server;      // TLS
   std::unique_ptr<MllpReactor> reactor;              // plain TCP
   std::atomic<bool> stopping{false};  // stopAccepting() has begun
+  std::atomic<bool> started{false};   // start() has listened and started serving
   std::atomic<bool> joined{false};    // stop() has begun waiting
   std::chrono::steady_clock::time_point stopDeadline;  // set by stopAccepting(), before stop() reads it
   std::mutex mutex;                 // guards admitted and open
@@ -403,12 +404,10 @@ MllpServer::MllpServer(ListenerSettings settings, FrameHandler& handler)
     impl_->context = makeServerContext(*s.tls);
     Poco::Net::SecureServerSocket secure(impl_->context);
     secure.bind(address, true, false);
-    secure.listen(128);
     impl_->socket = secure;
   } else {
     Poco::Net::ServerSocket plain;
     plain.bind(address, true, false);
-    plain.listen(128);
     impl_->socket = plain;
   }
   if (!s.tls) {
@@ -434,6 +433,11 @@ MllpServer::~MllpServer() {
 }
 
 void MllpServer::start() {
+  // Listening only now: bound (so a port clash stops the start at once) but not listening, no
+  // connection completes before the engine is ready (a load balancer's TCP check fails until
+  // then, and a sender is not left waiting through recovery).
+  impl_->socket.listen(128);
+  impl_->started = true;
   if (impl_->reactor) {
     impl_->reactor->start();
   } else {
@@ -444,6 +448,7 @@ void MllpServer::start() {
 void MllpServer::stopAccepting(std::chrono::milliseconds grace) {
   if (impl_->stopping.exchange(true)) return;
   impl_->stopDeadline = std::chrono::steady_clock::now() + grace;
+  if (!impl_->started) return;  // bound, never listening: nothing to stop; the socket closes with us
   if (impl_->reactor) {
     impl_->reactor->requestStop(impl_->stopDeadline);
   } else {
@@ -462,7 +467,7 @@ void MllpServer::stopAccepting(std::chrono::milliseconds grace) {
 
 void MllpServer::stop(std::chrono::milliseconds grace) {
   stopAccepting(grace);
-  if (impl_->joined.exchange(true)) return;
+  if (!impl_->started || impl_->joined.exchange(true)) return;
   if (impl_->reactor) {
     impl_->reactor->join();
     return;

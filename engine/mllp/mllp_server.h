@@ -63,8 +63,9 @@ struct ListenerStats {
 // connection's ACKs go out in the order its frames came.
 class MllpServer {
  public:
-  // Binds at once (so port() is known); throws Poco::Exception (address in use, TLS files
-  // unreadable): that is a start-up failure.
+  // Binds at once (so port() is known, and a port in use is found); throws Poco::Exception
+  // (address in use, TLS files unreadable): that is a start-up failure. Listens from start():
+  // until then no connection completes.
   MllpServer(ListenerSettings settings, FrameHandler& handler);
   ~MllpServer();
   MllpServer(const MllpServer&) = delete;

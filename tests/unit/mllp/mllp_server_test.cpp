@@ -769,6 +769,25 @@ void nextConnectionIsServed(MllpServer& server, DeferredHandler& handler) {
   BOOST_TEST(next.receive(10s).value() == "ACK:NEXT");
 }
 
+// Bound at construction (a port in use is found before the engine does anything), listening
+// only from start(): until the engine is ready (recovery done) no connection completes, so a
+// load balancer's TCP check fails and no sender waits through recovery. A server never started
+// stops quietly.
+BOOST_AUTO_TEST_CASE(a_server_listens_only_once_started) {
+  DeferredHandler handler;
+  {
+    MllpServer unstarted(plain(), handler);
+    BOOST_TEST(unstarted.port() != 0);
+    BOOST_TEST(connectRaw(unstarted.port()) == -1);  // refused: bound, not listening
+  }
+  MllpServer server(plain(), handler);
+  BOOST_TEST(connectRaw(server.port()) == -1);
+  server.start();
+  const int fd = connectRaw(server.port());
+  BOOST_TEST(fd >= 0);
+  if (fd >= 0) ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(answers_from_another_thread_go_out_in_frame_order_one_frame_at_a_time) {
   DeferredHandler handler;
   MllpServer server(plain(), handler);
