@@ -250,6 +250,7 @@ void Engine::startDispatcher() {
     notify::SinkOptions sinkOptions = standard;
     sinkOptions.concurrency = sink.concurrency;
     if (sink.maxAttempts) sinkOptions.maxAttempts = *sink.maxAttempts;
+    sinkOptions.retryWindow = notifyConfig.deliveryDeadline;  // entries written without a deadline
     dispatcher_->addSink(sink.name, std::make_unique<notify::PluginSink>(plugin::SinkPlugin::create(library, settings)),
                          sinkOptions);
     logger().information("notification sink %s: plugin %s, %s data", sink.name, library.name(), sink.data);

@@ -395,7 +395,9 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
     return true;
   }
   const store::TimePoint next = options_.clock() + backoff(r.options, attempts);
-  if (entry.deadline && next >= *entry.deadline) {
+  std::optional<store::TimePoint> deadline = entry.deadline;
+  if (!deadline && r.options.retryWindow) deadline = entry.createdAt + *r.options.retryWindow;
+  if (deadline && next >= *deadline) {
     giveUp(r, entry, "deadline passed after " + std::to_string(attempts) + " attempts: " + result.text);
     return true;
   }

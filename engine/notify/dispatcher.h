@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,6 +57,10 @@ struct SinkOptions {
   // ("full jitter" above the minimum, so that a sink coming back is not hit by every entry at once).
   std::chrono::milliseconds backoffMin{1'000};
   std::chrono::milliseconds backoffMax{300'000};
+  // For an entry written without a deadline (before deliveryHours existed, or replayed from
+  // then): retries end this long after it was written, as a deadline would end them, so that
+  // without an attempt limit it is not retried for ever. Unset: no such end.
+  std::optional<std::chrono::milliseconds> retryWindow;
 };
 
 struct DispatcherOptions {

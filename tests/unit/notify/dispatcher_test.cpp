@@ -274,16 +274,26 @@ BOOST_AUTO_TEST_CASE(a_retry_that_would_pass_the_deadline_ends_the_entry) {
   o.maxAttempts = 0;  // the deadline alone ends it
   o.backoffMin = 1000ms;
   o.backoffMax = 1000ms;
+  // k2 was written without a deadline (before deliveryHours): the sink's window ends it alike
+  o.retryWindow = 1500ms;
   enqueue("team", "k1", {}, clock.now() + 1500ms);
+  enqueue("team", "k2");
   Dispatcher d(outbox(), options());
   d.addSink("team", sink, o);
   d.start();
-  BOOST_TEST_REQUIRE(waitFor([&] { return entry("k1").attempts == 1; }));
-  BOOST_TEST(entry("k1").state == store::NotificationState::Pending);  // 1 s < 1.5 s: tried again
+  BOOST_TEST_REQUIRE(waitFor([&] { return entry("k1").attempts == 1 && entry("k2").attempts == 1; }));
+  for (const char* key : {"k1", "k2"}) {
+    BOOST_TEST(entry(key).state == store::NotificationState::Pending);  // 1 s < 1.5 s: tried again
+  }
   clock.advance(1000ms);
   d.wake("team");
-  BOOST_TEST_REQUIRE(waitFor([&] { return entry("k1").state == store::NotificationState::Dead; }));
-  BOOST_TEST(entry("k1").lastError.find("deadline passed after 2 attempts") != std::string::npos);
+  BOOST_TEST_REQUIRE(waitFor([&] {
+    return entry("k1").state == store::NotificationState::Dead &&
+           entry("k2").state == store::NotificationState::Dead;
+  }));
+  for (const char* key : {"k1", "k2"}) {
+    BOOST_TEST(entry(key).lastError.find("deadline passed after 2 attempts") != std::string::npos, key);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_refusal_is_dead_at_once_and_what_the_sink_says_its_end_causes_is_written) {
