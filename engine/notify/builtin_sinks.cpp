@@ -242,7 +242,17 @@ Notifications RecheckSink::onDead(const store::OutboxEntry& entry) {
                     "have been told of the attendance; check CP-IS by hand",
                     std::to_string(entry.id), entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
                     abandoned.checkId);
-  return composer_.compose(kCheckAbandoned, *attendance, abandoned, abandoned.checkId, entry.messageId);
+  // Replayed after it was abandoned, and abandoned again: a new incident for a person, so a new
+  // key (the first one's would be dropped by the outbox as already written). The replay gave the
+  // entry a new deadline, which tells the two apart; the same abandonment written again after a
+  // crash keeps its key.
+  std::string sequence = abandoned.checkId;
+  if (entry.deadline && *entry.deadline != failedAt(entry) + composer_.settings().deferredCheckDeadline) {
+    sequence += "~" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         entry.deadline->time_since_epoch())
+                                         .count());
+  }
+  return composer_.compose(kCheckAbandoned, *attendance, abandoned, sequence, entry.messageId);
 }
 
 // ---- ReturnSink --------------------------------------------------------------------------------------

@@ -117,6 +117,25 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(recheck_sink, test::StoreFixture)
 
+// A deferred check replayed after it was abandoned, and abandoned again, is a new incident: its
+// check-abandoned gets a new key (the outbox drops one it already holds). The same abandonment
+// written twice (a crash between its follow-ups and its mark) keeps the key.
+BOOST_AUTO_TEST_CASE(a_replayed_deferred_check_abandoned_again_tells_a_person_again) {
+  const notify::Composer composer(settings());
+  notify::RecheckSink sink(*store, composer, {});
+  store::OutboxEntry entry = deferredEntry(composer, std::nullopt);
+  entry.deadline = composer.deferredCheck(test::child(), test::failed(), std::nullopt).deadline;
+  const auto first = sink.onDead(entry);
+  BOOST_TEST_REQUIRE(first.size() == 1u);
+  BOOST_TEST(first[0].idempotencyKey == "check-abandoned:ed:V1:" + test::failed().checkId);
+  BOOST_TEST(sink.onDead(entry)[0].idempotencyKey == first[0].idempotencyKey);
+  entry.deadline = *entry.deadline + std::chrono::hours(30);  // the replay's new window
+  const auto again = sink.onDead(entry);
+  BOOST_TEST_REQUIRE(again.size() == 1u);
+  BOOST_TEST(again[0].idempotencyKey != first[0].idempotencyKey);
+  BOOST_TEST(again[0].idempotencyKey.rfind(first[0].idempotencyKey + "~", 0) == 0u, again[0].idempotencyKey);
+}
+
 BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_keyed_by_the_failed_check) {
   const notify::Composer composer(settings());
   const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", kAdt});
