@@ -350,10 +350,10 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   if (entry.deadline && options_.clock() >= *entry.deadline) {
     // Why its last attempt failed stays readable (SPINE_UNAVAILABLE, say): what the engineer
     // needs before a replay, which the dead letter's own text would otherwise replace.
-    giveUp(r, entry,
-           "deadline passed before it could be delivered" +
-               (entry.lastError.empty() ? std::string() : " (its last attempt: " + entry.lastError + ")"));
-    return true;
+    return giveUp(
+        r, entry,
+        "deadline passed before it could be delivered" +
+            (entry.lastError.empty() ? std::string() : " (its last attempt: " + entry.lastError + ")"));
   }
   Notifications followUps;
   plugin::DeliveryResult result;
@@ -384,22 +384,19 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
       wakeFor(followUps);
       return true;
     }
-    case plugin::DeliveryResult::Kind::Failed:
-      giveUp(r, entry, "refused by the sink: " + result.text);
-      return true;
+    case plugin::DeliveryResult::Kind::Failed: return giveUp(r, entry, "refused by the sink: " + result.text);
     case plugin::DeliveryResult::Kind::Retry: break;
   }
   const std::uint32_t attempts = entry.attempts + 1;
   if (r.options.maxAttempts != 0 && attempts >= r.options.maxAttempts) {
-    giveUp(r, entry, "no attempts left (" + std::to_string(attempts) + "): " + result.text);
-    return true;
+    return giveUp(r, entry, "no attempts left (" + std::to_string(attempts) + "): " + result.text);
   }
   const store::TimePoint next = options_.clock() + backoff(r.options, attempts);
   std::optional<store::TimePoint> deadline = entry.deadline;
   if (!deadline && r.options.retryWindow) deadline = entry.createdAt + *r.options.retryWindow;
   if (deadline && next >= *deadline) {
-    giveUp(r, entry, "deadline passed after " + std::to_string(attempts) + " attempts: " + result.text);
-    return true;
+    return giveUp(r, entry,
+                  "deadline passed after " + std::to_string(attempts) + " attempts: " + result.text);
   }
   if (auto status = record([&] { return outbox_.markRetry(entry.id, next, result.text); }); !status.isOk()) {
     logger().error("sink %s: notification %s not rescheduled: %s", r.name, std::to_string(entry.id), status.message());
@@ -412,7 +409,7 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   return false;
 }
 
-void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::string& reason) {
+bool Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::string& reason) {
   Notifications followUps;
   try {
     followUps = r.sink->onDead(entry);
@@ -428,7 +425,7 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
                      std::to_string(entry.id), status.message());
       const std::lock_guard lock(statsMutex_);
       ++stats_.storeErrors;
-      return;
+      return false;
     }
   }
   if (auto status = recordFinish(entry.id, store::NotificationState::Dead,
@@ -438,7 +435,7 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
                    status.message());
     const std::lock_guard lock(statsMutex_);
     ++stats_.storeErrors;
-    return;
+    return false;
   }
   {
     const std::lock_guard lock(statsMutex_);
@@ -451,6 +448,7 @@ void Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::s
                     entry.messageId ? std::to_string(*entry.messageId) : std::string("-"),
                     std::to_string(entry.attempts + 1), reason);
   wakeFor(followUps);
+  return true;
 }
 
 core::Status Dispatcher::record(const std::function<core::Status()>& mark) {

@@ -147,7 +147,8 @@ class Dispatcher final : public store::ClaimReceiver {
   void renewLoop();
   // True when the entry is settled (delivered or dead-lettered, and recorded as such).
   bool handle(Runner& runner, const store::OutboxEntry& entry);
-  void giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
+  // Dead-letters `entry` (its follow-ups first); false when the store did not record it.
+  bool giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
   void writeFollowUps(const Notifications& followUps);
   // Runs `mark` (an outcome for the store) until the store records it, refuses it for good, or
   // the dispatcher stops: an entry whose outcome is not recorded stays claimed in the store
