@@ -43,7 +43,9 @@ constexpr std::string_view kUsage =
     "  messages list --state received|failed|rejected|processed [--limit N]\n"
     "  messages show ID [--show-content]            the raw message and ACK only when asked\n"
     "  summary                                      counts\n"
-    "Exit status: 0 done, 1 the command failed (store, unknown id), 2 usage or configuration.\n";
+    "Exit status: 0 done, 1 the command failed (store, unknown id or sink, a refused --all-dead), 2 usage "
+    "or\n"
+    "configuration.\n";
 
 struct Usage {
   std::string problem;
@@ -350,8 +352,7 @@ std::vector<std::string> sinkNames(const config::EngineConfig& config) {
   for (const auto& sink : config.notify.sinks) names.push_back(sink.name);
   names.emplace_back(notify::kRecheckSink);
   for (const auto& feed : config.feeds) {
-    if (feed.returnConnection && feed.check)
-      names.push_back(std::string(notify::kReturnSinkPrefix) + feed.name);
+    if (feed.returnConnection && feed.check) names.push_back(notify::returnSinkName(feed.name));
   }
   return names;
 }

@@ -147,10 +147,6 @@ std::vector<store::NewNotification> views(const Notifications& notifications) {
   return out;
 }
 
-std::string returnSinkName(std::string_view feed) {
-  return std::string(kReturnSinkPrefix) + std::string(feed);
-}
-
 std::string payloadFor(DataLevel level, std::string_view kind, std::string_view idempotencyKey,
                        const domain::Attendance& attendance, const domain::CheckOutcome& outcome,
                        const Fields& extra) {

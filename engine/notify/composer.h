@@ -51,9 +51,6 @@ struct ComposerSettings {
   std::set<std::string, std::less<>> feedsWithReturn;
 };
 
-// "epr-return:<feed>"
-std::string returnSinkName(std::string_view feed);
-
 // Immutable after construction; thread-safe.
 //
 // Idempotency key: {kind}:{feed}:{visitNumber}:{checkSeq}, where checkSeq is the check id

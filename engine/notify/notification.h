@@ -6,6 +6,7 @@
 // writers. Keep the three in step.
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cpis::notify {
@@ -29,6 +30,9 @@ inline constexpr std::string_view kCheckAbandoned = "check-abandoned";
 inline constexpr std::string_view kRecheckSink = "cpis-recheck";
 // "epr-return:<feed>": the feed's return channel (an unsolicited ORU^R01 with the alerts).
 inline constexpr std::string_view kReturnSinkPrefix = "epr-return:";
+inline std::string returnSinkName(std::string_view feed) {
+  return std::string(kReturnSinkPrefix) + std::string(feed);
+}
 
 // ---- how much patient data a sink may receive (per sink; the default carries the least) -----
 enum class DataLevel {
