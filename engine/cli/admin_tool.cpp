@@ -37,15 +37,13 @@ constexpr std::string_view kUsage =
     "  notifications show ID [--show-payload]       why it failed: attempts, last error, next attempt, "
     "deadline\n"
     "  notifications replay ID | --all-dead [--sink S]   back to pending, due now, attempts 0\n"
-    "                                               (dead deferred checks: by ID or --sink cpis-recheck "
-    "only)\n"
+    "                                               (--all-dead alone leaves dead deferred checks dead:\n"
+    "                                               replay those by ID or with --sink cpis-recheck)\n"
     "  deferred list [--state pending|delivered|dead] [--limit N]   deferred CP-IS checks\n"
     "  messages list --state received|failed|rejected|processed [--limit N]\n"
     "  messages show ID [--show-content]            the raw message and ACK only when asked\n"
     "  summary                                      counts\n"
-    "Exit status: 0 done, 1 the command failed (store, unknown id or sink, a refused --all-dead), 2 usage "
-    "or\n"
-    "configuration.\n";
+    "Exit status: 0 done, 1 the command failed (store, unknown id or sink), 2 usage or configuration.\n";
 
 struct Usage {
   std::string problem;
@@ -414,23 +412,18 @@ int notifications(const Options& o, OpenStore& s, const config::EngineConfig& co
   }
   if (verb == "replay") {
     std::size_t replayed = 0;
+    std::optional<std::size_t> leftDead;  // --all-dead alone: the deferred checks it left dead
     if (o.allDead) {
       if (o.words.size() != 2) throw Usage{"notifications replay takes an ID or --all-dead, not both"};
       const std::optional<std::string_view> sink = o.sink ? std::optional<std::string_view>(*o.sink) : std::nullopt;
-      if (!sink) {
-        // A dead deferred check was abandoned: a person was told to check CP-IS by hand. Replayed,
-        // it queries CP-IS again, hours or days after the attendance (an access recorded, the
-        // local authority told): never as a side effect of replaying a webhook's backlog.
-        if (const auto dead = valueOr(outbox.counts(notify::kRecheckSink)).dead; dead != 0) {
-          throw Failure{
-              std::to_string(dead) + " dead deferred CP-IS check" + (dead == 1 ? " is" : "s are") +
-              " among them, and each would query CP-IS again: replay the other sinks' with --sink NAME "
-              "(notifications list --state dead shows them), and deferred checks only with --sink " +
-              std::string(notify::kRecheckSink) +
-              " or by ID, once nobody has checked those children by hand"};
-        }
-      }
-      replayed = valueOr(outbox.replayDead(sink));
+      // A dead deferred check was abandoned: a person was told to check CP-IS by hand. Replayed,
+      // it queries CP-IS again, hours or days after the attendance (an access recorded, the
+      // local authority told): never as a side effect of replaying the other sinks' backlog.
+      // They stay dead unless named (--sink cpis-recheck, or by ID), in the same statement.
+      const std::optional<std::string_view> except =
+          sink ? std::nullopt : std::optional<std::string_view>(notify::kRecheckSink);
+      replayed = valueOr(outbox.replayDead(sink, except));
+      if (except) leftDead = valueOr(outbox.counts(notify::kRecheckSink)).dead;
     } else {
       if (o.words.size() != 3) throw Usage{"notifications replay ID | --all-dead [--sink S]"};
       replayed = valueOr(outbox.replay(parseId(o.words[2])));
@@ -438,9 +431,17 @@ int notifications(const Options& o, OpenStore& s, const config::EngineConfig& co
     if (o.json) {
       Poco::JSON::Object::Ptr result = new Poco::JSON::Object;
       result->set("replayed", replayed);
+      if (leftDead) result->set("deferred_checks_left_dead", *leftDead);
       printJson(out, result);
     } else {
       out << replayed << (replayed == 1 ? " notification" : " notifications") << " back to pending, due now\n";
+      if (leftDead && *leftDead != 0) {
+        out << *leftDead << " dead deferred CP-IS check" << (*leftDead == 1 ? " was" : "s were")
+            << " left dead: each was handed to a person to check by hand, and replayed it queries CP-IS "
+               "again. "
+               "Replay one by ID, or all with --sink "
+            << notify::kRecheckSink << ", only once nobody has checked those children by hand\n";
+      }
     }
     return kAdminOk;
   }

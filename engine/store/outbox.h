@@ -161,8 +161,11 @@ class Outbox {
   // at its deadline (a deferred check) still ends, and is not given up at once. An
   // unknown or delivered id is NotFound / InvalidArgument. Returns how many were replayed.
   virtual core::Result<std::size_t> replay(NotificationId id) = 0;
-  // Every dead entry (of one sink when given) back to pending, as replay().
-  virtual core::Result<std::size_t> replayDead(std::optional<std::string_view> sink) = 0;
+  // Every dead entry (of one sink when given; of every sink but `except` when that is given)
+  // back to pending, as replay(), in one statement: an entry of `except` that dies meanwhile is
+  // never among them.
+  virtual core::Result<std::size_t> replayDead(std::optional<std::string_view> sink,
+                                               std::optional<std::string_view> except) = 0;
 
   virtual core::Result<OutboxEntry> get(NotificationId id) = 0;
   virtual core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) = 0;

@@ -51,13 +51,14 @@ core::Result<std::size_t> PostgresOutbox::release(std::span<const NotificationId
 }
 
 core::Result<std::size_t> PostgresOutbox::replay(NotificationId id) {
-  auto reply = write_(WriteRequest{ReplayWrite{id, std::nullopt, now_()}});
+  auto reply = write_(WriteRequest{ReplayWrite{id, std::nullopt, now_(), std::nullopt}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return reply.purged;
 }
 
-core::Result<std::size_t> PostgresOutbox::replayDead(std::optional<std::string_view> sink) {
-  auto reply = write_(WriteRequest{ReplayWrite{std::nullopt, sink, now_()}});
+core::Result<std::size_t> PostgresOutbox::replayDead(std::optional<std::string_view> sink,
+                                                     std::optional<std::string_view> except) {
+  auto reply = write_(WriteRequest{ReplayWrite{std::nullopt, sink, now_(), except}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return reply.purged;
 }

@@ -200,7 +200,7 @@ const std::string kReplayOne = "WITH clock AS (SELECT " + clockSql("$2") + " AS 
 const std::string kReplayDead =
     "WITH clock AS (SELECT " + clockSql("$2") + " AS now), changed AS (" + std::string(kReplaySet) +
     " WHERE outbox.state = 'dead' AND ($1::text IS NULL OR outbox.sink = $1::text)"
-    " AND length(outbox.payload) > 0 RETURNING outbox.id)"
+    " AND ($3::text IS NULL OR outbox.sink <> $3::text) AND length(outbox.payload) > 0 RETURNING outbox.id)"
     " SELECT count(*) FROM changed";
 
 std::string_view markedState(OutboxEnd end) {
@@ -580,6 +580,12 @@ std::vector<WriteReply> PostgresWriter::runTransaction(const std::vector<const W
                 params.null();
               }
               params.optionalInt64(pgTime(write.at));
+              const std::string except = write.except ? pgText(*write.except) : std::string();
+              if (write.except) {
+                params.text(except);
+              } else {
+                params.null();
+              }
               pipeline.sendPrepared("replay_dead", params);
             }
           } else if constexpr (std::is_same_v<Write, MemoryWrite>) {

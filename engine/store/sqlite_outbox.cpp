@@ -49,13 +49,14 @@ core::Result<std::size_t> SqliteOutbox::release(std::span<const NotificationId> 
 }
 
 core::Result<std::size_t> SqliteOutbox::replay(NotificationId id) {
-  auto reply = write_(WriteRequest{ReplayWrite{id, std::nullopt, clock_()}});
+  auto reply = write_(WriteRequest{ReplayWrite{id, std::nullopt, clock_(), std::nullopt}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return reply.purged;
 }
 
-core::Result<std::size_t> SqliteOutbox::replayDead(std::optional<std::string_view> sink) {
-  auto reply = write_(WriteRequest{ReplayWrite{std::nullopt, sink, clock_()}});
+core::Result<std::size_t> SqliteOutbox::replayDead(std::optional<std::string_view> sink,
+                                                   std::optional<std::string_view> except) {
+  auto reply = write_(WriteRequest{ReplayWrite{std::nullopt, sink, clock_(), except}});
   if (!reply.status.isOk()) return std::move(reply.status);
   return reply.purged;
 }

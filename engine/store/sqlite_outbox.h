@@ -28,7 +28,8 @@ class SqliteOutbox final : public Outbox {
   core::Status markDead(NotificationId id, std::string_view error) override;
   core::Result<std::size_t> release(std::span<const NotificationId> ids) override;
   core::Result<std::size_t> replay(NotificationId id) override;
-  core::Result<std::size_t> replayDead(std::optional<std::string_view> sink) override;
+  core::Result<std::size_t> replayDead(std::optional<std::string_view> sink,
+                                       std::optional<std::string_view> except) override;
   core::Result<OutboxEntry> get(NotificationId id) override;
   core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) override;
   core::Result<OutboxCounts> counts(std::optional<std::string_view> sink) override;

@@ -104,7 +104,7 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       replayDead_(db_, "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, " +
                            kReplayDeadline +
                            " finished_at = NULL WHERE state = 'dead' AND (?1 IS NULL OR sink = ?1) AND "
-                           "length(payload) > 0"),
+                           "(?3 IS NULL OR sink <> ?3) AND length(payload) > 0"),
       // Finished notifications hold patient data too: their payloads go after the retention.
       clearPayloads_(db_,
                      "UPDATE outbox SET payload = X'' WHERE id IN (SELECT id FROM outbox"
@@ -428,6 +428,7 @@ WriteReply SqliteWriter::apply(const ReplayWrite& write) {
   }
   auto update = replayDead_.run();
   if (write.sink) update.bindText(1, *write.sink);
+  if (write.except) update.bindText(3, *write.except);
   update.bind(2, at).step();
   return {core::Status::ok(), {}, static_cast<std::size_t>(update.changes())};
 }

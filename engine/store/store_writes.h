@@ -67,11 +67,13 @@ struct OutboxMarkWrite {
   std::span<const NewNotification> followUps{};  // Delivered: written with it
   TimePoint at;
 };
-// Outbox::replay (one id) or replayDead (every dead entry, of one sink when `sink` is set).
+// Outbox::replay (one id) or replayDead (every dead entry, of one sink when `sink` is set, of
+// every sink but `except` when that is set).
 struct ReplayWrite {
   std::optional<NotificationId> id;
   std::optional<std::string_view> sink;
   TimePoint at;
+  std::optional<std::string_view> except;
 };
 // Outbox::claimDue, where the claim is a write (SQLite: the writer is the only connection that
 // writes, and the claimed flag lives in the database).

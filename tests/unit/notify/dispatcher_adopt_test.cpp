@@ -67,8 +67,9 @@ class CountingOutbox final : public store::Outbox {
     return outbox_.release(ids);
   }
   core::Result<std::size_t> replay(store::NotificationId id) override { return outbox_.replay(id); }
-  core::Result<std::size_t> replayDead(std::optional<std::string_view> sink) override {
-    return outbox_.replayDead(sink);
+  core::Result<std::size_t> replayDead(std::optional<std::string_view> sink,
+                                       std::optional<std::string_view> except) override {
+    return outbox_.replayDead(sink, except);
   }
   core::Result<store::OutboxEntry> get(store::NotificationId id) override { return outbox_.get(id); }
   core::Result<std::vector<store::OutboxEntry>> list(const store::OutboxFilter& filter) override {

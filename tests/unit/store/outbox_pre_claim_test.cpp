@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(version_4_drops_the_outbox_indexes_no_query_needs) {
   auto& outbox = store->outbox();
   BOOST_TEST(claim(outbox, clock.now()).size() == 1U);
   BOOST_TEST(outbox.renewClaims().value() == 1U);
-  BOOST_TEST(store->outbox().replayDead(std::string_view(kSink)).value() == 1U);
+  BOOST_TEST(store->outbox().replayDead(std::string_view(kSink), std::nullopt).value() == 1U);
   store->close();
   auto again = openInstance(schema, "engine-b", clock);
   BOOST_TEST(claim(again->outbox(), clock.now()).size() == 2U);
@@ -414,7 +414,7 @@ BOOST_AUTO_TEST_CASE(version_5_drops_the_outbox_index_no_query_needs) {
     BOOST_REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().message()));
     auto& outbox = opened.value()->outbox();
     BOOST_TEST(claim(outbox, std::chrono::system_clock::now()).size() == 1U);
-    BOOST_TEST(outbox.replayDead(std::string_view(kSink)).value() == 1U);
+    BOOST_TEST(outbox.replayDead(std::string_view(kSink), std::nullopt).value() == 1U);
     BOOST_TEST(claim(outbox, std::chrono::system_clock::now()).size() == 1U);
   }
   BOOST_TEST(indexes("outbox_due") == 0);

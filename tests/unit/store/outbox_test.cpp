@@ -347,7 +347,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_replay_keeps_the_entrys_deadline_or_gives_its_wi
   fixture.clock.advance(25h);  // past its deadline: the dispatcher marks it dead
   BOOST_REQUIRE(outbox.markDead(late, "deadline passed").isOk());
   fixture.clock.advance(2h);
-  BOOST_TEST(outbox.replayDead(std::nullopt).value() == 2U);
+  BOOST_TEST(outbox.replayDead(std::nullopt, std::nullopt).value() == 2U);
   BOOST_TEST((outbox.get(late)->deadline == fixture.clock.now() + 24h));  // its 24 hours again
   BOOST_TEST(!outbox.get(none)->deadline.has_value());                    // none: still none
 }
@@ -387,12 +387,32 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(replay_dead_replays_every_dead_entry_of_a_sink, Ba
     }
   }
   BOOST_TEST(outbox.counts(std::nullopt).value().dead == 4U);
-  BOOST_TEST(outbox.replayDead(std::string_view(kSink)).value() == 3U);
+  BOOST_TEST(outbox.replayDead(std::string_view(kSink), std::nullopt).value() == 3U);
   BOOST_TEST(outbox.counts(std::string_view(kSink)).value().pending == 3U);
   BOOST_TEST(outbox.counts(std::string_view("other-sink")).value().dead == 1U);
-  BOOST_TEST(outbox.replayDead(std::nullopt).value() == 1U);
+  BOOST_TEST(outbox.replayDead(std::nullopt, std::nullopt).value() == 1U);
   BOOST_TEST(outbox.counts(std::nullopt).value().dead == 0U);
   BOOST_TEST(claim(outbox, fixture.clock.now()).size() == 3U);
+}
+
+// Every sink's dead entries but one sink's (cpis-admin's --all-dead leaves deferred checks dead),
+// in one statement.
+BOOST_AUTO_TEST_CASE_TEMPLATE(replay_dead_leaves_the_excepted_sink_dead, Backend, StoreBackends) {
+  StoreFixture<Backend> fixture;
+  auto& outbox = fixture.store().outbox();
+  const std::array batch{notification("k1"), notification("k2", {}, "other-sink"),
+                         notification("k3", {}, "third-sink")};
+  BOOST_REQUIRE(outbox.enqueue(batch).isOk());
+  for (const auto sink : {kSink, std::string_view("other-sink"), std::string_view("third-sink")}) {
+    for (const NotificationId id : claim(outbox, fixture.clock.now(), 100, sink)) {
+      BOOST_REQUIRE(outbox.markDead(id, "refused").isOk());
+    }
+  }
+  BOOST_TEST(outbox.replayDead(std::nullopt, std::string_view("other-sink")).value() == 2U);
+  BOOST_TEST(outbox.counts(std::string_view("other-sink")).value().dead == 1U);
+  BOOST_TEST(outbox.counts(std::string_view(kSink)).value().pending == 1U);
+  BOOST_TEST(outbox.counts(std::string_view("third-sink")).value().pending == 1U);
+  BOOST_TEST(outbox.replayDead(std::nullopt, std::string_view("other-sink")).value() == 0U);
 }
 
 // The retention purge drops the payload (names, NHS numbers) of notifications finished longer
@@ -422,7 +442,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(the_purge_drops_old_finished_payloads, Backend, St
   BOOST_TEST(!outbox.get(pending).value().payload.empty());
   BOOST_TEST(!outbox.get(recent).value().payload.empty());
   BOOST_TEST((outbox.replay(dead).error().code() == Status::Code::InvalidArgument));
-  BOOST_TEST(outbox.replayDead(std::nullopt).value() == 0U);
+  BOOST_TEST(outbox.replayDead(std::nullopt, std::nullopt).value() == 0U);
   BOOST_TEST(fixture.store().purgeContent(std::chrono::days(30)).value() == 0U);
 }
 
