@@ -1,5 +1,10 @@
 #include "engine/notify/builtin_sinks.h"
 
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
 
@@ -64,6 +69,30 @@ constexpr std::string_view kMovedReadText =
 std::string mergeRefusedText(std::string_view refused) {
   return "a patient merge retired the NHS number this check was for, and the surviving record's number may not be "
          "queried: " + std::string(refused) + "; check CP-IS by hand";
+}
+
+// An AR or CR is "send it again later" (the engine's own ERR 207 when its store is down), unless
+// its error code says the EPR does not take this kind of message at all: 200 unsupported message
+// type, 201 unsupported event code, 202 unsupported processing id, 203 unsupported version id
+// (HL7 table 0357). Read from ERR-3 (v2.5 on), ERR-1.4 (v2.3, v2.4) or MSA-6. Sending the same
+// message again cannot change such an answer: the result goes to a person.
+std::optional<std::string> permanentRefusal(std::string_view reply) {
+  const auto parsed = hl7v2::parse(reply);
+  if (!parsed) return std::nullopt;
+  const hl7v2::Message& ack = parsed.value();
+  std::vector<std::string> codes = ack.getAll(hl7v2::parsePath("ERR(*)-3.1").value());
+  for (auto& code : ack.getAll(hl7v2::parsePath("ERR(*)-1(*).4.1").value())) codes.push_back(std::move(code));
+  codes.push_back(ack.get("MSA-6.1"));
+  static const std::map<std::string, std::string, std::less<>> kPermanent{
+      {"200", "unsupported message type"},
+      {"201", "unsupported event code"},
+      {"202", "unsupported processing id"},
+      {"203", "unsupported version id"}};
+  for (const auto& code : codes) {
+    if (const auto found = kPermanent.find(code); found != kPermanent.end())
+      return code + " " + found->second;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -273,6 +302,12 @@ plugin::DeliveryResult ReturnSink::deliver(const store::OutboxEntry& entry, Noti
         hl7v2::acknowledgementOf(*reply, sent ? std::string(sent.value().controlId()) : std::string());
     if (code == "AA" || code == "CA") return {};
     if (code == "AE" || code == "CE") return {Kind::Failed, "the EPR answered " + code};
+    if (code == "AR" || code == "CR") {
+      if (const auto refusal = permanentRefusal(*reply)) {
+        return {Kind::Failed,
+                "the EPR answered " + code + " " + *refusal + ": it does not take this message"};
+      }
+    }
     return {Kind::Retry, code.empty() ? std::string("the EPR's answer is not an acknowledgement")
                                       : "the EPR answered " + code};
   } catch (const Poco::TimeoutException&) {

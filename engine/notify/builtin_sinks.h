@@ -95,7 +95,8 @@ struct ReturnSinkSettings {
 
 // "epr-return:<feed>": sends the late result's HL7 v2 message (built when it was queued) over
 // MLLP to the feed's return connection. AA or CA back: Delivered. AR/CR (or no answer, or no
-// connection): Retry. AE/CE: Failed (the EPR will not take it; a person must look).
+// connection): Retry, unless its error code (ERR-3, ERR-1.4, MSA-6) is 200-203, the EPR does not
+// take ORU^R01 at all. That and AE/CE: Failed (the EPR will not take it; a person must look).
 // One connection per delivery: late results are rare, and a connection kept open would need
 // its own liveness checks.
 class ReturnSink final : public Sink {

@@ -444,13 +444,16 @@ class Epr final : public mllp::FrameHandler {
     const std::lock_guard lock(mutex);
     received.emplace_back(payload);
     return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125||ACK|R1|P|2.4\rMSA|" + answer + "|" +
-           (acknowledged.empty() ? field(std::string(payload), "MSH-10") : acknowledged) + "\r";
+           (acknowledged.empty() ? field(std::string(payload), "MSH-10") : acknowledged) + msaTail + "\r" +
+           err;
   }
   std::string onOversized(std::string_view, std::size_t, const mllp::PeerInfo&) override { return {}; }
   std::mutex mutex;
   std::vector<std::string> received;
   std::string answer = "AA";
   std::string acknowledged;  // MSA-2; empty: the message's own MSH-10
+  std::string msaTail;       // MSA-3 on, after MSA-2 ("|text||code")
+  std::string err;           // segments after the MSA (ERR), each ending in \r
 };
 
 store::OutboxEntry lateEntry(const std::string& adt = kAdt) {
@@ -502,6 +505,32 @@ BOOST_AUTO_TEST_CASE(sends_the_message_and_the_epr_s_answer_decides) {
     epr.answer = "AR";
   }
   BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
+  {
+    const std::lock_guard lock(epr.mutex);
+    epr.err = "ERR|||207^Application internal error^HL70357|E\r";  // "send it again later"
+  }
+  BOOST_TEST(sink.deliver(lateEntry(), followUps).kind == Kind::Retry);
+  // An AR that says the EPR does not take ORU^R01 at all (HL7 table 0357: 200-203) goes to a
+  // person: it was retried for ever. v2.5's ERR-3, v2.3's ERR-1.4 (after another error), MSA-6.
+  for (const char* refusal : {"ERR|||200^Unsupported message type^HL70357|E\r",
+                              "ERR|MSH^1^9^207\rERR|MSH^1^9^201&Unsupported event code&HL70357\r",
+                              "|no ORU here|||203^Unsupported version id"}) {
+    {
+      const std::lock_guard lock(epr.mutex);
+      const bool msa = refusal[0] == '|';
+      epr.answer = msa ? "CR" : "AR";
+      epr.err = msa ? "" : refusal;
+      epr.msaTail = msa ? refusal : "";
+    }
+    const auto refused = sink.deliver(lateEntry(), followUps);
+    BOOST_TEST(refused.kind == Kind::Failed, refusal);
+    BOOST_TEST(refused.text.find("it does not take this message") != std::string::npos, refused.text);
+  }
+  {
+    const std::lock_guard lock(epr.mutex);
+    epr.err.clear();
+    epr.msaTail.clear();
+  }
   {
     const std::lock_guard lock(epr.mutex);
     epr.answer = "AA";
