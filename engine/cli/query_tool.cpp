@@ -180,9 +180,13 @@ void printText(std::ostream& out, const domain::NhsNumber& number, domain::Acces
       int n = 0;
       for (const auto& record : r.records) {
         out << "\nRecord " << ++n << ": " << record.la.name << " (" << record.la.odsCode << ")"
-            << (record.subject == domain::SubjectKind::UnbornChild ? ", UNBORN CHILD (held on the mother's number)"
-                                                                    : "")
-            << "\n  emergency " << record.la.emergencyPhone;
+            << (record.subject == domain::SubjectKind::UnbornChild
+                    ? ", UNBORN CHILD (held on the mother's number)"
+                    : "")
+            << "\n  "
+            << (record.la.emergencyPhone.empty()
+                    ? "no emergency number in CP-IS"  // mandatory in CP-IS, yet absent
+                    : "emergency " + record.la.emergencyPhone);
         if (record.la.workplacePhone) out << ", office hours " << *record.la.workplacePhone;
         out << "\n";
         for (const auto& plan : record.plans) {
