@@ -220,7 +220,9 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
       [this, pending, payload, shared, check](core::Result<store::PersistOutcome> persisted) {
         // Not taken as written: refused, failed, a duplicate, or a store that only says when a
         // message is durable (the check starts then).
-        if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(*shared));
+        if (auto left = takeLeftOver(persisted)) {
+          return answerLeftOver(std::move(*left), payload, std::move(*shared), pending);
+        }
         if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
         if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
         check(persisted.value().id);
@@ -237,7 +239,8 @@ void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer
   // runs on the store's thread: a check goes on to the work queue, never runs there.
   store_.persistInboundAsync(message, [this, pending, payload, reply = std::move(reply)](
                                           core::Result<store::PersistOutcome> persisted) mutable {
-    if (auto left = takeLeftOver(persisted)) return answerLeftOver(std::move(*left), payload, std::move(reply));
+    if (auto left = takeLeftOver(persisted))
+      return answerLeftOver(std::move(*left), payload, std::move(reply), pending);
     if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
     if (!pending->check || !persisted || persisted.value().duplicate) {
       reply(answer(*pending, payload, persisted));
@@ -436,7 +439,8 @@ std::optional<Intake::LeftOverEntry> Intake::takeLeftOver(const core::Result<sto
   return entry;
 }
 
-std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload) {
+std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload,
+                                   std::optional<std::string_view> heldVisit) {
   const store::MessageId id = entry.id;
   logger().notice("feed %s: a resend of message %s, which was left unfinished: finishing it now", policy_.feed,
                   std::to_string(id));
@@ -451,7 +455,7 @@ std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload
   }
   // Its check threw: finished as recovery would (resume), and answered with the ACK stored then.
   // Checked and failed again: resume left it over again, and the sender is asked once more.
-  if (auto status = resume(id); !status.isOk()) {
+  if (auto status = resume(id, heldVisit); !status.isOk()) {
     logger().error("feed %s: message %s not finished: %s", policy_.feed, std::to_string(id), status.message());
     leaveOver(id, std::nullopt);
     return sendAgainLater(payload, "the original of this message could not be finished (" + status.message() +
@@ -464,12 +468,22 @@ std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload
   return sendAgainLater(payload, "the original of this message is not finished; send it again later");
 }
 
-void Intake::answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply) {
+void Intake::answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply,
+                            const std::shared_ptr<const Pending>& resend) {
   // `payload` stays valid until `reply` is called (the FrameHandler contract).
   auto shared = std::make_shared<Reply>(std::move(reply));
   auto job = std::make_shared<LeftOverEntry>(std::move(entry));
-  if (checks_ == nullptr ||
-      !checks_->work.submit([this, job, payload, shared] { (*shared)(finishLeftOver(std::move(*job), payload)); })) {
+  bool submitted = false;
+  if (checks_ != nullptr && job->finish) {  // its finish again: a commit, no check
+    submitted = checks_->work.submit(
+        [this, job, payload, shared] { (*shared)(finishLeftOver(std::move(*job), payload)); });
+  } else if (checks_ != nullptr) {
+    // Its check again, in the visit's turn (the resend is the original's content: its visit).
+    submitted = submitInTurn(resend, [this, job, payload, shared, resend] {
+      (*shared)(finishLeftOver(std::move(*job), payload, visitOf(*resend)));
+    });
+  }
+  if (!submitted) {
     leaveOver(job->id, std::move(job->finish));
     (*shared)(sendAgainLater(payload, "the engine is stopping; send it again later"));
   }
@@ -832,7 +846,7 @@ std::string Intake::onOversized(std::string_view prefix, std::size_t limit, cons
   return ack;
 }
 
-core::Status Intake::resume(store::MessageId id) {
+core::Status Intake::resume(store::MessageId id, std::optional<std::string_view> heldVisit) {
   auto stored = store_.fetch(id);
   if (!stored) return stored.error();
   if (!stored.value().raw) return core::Status::notFound("message " + std::to_string(id) + " has no content");
@@ -852,8 +866,13 @@ core::Status Intake::resume(store::MessageId id) {
     if (pending.enhanced && !d.ack.empty()) {
       if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
     }
-    const auto turn = visitTurns_->take(visitOf(pending));
-    (void)checkOrRefuse(id, pending, raw);  // finishes the message (or leaves it for the next start)
+    // Finishes the message (or leaves it for the next start), in its visit's turn.
+    if (heldVisit && *heldVisit == visitOf(pending)) {
+      (void)checkOrRefuse(id, pending, raw);
+    } else {
+      const auto turn = visitTurns_->take(visitOf(pending));
+      (void)checkOrRefuse(id, pending, raw);
+    }
     return core::Status::ok();
   }
   // A check made for this message (or another) before the engine stopped, whose finish may not

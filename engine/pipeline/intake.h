@@ -110,7 +110,7 @@ class Intake final : public mllp::FrameHandler {
 
   // Finishes a message that was stored but not finished before the engine stopped: processes
   // it again and stores the ACK it gets, so a resend is answered from the store.
-  core::Status resume(store::MessageId id);
+  core::Status resume(store::MessageId id) { return resume(id, std::nullopt); }
   // Called by the return channel once the peer has taken an application ACK.
   // `answer`: the EPR's MSA-1 for it (CA; AE, AR, CE or CR: it took the ACK and refused it).
   core::Status applicationAckDelivered(const ApplicationAck& ack, std::string_view answer = {});
@@ -190,8 +190,15 @@ class Intake final : public mllp::FrameHandler {
   };
   void leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish);
   std::optional<LeftOverEntry> takeLeftOver(const core::Result<store::PersistOutcome>& persisted);
-  std::string finishLeftOver(LeftOverEntry entry, std::string_view payload);
-  void answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply);
+  // `heldVisit`: the visit whose turn (VisitTurns) the caller holds; a check of it is then made
+  // without taking the turn again.
+  std::string finishLeftOver(LeftOverEntry entry, std::string_view payload,
+                             std::optional<std::string_view> heldVisit = std::nullopt);
+  // On the work queue; a check's left-over in its visit's turn (parked, as any check: a work-queue
+  // thread that waited there for the turn could be one the parked checks ahead of it need).
+  void answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply,
+                      const std::shared_ptr<const Pending>& resend);
+  core::Status resume(store::MessageId id, std::optional<std::string_view> heldVisit);
   // Runs the CP-IS check of a stored message and finishes it; the reply in original mode
   // (enhanced mode: "", the application ACK goes to the return channel). Blocks.
   std::string runCheck(store::MessageId id, const Pending& pending, std::string_view payload);
