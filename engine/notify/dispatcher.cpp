@@ -541,7 +541,15 @@ void Dispatcher::renewLoop() {
     if (stopping_) break;
     if (inFlight_ == 0) continue;
     lock.unlock();
-    if (auto renewed = outbox_.renewClaims(); !renewed) {
+    // Only what this dispatcher holds: a claim it holds but does not know of (written claimed
+    // by a commit whose answer was lost) lapses, and a claim returns the entry.
+    std::vector<store::NotificationId> held;
+    for (auto& [name, runner] : runners_) {
+      const std::lock_guard runnerLock(runner->mutex);
+      held.insert(held.end(), runner->held.begin(), runner->held.end());
+      for (const auto& entry : runner->blocked) held.push_back(entry.id);
+    }
+    if (auto renewed = outbox_.renewClaims(held); !renewed) {
       logger().error("notification claims not renewed: %s", renewed.error().message());
     }
     lock.lock();

@@ -171,9 +171,14 @@ class Outbox {
   virtual core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) = 0;
   virtual core::Result<OutboxCounts> counts(std::optional<std::string_view> sink) = 0;
 
-  // Extends the leases this instance holds (the dispatcher calls it while it delivers); a
-  // store only one instance uses does nothing. How long a lease lasts: claimLease() of the store.
-  virtual core::Result<std::size_t> renewClaims() { return std::size_t{0}; }
+  // Extends the leases this instance holds on `ids`, the entries it is working on (the
+  // dispatcher calls it while it delivers); a store only one instance uses does nothing. A claim
+  // it holds but is not working on (an entry written claimed by a commit whose answer was lost,
+  // so never handed over) is not renewed: it lapses, and the entry is claimed again. How long a
+  // lease lasts: claimLease() of the store.
+  virtual core::Result<std::size_t> renewClaims(std::span<const NotificationId> /*ids*/) {
+    return std::size_t{0};
+  }
 
   // From now on entries written for sinks `receiver` wants are written claimed and handed to
   // it (ClaimReceiver); nullptr: no more (a hand-over under way finishes first, so the

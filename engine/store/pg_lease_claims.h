@@ -47,6 +47,10 @@ class PgLeaseClaims {
   // holds locked at the moment (being finished) are passed over. Throws PgError.
   std::size_t renew(PgConnection& connection, std::string_view owner, std::optional<std::int64_t> now,
                     std::chrono::microseconds lease) const;
+  // renew() of the rows `ids` names only (none: nothing): those its owner is still working on.
+  // A row it holds but forgot (written claimed by a commit whose answer was lost) then lapses.
+  std::size_t renewSome(PgConnection& connection, std::string_view owner, std::optional<std::int64_t> now,
+                        std::chrono::microseconds lease, std::span<const std::int64_t> ids) const;
   // Gives up every claim `owner` holds; how many. Throws PgError.
   std::size_t release(PgConnection& connection, std::string_view owner) const;
   // Gives up the claims `owner` holds on the rows `ids` names (none: nothing); how many.
@@ -56,6 +60,7 @@ class PgLeaseClaims {
  private:
   std::string claimSql_;
   std::string renewSql_;
+  std::string renewSomeSql_;
   std::string releaseSql_;
   std::string releaseSomeSql_;
 };

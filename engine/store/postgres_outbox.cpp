@@ -75,8 +75,8 @@ core::Result<OutboxCounts> PostgresOutbox::counts(std::optional<std::string_view
   return reader_.outboxCounts(sink);
 }
 
-core::Result<std::size_t> PostgresOutbox::renewClaims() {
-  return reader_.renewOutboxClaims(instance_, pgTime(now_()), lease_);
+core::Result<std::size_t> PostgresOutbox::renewClaims(std::span<const NotificationId> ids) {
+  return reader_.renewOutboxClaims(instance_, pgTime(now_()), lease_, ids);
 }
 
 core::Result<std::size_t> PostgresOutbox::releaseClaims() {

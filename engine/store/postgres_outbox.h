@@ -42,7 +42,7 @@ class PostgresOutbox final : public Outbox {
     handOver_.set(receiver);
     return true;
   }
-  core::Result<std::size_t> renewClaims() override;
+  core::Result<std::size_t> renewClaims(std::span<const NotificationId> ids) override;
 
   // Gives up every entry this instance holds (on close, and when a store opens under a
   // configured name: claims left under it are from its previous run).

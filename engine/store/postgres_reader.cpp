@@ -275,10 +275,11 @@ core::Result<std::vector<OutboxEntry>> PostgresReader::claimDue(
 
 core::Result<std::size_t> PostgresReader::renewOutboxClaims(const std::string& owner,
                                                             std::optional<std::int64_t> now,
-                                                            std::chrono::microseconds lease) {
+                                                            std::chrono::microseconds lease,
+                                                            std::span<const std::int64_t> ids) {
   return withConnection<std::size_t>("message store: cannot renew the claims of notifications", false,
                                      [&](PgConnection& connection) -> core::Result<std::size_t> {
-                                       return outboxClaims_.renew(connection, owner, now, lease);
+                                       return outboxClaims_.renewSome(connection, owner, now, lease, ids);
                                      });
 }
 

@@ -49,8 +49,10 @@ class PostgresReader {
                                                   std::optional<std::int64_t> due,
                                                   std::optional<std::int64_t> now,
                                                   std::chrono::microseconds lease, std::size_t limit);
+  // The claims `owner` holds on the notifications `ids` (none: nothing).
   core::Result<std::size_t> renewOutboxClaims(const std::string& owner, std::optional<std::int64_t> now,
-                                              std::chrono::microseconds lease);
+                                              std::chrono::microseconds lease,
+                                              std::span<const std::int64_t> ids);
   // Every claim `owner` holds on notifications.
   core::Result<std::size_t> releaseOutboxClaims(const std::string& owner);
   // The claims `owner` holds on the notifications `ids` (none: nothing).

@@ -3,6 +3,7 @@
 // rule; a sink with a backlog takes no more and claims them later; an entry adopted after stop
 // stays claimed and the next start delivers it. Against a real SQLite store, through an outbox
 // that only counts the dispatcher's calls on their way to it.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -78,7 +79,17 @@ class CountingOutbox final : public store::Outbox {
   core::Result<store::OutboxCounts> counts(std::optional<std::string_view> sink) override {
     return outbox_.counts(sink);
   }
-  core::Result<std::size_t> renewClaims() override { return outbox_.renewClaims(); }
+  core::Result<std::size_t> renewClaims(std::span<const store::NotificationId> ids) override {
+    {
+      const std::lock_guard lock(renewMutex);
+      renewed.emplace_back(ids.begin(), ids.end());
+    }
+    return outbox_.renewClaims(ids);
+  }
+  std::vector<std::vector<store::NotificationId>> renewals() const {
+    const std::lock_guard lock(renewMutex);
+    return renewed;
+  }
   bool setClaimReceiver(store::ClaimReceiver* receiver) override {
     const bool claimed = outbox_.setClaimReceiver(receiver);
     if (receiver == nullptr) receiverWithdrawn = true;  // the dispatcher's stop() has begun
@@ -92,6 +103,8 @@ class CountingOutbox final : public store::Outbox {
 
  private:
   store::Outbox& outbox_;
+  mutable std::mutex renewMutex;
+  std::vector<std::vector<store::NotificationId>> renewed;
 };
 
 // Delivers, optionally held at a gate, and records the order it saw.
@@ -445,6 +458,38 @@ BOOST_AUTO_TEST_CASE(an_entry_whose_retry_could_not_be_recorded_is_not_stuck_unt
   d.wake("team");
   BOOST_TEST(waitFor([&] { return delivered() == 1; }, 3s), "k1 is " << entry("k1").state << " after "
                                                                    << entry("k1").attempts << " recorded attempts");
+}
+
+// The leases renewed are those of the entries the dispatcher holds (being delivered, or waiting
+// for a slot or their order key), by id: a claim the store holds for this instance but nobody
+// here works on (written claimed by a commit whose answer was lost) is left to lapse.
+BOOST_AUTO_TEST_CASE(only_the_entries_it_holds_have_their_leases_renewed) {
+  GateSink sink;
+  sink.close();
+  auto o = options();
+  o.leaseRenewal = 10ms;
+  Dispatcher d(counting, o);
+  startTwoSlots(d, sink);
+  enqueue("a");
+  enqueue("b", "ed:V1");
+  enqueue("c", "ed:V1");  // waits for b
+  notify::Notifications written(1);
+  written[0].sink = "team";
+  written[0].orderKey = "ed:V1";
+  d.wakeFor(written);
+  BOOST_TEST_REQUIRE(waitFor([&] { return sink.inFlight() == 2; }));
+  std::vector<store::NotificationId> expected{entry("a").id, entry("b").id};
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST_REQUIRE(waitFor([&] {
+    const auto all = counting.renewals();
+    if (all.empty()) return false;
+    auto last = all.back();
+    std::sort(last.begin(), last.end());
+    return last == expected;
+  }));
+  sink.open();
+  BOOST_TEST(waitFor([&] { return delivered() == 3; }));
+  d.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -778,7 +778,7 @@ BOOST_AUTO_TEST_CASE(an_entry_whose_lease_ran_out_is_claimed_by_another_instance
   // while engine-a holds it, nextDue points at the end of its lease
   BOOST_TEST((b.outbox().nextDue(kSink).value().value() == instances.clock.now() + 30s));
   instances.clock.advance(20s);
-  BOOST_TEST(a.outbox().renewClaims().value() == 1U);
+  BOOST_TEST(a.outbox().renewClaims(std::vector<NotificationId>{id}).value() == 1U);
   instances.clock.advance(30s);  // 50 s after the claim, 30 s after the renewal: the lease's last instant
   BOOST_TEST(claim(b.outbox(), instances.clock.now()).empty());
   instances.clock.advance(1s);  // engine-a stopped renewing (it died)
@@ -788,7 +788,7 @@ BOOST_AUTO_TEST_CASE(an_entry_whose_lease_ran_out_is_claimed_by_another_instance
   BOOST_TEST((refused.code() == Status::Code::InvalidArgument));
   BOOST_TEST(refused.message().find("engine-b") != std::string::npos);
   BOOST_TEST((a.outbox().markRetry(id, instances.clock.now(), "x").code() == Status::Code::InvalidArgument));
-  BOOST_TEST(a.outbox().renewClaims().value() == 0U);
+  BOOST_TEST(a.outbox().renewClaims(std::vector<NotificationId>{id}).value() == 0U);
   BOOST_TEST(b.outbox().markDelivered(id).isOk());
   BOOST_TEST((a.outbox().get(id)->state == NotificationState::Delivered));
 }
@@ -852,7 +852,8 @@ BOOST_AUTO_TEST_CASE(without_a_clock_the_outbox_runs_on_the_servers_clock) {
   const auto claimed = outbox.claimDue(kSink, 10, std::chrono::system_clock::now() + 1min);
   BOOST_REQUIRE(claimed.ok());
   BOOST_TEST(ids(claimed.value()) == std::vector<NotificationId>{id});
-  BOOST_TEST(outbox.renewClaims().value() == 1U);
+  BOOST_TEST(outbox.renewClaims(std::vector<NotificationId>{id}).value() == 1U);
+  BOOST_TEST(outbox.renewClaims(std::vector<NotificationId>{}).value() == 0U);
   const auto retryAt = std::chrono::system_clock::now() + 1h;
   BOOST_REQUIRE(outbox.markRetry(id, retryAt, "timeout").isOk());
   BOOST_TEST((outbox.nextDue(kSink).value().value() ==
