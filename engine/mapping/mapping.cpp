@@ -57,7 +57,19 @@ struct Found {
   std::string value;
   std::optional<Path> at;
   const DateTimeFormat* format = nullptr;  // the source's own, if it has one
+  // An NHS number field whose source matched several repetitions (or segments) carrying
+  // different numbers: none is taken (hazard H1: the record needs a person, not a guess).
+  bool disagreeing = false;
 };
+
+// An NHS number's digits, as two repetitions are compared: spaces and dashes aside.
+std::string digitsOf(std::string_view number) {
+  std::string out;
+  for (const char c : number) {
+    if (c != ' ' && c != '-') out.push_back(c);
+  }
+  return out;
+}
 
 // The rules read against one message. Segments and repetitions are found through memos kept
 // for this one reading: reading each of thousands of repetitions (or segments) by number
@@ -98,8 +110,28 @@ class Reader {
     return ok && !contains(condition.notIn, value);
   }
 
-  std::optional<Found> read(const Source& source) const {
-    if (!source.path) return Found{source.constant, std::nullopt};
+  // The first match of `source`; `every` (an NHS number): the first, marked disagreeing when a
+  // later match carries another number.
+  std::optional<Found> read(const Source& source, bool every = false) const {
+    std::optional<Found> first;
+    forEachMatch(source, [&](std::string value, const Path& at) {
+      if (!first) {
+        first = Found{std::move(value), at};
+        return every;
+      }
+      if (digitsOf(value) == digitsOf(first->value)) return true;
+      first->disagreeing = true;
+      return false;
+    });
+    if (!source.path && !first) return Found{source.constant, std::nullopt};
+    return first;
+  }
+
+  // Calls `match(value, at)` for each non-empty value `source` names whose conditions hold, in
+  // message order, while it returns true. A constant source has none.
+  template <typename Match>
+  void forEachMatch(const Source& source, Match&& match) const {
+    if (!source.path) return;
     const Path& path = *source.path;
     const bool everySegment = path.segmentRepetition == Path::kAll;
     const std::uint32_t segments = everySegment ? static_cast<std::uint32_t>(segmentsNamed(path.segmentId).size()) : 1;
@@ -113,15 +145,16 @@ class Reader {
         if (value.empty()) continue;
         const bool all = std::all_of(source.where.begin(), source.where.end(),
                                      [&](const Condition& c) { return holds(c, candidate); });
-        if (all) return Found{std::move(value), candidate};
+        if (all && !match(std::move(value), candidate)) return;
       }
     }
-    return std::nullopt;
   }
 
   std::optional<Found> read(const FieldRule& rule) const {
+    const bool oneNumber = infoOf(rule.field).kind == FieldKind::NhsNumber;
     for (const Source& source : rule.sources) {
-      auto found = read(source);
+      auto found = read(source, oneNumber);
+      if (found && found->disagreeing) return found;  // not the next source: it is not a gap
       if (!found) continue;
       if (source.format) found->format = &*source.format;
       found->value = rule.mapped(found->value);
@@ -272,6 +305,14 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
                                    std::string(name) + " is required: nothing at " + pathsOf(rule)));
       }
       continue;
+    }
+    if (f->disagreeing) {
+      // Never a guess between two numbers; never either number in the text (it reaches logs).
+      if (rule.field == FieldId::NhsNumber) {
+        a.nhsNumberProblem = "the message carries two different NHS numbers in " + f->at->segmentId + "-" +
+                             std::to_string(f->at->field);
+      }
+      continue;  // priorNhsNumber: none (the merge is not recorded, and logged so)
     }
     const std::string& value = f->value;
     const DateTimeFormat& format = f->format ? *f->format : rule.format;

@@ -419,6 +419,29 @@ BOOST_AUTO_TEST_CASE(england_the_nhs_authority_and_a_repeated_trace_status) {
   BOOST_TEST((apply("|NSTS01", "|AL").nhsStatus == NhsNumberStatus::Absent));
 }
 
+// Hazard H1: two PID-3 repetitions in the NHS number's form that carry different numbers give
+// none (the mapping's first match would be a guess), whatever an adapter does after; the same
+// number twice (spaced once) is that number. The problem names where, never either number.
+BOOST_AUTO_TEST_CASE(england_two_different_nhs_numbers_give_none) {
+  const auto apply = [&](const std::string& to) {
+    auto result =
+        mapping("england-adt").apply(edited("england-a04-ed-child.hl7", "9990000018^^^NHS^NH", to), "feed-1");
+    BOOST_TEST_REQUIRE(result.ok());
+    return std::move(result).value();
+  };
+  const auto two = apply("9990000018^^^NHS^NH~9990000026^^^NHS^NH");
+  BOOST_TEST(!two.nhsNumber.has_value());
+  BOOST_TEST(two.nhsNumberProblem == "the message carries two different NHS numbers in PID-3");
+  BOOST_TEST(!two.refusedNhsNumber.has_value());
+  // the same number twice, spaced once: that number
+  const auto again = apply("9990000018^^^NHS^NH~999 000 0018^^^NHS");
+  BOOST_TEST_REQUIRE(again.nhsNumber.has_value());
+  BOOST_TEST(again.nhsNumber->reveal() == "9990000018");
+  BOOST_TEST(again.nhsNumberProblem.empty());
+  // a local number beside it is no NHS number: no disagreement
+  BOOST_TEST(apply("9990000018^^^NHS^NH~12345^^^RZZ^MR").nhsNumber.has_value());
+}
+
 // The legacy PAS's PID-2 and MRG-4 are the NHS number only without another authority.
 BOOST_AUTO_TEST_CASE(legacy_pid2_under_another_authority_is_not_the_nhs_number) {
   const auto apply = [&](const std::string& pid2) {

@@ -5,6 +5,7 @@
 // The engine has already applied the feed's mapping file when adapt() runs: `out` holds its
 // draft attendance. An adapter overwrites only what it knows better.
 #include <string>
+#include <vector>
 
 #include <cpis/plugin.hpp>
 
@@ -30,21 +31,26 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
       return cpis::sdk::AdaptResult::notAnAttendance("trigger event not mapped as an attendance");
     }
 
-    // The NHS number, strictly (hazard H1): authority NHS or the NHS number's OID, type NH or
-    // none; never a local MR number, nor another register's number. Two such repetitions with
-    // different numbers give none: the ACK then says NOT_CHECKED / NO_NHS_NUMBER, and a person
-    // looks at the record. A number that fails modulus 11 is not an error here: the engine
-    // records why and says NHS_NUMBER_INVALID in the alert.
-    out.nhsNumber(message.findNhsNumber("PID-3").value_or(""));
+    // The NHS number in the England profile's form (hazard H1): authority NHS or the NHS number's
+    // OID, type NH or none; never a local MR number, nor another register's number. Set only
+    // when found: otherwise the mapping file's reading stands (an EPR that types its numbers
+    // otherwise, NHSNMBR say, has its mapping say how; two numbers that disagree give none
+    // there too, and the ACK says NOT_CHECKED). Never clear what the mapping found unless you
+    // know better. A number that fails modulus 11 is not an error here: the engine records why
+    // and says NHS_NUMBER_INVALID in the alert.
+    if (const auto nhs = message.findNhsNumber("PID-3")) out.nhsNumber(*nhs);
 
-    // PID-32 trace status: NSTS01..NSTS08, or its two digits alone. v2.5.1 repeats the field with
-    // identity reliability codes (HL7 table 0445: AL, UA, UD, US), which are no trace status and
-    // are passed over; the first repetition that is a status counts. Anything else is the
-    // sender's data error in a start or an update (a check may be due); in any other message
-    // (an end, a cancel, a merge...) refusing it would lose what the message does (a merge left
+    // PID-32 trace status, when the mapping found none (its code table, if it has one, stands):
+    // NSTS01..NSTS08, or its two digits alone. v2.5.1 repeats the field with identity
+    // reliability codes (HL7 table 0445: AL, UA, UD, US), which are no trace status and are
+    // passed over; the first repetition that is a status counts. Anything else is the sender's
+    // data error in a start or an update (a check may be due); in any other message (an end, a
+    // cancel, a merge...) refusing it would lose what the message does (a merge left
     // unrecorded, a check owed on the retired number queries it: hazard H1), so its status stays
     // as the mapping read it.
-    for (const std::string_view sent : message.getAll("PID-32(*)")) {
+    for (const std::string_view sent : out.get(cpis::sdk::Field::NhsStatus).empty()
+                                           ? message.getAll("PID-32(*)")
+                                           : std::vector<std::string_view>{}) {
       if (sent.empty() || sent == "AL" || sent == "UA" || sent == "UD" || sent == "US") continue;
       const bool digits = sent.size() == 2 && sent[0] == '0' && sent[1] >= '1' && sent[1] <= '8';
       if (out.trySet(cpis::sdk::Field::NhsStatus, digits ? "NSTS" + std::string(sent) : std::string(sent))) break;
@@ -55,11 +61,12 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
     }
 
     // A merge (A40): PID the surviving record (its trace status read above), MRG-1 the retired
-    // one, by the same rule; no visit. The engine records it, and a check still owed on the
-    // retired number moves to the surviving one (hazard H1). Without both valid numbers it
-    // records nothing, and logs why.
+    // one, by the same rule (set only when found); no visit. The engine records it, and a check
+    // still owed on the retired number moves to the surviving one (hazard H1). Without both
+    // valid numbers it records nothing, and logs why.
     if (event == "MERGE") {
-      (void)out.trySet(cpis::sdk::Field::PriorNhsNumber, message.findNhsNumber("MRG-1").value_or(""));
+      if (const auto prior = message.findNhsNumber("MRG-1"))
+        (void)out.trySet(cpis::sdk::Field::PriorNhsNumber, *prior);
       return cpis::sdk::AdaptResult::attendance();
     }
 
