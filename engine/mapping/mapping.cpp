@@ -222,6 +222,39 @@ core::Issue dataIssue(core::ErrorCode code, core::Location location, std::string
   return core::Issue{code, core::Severity::Error, std::move(location), std::move(text)};
 }
 
+// The first row of the location table that matches the key's `parts` and whose conditions hold
+// in the message, else the table's `otherwise`: sets a.setting (none when neither) and
+// a.settingByDefault; the row's own terms.
+Mapping::RowTerms matchLocation(const LocationTable& table, const std::vector<std::string>& parts,
+                                const Reader& reader, domain::Attendance& a) {
+  a.setting.reset();
+  a.settingByDefault = false;
+  if (table.key.empty()) return {};
+  const auto matches = [&](const LocationRule& rule) {
+    for (std::size_t i = 0; i < parts.size() && i < rule.key.size(); ++i) {
+      if (rule.key[i] != "*" && rule.key[i] != parts[i]) return false;
+    }
+    return std::all_of(rule.where.begin(), rule.where.end(),
+                       [&](const Condition& c) { return reader.holds(c, c.path); });
+  };
+  const auto hit = std::find_if(table.rows.begin(), table.rows.end(), matches);
+  if (hit != table.rows.end()) {
+    a.setting = hit->setting;
+    return Mapping::RowTerms{hit->mode, hit->terms};
+  }
+  if (!table.otherwise) return {};
+  a.setting = table.otherwise;
+  // Not in the table: no row names this key itself (a row that names it, and whose conditions
+  // left this message out, is the table's own word on it).
+  a.settingByDefault = std::none_of(table.rows.begin(), table.rows.end(), [&](const LocationRule& named) {
+    for (std::size_t i = 0; i < parts.size() && i < named.key.size(); ++i) {
+      if (named.key[i] == "*" || named.key[i] != parts[i]) return false;
+    }
+    return true;
+  });
+  return Mapping::RowTerms{table.otherwiseMode, table.otherwiseTerms};
+}
+
 }  // namespace
 
 std::string_view nameOf(FieldId field) {
@@ -395,37 +428,32 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       a.locationKey += parts[i];
     }
   }
-  const auto matches = [&](const LocationRule& rule) {
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (rule.key[i] != "*" && rule.key[i] != parts[i]) return false;
-    }
-    return std::all_of(rule.where.begin(), rule.where.end(),
-                       [&](const Condition& c) { return reader.holds(c, c.path); });
-  };
-  RowTerms matched;
-  if (!table.key.empty()) {
-    const auto hit = std::find_if(table.rows.begin(), table.rows.end(), matches);
-    if (hit != table.rows.end()) {
-      a.setting = hit->setting;
-      matched = RowTerms{hit->mode, hit->terms};
-    } else if (table.otherwise) {
-      a.setting = table.otherwise;
-      matched = RowTerms{table.otherwiseMode, table.otherwiseTerms};
-      // Not in the table: no row names this key itself (a row that names it, and whose
-      // conditions left this message out, is the table's own word on it).
-      a.settingByDefault = std::none_of(table.rows.begin(), table.rows.end(), [&](const LocationRule& named) {
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-          if (named.key[i] == "*" || named.key[i] != parts[i]) return false;
-        }
-        return true;
-      });
-    }
-  }
+  const RowTerms matched = matchLocation(table, parts, reader, a);
   settle(a, matched);
   if (row != nullptr) *row = matched;
 
   if (!issues.empty()) return issues;
   return a;
+}
+
+Mapping::RowTerms Mapping::relocate(const hl7v2::Message& message, domain::Attendance& a) const {
+  const LocationTable& table = rules_.locations;
+  std::vector<std::string> parts;
+  if (table.key.size() <= 1 || table.separator.empty()) {
+    parts.push_back(a.locationKey);
+  } else {
+    std::string_view rest = a.locationKey;
+    while (parts.size() + 1 < table.key.size()) {
+      const auto at = rest.find(table.separator);
+      if (at == std::string_view::npos) break;
+      parts.emplace_back(rest.substr(0, at));
+      rest.remove_prefix(at + table.separator.size());
+    }
+    parts.emplace_back(rest);
+  }
+  parts.resize(table.key.size());  // a key with fewer parts: the missing ones empty
+  const Reader reader(message);
+  return matchLocation(table, parts, reader, a);
 }
 
 void Mapping::settle(domain::Attendance& a, const RowTerms& row) const {

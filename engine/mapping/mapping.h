@@ -54,6 +54,11 @@ class Mapping {
   // the decision). Sets a.accessMode and a.locationTerms.
   void settle(domain::Attendance& a, const RowTerms& row) const;
 
+  // The location table again for a.locationKey as an adapter plugin wrote it (its parts split
+  // at the table's separator; the rows' conditions read in `message`): sets a.setting and
+  // a.settingByDefault as apply() does; the matched row's own terms, for settle().
+  RowTerms relocate(const hl7v2::Message& message, domain::Attendance& a) const;
+
  private:
   MappingRules rules_;
 };

@@ -125,6 +125,7 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
   if (plugin_ != nullptr) {
     const auto settledSetting = result.attendance.setting;
     const auto settledMode = result.attendance.accessMode;
+    const std::string settledKey = result.attendance.locationKey;
     result.attendance.accessModeByAdapter = false;
     auto adapted = plugin_->adapt(message, result.attendance);
     if (!adapted) {
@@ -149,7 +150,24 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
     // not the old one's. An access mode the plugin wrote itself stays; one the configuration
     // stated for the old setting stays too when the new one's entry names none (hazard H5: a
     // stated mode is never traded for a built-in default).
-    if (mapping_ != nullptr && result.attendance.setting != settledSetting) {
+    // The plugin wrote another location key: the location table is read again for it (its
+    // care setting, its row's terms), unless the plugin set the care setting itself too.
+    if (mapping_ != nullptr && result.attendance.locationKey != settledKey) {
+      const auto own = result.attendance.setting;
+      const bool ownSetting = own != settledSetting;
+      row = mapping_->relocate(message, result.attendance);
+      if (ownSetting) {
+        result.attendance.setting = own;
+        result.attendance.settingByDefault = false;
+      }
+      const auto mode = result.attendance.accessMode;
+      mapping_->settle(result.attendance, row);
+      if (result.attendance.accessModeByAdapter) {
+        result.attendance.accessMode = mode;
+      } else if (!result.attendance.accessMode) {
+        result.attendance.accessMode = settledMode;
+      }
+    } else if (mapping_ != nullptr && result.attendance.setting != settledSetting) {
       const auto mode = result.attendance.accessMode;
       mapping_->settle(result.attendance, row);
       if (result.attendance.accessModeByAdapter) {

@@ -192,6 +192,56 @@ BOOST_AUTO_TEST_CASE(an_adapter_that_moves_the_care_setting_gets_that_settings_m
   BOOST_TEST(!unstated.locationTerms.maxAgeYears.has_value());
 }
 
+// An adapter that writes another location key has the location table read again for it: the
+// row it names, its care setting and that setting's entry. (It used to keep the row matched
+// for the mapping's key, and the ops alert named a key that was in the table.)
+BOOST_AUTO_TEST_CASE(an_adapter_that_writes_the_location_key_gets_that_key_s_row) {
+  const cpis::config::XercesPlatform xerces;
+  const cpis::mapping::MappingLoader loader(xerces);
+  const auto rules = loader.loadString(R"(<?xml version="1.0"?>
+<mapping xmlns="urn:cpis-engine:mapping:1" name="rekeys">
+  <fields/>
+  <locations>
+    <key><part path="PV1-3.1"/><part path="PV1-3.2"/></key>
+    <location key="MINORS/mrn-5" setting="UTC_WIC"/>
+    <location key="MINORS/*" setting="MIU"/>
+  </locations>
+  <settings>
+    <setting code="MIU" mode="UNSCHEDULED" maxAgeYears="16"/>
+    <setting code="UTC_WIC" mode="SCHEDULED" maxAgeYears="17"/>
+  </settings>
+</mapping>)",
+                                       "rekeys.xml");
+  const auto plugin = good();
+  const cpis::pipeline::Adapter stage("rzz-ed", &rules, plugin.get());
+  const auto adapt = [&](const std::string& pid3) {
+    const auto result = stage.adapt(
+        message("MSH|^~\\&|EDSYS|RZZ01|CPIS-ENGINE|RZZ|20250612160000||ADT^A04^ADT_A01|ED1|P|2.4\r"
+                "PID|1||" +
+                pid3 +
+                "||TESTCHILD^ALEX||20150403|M\r"
+                "PV1|1|O|MINORS^^^RZZ01||||||||||||||||V1\r"));
+    BOOST_TEST_REQUIRE((result.kind == cpis::pipeline::AdaptResult::Kind::Attendance), result.reason);
+    return result.attendance;
+  };
+  // the adapter writes MINORS/mrn-5 (the local number's length): that row, UTC_WIC's entry
+  const Attendance rekeyed = adapt("9990000018^^^NHS^NH~12345^^^RZZ^MR");
+  BOOST_TEST(rekeyed.locationKey == "MINORS/mrn-5");
+  BOOST_TEST((rekeyed.setting == cpis::domain::CareSetting::UtcWic));
+  BOOST_TEST(!rekeyed.settingByDefault);
+  BOOST_TEST((rekeyed.accessMode == cpis::domain::AccessMode::Scheduled));
+  BOOST_TEST((rekeyed.locationTerms.maxAgeYears == 17));
+  // another key, which the wildcard row names
+  const Attendance wildcard = adapt("9990000018^^^NHS^NH~1234^^^RZZ^MR");
+  BOOST_TEST(wildcard.locationKey == "MINORS/mrn-4");
+  BOOST_TEST((wildcard.setting == cpis::domain::CareSetting::Miu));
+  // the key left alone: the mapping's row
+  const Attendance kept = adapt("9990000018^^^NHS^NH");
+  BOOST_TEST(kept.locationKey == "MINORS/");
+  BOOST_TEST((kept.setting == cpis::domain::CareSetting::Miu));
+  BOOST_TEST((kept.locationTerms.maxAgeYears == 16));
+}
+
 BOOST_AUTO_TEST_CASE(configuration_values_reach_the_adapter) {
   const auto plugin = good();
   Attendance attendance = draft();
