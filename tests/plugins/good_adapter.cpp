@@ -15,6 +15,7 @@ class GoodAdapter final : public sdk::Adapter {
         requireVisit_(config.getBool("require_visit")),
         maxRepetitions_(config.getInt("max_repetitions")) {
     config.log().info("good adapter ready");
+    log().info("good adapter's own log, from its constructor");  // PluginBase::log, set already
   }
 
   sdk::AdaptResult adapt(const sdk::MessageView& message, sdk::AttendanceBuilder& out) const override {

@@ -24,6 +24,7 @@ class ThrowingAdapter final : public sdk::Adapter {
       return sdk::AdaptResult::dataError(sdk::Hl7Error::RequiredFieldMissing, "not a path!", "missing");
     }
     if (where_ == "unknown_field") (void)out.get("no_such_field");
+    if (where_ == "bad_value") out.set(sdk::Field::Sex, "X");
     return sdk::AdaptResult::attendance();
   }
 
@@ -41,5 +42,6 @@ class ThrowingAdapter final : public sdk::Adapter {
 
 CPIS_EXPORT_ADAPTER(
     cpis::test_plugins::ThrowingAdapter, "throws", "0.0.1",
-    cpis::sdk::stringKey("throw_in", "adapt",
-                         "create, adapt, not_std, bad_location, unknown_field, compose, bad_segment"))
+    cpis::sdk::stringKey(
+        "throw_in", "adapt",
+        "create, adapt, not_std, bad_location, unknown_field, bad_value, compose, bad_segment"))

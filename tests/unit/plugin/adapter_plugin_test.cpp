@@ -346,6 +346,7 @@ BOOST_AUTO_TEST_CASE(every_kind_of_plugin_misbehaviour_is_a_failure) {
       {"not_std", "not a std::exception"},
       {"bad_location", "location 'not a path!' refused"},
       {"unknown_field", "'no_such_field': unknown"},
+      {"bad_value", "attendance field 'sex': refused by the engine (a value this field does not take"},
   };
   for (const Case& c : cases) {
     const auto plugin = adapter("throws", {{"throw_in", c.throwIn}});
@@ -407,6 +408,7 @@ BOOST_AUTO_TEST_CASE(the_plugin_log_masks_nhs_numbers) {
   BOOST_TEST_REQUIRE(plugin->adapt(message(edRegistration("ED0000901")), attendance).ok());
   const std::string lines = log.all();
   BOOST_TEST(lines.find("good adapter ready") != std::string::npos, lines);
+  BOOST_TEST(lines.find("good adapter's own log, from its constructor") != std::string::npos, lines);
   BOOST_TEST(lines.find("adapted ED0000901 for ***") != std::string::npos, lines);
   BOOST_TEST(lines.find("9990000018") == std::string::npos, lines);
 }

@@ -57,6 +57,8 @@ class UsageError : public std::logic_error {
 
 namespace detail {
 struct Glue;
+// The host a plugin is being constructed for on this thread (Glue::create), else null.
+inline thread_local const cpis_host_api* constructingFor = nullptr;
 
 inline std::string quoted(std::string_view text) {
   std::string out;
@@ -75,7 +77,20 @@ inline void require(cpis_host_result result, const char* operation, std::string_
   what += ' ';
   what += quoted(subject);
   switch (result) {
-    case CPIS_HOST_BAD_ARGUMENT: what += ": refused by the engine (bad path, field, key or value)"; break;
+    case CPIS_HOST_BAD_ARGUMENT: {
+      // What the engine refused, by what was asked of it.
+      const std::string_view asked = operation;
+      if (asked == "attendance field") {
+        what += ": refused by the engine (a value this field does not take, or a field it has not)";
+      } else if (asked.find("path") != std::string_view::npos) {
+        what += ": refused by the engine (not an HL7 path it reads, e.g. PID-3(2).4.1)";
+      } else if (asked == "configuration key") {
+        what += ": refused by the engine (not one of this plugin's keys, or not of this type)";
+      } else {
+        what += ": refused by the engine (bad name or value)";
+      }
+      break;
+    }
     case CPIS_HOST_READ_ONLY: what += ": read only here"; break;
     case CPIS_HOST_UNSUPPORTED: what += ": not supported by this engine here"; break;
     case CPIS_HOST_ABSENT: what += ": absent"; break;
@@ -329,7 +344,7 @@ class AttendanceBuilder {
   std::string_view get(Field field) const {
     cpis_str value{};
     detail::require(host_->attendance_get(attendance_, static_cast<cpis_attendance_field>(field), &value),
-                    "attendance field", std::to_string(static_cast<std::uint32_t>(field)));
+                    "attendance field", fieldName(field));
     return toView(value);
   }
   std::string_view get(std::string_view name) const { return get(fieldId(name)); }
@@ -337,7 +352,7 @@ class AttendanceBuilder {
   AttendanceBuilder& set(Field field, std::string_view value) {
     detail::require(
         host_->attendance_set(attendance_, static_cast<cpis_attendance_field>(field), toStr(value)),
-        "attendance field", std::to_string(static_cast<std::uint32_t>(field)), false);
+        "attendance field", fieldName(field), false);
     return *this;
   }
   AttendanceBuilder& set(std::string_view name, std::string_view value) { return set(fieldId(name), value); }
@@ -347,7 +362,7 @@ class AttendanceBuilder {
         host_->attendance_set(attendance_, static_cast<cpis_attendance_field>(field), toStr(value));
     if (result == CPIS_HOST_OK) return true;
     if (result == CPIS_HOST_BAD_ARGUMENT) return false;
-    detail::require(result, "attendance field", std::to_string(static_cast<std::uint32_t>(field)), false);
+    detail::require(result, "attendance field", fieldName(field), false);
     return false;
   }
 
@@ -369,6 +384,36 @@ class AttendanceBuilder {
   AttendanceBuilder& locationKey(std::string_view value) { return set(Field::LocationKey, value); }
   AttendanceBuilder& careSetting(std::string_view code) { return set(Field::CareSetting, code); }
   AttendanceBuilder& pregnant(bool value) { return set(Field::Pregnant, value ? "Y" : "N"); }
+
+  // A field's text name (as cpis/plugin.h lists it), for error texts; its number when this
+  // header does not know it (a newer engine's field).
+  static std::string fieldName(Field field) {
+    static constexpr std::array<const char*, 23> kNames{"feed_id",
+                                                        "control_id",
+                                                        "trigger_event",
+                                                        "event",
+                                                        "nhs_number",
+                                                        "nhs_number_problem",
+                                                        "nhs_status",
+                                                        "family_name",
+                                                        "given_name",
+                                                        "birth_date",
+                                                        "sex",
+                                                        "pregnant",
+                                                        "expected_delivery_date",
+                                                        "visit_number",
+                                                        "arrived_at",
+                                                        "location_key",
+                                                        "care_setting",
+                                                        "site_ods_code",
+                                                        "department",
+                                                        "patient_class",
+                                                        "access_mode",
+                                                        "scheduled_only",
+                                                        "prior_nhs_number"};
+    const auto id = static_cast<std::uint32_t>(field);
+    return id >= 1 && id <= kNames.size() ? std::string(kNames[id - 1]) : std::to_string(id);
+  }
 
   Field fieldId(std::string_view name) const {
     const cpis_attendance_field id = host_->attendance_field_id(toStr(name));
@@ -650,6 +695,11 @@ class DeliveryResult {
 // Shared by adapters and sinks: the log, set before the first call.
 class PluginBase {
  public:
+  // The log of the host constructing this plugin (detail::Glue::create, on this thread), so that
+  // log() works in the plugin's own constructor too.
+  PluginBase() noexcept : log_(detail::constructingFor) {}
+  PluginBase(const PluginBase&) = default;
+  PluginBase& operator=(const PluginBase&) = default;
   virtual ~PluginBase() = default;
 
  protected:
@@ -714,7 +764,14 @@ struct Glue {
   template <class Plugin>
   static cpis_instance* create(const cpis_host_api* host, const cpis_config* config,
                                cpis_error* error) noexcept {
+    struct Constructing {  // the plugin's constructor logs through `host`
+      explicit Constructing(const cpis_host_api* h) noexcept { constructingFor = h; }
+      ~Constructing() { constructingFor = nullptr; }
+      Constructing(const Constructing&) = delete;
+      Constructing& operator=(const Constructing&) = delete;
+    };
     try {
+      const Constructing constructing(host);
       const Config values(host, config);
       std::unique_ptr<Plugin> plugin;
       if constexpr (std::is_constructible_v<Plugin, const Config&>) {
@@ -754,8 +811,13 @@ struct Glue {
       const cpis_host_result reported =
           self->host->error_set(error, result.code(), toStr(result.location()), toStr(result.text()));
       if (reported != CPIS_HOST_OK && result.status() == CPIS_DATA_ERROR) {
-        const std::string why = "dataError(): code " + std::to_string(result.code()) + " or location " +
-                                detail::quoted(result.location()) + " refused (codes 100-104, an HL7 path)";
+        const bool codeOk = result.code() >= 100 && result.code() <= 104;
+        const std::string why =
+            codeOk ? "dataError(): location " + detail::quoted(result.location()) +
+                         " refused: not an HL7 path the engine reads (e.g. PID-7 or PID-3(2).4)"
+                   : "dataError(): code " + std::to_string(result.code()) +
+                         " refused: not 100-104 (segment sequence, required field missing, data type, table "
+                         "value, too long)";
         return failed(self->host, error, why.c_str());
       }
       return result.status();
