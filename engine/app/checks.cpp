@@ -147,8 +147,8 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     auto feed = std::make_unique<Feed>();
     feed->mapping = std::make_unique<mapping::Mapping>(loadMapping(config, loader, *feedConfig.mappingFile));
     if (const auto& adapter = feedConfig.adapter) {
-      const plugin::PluginLibrary& library = adapter->library ? plugins_->load(*adapter->library)
-                                                              : plugins_->find(plugin::PluginKind::Adapter, adapter->name);
+      const plugin::PluginLibrary& library =
+          plugins_->named(plugin::PluginKind::Adapter, adapter->name, adapter->library);
       plugin::PluginSettings settings(adapter->settings.begin(), adapter->settings.end());
       feed->plugin = plugin::AdapterPlugin::create(library, settings);
     }
@@ -274,7 +274,7 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
     if (const auto& adapter = feed.adapter) {
       attempt(adapter->line, name + ": adapter " + adapter->name, [&] {
         const plugin::PluginLibrary& library =
-            adapter->library ? plugins.load(*adapter->library) : plugins.find(plugin::PluginKind::Adapter, adapter->name);
+            plugins.named(plugin::PluginKind::Adapter, adapter->name, adapter->library);
         (void)plugin::AdapterPlugin::create(library, plugin::PluginSettings(adapter->settings.begin(), adapter->settings.end()));
       });
     }
@@ -282,7 +282,7 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
   for (const auto& sink : config.notify.sinks) {
     attempt(sink.line, "notification sink " + sink.name, [&] {
       const plugin::PluginLibrary& library =
-          sink.library ? plugins.load(*sink.library) : plugins.find(plugin::PluginKind::Sink, sink.plugin);
+          plugins.named(plugin::PluginKind::Sink, sink.plugin, sink.library);
       (void)plugin::SinkPlugin::create(library, plugin::PluginSettings(sink.settings.begin(), sink.settings.end()));
     });
   }

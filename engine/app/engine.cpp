@@ -244,8 +244,8 @@ void Engine::startDispatcher() {
     dispatcher_->addSink(notify::returnSinkName(feed.name), std::make_unique<notify::ReturnSink>(settings), untiring);
   }
   for (const auto& sink : notifyConfig.sinks) {
-    const plugin::PluginLibrary& library = sink.library ? checks_->plugins().load(*sink.library)
-                                                        : checks_->plugins().find(plugin::PluginKind::Sink, sink.plugin);
+    const plugin::PluginLibrary& library =
+        checks_->plugins().named(plugin::PluginKind::Sink, sink.plugin, sink.library);
     plugin::PluginSettings settings(sink.settings.begin(), sink.settings.end());
     notify::SinkOptions sinkOptions = standard;
     sinkOptions.concurrency = sink.concurrency;

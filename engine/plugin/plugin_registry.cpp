@@ -48,6 +48,19 @@ const PluginLibrary& PluginRegistry::load(const std::filesystem::path& file) {
   return loaded;
 }
 
+const PluginLibrary& PluginRegistry::named(PluginKind kind, std::string_view name,
+                                           const std::optional<std::filesystem::path>& file) {
+  if (!file) return find(kind, name);
+  const PluginLibrary& library = load(*file);
+  if (library.kind() != kind || library.name() != name) {
+    throw PluginError("plugin " + file->filename().string() + " is the " +
+                      std::string(toString(library.kind())) + " '" + library.name() + "', not the " +
+                      std::string(toString(kind)) + " '" + std::string(name) +
+                      "' the configuration names: correct the name or the library");
+  }
+  return library;
+}
+
 std::vector<const PluginLibrary*> PluginRegistry::loaded() const {
   const std::lock_guard lock(mutex_);
   std::vector<const PluginLibrary*> out;

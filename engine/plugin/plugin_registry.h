@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,11 @@ class PluginRegistry {
   const PluginLibrary& find(PluginKind kind, std::string_view name);
   // The plugin at this file (for configurations that name the file itself).
   const PluginLibrary& load(const std::filesystem::path& file);
+  // What a configuration names: the plugin `name` of `kind`, found (find()) or, when `file` is
+  // given, loaded from it. PluginError when that file holds another plugin, or one of another
+  // kind: a library of another adapter is a mistake, never a rename.
+  const PluginLibrary& named(PluginKind kind, std::string_view name,
+                             const std::optional<std::filesystem::path>& file);
 
   const std::vector<std::filesystem::path>& directories() const noexcept { return directories_; }
   std::vector<const PluginLibrary*> loaded() const;

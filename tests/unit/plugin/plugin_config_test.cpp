@@ -109,6 +109,21 @@ BOOST_AUTO_TEST_CASE(a_plugin_of_the_other_kind_is_refused) {
       });
 }
 
+// <adapter name="edsys" library=".../libcpis-adapter-good.so">: the library of another plugin is
+// refused by name, not run under the name the configuration gives it.
+BOOST_AUTO_TEST_CASE(a_library_must_be_the_plugin_the_configuration_names) {
+  const std::filesystem::path file = std::filesystem::path(pluginDir()) / "libcpis-adapter-good.so";
+  BOOST_TEST(registry().named(PluginKind::Adapter, "good", file).name() == "good");
+  BOOST_TEST(registry().named(PluginKind::Adapter, "good", std::nullopt).name() == "good");
+  BOOST_CHECK_EXCEPTION(
+      (void)registry().named(PluginKind::Adapter, "edsys", file), PluginError, [](const PluginError& e) {
+        return std::string(e.what()) ==
+               "plugin libcpis-adapter-good.so is the adapter 'good', not the adapter 'edsys' the "
+               "configuration names: correct the name or the library";
+      });
+  BOOST_CHECK_THROW((void)registry().named(PluginKind::Sink, "good", file), PluginError);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sink_plugin)
