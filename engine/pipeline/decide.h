@@ -321,6 +321,13 @@ class Decider {
   // location entry, the mapping's (Attendance::accessMode), the policy's setting entry, the
   // CPIS.md §8 default. nullopt when the location is unmapped.
   std::optional<domain::AccessMode> accessModeFor(const domain::Attendance& attendance) const;
+  // Hazard H5: whether accessModeFor() falls back on the built-in default in a LIVE engine (a
+  // care setting an adapter plugin set, for which the configuration states no mode; the start-up
+  // check covers the mapping's own rows). The check is made with it, and the intake reports it.
+  bool liveModeByDefault(const domain::Attendance& attendance) const {
+    return policy_.environment == Environment::Live && attendance.setting &&
+           *attendance.setting != domain::CareSetting::OutOfScope && !attendance.accessMode;
+  }
   bool verified(const domain::Attendance& attendance) const;
   // What the memory holds of the attendance's last check (nullopt without a visit number).
   std::optional<PreviousCheck> previous(const domain::Attendance& attendance) const;

@@ -116,6 +116,7 @@ struct Intake::Pending {
     std::optional<domain::CheckOutcome> notChecked;  // recorded as the attendance's check
     bool unmapped = false;                           // counted, and alerted (hazard H4)
     bool outOfScopeByDefault = false;                // counted, and reported (hazard H4)
+    bool liveModeByDefault = false;                  // counted, and alerted (hazard H5)
   };
   std::optional<Remember> remember;
 };
@@ -133,11 +134,13 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       stamper_(stamper),
       returnChannel_(returnChannel),
       checks_(checks),
-      ownOutcomes_(checks != nullptr && checks->outcomes != nullptr ? nullptr
-                                                                    : std::make_unique<LastOutcomes>(policy_.feed)),
+      ownOutcomes_(checks != nullptr && checks->outcomes != nullptr
+                       ? nullptr
+                       : std::make_unique<LastOutcomes>(policy_.feed)),
       outcomes_(ownOutcomes_ ? ownOutcomes_.get() : checks->outcomes),
       unmapped_(std::make_unique<UnmappedLocations>()),
       defaulted_(std::make_unique<UnmappedLocations>()),
+      defaultModes_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()),
       visitTurns_(checks != nullptr ? std::make_unique<VisitTurns>(checks->work) : nullptr) {}
 
@@ -599,6 +602,8 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
   }
   pending.check =
       CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now(), std::nullopt, false};
+  // Hazard H5: checked all the same (a child not checked is worse), and reported once stored.
+  pending.remember->liveModeByDefault = checks_->decider.liveModeByDefault(attendance);
   // Original mode: the sender waits for the ACK, counted from the frame's arrival (now). In
   // enhanced mode it has its CA; the application ACK follows whenever the check ends.
   if (!pending.enhanced && policy_.ackDeadline) {
@@ -729,6 +734,13 @@ void Intake::noteStored(const Pending& pending, bool duplicate) {
   }
   if (r.unmapped) reportUnmapped(r.attendance.locationKey);
   if (r.outOfScopeByDefault) reportOutOfScopeByDefault(r.attendance.locationKey);
+  if (r.liveModeByDefault && r.attendance.setting) {
+    reportLocation(
+        *defaultModes_, domain::codeOf(*r.attendance.setting),
+        "OPS ALERT: feed %s: care setting %s, which the adapter plugin set, has no access mode stated in "
+        "the configuration: checked with the built-in default, which a LIVE engine must not rely on "
+        "(hazard H5); give the mapping a <setting> entry with a mode for it (%Lu message%s so far)");
+  }
 }
 
 void Intake::noteMerge(const domain::Attendance& attendance, const std::string& label) const {

@@ -259,6 +259,7 @@ class Intake final : public mllp::FrameHandler {
   LastOutcomes* outcomes_ = nullptr;
   std::unique_ptr<UnmappedLocations> unmapped_;  // hazard H4: counted, and an ops alert in the log
   std::unique_ptr<UnmappedLocations> defaulted_;  // out of scope by the default rule: counted, a warning
+  std::unique_ptr<UnmappedLocations> defaultModes_;  // LIVE, a care setting's mode by default: an ops alert
   void reportUnmapped(std::string_view locationKey);
   void reportOutOfScopeByDefault(std::string_view locationKey);
   // Counts the location in `counter` and, on its 1st, 10th, 100th... message, logs `text` as a

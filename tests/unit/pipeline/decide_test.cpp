@@ -287,6 +287,25 @@ BOOST_AUTO_TEST_CASE(access_mode_precedence) {
   BOOST_TEST((decide(a).kind == DecisionKind::CheckDue));
 }
 
+// Hazard H5: in LIVE, a mode that comes from the built-in default (an adapter plugin set a care
+// setting the configuration states no mode for) is reported; a stated one, a TEST engine and an
+// out-of-scope setting are not.
+BOOST_AUTO_TEST_CASE(a_live_mode_from_the_default_is_told_apart) {
+  Attendance a = child();
+  a.setting = CareSetting::Camhs;
+  policy.environment = Environment::Live;
+  const auto byDefault = [&] { return Decider(policy, time.clock(), memory).liveModeByDefault(a); };
+  BOOST_TEST(byDefault());
+  a.accessMode = AccessMode::Scheduled;
+  BOOST_TEST(!byDefault());
+  a.accessMode.reset();
+  a.setting = CareSetting::OutOfScope;
+  BOOST_TEST(!byDefault());
+  a.setting = CareSetting::Camhs;
+  policy.environment = Environment::Test;
+  BOOST_TEST(!byDefault());
+}
+
 BOOST_AUTO_TEST_CASE(out_of_scope_alerts_can_be_silenced) {
   Attendance a = child();
   a.setting = CareSetting::OutOfScope;
