@@ -218,7 +218,11 @@ const std::vector<MaskCase> kMaskCases{
     {"999-000-0019 too", "*** too"},
     {"id 19990000018 is longer", "id 19990000018 is longer"},
     {"999 000 00181", "999 000 00181"},
-    {"born 20150403", "born 20150403"},
+    {"born 20150403", "born ***"},  // a birth date, perhaps: dates are masked too
+    {"at 201504031200 and 20150403120000.", "at *** and ***."},
+    {"dob 03/04/2015, 2015-04-03, 03.04.2015", "dob ***, ***, ***"},
+    {"id 20151332 and 12345678", "id 20151332 and 12345678"},  // no such date
+    {"version 2.5.1, 12/2025", "version 2.5.1, 12/2025"},
     {"line\none\ttab", "line one tab"},
     {"caf\xc3\xa9", "caf\xc3\xa9"},
     {"bad \xff byte", "bad ? byte"},

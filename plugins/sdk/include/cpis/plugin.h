@@ -244,7 +244,8 @@ typedef struct cpis_config_key {
 
 /* ---- the engine's services ----------------------------------------------------------------
  * One table per plugin instance, given to create() and valid until destroy() returns. Every
- * function is thread-safe for distinct handles and never throws. */
+ * function is thread-safe for distinct handles and never throws; log() and log_enabled() take
+ * the one shared context and may be called from any number of threads at once. */
 typedef struct cpis_host_api {
   uint32_t abi_major, abi_minor, struct_size; /* the engine's; first, and they never move */
   const cpis_host_context* context;           /* pass to log() and log_enabled() */

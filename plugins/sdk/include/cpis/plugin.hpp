@@ -428,6 +428,9 @@ class AttendanceBuilder {
 
 // ---- the outcome of the check -------------------------------------------------------------
 
+// Valid during the composeAlerts() call it is given to, as the texts it returns are. Its Plan,
+// Record and Access views read through the CheckOutcome they came from: keep that object (not a
+// copy that goes first) alive while you use them.
 class CheckOutcome {
  public:
   CheckOutcome(const cpis_host_api* host, const cpis_outcome* outcome) noexcept
