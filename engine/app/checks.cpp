@@ -246,12 +246,21 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
   // own errors are: the line to edit at 3 a.m.
   const auto attempt = [&](std::uint64_t line, const std::string& what, const auto& load) {
     const std::string at = line == 0 ? std::string() : config.source + ":" + std::to_string(line) + ": ";
+    // One problem a line, each with where it is (a plugin lists all its configuration's at once).
+    const auto add = [&](const std::string& text) {
+      std::size_t from = 0;
+      while (from <= text.size()) {
+        const std::size_t end = std::min(text.find('\n', from), text.size());
+        if (end > from || from == 0) problems.push_back(at + what + ": " + text.substr(from, end - from));
+        from = end + 1;
+      }
+    };
     try {
       load();
     } catch (const Poco::Exception& e) {
-      problems.push_back(at + what + ": " + e.displayText());
+      add(e.displayText());
     } catch (const std::exception& e) {
-      problems.push_back(at + what + ": " + e.what());
+      add(e.what());
     }
   };
   const auto tlsFiles = [&](const std::string& what, const auto& tls) {

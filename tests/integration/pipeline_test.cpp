@@ -1129,6 +1129,30 @@ BOOST_AUTO_TEST_CASE(an_unmapped_location_is_reported_to_operations) {
   BOOST_TEST(first.value().outcome.find(" location RZZ03/07") != std::string::npos, first.value().outcome);
 }
 
+// A plugin refuses all its configuration's problems at once: each on its own line, each with the
+// file, the line and the feed (the second one had none).
+BOOST_AUTO_TEST_CASE(validate_config_gives_each_plugin_problem_its_place) {
+  EngineFixture f;
+  const std::string config = f.dir.file("keys.xml");
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";
+  settings.adapter =
+      R"(<adapter name="england_adt"><setting name="colour" value="red"/><setting name="flavour" value="x"/></adapter>)";
+  std::ofstream(config) << settings.xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--validate-config", config});
+  BOOST_TEST(engine.wait() == 78);
+  const std::string errors = engine.errors();
+  for (const char* key : {"'colour'", "'flavour'"}) {
+    const auto at = errors.find(std::string("unknown configuration key ") + key);
+    BOOST_TEST_REQUIRE(at != std::string::npos, errors);
+    const auto lineStart = errors.rfind('\n', at) + 1;
+    BOOST_TEST(errors.substr(lineStart, at - lineStart).find(config + ":") != std::string::npos, errors);
+    BOOST_TEST(
+        errors.substr(lineStart, at - lineStart).find("feed ed: adapter england_adt: ") != std::string::npos,
+        errors);
+  }
+}
+
 // --validate-config loads what start-up would: a mapping file that does not load, an adapter
 // that does not exist and a TLS key that cannot be read are reported (and the exit is 78), not
 // "valid" followed by a failed start.
