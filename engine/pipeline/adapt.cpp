@@ -145,29 +145,23 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
         if (adapted.value().issue) result.issues = {*adapted.value().issue};
         return result;
     }
-    // The plugin moved the attendance to another care setting (legacy-v23's GP out-of-hours
-    // clinics): the row's own terms stand, and the new setting's <settings> entry fills the rest,
-    // not the old one's. An access mode the plugin wrote itself stays; one the configuration
-    // stated for the old setting stays too when the new one's entry names none (hazard H5: a
-    // stated mode is never traded for a built-in default).
     // The plugin wrote another location key: the location table is read again for it (its
     // care setting, its row's terms), unless the plugin set the care setting itself too.
-    if (mapping_ != nullptr && result.attendance.locationKey != settledKey) {
+    const bool rekeyed = mapping_ != nullptr && result.attendance.locationKey != settledKey;
+    if (rekeyed) {
       const auto own = result.attendance.setting;
-      const bool ownSetting = own != settledSetting;
       row = mapping_->relocate(message, result.attendance);
-      if (ownSetting) {
+      if (own != settledSetting) {
         result.attendance.setting = own;
         result.attendance.settingByDefault = false;
       }
-      const auto mode = result.attendance.accessMode;
-      mapping_->settle(result.attendance, row);
-      if (result.attendance.accessModeByAdapter) {
-        result.attendance.accessMode = mode;
-      } else if (!result.attendance.accessMode) {
-        result.attendance.accessMode = settledMode;
-      }
-    } else if (mapping_ != nullptr && result.attendance.setting != settledSetting) {
+    }
+    // The plugin moved the attendance to another care setting (legacy-v23's GP out-of-hours
+    // clinics), or to another row: the row's own terms stand, and the new setting's <settings>
+    // entry fills the rest, not the old one's. An access mode the plugin wrote itself stays; one
+    // the configuration stated for the old setting stays too when the new one's entry names none
+    // (hazard H5: a stated mode is never traded for a built-in default).
+    if (rekeyed || (mapping_ != nullptr && result.attendance.setting != settledSetting)) {
       const auto mode = result.attendance.accessMode;
       mapping_->settle(result.attendance, row);
       if (result.attendance.accessModeByAdapter) {
