@@ -60,6 +60,7 @@ struct Found {
   // An NHS number field whose source matched several repetitions (or segments) carrying
   // different numbers: none is taken (hazard H1: the record needs a person, not a guess).
   bool disagreeing = false;
+  std::optional<Path> otherAt;  // disagreeing: where the other number is, when another source's
 };
 
 // An NHS number's digits, as two repetitions are compared: spaces and dashes aside.
@@ -116,14 +117,14 @@ class Reader {
     std::optional<Found> first;
     forEachMatch(source, [&](std::string value, const Path& at) {
       if (!first) {
-        first = Found{std::move(value), at};
+        first = Found{std::move(value), at, nullptr, false, std::nullopt};
         return every;
       }
       if (digitsOf(value) == digitsOf(first->value)) return true;
       first->disagreeing = true;
       return false;
     });
-    if (!source.path && !first) return Found{source.constant, std::nullopt};
+    if (!source.path && !first) return Found{source.constant, std::nullopt, nullptr, false, std::nullopt};
     return first;
   }
 
@@ -152,6 +153,7 @@ class Reader {
 
   std::optional<Found> read(const FieldRule& rule) const {
     const bool oneNumber = infoOf(rule.field).kind == FieldKind::NhsNumber;
+    std::optional<Found> first;
     for (const Source& source : rule.sources) {
       auto found = read(source, oneNumber);
       if (found && found->disagreeing) return found;  // not the next source: it is not a gap
@@ -159,9 +161,19 @@ class Reader {
       if (source.format) found->format = &*source.format;
       found->value = rule.mapped(found->value);
       if (found->value.empty()) continue;  // mapped to nothing: as if absent, so the next source
-      return found;
+      if (!oneNumber) return found;
+      // An NHS number: every source is a rule for where the number is, so a later source that
+      // names another number (PID-2 beside PID-3, the OID form beside the NHS authority's)
+      // disagrees with the first as two repetitions do (hazard H1).
+      if (!first) {
+        first = std::move(found);
+      } else if (digitsOf(found->value) != digitsOf(first->value)) {
+        first->disagreeing = true;
+        first->otherAt = found->at;
+        return first;
+      }
     }
-    return std::nullopt;
+    return first;
   }
 
   // Where a path is, for an Issue: `*` repetitions become the first (segment) or none (field).
@@ -342,8 +354,10 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
     if (f->disagreeing) {
       // Never a guess between two numbers; never either number in the text (it reaches logs).
       if (rule.field == FieldId::NhsNumber) {
-        a.nhsNumberProblem = "the message carries two different NHS numbers in " + f->at->segmentId + "-" +
-                             std::to_string(f->at->field);
+        const auto field = [](const Path& at) { return at.segmentId + "-" + std::to_string(at.field); };
+        a.nhsNumberProblem = "the message carries two different NHS numbers in " + field(*f->at);
+        if (f->otherAt && field(*f->otherAt) != field(*f->at))
+          a.nhsNumberProblem += " and " + field(*f->otherAt);
       }
       continue;  // priorNhsNumber: none (the merge is not recorded, and logged so)
     }

@@ -152,10 +152,12 @@ BOOST_AUTO_TEST_CASE(what_the_mapping_alone_cannot_say) {
   BOOST_TEST_REQUIRE(draft.ok());
   BOOST_TEST(!draft->nhsNumber.has_value());
   BOOST_TEST((draft->nhsStatus == domain::NhsNumberStatus::Absent));
-  // The mapping takes PID-3 over a disagreeing PID-2; the adapter takes neither.
+  // A PID-2 and a PID-3 that disagree: neither, in the mapping as in the adapter (hazard H1).
   const auto disagree = mapping().apply(sample("a04-pid2-pid3-disagree.hl7"), "feed-1");
   BOOST_TEST_REQUIRE(disagree.ok());
-  BOOST_TEST(disagree->nhsNumber.has_value());
+  BOOST_TEST(!disagree->nhsNumber.has_value());
+  BOOST_TEST(disagree->nhsNumberProblem ==
+             "the message carries two different NHS numbers in PID-3 and PID-2");
   // The out-of-hours service is the same ZPV-2 code to the mapping.
   const auto evening = mapping().apply(sample("a04-ucc-weekday-evening.hl7"), "feed-1");
   BOOST_TEST_REQUIRE(evening.ok());

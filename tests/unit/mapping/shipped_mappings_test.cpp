@@ -440,6 +440,13 @@ BOOST_AUTO_TEST_CASE(england_two_different_nhs_numbers_give_none) {
   BOOST_TEST(again.nhsNumberProblem.empty());
   // a local number beside it is no NHS number: no disagreement
   BOOST_TEST(apply("9990000018^^^NHS^NH~12345^^^RZZ^MR").nhsNumber.has_value());
+  // across the mapping's sources too: the NHS authority's form and the OID's alone
+  const auto forms = apply("9990000018^^^NHS^NH~9990000026^^^&2.16.840.1.113883.2.1.4.1&ISO^NH");
+  BOOST_TEST(!forms.nhsNumber.has_value());
+  BOOST_TEST(forms.nhsNumberProblem == "the message carries two different NHS numbers in PID-3");
+  // and the same number in both forms is that number
+  BOOST_TEST(
+      apply("9990000018^^^NHS^NH~9990000018^^^&2.16.840.1.113883.2.1.4.1&ISO^NH").nhsNumber.has_value());
 }
 
 // The legacy PAS's PID-2 and MRG-4 are the NHS number only without another authority.
