@@ -1,6 +1,8 @@
 #include "engine/plugin/patient_data_mask.h"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 
 #include "engine/hl7v2/charset.h"
 
@@ -23,39 +25,77 @@ bool plausibleDate(int year, int month, int day) {
   return year >= 1900 && year <= 2099 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-// How many characters from `at` (a digit run's start) spell a date, perhaps a birth date: an
-// HL7 DT or DTM (YYYYMMDD, with HHMM or HHMMSS after it: 8, 12 or 14 digits alone), or
-// YYYY-MM-DD, DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY; 0 when none. `run`: the digit run's length.
+std::size_t digitsAt(std::string_view text, std::size_t at) {
+  std::size_t end = at;
+  while (end < text.size() && isDigit(text[end])) ++end;
+  return end - at;
+}
+
+// A month's name (three letters or in full, any case) at `at`: its length, else 0.
+std::size_t monthAt(std::string_view text, std::size_t at) {
+  static constexpr std::array<std::string_view, 12> kMonths{"january",   "february", "march",    "april",
+                                                            "may",       "june",     "july",     "august",
+                                                            "september", "october",  "november", "december"};
+  const auto lower = [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c); };
+  for (const std::string_view month : kMonths) {
+    for (const std::size_t length : {month.size(), std::size_t{3}}) {
+      if (at + length > text.size()) continue;
+      bool same = true;
+      for (std::size_t k = 0; k < length && same; ++k) same = lower(text[at + k]) == month[k];
+      const bool ends =
+          at + length == text.size() || !std::isalpha(static_cast<unsigned char>(text[at + length]));
+      if (same && ends) return length;
+    }
+  }
+  return 0;
+}
+
+// How many characters from `at` (a digit run's start; `run` its length) spell a date, perhaps a
+// birth date; 0 when none. Dates are told by shape, and over-masking is the safe side:
+//   - digits alone: YYYYMMDD or DDMMYYYY (8), or YYYYMMDD with HHMM or HHMMSS (12, 14: HL7 DTM);
+//   - three groups with one separator ('/', '-' or '.'): YYYY-M-D, D/M/YYYY or M/D/YYYY, and
+//     D/M/YY (1 or 2 digits for day and month);
+//   - D Month YYYY, D-Mon-YY and the like (a month's name between separators '-', ' ' or '/').
 std::size_t dateAt(std::string_view text, std::size_t at, std::size_t run) {
-  if ((run == 8 || run == 12 || run == 14) &&
-      plausibleDate(number(text.substr(at, 4)), number(text.substr(at + 4, 2)),
-                    number(text.substr(at + 6, 2)))) {
-    return run;
-  }
-  const auto shaped = [&](std::size_t length, std::initializer_list<std::size_t> separators, char separator) {
-    if (at + length > text.size() || (at + length < text.size() && isDigit(text[at + length]))) return false;
-    for (std::size_t k = 0; k < length; ++k) {
-      const bool isSeparator = std::find(separators.begin(), separators.end(), k) != separators.end();
-      if (isSeparator ? text[at + k] != separator : !isDigit(text[at + k])) return false;
+  const auto year2or4 = [](std::size_t digits) { return digits == 2 || digits == 4; };
+  if (run == 8 || run == 12 || run == 14) {
+    const int y = number(text.substr(at, 4)), m = number(text.substr(at + 4, 2)),
+              d = number(text.substr(at + 6, 2));
+    if (plausibleDate(y, m, d)) return run;
+    if (run == 8 && plausibleDate(number(text.substr(at + 4, 4)), number(text.substr(at + 2, 2)),
+                                  number(text.substr(at, 2)))) {
+      return run;
     }
-    return true;
-  };
-  if (run == 4) {
-    for (const char s : {'-', '/'}) {
-      if (shaped(10, {4, 7}, s) && plausibleDate(number(text.substr(at, 4)), number(text.substr(at + 5, 2)),
-                                                 number(text.substr(at + 8, 2)))) {
-        return 10;
+  }
+  if (run > 4 || at + run >= text.size()) return 0;
+  const char separator = text[at + run];
+  if (separator != '/' && separator != '-' && separator != '.' && separator != ' ') return 0;
+  const std::size_t second = at + run + 1;
+  // A month's name in the middle: D Mon YYYY, D-Mon-YY.
+  if (run <= 2 && separator != '.') {
+    if (const std::size_t month = monthAt(text, second); month != 0) {
+      const std::size_t third = second + month;
+      if (third < text.size() && text[third] == separator) {
+        const std::size_t year = digitsAt(text, third + 1);
+        if (year2or4(year) && number(text.substr(at, run)) >= 1 && number(text.substr(at, run)) <= 31) {
+          return third + 1 + year - at;
+        }
       }
     }
   }
-  if (run == 2) {
-    for (const char s : {'/', '-', '.'}) {
-      if (shaped(10, {2, 5}, s) &&
-          plausibleDate(number(text.substr(at + 6, 4)), number(text.substr(at + 3, 2)),
-                        number(text.substr(at, 2)))) {
-        return 10;
-      }
-    }
+  if (separator == ' ') return 0;
+  const std::size_t middle = digitsAt(text, second);
+  if (middle < 1 || middle > 2 || second + middle >= text.size() || text[second + middle] != separator)
+    return 0;
+  const std::size_t third = second + middle + 1;
+  const std::size_t last = digitsAt(text, third);
+  const int first = number(text.substr(at, run)), mid = number(text.substr(second, middle));
+  if (run == 4 && (last == 1 || last == 2)) {  // YYYY-M-D
+    return plausibleDate(first, mid, number(text.substr(third, last))) ? third + last - at : 0;
+  }
+  if (run <= 2 && year2or4(last)) {  // D/M/Y or M/D/Y
+    const int year = last == 4 ? number(text.substr(third, 4)) : 2000;
+    if (plausibleDate(year, mid, first) || plausibleDate(year, first, mid)) return third + last - at;
   }
   return 0;
 }

@@ -223,6 +223,10 @@ const std::vector<MaskCase> kMaskCases{
     {"dob 03/04/2015, 2015-04-03, 03.04.2015", "dob ***, ***, ***"},
     {"id 20151332 and 12345678", "id 20151332 and 12345678"},  // no such date
     {"version 2.5.1, 12/2025", "version 2.5.1, 12/2025"},
+    {"03042015 3/4/2015 12/31/2015 2015.04.03 2015-4-3", "*** *** *** *** ***"},
+    {"03-Apr-2015, 3 April 2015, 03/04/15.", "***, ***, ***."},
+    {"host 10.0.0.1 at 10:30, tel 01632 960001, 3 Mayfair",
+     "host 10.0.0.1 at 10:30, tel 01632 960001, 3 Mayfair"},
     {"line\none\ttab", "line one tab"},
     {"caf\xc3\xa9", "caf\xc3\xa9"},
     {"bad \xff byte", "bad ? byte"},
