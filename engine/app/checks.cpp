@@ -251,7 +251,7 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
       std::size_t from = 0;
       while (from <= text.size()) {
         const std::size_t end = std::min(text.find('\n', from), text.size());
-        if (end > from || from == 0) problems.push_back(at + what + ": " + text.substr(from, end - from));
+        if (end > from || text.empty()) problems.push_back(at + what + ": " + text.substr(from, end - from));
         from = end + 1;
       }
     };

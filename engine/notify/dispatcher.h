@@ -102,12 +102,13 @@ struct DispatcherStats {
 // stop() claims nothing more, lets the workers finish the deliveries under way (each marked)
 // and joins; the entries still waiting for a worker go back to the store untried
 // (Outbox::release), claimable again at once by a new dispatcher or another instance; those
-// handed over while it stops are not taken (the store keeps them for its next receiver). (Delivering them first would make a stop with a sink down wait out a
-// time-out per entry, and a sink holds up to preClaimBacklog.) An entry claimed but not yet
-// marked when the process dies stays pending in the store; its lease (shared store) or the
-// next start returns it. An outcome the store fails to record (a
-// failed commit, a full disk) is written again with back-off until it is, is refused, or
-// stop() comes: dropped, the entry would stay claimed and no claim would return it.
+// handed over while it stops are not taken (the store keeps them for its next receiver). (Delivering them
+// first would make a stop with a sink down wait out a time-out per entry, and a sink holds up to
+// preClaimBacklog.) An entry claimed but not yet marked when the process dies stays pending in the store; its
+// lease (shared store) or the next start returns it. An outcome the store fails to record (a failed commit, a
+// full disk) is written again with back-off until it is, is refused, or stop() comes: dropped, the entry
+// stays claimed until the store reopens (SQLite) or its lease runs out (PostgreSQL: leases are renewed only
+// for the entries this dispatcher holds).
 class Dispatcher final : public store::ClaimReceiver {
  public:
   Dispatcher(store::Outbox& outbox, DispatcherOptions options = {});
@@ -132,8 +133,9 @@ class Dispatcher final : public store::ClaimReceiver {
   // preClaimBacklog entries.
   bool wantsClaimed(std::string_view sink) override;
   // Entries claimed for this instance (written claimed, or claimed elsewhere): queued for their
-  // sinks' workers, as claimed ones. An unknown sink's stay claimed; once stop() has begun,
-  // none is taken (the store keeps them for the next receiver).
+  // sinks' workers, as claimed ones. An unknown sink's are not taken: they stay claimed until
+  // the store reopens (SQLite) or their lease runs out (PostgreSQL); once stop() has begun, none
+  // is taken (the store keeps them for the next receiver).
   std::vector<store::OutboxEntry> adopt(std::vector<store::OutboxEntry> entries) override;
 
   DispatcherStats stats() const;
@@ -152,8 +154,8 @@ class Dispatcher final : public store::ClaimReceiver {
   void writeFollowUps(const Notifications& followUps);
   // Runs `mark` (an outcome for the store) until the store records it, refuses it for good, or
   // the dispatcher stops: an entry whose outcome is not recorded stays claimed in the store
-  // (SQLite: until it reopens; PostgreSQL: its lease is renewed with this instance's others),
-  // and no claim of this instance would ever return it.
+  // (SQLite: until it reopens; PostgreSQL: until its lease, no longer renewed once the entry
+  // leaves this dispatcher, runs out), and no claim of this instance returns it before then.
   core::Status record(const std::function<core::Status()>& mark);
   // record() of a mark that finishes entry `id` (delivered or dead): when an attempt was retried
   // after the store answered "unavailable", the first may have committed with its answer lost

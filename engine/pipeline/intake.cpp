@@ -481,9 +481,15 @@ void Intake::answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply
     submitted = checks_->work.submit(
         [this, job, payload, shared] { (*shared)(finishLeftOver(std::move(*job), payload)); });
   } else if (checks_ != nullptr) {
-    // Its check again, in the visit's turn (the resend is the original's content: its visit).
-    submitted = submitInTurn(resend, [this, job, payload, shared, resend] {
-      (*shared)(finishLeftOver(std::move(*job), payload, visitOf(*resend)));
+    // Its check again, in the visit's turn. The resend is the original's content: its
+    // attendance's visit, also when the resend's own decision needs no check (a repeat, made
+    // since) where the original's did: a visit of "" would let resume() wait for the turn.
+    std::string visit = visitOf(*resend);
+    if (visit.empty() && resend->remember) visit = resend->remember->attendance.visitNumber;
+    submitted = checks_->work.submit([this, job, payload, shared, visit] {
+      visitTurns_->run(visit, [this, job, payload, shared, visit] {
+        (*shared)(finishLeftOver(std::move(*job), payload, visit));
+      });
     });
   }
   if (!submitted) {

@@ -82,6 +82,9 @@ inline void require(cpis_host_result result, const char* operation, std::string_
       const std::string_view asked = operation;
       if (asked == "attendance field") {
         what += ": refused by the engine (a value this field does not take, or a field it has not)";
+      } else if (asked == "setting path") {
+        what +=
+            ": refused by the engine (not an HL7 path with explicit repetitions, or a value it cannot hold)";
       } else if (asked.find("path") != std::string_view::npos) {
         what += ": refused by the engine (not an HL7 path it reads, e.g. PID-3(2).4.1)";
       } else if (asked == "configuration key") {
