@@ -377,7 +377,9 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     // queued in the outbox for the feed's return connection (retried, dead-lettered, replayable).
     // Leaving it unfinished until delivery would make a restart check it again: a second access
     // recorded, the LA told twice.
-    const bool applicationAckWanted = returnChannel_ != nullptr && wanted(message.get("MSH-16"), true);
+    // Whatever MSH-16 asks (NE, ER, SU): the application ACK carries the CP-IS result of a check
+    // made (an access recorded, the local authority told), which the EPR must show.
+    const bool applicationAckWanted = returnChannel_ != nullptr;
     std::optional<notify::Notification> queued;
     if (applicationAckWanted && checks_->notifications != nullptr) {
       // A repeated check's id is its earlier message's: this message's own ACK is keyed apart.
@@ -649,7 +651,9 @@ Intake::Disposition Intake::enhanced(const hl7v2::Message& message, const domain
   if (!failed.empty()) d.state = store::MessageState::Failed;
   d.ack = hl7v2::buildAck(message, hl7v2::AckCode::CA, {}, stamper_.next(policy_.defaultVersion));
   d.reply = wanted(message.get("MSH-15"), true) ? d.ack : std::string();
-  if (!wanted(message.get("MSH-16"), code == hl7v2::AckCode::AA)) {  // ER: errors only; SU: successes only
+  // ER: errors only; SU: successes only; NE: never. Not for an outcome with alerts: what CP-IS
+  // said (or why no check was made) is for the EPR to show, whatever it asked.
+  if (!(outcome != nullptr && alerts) && !wanted(message.get("MSH-16"), code == hl7v2::AckCode::AA)) {
     d.outcome = type + "; no application ACK asked for";
   } else if (returnChannel_ == nullptr) {
     d.outcome = type + "; application ACK not sent: the feed has no return connection";

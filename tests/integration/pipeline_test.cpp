@@ -1445,6 +1445,37 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_message_refused_for_its_content_gets_ca_th
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// Enhanced mode: MSH-16 NE, ER or SU does not keep a CP-IS result from the EPR. The check is made
+// (an access recorded, the local authority told) and its application ACK, with the alerts, goes
+// over the return connection all the same: it used to go nowhere.
+BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_answered_whatever_msh_16_asks) {
+  OwnSimulator own;
+  EprListener epr;
+  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
+  eprServer.start();
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced-msh16.xml");
+  std::ofstream(config) << enhancedWithReturnAt(own.simulator->queryUrl(), eprServer.port()).xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::vector<std::string> conditions{"NE", "ER", "SU"};
+  for (std::size_t i = 0; i < conditions.size(); ++i) {
+    std::string message =
+        askingForEnhancedMode(adt("N" + std::to_string(i), "VN" + std::to_string(i), {"9990000018"}));
+    message.replace(message.find("|AL|AL|"), 7, "|AL|" + conditions[i] + "|");
+    client.send(message);
+    BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "CA", conditions[i]);
+  }
+  BOOST_TEST(cpis::test::waitFor([&] { return epr.all().size() == conditions.size(); }, 20s),
+             epr.all().size());
+  for (const auto& application : epr.all()) {
+    BOOST_TEST(field(application, "MSA-1") == "AA", application);
+    BOOST_TEST(field(application, "ZCP-2") == "FOUND", application);
+  }
+  BOOST_TEST(engine.terminate() == 0);
+}
+
 // CPIS.md §7, hazard H7: one query per attendance. In enhanced mode the EPR sends the update
 // (A08) on the start's CA, while the start's check still waits for CP-IS: the update waits for
 // that check and repeats it (one access at Spine), and each message gets its own application
