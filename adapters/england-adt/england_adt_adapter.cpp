@@ -91,11 +91,13 @@ sdk::AdaptResult EnglandAdtAdapter::adapt(const sdk::MessageView& message,
   const std::string controlId(out.get(sdk::Field::ControlId));
   const std::string nhsNumber = nhsNumberOf(message, controlId);
   if (nhsNumber.empty()) {
+    // Cleared only when the mapping found one: a mapping that found none keeps its reason (two
+    // numbers that disagree: NHS_NUMBER_INVALID with where, not "no NHS number").
     if (!out.get(sdk::Field::NhsNumber).empty()) {
       log().info("message " + controlId +
                  ": the mapping's NHS number is not one by the adapter's rule; none is used");
+      out.set(sdk::Field::NhsNumber, "");
     }
-    out.set(sdk::Field::NhsNumber, "");
   } else {
     // An invalid number is no error: the engine records why and the check says NHS_NUMBER_INVALID.
     out.nhsNumber(nhsNumber);

@@ -107,8 +107,9 @@ struct AsyncReplyServer::Impl {
                          "allow-list",
                          request.clientAddress().toString(), certificate.subjectName());
       } catch (const Poco::Exception& e) {
-        logger().warning("CP-IS asynchronous reply from %s refused: its client certificate cannot be read (%s)",
-                         request.clientAddress().toString(), std::string(e.className()));
+        logger().warning(
+            "CP-IS asynchronous reply from %s refused: its client certificate cannot be read (%s)",
+            request.clientAddress().toString(), std::string(e.name()));
       }
       return false;
     }

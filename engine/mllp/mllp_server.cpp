@@ -178,8 +178,7 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
     try {
       serve();
     } catch (const Poco::Exception& e) {
-      logger().error("listener %s: connection ended by %s", server_.settings.name,
-                     std::string(e.className()));
+      logger().error("listener %s: connection ended by %s", server_.settings.name, std::string(e.name()));
     } catch (const std::exception&) {
       logger().error("listener %s: connection ended by an unexpected error", server_.settings.name);
     }
@@ -219,7 +218,7 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
                            settings.name, peer.address);
         } else {
           logger().warning("listener %s: TLS handshake with %s failed (%s)", settings.name, peer.address,
-                           std::string(e.className()));
+                           std::string(e.name()));
         }
         return;
       }

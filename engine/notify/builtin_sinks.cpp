@@ -313,7 +313,8 @@ plugin::DeliveryResult ReturnSink::deliver(const store::OutboxEntry& entry, Noti
   } catch (const Poco::TimeoutException&) {
     return {Kind::Retry, "no acknowledgement from the EPR in time"};
   } catch (const Poco::Exception& e) {
-    return {Kind::Retry, "return connection failed: " + std::string(e.className())};
+    return {Kind::Retry, "return connection to " + settings_.host + ":" + std::to_string(settings_.port) +
+                             " failed: " + std::string(e.name())};
   } catch (const std::exception&) {
     return {Kind::Retry, "return connection failed"};
   }

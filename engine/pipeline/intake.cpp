@@ -1016,12 +1016,16 @@ std::optional<core::Issue> Intake::checkProcessingId(const hl7v2::Message& messa
 std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, Environment environment) {
   // A training (T) or debugging (D) message, an EPR's training system pointed at a LIVE engine:
   // its query would record an unscheduled access, and tell a local authority, of a made-up
-  // attendance. HL7's answer: AR 202, stored as rejected. P, or no MSH-11, goes on.
+  // attendance. HL7's answer: AR 202, stored as rejected. Only P, or no MSH-11, goes on: any
+  // other value (t, X: not in HL7 table 0103) is no production message either.
   if (environment != Environment::Live) return std::nullopt;
   const std::string id = message.get(hl7v2::Path{"MSH", 1, 11, 1, 1, 0});
-  if (id != "T" && id != "D") return std::nullopt;
+  if (id.empty() || id == "P") return std::nullopt;
+  const std::string what = id == "T"   ? std::string("T (training)")
+                           : id == "D" ? std::string("D (debugging)")
+                                       : "a value that is not P, T or D (HL7 table 0103)";
   return issue(core::ErrorCode::UnsupportedProcessingId,
-               std::string("processing id (MSH-11) ") + (id == "T" ? "T (training)" : "D (debugging)") +
+               "processing id (MSH-11) " + what +
                    " sent to a LIVE feed: not checked; only P (production) messages are",
                "MSH", 11);
 }

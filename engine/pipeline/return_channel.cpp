@@ -83,7 +83,7 @@ std::optional<std::string> ReturnChannel::deliver(const ApplicationAck& applicat
     }
   } catch (const Poco::Exception& e) {
     logger().warning("feed %s: return connection to %s:%hu failed (%s)", settings_.feed, settings_.host,
-                     settings_.port, std::string(e.className()));
+                     settings_.port, std::string(e.name()));
   }
   client_.reset();
   return std::nullopt;

@@ -212,6 +212,8 @@ BOOST_AUTO_TEST_CASE(two_nhs_numbers_are_logged_without_either_value) {
   LogCapture log("cpis.plugin.england_adt");
   const Adapted a = adapt("a04-two-nhs-numbers.hl7");
   BOOST_TEST(a.nhsNumber().empty());
+  // the mapping's reason stands (NOT_CHECKED NHS_NUMBER_INVALID, saying where), not "no number"
+  BOOST_TEST(a.attendance.nhsNumberProblem == "the message carries two different NHS numbers in PID-3");
   const std::string text = log.all();
   BOOST_TEST(text.find("ED0000796") != std::string::npos);  // MSH-10: an id, not patient data
   BOOST_TEST(text.find("two different NHS numbers") != std::string::npos);

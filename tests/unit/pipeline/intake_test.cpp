@@ -23,7 +23,7 @@ BOOST_AUTO_TEST_SUITE(intake)
 BOOST_AUTO_TEST_CASE(a_live_feed_refuses_training_and_debugging_messages) {
   using cpis::pipeline::Environment;
   using cpis::pipeline::refusedProcessingId;
-  for (const std::string id : {"T", "D", "T^A", "D^R"}) {
+  for (const std::string id : {"T", "D", "T^A", "D^R", "t", "X", "PROD"}) {
     const auto problem = refusedProcessingId(message(id), Environment::Live);
     BOOST_TEST_REQUIRE(problem.has_value(), id);
     BOOST_TEST((problem->code == cpis::core::ErrorCode::UnsupportedProcessingId));
