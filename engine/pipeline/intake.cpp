@@ -170,7 +170,15 @@ store::InboundMessage Intake::inbound(const Pending& pending, std::string_view p
   return message;
 }
 
+std::string Intake::emptyFrame() {
+  // Nothing to store, and nothing lost: the peer's problem, not the store's (the store refuses
+  // empty content, which read as "message not stored, send it again later").
+  logger().warning("feed %s: an empty frame (no MSH segment): answered AR, nothing stored", policy_.feed);
+  return prepare({}).disposition.reply;
+}
+
 std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*peer*/) {
+  if (payload.empty()) return emptyFrame();
   const auto pending = std::make_shared<const Pending>(prepare(payload));
   if (!pending->disposition.refusal.empty()) return refused(*pending);
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
@@ -233,6 +241,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
 }
 
 void Intake::onFrameAsync(std::string_view payload, const mllp::PeerInfo& /*peer*/, Reply reply) {
+  if (payload.empty()) return reply(emptyFrame());
   auto pending = std::make_shared<const Pending>(prepare(payload));
   if (!pending->disposition.refusal.empty()) return reply(refused(*pending));
   const store::InboundMessage message = inbound(*pending, payload);

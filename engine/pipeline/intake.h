@@ -192,6 +192,8 @@ class Intake final : public mllp::FrameHandler {
   std::optional<LeftOverEntry> takeLeftOver(const core::Result<store::PersistOutcome>& persisted);
   // `heldVisit`: the visit whose turn (VisitTurns) the caller holds; a check of it is then made
   // without taking the turn again.
+  // The answer to a frame with nothing in it: an AR, unstored.
+  std::string emptyFrame();
   std::string finishLeftOver(LeftOverEntry entry, std::string_view payload,
                              std::optional<std::string_view> heldVisit = std::nullopt);
   // On the work queue; a check's left-over in its visit's turn (parked, as any check: a work-queue

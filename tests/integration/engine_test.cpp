@@ -149,7 +149,16 @@ BOOST_AUTO_TEST_CASE(unknown_sender_and_unreadable_message_are_refused_and_store
   BOOST_TEST(field(*broken, "MSA-1") == "AR");
   BOOST_TEST(field(*broken, "MSA-2") == "BROKEN1");
   BOOST_TEST(field(*broken, "ERR-1.4.1") == "100");
+  // An empty frame (0B 1C 0D): an AR for the peer, not a store failure ("send it again later",
+  // ERR 207), and nothing to store.
+  client.send("");
+  const auto empty = client.receive(10s);
+  BOOST_TEST_REQUIRE(empty.has_value());
+  BOOST_TEST(field(*empty, "MSA-1") == "AR", *empty);
+  BOOST_TEST(field(*empty, "ERR-1.4.1") != "207", *empty);
+  BOOST_TEST(empty->find("not stored") == std::string::npos, *empty);
   BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(engine.errors().find("an empty frame") != std::string::npos);
   const auto stored = f.storedMessages();
   BOOST_TEST_REQUIRE(stored.size() == 2u);
   BOOST_TEST(stored[0].second == "rejected");
