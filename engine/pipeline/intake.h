@@ -190,10 +190,10 @@ class Intake final : public mllp::FrameHandler {
   };
   void leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish);
   std::optional<LeftOverEntry> takeLeftOver(const core::Result<store::PersistOutcome>& persisted);
-  // `heldVisit`: the visit whose turn (VisitTurns) the caller holds; a check of it is then made
-  // without taking the turn again.
   // The answer to a frame with nothing in it: an AR, unstored.
   std::string emptyFrame();
+  // `heldVisit`: the visit whose turn (VisitTurns) the caller holds; a check of it is then made
+  // without taking the turn again.
   std::string finishLeftOver(LeftOverEntry entry, std::string_view payload,
                              std::optional<std::string_view> heldVisit = std::nullopt);
   // On the work queue; a check's left-over in its visit's turn (parked, as any check: a work-queue
