@@ -191,6 +191,13 @@ void Engine::start() {
         std::string(feed->config.check ? ""
                                        : "; no <check>: messages are stored and acknowledged "
                                          "without a CP-IS check or alerts"));
+    if (feed->config.check && composer_->settings().deferredChecks && !feed->config.returnConnection &&
+        !composer_->subscribed(notify::kPlanFound)) {
+      logger().warning("feed %s: a deferred check's result reaches nobody: the feed has no <returnConnection> and "
+                       "no <sink> takes plan-found, so a plan CP-IS finds after a failed check is only logged "
+                       "(an ops alert); the failed check's ACK asks staff to check CP-IS by hand",
+                       feed->config.name);
+    }
   }
   started_ = true;
   housekeeper_ = std::thread([this] { housekeeping(); });

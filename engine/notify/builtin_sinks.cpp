@@ -197,6 +197,7 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
   // one is then a possible duplicate in the audit, as a retry within a lookup is.
   const bool earlierMayHaveArrived = payloadField(entry.payload, kKeyMayHaveArrived) == "true";
   const domain::CheckOutcome outcome = feed->second.check(*attendance, earlierMayHaveArrived);
+  const std::size_t followUpsBefore = followUps.size();
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) {
     return {Kind::Retry, "CP-IS check failed again: " +
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +
@@ -226,6 +227,15 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
   if (outcome.status == domain::CheckStatus::Found) {
     auto found = composer_.compose(kPlanFound, *attendance, outcome, failedCheckId, entry.messageId);
     std::move(found.begin(), found.end(), std::back_inserter(followUps));
+  }
+  // Staff were told to check CP-IS by hand (the failed check's ACK asks them to); a plan found
+  // since, with neither the EPR's return connection nor a plan-found sink to take it, reaches
+  // nobody but this line (the engine says so at start, too).
+  if (outcome.status == domain::CheckStatus::Found && followUps.size() == followUpsBefore) {
+    logger().critical("OPS ALERT: deferred check %s of message %s (check %s) found a CP-IS plan, and nobody receives "
+                      "it: feed %s has no <returnConnection> and no sink takes plan-found; make sure the check by "
+                      "hand its ACK asked for was made (cpis-admin messages show %s)",
+                      entryText, messageText, failedCheckId, attendance->feedId, messageText);
   }
   return {};
 }

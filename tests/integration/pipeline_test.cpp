@@ -324,6 +324,10 @@ BOOST_AUTO_TEST_CASE(every_outcome_reaches_the_ack_the_store_and_the_mailboxes) 
   // Patient data stays out of the log.
   const std::string logs = engine->errors() + engine->output();
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+  // Deferred checks on, no return connection, no sink: the start said a late result reaches nobody.
+  BOOST_TEST(logs.find("feed ed: a deferred check's result reaches nobody: the feed has no <returnConnection>") !=
+                 std::string::npos,
+             logs);
 }
 
 // An attendance's later messages: an update repeats the attendance's real check, even after a
@@ -771,6 +775,7 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(epr.all().size() == 1u);  // delivered once: the ACK came back
   const std::string logs = engine.errors() + engine.output();
+  BOOST_TEST(logs.find("reaches nobody") == std::string::npos, logs);  // it reached the EPR
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
   eprServer.stop();
 }

@@ -7,6 +7,7 @@
 
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_server.h"
+#include "tests/support/log_capture.h"
 #include "tests/unit/notify/notify_test_support.h"
 
 using namespace cpis;
@@ -166,6 +167,34 @@ BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_k
   BOOST_TEST(field(hl7, "ZCP-2") == "FOUND");
   BOOST_TEST(followUps[1].sink == "team");
   BOOST_TEST(followUps[1].idempotencyKey == "plan-found:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
+}
+
+// A plan found late with neither the EPR's return connection nor a plan-found sink reaches
+// nobody but the log: an ops alert (ids only) says so, and that the check by hand matters.
+BOOST_AUTO_TEST_CASE(a_plan_found_late_that_nobody_receives_is_an_ops_alert) {
+  notify::ComposerSettings lonely;  // no sink, no return connection
+  const notify::Composer composer(lonely);
+  std::vector<std::string> asked;
+  notify::RecheckSink sink(*store, composer, {{"ed", askingFeed(asked)}});
+  test::LogCapture log("cpis.notify");
+  notify::Notifications followUps;
+  BOOST_TEST((sink.deliver(deferredEntry(composer, 42), followUps).kind == Kind::Delivered));
+  BOOST_TEST(followUps.empty());
+  const std::string logged = log.all();
+  BOOST_TEST(logged.find("OPS ALERT: deferred check 11 of message 42 (check " + test::failed().checkId +
+                         ") found a CP-IS plan, and nobody receives it: feed ed has no <returnConnection>") !=
+                 std::string::npos,
+             logged);
+  BOOST_TEST(logged.find("9990000018") == std::string::npos);
+
+  // With a sink for plan-found, or a return connection, somebody does: no alert.
+  const notify::Composer served(settings());
+  notify::RecheckSink servedSink(*store, served, {{"ed", askingFeed(asked)}});
+  test::LogCapture quiet("cpis.notify");
+  followUps.clear();
+  BOOST_TEST((servedSink.deliver(deferredEntry(served, 42), followUps).kind == Kind::Delivered));
+  BOOST_TEST(!followUps.empty());
+  BOOST_TEST(quiet.all().find("OPS ALERT") == std::string::npos, quiet.all());
 }
 
 BOOST_AUTO_TEST_CASE(not_found_tells_the_epr_only_and_a_failure_is_retried) {
