@@ -127,6 +127,45 @@ struct Intake::LeftOver {
   std::unordered_map<store::MessageId, std::optional<LeftOverFinish>> byId;
 };
 
+struct Intake::InCheck {
+  static constexpr std::size_t kMaxWaiting = 1'000;  // resends waiting at once, beyond: the AR
+  std::mutex mutex;
+  std::unordered_map<store::MessageId, std::vector<Reply>> waiting;  // every message in check
+  std::size_t waitingCount = 0;
+};
+
+void Intake::beginCheck(store::MessageId id) {
+  const std::lock_guard lock(inCheck_->mutex);
+  inCheck_->waiting.try_emplace(id);
+}
+
+void Intake::endCheck(store::MessageId id, const std::string& ack) {
+  std::vector<Reply> waiting;
+  {
+    const std::lock_guard lock(inCheck_->mutex);
+    const auto found = inCheck_->waiting.find(id);
+    if (found == inCheck_->waiting.end()) return;
+    waiting = std::move(found->second);
+    inCheck_->waitingCount -= waiting.size();
+    inCheck_->waiting.erase(found);
+  }
+  for (Reply& reply : waiting) reply(ack);
+}
+
+bool Intake::awaitOriginal(const core::Result<store::PersistOutcome>& persisted, Reply& reply) {
+  if (!persisted || !persisted.value().duplicate || persisted.value().conflicting) return false;
+  const store::PersistOutcome& stored = persisted.value();
+  if (stored.originalAck && !stored.originalAck->empty()) return false;  // answered from the store
+  const std::lock_guard lock(inCheck_->mutex);
+  const auto found = inCheck_->waiting.find(stored.id);
+  if (found == inCheck_->waiting.end() || inCheck_->waitingCount >= InCheck::kMaxWaiting) return false;
+  found->second.push_back(std::move(reply));
+  ++inCheck_->waitingCount;
+  logger().information("feed %s: a resend of message %s, which is being checked: it gets that check's ACK",
+                       policy_.feed, std::to_string(stored.id));
+  return true;
+}
+
 Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stamper,
                ReturnChannel* returnChannel, const CheckStages* checks)
     : policy_(std::move(policy)),
@@ -142,6 +181,7 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
       defaulted_(std::make_unique<UnmappedLocations>()),
       defaultModes_(std::make_unique<UnmappedLocations>()),
       leftOver_(std::make_unique<LeftOver>()),
+      inCheck_(std::make_unique<InCheck>()),
       visitTurns_(checks != nullptr ? std::make_unique<VisitTurns>(checks->work) : nullptr) {}
 
 Intake::~Intake() = default;
@@ -184,11 +224,23 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
   if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
+  if (pending->check && !pending->enhanced) {
+    // A resend of a message being checked: this connection's thread waits for that check's ACK.
+    auto original = std::make_shared<std::promise<std::string>>();
+    Reply toOriginal = [original](std::string ack) { original->set_value(std::move(ack)); };
+    if (awaitOriginal(persisted, toOriginal)) return original->get_future().get();
+  }
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
   if (!pending->enhanced) {
-    const auto turn = visitTurns_->take(visitOf(*pending));  // this connection's own thread waits
-    return checkOrRefuse(id, *pending, payload);
+    beginCheck(id);
+    std::string ack;
+    {
+      const auto turn = visitTurns_->take(visitOf(*pending));  // this connection's own thread waits
+      ack = checkOrRefuse(id, *pending, payload);
+    }
+    endCheck(id, ack);
+    return ack;
   }
   // Enhanced mode: the accept ACK now; the check and the application ACK follow. Back-pressure
   // (see onFrameAsync): with checks this far behind, the accept ACK waits until this message's
@@ -216,8 +268,15 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
   // The check on the work queue; its reply is the ACK, made once the finishing commit is
   // durable, whose sync covers the message's own commit too (never run on the store's thread).
   const auto check = [this, pending, payload, shared](store::MessageId id) {
-    if (!submitInTurn(pending, [this, pending, payload, shared, id] { (*shared)(checkOrRefuse(id, *pending, payload)); })) {
-      (*shared)(storeUnavailable(payload, core::Status::unavailable("the engine is stopping")));
+    beginCheck(id);
+    if (!submitInTurn(pending, [this, pending, payload, shared, id] {
+          std::string ack = checkOrRefuse(id, *pending, payload);
+          endCheck(id, ack);
+          (*shared)(std::move(ack));
+        })) {
+      std::string ack = storeUnavailable(payload, core::Status::unavailable("the engine is stopping"));
+      endCheck(id, ack);
+      (*shared)(std::move(ack));
     }
   };
   store_.persistInboundEarly(
@@ -235,6 +294,7 @@ void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const sto
           return answerLeftOver(std::move(*left), payload, std::move(*shared), pending);
         }
         if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
+        if (awaitOriginal(persisted, *shared)) return;
         if (!persisted || persisted.value().duplicate) return (*shared)(answer(*pending, payload, persisted));
         check(persisted.value().id);
       });

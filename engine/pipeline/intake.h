@@ -278,6 +278,21 @@ class Intake final : public mllp::FrameHandler {
   domain::CheckOutcome cancelledOutcome(const CheckRequest& request) const;
   struct LeftOver;
   std::unique_ptr<LeftOver> leftOver_;
+  // Original mode: the messages whose check is being made, and the resends that arrived
+  // meanwhile (a duplicate with no ACK stored yet: the sender gave up waiting, or sent it on a
+  // second connection). Each such resend waits for its original's ACK and gets it, byte for
+  // byte, as a resend of a finished message does, rather than an AR asking it to try again
+  // (whose NOT_CHECKED alert would show while the check was being made).
+  struct InCheck;
+  std::unique_ptr<InCheck> inCheck_;
+  // Registers `id` as being checked (before its check is queued, so that a resend the store
+  // finds after it waits for it).
+  void beginCheck(store::MessageId id);
+  // Ends `id`'s check with `ack`, which is handed to every resend that waited for it.
+  void endCheck(store::MessageId id, const std::string& ack);
+  // A resend of `persisted`'s original: true when that original is being checked, and `reply`
+  // gets its ACK once made; false (reply not taken) otherwise.
+  bool awaitOriginal(const core::Result<store::PersistOutcome>& persisted, Reply& reply);
   // CPIS.md §7, hazard H7: one query per attendance. The checks of one visit run one at a time:
   // a message whose check was due while its visit's check ran (an update sent on the start's CA,
   // enhanced mode; or on a second connection) waits for it, then is decided again, and repeats

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -13,12 +14,12 @@
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Net/ServerSocket.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "conformance/simulator/dataset.h"
 #include "conformance/simulator/simulator_state.h"
 #include "conformance/simulator/spine_simulator.h"
-#include "engine/store/sqlite_message_store.h"
 #include "engine/config/xerces_platform.h"
 #include "engine/cpis/spine_schemas.h"
 #include "engine/domain/nhs_number.h"
@@ -26,10 +27,11 @@
 #include "engine/mllp/framer.h"
 #include "engine/mllp/mllp_client.h"
 #include "engine/mllp/mllp_server.h"
+#include "engine/store/sqlite_message_store.h"
 #include "tests/integration/engine_fixture.h"
+#include "tests/support/spine_test_data.h"
 #include "tests/support/test_pki.h"
 #include "tests/support/wait_for.h"
-#include "tests/support/spine_test_data.h"
 
 using namespace std::chrono_literals;
 using cpis::mllp::MllpClient;
@@ -199,6 +201,34 @@ EngineConfig enhancedWithReturnDown(const std::string& endpoint) {
 std::string askingForEnhancedMode(std::string message) {
   message.replace(message.find("|2.4|||||GBR|"), 13, "|2.4|||AL|AL|GBR|");
   return message;
+}
+
+// A resend while its original is being checked (the EPR gave up waiting and sent it again, or
+// sent it on a second connection): it waits for that check and gets its ACK, byte for byte, as a
+// resend of a finished message does. It used to get AR 207 at once, with NOT_CHECKED
+// MESSAGE_REJECTED "check CP-IS by hand", while the check it repeated found a plan. One query.
+// `connect` opens a connection to the engine's feed.
+void resendWhileItsOriginalIsChecked(cpis::sim::SimulatorState& state,
+                                     const std::function<std::unique_ptr<MllpClient>()>& connect,
+                                     const std::string& controlId) {
+  cpis::sim::Fault slow;  // Spine takes a second: the resend arrives while the check waits for it
+  slow.kind = cpis::sim::Fault::Kind::Delay;
+  slow.delay = 1s;
+  slow.times = 1;
+  const auto before = state.stats();
+  state.setFault("9990000476", slow);
+  const std::string message = adt(controlId, "V" + controlId, {"9990000476"});
+  const auto first = connect();
+  first->send(message);
+  BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return state.stats().faults == before.faults + 1; }, 10s));
+  const auto second = connect();
+  second->send(message);
+  const std::string resent = second->receive(15s).value_or("<no ACK>");
+  const std::string original = first->receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(original, "MSA-1") == "AA");
+  BOOST_TEST(field(original, "ZCP-2") == "FOUND");
+  BOOST_TEST(resent == original);
+  BOOST_TEST(state.stats().queries == before.queries + 1);
 }
 
 // One simulator and one engine for the whole suite: cases use different children and visits.
@@ -404,6 +434,33 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
   const auto stored = f.storedMessages();
   BOOST_TEST_REQUIRE(stored.size() == 1u);
   BOOST_TEST(stored[0].second == "processed");
+}
+
+BOOST_AUTO_TEST_CASE(a_resend_while_its_original_is_checked_gets_that_check_s_ack) {
+  resendWhileItsOriginalIsChecked(
+      simulator->state(), [&] { return std::make_unique<MllpClient>("127.0.0.1", engine->port("ed"), 10s); },
+      "RW1");
+}
+
+// The same on a TLS listener, whose connections each have a thread that waits (not the event loops).
+BOOST_AUTO_TEST_CASE(a_resend_while_its_original_is_checked_gets_that_check_s_ack_over_tls) {
+  const cpis::test::TestPki pki;
+  EngineFixture own;
+  const std::string config = own.dir.file("tls.xml");
+  EngineConfig settings;
+  settings.endpoint = simulator->queryUrl();
+  settings.listener = R"(<listener address="127.0.0.1" port="0"><tls><certificateFile>)" +
+                      pki.serverCertificate() + "</certificateFile><privateKeyFile>" + pki.serverKey() +
+                      "</privateKeyFile></tls></listener>";
+  std::ofstream(config) << settings.xml();
+  EngineProcess tlsEngine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(tlsEngine.waitReady(), tlsEngine.errors());
+  cpis::mllp::ClientTls tls;
+  tls.caFile = pki.caCertificate();
+  resendWhileItsOriginalIsChecked(
+      simulator->state(),
+      [&] { return std::make_unique<MllpClient>("127.0.0.1", tlsEngine.port("ed"), 10s, tls); }, "RW2");
+  BOOST_TEST(tlsEngine.terminate() == 0);
 }
 
 // Hazard H1: an EPR whose MSH-10 counter was reset sends another child's attendance under a
