@@ -30,6 +30,7 @@ void MllpFramer::feed(std::string_view bytes, std::vector<FrameEvent>& events) {
         const std::size_t start = bytes.find(kStartBlock, i);
         const std::size_t stop = start == std::string_view::npos ? bytes.size() : start;
         droppedBytes_ += stop - i;
+        strayBytes_ += stop - i;
         i = stop;
         if (start != std::string_view::npos) {
           ++i;

@@ -49,6 +49,13 @@ inline bool endsAFrame(const std::vector<FrameEvent>& events) {
 // missing 0x0D after the end block (the frame still completes at 0x1C, so a sender that omits
 // it still gets its ACK; counted), a new start block before the end block (Abandoned), and a
 // frame over the size limit (Oversized). One framer per connection; not thread-safe.
+// The listeners' warning, once a connection, when a peer sends bytes outside a frame (the
+// listener's name, the peer's address, how many so far). Only the count: the bytes may be a
+// message framed wrongly, with patient data in it.
+inline constexpr const char* kStrayBytes =
+    "listener %s: %s sent %z bytes outside a frame (no start block 0x0B before them): dropped, not "
+    "acknowledged; is the peer framing its messages with MLLP? (said once a connection)";
+
 class MllpFramer {
  public:
   explicit MllpFramer(std::size_t maxFrameBytes) : maxFrameBytes_(maxFrameBytes) {}
@@ -58,6 +65,9 @@ class MllpFramer {
 
   // Bytes dropped outside any frame (before a start block, or after an oversized frame).
   std::uint64_t droppedBytes() const noexcept { return droppedBytes_; }
+  // Of those, the bytes between frames (no start block before them): a peer that does not speak
+  // MLLP, or frames it without the start block.
+  std::uint64_t strayBytes() const noexcept { return strayBytes_; }
   // End blocks not followed by 0x0D.
   std::uint64_t missingCarriageReturns() const noexcept { return missingCarriageReturns_; }
   // Whether a frame has started and not ended: a peer that stops here has stalled.
@@ -73,6 +83,7 @@ class MllpFramer {
   std::string current_;
   std::size_t lastFrameBytes_ = 0;  // the size of the last complete frame
   std::uint64_t droppedBytes_ = 0;
+  std::uint64_t strayBytes_ = 0;
   std::uint64_t missingCarriageReturns_ = 0;
 };
 

@@ -224,6 +224,7 @@ class MllpReactor::Loop {
     std::size_t drainBudget = 0;
     bool socketClosed = false;  // gone; the object stays until the handler has answered
     bool abandonSaid = false;   // an abandoned frame has been logged
+    bool straySaid = false;     // bytes outside a frame have been logged
     std::string out;            // framed ACKs the socket has not taken yet
     std::uint32_t interest = 0;
     Clock::time_point lastActivity;    // connected, a frame read, or an ACK answered
@@ -437,6 +438,11 @@ class MllpReactor::Loop {
     stats_.missingCarriageReturns.fetch_add(c.framer.missingCarriageReturns() - c.missingCr);
     c.dropped = c.framer.droppedBytes();
     c.missingCr = c.framer.missingCarriageReturns();
+    if (!c.straySaid && c.framer.strayBytes() != 0) {
+      c.straySaid = true;
+      logger().warning(kStrayBytes, settings_.name, c.peer->address,
+                       static_cast<std::size_t>(c.framer.strayBytes()));
+    }
     for (auto& event : events_) {
       switch (event.kind) {
         case FrameEvent::Kind::Frame:

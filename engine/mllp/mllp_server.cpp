@@ -251,6 +251,7 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
     Clock::time_point frameStart{};
     Clock::time_point lastFrame = Clock::now();
     bool abandonSaid = false;  // an abandoned frame has been logged
+    bool straySaid = false;    // bytes outside a frame have been logged
     const auto timedOut = [&] {
       if (server_.stopping.load()) return;
       (framer.insideFrame() ? stats.stalled : stats.idleClosed).fetch_add(1);
@@ -296,6 +297,11 @@ class MllpConnection final : public Poco::Net::TCPServerConnection {
       stats.missingCarriageReturns.fetch_add(framer.missingCarriageReturns() - missingCr);
       dropped = framer.droppedBytes();
       missingCr = framer.missingCarriageReturns();
+      if (!straySaid && framer.strayBytes() != 0) {
+        straySaid = true;
+        logger().warning(kStrayBytes, settings.name, peer.address,
+                         static_cast<std::size_t>(framer.strayBytes()));
+      }
       for (const auto& event : events) {
         switch (event.kind) {
           case FrameEvent::Kind::Frame: {

@@ -197,6 +197,26 @@ BOOST_AUTO_TEST_CASE(bytes_before_the_start_block_are_dropped_and_counted) {
   BOOST_TEST(r.server.stats().droppedBytes.load() == 5u);
 }
 
+// A peer that sends a message without MLLP's start block (or not MLLP at all) gets nothing back:
+// the listener says so in its log, once a connection, with the count and never the bytes (they
+// may be a message with patient data). It used to be counted only.
+BOOST_AUTO_TEST_CASE(bytes_outside_a_frame_are_logged_once_a_connection_without_their_content) {
+  Running r(plain());
+  const Poco::AutoPtr<CountingChannel> counted(new CountingChannel);
+  Poco::Logger& mllp = Poco::Logger::get("cpis.mllp");
+  const Poco::AutoPtr<Poco::Channel> before(mllp.getChannel(), true);
+  mllp.setChannel(counted);
+  {
+    MllpClient client("127.0.0.1", r.server.port(), 10s);
+    client.sendRaw("MSH|^~\\&|9990000018\r");  // unframed
+    client.sendRaw("PID|more\r" + cpis::mllp::frame("A"));
+    BOOST_TEST(client.receive(10s).value() == "ACK:A");  // answered after both reads
+  }
+  mllp.setChannel(before);
+  BOOST_TEST(counted->count("bytes outside a frame (no start block 0x0B before them)") == 1u);
+  BOOST_TEST(counted->count("9990000018") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(missing_carriage_return_after_end_block_is_tolerated) {
   Running r(plain());
   MllpClient client("127.0.0.1", r.server.port(), 10s);
@@ -609,6 +629,28 @@ BOOST_AUTO_TEST_CASE(a_stopped_tls_listener_refuses_new_connections) {
   const int fd = connectRaw(r.server.port());
   BOOST_TEST(fd < 0);
   if (fd >= 0) ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(bytes_outside_a_tls_frame_are_logged_once_a_connection) {
+  Running r(tls(false));
+  const Poco::AutoPtr<CountingChannel> counted(new CountingChannel);
+  Poco::Logger& mllp = Poco::Logger::get("cpis.mllp");
+  const Poco::AutoPtr<Poco::Channel> before(mllp.getChannel(), true);
+  mllp.setChannel(counted);
+  {
+    ClientTls context;
+    context.caFile = pki().caCertificate();
+    MllpClient client("127.0.0.1", r.server.port(), 10s, context);
+    client.sendRaw("noise");
+    client.send("A");  // the frame after it: answered once the noise has been read
+    BOOST_TEST(client.receive(10s).value() == "ACK:A");
+    client.sendRaw("more noise");
+    client.send("B");
+    BOOST_TEST(client.receive(10s).value() == "ACK:B");
+  }
+  mllp.setChannel(before);
+  BOOST_TEST(counted->count("sent 5 bytes outside a frame") == 1u);
+  BOOST_TEST(counted->count("outside a frame") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(tls_client_gets_its_ack) {
