@@ -1,6 +1,7 @@
 #include "engine/hl7v2/charset.h"
 
 #include <cstdint>
+#include <string>
 
 namespace cpis::hl7v2 {
 namespace {
@@ -45,7 +46,13 @@ std::size_t utf8SequenceLength(std::string_view s, std::size_t i) {
 }  // namespace
 
 std::optional<Charset> charsetFromMsh18(std::string_view value) {
-  const std::string_view v = trimSpaces(value);
+  // Table 0211's codes are upper case, but EPRs send "utf-8" as well: the name is read whatever
+  // its case (as HAPI and Java's charset names do); the bytes are checked against it all the same.
+  const std::string_view trimmed = trimSpaces(value);
+  std::string v(trimmed);
+  for (char& c : v) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
   if (v.empty() || v == "ASCII") return Charset::Ascii;
   if (v == "8859/1") return Charset::Latin1;
   if (v == "UNICODE UTF-8" || v == "UTF-8") return Charset::Utf8;

@@ -31,20 +31,23 @@ struct Msh18Case {
 std::ostream& operator<<(std::ostream& os, const Msh18Case& c) { return os << '"' << c.msh18 << '"'; }
 
 const std::vector<Msh18Case> kMsh18{
-    {"", Charset::Ascii},                     // empty: HL7's default
-    {"ASCII", Charset::Ascii},                // explicit
-    {"  ASCII ", Charset::Ascii},             // spaces around are ignored
-    {"8859/1", Charset::Latin1},              // Latin-1
-    {"UNICODE UTF-8", Charset::Utf8},         // table 0211 spelling
-    {"UTF-8", Charset::Utf8},                 // common non-table spelling
-    {" UNICODE UTF-8", Charset::Utf8},        // leading space
-    {"utf-8", std::nullopt},                  // case matters
-    {"8859/15", std::nullopt},                // Latin-9
-    {"8859/2", std::nullopt},                 // Latin-2
-    {"UNICODE", std::nullopt},                // UTF-16
-    {"UNICODE UTF-16", std::nullopt},         // UTF-16 spelled out
-    {"ISO IR192", std::nullopt},              // DICOM-style name
-    {"UNICODE  UTF-8", std::nullopt},         // two spaces inside
+    {"", Charset::Ascii},               // empty: HL7's default
+    {"ASCII", Charset::Ascii},          // explicit
+    {"  ASCII ", Charset::Ascii},       // spaces around are ignored
+    {"8859/1", Charset::Latin1},        // Latin-1
+    {"UNICODE UTF-8", Charset::Utf8},   // table 0211 spelling
+    {"UTF-8", Charset::Utf8},           // common non-table spelling
+    {" UNICODE UTF-8", Charset::Utf8},  // leading space
+    {"utf-8", Charset::Utf8},           // any case: EPRs send it in lower case too
+    {"Unicode UTF-8", Charset::Utf8},   // mixed case
+    {"ascii", Charset::Ascii},          // lower case
+    {"utf-16", std::nullopt},           // still not one the engine reads
+    {"8859/15", std::nullopt},          // Latin-9
+    {"8859/2", std::nullopt},           // Latin-2
+    {"UNICODE", std::nullopt},          // UTF-16
+    {"UNICODE UTF-16", std::nullopt},   // UTF-16 spelled out
+    {"ISO IR192", std::nullopt},        // DICOM-style name
+    {"UNICODE  UTF-8", std::nullopt},   // two spaces inside
 };
 
 struct InvalidByteCase {

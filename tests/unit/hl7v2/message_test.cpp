@@ -262,57 +262,59 @@ struct ErrorCase {
 std::ostream& operator<<(std::ostream& os, const ErrorCase& c) { return os << visible(c.hl7); }
 
 const std::vector<ErrorCase> kStructuralErrors{
-    {"", 100, "", 0, 0, 0},                                          // empty input
-    {"\r\n\r\n", 100, "", 0, 0, 0},                                  // only blank lines
-    {"PID|1\r" MSH24, 100, "", 0, 0, 0},                             // no MSH first
-    {"msh|^~\\&|A||||||ADT^A01|1|P|2.4\r", 100, "", 0, 0, 0},        // lower-case MSH
-    {"MS", 100, "", 0, 0, 0},                                        // truncated before the id ends
-    {"MSH\r", 102, "MSH", 1, 1, 3},                                  // no MSH-1 at all
-    {"MSH", 102, "MSH", 1, 1, 3},                                    // ... and no terminator
-    {"MSHA^~\\&A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 1, 3},      // a letter as MSH-1
-    {"MSH1^~\\&1||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 1, 3},      // a digit as MSH-1
-    {"MSH ^~\\& ||||||ADT^A01 1 P 2.4\r", 102, "MSH", 1, 1, 3},      // a space as MSH-1
-    {"MSH\t^~\\&\t\t\t\r", 102, "MSH", 1, 1, 3},                     // a tab as MSH-1
-    {"MSH\xA6^~\\&\xA6" "A\r", 102, "MSH", 1, 1, 3},                 // a non-ASCII MSH-1
-    {"MSH||A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 4},          // empty MSH-2
-    {"MSH|\r", 102, "MSH", 1, 2, 4},                                 // MSH-2 cut off
-    {"MSH|^~\\&#!|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 4},   // six encoding characters
-    {"MSH|^^\\&|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 5},     // a character used twice
-    {"MSH|^~\\A|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 7},     // a letter among them
-    {"MSH|^ \\&|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 5},     // a space among them
-    {"MSH|^~\\&|A\r", 101, "MSH", 1, 9, 10},                         // header stops before MSH-9: its end
+    {"", 100, "", 0, 0, 0},                                      // empty input
+    {"\r\n\r\n", 100, "", 0, 0, 0},                              // only blank lines
+    {"PID|1\r" MSH24, 100, "", 0, 0, 0},                         // no MSH first
+    {"msh|^~\\&|A||||||ADT^A01|1|P|2.4\r", 100, "", 0, 0, 0},    // lower-case MSH
+    {"MS", 100, "", 0, 0, 0},                                    // truncated before the id ends
+    {"MSH\r", 102, "MSH", 1, 1, 3},                              // no MSH-1 at all
+    {"MSH", 102, "MSH", 1, 1, 3},                                // ... and no terminator
+    {"MSHA^~\\&A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 1, 3},  // a letter as MSH-1
+    {"MSH1^~\\&1||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 1, 3},  // a digit as MSH-1
+    {"MSH ^~\\& ||||||ADT^A01 1 P 2.4\r", 102, "MSH", 1, 1, 3},  // a space as MSH-1
+    {"MSH\t^~\\&\t\t\t\r", 102, "MSH", 1, 1, 3},                 // a tab as MSH-1
+    {"MSH\xA6^~\\&\xA6"
+     "A\r",
+     102, "MSH", 1, 1, 3},                                          // a non-ASCII MSH-1
+    {"MSH||A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 4},         // empty MSH-2
+    {"MSH|\r", 102, "MSH", 1, 2, 4},                                // MSH-2 cut off
+    {"MSH|^~\\&#!|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 4},  // six encoding characters
+    {"MSH|^^\\&|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 5},    // a character used twice
+    {"MSH|^~\\A|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 7},    // a letter among them
+    {"MSH|^ \\&|A||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 2, 5},    // a space among them
+    {"MSH|^~\\&|A\r", 101, "MSH", 1, 9, 10},                        // header stops before MSH-9: its end
     {"MSH|^~\\&|A|||||||1|P|2.4\r", 101, "MSH", 1, 9, 16},          // empty MSH-9, where it starts
-    {"MSH|^~\\&|A||||||^A01|1|P|2.4\r", 101, "MSH", 1, 9, 16},       // MSH-9.1 empty
-    {"MSH|^~\\&|A||||||ADT^A01||P|2.4\r", 101, "MSH", 1, 10, 24},    // empty MSH-10, where it starts
-    {"MSH|^~\\&|A||||||ADT^A01\r", 101, "MSH", 1, 10, 23},           // header stops before MSH-10: its end
-    {MSH24 "PI\r", 100, "", 2, 0, 81},                               // truncated segment id
-    {MSH24 "P\r", 100, "", 2, 0, 81},                                // one-letter id
-    {MSH24 "PID|1\rOB", 100, "", 3, 0, 87},                          // truncated at the end
-    {MSH24 "pid|1\r", 100, "", 2, 0, 81},                            // lower-case id
-    {MSH24 "1ID|1\r", 100, "", 2, 0, 81},                            // id starting with a digit
-    {MSH24 "PIDX|1\r", 100, "", 2, 0, 81},                           // four-letter id
-    {MSH24 "PID^1\r", 100, "", 2, 0, 81},                            // id not followed by MSH-1
-    {MSH24 " PID|1\r", 100, "", 2, 0, 81},                           // leading space
-    {MSH24 "PID|1\r" MSH24, 100, "MSH", 2, 0, 87},                   // a second MSH
-    {MSH24 "FHS|^~\\&\r", 100, "FHS", 1, 0, 81},                     // a file header inside
-    {MSH24 "BHS|^~\\&\r", 100, "BHS", 1, 0, 81},                     // a batch header inside
-    {MSH24 "BTS|1\r", 100, "BTS", 1, 0, 81},                         // a batch trailer inside
-    {MSH24 "FTS|1\r", 100, "FTS", 1, 0, 81},                         // a file trailer inside
-    {MSH_PREFIX "2.4||||||FOO\r", 103, "MSH", 1, 18, 0},             // unsupported MSH-18
-    {MSH_PREFIX "2.4||||||utf-8\r", 103, "MSH", 1, 18, 0},           // case matters in table 0211
-    {MSH_PREFIX "2.4||||||8859/15\r", 103, "MSH", 1, 18, 0},         // Latin-9 is not supported
-    {MSH_PREFIX "2.4||||||UNICODE\r", 103, "MSH", 1, 18, 0},         // UTF-16: not supported
-    {MSH24 "PID|||Lef\xE8vre\r", 102, "PID", 1, 3, 90},              // Latin-1 byte, MSH-18 empty
+    {"MSH|^~\\&|A||||||^A01|1|P|2.4\r", 101, "MSH", 1, 9, 16},      // MSH-9.1 empty
+    {"MSH|^~\\&|A||||||ADT^A01||P|2.4\r", 101, "MSH", 1, 10, 24},   // empty MSH-10, where it starts
+    {"MSH|^~\\&|A||||||ADT^A01\r", 101, "MSH", 1, 10, 23},          // header stops before MSH-10: its end
+    {MSH24 "PI\r", 100, "", 2, 0, 81},                              // truncated segment id
+    {MSH24 "P\r", 100, "", 2, 0, 81},                               // one-letter id
+    {MSH24 "PID|1\rOB", 100, "", 3, 0, 87},                         // truncated at the end
+    {MSH24 "pid|1\r", 100, "", 2, 0, 81},                           // lower-case id
+    {MSH24 "1ID|1\r", 100, "", 2, 0, 81},                           // id starting with a digit
+    {MSH24 "PIDX|1\r", 100, "", 2, 0, 81},                          // four-letter id
+    {MSH24 "PID^1\r", 100, "", 2, 0, 81},                           // id not followed by MSH-1
+    {MSH24 " PID|1\r", 100, "", 2, 0, 81},                          // leading space
+    {MSH24 "PID|1\r" MSH24, 100, "MSH", 2, 0, 87},                  // a second MSH
+    {MSH24 "FHS|^~\\&\r", 100, "FHS", 1, 0, 81},                    // a file header inside
+    {MSH24 "BHS|^~\\&\r", 100, "BHS", 1, 0, 81},                    // a batch header inside
+    {MSH24 "BTS|1\r", 100, "BTS", 1, 0, 81},                        // a batch trailer inside
+    {MSH24 "FTS|1\r", 100, "FTS", 1, 0, 81},                        // a file trailer inside
+    {MSH_PREFIX "2.4||||||FOO\r", 103, "MSH", 1, 18, 0},            // unsupported MSH-18
+    {MSH_PREFIX "2.4||||||utf-16\r", 103, "MSH", 1, 18, 0},         // UTF-16, in any case: not supported
+    {MSH_PREFIX "2.4||||||8859/15\r", 103, "MSH", 1, 18, 0},        // Latin-9 is not supported
+    {MSH_PREFIX "2.4||||||UNICODE\r", 103, "MSH", 1, 18, 0},        // UTF-16: not supported
+    {MSH24 "PID|||Lef\xE8vre\r", 102, "PID", 1, 3, 90},             // Latin-1 byte, MSH-18 empty
     {MSH_PREFIX "2.4||||||ASCII\rPID|||Lef\xE8vre\r", 102, "PID", 1, 3, 101},  // explicit ASCII
-    {"MSH|^~\\&|S\xC9ND||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 3, 10},       // bad byte in MSH-3
-    {MSH_UTF8 "PID|||a\xC3(\r", 102, "PID", 1, 3, 109},              // UTF-8 lead byte, no continuation
-    {MSH_UTF8 "PID|||\xC0\xAF\r", 102, "PID", 1, 3, 108},            // overlong encoding of '/'
-    {MSH_UTF8 "PID|||\xED\xA0\x80\r", 102, "PID", 1, 3, 108},        // UTF-16 surrogate
-    {MSH_UTF8 "PID|||\xF4\x90\x80\x80\r", 102, "PID", 1, 3, 108},    // beyond U+10FFFF
-    {MSH_UTF8 "PID|||ok|\x80\r", 102, "PID", 1, 4, 111},             // lone continuation byte
-    {MSH_UTF8 "PID|||ok|\xE2\x82", 102, "PID", 1, 4, 111},           // sequence cut at the end
-    {MSH_UTF8 "PID|||Lef\xE8vre\r", 102, "PID", 1, 3, 111},          // Latin-1 text labelled UTF-8
-    {MSH_UTF8 "OBX|1\rOBX|2||\xFF\r", 102, "OBX", 2, 3, 115},        // second OBX located
+    {"MSH|^~\\&|S\xC9ND||||||ADT^A01|1|P|2.4\r", 102, "MSH", 1, 3, 10},        // bad byte in MSH-3
+    {MSH_UTF8 "PID|||a\xC3(\r", 102, "PID", 1, 3, 109},            // UTF-8 lead byte, no continuation
+    {MSH_UTF8 "PID|||\xC0\xAF\r", 102, "PID", 1, 3, 108},          // overlong encoding of '/'
+    {MSH_UTF8 "PID|||\xED\xA0\x80\r", 102, "PID", 1, 3, 108},      // UTF-16 surrogate
+    {MSH_UTF8 "PID|||\xF4\x90\x80\x80\r", 102, "PID", 1, 3, 108},  // beyond U+10FFFF
+    {MSH_UTF8 "PID|||ok|\x80\r", 102, "PID", 1, 4, 111},           // lone continuation byte
+    {MSH_UTF8 "PID|||ok|\xE2\x82", 102, "PID", 1, 4, 111},         // sequence cut at the end
+    {MSH_UTF8 "PID|||Lef\xE8vre\r", 102, "PID", 1, 3, 111},        // Latin-1 text labelled UTF-8
+    {MSH_UTF8 "OBX|1\rOBX|2||\xFF\r", 102, "OBX", 2, 3, 115},      // second OBX located
 };
 
 }  // namespace
