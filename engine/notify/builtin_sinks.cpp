@@ -110,7 +110,8 @@ std::string lateResultControlId(std::string_view idempotencyKey) {
 
 std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
                             const std::function<void(std::string&)>& appendAlerts,
-                            std::optional<std::pair<std::string_view, std::string_view>> renumber) {
+                            std::optional<std::pair<std::string_view, std::string_view>> renumber,
+                            std::string_view failedCheckId) {
   const auto parsed = inbound.empty() ? core::Result<hl7v2::Message, core::Issue>(core::Issue{})
                                       : hl7v2::parse(inbound);
   std::string out;
@@ -134,13 +135,19 @@ std::string buildLateResult(std::string_view inbound, std::string_view controlId
           std::string(rawAt(m, "MSH-17")) + f + std::string(rawAt(m, "MSH-18")) + '\r';
     out += renumber ? renumbered(segment(m, "PID"), renumber->first, renumber->second) : segment(m, "PID");
     out += segment(m, "PV1");
-    out += "OBR" + f + esc("1") + f + f + f + esc("CPIS-CHECK") + c + esc("CP-IS check") + c + esc("99CPIS") +
-           f + f + f + esc(timestamp) + '\r';
+    // OBR-2, the placer's number: the message whose ACK said the check failed (its MSH-10);
+    // OBR-3, the filler's: that failed check's id (its ACK's ZCP-15), so the EPR can tell which
+    // CHECK_FAILED alert this result completes.
+    out += "OBR" + f + esc("1") + f + std::string(rawAt(m, "MSH-10")) + f +
+           (failedCheckId.empty() ? std::string() : esc(failedCheckId) + c + esc("CPIS-ENGINE")) + f +
+           esc("CPIS-CHECK") + c + esc("CP-IS check") + c + esc("99CPIS") + f + f + f + esc(timestamp) + '\r';
   } else {
-    out = "MSH|^~\\&|CPIS-ENGINE||||" + std::string(timestamp) + "||ORU^R01^ORU_R01|" + std::string(controlId) +
+    out = "MSH|^~\\&|CPIS-ENGINE||||" + std::string(timestamp) + "||ORU^R01^ORU_R01|" +
+          std::string(controlId) +
           "|P|2.4\r"
-          "OBR|1|||CPIS-CHECK^CP-IS check^99CPIS|||" +
-          std::string(timestamp) + '\r';
+          "OBR|1||" +
+          (failedCheckId.empty() ? std::string() : std::string(failedCheckId) + "^CPIS-ENGINE") +
+          "|CPIS-CHECK^CP-IS check^99CPIS|||" + std::string(timestamp) + '\r';
   }
   if (appendAlerts) appendAlerts(out);
   return out;
@@ -217,9 +224,9 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
     if (failed.nhsNumber && attendance->nhsNumber && *failed.nhsNumber != *attendance->nhsNumber) {
       renumber.emplace(failed.nhsNumber->reveal(), attendance->nhsNumber->reveal());
     }
-    std::string hl7 = buildLateResult(inbound, lateResultControlId(key), hl7v2::hl7Timestamp(outcome.decidedAt),
-                                      [&](std::string& message) { feed->second.appendAlerts(message, outcome); },
-                                      renumber);
+    std::string hl7 = buildLateResult(
+        inbound, lateResultControlId(key), hl7v2::hl7Timestamp(outcome.decidedAt),
+        [&](std::string& message) { feed->second.appendAlerts(message, outcome); }, renumber, failedCheckId);
     if (auto late = composer_.lateResult(*attendance, outcome, failedCheckId, std::move(hl7), entry.messageId)) {
       followUps.push_back(std::move(*late));
     }

@@ -117,9 +117,12 @@ std::string lateResultControlId(std::string_view idempotencyKey);
 // CP-IS check, then the segments `appendAlerts` adds. `inbound` empty or unreadable (content
 // purged): MSH with defaults and no PID/PV1. `renumber` (retired, surviving): the NHS number a
 // patient merge retired is replaced in the PID by the surviving one wherever it stands alone
-// (no digit either side), so that the result names the record its alerts are for.
-std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
-                            const std::function<void(std::string&)>& appendAlerts,
-                            std::optional<std::pair<std::string_view, std::string_view>> renumber = std::nullopt);
+// (no digit either side), so that the result names the record its alerts are for. The OBR names
+// the original's MSH-10 (OBR-2) and `failedCheckId`, the check this result completes (OBR-3).
+std::string buildLateResult(
+    std::string_view inbound, std::string_view controlId, std::string_view timestamp,
+    const std::function<void(std::string&)>& appendAlerts,
+    std::optional<std::pair<std::string_view, std::string_view>> renumber = std::nullopt,
+    std::string_view failedCheckId = {});
 
 }  // namespace cpis::notify

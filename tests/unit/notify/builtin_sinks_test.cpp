@@ -91,6 +91,10 @@ BOOST_AUTO_TEST_CASE(is_an_oru_r01_to_the_sender_with_its_patient_and_the_alerts
   const std::string bare = notify::buildLateResult("", "LABC", "20261125103000+0000", {});
   BOOST_TEST(field(bare, "MSH-10") == "LABC");
   BOOST_TEST(field(bare, "OBR-4") == "CPIS-CHECK");
+  const std::string named =
+      notify::buildLateResult("", "LABC", "20261125103000+0000", {}, std::nullopt, "F-1");
+  BOOST_TEST(field(named, "OBR-3") == "F-1");
+  BOOST_TEST(field(named, "OBR-4") == "CPIS-CHECK");
 }
 
 BOOST_AUTO_TEST_CASE(escapes_its_own_texts_for_the_feeds_delimiters) {
@@ -99,7 +103,8 @@ BOOST_AUTO_TEST_CASE(escapes_its_own_texts_for_the_feeds_delimiters) {
       "MSH-_~\\&-EDSYS-RZZ-CPIS-RZZ-20261125101500--ADT_A04-C1-P-2.4\r"
       "PID-1--9990000018_____NHS_NH--TESTCHILD_ALEX-\r"
       "PV1-1-E-EDMAJ\r";
-  const std::string oru = notify::buildLateResult(adt, "LABC", "20261125103000+0000", {});
+  const std::string oru = notify::buildLateResult(adt, "LABC", "20261125103000+0000", {}, std::nullopt,
+                                                  "7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
   const auto parsed = hl7v2::parse(oru);
   BOOST_REQUIRE(parsed);
   const hl7v2::Message& m = parsed.value();
@@ -111,6 +116,9 @@ BOOST_AUTO_TEST_CASE(escapes_its_own_texts_for_the_feeds_delimiters) {
   BOOST_TEST(m.get("OBR-4") == "CPIS-CHECK");
   BOOST_TEST(m.get("OBR-4.2") == "CP-IS check");
   BOOST_TEST(m.get("OBR-7") == "20261125103000+0000");
+  BOOST_TEST(m.get("OBR-2") == "C1");
+  BOOST_TEST(m.get("OBR-3") == "7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");  // its '-' escaped, read back whole
+  BOOST_TEST(m.get("OBR-3.2") == "CPIS-ENGINE");
   BOOST_TEST(m.segmentCount() == 4u);
 }
 
@@ -165,6 +173,12 @@ BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_k
   BOOST_TEST(field(hl7, "MSH-10") == notify::lateResultControlId(late.idempotencyKey));
   BOOST_TEST(field(hl7, "PID-3") == "9990000018");
   BOOST_TEST(field(hl7, "ZCP-2") == "FOUND");
+  // The OBR says which failed check this completes: the ADT's MSH-10 and the failed check's id
+  // (its ACK's ZCP-15.1), not only this check's own (ZCP-15).
+  BOOST_TEST(field(hl7, "OBR-2") == "ED0001");
+  BOOST_TEST(field(hl7, "OBR-3.1") == test::failed().checkId);
+  BOOST_TEST(field(hl7, "OBR-3.2") == "CPIS-ENGINE");
+  BOOST_TEST(field(hl7, "OBR-4.1") == "CPIS-CHECK");
   BOOST_TEST(followUps[1].sink == "team");
   BOOST_TEST(followUps[1].idempotencyKey == "plan-found:ed:V1:7D0E4B52-1C3A-4F7E-B6A8-5E2F90C4D311");
 }
