@@ -127,34 +127,6 @@ std::filesystem::path AdapterHarness::golden(std::string_view name) const {
   return sourceDir() / "adapters" / folder_ / "tests" / "golden" / (std::string(name) + ".hl7");
 }
 
-LogCapture::LogCapture(const std::string& loggerName)
-    : logger_(Poco::Logger::get(loggerName)),
-      previousChannel_(logger_.getChannel()),
-      previousLevel_(logger_.getLevel()),
-      channel_(new Channel) {
-  logger_.setChannel(channel_);
-  logger_.setLevel(Poco::Message::PRIO_DEBUG);
-}
-
-LogCapture::~LogCapture() {
-  logger_.setChannel(previousChannel_);
-  logger_.setLevel(previousLevel_);
-}
-
-std::string LogCapture::all() const {
-  return channel_->all();
-}
-
-void LogCapture::Channel::log(const Poco::Message& message) {
-  const std::lock_guard lock(mutex_);
-  text_ += message.getText() + "\n";
-}
-
-std::string LogCapture::Channel::all() const {
-  const std::lock_guard lock(mutex_);
-  return text_;
-}
-
 void checkGolden(const std::filesystem::path& file, const std::string& hl7) {
   BOOST_TEST_REQUIRE(hl7.find('\n') == std::string::npos);  // so '\r' <-> '\n' is exact
   std::string readable = hl7;

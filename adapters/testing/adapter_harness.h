@@ -13,16 +13,10 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <Poco/AutoPtr.h>
-#include <Poco/Channel.h>
-#include <Poco/Logger.h>
-#include <Poco/Message.h>
 
 #include "engine/config/xerces_platform.h"
 #include "engine/core/issue.h"
@@ -34,6 +28,7 @@
 #include "engine/plugin/adapter_plugin.h"
 #include "engine/plugin/alert_segments.h"
 #include "engine/plugin/plugin_config.h"
+#include "tests/support/log_capture.h"
 
 namespace cpis::adapters::testing {
 
@@ -104,33 +99,8 @@ class AdapterHarness {
   std::unique_ptr<plugin::AdapterPlugin> plugin_;
 };
 
-// Everything logged to one logger (an adapter's is cpis.plugin.<name>) while this lives, at
-// debug level; the logger is restored after.
-class LogCapture {
- public:
-  explicit LogCapture(const std::string& loggerName);
-  ~LogCapture();
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::string all() const;  // one line per message
-
- private:
-  class Channel : public Poco::Channel {
-   public:
-    void log(const Poco::Message& message) override;
-    std::string all() const;
-
-   private:
-    mutable std::mutex mutex_;
-    std::string text_;
-  };
-
-  Poco::Logger& logger_;
-  Poco::Channel::Ptr previousChannel_;
-  int previousLevel_;
-  Poco::AutoPtr<Channel> channel_;
-};
+// Everything logged to one logger (an adapter's is cpis.plugin.<name>) while it lives.
+using cpis::test::LogCapture;
 
 // Compares `hl7` (segments ended by '\r') with a golden file; CPIS_UPDATE_GOLDEN=1 rewrites it.
 void checkGolden(const std::filesystem::path& file, const std::string& hl7);
