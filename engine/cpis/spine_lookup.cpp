@@ -8,6 +8,7 @@
 #include <Poco/Logger.h>
 
 #include "engine/core/assert.h"
+#include "engine/domain/attendance.h"
 
 namespace cpis::cpis {
 
@@ -163,17 +164,20 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   const auto permit = limit_.acquire(waitUntil);
   if (!permit) {
     breaker_.release(admission);
-    return LookupResult::failed(ReasonCode::Timeout,
-                                "query not sent: all " + std::to_string(limit_.limit()) + " query slots stayed busy " +
-                                    (waitUntil == lastStart ? std::string("until a query could no longer be answered before its ACK was due")
-                                                            : "for " + seconds(settings_.timeout)),
-                                true);
+    return LookupResult::failed(
+        ReasonCode::Timeout,
+        std::string(domain::kQueryNotSent) + ": all " + std::to_string(limit_.limit()) +
+            " query slots stayed busy " +
+            (waitUntil == lastStart
+                 ? std::string("until a query could no longer be answered before its ACK was due")
+                 : "for " + seconds(settings_.timeout)),
+        true);
   }
   if (lastStart && SteadyClock::now() > *lastStart) {
     breaker_.release(admission);
     return LookupResult::failed(ReasonCode::Timeout,
-                                "query not sent: it could no longer be answered (" + seconds(settings_.timeout) +
-                                    ") before its ACK was due",
+                                std::string(domain::kQueryNotSent) + ": it could no longer be answered (" +
+                                    seconds(settings_.timeout) + ") before its ACK was due",
                                 true);
   }
   // Whatever happens below, the breaker hears of this request once (a probe left unreported

@@ -172,6 +172,11 @@ struct CheckOutcome {
   bool requestMayHaveArrived = false;
 };
 
+// How the reason text of a TIMEOUT begins when the query was never sent (no query slot, or its
+// visit's earlier check, before the ACK's deadline left room for it): the display text then
+// says the query could not be sent in time, not that the national service did not reply.
+inline constexpr std::string_view kQueryNotSent = "query not sent";
+
 std::string_view codeOf(CareSetting setting);                    // "ED", "UTC_WIC", ...
 std::optional<CareSetting> parseCareSetting(std::string_view code);
 AccessMode defaultAccessMode(CareSetting setting);               // CPIS.md §8 defaults

@@ -153,8 +153,11 @@ std::optional<AlertEncoding> parseAlertEncoding(std::string_view text) {
 
 std::string displayText(const domain::CheckOutcome& outcome, const AlertOptions& options) {
   using domain::CheckStatus;
-  const std::string_view clause =
-      outcome.reason ? alerts::reasonClause(*outcome.reason) : std::string_view("no reason recorded");
+  const bool notSent =
+      outcome.reason == domain::ReasonCode::Timeout && outcome.reasonText.starts_with(domain::kQueryNotSent);
+  const std::string_view clause = notSent          ? std::string_view("the query could not be sent in time")
+                                  : outcome.reason ? alerts::reasonClause(*outcome.reason)
+                                                   : std::string_view("no reason recorded");
   switch (outcome.status) {
     case CheckStatus::Found: return alertSummary(outcome) + ".";
     case CheckStatus::NotFound:

@@ -562,4 +562,18 @@ BOOST_AUTO_TEST_CASE(summaries_count_plans_across_records) {
   BOOST_TEST(displayText(failed(ReasonCode::Timeout), AlertOptions{}).find("retry") == std::string::npos);
 }
 
+// A TIMEOUT whose query was never sent (no slot, or no time left before the ACK was due) does
+// not tell staff that the national service gave no reply: it was never asked.
+BOOST_AUTO_TEST_CASE(a_query_never_sent_is_not_called_unanswered) {
+  const auto unsent = failed(ReasonCode::Timeout, "query not sent: all 32 query slots stayed busy for 8 s");
+  const std::string text = displayText(unsent, AlertOptions{});
+  BOOST_TEST(
+      text.find("CP-IS CHECK FAILED: the query could not be sent in time. This is NOT a negative result") ==
+          0u,
+      text);
+  BOOST_TEST(
+      displayText(failed(ReasonCode::Timeout), AlertOptions{}).find("no reply from the national service") !=
+      std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
