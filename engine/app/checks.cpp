@@ -312,8 +312,13 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     const pipeline::Decider* decider = feed->decider.get();
     notify::RecheckFeed recheck;
     recheck.check = [checker](const domain::Attendance& attendance, bool earlierMayHaveArrived) {
-      return checker->check(pipeline::CheckRequest{attendance, domain::AccessMode::Unscheduled, pipeline::newCheckId(),
-                                                   {}, std::nullopt, earlierMayHaveArrived});
+      return checker->check(pipeline::CheckRequest{attendance,
+                                                   domain::AccessMode::Unscheduled,
+                                                   pipeline::newCheckId(),
+                                                   {},
+                                                   std::nullopt,
+                                                   earlierMayHaveArrived,
+                                                   true});
     };
     recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {
       responder->appendTo(message, outcome);

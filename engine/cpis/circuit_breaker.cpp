@@ -26,14 +26,23 @@ CircuitBreaker::Admission CircuitBreaker::admit() {
   return Admission::Rejected;
 }
 
-void CircuitBreaker::recordSuccess() {
+CircuitBreaker::Admission CircuitBreaker::admitBackground() {
   const std::lock_guard lock(mutex_);
+  if (state_ == State::Closed) return Admission::Allowed;
+  ++stats_.rejected;
+  return Admission::Rejected;
+}
+
+bool CircuitBreaker::recordSuccess() {
+  const std::lock_guard lock(mutex_);
+  const bool closed = state_ != State::Closed;
   consecutiveFailures_ = 0;
   probeInFlight_ = false;
   state_ = State::Closed;
+  return closed;
 }
 
-void CircuitBreaker::recordFailure() {
+bool CircuitBreaker::recordFailure() {
   const std::lock_guard lock(mutex_);
   if (state_ == State::HalfOpen) {
     // The probe failed (or a request admitted before the breaker opened finished late): open
@@ -42,15 +51,17 @@ void CircuitBreaker::recordFailure() {
     state_ = State::Open;
     openedAt_ = clock_();
     ++stats_.opened;
-    return;
+    return true;
   }
-  if (state_ == State::Open) return;  // a request admitted before it opened, ending now
+  if (state_ == State::Open) return false;  // a request admitted before it opened, ending now
   ++consecutiveFailures_;
   if (settings_.failureThreshold > 0 && consecutiveFailures_ >= settings_.failureThreshold) {
     state_ = State::Open;
     openedAt_ = clock_();
     ++stats_.opened;
+    return true;
   }
+  return false;
 }
 
 void CircuitBreaker::release(Admission admission) {

@@ -42,8 +42,15 @@ class CircuitBreaker {
   // Asks to send a request. Every Allowed or Probe admission must be followed by exactly one
   // recordSuccess() or recordFailure() (or release(), for a request that was never sent).
   Admission admit();
-  void recordSuccess();
-  void recordFailure();
+  // A background request (a deferred check: nobody waits for it, and it repeats one patient's
+  // query): Allowed only while the breaker is closed, never the probe. Its failure is not
+  // recorded (one record Spine cannot answer, retried all night, must not open the breaker for
+  // every other child, nor fail every probe); its success is.
+  Admission admitBackground();
+  // True when it closed an open or half-open breaker.
+  bool recordSuccess();
+  // True when it opened the breaker (the threshold reached, or a probe failed).
+  bool recordFailure();
   // The admitted request was not sent after all (e.g. no concurrency slot): a probe slot is
   // handed back without deciding anything.
   void release(Admission admission);

@@ -46,6 +46,10 @@ struct LookupRequest {
   // out whole and got no answer: Spine may have recorded its access and told the LA. This
   // lookup's query is then a possible duplicate in the audit (CPIS.md §7).
   bool earlierMayHaveArrived = false;
+  // A deferred check, made in the background (nobody waits for it): it never probes an open
+  // circuit breaker and its failure does not count towards opening one (CircuitBreaker::
+  // admitBackground); while the breaker is open it fails at once and is tried again later.
+  bool background = false;
 };
 
 // Why a lookup failed, and whether trying again may help (time-outs and transport errors yes;

@@ -108,7 +108,7 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
       detail.pop_back();
       result = LookupResult::failed(ReasonCode::InternalError, std::move(detail), false);
     } else {
-      const auto admission = breaker_.admit();
+      const auto admission = request.background ? breaker_.admitBackground() : breaker_.admit();
       if (admission == CircuitBreaker::Admission::Rejected) {
         ++counters_.breakerRejected;
         result = LookupResult::failed(ReasonCode::SpineUnavailable,
@@ -150,6 +150,15 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
   return result;
 }
 
+void SpineLookup::breakerFailed() {
+  if (breaker_.recordFailure()) {
+    logger().warning(
+        "OPS ALERT: CP-IS circuit breaker open after %u failures in a row: checks fail at once "
+        "(CHECK_FAILED, SPINE_UNAVAILABLE) for %s, then one is let through to test CP-IS",
+        settings_.breaker.failureThreshold, seconds(settings_.breaker.openDuration));
+  }
+}
+
 LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Admission admission) {
   // A lookup holds its slot for all its attempts, and waits at most `timeout` for one. Each
   // attempt then has the whole `timeout`: a first attempt sent with only what a long wait left
@@ -183,12 +192,13 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
   // Whatever happens below, the breaker hears of this request once (a probe left unreported
   // would keep it open for good).
   struct Outcome {
-    CircuitBreaker& breaker;
+    SpineLookup& lookup;
+    bool counts;  // a background request's failure does not count
     bool recorded = false;
     ~Outcome() {
-      if (!recorded) breaker.recordFailure();
+      if (!recorded && counts) lookup.breakerFailed();
     }
-  } outcome{breaker_};
+  } outcome{*this, !request.background};
   LookupResult result;
   std::string lastMessageId;
   bool earlierMayHaveArrived = request.earlierMayHaveArrived;
@@ -215,10 +225,13 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
     if (!retry) break;
     earlierMayHaveArrived = earlierMayHaveArrived || a.requestMayHaveArrived;
   }
-  if (countsAgainstService(result)) {
-    breaker_.recordFailure();
-  } else {
-    breaker_.recordSuccess();
+  if (!countsAgainstService(result)) {
+    if (breaker_.recordSuccess()) {
+      logger().notice("CP-IS circuit breaker closed: check %s was answered; checks go to CP-IS again",
+                      request.checkId);
+    }
+  } else if (!request.background) {
+    breakerFailed();
   }
   outcome.recorded = true;
   result.transportMessageId = lastMessageId;

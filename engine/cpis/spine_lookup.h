@@ -88,6 +88,8 @@ class SpineLookup final : public CpisLookup {
  private:
   struct Attempt;
   LookupResult query(const LookupRequest& request, CircuitBreaker::Admission admission);
+  // Records a failure with the breaker, and says so (an ops alert) when that opens it.
+  void breakerFailed();
   Attempt attempt(const LookupRequest& request, std::chrono::steady_clock::time_point deadline);
   LookupResult interpret(const LookupRequest& request, const std::string& messageId, const HttpReply& reply);
   LookupResult fromAsyncReply(const LookupRequest& request, ParsedReply reply);

@@ -46,10 +46,15 @@ domain::CheckOutcome Checker::check(const CheckRequest& request) const {
     outcome.decidedAt = clock_();
     return outcome;
   }
-  cpis::LookupRequest query{*request.attendance.nhsNumber, request.mode,
-                            author_,                        request.checkId,
-                            request.attendance.feedId,      request.attendance.locationKey,
-                            request.answerBy,               request.earlierMayHaveArrived};
+  cpis::LookupRequest query{*request.attendance.nhsNumber,
+                            request.mode,
+                            author_,
+                            request.checkId,
+                            request.attendance.feedId,
+                            request.attendance.locationKey,
+                            request.answerBy,
+                            request.earlierMayHaveArrived,
+                            request.background};
   cpis::LookupResult result;
   try {
     result = lookup_.lookup(query);

@@ -23,6 +23,8 @@ struct CheckRequest {
   // A deferred check whose failed check's query may have reached Spine
   // (LookupRequest::earlierMayHaveArrived): its query is a possible duplicate in the audit.
   bool earlierMayHaveArrived = false;
+  // A deferred check (LookupRequest::background).
+  bool background = false;
 };
 
 class Checker {

@@ -10,10 +10,12 @@
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "engine/cpis/async_reply_server.h"
 #include "engine/store/sqlite_audit_log.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/ssl_guard.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
@@ -441,6 +443,7 @@ BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
   client::SpineLookup lookup(settings, test::spineSchemas());
   const auto number = numberOf("LAC open");
   s.state().setFault("*", Fault{Fault::Kind::Http500, 0ms, std::nullopt});
+  cpis::test::LogCapture log("cpis.cpis");
   for (int i = 0; i < 3; ++i) {
     BOOST_TEST((reason(lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled))) ==
                 ReasonCode::SpineUnavailable));
@@ -465,6 +468,54 @@ BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
   BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
   BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Closed));
   BOOST_TEST((lookup.lookup(test::lookupRequest(number, AccessMode::Scheduled)).status == CheckStatus::Found));
+  // Operations hear of both: the opening (twice: the first probe failed) and the closing.
+  const std::string logged = log.all();
+  BOOST_TEST(
+      logged.find("OPS ALERT: CP-IS circuit breaker open after 3 failures in a row") != std::string::npos,
+      logged);
+  BOOST_TEST(logged.find("CP-IS circuit breaker closed") != std::string::npos, logged);
+}
+
+// One record Spine cannot answer, its deferred check retried all night, opened the breaker for
+// every other child and then failed every probe. A background lookup (a deferred check) does not
+// count towards opening it, never probes it, and fails at once while it is open.
+BOOST_AUTO_TEST_CASE(a_deferred_check_that_keeps_failing_neither_opens_the_breaker_nor_probes_it) {
+  test::Simulator s;
+  auto now = Clock::now();
+  auto settings = s.lookupSettings();
+  settings.breaker = {3, 30s};
+  settings.steadyClock = [&now] { return now; };
+  client::SpineLookup lookup(settings, test::spineSchemas());
+  const auto failing = numberOf("LAC open");
+  const auto healthy = numberOf("CPP open, 2 earlier accesses");
+  s.state().setFault(std::string(failing.reveal()), Fault{Fault::Kind::Http500, 0ms, std::nullopt});
+  auto deferred = test::lookupRequest(failing, AccessMode::Scheduled);
+  deferred.background = true;
+  for (int i = 0; i < 10; ++i) BOOST_TEST((reason(lookup.lookup(deferred)) == ReasonCode::SpineUnavailable));
+  BOOST_TEST(s.state().stats().queries == 10u);
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Closed));
+  BOOST_TEST(
+      (lookup.lookup(test::lookupRequest(healthy, AccessMode::Scheduled)).status == CheckStatus::Found));
+
+  // Spine down for everyone: the clinicians' checks open it; a deferred check then fails at once.
+  s.state().setFault("*", Fault{Fault::Kind::Http500, 0ms, std::nullopt});
+  for (int i = 0; i < 3; ++i) (void)lookup.lookup(test::lookupRequest(healthy, AccessMode::Scheduled));
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Open));
+  const auto queries = s.state().stats().queries;
+  now += 31s;  // the open period is over: the next clinician's check is the probe, not the deferred one
+  const auto refused = lookup.lookup(deferred);
+  BOOST_REQUIRE(refused.failure.has_value());
+  BOOST_TEST(refused.failure->detail.find("circuit breaker open") != std::string::npos,
+             refused.failure->detail);
+  BOOST_TEST(s.state().stats().queries == queries);
+  s.state().clearFaults();
+  s.state().setFault(std::string(failing.reveal()), Fault{Fault::Kind::Http500, 0ms, std::nullopt});
+  BOOST_TEST(
+      (lookup.lookup(test::lookupRequest(healthy, AccessMode::Scheduled)).status == CheckStatus::Found));
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Closed));
+  // A deferred check that succeeds is good news like any other.
+  s.state().clearFaults();
+  BOOST_TEST((lookup.lookup(deferred).status == CheckStatus::Found));
 }
 
 // A Spine faulting every query (SOAP Server faults, its own failure) is a Spine down: it opens
