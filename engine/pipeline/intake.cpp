@@ -677,8 +677,9 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     }
     mode = checks_->decider.accessModeFor(attendance);  // not remembered here (a restart): check again
   }
-  pending.check =
-      CheckRequest{attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now(), std::nullopt, false};
+  pending.check = CheckRequest{
+      attendance, mode.value_or(domain::AccessMode::Unscheduled), newCheckId(), now(), std::nullopt, false,
+      false};
   // Hazard H5: checked all the same (a child not checked is worse), and reported once stored.
   pending.remember->liveModeByDefault = checks_->decider.liveModeByDefault(attendance);
   // Original mode: the sender waits for the ACK, counted from the frame's arrival (now). In
@@ -944,7 +945,13 @@ core::Status Intake::resume(store::MessageId id, std::optional<std::string_view>
   const std::string& raw = *stored.value().raw;
   Pending pending = prepare(raw);
   // Recovery or a take-over: its sender stopped waiting long ago; no ACK deadline cuts its check.
-  if (pending.check) pending.check->answerBy.reset();
+  // And the run that stored it may have sent its query before it stopped (a crash between the
+  // query and the finish: Spine recorded the access, the audit has no row): this query is a
+  // possible duplicate in the audit (CPIS.md §7), as a retry after a time-out is.
+  if (pending.check) {
+    pending.check->answerBy.reset();
+    pending.check->earlierMayHaveArrived = true;
+  }
   // Its effect on the memories, as of when it arrived: an end or a cancellation noted since (a
   // left-over's resend, a take-over from another instance) is not undone by this start.
   if (pending.remember) {

@@ -1021,6 +1021,49 @@ BOOST_AUTO_TEST_CASE(recovery_writes_what_a_check_whose_finish_was_lost_causes) 
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore + 1);
 }
 
+// kill -9 while a check waits for Spine's reply: Spine recorded the access (and told the LA),
+// but no audit row was written. Recovery queries again: a second access, so its audit row says
+// possible duplicate (CPIS.md §7), and the audit does not claim a single clean query.
+BOOST_AUTO_TEST_CASE(a_check_recovery_repeats_after_a_kill_is_a_possible_duplicate_in_the_audit) {
+  OwnSimulator own;
+  auto& state = own.state();
+  cpis::sim::Fault slow;  // the query is with Spine when the engine dies
+  slow.kind = cpis::sim::Fault::Kind::Delay;
+  slow.delay = 1500ms;
+  slow.times = 1;
+  state.setFault("9990000034", slow);
+  EngineFixture f;
+  const std::string config = f.dir.file("recovery.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  std::ofstream(config) << settings.xml();
+  auto engine =
+      std::make_unique<EngineProcess>(CPIS_ENGINE_BINARY, std::vector<std::string>{"--config", config});
+  BOOST_TEST_REQUIRE(engine->waitReady(), engine->errors());
+  const auto accessesBefore = state.accesses(nhs("9990000034")).size();
+  {
+    MllpClient client("127.0.0.1", engine->port("ed"), 10s);
+    client.send(adt("K1", "VK1", {"9990000034"}));
+    BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return state.stats().faults == 1u; }, 10s));
+    engine->kill();
+  }
+  BOOST_TEST_REQUIRE(
+      cpis::test::waitFor([&] { return state.accesses(nhs("9990000034")).size() == accessesBefore + 1; },
+                          10s));  // Spine made the access all the same
+  engine = std::make_unique<EngineProcess>(CPIS_ENGINE_BINARY, std::vector<std::string>{"--config", config});
+  BOOST_TEST_REQUIRE(engine->waitReady(), engine->errors());  // recovery checks K1 before ready
+  BOOST_TEST(engine->terminate() == 0);
+  BOOST_TEST(state.accesses(nhs("9990000034")).size() == accessesBefore + 2);
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", f.storePath());
+  int rows = 0;
+  int flagged = 0;
+  session << "SELECT count(*), coalesce(sum(possible_duplicate), 0) FROM audit",
+      Poco::Data::Keywords::into(rows), Poco::Data::Keywords::into(flagged), Poco::Data::Keywords::now;
+  BOOST_TEST(rows == 1);
+  BOOST_TEST(flagged == 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {
   DeferredChecks run("9990000018");
   auto& state = run.state;
