@@ -511,12 +511,8 @@ SpineSimulator::SpineSimulator(SimulatorSettings settings, const cpis::SpineSche
     : impl_(std::make_unique<Impl>(std::move(settings), schemas, std::move(dataset))) {
   const auto& s = impl_->settings;
   const Poco::Net::SocketAddress address(s.address, s.port);
-  Poco::Net::ServerSocket socket;
-  if (s.tls) {
-    socket = Poco::Net::SecureServerSocket(address, 128, cpis::makeServerContext(*s.tls));
-  } else {
-    socket = Poco::Net::ServerSocket(address, 128);
-  }
+  Poco::Net::ServerSocket socket =
+      cpis::listenOn(address, 128, s.tls ? cpis::makeServerContext(*s.tls) : nullptr);
   impl_->port = socket.address().port();
   const int threads = std::max(s.maxThreads, 2);
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, threads + 2);

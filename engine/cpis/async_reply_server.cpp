@@ -134,12 +134,7 @@ AsyncReplyServer::AsyncReplyServer(AsyncReplyServerSettings settings, AsyncRepli
     : impl_(std::make_unique<Impl>(std::move(settings), replies, schemas, std::move(options))) {
   const auto& s = impl_->settings;
   const Poco::Net::SocketAddress address(s.address, s.port);
-  Poco::Net::ServerSocket socket;
-  if (s.tls) {
-    socket = Poco::Net::SecureServerSocket(address, 64, makeServerContext(*s.tls));
-  } else {
-    socket = Poco::Net::ServerSocket(address, 64);
-  }
+  Poco::Net::ServerSocket socket = listenOn(address, 64, s.tls ? makeServerContext(*s.tls) : nullptr);
   impl_->port = socket.address().port();
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, std::max(s.maxThreads, 2) + 2);
   Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;

@@ -1,6 +1,7 @@
 #include "engine/cpis/tls_context.h"
 
 #include <Poco/Crypto/X509Certificate.h>
+#include <Poco/Net/SecureServerSocket.h>
 
 #include "engine/mllp/private_key.h"
 
@@ -39,6 +40,20 @@ Poco::Net::Context::Ptr makeServerContext(const ServerTlsSettings& tls) {
   context->useCertificate(Poco::Crypto::X509Certificate(tls.certificateFile));
   context->usePrivateKey(mllp::loadPrivateKey(tls.privateKeyFile, tls.privateKeyPassphrase));
   return context;
+}
+
+Poco::Net::ServerSocket listenOn(const Poco::Net::SocketAddress& address, int backlog,
+                                 const Poco::Net::Context::Ptr& tls) {
+  if (tls) {
+    Poco::Net::SecureServerSocket secure(tls);
+    secure.bind(address, true, false);
+    secure.listen(backlog);
+    return secure;
+  }
+  Poco::Net::ServerSocket plain;
+  plain.bind(address, true, false);
+  plain.listen(backlog);
+  return plain;
 }
 
 }  // namespace cpis::cpis

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include <Poco/Net/Context.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
 
 #include "engine/cpis/https_transport.h"
 
@@ -25,5 +27,12 @@ struct ServerTlsSettings {
 // TLS 1.2 or later, strong ciphers only. Throw Poco::Exception when a file cannot be used.
 Poco::Net::Context::Ptr makeClientContext(const ClientTlsSettings& tls);
 Poco::Net::Context::Ptr makeServerContext(const ServerTlsSettings& tls);
+
+// A listening socket on `address` (TLS when `tls` is set): SO_REUSEADDR, so a restart binds at
+// once, but never SO_REUSEPORT, which POCO's own constructors set: with it a second process on
+// the same port starts without a word and takes half the connections (half of Spine's replies).
+// Throws Poco::Exception ("Address already in use") as a bind does.
+Poco::Net::ServerSocket listenOn(const Poco::Net::SocketAddress& address, int backlog,
+                                 const Poco::Net::Context::Ptr& tls = {});
 
 }  // namespace cpis::cpis

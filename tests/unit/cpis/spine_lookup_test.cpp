@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 
@@ -822,6 +823,26 @@ BOOST_FIXTURE_TEST_CASE(the_reply_endpoint_takes_replies_only_from_allowed_subje
   BOOST_TEST(post("epr01") == 400);  // on the list: read, and refused as no reply to anything
   BOOST_TEST(endpoint.received() == 1u);
   endpoint.stop();
+}
+
+// Two processes on one reply port would split Spine's replies between them, and the replies
+// that reach the wrong one are discarded: the checks time out. The second must fail to start, as
+// a second MLLP listener does; POCO's own ServerSocket constructor set SO_REUSEPORT, and both
+// started. So for the simulator.
+BOOST_AUTO_TEST_CASE(a_reply_endpoint_or_simulator_on_a_port_in_use_does_not_start) {
+  client::AsyncReplies replies;
+  client::AsyncReplyServer first{client::AsyncReplyServerSettings{}, replies, test::spineSchemas(),
+                                 client::ReplyOptions{}};
+  client::AsyncReplyServerSettings same;
+  same.port = first.port();
+  BOOST_CHECK_THROW(client::AsyncReplyServer(same, replies, test::spineSchemas(), client::ReplyOptions{}),
+                    Poco::Net::NetException);
+  test::Simulator running;
+  sim::SimulatorSettings taken;
+  taken.address = "127.0.0.1";
+  taken.port = running.server->port();
+  BOOST_CHECK_THROW(sim::SpineSimulator(taken, test::spineSchemas(), test::dataset()),
+                    Poco::Net::NetException);
 }
 
 // ---- asynchronous replies ----------------------------------------------------------------
