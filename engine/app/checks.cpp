@@ -1,8 +1,12 @@
 #include "engine/app/checks.h"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <optional>
 #include <stdexcept>
 #include <unistd.h>
 
+#include <Poco/Crypto/EVPPKey.h>
 #include <Poco/Crypto/X509Certificate.h>
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
@@ -264,12 +268,26 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
     }
   };
   const auto tlsFiles = [&](const std::string& what, const auto& tls) {
+    std::optional<Poco::Crypto::X509Certificate> certificate;
+    std::optional<Poco::Crypto::EVPPKey> key;
     attempt(tls.certificateLine, what + " certificate",
-            [&] { (void)Poco::Crypto::X509Certificate(tls.certificateFile.string()); });
+            [&] { certificate.emplace(tls.certificateFile.string()); });
     attempt(tls.privateKeyLine, what + " key", [&] {
-      (void)mllp::loadPrivateKey(tls.privateKeyFile.string(),
-                                 tls.privateKeyPassphrase ? std::string(tls.privateKeyPassphrase->reveal()) : std::string());
+      key.emplace(mllp::loadPrivateKey(
+          tls.privateKeyFile.string(),
+          tls.privateKeyPassphrase ? std::string(tls.privateKeyPassphrase->reveal()) : std::string()));
     });
+    // Each readable, and still no pair: the start would fail ("key values mismatch").
+    if (certificate && key) {
+      attempt(tls.privateKeyLine, what + " key", [&] {
+        if (X509_check_private_key(certificate->certificate(), static_cast<const EVP_PKEY*>(*key)) != 1) {
+          ERR_clear_error();
+          throw std::runtime_error(tls.privateKeyFile.string() + " is not the private key of " +
+                                   tls.certificateFile.string() +
+                                   " (the certificate's public key is another)");
+        }
+      });
+    }
   };
   plugin::PluginRegistry plugins(pluginDirectories());
   const mapping::MappingLoader loader(xerces);

@@ -1311,6 +1311,34 @@ BOOST_AUTO_TEST_CASE(validate_config_reports_mappings_plugins_and_keys_that_do_n
   BOOST_TEST(!std::filesystem::exists(f.storePath()));
 }
 
+// A certificate and a key that are each readable but not a pair: --validate-config said the
+// file was valid, and the start then failed with exit 69 (as a port in use) and OpenSSL's "key
+// values mismatch". Both now refuse it (78), at the key's line, saying the key is another's.
+BOOST_AUTO_TEST_CASE(validate_config_refuses_a_key_that_is_not_the_certificate_s) {
+  EngineFixture f;
+  const cpis::test::TestPki pki;
+  const std::string config = f.dir.file("mismatch.xml");
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";
+  settings.listener = R"(<listener address="127.0.0.1" port="0"><tls><certificateFile>)" +
+                      pki.serverCertificate() + "</certificateFile><privateKeyFile>" +
+                      pki.clientKey("epr01") + "</privateKeyFile></tls></listener>";
+  std::ofstream(config) << settings.xml();
+  const std::string text = settings.xml();
+  const std::string line = std::to_string(
+      1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(text.find("<privateKeyFile>")),
+                     '\n'));
+  const std::string expected = config + ":" + line +
+                               ": feed ed: listener TLS key: " + pki.clientKey("epr01") +
+                               " is not the private key of " + pki.serverCertificate();
+  EngineProcess validate(CPIS_ENGINE_BINARY, {"--validate-config", config});
+  BOOST_TEST(validate.wait() == 78);
+  BOOST_TEST(validate.errors().find(expected) != std::string::npos, validate.errors());
+  EngineProcess start(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST(start.wait() == 78);
+  BOOST_TEST(start.errors().find(expected) != std::string::npos, start.errors());
+}
+
 // CPIS.md §8, hazard H5: a LIVE engine refuses to start with a location whose access mode its
 // configuration does not state (the built-in defaults only pre-fill a configuration). The
 // shipped england-adt mapping leaves its rows' modes to the trust: --validate-config names each
