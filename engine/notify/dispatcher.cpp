@@ -4,6 +4,7 @@
 #include <deque>
 #include <exception>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -391,7 +392,8 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
   if (r.options.maxAttempts != 0 && attempts >= r.options.maxAttempts) {
     return giveUp(r, entry, "no attempts left (" + std::to_string(attempts) + "): " + result.text);
   }
-  const store::TimePoint next = options_.clock() + backoff(r.options, attempts);
+  const auto wait = backoff(r.options, attempts);
+  const store::TimePoint next = options_.clock() + wait;
   std::optional<store::TimePoint> deadline = entry.deadline;
   if (!deadline && r.options.retryWindow) deadline = entry.createdAt + *r.options.retryWindow;
   if (deadline && next >= *deadline) {
@@ -404,9 +406,30 @@ bool Dispatcher::handle(Runner& r, const store::OutboxEntry& entry) {
     ++stats_.storeErrors;
     return false;
   }
+  reportRetry(r, entry, attempts, result.text, wait);
   const std::lock_guard lock(statsMutex_);
   ++stats_.retried;
   return false;
+}
+
+void Dispatcher::reportRetry(const Runner& r, const store::OutboxEntry& entry, std::uint32_t attempts,
+                             const std::string& reason, std::chrono::milliseconds wait) const {
+  // On a notification's 1st, 10th, 100th... failed attempt (ids and the sink's reason only, as
+  // the dead-letter alert): a sink or EPR that is down shows in the log at once, not only when
+  // something is dead-lettered. A CP-IS result the EPR has not taken is an ops alert from its
+  // 10th: it is tried until the EPR takes it (no deadline ends it), while the ward may still
+  // show CHECK_FAILED for a child with a plan.
+  std::uint32_t step = 1;
+  while (step < attempts && step <= std::numeric_limits<std::uint32_t>::max() / 10) step *= 10;
+  if (step != attempts) return;
+  const bool alert = entry.kind == kLateResult && attempts >= 10;
+  logger().warning(
+      "%ssink %s: notification %s (kind %s, message %s) not delivered after %s attempt%s: %s; next "
+      "attempt in %s s (cpis-admin notifications show %s)",
+      std::string(alert ? "OPS ALERT: " : ""), r.name, std::to_string(entry.id), entry.kind,
+      entry.messageId ? std::to_string(*entry.messageId) : std::string("-"), std::to_string(attempts),
+      std::string(attempts == 1 ? "" : "s"), reason,
+      std::to_string(std::chrono::ceil<std::chrono::seconds>(wait).count()), std::to_string(entry.id));
 }
 
 bool Dispatcher::giveUp(Runner& r, const store::OutboxEntry& entry, const std::string& reason) {

@@ -151,6 +151,9 @@ class Dispatcher final : public store::ClaimReceiver {
   bool handle(Runner& runner, const store::OutboxEntry& entry);
   // Dead-letters `entry` (its follow-ups first); false when the store did not record it.
   bool giveUp(Runner& runner, const store::OutboxEntry& entry, const std::string& reason);
+  // Logs a failed attempt that is tried again, on its 1st, 10th, 100th... (see the definition).
+  void reportRetry(const Runner& runner, const store::OutboxEntry& entry, std::uint32_t attempts,
+                   const std::string& reason, std::chrono::milliseconds wait) const;
   void writeFollowUps(const Notifications& followUps);
   // Runs `mark` (an outcome for the store) until the store records it, refuses it for good, or
   // the dispatcher stops: an entry whose outcome is not recorded stays claimed in the store

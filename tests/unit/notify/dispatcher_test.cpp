@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "engine/plugin/plugin_registry.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/wait_for.h"
 #include "tests/unit/notify/notify_test_support.h"
 
@@ -212,6 +213,50 @@ BOOST_AUTO_TEST_CASE(a_retry_waits_its_back_off_on_the_clock_then_delivers) {
   BOOST_TEST(waitFor([&] { return delivered() == 1; }));
   BOOST_TEST(sink.seen() == 3u);
   BOOST_TEST(waitFor([&] { return d.stats().retried == 2u; }));
+}
+
+// A sink down was silent in the log until something was dead-lettered, and the EPR's late
+// results (no deadline) never were. A failed attempt is logged on its 1st, 10th, 100th...; a
+// late result the EPR has not taken after 10 is an ops alert.
+BOOST_AUTO_TEST_CASE(failed_attempts_are_logged_on_the_first_the_tenth_and_the_hundredth) {
+  TestSink sink;
+  sink.behave([](const store::OutboxEntry&, notify::Notifications&) { return retry("connection refused"); });
+  SinkOptions o;
+  o.maxAttempts = 0;  // as the return connection's: tried until the EPR takes it
+  o.backoffMin = 1000ms;
+  o.backoffMax = 1000ms;
+  Dispatcher d(outbox(), options());
+  d.addSink("epr-return:ed", sink, o);
+  store::NewNotification n;
+  n.sink = "epr-return:ed";
+  n.kind = "late-result";
+  n.idempotencyKey = "late-1";
+  n.payload = "{}";
+  BOOST_TEST_REQUIRE(outbox().enqueue(std::span(&n, 1)).isOk());
+  test::LogCapture log("cpis.notify");
+  d.start();
+  for (std::uint32_t attempt = 1; attempt <= 12; ++attempt) {
+    BOOST_TEST_REQUIRE(waitFor([&] { return entry("late-1").attempts == attempt; }));
+    clock.advance(1000ms);
+    d.wake("epr-return:ed");
+  }
+  d.stop();
+  const std::string logged = log.all();
+  const auto count = [&](const std::string& text) {
+    std::size_t times = 0;
+    for (std::size_t at = logged.find(text); at != std::string::npos; at = logged.find(text, at + 1)) ++times;
+    return times;
+  };
+  BOOST_TEST(count("not delivered after") == 2u,
+             logged);  // the 1st and the 10th, not the 2nd-9th, 11th, 12th
+  BOOST_TEST(
+      count("sink epr-return:ed: notification 1 (kind late-result, message -) not delivered after 1 attempt: "
+            "connection refused; next attempt in 1 s") == 1u,
+      logged);
+  BOOST_TEST(
+      count("OPS ALERT: sink epr-return:ed: notification 1 (kind late-result, message -) not delivered after "
+            "10 attempts: connection refused") == 1u,
+      logged);
 }
 
 BOOST_AUTO_TEST_CASE(an_entry_out_of_attempts_is_dead_lettered_with_its_reason) {
