@@ -113,6 +113,15 @@ void Engine::openStore() {
   auto opened = store::SqliteMessageStore::open(config_.store.sqlitePath.string(), options);
   if (!opened) throw std::runtime_error(opened.error().message());
   store_ = std::move(opened).value();
+  // A new store is created for its owner only; one from before (or copied in) may not be.
+  const auto permissions = std::filesystem::status(config_.store.sqlitePath, ec).permissions();
+  using std::filesystem::perms;
+  if (!ec && (permissions & (perms::group_all | perms::others_all)) != perms::none) {
+    logger().warning(
+        "message store %s can be read or written by other users: it holds patient data; "
+        "chmod 600 it, and its -wal and -shm files",
+        config_.store.sqlitePath.string());
+  }
 }
 
 void Engine::start() {

@@ -2,18 +2,20 @@
 
 #include <algorithm>
 #include <exception>
+#include <fcntl.h>
 #include <filesystem>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unistd.h>
 #include <utility>
 
 #include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Logger.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
+#include <Poco/Logger.h>
 
 #include "engine/store/exception_status.h"
 #include "engine/store/group_commit_queue.h"
@@ -92,6 +94,13 @@ core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const
   }
   auto lock = options.administration ? core::Result<FileLock>(FileLock::none()) : FileLock::acquire(path + ".lock");
   if (!lock) return lock.error();
+  // The file holds patient data: a new one is readable by its owner only (an empty file is an
+  // empty database to SQLite, which gives the -wal and -shm files the database's own mode).
+  // Whatever the umask: with the usual 022 it was created world-readable.
+  if (!options.administration) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   try {
     // POCO's own registry, not state of ours; registering again is a no-op.
     Poco::Data::SQLite::Connector::registerConnector();

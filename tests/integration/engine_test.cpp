@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE test_integration
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -113,6 +114,35 @@ BOOST_AUTO_TEST_CASE(message_is_acknowledged_once_stored_and_processed) {
   BOOST_TEST(engine.errors().find("no <check>: messages are stored and acknowledged without a CP-IS check") !=
                  std::string::npos,
              engine.errors());
+}
+
+// The store holds patient data: it was created world-readable (0644 under the usual umask).
+// A new one, and its WAL, are its owner's only; an old one readable by others gets a warning.
+BOOST_AUTO_TEST_CASE(the_store_is_created_for_its_owner_only_and_a_readable_one_is_reported) {
+  using std::filesystem::perms;
+  EngineFixture f;
+  const std::string config = f.writeConfig();
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    MllpClient client("127.0.0.1", engine.port("ed"), 5s);
+    client.send(a04("P0001"));
+    BOOST_TEST_REQUIRE(client.receive(10s).has_value());
+    const auto others = perms::group_all | perms::others_all;
+    BOOST_TEST(((std::filesystem::status(f.storePath()).permissions() & others) == perms::none));
+    BOOST_TEST(((std::filesystem::status(f.storePath() + "-wal").permissions() & others) == perms::none));
+    BOOST_TEST(engine.terminate() == 0);
+    BOOST_TEST(engine.errors().find("can be read or written by other users") == std::string::npos,
+               engine.errors());
+  }
+  std::filesystem::permissions(f.storePath(), perms::group_read | perms::others_read,
+                               std::filesystem::perm_options::add);
+  EngineProcess again(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(again.waitReady(), again.errors());
+  BOOST_TEST(again.terminate() == 0);
+  BOOST_TEST(again.errors().find("message store " + f.storePath() +
+                                 " can be read or written by other users") != std::string::npos,
+             again.errors());
 }
 
 BOOST_AUTO_TEST_CASE(a_resend_gets_the_stored_ack_byte_for_byte_and_is_not_stored_again) {
