@@ -119,7 +119,8 @@ class SendTool {
       err_ << "cpis-send: no HL7 v2 message to send\n";
       return 1;
     }
-    return o.load() ? loadTest(o, messages) : sendEach(o, messages);
+    const int status = o.load() ? loadTest(o, messages) : sendEach(o, messages);
+    return emptyNamed_ && status == 0 ? 1 : status;
   }
 
  private:
@@ -257,10 +258,18 @@ class SendTool {
       } else {
         files.push_back(input);
       }
+      const bool named = files.size() == 1 && files.front() == input;
       for (const auto& file : files) {
         std::string bytes;
         if (!readFile(file, bytes)) return false;
+        const std::size_t before = messages.size();
         split(file, unframed(std::move(bytes)), messages);
+        // Never skipped in silence: a file named on its own with nothing to send fails the run
+        // (once the others are sent); one of a folder's (a README beside the messages) is noted.
+        if (messages.size() == before) {
+          err_ << "cpis-send: " << file << ": no HL7 v2 message in it (no MSH segment); not sent\n";
+          if (named) emptyNamed_ = true;
+        }
       }
     }
     return true;
@@ -378,6 +387,7 @@ class SendTool {
     return refused == 0 && failed == 0 && mismatched == 0 ? 0 : 1;
   }
 
+  bool emptyNamed_ = false;  // a file named on its own held no message
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;

@@ -1,9 +1,9 @@
 #include "engine/cli/send_tool.h"
 
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
-
 
 #include <boost/test/unit_test.hpp>
 
@@ -11,6 +11,7 @@
 #include "engine/hl7v2/message.h"
 #include "engine/mllp/mllp_server.h"
 #include "tests/support/ssl_guard.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 
 using namespace std::chrono_literals;
@@ -100,6 +101,24 @@ BOOST_AUTO_TEST_CASE(a_folder_sends_every_file_in_name_order) {
   const Run r = send({l.target(), "tests/data/hl7v2"});
   BOOST_TEST(r.status == 0);
   BOOST_TEST(r.out.find("adt_a01_v23.hl7: message 1: AA\n") < r.out.find("adt_a02_v23.hl7: message 1: AA\n"));
+}
+
+// A file with no MSH segment used to be skipped in silence, the run ending 0: a folder's is now
+// noted (a README beside the messages), and a file named on its own fails the run.
+BOOST_AUTO_TEST_CASE(a_file_with_no_message_is_never_skipped_in_silence) {
+  Listener l;
+  const cpis::test::TempDir dir;
+  std::ofstream(dir.file("a.hl7")) << "PID|1||9990000018^^^NHS^NH\r";
+  std::ofstream(dir.file("b.hl7")) << "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|X1|P|2.4\rPID|1\r";
+  const Run folder = send({l.target(), dir.path().string()});
+  BOOST_TEST(folder.status == 0);
+  BOOST_TEST(folder.out == dir.file("b.hl7") + ": message 1: AA\n");
+  BOOST_TEST(folder.err ==
+             "cpis-send: " + dir.file("a.hl7") + ": no HL7 v2 message in it (no MSH segment); not sent\n");
+  const Run named = send({l.target(), dir.file("a.hl7"), dir.file("b.hl7")});
+  BOOST_TEST(named.status == 1);
+  BOOST_TEST(named.out == dir.file("b.hl7") + ": message 1: AA\n");  // the others are still sent
+  BOOST_TEST(named.err.find(dir.file("a.hl7") + ": no HL7 v2 message in it") != std::string::npos, named.err);
 }
 
 BOOST_AUTO_TEST_CASE(standard_input_is_read_when_no_file_is_named) {
