@@ -358,6 +358,10 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   }
   if (disposition.state == store::MessageState::Rejected || disposition.state == store::MessageState::Failed) {
     logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
+  } else if (disposition.outcome.find("; CP-IS ") != std::string::npos) {
+    // Answered with alerts but no query (NOT_CHECKED and its reason, or a repeated outcome), as
+    // a check's own line says what it found: codes only.
+    logger().information("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
   }
   if (!pending.notifications.empty()) notified(pending.notifications);
   if (disposition.deferred) {

@@ -354,6 +354,9 @@ BOOST_AUTO_TEST_CASE(every_outcome_reaches_the_ack_the_store_and_the_mailboxes) 
   // Patient data stays out of the log.
   const std::string logs = engine->errors() + engine->output();
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+  // A NOT_CHECKED is in the log as a check's outcome is (codes only).
+  BOOST_TEST(logs.find("accepted ADT^A04; CP-IS NOT_CHECKED AGE_OUT_OF_SCOPE") != std::string::npos, logs);
+  BOOST_TEST(logs.find("accepted ADT^A04; CP-IS NOT_CHECKED NHS_NUMBER_INVALID") != std::string::npos, logs);
   // Deferred checks on, no return connection, no sink: the start said a late result reaches nobody.
   BOOST_TEST(logs.find("feed ed: a deferred check's result reaches nobody: the feed has no <returnConnection>") !=
                  std::string::npos,
