@@ -108,6 +108,9 @@ int EngineApplication::main(const ArgVec& args) {
       std::cout << "cpis-engine: ready" << std::endl;
       waitForTerminationRequest();
       std::cout << "cpis-engine: stopping" << std::endl;
+      Poco::Logger::get("cpis.engine")
+          .notice("stopping: asked to (SIGTERM, SIGINT or SIGQUIT); the listeners close, messages in flight are "
+                  "answered and the store is flushed first");
     } catch (const Poco::Exception& e) {  // a listener cannot bind, TLS files unusable, ...
       std::cerr << "cpis-engine: cannot start: " << e.displayText() << "\n";
       status = EXIT_UNAVAILABLE;

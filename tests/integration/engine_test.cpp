@@ -114,6 +114,8 @@ BOOST_AUTO_TEST_CASE(message_is_acknowledged_once_stored_and_processed) {
   BOOST_TEST(engine.errors().find("no <check>: messages are stored and acknowledged without a CP-IS check") !=
                  std::string::npos,
              engine.errors());
+  // The log says why it stopped, not only the end of it.
+  BOOST_TEST(engine.errors().find("stopping: asked to (SIGTERM") != std::string::npos, engine.errors());
 }
 
 // The store holds patient data: it was created world-readable (0644 under the usual umask).
