@@ -371,6 +371,16 @@ void checkSinkName(const std::string& sink, const config::EngineConfig& config, 
 int notifications(const Options& o, OpenStore& s, const config::EngineConfig& config, std::ostream& out) {
   store::Outbox& outbox = s.store->outbox();
   if (o.sink) checkSinkName(*o.sink, config, outbox);
+  if (o.kind) {
+    // A misspelt kind would list nothing, as if all were well.
+    static constexpr std::string_view kKinds[] = {notify::kPlanFound,     notify::kCheckFailed,
+                                                  notify::kDeferredCheck, notify::kLateResult,
+                                                  notify::kCancelled,     notify::kCheckAbandoned};
+    if (std::find(std::begin(kKinds), std::end(kKinds), *o.kind) == std::end(kKinds)) {
+      throw Usage{"no notification kind is named " + *o.kind +
+                  " (plan-found, check-failed, check-abandoned, cancelled, deferred-check, late-result)"};
+    }
+  }
   const std::string verb = o.words.size() > 1 ? o.words[1] : "";
   if (verb == "list") {
     if (o.words.size() != 2) throw Usage{"notifications list takes no operand"};

@@ -150,6 +150,10 @@ void exerciseTool(const std::string& configFile, cpis::store::MessageStore& engi
   BOOST_TEST(cancelled->getObject(0)->getValue<std::string>("last_error") == "connection refused");
   BOOST_TEST(cancelled->getObject(0)->getValue<int>("attempts") == 1);
   BOOST_TEST(!cancelled->getObject(0)->has("payload"));
+  // A misspelt kind is refused, not an empty list that reads as all being well.
+  const auto misspelt = admin(configFile, {"notifications", "list", "--kind", "plan-fond"});
+  BOOST_TEST(misspelt.status == cpis::cli::kAdminUsage);
+  BOOST_TEST(misspelt.err.find("no notification kind is named plan-fond") != std::string::npos, misspelt.err);
 
   // show: why it failed; the payload only when asked
   auto shown = admin(configFile, {"notifications", "show", std::to_string(w.dead)});
