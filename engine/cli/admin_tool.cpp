@@ -41,6 +41,7 @@ constexpr std::string_view kUsage =
     "                                               replay those by ID or with --sink cpis-recheck)\n"
     "  deferred list [--state pending|delivered|dead] [--limit N]   deferred CP-IS checks\n"
     "  messages list --state received|failed|rejected|processed [--limit N]\n"
+    "  messages find CONTROL_ID [--limit N]         the messages stored under an MSH-10\n"
     "  messages show ID [--show-content]            the raw message and ACK only when asked\n"
     "  summary                                      counts\n"
     "Exit status: 0 done, 1 the command failed (store, unknown id or sink), 2 usage or configuration.\n";
@@ -77,7 +78,10 @@ std::size_t parseCount(const std::string& option, const std::string& text) {
 std::int64_t parseId(const std::string& text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value <= 0) throw Usage{"not an id: " + text};
+  if (ec != std::errc() || end != text.data() + text.size() || value <= 0)
+    throw Usage{"not an id: " + text +
+                " (ids are the numbers cpis-admin lists; a message by its MSH-10: messages find " + text +
+                ")"};
   return value;
 }
 
@@ -154,6 +158,9 @@ class MessageIndex {
  public:
   virtual ~MessageIndex() = default;
   virtual std::vector<store::MessageId> ids(store::MessageState state, std::size_t limit) = 0;  // newest first
+  // The messages stored under an MSH-10 (any feed), newest first. A scan on SQLite (the engine
+  // keeps no index on it: its duplicate check is in memory), a second or so per million rows.
+  virtual std::vector<store::MessageId> withControlId(std::string_view controlId, std::size_t limit) = 0;
   virtual std::map<std::string, std::uint64_t> countsByState() = 0;
 };
 
@@ -173,6 +180,14 @@ class SqliteIndex final : public MessageIndex {
     Statement s(db_, "SELECT id FROM message WHERE state = ? ORDER BY id DESC LIMIT ?");
     const auto text = store::toString(state);
     sqlite3_bind_text(s.get(), 1, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s.get(), 2, static_cast<sqlite3_int64>(limit));
+    std::vector<store::MessageId> out;
+    while (s.step()) out.push_back(sqlite3_column_int64(s.get(), 0));
+    return out;
+  }
+  std::vector<store::MessageId> withControlId(std::string_view controlId, std::size_t limit) override {
+    Statement s(db_, "SELECT id FROM message WHERE CAST(control_id AS BLOB) = ? ORDER BY id DESC LIMIT ?");
+    sqlite3_bind_blob(s.get(), 1, controlId.data(), static_cast<int>(controlId.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s.get(), 2, static_cast<sqlite3_int64>(limit));
     std::vector<store::MessageId> out;
     while (s.step()) out.push_back(sqlite3_column_int64(s.get(), 0));
@@ -222,6 +237,14 @@ class PostgresIndex final : public MessageIndex {
     store::PgParams params;
     params.text(store::toString(state)).int64(static_cast<std::int64_t>(limit));
     auto result = db_.query("SELECT id FROM message WHERE state = $1 ORDER BY id DESC LIMIT $2", params);
+    std::vector<store::MessageId> out;
+    for (int r = 0; r < result.rows(); ++r) out.push_back(result.int64(r, 0));
+    return out;
+  }
+  std::vector<store::MessageId> withControlId(std::string_view controlId, std::size_t limit) override {
+    store::PgParams params;
+    params.bytes(controlId).int64(static_cast<std::int64_t>(limit));
+    auto result = db_.query("SELECT id FROM message WHERE control_id = $1 ORDER BY id DESC LIMIT $2", params);
     std::vector<store::MessageId> out;
     for (int r = 0; r < result.rows(); ++r) out.push_back(result.int64(r, 0));
     return out;
@@ -496,11 +519,13 @@ std::string segmentLines(std::string text) {
 
 int messages(const Options& o, OpenStore& s, std::ostream& out) {
   const std::string verb = o.words.size() > 1 ? o.words[1] : "";
-  if (verb == "list") {
-    if (o.words.size() != 2) throw Usage{"messages list takes no operand"};
-    const auto state = messageState(o.state);
+  if (verb == "list" || verb == "find") {
+    if (verb == "list" && o.words.size() != 2) throw Usage{"messages list takes no operand"};
+    if (verb == "find" && o.words.size() != 3) throw Usage{"messages find CONTROL_ID"};
+    const auto ids = verb == "find" ? s.index->withControlId(o.words[2], o.limit)
+                                    : s.index->ids(messageState(o.state), o.limit);
     std::vector<store::StoredMessage> found;
-    for (const auto id : s.index->ids(state, o.limit)) {
+    for (const auto id : ids) {
       auto m = s.store->fetch(id);
       if (m) found.push_back(std::move(m).value());
     }
@@ -544,7 +569,7 @@ int messages(const Options& o, OpenStore& s, std::ostream& out) {
     }
     return kAdminOk;
   }
-  throw Usage{"messages list --state S | show ID"};
+  throw Usage{"messages list --state S | find CONTROL_ID | show ID"};
 }
 
 int summary(const Options& o, OpenStore& s, std::ostream& out) {

@@ -185,6 +185,14 @@ void exerciseTool(const std::string& configFile, cpis::store::MessageStore& engi
   BOOST_TEST(message.out.find("9990000018") == std::string::npos);
   BOOST_TEST(admin(configFile, {"messages", "show", std::to_string(w.failed), "--show-content"})
                  .out.find("PID|1||9990000018") != std::string::npos);
+  // by the MSH-10 the EPR's error queue shows: the id `show` takes
+  auto byControlId = admin(configFile, {"messages", "find", "M2"});
+  BOOST_TEST_REQUIRE(byControlId.status == cpis::cli::kAdminOk, byControlId.err);
+  BOOST_TEST(byControlId.out.find(std::to_string(w.failed) + "  ") != std::string::npos, byControlId.out);
+  BOOST_TEST(byControlId.out.find("M1") == std::string::npos);
+  const auto notAnId = admin(configFile, {"messages", "show", "M2"});
+  BOOST_TEST(notAnId.status == cpis::cli::kAdminUsage);
+  BOOST_TEST(notAnId.err.find("messages find M2") != std::string::npos, notAnId.err);
 
   // replay one, while the engine's store object is open; the engine's dispatcher then sees it
   auto replayed = admin(configFile, {"notifications", "replay", std::to_string(w.dead)});
