@@ -140,7 +140,10 @@ LookupResult SpineLookup::lookup(const LookupRequest& request) {
       ++counters_.failed;
       // Ids, codes and the detail (which never holds patient data); never the NHS number.
       const auto reason = result.failure ? result.failure->reason : ReasonCode::InternalError;
-      logger().warning("CP-IS check %s failed: %s (%s), message %s", request.checkId,
+      // The feed, and "Spine message" for the query's own id: "message N" elsewhere in the log
+      // is the store's.
+      logger().warning("CP-IS check %s%s failed: %s (%s), Spine message %s", request.checkId,
+                       request.feedId.empty() ? std::string() : " for feed " + request.feedId,
                        std::string(domain::codeOf(reason)), result.failure ? result.failure->detail : std::string(),
                        result.transportMessageId.empty() ? std::string("not sent") : result.transportMessageId);
       break;
