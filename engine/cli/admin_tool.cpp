@@ -546,8 +546,19 @@ int messages(const Options& o, OpenStore& s, std::ostream& out) {
   if (verb == "show") {
     if (o.words.size() != 3) throw Usage{"messages show ID"};
     const auto m = valueOr(s.store->fetch(parseId(o.words[2])));
+    // What it caused since: a deferred check and its late result, a plan-found sent, ... (its
+    // own outcome and ACK stay as they were when it was answered).
+    store::OutboxFilter caused;
+    caused.messageId = m.id;
+    caused.limit = 50;
+    auto notifications = valueOr(s.store->outbox().list(caused));
+    std::reverse(notifications.begin(), notifications.end());  // oldest first
     if (o.json) {
-      printJson(out, messageJson(m, o.showContent));
+      auto object = messageJson(m, o.showContent);
+      Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
+      for (const auto& e : notifications) array->add(entryJson(e, false));
+      object->set("notifications", array);
+      printJson(out, object);
       return kAdminOk;
     }
     out << "message " << m.id << '\n'
@@ -561,6 +572,11 @@ int messages(const Options& o, OpenStore& s, std::ostream& out) {
         << "  purged      " << (m.purgedAt ? iso(m.purgedAt) : std::string("-")) << '\n'
         << "  size        " << m.rawSize << " bytes\n"
         << "  duplicates  " << m.duplicatesReceived << '\n';
+    for (const auto& e : notifications) {
+      out << "  caused      notification " << e.id << ": " << e.kind << " to " << e.sink << ", "
+          << store::toString(e.state) << (e.lastError.empty() ? "" : " (last error: " + e.lastError + ")")
+          << '\n';
+    }
     if (o.showContent) {
       out << "--- message\n" << (m.raw ? segmentLines(*m.raw) : std::string("(purged)\n"));
       out << "--- ack\n" << (m.ack ? segmentLines(*m.ack) : std::string("(none)\n"));

@@ -78,6 +78,7 @@ struct OutboxFilter {
   std::optional<std::string> sink;
   std::optional<std::string> kind;
   std::size_t limit{100};  // newest first
+  std::optional<MessageId> messageId{};  // the entries a message caused
 };
 
 struct OutboxCounts {

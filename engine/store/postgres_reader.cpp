@@ -82,7 +82,7 @@ const std::string kListOutbox =
     "SELECT " + outboxColumns("outbox") +
     " FROM outbox WHERE ($1::text IS NULL OR state = $1::text)"
     " AND ($2::text IS NULL OR sink = $2::text) AND ($3::text IS NULL OR kind = $3::text)"
-    " ORDER BY id DESC LIMIT $4::bigint";
+    " AND ($5::bigint IS NULL OR message_id = $5::bigint) ORDER BY id DESC LIMIT $4::bigint";
 
 constexpr std::string_view kOutboxCounts =
     "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'delivered'),"
@@ -346,6 +346,8 @@ core::Result<std::vector<OutboxEntry>> PostgresReader::listOutbox(const OutboxFi
           params.null();
         }
         params.int64(static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
+        params.optionalInt64(filter.messageId ? std::optional<std::int64_t>(*filter.messageId)
+                                              : std::nullopt);
         return outboxEntries(connection.queryPrepared("list_outbox", params));
       });
 }

@@ -46,10 +46,11 @@ SqliteReader::SqliteReader(Poco::Data::Session session)
     : session_(std::move(session)),
       outboxEntry_(Poco::Data::SQLite::Utility::dbHandle(session_),
                    "SELECT " + std::string(kSqliteOutboxColumns) + " FROM outbox WHERE id = ?1"),
-      listOutbox_(Poco::Data::SQLite::Utility::dbHandle(session_),
-                  "SELECT " + std::string(kSqliteOutboxColumns) +
-                      " FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR sink = ?2)"
-                      " AND (?3 IS NULL OR kind = ?3) ORDER BY id DESC LIMIT ?4"),
+      listOutbox_(
+          Poco::Data::SQLite::Utility::dbHandle(session_),
+          "SELECT " + std::string(kSqliteOutboxColumns) +
+              " FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR sink = ?2)"
+              " AND (?3 IS NULL OR kind = ?3) AND (?5 IS NULL OR message_id = ?5) ORDER BY id DESC LIMIT ?4"),
       outboxCounts_(Poco::Data::SQLite::Utility::dbHandle(session_),
                     "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'delivered'), 0),"
                     " COALESCE(SUM(state = 'dead'), 0) FROM outbox WHERE ?1 IS NULL OR sink = ?1"),
@@ -155,6 +156,7 @@ core::Result<std::vector<OutboxEntry>> SqliteReader::listOutbox(const OutboxFilt
     if (filter.sink) find.bindText(2, *filter.sink);
     if (filter.kind) find.bindText(3, *filter.kind);
     find.bind(4, static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX)));
+    if (filter.messageId) find.bind(5, static_cast<std::int64_t>(*filter.messageId));
     std::vector<OutboxEntry> entries;
     while (find.step()) entries.push_back(sqliteOutboxEntry(find));
     return entries;

@@ -185,6 +185,16 @@ void exerciseTool(const std::string& configFile, cpis::store::MessageStore& engi
   BOOST_TEST(message.out.find("9990000018") == std::string::npos);
   BOOST_TEST(admin(configFile, {"messages", "show", std::to_string(w.failed), "--show-content"})
                  .out.find("PID|1||9990000018") != std::string::npos);
+  // what a message caused since it was answered: its notifications and their state
+  auto causes = admin(configFile, {"messages", "show", std::to_string(w.processed)});
+  BOOST_TEST_REQUIRE(causes.status == cpis::cli::kAdminOk, causes.err);
+  BOOST_TEST(causes.out.find("caused      notification " + std::to_string(w.dead) +
+                             ": plan-found to webhook, dead (last error: HTTP 410 from the receiver)") !=
+                 std::string::npos,
+             causes.out);
+  BOOST_TEST(causes.out.find("caused      notification " + std::to_string(w.recheck) +
+                             ": deferred-check to cpis-recheck, pending") != std::string::npos,
+             causes.out);
   // by the MSH-10 the EPR's error queue shows: the id `show` takes
   auto byControlId = admin(configFile, {"messages", "find", "M2"});
   BOOST_TEST_REQUIRE(byControlId.status == cpis::cli::kAdminOk, byControlId.err);
