@@ -1048,6 +1048,10 @@ BOOST_AUTO_TEST_CASE(a_check_recovery_repeats_after_a_kill_is_a_possible_duplica
     MllpClient client("127.0.0.1", engine->port("ed"), 10s);
     client.send(adt("K1", "VK1", {"9990000034"}));
     BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return state.stats().faults == 1u; }, 10s));
+    // The check starts once the message is written, before its commit ends: killed before
+    // that, the message is lost (never acknowledged: the sender sends it again) and there is
+    // nothing to recover. Killed once it is committed, as here, recovery checks it.
+    BOOST_TEST_REQUIRE(cpis::test::waitFor([&] { return f.storedMessages().size() == 1u; }, 10s));
     engine->kill();
   }
   BOOST_TEST_REQUIRE(
