@@ -435,13 +435,18 @@ BOOST_AUTO_TEST_CASE(an_incomplete_query_is_never_sent) {
   BOOST_TEST(s.state().stats().queries == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
-  test::Simulator s;
-  auto now = Clock::now();
+// Lookup settings for `s` whose breaker opens after 3 failures for 30 s, on the clock `now`.
+client::SpineLookupSettings breakerOfThree(const test::Simulator& s, Clock::time_point& now) {
   auto settings = s.lookupSettings();
   settings.breaker = {3, 30s};
   settings.steadyClock = [&now] { return now; };
-  client::SpineLookup lookup(settings, test::spineSchemas());
+  return settings;
+}
+
+BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
+  test::Simulator s;
+  auto now = Clock::now();
+  client::SpineLookup lookup(breakerOfThree(s, now), test::spineSchemas());
   const auto number = numberOf("LAC open");
   s.state().setFault("*", Fault{Fault::Kind::Http500, 0ms, std::nullopt});
   cpis::test::LogCapture log("cpis.cpis");
@@ -483,10 +488,7 @@ BOOST_AUTO_TEST_CASE(breaker_opens_after_n_failures_and_a_probe_closes_it) {
 BOOST_AUTO_TEST_CASE(a_deferred_check_that_keeps_failing_neither_opens_the_breaker_nor_probes_it) {
   test::Simulator s;
   auto now = Clock::now();
-  auto settings = s.lookupSettings();
-  settings.breaker = {3, 30s};
-  settings.steadyClock = [&now] { return now; };
-  client::SpineLookup lookup(settings, test::spineSchemas());
+  client::SpineLookup lookup(breakerOfThree(s, now), test::spineSchemas());
   const auto failing = numberOf("LAC open");
   const auto healthy = numberOf("CPP open, 2 earlier accesses");
   s.state().setFault(std::string(failing.reveal()), Fault{Fault::Kind::Http500, 0ms, std::nullopt});
