@@ -79,9 +79,7 @@ std::int64_t parseId(const std::string& text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value <= 0)
-    throw Usage{"not an id: " + text +
-                " (ids are the numbers cpis-admin lists; a message by its MSH-10: messages find " + text +
-                ")"};
+    throw Usage{"not an id: " + text + " (ids are the numbers cpis-admin lists)"};
   return value;
 }
 
@@ -545,7 +543,14 @@ int messages(const Options& o, OpenStore& s, std::ostream& out) {
   }
   if (verb == "show") {
     if (o.words.size() != 3) throw Usage{"messages show ID"};
-    const auto m = valueOr(s.store->fetch(parseId(o.words[2])));
+    const auto id = [&] {
+      try {
+        return parseId(o.words[2]);
+      } catch (const Usage& usage) {
+        throw Usage{usage.problem + "; a message by its MSH-10: messages find " + o.words[2]};
+      }
+    }();
+    const auto m = valueOr(s.store->fetch(id));
     // What it caused since: a deferred check and its late result, a plan-found sent, ... (its
     // own outcome and ACK stay as they were when it was answered).
     store::OutboxFilter caused;

@@ -28,8 +28,10 @@ CircuitBreaker::Admission CircuitBreaker::admit() {
 
 CircuitBreaker::Admission CircuitBreaker::admitBackground() {
   const std::lock_guard lock(mutex_);
-  if (state_ == State::Closed) return Admission::Allowed;
-  ++stats_.rejected;
+  // Once the open period has passed, background requests go too (not as the probe: their
+  // failure decides nothing): an engine with no clinician's check to probe the breaker, a unit
+  // closed overnight, would otherwise fail every deferred check until it was abandoned.
+  if (state_ == State::Closed || clock_() - openedAt_ >= settings_.openDuration) return Admission::Allowed;
   return Admission::Rejected;
 }
 

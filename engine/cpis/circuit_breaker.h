@@ -43,9 +43,9 @@ class CircuitBreaker {
   // recordSuccess() or recordFailure() (or release(), for a request that was never sent).
   Admission admit();
   // A background request (a deferred check: nobody waits for it, and it repeats one patient's
-  // query): Allowed only while the breaker is closed, never the probe. Its failure is not
-  // recorded (one record Spine cannot answer, retried all night, must not open the breaker for
-  // every other child, nor fail every probe); its success is.
+  // query): Allowed while the breaker is closed or its open period has passed, never the probe. Its failure
+  // is not recorded (one record Spine cannot answer, retried all night, must not open the breaker for every
+  // other child, nor fail every probe); its success is.
   Admission admitBackground();
   // True when it closed an open or half-open breaker.
   bool recordSuccess();

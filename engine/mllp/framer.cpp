@@ -30,7 +30,9 @@ void MllpFramer::feed(std::string_view bytes, std::vector<FrameEvent>& events) {
         const std::size_t start = bytes.find(kStartBlock, i);
         const std::size_t stop = start == std::string_view::npos ? bytes.size() : start;
         droppedBytes_ += stop - i;
-        strayBytes_ += stop - i;
+        // A line end after the end block's CR (0x1C 0x0D 0x0A, common) is not a peer that
+        // does not speak MLLP: counted dropped, not stray.
+        for (std::size_t k = i; k < stop; ++k) strayBytes_ += bytes[k] != '\n' && bytes[k] != '\r' ? 1 : 0;
         i = stop;
         if (start != std::string_view::npos) {
           ++i;

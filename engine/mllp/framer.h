@@ -65,8 +65,8 @@ class MllpFramer {
 
   // Bytes dropped outside any frame (before a start block, or after an oversized frame).
   std::uint64_t droppedBytes() const noexcept { return droppedBytes_; }
-  // Of those, the bytes between frames (no start block before them): a peer that does not speak
-  // MLLP, or frames it without the start block.
+  // Of those, the bytes between frames (no start block before them) other than CR and LF: a
+  // peer that does not speak MLLP, or frames it without the start block.
   std::uint64_t strayBytes() const noexcept { return strayBytes_; }
   // End blocks not followed by 0x0D.
   std::uint64_t missingCarriageReturns() const noexcept { return missingCarriageReturns_; }

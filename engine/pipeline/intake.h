@@ -89,8 +89,9 @@ struct CheckStages {
 // had an unscheduled check: cancelled), with the finish of a checked one (FOUND: plan-found;
 // CHECK_FAILED: the deferred check and check-failed); scheduled settings notify nobody.
 //
-// Threading: frames of many connections are handled at once; the only mutable state is the
-// last outcome per attendance, behind a lock. Nothing is logged that comes from the message
+// Threading: frames of many connections are handled at once; the mutable state (the last
+// outcome per attendance, the left-over messages, the checks in progress with the resends
+// waiting for them) is each behind its own lock. Nothing is logged that comes from the message
 // but its MSH-10.
 class Intake final : public mllp::FrameHandler {
  public:

@@ -505,12 +505,18 @@ BOOST_AUTO_TEST_CASE(a_deferred_check_that_keeps_failing_neither_opens_the_break
   for (int i = 0; i < 3; ++i) (void)lookup.lookup(test::lookupRequest(healthy, AccessMode::Scheduled));
   BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Open));
   const auto queries = s.state().stats().queries;
-  now += 31s;  // the open period is over: the next clinician's check is the probe, not the deferred one
-  const auto refused = lookup.lookup(deferred);
+  const auto refused = lookup.lookup(deferred);  // open: fails at once, nothing sent
   BOOST_REQUIRE(refused.failure.has_value());
   BOOST_TEST(refused.failure->detail.find("circuit breaker open") != std::string::npos,
              refused.failure->detail);
   BOOST_TEST(s.state().stats().queries == queries);
+  // The open period over, with no clinician's check to probe it (a unit closed overnight): a
+  // deferred check goes to Spine; its failure decides nothing, and the breaker stays open for
+  // the next clinician's check to probe.
+  now += 31s;
+  BOOST_TEST((reason(lookup.lookup(deferred)) == ReasonCode::SpineUnavailable));
+  BOOST_TEST(s.state().stats().queries == queries + 1);
+  BOOST_TEST((lookup.breaker().state() == client::CircuitBreaker::State::Open));
   s.state().clearFaults();
   s.state().setFault(std::string(failing.reveal()), Fault{Fault::Kind::Http500, 0ms, std::nullopt});
   BOOST_TEST(

@@ -152,6 +152,19 @@ BOOST_DATA_TEST_CASE(framing, boost::unit_test::data::make(kCases), c) {
   BOOST_TEST(framer.insideFrame() == c.insideFrame);
 }
 
+// A sender ending frames with 0x1C 0x0D 0x0A (a common trailing LF) is not one that ignores
+// MLLP: its LF is dropped but not stray, so the listener does not warn of it on every connection.
+BOOST_AUTO_TEST_CASE(a_line_end_after_a_frame_is_dropped_but_not_stray) {
+  MllpFramer framer(100);
+  std::vector<FrameEvent> events;
+  framer.feed(SB + "A" + EB + CR + "\n" + SB + "B" + EB + CR + "\r\n", events);
+  BOOST_TEST(events.size() == 2u);
+  BOOST_TEST(framer.droppedBytes() == 3u);
+  BOOST_TEST(framer.strayBytes() == 0u);
+  framer.feed("GET /\r\n", events);
+  BOOST_TEST(framer.strayBytes() == 5u);
+}
+
 BOOST_DATA_TEST_CASE(byte_by_byte_reads_give_the_same_events, boost::unit_test::data::make(kCases), c) {
   std::string all;
   for (const auto& r : c.reads) all += r;
