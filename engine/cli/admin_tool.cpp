@@ -398,8 +398,9 @@ int notifications(const Options& o, OpenStore& s, const config::EngineConfig& co
                                                   notify::kDeferredCheck, notify::kLateResult,
                                                   notify::kCancelled,     notify::kCheckAbandoned};
     if (std::find(std::begin(kKinds), std::end(kKinds), *o.kind) == std::end(kKinds)) {
-      throw Usage{"no notification kind is named " + *o.kind +
-                  " (plan-found, check-failed, check-abandoned, cancelled, deferred-check, late-result)"};
+      std::string known;
+      for (const std::string_view kind : kKinds) known += (known.empty() ? "" : ", ") + std::string(kind);
+      throw Usage{"no notification kind is named " + *o.kind + " (" + known + ")"};
     }
   }
   const std::string verb = o.words.size() > 1 ? o.words[1] : "";

@@ -1,7 +1,7 @@
 #include "engine/hl7v2/charset.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <string>
 
 namespace cpis::hl7v2 {
 namespace {
@@ -48,14 +48,15 @@ std::size_t utf8SequenceLength(std::string_view s, std::size_t i) {
 std::optional<Charset> charsetFromMsh18(std::string_view value) {
   // Table 0211's codes are upper case, but EPRs send "utf-8" as well: the name is read whatever
   // its case (as HAPI and Java's charset names do); the bytes are checked against it all the same.
-  const std::string_view trimmed = trimSpaces(value);
-  std::string v(trimmed);
-  for (char& c : v) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  if (v.empty() || v == "ASCII") return Charset::Ascii;
-  if (v == "8859/1") return Charset::Latin1;
-  if (v == "UNICODE UTF-8" || v == "UTF-8") return Charset::Utf8;
+  const std::string_view v = trimSpaces(value);
+  const auto is = [v](std::string_view upper) {
+    return v.size() == upper.size() && std::equal(v.begin(), v.end(), upper.begin(), [](char a, char b) {
+             return (a >= 'a' && a <= 'z' ? static_cast<char>(a - 'a' + 'A') : a) == b;
+           });
+  };
+  if (v.empty() || is("ASCII")) return Charset::Ascii;
+  if (is("8859/1")) return Charset::Latin1;
+  if (is("UNICODE UTF-8") || is("UTF-8")) return Charset::Utf8;
   return std::nullopt;
 }
 

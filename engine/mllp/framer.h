@@ -44,11 +44,6 @@ inline bool endsAFrame(const std::vector<FrameEvent>& events) {
   return false;
 }
 
-// Turns reads from a socket into frames, whatever the reads' boundaries: several frames in
-// one read, one frame over many reads, bytes before a start block (dropped and counted), a
-// missing 0x0D after the end block (the frame still completes at 0x1C, so a sender that omits
-// it still gets its ACK; counted), a new start block before the end block (Abandoned), and a
-// frame over the size limit (Oversized). One framer per connection; not thread-safe.
 // The listeners' warning, once a connection, when a peer sends bytes outside a frame (the
 // listener's name, the peer's address, how many so far). Only the count: the bytes may be a
 // message framed wrongly, with patient data in it.
@@ -56,6 +51,11 @@ inline constexpr const char* kStrayBytes =
     "listener %s: %s sent %z bytes outside a frame (no start block 0x0B before them): dropped, not "
     "acknowledged; is the peer framing its messages with MLLP? (said once a connection)";
 
+// Turns reads from a socket into frames, whatever the reads' boundaries: several frames in
+// one read, one frame over many reads, bytes before a start block (dropped and counted), a
+// missing 0x0D after the end block (the frame still completes at 0x1C, so a sender that omits
+// it still gets its ACK; counted), a new start block before the end block (Abandoned), and a
+// frame over the size limit (Oversized). One framer per connection; not thread-safe.
 class MllpFramer {
  public:
   explicit MllpFramer(std::size_t maxFrameBytes) : maxFrameBytes_(maxFrameBytes) {}

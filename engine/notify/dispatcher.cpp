@@ -4,13 +4,13 @@
 #include <deque>
 #include <exception>
 #include <iterator>
-#include <limits>
 #include <random>
 #include <set>
 
 #include <Poco/Logger.h>
 
 #include "engine/core/assert.h"
+#include "engine/core/power_of_ten.h"
 #include "engine/core/retry.h"
 
 namespace cpis::notify {
@@ -419,9 +419,7 @@ void Dispatcher::reportRetry(const Runner& r, const store::OutboxEntry& entry, s
   // something is dead-lettered. A CP-IS result the EPR has not taken is an ops alert from its
   // 10th: it is tried until the EPR takes it (no deadline ends it), while the ward may still
   // show CHECK_FAILED for a child with a plan.
-  std::uint32_t step = 1;
-  while (step < attempts && step <= std::numeric_limits<std::uint32_t>::max() / 10) step *= 10;
-  if (step != attempts) return;
+  if (!core::isPowerOfTen(attempts)) return;
   const bool alert = entry.kind == kLateResult && attempts >= 10;
   logger().warning(
       "%ssink %s: notification %s (kind %s, message %s) not delivered after %s attempt%s: %s; next "

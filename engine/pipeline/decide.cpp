@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine/core/assert.h"
+#include "engine/core/power_of_ten.h"
 #include "engine/domain/london_time.h"
 #include "engine/pipeline/memory_journal.h"
 
@@ -736,9 +737,7 @@ UnmappedLocations::Seen UnmappedLocations::seen(std::string_view key) {
     it = counts_.emplace(std::string(key), 0).first;
   }
   const std::uint64_t count = ++it->second;
-  std::uint64_t power = 1;
-  while (power < count) power *= 10;
-  return Seen{count, power == count};
+  return Seen{count, core::isPowerOfTen(count)};
 }
 
 std::vector<std::pair<std::string, std::uint64_t>> UnmappedLocations::counts() const {
