@@ -1,7 +1,6 @@
 #include "engine/pipeline/intake.h"
 
-#include <Poco/Logger.h>
-
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -12,6 +11,8 @@
 #include <typeinfo>
 #include <unordered_map>
 #include <utility>
+
+#include <Poco/Logger.h>
 
 #include "engine/core/retry.h"
 #include "engine/hl7v2/ack.h"
@@ -129,9 +130,13 @@ struct Intake::LeftOver {
 
 struct Intake::InCheck {
   static constexpr std::size_t kMaxWaiting = 1'000;  // resends waiting at once, beyond: the AR
+  // The last checks ended, with their ACKs: a resend the store found before its original's
+  // finish was stored (no ACK to repeat) may reach awaitOriginal() just after that check ended.
+  static constexpr std::size_t kEndedKept = 64;
   std::mutex mutex;
   std::unordered_map<store::MessageId, std::vector<Reply>> waiting;  // every message in check
   std::size_t waitingCount = 0;
+  std::deque<std::pair<store::MessageId, std::string>> ended;  // oldest first
 };
 
 void Intake::beginCheck(store::MessageId id) {
@@ -148,6 +153,8 @@ void Intake::endCheck(store::MessageId id, const std::string& ack) {
     waiting = std::move(found->second);
     inCheck_->waitingCount -= waiting.size();
     inCheck_->waiting.erase(found);
+    if (inCheck_->ended.size() >= InCheck::kEndedKept) inCheck_->ended.pop_front();
+    inCheck_->ended.emplace_back(id, ack);
   }
   for (Reply& reply : waiting) reply(ack);
 }
@@ -156,13 +163,28 @@ bool Intake::awaitOriginal(const core::Result<store::PersistOutcome>& persisted,
   if (!persisted || !persisted.value().duplicate || persisted.value().conflicting) return false;
   const store::PersistOutcome& stored = persisted.value();
   if (stored.originalAck && !stored.originalAck->empty()) return false;  // answered from the store
-  const std::lock_guard lock(inCheck_->mutex);
-  const auto found = inCheck_->waiting.find(stored.id);
-  if (found == inCheck_->waiting.end() || inCheck_->waitingCount >= InCheck::kMaxWaiting) return false;
-  found->second.push_back(std::move(reply));
-  ++inCheck_->waitingCount;
-  logger().information("feed %s: a resend of message %s, which is being checked: it gets that check's ACK",
-                       policy_.feed, std::to_string(stored.id));
+  std::string endedAck;
+  {
+    const std::lock_guard lock(inCheck_->mutex);
+    const auto found = inCheck_->waiting.find(stored.id);
+    if (found != inCheck_->waiting.end()) {
+      if (inCheck_->waitingCount >= InCheck::kMaxWaiting) return false;
+      found->second.push_back(std::move(reply));
+      ++inCheck_->waitingCount;
+      logger().information(
+          "feed %s: a resend of message %s, which is being checked: it gets that check's ACK", policy_.feed,
+          std::to_string(stored.id));
+      return true;
+    }
+    const auto ended = std::find_if(inCheck_->ended.rbegin(), inCheck_->ended.rend(),
+                                    [&](const auto& entry) { return entry.first == stored.id; });
+    if (ended == inCheck_->ended.rend()) return false;
+    endedAck = ended->second;
+  }
+  logger().information(
+      "feed %s: a resend of message %s, whose check has just ended: it gets that check's ACK", policy_.feed,
+      std::to_string(stored.id));
+  reply(std::move(endedAck));
   return true;
 }
 
@@ -221,28 +243,14 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
   if (payload.empty()) return emptyFrame();
   const auto pending = std::make_shared<const Pending>(prepare(payload));
   if (!pending->disposition.refusal.empty()) return refused(*pending);
+  if (pending->check && !pending->enhanced) return checkOnThisThread(pending, payload);
   const auto persisted = store_.persistInbound(inbound(*pending, payload));
   if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
   if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
-  if (pending->check && !pending->enhanced) {
-    // A resend of a message being checked: this connection's thread waits for that check's ACK.
-    auto original = std::make_shared<std::promise<std::string>>();
-    Reply toOriginal = [original](std::string ack) { original->set_value(std::move(ack)); };
-    if (awaitOriginal(persisted, toOriginal)) return original->get_future().get();
-  }
   if (!pending->check || !persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
   const store::MessageId id = persisted.value().id;
-  if (!pending->enhanced) {
-    beginCheck(id);
-    std::string ack;
-    {
-      const auto turn = visitTurns_->take(visitOf(*pending));  // this connection's own thread waits
-      ack = checkOrRefuse(id, *pending, payload);
-    }
-    endCheck(id, ack);
-    return ack;
-  }
-  // Enhanced mode: the accept ACK now; the check and the application ACK follow. Back-pressure
+  // Enhanced mode (original mode went through checkOnThisThread): the accept ACK now; the
+  // check and the application ACK follow. Back-pressure
   // (see onFrameAsync): with checks this far behind, the accept ACK waits until this message's
   // check begins, as on the event loops. (It used to wait until the check was made, here on the
   // connection's thread: the CA came after the lookup, and could reach the EPR after its AA.)
@@ -260,6 +268,53 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
     beginning.wait();  // the queue runs every job it took, even as it stops
   }
   return pending->disposition.reply;
+}
+
+std::string Intake::checkOnThisThread(const std::shared_ptr<const Pending>& pending,
+                                      std::string_view payload) {
+  // As on the event loops (checkWhileStoring): registered as being checked the moment the store
+  // has given it its id as new, before a resend can find it, and checked without waiting for the
+  // message's own sync (its finish's sync covers it). Held by the callbacks as well as here.
+  struct Stored {
+    std::promise<core::Result<store::PersistOutcome>> result;
+    bool taken = false;  // written, and taken as written: checked here, `done` never called
+  };
+  auto stored = std::make_shared<Stored>();
+  auto future = stored->result.get_future();
+  store_.persistInboundEarly(
+      inbound(*pending, payload),
+      [this, pending, stored](const store::PersistOutcome& written) {
+        if (written.duplicate) return false;
+        noteStored(*pending);
+        beginCheck(written.id);
+        stored->taken = true;
+        stored->result.set_value(written);
+        return true;
+      },
+      [stored](core::Result<store::PersistOutcome> persisted) {
+        stored->result.set_value(std::move(persisted));
+      });
+  const core::Result<store::PersistOutcome> persisted = future.get();
+  if (!stored->taken) {
+    // Not taken as written: refused, failed, a duplicate, or a store that only says when a
+    // message is durable.
+    if (auto left = takeLeftOver(persisted)) return finishLeftOver(std::move(*left), payload);
+    if (persisted && !persisted.value().conflicting) noteStored(*pending, persisted.value().duplicate);
+    // A resend of a message being checked: this connection's thread waits for that check's ACK.
+    auto original = std::make_shared<std::promise<std::string>>();
+    Reply toOriginal = [original](std::string ack) { original->set_value(std::move(ack)); };
+    if (awaitOriginal(persisted, toOriginal)) return original->get_future().get();
+    if (!persisted || persisted.value().duplicate) return answer(*pending, payload, persisted);
+    beginCheck(persisted.value().id);
+  }
+  const store::MessageId id = persisted.value().id;
+  std::string ack;
+  {
+    const auto turn = visitTurns_->take(visitOf(*pending));  // this connection's own thread waits
+    ack = checkOrRefuse(id, *pending, payload);
+  }
+  endCheck(id, ack);
+  return ack;
 }
 
 void Intake::checkWhileStoring(std::shared_ptr<const Pending> pending, const store::InboundMessage& message,
@@ -512,6 +567,7 @@ std::optional<Intake::LeftOverEntry> Intake::takeLeftOver(const core::Result<sto
   const std::lock_guard lock(leftOver_->mutex);
   auto found = leftOver_->byId.find(stored.id);
   if (found == leftOver_->byId.end()) return std::nullopt;
+  beginCheck(stored.id);  // a second resend meanwhile waits for this one's finish (finishLeftOver)
   LeftOverEntry entry{stored.id, std::move(found->second)};
   leftOver_->byId.erase(found);
   return entry;
@@ -519,6 +575,14 @@ std::optional<Intake::LeftOverEntry> Intake::takeLeftOver(const core::Result<sto
 
 std::string Intake::finishLeftOver(LeftOverEntry entry, std::string_view payload,
                                    std::optional<std::string_view> heldVisit) {
+  const store::MessageId id = entry.id;
+  std::string ack = redoLeftOver(std::move(entry), payload, heldVisit);
+  endCheck(id, ack);
+  return ack;
+}
+
+std::string Intake::redoLeftOver(LeftOverEntry entry, std::string_view payload,
+                                 std::optional<std::string_view> heldVisit) {
   const store::MessageId id = entry.id;
   logger().notice("feed %s: a resend of message %s, which was left unfinished: finishing it now", policy_.feed,
                   std::to_string(id));
@@ -569,7 +633,9 @@ void Intake::answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply
   }
   if (!submitted) {
     leaveOver(job->id, std::move(job->finish));
-    (*shared)(sendAgainLater(payload, "the engine is stopping; send it again later"));
+    std::string ack = sendAgainLater(payload, "the engine is stopping; send it again later");
+    endCheck(job->id, ack);
+    (*shared)(std::move(ack));
   }
 }
 
@@ -968,13 +1034,17 @@ core::Status Intake::resume(store::MessageId id, std::optional<std::string_view>
     if (pending.enhanced && !d.ack.empty()) {
       if (auto status = store_.recordAck(id, d.ack); !status.isOk()) return status;
     }
-    // Finishes the message (or leaves it for the next start), in its visit's turn.
+    // Finishes the message (or leaves it for the next start), in its visit's turn. A resend
+    // meanwhile (original mode) waits for this check's ACK, as it would for the first.
+    if (!pending.enhanced) beginCheck(id);
+    std::string ack;
     if (heldVisit && *heldVisit == visitOf(pending)) {
-      (void)checkOrRefuse(id, pending, raw);
+      ack = checkOrRefuse(id, pending, raw);
     } else {
       const auto turn = visitTurns_->take(visitOf(pending));
-      (void)checkOrRefuse(id, pending, raw);
+      ack = checkOrRefuse(id, pending, raw);
     }
+    if (!pending.enhanced) endCheck(id, ack);
     return core::Status::ok();
   }
   // A check made for this message (or another) before the engine stopped, whose finish may not

@@ -157,6 +157,9 @@ class Intake final : public mllp::FrameHandler {
   // commit is durable, and its sync covers the message's commit too.
   void checkWhileStoring(std::shared_ptr<const Pending> pending, const store::InboundMessage& message,
                          std::string_view payload, Reply reply);
+  // onFrame's checkWhileStoring (a connection's own thread, TLS): the check starts once the store
+  // has written the message, and is made on this thread; its ACK is returned.
+  std::string checkOnThisThread(const std::shared_ptr<const Pending>& pending, std::string_view payload);
   store::InboundMessage inbound(const Pending& pending, std::string_view payload) const;
   // The reply for a frame that needs no check, once the store has answered.
   std::string answer(const Pending& pending, std::string_view payload,
@@ -195,8 +198,12 @@ class Intake final : public mllp::FrameHandler {
   std::string emptyFrame();
   // `heldVisit`: the visit whose turn (VisitTurns) the caller holds; a check of it is then made
   // without taking the turn again.
+  // takeLeftOver registered it as being checked (beginCheck): a second resend waits for this
+  // one's answer, which ends that (endCheck).
   std::string finishLeftOver(LeftOverEntry entry, std::string_view payload,
                              std::optional<std::string_view> heldVisit = std::nullopt);
+  std::string redoLeftOver(LeftOverEntry entry, std::string_view payload,
+                           std::optional<std::string_view> heldVisit);
   // On the work queue; a check's left-over in its visit's turn (parked, as any check: a work-queue
   // thread that waited there for the turn could be one the parked checks ahead of it need).
   void answerLeftOver(LeftOverEntry entry, std::string_view payload, Reply reply,
@@ -292,7 +299,8 @@ class Intake final : public mllp::FrameHandler {
   // Ends `id`'s check with `ack`, which is handed to every resend that waited for it.
   void endCheck(store::MessageId id, const std::string& ack);
   // A resend of `persisted`'s original: true when that original is being checked, and `reply`
-  // gets its ACK once made; false (reply not taken) otherwise.
+  // gets its ACK once made, or when its check has just ended (one of the last kept), and `reply`
+  // has had that ACK; false (reply not taken) otherwise.
   bool awaitOriginal(const core::Result<store::PersistOutcome>& persisted, Reply& reply);
   // CPIS.md §7, hazard H7: one query per attendance. The checks of one visit run one at a time:
   // a message whose check was due while its visit's check ran (an update sent on the start's CA,

@@ -207,10 +207,10 @@ std::string askingForEnhancedMode(std::string message) {
 // sent it on a second connection): it waits for that check and gets its ACK, byte for byte, as a
 // resend of a finished message does. It used to get AR 207 at once, with NOT_CHECKED
 // MESSAGE_REJECTED "check CP-IS by hand", while the check it repeated found a plan. One query.
-// `connect` opens a connection to the engine's feed.
+// `connect` opens a connection to the engine's feed; `log` is what the engine has logged so far.
 void resendWhileItsOriginalIsChecked(cpis::sim::SimulatorState& state,
                                      const std::function<std::unique_ptr<MllpClient>()>& connect,
-                                     const std::string& controlId) {
+                                     const std::function<std::string()>& log, const std::string& controlId) {
   cpis::sim::Fault slow;  // Spine takes a second: the resend arrives while the check waits for it
   slow.kind = cpis::sim::Fault::Kind::Delay;
   slow.delay = 1s;
@@ -229,6 +229,12 @@ void resendWhileItsOriginalIsChecked(cpis::sim::SimulatorState& state,
   BOOST_TEST(field(original, "ZCP-2") == "FOUND");
   BOOST_TEST(resent == original);
   BOOST_TEST(state.stats().queries == before.queries + 1);
+  // It waited for the check (not answered from the store once the check had ended).
+  BOOST_TEST(
+      cpis::test::waitFor(
+          [&] { return log().find("which is being checked: it gets that check's ACK") != std::string::npos; },
+          10s),
+      log());
 }
 
 // One simulator and one engine for the whole suite: cases use different children and visits.
@@ -442,7 +448,7 @@ BOOST_AUTO_TEST_CASE(a_resend_finishes_a_message_whose_outcome_was_not_stored) {
 BOOST_AUTO_TEST_CASE(a_resend_while_its_original_is_checked_gets_that_check_s_ack) {
   resendWhileItsOriginalIsChecked(
       simulator->state(), [&] { return std::make_unique<MllpClient>("127.0.0.1", engine->port("ed"), 10s); },
-      "RW1");
+      [&] { return engine->errors(); }, "RW1");
 }
 
 // The same on a TLS listener, whose connections each have a thread that waits (not the event loops).
@@ -462,7 +468,8 @@ BOOST_AUTO_TEST_CASE(a_resend_while_its_original_is_checked_gets_that_check_s_ac
   tls.caFile = pki.caCertificate();
   resendWhileItsOriginalIsChecked(
       simulator->state(),
-      [&] { return std::make_unique<MllpClient>("127.0.0.1", tlsEngine.port("ed"), 10s, tls); }, "RW2");
+      [&] { return std::make_unique<MllpClient>("127.0.0.1", tlsEngine.port("ed"), 10s, tls); },
+      [&] { return tlsEngine.errors(); }, "RW2");
   BOOST_TEST(tlsEngine.terminate() == 0);
 }
 
