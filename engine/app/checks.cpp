@@ -44,44 +44,6 @@ domain::Instant now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
-// Where adapter plugins are looked for: beside the engine (bin/../lib as the build lays them
-// out, bin/../lib/cpis-engine/plugins as `cmake --install` does), then the packaged location.
-std::vector<std::filesystem::path> pluginDirectories() {
-  std::vector<std::filesystem::path> directories;
-  std::error_code error;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    directories.push_back(self.parent_path().parent_path() / "lib");
-    directories.push_back(self.parent_path().parent_path() / "lib" / "cpis-engine" / "plugins");
-  }
-  directories.emplace_back("/usr/lib/cpis-engine/plugins");
-  return directories;
-}
-
-pipeline::DecisionPolicy policyFor(const config::EngineConfig& engine, const config::CheckConfig& check) {
-  pipeline::DecisionPolicy policy;
-  policy.environment =
-      engine.environment == config::Environment::Live ? pipeline::Environment::Live : pipeline::Environment::Test;
-  policy.enabled = check.enabled;
-  policy.acceptUnverifiedNhsNumber = check.acceptUnverifiedNhsNumber;
-  policy.acceptMissingTraceStatus = check.acceptMissingTraceStatus;
-  policy.recheckWindow = check.recheckWindow;
-  return policy;
-}
-
-// The feed's mapping file; in a LIVE engine every location it maps into scope must state its
-// access mode (CPIS.md §8, hazard H5). Throws config::ConfigError naming each row that does not.
-mapping::Mapping loadMapping(const config::EngineConfig& engine, const mapping::MappingLoader& loader,
-                             const std::filesystem::path& file) {
-  mapping::Mapping loaded = loader.loadFile(file);
-  if (engine.environment == config::Environment::Live) {
-    if (auto problems = mapping::implicitAccessModes(loaded.rules(), file.string()); !problems.empty()) {
-      throw config::ConfigError(std::move(problems));
-    }
-  }
-  return loaded;
-}
-
 cpis::Author authorFor(const config::EngineConfig& engine, const config::CheckConfig& check) {
   cpis::Author author;
   author.kind = cpis::Author::Kind::System;
@@ -95,6 +57,42 @@ cpis::Author authorFor(const config::EngineConfig& engine, const config::CheckCo
 }
 
 }  // namespace
+
+std::vector<std::filesystem::path> Checks::pluginDirectories() {
+  std::vector<std::filesystem::path> directories;
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    directories.push_back(self.parent_path().parent_path() / "lib");
+    directories.push_back(self.parent_path().parent_path() / "lib" / "cpis-engine" / "plugins");
+  }
+  directories.emplace_back("/usr/lib/cpis-engine/plugins");
+  return directories;
+}
+
+pipeline::DecisionPolicy Checks::decisionPolicyFor(const config::EngineConfig& engine,
+                                                   const config::CheckConfig& check) {
+  pipeline::DecisionPolicy policy;
+  policy.environment =
+      engine.environment == config::Environment::Live ? pipeline::Environment::Live : pipeline::Environment::Test;
+  policy.enabled = check.enabled;
+  policy.acceptUnverifiedNhsNumber = check.acceptUnverifiedNhsNumber;
+  policy.acceptMissingTraceStatus = check.acceptMissingTraceStatus;
+  policy.recheckWindow = check.recheckWindow;
+  return policy;
+}
+
+mapping::Mapping Checks::loadMappingFor(const config::EngineConfig& engine,
+                                        const mapping::MappingLoader& loader,
+                                        const std::filesystem::path& file) {
+  mapping::Mapping loaded = loader.loadFile(file);
+  if (engine.environment == config::Environment::Live) {
+    if (auto problems = mapping::implicitAccessModes(loaded.rules(), file.string()); !problems.empty()) {
+      throw config::ConfigError(std::move(problems));
+    }
+  }
+  return loaded;
+}
 
 struct Checks::Feed {
   std::unique_ptr<mapping::Mapping> mapping;
@@ -149,7 +147,8 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     if (!feedConfig.check) continue;
     const config::CheckConfig& check = *feedConfig.check;
     auto feed = std::make_unique<Feed>();
-    feed->mapping = std::make_unique<mapping::Mapping>(loadMapping(config, loader, *feedConfig.mappingFile));
+    feed->mapping =
+        std::make_unique<mapping::Mapping>(loadMappingFor(config, loader, *feedConfig.mappingFile));
     if (const auto& adapter = feedConfig.adapter) {
       const plugin::PluginLibrary& library =
           plugins_->named(plugin::PluginKind::Adapter, adapter->name, adapter->library);
@@ -160,7 +159,8 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     feed->memory = std::make_unique<pipeline::InMemoryCheckMemory>(now);
     feed->memory->journalTo(journal_.get());
     feed->outcomes = std::make_unique<pipeline::LastOutcomes>(feedConfig.name, journal_.get());
-    feed->decider = std::make_unique<pipeline::Decider>(policyFor(config, check), now, *feed->memory, merges_.get());
+    feed->decider = std::make_unique<pipeline::Decider>(decisionPolicyFor(config, check), now, *feed->memory,
+                                                        merges_.get());
     feed->checker = std::make_unique<pipeline::Checker>(*lookup_, authorFor(config, check), source, now);
     pipeline::AlertOptions alerts;
     alerts.encoding = pipeline::parseAlertEncoding(check.alerts).value_or(pipeline::AlertEncoding::Zseg);
@@ -296,7 +296,8 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
     if (feed.listener.tls) tlsFiles(name + ": listener TLS", *feed.listener.tls);
     if (!feed.check) continue;
     if (feed.mappingFile) {
-      attempt(feed.mappingLine, name + ": mapping", [&] { (void)loadMapping(config, loader, *feed.mappingFile); });
+      attempt(feed.mappingLine, name + ": mapping",
+              [&] { (void)loadMappingFor(config, loader, *feed.mappingFile); });
     }
     if (const auto& adapter = feed.adapter) {
       attempt(adapter->line, name + ": adapter " + adapter->name, [&] {

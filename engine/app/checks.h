@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,8 +24,13 @@ class MessageStore;
 namespace cpis::plugin {
 class PluginRegistry;
 }
+namespace cpis::mapping {
+class Mapping;
+class MappingLoader;
+}  // namespace cpis::mapping
 namespace cpis::pipeline {
 struct CheckStages;
+struct DecisionPolicy;
 class WorkQueue;
 class MergedNumbers;
 class MemoryJournal;
@@ -57,6 +63,18 @@ class Checks {
   // checks only the configuration file itself.
   static std::vector<std::string> unloadable(const config::EngineConfig& config, const config::XercesPlatform& xerces);
 
+  // cpis-engine --dry-run FEED FILE...: each message in the files through the feed's mapping,
+  // adapter plugin and decision, as the running engine would take it, printed to `out` (patient
+  // data only with `showPatientData`). Nothing is stored or sent and CP-IS is not asked; each
+  // message is decided as its attendance's first. 0: every message became an attendance or
+  // "not an attendance"; 1: a file could not be read, or a message does not parse, is refused
+  // (AE) or failed its adapter; kExitConfig: no such feed, or its mapping or plugin will not load
+  // (said on `err`).
+  static constexpr int kExitConfig = 78;  // EX_CONFIG, as for --validate-config
+  static int dryRun(const config::EngineConfig& config, const config::XercesPlatform& xerces,
+                    const std::string& feed, const std::vector<std::string>& files, bool showPatientData,
+                    std::ostream& out, std::ostream& err);
+
   // The stages of a feed that checks CP-IS, or nullptr.
   const pipeline::CheckStages* stagesFor(const std::string& feed) const;
   // What the deferred check needs of each feed that checks CP-IS: its checker (unscheduled,
@@ -83,6 +101,16 @@ class Checks {
   // Writes the attendance memories' changes to the store (null without one).
   std::unique_ptr<pipeline::MemoryJournal> journal_;
   std::map<std::string, std::unique_ptr<Feed>> feeds_;
+  // Where adapter plugins are looked for: beside the engine (bin/../lib as the build lays them
+  // out, bin/../lib/cpis-engine/plugins as `cmake --install` does), then the packaged location.
+  static std::vector<std::filesystem::path> pluginDirectories();
+  static pipeline::DecisionPolicy decisionPolicyFor(const config::EngineConfig& engine,
+                                                    const config::CheckConfig& check);
+  // The feed's mapping file; in a LIVE engine every location it maps into scope must state its
+  // access mode (CPIS.md §8, hazard H5). Throws config::ConfigError naming each row that does not.
+  static mapping::Mapping loadMappingFor(const config::EngineConfig& engine,
+                                         const mapping::MappingLoader& loader,
+                                         const std::filesystem::path& file);
   // Puts back what the store kept of the memories (at start-up, before any message).
   void restoreMemory(store::MessageStore& store, std::chrono::milliseconds retention);
 };

@@ -29,6 +29,19 @@ void EngineApplication::defineOptions(Poco::Util::OptionSet& options) {
                         .required(false)
                         .repeatable(false)
                         .argument("FILE"));
+  options.addOption(
+      Poco::Util::Option("dry-run", "",
+                         "print what the feed's mapping, adapter plugin and decision make of each "
+                         "message file given after the options: nothing stored, CP-IS not asked")
+          .required(false)
+          .repeatable(false)
+          .argument("FEED"));
+  options.addOption(
+      Poco::Util::Option("show-patient-data", "",
+                         "with --dry-run: print NHS numbers, names and dates of birth (otherwise "
+                         "\"(present)\")")
+          .required(false)
+          .repeatable(false));
   options.addOption(Poco::Util::Option("help", "h", "show this help").required(false).repeatable(false));
 }
 
@@ -39,6 +52,8 @@ void EngineApplication::handleOption(const std::string& name, const std::string&
     configFile_ = value;
     validateOnly_ = true;
   }
+  if (name == "dry-run") dryRunFeed_ = value;
+  if (name == "show-patient-data") showPatientData_ = true;
   if (name == "help") {
     help_ = true;
     stopOptionsProcessing();
@@ -49,14 +64,21 @@ int EngineApplication::main(const ArgVec& args) {
   if (help_) {
     Poco::Util::HelpFormatter help(options());
     help.setCommand(commandName());
-    help.setUsage("[--config FILE | --validate-config FILE]");
+    help.setUsage(
+        "[--config FILE | --validate-config FILE] | [--config FILE] --dry-run FEED MESSAGE-FILE...");
     help.setHeader(
         "cpis-engine: CP-IS interface engine. Without --config it runs the built-in demo configuration.");
     help.format(std::cout);
     return EXIT_OK;
   }
-  if (!args.empty()) {
+  if (!dryRunFeed_ && !args.empty()) {
     std::cerr << "cpis-engine: unexpected argument '" << args.front() << "' (see --help)\n";
+    return EXIT_USAGE;
+  }
+  if (dryRunFeed_ && (args.empty() || validateOnly_)) {
+    std::cerr
+        << "cpis-engine: --dry-run FEED takes message files after the options, and not --validate-config "
+           "(see --help)\n";
     return EXIT_USAGE;
   }
   // Block the stop signals before any thread starts: threads inherit the mask, and a SIGTERM
@@ -79,6 +101,10 @@ int EngineApplication::main(const ArgVec& args) {
     std::cerr << "cpis-engine: the configuration is not valid:\n" << e.what();
     if (std::string_view(e.what()).empty() || std::string_view(e.what()).back() != '\n') std::cerr << '\n';
     return EXIT_CONFIG;
+  }
+  if (dryRunFeed_) {
+    Poco::Logger::root().setLevel(Poco::Message::PRIO_WARNING);  // plugins say hello at information
+    return Checks::dryRun(configuration, xerces, *dryRunFeed_, args, showPatientData_, std::cout, std::cerr);
   }
   // What start-up would load (mappings, plugins, TLS keys), each problem with its line in the
   // file: with --validate-config, "valid" means the engine starts; before a start, nothing

@@ -13,6 +13,9 @@ namespace cpis::app {
 //
 //   cpis-engine [--config FILE]        run (without --config: the built-in demo configuration)
 //   cpis-engine --validate-config FILE check a file, print the effective configuration
+//   cpis-engine [--config FILE] --dry-run FEED [--show-patient-data] MESSAGE-FILE...
+//                                      what FEED's mapping, adapter and decision make of each
+//                                      message (Checks::dryRun): nothing stored, CP-IS not asked
 //
 // Exit status: 0, 78 (EX_CONFIG) for a configuration problem, 69 (EX_UNAVAILABLE) when the
 // store or a listener cannot start.
@@ -25,6 +28,8 @@ class EngineApplication final : public Poco::Util::ServerApplication {
  private:
   std::optional<std::string> configFile_;
   bool validateOnly_ = false;
+  std::optional<std::string> dryRunFeed_;
+  bool showPatientData_ = false;
   bool help_ = false;
 };
 

@@ -1714,3 +1714,68 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_made_once_while_its_application_a
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// cpis-engine --dry-run: what a feed's mapping, adapter plugin and decision make of message
+// files, for the supplier writing an adapter and the trust engineer mapping a feed, without a
+// simulator, a store or a listener. Patient data only when asked.
+BOOST_AUTO_TEST_SUITE(dry_run)
+
+BOOST_AUTO_TEST_CASE(each_message_is_adapted_and_decided_and_nothing_is_stored) {
+  EngineFixture f;
+  const std::string config = f.dir.file("dry.xml");
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";  // never asked
+  std::ofstream(config) << settings.xml();
+  // Two messages in one file (a child at the ED; an adult), and one the mapping refuses (no PV1-19).
+  std::string noVisit = adt("D3", "", {"9990000034"});
+  std::ofstream(f.dir.file("two.hl7")) << adt("D1", "VD1", {"9990000018"}) << "\n"
+                                       << adt("D2", "VD2", {"9990000034", "19700101"}) << "\n";
+  std::ofstream(f.dir.file("refused.hl7")) << noVisit;
+
+  EngineProcess masked(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed", f.dir.file("two.hl7"),
+                                            f.dir.file("refused.hl7")});
+  BOOST_TEST(masked.wait() == 1);  // one message is refused
+  std::string out = masked.output();
+  BOOST_TEST(out.find("adapter england_adt") != std::string::npos, out);
+  BOOST_TEST(out.find("message 1 (MSH-10 D1, ADT^A04, v2.4)") != std::string::npos, out);
+  BOOST_TEST(out.find("message 2 (MSH-10 D2, ADT^A04, v2.4)") != std::string::npos, out);
+  BOOST_TEST(out.find("attendance START (trigger A04)") != std::string::npos, out);
+  BOOST_TEST(out.find("trace status NSTS01") != std::string::npos, out);
+  BOOST_TEST(out.find("setting ED") != std::string::npos, out);
+  BOOST_TEST(out.find("decision: CHECK DUE: CP-IS is queried, UNSCHEDULED") != std::string::npos, out);
+  BOOST_TEST(out.find("decision: NOT_CHECKED AGE_OUT_OF_SCOPE") != std::string::npos, out);
+  BOOST_TEST(out.find("refused (AE; stored as failed; NOT_CHECKED MESSAGE_REJECTED)") != std::string::npos,
+             out);
+  BOOST_TEST(out.find("PV1(1)-19(1)") != std::string::npos, out);
+  for (const char* patientData : {"9990000018", "9990000034", "TESTCHILD", "20150403", "19700101"}) {
+    BOOST_TEST(out.find(patientData) == std::string::npos, patientData);
+  }
+  BOOST_TEST(!std::filesystem::exists(f.storePath()));  // nothing stored: no store opened
+
+  EngineProcess shown(CPIS_ENGINE_BINARY,
+                      {"--config", config, "--dry-run", "ed", "--show-patient-data", f.dir.file("two.hl7")});
+  BOOST_TEST(shown.wait() == 0);
+  out = shown.output();
+  BOOST_TEST(out.find("NHS number 9990000018, valid") != std::string::npos, out);
+  BOOST_TEST(out.find("name TESTCHILD, ALEX; born 20150403; sex M") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_feed_or_a_missing_file_is_said_plainly) {
+  EngineFixture f;
+  const std::string config = f.dir.file("dry.xml");
+  EngineConfig settings;
+  settings.endpoint = "http://127.0.0.1:1/";
+  std::ofstream(config) << settings.xml();
+  EngineProcess unknown(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "edx", f.dir.file("none.hl7")});
+  BOOST_TEST(unknown.wait() == 78);
+  BOOST_TEST(unknown.errors().find("has no feed named 'edx' (it has: ed)") != std::string::npos,
+             unknown.errors());
+  EngineProcess missing(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed", f.dir.file("none.hl7")});
+  BOOST_TEST(missing.wait() == 1);
+  BOOST_TEST(missing.errors().find(f.dir.file("none.hl7") + ": cannot be read") != std::string::npos,
+             missing.errors());
+  EngineProcess noFiles(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed"});
+  BOOST_TEST(noFiles.wait() == 64);  // EX_USAGE
+}
+
+BOOST_AUTO_TEST_SUITE_END()
