@@ -164,7 +164,10 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     feed->checker = std::make_unique<pipeline::Checker>(*lookup_, authorFor(config, check), source, now);
     pipeline::AlertOptions alerts;
     alerts.encoding = pipeline::parseAlertEncoding(check.alerts).value_or(pipeline::AlertEncoding::Zseg);
-    alerts.failedChecksRetried = notifications != nullptr && notifications->settings().deferredChecks;
+    // Promised only where the retry's answer comes back to the EPR (a late result over the
+    // feed's return connection): elsewhere staff would wait for an update that never comes.
+    alerts.failedChecksRetried = notifications != nullptr && notifications->settings().deferredChecks &&
+                                 feedConfig.returnConnection.has_value();
     feed->responder = std::make_unique<pipeline::Responder>(alerts, feed->plugin.get());
     feed->stages = std::make_unique<pipeline::CheckStages>(
         pipeline::CheckStages{*feed->adapter, *feed->decider, *feed->checker, *feed->responder, *work_,

@@ -48,6 +48,12 @@ std::string upper(std::string_view text) {
 std::string accessesSentence(std::size_t count) {
   if (count == 0) return "No earlier unscheduled accesses.";
   if (count == 1) return "1 earlier unscheduled access.";
+  // CP-IS keeps the 25 most recent: at 25 there may have been more, and a child who keeps
+  // coming back must not read as "25".
+  if (count >= kMaxAccesses) {
+    return std::to_string(kMaxAccesses) + " or more earlier unscheduled accesses (CP-IS keeps the " +
+           std::to_string(kMaxAccesses) + " most recent).";
+  }
   return std::to_string(count) + " earlier unscheduled accesses.";
 }
 

@@ -35,8 +35,9 @@ struct AlertOptions {
   AlertEncoding encoding = AlertEncoding::Zseg;
   CodingSystems codingSystems;
   std::string checkIdAuthority = "CPIS-ENGINE";  // ZCP-15.2
-  // Whether failed unscheduled checks are retried in the background: the display text then
-  // says "Automatic retry in progress." (never claimed otherwise).
+  // Whether failed unscheduled checks are retried in the background and the retry's answer
+  // reaches this EPR (the feed's return connection): the display text then says "Automatic
+  // retry in progress." (never claimed otherwise).
   bool failedChecksRetried = false;
 };
 

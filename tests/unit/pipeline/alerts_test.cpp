@@ -439,7 +439,19 @@ BOOST_AUTO_TEST_CASE(at_most_25_accesses_follow) {
   const auto m = hl7v2::parse(std::string_view(ack)).value();
   BOOST_TEST(m.occurrences("ZCA") == 25u);
   BOOST_TEST(m.get("ZCP-17") == "25");
-  BOOST_TEST(m.get("ZCP-19").find("25 earlier unscheduled accesses") != std::string::npos);
+  // CP-IS keeps the 25 most recent: there may have been more, and the line says so.
+  BOOST_TEST(
+      m.get("ZCP-19").find("25 or more earlier unscheduled accesses (CP-IS keeps the 25 most recent)") !=
+          std::string::npos,
+      m.get("ZCP-19"));
+  // 24 is exactly 24.
+  const std::string fewer =
+      buildAlertAck(inbound(), hl7v2::AckCode::AA, {}, ackOptions(),
+                    found({{exampleshire(), SubjectKind::Child, {{PlanType::Cppi, 2025y / 3 / 1, {}}}}}, 24),
+                    AlertOptions{});
+  const auto f = hl7v2::parse(std::string_view(fewer)).value();
+  BOOST_TEST(f.get("ZCP-19").find(". 24 earlier unscheduled accesses.") != std::string::npos,
+             f.get("ZCP-19"));
 }
 
 // CP-IS makes the local authority's emergency number mandatory. A record without one is still
