@@ -14,6 +14,7 @@
 #include "engine/cpis/lookup.h"
 #include "engine/cpis/lookup_factory.h"
 #include "engine/cpis/spine_schemas.h"
+#include "engine/hl7v2/charset.h"
 #include "engine/mapping/mapping.h"
 #include "engine/mapping/mapping_loader.h"
 #include "engine/mllp/private_key.h"
@@ -58,6 +59,11 @@ cpis::Author authorFor(const config::EngineConfig& engine, const config::CheckCo
 
 }  // namespace
 
+hl7v2::Charset Checks::charsetWhenUnstatedOf(const config::FeedConfig& feed) {
+  // The configuration's schema allows only the names charsetFromMsh18 knows.
+  return hl7v2::charsetFromMsh18(feed.characterSetWhenUnstated).value_or(hl7v2::Charset::Ascii);
+}
+
 std::vector<std::filesystem::path> Checks::pluginDirectories() {
   std::vector<std::filesystem::path> directories;
   std::error_code error;
@@ -95,6 +101,7 @@ mapping::Mapping Checks::loadMappingFor(const config::EngineConfig& engine,
 }
 
 struct Checks::Feed {
+  hl7v2::Charset charsetWhenUnstated = hl7v2::Charset::Ascii;  // <feed characterSetWhenUnstated>
   std::unique_ptr<mapping::Mapping> mapping;
   std::unique_ptr<plugin::AdapterPlugin> plugin;
   std::unique_ptr<pipeline::Adapter> adapter;
@@ -147,6 +154,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     if (!feedConfig.check) continue;
     const config::CheckConfig& check = *feedConfig.check;
     auto feed = std::make_unique<Feed>();
+    feed->charsetWhenUnstated = charsetWhenUnstatedOf(feedConfig);
     feed->mapping =
         std::make_unique<mapping::Mapping>(loadMappingFor(config, loader, *feedConfig.mappingFile));
     if (const auto& adapter = feedConfig.adapter) {
@@ -342,6 +350,7 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
                                                    earlierMayHaveArrived,
                                                    true});
     };
+    recheck.charsetWhenUnstated = feed->charsetWhenUnstated;
     recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {
       responder->appendTo(message, outcome);
     };

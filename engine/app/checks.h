@@ -11,6 +11,7 @@
 
 #include "engine/config/config.h"
 #include "engine/config/xerces_platform.h"
+#include "engine/hl7v2/charset.h"
 #include "engine/notify/builtin_sinks.h"
 
 namespace cpis::cpis {
@@ -70,6 +71,8 @@ class Checks {
   // "not an attendance"; 1: a file could not be read, or a message does not parse, is refused
   // (AE) or failed its adapter; kExitConfig: no such feed, or its mapping or plugin will not load
   // (said on `err`).
+  // The set a feed reads a message with an empty MSH-18 in (<feed characterSetWhenUnstated>).
+  static hl7v2::Charset charsetWhenUnstatedOf(const config::FeedConfig& feed);
   static constexpr int kExitConfig = 78;  // EX_CONFIG, as for --validate-config
   static int dryRun(const config::EngineConfig& config, const config::XercesPlatform& xerces,
                     const std::string& feed, const std::vector<std::string>& files, bool showPatientData,

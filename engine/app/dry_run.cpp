@@ -157,7 +157,7 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
       continue;
     }
     const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    const hl7v2::Stream stream = hl7v2::parseStream(bytes);
+    const hl7v2::Stream stream = hl7v2::parseStream(bytes, charsetWhenUnstatedOf(*feed));
     if (stream.messages.empty()) {
       err << "cpis-engine: " << file << ": no HL7 v2 message in it (no MSH segment)\n";
       allRead = false;

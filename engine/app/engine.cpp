@@ -160,6 +160,7 @@ void Engine::start() {
     policy.expectedSendingFacility = feedConfig.expectedSendingFacility;
     policy.enhancedMode = feedConfig.ackMode == config::AckMode::Enhanced;
     if (feedConfig.check) policy.ackDeadline = feedConfig.check->ackDeadline;
+    policy.charsetWhenUnstated = Checks::charsetWhenUnstatedOf(feedConfig);
     feed->intake = std::make_unique<pipeline::Intake>(policy, *store_, *stamper_, feed->returnChannel.get(),
                                                       checks_->stagesFor(feedConfig.name));
     feeds_.push_back(std::move(feed));

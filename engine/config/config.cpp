@@ -90,6 +90,7 @@ void printFeed(std::ostream& os, const FeedConfig& feed) {
   os << "  feed " << feed.name << "\n"
      << "    expectedSender application " << feed.expectedSendingApplication.value_or("(any)") << " facility "
      << feed.expectedSendingFacility.value_or("(any)") << "\n"
+     << "    characterSetWhenUnstated " << feed.characterSetWhenUnstated << "\n"
      << "    listener " << feed.listener.address << ":" << feed.listener.port
      << (feed.listener.tls ? " (MLLP/TLS)" : " (MLLP)") << "\n";
   if (feed.listener.tls) printTls(os, *feed.listener.tls);

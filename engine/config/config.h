@@ -134,6 +134,8 @@ struct FeedConfig {
   std::optional<std::filesystem::path> mappingFile;        // the mapping file
   std::uint64_t mappingLine = 0;  // of <mapping> in the configuration file (0: not from one)
   std::optional<CheckConfig> check;                        // nullopt: no CP-IS checks
+  // The set (MSH-18's table 0211 name) a message with an empty MSH-18 is read in.
+  std::string characterSetWhenUnstated = "ASCII";
 
   friend bool operator==(const FeedConfig&, const FeedConfig&) = default;
 };

@@ -267,6 +267,7 @@ class Mapper {
   FeedConfig mapFeed(const XmlElement& element) {
     FeedConfig feed;
     feed.name = token(element, "name", "");
+    feed.characterSetWhenUnstated = token(element, "characterSetWhenUnstated", "ASCII");
     if (const auto* sender = element.child("expectedSender")) {
       if (const auto* application = sender->attribute("application"))
         feed.expectedSendingApplication = *application;

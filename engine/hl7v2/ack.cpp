@@ -34,7 +34,7 @@ AckHeader headerOf(const Message& m) {
   h.controlId = m.fieldRaw(0, 10);
   h.processingId = m.fieldRaw(0, 11);
   h.version = m.fieldRaw(0, 12);
-  h.charsetField = m.fieldRaw(0, 18);
+  h.charsetField = replyCharsetField(m);
   h.country = m.fieldRaw(0, 17);
   h.language = m.fieldRaw(0, 19);
   return h;

@@ -75,7 +75,7 @@ void checkCount(std::string_view text, char fs, std::size_t seen, std::size_t of
 
 }  // namespace
 
-Stream parseStream(std::string_view bytes) {
+Stream parseStream(std::string_view bytes, Charset whenUnstated) {
   Stream stream;
   char fs = '|';  // from the envelope header, or the message
   std::size_t inBatch = 0;
@@ -88,7 +88,8 @@ Stream parseStream(std::string_view bytes) {
 
   const auto flush = [&] {
     if (messageBegin == std::string_view::npos) return;
-    stream.messages.push_back({messageBegin, parse(bytes.substr(messageBegin, messageEnd - messageBegin))});
+    stream.messages.push_back(
+        {messageBegin, parse(bytes.substr(messageBegin, messageEnd - messageBegin), whenUnstated)});
     ++inBatch;
     messageBegin = std::string_view::npos;
   };

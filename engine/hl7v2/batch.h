@@ -36,6 +36,6 @@ struct Stream {
 
 // Splits at every MSH and envelope segment; segments end with '\r', '\n' or "\r\n". BTS-1
 // (messages in the batch) and FTS-1 (batches in the file) are checked when present.
-Stream parseStream(std::string_view bytes);
+Stream parseStream(std::string_view bytes, Charset whenUnstated = Charset::Ascii);  // parse()'s
 
 }  // namespace cpis::hl7v2

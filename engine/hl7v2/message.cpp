@@ -90,11 +90,11 @@ core::Location segmentLocation(std::string_view id, std::uint32_t sequence, std:
 // ---------------------------------------------------------------------------------------------
 // Parsing and indexing
 
-core::Result<Message, core::Issue> parse(std::string_view bytes) {
-  return parse(std::string(bytes));
+core::Result<Message, core::Issue> parse(std::string_view bytes, Charset whenUnstated) {
+  return parse(std::string(bytes), whenUnstated);
 }
 
-core::Result<Message, core::Issue> parse(std::string&& bytes) {
+core::Result<Message, core::Issue> parse(std::string&& bytes, Charset whenUnstated) {
   Message message;
   message.buffer_ = std::move(bytes);
   std::string& buf = message.buffer_;
@@ -112,12 +112,22 @@ core::Result<Message, core::Issue> parse(std::string&& bytes) {
   auto delimiters = readDelimiters(buf.substr(0, buf.find_first_of("\r\n")));
   if (!delimiters) return std::move(delimiters).error();
   message.delimiters_ = delimiters.value();
-  auto indexed = message.index();
+  auto indexed = message.index(whenUnstated);
   if (!indexed) return std::move(indexed).error();
   return message;
 }
 
-core::Result<bool, core::Issue> Message::index() {
+std::string_view replyCharsetField(const Message& message) {
+  const std::string_view sent = message.fieldRaw(0, 18);
+  if (sent.find_first_not_of(' ') != std::string_view::npos || message.charset() == Charset::Ascii)
+    return sent;
+  const std::string_view name = msh18Name(message.charset());
+  const Delimiters& d = message.delimiters();
+  if (std::any_of(name.begin(), name.end(), [&](char c) { return d.isDelimiter(c); })) return sent;
+  return name;
+}
+
+core::Result<bool, core::Issue> Message::index(Charset whenUnstated) {
   segments_.clear();
   fieldStarts_.clear();
   warnings_.clear();
@@ -184,7 +194,8 @@ core::Result<bool, core::Issue> Message::index() {
   // MSH-18 says how to read every byte.
   const Path msh18{"MSH", 1, 18, 1, 0, 0};
   const std::string_view charsetName = nthPart(rawAt(0, msh18, 1), delimiters_.component, 1);
-  const auto charset = charsetFromMsh18(charsetName);
+  const bool unstated = charsetName.find_first_not_of(' ') == std::string_view::npos;
+  const auto charset = unstated ? std::optional<Charset>(whenUnstated) : charsetFromMsh18(charsetName);
   if (!charset) {
     return structuralIssue(core::ErrorCode::TableValueNotFound, segmentLocation("MSH", 1, 18, 0),
                            "character set in MSH-18 is not supported (ASCII, 8859/1 or UNICODE UTF-8)");
@@ -194,9 +205,10 @@ core::Result<bool, core::Issue> Message::index() {
     if (const auto bad = firstInvalidByte(buf, charset_)) {
       auto location = locate(*bad);
       location.byteOffset = *bad;
-      const char* declared = charset_ == Charset::Utf8 ? "UTF-8"
-                             : charsetName.empty()      ? "ASCII, as MSH-18 is empty"
-                                                        : "ASCII";
+      const char* declared = charset_ == Charset::Utf8
+                                 ? (unstated ? "UTF-8, the feed's set when MSH-18 is empty" : "UTF-8")
+                             : unstated ? "ASCII, as MSH-18 is empty"
+                                        : "ASCII";
       return structuralIssue(core::ErrorCode::DataType, std::move(location),
                              std::string("byte is not valid in the message's character set (") + declared + ")");
     }

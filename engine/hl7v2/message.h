@@ -95,7 +95,7 @@ class Message {
   core::Location locate(std::size_t byteOffset) const;
 
  private:
-  friend core::Result<Message, core::Issue> parse(std::string&& bytes);
+  friend core::Result<Message, core::Issue> parse(std::string&& bytes, Charset whenUnstated);
 
   struct SegmentEntry {
     std::uint32_t begin;         // offset of the segment id
@@ -105,7 +105,7 @@ class Message {
     bool header;                 // MSH, FHS, BHS: field 1 is the separator itself
   };
 
-  core::Result<bool, core::Issue> index();
+  core::Result<bool, core::Issue> index(Charset whenUnstated);
   std::string_view storedField(const SegmentEntry& segment, std::uint32_t k) const;
   std::string_view rawAt(std::size_t segment, const Path& path, std::uint32_t fieldRepetition) const;
   void collect(const Path& path, std::vector<std::string>& out) const;
@@ -125,10 +125,21 @@ class Message {
 // segment id (100), a second MSH or a batch segment (100: use parseStream), an unsupported
 // MSH-18 (103), bytes invalid in the declared character set (102), no MSH-9 or MSH-10 (101).
 // Messages longer than 4 GiB are refused (they cannot be indexed with 32-bit offsets).
-core::Result<Message, core::Issue> parse(std::string&& bytes);
-core::Result<Message, core::Issue> parse(std::string_view bytes);
-inline core::Result<Message, core::Issue> parse(const char* bytes) {
-  return parse(std::string_view(bytes));
+// `whenUnstated`: the set a message with an empty MSH-18 is read in. HL7's default, ASCII, is
+// strict: an 8-bit byte is refused rather than guessed at (hazard H10). A feed whose EPR is known
+// to send UTF-8 (or Latin-1) without saying so is configured with that set
+// (<feed characterSetWhenUnstated>); such a message's charset() is then that set, and its
+// replies say so in their MSH-18.
+core::Result<Message, core::Issue> parse(std::string&& bytes, Charset whenUnstated = Charset::Ascii);
+core::Result<Message, core::Issue> parse(std::string_view bytes, Charset whenUnstated = Charset::Ascii);
+inline core::Result<Message, core::Issue> parse(const char* bytes, Charset whenUnstated = Charset::Ascii) {
+  return parse(std::string_view(bytes), whenUnstated);
 }
+
+// MSH-18 as a reply to `message` (its ACK, a late result) writes it, raw: as the message sent
+// it; or, when its MSH-18 is empty and it was read in another set than ASCII (parse's
+// `whenUnstated`), that set's name, so that the reply, written in that set, says so (empty if
+// the name would hold one of the message's delimiters).
+std::string_view replyCharsetField(const Message& message);
 
 }  // namespace cpis::hl7v2

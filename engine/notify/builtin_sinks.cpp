@@ -111,9 +111,9 @@ std::string lateResultControlId(std::string_view idempotencyKey) {
 std::string buildLateResult(std::string_view inbound, std::string_view controlId, std::string_view timestamp,
                             const std::function<void(std::string&)>& appendAlerts,
                             std::optional<std::pair<std::string_view, std::string_view>> renumber,
-                            std::string_view failedCheckId) {
+                            std::string_view failedCheckId, hl7v2::Charset whenUnstated) {
   const auto parsed = inbound.empty() ? core::Result<hl7v2::Message, core::Issue>(core::Issue{})
-                                      : hl7v2::parse(inbound);
+                                      : hl7v2::parse(inbound, whenUnstated);
   std::string out;
   if (parsed) {
     const hl7v2::Message& m = parsed.value();
@@ -132,7 +132,7 @@ std::string buildLateResult(std::string_view inbound, std::string_view controlId
           esc("ORU_R01") + f + esc(controlId) + f +
           (processing.empty() ? esc("P") : std::string(processing)) + f +
           (version.empty() ? esc("2.4") : std::string(version)) + f + f + f + f + f +
-          std::string(rawAt(m, "MSH-17")) + f + std::string(rawAt(m, "MSH-18")) + '\r';
+          std::string(rawAt(m, "MSH-17")) + f + std::string(hl7v2::replyCharsetField(m)) + '\r';
     out += renumber ? renumbered(segment(m, "PID"), renumber->first, renumber->second) : segment(m, "PID");
     out += segment(m, "PV1");
     // OBR-2, the placer's number: the message whose ACK said the check failed (its MSH-10);
@@ -226,7 +226,8 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
     }
     std::string hl7 = buildLateResult(
         inbound, lateResultControlId(key), hl7v2::hl7Timestamp(outcome.decidedAt),
-        [&](std::string& message) { feed->second.appendAlerts(message, outcome); }, renumber, failedCheckId);
+        [&](std::string& message) { feed->second.appendAlerts(message, outcome); }, renumber, failedCheckId,
+        feed->second.charsetWhenUnstated);
     if (auto late = composer_.lateResult(*attendance, outcome, failedCheckId, std::move(hl7), entry.messageId)) {
       followUps.push_back(std::move(*late));
     }

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "engine/domain/attendance.h"
+#include "engine/hl7v2/charset.h"
 #include "engine/mllp/mllp_client.h"
 #include "engine/notify/composer.h"
 #include "engine/notify/dispatcher.h"
@@ -27,6 +28,8 @@ struct RecheckFeed {
   // Appends the feed's alert segments to an HL7 v2 message (its delimiters and character set
   // are read from its MSH). Empty: the feed gets no late result.
   std::function<void(std::string& message, const domain::CheckOutcome&)> appendAlerts;
+  // The set the feed reads a message with an empty MSH-18 in (its original ADT, for the late result).
+  hl7v2::Charset charsetWhenUnstated = hl7v2::Charset::Ascii;
   // Told of an answer (FOUND or NOT_FOUND) and the id of the failed check it retried, before
   // anything else is made of it, so the attendance's later updates repeat it. The attendance is
   // as its check failed: the answer's `queried` is the surviving number when a merge re-keyed
@@ -119,10 +122,12 @@ std::string lateResultControlId(std::string_view idempotencyKey);
 // patient merge retired is replaced in the PID by the surviving one wherever it stands alone
 // (no digit either side), so that the result names the record its alerts are for. The OBR names
 // the original's MSH-10 (OBR-2) and `failedCheckId`, the check this result completes (OBR-3).
+// `whenUnstated`: the set the feed reads an original with an empty MSH-18 in (the result's
+// MSH-18 then names it: hl7v2::replyCharsetField).
 std::string buildLateResult(
     std::string_view inbound, std::string_view controlId, std::string_view timestamp,
     const std::function<void(std::string&)>& appendAlerts,
     std::optional<std::pair<std::string_view, std::string_view>> renumber = std::nullopt,
-    std::string_view failedCheckId = {});
+    std::string_view failedCheckId = {}, hl7v2::Charset whenUnstated = hl7v2::Charset::Ascii);
 
 }  // namespace cpis::notify

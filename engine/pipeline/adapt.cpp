@@ -63,7 +63,7 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
     const std::size_t end = g + 1 < pids.size() ? pids[g + 1] : message.segmentCount();
     const Group group = groupOf(message, pids.front(), pids[g], end);
     const std::string name = "merge group " + std::to_string(g + 1);
-    auto part = hl7v2::parse(group.text);
+    auto part = hl7v2::parse(group.text, message.charset());  // the same MSH: the same set
     if (!part) {  // the segments parsed as the whole message's did; a group of them should too
       result.kind = AdaptResult::Kind::DataError;
       core::Issue issue = part.error();

@@ -209,7 +209,7 @@ Intake::Intake(FeedPolicy policy, store::MessageStore& store, AckStamper& stampe
 Intake::~Intake() = default;
 
 Intake::Pending Intake::prepare(std::string_view payload) {
-  const auto parsed = hl7v2::parse(payload);
+  const auto parsed = hl7v2::parse(payload, policy_.charsetWhenUnstated);
   Pending pending;
   pending.controlId = parsed ? parsed.value().controlId() : hl7v2::salvageControlId(payload);
   if (pending.controlId.empty()) {
@@ -462,7 +462,7 @@ domain::CheckOutcome Intake::cancelledOutcome(const CheckRequest& request) const
 }
 
 std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::string_view payload) {
-  const auto parsed = hl7v2::parse(payload);
+  const auto parsed = hl7v2::parse(payload, policy_.charsetWhenUnstated);
   if (!parsed) return storeUnavailable(payload, core::Status::internal("a stored message no longer parses"));
   const hl7v2::Message& message = parsed.value();
   const CheckRequest& request = *pending.check;
@@ -1114,7 +1114,7 @@ constexpr const char* kSendAgainText = "the message was not checked: the sender 
 }  // namespace
 
 std::string Intake::sendAgainLater(std::string_view payload, std::string text) {
-  const auto parsed = hl7v2::parse(payload);
+  const auto parsed = hl7v2::parse(payload, policy_.charsetWhenUnstated);
   return refusalAck(payload, parsed ? &parsed.value() : nullptr,
                     issue(core::ErrorCode::ApplicationInternalError, std::move(text)), kSendAgainText);
 }
@@ -1124,7 +1124,7 @@ std::string Intake::reusedControlId(std::string_view payload) {
   // fail-over) is not a resend: the original's ACK is about another attendance, perhaps another
   // child, and this message would go unchecked behind it. Refused, not stored; the sender's
   // error queue shows why, and the log tells operations.
-  const auto parsed = hl7v2::parse(payload);
+  const auto parsed = hl7v2::parse(payload, policy_.charsetWhenUnstated);
   const std::string controlId = parsed ? std::string(parsed.value().controlId()) : std::string("?");
   logger().warning("OPS ALERT: feed %s: MSH-10 %s is already the control id of a stored message with other content "
                    "(received within the duplicate window): refused with AR 205, not stored; the sender must give "

@@ -44,6 +44,8 @@ struct FeedPolicy {
   // Original mode: a check is made or failed within this of the message's arrival, so that its
   // ACK goes back before the sender gives up (CPIS.md §8); nullopt: bounded by the lookup alone.
   std::optional<std::chrono::milliseconds> ackDeadline;
+  // The set a message with an empty MSH-18 is read in (<feed characterSetWhenUnstated>).
+  hl7v2::Charset charsetWhenUnstated = hl7v2::Charset::Ascii;
 };
 
 // What a feed that checks CP-IS adds to the intake: the stages after parse. Each outlives

@@ -88,28 +88,41 @@ struct EngineConfig {
   std::string mapping = std::string(CPIS_SOURCE_DIR) + "/mappings/england-adt.xml";
   std::string check = R"(alerts="ZSEG")";  // the <check> element's attributes
   std::string cpisAttributes = R"(timeoutMs="3000" retries="0")";  // the <cpis> element's, after backend
+  std::string feedAttributes;                                      // the <feed> element's, after its name
 
   std::string xml() const {
     return R"(<?xml version="1.0" encoding="UTF-8"?>
 <cpisEngine xmlns="urn:cpis-engine:config:1">
   <environment>TEST</environment>
   <store><sqlite path="store.db"/></store>
-  )" + limits + R"(
+  )" + limits +
+           R"(
   <logging format="json" level="information"/>
-  <cpis backend="SIMULATOR" )" + cpisAttributes + R"(>
-    <endpoint>)" + endpoint + R"(</endpoint>
-    <schemaFolder>)" + cpis::test::spineSchemaFolder().string() + R"(</schemaFolder>
+  <cpis backend="SIMULATOR" )" +
+           cpisAttributes + R"(>
+    <endpoint>)" +
+           endpoint + R"(</endpoint>
+    <schemaFolder>)" +
+           cpis::test::spineSchemaFolder().string() + R"(</schemaFolder>
     <identity fromAsid="200000000001" toAsid="990000000001"/>
-    )" + cpisExtra + R"(
+    )" + cpisExtra +
+           R"(
   </cpis>
-  )" + notify + R"(
-  <feed name="ed">
+  )" + notify +
+           R"(
+  <feed name="ed" )" +
+           feedAttributes + R"(>
     <expectedSender application="EDSYS" facility="RZZ"/>
-    )" + listener + R"(
-    )" + acknowledgement + R"(
-    )" + adapter + R"(
-    <mapping file=")" + mapping + R"("/>
-    <check )" + check + R"(>
+    )" + listener +
+           R"(
+    )" + acknowledgement +
+           R"(
+    )" + adapter +
+           R"(
+    <mapping file=")" +
+           mapping + R"("/>
+    <check )" +
+           check + R"(>
       <author odsCode="RZZ01" organisation="Example General Hospital" person="Lee SAFEGUARD"
               jobRoleCode="R8003" jobRoleName="Health Professional Access Role"/>
     </check>
@@ -1782,6 +1795,45 @@ BOOST_AUTO_TEST_CASE(an_unknown_feed_or_a_missing_file_is_said_plainly) {
              missing.errors());
   EngineProcess noFiles(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed"});
   BOOST_TEST(noFiles.wait() == 64);  // EX_USAGE
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(character_sets)
+
+// An EPR that sends UTF-8 without saying so in MSH-18 (common): HL7's default, ASCII, refuses an
+// accented name with AR 102, and the child is not checked. A feed configured with
+// characterSetWhenUnstated="UNICODE UTF-8" reads it as UTF-8, checks the child, and its ACK,
+// written in UTF-8, says so in MSH-18.
+BOOST_AUTO_TEST_CASE(a_feed_reads_an_unstated_character_set_as_configured) {
+  OwnSimulator own;
+  EngineFixture f;
+  const auto run = [&](const std::string& attributes, const std::string& controlId) {
+    std::string message = adt(controlId, "V" + controlId, {"9990000018"});
+    message.replace(message.find("TESTCHILD^ALEX"), 14, "TESTCHILD^JOS\xC3\x89");
+    BOOST_TEST_REQUIRE(message.find("|GBR||EN|") != std::string::npos);  // MSH-18 empty
+    const std::string config = f.dir.file("charset" + std::to_string(attributes.size()) + ".xml");
+    EngineConfig settings;
+    settings.endpoint = own.simulator->queryUrl();
+    settings.feedAttributes = attributes;
+    std::ofstream(config) << settings.xml();
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+    client.send(message);
+    std::string ack = client.receive(15s).value_or("<no ACK>");
+    BOOST_TEST(engine.terminate() == 0);
+    return ack;
+  };
+  const std::string strict = run("", "U1");
+  BOOST_TEST(field(strict, "MSA-1") == "AR");
+  BOOST_TEST(field(strict, "ZCP-2") == "NOT_CHECKED");
+  BOOST_TEST(field(strict, "MSA-3").find("ASCII, as MSH-18 is empty") != std::string::npos, strict);
+
+  const std::string read = run(R"(characterSetWhenUnstated="UNICODE UTF-8")", "U2");
+  BOOST_TEST(field(read, "MSA-1") == "AA", read);
+  BOOST_TEST(field(read, "ZCP-2") == "FOUND", read);
+  BOOST_TEST(field(read, "MSH-18") == "UNICODE UTF-8", read);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

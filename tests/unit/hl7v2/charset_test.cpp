@@ -196,6 +196,37 @@ BOOST_AUTO_TEST_CASE(the_parsed_message_knows_its_charset) {
   BOOST_TEST(nameOf(cpis::hl7v2::parse(MSH_UTF8)->charset()) == "UTF-8");
 }
 
+// A feed whose EPR sends UTF-8 without saying so (parse's `whenUnstated`): read in that set, and
+// a reply names it in MSH-18. A stated MSH-18 is still the message's word; ASCII stays strict.
+BOOST_AUTO_TEST_CASE(an_empty_msh18_is_read_in_the_set_the_feed_names) {
+  const std::string utf8 = "MSH|^~\\&|A|B|C|D|20250101||ADT^A01|X1|P|2.4\rPID|1||||TESTCHILD^JOS\xC3\x89\r";
+  const auto strict = cpis::hl7v2::parse(utf8);
+  BOOST_TEST_REQUIRE(!strict.ok());
+  BOOST_TEST(strict.error().text.find("ASCII, as MSH-18 is empty") != std::string::npos, strict.error().text);
+
+  const auto read = cpis::hl7v2::parse(utf8, Charset::Utf8);
+  BOOST_TEST_REQUIRE(read.ok());
+  BOOST_TEST(nameOf(read->charset()) == "UTF-8");
+  BOOST_TEST(read->get("PID-5.2") == "JOS\xC3\x89");
+  BOOST_TEST(cpis::hl7v2::replyCharsetField(*read) == "UNICODE UTF-8");
+
+  // Not valid UTF-8 either: refused, saying which set was assumed.
+  const auto bad =
+      cpis::hl7v2::parse(std::string_view("MSH|^~\\&|A|B|C|D|20250101||ADT^A01|X1|P|2.4\rPID|1||||A\xC9"
+                                          "B\r"),
+                         Charset::Utf8);
+  BOOST_TEST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.error().text.find("the feed's set when MSH-18 is empty") != std::string::npos,
+             bad.error().text);
+
+  // A stated MSH-18 wins, and is echoed as sent; an ASCII message's reply leaves it empty.
+  const auto stated = cpis::hl7v2::parse(MSH_LATIN1, Charset::Utf8);
+  BOOST_TEST_REQUIRE(stated.ok());
+  BOOST_TEST(nameOf(stated->charset()) == "Latin-1");
+  BOOST_TEST(cpis::hl7v2::replyCharsetField(*stated) == "8859/1");
+  BOOST_TEST(cpis::hl7v2::replyCharsetField(*cpis::hl7v2::parse(MSH24)) == "");
+}
+
 BOOST_AUTO_TEST_CASE(every_latin1_byte_survives_a_round_trip_through_utf8) {
   std::string all;
   for (int b = 1; b < 256; ++b) all.push_back(static_cast<char>(b));
