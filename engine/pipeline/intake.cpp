@@ -709,6 +709,18 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
             checks_->notifications->compose(notify::kCancelled, attendance, outcome, message.controlId());
       }
     }
+    if (attendance.event == domain::AttendanceEvent::End) {
+      // A discharge (CPIS.md §4: no query) shows the attendance's check again, as an update does,
+      // when one was made on this NHS number: an EPR that shows the latest ACK's CP-IS status
+      // would otherwise turn a FOUND into NOT_CHECKED as the child leaves. Nothing is recorded
+      // for it (the attendance's check stays the one made).
+      if (const auto previous = rememberedOutcome(attendance);
+          previous && previous->status != domain::CheckStatus::NotChecked && previous->queried &&
+          attendance.nhsNumber && *previous->queried == *attendance.nhsNumber) {
+        return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
+                                : accept(message, &*previous, true, attendance.warnings);
+      }
+    }
     pending.remember->notChecked = outcome;
     Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert, attendance.warnings)
                                      : accept(message, &outcome, decision.emitAlert, attendance.warnings);
