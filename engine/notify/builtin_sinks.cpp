@@ -132,7 +132,10 @@ std::string buildLateResult(std::string_view inbound, std::string_view controlId
           esc("ORU_R01") + f + esc(controlId) + f +
           (processing.empty() ? esc("P") : std::string(processing)) + f +
           (version.empty() ? esc("2.4") : std::string(version)) + f + f + f + f + f +
-          std::string(rawAt(m, "MSH-17")) + f + std::string(hl7v2::replyCharsetField(m)) + '\r';
+          std::string(rawAt(m, "MSH-17")) + f + std::string(hl7v2::replyCharsetField(m)) + f +
+          std::string(rawAt(m, "MSH-19"));  // country, character set, language, as the ACK echoes them
+    while (out.ends_with(d.field)) out.pop_back();
+    out += '\r';
     out += renumber ? renumbered(segment(m, "PID"), renumber->first, renumber->second) : segment(m, "PID");
     out += segment(m, "PV1");
     // OBR-2, the placer's number: the message whose ACK said the check failed (its MSH-10);

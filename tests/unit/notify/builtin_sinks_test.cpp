@@ -83,13 +83,24 @@ BOOST_AUTO_TEST_CASE(is_an_oru_r01_to_the_sender_with_its_patient_and_the_alerts
   BOOST_TEST(field(oru, "MSH-5") == "EDSYS");
   BOOST_TEST(field(oru, "MSH-6") == "RZZ");
   BOOST_TEST(field(oru, "MSH-12") == "2.4");
+  BOOST_TEST(field(oru, "MSH-17") == "GBR");
   BOOST_TEST(field(oru, "MSH-18") == "UNICODE UTF-8");
+  BOOST_TEST(field(oru, "MSH-19") == "EN");  // as the ACK echoes it
+  BOOST_TEST(oru.find("|GBR|UNICODE UTF-8|EN\r") != std::string::npos, oru);
   BOOST_TEST(field(oru, "PID-3") == "9990000018");
   BOOST_TEST(field(oru, "PV1-19") == "V1");
   BOOST_TEST(field(oru, "ZCP-2") == "FOUND");
   // Without the original (content purged): still a message the EPR can read.
   const std::string bare = notify::buildLateResult("", "LABC", "20261125103000+0000", {});
   BOOST_TEST(field(bare, "MSH-10") == "LABC");
+  // An ADT with an empty MSH-18, read in UTF-8 by its feed: the result says UTF-8.
+  std::string unstated = kAdt;
+  unstated.replace(unstated.find("|UNICODE UTF-8|"), 15, "||");
+  unstated.replace(unstated.find("TESTCHILD"), 9, "TESTCH\xC3\x8FLD");
+  const std::string read = notify::buildLateResult(unstated, "LABC", "20261125103000+0000", {}, std::nullopt,
+                                                   "F-1", hl7v2::Charset::Utf8);
+  BOOST_TEST(field(read, "MSH-18") == "UNICODE UTF-8", read);
+  BOOST_TEST(field(read, "PID-3") == "9990000018");
   BOOST_TEST(field(bare, "OBR-4") == "CPIS-CHECK");
   const std::string named =
       notify::buildLateResult("", "LABC", "20261125103000+0000", {}, std::nullopt, "F-1");
