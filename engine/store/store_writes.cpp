@@ -149,11 +149,53 @@ std::string asParsed(std::string_view message) {
   while (!out.empty() && out.back() == '\r') out.pop_back();
   return out;
 }
+
+// `message` (as asParsed gives it) without what HL7 v2 reads as nothing: empty fields at the end
+// of a segment, and empty components and subcomponents at the end of a field (MSH-2, the
+// encoding characters, kept). An interface engine between the EPR and us may add or drop them
+// on a resend ("PV1|...|" for "PV1|..."): the same message all the same.
+std::string withoutTrailingEmpties(const std::string& message) {
+  if (message.size() < 8 || message.compare(0, 3, "MSH") != 0) return message;
+  const char field = message[3];
+  const char component = message[4];
+  const char subcomponent = message[7];
+  std::string out;
+  out.reserve(message.size());
+  std::size_t begin = 0;
+  while (begin <= message.size()) {
+    std::size_t end = message.find('\r', begin);
+    if (end == std::string::npos) end = message.size();
+    const std::string_view segment(message.data() + begin, end - begin);
+    const bool header = segment.substr(0, 3) == "MSH";
+    std::string kept;
+    std::size_t at = 0;
+    for (std::size_t index = 0; at <= segment.size(); ++index) {
+      std::size_t next = segment.find(field, at);
+      if (header && index == 0) next = 3;  // "MSH", then MSH-1 (the separator) and MSH-2
+      if (next == std::string_view::npos) next = segment.size();
+      std::string_view value = segment.substr(at, next - at);
+      if (!(header && index == 1)) {
+        while (!value.empty() && (value.back() == component || value.back() == subcomponent))
+          value.remove_suffix(1);
+      }
+      if (index > 0) kept.push_back(field);
+      kept.append(value);
+      at = next + 1;
+    }
+    while (!kept.empty() && kept.back() == field && !(header && kept.size() <= 4)) kept.pop_back();
+    if (!out.empty() || begin > 0) out.push_back('\r');
+    out.append(kept);
+    if (end == message.size()) break;
+    begin = end + 1;
+  }
+  return out;
+}
 }  // namespace
 
 bool sameMessageSentAgain(std::string_view stored, std::string_view received) {
   if (stored == received) return true;
-  const std::string storedText = asParsed(stored), receivedText = asParsed(received);
+  const std::string storedText = withoutTrailingEmpties(asParsed(stored)),
+                    receivedText = withoutTrailingEmpties(asParsed(received));
   if (storedText == receivedText) return true;
   const auto [storedHead, storedTail] = aroundMsh7(storedText);
   const auto [receivedHead, receivedTail] = aroundMsh7(receivedText);

@@ -156,7 +156,10 @@ std::optional<NotificationState> parseNotificationState(std::string_view text);
 
 // Whether a message received under a stored message's (feed, MSH-10) is that message sent
 // again: the same bytes, but for MSH-7 (the time of the message, which some senders stamp
-// afresh on a resend). False when the stored bytes are gone (purged): then nothing tells.
+// afresh on a resend), segment ends (CR, LF, CR LF) and what HL7 reads as nothing (empty fields
+// at a segment's end, empty components and subcomponents at a field's end, which an interface
+// engine on the way may add or drop). False when the stored bytes are gone (purged): then
+// nothing tells.
 bool sameMessageSentAgain(std::string_view stored, std::string_view received);
 
 // MessageStore::stageMemory on a store whose writer runs `queue`: the rows as one MemoryWrite,

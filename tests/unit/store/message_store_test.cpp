@@ -224,6 +224,14 @@ BOOST_AUTO_TEST_CASE(a_message_sent_again_differs_at_most_in_msh7) {
   BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\nPID|||1\n\n"));
   BOOST_TEST(sameMessageSentAgain("\xEF\xBB\xBF\r\n" + a, "MSH|^~\\&|SND|FAC|RCV|FAC|2027||ADT^A04|M1|P|2.4\rPID|||1"));
   BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\r\nPID|||2\r\n"));
+  // What HL7 reads as nothing, added or dropped by an interface engine on the way: empty fields
+  // at a segment's end, empty components and subcomponents at a field's end. Not a value.
+  BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4||\rPID|||1|\r"));
+  BOOST_TEST(sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04^|M1|P|2.4\rPID|||1^&\r"));
+  BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1|x\r"));
+  BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1^x\r"));
+  BOOST_TEST(
+      !sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1\rZZZ|\r"));
   // A header too short to have an MSH-7, or no header: the bytes alone.
   BOOST_TEST(!sameMessageSentAgain("MSH|^~\\&|A\r", "MSH|^~\\&|B\r"));
   BOOST_TEST(!sameMessageSentAgain("junk1", "junk2"));
