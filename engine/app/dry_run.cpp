@@ -124,9 +124,10 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
     err << "cpis-engine: feed " << feedName << " does not check CP-IS (no <check> and <mapping>): nothing to try\n";
     return kExitConfig;
   }
+  // The registry (the loaded libraries) outlives the plugin instance made from it.
+  plugin::PluginRegistry plugins(pluginDirectories());
   std::unique_ptr<mapping::Mapping> mapping;
   std::unique_ptr<plugin::AdapterPlugin> adapterPlugin;
-  plugin::PluginRegistry plugins(pluginDirectories());
   try {
     mapping = std::make_unique<mapping::Mapping>(loadMappingFor(config, mapping::MappingLoader(xerces), *feed->mappingFile));
     if (const auto& adapter = feed->adapter) {
