@@ -273,8 +273,10 @@ std::string Intake::onFrame(std::string_view payload, const mllp::PeerInfo& /*pe
 std::string Intake::checkOnThisThread(const std::shared_ptr<const Pending>& pending,
                                       std::string_view payload) {
   // As on the event loops (checkWhileStoring): registered as being checked the moment the store
-  // has given it its id as new, before a resend can find it, and checked without waiting for the
-  // message's own sync (its finish's sync covers it). Held by the callbacks as well as here.
+  // has given it its id as new (a resend's answer comes after its own write and sync, so it
+  // almost always finds it: only one written and synced in that moment still gets the AR), and
+  // checked without waiting for the message's own sync (its finish's sync covers it). Held by
+  // the callbacks as well as here.
   struct Stored {
     std::promise<core::Result<store::PersistOutcome>> result;
     bool taken = false;  // written, and taken as written: checked here, `done` never called
@@ -714,9 +716,14 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       // when one was made on this NHS number: an EPR that shows the latest ACK's CP-IS status
       // would otherwise turn a FOUND into NOT_CHECKED as the child leaves. Nothing is recorded
       // for it (the attendance's check stays the one made).
+      // Only the check the decider still holds as the attendance's own (not one of an attendance
+      // cancelled since, nor one it no longer remembers).
+      const auto remembered = checks_->decider.previous(attendance);
       if (const auto previous = rememberedOutcome(attendance);
-          previous && previous->status != domain::CheckStatus::NotChecked && previous->queried &&
-          attendance.nhsNumber && *previous->queried == *attendance.nhsNumber) {
+          previous && remembered && !remembered->cancelledAt &&
+          remembered->decidedAt == previous->decidedAt &&
+          previous->status != domain::CheckStatus::NotChecked && previous->queried && attendance.nhsNumber &&
+          *previous->queried == *attendance.nhsNumber) {
         return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
                                 : accept(message, &*previous, true, attendance.warnings);
       }

@@ -1,5 +1,6 @@
 #include "engine/store/store_writes.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -155,10 +156,16 @@ std::string asParsed(std::string_view message) {
 // encoding characters, kept). An interface engine between the EPR and us may add or drop them
 // on a resend ("PV1|...|" for "PV1|..."): the same message all the same.
 std::string withoutTrailingEmpties(const std::string& message) {
-  if (message.size() < 8 || message.compare(0, 3, "MSH") != 0) return message;
+  if (message.size() < 5 || message.compare(0, 3, "MSH") != 0) return message;
   const char field = message[3];
-  const char component = message[4];
-  const char subcomponent = message[7];
+  // MSH-2 holds 1 to 5 encoding characters: component, repetition, escape, subcomponent (and
+  // v2.7's truncation). Only those it has are separators; a byte after it is data.
+  const std::size_t encodingEnd =
+      std::min(message.find_first_of(std::string{field, '\r'}, 4), message.size());
+  const std::string_view encoding(message.data() + 4, encodingEnd - 4);
+  if (encoding.empty()) return message;
+  const char component = encoding[0];
+  const char subcomponent = encoding.size() >= 4 ? encoding[3] : component;
   std::string out;
   out.reserve(message.size());
   std::size_t begin = 0;

@@ -415,6 +415,11 @@ BOOST_AUTO_TEST_CASE(an_update_repeats_the_real_check_not_a_skipped_one_in_betwe
   BOOST_TEST(field(updated, "ZCP-15") == field(first, "ZCP-15"));
   BOOST_TEST(state.accesses(nhs("9990000034")).size() == accesses);  // CP-IS was not asked again
 
+  // A discharge of an attendance cancelled since its check (booked in error) shows no plan.
+  BOOST_TEST(field(send(adt("R7", "VR-C", child)), "ZCP-2") == "FOUND");
+  BOOST_TEST(field(send(adt("R8", "VR-C", child, "A11")), "ZCP-3.1") == "NOT_AN_ATTENDANCE");
+  BOOST_TEST(field(send(adt("R9", "VR-C", child, "A03")), "ZCP-2") == "NOT_CHECKED");
+
   // A message about the person, not an attendance: not checked, and ZCP-13 names the number the
   // EPR sent, so it can confirm the patient (empty only when there is none).
   const auto person = send(adt("R6", "VR", child, "A31"));

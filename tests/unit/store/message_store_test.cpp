@@ -232,6 +232,15 @@ BOOST_AUTO_TEST_CASE(a_message_sent_again_differs_at_most_in_msh7) {
   BOOST_TEST(!sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1^x\r"));
   BOOST_TEST(
       !sameMessageSentAgain(a, "MSH|^~\\&|SND|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||1\rZZZ|\r"));
+  // Only MSH-2's own characters are separators: with two ("^~"), the byte after MSH-2 is data,
+  // and a value's last character is never taken for an empty subcomponent (hazard H1).
+  const std::string shortEncoding = "MSH|^~|EPR|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||9434765911\r";
+  BOOST_TEST(!sameMessageSentAgain(shortEncoding,
+                                   "MSH|^~|EPR|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||943476591\r"));
+  BOOST_TEST(!sameMessageSentAgain(shortEncoding,
+                                   "MSH|^~|EPR|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||9434765911E\r"));
+  BOOST_TEST(sameMessageSentAgain(shortEncoding,
+                                  "MSH|^~|EPR|FAC|RCV|FAC|20260101||ADT^A04|M1|P|2.4\rPID|||9434765911^|\r"));
   // A header too short to have an MSH-7, or no header: the bytes alone.
   BOOST_TEST(!sameMessageSentAgain("MSH|^~\\&|A\r", "MSH|^~\\&|B\r"));
   BOOST_TEST(!sameMessageSentAgain("junk1", "junk2"));
