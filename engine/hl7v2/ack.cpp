@@ -294,7 +294,10 @@ std::string hl7Timestamp(std::chrono::system_clock::time_point at) {
 }
 
 std::string acknowledgementOf(std::string_view reply, std::string_view controlId) {
-  const auto parsed = parse(std::string(reply));
+  // An EPR's acknowledgement with 8-bit bytes (a name in MSA-3's text, an ERR) and no MSH-18
+  // (an EPR that sends UTF-8 without saying so) is still an acknowledgement: read as Latin-1,
+  // which takes every byte, since only MSA-1 and MSA-2 (ASCII codes and ids) are read.
+  const auto parsed = parse(std::string(reply), Charset::Latin1);
   if (!parsed || parsed.value().get("MSA-2") != controlId) return {};
   return std::string(parsed.value().get("MSA-1"));
 }

@@ -77,7 +77,7 @@ std::string mergeRefusedText(std::string_view refused) {
 // (HL7 table 0357). Read from ERR-3 (v2.5 on), ERR-1.4 (v2.3, v2.4) or MSA-6. Sending the same
 // message again cannot change such an answer: the result goes to a person.
 std::optional<std::string> permanentRefusal(std::string_view reply) {
-  const auto parsed = hl7v2::parse(reply);
+  const auto parsed = hl7v2::parse(reply, hl7v2::Charset::Latin1);  // codes only: as acknowledgementOf
   if (!parsed) return std::nullopt;
   const hl7v2::Message& ack = parsed.value();
   std::vector<std::string> codes = ack.getAll(hl7v2::parsePath("ERR(*)-3.1").value());

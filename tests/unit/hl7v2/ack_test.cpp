@@ -311,6 +311,10 @@ BOOST_AUTO_TEST_CASE(an_answer_acknowledges_only_the_message_it_names) {
   BOOST_TEST(acknowledgementOf(ack, "C123") == "CA");
   BOOST_TEST(acknowledgementOf(ack, "C124").empty());
   BOOST_TEST(acknowledgementOf("not HL7", "C123").empty());
+  // 8-bit bytes in its text and no MSH-18 (an EPR that sends UTF-8 without saying so): still
+  // the acknowledgement it is.
+  BOOST_TEST(acknowledgementOf("MSH|^~\\&|E|R|C|R|20261125||ACK|R1|P|2.4\rMSA|AE|C123|Jos\xC3\xA9 unknown\r",
+                               "C123") == "AE");
   auto options = fixedOptions();
   options.askForAccept = true;
   const auto asking = parsed(cpis::hl7v2::buildAck(parsed("MSH|^~\\&|A|B|C|D|||ADT^A01|ID1|P|2.4\r"),
