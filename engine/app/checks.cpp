@@ -64,6 +64,14 @@ hl7v2::Charset Checks::charsetWhenUnstatedOf(const config::FeedConfig& feed) {
   return hl7v2::charsetFromMsh18(feed.characterSetWhenUnstated).value_or(hl7v2::Charset::Ascii);
 }
 
+std::unique_ptr<plugin::AdapterPlugin> Checks::adapterPluginFor(plugin::PluginRegistry& plugins,
+                                                                const config::AdapterConfig& adapter) {
+  const plugin::PluginLibrary& library =
+      plugins.named(plugin::PluginKind::Adapter, adapter.name, adapter.library);
+  return plugin::AdapterPlugin::create(
+      library, plugin::PluginSettings(adapter.settings.begin(), adapter.settings.end()));
+}
+
 std::vector<std::filesystem::path> Checks::pluginDirectories() {
   std::vector<std::filesystem::path> directories;
   std::error_code error;
@@ -158,10 +166,7 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     feed->mapping =
         std::make_unique<mapping::Mapping>(loadMappingFor(config, loader, *feedConfig.mappingFile));
     if (const auto& adapter = feedConfig.adapter) {
-      const plugin::PluginLibrary& library =
-          plugins_->named(plugin::PluginKind::Adapter, adapter->name, adapter->library);
-      plugin::PluginSettings settings(adapter->settings.begin(), adapter->settings.end());
-      feed->plugin = plugin::AdapterPlugin::create(library, settings);
+      feed->plugin = adapterPluginFor(*plugins_, *adapter);
     }
     feed->adapter = std::make_unique<pipeline::Adapter>(feedConfig.name, feed->mapping.get(), feed->plugin.get());
     feed->memory = std::make_unique<pipeline::InMemoryCheckMemory>(now);
@@ -311,11 +316,8 @@ std::vector<std::string> Checks::unloadable(const config::EngineConfig& config, 
               [&] { (void)loadMappingFor(config, loader, *feed.mappingFile); });
     }
     if (const auto& adapter = feed.adapter) {
-      attempt(adapter->line, name + ": adapter " + adapter->name, [&] {
-        const plugin::PluginLibrary& library =
-            plugins.named(plugin::PluginKind::Adapter, adapter->name, adapter->library);
-        (void)plugin::AdapterPlugin::create(library, plugin::PluginSettings(adapter->settings.begin(), adapter->settings.end()));
-      });
+      attempt(adapter->line, name + ": adapter " + adapter->name,
+              [&] { (void)adapterPluginFor(plugins, *adapter); });
     }
   }
   for (const auto& sink : config.notify.sinks) {

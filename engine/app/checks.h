@@ -23,8 +23,9 @@ class AuditLog;
 class MessageStore;
 }
 namespace cpis::plugin {
+class AdapterPlugin;
 class PluginRegistry;
-}
+}  // namespace cpis::plugin
 namespace cpis::mapping {
 class Mapping;
 class MappingLoader;
@@ -107,6 +108,10 @@ class Checks {
   // Where adapter plugins are looked for: beside the engine (bin/../lib as the build lays them
   // out, bin/../lib/cpis-engine/plugins as `cmake --install` does), then the packaged location.
   static std::vector<std::filesystem::path> pluginDirectories();
+  // The feed's adapter plugin, loaded through `plugins` (which must outlive it) with its
+  // settings; throws as PluginRegistry::named and AdapterPlugin::create do.
+  static std::unique_ptr<plugin::AdapterPlugin> adapterPluginFor(plugin::PluginRegistry& plugins,
+                                                                 const config::AdapterConfig& adapter);
   static pipeline::DecisionPolicy decisionPolicyFor(const config::EngineConfig& engine,
                                                     const config::CheckConfig& check);
   // The feed's mapping file; in a LIVE engine every location it maps into scope must state its

@@ -130,11 +130,7 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
   std::unique_ptr<plugin::AdapterPlugin> adapterPlugin;
   try {
     mapping = std::make_unique<mapping::Mapping>(loadMappingFor(config, mapping::MappingLoader(xerces), *feed->mappingFile));
-    if (const auto& adapter = feed->adapter) {
-      const plugin::PluginLibrary& library = plugins.named(plugin::PluginKind::Adapter, adapter->name, adapter->library);
-      adapterPlugin = plugin::AdapterPlugin::create(library, plugin::PluginSettings(adapter->settings.begin(),
-                                                                                    adapter->settings.end()));
-    }
+    if (feed->adapter) adapterPlugin = adapterPluginFor(plugins, *feed->adapter);
   } catch (const std::exception& e) {
     err << "cpis-engine: feed " << feedName << ": " << e.what() << (std::string_view(e.what()).ends_with('\n') ? "" : "\n");
     return kExitConfig;

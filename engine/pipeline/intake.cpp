@@ -711,22 +711,11 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
             checks_->notifications->compose(notify::kCancelled, attendance, outcome, message.controlId());
       }
     }
-    if (attendance.event == domain::AttendanceEvent::End) {
-      // A discharge (CPIS.md §4: no query) shows the attendance's check again, as an update does,
-      // when one was made on this NHS number: an EPR that shows the latest ACK's CP-IS status
-      // would otherwise turn a FOUND into NOT_CHECKED as the child leaves. Nothing is recorded
-      // for it (the attendance's check stays the one made).
-      // Only the check the decider still holds as the attendance's own (not one of an attendance
-      // cancelled since, nor one it no longer remembers).
-      const auto remembered = checks_->decider.previous(attendance);
-      if (const auto previous = rememberedOutcome(attendance);
-          previous && remembered && !remembered->cancelledAt &&
-          remembered->decidedAt == previous->decidedAt &&
-          previous->status != domain::CheckStatus::NotChecked && previous->queried && attendance.nhsNumber &&
-          *previous->queried == *attendance.nhsNumber) {
-        return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
-                                : accept(message, &*previous, true, attendance.warnings);
-      }
+    // A discharge shows the attendance's check again (nothing recorded for it: the attendance's
+    // check stays the one made).
+    if (const auto previous = checkShownAtDischarge(attendance)) {
+      return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
+                              : accept(message, &*previous, true, attendance.warnings);
     }
     pending.remember->notChecked = outcome;
     Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert, attendance.warnings)
@@ -975,6 +964,21 @@ hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
 
 std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
   return outcomes_->get(attendance.visitNumber);
+}
+
+std::optional<domain::CheckOutcome> Intake::checkShownAtDischarge(
+    const domain::Attendance& attendance) const {
+  if (attendance.event != domain::AttendanceEvent::End || !attendance.nhsNumber) return std::nullopt;
+  // The check the decider still holds as the attendance's own: not one of an attendance
+  // cancelled since, nor one it no longer remembers; a query made, on this NHS number.
+  const auto remembered = checks_->decider.previous(attendance);
+  if (!remembered || remembered->cancelledAt) return std::nullopt;
+  auto previous = rememberedOutcome(attendance);
+  if (!previous || previous->decidedAt != remembered->decidedAt ||
+      previous->status == domain::CheckStatus::NotChecked || previous->queried != attendance.nhsNumber) {
+    return std::nullopt;
+  }
+  return previous;
 }
 
 std::optional<domain::CheckOutcome> Intake::outcomeToRepeat(const domain::Attendance& attendance) const {

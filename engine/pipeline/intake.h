@@ -284,6 +284,11 @@ class Intake final : public mllp::FrameHandler {
   // What a message the store has taken does to the attendance memories (Pending::Remember).
   // `duplicate`: a resend answered from the store (only an end or a cancellation is noted).
   void noteStored(const Pending& pending, bool duplicate = false);
+  // What an A03 acknowledges (CPIS.md §4: no query): the attendance's check, as an update shows
+  // it, so that an EPR showing the latest ACK's CP-IS status does not turn a FOUND into
+  // NOT_CHECKED as the child leaves; nullopt (NOT_AN_ATTENDANCE) when it is not an A03, or the
+  // attendance has no query of its own on this NHS number (never checked, cancelled since).
+  std::optional<domain::CheckOutcome> checkShownAtDischarge(const domain::Attendance& attendance) const;
   // The NOT_CHECKED outcome of a check the attendance's cancellation overtook.
   domain::CheckOutcome cancelledOutcome(const CheckRequest& request) const;
   struct LeftOver;
