@@ -21,6 +21,13 @@ struct AckHeader {
   std::string_view country, language;  // MSH-17, MSH-19: echoed (England: GBR, EN)
 };
 
+// MSH-12 as an ACK echoes it: the message's own when its version id (MSH-12.1) is an HL7 v2
+// release; else none, and the ACK states the feed's default (an AR 203 is no v3 message).
+std::string_view echoedVersion(std::string_view field, char component) {
+  const auto version = Version::parse(field.substr(0, field.find(component)));
+  return version && version->isV2Release() ? field : std::string_view{};
+}
+
 AckHeader headerOf(const Message& m) {
   AckHeader h;
   h.delimiters = m.delimiters();
@@ -33,7 +40,7 @@ AckHeader headerOf(const Message& m) {
   h.triggerEvent = m.raw(Path{"MSH", 1, 9, 1, 2, 0});
   h.controlId = m.fieldRaw(0, 10);
   h.processingId = m.fieldRaw(0, 11);
-  h.version = m.fieldRaw(0, 12);
+  h.version = echoedVersion(m.fieldRaw(0, 12), h.delimiters.component);
   h.charsetField = replyCharsetField(m);
   h.country = m.fieldRaw(0, 17);
   h.language = m.fieldRaw(0, 19);
@@ -83,8 +90,7 @@ AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>
   }
   h.controlId = pick(10);
   h.processingId = pick(11);
-  h.version = Version::parse(pick(12).substr(0, pick(12).find(h.delimiters.component))) ? pick(12)
-                                                                                        : std::string_view{};
+  h.version = echoedVersion(pick(12), h.delimiters.component);
   // The reply is written in ASCII: MSH-18 is not echoed since the bytes could not be trusted.
   h.country = pick(17);
   h.language = pick(19);

@@ -316,7 +316,9 @@ Mapping::Mapping(MappingRules rules) : rules_(std::move(rules)) {
 }
 
 core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const hl7v2::Message& message,
-                                                                          std::string_view feedId, RowTerms* row) const {
+                                                                          std::string_view feedId,
+                                                                          RowTerms* row,
+                                                                          domain::Attendance* refused) const {
   const Reader reader(message);
   domain::Attendance a;
   a.feedId = std::string(feedId);
@@ -446,7 +448,10 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
   settle(a, matched);
   if (row != nullptr) *row = matched;
 
-  if (!issues.empty()) return issues;
+  if (!issues.empty()) {
+    if (refused != nullptr) *refused = std::move(a);
+    return issues;
+  }
   return a;
 }
 

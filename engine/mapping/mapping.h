@@ -45,9 +45,11 @@ class Mapping {
 
   // `row`, when given, receives the matched row's own terms: an adapter plugin that moves the
   // attendance to another care setting then has them settled again for that setting (settle()).
-  core::Result<domain::Attendance, std::vector<core::Issue>> apply(const hl7v2::Message& message,
-                                                                   std::string_view feedId,
-                                                                   RowTerms* row = nullptr) const;
+  // `refused`, when given, receives what was read of a message refused with issues: its NHS
+  // number still goes back in the AE's ZCP-13, so the EPR can confirm the patient.
+  core::Result<domain::Attendance, std::vector<core::Issue>> apply(
+      const hl7v2::Message& message, std::string_view feedId, RowTerms* row = nullptr,
+      domain::Attendance* refused = nullptr) const;
 
   // CPIS.md §8's precedence for `a`'s care setting as it is now: the row's mode and terms, then
   // what that setting's <settings> entry adds (the feed's rules and the defaults come later, in

@@ -110,8 +110,8 @@ AdaptResult Adapter::adaptOne(const hl7v2::Message& message) const {
   AdaptResult result;
   mapping::Mapping::RowTerms row;
   if (mapping_ != nullptr) {
-    auto mapped = mapping_->apply(message, feed_, &row);
-    if (!mapped) {
+    auto mapped = mapping_->apply(message, feed_, &row, &result.attendance);
+    if (!mapped) {  // result.attendance: what was read, as for a plugin's refusal below (ZCP-13)
       result.kind = AdaptResult::Kind::DataError;
       result.issues = std::move(mapped.error());
       return result;

@@ -16,6 +16,7 @@
 
 #include "engine/core/retry.h"
 #include "engine/hl7v2/ack.h"
+#include "engine/hl7v2/version.h"
 #include "engine/pipeline/adapt.h"
 #include "engine/pipeline/check.h"
 #include "engine/pipeline/decide.h"
@@ -647,6 +648,7 @@ Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Iss
   const hl7v2::Message& message = parsed.value();
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
   if (auto problem = checkProcessingId(message)) return rejection(payload, &message, *problem);
+  if (auto problem = refusedVersionId(message)) return rejection(payload, &message, *problem);
   pending.enhanced = modeOf(message) == hl7v2::AckMode::Enhanced;
   if (checks_ != nullptr && message.messageCode() == "ADT") return attend(message, pending);
   return pending.enhanced ? enhanced(message, nullptr, false) : accept(message, nullptr, false);
@@ -1201,6 +1203,16 @@ std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, En
                "processing id (MSH-11) " + what +
                    " sent to a LIVE feed: not checked; only P (production) messages are",
                "MSH", 11);
+}
+
+std::optional<core::Issue> refusedVersionId(const hl7v2::Message& message) {
+  // Another version's message (a v3 system's header, a typing slip) is read by v2's rules only
+  // by luck: its fields may mean something else. HL7's answer: AR 203, stored as rejected.
+  const std::string id = message.get(hl7v2::Path{"MSH", 1, 12, 1, 1, 0});
+  if (id.empty()) return std::nullopt;
+  if (const auto version = hl7v2::Version::parse(id); version && version->isV2Release()) return std::nullopt;
+  return issue(core::ErrorCode::UnsupportedVersionId,
+               "version id (MSH-12) is not an HL7 version 2 release (2.1 to 2.9): not read", "MSH", 12);
 }
 
 core::Status Intake::finishOrKeepTrying(store::MessageId id, std::string_view outcome,

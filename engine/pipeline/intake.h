@@ -323,4 +323,8 @@ class Intake final : public mllp::FrameHandler {
 // debugging (D) processing id (MSH-11.1). None otherwise.
 std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, Environment environment);
 
+// AR 203's issue for a message whose version id (MSH-12.1) is not an HL7 version 2 release
+// (2.1 to 2.9, HL7 table 0104): "3.0", "V2", "2.4b". None for an empty MSH-12 (the parse warns).
+std::optional<core::Issue> refusedVersionId(const hl7v2::Message& message);
+
 }  // namespace cpis::pipeline

@@ -181,6 +181,16 @@ BOOST_AUTO_TEST_CASE(unknown_sender_and_unreadable_message_are_refused_and_store
   BOOST_TEST(field(*broken, "MSA-1") == "AR");
   BOOST_TEST(field(*broken, "MSA-2") == "BROKEN1");
   BOOST_TEST(field(*broken, "ERR-1.4.1") == "100");
+  // Another HL7 version's message (MSH-12 3.0): AR 203, and the ACK does not claim to be v3.
+  std::string v3 = a04("V3");
+  v3.replace(v3.find("|P|2.4"), 6, "|P|3.0");
+  client.send(v3);
+  const auto otherVersion = client.receive(10s);
+  BOOST_TEST_REQUIRE(otherVersion.has_value());
+  BOOST_TEST(field(*otherVersion, "MSA-1") == "AR", *otherVersion);
+  BOOST_TEST(field(*otherVersion, "MSA-2") == "V3");
+  BOOST_TEST(field(*otherVersion, "MSH-12").rfind("2.", 0) == 0u, *otherVersion);
+  BOOST_TEST(otherVersion->find("203") != std::string::npos, *otherVersion);
   // An empty frame (0B 1C 0D): an AR for the peer, not a store failure ("send it again later",
   // ERR 207), and nothing to store.
   client.send("");
@@ -192,9 +202,8 @@ BOOST_AUTO_TEST_CASE(unknown_sender_and_unreadable_message_are_refused_and_store
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(engine.errors().find("an empty frame") != std::string::npos);
   const auto stored = f.storedMessages();
-  BOOST_TEST_REQUIRE(stored.size() == 2u);
-  BOOST_TEST(stored[0].second == "rejected");
-  BOOST_TEST(stored[1].second == "rejected");
+  BOOST_TEST_REQUIRE(stored.size() == 3u);
+  for (const auto& message : stored) BOOST_TEST(message.second == "rejected");
 }
 
 BOOST_AUTO_TEST_CASE(oversized_message_gets_an_ar_and_the_connection_closes) {

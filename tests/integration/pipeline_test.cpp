@@ -364,6 +364,10 @@ BOOST_AUTO_TEST_CASE(every_outcome_reaches_the_ack_the_store_and_the_mailboxes) 
   const auto refused = send(broken);
   BOOST_TEST(field(refused, "MSA-1") == "AE");
   BOOST_TEST(field(refused, "ZCP-3.1") == "MESSAGE_REJECTED");
+  // ZCP-13 still names the number PID-3 held (CPIS.md §5: empty only with NO_NHS_NUMBER), so the
+  // EPR can confirm whose message was refused. It used to be empty: the mapping's refusal
+  // dropped what it had read.
+  BOOST_TEST(field(refused, "ZCP-13.1") == "9990000018");
 
   BOOST_TEST(engine->terminate() == 0);
   const auto stored = f.storedMessages();

@@ -72,19 +72,20 @@ struct VersionCase {
 std::ostream& operator<<(std::ostream& os, const VersionCase& c) { return os << visible(c.inbound); }
 
 const std::vector<VersionCase> kVersions{
-    {MSH_PREFIX "2.2\r", "ACK", "2.2"},                                        // 2.2: no trigger
-    {MSH_PREFIX "2.3\r", "ACK^A01", "2.3"},                                    // 2.3: ACK^event
-    {MSH_PREFIX "2.3.1\r", "ACK^A01^ACK", "2.3.1"},                            // 2.3.1: with structure
-    {MSH24, "ACK^A01^ACK", "2.4"},                                             // ITK's version
-    {MSH_PREFIX "2.5\r", "ACK^A01^ACK", "2.5"},                                // 2.5
-    {MSH_PREFIX "2.5.1\r", "ACK^A01^ACK", "2.5.1"},                            // 2.5.1
-    {MSH_PREFIX "2.7\r", "ACK^A01^ACK", "2.7"},                                // 2.7
-    {MSH_PREFIX "\r", "ACK^A01^ACK", "2.4"},                                   // no MSH-12: 2.4
-    {MSH_PREFIX "2.4^GBR\r", "ACK^A01^ACK", "2.4^GBR"},                        // MSH-12 as sent
-    {"MSH|^~\\&|A|B|C|D|||ADT^A04|X|P|2.3\r", "ACK^A04", "2.3"},              // the message's event
-    {"MSH|^~\\&|A|B|C|D|||ADT|X|P|2.4\r", "ACK^^ACK", "2.4"},                 // no event sent
-    {MSH_CUSTOM, "ACK@A04@ACK", "2.4"},                                        // custom delimiters
-    {"MSH|^~\\&|A|B|C|D|||ADT^A01|X|P|garbage\r", "ACK^A01^ACK", "garbage"},   // unreadable version
+    {MSH_PREFIX "2.2\r", "ACK", "2.2"},                           // 2.2: no trigger
+    {MSH_PREFIX "2.3\r", "ACK^A01", "2.3"},                       // 2.3: ACK^event
+    {MSH_PREFIX "2.3.1\r", "ACK^A01^ACK", "2.3.1"},               // 2.3.1: with structure
+    {MSH24, "ACK^A01^ACK", "2.4"},                                // ITK's version
+    {MSH_PREFIX "2.5\r", "ACK^A01^ACK", "2.5"},                   // 2.5
+    {MSH_PREFIX "2.5.1\r", "ACK^A01^ACK", "2.5.1"},               // 2.5.1
+    {MSH_PREFIX "2.7\r", "ACK^A01^ACK", "2.7"},                   // 2.7
+    {MSH_PREFIX "\r", "ACK^A01^ACK", "2.4"},                      // no MSH-12: 2.4
+    {MSH_PREFIX "2.4^GBR\r", "ACK^A01^ACK", "2.4^GBR"},           // MSH-12 as sent
+    {"MSH|^~\\&|A|B|C|D|||ADT^A04|X|P|2.3\r", "ACK^A04", "2.3"},  // the message's event
+    {"MSH|^~\\&|A|B|C|D|||ADT|X|P|2.4\r", "ACK^^ACK", "2.4"},     // no event sent
+    {MSH_CUSTOM, "ACK@A04@ACK", "2.4"},                           // custom delimiters
+    {"MSH|^~\\&|A|B|C|D|||ADT^A01|X|P|garbage\r", "ACK^A01^ACK",
+     "2.4"},  // unreadable: the version the ACK is written in
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@
 
 namespace {
 
-cpis::hl7v2::Message message(const std::string& processingId) {
+cpis::hl7v2::Message message(const std::string& processingId, const std::string& version = "2.4") {
   auto parsed = cpis::hl7v2::parse("MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125101500||ADT^A04^ADT_A01|P1|" +
-                                   processingId + "|2.4\rPID|1||9990000018^^^NHS^NH\r");
+                                   processingId + "|" + version + "\rPID|1||9990000018^^^NHS^NH\r");
   BOOST_REQUIRE(parsed);
   return std::move(parsed).value();
 }
@@ -33,6 +33,22 @@ BOOST_AUTO_TEST_CASE(a_live_feed_refuses_training_and_debugging_messages) {
   }
   for (const std::string id : {"P", "", "P^T"}) {
     BOOST_TEST(!refusedProcessingId(message(id), Environment::Live).has_value(), id);
+  }
+}
+
+// Another version's message is read by v2's rules only by luck: AR 203 at MSH-12. Every v2
+// release, with or without MSH-12's other components, goes on; so does an empty MSH-12.
+BOOST_AUTO_TEST_CASE(a_message_of_another_hl7_version_is_refused) {
+  using cpis::pipeline::refusedVersionId;
+  for (const std::string version : {"3.0", "3", "V2.4", "2.4b", "2.10", "1.0", "2.4.1.1", "2,4"}) {
+    const auto problem = refusedVersionId(message("P", version));
+    BOOST_TEST_REQUIRE(problem.has_value(), version);
+    BOOST_TEST((problem->code == cpis::core::ErrorCode::UnsupportedVersionId));
+    BOOST_TEST(problem->location.segmentId == "MSH");
+    BOOST_TEST(problem->location.field == 12u);
+  }
+  for (const std::string version : {"2.1", "2.3", "2.3.1", "2.4", "2.5.1", "2.5.1^GBR", "2.9", ""}) {
+    BOOST_TEST(!refusedVersionId(message("P", version)).has_value(), version);
   }
 }
 
