@@ -65,6 +65,12 @@ AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>
          (bytes[start] == '\r' || bytes[start] == '\n' || bytes[start] == ' ' || bytes[start] == '\t'))
     ++start;
   bytes.remove_prefix(start);
+  if (bytes.substr(0, 3) == "FHS" || bytes.substr(0, 3) == "BHS") {
+    // A batch sent as one message: the reply pairs with its first message's MSH-10.
+    const std::size_t msh = std::min(bytes.find("\rMSH"), bytes.find("\nMSH"));
+    if (msh == std::string_view::npos) return h;
+    bytes.remove_prefix(msh + 1);
+  }
   if (bytes.substr(0, 3) != "MSH") return h;
   const std::string_view line = bytes.substr(0, bytes.find_first_of("\r\n"));
   auto delimiters = readDelimiters(line);
@@ -197,13 +203,13 @@ std::string composeAck(const AckHeader& h, AckCode code, std::span<const core::I
       const auto& l = issue.location;
       out.append("ERR").push_back(f);
       out.push_back(f);  // ERR-1 is kept for versions before 2.5
-      if (!l.segmentId.empty()) {
-        out.append(l.segmentId).push_back(d.component);
-        out.append(number(l.segmentSequence)).push_back(d.component);
-        out.append(number(l.field)).push_back(d.component);
-        out.append(number(l.fieldRepetition)).push_back(d.component);
-        out.append(number(l.component)).push_back(d.component);
-        out.append(number(l.subComponent));
+      if (!l.segmentId.empty()) {  // ERR-2 (ERL), without trailing empty components
+        out.append(l.segmentId);
+        const std::uint32_t parts[] = {l.segmentSequence, l.field, l.fieldRepetition, l.component,
+                                       l.subComponent};
+        std::size_t valued = std::size(parts);
+        while (valued > 0 && parts[valued - 1] == 0) --valued;
+        for (std::size_t i = 0; i < valued; ++i) out.append(1, d.component).append(number(parts[i]));
       }
       out.push_back(f);
       out.append(std::to_string(static_cast<unsigned>(issue.code))).push_back(d.component);

@@ -106,6 +106,11 @@ core::Result<Message, core::Issue> parse(std::string&& bytes, Charset whenUnstat
   while (skip < buf.size() && (isTerminator(buf[skip]) || isBlank(buf[skip]))) ++skip;
   if (skip > 0) buf.erase(0, skip);
   if (buf.compare(0, 3, "MSH") != 0) {
+    if (buf.compare(0, 3, "FHS") == 0 || buf.compare(0, 3, "BHS") == 0) {
+      return structuralIssue(core::ErrorCode::SegmentSequence, segmentLocation(buf.substr(0, 3), 1, 0, 0),
+                             "a batch (" + buf.substr(0, 3) +
+                                 ") where one message was expected: send each message in a frame of its own");
+    }
     return structuralIssue(core::ErrorCode::SegmentSequence, {},
                            buf.empty() ? "message is empty" : "message does not start with an MSH segment");
   }

@@ -123,35 +123,54 @@ std::ostream& operator<<(std::ostream& os, const ErrCase& c) {
 }
 
 const std::vector<ErrCase> kErrForms{
-    {"2.4", AckCode::AA, {}, {"MSA|AA|CTRL1"}},                                 // no issue: no ERR
-    {"2.5", AckCode::AA, {}, {"MSA|AA|CTRL1"}},                                 // same from 2.5
-    {"2.3", AckCode::AE, {kMissingPid3},                                        // ERR-1 and MSA-6
+    {"2.4", AckCode::AA, {}, {"MSA|AA|CTRL1"}},  // no issue: no ERR
+    {"2.5", AckCode::AA, {}, {"MSA|AA|CTRL1"}},  // same from 2.5
+    {"2.3",
+     AckCode::AE,
+     {kMissingPid3},  // ERR-1 and MSA-6
      {"MSA|AE|CTRL1|patient identifier list (PID-3) is missing|||101^Required field missing^HL70357",
       "ERR|PID^1^3^101&Required field missing&HL70357"}},
-    {"2.2", AckCode::AE, {kMissingPid3},                                        // 2.2 likewise
+    {"2.2",
+     AckCode::AE,
+     {kMissingPid3},  // 2.2 likewise
      {"MSA|AE|CTRL1|patient identifier list (PID-3) is missing|||101^Required field missing^HL70357",
       "ERR|PID^1^3^101&Required field missing&HL70357"}},
-    {"2.4", AckCode::AE, {kMissingPid3, kBadName},                              // ERR-1 repeats
+    {"2.4",
+     AckCode::AE,
+     {kMissingPid3, kBadName},  // ERR-1 repeats
      {"MSA|AE|CTRL1|patient identifier list (PID-3) is missing|||101^Required field missing^HL70357",
       "ERR|PID^1^3^101&Required field missing&HL70357~PID^1^5^102&Data type error&HL70357"}},
-    {"2.4", AckCode::AR, {kNoMsh},                                              // no segment to name
+    {"2.4",
+     AckCode::AR,
+     {kNoMsh},  // no segment to name
      {"MSA|AR|CTRL1|message does not start with an MSH segment|||100^Segment sequence error^HL70357",
       "ERR|^^^100&Segment sequence error&HL70357"}},
-    {"2.5", AckCode::AE, {kMissingPid3},                                        // ERR-2/3/4/8
+    {"2.5",
+     AckCode::AE,
+     {kMissingPid3},  // ERR-2/3/4/8
      {"MSA|AE|CTRL1|patient identifier list (PID-3) is missing",
-      "ERR||PID^1^3^^^|101^Required field missing^HL70357|E||||patient identifier list (PID-3) is missing"}},
-    {"2.5.1", AckCode::AE, {kBadName},                                          // repetition, component
-     {"MSA|AE|CTRL1|name is not valid", "ERR||PID^1^5^2^1^|102^Data type error^HL70357|E||||name is not valid"}},
-    {"2.5", AckCode::AA, {kLateArrival},                                        // a warning: W
+      "ERR||PID^1^3|101^Required field missing^HL70357|E||||patient identifier list (PID-3) is missing"}},
+    {"2.5.1",
+     AckCode::AE,
+     {kBadName},  // repetition, component
+     {"MSA|AE|CTRL1|name is not valid",
+      "ERR||PID^1^5^2^1|102^Data type error^HL70357|E||||name is not valid"}},
+    {"2.5",
+     AckCode::AA,
+     {kLateArrival},  // a warning: W
      {"MSA|AA|CTRL1|arrival time in the future",
-      "ERR||PV1^1^44^^^|102^Data type error^HL70357|W||||arrival time in the future"}},
-    {"2.5", AckCode::AR, {kNoMsh},                                              // ERR-2 empty
+      "ERR||PV1^1^44|102^Data type error^HL70357|W||||arrival time in the future"}},
+    {"2.5",
+     AckCode::AR,
+     {kNoMsh},  // ERR-2 empty
      {"MSA|AR|CTRL1|message does not start with an MSH segment",
       "ERR|||100^Segment sequence error^HL70357|E||||message does not start with an MSH segment"}},
-    {"2.7", AckCode::AE, {kMissingPid3, kBadName},                              // one ERR per issue
+    {"2.7",
+     AckCode::AE,
+     {kMissingPid3, kBadName},  // one ERR per issue
      {"MSA|AE|CTRL1|patient identifier list (PID-3) is missing",
-      "ERR||PID^1^3^^^|101^Required field missing^HL70357|E||||patient identifier list (PID-3) is missing",
-      "ERR||PID^1^5^2^1^|102^Data type error^HL70357|E||||name is not valid"}},
+      "ERR||PID^1^3|101^Required field missing^HL70357|E||||patient identifier list (PID-3) is missing",
+      "ERR||PID^1^5^2^1|102^Data type error^HL70357|E||||name is not valid"}},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -168,33 +187,37 @@ std::ostream& operator<<(std::ostream& os, const RejectionCase& c) { return os <
 const std::vector<RejectionCase> kRejections{
     {MSH24 "PI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // bad body
     {MSH_PREFIX "2.4|||AL\rPI\r", "CR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01^ACK",
-     "2.4"},                                                                                      // enhanced: CR
+     "2.4"},  // enhanced: CR
     {MSH_PREFIX "2.4||||ER\rPI\r", "CR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01^ACK",
-     "2.4"},                                                                                      // MSH-16 only
+     "2.4"},  // MSH-16 only
     {MSH_PREFIX "2.3\rPI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01", "2.3"},  // 2.3
     {"MSH|^~\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CT\xE9L1|P|2.4\r", "AR", "", "RCVAPP", "RCVFAC",
-     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},                                                   // MSH-10 dropped
+     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // MSH-10 dropped
     {"MSH|^~\\&|S\x01ND|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CTRL1|P|2.4\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "",
-     "SNDFAC", "ACK^A01^ACK", "2.4"},                                                             // MSH-3 dropped
+     "SNDFAC", "ACK^A01^ACK", "2.4"},  // MSH-3 dropped
     {"MSH|^~\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CTRL1|P|XYZ\rPI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
-     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},                                                   // bad version
+     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // bad version
     {"MSH|^~\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||^A04|CTRL1|P|2.4\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
-     "SNDAPP", "SNDFAC", "ACK^A04^ACK", "2.4"},                                                   // MSH-9.1 empty
+     "SNDAPP", "SNDFAC", "ACK^A04^ACK", "2.4"},  // MSH-9.1 empty
     {"MSH|^~\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01||P|2.4\r", "AR", "", "RCVAPP", "RCVFAC", "SNDAPP",
-     "SNDFAC", "ACK^A01^ACK", "2.4"},                                                             // no MSH-10
+     "SNDFAC", "ACK^A01^ACK", "2.4"},  // no MSH-10
     {"MSH|^^\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CTRL1|P|2.4\r", "AR", "", "", "", "", "", "ACK^^ACK",
-     "2.4"},                                                                                      // bad MSH-2
-    {"PID|1\r" MSH24, "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},                               // no MSH first
-    {"", "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},                                            // nothing
+     "2.4"},                                                         // bad MSH-2
+    {"PID|1\r" MSH24, "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},  // no MSH first
+    {"FHS|^~\\&|SNDAPP\rBHS|^~\\&|SNDAPP\r" MSH24 "PI\rBTS|1\rFTS|1\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
+     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // a batch in one frame: paired with its first message
+    {"BHS|^~\\&|SNDAPP\nBTS|0\n", "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},  // an empty batch
+    {"", "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},                           // nothing
     {"\r\n \r" MSH24 "PI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01^ACK",
-     "2.4"},                                                                                      // leading blanks
+     "2.4"},  // leading blanks
     {"\xEF\xBB\xBF" MSH_UTF8 "PID|||\xC3(\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC",
-     "ACK^A01^ACK", "2.5.1"},                                                                     // after a BOM
+     "ACK^A01^ACK", "2.5.1"},  // after a BOM
     {MSH_PREFIX "2.4\nPI\n", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01^ACK",
-     "2.4"},                                                                                      // LF ends
-    {MSH_CUSTOM "PI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK@A04@ACK", "2.4"},  // custom
-    {MSH_PREFIX "2.4|||\"\"|\"\"\rPI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC",
-     "ACK^A01^ACK", "2.4"},                                                                       // null: original
+     "2.4"},  // LF ends
+    {MSH_CUSTOM "PI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK@A04@ACK",
+     "2.4"},  // custom
+    {MSH_PREFIX "2.4|||\"\"|\"\"\rPI\r", "AR", "CTRL1", "RCVAPP", "RCVFAC", "SNDAPP", "SNDFAC", "ACK^A01^ACK",
+     "2.4"},  // null: original
 };
 
 struct TimestampCase {
@@ -355,7 +378,7 @@ BOOST_AUTO_TEST_CASE(texts_are_escaped_in_msa3_and_err8) {
   const auto segments = segmentsOf(ack);
   BOOST_REQUIRE(segments.size() == 3u);
   BOOST_TEST(segments[1] == "MSA|AE|CTRL1|a\\F\\b\\S\\c\\R\\d\\T\\e\\E\\f");
-  BOOST_TEST(segments[2] == "ERR||PID^1^3^^^|102^Data type error^HL70357|E||||a\\F\\b\\S\\c\\R\\d\\T\\e\\E\\f");
+  BOOST_TEST(segments[2] == "ERR||PID^1^3|102^Data type error^HL70357|E||||a\\F\\b\\S\\c\\R\\d\\T\\e\\E\\f");
   const auto reply = parsed(ack);
   BOOST_TEST(reply.get("MSA-3") == "a|b^c~d&e\\f");
   BOOST_TEST(reply.get("ERR-8") == "a|b^c~d&e\\f");

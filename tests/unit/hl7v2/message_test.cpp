@@ -343,6 +343,19 @@ BOOST_AUTO_TEST_CASE(invalid_byte_text_names_the_declared_charset) {
   BOOST_TEST(utf8.error().text == "byte is not valid in the message's character set (UTF-8)");
 }
 
+// A batch (FHS/BHS ... BTS/FTS) sent where one message is expected (one MLLP frame): said so,
+// at the envelope's first segment, with what to do.
+BOOST_AUTO_TEST_CASE(a_batch_where_one_message_was_expected_is_named) {
+  for (const std::string head : {"FHS", "BHS"}) {
+    const auto batch = cpis::hl7v2::parse(head + "|^~\\&|EPR\r" MSH24 "PID|1\rBTS|1\r");
+    BOOST_REQUIRE(!batch.ok());
+    BOOST_TEST((batch.error().code == cpis::core::ErrorCode::SegmentSequence));
+    BOOST_TEST(batch.error().location.segmentId == head);
+    BOOST_TEST(batch.error().text.find("a batch (" + head + ")") == 0u, batch.error().text);
+    BOOST_TEST(batch.error().text.find("a frame of its own") != std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(issue_texts_never_quote_the_value) {
   const auto bad = cpis::hl7v2::parse(MSH24 "PID|||SECRETNAME\xE8\r");
   BOOST_REQUIRE(!bad.ok());
