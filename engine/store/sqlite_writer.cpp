@@ -36,9 +36,10 @@ SqliteWriter::SqliteWriter(Poco::Data::Session session, std::chrono::microsecond
       commit_(db_, "COMMIT"),
       rollback_(db_, "ROLLBACK"),
       // A candidate of recent_ confirmed: the row is this (feed, MSH-10) (recent_ holds hashes).
-      findDuplicate_(db_,
-                     "SELECT m.ack, r.raw FROM message m LEFT JOIN message_raw r ON r.id = m.id"
-                     " WHERE m.id = ?1 AND m.feed = ?2 AND m.control_id = ?3"),
+      findDuplicate_(
+          db_,
+          "SELECT m.ack, r.raw, m.state IN ('rejected', 'failed') FROM message m"
+          " LEFT JOIN message_raw r ON r.id = m.id WHERE m.id = ?1 AND m.feed = ?2 AND m.control_id = ?3"),
       // What recent_ starts from: the messages of the window, in the order they were stored.
       loadRecent_(db_, kSqliteRecentMessages),
       countDuplicate_(db_, "UPDATE message SET duplicates_received = duplicates_received + 1 WHERE id = ?1"),
@@ -250,8 +251,13 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
       auto find = findDuplicate_.run();
       find.bind(1, candidate).bindText(2, message.feed).bindText(3, message.controlId);
       if (find.step()) {
+        const auto raw = find.blob(1);
+        // A refused message (AR, AE) is the original only of its own bytes: one corrected and
+        // sent again under the same MSH-10 (as an interface engine reprocesses an error) is a
+        // message of its own, as on PostgreSQL (kPersist).
+        if (find.int64(2) != 0 && raw && *raw != message.raw) continue;
         original = PersistOutcome{candidate, true, find.blob(0)};
-        if (const auto raw = find.blob(1)) original->conflicting = !sameMessageSentAgain(*raw, message.raw);
+        if (raw) original->conflicting = !sameMessageSentAgain(*raw, message.raw);
         break;
       }
     }

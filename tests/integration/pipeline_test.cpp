@@ -432,6 +432,27 @@ BOOST_AUTO_TEST_CASE(an_update_repeats_the_real_check_not_a_skipped_one_in_betwe
   BOOST_TEST(field(person, "ZCP-13.4") == "NHS");
 }
 
+// An ADT refused for a missing field (AE), corrected at the EPR and sent again under the same
+// MSH-10, as an interface engine reprocesses an error: checked, with its own alerts. It used to
+// get AR 205 ("MSH-10 is another message's"), and the child was never checked. The refused
+// bytes sent again still get their AE back, with no second refusal stored.
+BOOST_AUTO_TEST_CASE(a_corrected_message_sent_again_under_its_msh10_is_checked) {
+  const auto refused = send(adt("FIX1", "", {"9990000018"}));
+  BOOST_TEST(field(refused, "MSA-1") == "AE");
+  BOOST_TEST(send(adt("FIX1", "", {"9990000018"})) == refused);
+  const auto accesses = simulator->state().accesses(nhs("9990000018")).size();
+  const auto corrected = send(adt("FIX1", "VFIX1", {"9990000018"}));
+  BOOST_TEST(field(corrected, "MSA-1") == "AA", corrected);
+  BOOST_TEST(field(corrected, "MSA-2") == "FIX1");
+  BOOST_TEST(field(corrected, "ZCP-2") == "FOUND");
+  BOOST_TEST(simulator->state().accesses(nhs("9990000018")).size() == accesses + 1);
+  BOOST_TEST(engine->terminate() == 0);
+  const auto stored = f.storedMessages();
+  BOOST_TEST_REQUIRE(stored.size() == 2u);
+  BOOST_TEST(stored[0].second == "failed");
+  BOOST_TEST(stored[1].second == "processed");
+}
+
 // A checked message whose outcome could not be stored (the commit that finishes it failed): its
 // sender is asked to send it again. The resend is a duplicate of an original with no ACK: it
 // retries that finish (the check is not made again), and gets the check's alerts. Before, every

@@ -268,6 +268,45 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(another_message_under_a_stored_msh10_is_not_a_dupl
   BOOST_TEST(fixture.store().fetch(original)->duplicatesReceived == 2U);
 }
 
+// A message refused (AR, or AE: stored as rejected or failed), corrected, and sent again under
+// its MSH-10, as an interface engine reprocesses an error: a message of its own, stored and
+// answered on its own. It used to be AR 205 ("another message's MSH-10"), and the corrected
+// attendance was never checked. The refused bytes sent again are still its duplicate.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_corrected_message_under_a_refused_one_s_msh10_is_a_message_of_its_own,
+                              Backend, StoreBackends) {
+  StoreFixture<Backend> fixture(withWindow(1h));
+  for (const MessageState refusal : {MessageState::Rejected, MessageState::Failed}) {
+    const std::string id = refusal == MessageState::Rejected ? "AR1" : "AE1";
+    const std::string refusedBytes = messageBytes(id) + "PV1|1|E\rPID|1\r";
+    const std::string refusedAck = "MSH|^~\\&|RCV\rMSA|" +
+                                   std::string(refusal == MessageState::Rejected ? "AR" : "AE") + "|" + id +
+                                   "\r";
+    const auto refused = fixture.store().persistInbound(
+        {"edsys", id, refusedBytes, Completion{refusal, "refused", refusedAck}});
+    BOOST_REQUIRE(refused.ok());
+    BOOST_TEST(!refused->duplicate);
+    const auto again = fixture.store().persistInbound({"edsys", id, refusedBytes});
+    BOOST_REQUIRE(again.ok());
+    BOOST_TEST(again->duplicate);  // the same bytes: its stored answer again
+    BOOST_TEST(again->originalAck.value() == refusedAck);
+    const std::string correctedBytes = messageBytes(id) + "PV1|1|E\r";
+    const auto corrected = fixture.store().persistInbound({"edsys", id, correctedBytes});
+    BOOST_REQUIRE(corrected.ok());
+    BOOST_TEST(!corrected->duplicate);
+    BOOST_TEST(!corrected->conflicting);
+    BOOST_TEST(corrected->id != refused->id);
+    BOOST_TEST(fixture.store().fetch(corrected->id)->raw.value() == correctedBytes);
+    // The corrected message is now the original of its own resends, and of nothing else.
+    const auto resent = fixture.store().persistInbound({"edsys", id, correctedBytes});
+    BOOST_REQUIRE(resent.ok());
+    BOOST_TEST(resent->duplicate);
+    BOOST_TEST(resent->id == corrected->id);
+    const auto other = fixture.store().persistInbound({"edsys", id, messageBytes(id) + "PV1|1|I\r"});
+    BOOST_REQUIRE(other.ok());
+    BOOST_TEST(other->conflicting);
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_duplicate_of_a_message_not_yet_answered_has_no_ack, Backend, StoreBackends) {
   StoreFixture<Backend> fixture;
   const MessageId original = fixture.persist("MSG1");
