@@ -1,16 +1,16 @@
-#include "engine/app/checks.h"
-
 #include <fstream>
 #include <iterator>
 #include <ostream>
 #include <sstream>
 
+#include "engine/app/checks.h"
 #include "engine/domain/london_time.h"
 #include "engine/hl7v2/batch.h"
 #include "engine/mapping/mapping.h"
 #include "engine/mapping/mapping_loader.h"
 #include "engine/pipeline/adapt.h"
 #include "engine/pipeline/decide.h"
+#include "engine/pipeline/intake.h"
 #include "engine/plugin/adapter_plugin.h"
 #include "engine/plugin/plugin_registry.h"
 
@@ -170,6 +170,14 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
       const hl7v2::Message& message = item.message.value();
       out << " (MSH-10 " << message.controlId() << ", " << message.messageCode() << "^" << message.triggerEvent()
           << ", v" << message.version() << ")\n";
+      // What the feed refuses before any mapping: another HL7 version, a training message in LIVE.
+      auto refusal = pipeline::refusedVersionId(message);
+      if (!refusal) refusal = pipeline::refusedProcessingId(message, decider.policy().environment);
+      if (refusal) {
+        out << "  refused (AR; stored as rejected; NOT_CHECKED MESSAGE_REJECTED): " << *refusal << "\n";
+        allRead = false;
+        continue;
+      }
       const pipeline::AdaptResult adapted = adapter.adapt(message);
       const domain::Attendance& a = adapted.attendance;
       switch (adapted.kind) {

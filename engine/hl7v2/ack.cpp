@@ -57,15 +57,24 @@ bool trustworthy(std::string_view field) {
   return true;
 }
 
-AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>& fields) {
-  AckHeader h;
-  // What parse() skips before the MSH: a UTF-8 byte order mark, blank lines.
+// `bytes` from their first segment: without what parse() skips before the MSH (a UTF-8 byte
+// order mark, blank lines).
+std::string_view fromFirstSegment(std::string_view bytes) {
   std::size_t start = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
   while (start < bytes.size() &&
          (bytes[start] == '\r' || bytes[start] == '\n' || bytes[start] == ' ' || bytes[start] == '\t'))
     ++start;
-  bytes.remove_prefix(start);
-  if (bytes.substr(0, 3) == "FHS" || bytes.substr(0, 3) == "BHS") {
+  return bytes.substr(start);
+}
+
+bool isBatch(std::string_view bytes) {
+  return bytes.substr(0, 3) == "FHS" || bytes.substr(0, 3) == "BHS";
+}
+
+AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>& fields) {
+  AckHeader h;
+  bytes = fromFirstSegment(bytes);
+  if (isBatch(bytes)) {
     // A batch sent as one message: the reply pairs with its first message's MSH-10.
     const std::size_t msh = std::min(bytes.find("\rMSH"), bytes.find("\nMSH"));
     if (msh == std::string_view::npos) return h;
@@ -290,6 +299,9 @@ std::string buildRejection(std::string_view bytes, const core::Issue& issue, con
 }
 
 std::string salvageControlId(std::string_view bytes) {
+  // A batch sent as one message is not its first message: its AR pairs with that MSH-10, but it
+  // is stored under a key of its own, never as a resend of that message or another's.
+  if (isBatch(fromFirstSegment(bytes))) return {};
   std::array<std::string_view, 22> fields{};
   return std::string(salvageHeader(bytes, fields).controlId);
 }

@@ -60,7 +60,8 @@ std::string buildRejection(std::string_view bytes, const core::Issue& issue, con
                            bool enhancedFeed = true);
 
 // MSH-10 as a damaged message still gives it (raw, and only when it is plain printable text),
-// or "" when it cannot be found: the key a rejected message is stored and de-duplicated under.
+// or "" when it cannot be found (or the bytes are a batch, FHS/BHS): the key a rejected message
+// is stored and de-duplicated under.
 std::string salvageControlId(std::string_view bytes);
 
 // An HL7 DTM in UTC with its offset: YYYYMMDDHHMMSS.SSS+0000.

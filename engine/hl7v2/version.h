@@ -18,8 +18,8 @@ struct Version {
     if (minor != min) return minor > min;
     return patch >= pat;
   }
-  // An HL7 version 2 release, 2.1 to 2.9 (table 0104): what the engine reads.
-  bool isV2Release() const noexcept { return major == 2 && minor >= 1 && minor <= 9; }
+  // An HL7 version 2 release, 2.0 to 2.9 (table 0104): what the engine reads.
+  bool isV2Release() const noexcept { return major == 2 && minor <= 9; }
   friend auto operator<=>(const Version&, const Version&) = default;
 };
 

@@ -1208,11 +1208,14 @@ std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, En
 std::optional<core::Issue> refusedVersionId(const hl7v2::Message& message) {
   // Another version's message (a v3 system's header, a typing slip) is read by v2's rules only
   // by luck: its fields may mean something else. HL7's answer: AR 203, stored as rejected.
-  const std::string id = message.get(hl7v2::Path{"MSH", 1, 12, 1, 1, 0});
+  const std::string value = message.get(hl7v2::Path{"MSH", 1, 12, 1, 1, 0});
+  std::string_view id = value;
+  id.remove_prefix(std::min(id.find_first_not_of(' '), id.size()));  // "2.4 ": padded, still 2.4
+  id.remove_suffix(id.size() - std::min(id.find_last_not_of(' ') + 1, id.size()));
   if (id.empty()) return std::nullopt;
   if (const auto version = hl7v2::Version::parse(id); version && version->isV2Release()) return std::nullopt;
   return issue(core::ErrorCode::UnsupportedVersionId,
-               "version id (MSH-12) is not an HL7 version 2 release (2.1 to 2.9): not read", "MSH", 12);
+               "version id (MSH-12) is not an HL7 version 2 release (2.0 to 2.9): not read", "MSH", 12);
 }
 
 core::Status Intake::finishOrKeepTrying(store::MessageId id, std::string_view outcome,

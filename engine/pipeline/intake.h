@@ -324,7 +324,8 @@ class Intake final : public mllp::FrameHandler {
 std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, Environment environment);
 
 // AR 203's issue for a message whose version id (MSH-12.1) is not an HL7 version 2 release
-// (2.1 to 2.9, HL7 table 0104): "3.0", "V2", "2.4b". None for an empty MSH-12 (the parse warns).
+// (2.0 to 2.9, HL7 table 0104; spaces around it aside): "3.0", "V2", "2.4b". None for an empty
+// MSH-12 (the parse warns).
 std::optional<core::Issue> refusedVersionId(const hl7v2::Message& message);
 
 }  // namespace cpis::pipeline

@@ -28,9 +28,10 @@ std::string clockSql(std::string_view parameter) {
 
 // The newest message with this (feed, MSH-10) received within the window ($4 micros, NULL:
 // detection off) is the original: it counts the duplicate and the caller gets its id and ACK.
-// A refused message (AR, AE) is the original only of its own bytes: one corrected and sent
-// again under the same MSH-10 (as an interface engine reprocesses an error) is a message of its
-// own.
+// A refused message (AR, AE) is the original only of its own bytes, byte for byte: one corrected
+// and sent again under the same MSH-10 (as an interface engine reprocesses an error) is a message
+// of its own; and those bytes sent again are its duplicate, whatever was stored after it under
+// that MSH-10. As in SqliteWriter::apply.
 // Otherwise the message is inserted, finished at once when it carries a completion ($7 not
 // 'received'), claimed for this instance ($9, lease $10) when it stays unfinished. One
 // statement, so that a pipeline can carry a whole batch.
@@ -41,7 +42,8 @@ const std::string kPersist =
     "   WHERE $4::bigint IS NOT NULL AND m.feed = $1::text AND m.control_id = $2::bytea"
     "     AND m.received_at >= clock.now - $4::bigint"
     "     AND NOT (m.state IN ('rejected', 'failed') AND r.raw IS NOT NULL AND r.raw <> $11::bytea)"
-    "   ORDER BY m.received_at DESC, m.id DESC LIMIT 1),"
+    "   ORDER BY COALESCE(m.state IN ('rejected', 'failed') AND r.raw = $11::bytea, false) DESC,"
+    "     m.received_at DESC, m.id DESC LIMIT 1),"
     " counted AS (UPDATE message SET duplicates_received = duplicates_received + 1"
     "   WHERE id = (SELECT id FROM original)),"
     " inserted AS (INSERT INTO message (feed, control_id, received_at, raw_size, ack, acked_at, state, "

@@ -244,22 +244,25 @@ WriteReply SqliteWriter::apply(const PersistWrite& write) {
   const std::int64_t receivedAt = toDbTime(write.receivedAt);
   const RecentControlIds::Key key = RecentControlIds::keyOf(message.feed, message.controlId);
   if (duplicateWindowMicros_ > 0) {
-    // The newest message with this (feed, MSH-10) received since the window began.
+    // The newest message with this (feed, MSH-10) received since the window began. A refused
+    // message (AR, AE) is the original only of its own bytes, byte for byte: one corrected and
+    // sent again under the same MSH-10 (as an interface engine reprocesses an error) is a message
+    // of its own; and those bytes sent again are its duplicate, whatever was stored after it
+    // under that MSH-10. As on PostgreSQL (kPersist).
     std::optional<PersistOutcome> original;
     recent_.candidates(key, receivedAt - duplicateWindowMicros_, candidates_);
-    for (const MessageId candidate : candidates_) {
+    for (const MessageId candidate : candidates_) {  // newest first
       auto find = findDuplicate_.run();
       find.bind(1, candidate).bindText(2, message.feed).bindText(3, message.controlId);
-      if (find.step()) {
-        const auto raw = find.blob(1);
-        // A refused message (AR, AE) is the original only of its own bytes: one corrected and
-        // sent again under the same MSH-10 (as an interface engine reprocesses an error) is a
-        // message of its own, as on PostgreSQL (kPersist).
-        if (find.int64(2) != 0 && raw && *raw != message.raw) continue;
-        original = PersistOutcome{candidate, true, find.blob(0)};
-        if (raw) original->conflicting = !sameMessageSentAgain(*raw, message.raw);
-        break;
-      }
+      if (!find.step()) continue;
+      const auto raw = find.blob(1);
+      const bool refused = find.int64(2) != 0;
+      const bool refusedSame = refused && raw && *raw == message.raw;
+      if (refused && raw && !refusedSame) continue;
+      if (original && !refusedSame) continue;
+      original = PersistOutcome{candidate, true, find.blob(0)};
+      if (raw && !refused) original->conflicting = !sameMessageSentAgain(*raw, message.raw);
+      if (refusedSame) break;
     }
     if (original) {
       if (original->conflicting) original->originalAck.reset();  // about another message: never handed out

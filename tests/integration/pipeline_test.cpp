@@ -1783,7 +1783,9 @@ BOOST_AUTO_TEST_CASE(each_message_is_adapted_and_decided_and_nothing_is_stored) 
   std::string noVisit = adt("D3", "", {"9990000034"});
   std::ofstream(f.dir.file("two.hl7")) << adt("D1", "VD1", {"9990000018"}) << "\n"
                                        << adt("D2", "VD2", {"9990000034", "19700101"}) << "\n";
-  std::ofstream(f.dir.file("refused.hl7")) << noVisit;
+  std::string otherVersion = adt("D4", "VD4", {"9990000018"});
+  otherVersion.replace(otherVersion.find("|2.4|"), 5, "|3.0|");
+  std::ofstream(f.dir.file("refused.hl7")) << noVisit << "\n" << otherVersion;
 
   EngineProcess masked(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed", f.dir.file("two.hl7"),
                                             f.dir.file("refused.hl7")});
@@ -1800,6 +1802,11 @@ BOOST_AUTO_TEST_CASE(each_message_is_adapted_and_decided_and_nothing_is_stored) 
   BOOST_TEST(out.find("refused (AE; stored as failed; NOT_CHECKED MESSAGE_REJECTED)") != std::string::npos,
              out);
   BOOST_TEST(out.find("PV1(1)-19(1)") != std::string::npos, out);
+  // What the feed refuses before the mapping reads it: here another HL7 version (AR 203).
+  BOOST_TEST(out.find("message 2 (MSH-10 D4, ADT^A04, v3.0)\n  refused (AR; stored as rejected; NOT_CHECKED "
+                      "MESSAGE_REJECTED): ") != std::string::npos,
+             out);
+  BOOST_TEST(out.find("203 Unsupported version id") != std::string::npos, out);
   for (const char* patientData : {"9990000018", "9990000034", "TESTCHILD", "20150403", "19700101"}) {
     BOOST_TEST(out.find(patientData) == std::string::npos, patientData);
   }

@@ -281,6 +281,17 @@ BOOST_DATA_TEST_CASE(rejection_salvages_what_the_damaged_header_offers, boost::u
   BOOST_TEST(std::string(ack).find("100") != std::string::npos);
 }
 
+// The key a refused message is stored under: its MSH-10, but never a batch's first message's
+// (the batch is not that message: its AR pairs with it, above, but it is stored under a key of
+// its own, so the message sent alone later is not taken for its resend or refused as another).
+BOOST_AUTO_TEST_CASE(a_batch_is_never_stored_under_its_first_message_s_msh10) {
+  BOOST_TEST(cpis::hl7v2::salvageControlId(MSH24 "PI\r") == "CTRL1");
+  BOOST_TEST(cpis::hl7v2::salvageControlId("\r\n" MSH24 "PI\r") == "CTRL1");
+  BOOST_TEST(cpis::hl7v2::salvageControlId("FHS|^~\\&|SNDAPP\rBHS|^~\\&|SNDAPP\r" MSH24 "PI\rBTS|1\r") == "");
+  BOOST_TEST(cpis::hl7v2::salvageControlId("\xEF\xBB\xBF"
+                                           "BHS|^~\\&|SNDAPP\r" MSH24 "BTS|1\r") == "");
+}
+
 BOOST_DATA_TEST_CASE(timestamps_are_utc_dtm_with_milliseconds, boost::unit_test::data::make(kTimestamps), c) {
   const std::chrono::system_clock::time_point at{std::chrono::milliseconds(c.millisSinceEpoch)};
   BOOST_TEST(cpis::hl7v2::hl7Timestamp(at) == c.expected);

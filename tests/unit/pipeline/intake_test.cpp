@@ -40,14 +40,15 @@ BOOST_AUTO_TEST_CASE(a_live_feed_refuses_training_and_debugging_messages) {
 // release, with or without MSH-12's other components, goes on; so does an empty MSH-12.
 BOOST_AUTO_TEST_CASE(a_message_of_another_hl7_version_is_refused) {
   using cpis::pipeline::refusedVersionId;
-  for (const std::string version : {"3.0", "3", "V2.4", "2.4b", "2.10", "1.0", "2.4.1.1", "2,4"}) {
+  for (const std::string version : {"3.0", "3", "V2.4", "2.4b", "2.10", "1.0", "2.4.1.1", "2,4", "2. 4"}) {
     const auto problem = refusedVersionId(message("P", version));
     BOOST_TEST_REQUIRE(problem.has_value(), version);
     BOOST_TEST((problem->code == cpis::core::ErrorCode::UnsupportedVersionId));
     BOOST_TEST(problem->location.segmentId == "MSH");
     BOOST_TEST(problem->location.field == 12u);
   }
-  for (const std::string version : {"2.1", "2.3", "2.3.1", "2.4", "2.5.1", "2.5.1^GBR", "2.9", ""}) {
+  for (const std::string version :
+       {"2.0", "2.1", "2.3", "2.3.1", "2.4", "2.5.1", "2.5.1^GBR", "2.9", "", " 2.4 "}) {
     BOOST_TEST(!refusedVersionId(message("P", version)).has_value(), version);
   }
 }

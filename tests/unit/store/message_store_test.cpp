@@ -304,6 +304,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_corrected_message_under_a_refused_one_s_msh10_is
     const auto other = fixture.store().persistInbound({"edsys", id, messageBytes(id) + "PV1|1|I\r"});
     BOOST_REQUIRE(other.ok());
     BOOST_TEST(other->conflicting);
+    // The refused bytes sent again (an EPR replaying its log) are still the refused message's
+    // resend, with its own answer, though another message has been stored since under its MSH-10.
+    const auto replayed = fixture.store().persistInbound({"edsys", id, refusedBytes});
+    BOOST_REQUIRE(replayed.ok());
+    BOOST_TEST(replayed->duplicate);
+    BOOST_TEST(!replayed->conflicting);
+    BOOST_TEST(replayed->id == refused->id);
+    BOOST_TEST(replayed->originalAck.value() == refusedAck);
   }
 }
 
