@@ -285,6 +285,15 @@ Decision Decider::decide(const domain::Attendance& a) const {
     case AttendanceEvent::Reopen: break;
   }
 
+  // CPIS.md §4: an update (A08, A02), or an admission on the same visit, re-checks only when the
+  // number or the access mode changes. A move to a location out of CP-IS's scope, or to one the
+  // mapping does not know (radiology, a ward not yet in the table), is neither a new attendance
+  // nor a new query: the attendance's answered check is repeated, so that an EPR showing the
+  // latest ACK keeps the plan's alert as the child moves on (an A03 does the same). It used to
+  // replace a FOUND with NOT_CHECKED SETTING_OUT_OF_SCOPE, or with no alert at all.
+  if (!a.setting || *a.setting == domain::CareSetting::OutOfScope) {
+    if (auto kept = repeatedOnMove(a)) return *kept;
+  }
   if (!a.setting) {
     return notChecked(ReasonCode::LocationUnmapped,
                       a.locationKey.empty()
@@ -387,6 +396,31 @@ Decision Decider::decide(const domain::Attendance& a) const {
 
   d.kind = DecisionKind::CheckDue;
   d.reasonText = d.birthDateMissing ? "check due (no birth date: checked anyway)" : "check due";
+  return d;
+}
+
+std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) const {
+  if (a.event != AttendanceEvent::Update && a.event != AttendanceEvent::Start) return std::nullopt;
+  if (!a.nhsNumber || a.visitNumber.empty()) return std::nullopt;
+  const std::optional<PreviousCheck> previous = memory_.previous(a.feedId, a.visitNumber);
+  if (!previous || !answered(previous->status) || previous->cancelledAt || previous->endedAt)
+    return std::nullopt;
+  if (a.event == AttendanceEvent::Start && !continues(a, previous)) return std::nullopt;
+  const bool sameNumber =
+      previous->nhsNumber == a.nhsNumber || (previous->rekeyedFrom && previous->rekeyedFrom == a.nhsNumber);
+  if (!sameNumber) return std::nullopt;
+  // The number as this message states it still stands (as in decide(): a partial A08 without
+  // PID-32 says nothing new of a number verified before).
+  const bool saysNothingNew =
+      a.nhsStatus == domain::NhsNumberStatus::Absent && !a.nhsStatusUnreadable && previous->nhsNumberVerified;
+  if (!saysNothingNew && numberRefused(a)) return std::nullopt;
+  Decision d;
+  d.kind = DecisionKind::RepeatPrevious;
+  d.mode = previous->mode;
+  d.previousDecidedAt = previous->decidedAt;
+  d.reasonText = "the attendance moved to a location CP-IS does not check (" +
+                 (a.locationKey.empty() ? std::string("none named") : a.locationKey) +
+                 "): its check on the same NHS number is repeated";
   return d;
 }
 

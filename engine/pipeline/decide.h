@@ -372,6 +372,9 @@ class Decider {
   // Why the attendance's valid NHS number may not be queried (test data in LIVE, unverified),
   // or nullopt when it may.
   std::optional<std::pair<domain::ReasonCode, std::string>> numberRefused(const domain::Attendance& attendance) const;
+  // RepeatPrevious for an update (or an admission on the same visit) that moves an attendance
+  // answered on this NHS number to a location out of scope or not in the mapping; else nullopt.
+  std::optional<Decision> repeatedOnMove(const domain::Attendance& attendance) const;
 
   DecisionPolicy policy_;
   Clock clock_;

@@ -667,6 +667,20 @@ BOOST_AUTO_TEST_CASE(an_admission_from_ed_repeats_the_check_and_a_start_after_di
   BOOST_TEST(field(ward, "ZCP-2") == "FOUND");
   BOOST_TEST(field(ward, "ZCP-15") == field(arrival, "ZCP-15"));  // the same check, shown again
   BOOST_TEST(state.stats().queries == queries);
+  // A transfer to a location out of scope (radiology, under the mapping's otherwise rule) and an
+  // update naming no location: the same check again, no query (CPIS.md §4). Both used to answer
+  // NOT_CHECKED SETTING_OUT_OF_SCOPE, which took the plan's alert off the EPR's screen.
+  Patient xray = admitted;
+  xray.location = "XRAY^^^RZZ01";
+  const std::string moved = send(adt("W2A", "VW1", xray, "A02"));
+  BOOST_TEST(field(moved, "ZCP-2") == "FOUND", moved);
+  BOOST_TEST(field(moved, "ZCP-15") == field(arrival, "ZCP-15"));
+  Patient nowhere = admitted;
+  nowhere.location = "";
+  const std::string update = send(adt("W2B", "VW1", nowhere, "A08"));
+  BOOST_TEST(field(update, "ZCP-2") == "FOUND", update);
+  BOOST_TEST(field(update, "ZCP-15") == field(arrival, "ZCP-15"));
+  BOOST_TEST(state.stats().queries == queries);
 
   BOOST_TEST(field(send(adt("W3", "VW1", admitted, "A03")), "ZCP-15") == field(arrival, "ZCP-15"));
   // The A01 resent (its MSH-10 again): answered from the store, and nothing else. (It used to

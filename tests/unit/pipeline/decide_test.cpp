@@ -463,17 +463,52 @@ BOOST_AUTO_TEST_CASE(a_skipped_check_does_not_hide_a_real_one) {
   Decider decider(policy, time.clock(), memory);
   const Attendance start = child();
   decider.record(start, outcome(CheckStatus::Found, time.now));
-  // A transfer out of scope is not checked ...
+  // A transfer out of scope, of a child never checked on this visit, is not checked ...
   Attendance out = child();
+  out.visitNumber = "A250612099";
   out.event = AttendanceEvent::Update;
   out.setting = CareSetting::OutOfScope;
   const Decision skipped = decider.decide(out);
+  BOOST_TEST((skipped.kind == DecisionKind::NotChecked));
+  BOOST_TEST((skipped.reason == ReasonCode::SettingOutOfScope));
   decider.record(out, notCheckedOutcome(skipped, out, time.now, "id-2"));
   // ... and the transfer back compares with the real check: nothing changed, no second query.
   time.now += 60min;
   Attendance back = child();
   back.event = AttendanceEvent::Update;
   BOOST_TEST((decider.decide(back).kind == DecisionKind::RepeatPrevious));
+}
+
+// CPIS.md §4: an A02/A08 re-checks only on a change of number or mode. A move of a child found on
+// a plan to a location out of scope, or to one the mapping does not know, repeats the check: the
+// EPR showing the latest ACK keeps the plan's alert. It used to be NOT_CHECKED (or no alert).
+BOOST_AUTO_TEST_CASE(a_move_out_of_scope_repeats_the_attendance_s_answered_check) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  decider.record(start, outcome(CheckStatus::Found, time.now));
+  time.now += 60min;
+  Attendance out = child();
+  out.event = AttendanceEvent::Update;
+  out.setting = CareSetting::OutOfScope;
+  out.locationTerms.emitOutOfScope = false;
+  const Decision moved = decider.decide(out);
+  BOOST_TEST((moved.kind == DecisionKind::RepeatPrevious));
+  BOOST_TEST(moved.emitAlert);
+  BOOST_TEST(moved.mode.has_value());  // the check's own
+  Attendance unmapped = out;
+  unmapped.setting.reset();
+  BOOST_TEST((decider.decide(unmapped).kind == DecisionKind::RepeatPrevious));
+  // Not on another number, nor on one this message says is not verified.
+  Attendance other = out;
+  other.nhsNumber = NhsNumber::parse("9990000034");
+  BOOST_TEST((decider.decide(other).reason == ReasonCode::SettingOutOfScope));
+  Attendance unverified = out;
+  unverified.nhsStatus = NhsNumberStatus::Nsts02;
+  BOOST_TEST((decider.decide(unverified).reason == ReasonCode::SettingOutOfScope));
+  // Nor for a visit never checked.
+  Attendance fresh = out;
+  fresh.visitNumber = "A250612098";
+  BOOST_TEST((decider.decide(fresh).reason == ReasonCode::SettingOutOfScope));
 }
 
 BOOST_AUTO_TEST_CASE(attendances_are_kept_apart_by_feed_and_visit) {
