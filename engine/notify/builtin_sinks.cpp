@@ -203,11 +203,25 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                       entryText, messageText, failedCheckId);
     }
   }
-  // The failed check's query may have reached Spine (a time-out after it went out whole): this
-  // one is then a possible duplicate in the audit, as a retry within a lookup is.
-  const bool earlierMayHaveArrived = payloadField(entry.payload, kKeyMayHaveArrived) == "true";
+  // The failed check's query may have reached Spine (a time-out after it went out whole), or
+  // certainly did (Spine answered, but its reply could not be read): this one is then a possible
+  // duplicate in the audit, as a retry within a lookup is.
+  const bool unreadableBefore =
+      payloadField(entry.payload, kKeyReason) == domain::codeOf(domain::ReasonCode::UnrecognisedResponse);
+  const bool earlierMayHaveArrived =
+      payloadField(entry.payload, kKeyMayHaveArrived) == "true" || unreadableBefore;
   const domain::CheckOutcome outcome = feed->second.check(*attendance, earlierMayHaveArrived);
   const std::size_t followUpsBefore = followUps.size();
+  if (outcome.reason == domain::ReasonCode::UnrecognisedResponse &&
+      outcome.status == domain::CheckStatus::CheckFailed) {
+    // Spine answered, again, with a reply that cannot be read: each such query records an access
+    // and tells the local authority (CPIS.md §7: one an attendance), and the next reply is likely
+    // the same. Not asked again: a person checks CP-IS by hand (onDead says so).
+    return {Kind::Failed, "CP-IS answered the re-check with a reply that cannot be read (check " +
+                              outcome.checkId +
+                              "): not asked again, since each query records an access and tells the local "
+                              "authority; check CP-IS by hand"};
+  }
   if (outcome.status != domain::CheckStatus::Found && outcome.status != domain::CheckStatus::NotFound) {
     return {Kind::Retry, "CP-IS check failed again: " +
                              std::string(outcome.reason ? domain::codeOf(*outcome.reason) : "NO_REASON") +

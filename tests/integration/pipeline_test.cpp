@@ -920,9 +920,10 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
 // when the deferred check first tries again (the notify backoff's minimum).
 struct DeferredChecks {
   explicit DeferredChecks(const std::string& failing, std::optional<std::uint32_t> times = std::nullopt,
-                          std::chrono::milliseconds firstRetry = 100ms) {
+                          std::chrono::milliseconds firstRetry = 100ms,
+                          cpis::sim::Fault::Kind how = cpis::sim::Fault::Kind::Http500) {
     cpis::sim::Fault down;
-    down.kind = cpis::sim::Fault::Kind::Http500;
+    down.kind = how;
     down.times = times;
     state.setFault(failing, down);
     const std::string config = f.dir.file("deferred.xml");
@@ -1137,6 +1138,31 @@ BOOST_AUTO_TEST_CASE(a_check_recovery_repeats_after_a_kill_is_a_possible_duplica
       Poco::Data::Keywords::into(rows), Poco::Data::Keywords::into(flagged), Poco::Data::Keywords::now;
   BOOST_TEST(rows == 1);
   BOOST_TEST(flagged == 1);
+}
+
+// Spine answers with a reply the engine cannot read (here cut off half-way), every time: each
+// query records an access and tells the local authority. The check is asked again once, in the
+// background, and then goes to a person. It used to be re-queried every few minutes for the
+// deferred check's whole day: hundreds of access records, the local authority told each time.
+BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_asked_again_once_then_goes_to_a_person) {
+  DeferredChecks run("9990000018", std::nullopt, 100ms, cpis::sim::Fault::Kind::MalformedXml);
+  auto& state = run.state;
+  EngineProcess& engine = *run.engine;
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const std::size_t accessesBefore = state.accesses(nhs("9990000018")).size();
+  client.send(adt("M1", "VM1", {"9990000018"}));
+  const std::string failed = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(failed, "ZCP-2") == "CHECK_FAILED");
+  BOOST_TEST(field(failed, "ZCP-3.1") == "UNRECOGNISED_RESPONSE");
+  // Dead-lettered, with why (logged after the abandonment's ops alert for a person).
+  BOOST_TEST(cpis::test::waitFor(
+                 [&] { return engine.errors().find("reply that cannot be read") != std::string::npos; }, 20s),
+             engine.errors());
+  BOOST_TEST(engine.errors().find("abandoned") != std::string::npos, engine.errors());
+  BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore + 2);  // the check and one re-check
+  BOOST_TEST(state.stats().queries == 2u);
+  BOOST_TEST(engine.terminate() == 0);
+  BOOST_TEST(engine.errors().find("9990000018") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_deferred_check_is_withdrawn) {

@@ -270,6 +270,37 @@ BOOST_AUTO_TEST_CASE(a_re_run_after_a_query_that_may_have_arrived_is_a_possible_
   BOOST_TEST(flagged == (std::vector<bool>{false, true}), boost::test_tools::per_element());
 }
 
+// A check whose reply Spine sent but the engine could not read (UNRECOGNISED_RESPONSE): Spine
+// made the access, so its re-check is a possible duplicate; and a re-check answered unreadably
+// again goes to a person at once rather than being retried (each query records an access and
+// tells the local authority: one such record was re-queried every few minutes for a day).
+BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_re_checked_once_and_then_goes_to_a_person) {
+  const notify::Composer composer(settings());
+  std::vector<bool> flagged;
+  domain::CheckOutcome next = test::failed("AGAIN");
+  next.reason = domain::ReasonCode::UnrecognisedResponse;
+  notify::RecheckFeed feed;
+  feed.check = [&](const domain::Attendance&, bool earlierMayHaveArrived) {
+    flagged.push_back(earlierMayHaveArrived);
+    return next;
+  };
+  notify::RecheckSink sink(*store, composer, {{"ed", feed}});
+  domain::CheckOutcome unreadable = test::failed();
+  unreadable.reason = domain::ReasonCode::UnrecognisedResponse;
+  store::OutboxEntry entry = deferredEntry(composer, std::nullopt);
+  entry.payload = composer.deferredCheck(test::child(), unreadable, std::nullopt).payload;
+  notify::Notifications followUps;
+  const auto result = sink.deliver(entry, followUps);
+  BOOST_TEST(result.kind == Kind::Failed);  // dead-lettered: onDead tells a person
+  BOOST_TEST(result.text.find("check CP-IS by hand") != std::string::npos, result.text);
+  BOOST_TEST(result.text.find("9990000018") == std::string::npos);
+  BOOST_TEST(followUps.empty());
+  BOOST_TEST(flagged == (std::vector<bool>{true}), boost::test_tools::per_element());
+  // Spine unavailable instead: retried, as before.
+  next.reason = domain::ReasonCode::SpineUnavailable;
+  BOOST_TEST(sink.deliver(entry, followUps).kind == Kind::Retry);
+}
+
 // CPIS.md §4: no query for a cancelled attendance (A11 after the failed check).
 BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_re_run_is_withdrawn_without_a_query) {
   const notify::Composer composer(settings());
