@@ -51,13 +51,24 @@ core::Location relocated(core::Location at, const hl7v2::Message& part, const Gr
 
 AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
   AdaptResult result = adaptOne(message);
-  if (result.kind != AdaptResult::Kind::Attendance || result.attendance.event != domain::AttendanceEvent::Merge) {
+  if (result.kind != AdaptResult::Kind::Attendance) return result;
+  const std::vector<std::size_t> pids = message.segmentsNamed("PID");
+  if (result.attendance.event != domain::AttendanceEvent::Merge) {
+    // An attendance is one patient's: a second PID (two messages run together, an EPR's bug) is
+    // refused rather than a guess at which patient is meant (hazard H1). It used to check the
+    // first, with nothing said.
+    if (pids.size() > 1) {
+      result.kind = AdaptResult::Kind::DataError;
+      result.issues = {core::Issue{core::ErrorCode::SegmentSequence, core::Severity::Error,
+                                   core::Location{"PID", 2, 0, 0, 0, 0, offsetOf(message, pids[1])},
+                                   "the message carries " + std::to_string(pids.size()) +
+                                       " PID segments where an attendance has one patient: not checked"}};
+    }
     return result;
   }
   // A merge of several records in one message: every group is read, none dropped, and each from
   // its own segments (read whole, the first group's MRG or PV1 paths would find the next
   // group's when its own are missing).
-  const std::vector<std::size_t> pids = message.segmentsNamed("PID");
   if (pids.size() < 2) return result;
   for (std::size_t g = 0; g < pids.size(); ++g) {
     const std::size_t end = g + 1 < pids.size() ? pids[g + 1] : message.segmentCount();

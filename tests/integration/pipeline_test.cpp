@@ -453,6 +453,25 @@ BOOST_AUTO_TEST_CASE(a_corrected_message_sent_again_under_its_msh10_is_checked) 
   BOOST_TEST(stored[1].second == "processed");
 }
 
+// Two patients in one attendance message (two PID segments: messages run together, an EPR's
+// bug): refused with AE at the second PID, not checked, rather than a guess at which child is
+// meant (hazard H1). It used to check the first, with nothing said.
+BOOST_AUTO_TEST_CASE(an_attendance_message_with_two_patients_is_refused) {
+  std::string twoPatients = adt("TWO1", "VTWO1", {"9990000387"});
+  const std::string second = adt("TWO1", "VTWO1", {"9990000018"});
+  const auto pid = second.find("PID|");
+  twoPatients.insert(twoPatients.find("PV1|"), second.substr(pid, second.find('\r', pid) + 1 - pid));
+  const auto queries = simulator->state().stats().queries;
+  const auto refused = send(twoPatients);
+  BOOST_TEST(field(refused, "MSA-1") == "AE", refused);
+  BOOST_TEST(field(refused, "ZCP-2") == "NOT_CHECKED");
+  BOOST_TEST(field(refused, "ZCP-3.1") == "MESSAGE_REJECTED");
+  BOOST_TEST(field(refused, "ERR-1.1") == "PID");
+  BOOST_TEST(field(refused, "ERR-1.2") == "2");
+  BOOST_TEST(field(refused, "MSA-3").find("2 PID segments") != std::string::npos, field(refused, "MSA-3"));
+  BOOST_TEST(simulator->state().stats().queries == queries);
+}
+
 // A checked message whose outcome could not be stored (the commit that finishes it failed): its
 // sender is asked to send it again. The resend is a duplicate of an original with no ACK: it
 // retries that finish (the check is not made again), and gets the check's alerts. Before, every
