@@ -212,11 +212,12 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
       payloadField(entry.payload, kKeyMayHaveArrived) == "true" || unreadableBefore;
   const domain::CheckOutcome outcome = feed->second.check(*attendance, earlierMayHaveArrived);
   const std::size_t followUpsBefore = followUps.size();
-  if (outcome.reason == domain::ReasonCode::UnrecognisedResponse &&
+  if (unreadableBefore && outcome.reason == domain::ReasonCode::UnrecognisedResponse &&
       outcome.status == domain::CheckStatus::CheckFailed) {
-    // Spine answered, again, with a reply that cannot be read: each such query records an access
-    // and tells the local authority (CPIS.md §7: one an attendance), and the next reply is likely
-    // the same. Not asked again: a person checks CP-IS by hand (onDead says so).
+    // Answered, again, with a reply that cannot be read: each such query Spine takes records an
+    // access and tells the local authority (CPIS.md §7: one an attendance), and the next reply is
+    // likely the same. Not asked again: a person checks CP-IS by hand (onDead says so). After a
+    // time-out or Spine down, one unreadable reply is retried as any failure is.
     return {Kind::Failed, "CP-IS answered the re-check with a reply that cannot be read (check " +
                               outcome.checkId +
                               "): not asked again, since each query records an access and tells the local "

@@ -54,11 +54,16 @@ AdaptResult Adapter::adapt(const hl7v2::Message& message) const {
   if (result.kind != AdaptResult::Kind::Attendance) return result;
   const std::vector<std::size_t> pids = message.segmentsNamed("PID");
   if (result.attendance.event != domain::AttendanceEvent::Merge) {
-    // An attendance is one patient's: a second PID (two messages run together, an EPR's bug) is
-    // refused rather than a guess at which patient is meant (hazard H1). It used to check the
-    // first, with nothing said.
-    if (pids.size() > 1) {
+    // An attendance is one patient's: a second PID (two messages run together, an EPR's bug) in a
+    // message that would be checked is refused rather than a guess at which patient is meant
+    // (hazard H1). It used to check the first, with nothing said. A discharge or cancellation
+    // is taken as before (its visit is PV1's, and a cancellation must withdraw what it cancels).
+    const bool checks = result.attendance.event == domain::AttendanceEvent::Start ||
+                        result.attendance.event == domain::AttendanceEvent::Update;
+    if (pids.size() > 1 && checks) {
       result.kind = AdaptResult::Kind::DataError;
+      result.attendance.nhsNumber.reset();  // ZCP-13 names neither: which patient is meant is unknown
+      result.attendance.refusedNhsNumber.reset();
       result.issues = {core::Issue{core::ErrorCode::SegmentSequence, core::Severity::Error,
                                    core::Location{"PID", 2, 0, 0, 0, 0, offsetOf(message, pids[1])},
                                    "the message carries " + std::to_string(pids.size()) +

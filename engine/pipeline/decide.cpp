@@ -293,19 +293,9 @@ Decision Decider::decide(const domain::Attendance& a) const {
   // replace a FOUND with NOT_CHECKED SETTING_OUT_OF_SCOPE, or with no alert at all.
   if (!a.setting || *a.setting == domain::CareSetting::OutOfScope) {
     if (auto kept = repeatedOnMove(a)) return *kept;
-  }
-  if (!a.setting) {
-    return notChecked(ReasonCode::LocationUnmapped,
-                      a.locationKey.empty()
-                          ? std::string("the message names no location")
-                          : "location " + a.locationKey + " is not in the mapping's location table");
+    return locationNotChecked(a);
   }
   d.mode = accessModeFor(a);
-  if (*a.setting == domain::CareSetting::OutOfScope) {
-    d.emitAlert = a.locationTerms.emitOutOfScope.value_or(policy_.emitOutOfScope);
-    return notChecked(ReasonCode::SettingOutOfScope,
-                      "location " + a.locationKey + " is out of scope for CP-IS");
-  }
 
   if (!a.nhsNumber) {
     if (a.nhsNumberProblem.empty()) {
@@ -399,6 +389,24 @@ Decision Decider::decide(const domain::Attendance& a) const {
   return d;
 }
 
+Decision Decider::locationNotChecked(const domain::Attendance& a) const {
+  Decision d;
+  d.kind = DecisionKind::NotChecked;
+  if (!a.setting) {
+    d.reason = ReasonCode::LocationUnmapped;
+    d.reasonText = a.locationKey.empty()
+                       ? std::string("the message names no location")
+                       : "location " + a.locationKey + " is not in the mapping's location table";
+    return d;
+  }
+  CPIS_ASSERT(*a.setting == domain::CareSetting::OutOfScope);
+  d.mode = accessModeFor(a);
+  d.emitAlert = a.locationTerms.emitOutOfScope.value_or(policy_.emitOutOfScope);
+  d.reason = ReasonCode::SettingOutOfScope;
+  d.reasonText = "location " + a.locationKey + " is out of scope for CP-IS";
+  return d;
+}
+
 std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) const {
   if (a.event != AttendanceEvent::Update && a.event != AttendanceEvent::Start) return std::nullopt;
   if (!a.nhsNumber || a.visitNumber.empty()) return std::nullopt;
@@ -409,6 +417,11 @@ std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) con
   const bool sameNumber =
       previous->nhsNumber == a.nhsNumber || (previous->rekeyedFrom && previous->rekeyedFrom == a.nhsNumber);
   if (!sameNumber) return std::nullopt;
+  // A location nobody mapped (or put out of scope only by the mapping's default rule) may be a
+  // ward in scope: a silent read's answer is not shown there for the unscheduled check the
+  // attendance may be owed; the location's NOT_CHECKED and its ops alert stand (hazard H4).
+  if ((!a.setting || a.settingByDefault) && previous->mode != domain::AccessMode::Unscheduled)
+    return std::nullopt;
   // The number as this message states it still stands (as in decide(): a partial A08 without
   // PID-32 says nothing new of a number verified before).
   const bool saysNothingNew =

@@ -367,6 +367,10 @@ class Decider {
 
   const DecisionPolicy& policy() const noexcept { return policy_; }
 
+  // NOT_CHECKED for an attendance whose location is not in the mapping (LOCATION_UNMAPPED) or
+  // out of CP-IS's scope (SETTING_OUT_OF_SCOPE, its alert as emitOutOfScope says).
+  Decision locationNotChecked(const domain::Attendance& attendance) const;
+
  private:
   bool acceptable(const domain::Attendance& attendance) const;
   // Why the attendance's valid NHS number may not be queried (test data in LIVE, unverified),

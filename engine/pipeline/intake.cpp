@@ -695,7 +695,16 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     logger().notice("feed %s: MSH-10 %s: %s at %s", policy_.feed, message.controlId(), warning.text,
                     core::locationText(warning.location));
   }
-  const Decision decision = checks_->decider.decide(attendance);
+  Decision decision = checks_->decider.decide(attendance);
+  const bool unchecked = !attendance.setting || *attendance.setting == domain::CareSetting::OutOfScope;
+  if (decision.kind == DecisionKind::RepeatPrevious && unchecked) {
+    // A move out of scope repeats the attendance's check (Decider::repeatedOnMove) only when
+    // that check is here to be shown: never a query for a location CP-IS does not check.
+    const auto previous = rememberedOutcome(attendance);
+    if (!previous || previous->decidedAt != decision.previousDecidedAt) {
+      decision = checks_->decider.locationNotChecked(attendance);
+    }
+  }
   // What the message does to the attendance (Decider::noteEvent), once it is stored.
   pending.remember = Pending::Remember{attendance, now(), std::nullopt, false};
   std::optional<domain::AccessMode> mode = decision.mode;
@@ -739,6 +748,9 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     // Only the check the decider repeats: anything else remembered here is not shown for it.
     if (const auto previous = rememberedOutcome(attendance);
         previous && previous->decidedAt == decision.previousDecidedAt) {
+      // Hazard H4: a location nobody mapped is reported all the same, the check repeated or not.
+      pending.remember->unmapped = !attendance.setting;
+      pending.remember->outOfScopeByDefault = unchecked && attendance.setting && attendance.settingByDefault;
       pending.repeated.emplace(attendance, *previous);
       return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
                               : accept(message, &*previous, true, attendance.warnings);

@@ -469,6 +469,7 @@ BOOST_AUTO_TEST_CASE(an_attendance_message_with_two_patients_is_refused) {
   BOOST_TEST(field(refused, "ERR-1.1") == "PID");
   BOOST_TEST(field(refused, "ERR-1.2") == "2");
   BOOST_TEST(field(refused, "MSA-3").find("2 PID segments") != std::string::npos, field(refused, "MSA-3"));
+  BOOST_TEST(field(refused, "ZCP-13") == "");  // neither patient's number: which is meant is unknown
   BOOST_TEST(simulator->state().stats().queries == queries);
 }
 

@@ -299,6 +299,10 @@ BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_re_checked_once_and_then_goe
   // Spine unavailable instead: retried, as before.
   next.reason = domain::ReasonCode::SpineUnavailable;
   BOOST_TEST(sink.deliver(entry, followUps).kind == Kind::Retry);
+  // After a failure that was not an unreadable reply (Spine down), one unreadable reply is
+  // retried as any failure is: a proxy's page during an outage abandons nothing.
+  next.reason = domain::ReasonCode::UnrecognisedResponse;
+  BOOST_TEST(sink.deliver(deferredEntry(composer, std::nullopt), followUps).kind == Kind::Retry);
 }
 
 // CPIS.md §4: no query for a cancelled attendance (A11 after the failed check).

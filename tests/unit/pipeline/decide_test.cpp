@@ -511,6 +511,27 @@ BOOST_AUTO_TEST_CASE(a_move_out_of_scope_repeats_the_attendance_s_answered_check
   BOOST_TEST((decider.decide(fresh).reason == ReasonCode::SettingOutOfScope));
 }
 
+// A silent read's answer (CAMHS) is not shown at a location nobody mapped, or put out of scope
+// only by the mapping's default rule: it may be a ward in scope that owes the attendance its
+// unscheduled check. Its NOT_CHECKED (and the ops alert for the location) stand. At a location
+// the mapping itself puts out of scope, the read's answer is repeated.
+BOOST_AUTO_TEST_CASE(a_silent_read_is_not_repeated_at_a_location_nobody_mapped) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance camhs = child();
+  camhs.setting = CareSetting::Camhs;
+  decider.record(camhs, outcome(CheckStatus::Found, time.now, AccessMode::Scheduled));
+  time.now += 30min;
+  Attendance moved = child();
+  moved.event = AttendanceEvent::Update;
+  moved.setting.reset();
+  BOOST_TEST((decider.decide(moved).reason == ReasonCode::LocationUnmapped));
+  moved.setting = CareSetting::OutOfScope;
+  moved.settingByDefault = true;
+  BOOST_TEST((decider.decide(moved).reason == ReasonCode::SettingOutOfScope));
+  moved.settingByDefault = false;
+  BOOST_TEST((decider.decide(moved).kind == DecisionKind::RepeatPrevious));
+}
+
 BOOST_AUTO_TEST_CASE(attendances_are_kept_apart_by_feed_and_visit) {
   Decider decider(policy, time.clock(), memory);
   const Attendance start = child();
