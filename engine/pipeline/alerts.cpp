@@ -123,13 +123,15 @@ std::string planDisplayText(const domain::CheckOutcome& outcome, const domain::C
   if (record.subject == domain::SubjectKind::UnbornChild) {
     text += " (unborn child, on the mother's NHS number)";
   }
+  // A start after today (a plan CP-IS holds ahead of its date): "since" would say it runs now.
+  const std::string began = plan.start > domain::londonDate(outcome.decidedAt) ? " starting " : " since ";
   if (!plan.end) {
-    text += " since " + domain::displayDate(plan.start) + " (no end date).";
+    text += began + domain::displayDate(plan.start) + " (no end date).";
   } else if (planState(outcome, plan) == "ENDED") {
     text +=
         " from " + domain::displayDate(plan.start) + " to " + domain::displayDate(*plan.end) + " (ENDED).";
   } else {
-    text += " since " + domain::displayDate(plan.start) + ", ends " + domain::displayDate(*plan.end) + ".";
+    text += began + domain::displayDate(plan.start) + ", ends " + domain::displayDate(*plan.end) + ".";
   }
   text += " " + laContactText(record.la) + ". ";
   text += accessesSentence(std::min(outcome.accesses.size(), kMaxAccesses));

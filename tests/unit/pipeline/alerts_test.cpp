@@ -431,6 +431,22 @@ BOOST_AUTO_TEST_CASE(plan_state_uses_the_london_date_of_the_check) {
   BOOST_TEST(segments.find("|20250613003000+0100|") != std::string::npos);  // ZCP-14 in London time
 }
 
+// A plan whose start CP-IS holds after today is not said to run "since" that date.
+BOOST_AUTO_TEST_CASE(a_plan_starting_after_today_is_not_said_to_run_since_then) {
+  CheckOutcome outcome =
+      found({{exampleshire(), SubjectKind::Child, {{PlanType::Cppi, 2027y / 1 / 1, {}}}}}, 0);
+  const std::string ack =
+      buildAlertAck(inbound(), hl7v2::AckCode::AA, {}, ackOptions(), outcome, AlertOptions{});
+  const auto m = hl7v2::parse(std::string_view(ack)).value();
+  BOOST_TEST(
+      m.get("ZCP-19").find("CHILD PROTECTION PLAN starting 01/01/2027 (no end date).") != std::string::npos,
+      m.get("ZCP-19"));
+  outcome.records[0].plans[0].start = 2025y / 3 / 1;
+  const std::string past =
+      buildAlertAck(inbound(), hl7v2::AckCode::AA, {}, ackOptions(), outcome, AlertOptions{});
+  BOOST_TEST(past.find("since 01/03/2025") != std::string::npos, past);
+}
+
 BOOST_AUTO_TEST_CASE(at_most_25_accesses_follow) {
   const CheckOutcome outcome =
       found({{exampleshire(), SubjectKind::Child, {{PlanType::Cppi, 2025y / 3 / 1, {}}}}}, 30);
