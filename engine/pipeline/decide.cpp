@@ -27,6 +27,12 @@ bool answered(CheckStatus status) {
   return status == CheckStatus::Found || status == CheckStatus::NotFound;
 }
 
+// Whether the attendance is on the number its check was made on, or on the one that check
+// moved from (a merge re-keyed it to the surviving number): the same patient either way.
+bool onCheckedNumber(const domain::Attendance& a, const PreviousCheck& previous) {
+  return previous.nhsNumber == a.nhsNumber || (previous.rekeyedFrom && previous.rekeyedFrom == a.nhsNumber);
+}
+
 // Whether a start continues the attendance its visit already has: one neither ended (A03) nor
 // cancelled (A11) since, nor a pre-admission (A05/A14) that this start begins. CPIS.md §4: an ED
 // attendance admitted to a ward (A04, then A01 on the same visit) is one attendance.
@@ -350,8 +356,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
     // The attendance's check moved to the surviving number of a merge (a deferred check's
     // answer): an update that still carries the number it moved from is the same patient, not a
     // change that queries the retired number again.
-    const bool sameNumber =
-        previous->nhsNumber == a.nhsNumber || (previous->rekeyedFrom && previous->rekeyedFrom == a.nhsNumber);
+    const bool sameNumber = onCheckedNumber(a, *previous);
     // An answered unscheduled check covers a move to a scheduled setting (ED to CAMHS, say): its
     // answer is repeated, no silent read made, so the attendance's check stays the unscheduled
     // one, and a move back (to a paediatric ward) repeats it too rather than query and tell the
@@ -414,9 +419,7 @@ std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) con
   if (!previous || !answered(previous->status) || previous->cancelledAt || previous->endedAt)
     return std::nullopt;
   if (a.event == AttendanceEvent::Start && !continues(a, previous)) return std::nullopt;
-  const bool sameNumber =
-      previous->nhsNumber == a.nhsNumber || (previous->rekeyedFrom && previous->rekeyedFrom == a.nhsNumber);
-  if (!sameNumber) return std::nullopt;
+  if (!onCheckedNumber(a, *previous)) return std::nullopt;
   // A location nobody mapped (or put out of scope only by the mapping's default rule) may be a
   // ward in scope: a silent read's answer is not shown there for the unscheduled check the
   // attendance may be owed; the location's NOT_CHECKED and its ops alert stand (hazard H4).

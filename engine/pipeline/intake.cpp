@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <Poco/Logger.h>
+#include <Poco/String.h>
 
 #include "engine/core/retry.h"
 #include "engine/hl7v2/ack.h"
@@ -1220,10 +1221,7 @@ std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, En
 std::optional<core::Issue> refusedVersionId(const hl7v2::Message& message) {
   // Another version's message (a v3 system's header, a typing slip) is read by v2's rules only
   // by luck: its fields may mean something else. HL7's answer: AR 203, stored as rejected.
-  const std::string value = message.get(hl7v2::Path{"MSH", 1, 12, 1, 1, 0});
-  std::string_view id = value;
-  id.remove_prefix(std::min(id.find_first_not_of(' '), id.size()));  // "2.4 ": padded, still 2.4
-  id.remove_suffix(id.size() - std::min(id.find_last_not_of(' ') + 1, id.size()));
+  const std::string id = Poco::trim(message.get(hl7v2::Path{"MSH", 1, 12, 1, 1, 0}));  // "2.4 " is 2.4
   if (id.empty()) return std::nullopt;
   if (const auto version = hl7v2::Version::parse(id); version && version->isV2Release()) return std::nullopt;
   return issue(core::ErrorCode::UnsupportedVersionId,
