@@ -413,11 +413,20 @@ Decision Decider::locationNotChecked(const domain::Attendance& a) const {
 }
 
 std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) const {
-  if (a.event != AttendanceEvent::Update && a.event != AttendanceEvent::Start) return std::nullopt;
+  if (a.event != AttendanceEvent::Update && a.event != AttendanceEvent::Start &&
+      a.event != AttendanceEvent::Reopen)
+    return std::nullopt;
   if (!a.nhsNumber || a.visitNumber.empty()) return std::nullopt;
   const std::optional<PreviousCheck> previous = memory_.previous(a.feedId, a.visitNumber);
-  if (!previous || !answered(previous->status) || previous->cancelledAt || previous->endedAt)
-    return std::nullopt;
+  if (!previous || previous->cancelledAt) return std::nullopt;
+  // A failed check is repeated while its re-check is queued, as decide() repeats it in scope: a
+  // move to X-ray must not replace "CP-IS could not be checked: check it by hand" with "not
+  // checked: out of scope", which reads as nothing to do (hazard H2).
+  const bool failedRecently =
+      previous->status == CheckStatus::CheckFailed && clock_() - previous->decidedAt < policy_.recheckWindow;
+  if (!answered(previous->status) && !failedRecently) return std::nullopt;
+  // An A13 reopens the attendance its A03 ended (decide() repeats its check in scope too).
+  if (previous->endedAt && a.event != AttendanceEvent::Reopen) return std::nullopt;
   if (a.event == AttendanceEvent::Start && !continues(a, previous)) return std::nullopt;
   if (!onCheckedNumber(a, *previous)) return std::nullopt;
   // A location nobody mapped (or put out of scope only by the mapping's default rule) may be a
@@ -425,11 +434,16 @@ std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) con
   // attendance may be owed; the location's NOT_CHECKED and its ops alert stand (hazard H4).
   if ((!a.setting || a.settingByDefault) && previous->mode != domain::AccessMode::Unscheduled)
     return std::nullopt;
-  // The number as this message states it still stands (as in decide(): a partial A08 without
-  // PID-32 says nothing new of a number verified before).
-  const bool saysNothingNew =
-      a.nhsStatus == domain::NhsNumberStatus::Absent && !a.nhsStatusUnreadable && previous->nhsNumberVerified;
-  if (!saysNothingNew && numberRefused(a)) return std::nullopt;
+  // The number as this message states it still stands. It is judged by the terms it was checked
+  // under, not the new location's: a baby checked at the paediatric ED on NSTS08 (that
+  // location's signed-off switch) and sent to X-ray is the same baby on the same number. A
+  // message that leaves PID-32 out says nothing new of the number; one that states a status the
+  // feed never accepts (NSTS04: no match), or an unreadable one, or calls a number checked
+  // verified unverified, is news: the check is not repeated on it.
+  domain::Attendance asChecked = a;
+  asChecked.locationTerms.acceptMissingTraceStatus = true;
+  if (!previous->nhsNumberVerified) asChecked.locationTerms.acceptUnverifiedNhsNumber = true;
+  if (numberRefused(asChecked)) return std::nullopt;
   Decision d;
   d.kind = DecisionKind::RepeatPrevious;
   d.mode = previous->mode;

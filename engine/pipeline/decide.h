@@ -376,8 +376,10 @@ class Decider {
   // Why the attendance's valid NHS number may not be queried (test data in LIVE, unverified),
   // or nullopt when it may.
   std::optional<std::pair<domain::ReasonCode, std::string>> numberRefused(const domain::Attendance& attendance) const;
-  // RepeatPrevious for an update (or an admission on the same visit) that moves an attendance
-  // answered on this NHS number to a location out of scope or not in the mapping; else nullopt.
+  // RepeatPrevious for an update (an admission on the same visit, an A13 reopening it) that
+  // moves an attendance answered on this NHS number, or failed on it within recheckWindow, to a
+  // location out of scope or not in the mapping; the number judged by the terms it was checked
+  // under. Else nullopt.
   std::optional<Decision> repeatedOnMove(const domain::Attendance& attendance) const;
 
   DecisionPolicy policy_;

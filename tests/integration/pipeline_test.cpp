@@ -893,6 +893,15 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   BOOST_TEST(field(ack, "ZCP-19").find("Automatic retry in progress") != std::string::npos, field(ack, "ZCP-19"));
   BOOST_TEST(state.notifications("XLA01").size() == mailboxBefore);  // Spine never saw the query
 
+  // The child sent to X-ray (out of scope) while the re-check waits: the failure is shown again,
+  // "check CP-IS by hand", not NOT_CHECKED SETTING_OUT_OF_SCOPE (which reads as nothing to do).
+  Patient xray{"9990000018"};
+  xray.location = "XRAY^^^RZZ01";
+  client.send(adt("D1X", "VD1", xray, "A02"));
+  const std::string moved = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(moved, "ZCP-2") == "CHECK_FAILED", moved);
+  BOOST_TEST(field(moved, "ZCP-15") == field(ack, "ZCP-15"));
+
   // Spine comes back: the deferred check makes the unscheduled query, and the LA is told.
   state.clearFault("9990000018");
   BOOST_TEST(cpis::test::waitFor([&] { return state.notifications("XLA01").size() == mailboxBefore + 1; }, 20s));

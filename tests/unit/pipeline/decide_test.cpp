@@ -511,6 +511,62 @@ BOOST_AUTO_TEST_CASE(a_move_out_of_scope_repeats_the_attendance_s_answered_check
   BOOST_TEST((decider.decide(fresh).reason == ReasonCode::SettingOutOfScope));
 }
 
+// The number is judged by the terms it was checked under: a baby checked at the paediatric ED on
+// NSTS08 (that location's signed-off switch) and sent to X-ray, which has no such switch, keeps
+// the plan's alert. A status the feed never accepts (NSTS04), or an unreadable one, is news.
+BOOST_AUTO_TEST_CASE(a_move_out_of_scope_judges_the_number_by_the_check_s_terms) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance baby = child();
+  baby.nhsStatus = NhsNumberStatus::Nsts08;
+  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  BOOST_TEST_REQUIRE((decider.decide(baby).kind == DecisionKind::CheckDue));
+  decider.record(baby, outcome(CheckStatus::Found, time.now));
+  time.now += 30min;
+  Attendance xray = baby;
+  xray.event = AttendanceEvent::Update;
+  xray.setting = CareSetting::OutOfScope;
+  xray.locationTerms = {};
+  BOOST_TEST((decider.decide(xray).kind == DecisionKind::RepeatPrevious));
+  xray.nhsStatus = NhsNumberStatus::Absent;  // a partial A08: nothing new of the number
+  BOOST_TEST((decider.decide(xray).kind == DecisionKind::RepeatPrevious));
+  xray.nhsStatus = NhsNumberStatus::Nsts04;  // traced: no match
+  BOOST_TEST((decider.decide(xray).reason == ReasonCode::SettingOutOfScope));
+  xray.nhsStatus = NhsNumberStatus::Absent;
+  xray.nhsStatusUnreadable = true;
+  BOOST_TEST((decider.decide(xray).reason == ReasonCode::SettingOutOfScope));
+}
+
+// A failed check moved out of scope while its re-check is queued says so again ("check CP-IS by
+// hand"), not NOT_CHECKED, which reads as nothing to do; after recheckWindow, as in scope, it is
+// no longer repeated. An A13 reopening the attendance at such a location repeats its check too.
+BOOST_AUTO_TEST_CASE(a_failed_check_and_a_reopened_attendance_moved_out_of_scope_repeat_the_check) {
+  Decider decider(policy, time.clock(), memory);
+  const Attendance start = child();
+  decider.record(start, outcome(CheckStatus::CheckFailed, time.now));
+  time.now += 5min;
+  Attendance out = child();
+  out.event = AttendanceEvent::Update;
+  out.setting = CareSetting::OutOfScope;
+  BOOST_TEST((decider.decide(out).kind == DecisionKind::RepeatPrevious));
+  time.now += policy.recheckWindow;
+  BOOST_TEST((decider.decide(out).reason == ReasonCode::SettingOutOfScope));
+
+  Attendance found = child();
+  found.visitNumber = "A250612050";
+  decider.record(found, outcome(CheckStatus::Found, time.now));
+  Attendance discharge = found;
+  discharge.event = AttendanceEvent::End;
+  decider.noteEvent(discharge, time.now);
+  time.now += 60min;
+  Attendance reopened = found;
+  reopened.event = AttendanceEvent::Reopen;
+  reopened.setting = CareSetting::OutOfScope;
+  BOOST_TEST((decider.decide(reopened).kind == DecisionKind::RepeatPrevious));
+  Attendance update = reopened;  // an A08 after the A03 (not reopened) is not repeated
+  update.event = AttendanceEvent::Update;
+  BOOST_TEST((decider.decide(update).reason == ReasonCode::SettingOutOfScope));
+}
+
 // A silent read's answer (CAMHS) is not shown at a location nobody mapped, or put out of scope
 // only by the mapping's default rule: it may be a ward in scope that owes the attendance its
 // unscheduled check. Its NOT_CHECKED (and the ops alert for the location) stand. At a location
