@@ -107,6 +107,9 @@ struct Intake::Pending {
   // The attendance's remembered check, repeated instead of a new one (DecisionKind::RepeatPrevious).
   std::optional<std::pair<domain::Attendance, domain::CheckOutcome>> repeated;
   bool enhanced = false;              // enhanced acknowledgement mode (MSH-15/16 valued)
+  // Enhanced mode, MSH-15 NE: the sender takes no accept acknowledgement of any kind, a resend's
+  // stored one included.
+  bool noAcceptAck = false;
   notify::Notifications notifications;  // stored with the completion (no check due)
   // Views of `notifications` for the store, made once the Pending has its final place.
   mutable std::vector<store::NewNotification> notificationViews;
@@ -409,6 +412,7 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   if (stored.duplicate) {
     logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store",
                          policy_.feed, pending.controlId, std::to_string(stored.id));
+    if (pending.noAcceptAck) return {};  // stored: nothing is lost by the silence it asked for
     if (stored.originalAck && !stored.originalAck->empty()) return *stored.originalAck;
     // No ACK is held for the original: it is still being checked, or its content was purged.
     // It is stored: the AR says so (not "not stored"), and asks for the message again later.
@@ -647,6 +651,8 @@ Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Iss
                                     std::string_view payload, Pending& pending) {
   if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
+  pending.noAcceptAck = modeOf(message) == hl7v2::AckMode::Enhanced && !wanted(message.get("MSH-15"), true) &&
+                        !wanted(message.get("MSH-15"), false);
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
   if (auto problem = checkProcessingId(message)) return rejection(payload, &message, *problem);
   if (auto problem = refusedVersionId(message)) return rejection(payload, &message, *problem);
@@ -1013,6 +1019,14 @@ Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Mes
   d.outcome = "rejected: " + describeIssue(problem);
   d.ack = refusalAck(payload, message, problem, "the message was rejected");
   d.reply = d.ack;
+  // Enhanced mode, MSH-15 NE or SU: the sender takes no CR, and one it does not read would sit
+  // in its socket (or be read as another message's answer). The refusal is stored, its CR
+  // with it, for `messages` to show; the stored-refusal's log line says why none was sent.
+  if (message != nullptr && modeOf(*message) == hl7v2::AckMode::Enhanced &&
+      !wanted(message->get("MSH-15"), false)) {
+    d.outcome += "; no accept ACK sent (MSH-15 " + message->get("MSH-15") + ")";
+    d.reply.clear();
+  }
   return d;
 }
 

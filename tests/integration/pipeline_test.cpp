@@ -1747,6 +1747,49 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_answered_whatever_msh_16_asks) {
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// Enhanced mode, MSH-15 NE (never) or SU (successes only): a refused message gets no CR on the
+// connection; it is stored as rejected, with the CR it was not sent, and the reason says so. A
+// resend of it under NE gets nothing either. It used to get the CR, unread in the sender's socket
+// or read as its next message's answer.
+BOOST_AUTO_TEST_CASE(an_enhanced_mode_sender_that_takes_no_accept_ack_gets_no_cr) {
+  OwnSimulator own;
+  EprListener epr;
+  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
+  eprServer.start();
+  EngineFixture f;
+  const std::string config = f.dir.file("enhanced-msh15.xml");
+  std::ofstream(config) << enhancedWithReturnAt(own.simulator->queryUrl(), eprServer.port()).xml();
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+  const auto refusedAsking = [](const std::string& id, const std::string& condition) {
+    std::string message = askingForEnhancedMode(adt(id, "V" + id, {"9990000018"}));
+    message.replace(message.find("|2.4|||AL|AL|"), 13, "|3.0|||" + condition + "|AL|");  // AR 203
+    return message;
+  };
+  client.send(refusedAsking("R1", "NE"));
+  client.send(refusedAsking("R2", "SU"));
+  client.send(refusedAsking("R1", "NE"));  // a resend
+  client.send(refusedAsking("R3", "AL"));
+  const std::string answered = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(answered, "MSA-1") == "CR", answered);
+  BOOST_TEST(field(answered, "MSA-2") == "R3");  // the first answer on the connection
+  client.send(askingForEnhancedMode(adt("R4", "VR4", {"9990000018"})));
+  const std::string accepted = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(accepted, "MSA-1") == "CA", accepted);
+  BOOST_TEST(field(accepted, "MSA-2") == "R4");
+  const auto stored = f.storedMessages();
+  BOOST_TEST_REQUIRE(stored.size() == 4u);
+  BOOST_TEST((stored[0] == std::pair<std::string, std::string>{"R1", "rejected"}));
+  BOOST_TEST((stored[1] == std::pair<std::string, std::string>{"R2", "rejected"}));
+  Poco::Data::Session session("SQLite", f.storePath());
+  std::string outcome;
+  session << "SELECT outcome FROM message WHERE control_id = 'R2'", Poco::Data::Keywords::into(outcome),
+      Poco::Data::Keywords::now;
+  BOOST_TEST(outcome.find("no accept ACK sent (MSH-15 SU)") != std::string::npos, outcome);
+  BOOST_TEST(engine.terminate() == 0);
+}
+
 // CPIS.md §7, hazard H7: one query per attendance. In enhanced mode the EPR sends the update
 // (A08) on the start's CA, while the start's check still waits for CP-IS: the update waits for
 // that check and repeats it (one access at Spine), and each message gets its own application
