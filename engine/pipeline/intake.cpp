@@ -703,6 +703,20 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                     core::locationText(warning.location));
   }
   Decision decision = checks_->decider.decide(attendance);
+  if (decision.kind == DecisionKind::CheckDue) {
+    if (const auto unreadable = unreadableBefore(attendance, decision)) {
+      // An update of an attendance whose check Spine answered with a reply nobody could read
+      // (the record itself malformed, most often): another query would record another access,
+      // tell the local authority again and, almost surely, fail the same way; the deferred
+      // re-check has its one try, and a person is asked after it. The failure, "check CP-IS by
+      // hand", is repeated instead (it used to query again for every update after
+      // recheckWindow: two accesses each, with the re-check).
+      decision.kind = DecisionKind::RepeatPrevious;
+      decision.previousDecidedAt = unreadable->decidedAt;
+      decision.reasonText =
+          "the attendance's check was answered with a reply that could not be read: repeated";
+    }
+  }
   const bool unchecked = !attendance.setting || *attendance.setting == domain::CareSetting::OutOfScope;
   if (decision.kind == DecisionKind::RepeatPrevious && unchecked) {
     // A move out of scope repeats the attendance's check (Decider::repeatedOnMove) only when
@@ -985,6 +999,24 @@ hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
 
 std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
   return outcomes_->get(attendance.visitNumber);
+}
+
+std::optional<domain::CheckOutcome> Intake::unreadableBefore(const domain::Attendance& attendance,
+                                                             const Decision& decision) const {
+  if (attendance.event != domain::AttendanceEvent::Update || !attendance.nhsNumber) return std::nullopt;
+  const auto remembered = checks_->decider.previous(attendance);
+  if (!remembered || remembered->cancelledAt || remembered->endedAt || remembered->mode != decision.mode ||
+      remembered->nhsNumber != attendance.nhsNumber) {
+    return std::nullopt;
+  }
+  auto previous = rememberedOutcome(attendance);
+  if (!previous || previous->decidedAt != remembered->decidedAt ||
+      previous->status != domain::CheckStatus::CheckFailed ||
+      previous->reason != domain::ReasonCode::UnrecognisedResponse ||
+      previous->queried != attendance.nhsNumber) {
+    return std::nullopt;
+  }
+  return previous;
 }
 
 std::optional<domain::CheckOutcome> Intake::checkShownAtDischarge(

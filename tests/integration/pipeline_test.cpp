@@ -950,7 +950,8 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
 struct DeferredChecks {
   explicit DeferredChecks(const std::string& failing, std::optional<std::uint32_t> times = std::nullopt,
                           std::chrono::milliseconds firstRetry = 100ms,
-                          cpis::sim::Fault::Kind how = cpis::sim::Fault::Kind::Http500) {
+                          cpis::sim::Fault::Kind how = cpis::sim::Fault::Kind::Http500,
+                          const std::string& check = {}) {
     cpis::sim::Fault down;
     down.kind = how;
     down.times = times;
@@ -959,6 +960,7 @@ struct DeferredChecks {
     EngineConfig settings;
     settings.endpoint = own.simulator->queryUrl();
     settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+    if (!check.empty()) settings.check = check;
     const auto backoffMax = std::max(firstRetry, 300ms);
     settings.notify = R"(<notify pollMs="200" backoffMinMs=")" + std::to_string(firstRetry.count()) +
                       R"(" backoffMaxMs=")" + std::to_string(backoffMax.count()) + R"(" deferredCheckHours="1"/>)";
@@ -1174,7 +1176,9 @@ BOOST_AUTO_TEST_CASE(a_check_recovery_repeats_after_a_kill_is_a_possible_duplica
 // background, and then goes to a person. It used to be re-queried every few minutes for the
 // deferred check's whole day: hundreds of access records, the local authority told each time.
 BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_asked_again_once_then_goes_to_a_person) {
-  DeferredChecks run("9990000018", std::nullopt, 100ms, cpis::sim::Fault::Kind::MalformedXml);
+  // recheckWindowMinutes="0": an update is not covered by the failure's being recent.
+  DeferredChecks run("9990000018", std::nullopt, 100ms, cpis::sim::Fault::Kind::MalformedXml,
+                     R"(alerts="ZSEG" recheckWindowMinutes="0")");
   auto& state = run.state;
   EngineProcess& engine = *run.engine;
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
@@ -1190,6 +1194,18 @@ BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_asked_again_once_then_goes_t
   BOOST_TEST(engine.errors().find("abandoned") != std::string::npos, engine.errors());
   BOOST_TEST(state.accesses(nhs("9990000018")).size() == accessesBefore + 2);  // the check and one re-check
   BOOST_TEST(state.stats().queries == 2u);
+  // The attendance's updates repeat the failure, with no query: each used to query again (an
+  // access, the local authority told, the same unreadable reply and another re-check).
+  client.send(adt("M2", "VM1", {"9990000018"}, "A08"));
+  const std::string update = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(update, "ZCP-2") == "CHECK_FAILED", update);
+  BOOST_TEST(field(update, "ZCP-3.1") == "UNRECOGNISED_RESPONSE");
+  BOOST_TEST(field(update, "ZCP-15") == field(failed, "ZCP-15"));
+  BOOST_TEST(state.stats().queries == 2u);
+  // A new attendance of the child is checked (and, Spine's reply unreadable still, fails).
+  client.send(adt("M3", "VM3", {"9990000018"}));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "ZCP-2") == "CHECK_FAILED");
+  BOOST_TEST(state.stats().queries >= 3u);
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(engine.errors().find("9990000018") == std::string::npos);
 }
