@@ -42,6 +42,15 @@ bool continues(const domain::Attendance& a, const std::optional<PreviousCheck>& 
 }
 // What a message carries on from the attendance's earlier ones (none for a start that begins it
 // afresh): whether it began as a pre-admission, and when it began.
+// Pregnant at arrival by the expected delivery date the EPR sent, when it sent no pregnancy
+// status that says so (an ED that records only the due date): the date is not more than two
+// weeks past (42 weeks, when labour is induced). An older date is another pregnancy's.
+bool dueToDeliver(const domain::Attendance& a, domain::Date arrival) {
+  constexpr std::chrono::days kPastTerm{14};
+  return a.expectedDeliveryDate &&
+         std::chrono::sys_days(*a.expectedDeliveryDate) + kPastTerm >= std::chrono::sys_days(arrival);
+}
+
 bool preAdmission(const domain::Attendance& a, const std::optional<PreviousCheck>& previous) {
   return a.scheduledOnly || (a.event != AttendanceEvent::Start && previous && previous->scheduledByNature);
 }
@@ -336,7 +345,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
     // The age at the attendance's start: an update carries its own time, not the arrival's. An
     // arrival after now (a mistyped year, a clock ahead) never ages a child out of the check.
     const domain::Date arrival = domain::londonDate(std::min(attendanceStart(a, previous).value_or(now), now));
-    if (domain::ageInYears(*a.birthDate, arrival) >= maxAge) {
+    if (domain::ageInYears(*a.birthDate, arrival) >= maxAge && !dueToDeliver(a, arrival)) {
       return notChecked(ReasonCode::AgeOutOfScope, "aged " + std::to_string(maxAge) +
                                                        " or over at arrival (limit for " + settingText(a) +
                                                        "), and not pregnant");

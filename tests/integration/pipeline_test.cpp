@@ -628,6 +628,20 @@ BOOST_AUTO_TEST_CASE(a_message_with_no_birth_date_is_checked_and_noted) {
   BOOST_TEST(outcome.find("no birth date: checked anyway") != std::string::npos, outcome);
 }
 
+// CPIS.md §2: a pregnant woman is checked at any age, for her unborn child's plan. An ED whose EPR
+// records only the expected delivery date (OBX 11778-8, no pregnancy status, PV1-2 E) has her
+// checked; she used to be NOT_CHECKED AGE_OUT_OF_SCOPE, the plan unseen.
+BOOST_AUTO_TEST_CASE(an_adult_with_an_expected_delivery_date_is_checked) {
+  Patient mother{"9990000018"};
+  mother.birthDate = "19950704";
+  const auto adult = send(adt("P1", "VP1", mother));
+  BOOST_TEST(field(adult, "ZCP-3.1") == "AGE_OUT_OF_SCOPE", adult);
+  const auto expecting =
+      send(adt("P2", "VP2", mother) + "OBX|1|DT|11778-8^Delivery date Estimated^LN||20270301||||||F\r");
+  BOOST_TEST(field(expecting, "MSA-1") == "AA");
+  BOOST_TEST(field(expecting, "ZCP-2") == "FOUND", expecting);
+}
+
 // This feed is configured for original mode and has no return connection: a message asking for
 // enhanced mode (MSH-15/16) is answered in original mode, with its alerts, on the connection.
 // Otherwise the CA would be all the EPR ever got, and the check's outcome would go nowhere.

@@ -123,7 +123,8 @@ const std::vector<ReasonCase> kReasons{
        a.nhsStatus = NhsNumberStatus::Absent;
        p.acceptUnverifiedNhsNumber = true;
      },
-     ReasonCode::NhsNumberUnverified, "no status at all is not NSTS02 or NSTS08: that switch does not admit it"},
+     ReasonCode::NhsNumberUnverified,
+     "no status at all is not NSTS02 or NSTS08: that switch does not admit it"},
     {[](Attendance& a, DecisionPolicy& p) {
        a.nhsStatus = NhsNumberStatus::Absent;
        p.acceptMissingTraceStatus = true;
@@ -191,6 +192,21 @@ const std::vector<ReasonCase> kReasons{
        a.pregnant = true;
      },
      std::nullopt, "a pregnant adult: unborn child plans"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.expectedDeliveryDate = 2025y / 9 / 2;
+     },
+     std::nullopt, "an adult with an expected delivery date and no pregnancy status: pregnant"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.expectedDeliveryDate = 2025y / 5 / 29;  // arrival 12 June: two weeks past
+     },
+     std::nullopt, "a delivery date two weeks past (42 weeks): still pregnant"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.expectedDeliveryDate = 2025y / 5 / 28;
+     },
+     ReasonCode::AgeOutOfScope, "a delivery date over two weeks past: another pregnancy's"},
     {[](Attendance& a, DecisionPolicy&) {
        a.birthDate = 1990y / 1 / 1;
        a.setting = CareSetting::Maternity;
