@@ -170,6 +170,9 @@ struct CheckOutcome {
   // CheckFailed: a query went out whole and no answer came; Spine may have recorded the access
   // and told the LA. Its deferred check's query is then a possible duplicate (CPIS.md §7).
   bool requestMayHaveArrived = false;
+  // CheckFailed shown again once its deferred re-check may be over (an unreadable reply repeated
+  // for a later update): the alert asks for the check by hand and announces no automatic retry.
+  bool retryNotAnnounced = false;
 };
 
 // How the reason text of a TIMEOUT begins when the query was never sent (no query slot, or its

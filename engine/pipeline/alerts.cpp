@@ -175,7 +175,8 @@ std::string displayText(const domain::CheckOutcome& outcome, const AlertOptions&
     case CheckStatus::CheckFailed: {
       std::string text = "CP-IS CHECK FAILED: " + std::string(clause) +
                          ". This is NOT a negative result - check CP-IS in NCRS.";
-      if (options.failedChecksRetried && outcome.mode == domain::AccessMode::Unscheduled) {
+      if (options.failedChecksRetried && outcome.mode == domain::AccessMode::Unscheduled &&
+          !outcome.retryNotAnnounced) {
         text += " Automatic retry in progress.";
       }
       return text;

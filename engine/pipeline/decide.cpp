@@ -40,17 +40,21 @@ bool continues(const domain::Attendance& a, const std::optional<PreviousCheck>& 
   return a.event == AttendanceEvent::Start && !a.scheduledOnly && previous && !previous->endedAt &&
          !previous->cancelledAt && !previous->scheduledByNature;
 }
-// What a message carries on from the attendance's earlier ones (none for a start that begins it
-// afresh): whether it began as a pre-admission, and when it began.
 // Pregnant at arrival by the expected delivery date the EPR sent, when it sent no pregnancy
 // status that says so (an ED that records only the due date): the date is not more than two
-// weeks past (42 weeks, when labour is induced). An older date is another pregnancy's.
+// weeks past (42 weeks, when labour is induced), nor more than 44 weeks ahead (a pregnancy's
+// length, with a margin). An older date is another pregnancy's; a later one, a mistyped year.
 bool dueToDeliver(const domain::Attendance& a, domain::Date arrival) {
   constexpr std::chrono::days kPastTerm{14};
-  return a.expectedDeliveryDate &&
-         std::chrono::sys_days(*a.expectedDeliveryDate) + kPastTerm >= std::chrono::sys_days(arrival);
+  constexpr std::chrono::days kAhead{44 * 7};
+  if (!a.expectedDeliveryDate) return false;
+  const std::chrono::sys_days due(*a.expectedDeliveryDate);
+  const std::chrono::sys_days on(arrival);
+  return due + kPastTerm >= on && due <= on + kAhead;
 }
 
+// What a message carries on from the attendance's earlier ones (none for a start that begins it
+// afresh): whether it began as a pre-admission, and when it began.
 bool preAdmission(const domain::Attendance& a, const std::optional<PreviousCheck>& previous) {
   return a.scheduledOnly || (a.event != AttendanceEvent::Start && previous && previous->scheduledByNature);
 }
@@ -329,8 +333,19 @@ Decision Decider::decide(const domain::Attendance& a) const {
                               a.nhsStatus == domain::NhsNumberStatus::Absent && !a.nhsStatusUnreadable &&
                               previous->nhsNumberVerified && previous->nhsNumber == a.nhsNumber &&
                               answered(previous->status);
+  // A message continuing an attendance answered on this number is judged, for repeating that
+  // check, by the terms the check was made under (standsAsChecked): a baby checked on NSTS08 at
+  // the paediatric ED (that location's switch) and moved to a ward without one, or a partial A08
+  // of it, is the same baby on the same number. Only the repeat is allowed on those terms: a new
+  // query keeps this location's own (refusedHere, after the repeat below).
+  const bool checkedOnIt = previous && (a.event != AttendanceEvent::Start || continues(a, previous)) &&
+                           onCheckedNumber(a, *previous) && answered(previous->status);
+  std::optional<std::pair<ReasonCode, std::string>> refusedHere;
   if (!verifiedBefore) {
-    if (auto refused = numberRefused(a)) return notChecked(refused->first, std::move(refused->second));
+    refusedHere = numberRefused(a);
+    if (refusedHere && !(checkedOnIt && standsAsChecked(a, *previous))) {
+      return notChecked(refusedHere->first, std::move(refusedHere->second));
+    }
   }
   const int maxAge = DecisionPolicy::maxAgeFor(a);
   // The age rule is the attendance's, judged at its start: an update of an attendance checked on
@@ -390,6 +405,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
       return d;
     }
   }
+  if (refusedHere) return notChecked(refusedHere->first, std::move(refusedHere->second));
   if (previous && previous->cancelledAt && a.event != AttendanceEvent::Start) {  // CPIS.md §4: A11
     return notChecked(ReasonCode::NotAnAttendance, "the attendance was cancelled and trigger event " + event +
                                                        " does not start it again: no query");
@@ -428,12 +444,11 @@ std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) con
   if (!a.nhsNumber || a.visitNumber.empty()) return std::nullopt;
   const std::optional<PreviousCheck> previous = memory_.previous(a.feedId, a.visitNumber);
   if (!previous || previous->cancelledAt) return std::nullopt;
-  // A failed check is repeated while its re-check is queued, as decide() repeats it in scope: a
-  // move to X-ray must not replace "CP-IS could not be checked: check it by hand" with "not
-  // checked: out of scope", which reads as nothing to do (hazard H2).
-  const bool failedRecently =
-      previous->status == CheckStatus::CheckFailed && clock_() - previous->decidedAt < policy_.recheckWindow;
-  if (!answered(previous->status) && !failedRecently) return std::nullopt;
+  // A failed check is repeated too, however old: a move to X-ray must not replace "CP-IS could
+  // not be checked: check it by hand" with "not checked: out of scope", which reads as nothing
+  // to do (hazard H2). In scope an update after recheckWindow queries again; here nothing would,
+  // and the deferred re-check's answer takes the failure's place when it comes.
+  if (!answered(previous->status) && previous->status != CheckStatus::CheckFailed) return std::nullopt;
   // An A13 reopens the attendance its A03 ended (decide() repeats its check in scope too).
   if (previous->endedAt && a.event != AttendanceEvent::Reopen) return std::nullopt;
   if (a.event == AttendanceEvent::Start && !continues(a, previous)) return std::nullopt;
@@ -443,16 +458,9 @@ std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) con
   // attendance may be owed; the location's NOT_CHECKED and its ops alert stand (hazard H4).
   if ((!a.setting || a.settingByDefault) && previous->mode != domain::AccessMode::Unscheduled)
     return std::nullopt;
-  // The number as this message states it still stands. It is judged by the terms it was checked
-  // under, not the new location's: a baby checked at the paediatric ED on NSTS08 (that
-  // location's signed-off switch) and sent to X-ray is the same baby on the same number. A
-  // message that leaves PID-32 out says nothing new of the number; one that states a status the
-  // feed never accepts (NSTS04: no match), or an unreadable one, or calls a number checked
-  // verified unverified, is news: the check is not repeated on it.
-  domain::Attendance asChecked = a;
-  asChecked.locationTerms.acceptMissingTraceStatus = true;
-  if (!previous->nhsNumberVerified) asChecked.locationTerms.acceptUnverifiedNhsNumber = true;
-  if (numberRefused(asChecked)) return std::nullopt;
+  // The number as this message states it still stands, judged by the terms it was checked under,
+  // not the new location's (standsAsChecked).
+  if (!standsAsChecked(a, *previous)) return std::nullopt;
   Decision d;
   d.kind = DecisionKind::RepeatPrevious;
   d.mode = previous->mode;
@@ -461,6 +469,23 @@ std::optional<Decision> Decider::repeatedOnMove(const domain::Attendance& a) con
                  (a.locationKey.empty() ? std::string("none named") : a.locationKey) +
                  "): its check on the same NHS number is repeated";
   return d;
+}
+
+bool Decider::continuesAttendance(const domain::Attendance& a) const {
+  return a.event == AttendanceEvent::Update || a.event == AttendanceEvent::Reopen ||
+         continues(a, previous(a));
+}
+
+bool Decider::standsAsChecked(const domain::Attendance& a, const PreviousCheck& previous) const {
+  // A message that leaves PID-32 out says nothing new of the number. A number checked unverified
+  // was taken under a switch (the feed's or the location's) for the statuses the feed signed off:
+  // it still stands on one of those. A status the feed never accepts (NSTS04: no match), an
+  // unreadable one, or a number checked verified now said to be unverified (where the location
+  // takes no unverified number) is news.
+  domain::Attendance asChecked = a;
+  asChecked.locationTerms.acceptMissingTraceStatus = true;
+  if (!previous.nhsNumberVerified) asChecked.locationTerms.acceptUnverifiedNhsNumber = true;
+  return !numberRefused(asChecked);
 }
 
 std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const domain::Attendance& a) const {

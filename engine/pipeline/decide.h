@@ -365,6 +365,10 @@ class Decider {
   // not both query). Otherwise the number given is the one the latest lives on now.
   std::optional<domain::MovedNumber> movedTo(const domain::Attendance& attendance, domain::Instant since) const;
 
+  // Whether the message continues the attendance its visit already has: an update (A08, A02),
+  // an A13, or a start on a visit neither ended nor cancelled (an ED attendance admitted: A01).
+  bool continuesAttendance(const domain::Attendance& attendance) const;
+
   const DecisionPolicy& policy() const noexcept { return policy_; }
 
   // NOT_CHECKED for an attendance whose location is not in the mapping (LOCATION_UNMAPPED) or
@@ -376,10 +380,12 @@ class Decider {
   // Why the attendance's valid NHS number may not be queried (test data in LIVE, unverified),
   // or nullopt when it may.
   std::optional<std::pair<domain::ReasonCode, std::string>> numberRefused(const domain::Attendance& attendance) const;
+  // Whether the attendance's valid NHS number, as this message states it, still stands by the
+  // terms `previous` was checked under on it (for repeating that check, never for a new query).
+  bool standsAsChecked(const domain::Attendance& attendance, const PreviousCheck& previous) const;
   // RepeatPrevious for an update (an admission on the same visit, an A13 reopening it) that
-  // moves an attendance answered on this NHS number, or failed on it within recheckWindow, to a
-  // location out of scope or not in the mapping; the number judged by the terms it was checked
-  // under. Else nullopt.
+  // moves an attendance answered or failed on this NHS number to a location out of scope or not
+  // in the mapping; the number judged by the terms it was checked under. Else nullopt.
   std::optional<Decision> repeatedOnMove(const domain::Attendance& attendance) const;
 
   DecisionPolicy policy_;

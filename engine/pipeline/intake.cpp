@@ -62,6 +62,14 @@ std::string describeIssue(const core::Issue& i) {
          core::locationText(i.location);
 }
 
+// Whether a stored acknowledgement accepts its message (MSA-1 AA or CA), for MSH-15's conditions.
+bool acceptsMessage(std::string_view ack) {
+  const auto at = ack.find("\rMSA");
+  if (at == std::string_view::npos || ack.size() < at + 7) return false;
+  const std::string_view code = ack.substr(at + 5, 2);
+  return code == "AA" || code == "CA";
+}
+
 // MSH-15 / MSH-16 (HL7 table 0155): whether an acknowledgement of that kind is wanted for
 // this outcome. Empty means always (AL).
 bool wanted(std::string_view condition, bool success) {
@@ -107,9 +115,9 @@ struct Intake::Pending {
   // The attendance's remembered check, repeated instead of a new one (DecisionKind::RepeatPrevious).
   std::optional<std::pair<domain::Attendance, domain::CheckOutcome>> repeated;
   bool enhanced = false;              // enhanced acknowledgement mode (MSH-15/16 valued)
-  // Enhanced mode, MSH-15 NE: the sender takes no accept acknowledgement of any kind, a resend's
-  // stored one included.
-  bool noAcceptAck = false;
+  // Enhanced mode: MSH-15 (table 0155; empty: always), which accept acknowledgements the sender
+  // takes, a resend's stored one included. Empty in original mode.
+  std::string acceptAck;
   notify::Notifications notifications;  // stored with the completion (no check due)
   // Views of `notifications` for the store, made once the Pending has its final place.
   mutable std::vector<store::NewNotification> notificationViews;
@@ -412,14 +420,27 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
   if (stored.duplicate) {
     logger().information("feed %s: MSH-10 %s is a duplicate of message %s; answered from the store",
                          policy_.feed, pending.controlId, std::to_string(stored.id));
-    if (pending.noAcceptAck) return {};  // stored: nothing is lost by the silence it asked for
-    if (stored.originalAck && !stored.originalAck->empty()) return *stored.originalAck;
+    if (stored.originalAck && !stored.originalAck->empty()) {
+      // Enhanced mode: the stored answer only if MSH-15 takes its kind (NE none, SU a CA, ER a
+      // CR or CE). The message is stored: nothing is lost by the silence it asked for.
+      if (!pending.acceptAck.empty() && !wanted(pending.acceptAck, acceptsMessage(*stored.originalAck)))
+        return {};
+      return *stored.originalAck;
+    }
+    if (!pending.acceptAck.empty() && !wanted(pending.acceptAck, false)) return {};
     // No ACK is held for the original: it is still being checked, or its content was purged.
     // It is stored: the AR says so (not "not stored"), and asks for the message again later.
     return sendAgainLater(payload, "the original of this message is stored, with no ACK to repeat yet (still being "
                                    "checked); send it again later");
   }
-  if (disposition.state == store::MessageState::Rejected || disposition.state == store::MessageState::Failed) {
+  if (disposition.state == store::MessageState::Rejected && disposition.reply.empty()) {
+    // Refused, and not answered (MSH-15 NE or SU): nothing reaches the EPR. An ADT refused so is
+    // a child not checked that nobody there hears of (a sender's MSH-4 changed by an upgrade
+    // refuses them all): operations must.
+    logger().warning("OPS ALERT: feed %s: message %s %s: the sender is not told", policy_.feed,
+                     std::to_string(stored.id), disposition.outcome);
+  } else if (disposition.state == store::MessageState::Rejected ||
+             disposition.state == store::MessageState::Failed) {
     logger().notice("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
   } else if (disposition.outcome.find("; CP-IS ") != std::string::npos) {
     // Answered with alerts but no query (NOT_CHECKED and its reason, or a repeated outcome), as
@@ -651,8 +672,7 @@ Intake::Disposition Intake::dispose(const core::Result<hl7v2::Message, core::Iss
                                     std::string_view payload, Pending& pending) {
   if (!parsed) return rejection(payload, nullptr, parsed.error());
   const hl7v2::Message& message = parsed.value();
-  pending.noAcceptAck = modeOf(message) == hl7v2::AckMode::Enhanced && !wanted(message.get("MSH-15"), true) &&
-                        !wanted(message.get("MSH-15"), false);
+  if (modeOf(message) == hl7v2::AckMode::Enhanced) pending.acceptAck = message.get("MSH-15");
   if (auto problem = checkSender(message)) return rejection(payload, &message, *problem);
   if (auto problem = checkProcessingId(message)) return rejection(payload, &message, *problem);
   if (auto problem = refusedVersionId(message)) return rejection(payload, &message, *problem);
@@ -703,6 +723,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                     core::locationText(warning.location));
   }
   Decision decision = checks_->decider.decide(attendance);
+  bool unreadableRepeat = false;
   if (decision.kind == DecisionKind::CheckDue) {
     if (const auto unreadable = unreadableBefore(attendance, decision)) {
       // An update of an attendance whose check Spine answered with a reply nobody could read
@@ -715,6 +736,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       decision.previousDecidedAt = unreadable->decidedAt;
       decision.reasonText =
           "the attendance's check was answered with a reply that could not be read: repeated";
+      unreadableRepeat = true;
     }
   }
   const bool unchecked = !attendance.setting || *attendance.setting == domain::CareSetting::OutOfScope;
@@ -773,8 +795,12 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       pending.remember->unmapped = !attendance.setting;
       pending.remember->outOfScopeByDefault = unchecked && attendance.setting && attendance.settingByDefault;
       pending.repeated.emplace(attendance, *previous);
-      return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
-                              : accept(message, &*previous, true, attendance.warnings);
+      domain::CheckOutcome shown = *previous;
+      // Its one re-try has most likely been made and the check gone to a person: "retry in
+      // progress" would be stale (the alert still asks for the check by hand).
+      shown.retryNotAnnounced = unreadableRepeat;
+      return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
+                              : accept(message, &shown, true, attendance.warnings);
     }
     // CPIS.md §4: an A13 never queries, nor does an update of a cancelled attendance.
     const bool reopen = attendance.event == domain::AttendanceEvent::Reopen;
@@ -1003,7 +1029,11 @@ std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Atte
 
 std::optional<domain::CheckOutcome> Intake::unreadableBefore(const domain::Attendance& attendance,
                                                              const Decision& decision) const {
-  if (attendance.event != domain::AttendanceEvent::Update || !attendance.nhsNumber) return std::nullopt;
+  // Unscheduled only: a silent read records no access and tells nobody, and is made again.
+  if (!attendance.nhsNumber || decision.mode != domain::AccessMode::Unscheduled ||
+      !checks_->decider.continuesAttendance(attendance)) {
+    return std::nullopt;
+  }
   const auto remembered = checks_->decider.previous(attendance);
   if (!remembered || remembered->cancelledAt || remembered->endedAt || remembered->mode != decision.mode ||
       remembered->nhsNumber != attendance.nhsNumber) {
@@ -1057,7 +1087,7 @@ Intake::Disposition Intake::rejection(std::string_view payload, const hl7v2::Mes
   if (message != nullptr && modeOf(*message) == hl7v2::AckMode::Enhanced &&
       !wanted(message->get("MSH-15"), false)) {
     d.outcome += "; no accept ACK sent (MSH-15 " + message->get("MSH-15") + ")";
-    d.reply.clear();
+    d.reply.clear();  // and operations are told, once it is stored (answer())
   }
   return d;
 }

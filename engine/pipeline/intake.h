@@ -259,9 +259,9 @@ class Intake final : public mllp::FrameHandler {
   // enhanced mode, original mode on any other.
   hl7v2::AckMode modeOf(const hl7v2::Message& message) const;
   std::optional<domain::CheckOutcome> rememberedOutcome(const domain::Attendance& attendance) const;
-  // The attendance's check, when it failed on this number and access mode with a reply that
-  // could not be read (UNRECOGNISED_RESPONSE) and an update (A08, A02) would query again: it is
-  // repeated instead.
+  // The attendance's check, when it failed unscheduled on this number with a reply that could not
+  // be read (UNRECOGNISED_RESPONSE) and a message continuing the attendance (A08, A02, an A01 on
+  // the same visit) would query again: it is repeated instead.
   std::optional<domain::CheckOutcome> unreadableBefore(const domain::Attendance& attendance,
                                                        const Decision& decision) const;
 

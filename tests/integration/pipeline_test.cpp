@@ -55,16 +55,25 @@ struct Patient {
   std::string traceStatus = "NSTS01";
   std::string location = "EDMAJ^^^RZZ01";
   std::string patientClass = "E";
+  // PV1-10, the NHS treatment function: 180 (emergency medicine) makes any RZZ01 point of care
+  // an ED under england-adt.xml; another (812, diagnostic imaging) leaves it to the default
+  // rule, out of scope.
+  std::string service = "180";
 };
 
 std::string adt(const std::string& controlId, const std::string& visit, const Patient& p,
                 const std::string& event = "A04") {
   return "MSH|^~\\&|EDSYS|RZZ|CPIS-ENGINE|RZZ|20261125101500||ADT^" + event + "^ADT_A01|" + controlId +
          "|P|2.4|||||GBR||EN||ITKv1.0\r"
-         "EVN|" + event + "|20261125101500||||20261125101200\r"
-         "PID|1||" + p.nhsNumber + "^^^NHS^NH~RZ" + controlId + "^^^RZZ^MR||TESTCHILD^ALEX^^^^^L||" + p.birthDate +
-         "|M||||||||||||||||||||||||" + p.traceStatus + "\r"
-         "PV1|1|" + p.patientClass + "|" + p.location + "|||||||180|||||||||" + visit +
+         "EVN|" +
+         event +
+         "|20261125101500||||20261125101200\r"
+         "PID|1||" +
+         p.nhsNumber + "^^^NHS^NH~RZ" + controlId + "^^^RZZ^MR||TESTCHILD^ALEX^^^^^L||" + p.birthDate +
+         "|M||||||||||||||||||||||||" + p.traceStatus +
+         "\r"
+         "PV1|1|" +
+         p.patientClass + "|" + p.location + "|||||||" + p.service + "|||||||||" + visit +
          "^^^RZZ^VN|||||||||||||||||||||||||20261125101200\r";
 }
 
@@ -706,6 +715,7 @@ BOOST_AUTO_TEST_CASE(an_admission_from_ed_repeats_the_check_and_a_start_after_di
   // NOT_CHECKED SETTING_OUT_OF_SCOPE, which took the plan's alert off the EPR's screen.
   Patient xray = admitted;
   xray.location = "XRAY^^^RZZ01";
+  xray.service = "812";  // diagnostic imaging: out of scope
   const std::string moved = send(adt("W2A", "VW1", xray, "A02"));
   BOOST_TEST(field(moved, "ZCP-2") == "FOUND", moved);
   BOOST_TEST(field(moved, "ZCP-15") == field(arrival, "ZCP-15"));
@@ -911,6 +921,7 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   // "check CP-IS by hand", not NOT_CHECKED SETTING_OUT_OF_SCOPE (which reads as nothing to do).
   Patient xray{"9990000018"};
   xray.location = "XRAY^^^RZZ01";
+  xray.service = "812";  // diagnostic imaging: out of scope
   client.send(adt("D1X", "VD1", xray, "A02"));
   const std::string moved = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(moved, "ZCP-2") == "CHECK_FAILED", moved);
@@ -1215,6 +1226,15 @@ BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_asked_again_once_then_goes_t
   BOOST_TEST(field(update, "ZCP-2") == "CHECK_FAILED", update);
   BOOST_TEST(field(update, "ZCP-3.1") == "UNRECOGNISED_RESPONSE");
   BOOST_TEST(field(update, "ZCP-15") == field(failed, "ZCP-15"));
+  BOOST_TEST(field(update, "ZCP-19").find("check CP-IS") != std::string::npos, field(update, "ZCP-19"));
+  BOOST_TEST(field(update, "ZCP-19").find("retry in progress") == std::string::npos, field(update, "ZCP-19"));
+  Patient admitted{"9990000018"};  // an A01 on the same visit: the same attendance
+  admitted.location = "WARD7^^^RZZ01";
+  admitted.patientClass = "I";
+  client.send(adt("M2A", "VM1", admitted, "A01"));
+  const std::string ward = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(ward, "ZCP-2") == "CHECK_FAILED", ward);
+  BOOST_TEST(field(ward, "ZCP-15") == field(failed, "ZCP-15"));
   BOOST_TEST(state.stats().queries == 2u);
   // A new attendance of the child is checked (and, Spine's reply unreadable still, fails).
   client.send(adt("M3", "VM3", {"9990000018"}));
@@ -1778,9 +1798,9 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_check_is_answered_whatever_msh_16_asks) {
 }
 
 // Enhanced mode, MSH-15 NE (never) or SU (successes only): a refused message gets no CR on the
-// connection; it is stored as rejected, with the CR it was not sent, and the reason says so. A
-// resend of it under NE gets nothing either. It used to get the CR, unread in the sender's socket
-// or read as its next message's answer.
+// connection; it is stored as rejected, with the CR it was not sent, the reason says so, and an
+// ops alert says nobody at the EPR knows. A resend of it gets nothing either. It used to get the
+// CR, unread in the sender's socket or read as its next message's answer.
 BOOST_AUTO_TEST_CASE(an_enhanced_mode_sender_that_takes_no_accept_ack_gets_no_cr) {
   OwnSimulator own;
   EprListener epr;
@@ -1799,7 +1819,8 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_sender_that_takes_no_accept_ack_gets_no_cr
   };
   client.send(refusedAsking("R1", "NE"));
   client.send(refusedAsking("R2", "SU"));
-  client.send(refusedAsking("R1", "NE"));  // a resend
+  client.send(refusedAsking("R1", "NE"));  // resends: their stored CR is not wanted either
+  client.send(refusedAsking("R2", "SU"));
   client.send(refusedAsking("R3", "AL"));
   const std::string answered = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(answered, "MSA-1") == "CR", answered);
@@ -1818,6 +1839,10 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_sender_that_takes_no_accept_ack_gets_no_cr
       Poco::Data::Keywords::now;
   BOOST_TEST(outcome.find("no accept ACK sent (MSH-15 SU)") != std::string::npos, outcome);
   BOOST_TEST(engine.terminate() == 0);
+  // Nothing reached the EPR: operations are told, for each.
+  BOOST_TEST(occurrences(engine.errors() + engine.output(), "no accept ACK sent (MSH-15 ") == 2u,
+             engine.errors());
+  BOOST_TEST(occurrences(engine.errors() + engine.output(), "OPS ALERT") == 2u, engine.errors());
 }
 
 // CPIS.md §7, hazard H7: one query per attendance. In enhanced mode the EPR sends the update

@@ -209,6 +209,16 @@ const std::vector<ReasonCase> kReasons{
      ReasonCode::AgeOutOfScope, "a delivery date over two weeks past: another pregnancy's"},
     {[](Attendance& a, DecisionPolicy&) {
        a.birthDate = 1990y / 1 / 1;
+       a.expectedDeliveryDate = 2026y / 4 / 16;  // 44 weeks after 12 June 2025
+     },
+     std::nullopt, "a delivery date 44 weeks ahead: pregnant"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.expectedDeliveryDate = 2062y / 3 / 1;
+     },
+     ReasonCode::AgeOutOfScope, "a delivery date years ahead: a mistyped year, not a pregnancy"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
        a.setting = CareSetting::Maternity;
      },
      std::nullopt, "maternity has no age limit"},
@@ -552,9 +562,57 @@ BOOST_AUTO_TEST_CASE(a_move_out_of_scope_judges_the_number_by_the_check_s_terms)
   BOOST_TEST((decider.decide(xray).reason == ReasonCode::SettingOutOfScope));
 }
 
-// A failed check moved out of scope while its re-check is queued says so again ("check CP-IS by
-// hand"), not NOT_CHECKED, which reads as nothing to do; after recheckWindow, as in scope, it is
-// no longer repeated. An A13 reopening the attendance at such a location repeats its check too.
+// In scope as well: a message continuing an attendance answered on a number taken unverified (the
+// paediatric ED's switch for NSTS08) repeats that check at a ward without the switch, and so does
+// its partial A08 without PID-32. Only the repeat: a change of access mode that would query again
+// keeps the ward's own terms.
+BOOST_AUTO_TEST_CASE(a_move_in_scope_judges_the_number_by_the_check_s_terms_for_its_repeat) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance baby = child();
+  baby.nhsStatus = NhsNumberStatus::Nsts08;
+  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  decider.record(baby, outcome(CheckStatus::Found, time.now));
+  time.now += 30min;
+  Attendance ward = baby;
+  ward.event = AttendanceEvent::Update;
+  ward.setting = CareSetting::PaedWard;
+  ward.locationTerms = {};
+  BOOST_TEST((decider.decide(ward).kind == DecisionKind::RepeatPrevious));
+  Attendance admitted = ward;  // an A01 on the same visit
+  admitted.event = AttendanceEvent::Start;
+  BOOST_TEST((decider.decide(admitted).kind == DecisionKind::RepeatPrevious));
+  Attendance partial = baby;
+  partial.event = AttendanceEvent::Update;
+  partial.nhsStatus = NhsNumberStatus::Absent;
+  BOOST_TEST((decider.decide(partial).kind == DecisionKind::RepeatPrevious));
+  Attendance noMatch = ward;
+  noMatch.nhsStatus = NhsNumberStatus::Nsts04;
+  BOOST_TEST((decider.decide(noMatch).reason == ReasonCode::NhsNumberUnverified));
+  Attendance camhs = ward;  // unscheduled to scheduled is covered: repeated
+  camhs.setting = CareSetting::Camhs;
+  BOOST_TEST((decider.decide(camhs).kind == DecisionKind::RepeatPrevious));
+  // A silent read on NSTS08, then an unscheduled setting without the switch: a new query, which
+  // the location's terms refuse.
+  Attendance read = child();
+  read.visitNumber = "A250612060";
+  read.nhsStatus = NhsNumberStatus::Nsts08;
+  read.setting = CareSetting::Camhs;
+  read.locationTerms.acceptUnverifiedNhsNumber = true;
+  decider.record(read, outcome(CheckStatus::Found, time.now, AccessMode::Scheduled));
+  Attendance toEd = read;
+  toEd.event = AttendanceEvent::Update;
+  toEd.setting = CareSetting::Ed;
+  toEd.locationTerms = {};
+  BOOST_TEST((decider.decide(toEd).reason == ReasonCode::NhsNumberUnverified));
+  // A new attendance (not continuing) is judged afresh.
+  Attendance fresh = ward;
+  fresh.visitNumber = "A250612061";
+  BOOST_TEST((decider.decide(fresh).reason == ReasonCode::NhsNumberUnverified));
+}
+
+// A failed check moved out of scope says so again ("check CP-IS by hand"), not NOT_CHECKED, which
+// reads as nothing to do, however old: nothing there queries again (in scope, an update after
+// recheckWindow does). An A13 reopening the attendance at such a location repeats its check too.
 BOOST_AUTO_TEST_CASE(a_failed_check_and_a_reopened_attendance_moved_out_of_scope_repeat_the_check) {
   Decider decider(policy, time.clock(), memory);
   const Attendance start = child();
@@ -564,8 +622,8 @@ BOOST_AUTO_TEST_CASE(a_failed_check_and_a_reopened_attendance_moved_out_of_scope
   out.event = AttendanceEvent::Update;
   out.setting = CareSetting::OutOfScope;
   BOOST_TEST((decider.decide(out).kind == DecisionKind::RepeatPrevious));
-  time.now += policy.recheckWindow;
-  BOOST_TEST((decider.decide(out).reason == ReasonCode::SettingOutOfScope));
+  time.now += 3h;
+  BOOST_TEST((decider.decide(out).kind == DecisionKind::RepeatPrevious));
 
   Attendance found = child();
   found.visitNumber = "A250612050";
