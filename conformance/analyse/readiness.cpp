@@ -201,18 +201,43 @@ namespace {
 struct IdentifyingFields {
   std::string_view segment;
   std::vector<std::uint32_t> fields;
+  // Of these (CX: an identifier, then its check digit, authority, type, facility), only each
+  // repetition's first component identifies the patient: an assigning authority that is the
+  // trust's ODS code, or a type such as NHSNBR, is not, and withholding every text that holds
+  // one would hide the unmapped locations the report is for (a location key holds the site).
+  std::vector<std::uint32_t> identifierFields;
 };
 
 const std::array<IdentifyingFields, 6>& identifyingFields() {
   static const std::array<IdentifyingFields, 6> kIdentifying{{
-      {"PID", {2, 3, 4, 5, 6, 7, 9, 11, 13, 14, 18, 19, 20, 21, 29}},
-      {"PV1", {19, 50}},
-      {"NK1", {2, 4, 5, 6, 30, 31, 32, 33}},
-      {"MRG", {1, 2, 3, 4, 5, 6, 7}},
-      {"GT1", {2, 3, 5, 6, 7, 8, 12}},
-      {"IN1", {16, 18, 19, 36, 49}},
+      {"PID", {2, 3, 4, 5, 6, 7, 9, 11, 13, 14, 18, 19, 20, 21, 29}, {2, 3, 4, 18, 21}},
+      {"PV1", {19, 50}, {19, 50}},
+      {"NK1", {2, 4, 5, 6, 30, 31, 32, 33}, {33}},
+      {"MRG", {1, 2, 3, 4, 5, 6, 7}, {1, 2, 3, 4, 5, 6}},
+      {"GT1", {2, 3, 5, 6, 7, 8, 12}, {2}},
+      {"IN1", {16, 18, 19, 36, 49}, {49}},
   }};
   return kIdentifying;
+}
+
+// An identifier field's values: each repetition's first component (and its digits).
+std::string identifiersOnly(std::string_view raw, char repetition, char component) {
+  std::string out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= raw.size(); ++i) {
+    if (i == raw.size() || raw[i] == repetition) {
+      const std::string_view one = raw.substr(start, i - start);
+      if (!out.empty()) out += repetition;
+      out += one.substr(0, one.find(component));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+bool isIdentifierField(const IdentifyingFields& spec, std::uint32_t field) {
+  return std::find(spec.identifierFields.begin(), spec.identifierFields.end(), field) !=
+         spec.identifierFields.end();
 }
 
 // Adds a field's value, and each of its repetitions, components and sub-components, to `values`.
@@ -253,7 +278,14 @@ std::vector<std::string> identifyingValues(const hl7v2::Message& message) {
     const std::string_view id = message.segmentId(index);
     for (const auto& spec : identifyingFields()) {
       if (spec.segment != id) continue;
-      for (const std::uint32_t field : spec.fields) addIdentifying(message.fieldRaw(index, field), separators, values);
+      for (const std::uint32_t field : spec.fields) {
+        const std::string_view raw = message.fieldRaw(index, field);
+        if (isIdentifierField(spec, field)) {
+          addIdentifying(identifiersOnly(raw, d.repetition, d.component), separators, values);
+        } else {
+          addIdentifying(raw, separators, values);
+        }
+      }
     }
   }
   finish(values);
@@ -282,7 +314,12 @@ std::vector<std::string> identifyingValuesInText(std::string_view text) {
         at = next + 1;
       }
       for (const std::uint32_t field : spec.fields) {
-        if (field < fields.size()) addIdentifying(fields[field], separators, values);
+        if (field >= fields.size()) continue;
+        if (isIdentifierField(spec, field)) {
+          addIdentifying(identifiersOnly(fields[field], text[5], text[4]), separators, values);
+        } else {
+          addIdentifying(fields[field], separators, values);
+        }
       }
     }
   }

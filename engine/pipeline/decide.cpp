@@ -503,7 +503,7 @@ std::optional<std::pair<ReasonCode, std::string>> Decider::numberRefused(const d
     const std::string_view status = domain::codeOf(a.nhsStatus);
     if (a.nhsStatusUnreadable) {
       return std::pair{ReasonCode::NhsNumberUnverified,
-                       std::string("the NHS number trace status (PID-32) is none of NSTS01 to NSTS08")};
+                       std::string("the NHS number trace status sent is none of NSTS01 to NSTS08")};
     }
     return std::pair{ReasonCode::NhsNumberUnverified,
                      status.empty() ? std::string("the message gives no NHS number trace status")

@@ -305,6 +305,23 @@ BOOST_AUTO_TEST_CASE(identifiers_hidden_where_a_feed_puts_them_in_codes) {
   BOOST_TEST(r.html.find("withheld") != std::string::npos);
 }
 
+// A trust whose local numbers' assigning authority is its site's ODS code: the location key
+// (site / point of care) is shown, not withheld for holding "a patient identifier". Only an
+// identifier's own value (CX-1) is one; the local number itself stays out of the report.
+BOOST_AUTO_TEST_CASE(an_assigning_authority_is_not_a_patient_identifier) {
+  const cpis::test::TempDir out("cpis-analyse");
+  const Run r = analyseFiles({{"site.hl7", a04("S1", "9990000018^^^NHS^NH~K7788990^^^RZZ02^MR", "NSTS01",
+                                               "XRAY^^^RZZ02", "A250612001^^^RZZ02^VN")}},
+                             out);
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_TEST(r.count("outOfScopeLocations", "RZZ02/XRAY") == 1u, r.jsonText);
+  BOOST_TEST(r.count("outOfScopeLocations", "(withheld: holds a patient identifier)") == 0u);
+  for (const std::string id : {"K7788990", "7788990", "A250612001", "9990000018"}) {
+    BOOST_TEST(r.html.find(id) == std::string::npos, id);
+    BOOST_TEST(r.jsonText.find(id) == std::string::npos, id);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(adapter_failures_are_counted_without_their_text) {
   const cpis::test::TempDir out("cpis-analyse");
   const fs::path folder = out.path() / "capture";

@@ -3,6 +3,8 @@
 // find_package(CpisPluginSdk), and the result loaded and run by the engine's loader. Runs as its
 // own ctest (test_plugin_sdk_install); disabled in the plain test_plugin run.
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +63,20 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
   BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");
   BOOST_TEST((attendance.nhsStatus == cpis::domain::NhsNumberStatus::Nsts01));
   BOOST_TEST(attendance.visitNumber == "A250612001");
+
+  // The NHS number is the mapping's (hazard H1): the one it found stands, and where it refused
+  // the message's numbers (two that disagree) the template sets none of its own.
+  attendance = draft(cpis::domain::AttendanceEvent::Start);
+  attendance.nhsNumber = cpis::domain::NhsNumber::parse("9993000000");
+  BOOST_TEST_REQUIRE(
+      adapter->adapt(test::message(test::edRegistration(), {{"PID-32", "NSTS01"}}), attendance).ok());
+  BOOST_TEST_REQUIRE(attendance.nhsNumber.has_value());
+  BOOST_TEST(attendance.nhsNumber->reveal() == "9993000000");
+  attendance = draft(cpis::domain::AttendanceEvent::Start);
+  attendance.nhsNumberProblem = "the message carries two different NHS numbers in PID-3";
+  BOOST_TEST_REQUIRE(
+      adapter->adapt(test::message(test::edRegistration(), {{"PID-32", "NSTS01"}}), attendance).ok());
+  BOOST_TEST(!attendance.nhsNumber.has_value());
 
   // v2.5.1's repeating PID-32 (an identity reliability code first) and the two digits alone.
   using Sets = std::vector<std::pair<std::string, std::string>>;
@@ -137,6 +153,39 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
   AlertSegments segments;
   BOOST_TEST_REQUIRE(adapter->composeAlerts(failed, segments, {}).isOk());
   BOOST_TEST(segments.serialize() == "NTE|1|L|CP-IS: not a negative result\r");
+}
+
+// The rename the guide describes, and nothing more: ADAPTER_NAME in CMakeLists.txt and the name
+// in CPIS_EXPORT_ADAPTER. The result builds as libcpis-adapter-<name>.so and loads under it.
+BOOST_AUTO_TEST_CASE(the_template_renamed_as_the_guide_says_builds_and_loads) {
+  cpis::test::TempDir work("cpis-sdk-rename");
+  const test::TemplateBuild installed = test::buildTemplateAdapter(work.path());
+  BOOST_TEST_REQUIRE(installed.ok, installed.log);
+  const std::filesystem::path source = work.path() / "riverside";
+  std::filesystem::copy(installed.prefix / "share/cpis-engine/plugin-sdk/template", source,
+                        std::filesystem::copy_options::recursive);
+  const auto edit = [](const std::filesystem::path& file, const std::string& from, const std::string& to) {
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = text.find(from);
+    BOOST_TEST_REQUIRE(at != std::string::npos, file.string() + ": " + from);
+    text.replace(at, from.size(), to);
+    std::ofstream(file, std::ios::trunc) << text;
+  };
+  edit(source / "CMakeLists.txt", "set(ADAPTER_NAME example)", "set(ADAPTER_NAME riverside_ed)");
+  edit(source / "src/example_adapter.cpp", "CPIS_EXPORT_ADAPTER(example::ExampleAdapter, \"example\"",
+       "CPIS_EXPORT_ADAPTER(example::ExampleAdapter, \"riverside_ed\"");
+  const std::filesystem::path binary = work.path() / "riverside-build";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-S", source.string(), "-B", binary.string(), "-G", CPIS_CMAKE_GENERATOR,
+                                 "-DCMAKE_PREFIX_PATH=" + installed.prefix.string(),
+                                 "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CXX_COMPILER=" CPIS_CXX_COMPILER},
+        std::vector<std::string>{"--build", binary.string(), "-j", "2"}}) {
+    const auto result = test::run(CPIS_CMAKE_COMMAND, args);
+    BOOST_TEST_REQUIRE(result.exitCode == 0, result.output);
+  }
+  const auto library = PluginLoader::load(binary / "libcpis-adapter-riverside_ed.so");
+  BOOST_TEST(library->name() == "riverside_ed");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -31,14 +31,17 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
       return cpis::sdk::AdaptResult::notAnAttendance("trigger event not mapped as an attendance");
     }
 
-    // The NHS number in the England profile's form (hazard H1): authority NHS or the NHS number's
-    // OID, type NH or none; never a local MR number, nor another register's number. Set only
-    // when found: otherwise the mapping file's reading stands (an EPR that types its numbers
-    // otherwise, NHSNMBR say, has its mapping say how; two numbers that disagree give none
-    // there too, and the ACK says NOT_CHECKED). Never clear what the mapping found unless you
-    // know better. A number that fails modulus 11 is not an error here: the engine records why
-    // and says NHS_NUMBER_INVALID in the alert.
-    if (const auto nhs = message.findNhsNumber("PID-3")) out.nhsNumber(*nhs);
+    // The NHS number is the mapping file's to read (hazard H1: the wrong child's number is the
+    // worst error an adapter can make). Only when it found none and saw no problem is the
+    // England profile's form tried here: authority NHS or the NHS number's OID, type NH or
+    // none; never a local MR number, nor another register's number. Never replace or clear a
+    // number the mapping found, and never set one where it refused one: an EPR that types its
+    // numbers otherwise (NHSNBR, say) has its mapping say how, and two numbers that disagree
+    // give none there (nhs_number_problem says so, and the ACK says NOT_CHECKED). A number that
+    // fails modulus 11 is not an error here: the engine records why and says NHS_NUMBER_INVALID.
+    if (out.get(cpis::sdk::Field::NhsNumber).empty() && out.get(cpis::sdk::Field::NhsNumberProblem).empty()) {
+      if (const auto nhs = message.findNhsNumber("PID-3")) out.nhsNumber(*nhs);
+    }
 
     // PID-32 trace status, when the mapping found none (its code table, if it has one, stands):
     // NSTS01..NSTS08, or its two digits alone. v2.5.1 repeats the field with identity
