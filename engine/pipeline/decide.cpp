@@ -339,7 +339,9 @@ Decision Decider::decide(const domain::Attendance& a) const {
   // of it, is the same baby on the same number. Only the repeat is allowed on those terms: a new
   // query keeps this location's own (refusedHere, after the repeat below).
   const bool checkedOnIt = previous && (a.event != AttendanceEvent::Start || continues(a, previous)) &&
-                           onCheckedNumber(a, *previous) && answered(previous->status);
+                           onCheckedNumber(a, *previous) &&
+                           (answered(previous->status) ||
+                            (previous->status == CheckStatus::CheckFailed && !previous->cancelledAt));
   std::optional<std::pair<ReasonCode, std::string>> refusedHere;
   if (!verifiedBefore) {
     refusedHere = numberRefused(a);
@@ -352,7 +354,8 @@ Decision Decider::decide(const domain::Attendance& a) const {
   // this number (answered, or failed and being re-checked) does not age it out of its check. A
   // pregnant woman's A08 without the pregnancy OBX, or a transfer whose PV1-2 is no longer B,
   // would otherwise replace her unborn child's plan on the EPR with AGE_OUT_OF_SCOPE.
-  const bool checkedBefore = previous && a.event != AttendanceEvent::Start && previous->nhsNumber == a.nhsNumber &&
+  const bool checkedBefore = previous && (a.event != AttendanceEvent::Start || continues(a, previous)) &&
+                             previous->nhsNumber == a.nhsNumber &&
                              (answered(previous->status) || previous->status == CheckStatus::CheckFailed);
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
@@ -402,6 +405,7 @@ Decision Decider::decide(const domain::Attendance& a) const {
       d.kind = DecisionKind::RepeatPrevious;
       d.previousDecidedAt = previous->decidedAt;
       d.reasonText = "the attendance was checked before on the same NHS number and access mode";
+      d.refusedHere = std::move(refusedHere);
       return d;
     }
   }

@@ -271,6 +271,10 @@ struct Decision {
   bool emitAlert = true;                     // false: the ACK carries no alert segment (emitOutOfScope)
   bool birthDateMissing = false;             // CheckDue without a birth date: checked anyway, noted
   std::optional<domain::Instant> previousDecidedAt;  // RepeatPrevious: the check being repeated
+  // RepeatPrevious allowed on the terms the check was made under (Decider::standsAsChecked) for a
+  // number this location's own terms refuse: if that check cannot be shown (not held), this is
+  // the answer, never a query.
+  std::optional<std::pair<domain::ReasonCode, std::string>> refusedHere;
 };
 
 // Decides whether a check is due. A check is due when the attendance event starts or updates

@@ -723,7 +723,6 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                     core::locationText(warning.location));
   }
   Decision decision = checks_->decider.decide(attendance);
-  bool unreadableRepeat = false;
   if (decision.kind == DecisionKind::CheckDue) {
     if (const auto unreadable = unreadableBefore(attendance, decision)) {
       // An update of an attendance whose check Spine answered with a reply nobody could read
@@ -736,7 +735,6 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       decision.previousDecidedAt = unreadable->decidedAt;
       decision.reasonText =
           "the attendance's check was answered with a reply that could not be read: repeated";
-      unreadableRepeat = true;
     }
   }
   const bool unchecked = !attendance.setting || *attendance.setting == domain::CareSetting::OutOfScope;
@@ -796,9 +794,11 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       pending.remember->outOfScopeByDefault = unchecked && attendance.setting && attendance.settingByDefault;
       pending.repeated.emplace(attendance, *previous);
       domain::CheckOutcome shown = *previous;
-      // Its one re-try has most likely been made and the check gone to a person: "retry in
-      // progress" would be stale (the alert still asks for the check by hand).
-      shown.retryNotAnnounced = unreadableRepeat;
+      // A failure on a reply nobody could read has one re-try, soon made, then goes to a person:
+      // shown again, "retry in progress" would most likely be stale (the alert still asks for
+      // the check by hand).
+      shown.retryNotAnnounced = shown.status == domain::CheckStatus::CheckFailed &&
+                                shown.reason == domain::ReasonCode::UnrecognisedResponse;
       return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
                               : accept(message, &shown, true, attendance.warnings);
     }
@@ -811,6 +811,19 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
                                " does not start it again: no query",
                   decision.mode);
       const auto outcome = notCheckedOutcome(none, attendance, now(), newCheckId(), source);
+      return pending.enhanced ? enhanced(message, &outcome, true, attendance.warnings)
+                              : accept(message, &outcome, true, attendance.warnings);
+    }
+    if (decision.refusedHere) {
+      // The repeat was allowed on the terms of a check not held here any more: a query would be
+      // made on a number this location refuses (NSTS08 at a ward without the switch). Its
+      // NOT_CHECKED instead.
+      Decision refused;
+      refused.kind = DecisionKind::NotChecked;
+      refused.mode = decision.mode;
+      refused.reason = decision.refusedHere->first;
+      refused.reasonText = decision.refusedHere->second;
+      const auto outcome = notCheckedOutcome(refused, attendance, now(), newCheckId(), source);
       return pending.enhanced ? enhanced(message, &outcome, true, attendance.warnings)
                               : accept(message, &outcome, true, attendance.warnings);
     }

@@ -1825,12 +1825,24 @@ BOOST_AUTO_TEST_CASE(an_enhanced_mode_sender_that_takes_no_accept_ack_gets_no_cr
   const std::string answered = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(answered, "MSA-1") == "CR", answered);
   BOOST_TEST(field(answered, "MSA-2") == "R3");  // the first answer on the connection
-  client.send(askingForEnhancedMode(adt("R4", "VR4", {"9990000018"})));
+  // A message accepted: under SU its CA is sent, and a resend gets it again; under ER neither.
+  const auto asking = [](const std::string& id, const std::string& condition) {
+    std::string message = askingForEnhancedMode(adt(id, "V" + id, {"9990000018"}));
+    message.replace(message.find("|2.4|||AL|AL|"), 13, "|2.4|||" + condition + "|AL|");
+    return message;
+  };
+  client.send(asking("R4", "SU"));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-2") == "R4");
+  client.send(asking("R4", "SU"));
   const std::string accepted = client.receive(15s).value_or("<no ACK>");
   BOOST_TEST(field(accepted, "MSA-1") == "CA", accepted);
   BOOST_TEST(field(accepted, "MSA-2") == "R4");
+  client.send(asking("R5", "ER"));
+  client.send(asking("R5", "ER"));
+  client.send(asking("R6", "AL"));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-2") == "R6");  // nothing for R5
   const auto stored = f.storedMessages();
-  BOOST_TEST_REQUIRE(stored.size() == 4u);
+  BOOST_TEST_REQUIRE(stored.size() == 6u);
   BOOST_TEST((stored[0] == std::pair<std::string, std::string>{"R1", "rejected"}));
   BOOST_TEST((stored[1] == std::pair<std::string, std::string>{"R2", "rejected"}));
   Poco::Data::Session session("SQLite", f.storePath());

@@ -604,10 +604,53 @@ BOOST_AUTO_TEST_CASE(a_move_in_scope_judges_the_number_by_the_check_s_terms_for_
   toEd.setting = CareSetting::Ed;
   toEd.locationTerms = {};
   BOOST_TEST((decider.decide(toEd).reason == ReasonCode::NhsNumberUnverified));
-  // A new attendance (not continuing) is judged afresh.
-  Attendance fresh = ward;
-  fresh.visitNumber = "A250612061";
-  BOOST_TEST((decider.decide(fresh).reason == ReasonCode::NhsNumberUnverified));
+  // A new attendance on the visit (a start after its A03) is judged afresh, on the ward's terms.
+  Attendance discharge = baby;
+  discharge.event = AttendanceEvent::End;
+  decider.noteEvent(discharge, time.now);
+  Attendance again = ward;
+  again.event = AttendanceEvent::Start;
+  BOOST_TEST((decider.decide(again).reason == ReasonCode::NhsNumberUnverified));
+}
+
+// The same for a failure: repeated while recent (its re-check queued), whatever the ward's terms,
+// and a partial A08 after a failure on a verified number repeats it too. A pregnant woman's
+// check on the ED visit is not aged out by its A01 (the same attendance) without the pregnancy.
+BOOST_AUTO_TEST_CASE(a_failed_check_and_an_admission_keep_the_check_s_terms) {
+  Decider decider(policy, time.clock(), memory);
+  Attendance baby = child();
+  baby.nhsStatus = NhsNumberStatus::Nsts08;
+  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  decider.record(baby, outcome(CheckStatus::CheckFailed, time.now));
+  time.now += 2min;
+  Attendance ward = baby;
+  ward.event = AttendanceEvent::Update;
+  ward.setting = CareSetting::PaedWard;
+  ward.locationTerms = {};
+  BOOST_TEST((decider.decide(ward).kind == DecisionKind::RepeatPrevious));
+  BOOST_TEST(decider.decide(ward).refusedHere.has_value());  // if not held: NOT_CHECKED, no query
+  time.now += policy.recheckWindow;
+  BOOST_TEST((decider.decide(ward).reason == ReasonCode::NhsNumberUnverified));  // a query: the ward's terms
+
+  Attendance verified = child();
+  verified.visitNumber = "A250612070";
+  decider.record(verified, outcome(CheckStatus::CheckFailed, time.now));
+  time.now += 2min;
+  Attendance partial = verified;
+  partial.event = AttendanceEvent::Update;
+  partial.nhsStatus = NhsNumberStatus::Absent;
+  BOOST_TEST((decider.decide(partial).kind == DecisionKind::RepeatPrevious));
+
+  Attendance mother = child();
+  mother.visitNumber = "A250612071";
+  mother.birthDate = 1995y / 7 / 4;
+  mother.pregnant = true;
+  decider.record(mother, outcome(CheckStatus::Found, time.now));
+  Attendance admitted = mother;
+  admitted.event = AttendanceEvent::Start;  // A01 on the same visit
+  admitted.pregnant = false;
+  admitted.setting = CareSetting::PaedWard;
+  BOOST_TEST((decider.decide(admitted).kind == DecisionKind::RepeatPrevious));
 }
 
 // A failed check moved out of scope says so again ("check CP-IS by hand"), not NOT_CHECKED, which

@@ -2,9 +2,8 @@
 // build into a temporary prefix, the template adapter configured and built against it with
 // find_package(CpisPluginSdk), and the result loaded and run by the engine's loader. Runs as its
 // own ctest (test_plugin_sdk_install); disabled in the plain test_plugin run.
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,6 +111,12 @@ BOOST_AUTO_TEST_CASE(the_template_builds_against_the_installed_sdk_and_runs) {
   BOOST_TEST(attendance.nhsNumber->reveal() == "9990000018");
   BOOST_TEST_REQUIRE(attendance.priorNhsNumber.has_value());
   BOOST_TEST(attendance.priorNhsNumber->reveal() == "9990000026");
+  // The retired number the mapping read stands (hazard H1).
+  attendance = draft(cpis::domain::AttendanceEvent::Merge);
+  attendance.priorNhsNumber = cpis::domain::NhsNumber::parse("9993000000");
+  BOOST_TEST_REQUIRE(adapter->adapt(test::message(merge, {{"PID-32", "TRACED"}}), attendance).ok());
+  BOOST_TEST_REQUIRE(attendance.priorNhsNumber.has_value());
+  BOOST_TEST(attendance.priorNhsNumber->reveal() == "9993000000");
   // What the mapping says is no attendance stays none.
   attendance = draft(cpis::domain::AttendanceEvent::NotAnAttendance);
   const auto none = adapter->adapt(test::message(test::edRegistration("ED0000791", "A31")), attendance);
@@ -165,12 +170,19 @@ BOOST_AUTO_TEST_CASE(the_template_renamed_as_the_guide_says_builds_and_loads) {
   std::filesystem::copy(installed.prefix / "share/cpis-engine/plugin-sdk/template", source,
                         std::filesystem::copy_options::recursive);
   const auto edit = [](const std::filesystem::path& file, const std::string& from, const std::string& to) {
-    std::ifstream in(file);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string text;
+    if (std::FILE* in = std::fopen(file.c_str(), "rb")) {
+      char buffer[4096];
+      for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, in)) > 0;) text.append(buffer, n);
+      std::fclose(in);
+    }
     const auto at = text.find(from);
     BOOST_TEST_REQUIRE(at != std::string::npos, file.string() + ": " + from);
     text.replace(at, from.size(), to);
-    std::ofstream(file, std::ios::trunc) << text;
+    std::FILE* out = std::fopen(file.c_str(), "wb");
+    BOOST_TEST_REQUIRE(out != nullptr, file.string());
+    std::fwrite(text.data(), 1, text.size(), out);
+    std::fclose(out);
   };
   edit(source / "CMakeLists.txt", "set(ADAPTER_NAME example)", "set(ADAPTER_NAME riverside_ed)");
   edit(source / "src/example_adapter.cpp", "CPIS_EXPORT_ADAPTER(example::ExampleAdapter, \"example\"",

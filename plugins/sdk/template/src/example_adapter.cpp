@@ -64,12 +64,17 @@ class ExampleAdapter final : public cpis::sdk::Adapter {
     }
 
     // A merge (A40): PID the surviving record (its trace status read above), MRG-1 the retired
-    // one, by the same rule (set only when found); no visit. The engine records it, and a check
-    // still owed on the retired number moves to the surviving one (hazard H1). Without both
-    // valid numbers it records nothing, and logs why.
+    // one; no visit. The engine records it, and a check still owed on the retired number moves
+    // to the surviving one (hazard H1). Without both valid numbers it records nothing, and logs
+    // why. The retired number is the mapping's too: the England form is tried only when the
+    // mapping read none (a mapping with no prior_nhs_number field). Where the mapping refused
+    // MRG-1's numbers as disagreeing, a mapping that reads MRG-1 in the England form refuses
+    // them here too; one that reads other forms should have the adapter leave MRG-1 alone.
     if (event == "MERGE") {
-      if (const auto prior = message.findNhsNumber("MRG-1"))
-        (void)out.trySet(cpis::sdk::Field::PriorNhsNumber, *prior);
+      if (out.get(cpis::sdk::Field::PriorNhsNumber).empty()) {
+        if (const auto prior = message.findNhsNumber("MRG-1"))
+          (void)out.trySet(cpis::sdk::Field::PriorNhsNumber, *prior);
+      }
       return cpis::sdk::AdaptResult::attendance();
     }
 
