@@ -537,21 +537,33 @@ BOOST_AUTO_TEST_CASE(a_move_out_of_scope_repeats_the_attendance_s_answered_check
   BOOST_TEST((decider.decide(fresh).reason == ReasonCode::SettingOutOfScope));
 }
 
+// A baby at the paediatric ED on an NHS number whose trace is postponed (NSTS08), taken there by
+// the location's signed-off switch.
+Attendance babyOnNsts08() {
+  Attendance baby = child();
+  baby.nhsStatus = NhsNumberStatus::Nsts08;
+  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  return baby;
+}
+
+// `a`'s update (A08/A02) to a location of `setting` with no switches of its own.
+Attendance movedTo(Attendance a, CareSetting setting) {
+  a.event = AttendanceEvent::Update;
+  a.setting = setting;
+  a.locationTerms = {};
+  return a;
+}
+
 // The number is judged by the terms it was checked under: a baby checked at the paediatric ED on
 // NSTS08 (that location's signed-off switch) and sent to X-ray, which has no such switch, keeps
 // the plan's alert. A status the feed never accepts (NSTS04), or an unreadable one, is news.
 BOOST_AUTO_TEST_CASE(a_move_out_of_scope_judges_the_number_by_the_check_s_terms) {
   Decider decider(policy, time.clock(), memory);
-  Attendance baby = child();
-  baby.nhsStatus = NhsNumberStatus::Nsts08;
-  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  const Attendance baby = babyOnNsts08();
   BOOST_TEST_REQUIRE((decider.decide(baby).kind == DecisionKind::CheckDue));
   decider.record(baby, outcome(CheckStatus::Found, time.now));
   time.now += 30min;
-  Attendance xray = baby;
-  xray.event = AttendanceEvent::Update;
-  xray.setting = CareSetting::OutOfScope;
-  xray.locationTerms = {};
+  Attendance xray = movedTo(baby, CareSetting::OutOfScope);
   BOOST_TEST((decider.decide(xray).kind == DecisionKind::RepeatPrevious));
   xray.nhsStatus = NhsNumberStatus::Absent;  // a partial A08: nothing new of the number
   BOOST_TEST((decider.decide(xray).kind == DecisionKind::RepeatPrevious));
@@ -568,15 +580,10 @@ BOOST_AUTO_TEST_CASE(a_move_out_of_scope_judges_the_number_by_the_check_s_terms)
 // keeps the ward's own terms.
 BOOST_AUTO_TEST_CASE(a_move_in_scope_judges_the_number_by_the_check_s_terms_for_its_repeat) {
   Decider decider(policy, time.clock(), memory);
-  Attendance baby = child();
-  baby.nhsStatus = NhsNumberStatus::Nsts08;
-  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  const Attendance baby = babyOnNsts08();
   decider.record(baby, outcome(CheckStatus::Found, time.now));
   time.now += 30min;
-  Attendance ward = baby;
-  ward.event = AttendanceEvent::Update;
-  ward.setting = CareSetting::PaedWard;
-  ward.locationTerms = {};
+  const Attendance ward = movedTo(baby, CareSetting::PaedWard);
   BOOST_TEST((decider.decide(ward).kind == DecisionKind::RepeatPrevious));
   Attendance admitted = ward;  // an A01 on the same visit
   admitted.event = AttendanceEvent::Start;
@@ -618,15 +625,10 @@ BOOST_AUTO_TEST_CASE(a_move_in_scope_judges_the_number_by_the_check_s_terms_for_
 // check on the ED visit is not aged out by its A01 (the same attendance) without the pregnancy.
 BOOST_AUTO_TEST_CASE(a_failed_check_and_an_admission_keep_the_check_s_terms) {
   Decider decider(policy, time.clock(), memory);
-  Attendance baby = child();
-  baby.nhsStatus = NhsNumberStatus::Nsts08;
-  baby.locationTerms.acceptUnverifiedNhsNumber = true;
+  const Attendance baby = babyOnNsts08();
   decider.record(baby, outcome(CheckStatus::CheckFailed, time.now));
   time.now += 2min;
-  Attendance ward = baby;
-  ward.event = AttendanceEvent::Update;
-  ward.setting = CareSetting::PaedWard;
-  ward.locationTerms = {};
+  const Attendance ward = movedTo(baby, CareSetting::PaedWard);
   BOOST_TEST((decider.decide(ward).kind == DecisionKind::RepeatPrevious));
   BOOST_TEST(decider.decide(ward).refusedHere.has_value());  // if not held: NOT_CHECKED, no query
   time.now += policy.recheckWindow;
