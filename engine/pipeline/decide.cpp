@@ -40,6 +40,7 @@ bool continues(const domain::Attendance& a, const std::optional<PreviousCheck>& 
   return a.event == AttendanceEvent::Start && !a.scheduledOnly && previous && !previous->endedAt &&
          !previous->cancelledAt && !previous->scheduledByNature;
 }
+
 // Pregnant at arrival by the expected delivery date the EPR sent, when it sent no pregnancy
 // status that says so (an ED that records only the due date): the date is not more than two
 // weeks past (42 weeks, when labour is induced), nor more than 44 weeks ahead (a pregnancy's
@@ -333,11 +334,12 @@ Decision Decider::decide(const domain::Attendance& a) const {
                               a.nhsStatus == domain::NhsNumberStatus::Absent && !a.nhsStatusUnreadable &&
                               previous->nhsNumberVerified && previous->nhsNumber == a.nhsNumber &&
                               answered(previous->status);
-  // A message continuing an attendance answered on this number is judged, for repeating that
-  // check, by the terms the check was made under (standsAsChecked): a baby checked on NSTS08 at
-  // the paediatric ED (that location's switch) and moved to a ward without one, or a partial A08
-  // of it, is the same baby on the same number. Only the repeat is allowed on those terms: a new
-  // query keeps this location's own (refusedHere, after the repeat below).
+  // A message continuing an attendance answered on this number, or failed on it and not
+  // cancelled, is judged, for repeating that check, by the terms the check was made under
+  // (standsAsChecked): a baby checked on NSTS08 at the paediatric ED (that location's switch) and
+  // moved to a ward without one, or a partial A08 of it, is the same baby on the same number.
+  // Only the repeat is allowed on those terms: a new query keeps this location's own
+  // (refusedHere, after the repeat below).
   const bool checkedOnIt = previous && (a.event != AttendanceEvent::Start || continues(a, previous)) &&
                            onCheckedNumber(a, *previous) &&
                            (answered(previous->status) ||
