@@ -62,14 +62,6 @@ std::string describeIssue(const core::Issue& i) {
          core::locationText(i.location);
 }
 
-// Whether a stored acknowledgement accepts its message (MSA-1 AA or CA), for MSH-15's conditions.
-bool acceptsMessage(std::string_view ack) {
-  const auto at = ack.find("\rMSA");
-  if (at == std::string_view::npos || ack.size() < at + 7) return false;
-  const std::string_view code = ack.substr(at + 5, 2);
-  return code == "AA" || code == "CA";
-}
-
 // MSH-15 / MSH-16 (HL7 table 0155): whether an acknowledgement of that kind is wanted for
 // this outcome. Empty means always (AL).
 bool wanted(std::string_view condition, bool success) {
@@ -423,8 +415,10 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
     if (stored.originalAck && !stored.originalAck->empty()) {
       // Enhanced mode: the stored answer only if MSH-15 takes its kind (NE none, SU a CA, ER a
       // CR or CE). The message is stored: nothing is lost by the silence it asked for.
-      if (!pending.acceptAck.empty() && !wanted(pending.acceptAck, acceptsMessage(*stored.originalAck)))
-        return {};
+      if (!pending.acceptAck.empty()) {
+        const std::string code = hl7v2::acknowledgementOf(*stored.originalAck, pending.controlId);
+        if (!wanted(pending.acceptAck, code == "AA" || code == "CA")) return {};
+      }
       return *stored.originalAck;
     }
     if (!pending.acceptAck.empty() && !wanted(pending.acceptAck, false)) return {};
