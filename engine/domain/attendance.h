@@ -77,6 +77,10 @@ struct Attendance {
   // patient
   std::optional<NhsNumber> nhsNumber;      // valid (modulus 11) or absent
   std::string nhsNumberProblem;            // why a present value was refused, never the value
+  // No NHS number taken, but a valid one at a path the mapping reads that one of its conditions
+  // passed over: where, and the condition's path and code ("PID-3(2).1 holds a valid one, passed
+  // over because PID-3(2).5 is 'NHSNBR'"), never the number. For the reason text only.
+  std::string nhsNumberPassedOver;
   std::optional<RefusedNhsNumber> refusedNhsNumber;  // that value, for ZCP-13 only
   // A merge (A40): the NHS number of the record merged away (MRG-1), when valid. nhsNumber is
   // the surviving record's.
@@ -171,7 +175,8 @@ struct CheckOutcome {
   // and told the LA. Its deferred check's query is then a possible duplicate (CPIS.md §7).
   bool requestMayHaveArrived = false;
   // CheckFailed shown again once its deferred re-check may be over (an unreadable reply repeated
-  // for a later update): the alert asks for the check by hand and announces no automatic retry.
+  // for a later update; any failure past the deferred check's deadline): the alert asks for the
+  // check by hand and announces no automatic retry.
   bool retryNotAnnounced = false;
 };
 

@@ -63,6 +63,20 @@ struct Found {
   std::optional<Path> otherAt;  // disagreeing: where the other number is, when another source's
 };
 
+// A value short and plain enough to be a code (an assigning authority, an identifier type, an
+// OID), which a text may quote: not a number of ten digits or more, nor a name.
+bool looksLikeACode(std::string_view value) {
+  if (value.size() > 40) return false;
+  std::size_t digits = 0;
+  for (const char c : value) {
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '.' && c != '-' && c != '_' && c != '&') return false;
+    if (c >= '0' && c <= '9') ++digits;
+  }
+  const bool oid = value.find('.') != std::string_view::npos;
+  return oid || digits < 6;
+}
+
 // An NHS number's digits, as two repetitions are compared: spaces and dashes aside.
 std::string digitsOf(std::string_view number) {
   std::string out;
@@ -91,7 +105,8 @@ class Reader {
     return std::string(trim(message_.valueIn(reps[r - 1], index, path)));
   }
 
-  bool holds(const Condition& condition, const Path& candidate) const {
+  // Where `condition` reads when `candidate` is the value being read.
+  static Path conditionAt(const Condition& condition, const Path& candidate) {
     Path at = condition.path;
     if (condition.scope == Condition::Scope::Component) {
       at = candidate;
@@ -101,7 +116,11 @@ class Reader {
       at.segmentId = candidate.segmentId;
       at.segmentRepetition = candidate.segmentRepetition;
     }
-    const std::string value = valueAt(at);
+    return at;
+  }
+
+  bool holds(const Condition& condition, const Path& candidate) const {
+    const std::string value = valueAt(conditionAt(condition, candidate));
     bool ok = true;
     if (!condition.in.empty()) {
       ok = contains(condition.in, value) || (value.empty() && condition.orEmpty);
@@ -149,6 +168,38 @@ class Reader {
         if (all && !match(std::move(value), candidate)) return;
       }
     }
+  }
+
+  // For a message in which `rule` (an NHS number) found nothing: the first valid NHS number at
+  // one of its paths that a condition passed over (say PID-3(2), typed NHSNBR where the mapping
+  // takes NH), and why, so that the engineer reading "no NHS number" sees where one was. Paths
+  // and codes only, never the number; empty when there is none.
+  std::string passedOver(const FieldRule& rule) const {
+    std::string said;
+    for (const Source& source : rule.sources) {
+      if (!source.path || source.where.empty()) continue;
+      Source unconditional = source;
+      unconditional.where.clear();
+      forEachMatch(unconditional, [&](const std::string& value, const Path& at) {
+        if (!domain::NhsNumber::parse(rule.mapped(value))) return true;
+        const auto failed = std::find_if(source.where.begin(), source.where.end(),
+                                         [&](const Condition& c) { return !holds(c, at); });
+        if (failed == source.where.end()) return true;
+        const Path conditionPath = conditionAt(*failed, at);
+        const std::string reads = valueAt(conditionPath);
+        said = at.toString() + " holds a valid one, passed over because " + conditionPath.toString();
+        if (reads.empty()) {
+          said += " is empty";
+        } else if (looksLikeACode(reads)) {
+          said += " is '" + reads + "'";
+        } else {
+          said += " does not meet the mapping's condition";
+        }
+        return false;
+      });
+      if (!said.empty()) break;
+    }
+    return said;
   }
 
   std::optional<Found> read(const FieldRule& rule) const {
@@ -343,6 +394,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
     const auto& f = found[static_cast<std::size_t>(rule.field)];
     const std::string_view name = nameOf(rule.field);
     if (!f) {
+      if (rule.field == FieldId::NhsNumber && attendance) a.nhsNumberPassedOver = reader.passedOver(rule);
       if (rule.required && attendance) {
         const auto first = std::find_if(rule.sources.begin(), rule.sources.end(),
                                         [](const Source& s) { return s.path.has_value(); });

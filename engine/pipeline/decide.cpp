@@ -319,6 +319,10 @@ Decision Decider::decide(const domain::Attendance& a) const {
 
   if (!a.nhsNumber) {
     if (a.nhsNumberProblem.empty()) {
+      if (!a.nhsNumberPassedOver.empty()) {
+        return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number the mapping takes (" +
+                                                       a.nhsNumberPassedOver + ")");
+      }
       return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number");
     }
     return notChecked(ReasonCode::NhsNumberInvalid, a.nhsNumberProblem);

@@ -492,9 +492,10 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   // A check of the visit recorded since this message was decided (whether or not this one had
   // to wait for it: a long queue ahead of it does too): decided again, in its turn.
   const auto previous = checks_->decider.previous(request.attendance);
-  const std::optional<domain::CheckOutcome> repeated = previous && previous->decidedAt >= request.decidedAt
-                                                           ? outcomeToRepeat(request.attendance)
-                                                           : std::nullopt;
+  std::optional<domain::CheckOutcome> repeated = previous && previous->decidedAt >= request.decidedAt
+                                                     ? outcomeToRepeat(request.attendance)
+                                                     : std::nullopt;
+  if (repeated) repeated = shownAgain(*repeated);
   // CPIS.md §4: cancelled (an A11 stored) while this message waited for its check: no query.
   const domain::CheckOutcome outcome =
       repeated                                        ? *repeated
@@ -760,8 +761,9 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     // A discharge shows the attendance's check again (nothing recorded for it: the attendance's
     // check stays the one made).
     if (const auto previous = checkShownAtDischarge(attendance)) {
-      return pending.enhanced ? enhanced(message, &*previous, true, attendance.warnings)
-                              : accept(message, &*previous, true, attendance.warnings);
+      const domain::CheckOutcome shown = shownAgain(*previous);
+      return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
+                              : accept(message, &shown, true, attendance.warnings);
     }
     pending.remember->notChecked = outcome;
     Disposition d = pending.enhanced ? enhanced(message, &outcome, decision.emitAlert, attendance.warnings)
@@ -787,12 +789,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       pending.remember->unmapped = !attendance.setting;
       pending.remember->outOfScopeByDefault = unchecked && attendance.setting && attendance.settingByDefault;
       pending.repeated.emplace(attendance, *previous);
-      domain::CheckOutcome shown = *previous;
-      // A failure on a reply nobody could read has one re-try, soon made, then goes to a person:
-      // shown again, "retry in progress" would most likely be stale (the alert still asks for
-      // the check by hand).
-      shown.retryNotAnnounced = shown.status == domain::CheckStatus::CheckFailed &&
-                                shown.reason == domain::ReasonCode::UnrecognisedResponse;
+      const domain::CheckOutcome shown = shownAgain(*previous);
       return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
                               : accept(message, &shown, true, attendance.warnings);
     }
@@ -1032,6 +1029,22 @@ hl7v2::AckMode Intake::modeOf(const hl7v2::Message& message) const {
 
 std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Attendance& attendance) const {
   return outcomes_->get(attendance.visitNumber);
+}
+
+domain::CheckOutcome Intake::shownAgain(domain::CheckOutcome previous) const {
+  if (previous.status != domain::CheckStatus::CheckFailed) return previous;
+  // A failure on a reply nobody could read has one re-try, soon made, then goes to a person:
+  // shown again, "retry in progress" would most likely be stale (the alert still asks for the
+  // check by hand). Any other failure's deferred check is given up (check-abandoned, a person
+  // told) at its deadline, counted from the failed check: shown after that, the retry is over.
+  // Given up sooner (the attendance moved to another number, a merge the feed refuses) it is
+  // still announced until the deadline; the alert asks for the check by hand either way.
+  const bool unreadable = previous.reason == domain::ReasonCode::UnrecognisedResponse;
+  const bool pastDeadline =
+      checks_->notifications == nullptr ||
+      now() >= previous.decidedAt + checks_->notifications->settings().deferredCheckDeadline;
+  if (unreadable || pastDeadline) previous.retryNotAnnounced = true;
+  return previous;
 }
 
 std::optional<domain::CheckOutcome> Intake::unreadableBefore(const domain::Attendance& attendance,

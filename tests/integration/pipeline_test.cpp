@@ -10,6 +10,8 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
@@ -27,6 +29,7 @@
 #include "engine/mllp/framer.h"
 #include "engine/mllp/mllp_client.h"
 #include "engine/mllp/mllp_server.h"
+#include "engine/pipeline/memory_journal.h"
 #include "engine/store/sqlite_message_store.h"
 #include "tests/integration/engine_fixture.h"
 #include "tests/support/spine_test_data.h"
@@ -961,6 +964,97 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   const std::string logs = engine.errors() + engine.output();
   BOOST_TEST(logs.find("reaches nobody") == std::string::npos, logs);  // it reached the EPR
   for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
+  eprServer.stop();
+}
+
+// A failed check shown again after its deferred check's deadline (deferredCheckHours, here 1 h:
+// the check's time moved two hours back in the store while the engine was stopped) no longer
+// says "Automatic retry in progress": the retry was given up (check-abandoned) and a person was
+// told. Moved out of scope and discharged, the child's alert still asks for the check by hand.
+// It used to announce the retry however old the failure.
+BOOST_AUTO_TEST_CASE(a_failure_shown_after_its_deferred_check_deadline_announces_no_retry) {
+  OwnSimulator own;
+  auto& state = own.simulator->state();
+  cpis::sim::Fault down;
+  down.kind = cpis::sim::Fault::Kind::Http500;
+  state.setFault("9990000018", down);
+  EprListener epr;
+  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
+  eprServer.start();
+  EngineFixture f;
+  const std::string config = f.dir.file("deadline.xml");
+  EngineConfig settings;
+  settings.endpoint = own.simulator->queryUrl();
+  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+  settings.notify =
+      R"(<notify pollMs="200" backoffMinMs="60000" backoffMaxMs="60000" deferredCheckHours="1"/>)";
+  settings.acknowledgement = R"(<acknowledgement mode="original"><returnConnection host="127.0.0.1" port=")" +
+                             std::to_string(eprServer.port()) + R"("/></acknowledgement>)";
+  std::ofstream(config) << settings.xml();
+  const auto sendTo = [](EngineProcess& engine, const std::string& message) {
+    MllpClient client("127.0.0.1", engine.port("ed"), 10s);
+    client.send(message);
+    return client.receive(15s).value_or("<no ACK>");
+  };
+  Patient xray{"9990000018"};
+  xray.location = "XRAY^^^RZZ01";
+  xray.service = "812";  // diagnostic imaging: out of scope
+  std::string failed;
+  {
+    EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+    BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+    failed = sendTo(engine, adt("H1", "VH1", {"9990000018"}));
+    BOOST_TEST_REQUIRE(field(failed, "ZCP-2") == "CHECK_FAILED");
+    BOOST_TEST(field(failed, "ZCP-19").find("Automatic retry in progress") != std::string::npos, failed);
+    // Within the deadline a move out of scope shows the failure with its retry.
+    const std::string moved = sendTo(engine, adt("H2", "VH1", xray, "A02"));
+    BOOST_TEST(field(moved, "ZCP-2") == "CHECK_FAILED", moved);
+    BOOST_TEST(field(moved, "ZCP-19").find("Automatic retry in progress") != std::string::npos, moved);
+    BOOST_TEST(engine.terminate() == 0);
+  }
+  {  // Two hours pass: the attendance's remembered check and outcome, as a restart reads them.
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session session("SQLite", f.storePath());
+    using Poco::Data::Keywords::into;
+    using Poco::Data::Keywords::use;
+    std::vector<std::string> kinds;
+    std::vector<Poco::Data::BLOB> bodies;
+    session << "SELECT kind, body FROM attendance_memory WHERE CAST(key AS TEXT) = 'VH1' ORDER BY kind",
+        into(kinds), into(bodies), Poco::Data::Keywords::now;
+    BOOST_TEST_REQUIRE(kinds.size() == 2u);
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      const std::string_view body(reinterpret_cast<const char*>(bodies[i].rawContent()), bodies[i].size());
+      std::string moved;
+      if (kinds[i] == "check") {
+        auto check = cpis::pipeline::decodeCheck(body);
+        BOOST_TEST_REQUIRE(check.has_value());
+        check->decidedAt -= 2h;
+        moved = cpis::pipeline::encodeCheck(*check);
+      } else {
+        auto outcome = cpis::pipeline::decodeOutcome(body);
+        BOOST_TEST_REQUIRE(outcome.has_value());
+        outcome->decidedAt -= 2h;
+        moved = cpis::pipeline::encodeOutcome(*outcome);
+      }
+      Poco::Data::BLOB blob(reinterpret_cast<const unsigned char*>(moved.data()), moved.size());
+      std::string kind = kinds[i];
+      session << "UPDATE attendance_memory SET body = ? WHERE CAST(key AS TEXT) = 'VH1' AND kind = ?",
+          use(blob), use(kind), Poco::Data::Keywords::now;
+    }
+  }
+  EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
+  BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
+  xray.location = "XRAY2^^^RZZ01";
+  const std::string later = sendTo(engine, adt("H3", "VH1", xray, "A02"));
+  BOOST_TEST(field(later, "ZCP-2") == "CHECK_FAILED", later);
+  BOOST_TEST(field(later, "ZCP-15") == field(failed, "ZCP-15"));
+  BOOST_TEST(field(later, "ZCP-19").find("NOT a negative result - check CP-IS in NCRS") != std::string::npos,
+             later);
+  BOOST_TEST(field(later, "ZCP-19").find("Automatic retry") == std::string::npos, later);
+  const std::string discharged = sendTo(engine, adt("H4", "VH1", xray, "A03"));
+  BOOST_TEST(field(discharged, "ZCP-2") == "CHECK_FAILED", discharged);
+  BOOST_TEST(field(discharged, "ZCP-19").find("Automatic retry") == std::string::npos, discharged);
+  BOOST_TEST(engine.terminate() == 0);
   eprServer.stop();
 }
 

@@ -341,6 +341,40 @@ BOOST_AUTO_TEST_CASE(england_an_invalid_nhs_number_alone_leaves_the_adt_accepted
   BOOST_TEST(result->nhsNumberProblem == "NHS number fails modulus 11 (wrong check digit)");
 }
 
+// A valid NHS number the mapping's conditions pass over (typed NHSNBR, where england-adt takes
+// NH or none) is not taken, and the reason says where it is and which condition refused it, by
+// path and code, never the number: the engineer reading "no NHS number" otherwise looks for a
+// number that is plainly in the message.
+BOOST_AUTO_TEST_CASE(england_a_number_the_conditions_pass_over_is_named_by_path_and_code) {
+  const auto typed =
+      mapping("england-adt")
+          .apply(edited("england-a04-ed-child.hl7", "9990000018^^^NHS^NH", "9990000018^^^NHS^NHSNBR"),
+                 "feed-1");
+  BOOST_TEST_REQUIRE(typed.ok());
+  BOOST_TEST(!typed->nhsNumber.has_value());
+  BOOST_TEST(typed->nhsNumberProblem.empty());
+  BOOST_TEST(typed->nhsNumberPassedOver ==
+             "PID-3(2).1 holds a valid one, passed over because PID-3(2).5 is 'NHSNBR'");
+  // Under another assigning authority: the first condition it fails is named.
+  const auto other =
+      mapping("england-adt")
+          .apply(edited("england-a04-ed-child.hl7", "9990000018^^^NHS^NH", "9990000018^^^RZZ^NH"), "feed-1");
+  BOOST_TEST_REQUIRE(other.ok());
+  BOOST_TEST(other->nhsNumberPassedOver ==
+             "PID-3(2).1 holds a valid one, passed over because PID-3(2).4 is 'RZZ'");
+  // A hospital number that is not a valid NHS number is not one passed over.
+  const auto none =
+      mapping("england-adt").apply(edited("england-a04-ed-child.hl7", "~9990000018^^^NHS^NH", ""), "feed-1");
+  BOOST_TEST_REQUIRE(none.ok());
+  BOOST_TEST(none->nhsNumberPassedOver.empty());
+  // Taken: nothing passed over.
+  const auto taken = mapping("england-adt").apply(sample("england-a04-ed-child.hl7"), "feed-1");
+  BOOST_TEST_REQUIRE(taken.ok());
+  BOOST_TEST(taken->nhsNumberPassedOver.empty());
+  for (const auto* a : {&*typed, &*other})
+    BOOST_TEST(a->nhsNumberPassedOver.find("9990000018") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(england_pre_admission_is_scheduled_only) {
   auto text = cpis::test::readRepoFile("tests/data/adt/england-a04-ed-child.hl7");
   for (std::string_view from : {"ADT^A04", "EVN|A04"}) {

@@ -757,6 +757,23 @@ BOOST_AUTO_TEST_CASE(not_checked_outcomes_echo_a_refused_number_for_zcp_13) {
   BOOST_TEST(o.reasonText.find("9990000019") == std::string::npos);
 }
 
+// No NHS number taken, with one the mapping's conditions passed over: still NO_NHS_NUMBER (the
+// mapping decides which repetition is the NHS number, hazard H1), and the reason says where the
+// passed-over one is.
+BOOST_AUTO_TEST_CASE(no_nhs_number_names_the_one_the_mapping_passed_over) {
+  Attendance a = child();
+  a.nhsNumber.reset();
+  BOOST_TEST(decide(a).reasonText == "the message carries no NHS number");
+  a.nhsNumberPassedOver = "PID-3(2).1 holds a valid one, passed over because PID-3(2).5 is 'NHSNBR'";
+  const Decision d = decide(a);
+  BOOST_TEST((d.kind == DecisionKind::NotChecked));
+  BOOST_TEST((d.reason == ReasonCode::NoNhsNumber));
+  BOOST_TEST(d.reasonText ==
+             "the message carries no NHS number the mapping takes (PID-3(2).1 holds a valid one, passed over "
+             "because "
+             "PID-3(2).5 is 'NHSNBR')");
+}
+
 // What the intake does with each message: decide, note what the message does to the
 // attendance, and record the outcome (`status` for a check made, NOT_CHECKED as decided; a
 // repeat records nothing). Returns the decision.
