@@ -72,6 +72,10 @@ std::unique_ptr<plugin::AdapterPlugin> Checks::adapterPluginFor(plugin::PluginRe
       library, plugin::PluginSettings(adapter.settings.begin(), adapter.settings.end()));
 }
 
+std::string Checks::describe(const plugin::AdapterPlugin& adapter) {
+  return adapter.name() + " " + adapter.library().version() + " (" + adapter.library().path().string() + ")";
+}
+
 std::vector<std::filesystem::path> Checks::pluginDirectories() {
   std::vector<std::filesystem::path> directories;
   std::error_code error;
@@ -185,9 +189,9 @@ Checks::Checks(const config::EngineConfig& config, store::MessageStore* store,
     feed->stages = std::make_unique<pipeline::CheckStages>(
         pipeline::CheckStages{*feed->adapter, *feed->decider, *feed->checker, *feed->responder, *work_,
                               notifications, notified, feed->outcomes.get()});
+    const std::string adapter = feed->plugin ? ", adapter " + describe(*feed->plugin) : std::string();
     logger().information("feed %s: CP-IS checks with mapping %s%s, alerts %s", feedConfig.name,
-                         feedConfig.mappingFile->string(),
-                         feed->plugin ? ", adapter " + feed->plugin->name() : std::string(), check.alerts);
+                         feedConfig.mappingFile->string(), adapter, check.alerts);
     feeds_.emplace(feedConfig.name, std::move(feed));
   }
   if (journal_) {

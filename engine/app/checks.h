@@ -112,6 +112,9 @@ class Checks {
   // settings; throws as PluginRegistry::named and AdapterPlugin::create do.
   static std::unique_ptr<plugin::AdapterPlugin> adapterPluginFor(plugin::PluginRegistry& plugins,
                                                                  const config::AdapterConfig& adapter);
+  // "england_adt 1.0.0 (/usr/lib/cpis-engine/plugins/libcpis-adapter-england_adt.so)": which
+  // build runs, and from where (a library found on the search path rather than the one meant).
+  static std::string describe(const plugin::AdapterPlugin& adapter);
   static pipeline::DecisionPolicy decisionPolicyFor(const config::EngineConfig& engine,
                                                     const config::CheckConfig& check);
   // The feed's mapping file; in a LIVE engine every location it maps into scope must state its

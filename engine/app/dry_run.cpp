@@ -142,8 +142,9 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
   const Shown shown(showPatientData);
 
   out << "feed " << feedName << ": mapping " << feed->mappingFile->string()
-      << (adapterPlugin ? ", adapter " + adapterPlugin->name() : std::string(", no adapter plugin"))
-      << "; each message decided as its attendance's first (no memory of earlier checks); nothing stored, nothing "
+      << (adapterPlugin ? ", adapter " + describe(*adapterPlugin) : std::string(", no adapter plugin"))
+      << "; each message decided as its attendance's first (no memory of earlier checks); nothing stored, "
+         "nothing "
          "sent, CP-IS not asked\n";
   bool allRead = true;
   for (const std::string& file : files) {

@@ -799,6 +799,10 @@ BOOST_AUTO_TEST_CASE(a_restart_remembers_which_attendances_were_checked) {
   BOOST_TEST(engine.terminate() == 0);
   // The log says what was restored in counts: no NHS number in it.
   BOOST_TEST(engine.errors().find("9990000018") == std::string::npos);
+  // Start-up names the adapter's build and the library it was loaded from.
+  BOOST_TEST(engine.errors().find(", adapter england_adt 1.0.0 (/") != std::string::npos, engine.errors());
+  BOOST_TEST(engine.errors().find("libcpis-adapter-england_adt.so), alerts ZSEG") != std::string::npos,
+             engine.errors());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -2064,7 +2068,7 @@ BOOST_AUTO_TEST_CASE(each_message_is_adapted_and_decided_and_nothing_is_stored) 
                                             f.dir.file("refused.hl7")});
   BOOST_TEST(masked.wait() == 1);  // one message is refused
   std::string out = masked.output();
-  BOOST_TEST(out.find("adapter england_adt") != std::string::npos, out);
+  BOOST_TEST(out.find("adapter england_adt 1.0.0 (/") != std::string::npos, out);  // which build, from where
   BOOST_TEST(out.find("message 1 (MSH-10 D1, ADT^A04, v2.4)") != std::string::npos, out);
   BOOST_TEST(out.find("message 2 (MSH-10 D2, ADT^A04, v2.4)") != std::string::npos, out);
   BOOST_TEST(out.find("attendance START (trigger A04)") != std::string::npos, out);
