@@ -77,9 +77,10 @@ struct Attendance {
   // patient
   std::optional<NhsNumber> nhsNumber;      // valid (modulus 11) or absent
   std::string nhsNumberProblem;            // why a present value was refused, never the value
-  // No NHS number taken, but a valid one at a path the mapping reads that one of its conditions
-  // passed over: where, and the condition's path and code ("PID-3(2).1 holds a valid one, passed
-  // over because PID-3(2).5 is 'NHSNBR'"), never the number. For the reason text only.
+  // No NHS number taken, but a value that passes the NHS number check at a path the mapping reads,
+  // which one of its conditions passed over: where, and why ("PID-3(2).1 passes the NHS number
+  // check but the mapping passed it over: PID-3(2).5 is 'NHSNBR'"), never the number nor a
+  // patient's field (mapping.cpp). For the reason text only.
   std::string nhsNumberPassedOver;
   std::optional<RefusedNhsNumber> refusedNhsNumber;  // that value, for ZCP-13 only
   // A merge (A40): the NHS number of the record merged away (MRG-1), when valid. nhsNumber is

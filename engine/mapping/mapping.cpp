@@ -63,18 +63,40 @@ struct Found {
   std::optional<Path> otherAt;  // disagreeing: where the other number is, when another source's
 };
 
-// A value short and plain enough to be a code (an assigning authority, an identifier type, an
-// OID), which a text may quote: not a number of ten digits or more, nor a name.
-bool looksLikeACode(std::string_view value) {
-  if (value.size() > 40) return false;
-  std::size_t digits = 0;
-  for (const char c : value) {
-    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && c != '.' && c != '-' && c != '_' && c != '&') return false;
-    if (c >= '0' && c <= '9') ++digits;
+// A value a text may quote: an OID (2.16.840.1.113883.2.1.4.1) or a short code that begins with a
+// letter (NHS, NH, NHSNBR, RZZ). Quoted only from a condition on the identifier's own components
+// (its assigning authority, its type), never from a field of the patient's.
+bool quotableCode(std::string_view value) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  if (value.empty() || value.size() > 64) return false;
+  if (value.front() >= '0' && value.front() <= '2' && value.find('.') != std::string_view::npos) {
+    char previous = value.front();
+    for (std::size_t i = 1; i < value.size(); ++i) {
+      const char c = value[i];
+      if (!(digit(c) || (c == '.' && previous != '.'))) return false;
+      previous = c;
+    }
+    return value[1] == '.' && previous != '.';
   }
-  const bool oid = value.find('.') != std::string_view::npos;
-  return oid || digits < 6;
+  if (value.size() > 16 || !letter(value.front())) return false;
+  return std::all_of(value.begin(), value.end(),
+                     [&](char c) { return letter(c) || digit(c) || c == '_' || c == '-'; });
+}
+
+// What a condition asks, in the mapping's own words (configuration, never message data).
+std::string asked(const Condition& condition) {
+  const auto joined = [](const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) out += (out.empty() ? "" : ", ") + ("'" + v + "'");
+    return out;
+  };
+  if (!condition.in.empty()) {
+    return "is not one the mapping takes (" + joined(condition.in) + (condition.orEmpty ? ", or empty" : "") +
+           ")";
+  }
+  if (condition.orEmpty && condition.notIn.empty()) return "is not empty, as the mapping asks";
+  return "is one the mapping refuses (" + joined(condition.notIn) + ")";
 }
 
 // An NHS number's digits, as two repetitions are compared: spaces and dashes aside.
@@ -170,10 +192,12 @@ class Reader {
     }
   }
 
-  // For a message in which `rule` (an NHS number) found nothing: the first valid NHS number at
-  // one of its paths that a condition passed over (say PID-3(2), typed NHSNBR where the mapping
-  // takes NH), and why, so that the engineer reading "no NHS number" sees where one was. Paths
-  // and codes only, never the number; empty when there is none.
+  // For a message in which `rule` (an NHS number) found nothing: the first value at one of its
+  // paths that passes the NHS number check but a condition passed over (say PID-3(2), typed
+  // NHSNBR where the mapping takes NH), and why, so that the engineer reading "no NHS number"
+  // sees where one may be. It may be another register's (a CHI number passes the same check).
+  // Paths, the identifier's own codes and the mapping's values only, never the number nor a
+  // patient's field; empty when there is none.
   std::string passedOver(const FieldRule& rule) const {
     std::string said;
     for (const Source& source : rule.sources) {
@@ -187,13 +211,14 @@ class Reader {
         if (failed == source.where.end()) return true;
         const Path conditionPath = conditionAt(*failed, at);
         const std::string reads = valueAt(conditionPath);
-        said = at.toString() + " holds a valid one, passed over because " + conditionPath.toString();
+        said = at.toString() +
+               " passes the NHS number check but the mapping passed it over: " + conditionPath.toString();
         if (reads.empty()) {
           said += " is empty";
-        } else if (looksLikeACode(reads)) {
+        } else if (failed->scope == Condition::Scope::Component && quotableCode(reads)) {
           said += " is '" + reads + "'";
         } else {
-          said += " does not meet the mapping's condition";
+          said += " " + asked(*failed);
         }
         return false;
       });

@@ -18,6 +18,7 @@
 #include "engine/core/retry.h"
 #include "engine/hl7v2/ack.h"
 #include "engine/hl7v2/version.h"
+#include "engine/notify/notification.h"
 #include "engine/pipeline/adapt.h"
 #include "engine/pipeline/check.h"
 #include "engine/pipeline/decide.h"
@@ -495,7 +496,7 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   std::optional<domain::CheckOutcome> repeated = previous && previous->decidedAt >= request.decidedAt
                                                      ? outcomeToRepeat(request.attendance)
                                                      : std::nullopt;
-  if (repeated) repeated = shownAgain(*repeated);
+  if (repeated) repeated = shownAgain(request.attendance, *repeated);
   // CPIS.md §4: cancelled (an A11 stored) while this message waited for its check: no query.
   const domain::CheckOutcome outcome =
       repeated                                        ? *repeated
@@ -761,7 +762,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
     // A discharge shows the attendance's check again (nothing recorded for it: the attendance's
     // check stays the one made).
     if (const auto previous = checkShownAtDischarge(attendance)) {
-      const domain::CheckOutcome shown = shownAgain(*previous);
+      const domain::CheckOutcome shown = shownAgain(attendance, *previous);
       return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
                               : accept(message, &shown, true, attendance.warnings);
     }
@@ -789,7 +790,7 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       pending.remember->unmapped = !attendance.setting;
       pending.remember->outOfScopeByDefault = unchecked && attendance.setting && attendance.settingByDefault;
       pending.repeated.emplace(attendance, *previous);
-      const domain::CheckOutcome shown = shownAgain(*previous);
+      const domain::CheckOutcome shown = shownAgain(attendance, *previous);
       return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
                               : accept(message, &shown, true, attendance.warnings);
     }
@@ -1031,19 +1032,40 @@ std::optional<domain::CheckOutcome> Intake::rememberedOutcome(const domain::Atte
   return outcomes_->get(attendance.visitNumber);
 }
 
-domain::CheckOutcome Intake::shownAgain(domain::CheckOutcome previous) const {
+domain::CheckOutcome Intake::shownAgain(const domain::Attendance& attendance,
+                                        domain::CheckOutcome previous) const {
   if (previous.status != domain::CheckStatus::CheckFailed) return previous;
   // A failure on a reply nobody could read has one re-try, soon made, then goes to a person:
   // shown again, "retry in progress" would most likely be stale (the alert still asks for the
-  // check by hand). Any other failure's deferred check is given up (check-abandoned, a person
-  // told) at its deadline, counted from the failed check: shown after that, the retry is over.
-  // Given up sooner (the attendance moved to another number, a merge the feed refuses) it is
-  // still announced until the deadline; the alert asks for the check by hand either way.
-  const bool unreadable = previous.reason == domain::ReasonCode::UnrecognisedResponse;
-  const bool pastDeadline =
-      checks_->notifications == nullptr ||
-      now() >= previous.decidedAt + checks_->notifications->settings().deferredCheckDeadline;
-  if (unreadable || pastDeadline) previous.retryNotAnnounced = true;
+  // check by hand).
+  if (previous.reason == domain::ReasonCode::UnrecognisedResponse || checks_->notifications == nullptr) {
+    previous.retryNotAnnounced = true;
+    return previous;
+  }
+  // Any other failure: announced while its deferred check is still to run. Given up (dead at its
+  // deadline, or sooner: the attendance moved to another number, a merge the feed refuses), a
+  // person was told, and the retry is over; replayed by an administrator, it runs again.
+  const domain::Instant at = now();
+  const std::string key = notify::Composer::idempotencyKey(notify::kDeferredCheck, attendance.feedId,
+                                                           attendance.visitNumber, previous.checkId);
+  const auto entry = store_.outbox().find(notify::kRecheckSink, key);
+  bool running = false;
+  if (entry.ok() && entry.value()) {
+    const store::OutboxEntry& deferred = *entry.value();
+    running = deferred.state == store::NotificationState::Pending &&
+              (!deferred.deadline || at < *deferred.deadline);
+  } else {
+    // Not written yet (the failed check's own commit still under way), purged, or the store
+    // unreadable: by the deadline the deferred check was given, counted from the failure.
+    if (!entry.ok()) {
+      logger().warning(
+          "feed %s: a deferred check's state could not be read (%s): the failure's retry is "
+          "announced by its deadline alone",
+          policy_.feed, entry.error().message());
+    }
+    running = at < previous.decidedAt + checks_->notifications->settings().deferredCheckDeadline;
+  }
+  previous.retryNotAnnounced = !running;
   return previous;
 }
 

@@ -259,9 +259,10 @@ class Intake final : public mllp::FrameHandler {
   // enhanced mode, original mode on any other.
   hl7v2::AckMode modeOf(const hl7v2::Message& message) const;
   std::optional<domain::CheckOutcome> rememberedOutcome(const domain::Attendance& attendance) const;
-  // A remembered outcome as shown again to the EPR: a failure whose automatic retry is over, or
-  // that has none worth waiting for, no longer announces it (CheckOutcome::retryNotAnnounced).
-  domain::CheckOutcome shownAgain(domain::CheckOutcome previous) const;
+  // A remembered outcome of `attendance` as shown again to the EPR: a failure whose automatic
+  // retry is over (its deferred check dead or past its deadline), or that has none worth waiting
+  // for, no longer announces it (CheckOutcome::retryNotAnnounced). Reads the outbox.
+  domain::CheckOutcome shownAgain(const domain::Attendance& attendance, domain::CheckOutcome previous) const;
   // The attendance's check, when it failed unscheduled on this number with a reply that could not
   // be read (UNRECOGNISED_RESPONSE) and a message continuing the attendance (A08, A02, an A01 on
   // the same visit) would query again: it is repeated instead.

@@ -169,6 +169,10 @@ class Outbox {
                                                std::optional<std::string_view> except) = 0;
 
   virtual core::Result<OutboxEntry> get(NotificationId id) = 0;
+  // The entry written to `sink` under `idempotencyKey`, if any (the unique pair of
+  // NewNotification): what became of one notification, e.g. a failed check's deferred check.
+  virtual core::Result<std::optional<OutboxEntry>> find(std::string_view sink,
+                                                        std::string_view idempotencyKey) = 0;
   virtual core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) = 0;
   virtual core::Result<OutboxCounts> counts(std::optional<std::string_view> sink) = 0;
 

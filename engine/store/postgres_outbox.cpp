@@ -67,6 +67,11 @@ core::Result<OutboxEntry> PostgresOutbox::get(NotificationId id) {
   return reader_.outboxEntry(id);
 }
 
+core::Result<std::optional<OutboxEntry>> PostgresOutbox::find(std::string_view sink,
+                                                              std::string_view idempotencyKey) {
+  return reader_.outboxEntry(sink, idempotencyKey);
+}
+
 core::Result<std::vector<OutboxEntry>> PostgresOutbox::list(const OutboxFilter& filter) {
   return reader_.listOutbox(filter);
 }

@@ -78,6 +78,9 @@ namespace {
 
 const std::string kOutboxEntry = "SELECT " + outboxColumns("outbox") + " FROM outbox WHERE id = $1::bigint";
 
+const std::string kOutboxEntryByKey =
+    "SELECT " + outboxColumns("outbox") + " FROM outbox WHERE sink = $1::text AND idempotency_key = $2::bytea";
+
 const std::string kListOutbox =
     "SELECT " + outboxColumns("outbox") +
     " FROM outbox WHERE ($1::text IS NULL OR state = $1::text)"
@@ -139,6 +142,7 @@ PostgresReader::PostgresReader(std::unique_ptr<PgConnection> connection)
   connection_->prepare("next_due", kPostgresNextDue);
   connection_->prepare("outbox_entry", kOutboxEntry);
   connection_->prepare("list_outbox", kListOutbox);
+  connection_->prepare("outbox_by_key", kOutboxEntryByKey);
   connection_->prepare("outbox_counts", kOutboxCounts);
   // The attendance memory (schema version 7); the writer writes it.
   connection_->prepare("memory_load",
@@ -320,6 +324,21 @@ core::Result<OutboxEntry> PostgresReader::outboxEntry(NotificationId id) {
           return core::Status::notFound("message store: no notification " + std::to_string(id));
         }
         return outboxEntryAt(rows, 0);
+      });
+}
+
+core::Result<std::optional<OutboxEntry>> PostgresReader::outboxEntry(std::string_view sink,
+                                                                     std::string_view idempotencyKey) {
+  return withConnection<std::optional<OutboxEntry>>(
+      "message store: cannot read a notification of sink " + std::string(sink), true,
+      [&](PgConnection& connection) -> core::Result<std::optional<OutboxEntry>> {
+        const std::string sinkText = pgText(sink);
+        PgParams params;
+        params.text(sinkText);
+        params.bytes(idempotencyKey);  // exact bytes, as the writer stores it
+        const auto rows = connection.queryPrepared("outbox_by_key", params);
+        if (rows.rows() == 0) return std::optional<OutboxEntry>();
+        return std::optional<OutboxEntry>(outboxEntryAt(rows, 0));
       });
 }
 

@@ -59,6 +59,8 @@ class PostgresReader {
   core::Result<std::size_t> releaseOutboxClaims(const std::string& owner, std::span<const std::int64_t> ids);
   core::Result<std::optional<TimePoint>> nextDue(std::string_view sink);
   core::Result<OutboxEntry> outboxEntry(NotificationId id);
+  core::Result<std::optional<OutboxEntry>> outboxEntry(std::string_view sink,
+                                                       std::string_view idempotencyKey);
   core::Result<std::vector<OutboxEntry>> listOutbox(const OutboxFilter& filter);
   core::Result<OutboxCounts> outboxCounts(std::optional<std::string_view> sink);
 

@@ -65,6 +65,11 @@ core::Result<OutboxEntry> SqliteOutbox::get(NotificationId id) {
   return reader_.outboxEntry(id);
 }
 
+core::Result<std::optional<OutboxEntry>> SqliteOutbox::find(std::string_view sink,
+                                                            std::string_view idempotencyKey) {
+  return reader_.outboxEntry(sink, idempotencyKey);
+}
+
 core::Result<std::vector<OutboxEntry>> SqliteOutbox::list(const OutboxFilter& filter) {
   return reader_.listOutbox(filter);
 }

@@ -31,6 +31,8 @@ class SqliteOutbox final : public Outbox {
   core::Result<std::size_t> replayDead(std::optional<std::string_view> sink,
                                        std::optional<std::string_view> except) override;
   core::Result<OutboxEntry> get(NotificationId id) override;
+  core::Result<std::optional<OutboxEntry>> find(std::string_view sink,
+                                                std::string_view idempotencyKey) override;
   core::Result<std::vector<OutboxEntry>> list(const OutboxFilter& filter) override;
   core::Result<OutboxCounts> counts(std::optional<std::string_view> sink) override;
   bool setClaimReceiver(ClaimReceiver* receiver) override {

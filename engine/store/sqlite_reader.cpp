@@ -46,6 +46,9 @@ SqliteReader::SqliteReader(Poco::Data::Session session)
     : session_(std::move(session)),
       outboxEntry_(Poco::Data::SQLite::Utility::dbHandle(session_),
                    "SELECT " + std::string(kSqliteOutboxColumns) + " FROM outbox WHERE id = ?1"),
+      outboxEntryByKey_(Poco::Data::SQLite::Utility::dbHandle(session_),
+                        "SELECT " + std::string(kSqliteOutboxColumns) +
+                            " FROM outbox WHERE sink = ?1 AND idempotency_key = ?2"),
       listOutbox_(
           Poco::Data::SQLite::Utility::dbHandle(session_),
           "SELECT " + std::string(kSqliteOutboxColumns) +
@@ -145,6 +148,20 @@ core::Result<OutboxEntry> SqliteReader::outboxEntry(NotificationId id) {
     return sqliteOutboxEntry(find);
   } catch (const std::exception& e) {
     return unavailableFrom("message store: cannot read notification " + std::to_string(id), e);
+  }
+}
+
+core::Result<std::optional<OutboxEntry>> SqliteReader::outboxEntry(std::string_view sink,
+                                                                   std::string_view idempotencyKey) {
+  try {
+    const std::lock_guard lock(mutex_);
+    auto find = outboxEntryByKey_.run();
+    find.bindText(1, sink);
+    find.bindText(2, idempotencyKey);
+    if (!find.step()) return std::optional<OutboxEntry>();
+    return std::optional<OutboxEntry>(sqliteOutboxEntry(find));
+  } catch (const std::exception& e) {
+    return unavailableFrom("message store: cannot read a notification of sink " + std::string(sink), e);
   }
 }
 

@@ -25,6 +25,8 @@ class SqliteReader {
 
   // The outbox's lookups (Outbox::get, list, counts, nextDue).
   core::Result<OutboxEntry> outboxEntry(NotificationId id);
+  core::Result<std::optional<OutboxEntry>> outboxEntry(std::string_view sink,
+                                                       std::string_view idempotencyKey);
   core::Result<std::vector<OutboxEntry>> listOutbox(const OutboxFilter& filter);
   core::Result<OutboxCounts> outboxCounts(std::optional<std::string_view> sink);
   core::Result<std::optional<TimePoint>> nextDue(std::string_view sink);
@@ -37,6 +39,7 @@ class SqliteReader {
   Poco::Data::Session session_;
   // The outbox's lookups, compiled once on the same connection (SQLite's C API, as the writer).
   SqliteStatement outboxEntry_;
+  SqliteStatement outboxEntryByKey_;
   SqliteStatement listOutbox_;
   SqliteStatement outboxCounts_;
   SqliteStatement nextDue_;

@@ -95,6 +95,42 @@ BOOST_DATA_TEST_CASE_F(MappingFixture, repetition_conditions_pick_the_nhs_number
   BOOST_TEST(a.nhsNumberProblem.empty());
 }
 
+// A number a condition passed over is named by place; the condition's value is quoted only when
+// it is the identifier's own code (a component of the same repetition), never a patient's field:
+// otherwise the mapping's own values are named.
+BOOST_AUTO_TEST_CASE(a_number_passed_over_is_named_without_patient_data) {
+  const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>
+      <field name="nhsNumber">
+        <source path="PID-3(*).1"><where field="8" in="F"/><where component="4" in="NHS"/></source>
+      </field></fields>)");
+  const auto byField =
+      mapping.apply(message("PID|1||9990000018^^^NHS^NH||SMITH^ALEX||20150403|M\r"), "feed-1");
+  BOOST_TEST_REQUIRE(byField.ok());
+  BOOST_TEST(!byField->nhsNumber.has_value());
+  BOOST_TEST(
+      byField->nhsNumberPassedOver ==
+      "PID-3.1 passes the NHS number check but the mapping passed it over: PID-8 is not one the mapping "
+      "takes ('F')");
+  const auto byComponent = mapping.apply(
+      message("PID|1||9990000018^^^2.16.840.1.113883.2.1.4.1^NH||SMITH^ALEX||20150403|F\r"), "feed-1");
+  BOOST_TEST_REQUIRE(byComponent.ok());
+  BOOST_TEST(byComponent->nhsNumberPassedOver ==
+             "PID-3.1 passes the NHS number check but the mapping passed it over: PID-3.4 is "
+             "'2.16.840.1.113883.2.1.4.1'");
+  // A component that reads like a person's data is not quoted.
+  const auto spaced = mapping.apply(message("PID|1||9990000018^^^ALEX SMITH^NH||SMITH^ALEX|||F\r"), "feed-1");
+  BOOST_TEST_REQUIRE(spaced.ok());
+  BOOST_TEST(
+      spaced->nhsNumberPassedOver ==
+      "PID-3.1 passes the NHS number check but the mapping passed it over: PID-3.4 is not one the mapping "
+      "takes ('NHS')");
+  for (const auto* a : {&*byField, &*byComponent, &*spaced}) {
+    for (const char* phi : {"9990000018", "SMITH", "ALEX", "20150403"}) {
+      BOOST_TEST(a->nhsNumberPassedOver.find(phi) == std::string::npos, phi);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_invalid_nhs_number_is_a_problem_not_an_error) {
   const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>)" +
                                std::string(kNhsRule) + "</fields>");

@@ -354,14 +354,14 @@ BOOST_AUTO_TEST_CASE(england_a_number_the_conditions_pass_over_is_named_by_path_
   BOOST_TEST(!typed->nhsNumber.has_value());
   BOOST_TEST(typed->nhsNumberProblem.empty());
   BOOST_TEST(typed->nhsNumberPassedOver ==
-             "PID-3(2).1 holds a valid one, passed over because PID-3(2).5 is 'NHSNBR'");
+             "PID-3(2).1 passes the NHS number check but the mapping passed it over: PID-3(2).5 is 'NHSNBR'");
   // Under another assigning authority: the first condition it fails is named.
   const auto other =
       mapping("england-adt")
           .apply(edited("england-a04-ed-child.hl7", "9990000018^^^NHS^NH", "9990000018^^^RZZ^NH"), "feed-1");
   BOOST_TEST_REQUIRE(other.ok());
   BOOST_TEST(other->nhsNumberPassedOver ==
-             "PID-3(2).1 holds a valid one, passed over because PID-3(2).4 is 'RZZ'");
+             "PID-3(2).1 passes the NHS number check but the mapping passed it over: PID-3(2).4 is 'RZZ'");
   // A hospital number that is not a valid NHS number is not one passed over.
   const auto none =
       mapping("england-adt").apply(edited("england-a04-ed-child.hl7", "~9990000018^^^NHS^NH", ""), "feed-1");

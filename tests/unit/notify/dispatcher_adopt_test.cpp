@@ -73,6 +73,9 @@ class CountingOutbox final : public store::Outbox {
     return outbox_.replayDead(sink, except);
   }
   core::Result<store::OutboxEntry> get(store::NotificationId id) override { return outbox_.get(id); }
+  core::Result<std::optional<store::OutboxEntry>> find(std::string_view sink, std::string_view key) override {
+    return outbox_.find(sink, key);
+  }
   core::Result<std::vector<store::OutboxEntry>> list(const store::OutboxFilter& filter) override {
     return outbox_.list(filter);
   }

@@ -764,14 +764,15 @@ BOOST_AUTO_TEST_CASE(no_nhs_number_names_the_one_the_mapping_passed_over) {
   Attendance a = child();
   a.nhsNumber.reset();
   BOOST_TEST(decide(a).reasonText == "the message carries no NHS number");
-  a.nhsNumberPassedOver = "PID-3(2).1 holds a valid one, passed over because PID-3(2).5 is 'NHSNBR'";
+  a.nhsNumberPassedOver =
+      "PID-3(2).1 passes the NHS number check but the mapping passed it over: PID-3(2).5 is 'NHSNBR'";
   const Decision d = decide(a);
   BOOST_TEST((d.kind == DecisionKind::NotChecked));
   BOOST_TEST((d.reason == ReasonCode::NoNhsNumber));
-  BOOST_TEST(d.reasonText ==
-             "the message carries no NHS number the mapping takes (PID-3(2).1 holds a valid one, passed over "
-             "because "
-             "PID-3(2).5 is 'NHSNBR')");
+  BOOST_TEST(
+      d.reasonText ==
+      "the message carries no NHS number the mapping takes (PID-3(2).1 passes the NHS number check but the "
+      "mapping passed it over: PID-3(2).5 is 'NHSNBR')");
 }
 
 // What the intake does with each message: decide, note what the message does to the

@@ -233,6 +233,19 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_idempotency_key_is_written_once_per_sink, Backe
   BOOST_REQUIRE(outbox.markDelivered(claimed[0]).isOk());
   BOOST_REQUIRE(outbox.enqueue(again).isOk());
   BOOST_TEST(total(outbox) == 2U);
+  // Found by its pair, as it is now (delivered); another sink's entry under the same key is its own.
+  const auto found = outbox.find(kSink, "plan-found:edsys:V1:1");
+  BOOST_TEST_REQUIRE(found.ok());
+  BOOST_TEST_REQUIRE(found.value().has_value());
+  BOOST_TEST(found.value()->id == claimed[0]);
+  BOOST_TEST((found.value()->state == NotificationState::Delivered));
+  const auto other = outbox.find("other-sink", "plan-found:edsys:V1:1");
+  BOOST_TEST_REQUIRE(other.ok());
+  BOOST_TEST_REQUIRE(other.value().has_value());
+  BOOST_TEST((other.value()->state == NotificationState::Pending));
+  const auto none = outbox.find(kSink, "plan-found:edsys:V1:2");
+  BOOST_TEST_REQUIRE(none.ok());
+  BOOST_TEST(!none.value().has_value());
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(notifications_without_sink_kind_or_key_are_refused, Backend, StoreBackends) {
