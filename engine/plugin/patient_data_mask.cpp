@@ -100,6 +100,16 @@ std::size_t dateAt(std::string_view text, std::size_t at, std::size_t run) {
   return 0;
 }
 
+// An HL7 v2 segment's start at `at`: a segment id (a capital letter, then two capitals or
+// digits) at a word's start, followed by the field separator '|'.
+bool segmentAt(std::string_view text, std::size_t at) {
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto alnum = [&](char c) { return upper(c) || isDigit(c) || (c >= 'a' && c <= 'z'); };
+  if (at + 4 > text.size() || (at > 0 && alnum(text[at - 1]))) return false;
+  return upper(text[at]) && (upper(text[at + 1]) || isDigit(text[at + 1])) &&
+         (upper(text[at + 2]) || isDigit(text[at + 2])) && text[at + 3] == '|';
+}
+
 }  // namespace
 
 std::string maskPatientData(std::string_view text) {
@@ -110,6 +120,14 @@ std::string maskPatientData(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && out.size() < kMaxLogText) {
     const char c = text[i];
+    if (segmentAt(text, i)) {
+      // An HL7 v2 segment, logged raw (`message_raw("PID")`): its names, addresses and numbers
+      // cannot be told apart, so all of it goes, to the segment's end.
+      out.append(text.substr(i, 4)).append("***");
+      i += 4;
+      while (i < text.size() && text[i] != '\r' && text[i] != '\n') ++i;
+      continue;
+    }
     if (isDigit(c) && (i == 0 || !isDigit(text[i - 1]))) {
       std::size_t end = i;
       while (end < text.size() && isDigit(text[end])) ++end;
@@ -123,9 +141,10 @@ std::string maskPatientData(std::string_view text) {
         i += date;
         continue;
       }
-      // 3-3-4 with one kind of separator: "943 476 5919", "943-476-5919".
-      if (end - i == 3 && i + 12 <= text.size() && (text[i + 3] == ' ' || text[i + 3] == '-') &&
-          text[i + 7] == text[i + 3] && (i + 12 == text.size() || !isDigit(text[i + 12]))) {
+      // 3-3-4 with one kind of separator: "943 476 5919", "943-476-5919", "943.476.5919".
+      const auto separator = [](char s) { return s == ' ' || s == '-' || s == '.' || s == '/'; };
+      if (end - i == 3 && i + 12 <= text.size() && separator(text[i + 3]) && text[i + 7] == text[i + 3] &&
+          (i + 12 == text.size() || !isDigit(text[i + 12]))) {
         const std::string_view candidate = text.substr(i, 12);
         bool shape = true;
         for (std::size_t k = 0; k < 12; ++k) {

@@ -228,6 +228,11 @@ const std::vector<MaskCase> kMaskCases{
     {"host 10.0.0.1 at 10:30, tel 01632 960001, 3 Mayfair",
      "host 10.0.0.1 at 10:30, tel 01632 960001, 3 Mayfair"},
     {"line\none\ttab", "line one tab"},
+    // A raw segment, as a plugin might log message_raw("PID"): names and addresses go with it.
+    {"raw PID|1||K1^^^RZZ^MR||TESTCHILD^ALEX||20150403|M|||1 HIGH ST^^LEEDS^^LS1 4AB\rPV1|1|E",
+     "raw PID|*** PV1|***"},
+    {"field PID-5 empty; segment ZU1 missing; A|B", "field PID-5 empty; segment ZU1 missing; A|B"},
+    {"943.476.5919 and 943/476/5919", "*** and ***"},
     {"caf\xc3\xa9", "caf\xc3\xa9"},
     {"bad \xff byte", "bad ? byte"},
 };
