@@ -885,31 +885,47 @@ BOOST_AUTO_TEST_CASE(a_check_waiting_for_its_visit_leaves_its_thread_to_another_
   BOOST_TEST(engine.terminate() == 0);
 }
 
+// Spine failing (HTTP 500) for one child, and the EPR's listener for the feed's return
+// connection: an engine configured by settings() retries failed checks in the background
+// (deferredCheckHours 1, backing off between `backoffMin` and `backoffMax`) and sends their late
+// results back to `epr`.
+struct SpineDownWithReturn {
+  explicit SpineDownWithReturn(const std::string& failing) {
+    cpis::sim::Fault down;
+    down.kind = cpis::sim::Fault::Kind::Http500;
+    state.setFault(failing, down);
+    eprServer.start();
+  }
+  ~SpineDownWithReturn() { eprServer.stop(); }
+  EngineConfig settings(std::chrono::milliseconds backoffMin, std::chrono::milliseconds backoffMax) const {
+    EngineConfig settings;
+    settings.endpoint = own.simulator->queryUrl();
+    settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
+    settings.notify = R"(<notify pollMs="200" backoffMinMs=")" + std::to_string(backoffMin.count()) +
+                      R"(" backoffMaxMs=")" + std::to_string(backoffMax.count()) +
+                      R"(" deferredCheckHours="1"/>)";
+    settings.acknowledgement =
+        R"(<acknowledgement mode="original"><returnConnection host="127.0.0.1" port=")" +
+        std::to_string(eprServer.port()) + R"("/></acknowledgement>)";
+    return settings;
+  }
+  OwnSimulator own;
+  cpis::sim::SimulatorState& state = own.simulator->state();
+  EprListener epr;
+  cpis::mllp::MllpServer eprServer{cpis::mllp::ListenerSettings{}, epr};
+};
+
 // Spine is down when the child arrives: the ACK says CHECK_FAILED (not a negative result,
 // retry in progress); once Spine is back the engine's deferred check makes the unscheduled
 // query (the local authority is told), and the EPR gets the result unsolicited, as an ORU^R01
 // with the alert segments over the feed's return connection.
 BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the_late_result) {
-  OwnSimulator own;
-  auto& simulator = *own.simulator;
-  auto& state = simulator.state();
-  cpis::sim::Fault down;
-  down.kind = cpis::sim::Fault::Kind::Http500;
-  state.setFault("9990000018", down);
-
-  EprListener epr;
-  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
-  eprServer.start();
-
+  SpineDownWithReturn down("9990000018");
+  auto& state = down.state;
+  EprListener& epr = down.epr;
   EngineFixture f;
   const std::string config = f.dir.file("deferred.xml");
-  EngineConfig settings;
-  settings.endpoint = simulator.queryUrl();
-  settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
-  settings.notify = R"(<notify pollMs="200" backoffMinMs="100" backoffMaxMs="300" deferredCheckHours="1"/>)";
-  settings.acknowledgement = R"(<acknowledgement mode="original"><returnConnection host="127.0.0.1" port=")" +
-                             std::to_string(eprServer.port()) + R"("/></acknowledgement>)";
-  std::ofstream(config) << settings.xml();
+  std::ofstream(config) << down.settings(100ms, 300ms).xml();
   EngineProcess engine(CPIS_ENGINE_BINARY, {"--config", config});
   BOOST_TEST_REQUIRE(engine.waitReady(), engine.errors());
   MllpClient client("127.0.0.1", engine.port("ed"), 10s);
@@ -966,8 +982,8 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
   BOOST_TEST(epr.all().size() == 1u);  // delivered once: the ACK came back
   const std::string logs = engine.errors() + engine.output();
   BOOST_TEST(logs.find("reaches nobody") == std::string::npos, logs);  // it reached the EPR
-  for (const char* phi : {"9990000018", "TESTCHILD", "20150403"}) BOOST_TEST(logs.find(phi) == std::string::npos, phi);
-  eprServer.stop();
+  for (const char* phi : {"9990000018", "TESTCHILD", "20150403"})
+    BOOST_TEST(logs.find(phi) == std::string::npos, phi);
 }
 
 // A failed check shown again once its deferred check was given up (dead at its deadline,
@@ -976,27 +992,11 @@ BOOST_AUTO_TEST_CASE(spine_down_at_arrival_is_checked_later_and_the_epr_gets_the
 // the retry for as long as the attendance lasted. (Here the deadline is moved into the past in
 // the store while the engine is stopped; restarted, its dispatcher gives the check up.)
 BOOST_AUTO_TEST_CASE(a_failure_shown_after_its_deferred_check_was_given_up_announces_no_retry) {
-  OwnSimulator own;
-  auto& state = own.simulator->state();
-  cpis::sim::Fault down;
-  down.kind = cpis::sim::Fault::Kind::Http500;
-  state.setFault("9990000018", down);
-  EprListener epr;
-  cpis::mllp::MllpServer eprServer(cpis::mllp::ListenerSettings{}, epr);
-  eprServer.start();
+  SpineDownWithReturn down("9990000018");
   EngineFixture f;
   const std::string config = f.dir.file("given-up.xml");
   const auto configure = [&](std::chrono::milliseconds backoff) {
-    EngineConfig settings;
-    settings.endpoint = own.simulator->queryUrl();
-    settings.cpisExtra = R"(<circuitBreaker failureThreshold="1000" openMs="1000"/>)";
-    settings.notify = R"(<notify pollMs="200" backoffMinMs=")" + std::to_string(backoff.count()) +
-                      R"(" backoffMaxMs=")" + std::to_string(backoff.count()) +
-                      R"(" deferredCheckHours="1"/>)";
-    settings.acknowledgement =
-        R"(<acknowledgement mode="original"><returnConnection host="127.0.0.1" port=")" +
-        std::to_string(eprServer.port()) + R"("/></acknowledgement>)";
-    std::ofstream(config) << settings.xml();
+    std::ofstream(config) << down.settings(backoff, backoff).xml();
   };
   const auto sendTo = [](EngineProcess& engine, const std::string& message) {
     MllpClient client("127.0.0.1", engine.port("ed"), 10s);
@@ -1050,7 +1050,6 @@ BOOST_AUTO_TEST_CASE(a_failure_shown_after_its_deferred_check_was_given_up_annou
   BOOST_TEST(field(discharged, "ZCP-19").find("Automatic retry") == std::string::npos, discharged);
   BOOST_TEST(engine.terminate() == 0);
   BOOST_TEST(engine.errors().find("abandoned") != std::string::npos, engine.errors());
-  eprServer.stop();
 }
 
 // CPIS.md §4: an A11 cancels the attendance, and a cancelled attendance makes no query. Its
