@@ -144,8 +144,7 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
   out << "feed " << feedName << ": mapping " << feed->mappingFile->string()
       << (adapterPlugin ? ", adapter " + describe(*adapterPlugin) : std::string(", no adapter plugin"))
       << "; each message decided as its attendance's first (no memory of earlier checks); nothing stored, "
-         "nothing "
-         "sent, CP-IS not asked\n";
+         "nothing sent, CP-IS not asked\n";
   bool allRead = true;
   for (const std::string& file : files) {
     std::ifstream in(file, std::ios::binary);

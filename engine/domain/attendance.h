@@ -176,8 +176,8 @@ struct CheckOutcome {
   // and told the LA. Its deferred check's query is then a possible duplicate (CPIS.md §7).
   bool requestMayHaveArrived = false;
   // CheckFailed shown again once its deferred re-check may be over (an unreadable reply repeated
-  // for a later update; any failure past the deferred check's deadline): the alert asks for the
-  // check by hand and announces no automatic retry.
+  // for a later update; any failure whose deferred check is dead or past its deadline): the alert
+  // asks for the check by hand and announces no automatic retry.
   bool retryNotAnnounced = false;
 };
 

@@ -288,12 +288,17 @@ Notifications Composer::compose(std::string_view kind, const domain::Attendance&
   return out;
 }
 
+std::string Composer::deferredCheckKey(const domain::Attendance& attendance,
+                                       const domain::CheckOutcome& failed) {
+  return idempotencyKey(kDeferredCheck, attendance.feedId, attendance.visitNumber, failed.checkId);
+}
+
 Notification Composer::deferredCheck(const domain::Attendance& attendance, const domain::CheckOutcome& failed,
                                      std::optional<store::MessageId> messageId) const {
   Notification n;
   n.sink = std::string(kRecheckSink);
   n.kind = std::string(kDeferredCheck);
-  n.idempotencyKey = idempotencyKey(kDeferredCheck, attendance.feedId, attendance.visitNumber, failed.checkId);
+  n.idempotencyKey = deferredCheckKey(attendance, failed);
   Fields own{{std::string(kKeyLocationKey), attendance.locationKey},
              {std::string(kKeyFailedAtMs), std::to_string(failed.decidedAt.time_since_epoch().count())}};
   if (const auto accept = attendance.locationTerms.acceptUnverifiedNhsNumber) {

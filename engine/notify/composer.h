@@ -87,6 +87,10 @@ class Composer {
   // deadline.
   Notification deferredCheck(const domain::Attendance& attendance, const domain::CheckOutcome& failed,
                              std::optional<store::MessageId> messageId) const;
+  // The idempotency key deferredCheck() writes for `failed` (in kRecheckSink): where the outbox
+  // keeps what became of that check's retry.
+  static std::string deferredCheckKey(const domain::Attendance& attendance,
+                                      const domain::CheckOutcome& failed);
 
   // The late result for the feed's EPR (nullopt when the feed has no return connection):
   // `hl7` is the unsolicited message itself.

@@ -1038,7 +1038,11 @@ domain::CheckOutcome Intake::shownAgain(const domain::Attendance& attendance,
   // A failure on a reply nobody could read has one re-try, soon made, then goes to a person:
   // shown again, "retry in progress" would most likely be stale (the alert still asks for the
   // check by hand).
-  if (previous.reason == domain::ReasonCode::UnrecognisedResponse || checks_->notifications == nullptr) {
+  // Nor is one announced where no deferred check runs: a silent read, or deferred checks off.
+  const bool retried = checks_->notifications != nullptr &&
+                       checks_->notifications->settings().deferredChecks &&
+                       previous.mode == domain::AccessMode::Unscheduled;
+  if (previous.reason == domain::ReasonCode::UnrecognisedResponse || !retried) {
     previous.retryNotAnnounced = true;
     return previous;
   }
@@ -1046,9 +1050,8 @@ domain::CheckOutcome Intake::shownAgain(const domain::Attendance& attendance,
   // deadline, or sooner: the attendance moved to another number, a merge the feed refuses), a
   // person was told, and the retry is over; replayed by an administrator, it runs again.
   const domain::Instant at = now();
-  const std::string key = notify::Composer::idempotencyKey(notify::kDeferredCheck, attendance.feedId,
-                                                           attendance.visitNumber, previous.checkId);
-  const auto entry = store_.outbox().find(notify::kRecheckSink, key);
+  const auto entry =
+      store_.outbox().find(notify::kRecheckSink, notify::Composer::deferredCheckKey(attendance, previous));
   bool running = false;
   if (entry.ok() && entry.value()) {
     const store::OutboxEntry& deferred = *entry.value();
