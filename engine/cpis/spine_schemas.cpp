@@ -266,6 +266,23 @@ std::vector<std::string> SpineSchemas::validate(std::string_view interactionXml)
   return problems;
 }
 
+namespace {
+
+// Whether the quote at `at` ends a quoted value rather than sitting inside one ('O'Neil',
+// 'D' Souza, Anne'). Xerces-C++'s message templates follow a quoted value with the end of the
+// text, ", " or "; ", or a space and a word in lower case ("' does not match", "' is not
+// valid", "' must"); a quote inside a name or an address is followed by a letter, a digit or a
+// space and a capital. Text the engine adds after a problem starts with one of these too.
+bool closesValue(std::string_view message, std::size_t at) {
+  if (at + 1 == message.size()) return true;
+  const char next = message[at + 1];
+  if (next == ',' || next == ';' || next == '.' || next == ':' || next == ')') return true;
+  if (next != ' ') return false;
+  return at + 2 == message.size() || std::islower(static_cast<unsigned char>(message[at + 2])) != 0;
+}
+
+}  // namespace
+
 std::string redactQuoted(std::string_view message) {
   std::string out;
   out.reserve(message.size());
@@ -273,10 +290,7 @@ std::string redactQuoted(std::string_view message) {
   for (std::size_t i = 0; i < message.size(); ++i) {
     const char c = message[i];
     if (open != 0) {
-      // The quote that ends the value, not one inside it ('O'Neil'): followed by the end or by
-      // something that is no letter or digit.
-      const bool last = i + 1 == message.size() || std::isalnum(static_cast<unsigned char>(message[i + 1])) == 0;
-      if (c == open && last) {
+      if (c == open && closesValue(message, i)) {
         out += "...";
         out += c;
         open = 0;

@@ -309,6 +309,12 @@ BOOST_AUTO_TEST_CASE(redaction_hides_every_quoted_value) {
   // A quote inside the value does not end it (a name such as O'Neil).
   BOOST_TEST(cpis::cpis::redactQuoted("value 'O'Neil' is not valid") == "value '...' is not valid");
   BOOST_TEST(cpis::cpis::redactQuoted("'a'b', 'c'.") == "'...', '...'.");
+  // Nor a quote before a space and a capital or a digit ('D' Souza, Anne'; a flat '3' 12 ...):
+  // Xerces-C++ follows a quoted value with the end, ", ", "; " or a word in lower case.
+  BOOST_TEST(cpis::cpis::redactQuoted("Value 'D' Souza, Anne' is not valid") == "Value '...' is not valid");
+  BOOST_TEST(cpis::cpis::redactQuoted("Value 'Flat 3' 12 Hill Road' must match '[A-Z]+'; digits") ==
+             "Value '...' must match '...'; digits");
+  BOOST_TEST(cpis::cpis::redactQuoted("value 'a', 'b'") == "value '...', '...'");
   BOOST_TEST(cpis::cpis::redactQuoted("nothing quoted") == "nothing quoted");
 }
 
