@@ -571,7 +571,10 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
         const auto field = fieldNamedIn(issue.text);
         FieldStats* s = field ? stats(*field) : nullptr;
         if (s == nullptr) continue;
-        if (issue.code == core::ErrorCode::RequiredFieldMissing) s->missing.add(where);
+        // 100: not even the field's segment is there (no OBX for the expected delivery date).
+        if (issue.code == core::ErrorCode::RequiredFieldMissing ||
+            issue.code == core::ErrorCode::SegmentSequence)
+          s->missing.add(where);
         if (issue.code == core::ErrorCode::DataType) s->malformed.add(where);
       }
     }

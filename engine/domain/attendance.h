@@ -105,6 +105,9 @@ struct Attendance {
   std::optional<Date> birthDate;
   Sex sex = Sex::Unknown;
   bool pregnant = false;
+  // The message's pregnancy value was neither Y nor N (once mapped): the age rule treats her as
+  // pregnant (a needless access is the lesser harm than an unborn child's plan unseen).
+  bool pregnancyUnreadable = false;
   std::optional<Date> expectedDeliveryDate;
 
   // encounter

@@ -67,6 +67,9 @@ core::Result<DateTimeFormat, std::string> DateTimeFormat::parse(std::string_view
       unit = 'm';
     } else if (rest.starts_with("ss")) {
       unit = 's';
+    } else if (rest.starts_with("Z")) {
+      unit = 'Z';
+      width = 1;
     }
     if (unit == 0) {
       if (isDigit(spec[i])) return std::string("a pattern cannot hold digits as literal characters");
@@ -86,6 +89,9 @@ core::Result<DateTimeFormat, std::string> DateTimeFormat::parse(std::string_view
     return std::string("a pattern needs YYYY, MM and DD (or HL7 for the HL7 forms)");
   }
   if ((has('m') || has('s')) && !has('h')) return std::string("minutes or seconds without hh");
+  if (has('Z') && format.tokens_.back().unit != 'Z')
+    return std::string("Z (the UTC offset) must end the pattern");
+  if (has('Z') && !has('h')) return std::string("a UTC offset (Z) without hh");
   if (has('s') && !has('m')) return std::string("seconds without mm");
   return format;
 }
@@ -93,8 +99,24 @@ core::Result<DateTimeFormat, std::string> DateTimeFormat::parse(std::string_view
 std::optional<DateTimeFormat::Reading> DateTimeFormat::read(std::string_view text) const {
   Reading r;
   if (!tokens_.empty()) {
-    if (text.size() != tokens_.size()) return std::nullopt;
-    for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    // Fixed width, but for an ending offset: Z, or +hh:mm, +hhmm, -hh:mm, -hhmm.
+    const bool offset = tokens_.back().unit == 'Z';
+    const std::size_t fixed = offset ? tokens_.size() - 1 : tokens_.size();
+    if (offset ? text.size() <= fixed : text.size() != fixed) return std::nullopt;
+    if (offset) {
+      const std::string_view zone = text.substr(fixed);
+      if (zone == "Z") {
+        r.offset = minutes{0};
+      } else {
+        if ((zone.size() != 5 && zone.size() != 6) || (zone[0] != '+' && zone[0] != '-')) return std::nullopt;
+        if (zone.size() == 6 && zone[3] != ':') return std::nullopt;
+        const int hh = digitsAt(zone, 1, 2);
+        const int mm = digitsAt(zone, zone.size() - 2, 2);
+        if (hh < 0 || mm < 0 || hh > 14 || mm > 59) return std::nullopt;
+        r.offset = zone[0] == '-' ? -minutes{hh * 60 + mm} : minutes{hh * 60 + mm};
+      }
+    }
+    for (std::size_t i = 0; i < fixed; ++i) {
       const Token& t = tokens_[i];
       if (t.unit == 0) {
         if (text[i] != t.literal) return std::nullopt;

@@ -22,8 +22,9 @@ enum class TimeZone { London, Utc };
 //
 // A pattern such as "DD/MM/YYYY" or "YYYY-MM-DD hh:mm:ss" is for feeds that do not send HL7
 // forms: YYYY, MM, DD, hh, mm and ss are fixed-width digits, every other character must match
-// itself, and the whole value must be used. It has no offset: times are read in the mapping's
-// time zone. Immutable.
+// itself, and the whole value must be used. A final Z reads the UTC offset ISO 8601 writes: "Z",
+// "+01:00", "+0100" ("YYYY-MM-DDThh:mm:ssZ"); without it, times are read in the mapping's time
+// zone. Immutable.
 class DateTimeFormat {
  public:
   static DateTimeFormat hl7();
@@ -38,7 +39,7 @@ class DateTimeFormat {
 
  private:
   struct Token {
-    char unit;     // 'Y', 'M', 'D', 'h', 'm', 's', or 0 for a literal
+    char unit;     // 'Y', 'M', 'D', 'h', 'm', 's', 'Z' (an offset), or 0 for a literal
     char literal;  // the character a literal must match
   };
   struct Reading;

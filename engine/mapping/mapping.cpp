@@ -61,6 +61,7 @@ struct Found {
   // different numbers: none is taken (hazard H1: the record needs a person, not a guess).
   bool disagreeing = false;
   std::optional<Path> otherAt;  // disagreeing: where the other number is, when another source's
+  std::size_t source = 0;       // which of the rule's sources gave it
 };
 
 // A value a text may quote: an OID (2.16.840.1.113883.2.1.4.1) or a short code that begins with a
@@ -227,11 +228,14 @@ class Reader {
     return said;
   }
 
-  std::optional<Found> read(const FieldRule& rule) const {
+  // The rule's value: the first of its sources, from `from` on, that gives one.
+  std::optional<Found> read(const FieldRule& rule, std::size_t from = 0) const {
     const bool oneNumber = infoOf(rule.field).kind == FieldKind::NhsNumber;
     std::optional<Found> first;
-    for (const Source& source : rule.sources) {
+    for (std::size_t i = from; i < rule.sources.size(); ++i) {
+      const Source& source = rule.sources[i];
       auto found = read(source, oneNumber);
+      if (found) found->source = i;
       if (found && found->disagreeing) return found;  // not the next source: it is not a gap
       if (!found) continue;
       if (source.format) found->format = &*source.format;
@@ -320,7 +324,9 @@ Mapping::RowTerms matchLocation(const LocationTable& table, const std::vector<st
   if (table.key.empty()) return {};
   const auto matches = [&](const LocationRule& rule) {
     for (std::size_t i = 0; i < parts.size() && i < rule.key.size(); ++i) {
-      if (rule.key[i] != "*" && rule.key[i] != parts[i]) return false;
+      // `*` is any part the message gives, not a part it left empty (a point of care a code
+      // table mapped to nothing): that location is unmapped, and reported (hazard H4).
+      if (rule.key[i] == "*" ? parts[i].empty() : rule.key[i] != parts[i]) return false;
     }
     return std::all_of(rule.where.begin(), rule.where.end(),
                        [&](const Condition& c) { return reader.holds(c, c.path); });
@@ -414,7 +420,49 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
   a.scheduledOnly = event != rules_.events.end() && event->scheduledOnly;
   const bool attendance = domain::aboutAnAttendance(a.event);  // else nothing is required of it
 
+  // A date or a time that does not read in its format gives no value: the field's next source
+  // is tried (EVN-2 after an unreadable PV1-44), as for a source with nothing in it. The first
+  // that did not read is kept: reported when another was taken, refused or taken as absent when
+  // none reads.
+  std::array<std::optional<Found>, kFieldCount> unreadable;
+  for (const FieldRule& rule : rules_.fields) {
+    const FieldKind kind = kindOf(rule.field);
+    if (kind != FieldKind::Date && kind != FieldKind::DateTime) continue;
+    const auto reads = [&](const Found& f) {
+      const DateTimeFormat& format = f.format ? *f.format : rule.format;
+      return kind == FieldKind::Date ? format.date(f.value).has_value()
+                                     : format.instant(f.value, rules_.timeZone).has_value();
+    };
+    auto& f = found[static_cast<std::size_t>(rule.field)];
+    auto& first = unreadable[static_cast<std::size_t>(rule.field)];
+    while (f && !reads(*f)) {
+      if (!first) first = f;
+      f = reader.read(rule, f->source + 1);
+    }
+    if (!f) f = first;
+  }
+
   std::vector<core::Issue> issues;
+  // A message whose event nobody can name is not "not an attendance": a registration that lost
+  // its trigger would go unchecked without a word to the sender.
+  if (a.triggerEvent.empty()) {
+    const FieldRule& rule = rules_.fields[static_cast<std::size_t>(FieldId::TriggerEvent)];
+    const auto first = std::find_if(rule.sources.begin(), rule.sources.end(),
+                                    [](const Source& source) { return source.path.has_value(); });
+    issues.push_back(
+        dataIssue(core::ErrorCode::RequiredFieldMissing,
+                  first != rule.sources.end() ? reader.locationOf(*first->path) : core::Location{},
+                  "triggerEvent is required: nothing at " + pathsOf(rule)));
+  }
+  // Every ADT structure of an attendance or a merge carries the patient in PID.
+  if ((attendance || a.event == domain::AttendanceEvent::Merge) &&
+      message.findSegment("PID") >= message.segmentCount()) {
+    core::Location pid;
+    pid.segmentId = "PID";
+    pid.segmentSequence = 1;
+    issues.push_back(dataIssue(core::ErrorCode::SegmentSequence, std::move(pid),
+                               "no PID segment: the message names no patient"));
+  }
   for (const FieldRule& rule : rules_.fields) {
     const auto& f = found[static_cast<std::size_t>(rule.field)];
     const std::string_view name = nameOf(rule.field);
@@ -425,6 +473,28 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
                                         [](const Source& s) { return s.path.has_value(); });
         core::Location location =
             first != rule.sources.end() ? reader.locationOf(*first->path) : core::Location{};
+        // None of its segments in the message at all (no PV1): the segment is what is missing.
+        const bool noSegment =
+            first != rule.sources.end() &&
+            std::none_of(rule.sources.begin(), rule.sources.end(), [&](const Source& s) {
+              return s.path && message.findSegment(s.path->segmentId) < message.segmentCount();
+            });
+        if (noSegment) {
+          const bool said = std::any_of(issues.begin(), issues.end(), [&](const core::Issue& issue) {
+            return issue.code == core::ErrorCode::SegmentSequence &&
+                   issue.location.segmentId == location.segmentId;
+          });
+          if (said) continue;  // "no PID segment" once
+          location.field = 0;
+          location.fieldRepetition = 0;
+          location.component = 0;
+          location.subComponent = 0;
+          issues.push_back(dataIssue(core::ErrorCode::SegmentSequence, std::move(location),
+                                     std::string(name) + " is required: the message has no " +
+                                         first->path->segmentId + " segment (nothing at " + pathsOf(rule) +
+                                         ")"));
+          continue;
+        }
         issues.push_back(dataIssue(core::ErrorCode::RequiredFieldMissing, std::move(location),
                                    std::string(name) + " is required: nothing at " + pathsOf(rule)));
       }
@@ -483,7 +553,18 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
         }
         break;
       case FieldId::Sex: a.sex = domain::parseSex(value).value_or(domain::Sex::Unknown); break;
-      case FieldId::Pregnant: a.pregnant = value == "Y"; break;
+      case FieldId::Pregnant:
+        a.pregnant = value == "Y";
+        // Neither Y nor N once the maps have run ("YES", a local code no map names): not read as
+        // "not pregnant", which would age an expectant mother out of her unborn child's check.
+        if (value != "Y" && value != "N" && attendance) {
+          a.pregnancyUnreadable = true;
+          a.warnings.push_back(
+              core::Issue{core::ErrorCode::DataType, core::Severity::Warning,
+                          f->at ? reader.locationOf(*f->at) : core::Location{},
+                          "pregnant is neither Y nor N once mapped; checked as if pregnant"});
+        }
+        break;
       case FieldId::ExpectedDeliveryDate:
         if (auto date = format.date(value)) {
           a.expectedDeliveryDate = *date;
@@ -504,6 +585,15 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       case FieldId::PatientClass: a.patientClass = value; break;
       // Only a merge re-keys by it, and only a valid number: anything else leaves it absent.
       case FieldId::PriorNhsNumber: a.priorNhsNumber = domain::NhsNumber::parse(value); break;
+    }
+    const auto& skipped = unreadable[static_cast<std::size_t>(rule.field)];
+    if (attendance && skipped && skipped->source != f->source && skipped->at) {
+      a.warnings.push_back(core::Issue{
+          core::ErrorCode::DataType, core::Severity::Warning, reader.locationOf(*skipped->at),
+          std::string(name) + " at " + skipped->at->toString() + " is not " +
+              (kindOf(rule.field) == FieldKind::Date ? "a date" : "a date and time") + " in the format " +
+              (skipped->format ? *skipped->format : rule.format).spec() + "; " +
+              (f->at ? f->at->toString() : std::string("the mapping's constant")) + " taken instead"});
     }
   }
 

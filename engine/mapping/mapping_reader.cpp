@@ -309,6 +309,16 @@ class TreeReader {
     if (const auto* in = where.attribute("in")) condition.in = words(*in);
     if (const auto* notIn = where.attribute("notIn")) condition.notIn = words(*notIn);
     condition.orEmpty = isTrue(where.attribute("orEmpty"));
+    // in="NH,NHSNBR" is one value, "NH,NHSNBR", which no message holds: every NHS number would
+    // be passed over. No HL7 code holds a comma, so a list written with commas is refused.
+    for (const auto* list : {&condition.in, &condition.notIn}) {
+      const auto comma = std::find_if(list->begin(), list->end(),
+                                      [](const std::string& v) { return v.find(',') != std::string::npos; });
+      if (comma != list->end()) {
+        problem(where, "'" + *comma + "': values are separated by spaces, not commas (in=\"NH NHSNBR\")");
+        ok = false;
+      }
+    }
     if (condition.in.empty() && condition.notIn.empty() && !condition.orEmpty) {
       problem(where, "a condition needs in, notIn or orEmpty=\"true\"");
       ok = false;

@@ -23,7 +23,7 @@ std::string_view reasonClause(ReasonCode reason) {
     case ReasonCode::SpineRejected: return "the national service refused the query";
     case ReasonCode::UnrecognisedResponse: return "the national service's reply could not be understood";
     case ReasonCode::InternalError: return "an error in the interface engine";
-    case ReasonCode::NoNhsNumber: return "no NHS number was sent";
+    case ReasonCode::NoNhsNumber: return "no usable NHS number was sent";
     case ReasonCode::NhsNumberInvalid: return "the NHS number sent is not valid";
     case ReasonCode::NhsNumberUnverified: return "the NHS number is not verified (trace status)";
     case ReasonCode::AgeOutOfScope: return "the patient is outside the age range checked here";

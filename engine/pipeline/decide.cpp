@@ -318,7 +318,10 @@ Decision Decider::decide(const domain::Attendance& a) const {
   d.mode = accessModeFor(a);
 
   if (!a.nhsNumber) {
-    if (a.nhsNumberProblem.empty()) {
+    // Two different numbers (no value refused as invalid) leave none to use: NO_NHS_NUMBER, with
+    // where they are; NHS_NUMBER_INVALID is for a value that fails the check.
+    if (a.nhsNumberProblem.empty() || !a.refusedNhsNumber) {
+      if (!a.nhsNumberProblem.empty()) return notChecked(ReasonCode::NoNhsNumber, a.nhsNumberProblem);
       if (!a.nhsNumberPassedOver.empty()) {
         return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number the mapping takes (" +
                                                        a.nhsNumberPassedOver + ")");
@@ -365,14 +368,18 @@ Decision Decider::decide(const domain::Attendance& a) const {
                              (answered(previous->status) || previous->status == CheckStatus::CheckFailed);
   if (!a.birthDate) {
     d.birthDateMissing = true;  // CPIS.md §8: check anyway
-  } else if (maxAge != kNoAgeLimit && !a.pregnant && !checkedBefore) {
+  } else if (maxAge != kNoAgeLimit && !a.pregnant && !a.pregnancyUnreadable && !checkedBefore) {
     // The age at the attendance's start: an update carries its own time, not the arrival's. An
     // arrival after now (a mistyped year, a clock ahead) never ages a child out of the check.
-    const domain::Date arrival = domain::londonDate(std::min(attendanceStart(a, previous).value_or(now), now));
+    const std::optional<domain::Instant> start = attendanceStart(a, previous);
+    const domain::Date arrival = domain::londonDate(std::min(start.value_or(now), now));
     if (domain::ageInYears(*a.birthDate, arrival) >= maxAge && !dueToDeliver(a, arrival)) {
-      return notChecked(ReasonCode::AgeOutOfScope, "aged " + std::to_string(maxAge) +
-                                                       " or over at arrival (limit for " + settingText(a) +
-                                                       "), and not pregnant");
+      // "Not recorded as pregnant": a mapping that reads no pregnancy says nothing either way.
+      return notChecked(
+          ReasonCode::AgeOutOfScope,
+          "aged " + std::to_string(maxAge) +
+              (start ? " or over at arrival" : " or over today (the message gives no arrival time)") +
+              " (limit for " + settingText(a) + "), and not recorded as pregnant");
     }
   }
 

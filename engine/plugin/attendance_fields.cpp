@@ -215,6 +215,7 @@ cpis_host_result writeAttendanceField(domain::Attendance& a, cpis_attendance_fie
       const auto pregnant = parseYesNo(text);
       if (!pregnant) return CPIS_HOST_BAD_ARGUMENT;
       a.pregnant = *pregnant;
+      a.pregnancyUnreadable = false;  // the adapter's word on it
       return CPIS_HOST_OK;
     }
     case CPIS_FIELD_EXPECTED_DELIVERY_DATE: return setOptional(a.expectedDeliveryDate, text, parseHl7Date);

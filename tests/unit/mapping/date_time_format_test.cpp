@@ -56,6 +56,16 @@ const std::vector<InstantCase> kInstants{
     {"DD/MM/YYYY hh:mm", "1/06/2025 14:25", std::nullopt, "pattern widths are fixed"},
     {"YYYY-MM-DDThh:mm:ss", "2025-01-15T09:25:30", utc(2025y / 1 / 15, 9h, 25min, 30s), "ISO-like pattern"},
     {"DD/MM/YYYY", "31/12/2024", utc(2024y / 12 / 31), "date-only pattern: midnight"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00Z", utc(2025y / 6 / 10, 23h, 30min), "Z: UTC, not London"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+01:00", utc(2025y / 6 / 10, 22h, 30min),
+     "offset with colon"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00-0500", utc(2025y / 6 / 11, 4h, 30min), "offset without"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00", std::nullopt, "the pattern's offset is not optional"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+01", std::nullopt, "short offset"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+01:0", std::nullopt, "offset minutes cut short"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+0100x", std::nullopt, "something after the offset"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+15:00", std::nullopt, "offset past 14 hours"},
+    {"YYYY-MM-DDThh:mm:ss", "2025-06-10T23:30:00+01:00", std::nullopt, "an offset the pattern does not read"},
 };
 
 struct DateCase {
@@ -100,6 +110,9 @@ const std::vector<PatternCase> kPatterns{
     {"DD.MM.YYYY hh:ss", false},
     {"DD/MM/20YY", false},
     {"hl7", false},
+    {"YYYY-MM-DDThh:mm:ssZ", true},
+    {"YYYY-MM-DDZhh:mm", false},  // the offset ends the pattern
+    {"YYYY-MM-DDZ", false},       // an offset needs a time
 };
 
 }  // namespace

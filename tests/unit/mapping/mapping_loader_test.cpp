@@ -125,6 +125,13 @@ const std::vector<ErrorCase> kErrors{
      "    </source>\n  </field>\n</fields>\n",
      6, "a condition needs in, notIn or orEmpty", "conditions test something"},
     {"<fields>\n  <field name=\"nhsNumber\">\n    <source path=\"PID-3(*).1\">\n      <where "
+     "component=\"5\" in=\"NH,NHSNBR\"/>\n"
+     "    </source>\n  </field>\n</fields>\n",
+     6, "'NH,NHSNBR': values are separated by spaces, not commas", "a list written with commas is one value"},
+    {"<fields>\n  <field name=\"arrivedAt\" format=\"YYYY-MM-DDZhh:mm\"><source "
+     "path=\"PV1-44\"/></field>\n</fields>\n",
+     4, "Z (the UTC offset) must end the pattern", "the offset ends a pattern"},
+    {"<fields>\n  <field name=\"nhsNumber\">\n    <source path=\"PID-3(*).1\">\n      <where "
      "path=\"PID-3.4\" component=\"4\" "
      "in=\"NHS\"/>\n    </source>\n  </field>\n</fields>\n",
      6, "a condition with a path takes no field", "a condition reads one place"},
@@ -150,11 +157,14 @@ const std::vector<ErrorCase> kErrors{
     {"<fields/>\n<locations>\n" + std::string(kKey) +
          "  <location key=\"RZZ01/EDMAJ\" setting=\"ED\" emitOutOfScope=\"false\"/>\n</locations>\n",
      6, "emitOutOfScope applies to OUT_OF_SCOPE only; ED is checked", "emitOutOfScope on a checked setting"},
-    {"<fields/>\n<locations>\n" + std::string(kKey) + "  <otherwise setting=\"OUT_OF_SCOPE\" maxAgeYears=\"16\"/>\n</locations>\n",
+    {"<fields/>\n<locations>\n" + std::string(kKey) +
+         "  <otherwise setting=\"OUT_OF_SCOPE\" maxAgeYears=\"16\"/>\n</locations>\n",
      6, "maxAgeYears has no meaning for OUT_OF_SCOPE", "an age limit where nothing is queried"},
     {"<fields/>\n<locations>\n" + std::string(kKey) +
-         "  <location key=\"RZZ01/XRAY\" setting=\"OUT_OF_SCOPE\" acceptUnverifiedNhsNumber=\"true\"/>\n</locations>\n",
-     6, "acceptUnverifiedNhsNumber has no meaning for OUT_OF_SCOPE", "a switch of queries where nothing is queried"},
+         "  <location key=\"RZZ01/XRAY\" setting=\"OUT_OF_SCOPE\" "
+         "acceptUnverifiedNhsNumber=\"true\"/>\n</locations>\n",
+     6, "acceptUnverifiedNhsNumber has no meaning for OUT_OF_SCOPE",
+     "a switch of queries where nothing is queried"},
     {"<fields/>\n<settings>\n  <setting code=\"OUT_OF_SCOPE\" enabled=\"false\"/>\n</settings>\n", 5,
      "enabled has no meaning for OUT_OF_SCOPE", "checks off where nothing is checked"},
     {"<fields/>\n<settings>\n  <setting code=\"ED\"/>\n</settings>\n", 5,

@@ -33,9 +33,12 @@ struct MappingFixture {
   }
 };
 
+// An ADT with `segments` after MSH; a bare PID first when they hold none (every attendance
+// message names its patient: one without PID is refused, below).
 cpis::hl7v2::Message message(std::string_view segments, std::string_view event = "A04") {
+  const bool pid = segments.starts_with("PID|") || segments.find("\rPID|") != std::string_view::npos;
   std::string text = "MSH|^~\\&|EPR|RZZ01|CPIS-ENGINE|RZZ|20250612143005+0100||ADT^" + std::string(event) +
-                     "^ADT_A01|C1|P|2.4\r" + std::string(segments);
+                     "^ADT_A01|C1|P|2.4\r" + (pid ? "" : "PID|1\r") + std::string(segments);
   auto parsed = cpis::hl7v2::parse(std::move(text));
   BOOST_REQUIRE(parsed.ok());
   return std::move(parsed).value();
@@ -287,6 +290,61 @@ BOOST_AUTO_TEST_CASE(date_formats_per_field_and_per_source) {
   BOOST_TEST((b.birthDate == 2015y / 4 / 3));  // the HL7 fallback
 }
 
+// A value that does not read in its format is no value: the next source is tried, and the ACK
+// warns (102 W) where the unreadable one was, never quoting it.
+BOOST_AUTO_TEST_CASE(an_unreadable_date_falls_back_to_the_next_source_with_a_warning) {
+  const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>
+      <field name="arrivedAt" required="true"><source path="PV1-44"/><source path="EVN-2"/></field>
+      <field name="birthDate"><source path="PID-7"/><source path="ZPV-6" format="DD/MM/YYYY"/></field>
+    </fields>)");
+  const auto m = message("EVN|A04|20250610193000+0100\rPID|1||||||2015-04-03\rPV1|1" + std::string(43, '|') +
+                         "20250610183000 +01:00\rZPV|1|||||03/04/2015\r");
+  const auto result = mapping.apply(m, "feed-1");
+  BOOST_TEST_REQUIRE(result.ok());
+  const Attendance& a = result.value();
+  BOOST_TEST((a.arrivedAt == Instant{sys_days{2025y / 6 / 10} + 18h + 30min}));  // EVN-2
+  BOOST_TEST((a.birthDate == 2015y / 4 / 3));                                    // ZPV-6
+  BOOST_TEST_REQUIRE(a.warnings.size() == 2u);
+  BOOST_TEST(a.warnings[0].text == "birthDate at PID-7 is not a date in the format HL7; ZPV-6 taken instead");
+  BOOST_TEST(a.warnings[0].location.field == 7u);
+  BOOST_TEST(a.warnings[1].text ==
+             "arrivedAt at PV1-44 is not a date and time in the format HL7; EVN-2 taken instead");
+  BOOST_TEST(a.warnings[1].location.segmentId == "PV1");
+  BOOST_TEST(a.warnings[1].location.field == 44u);
+  for (const Issue& issue : a.warnings) BOOST_TEST((issue.severity == cpis::core::Severity::Warning));
+  // None reads: the first unreadable one is reported, and a required field is refused at it.
+  const auto none =
+      mapping.apply(message("EVN|A04|soon\rPV1|1" + std::string(43, '|') + "later\r"), "feed-1");
+  BOOST_TEST_REQUIRE(!none.ok());
+  BOOST_TEST_REQUIRE(none.error().size() == 1u);
+  BOOST_TEST(none.error()[0].text == "arrivedAt is not a date and time in the format HL7");
+  BOOST_TEST(none.error()[0].location.segmentId == "PV1");
+}
+
+// A pregnancy value that is neither Y nor N once mapped is not "not pregnant": it is warned
+// about and the patient is checked as if pregnant (decide reads pregnancyUnreadable).
+BOOST_AUTO_TEST_CASE(a_pregnancy_neither_y_nor_n_is_unreadable_not_no) {
+  const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>
+      <field name="pregnant"><source path="ZUC-3"/><map from="1" to="Y"/><map from="0" to="N"/></field>
+    </fields>)");
+  const Attendance yes = attendanceOf(mapping, message("ZUC|1||1\r"));
+  BOOST_TEST(yes.pregnant);
+  BOOST_TEST(!yes.pregnancyUnreadable);
+  const Attendance no = attendanceOf(mapping, message("ZUC|1||0\r"));
+  BOOST_TEST(!no.pregnant);
+  BOOST_TEST(!no.pregnancyUnreadable);
+  BOOST_TEST(no.warnings.empty());
+  const Attendance absent = attendanceOf(mapping, message("ZUC|1\r"));
+  BOOST_TEST(!absent.pregnancyUnreadable);
+  const Attendance unread = attendanceOf(mapping, message("ZUC|1||YES\r"));
+  BOOST_TEST(!unread.pregnant);
+  BOOST_TEST(unread.pregnancyUnreadable);
+  BOOST_TEST_REQUIRE(unread.warnings.size() == 1u);
+  BOOST_TEST(unread.warnings[0].text == "pregnant is neither Y nor N once mapped; checked as if pregnant");
+  BOOST_TEST(unread.warnings[0].location.segmentId == "ZUC");
+  BOOST_TEST(unread.warnings[0].location.field == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(a_utc_mapping_reads_times_without_offset_as_utc) {
   const Mapping mapping =
       loader.loadString(R"(<mapping xmlns="urn:cpis-engine:mapping:1" name="t" timeZone="UTC">
@@ -317,11 +375,50 @@ BOOST_AUTO_TEST_CASE(trigger_events_come_from_the_table) {
 
 BOOST_AUTO_TEST_CASE(the_trigger_event_falls_back_to_evn_1) {
   const Mapping mapping = load(R"(<events><otherwise means="UPDATE"/></events><fields/>)");
-  auto parsed = cpis::hl7v2::parse("MSH|^~\\&|EPR|RZZ01|||20250612||ADT|C2|P|2.3\rEVN|A01|20250612\r");
+  auto parsed = cpis::hl7v2::parse("MSH|^~\\&|EPR|RZZ01|||20250612||ADT|C2|P|2.3\rEVN|A01|20250612\rPID|1\r");
   BOOST_TEST_REQUIRE(parsed.ok());
   const Attendance a = attendanceOf(mapping, *parsed);
   BOOST_TEST(a.triggerEvent == "A01");
   BOOST_TEST((a.event == AttendanceEvent::Update));  // the table's otherwise
+}
+
+// A message with no trigger event anywhere, or an attendance without PID, is refused (AE) at
+// what is missing: never taken quietly as "not an attendance" or "no NHS number".
+BOOST_AUTO_TEST_CASE(no_trigger_event_or_no_pid_is_a_message_error) {
+  const Mapping mapping =
+      load(R"(<events><event code="A04" means="START"/><otherwise means="NOT_AN_ATTENDANCE"/></events>
+      <fields><field name="visitNumber" required="true"><source path="PV1-19"/></field></fields>)");
+  auto untriggered =
+      cpis::hl7v2::parse("MSH|^~\\&|EPR|RZZ01|||20250612||ADT|C3|P|2.4\rEVN||20250612\rPID|1\r");
+  BOOST_TEST_REQUIRE(untriggered.ok());
+  const auto refused = mapping.apply(*untriggered, "feed-1");
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST_REQUIRE(refused.error().size() == 1u);
+  BOOST_TEST((refused.error()[0].code == ErrorCode::RequiredFieldMissing));
+  BOOST_TEST(refused.error()[0].text == "triggerEvent is required: nothing at MSH-9.2 or EVN-1");
+  BOOST_TEST(refused.error()[0].location.segmentId == "MSH");
+  BOOST_TEST(refused.error()[0].location.field == 9u);
+
+  auto noPid = cpis::hl7v2::parse("MSH|^~\\&|EPR|RZZ01|||20250612||ADT^A04|C4|P|2.4\rEVN|A04|20250612\r");
+  BOOST_TEST_REQUIRE(noPid.ok());
+  const auto patientless = mapping.apply(*noPid, "feed-1");
+  BOOST_TEST_REQUIRE(!patientless.ok());
+  BOOST_TEST_REQUIRE(patientless.error().size() == 2u);
+  BOOST_TEST((patientless.error()[0].code == ErrorCode::SegmentSequence));
+  BOOST_TEST(patientless.error()[0].text == "no PID segment: the message names no patient");
+  BOOST_TEST(patientless.error()[0].location.segmentId == "PID");
+  BOOST_TEST(patientless.error()[0].location.field == 0u);
+  // and the required field whose segment is not there at all names the segment
+  BOOST_TEST((patientless.error()[1].code == ErrorCode::SegmentSequence));
+  BOOST_TEST(patientless.error()[1].text ==
+             "visitNumber is required: the message has no PV1 segment (nothing at PV1-19)");
+  BOOST_TEST(patientless.error()[1].location.segmentId == "PV1");
+  BOOST_TEST(patientless.error()[1].location.field == 0u);
+
+  // A person-level message (not an attendance) needs no PID of the mapping.
+  auto person = cpis::hl7v2::parse("MSH|^~\\&|EPR|RZZ01|||20250612||ADT^A31|C5|P|2.4\rEVN|A31|20250612\r");
+  BOOST_TEST_REQUIRE(person.ok());
+  BOOST_TEST(mapping.apply(*person, "feed-1").ok());
 }
 
 namespace {
@@ -394,6 +491,12 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
   const Attendance excluded = attendanceOf(mapping, message("PV1|1|O|WARD7^^^RZZ01\r"));
   BOOST_TEST((excluded.setting == CareSetting::OutOfScope));
   BOOST_TEST(!excluded.settingByDefault);
+  // `*` is a part the message gives: a site with no point of care is not swept into RZZ01/*.
+  const Attendance noPoint = attendanceOf(mapping, message("PV1|1|E|^^^RZZ01|||||||180\r"));
+  BOOST_TEST(noPoint.locationKey == "RZZ01/");
+  BOOST_TEST((noPoint.setting == CareSetting::OutOfScope));
+  BOOST_TEST(noPoint.settingByDefault);
+  BOOST_TEST((attendanceOf(mapping, message("PV1|1|E|XRAY^^^RZZ01|||||||180\r")).setting == CareSetting::Ed));
   // A message without any location has no key, and gets the default too.
   const Attendance none = attendanceOf(mapping, message(""));
   BOOST_TEST(none.locationKey.empty());

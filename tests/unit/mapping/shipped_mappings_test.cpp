@@ -499,6 +499,54 @@ BOOST_AUTO_TEST_CASE(legacy_pid2_under_another_authority_is_not_the_nhs_number) 
   BOOST_TEST(!apply("9990000018^^^RZZ02").nhsNumber.has_value());
 }
 
+// Pregnancy in each shipped mapping: the codes each EPR sends are read as Y or N; any other is a
+// warning and counts as pregnant (decide checks her), never silently as "not pregnant".
+BOOST_AUTO_TEST_CASE(each_shipped_mapping_reads_pregnancy_and_never_takes_an_unknown_code_as_no) {
+  const auto withObx = [](const std::string& file, std::string_view status) {
+    std::string text = cpis::test::readRepoFile(file);
+    while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.pop_back();
+    text += "\rOBX|1|CE|82810-3^Pregnancy status^LN||" + std::string(status) + "^^SCT||||||F\r";
+    auto parsed = cpis::hl7v2::parse(std::move(text));
+    BOOST_REQUIRE(parsed.ok());
+    return std::move(parsed).value();
+  };
+  for (const std::string_view name : {"england-adt", "ed-arrivals"}) {
+    BOOST_TEST_CONTEXT(name) {
+      const std::string file = name == "england-adt" ? "tests/data/adt/england-a04-ed-child.hl7"
+                                                     : "adapters/ed-arrivals/tests/data/a04-utc-walk-in.hl7";
+      const Mapping m = mapping(name);
+      const auto read = [&](std::string_view status) {
+        auto result = m.apply(withObx(file, status), "feed-1");
+        BOOST_REQUIRE(result.ok());
+        return std::move(result).value();
+      };
+      BOOST_TEST(read("77386006").pregnant);
+      BOOST_TEST(read("102874004").pregnant);  // possible pregnancy: checked
+      const Attendance no = read("60001007");
+      BOOST_TEST(!no.pregnant);
+      BOOST_TEST(!no.pregnancyUnreadable);
+      const Attendance unknown = read("261665006");  // "unknown": neither
+      BOOST_TEST(!unknown.pregnant);
+      BOOST_TEST(unknown.pregnancyUnreadable);
+      BOOST_TEST_REQUIRE(!unknown.warnings.empty());
+      BOOST_TEST(unknown.warnings.back().location.segmentId == "OBX");
+    }
+  }
+  const auto zpv4 = [&](std::string_view value) {
+    auto result = mapping("legacy-v23")
+                      .apply(edited("legacy-a04-pid2.hl7", "ZPV|1|MIU|12/06/2025 14:25",
+                                    "ZPV|1|MIU|12/06/2025 14:25|" + std::string(value)),
+                             "feed-1");
+    BOOST_REQUIRE(result.ok());
+    return std::move(result).value();
+  };
+  BOOST_TEST(zpv4("1").pregnant);
+  BOOST_TEST(!zpv4("0").pregnant);
+  BOOST_TEST(!zpv4("0").pregnancyUnreadable);
+  BOOST_TEST(zpv4("Y").pregnant);             // Y and N pass through the maps as they are
+  BOOST_TEST(zpv4("U").pregnancyUnreadable);  // not the PAS's code: not taken as "no"
+}
+
 BOOST_AUTO_TEST_CASE(legacy_an_unknown_attendance_type_is_unmapped) {
   auto text = cpis::test::readRepoFile("tests/data/adt/legacy-a04-pid2.hl7");
   text.replace(text.find("ZPV|1|MIU"), 9, "ZPV|1|XRAY");

@@ -92,8 +92,19 @@ const std::vector<ReasonCase> kReasons{
     {[](Attendance& a, DecisionPolicy&) {
        a.nhsNumber.reset();
        a.nhsNumberProblem = "NHS number fails modulus 11 (wrong check digit)";
+       a.refusedNhsNumber = RefusedNhsNumber("9990000019");
      },
      ReasonCode::NhsNumberInvalid, "invalid NHS number"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.nhsNumber.reset();
+       a.nhsNumberProblem = "the message carries two different NHS numbers in PID-3";
+     },
+     ReasonCode::NoNhsNumber, "two different valid numbers: none to use, though neither is invalid"},
+    {[](Attendance& a, DecisionPolicy&) {
+       a.birthDate = 1990y / 1 / 1;
+       a.pregnancyUnreadable = true;
+     },
+     std::nullopt, "an adult whose pregnancy value could not be read: checked as if pregnant"},
     {[](Attendance& a, DecisionPolicy&) { a.nhsStatus = NhsNumberStatus::Nsts02; },
      ReasonCode::NhsNumberUnverified, "NSTS02: not traced"},
     {[](Attendance& a, DecisionPolicy&) { a.nhsStatus = NhsNumberStatus::Absent; },
@@ -300,7 +311,15 @@ BOOST_AUTO_TEST_CASE(the_age_rule_uses_the_clock_without_an_arrival_time) {
   a.birthDate = 2007y / 6 / 13;
   BOOST_TEST((decide(a).kind == DecisionKind::CheckDue));
   time.now = at(2025y / 6 / 13, 9h);
-  BOOST_TEST((decide(a).reason == ReasonCode::AgeOutOfScope));
+  const Decision d = decide(a);
+  BOOST_TEST((d.reason == ReasonCode::AgeOutOfScope));
+  // The text does not claim an arrival the message did not give.
+  BOOST_TEST(d.reasonText ==
+             "aged 18 or over today (the message gives no arrival time) (limit for ED), and not recorded as "
+             "pregnant");
+  a.arrivedAt = at(2025y / 6 / 13, 8h);
+  BOOST_TEST(decide(a).reasonText ==
+             "aged 18 or over at arrival (limit for ED), and not recorded as pregnant");
 }
 
 BOOST_AUTO_TEST_CASE(access_mode_precedence) {
