@@ -45,6 +45,11 @@ AdaptResult EdArrivalsAdapter::adapt(const sdk::MessageView& message, sdk::Atten
     return AdaptResult::dataError(Hl7Error::SegmentSequence, "ZED-2",
                                   "no ZED segment: the attendance cannot be identified");
   }
+  // One arrival a message: a second ZED (its category perhaps another) is not passed over.
+  if (message.count("ZED") > 1) {
+    return AdaptResult::dataError(Hl7Error::SegmentSequence, "ZED(2)-1",
+                                  "more than one ZED segment: which attendance it is, is not clear");
+  }
 
   // The visit number: site, arrival date as the tracking system wrote it, and the day's sequence
   // number at that site, e.g. RZZ03-20250612-0457. A later release that fills PV1-19 wins.
@@ -85,7 +90,11 @@ AdaptResult EdArrivalsAdapter::adapt(const sdk::MessageView& message, sdk::Atten
   // Unscheduled care only. The category matters when the attendance starts or changes.
   if (event == "START" || event == "UPDATE") {
     const std::string_view category = trim(message.get("ZED-4"));
-    if (!category.empty() && category != "1" && category != "2" && category != "3" && category != "4") {
+    // Without it, an arrival may be a planned follow-up: never queried as unscheduled on a guess.
+    if (category.empty() || category == "\"\"") {
+      return AdaptResult::dataError(Hl7Error::RequiredFieldMissing, "ZED-4", "no attendance category");
+    }
+    if (category != "1" && category != "2" && category != "3" && category != "4") {
       return AdaptResult::dataError(Hl7Error::TableValue, "ZED-4", "attendance category is not 1 to 4");
     }
     const std::string_view setting = out.get(sdk::Field::CareSetting);

@@ -80,6 +80,13 @@ sdk::AdaptResult LegacyV23Adapter::adapt(const sdk::MessageView& message, sdk::A
     return sdk::AdaptResult::notAnAttendance("the mapping file maps this trigger event to no attendance");
   }
   const std::string controlId(out.get(sdk::Field::ControlId));
+  // ZPV carries the attendance type, arrival and pregnancy: a second one (perhaps another type)
+  // would be passed over by the mapping, which reads the first.
+  if (message.count("ZPV") > 1) {
+    return sdk::AdaptResult::dataError(
+        sdk::Hl7Error::SegmentSequence, "ZPV(2)-1",
+        "more than one ZPV segment: which attendance it describes is not clear");
+  }
 
   const std::string nhsNumber = nhsNumberOf(message, controlId);
   if (nhsNumber.empty()) {

@@ -199,6 +199,9 @@ const std::vector<ErrorCase> kErrors{
     {"ZED|1|0457|", "ZED|1||", ErrorCode::RequiredFieldMissing, 2},
     {"ZED|1|0457|", "ZED|1|04A7|", ErrorCode::DataType, 2},
     {"|1|01|PAEDS", "|7|01|PAEDS", ErrorCode::TableValueNotFound, 4},
+    // No category: a planned follow-up is not queried as unscheduled on a guess.
+    {"|1|01|PAEDS", "||01|PAEDS", ErrorCode::RequiredFieldMissing, 4},
+    {"|1|01|PAEDS", "|\"\"|01|PAEDS", ErrorCode::RequiredFieldMissing, 4},
 };
 
 BOOST_DATA_TEST_CASE_F(EdArrivals, broken_zed_segments_are_data_errors, boost::unit_test::data::make(kErrors),
@@ -209,6 +212,17 @@ BOOST_DATA_TEST_CASE_F(EdArrivals, broken_zed_segments_are_data_errors, boost::u
   BOOST_TEST((a.issues.front().code == c.code));
   BOOST_TEST(a.issues.front().location.segmentId == "ZED");
   BOOST_TEST(a.issues.front().location.field == c.field);
+}
+
+// A second ZED (its category perhaps a planned follow-up) is refused, never passed over.
+BOOST_AUTO_TEST_CASE(a_second_zed_is_a_data_error) {
+  const Adapted a = adapt(
+      variant("a04-ambulance-arrival.hl7", "|1|01|PAEDS", "|1|01|PAEDS\rZED|2|0457|202506121425|4|01|PAEDS"));
+  BOOST_TEST_REQUIRE(a.isDataError(), a.why());
+  BOOST_TEST_REQUIRE(a.issues.size() == 1u);
+  BOOST_TEST((a.issues.front().code == ErrorCode::SegmentSequence));
+  BOOST_TEST(a.issues.front().location.segmentId == "ZED");
+  BOOST_TEST(a.issues.front().location.segmentSequence == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(an_arrival_without_zed_cannot_be_identified) {

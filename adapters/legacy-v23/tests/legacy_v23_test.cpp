@@ -242,6 +242,17 @@ BOOST_AUTO_TEST_CASE(an_attendance_moved_out_of_hours_takes_that_settings_terms)
   BOOST_TEST((own.attendance.accessMode == domain::AccessMode::Scheduled));
 }
 
+// A second ZPV (perhaps another attendance type) is refused, never passed over: the mapping
+// reads the first, and which one describes the attendance is the PAS's to say.
+BOOST_AUTO_TEST_CASE(a_second_zpv_is_a_data_error) {
+  const Adapted a = adapt(variant("a04-ucc-weekday-evening.hl7", "ZPV|1|UCC", "ZPV|1|OP\rZPV|2|UCC"));
+  BOOST_TEST_REQUIRE(a.isDataError(), a.why());
+  BOOST_TEST_REQUIRE(a.issues.size() == 1u);
+  BOOST_TEST((a.issues.front().code == cpis::core::ErrorCode::SegmentSequence));
+  BOOST_TEST(a.issues.front().location.segmentId == "ZPV");
+  BOOST_TEST(a.issues.front().location.segmentSequence == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(an_unmapped_attendance_type_stays_unmapped) {
   const auto configured = instance({{"out_of_hours_types", "UCC XRAY"}});
   const Adapted a =
