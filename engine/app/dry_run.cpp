@@ -1,7 +1,12 @@
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <ostream>
 #include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "engine/app/checks.h"
 #include "engine/domain/london_time.h"
@@ -68,8 +73,10 @@ std::string patientLine(const domain::Attendance& a, const Shown& shown) {
   line += "; sex " + std::string(domain::codeOf(a.sex));
   if (a.pregnant) {
     line += "; pregnant";
-    if (a.expectedDeliveryDate) line += ", due " + shown(domain::hl7Date(*a.expectedDeliveryDate));
+  } else if (a.pregnancyUnreadable) {
+    line += "; pregnancy unreadable (checked as if pregnant)";
   }
+  if (a.expectedDeliveryDate) line += "; due " + shown(domain::hl7Date(*a.expectedDeliveryDate));
   return line;
 }
 
@@ -146,18 +153,41 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
       << "; each message decided as its attendance's first (no memory of earlier checks); nothing stored, "
          "nothing sent, CP-IS not asked\n";
   bool allRead = true;
-  for (const std::string& file : files) {
+  // A folder stands for its files, in name order, as cpis-send takes it.
+  std::vector<std::pair<std::string, bool>> inputs;  // file, found in a folder
+  for (const std::string& named : files) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(named, ec)) {
+      inputs.emplace_back(named, false);
+      continue;
+    }
+    std::vector<std::string> inFolder;
+    for (const auto& entry : std::filesystem::directory_iterator(named, ec)) {
+      if (entry.is_regular_file()) inFolder.push_back(entry.path().string());
+    }
+    if (ec) {
+      err << "cpis-engine: " << named << ": cannot be read (" << ec.message() << ")\n";
+      allRead = false;
+    }
+    std::sort(inFolder.begin(), inFolder.end());
+    for (auto& file : inFolder) inputs.emplace_back(std::move(file), true);
+  }
+  for (const auto& [file, inFolder] : inputs) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    std::string bytes;
+    if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) {
       err << "cpis-engine: " << file << ": cannot be read\n";
       allRead = false;
       continue;
     }
-    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     const hl7v2::Stream stream = hl7v2::parseStream(bytes, charsetWhenUnstatedOf(*feed));
     if (stream.messages.empty()) {
-      err << "cpis-engine: " << file << ": no HL7 v2 message in it (no MSH segment)\n";
-      allRead = false;
+      // Never passed over in silence; a folder's other file (a README beside the messages) is
+      // noted without failing the run.
+      err << "cpis-engine: " << file << ": no HL7 v2 message in it (no MSH segment)"
+          << (inFolder ? "; skipped" : "") << "\n";
+      if (!inFolder) allRead = false;
     }
     for (std::size_t i = 0; i < stream.messages.size(); ++i) {
       const auto& item = stream.messages[i];
@@ -170,9 +200,12 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
       const hl7v2::Message& message = item.message.value();
       out << " (MSH-10 " << message.controlId() << ", " << message.messageCode() << "^" << message.triggerEvent()
           << ", v" << message.version() << ")\n";
-      // What the feed refuses before any mapping: another HL7 version, a training message in LIVE.
-      auto refusal = pipeline::refusedVersionId(message);
+      // What the feed refuses before any mapping, in the running engine's order: another sender,
+      // a training message in LIVE, another HL7 version.
+      auto refusal =
+          pipeline::refusedSender(message, feed->expectedSendingApplication, feed->expectedSendingFacility);
       if (!refusal) refusal = pipeline::refusedProcessingId(message, decider.policy().environment);
+      if (!refusal) refusal = pipeline::refusedVersionId(message);
       if (refusal) {
         out << "  refused (AR; stored as rejected; NOT_CHECKED MESSAGE_REJECTED): " << *refusal << "\n";
         allRead = false;

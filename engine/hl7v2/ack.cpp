@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 
@@ -83,8 +84,18 @@ AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>
   if (bytes.substr(0, 3) != "MSH") return h;
   const std::string_view line = bytes.substr(0, bytes.find_first_of("\r\n"));
   auto delimiters = readDelimiters(line);
-  if (!delimiters) return h;
-  h.delimiters = delimiters.value();
+  if (delimiters) {
+    h.delimiters = delimiters.value();
+  } else {
+    // MSH-2 is broken (a character twice, too long) but MSH-1 still splits the fields: MSH-10
+    // and the rest are echoed so the sender can pair the AR with its message, and the reply is
+    // written with the standard encoding characters.
+    const char field = line.size() > 3 ? line[3] : '\0';
+    const bool printable =
+        field > ' ' && field < 0x7F && std::isalnum(static_cast<unsigned char>(field)) == 0;
+    if (!printable || std::string_view("^~\\&").find(field) != std::string_view::npos) return h;
+    h.delimiters.field = field;
+  }
   // fields[n] = MSH-n for n >= 2
   std::size_t pos = 4;
   for (std::size_t n = 2; n < fields.size() && pos <= line.size(); ++n) {
@@ -92,7 +103,7 @@ AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>
     fields[n] = line.substr(pos, end - pos);
     pos = end + 1;
   }
-  h.encodingCharacters = fields[2];
+  if (delimiters) h.encodingCharacters = fields[2];
   const auto pick = [&](std::size_t n) { return trustworthy(fields[n]) ? fields[n] : std::string_view{}; };
   h.sendingApplication = pick(3);
   h.sendingFacility = pick(4);

@@ -77,7 +77,12 @@ std::string checkedText(const hl7v2::Message& message, const domain::CheckOutcom
   std::string text = "accepted " + messageType(message) + "; CP-IS " + std::string(domain::codeOf(outcome.status));
   if (outcome.reason) text += " " + std::string(domain::codeOf(*outcome.reason));
   if (outcome.mode) text += " " + std::string(domain::codeOf(*outcome.mode));
-  if (outcome.status == domain::CheckStatus::Found) text += " plans " + std::to_string(outcome.records.size());
+  if (outcome.status == domain::CheckStatus::Found) {
+    // Plans as the ACK counts them ("CP-IS: 3 plans found"), and the local authorities they are with.
+    std::size_t plans = 0;
+    for (const auto& record : outcome.records) plans += record.plans.size();
+    text += " plans " + std::to_string(plans) + " records " + std::to_string(outcome.records.size());
+  }
   if (!outcome.checkId.empty()) text += " check " + outcome.checkId;
   return text;
 }
@@ -1303,18 +1308,30 @@ std::string Intake::sendAgainLater(const hl7v2::Message& message, std::string te
 }
 
 std::optional<core::Issue> Intake::checkSender(const hl7v2::Message& message) const {
-  const auto mismatch = [&](const std::optional<std::string>& expected, std::uint32_t field) {
-    return expected && message.get(hl7v2::Path{"MSH", 1, field, 1, 1, 0}) != *expected;
+  return refusedSender(message, policy_.expectedSendingApplication, policy_.expectedSendingFacility);
+}
+
+std::optional<core::Issue> refusedSender(const hl7v2::Message& message,
+                                         const std::optional<std::string>& expectedApplication,
+                                         const std::optional<std::string>& expectedFacility) {
+  // Both values name systems and organisations, never a patient: the text says what was sent and
+  // what the feed expects, which is what the engineer on either side needs to put it right.
+  const auto mismatch = [&](const std::optional<std::string>& expected, std::uint32_t field,
+                            std::string_view what) -> std::optional<core::Issue> {
+    if (!expected) return std::nullopt;
+    const std::string sent = message.get(hl7v2::Path{"MSH", 1, field, 1, 1, 0});
+    if (sent == *expected) return std::nullopt;
+    const std::string place = std::string(what) + " (MSH-" + std::to_string(field) + ")";
+    std::string shown;  // printable ASCII only, and short: it reaches the log as well as the ERR
+    for (const char c : std::string_view(sent).substr(0, 40)) shown.push_back(c >= ' ' && c < 0x7F ? c : '?');
+    if (sent.size() > 40) shown += "...";
+    return issue(core::ErrorCode::TableValueNotFound,
+                 place + " is " + (sent.empty() ? std::string("empty") : "'" + shown + "'") + ", not '" +
+                     *expected + "' as configured for this feed",
+                 "MSH", field);
   };
-  if (mismatch(policy_.expectedSendingApplication, 3)) {
-    return issue(core::ErrorCode::TableValueNotFound,
-                 "sending application (MSH-3) is not the one configured for this feed", "MSH", 3);
-  }
-  if (mismatch(policy_.expectedSendingFacility, 4)) {
-    return issue(core::ErrorCode::TableValueNotFound,
-                 "sending facility (MSH-4) is not the one configured for this feed", "MSH", 4);
-  }
-  return std::nullopt;
+  if (auto problem = mismatch(expectedApplication, 3, "sending application")) return problem;
+  return mismatch(expectedFacility, 4, "sending facility");
 }
 
 std::optional<core::Issue> Intake::checkProcessingId(const hl7v2::Message& message) const {

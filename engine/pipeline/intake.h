@@ -328,6 +328,13 @@ class Intake final : public mllp::FrameHandler {
   std::optional<domain::CheckOutcome> outcomeToRepeat(const domain::Attendance& attendance) const;
 };
 
+// AR 103's issue for a message from another sender than the feed's <expectedSender> (MSH-3,
+// MSH-4; an unset one is not checked), naming the value sent and the one configured. None when
+// it is the one.
+std::optional<core::Issue> refusedSender(const hl7v2::Message& message,
+                                         const std::optional<std::string>& expectedApplication,
+                                         const std::optional<std::string>& expectedFacility);
+
 // AR 202's issue for a message a feed in `environment` does not take: in LIVE, a training (T) or
 // debugging (D) processing id (MSH-11.1). None otherwise.
 std::optional<core::Issue> refusedProcessingId(const hl7v2::Message& message, Environment environment);

@@ -176,6 +176,11 @@ BOOST_AUTO_TEST_CASE(unknown_sender_and_unreadable_message_are_refused_and_store
   BOOST_TEST(field(*refused, "MSA-1") == "AR");
   BOOST_TEST(field(*refused, "MSA-2") == "S1");
   BOOST_TEST(field(*refused, "ERR-1.4.1") == "103");  // v2.4 ERR-1
+  // What was sent and what the feed expects: system names, never patient data.
+  BOOST_TEST(
+      field(*refused, "MSA-3").find("sending application (MSH-3) is 'OTHER', not 'EDSYS' as configured") !=
+          std::string::npos,
+      *refused);
   client.send("MSH|^~\\&|EDSYS|RXX01|CPIS|RXX|20261125||ADT^A04|BROKEN1|P|2.4\rP!D|1\r");
   const auto broken = client.receive(10s);
   BOOST_TEST(field(*broken, "MSA-1") == "AR");

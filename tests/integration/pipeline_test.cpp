@@ -636,6 +636,7 @@ BOOST_AUTO_TEST_CASE(a_message_with_no_birth_date_is_checked_and_noted) {
   session << "SELECT outcome FROM message WHERE control_id = 'B1'", Poco::Data::Keywords::into(outcome),
       Poco::Data::Keywords::now;
   BOOST_TEST(outcome.find("CP-IS FOUND") != std::string::npos, outcome);
+  BOOST_TEST(outcome.find(" plans 1 records 1 ") != std::string::npos, outcome);  // plans, as the ACK counts
   BOOST_TEST(outcome.find("no birth date: checked anyway") != std::string::npos, outcome);
 }
 
@@ -2103,6 +2104,23 @@ BOOST_AUTO_TEST_CASE(an_unknown_feed_or_a_missing_file_is_said_plainly) {
              missing.errors());
   EngineProcess noFiles(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed"});
   BOOST_TEST(noFiles.wait() == 64);  // EX_USAGE
+
+  // A folder stands for its files in name order, as cpis-send takes it; a file in it that holds
+  // no message (a README) is noted and does not fail the run.
+  const std::filesystem::path folder = f.dir.file("messages");
+  std::filesystem::create_directory(folder);
+  std::ofstream(folder / "02.hl7") << adt("F2", "VF2", {"9990000018"});
+  std::ofstream(folder / "01.hl7") << adt("F1", "VF1", {"9990000018"});
+  std::ofstream(folder / "README.txt") << "test messages\n";
+  EngineProcess fromFolder(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed", folder.string()});
+  BOOST_TEST(fromFolder.wait() == 0, fromFolder.errors());
+  const std::string out = fromFolder.output();
+  const auto first = out.find("01.hl7: message 1 (MSH-10 F1");
+  const auto second = out.find("02.hl7: message 1 (MSH-10 F2");
+  BOOST_TEST((first != std::string::npos && second != std::string::npos && first < second), out);
+  BOOST_TEST(fromFolder.errors().find("README.txt: no HL7 v2 message in it (no MSH segment); skipped") !=
+                 std::string::npos,
+             fromFolder.errors());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -201,8 +201,10 @@ const std::vector<RejectionCase> kRejections{
      "SNDAPP", "SNDFAC", "ACK^A04^ACK", "2.4"},  // MSH-9.1 empty
     {"MSH|^~\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01||P|2.4\r", "AR", "", "RCVAPP", "RCVFAC", "SNDAPP",
      "SNDFAC", "ACK^A01^ACK", "2.4"},  // no MSH-10
-    {"MSH|^^\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CTRL1|P|2.4\r", "AR", "", "", "", "", "", "ACK^^ACK",
-     "2.4"},                                                         // bad MSH-2
+    {"MSH|^^\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CTRL1|P|2.4\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
+     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // bad MSH-2: MSH-1 still splits the fields, so MSA-2 pairs
+    {"MSH^^~\\&^SNDAPP^SNDFAC^RCVAPP^RCVFAC^^^ADT^CTRL1^P^2.4\r", "AR", "", "", "", "", "", "ACK^^ACK",
+     "2.4"},                                                         // MSH-1 an encoding character: nothing
     {"PID|1\r" MSH24, "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},  // no MSH first
     {"FHS|^~\\&|SNDAPP\rBHS|^~\\&|SNDAPP\r" MSH24 "PI\rBTS|1\rFTS|1\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
      "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // a batch in one frame: paired with its first message
