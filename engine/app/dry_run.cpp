@@ -47,7 +47,8 @@ class Shown {
 std::string nhsNumberLine(const domain::Attendance& a, const Shown& shown) {
   std::string line = "NHS number ";
   if (a.nhsNumber) {
-    line += shown(a.nhsNumber->reveal()) + ", valid";
+    line += shown(a.nhsNumber->reveal()) + (a.nhsNumberFrom.empty() ? "" : " from " + a.nhsNumberFrom) +
+            ", valid";
   } else if (!a.nhsNumberProblem.empty()) {
     line += (a.refusedNhsNumber ? shown(a.refusedNhsNumber->reveal()) : std::string("(present)")) +
             ", refused: " + a.nhsNumberProblem;

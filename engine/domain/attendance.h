@@ -83,6 +83,9 @@ struct Attendance {
   // patient's field (mapping.cpp). For the reason text only.
   std::string nhsNumberPassedOver;
   std::optional<RefusedNhsNumber> refusedNhsNumber;  // that value, for ZCP-13 only
+  // Where nhsNumber was read ("PID-3(2).1"), or "the adapter" when an adapter plugin set another:
+  // for --dry-run, so that an engineer sees which repetition the mapping took without the number.
+  std::string nhsNumberFrom;
   // A merge (A40): the NHS number of the record merged away (MRG-1), when valid. nhsNumber is
   // the surviving record's.
   std::optional<NhsNumber> priorNhsNumber;

@@ -530,6 +530,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
       case FieldId::NhsNumber:
         if (auto number = domain::NhsNumber::parse(value)) {
           a.nhsNumber = *number;
+          if (f->at) a.nhsNumberFrom = f->at->toString();
         } else if (auto error = domain::NhsNumber::check(value)) {
           a.nhsNumberProblem = std::string(domain::describe(*error));
           if (!value.empty()) a.refusedNhsNumber = domain::RefusedNhsNumber(value);

@@ -100,15 +100,18 @@ cpis_host_result setNhsNumber(domain::Attendance& a, std::string_view text) {
   a.refusedNhsNumber.reset();
   if (text.empty()) {
     a.nhsNumber.reset();
+    a.nhsNumberFrom.clear();
     a.nhsNumberProblem.clear();
     return CPIS_HOST_OK;
   }
   if (auto number = domain::NhsNumber::parse(text)) {
+    if (a.nhsNumber != number) a.nhsNumberFrom = "the adapter";  // the same number again keeps its place
     a.nhsNumber = *number;
     a.nhsNumberProblem.clear();
     return CPIS_HOST_OK;
   }
   a.nhsNumber.reset();
+  a.nhsNumberFrom.clear();
   const auto error = domain::NhsNumber::check(text);
   a.nhsNumberProblem = error ? std::string(domain::describe(*error)) : std::string("not an NHS number");
   a.refusedNhsNumber = domain::RefusedNhsNumber(text);

@@ -2064,6 +2064,8 @@ BOOST_AUTO_TEST_CASE(each_message_is_adapted_and_decided_and_nothing_is_stored) 
   BOOST_TEST(out.find("message 2 (MSH-10 D2, ADT^A04, v2.4)") != std::string::npos, out);
   BOOST_TEST(out.find("attendance START (trigger A04)") != std::string::npos, out);
   BOOST_TEST(out.find("trace status NSTS01") != std::string::npos, out);
+  // where the mapping took the number, without the number
+  BOOST_TEST(out.find("NHS number (present) from PID-3.1, valid") != std::string::npos, out);
   BOOST_TEST(out.find("setting ED") != std::string::npos, out);
   BOOST_TEST(out.find("decision: CHECK DUE: CP-IS is queried, UNSCHEDULED") != std::string::npos, out);
   BOOST_TEST(out.find("decision: NOT_CHECKED AGE_OUT_OF_SCOPE") != std::string::npos, out);
@@ -2084,7 +2086,7 @@ BOOST_AUTO_TEST_CASE(each_message_is_adapted_and_decided_and_nothing_is_stored) 
                       {"--config", config, "--dry-run", "ed", "--show-patient-data", f.dir.file("two.hl7")});
   BOOST_TEST(shown.wait() == 0);
   out = shown.output();
-  BOOST_TEST(out.find("NHS number 9990000018, valid") != std::string::npos, out);
+  BOOST_TEST(out.find("NHS number 9990000018 from PID-3.1, valid") != std::string::npos, out);
   BOOST_TEST(out.find("name TESTCHILD, ALEX; born 20150403; sex M") != std::string::npos, out);
 }
 
