@@ -89,12 +89,15 @@ AdaptResult EdArrivalsAdapter::adapt(const sdk::MessageView& message, sdk::Atten
 
   // Unscheduled care only. The category matters when the attendance starts or changes.
   if (event == "START" || event == "UPDATE") {
-    const std::string_view category = trim(message.get("ZED-4"));
-    // Without it, an arrival may be a planned follow-up: never queried as unscheduled on a guess.
-    if (category.empty() || category == "\"\"") {
+    std::string_view category = trim(message.get("ZED-4"));
+    if (category == "\"\"") category = {};
+    // An arrival without it may be a planned follow-up: never queried as unscheduled on a guess.
+    // An update without it keeps what its arrival said: refusing the A08 that brings a traced
+    // NHS number would leave the child unchecked, and take a FOUND off the EPR's screen.
+    if (category.empty() && event == "START") {
       return AdaptResult::dataError(Hl7Error::RequiredFieldMissing, "ZED-4", "no attendance category");
     }
-    if (category != "1" && category != "2" && category != "3" && category != "4") {
+    if (!category.empty() && category != "1" && category != "2" && category != "3" && category != "4") {
       return AdaptResult::dataError(Hl7Error::TableValue, "ZED-4", "attendance category is not 1 to 4");
     }
     const std::string_view setting = out.get(sdk::Field::CareSetting);
@@ -104,7 +107,7 @@ AdaptResult EdArrivalsAdapter::adapt(const sdk::MessageView& message, sdk::Atten
         return AdaptResult::notAnAttendance("planned follow-up (ZED-4 category 4): not unscheduled care");
       }
       if (inScope) out.set(sdk::Field::AccessMode, "SCHEDULED");
-    } else if (inScope) {
+    } else if (inScope && !category.empty()) {
       out.set(sdk::Field::AccessMode, "UNSCHEDULED");
     }
   }

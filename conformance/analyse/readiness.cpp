@@ -136,8 +136,11 @@ std::string pathsOf(const mapping::FieldRule& rule) {
 std::optional<FieldId> fieldNamedIn(std::string_view text) {
   for (std::size_t i = 0; i < mapping::kFieldCount; ++i) {
     const auto field = static_cast<FieldId>(i);
-    const std::string prefix = std::string(mapping::nameOf(field)) + " is ";
-    if (text.substr(0, prefix.size()) == prefix) return field;
+    // "birthDate is not a date ...", "arrivedAt at PV1-44 is not ..."
+    for (const char* after : {" is ", " at "}) {
+      const std::string prefix = std::string(mapping::nameOf(field)) + after;
+      if (text.substr(0, prefix.size()) == prefix) return field;
+    }
   }
   return std::nullopt;
 }
@@ -155,8 +158,9 @@ mapping::MappingRules allRequired(const mapping::MappingRules& rules) {
   return probe;
 }
 
-// The mapping that never refuses a message and gives, in text fields, what the trace status
-// and sex rules read (after their maps): familyName holds the status, givenName the sex.
+// The mapping that refuses a message only for what every mapping does (no trigger event, an
+// attendance without PID) and gives, in text fields, what the trace status and sex rules read
+// (after their maps): familyName holds the status, givenName the sex.
 mapping::MappingRules rawCodes(const mapping::MappingRules& rules) {
   mapping::MappingRules probe = rules;
   for (auto& rule : probe.fields) {
@@ -554,8 +558,12 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
   ++report_.adt;
 
   // The mapping's view, field by field (only attendance events are checked by the mapping).
-  const auto raw = probes_->raw.apply(message, "analyse");
-  const bool attendanceEvent = raw && domain::aboutAnAttendance(raw.value().event);
+  // The raw probe refuses only a message with no trigger event or no PID; what it read is kept
+  // either way, so that such a message still counts in the field and NHS number figures.
+  domain::Attendance rawRefused;
+  const auto raw = probes_->raw.apply(message, "analyse", nullptr, &rawRefused);
+  const domain::Attendance& rawRead = raw ? raw.value() : rawRefused;
+  const bool attendanceEvent = domain::aboutAnAttendance(rawRead.event);
   const auto stats = [&](FieldId field) -> FieldStats* {
     const std::string_view name = mapping::nameOf(field);
     for (auto& s : report_.fields) {
@@ -577,8 +585,15 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
           s->missing.add(where);
         if (issue.code == core::ErrorCode::DataType) s->malformed.add(where);
       }
+    } else {
+      // A date that did not read where another source did: still a malformed value of the feed.
+      for (const auto& warning : probed.value().warnings) {
+        const auto field = fieldNamedIn(warning.text);
+        FieldStats* s = field ? stats(*field) : nullptr;
+        if (s != nullptr && warning.code == core::ErrorCode::DataType) s->malformed.add(where);
+      }
     }
-    const domain::Attendance& r = raw.value();
+    const domain::Attendance& r = rawRead;
     if (!r.nhsNumberProblem.empty()) {
       if (FieldStats* s = stats(FieldId::NhsNumber)) s->malformed.add(where);
     }
@@ -600,13 +615,13 @@ void ReadinessAnalyser::addMessage(const hl7v2::Message& message, const std::str
   switch (adapted.kind) {
     case pipeline::AdaptResult::Kind::DataError:
       report_.outcomes["REJECTED"].add(where);
-      if (raw) patientStats(raw.value());
+      patientStats(rawRead);
       if (adapted.issues.empty()) report_.rejections["the adapter refused the message (no ERR given)"].add(where);
       for (const auto& issue : adapted.issues) report_.rejections[issueKey(issue, ids)].add(where);
       return;
     case pipeline::AdaptResult::Kind::Failed:
       report_.outcomes["ADAPTER_FAILED"].add(where);
-      if (raw) patientStats(raw.value());
+      patientStats(rawRead);
       report_.rejections["207 Application internal error: " + withoutIdentifiers(adapted.reason, ids)].add(where);
       return;
     case pipeline::AdaptResult::Kind::NotAnAttendance:

@@ -163,11 +163,20 @@ int Checks::dryRun(const config::EngineConfig& config, const config::XercesPlatf
       continue;
     }
     std::vector<std::string> inFolder;
-    for (const auto& entry : std::filesystem::directory_iterator(named, ec)) {
-      if (entry.is_regular_file()) inFolder.push_back(entry.path().string());
+    std::filesystem::directory_iterator it(named, ec);
+    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      std::error_code kind;
+      if (it->is_regular_file(kind)) {
+        inFolder.push_back(it->path().string());
+      } else {
+        err << "cpis-engine: " << it->path().string() << ": not a file; skipped\n";
+      }
     }
     if (ec) {
       err << "cpis-engine: " << named << ": cannot be read (" << ec.message() << ")\n";
+      allRead = false;
+    } else if (inFolder.empty()) {
+      err << "cpis-engine: " << named << ": no files in it\n";
       allRead = false;
     }
     std::sort(inFolder.begin(), inFolder.end());

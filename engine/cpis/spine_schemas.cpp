@@ -1,11 +1,12 @@
 #include "engine/cpis/spine_schemas.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include <xercesc/framework/LocalFileInputSource.hpp>
@@ -269,16 +270,23 @@ std::vector<std::string> SpineSchemas::validate(std::string_view interactionXml)
 namespace {
 
 // Whether the quote at `at` ends a quoted value rather than sitting inside one ('O'Neil',
-// 'D' Souza, Anne'). Xerces-C++'s message templates follow a quoted value with the end of the
-// text, ", " or "; ", or a space and a word in lower case ("' does not match", "' is not
-// valid", "' must"); a quote inside a name or an address is followed by a letter, a digit or a
-// space and a capital. Text the engine adds after a problem starts with one of these too.
+// 'D' Souza, Anne', 'de' la Cruz', 'Flat 3', rear'). Xerces-C++'s message templates
+// (XMLErrList_EN_US.Xml) follow a quoted value with the end of the text (or a final "."), ", '" (the next
+// value), "; " or a space and one of the words below; a quote inside a name or an address is
+// not followed by those but by chance, so the value runs on to the quote that is.
 bool closesValue(std::string_view message, std::size_t at) {
-  if (at + 1 == message.size()) return true;
-  const char next = message[at + 1];
-  if (next == ',' || next == ';' || next == '.' || next == ':' || next == ')') return true;
-  if (next != ' ') return false;
-  return at + 2 == message.size() || std::islower(static_cast<unsigned char>(message[at + 2])) != 0;
+  static constexpr std::array<std::string_view, 44> kNextWords{
+      "and",      "are",        "at",      "can",  "cannot",   "conflicts", "contains", "declared",
+      "declares", "definition", "differs", "does", "encoding", "entity",    "exceeds",  "extends",
+      "for",      "fraction",   "from",    "has",  "if",       "in",        "instead",  "invalid",
+      "is",       "may",        "must",    "not",  "of",       "or",        "refers",   "specified",
+      "that",     "total",      "unknown", "used", "violates", "which",     "with",     "was",
+      "were",     "will",       "should",  "but"};
+  const std::string_view rest = message.substr(at + 1);
+  if (rest.empty() || rest == "." || rest.starts_with(", '") || rest.starts_with(';')) return true;
+  if (!rest.starts_with(' ')) return false;
+  const std::string_view word = rest.substr(1, rest.find_first_of(" ,;.:)", 1) - 1);
+  return std::find(kNextWords.begin(), kNextWords.end(), word) != kNextWords.end();
 }
 
 }  // namespace

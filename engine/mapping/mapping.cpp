@@ -324,9 +324,10 @@ Mapping::RowTerms matchLocation(const LocationTable& table, const std::vector<st
   if (table.key.empty()) return {};
   const auto matches = [&](const LocationRule& rule) {
     for (std::size_t i = 0; i < parts.size() && i < rule.key.size(); ++i) {
-      // `*` is any part the message gives, not a part it left empty (a point of care a code
-      // table mapped to nothing): that location is unmapped, and reported (hazard H4).
-      if (rule.key[i] == "*" ? parts[i].empty() : rule.key[i] != parts[i]) return false;
+      // `*` is any part, an empty one too: a site-wide row (RZZ01/* for PV1-10 180) takes a
+      // message that names no point of care. Leaving it out would turn that child's check into
+      // OUT_OF_SCOPE under an `otherwise`; a needless check is the lesser harm.
+      if (rule.key[i] != "*" && rule.key[i] != parts[i]) return false;
     }
     return std::all_of(rule.where.begin(), rule.where.end(),
                        [&](const Condition& c) { return reader.holds(c, c.path); });

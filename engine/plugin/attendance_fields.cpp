@@ -160,7 +160,8 @@ std::optional<std::string> readAttendanceField(const domain::Attendance& a, cpis
     case CPIS_FIELD_GIVEN_NAME: return a.name.given;
     case CPIS_FIELD_BIRTH_DATE: return dateText(a.birthDate);
     case CPIS_FIELD_SEX: return std::string(domain::codeOf(a.sex));
-    case CPIS_FIELD_PREGNANT: return yesNo(a.pregnant);
+    // Empty: the message's value could not be read as Y or N (checked as if pregnant).
+    case CPIS_FIELD_PREGNANT: return a.pregnancyUnreadable ? std::string() : yesNo(a.pregnant);
     case CPIS_FIELD_EXPECTED_DELIVERY_DATE: return dateText(a.expectedDeliveryDate);
     case CPIS_FIELD_VISIT_NUMBER: return a.visitNumber;
     case CPIS_FIELD_ARRIVED_AT: return a.arrivedAt ? formatInstant(*a.arrivedAt) : std::string();
@@ -217,8 +218,11 @@ cpis_host_result writeAttendanceField(domain::Attendance& a, cpis_attendance_fie
     case CPIS_FIELD_PREGNANT: {
       const auto pregnant = parseYesNo(text);
       if (!pregnant) return CPIS_HOST_BAD_ARGUMENT;
+      // Y or N is the adapter's word on it; empty says nothing, so an unreadable value (read back
+      // as empty) written back stays unreadable rather than becoming "not pregnant".
+      if (text.empty() && a.pregnancyUnreadable) return CPIS_HOST_OK;
       a.pregnant = *pregnant;
-      a.pregnancyUnreadable = false;  // the adapter's word on it
+      a.pregnancyUnreadable = false;
       return CPIS_HOST_OK;
     }
     case CPIS_FIELD_EXPECTED_DELIVERY_DATE: return setOptional(a.expectedDeliveryDate, text, parseHl7Date);

@@ -2123,6 +2123,12 @@ BOOST_AUTO_TEST_CASE(an_unknown_feed_or_a_missing_file_is_said_plainly) {
   BOOST_TEST(fromFolder.errors().find("README.txt: no HL7 v2 message in it (no MSH segment); skipped") !=
                  std::string::npos,
              fromFolder.errors());
+  // An empty folder is not a run that passed.
+  const std::filesystem::path empty = f.dir.file("empty");
+  std::filesystem::create_directory(empty);
+  EngineProcess fromEmpty(CPIS_ENGINE_BINARY, {"--config", config, "--dry-run", "ed", empty.string()});
+  BOOST_TEST(fromEmpty.wait() == 1);
+  BOOST_TEST(fromEmpty.errors().find(": no files in it") != std::string::npos, fromEmpty.errors());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

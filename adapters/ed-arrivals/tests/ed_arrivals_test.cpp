@@ -225,6 +225,15 @@ BOOST_AUTO_TEST_CASE(a_second_zed_is_a_data_error) {
   BOOST_TEST(a.issues.front().location.segmentSequence == 2u);
 }
 
+// An update without a category is not refused: the A08 that brings a traced NHS number must go
+// through, and the arrival's category stands (no access mode of the adapter's: the feed decides).
+BOOST_AUTO_TEST_CASE(an_update_without_a_category_goes_through) {
+  const Adapted a = adapt(variant("a08-traced.hl7", "|202506121433|1|01|RESUS", "|202506121433||01|RESUS"));
+  BOOST_TEST_REQUIRE(a.isAttendance(), a.why());
+  BOOST_TEST(!a.attendance.accessMode.has_value());
+  BOOST_TEST(a.nhsNumber() != "");
+}
+
 BOOST_AUTO_TEST_CASE(an_arrival_without_zed_cannot_be_identified) {
   const Adapted a = adapt("a04-no-zed.hl7");
   BOOST_TEST_REQUIRE(a.isDataError(), a.why());

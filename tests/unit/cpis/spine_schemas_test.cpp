@@ -304,17 +304,21 @@ BOOST_AUTO_TEST_CASE(a_fresh_instance_validates_correctly_from_its_first_concurr
 BOOST_AUTO_TEST_CASE(redaction_hides_every_quoted_value) {
   BOOST_TEST(cpis::cpis::redactQuoted("value '9990000018' does not match facet '[0-9]{12}'") ==
              "value '...' does not match facet '...'");
-  BOOST_TEST(cpis::cpis::redactQuoted("element \"given\" unexpected") == "element \"...\" unexpected");
+  BOOST_TEST(cpis::cpis::redactQuoted("element \"given\" is not allowed") ==
+             "element \"...\" is not allowed");
   BOOST_TEST(cpis::cpis::redactQuoted("unterminated 'Smith") == "unterminated '...");
   // A quote inside the value does not end it (a name such as O'Neil).
   BOOST_TEST(cpis::cpis::redactQuoted("value 'O'Neil' is not valid") == "value '...' is not valid");
   BOOST_TEST(cpis::cpis::redactQuoted("'a'b', 'c'.") == "'...', '...'.");
-  // Nor a quote before a space and a capital or a digit ('D' Souza, Anne'; a flat '3' 12 ...):
-  // Xerces-C++ follows a quoted value with the end, ", ", "; " or a word in lower case.
+  // Nor a quote followed by anything but what Xerces-C++'s templates put after a value: the end,
+  // ", '", "; " or one of their next words ("does", "is", "must" ...).
   BOOST_TEST(cpis::cpis::redactQuoted("Value 'D' Souza, Anne' is not valid") == "Value '...' is not valid");
   BOOST_TEST(cpis::cpis::redactQuoted("Value 'Flat 3' 12 Hill Road' must match '[A-Z]+'; digits") ==
              "Value '...' must match '...'; digits");
-  BOOST_TEST(cpis::cpis::redactQuoted("value 'a', 'b'") == "value '...', '...'");
+  BOOST_TEST(cpis::cpis::redactQuoted("Value 'de' la Cruz' does not match facet") ==
+             "Value '...' does not match facet");
+  BOOST_TEST(cpis::cpis::redactQuoted("Value 'Flat 3', rear' is not valid") == "Value '...' is not valid");
+  BOOST_TEST(cpis::cpis::redactQuoted("invalid class index 'a', 'b'") == "invalid class index '...', '...'");
   BOOST_TEST(cpis::cpis::redactQuoted("nothing quoted") == "nothing quoted");
 }
 

@@ -204,7 +204,9 @@ const std::vector<RejectionCase> kRejections{
     {"MSH|^^\\&|SNDAPP|SNDFAC|RCVAPP|RCVFAC|||ADT^A01|CTRL1|P|2.4\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
      "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // bad MSH-2: MSH-1 still splits the fields, so MSA-2 pairs
     {"MSH^^~\\&^SNDAPP^SNDFAC^RCVAPP^RCVFAC^^^ADT^CTRL1^P^2.4\r", "AR", "", "", "", "", "", "ACK^^ACK",
-     "2.4"},                                                         // MSH-1 an encoding character: nothing
+     "2.4"},  // MSH-1 an encoding character: nothing
+    {"MSH#^^\\&#SNDAPP#SNDFAC#RCVAPP#RCVFAC###ADT^A01#CTRL1#P#2.4\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
+     "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // bad MSH-2 under another field separator: the same
     {"PID|1\r" MSH24, "AR", "", "", "", "", "", "ACK^^ACK", "2.4"},  // no MSH first
     {"FHS|^~\\&|SNDAPP\rBHS|^~\\&|SNDAPP\r" MSH24 "PI\rBTS|1\rFTS|1\r", "AR", "CTRL1", "RCVAPP", "RCVFAC",
      "SNDAPP", "SNDFAC", "ACK^A01^ACK", "2.4"},  // a batch in one frame: paired with its first message

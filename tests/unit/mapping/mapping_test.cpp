@@ -491,11 +491,12 @@ BOOST_AUTO_TEST_CASE(the_default_location_rule) {
   const Attendance excluded = attendanceOf(mapping, message("PV1|1|O|WARD7^^^RZZ01\r"));
   BOOST_TEST((excluded.setting == CareSetting::OutOfScope));
   BOOST_TEST(!excluded.settingByDefault);
-  // `*` is a part the message gives: a site with no point of care is not swept into RZZ01/*.
+  // `*` is any part, an empty one too: an ED child whose message names no point of care is
+  // still taken by the site-wide row for emergency medicine (PV1-10 180), not put out of scope.
   const Attendance noPoint = attendanceOf(mapping, message("PV1|1|E|^^^RZZ01|||||||180\r"));
   BOOST_TEST(noPoint.locationKey == "RZZ01/");
-  BOOST_TEST((noPoint.setting == CareSetting::OutOfScope));
-  BOOST_TEST(noPoint.settingByDefault);
+  BOOST_TEST((noPoint.setting == CareSetting::Ed));
+  BOOST_TEST(!noPoint.settingByDefault);
   BOOST_TEST((attendanceOf(mapping, message("PV1|1|E|XRAY^^^RZZ01|||||||180\r")).setting == CareSetting::Ed));
   // A message without any location has no key, and gets the default too.
   const Attendance none = attendanceOf(mapping, message(""));

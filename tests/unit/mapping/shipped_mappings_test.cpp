@@ -520,12 +520,17 @@ BOOST_AUTO_TEST_CASE(each_shipped_mapping_reads_pregnancy_and_never_takes_an_unk
         BOOST_REQUIRE(result.ok());
         return std::move(result).value();
       };
-      BOOST_TEST(read("77386006").pregnant);
-      BOOST_TEST(read("102874004").pregnant);  // possible pregnancy: checked
-      const Attendance no = read("60001007");
-      BOOST_TEST(!no.pregnant);
-      BOOST_TEST(!no.pregnancyUnreadable);
-      const Attendance unknown = read("261665006");  // "unknown": neither
+      for (const std::string_view yes : {"77386006", "102874004", "261665006", "LA15173-0", "LA4489-6"}) {
+        BOOST_TEST(read(yes).pregnant, yes);  // pregnant, possible, unknown: checked
+        BOOST_TEST(read(yes).warnings.empty(), yes);
+      }
+      for (const std::string_view notPregnant : {"60001007", "LA26683-5"}) {
+        const Attendance no = read(notPregnant);
+        BOOST_TEST(!no.pregnant, notPregnant);
+        BOOST_TEST(!no.pregnancyUnreadable, notPregnant);
+        BOOST_TEST(no.warnings.empty(), notPregnant);
+      }
+      const Attendance unknown = read("12345");  // a code no map names
       BOOST_TEST(!unknown.pregnant);
       BOOST_TEST(unknown.pregnancyUnreadable);
       BOOST_TEST_REQUIRE(!unknown.warnings.empty());

@@ -1,9 +1,11 @@
+#include "engine/pipeline/intake.h"
+
+#include <optional>
 #include <string>
 
 #include <boost/test/unit_test.hpp>
 
 #include "engine/hl7v2/message.h"
-#include "engine/pipeline/intake.h"
 
 namespace {
 
@@ -51,6 +53,33 @@ BOOST_AUTO_TEST_CASE(a_message_of_another_hl7_version_is_refused) {
        {"2.0", "2.1", "2.3", "2.3.1", "2.4", "2.5.1", "2.5.1^GBR", "2.9", "", " 2.4 "}) {
     BOOST_TEST(!refusedVersionId(message("P", version)).has_value(), version);
   }
+}
+
+// AR 103 names what was sent and what the feed expects; a value that is no printable ASCII, or
+// is long, is shown cut short and with '?' in place of what it cannot show (it reaches the log).
+BOOST_AUTO_TEST_CASE(another_sender_is_named_with_the_value_configured) {
+  using cpis::pipeline::refusedSender;
+  const auto sentBy = [](const std::string& facility) {
+    auto parsed = cpis::hl7v2::parse("MSH|^~\\&|EDSYS|" + facility +
+                                     "|CPIS-ENGINE|RZZ|20261125101500||ADT^A04^ADT_A01|P1|P|2.4\r");
+    BOOST_REQUIRE(parsed);
+    return std::move(parsed).value();
+  };
+  BOOST_TEST(!refusedSender(sentBy("RZZ"), std::string("EDSYS"), std::string("RZZ")).has_value());
+  BOOST_TEST(!refusedSender(sentBy("OTHER"), std::string("EDSYS"), std::nullopt).has_value());  // not checked
+  const auto other = refusedSender(sentBy("RXY"), std::string("EDSYS"), std::string("RZZ"));
+  BOOST_TEST_REQUIRE(other.has_value());
+  BOOST_TEST((other->code == cpis::core::ErrorCode::TableValueNotFound));
+  BOOST_TEST(other->location.field == 4u);
+  BOOST_TEST(other->text == "sending facility (MSH-4) is 'RXY', not 'RZZ' as configured for this feed");
+  const auto empty = refusedSender(sentBy(""), std::nullopt, std::string("RZZ"));
+  BOOST_TEST_REQUIRE(empty.has_value());
+  BOOST_TEST(empty->text == "sending facility (MSH-4) is empty, not 'RZZ' as configured for this feed");
+  const auto odd =
+      refusedSender(sentBy("R\\X09\\Z" + std::string(50, 'A')), std::nullopt, std::string("RZZ"));
+  BOOST_TEST_REQUIRE(odd.has_value());
+  BOOST_TEST(odd->text == "sending facility (MSH-4) is 'R?Z" + std::string(37, 'A') +
+                              "...', not 'RZZ' as configured for this feed");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

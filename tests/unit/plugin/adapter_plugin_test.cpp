@@ -235,12 +235,11 @@ BOOST_AUTO_TEST_CASE(an_adapter_that_writes_the_location_key_gets_that_key_s_row
   const Attendance wildcard = adapt("9990000018^^^NHS^NH~1234^^^RZZ^MR");
   BOOST_TEST(wildcard.locationKey == "MINORS/mrn-4");
   BOOST_TEST((wildcard.setting == cpis::domain::CareSetting::Miu));
-  // the key left alone: the mapping's own reading, whose empty second part no row matches (`*`
-  // is a part the message gives): unmapped, and reported (hazard H4)
+  // the key left alone: the mapping's row
   const Attendance kept = adapt("9990000018^^^NHS^NH");
   BOOST_TEST(kept.locationKey == "MINORS/");
-  BOOST_TEST(!kept.setting.has_value());
-  BOOST_TEST(!kept.locationTerms.maxAgeYears.has_value());
+  BOOST_TEST((kept.setting == cpis::domain::CareSetting::Miu));
+  BOOST_TEST((kept.locationTerms.maxAgeYears == 16));
 }
 
 BOOST_AUTO_TEST_CASE(configuration_values_reach_the_adapter) {

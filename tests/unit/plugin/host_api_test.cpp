@@ -162,6 +162,25 @@ BOOST_DATA_TEST_CASE(attendance_fields_read_and_write_as_text, boost::unit_test:
   BOOST_TEST(text(value) == c.readBack);
 }
 
+// A pregnancy the mapping could not read is read back empty; written back empty it stays
+// unreadable (checked as if pregnant); Y or N is the adapter's word on it.
+BOOST_AUTO_TEST_CASE(an_unreadable_pregnancy_reads_empty_and_survives_being_written_back) {
+  Host host;
+  cpis::domain::Attendance attendance;
+  attendance.pregnancyUnreadable = true;
+  cpis_attendance handle{&attendance, &host.arena};
+  cpis_str value{};
+  BOOST_TEST(host.api.attendance_get(&handle, CPIS_FIELD_PREGNANT, &value) == CPIS_HOST_OK);
+  BOOST_TEST(text(value).empty());
+  BOOST_TEST(host.api.attendance_set(&handle, CPIS_FIELD_PREGNANT, str("")) == CPIS_HOST_OK);
+  BOOST_TEST(attendance.pregnancyUnreadable);
+  BOOST_TEST(host.api.attendance_set(&handle, CPIS_FIELD_PREGNANT, str("N")) == CPIS_HOST_OK);
+  BOOST_TEST(!attendance.pregnancyUnreadable);
+  BOOST_TEST(!attendance.pregnant);
+  BOOST_TEST(host.api.attendance_get(&handle, CPIS_FIELD_PREGNANT, &value) == CPIS_HOST_OK);
+  BOOST_TEST(text(value) == "N");
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_text_clears_a_field_and_an_invalid_number_says_why) {
   Host host;
   cpis::domain::Attendance attendance;

@@ -153,7 +153,7 @@ typedef enum cpis_attendance_field {
   CPIS_FIELD_GIVEN_NAME = 9,              /* [given_name] */
   CPIS_FIELD_BIRTH_DATE = 10,             /* [birth_date] YYYYMMDD */
   CPIS_FIELD_SEX = 11,                    /* [sex] F, M, O, U */
-  CPIS_FIELD_PREGNANT = 12,               /* [pregnant] Y or N */
+  CPIS_FIELD_PREGNANT = 12,               /* [pregnant] Y or N; empty: unreadable, checked */
   CPIS_FIELD_EXPECTED_DELIVERY_DATE = 13, /* [expected_delivery_date] YYYYMMDD */
   CPIS_FIELD_VISIT_NUMBER = 14,           /* [visit_number] PV1-19: the attendance key */
   CPIS_FIELD_ARRIVED_AT = 15,             /* [arrived_at] HL7 DTM, YYYYMMDD[HH[MM[SS[.S...]]]][+-ZZZZ],
