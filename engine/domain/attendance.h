@@ -174,6 +174,12 @@ struct CheckOutcome {
   std::optional<RefusedNhsNumber> refusedNhsNumber;
   std::optional<AccessMode> mode;          // empty only for NotChecked
   std::vector<CpisRecord> records;         // non-empty if and only if Found
+  // Plans over every record, as the ACK counts them ("CP-IS: 3 plans found").
+  std::size_t planCount() const noexcept {
+    std::size_t count = 0;
+    for (const auto& record : records) count += record.plans.size();
+    return count;
+  }
   std::vector<PriorAccess> accesses;       // 0..25, newest first
   Instant decidedAt{};
   std::string checkId;                     // UUID, also the HL7 v3 query's event id

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdio>
 #include <ctime>
 
@@ -89,12 +88,11 @@ AckHeader salvageHeader(std::string_view bytes, std::array<std::string_view, 22>
   } else {
     // MSH-2 is broken (a character twice, too long) but MSH-1 still splits the fields: MSH-10
     // and the rest are echoed so the sender can pair the AR with its message, and the reply is
-    // written with the standard encoding characters.
-    const char field = line.size() > 3 ? line[3] : '\0';
-    const bool printable =
-        field > ' ' && field < 0x7F && std::isalnum(static_cast<unsigned char>(field)) == 0;
-    if (!printable || std::string_view("^~\\&").find(field) != std::string_view::npos) return h;
-    h.delimiters.field = field;
+    // written with the standard encoding characters, if MSH-1 is usable beside them.
+    if (line.size() < 4) return h;
+    const auto standard = readDelimiters(std::string("MSH") + line[3] + "^~\\&");
+    if (!standard) return h;
+    h.delimiters = standard.value();
   }
   // fields[n] = MSH-n for n >= 2
   std::size_t pos = 4;

@@ -314,6 +314,36 @@ core::Issue dataIssue(core::ErrorCode code, core::Location location, std::string
   return core::Issue{code, core::Severity::Error, std::move(location), std::move(text)};
 }
 
+// The issue for a field the message must have and does not: 101 at its first path, or, when none
+// of its paths' segments is in the message at all (no PV1), 100 at that segment, once a segment.
+void reportMissing(const FieldRule& rule, const Reader& reader, const hl7v2::Message& message,
+                   std::vector<core::Issue>& issues) {
+  const std::string name(nameOf(rule.field));
+  const auto first = std::find_if(rule.sources.begin(), rule.sources.end(),
+                                  [](const Source& s) { return s.path.has_value(); });
+  core::Location location = first != rule.sources.end() ? reader.locationOf(*first->path) : core::Location{};
+  const bool noSegment = first != rule.sources.end() &&
+                         std::none_of(rule.sources.begin(), rule.sources.end(), [&](const Source& s) {
+                           return s.path && message.findSegment(s.path->segmentId) < message.segmentCount();
+                         });
+  if (!noSegment) {
+    issues.push_back(dataIssue(core::ErrorCode::RequiredFieldMissing, std::move(location),
+                               name + " is required: nothing at " + pathsOf(rule)));
+    return;
+  }
+  const bool said = std::any_of(issues.begin(), issues.end(), [&](const core::Issue& issue) {
+    return issue.code == core::ErrorCode::SegmentSequence && issue.location.segmentId == location.segmentId;
+  });
+  if (said) return;  // "no PID segment" once
+  location.field = 0;
+  location.fieldRepetition = 0;
+  location.component = 0;
+  location.subComponent = 0;
+  issues.push_back(dataIssue(core::ErrorCode::SegmentSequence, std::move(location),
+                             name + " is required: the message has no " + first->path->segmentId +
+                                 " segment (nothing at " + pathsOf(rule) + ")"));
+}
+
 // The first row of the location table that matches the key's `parts` and whose conditions hold
 // in the message, else the table's `otherwise`: sets a.setting (none when neither) and
 // a.settingByDefault; the row's own terms.
@@ -447,13 +477,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
   // A message whose event nobody can name is not "not an attendance": a registration that lost
   // its trigger would go unchecked without a word to the sender.
   if (a.triggerEvent.empty()) {
-    const FieldRule& rule = rules_.fields[static_cast<std::size_t>(FieldId::TriggerEvent)];
-    const auto first = std::find_if(rule.sources.begin(), rule.sources.end(),
-                                    [](const Source& source) { return source.path.has_value(); });
-    issues.push_back(
-        dataIssue(core::ErrorCode::RequiredFieldMissing,
-                  first != rule.sources.end() ? reader.locationOf(*first->path) : core::Location{},
-                  "triggerEvent is required: nothing at " + pathsOf(rule)));
+    reportMissing(rules_.fields[static_cast<std::size_t>(FieldId::TriggerEvent)], reader, message, issues);
   }
   // Every ADT structure of an attendance or a merge carries the patient in PID.
   if ((attendance || a.event == domain::AttendanceEvent::Merge) &&
@@ -469,36 +493,7 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
     const std::string_view name = nameOf(rule.field);
     if (!f) {
       if (rule.field == FieldId::NhsNumber && attendance) a.nhsNumberPassedOver = reader.passedOver(rule);
-      if (rule.required && attendance) {
-        const auto first = std::find_if(rule.sources.begin(), rule.sources.end(),
-                                        [](const Source& s) { return s.path.has_value(); });
-        core::Location location =
-            first != rule.sources.end() ? reader.locationOf(*first->path) : core::Location{};
-        // None of its segments in the message at all (no PV1): the segment is what is missing.
-        const bool noSegment =
-            first != rule.sources.end() &&
-            std::none_of(rule.sources.begin(), rule.sources.end(), [&](const Source& s) {
-              return s.path && message.findSegment(s.path->segmentId) < message.segmentCount();
-            });
-        if (noSegment) {
-          const bool said = std::any_of(issues.begin(), issues.end(), [&](const core::Issue& issue) {
-            return issue.code == core::ErrorCode::SegmentSequence &&
-                   issue.location.segmentId == location.segmentId;
-          });
-          if (said) continue;  // "no PID segment" once
-          location.field = 0;
-          location.fieldRepetition = 0;
-          location.component = 0;
-          location.subComponent = 0;
-          issues.push_back(dataIssue(core::ErrorCode::SegmentSequence, std::move(location),
-                                     std::string(name) + " is required: the message has no " +
-                                         first->path->segmentId + " segment (nothing at " + pathsOf(rule) +
-                                         ")"));
-          continue;
-        }
-        issues.push_back(dataIssue(core::ErrorCode::RequiredFieldMissing, std::move(location),
-                                   std::string(name) + " is required: nothing at " + pathsOf(rule)));
-      }
+      if (rule.required && attendance) reportMissing(rule, reader, message, issues);
       continue;
     }
     if (f->disagreeing) {

@@ -45,12 +45,6 @@ std::string_view planCode(domain::PlanType type) {
   return "CPP";
 }
 
-std::size_t planCount(const domain::CheckOutcome& outcome) {
-  std::size_t count = 0;
-  for (const auto& record : outcome.records) count += record.plans.size();
-  return count;
-}
-
 std::string planTypes(const domain::CheckOutcome& outcome) {
   std::vector<std::string_view> seen;
   std::string text;
@@ -161,7 +155,7 @@ std::string payloadFor(DataLevel level, std::string_view kind, std::string_view 
   if (outcome.reason) add(kKeyReason, std::string(domain::codeOf(*outcome.reason)));
   if (attendance.setting) add(kKeyCareSetting, std::string(domain::codeOf(*attendance.setting)));
   if (!attendance.siteOdsCode.empty()) add(kKeySiteOds, attendance.siteOdsCode);
-  add(kKeyPlanCount, std::to_string(planCount(outcome)));
+  add(kKeyPlanCount, std::to_string(outcome.planCount()));
   if (!outcome.records.empty()) {
     add(kKeyPlanTypes, planTypes(outcome));
     add(kKeyLaOds, outcome.records.front().la.odsCode);

@@ -197,8 +197,7 @@ std::string alertSummary(const domain::CheckOutcome& outcome) {
   using domain::CheckStatus;
   switch (outcome.status) {
     case CheckStatus::Found: {
-      std::size_t plans = 0;
-      for (const auto& record : outcome.records) plans += record.plans.size();
+      const std::size_t plans = outcome.planCount();
       return "CP-IS: " + std::to_string(plans) + (plans == 1 ? " plan found" : " plans found");
     }
     case CheckStatus::NotFound: return "CP-IS: no plan found";

@@ -318,17 +318,17 @@ Decision Decider::decide(const domain::Attendance& a) const {
   d.mode = accessModeFor(a);
 
   if (!a.nhsNumber) {
-    // Two different numbers (no value refused as invalid) leave none to use: NO_NHS_NUMBER, with
-    // where they are; NHS_NUMBER_INVALID is for a value that fails the check.
-    if (a.nhsNumberProblem.empty() || !a.refusedNhsNumber) {
-      if (!a.nhsNumberProblem.empty()) return notChecked(ReasonCode::NoNhsNumber, a.nhsNumberProblem);
-      if (!a.nhsNumberPassedOver.empty()) {
-        return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number the mapping takes (" +
-                                                       a.nhsNumberPassedOver + ")");
-      }
-      return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number");
+    // NHS_NUMBER_INVALID is for a value that fails the check; two different numbers (a problem,
+    // no value refused) leave none to use: NO_NHS_NUMBER, with where they are.
+    if (a.refusedNhsNumber && !a.nhsNumberProblem.empty()) {
+      return notChecked(ReasonCode::NhsNumberInvalid, a.nhsNumberProblem);
     }
-    return notChecked(ReasonCode::NhsNumberInvalid, a.nhsNumberProblem);
+    if (!a.nhsNumberProblem.empty()) return notChecked(ReasonCode::NoNhsNumber, a.nhsNumberProblem);
+    if (!a.nhsNumberPassedOver.empty()) {
+      return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number the mapping takes (" +
+                                                     a.nhsNumberPassedOver + ")");
+    }
+    return notChecked(ReasonCode::NoNhsNumber, "the message carries no NHS number");
   }
   const std::optional<PreviousCheck> previous =
       a.visitNumber.empty() ? std::nullopt : memory_.previous(a.feedId, a.visitNumber);

@@ -78,10 +78,9 @@ std::string checkedText(const hl7v2::Message& message, const domain::CheckOutcom
   if (outcome.reason) text += " " + std::string(domain::codeOf(*outcome.reason));
   if (outcome.mode) text += " " + std::string(domain::codeOf(*outcome.mode));
   if (outcome.status == domain::CheckStatus::Found) {
-    // Plans as the ACK counts them ("CP-IS: 3 plans found"), and the local authorities they are with.
-    std::size_t plans = 0;
-    for (const auto& record : outcome.records) plans += record.plans.size();
-    text += " plans " + std::to_string(plans) + " records " + std::to_string(outcome.records.size());
+    // Plans as the ACK counts them, and the local authorities' records they are in.
+    text += " plans " + std::to_string(outcome.planCount()) + " records " +
+            std::to_string(outcome.records.size());
   }
   if (!outcome.checkId.empty()) text += " check " + outcome.checkId;
   return text;
