@@ -21,6 +21,16 @@ bool digits(std::string_view text, std::size_t min, std::size_t max) {
   return true;
 }
 
+// The day's sequence number in one form, so that `457` and `0457` (tracking systems and their
+// interfaces pad it differently, sometimes between one message and the next) name one
+// attendance: leading zeros dropped, then padded to four digits as the tracking system shows it.
+std::string canonicalSequence(std::string_view sequence) {
+  while (sequence.size() > 1 && sequence.front() == '0') sequence.remove_prefix(1);
+  std::string out(sequence.size() < 4 ? 4 - sequence.size() : 0, '0');
+  out += sequence;
+  return out;
+}
+
 using sdk::AdaptResult;
 using sdk::Hl7Error;
 
@@ -76,7 +86,7 @@ AdaptResult EdArrivalsAdapter::adapt(const sdk::MessageView& message, sdk::Atten
                                     "no site code in PV1-3.4 or MSH-4");
     }
     out.visitNumber(std::string(site) + "-" + std::string(arrival.substr(0, 8)) + "-" +
-                    std::string(sequence));
+                    canonicalSequence(sequence));
   }
 
   // An unknown patient is booked in with a placeholder birth date; a real one comes with the

@@ -179,6 +179,19 @@ BOOST_AUTO_TEST_CASE(a_visit_number_in_pv1_19_wins) {
   BOOST_TEST(a.attendance.visitNumber == "E25-77001");
 }
 
+BOOST_AUTO_TEST_CASE(a_sequence_number_padded_differently_is_the_same_attendance) {
+  for (const std::string_view written : {"457", "0457", "000457"}) {
+    const Adapted a =
+        adapt(variant("a04-ambulance-arrival.hl7", "ZED|1|0457|", "ZED|1|" + std::string(written) + "|"));
+    BOOST_TEST_REQUIRE(a.isAttendance(), a.why());
+    BOOST_TEST(a.attendance.visitNumber == "RZZ03-20250612-0457", written);
+  }
+  const Adapted wide = adapt(variant("a04-ambulance-arrival.hl7", "ZED|1|0457|", "ZED|1|012345|"));
+  BOOST_TEST(wide.attendance.visitNumber == "RZZ03-20250612-12345");
+  const Adapted zero = adapt(variant("a04-ambulance-arrival.hl7", "ZED|1|0457|", "ZED|1|0|"));
+  BOOST_TEST(zero.attendance.visitNumber == "RZZ03-20250612-0000");
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_department_type_is_unmapped_and_gets_no_mode) {
   const Adapted a = adapt(variant("a04-ambulance-arrival.hl7", "|1|01|PAEDS", "|1|07|PAEDS"));
   BOOST_TEST_REQUIRE(a.isAttendance(), a.why());
