@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "engine/domain/london_time.h"
 #include "engine/domain/nhs_number.h"
 
 namespace cpis::mapping {
@@ -592,6 +593,16 @@ core::Result<domain::Attendance, std::vector<core::Issue>> Mapping::apply(const 
               (skipped->format ? *skipped->format : rule.format).spec() + "; " +
               (f->at ? f->at->toString() : std::string("the mapping's constant")) + " taken instead"});
     }
+  }
+
+  // A birth date after the arrival is a mistyped year or a swapped field. The age rule cannot take
+  // a child out of the check on it (decide counts the age as under any limit), and the EPR is
+  // told, without the date, that its record needs a look.
+  const auto& birth = found[static_cast<std::size_t>(FieldId::BirthDate)];
+  if (attendance && a.birthDate && a.arrivedAt && *a.birthDate > domain::londonDate(*a.arrivedAt)) {
+    a.warnings.push_back(core::Issue{core::ErrorCode::DataType, core::Severity::Warning,
+                                     birth && birth->at ? reader.locationOf(*birth->at) : core::Location{},
+                                     "birthDate is after the arrival; checked as a child"});
   }
 
   // The location key and the first row that matches it.

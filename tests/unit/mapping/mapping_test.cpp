@@ -345,6 +345,28 @@ BOOST_AUTO_TEST_CASE(a_pregnancy_neither_y_nor_n_is_unreadable_not_no) {
   BOOST_TEST(unread.warnings[0].location.field == 3u);
 }
 
+// A birth date after the arrival (a mistyped year) is warned about at its field; the date itself
+// is kept, and the age rule reads it as under any limit.
+BOOST_AUTO_TEST_CASE(a_birth_date_after_the_arrival_is_warned_about) {
+  const Mapping mapping = load(R"(<events><event code="A04" means="START"/></events><fields>
+      <field name="birthDate"><source path="PID-7"/></field>
+      <field name="arrivedAt"><source path="PV1-44"/></field>
+    </fields>)");
+  const auto at = [&](std::string_view birth) {
+    return attendanceOf(mapping, message("PID|1||||||" + std::string(birth) + "\rPV1|1" +
+                                         std::string(43, '|') + "202506121425\r"));
+  };
+  const Attendance later = at("21170403");
+  BOOST_TEST((later.birthDate == 2117y / 4 / 3));
+  BOOST_TEST_REQUIRE(later.warnings.size() == 1u);
+  BOOST_TEST(later.warnings[0].text == "birthDate is after the arrival; checked as a child");
+  BOOST_TEST(later.warnings[0].location.segmentId == "PID");
+  BOOST_TEST(later.warnings[0].location.field == 7u);
+  BOOST_TEST(at("20250613").warnings.size() == 1u);  // the next day, London
+  BOOST_TEST(at("20250612").warnings.empty());       // born on the day of the attendance
+  BOOST_TEST(at("20170403").warnings.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_utc_mapping_reads_times_without_offset_as_utc) {
   const Mapping mapping =
       loader.loadString(R"(<mapping xmlns="urn:cpis-engine:mapping:1" name="t" timeZone="UTC">
