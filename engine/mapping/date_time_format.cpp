@@ -99,23 +99,12 @@ core::Result<DateTimeFormat, std::string> DateTimeFormat::parse(std::string_view
 std::optional<DateTimeFormat::Reading> DateTimeFormat::read(std::string_view text) const {
   Reading r;
   if (!tokens_.empty()) {
-    // Fixed width, but for an ending offset: Z, or +hh:mm, +hhmm, -hh:mm, -hhmm.
+    // Fixed width, then a fraction of a second after ss (".5", ".000": ISO 8601 writes any number
+    // of digits; milliseconds are kept), then, with a final Z, the offset: Z, or +hh:mm, +hhmm,
+    // -hh:mm, -hhmm.
     const bool offset = tokens_.back().unit == 'Z';
     const std::size_t fixed = offset ? tokens_.size() - 1 : tokens_.size();
-    if (offset ? text.size() <= fixed : text.size() != fixed) return std::nullopt;
-    if (offset) {
-      const std::string_view zone = text.substr(fixed);
-      if (zone == "Z") {
-        r.offset = minutes{0};
-      } else {
-        if ((zone.size() != 5 && zone.size() != 6) || (zone[0] != '+' && zone[0] != '-')) return std::nullopt;
-        if (zone.size() == 6 && zone[3] != ':') return std::nullopt;
-        const int hh = digitsAt(zone, 1, 2);
-        const int mm = digitsAt(zone, zone.size() - 2, 2);
-        if (hh < 0 || mm < 0 || hh > 14 || mm > 59) return std::nullopt;
-        r.offset = zone[0] == '-' ? -minutes{hh * 60 + mm} : minutes{hh * 60 + mm};
-      }
-    }
+    if (text.size() < fixed) return std::nullopt;
     for (std::size_t i = 0; i < fixed; ++i) {
       const Token& t = tokens_[i];
       if (t.unit == 0) {
@@ -134,6 +123,29 @@ std::optional<DateTimeFormat::Reading> DateTimeFormat::read(std::string_view tex
         default: return std::nullopt;
       }
     }
+    std::size_t pos = fixed;
+    if (fixed > 0 && tokens_[fixed - 1].unit == 's' && pos < text.size() && text[pos] == '.') {
+      std::size_t end = pos + 1;
+      while (end < text.size() && isDigit(text[end])) ++end;
+      const std::size_t count = end - pos - 1;
+      if (count == 0 || count > 9) return std::nullopt;
+      int ms = 0;
+      for (std::size_t k = 0; k < 3; ++k) ms = ms * 10 + (k < count ? text[pos + 1 + k] - '0' : 0);
+      r.millisecond = ms;
+      pos = end;
+    }
+    const std::string_view zone = text.substr(pos);
+    if (!offset) return zone.empty() ? std::optional<Reading>(r) : std::nullopt;
+    if (zone == "Z") {
+      r.offset = minutes{0};
+      return r;
+    }
+    if ((zone.size() != 5 && zone.size() != 6) || (zone[0] != '+' && zone[0] != '-')) return std::nullopt;
+    if (zone.size() == 6 && zone[3] != ':') return std::nullopt;
+    const int hh = digitsAt(zone, 1, 2);
+    const int mm = digitsAt(zone, zone.size() - 2, 2);
+    if (hh < 0 || mm < 0 || hh > 14 || mm > 59) return std::nullopt;
+    r.offset = zone[0] == '-' ? -minutes{hh * 60 + mm} : minutes{hh * 60 + mm};
     return r;
   }
 

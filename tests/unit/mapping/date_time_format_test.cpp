@@ -66,6 +66,14 @@ const std::vector<InstantCase> kInstants{
     {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+0100x", std::nullopt, "something after the offset"},
     {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00+15:00", std::nullopt, "offset past 14 hours"},
     {"YYYY-MM-DDThh:mm:ss", "2025-06-10T23:30:00+01:00", std::nullopt, "an offset the pattern does not read"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00.000Z", utc(2025y / 6 / 10, 23h, 30min), "fraction, then Z"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00.25+01:00", utc(2025y / 6 / 10, 22h, 30min, 0s, 250ms),
+     "fraction, then an offset"},
+    {"YYYY-MM-DDThh:mm:ss", "2025-01-15T09:25:30.1234567", utc(2025y / 1 / 15, 9h, 25min, 30s, 123ms),
+     "a fraction of seven digits, milliseconds kept"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00.Z", std::nullopt, "a point without digits"},
+    {"YYYY-MM-DDThh:mm:ssZ", "2025-06-10T23:30:00.0000000000Z", std::nullopt, "a fraction of ten digits"},
+    {"YYYY-MM-DDThh:mmZ", "2025-06-10T23:30.5Z", std::nullopt, "a fraction only follows ss"},
 };
 
 struct DateCase {
