@@ -438,6 +438,29 @@ BOOST_AUTO_TEST_CASE(a_merge_is_not_an_attendance) {
   BOOST_TEST(r.field("visitNumber")->getValue<std::size_t>("missing") == 0u);
 }
 
+// A message the mapping refuses (an attendance without PID: 100; no trigger event anywhere:
+// 101) is REJECTED with its ERR, and what it did carry still counts in the NHS number figures.
+BOOST_AUTO_TEST_CASE(messages_the_mapping_refuses) {
+  const cpis::test::TempDir out("cpis-analyse");
+  std::string noPid = a04("C1");
+  noPid.erase(noPid.find("PID|"), noPid.find("PV1|") - noPid.find("PID|"));
+  std::string noTrigger = a04("C2");
+  noTrigger.replace(noTrigger.find("ADT^A04^ADT_A01"), 15, "ADT");
+  noTrigger.replace(noTrigger.find("EVN|A04"), 7, "EVN|");
+  const Run r = analyseFiles({{"a.hl7", noPid + noTrigger + a04("C3")}}, out);
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_TEST(r.count("outcomes", "REJECTED") == 2u);
+  BOOST_TEST(r.count("outcomes", "CHECK_DUE") == 1u);
+  BOOST_TEST(r.countContaining("rejections", "100") == 1u);
+  BOOST_TEST(r.countContaining("rejections", "PID") == 1u);
+  BOOST_TEST(r.countContaining("rejections", "101") == 1u);
+  BOOST_TEST(r.countContaining("rejections", "MSH-9") == 1u);
+  BOOST_TEST(r.number("adt") == 3u);
+  BOOST_TEST(r.count("nhsNumbers", "missing") == 1u);                 // no PID
+  BOOST_TEST(r.count("nhsNumbers", "valid (999 test range)") == 2u);  // the no-trigger one still read
+  BOOST_TEST(r.jsonText.find("9990000018") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unreadable_trace_status) {
   const cpis::test::TempDir out("cpis-analyse");
   const Run r = analyseFiles({{"a.hl7", a04("C1", "9990000018^^^NHS^NH", "TRACED")}}, out);
