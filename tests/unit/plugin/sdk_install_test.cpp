@@ -201,3 +201,55 @@ BOOST_AUTO_TEST_CASE(the_template_renamed_as_the_guide_says_builds_and_loads) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The whole engine as a trust installs it (`cmake --install` with no component): the example
+// configurations validate with the installed engine, which finds the installed adapters and
+// mappings, and the documentation the systemd unit of docs/deployment.md names is there.
+BOOST_AUTO_TEST_SUITE(engine_install, *boost::unit_test::disabled())
+
+BOOST_AUTO_TEST_CASE(the_installed_engine_validates_its_examples_with_its_adapters) {
+  cpis::test::TempDir work("cpis-install");
+  const std::filesystem::path prefix = work.path() / "prefix";
+  const auto installed =
+      test::run(CPIS_CMAKE_COMMAND, {"--install", CPIS_BINARY_DIR, "--prefix", prefix.string()});
+  BOOST_TEST_REQUIRE(installed.exitCode == 0, installed.output);
+  for (const char* file :
+       {"bin/cpis-engine", "bin/cpis-admin", "bin/cpis-send", "share/cpis-engine/cpis-engine.xsd",
+        "share/cpis-engine/examples/cpis-engine.xml", "share/cpis-engine/examples/cpis-engine-tls.xml",
+        "share/cpis-engine/mappings/england-adt.xml", "share/doc/cpis-engine/deployment.md",
+        "share/doc/cpis-engine/configuration.md", "lib/cpis-engine/plugins/libcpis-adapter-england_adt.so"}) {
+    BOOST_TEST(std::filesystem::exists(prefix / file), file);
+  }
+  const std::string engine = (prefix / "bin/cpis-engine").string();
+  const std::filesystem::path example = prefix / "share/cpis-engine/examples/cpis-engine.xml";
+  const auto plain = test::run(engine, {"--validate-config", example.string()});
+  BOOST_TEST(plain.exitCode == 0, plain.output);
+
+  // The example copied to the trust's folder with a feed that adapts: the adapter is found in
+  // the installed plugin folder beside bin/, the mapping where it was installed.
+  const std::filesystem::path etc = work.path() / "etc";
+  std::filesystem::create_directories(etc);
+  std::string text;
+  {
+    std::FILE* in = std::fopen(example.c_str(), "rb");
+    BOOST_TEST_REQUIRE(in != nullptr);
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, in)) > 0;) text.append(buffer, n);
+    std::fclose(in);
+  }
+  const std::string ack = "<acknowledgement mode=\"original\"/>";
+  const auto at = text.find(ack);
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  text.insert(at + ack.size(), "<adapter name=\"england_adt\"/><mapping file=\"" +
+                                   (prefix / "share/cpis-engine/mappings/england-adt.xml").string() + "\"/>");
+  const std::filesystem::path copied = etc / "cpis-engine.xml";
+  std::FILE* out = std::fopen(copied.c_str(), "wb");
+  BOOST_TEST_REQUIRE(out != nullptr);
+  std::fwrite(text.data(), 1, text.size(), out);
+  std::fclose(out);
+  const auto adapting = test::run(engine, {"--validate-config", copied.string()});
+  BOOST_TEST(adapting.exitCode == 0, adapting.output);
+  BOOST_TEST(adapting.output.find("adapter england_adt") != std::string::npos, adapting.output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
