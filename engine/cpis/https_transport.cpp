@@ -39,8 +39,20 @@ Poco::Timespan socketTimeout(SteadyClock::time_point deadline, bool tls) {
 // The failure's class and what we were doing; never displayText(), which can quote the peer's
 // bytes.
 TransportFailure failure(TransportFailure::Kind kind, bool sent, const std::string& doing,
-                         const Poco::Exception& e, bool sentTwice) {
-  return TransportFailure{kind, sent, doing + " (" + e.name() + ")", sentTwice};
+                         const Poco::Exception& e) {
+  return TransportFailure{kind, sent, doing + " (" + e.name() + ")"};
+}
+
+// A kept-alive connection the server has closed (or said anything on) while it was idle: its
+// FIN, a reset or a TLS close_notify is waiting to be read. Found before a request is written on
+// it, it costs nothing; found after, the request may have reached the server.
+bool closedWhileIdle(Poco::Net::HTTPClientSession& session) {
+  try {
+    return session.socket().poll(Poco::Timespan(0),
+                                 Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR);
+  } catch (const Poco::Exception&) {
+    return true;
+  }
 }
 
 // Told when a session's TCP connection is up, before anything else is said on it.
@@ -165,10 +177,13 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       while (!pool_->idle.empty()) {
         Pool::Idle candidate = std::move(pool_->idle.back());
         pool_->idle.pop_back();
-        if (now - candidate.since < settings_.maxIdle) {
-          ++pool_->stats.reused;
-          return {std::move(candidate.session), true};
+        if (now - candidate.since >= settings_.maxIdle) continue;
+        if (closedWhileIdle(*candidate.session)) {
+          ++pool_->stats.stale;
+          continue;
         }
+        ++pool_->stats.reused;
+        return {std::move(candidate.session), true};
       }
       ++pool_->stats.connectionsOpened;
     }
@@ -201,11 +216,9 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       session.socket().setSendTimeout(left);
     }
   };
-  bool resent = false;
   for (int round = 0; round < 2; ++round) {
-    if (SteadyClock::now() >= deadline) {
-      return TransportFailure{Kind::Timeout, resent, resent ? "no reply in time" : "no connection in time", false};
-    }
+    if (SteadyClock::now() >= deadline)
+      return TransportFailure{Kind::Timeout, false, "no connection in time"};
     auto [session, reused] = take();
     waitAtMost(*session);
     enum class Phase { Connecting, Sending, Waiting } phase = Phase::Connecting;
@@ -236,9 +249,6 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
     } unhook{hook};
     if (hook != nullptr) hook->connected = [&watch, raw] { watch.start(raw->socket()); };
     if (raw->connected()) watch.start(raw->socket());
-    // The request went out whole on the first, kept-alive, connection and again on this one:
-    // the server may have acted on both.
-    const auto twice = [&] { return resent && phase == Phase::Waiting; };
     try {
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, endpoint.path,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
@@ -271,7 +281,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
       char buffer[16 * 1024];
       for (;;) {
         if (SteadyClock::now() >= deadline) {
-          return TransportFailure{Kind::Timeout, true, "reply not complete in time", resent};
+          return TransportFailure{Kind::Timeout, true, "reply not complete in time"};
         }
         waitAtMost(*session);
         if (in.peek() == std::char_traits<char>::eof()) break;  // the end, or a failure (bad())
@@ -279,7 +289,7 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
         reply.body.append(buffer, static_cast<std::size_t>(n));
         if (reply.body.size() > settings_.maxReplyBytes) {
           return TransportFailure{Kind::Protocol, true,
-                                  "reply larger than " + std::to_string(settings_.maxReplyBytes) + " bytes", resent};
+                                  "reply larger than " + std::to_string(settings_.maxReplyBytes) + " bytes"};
         }
       }
       if (in.bad()) {
@@ -290,49 +300,45 @@ core::Result<HttpReply, TransportFailure> HttpsTransport::post(std::string_view 
           static_cast<std::streamsize>(reply.body.size()) != response.getContentLength()) {
         throw Poco::Net::ConnectionResetException("reply body cut short");
       }
-      reply.resent = resent;
       watch.end();  // before the connection is pooled: a shutdown from here would be the next request's
       unhook.now();
       if (response.getKeepAlive() && SteadyClock::now() < deadline) giveBack(std::move(session));
       return reply;
     } catch (const Poco::TimeoutException& e) {
-      // A request that went out whole on the first, kept-alive, connection may have arrived
-      // (`resent`), whatever becomes of the second: a retry's query is then a possible duplicate.
-      return failure(Kind::Timeout, resent || phase == Phase::Waiting,
-                     phase == Phase::Waiting ? "no reply in time" : "no connection in time", e, twice());
+      return failure(Kind::Timeout, phase == Phase::Waiting,
+                     phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
     } catch (const Poco::Exception& e) {
       if (SteadyClock::now() >= deadline) {  // the watchdog ended it (or it failed as time ran out)
-        return failure(Kind::Timeout, resent || phase == Phase::Waiting,
-                       phase == Phase::Waiting ? "no reply in time" : "no connection in time", e, twice());
+        return failure(Kind::Timeout, phase == Phase::Waiting,
+                       phase == Phase::Waiting ? "no reply in time" : "no connection in time", e);
       }
-      // On a kept-alive connection a failure is usually the server having closed it while it
-      // was idle: try once more on a new connection. The server may have seen the request if
-      // it had gone out whole, and the reply then says so.
-      if (reused && round == 0) {
-        resent = phase == Phase::Waiting;
-        continue;
-      }
-      const bool sent = resent || phase == Phase::Waiting;  // resent: the first connection's request
+      // A kept-alive connection that fails before the request has gone out whole (the server
+      // closed it as the request was being written): once more on a new connection, since the
+      // server cannot have acted on part of a request. One that fails after is not sent again
+      // here: the server may have acted on it (an access recorded, the local authority told),
+      // and whether to ask again is the lookup's decision, within its `retries` (hazard H7).
+      if (reused && round == 0 && phase != Phase::Waiting) continue;
+      const bool sent = phase == Phase::Waiting;
       if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
         // Also a server refusing our certificate: that surfaces when we first read.
-        return failure(Kind::Tls, sent, "TLS with " + endpoint.host + " failed", e, twice());
+        return failure(Kind::Tls, sent, "TLS with " + endpoint.host + " failed", e);
       }
       if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e) != nullptr) {
-        return failure(Kind::Connect, sent, "connection to " + endpoint.host + " refused", e, twice());
+        return failure(Kind::Connect, sent, "connection to " + endpoint.host + " refused", e);
       }
       if (dynamic_cast<const Poco::Net::DNSException*>(&e) != nullptr) {
-        return failure(Kind::Connect, sent, "host " + endpoint.host + " not found", e, twice());
+        return failure(Kind::Connect, sent, "host " + endpoint.host + " not found", e);
       }
       if (dynamic_cast<const Poco::Net::MessageException*>(&e) != nullptr) {
-        return failure(Kind::Protocol, sent, "the reply is not HTTP", e, twice());
+        return failure(Kind::Protocol, sent, "the reply is not HTTP", e);
       }
       if (phase == Phase::Connecting) {
-        return failure(Kind::Connect, sent, "cannot connect to " + endpoint.host, e, twice());
+        return failure(Kind::Connect, sent, "cannot connect to " + endpoint.host, e);
       }
-      return failure(Kind::Dropped, sent, "connection closed before a complete reply", e, twice());
+      return failure(Kind::Dropped, sent, "connection closed before a complete reply", e);
     }
   }
-  return TransportFailure{Kind::Dropped, true, "connection closed before a complete reply", false};
+  return TransportFailure{Kind::Dropped, false, "connection closed before the request went out"};
 }
 
 }  // namespace cpis::cpis

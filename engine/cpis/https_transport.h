@@ -39,9 +39,6 @@ struct HttpReply {
   std::string contentType;
   std::string body;
   std::map<std::string, std::string> headers;  // names as the server wrote them
-  // The request had to be sent again on a fresh connection after a kept-alive one was found
-  // closed after the request had gone out: the server may have seen it twice.
-  bool resent = false;
 };
 
 // Why an exchange failed, and whether the server may have received the request.
@@ -56,8 +53,6 @@ struct TransportFailure {
   Kind kind = Kind::Connect;
   bool requestSent = false;  // the whole request went out: the server may have acted on it
   std::string detail;        // exception class and peer, never the body
-  // It went out whole twice: on a kept-alive connection that then failed, and on a new one.
-  bool sentTwice = false;
 };
 
 std::string_view toString(TransportFailure::Kind kind);
@@ -66,6 +61,7 @@ struct TransportStats {
   std::uint64_t requests = 0;
   std::uint64_t connectionsOpened = 0;  // new TCP (and TLS) connections
   std::uint64_t reused = 0;             // requests on a kept-alive connection
+  std::uint64_t stale = 0;              // kept-alive connections found closed by the server, not used
   std::size_t idle = 0;                 // kept-alive connections waiting in the pool
 };
 

@@ -220,10 +220,9 @@ LookupResult SpineLookup::query(const LookupRequest& request, CircuitBreaker::Ad
                        a.result.failure->retryable && n + 1 < attempts;
     // A retry after a request that may have arrived can make a second access record and a
     // second LA notification: safer than none, and flagged (CPIS.md §7).
-    const bool resent = a.result.possibleDuplicate;
     mayHaveArrived = mayHaveArrived || a.requestMayHaveArrived;
     result = std::move(a.result);
-    result.possibleDuplicate = resent || earlierMayHaveArrived;
+    result.possibleDuplicate = earlierMayHaveArrived;
     result.requestMayHaveArrived = result.status == CheckStatus::CheckFailed && mayHaveArrived;
     if (!retry) break;
     earlierMayHaveArrived = earlierMayHaveArrived || a.requestMayHaveArrived;
@@ -269,7 +268,6 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
       // would record a second access (hazard H7); giving up would show a failure for an answer.
       if (auto parsed = replies_->wait(header.messageId, deadline)) {
         a.result = fromAsyncReply(request, std::move(*parsed));
-        a.result.possibleDuplicate = f.sentTwice;  // both copies may have made an access
         return a;
       }
     } else if (async) {
@@ -296,7 +294,6 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
                                         false);
         break;
     }
-    a.result.possibleDuplicate = f.sentTwice;  // the audit says so, retried or not
     return a;
   }
   const HttpReply& reply = posted.value();
@@ -313,20 +310,28 @@ SpineLookup::Attempt SpineLookup::attempt(const LookupRequest& request, SteadyCl
     if (async) replies_->cancel(header.messageId);  // answered (or refused) on the spot
     a.result = interpret(request, header.messageId, reply);
   }
-  a.result.possibleDuplicate = reply.resent;
   return a;
 }
 
 LookupResult SpineLookup::interpret(const LookupRequest& request, const std::string& messageId,
                                     const HttpReply& reply) {
   const std::string status = "HTTP " + std::to_string(reply.status);
-  // A SOAP fault comes with 500; replies and application errors with 200.
+  // A SOAP fault comes with 500; replies and application errors with 200. Anything else with a
+  // 500 is Spine failing, whatever the body holds: it is not read as an answer.
   if ((reply.status == 200 || reply.status == 500) && looksLikeXml(reply.body)) {
     ParsedReply parsed = parseReply(reply.body, schemas_, settings_.replyOptions, request.nhsNumber);
+    if (reply.status == 500 && parsed.interaction != kSoapFault) {
+      return LookupResult::failed(
+          ReasonCode::SpineUnavailable,
+          "CP-IS answered " + status + " with " +
+              (parsed.interaction.empty() ? std::string("no SOAP fault") : parsed.interaction),
+          true);
+    }
     if (!parsed.relatesTo.empty() &&
         AsyncReplies::normalise(parsed.relatesTo) != AsyncReplies::normalise(messageId)) {
       return LookupResult::failed(ReasonCode::UnrecognisedResponse, "the reply answers another query", false);
     }
+    if (auto refused = unaddressed(parsed)) return std::move(*refused);
     return std::move(parsed.result);
   }
   if (reply.status >= 500) {
@@ -340,7 +345,26 @@ LookupResult SpineLookup::interpret(const LookupRequest& request, const std::str
                               false);
 }
 
+// An answer (records, or none) is believed only from a reply that says which query it answers
+// and is addressed to this engine's ASID: "no records" names no NHS number, so nothing else ties
+// it to the child (hazards H2, H3). A failure stays the failure it reports.
+std::optional<LookupResult> SpineLookup::unaddressed(const ParsedReply& reply) const {
+  const auto status = reply.result.status;
+  if (status != CheckStatus::Found && status != CheckStatus::NotFound) return std::nullopt;
+  if (reply.relatesTo.empty()) {
+    return LookupResult::failed(ReasonCode::UnrecognisedResponse,
+                                "reply " + reply.interaction + " does not say which query it answers", false);
+  }
+  if (reply.receiverAsid != settings_.fromAsid) {
+    return LookupResult::failed(
+        ReasonCode::UnrecognisedResponse,
+        "reply " + reply.interaction + " is addressed to another ASID than this engine's", false);
+  }
+  return std::nullopt;
+}
+
 LookupResult SpineLookup::fromAsyncReply(const LookupRequest& request, ParsedReply reply) {
+  if (auto refused = unaddressed(reply)) return std::move(*refused);
   // The reply endpoint parsed it without knowing which NHS number was asked about: check now
   // that a Found reply is about the patient queried (CPIS.md H1).
   if (reply.result.status == CheckStatus::Found) {

@@ -93,6 +93,7 @@ class SpineLookup final : public CpisLookup {
   Attempt attempt(const LookupRequest& request, std::chrono::steady_clock::time_point deadline);
   LookupResult interpret(const LookupRequest& request, const std::string& messageId, const HttpReply& reply);
   LookupResult fromAsyncReply(const LookupRequest& request, ParsedReply reply);
+  std::optional<LookupResult> unaddressed(const ParsedReply& reply) const;
   void audit(const LookupRequest& request, const std::string& checkId, domain::Instant at,
              const LookupResult& result, bool fromCache);
   domain::Instant now() const;

@@ -103,6 +103,8 @@ std::string buildApplicationError(const MessageHeader& header, std::string_view 
 // detail a nasp:errorList whose error carries `faultCode` as its errorCode and `text`.
 std::string buildSoapFault(std::string_view faultCode, std::string_view text);
 
+inline constexpr std::string_view kSoapFault = "SOAP:Fault";  // ParsedReply::interaction of a fault
+
 struct ParsedReply {
   std::string relatesTo;  // the request's message id (wsa:RelatesTo, else the v3 messageRef), upper case
   LookupResult result;    // Found (records, accesses), NotFound, or CheckFailed with reason:
@@ -111,6 +113,7 @@ struct ParsedReply {
                           // unknown interaction); never NotFound except from the configured code
   std::string interaction;                     // e.g. "REPC_IN000007GB01", "SOAP:Fault"; empty if none found
   std::string messageId;                       // the reply's own id, when it has one
+  std::string receiverAsid;                    // communicationFunctionRcv's ASID: ours, for a reply to us
   std::vector<std::string> issueCodes;         // raw detected-issue / error codes, for the audit
   std::vector<std::string> subjectNhsNumbers;  // Found: the NHS number of each record's subject
 };

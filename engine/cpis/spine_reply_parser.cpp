@@ -80,7 +80,7 @@ std::string collectIssues(Node interaction, std::vector<std::string>& codes, std
 }
 
 void readFault(Node fault, ParsedReply& reply) {
-  reply.interaction = "SOAP:Fault";
+  reply.interaction = std::string(kSoapFault);
   const std::string faultCode = wire::text(wire::child(fault, "faultcode", nullptr));
   const std::string faultString = wire::text(wire::child(fault, "faultstring", nullptr));
   const Node error = wire::child(wire::child(wire::child(fault, "detail", nullptr), "errorList", wire::kNaspNs),
@@ -248,7 +248,9 @@ void readRecords(Node interaction, ParsedReply& reply) {
       }
     }
   }
+  std::size_t accessRecords = 0;
   for (const Node information : wire::children(payload, "pertinentInformation13")) {
+    ++accessRecords;
     if (!readAccess(wire::child(information, "pertinentCP-ISNHSQuery"), reply, named, problem)) {
       return fail(reply, ReasonCode::UnrecognisedResponse, "REPC_IN000007GB01: " + problem);
     }
@@ -268,6 +270,15 @@ void readRecords(Node interaction, ParsedReply& reply) {
     return fail(reply, ReasonCode::UnrecognisedResponse,
                 "REPC_IN000007GB01 says it returns " + wire::logSafe(total, 12) + " record(s) and holds " +
                     std::to_string(records));
+  }
+  // The same for the earlier accesses (TRAR): a history cut short is not shown as the whole one.
+  const std::string accessTotal = wire::attribute(
+      wire::path(payload, {"pertinentInformation11", "pertinentTotalReturnedAccessRecords", "value"}),
+      "value");
+  if (accessTotal != std::to_string(accessRecords)) {
+    return fail(reply, ReasonCode::UnrecognisedResponse,
+                "REPC_IN000007GB01 says it returns " + wire::logSafe(accessTotal, 12) +
+                    " access record(s) and holds " + std::to_string(accessRecords));
   }
   auto& accesses = reply.result.accesses;
   std::stable_sort(accesses.begin(), accesses.end(), [](const auto& a, const auto& b) { return a.at > b.at; });
@@ -356,9 +367,18 @@ ParsedReply parseReply(std::string_view soapText, const SpineSchemas& schemas, c
     return reply;
   }
   reply.messageId = wire::stripUuidPrefix(wire::attribute(wire::child(interaction, "id"), "root"));
+  reply.receiverAsid =
+      wire::attribute(wire::path(interaction, {"communicationFunctionRcv", "device", "id"}), "extension");
+  // The query answered: wsa:RelatesTo, else the v3 messageRef. Both there and naming two
+  // queries, neither is believed.
+  const std::string messageRef = wire::stripUuidPrefix(
+      wire::attribute(wire::path(interaction, {"acknowledgement", "messageRef", "id"}), "root"));
   if (reply.relatesTo.empty()) {
-    reply.relatesTo =
-        wire::stripUuidPrefix(wire::attribute(wire::path(interaction, {"acknowledgement", "messageRef", "id"}), "root"));
+    reply.relatesTo = messageRef;
+  } else if (!messageRef.empty() && messageRef != reply.relatesTo) {
+    fail(reply, ReasonCode::UnrecognisedResponse,
+         "reply " + reply.interaction + " names one query in wsa:RelatesTo and another in its messageRef");
+    return reply;
   }
   if (wire::attribute(wire::child(interaction, "interactionId"), "extension") != reply.interaction) {
     fail(reply, ReasonCode::UnrecognisedResponse, "reply " + reply.interaction + " names another interaction in interactionId");

@@ -226,6 +226,42 @@ BOOST_AUTO_TEST_CASE(a_mixed_or_partial_found_reply_is_not_believed) {
   BOOST_TEST(detailOf(reply).find("says it returns 2 record(s) and holds 1") != std::string::npos, detailOf(reply));
 }
 
+// The earlier accesses likewise (TRAR): a history cut short is not shown as the whole one.
+BOOST_AUTO_TEST_CASE(a_reply_holding_fewer_accesses_than_it_says_is_not_believed) {
+  const std::vector<CpisRecord> built{samples::record({{PlanType::Cppi, kStart, std::nullopt}})};
+  const std::string found =
+      cc::buildFoundReply(samples::replyHeader(), samples::subject(), built, accesses(2));
+  const auto total = found.find("pertinentTotalReturnedAccessRecords");
+  BOOST_TEST_REQUIRE(total != std::string::npos);
+  std::string partial = found;
+  const auto two = partial.find("value=\"2\"", total);
+  BOOST_TEST_REQUIRE(two != std::string::npos);
+  partial.replace(two, 9, "value=\"25\"");
+  checkValid(partial, "REPC_IN000007GB01");
+  const auto reply = parse(partial);
+  checkFailed(reply, ReasonCode::UnrecognisedResponse);
+  BOOST_TEST(detailOf(reply).find("says it returns 25 access record(s) and holds 2") != std::string::npos,
+             detailOf(reply));
+}
+
+// wsa:RelatesTo and the v3 messageRef naming two queries: which one it answers is not known.
+BOOST_AUTO_TEST_CASE(a_reply_naming_two_queries_is_not_believed) {
+  const auto header = samples::replyHeader();
+  const std::string notFound = cc::buildNotFoundReply(header, {});
+  BOOST_TEST_REQUIRE((parse(notFound).result.status == CheckStatus::NotFound), detailOf(parse(notFound)));
+  const std::string other = "0F0E0D0C-0B0A-4909-8807-060504030201";
+  const std::string twoQueries =
+      replaced(notFound, "<id root=\"" + header.relatesTo + "\"/>", "<id root=\"" + other + "\"/>");
+  checkValid(twoQueries, "QUQI_IN010000UK14");
+  const auto reply = parse(twoQueries);
+  checkFailed(reply, ReasonCode::UnrecognisedResponse);
+  BOOST_TEST(detailOf(reply).find("names one query in wsa:RelatesTo and another in its messageRef") !=
+                 std::string::npos,
+             detailOf(reply));
+  // Each alone, or both naming the same query, is read as before.
+  BOOST_TEST(parse(notFound).receiverAsid == header.toAsid);
+}
+
 BOOST_AUTO_TEST_CASE(phone_numbers_travel_as_digits) {
   auto record = samples::record({{PlanType::Cppi, kStart, std::nullopt}});
   record.la.emergencyPhone = "01632 960001";
