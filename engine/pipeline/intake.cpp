@@ -10,6 +10,7 @@
 #include <set>
 #include <typeinfo>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <Poco/Logger.h>
@@ -136,6 +137,10 @@ struct Intake::LeftOver {
   static constexpr std::size_t kCapacity = 10'000;  // beyond it, recovery at the next start
   std::mutex mutex;
   std::unordered_map<store::MessageId, std::optional<LeftOverFinish>> byId;
+  // Checks whose finish was not stored (a full disk, a lock held too long): what they cause
+  // (plan-found, check-failed, the deferred re-check) may never have been written, while the
+  // attendance memory repeats them. A message that repeats one writes it (noteUnstored).
+  std::unordered_set<std::string> unstoredChecks;
 };
 
 struct Intake::InCheck {
@@ -447,6 +452,8 @@ std::string Intake::answer(const Pending& pending, std::string_view payload,
     logger().information("feed %s: message %s %s", policy_.feed, std::to_string(stored.id), disposition.outcome);
   }
   if (!pending.notifications.empty()) notified(pending.notifications);
+  if (pending.repeated && !pending.notifications.empty())
+    noteUnstored(pending.repeated->second.checkId, false);
   if (disposition.deferred) {
     ApplicationAck application = disposition.applicationAck;
     application.id = stored.id;
@@ -523,9 +530,11 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
   if (!request.attendance.birthDate && outcome.status != domain::CheckStatus::NotChecked) {
     text += "; no birth date: checked anyway";
   }
-  // A repeated check told whom it tells once, with its own message.
-  const notify::Notifications notifications =
-      repeated ? notify::Notifications{} : notificationsFor(request.attendance, outcome, id);
+  // A repeated check told whom it tells once, with its own message; unless that message's finish
+  // was not stored, when this one writes it (under the check's keys: never twice).
+  const notify::Notifications notifications = !repeated || unstored(outcome.checkId)
+                                                  ? notificationsFor(request.attendance, outcome, id)
+                                                  : notify::Notifications{};
   if (pending.enhanced) {
     const auto options = applicationAckOptions();
     const std::string application =
@@ -577,10 +586,28 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     logger().error("feed %s: message %s checked, but its outcome was not stored (%s); left for its resend or recovery",
                    policy_.feed, std::to_string(id), status.message());
     leaveOver(id, LeftOverFinish{text, ack, notifications});
+    // Its message may not be stored either (written early, in the batch that failed): its resend
+    // is then a new message, repeated from the attendance memory, and writes what this check causes.
+    if (!notifications.empty()) noteUnstored(outcome.checkId, true);
     return sendAgainLater(payload, "message checked, but its outcome was not stored (" + status.message() +
                                        "); send it again");
   }
+  if (repeated && !notifications.empty()) noteUnstored(outcome.checkId, false);
   return ack;
+}
+
+void Intake::noteUnstored(const std::string& checkId, bool unstored) {
+  const std::lock_guard lock(leftOver_->mutex);
+  if (!unstored) {
+    leftOver_->unstoredChecks.erase(checkId);
+  } else if (leftOver_->unstoredChecks.size() < LeftOver::kCapacity) {
+    leftOver_->unstoredChecks.insert(checkId);
+  }
+}
+
+bool Intake::unstored(const std::string& checkId) const {
+  const std::lock_guard lock(leftOver_->mutex);
+  return leftOver_->unstoredChecks.count(checkId) != 0;
 }
 
 void Intake::leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish) {
@@ -794,6 +821,10 @@ Intake::Disposition Intake::attend(const hl7v2::Message& message, Pending& pendi
       pending.remember->unmapped = !attendance.setting;
       pending.remember->outOfScopeByDefault = unchecked && attendance.setting && attendance.settingByDefault;
       pending.repeated.emplace(attendance, *previous);
+      // The check's own message was answered "not stored, send again" (its finish failed): this
+      // one writes what the check causes, with itself (idempotent under the check's keys).
+      if (unstored(previous->checkId))
+        pending.notifications = notificationsFor(attendance, *previous, std::nullopt);
       const domain::CheckOutcome shown = shownAgain(attendance, *previous);
       return pending.enhanced ? enhanced(message, &shown, true, attendance.warnings)
                               : accept(message, &shown, true, attendance.warnings);

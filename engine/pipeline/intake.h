@@ -195,6 +195,10 @@ class Intake final : public mllp::FrameHandler {
     std::optional<LeftOverFinish> finish;
   };
   void leaveOver(store::MessageId id, std::optional<LeftOverFinish> finish);
+  // A check whose finish was not stored (`unstored`), or whose notifications a later message
+  // has now written (not `unstored`); unstored(): whether a repeat of it must write them.
+  void noteUnstored(const std::string& checkId, bool unstored);
+  bool unstored(const std::string& checkId) const;
   std::optional<LeftOverEntry> takeLeftOver(const core::Result<store::PersistOutcome>& persisted);
   // The answer to a frame with nothing in it: an AR, unstored.
   std::string emptyFrame();

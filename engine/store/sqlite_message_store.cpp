@@ -92,7 +92,12 @@ core::Result<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::open(const
   if (options.administration && !std::filesystem::exists(path)) {
     return core::Status::notFound("message store: no database at " + path);
   }
-  auto lock = options.administration ? core::Result<FileLock>(FileLock::none()) : FileLock::acquire(path + ".lock");
+  // Locked by the file's real name: a symbolic link (or a path through one) to a database
+  // another engine has open names the same lock, so the second engine is refused.
+  std::error_code resolving;
+  const std::filesystem::path real = std::filesystem::weakly_canonical(path, resolving);
+  const std::string lockPath = (resolving ? std::filesystem::path(path) : real).string() + ".lock";
+  auto lock = options.administration ? core::Result<FileLock>(FileLock::none()) : FileLock::acquire(lockPath);
   if (!lock) return lock.error();
   // The file holds patient data: a new one is readable by its owner only (an empty file is an
   // empty database to SQLite, which gives the -wal and -shm files the database's own mode).
@@ -162,6 +167,7 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
     syncer = [this, lastLogged = std::string()]() mutable -> std::optional<WriteReply> {
       auto status = writer_->syncWal();
       if (status.isOk()) return std::nullopt;
+      noteFailing(status);
       // Once the file is broken every sync fails alike: said once, not for every batch.
       if (status.message() != lastLogged) {
         lastLogged = status.message();
@@ -172,13 +178,40 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
   }
   queue_ = std::make_unique<Queue>(
       options_.maxBatchSize,
-      [this](const std::vector<const WriteRequest*>& batch) { return writer_->run(batch); },
-      WriteReply{core::Status::internal("message store: the writer failed; nothing of its batch was stored"),
-                 {},
-                 0},
+      [this](const std::vector<const WriteRequest*>& batch) {
+        auto replies = writer_->run(batch);
+        noteWrites(replies);
+        return replies;
+      },
+      WriteReply{
+          core::Status::internal("message store: the writer failed; nothing of its batch was stored"), {}, 0},
       std::move(syncer));
   outbox_ = std::make_unique<SqliteOutbox>([this](const WriteRequest& request) { return write(request); },
                                            *reader_, *handOver_, options_.clock);
+}
+
+void SqliteMessageStore::noteWrites(const std::vector<WriteReply>& replies) {
+  // Failing: no write of the batch stored (a full disk, a lock held too long, a file gone). One
+  // write refused on its own data while others went through is that write's problem.
+  const bool anyStored =
+      std::any_of(replies.begin(), replies.end(), [](const WriteReply& r) { return r.status.isOk(); });
+  if (anyStored) {
+    if (writesFailing_.exchange(false)) {
+      Poco::Logger::get("cpis.store")
+          .notice("message store: writes succeed again; new messages are checked as before");
+    }
+  } else if (!replies.empty()) {
+    noteFailing(replies.front().status);
+  }
+}
+
+void SqliteMessageStore::noteFailing(const core::Status& status) {
+  if (writesFailing_.exchange(true)) return;  // said once an outage
+  Poco::Logger::get("cpis.store")
+      .critical(
+          "OPS ALERT: message store: writes are failing (%s): messages are refused (send again) while this "
+          "lasts, and a new message waits for its own write before any CP-IS check",
+          status.message());
 }
 
 SqliteMessageStore::~SqliteMessageStore() {
@@ -329,11 +362,16 @@ void SqliteMessageStore::persistInboundEarly(const InboundMessage& message, Writ
     PersistWrite persist = persistWrite(
         admitted ? InboundMessage{admitted->feed, admitted->controlId, admitted->raw, std::nullopt} : message,
         &certainlyNew);
-    if (admitted && certainlyNew) {
+    // While writes fail, no message is offered as written before its write has committed: the
+    // check (a query at Spine: an access recorded, the local authority told) waits for it, and
+    // a message the store cannot take is refused without one.
+    if (admitted && certainlyNew && !writesFailing_.load()) {
       queued = asking = queueAdmitted(admitted, std::move(persist), onReply);
     } else {
       // The caller's own views, which stay valid until `done`; the copies go with `admitted`.
       persist.message = message;
+      // Nor, while writes fail, before the write is durable (a commit whose sync then fails).
+      if (writesFailing_.load()) onWritten = nullptr;
       queued = queue_->submitAsync(WriteRequest{std::move(persist)}, std::move(onReply), std::move(onWritten));
     }
   } catch (const std::exception& e) {  // no memory: not queued, so the caller is answered here

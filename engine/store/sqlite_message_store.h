@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -8,9 +9,8 @@
 #include <mutex>
 #include <span>
 #include <string>
-#include <vector>
-
 #include <unistd.h>
+#include <vector>
 
 #include "engine/core/result.h"
 #include "engine/store/audit_log.h"
@@ -147,6 +147,10 @@ class SqliteMessageStore final : public MessageStore {
   void settleTaken(MessageId id, WriteReply& reply);
   // ClaimHandOver::handOver, which may not throw here (a caller's answer follows it).
   void handOverSafely(WriteReply& reply) noexcept;
+  // The store's health from each batch's replies (writer thread) and each failed sync: an ops
+  // alert when writes start failing, a notice when they succeed again; writesFailing_ meanwhile.
+  void noteWrites(const std::vector<WriteReply>& replies);
+  void noteFailing(const core::Status& status);
 
   FileLock lock_;  // first: released last, after every connection has closed
   SqliteStoreOptions options_;
@@ -163,6 +167,9 @@ class SqliteMessageStore final : public MessageStore {
   // Held from a message's admission (its id and verdict) to its write's place in the queue, so
   // that the writer meets messages in the order of their verdicts.
   std::mutex admitMutex_;
+  // Writes are failing (noteWrites): the early path (a certainly new message offered as written
+  // before its write commits) is off until one succeeds.
+  std::atomic<bool> writesFailing_{false};
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_
   std::unique_ptr<SqliteOutbox> outbox_;  // writes through queue_, reads through reader_
 };

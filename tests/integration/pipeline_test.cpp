@@ -1194,6 +1194,48 @@ BOOST_AUTO_TEST_CASE(a_deferred_answer_after_a_silent_read_is_not_repeated_by_a_
   BOOST_TEST(state.notifications("XLA01").size() == mailboxBefore + 1);
 }
 
+// A message offered for its check before its own write committed (the store's early path), whose
+// write and finish then both fail (a full disk; here a trigger): the sender is asked to send it
+// again, and the resend, a new message to the store, repeats the check from the attendance
+// memory. It writes what the check causes, which nothing had written: the deferred re-check of
+// the failure, so that the local authority still hears of the attendance once Spine answers.
+// Before, the resend said "automatic retry in progress" and no retry was ever queued.
+BOOST_AUTO_TEST_CASE(a_resend_of_a_message_whose_write_failed_writes_what_its_check_causes) {
+  DeferredChecks run("9990000026");
+  auto& state = run.state;
+  const std::size_t accessesBefore = state.accesses(nhs("9990000026")).size();
+  Poco::Data::SQLite::Connector::registerConnector();
+  Poco::Data::Session session("SQLite", run.f.storePath());
+  using Poco::Data::Keywords::into;
+  using Poco::Data::Keywords::now;
+  session << "CREATE TRIGGER refuse_insert BEFORE INSERT ON message"
+             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      now;
+  MllpClient client("127.0.0.1", run.engine->port("ed"), 10s);
+  client.send(adt("W1", "VW1", {"9990000026"}));
+  const std::string refused = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(refused, "MSA-1") == "AR", refused);
+  session << "DROP TRIGGER refuse_insert", now;
+  BOOST_TEST(run.f.storedMessages().empty());  // the message itself was not stored
+
+  client.send(adt("W1", "VW1", {"9990000026"}));
+  const std::string resent = client.receive(15s).value_or("<no ACK>");
+  BOOST_TEST(field(resent, "MSA-1") == "AA", resent);
+  BOOST_TEST(field(resent, "ZCP-2") == "CHECK_FAILED", resent);
+  int deferred = 0;
+  session << "SELECT count(*) FROM outbox WHERE kind = 'deferred-check'", into(deferred), now;
+  BOOST_TEST(deferred == 1);
+  state.clearFault("9990000026");
+  BOOST_TEST(cpis::test::waitFor(
+      [&] { return state.accesses(nhs("9990000026")).size() == accessesBefore + 1; }, 20s));
+  // A later update of the attendance repeats the check and writes nothing more.
+  client.send(adt("W2", "VW1", {"9990000026"}, "A08"));
+  BOOST_TEST(field(client.receive(15s).value_or("<no ACK>"), "MSA-1") == "AA");
+  session << "SELECT count(*) FROM outbox WHERE kind = 'deferred-check'", into(deferred), now;
+  BOOST_TEST(deferred == 1);
+  BOOST_TEST(run.engine->terminate() == 0);
+}
+
 // A check made, then a crash before its finish was stored: the memory, kept across the restart,
 // repeats the check at recovery (no second query), and what the check causes is written then,
 // as the finish would have: here the deferred re-check of a failed check, so that the local

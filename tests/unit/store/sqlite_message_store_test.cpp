@@ -4,12 +4,12 @@
 
 #include <atomic>
 #include <barrier>
-#include <future>
 #include <condition_variable>
-#include <mutex>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <sys/stat.h>
@@ -25,6 +25,7 @@
 
 #include "engine/store/sqlite_schema.h"
 #include "engine/store/sqlite_writer.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
 #include "tests/unit/store/fake_clock.h"
@@ -90,6 +91,20 @@ BOOST_AUTO_TEST_CASE(a_second_store_on_the_same_file_is_refused_until_the_first_
   BOOST_TEST(second.error().message().find(path + ".lock") != std::string::npos);
   fixture->reopen();  // the same fixture closes its store first, so the lock is free again
   BOOST_TEST(fixture->store().listUnfinished().ok());
+}
+
+// The lock is the database's real name's: a path through a symbolic link to a file another
+// engine has open is refused too (two engines on one file query Spine twice for its messages).
+BOOST_AUTO_TEST_CASE(a_second_store_through_a_symbolic_link_is_refused) {
+  StoreFixture fixture;
+  const std::string link = fixture.dir.file("link.db");
+  std::filesystem::create_symlink(fixture.path(), link);
+  const auto second = SqliteMessageStore::open(link);
+  BOOST_REQUIRE(!second.ok());
+  BOOST_TEST(second.error().message().find("in use by another process") != std::string::npos,
+             second.error().message());
+  BOOST_TEST(second.error().message().find(fixture.path() + ".lock") != std::string::npos,
+             second.error().message());
 }
 
 BOOST_AUTO_TEST_CASE(an_early_persist_says_when_the_message_is_written_then_when_it_is_durable) {
@@ -464,6 +479,45 @@ BOOST_AUTO_TEST_CASE(a_full_database_refuses_writes_with_a_retryable_status) {
   for (const MessageId id : stored) BOOST_TEST(fixture.store().fetch(id)->raw.value() == raw);
 }
 
+// Once writes fail, a certainly new message is no longer offered as written before its write has
+// committed (its CP-IS check would query Spine for a message the store may not take); an ops
+// alert says so once, and a write that succeeds again turns the early offer back on.
+BOOST_AUTO_TEST_CASE(while_writes_fail_no_message_is_offered_before_its_write) {
+  cpis::test::LogCapture log("cpis.store");
+  SqliteStoreOptions options;
+  options.maxDatabaseBytes = std::uint64_t{256} * 1024;
+  StoreFixture fixture(options);
+  std::string big(std::size_t{20} * 1024, 'x');
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    refused = !fixture.store().persistInbound({"edsys", "BIG" + std::to_string(i), big}).ok();
+  }
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(log.all().find("OPS ALERT: message store: writes are failing") != std::string::npos, log.all());
+
+  // The next certainly new message, small enough to fit: answered once written, not before.
+  const auto early = [&](const std::string& controlId) {
+    const auto caller = std::this_thread::get_id();
+    auto offered = std::make_shared<std::atomic<bool>>(false);
+    std::promise<cpis::core::Result<cpis::store::PersistOutcome>> done;
+    auto answered = done.get_future();
+    const std::string raw = messageBytes(controlId);
+    fixture.store().persistInboundEarly(
+        {"edsys", controlId, raw},
+        [offered, caller](const cpis::store::PersistOutcome&) {
+          *offered = std::this_thread::get_id() == caller;
+          return true;
+        },
+        [&](auto r) { done.set_value(std::move(r)); });
+    if (*offered) return true;  // taken as written before its write: `done` is never called
+    BOOST_TEST(answered.get().ok());
+    return false;
+  };
+  BOOST_TEST(!early("SMALL1"));  // writes were failing: it waited for its own
+  BOOST_TEST(log.all().find("message store: writes succeed again") != std::string::npos, log.all());
+  BOOST_TEST(early("SMALL2"));  // and now it is offered at once again
+  BOOST_TEST(log.all().find("SMALL") == std::string::npos);
+}
 
 // The duplicate check keeps the window's (feed, MSH-10) in memory (recent_control_ids.h)
 // rather than in an index: what it holds must match the table whatever happens.
