@@ -347,14 +347,16 @@ std::map<std::string, notify::RecheckFeed, std::less<>> Checks::recheckFeeds() c
     const pipeline::Responder* responder = feed->responder.get();
     const pipeline::Decider* decider = feed->decider.get();
     notify::RecheckFeed recheck;
-    recheck.check = [checker](const domain::Attendance& attendance, bool earlierMayHaveArrived) {
-      return checker->check(pipeline::CheckRequest{attendance,
-                                                   domain::AccessMode::Unscheduled,
-                                                   pipeline::newCheckId(),
-                                                   {},
-                                                   std::nullopt,
-                                                   earlierMayHaveArrived,
-                                                   true});
+    recheck.check = [checker](const domain::Attendance& attendance, std::string_view checkId,
+                              bool earlierMayHaveArrived) {
+      return checker->check(
+          pipeline::CheckRequest{attendance,
+                                 domain::AccessMode::Unscheduled,
+                                 checkId.empty() ? pipeline::newCheckId() : std::string(checkId),
+                                 {},
+                                 std::nullopt,
+                                 earlierMayHaveArrived,
+                                 true});
     };
     recheck.charsetWhenUnstated = feed->charsetWhenUnstated;
     recheck.appendAlerts = [responder](std::string& message, const domain::CheckOutcome& outcome) {

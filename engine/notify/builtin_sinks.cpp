@@ -210,7 +210,9 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
       payloadField(entry.payload, kKeyReason) == domain::codeOf(domain::ReasonCode::UnrecognisedResponse);
   const bool earlierMayHaveArrived =
       payloadField(entry.payload, kKeyMayHaveArrived) == "true" || unreadableBefore;
-  const domain::CheckOutcome outcome = feed->second.check(*attendance, earlierMayHaveArrived);
+  // A failed check whose payload names no check id is tried under a new one.
+  const std::string checkId = payloadField(entry.payload, kKeyCheckId).value_or(std::string());
+  const domain::CheckOutcome outcome = feed->second.check(*attendance, checkId, earlierMayHaveArrived);
   const std::size_t followUpsBefore = followUps.size();
   if (unreadableBefore && outcome.reason == domain::ReasonCode::UnrecognisedResponse &&
       outcome.status == domain::CheckStatus::CheckFailed) {

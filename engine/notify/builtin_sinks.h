@@ -22,9 +22,12 @@ namespace cpis::notify {
 
 // What the deferred check needs of a feed (the app wires the pipeline's stages in).
 struct RecheckFeed {
-  // Runs the CP-IS check for the attendance, unscheduled, with a new check id. Blocks (the
-  // lookup's time-out bounds it); never throws.
-  std::function<domain::CheckOutcome(const domain::Attendance&, bool earlierMayHaveArrived)> check;
+  // Runs the CP-IS check for the attendance, unscheduled, under `checkId`: the failed check's,
+  // since this is that check tried again (its query's event id, and the audit's check id, link
+  // every try: CPIS.md §7). Blocks (the lookup's time-out bounds it); never throws.
+  std::function<domain::CheckOutcome(const domain::Attendance&, std::string_view checkId,
+                                     bool earlierMayHaveArrived)>
+      check;
   // Appends the feed's alert segments to an HL7 v2 message (its delimiters and character set
   // are read from its MSH). Empty: the feed gets no late result.
   std::function<void(std::string& message, const domain::CheckOutcome&)> appendAlerts;

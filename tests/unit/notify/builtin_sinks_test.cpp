@@ -37,7 +37,7 @@ notify::ComposerSettings settings(notify::DataLevel level = notify::DataLevel::M
 // A feed whose check notes the NHS number it was asked about in `asked` and answers FOUND.
 notify::RecheckFeed askingFeed(std::vector<std::string>& asked) {
   notify::RecheckFeed feed;
-  feed.check = [&asked](const domain::Attendance& a, bool) {
+  feed.check = [&asked](const domain::Attendance& a, std::string_view, bool) {
     asked.emplace_back(a.nhsNumber->reveal());
     return test::found("NEW-CHECK");
   };
@@ -161,9 +161,11 @@ BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_k
   const auto persisted = store->persistInbound(store::InboundMessage{"ed", "ED0001", kAdt});
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<domain::Attendance> asked;
+  std::vector<std::string> underIds;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance& a, bool) {
+  feed.check = [&](const domain::Attendance& a, std::string_view checkId, bool) {
     asked.push_back(a);
+    underIds.emplace_back(checkId);
     return test::found("NEW-CHECK");
   };
   feed.appendAlerts = zcp;
@@ -174,6 +176,8 @@ BOOST_AUTO_TEST_CASE(a_successful_re_run_queues_the_late_result_and_plan_found_k
   BOOST_TEST_REQUIRE(asked.size() == 1u);
   BOOST_TEST(asked.front().nhsNumber->reveal() == "9990000018");
   BOOST_TEST(asked.front().locationKey == "EDMAJ");
+  // The failed check tried again: its query's event id is the failed check's (CPIS.md §7).
+  BOOST_TEST(underIds.front() == test::failed().checkId);
   BOOST_TEST_REQUIRE(followUps.size() == 2u);
   const auto& late = followUps[0];
   BOOST_TEST(late.sink == "epr-return:ed");
@@ -228,7 +232,7 @@ BOOST_AUTO_TEST_CASE(not_found_tells_the_epr_only_and_a_failure_is_retried) {
   next.status = domain::CheckStatus::NotFound;
   next.records.clear();
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance&, bool) { return next; };
+  feed.check = [&](const domain::Attendance&, std::string_view, bool) { return next; };
   feed.appendAlerts = zcp;
   notify::RecheckSink sink(*store, composer, {{"ed", feed}});
   notify::Notifications followUps;
@@ -252,7 +256,7 @@ BOOST_AUTO_TEST_CASE(a_re_run_after_a_query_that_may_have_arrived_is_a_possible_
   const notify::Composer composer(settings());
   std::vector<bool> flagged;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance&, bool earlierMayHaveArrived) {
+  feed.check = [&](const domain::Attendance&, std::string_view, bool earlierMayHaveArrived) {
     flagged.push_back(earlierMayHaveArrived);
     return test::found("NEW-CHECK");
   };
@@ -280,7 +284,7 @@ BOOST_AUTO_TEST_CASE(a_reply_that_cannot_be_read_is_re_checked_once_and_then_goe
   domain::CheckOutcome next = test::failed("AGAIN");
   next.reason = domain::ReasonCode::UnrecognisedResponse;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance&, bool earlierMayHaveArrived) {
+  feed.check = [&](const domain::Attendance&, std::string_view, bool earlierMayHaveArrived) {
     flagged.push_back(earlierMayHaveArrived);
     return next;
   };
@@ -311,7 +315,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_attendance_s_re_run_is_withdrawn_without_a_quer
   std::size_t asked = 0;
   std::vector<std::string> visits;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance&, bool) {
+  feed.check = [&](const domain::Attendance&, std::string_view, bool) {
     ++asked;
     return test::found("NEW");
   };
@@ -345,7 +349,7 @@ BOOST_AUTO_TEST_CASE(a_merged_attendance_s_re_run_asks_about_the_surviving_numbe
   BOOST_TEST_REQUIRE(persisted.ok());
   std::vector<std::string> asked, told;
   notify::RecheckFeed feed;
-  feed.check = [&](const domain::Attendance& a, bool) {
+  feed.check = [&](const domain::Attendance& a, std::string_view, bool) {
     asked.emplace_back(a.nhsNumber->reveal());
     auto answer = test::found("NEW-CHECK");
     answer.queried = a.nhsNumber;
