@@ -334,7 +334,9 @@ LookupResult SpineLookup::interpret(const LookupRequest& request, const std::str
     if (auto refused = unaddressed(parsed)) return std::move(*refused);
     return std::move(parsed.result);
   }
-  if (reply.status >= 500) {
+  // Too many requests (429) and a request timed out at the server (408) say Spine is busy, not
+  // that the query is wrong: tried again like Spine down.
+  if (reply.status >= 500 || reply.status == 429 || reply.status == 408) {
     return LookupResult::failed(ReasonCode::SpineUnavailable, "CP-IS answered " + status, true);
   }
   if (reply.status >= 400) {

@@ -3,7 +3,9 @@
 // NotFound; any other QUQI, an MCCI AE/AR, a SOAP fault -> CheckFailed SpineRejected; anything
 // else -> CheckFailed UnrecognisedResponse with a reason.
 #include <algorithm>
+#include <iterator>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -145,13 +147,26 @@ bool readRecord(Node record, ParsedReply& reply, std::set<std::string>& named, s
   const Node organisation = wire::path(record, {"communicationFunctionSnd", "organisation"});
   base.la.odsCode = wire::attribute(wire::child(organisation, "id"), "extension");
   base.la.name = wire::text(wire::child(organisation, "name"));
+  // `use` is a set of codes ("WP EC": a workplace number that is also the emergency one). Each
+  // role takes the first number marked for it alone, else the first marked for it among others.
+  std::optional<std::string> emergency, emergencyShared, workplace, workplaceShared;
   for (const Node telecom : wire::children(organisation, "telecom")) {
     std::string number = wire::attribute(telecom, "value");
     if (number.rfind("tel:", 0) == 0) number.erase(0, 4);
-    const std::string use = " " + wire::attribute(telecom, "use") + " ";
-    if (use.find(" EC ") != std::string::npos && base.la.emergencyPhone.empty()) base.la.emergencyPhone = number;
-    else if (use.find(" WP ") != std::string::npos && !base.la.workplacePhone) base.la.workplacePhone = number;
+    std::istringstream codes(wire::attribute(telecom, "use"));
+    std::set<std::string> use{std::istream_iterator<std::string>(codes),
+                              std::istream_iterator<std::string>()};
+    const auto take = [&](const char* code, std::optional<std::string>& alone,
+                          std::optional<std::string>& shared) {
+      if (use.count(code) == 0) return;
+      auto& slot = use.size() == 1 ? alone : shared;
+      if (!slot) slot = number;
+    };
+    take("EC", emergency, emergencyShared);
+    take("WP", workplace, workplaceShared);
   }
+  if (auto number = emergency ? emergency : emergencyShared) base.la.emergencyPhone = *number;
+  if (auto number = workplace ? workplace : workplaceShared) base.la.workplacePhone = *number;
   const Node cpisRecord = wire::child(record, "CP-ISRecord");
   std::vector<domain::ProtectionPlan> plans;
   for (const Node information : wire::children(cpisRecord, "pertinentInformation15")) {

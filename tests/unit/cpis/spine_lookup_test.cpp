@@ -496,6 +496,13 @@ BOOST_AUTO_TEST_CASE(an_answer_that_does_not_name_its_query_and_our_asid_is_not_
   BOOST_TEST(failing.failure->detail.find("HTTP 500 with QUQI_IN010000UK14") != std::string::npos,
              reasonOf(failing));
 
+  // Busy (429, 408): Spine down for now, tried again; any other 4xx is a refusal.
+  const auto busy = lookupAnsweredWith(429, [](const auto&) { return std::string("<busy/>"); });
+  BOOST_TEST((reason(busy) == ReasonCode::SpineUnavailable), reasonOf(busy));
+  BOOST_TEST(busy.failure->retryable);
+  const auto refusedQuery = lookupAnsweredWith(403, [](const auto&) { return std::string("<no/>"); });
+  BOOST_TEST((reason(refusedQuery) == ReasonCode::SpineRejected), reasonOf(refusedQuery));
+
   // A rejection without a reference stays the rejection it reports.
   const auto rejected = lookupAnsweredWith(200, [](const auto& q) {
     auto h = answering(q);

@@ -270,6 +270,31 @@ BOOST_AUTO_TEST_CASE(phone_numbers_travel_as_digits) {
   BOOST_TEST(reply.result.records.front().la.emergencyPhone == "01632960001");
 }
 
+// A telecom's use is a set of codes: "WP EC" is a workplace number that is also the emergency
+// one. A number marked for a role alone wins that role; before, the first EC-marked number took
+// the emergency role and the number marked EC alone was dropped, and no workplace one was kept.
+BOOST_AUTO_TEST_CASE(phone_numbers_with_several_uses_go_to_each_role) {
+  const auto record = samples::record({{PlanType::Cppi, kStart, std::nullopt}});
+  const std::string found = cc::buildFoundReply(samples::replyHeader(), samples::subject(), {record}, {});
+  const std::string both = replaced(replaced(found, "<telecom value=\"tel:01632960001\" use=\"EC\"/>",
+                                             "<telecom value=\"tel:01632960000\" use=\"WP EC\"/><telecom "
+                                             "value=\"tel:01632960001\" use=\"EC\"/>"),
+                                    "<telecom value=\"tel:01632960000\" use=\"WP\"/>", "");
+  checkValid(both, "REPC_IN000007GB01");
+  auto reply = parse(both);
+  BOOST_TEST_REQUIRE((reply.result.status == CheckStatus::Found), detailOf(reply));
+  BOOST_TEST(reply.result.records.front().la.emergencyPhone == "01632960001");
+  BOOST_TEST(reply.result.records.front().la.workplacePhone.value_or("") == "01632960000");
+  // Only a shared one: it serves both.
+  const std::string shared = replaced(replaced(found, "<telecom value=\"tel:01632960001\" use=\"EC\"/>",
+                                               "<telecom value=\"tel:01632960005\" use=\"EC WP\"/>"),
+                                      "<telecom value=\"tel:01632960000\" use=\"WP\"/>", "");
+  reply = parse(shared);
+  BOOST_TEST_REQUIRE((reply.result.status == CheckStatus::Found), detailOf(reply));
+  BOOST_TEST(reply.result.records.front().la.emergencyPhone == "01632960005");
+  BOOST_TEST(reply.result.records.front().la.workplacePhone.value_or("") == "01632960005");
+}
+
 BOOST_AUTO_TEST_CASE(the_three_argument_builder_writes_the_placeholder_subject) {
   const std::vector<CpisRecord> records{samples::record({{PlanType::Cppi, kStart, std::nullopt}})};
   const std::string soap = cc::buildFoundReply(samples::replyHeader(), records, accesses(1));
