@@ -25,6 +25,20 @@ int digitsAt(std::string_view text, std::size_t pos, std::size_t count) {
   return value;
 }
 
+// The fraction of a second at `pos` (the '.'): 1 to `maxDigits` digits, kept to milliseconds.
+// Moves `pos` past it; false when it has no digits or too many.
+bool readFraction(std::string_view text, std::size_t& pos, std::size_t maxDigits, int& millisecond) {
+  std::size_t end = pos + 1;
+  while (end < text.size() && isDigit(text[end])) ++end;
+  const std::size_t count = end - pos - 1;
+  if (count == 0 || count > maxDigits) return false;
+  int ms = 0;
+  for (std::size_t k = 0; k < 3; ++k) ms = ms * 10 + (k < count ? text[pos + 1 + k] - '0' : 0);
+  millisecond = ms;
+  pos = end;
+  return true;
+}
+
 }  // namespace
 
 struct DateTimeFormat::Reading {
@@ -125,14 +139,7 @@ std::optional<DateTimeFormat::Reading> DateTimeFormat::read(std::string_view tex
     }
     std::size_t pos = fixed;
     if (fixed > 0 && tokens_[fixed - 1].unit == 's' && pos < text.size() && text[pos] == '.') {
-      std::size_t end = pos + 1;
-      while (end < text.size() && isDigit(text[end])) ++end;
-      const std::size_t count = end - pos - 1;
-      if (count == 0 || count > 9) return std::nullopt;
-      int ms = 0;
-      for (std::size_t k = 0; k < 3; ++k) ms = ms * 10 + (k < count ? text[pos + 1 + k] - '0' : 0);
-      r.millisecond = ms;
-      pos = end;
+      if (!readFraction(text, pos, 9, r.millisecond)) return std::nullopt;
     }
     const std::string_view zone = text.substr(pos);
     if (!offset) return zone.empty() ? std::optional<Reading>(r) : std::nullopt;
@@ -162,14 +169,7 @@ std::optional<DateTimeFormat::Reading> DateTimeFormat::read(std::string_view tex
   std::size_t pos = digits;
   if (pos < text.size() && text[pos] == '.') {
     if (digits != 14) return std::nullopt;  // a fraction only follows seconds
-    std::size_t end = pos + 1;
-    while (end < text.size() && isDigit(text[end])) ++end;
-    const std::size_t count = end - pos - 1;
-    if (count == 0 || count > 4) return std::nullopt;
-    int ms = 0;
-    for (std::size_t k = 0; k < 3; ++k) ms = ms * 10 + (k < count ? text[pos + 1 + k] - '0' : 0);
-    r.millisecond = ms;
-    pos = end;
+    if (!readFraction(text, pos, 4, r.millisecond)) return std::nullopt;
   }
   if (pos < text.size()) {
     if (text[pos] != '+' && text[pos] != '-') return std::nullopt;

@@ -320,23 +320,27 @@ BOOST_AUTO_TEST_CASE(retries_after_a_dropped_connection) {
   BOOST_TEST(s.state().stats().queries == 3u);
 }
 
-// Reads one HTTP request (headers and a Content-Length body) from `socket`.
-bool readRequest(Poco::Net::StreamSocket& socket) {
+// Reads one HTTP request and returns its body; nullopt when the peer goes first.
+std::optional<std::string> requestBody(Poco::Net::StreamSocket& socket) {
   std::string data;
   char buffer[4096];
   for (;;) {
     const auto end = data.find("\r\n\r\n");
     if (end != std::string::npos) {
       std::size_t length = 0;
-      if (const auto at = data.find("Content-Length: "); at != std::string::npos) {
+      if (const auto at = data.find("Content-Length: "); at != std::string::npos)
         length = std::stoul(data.substr(at + 16));
-      }
-      if (data.size() >= end + 4 + length) return true;
+      if (data.size() >= end + 4 + length) return data.substr(end + 4, length);
     }
     const int n = socket.receiveBytes(buffer, sizeof buffer);
-    if (n <= 0) return false;
+    if (n <= 0) return std::nullopt;
     data.append(buffer, static_cast<std::size_t>(n));
   }
+}
+
+// Reads one HTTP request (headers and a Content-Length body) from `socket`.
+bool readRequest(Poco::Net::StreamSocket& socket) {
+  return requestBody(socket).has_value();
 }
 
 // Hazard H7: a request that went out whole on a kept-alive connection, which then closed without
@@ -402,24 +406,6 @@ BOOST_AUTO_TEST_CASE(a_kept_alive_connection_closed_while_idle_is_not_used) {
   BOOST_TEST(transport.stats().stale == 1u);
   BOOST_TEST(transport.stats().reused == 0u);
   BOOST_TEST(transport.stats().connectionsOpened == 2u);
-}
-
-// Reads one HTTP request and returns its body; nullopt when the peer goes first.
-std::optional<std::string> requestBody(Poco::Net::StreamSocket& socket) {
-  std::string data;
-  char buffer[4096];
-  for (;;) {
-    const auto end = data.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      std::size_t length = 0;
-      if (const auto at = data.find("Content-Length: "); at != std::string::npos)
-        length = std::stoul(data.substr(at + 16));
-      if (data.size() >= end + 4 + length) return data.substr(end + 4, length);
-    }
-    const int n = socket.receiveBytes(buffer, sizeof buffer);
-    if (n <= 0) return std::nullopt;
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
 }
 
 // One lookup against a server that answers its query with `answer(the query's header)` and the
