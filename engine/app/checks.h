@@ -82,7 +82,7 @@ class Checks {
   // The stages of a feed that checks CP-IS, or nullptr.
   const pipeline::CheckStages* stagesFor(const std::string& feed) const;
   // What the deferred check needs of each feed that checks CP-IS: its checker (unscheduled,
-  // a new check id) and its alert segments.
+  // under the failed check's id) and its alert segments.
   std::map<std::string, notify::RecheckFeed, std::less<>> recheckFeeds() const;
   bool any() const noexcept { return !feeds_.empty(); }
   // The plugins the engine has loaded (adapters here, sinks by the engine).

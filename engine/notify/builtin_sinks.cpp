@@ -231,8 +231,9 @@ plugin::DeliveryResult RecheckSink::deliver(const store::OutboxEntry& entry, Not
                              " (check " + outcome.checkId + ")"};
   }
   if (feed->second.answered) feed->second.answered(failed, outcome, failedCheckId, failedAt(entry));
-  logger().notice("deferred check %s of message %s (check %s): %s, check %s", entryText, messageText, failedCheckId,
-                  std::string(domain::codeOf(outcome.status)), outcome.checkId);
+  logger().notice("deferred check %s of message %s (check %s): %s%s", entryText, messageText, failedCheckId,
+                  std::string(domain::codeOf(outcome.status)),
+                  outcome.checkId == failedCheckId ? std::string() : ", check " + outcome.checkId);
   if (feed->second.appendAlerts && composer_.settings().feedsWithReturn.count(attendance->feedId) != 0) {
     std::string inbound;
     if (entry.messageId) {

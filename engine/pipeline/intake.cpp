@@ -139,8 +139,10 @@ struct Intake::LeftOver {
   std::unordered_map<store::MessageId, std::optional<LeftOverFinish>> byId;
   // Checks whose finish was not stored (a full disk, a lock held too long): what they cause
   // (plan-found, check-failed, the deferred re-check) may never have been written, while the
-  // attendance memory repeats them. A message that repeats one writes it (noteUnstored).
+  // attendance memory repeats them. A message that repeats one writes it (noteUnstored). The
+  // oldest goes first when full.
   std::unordered_set<std::string> unstoredChecks;
+  std::deque<std::string> unstoredOrder;  // oldest first; may name checks erased since
 };
 
 struct Intake::InCheck {
@@ -585,10 +587,18 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
     // Not acknowledged: the message stays unfinished, and its resend (or recovery) finishes it.
     logger().error("feed %s: message %s checked, but its outcome was not stored (%s); left for its resend or recovery",
                    policy_.feed, std::to_string(id), status.message());
-    leaveOver(id, LeftOverFinish{text, ack, notifications});
+    leaveOver(id, LeftOverFinish{text, ack, notifications, outcome.checkId});
     // Its message may not be stored either (written early, in the batch that failed): its resend
-    // is then a new message, repeated from the attendance memory, and writes what this check causes.
-    if (!notifications.empty()) noteUnstored(outcome.checkId, true);
+    // is then a new message, repeated from the attendance memory, which survives a restart. What
+    // the check causes is written now where the store takes it (under the check's keys: the
+    // finish's retry does not write it twice), else by the message that repeats it.
+    if (!notifications.empty()) {
+      if (store_.outbox().enqueue(notify::views(notifications)).isOk()) {
+        notified(notifications);
+      } else {
+        noteUnstored(outcome.checkId, true);
+      }
+    }
     return sendAgainLater(payload, "message checked, but its outcome was not stored (" + status.message() +
                                        "); send it again");
   }
@@ -598,10 +608,20 @@ std::string Intake::runCheck(store::MessageId id, const Pending& pending, std::s
 
 void Intake::noteUnstored(const std::string& checkId, bool unstored) {
   const std::lock_guard lock(leftOver_->mutex);
+  auto& checks = leftOver_->unstoredChecks;
+  auto& order = leftOver_->unstoredOrder;
   if (!unstored) {
-    leftOver_->unstoredChecks.erase(checkId);
-  } else if (leftOver_->unstoredChecks.size() < LeftOver::kCapacity) {
-    leftOver_->unstoredChecks.insert(checkId);
+    checks.erase(checkId);
+    return;
+  }
+  if (!checks.insert(checkId).second) return;
+  order.push_back(checkId);
+  while (checks.size() > LeftOver::kCapacity && !order.empty()) {
+    checks.erase(order.front());
+    order.pop_front();
+  }
+  if (order.size() > 2 * LeftOver::kCapacity) {  // names of checks erased since: dropped
+    std::erase_if(order, [&](const std::string& id) { return checks.count(id) == 0; });
   }
 }
 
@@ -649,6 +669,7 @@ std::string Intake::redoLeftOver(LeftOverEntry entry, std::string_view payload,
       return sendAgainLater(payload, "message checked, but its outcome was not stored (" + status.message() +
                                          "); send it again");
     }
+    if (!f.notifications.empty()) noteUnstored(f.checkId, false);  // written with the finish
     return f.ack;
   }
   // Its check threw: finished as recovery would (resume), and answered with the ACK stored then.

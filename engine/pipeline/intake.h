@@ -189,6 +189,7 @@ class Intake final : public mllp::FrameHandler {
     std::string outcome;
     std::string ack;
     notify::Notifications notifications;
+    std::string checkId;  // the check whose finish this is
   };
   struct LeftOverEntry {
     store::MessageId id{};

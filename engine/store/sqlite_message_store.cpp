@@ -166,7 +166,11 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
     writer_->deferSyncs(options_.fdatasync);
     syncer = [this, lastLogged = std::string()]() mutable -> std::optional<WriteReply> {
       auto status = writer_->syncWal();
-      if (status.isOk()) return std::nullopt;
+      if (status.isOk()) {
+        // A message written and now durable: the store takes messages again.
+        if (persistedSinceSync_.exchange(false)) noteHealthy();
+        return std::nullopt;
+      }
       noteFailing(status);
       // Once the file is broken every sync fails alike: said once, not for every batch.
       if (status.message() != lastLogged) {
@@ -180,7 +184,7 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
       options_.maxBatchSize,
       [this](const std::vector<const WriteRequest*>& batch) {
         auto replies = writer_->run(batch);
-        noteWrites(replies);
+        noteWrites(batch, replies);
         return replies;
       },
       WriteReply{
@@ -190,18 +194,32 @@ SqliteMessageStore::SqliteMessageStore(OpenKey, FileLock lock, SqliteStoreOption
                                            *reader_, *handOver_, options_.clock);
 }
 
-void SqliteMessageStore::noteWrites(const std::vector<WriteReply>& replies) {
+void SqliteMessageStore::noteWrites(const std::vector<const WriteRequest*>& batch,
+                                    const std::vector<WriteReply>& replies) {
   // Failing: no write of the batch stored (a full disk, a lock held too long, a file gone). One
-  // write refused on its own data while others went through is that write's problem.
-  const bool anyStored =
-      std::any_of(replies.begin(), replies.end(), [](const WriteReply& r) { return r.status.isOk(); });
-  if (anyStored) {
-    if (writesFailing_.exchange(false)) {
-      Poco::Logger::get("cpis.store")
-          .notice("message store: writes succeed again; new messages are checked as before");
-    }
-  } else if (!replies.empty()) {
-    noteFailing(replies.front().status);
+  // write refused on its own data while others went through is that write's problem. Healthy
+  // again only once a message itself is written and durable: an outbox update that needs no new
+  // page succeeds on a full disk, and a commit into a WAL whose sync then fails is not stored.
+  bool anyStored = false;
+  bool messageStored = false;
+  for (std::size_t i = 0; i < replies.size() && i < batch.size(); ++i) {
+    if (!replies[i].status.isOk()) continue;
+    anyStored = true;
+    messageStored = messageStored || std::holds_alternative<PersistWrite>(batch[i]->write);
+  }
+  if (!anyStored && !replies.empty()) return noteFailing(replies.front().status);
+  if (!messageStored) return;
+  if (options_.pipelinedSync) {
+    persistedSinceSync_ = true;  // the syncer says (noteHealthy) once it is durable
+  } else {
+    noteHealthy();  // synced in its commit
+  }
+}
+
+void SqliteMessageStore::noteHealthy() {
+  if (writesFailing_.exchange(false)) {
+    Poco::Logger::get("cpis.store")
+        .notice("message store: writes succeed again; new messages are checked as before");
   }
 }
 

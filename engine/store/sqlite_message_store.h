@@ -149,8 +149,9 @@ class SqliteMessageStore final : public MessageStore {
   void handOverSafely(WriteReply& reply) noexcept;
   // The store's health from each batch's replies (writer thread) and each failed sync: an ops
   // alert when writes start failing, a notice when they succeed again; writesFailing_ meanwhile.
-  void noteWrites(const std::vector<WriteReply>& replies);
+  void noteWrites(const std::vector<const WriteRequest*>& batch, const std::vector<WriteReply>& replies);
   void noteFailing(const core::Status& status);
+  void noteHealthy();
 
   FileLock lock_;  // first: released last, after every connection has closed
   SqliteStoreOptions options_;
@@ -170,6 +171,8 @@ class SqliteMessageStore final : public MessageStore {
   // Writes are failing (noteWrites): the early path (a certainly new message offered as written
   // before its write commits) is off until one succeeds.
   std::atomic<bool> writesFailing_{false};
+  // A message was written since the last sync (pipelinedSync): that sync succeeding is healthy.
+  std::atomic<bool> persistedSinceSync_{false};
   std::unique_ptr<GroupCommitQueue<WriteRequest, WriteReply>> queue_;  // runs writer_
   std::unique_ptr<SqliteOutbox> outbox_;  // writes through queue_, reads through reader_
 };
